@@ -1,0 +1,7 @@
+"""``python -m deconflict``."""
+
+import sys
+
+from deconflict.cli import main
+
+sys.exit(main())

@@ -1,0 +1,137 @@
+"""``deconflict check`` and ``deconflict demo``: strategic checks of volume files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from deconflict.config import Buffers, load_settings
+from deconflict.errors import InputError, Problem
+from deconflict.strategic import Conflict, Volume, find_conflicts, read_volumes
+from deconflict.strategic.conflicts import format_time
+
+__all__ = ["example_files", "run_check", "run_demo"]
+
+
+def _read_all(paths: Sequence[Path]) -> list[Volume]:
+    """Volumes of every file; all problems of all files are reported together."""
+    limits = load_settings().limits()
+    volumes: list[Volume] = []
+    problems: list[Problem] = []
+    first_file: dict[tuple[str, str], Path] = {}
+    for path in paths:
+        try:
+            found = read_volumes(path, limits)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        for volume in found:
+            key = (volume.party, volume.id)
+            if key in first_file:
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"duplicate id {volume.id!r} of party {volume.party!r} (also in {first_file[key]})",
+                        f"volume {volume.id}",
+                        "id",
+                    )
+                )
+            first_file.setdefault(key, path)
+        volumes.extend(found)
+    if problems:
+        raise InputError(problems)
+    return volumes
+
+
+def _short_time(time_s: float) -> str:
+    return format_time(time_s).replace("T", " ").removesuffix("Z")
+
+
+def _table(volumes: Sequence[Volume], conflicts: Sequence[Conflict], sources: str) -> Table:
+    table = Table(title=f"Strategic conflicts: {sources}", title_justify="left", expand=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("volume A")
+    table.add_column("volume B")
+    table.add_column("time window (UTC)")
+    table.add_column("altitude band", justify="right")
+    table.add_column("overlap km²", justify="right")
+    table.add_column("where (lon, lat)", justify="right")
+    for number, c in enumerate(conflicts, start=1):
+        lon = (c.overlap_bbox[0] + c.overlap_bbox[2]) / 2.0
+        lat = (c.overlap_bbox[1] + c.overlap_bbox[3]) / 2.0
+        end = _short_time(c.time_end_s)
+        start = _short_time(c.time_start_s)
+        window = f"{start} → {end[11:] if end[:10] == start[:10] else end}"
+        table.add_row(
+            str(number),
+            f"[bold]{c.party_a}[/] {c.a}",
+            f"[bold]{c.party_b}[/] {c.b}",
+            window,
+            f"{c.altitude_lower_m:,.0f} to {c.altitude_upper_m:,.0f} m {c.altitude_reference}",
+            f"{c.overlap_area_m2 / 1e6:,.3f}",
+            f"{lon:.4f}, {lat:.4f}",
+        )
+    return table
+
+
+def _summary(volumes: Sequence[Volume], conflicts: Sequence[Conflict]) -> str:
+    parties = sorted({v.party for v in volumes})
+    pairs = {tuple(sorted((c.party_a, c.party_b))) for c in conflicts}
+    if not conflicts:
+        return f"No conflicts among {len(volumes)} volumes of {len(parties)} parties ({', '.join(parties)})."
+    return (
+        f"{len(conflicts)} conflict{'s' if len(conflicts) != 1 else ''} among {len(volumes)} volumes "
+        f"of {len(parties)} parties ({', '.join(parties)}), between {len(pairs)} "
+        f"pair{'s' if len(pairs) != 1 else ''} of parties."
+    )
+
+
+def check_files(paths: Sequence[Path], buffers: Buffers, as_json: bool, console: Console) -> int:
+    """Check files and print the result; returns the exit code (0 none, 1 conflicts)."""
+    volumes = _read_all(paths)
+    settings = load_settings()
+    conflicts = find_conflicts(volumes, buffers, settings.altitude_margins())
+    if as_json:
+        document = {"volumes": len(volumes), "conflicts": [c.to_json() for c in conflicts]}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        if conflicts:
+            console.print(_table(volumes, conflicts, ", ".join(p.name for p in paths)))
+        console.print(_summary(volumes, conflicts))
+    return 1 if conflicts else 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``deconflict check``."""
+    buffers = Buffers(args.buffer_m, args.vertical_buffer_m, args.time_buffer_s)
+    return check_files([Path(f) for f in args.files], buffers, args.json, _console())
+
+
+def _console() -> Console:
+    # Tables are wide; when piped, do not squeeze them into 80 columns.
+    return Console(width=None if sys.stdout.isatty() else 150)
+
+
+def example_files() -> list[Path]:
+    """The bundled example volume files (two parties over the Levant)."""
+    folder = resources.files("deconflict") / "data" / "examples"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".geojson"))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``deconflict demo``: the built-in scenario; exit 0 even though it has conflicts."""
+    files = example_files()
+    console = _console()
+    if not args.json:
+        console.print(f"[bold]deconflict demo[/]: strategic check of the bundled plans in {files[0].parent}")
+    check_files(files, Buffers(), args.json, console)
+    if not args.json:
+        console.print("Try: deconflict check --json " + " ".join(str(f) for f in files))
+    return 0

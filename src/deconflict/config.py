@@ -1,0 +1,97 @@
+"""Settings: every default in one place, read from the environment only when asked.
+
+Nothing is read at import time: :func:`load_settings` builds a :class:`Settings`
+from ``DECONFLICT_*`` environment variables when a program starts, and the
+domain receives the plain frozen dataclasses it needs (:class:`Buffers`,
+:class:`Limits`, :class:`~deconflict.units.AltitudeMargins`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from deconflict.units import AltitudeMargins
+
+__all__ = ["Buffers", "Limits", "Settings", "load_settings"]
+
+
+@dataclass(frozen=True)
+class Buffers:
+    """Margins added around every volume before testing for conflicts.
+
+    Each volume is grown by these amounts on every side, so two volumes closer
+    than twice a buffer conflict.
+    """
+
+    buffer_m: float = 0.0
+    vertical_buffer_m: float = 0.0
+    time_buffer_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sanity limits on input, each reported with a clear message when exceeded."""
+
+    max_file_bytes: int = 64 * 1024 * 1024
+    max_volumes_per_file: int = 100_000
+    max_volumes_per_operation: int = 1_000
+    max_vertices_per_ring: int = 10_000
+    max_radius_m: float = 2_000_000.0
+
+
+_MARGINS = AltitudeMargins()
+_LIMITS = Limits()
+
+
+class Settings(BaseSettings):
+    """Process-wide settings, from ``DECONFLICT_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DECONFLICT_", extra="forbid")
+
+    db_path: Path = Field(default=Path("deconflict.db"), description="SQLite database file")
+    buffer_m: float = Field(default=0.0, ge=0.0)
+    vertical_buffer_m: float = Field(default=0.0, ge=0.0)
+    time_buffer_s: float = Field(default=0.0, ge=0.0)
+    geoid_min_m: float = _MARGINS.geoid_min_m
+    geoid_max_m: float = _MARGINS.geoid_max_m
+    terrain_min_m: float = _MARGINS.terrain_min_m
+    terrain_max_m: float = _MARGINS.terrain_max_m
+    qnh_min_hpa: float = _MARGINS.qnh_min_hpa
+    qnh_max_hpa: float = _MARGINS.qnh_max_hpa
+    max_file_bytes: int = Field(default=_LIMITS.max_file_bytes, gt=0)
+    max_volumes_per_file: int = Field(default=_LIMITS.max_volumes_per_file, gt=0)
+    max_volumes_per_operation: int = Field(default=_LIMITS.max_volumes_per_operation, gt=0)
+    max_vertices_per_ring: int = Field(default=_LIMITS.max_vertices_per_ring, ge=4)
+
+    def buffers(self) -> Buffers:
+        """The conflict buffers as a domain object."""
+        return Buffers(self.buffer_m, self.vertical_buffer_m, self.time_buffer_s)
+
+    def limits(self) -> Limits:
+        """The input limits as a domain object."""
+        return Limits(
+            max_file_bytes=self.max_file_bytes,
+            max_volumes_per_file=self.max_volumes_per_file,
+            max_volumes_per_operation=self.max_volumes_per_operation,
+            max_vertices_per_ring=self.max_vertices_per_ring,
+        )
+
+    def altitude_margins(self) -> AltitudeMargins:
+        """The altitude-reference margins as a domain object."""
+        return AltitudeMargins(
+            geoid_min_m=self.geoid_min_m,
+            geoid_max_m=self.geoid_max_m,
+            terrain_min_m=self.terrain_min_m,
+            terrain_max_m=self.terrain_max_m,
+            qnh_min_hpa=self.qnh_min_hpa,
+            qnh_max_hpa=self.qnh_max_hpa,
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]

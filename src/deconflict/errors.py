@@ -1,0 +1,102 @@
+"""One exception hierarchy for deconflict.
+
+Every error a user can cause carries the context needed to fix it: the file,
+the record (feature index and id) and the field. The edges (CLI, API) turn these
+exceptions into exit code 2 or an HTTP 4xx with the same message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "DeconflictError",
+    "InputError",
+    "NotFoundError",
+    "Problem",
+    "StaleVersionError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as we can.
+
+    Parameters
+    ----------
+    source
+        Where the input came from: a file path, or a name such as ``"request"``.
+    message
+        What is wrong, with the offending value.
+    record
+        The record, e.g. ``"feature 3 (id op-17/v1)"``; ``None`` for the whole input.
+    field
+        The field path inside the record, e.g. ``"altitude_lower.units"``.
+
+    Examples
+    --------
+    >>> str(Problem("a.geojson", "must be a number, got 'x'", "feature 0", "priority"))
+    "a.geojson: feature 0: priority: must be a number, got 'x'"
+    """
+
+    source: str
+    message: str
+    record: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.source]
+        if self.record is not None:
+            parts.append(self.record)
+        if self.field is not None:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class DeconflictError(Exception):
+    """Base class of every error deconflict raises on purpose."""
+
+
+class InputError(DeconflictError):
+    """Bad input: one or more problems, each naming file, record and field."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if not self.problems:
+            raise ValueError("InputError needs at least one problem")
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFoundError(DeconflictError):
+    """A named object (operation, party) does not exist for the caller."""
+
+
+class StaleVersionError(DeconflictError):
+    """An update named a version that is no longer the current one.
+
+    Attributes
+    ----------
+    operation_id, expected_version, current_version
+        What the caller named and what is stored now (``None``: not stored).
+    """
+
+    def __init__(self, operation_id: str, expected_version: int | None, current_version: int | None) -> None:
+        self.operation_id = operation_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+        if current_version is None:
+            text = f"operation {operation_id!r} does not exist; file it without a version"
+        elif expected_version is None:
+            text = (
+                f"operation {operation_id!r} already exists at version {current_version}; "
+                f"an update must name the version it replaces"
+            )
+        else:
+            text = (
+                f"operation {operation_id!r} is at version {current_version}, "
+                f"not {expected_version}: someone changed it since you read it; "
+                f"reload and apply your change to version {current_version}"
+            )
+        super().__init__(text)

@@ -1,0 +1,372 @@
+"""Embedded SQLite store (WAL, durable commits) with a 4-D R*Tree index.
+
+The R*Tree holds one box per footprint part: lon, lat, MSL altitude range and
+time. It stores 32-bit floats, so every box is rounded outward before it is
+written (and times are kept relative to 2020 to keep their resolution): the
+index may return a few extra candidates, never lose one. The exact test in the
+domain decides.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from deconflict.geometry.footprint import Footprint
+from deconflict.strategic.conflicts import Conflict
+from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
+from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
+
+__all__ = ["SQLiteStore"]
+
+_TIME_ORIGIN_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS operations (
+    party TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    updated_s REAL NOT NULL,
+    PRIMARY KEY (party, id)
+);
+CREATE TABLE IF NOT EXISTS volumes (
+    rowid INTEGER PRIMARY KEY,
+    party TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    volume_id TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    lower_m REAL NOT NULL,
+    lower_ref TEXT NOT NULL,
+    upper_m REAL NOT NULL,
+    upper_ref TEXT NOT NULL,
+    time_start_s REAL NOT NULL,
+    time_end_s REAL NOT NULL,
+    centre_lon_deg REAL,
+    centre_lat_deg REAL,
+    radius_m REAL,
+    shape_wkb BLOB NOT NULL,
+    outer_wkb BLOB,
+    inner_wkb BLOB,
+    live INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS volumes_by_operation ON volumes (party, operation_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS volume_index USING rtree(
+    id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1, +volume_rowid INTEGER
+);
+CREATE TABLE IF NOT EXISTS volume_parts (
+    id INTEGER PRIMARY KEY,
+    volume_rowid INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS volume_parts_by_volume ON volume_parts (volume_rowid);
+CREATE TABLE IF NOT EXISTS conflicts (
+    id INTEGER PRIMARY KEY,
+    party_a TEXT NOT NULL,
+    operation_a TEXT NOT NULL,
+    party_b TEXT NOT NULL,
+    operation_b TEXT NOT NULL,
+    state TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    created_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conflicts_a ON conflicts (party_a, operation_a);
+CREATE INDEX IF NOT EXISTS conflicts_b ON conflicts (party_b, operation_b);
+"""
+
+_VOLUME_COLUMNS = (
+    "rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, upper_ref, "
+    "time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, outer_wkb, inner_wkb"
+)
+
+
+def _down(values: Iterable[float]) -> list[float]:
+    """Largest float32 values not above the inputs."""
+    x = np.asarray(list(values), dtype=np.float64)
+    f = x.astype(np.float32)
+    f = np.where(f.astype(np.float64) > x, np.nextafter(f, np.float32(-np.inf)), f)
+    return [float(v) for v in f]
+
+
+def _up(values: Iterable[float]) -> list[float]:
+    """Smallest float32 values not below the inputs."""
+    x = np.asarray(list(values), dtype=np.float64)
+    f = x.astype(np.float32)
+    f = np.where(f.astype(np.float64) < x, np.nextafter(f, np.float32(np.inf)), f)
+    return [float(v) for v in f]
+
+
+def _index_row(box: SearchBox) -> tuple[float, ...]:
+    lo = _down([box.lon_min_deg, box.lat_min_deg, box.alt_min_m, box.time_min_s - _TIME_ORIGIN_S])
+    hi = _up([box.lon_max_deg, box.lat_max_deg, box.alt_max_m, box.time_max_s - _TIME_ORIGIN_S])
+    return (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3])
+
+
+def _volume_row(volume: Volume) -> tuple[Any, ...]:
+    fp = volume.footprint
+    shape_wkb = shapely.to_wkb(fp.shape)
+    outer_wkb = shapely.to_wkb(fp.outer) if fp.is_circle else None
+    inner_wkb = shapely.to_wkb(fp.inner) if fp.is_circle and fp.inner is not None else None
+    return (
+        volume.party,
+        volume.operation,
+        volume.id,
+        volume.priority,
+        volume.lower.value_m,
+        str(volume.lower.reference),
+        volume.upper.value_m,
+        str(volume.upper.reference),
+        volume.time_start_s,
+        volume.time_end_s,
+        fp.centre_lon_deg,
+        fp.centre_lat_deg,
+        fp.radius_m,
+        shape_wkb,
+        outer_wkb,
+        inner_wkb,
+    )
+
+
+def _volumes_from_rows(rows: Sequence[sqlite3.Row]) -> list[Volume]:
+    if not rows:
+        return []
+    shapes = shapely.from_wkb([r["shape_wkb"] for r in rows])
+    outers = shapely.from_wkb([r["outer_wkb"] for r in rows])
+    inners = shapely.from_wkb([r["inner_wkb"] for r in rows])
+    volumes = []
+    for k, r in enumerate(rows):
+        circle = r["radius_m"] is not None
+        fp = Footprint(
+            shape=shapes[k],
+            outer=outers[k] if circle else shapes[k],
+            inner=inners[k] if circle else shapes[k],
+            centre_lon_deg=r["centre_lon_deg"],
+            centre_lat_deg=r["centre_lat_deg"],
+            radius_m=r["radius_m"],
+        )
+        volumes.append(
+            Volume(
+                id=r["volume_id"],
+                party=r["party"],
+                operation=r["operation_id"],
+                footprint=fp,
+                lower=Altitude(r["lower_m"], AltitudeReference(r["lower_ref"])),
+                upper=Altitude(r["upper_m"], AltitudeReference(r["upper_ref"])),
+                time_start_s=r["time_start_s"],
+                time_end_s=r["time_end_s"],
+                priority=r["priority"],
+            )
+        )
+    return volumes
+
+
+def _conflict_from_json(text: str) -> Conflict:
+    data = json.loads(text)
+    data["overlap_bbox"] = tuple(data["overlap_bbox"])
+    return Conflict(**data)
+
+
+def _conflict_to_json(conflict: Conflict) -> str:
+    return json.dumps(asdict(conflict))
+
+
+class _Transaction:
+    """A write transaction on one connection (``BEGIN IMMEDIATE``: writers queue)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self._db = store._db
+        self._decoded: dict[int, Volume] = {}
+
+    def current_version(self, party: str, operation_id: str) -> int | None:
+        row = self._db.execute(
+            "SELECT version FROM operations WHERE party = ? AND id = ?", (party, operation_id)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def candidates(self, boxes: Sequence[SearchBox], exclude_party: str) -> list[list[Volume]]:
+        out: list[list[Volume]] = []
+        for box in boxes:
+            lo_lon, hi_lon, lo_lat, hi_lat, lo_alt, hi_alt, lo_t, hi_t = _index_row(box)
+            rows = self._db.execute(
+                "SELECT DISTINCT volume_rowid FROM volume_index "
+                "WHERE lon0 <= ? AND lon1 >= ? AND lat0 <= ? AND lat1 >= ? "
+                "AND alt0 <= ? AND alt1 >= ? AND t0 <= ? AND t1 >= ?",
+                (hi_lon, lo_lon, hi_lat, lo_lat, hi_alt, lo_alt, hi_t, lo_t),
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            missing = [i for i in ids if i not in self._decoded]
+            for chunk_start in range(0, len(missing), 500):
+                chunk = missing[chunk_start : chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                fetched = self._db.execute(
+                    f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE rowid IN ({marks})", chunk
+                ).fetchall()
+                for row, volume in zip(fetched, _volumes_from_rows(fetched), strict=True):
+                    self._decoded[row["rowid"]] = volume
+            out.append([v for i in ids if (v := self._decoded[i]).party != exclude_party])
+        return out
+
+    def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> None:
+        self._store._save(operation, conflicts)
+
+
+class SQLiteStore:
+    """The default :class:`~deconflict.strategic.store.Store`: one SQLite file.
+
+    Parameters
+    ----------
+    path
+        Database file (created if missing), or ``":memory:"``.
+    margins
+        Altitude-reference margins used to index altitude bands.
+    """
+
+    def __init__(self, path: Path | str, margins: AltitudeMargins = AltitudeMargins()) -> None:
+        self.path = str(path)
+        self.margins = margins
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA cache_size = -262144")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield _Transaction(self)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _delete_volumes(self, party: str, operation_id: str) -> None:
+        rowids = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT rowid FROM volumes WHERE party = ? AND operation_id = ?", (party, operation_id)
+            )
+        ]
+        for rowid in rowids:
+            parts = [
+                r[0] for r in self._db.execute("SELECT id FROM volume_parts WHERE volume_rowid = ?", (rowid,))
+            ]
+            self._db.executemany("DELETE FROM volume_index WHERE id = ?", [(p,) for p in parts])
+            self._db.execute("DELETE FROM volume_parts WHERE volume_rowid = ?", (rowid,))
+        self._db.execute("DELETE FROM volumes WHERE party = ? AND operation_id = ?", (party, operation_id))
+
+    def _insert_volumes(self, volumes: Sequence[Volume], live: bool) -> None:
+        for volume in volumes:
+            cursor = self._db.execute(
+                "INSERT INTO volumes (party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, "
+                "upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, "
+                "outer_wkb, inner_wkb, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_volume_row(volume), int(live)),
+            )
+            if not live:
+                continue
+            rowid = cursor.lastrowid
+            for box in volume.search_boxes(self.margins):
+                part = self._db.execute(
+                    "INSERT INTO volume_parts (volume_rowid) VALUES (?)", (rowid,)
+                ).lastrowid
+                self._db.execute(
+                    "INSERT INTO volume_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (part, *_index_row(box), rowid),
+                )
+
+    def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> None:
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO operations (party, id, version, state, priority, updated_s) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (party, id) DO UPDATE SET version = excluded.version, state = excluded.state, "
+            "priority = excluded.priority, updated_s = excluded.updated_s",
+            (operation.party, operation.id, operation.version, str(operation.state), operation.priority, now),
+        )
+        self._delete_volumes(operation.party, operation.id)
+        self._insert_volumes(operation.volumes, operation.state.is_live)
+        # Conflicts of the replaced version are superseded by those found now.
+        for side in ("a", "b"):
+            self._db.execute(
+                f"UPDATE conflicts SET state = 'superseded' WHERE party_{side} = ? AND operation_{side} = ? "
+                "AND state = 'open'",
+                (operation.party, operation.id),
+            )
+        self._db.executemany(
+            "INSERT INTO conflicts (party_a, operation_a, party_b, operation_b, state, facts, created_s) "
+            "VALUES (?, ?, ?, ?, 'open', ?, ?)",
+            [
+                (c.party_a, c.operation_a, c.party_b, c.operation_b, _conflict_to_json(c), now)
+                for c in conflicts
+            ],
+        )
+
+    def import_operations(self, operations: Iterable[Operation]) -> int:
+        """Store operations as they are, without checking conflicts (restores, benchmarks).
+
+        Returns the number of volumes written. Commits once at the end.
+        """
+        count = 0
+        with self.transaction():
+            for operation in operations:
+                self._save(operation, [])
+                count += len(operation.volumes)
+        return count
+
+    def get_operation(self, party: str, operation_id: str) -> Operation | None:
+        row = self._db.execute(
+            "SELECT version, state, priority FROM operations WHERE party = ? AND id = ?",
+            (party, operation_id),
+        ).fetchone()
+        if row is None:
+            return None
+        rows = self._db.execute(
+            f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE party = ? AND operation_id = ? ORDER BY rowid",
+            (party, operation_id),
+        ).fetchall()
+        return Operation(
+            id=operation_id,
+            party=party,
+            volumes=tuple(_volumes_from_rows(rows)),
+            priority=row["priority"],
+            state=OperationState(row["state"]),
+            version=row["version"],
+        )
+
+    def list_operations(self, party: str) -> list[Operation]:
+        ids = [
+            r[0] for r in self._db.execute("SELECT id FROM operations WHERE party = ? ORDER BY id", (party,))
+        ]
+        return [op for i in ids if (op := self.get_operation(party, i)) is not None]
+
+    def list_conflicts(self, party: str) -> list[Conflict]:
+        rows = self._db.execute(
+            "SELECT facts FROM conflicts WHERE state = 'open' AND (party_a = ? OR party_b = ?) ORDER BY id",
+            (party, party),
+        ).fetchall()
+        return [_conflict_from_json(r[0]) for r in rows]
+
+    def count_volumes(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM volumes WHERE live = 1").fetchone()[0])

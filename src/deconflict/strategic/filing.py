@@ -1,0 +1,129 @@
+"""Filing operations against everything stored: check and commit in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from deconflict.config import Buffers, Limits
+from deconflict.errors import InputError, NotFoundError, Problem, StaleVersionError
+from deconflict.strategic.conflicts import Conflict, evaluate_pairs
+from deconflict.strategic.store import Store
+from deconflict.strategic.volume import Operation, OperationState, Volume
+from deconflict.units import AltitudeMargins
+
+__all__ = ["FilingResult", "file_operation", "withdraw_operation"]
+
+
+@dataclass(frozen=True)
+class FilingResult:
+    """The operation as stored and the conflicts it has with other parties' plans."""
+
+    operation: Operation
+    conflicts: tuple[Conflict, ...]
+
+
+def _check_volumes(operation_id: str, party: str, volumes: Sequence[Volume], limits: Limits) -> None:
+    source = f"operation {operation_id}"
+    problems = []
+    if not volumes:
+        problems.append(Problem(source, "has no volumes"))
+    if len(volumes) > limits.max_volumes_per_operation:
+        problems.append(
+            Problem(
+                source,
+                f"has {len(volumes)} volumes, more than the limit of {limits.max_volumes_per_operation}",
+            )
+        )
+    seen: set[str] = set()
+    for index, volume in enumerate(volumes):
+        record = f"volume {index} (id {volume.id})"
+        if volume.party != party:
+            problems.append(
+                Problem(source, f"belongs to party {volume.party!r}, not {party!r}", record, "party")
+            )
+        if volume.id in seen:
+            problems.append(Problem(source, f"duplicate id {volume.id!r}", record, "id"))
+        seen.add(volume.id)
+    if problems:
+        raise InputError(problems)
+
+
+def file_operation(
+    store: Store,
+    party: str,
+    operation_id: str,
+    volumes: Sequence[Volume],
+    *,
+    priority: int = 0,
+    replaces_version: int | None = None,
+    buffers: Buffers = Buffers(),
+    margins: AltitudeMargins = AltitudeMargins(),
+    limits: Limits = Limits(),
+) -> FilingResult:
+    """File a new operation, or a new version of one, and find its conflicts.
+
+    The check against other parties' live volumes and the commit happen in one
+    store transaction, so the conflicts returned are exactly those with the
+    state the operation was committed against.
+
+    Parameters
+    ----------
+    replaces_version
+        ``None`` to file a new operation; the current version to update one.
+
+    Raises
+    ------
+    StaleVersionError
+        If the operation exists and ``replaces_version`` is not its version (or
+        is ``None``), or it does not exist and a version was named.
+    InputError
+        If the volumes are empty, too many, of another party or have duplicate ids.
+    """
+    _check_volumes(operation_id, party, volumes, limits)
+    volumes = tuple(replace(v, operation=operation_id, priority=priority) for v in volumes)
+    with store.transaction() as tx:
+        current = tx.current_version(party, operation_id)
+        if current != replaces_version:
+            raise StaleVersionError(operation_id, replaces_version, current)
+        boxes = [v.search_boxes(margins, buffers) for v in volumes]
+        flat = [box for group in boxes for box in group]
+        found = tx.candidates(flat, exclude_party=party)
+        left: list[Volume] = []
+        right: list[Volume] = []
+        position = 0
+        for volume, group in zip(volumes, boxes, strict=True):
+            seen: set[tuple[str, str]] = set()
+            for hits in found[position : position + len(group)]:
+                for other in hits:
+                    key = (other.party, other.id)
+                    if key not in seen:
+                        seen.add(key)
+                        left.append(volume)
+                        right.append(other)
+            position += len(group)
+        conflicts = evaluate_pairs(left, right, buffers, margins)
+        operation = Operation(
+            id=operation_id,
+            party=party,
+            volumes=volumes,
+            priority=priority,
+            state=OperationState.PROPOSED,
+            version=1 if current is None else current + 1,
+        )
+        tx.save_operation(operation, conflicts)
+    return FilingResult(operation, tuple(conflicts))
+
+
+def withdraw_operation(store: Store, party: str, operation_id: str, version: int) -> Operation:
+    """Withdraw an operation: its volumes stop conflicting; the version goes up by one."""
+    existing = store.get_operation(party, operation_id)
+    if existing is None:
+        raise NotFoundError(f"party {party!r} has no operation {operation_id!r}")
+    with store.transaction() as tx:
+        current = tx.current_version(party, operation_id)
+        if current != version:
+            raise StaleVersionError(operation_id, version, current)
+        withdrawn = replace(existing, state=OperationState.WITHDRAWN, version=version + 1)
+        tx.save_operation(withdrawn, [])
+    return withdrawn

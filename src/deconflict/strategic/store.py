@@ -1,0 +1,64 @@
+"""What the strategic engine needs from storage: the ``Store`` protocol.
+
+The domain declares it; ``deconflict.storage`` implements it (embedded SQLite
+by default, PostgreSQL/PostGIS later). Nothing here knows about a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from deconflict.strategic.conflicts import Conflict
+from deconflict.strategic.volume import Operation, SearchBox, Volume
+
+__all__ = ["Store", "StoreTransaction"]
+
+
+class StoreTransaction(Protocol):
+    """One atomic unit of work: everything read in it is consistent with what it writes.
+
+    Implementations must serialise writers, so that two transactions that both
+    read version ``n`` of an operation cannot both commit a change to it.
+    """
+
+    def current_version(self, party: str, operation_id: str) -> int | None:
+        """The stored version of an operation, ``None`` if there is none."""
+        ...
+
+    def candidates(self, boxes: Sequence[SearchBox], exclude_party: str) -> list[list[Volume]]:
+        """For each box, the live volumes of other parties whose index boxes meet it."""
+        ...
+
+    def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> None:
+        """Store (or replace) an operation with its volumes and the conflicts found."""
+        ...
+
+
+class Store(Protocol):
+    """Persistent store of parties' operations and their conflicts."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """Begin a write transaction; it commits when the block ends without error."""
+        ...
+
+    def get_operation(self, party: str, operation_id: str) -> Operation | None:
+        """One operation of ``party``, or ``None``."""
+        ...
+
+    def list_operations(self, party: str) -> list[Operation]:
+        """All operations of ``party``, by id."""
+        ...
+
+    def list_conflicts(self, party: str) -> list[Conflict]:
+        """Open conflicts that involve ``party``'s operations."""
+        ...
+
+    def count_volumes(self) -> int:
+        """Number of live volumes stored (all parties)."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...

@@ -1,0 +1,133 @@
+"""Volumes (footprint x altitude band x time window) and operations made of them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from deconflict.config import Buffers
+from deconflict.geometry.footprint import Footprint
+from deconflict.units import Altitude, AltitudeMargins
+
+__all__ = ["Operation", "OperationState", "SearchBox", "Volume"]
+
+# Degrees of latitude per metre, upper bound (meridian radius at the equator).
+_DEG_LAT_PER_M = 1.0 / 110_574.0
+
+
+@dataclass(frozen=True)
+class SearchBox:
+    """An axis-aligned 4-D box: lon/lat bounds, MSL altitude bounds, time bounds.
+
+    Every box a volume is indexed under contains the volume entirely, so a
+    query with a box never misses a candidate; the exact test then decides.
+    """
+
+    lon_min_deg: float
+    lat_min_deg: float
+    lon_max_deg: float
+    lat_max_deg: float
+    alt_min_m: float
+    alt_max_m: float
+    time_min_s: float
+    time_max_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class Volume:
+    """One 4-D volume of a party's operation.
+
+    Attributes
+    ----------
+    id, party, operation
+        Identifiers; ``id`` is unique within the party.
+    footprint
+        The horizontal extent.
+    lower, upper
+        The altitude band; each bound carries its own reference.
+    time_start_s, time_end_s
+        The time window, seconds since the Unix epoch (UTC), start < end.
+    priority
+        Higher wins when plans must give way; informational for conflicts.
+    """
+
+    id: str
+    party: str
+    operation: str
+    footprint: Footprint
+    lower: Altitude
+    upper: Altitude
+    time_start_s: float
+    time_end_s: float
+    priority: int = 0
+
+    def search_boxes(self, margins: AltitudeMargins, buffers: Buffers = Buffers()) -> list[SearchBox]:
+        """Boxes that contain this volume grown by ``buffers`` (one per footprint part).
+
+        Growing by a buffer once on each side is enough for a query box that is
+        itself grown by the same buffer: together they cover twice the buffer.
+        """
+        alt_min = self.lower.msl_range_m(margins)[0] - buffers.vertical_buffer_m
+        alt_max = self.upper.msl_range_m(margins)[1] + buffers.vertical_buffer_m
+        t_min = self.time_start_s - buffers.time_buffer_s
+        t_max = self.time_end_s + buffers.time_buffer_s
+        boxes = []
+        for lon_lo, lat_lo, lon_hi, lat_hi in self.footprint.part_bounds():
+            dlat = buffers.buffer_m * _DEG_LAT_PER_M * 1.001
+            lat_lo, lat_hi = max(-90.0, lat_lo - dlat), min(90.0, lat_hi + dlat)
+            if buffers.buffer_m > 0.0:
+                cos_lat = math.cos(math.radians(max(abs(lat_lo), abs(lat_hi))))
+                dlon = 360.0 if cos_lat < 1e-6 else min(360.0, dlat / cos_lat)
+                lon_lo, lon_hi = lon_lo - dlon, lon_hi + dlon
+            boxes.extend(_wrapped(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
+        return boxes
+
+
+def _wrapped(
+    lon_lo: float,
+    lat_lo: float,
+    lon_hi: float,
+    lat_hi: float,
+    alt_min: float,
+    alt_max: float,
+    t_min: float,
+    t_max: float,
+) -> list[SearchBox]:
+    """Boxes inside [-180, 180] covering a longitude range that a buffer pushed past it."""
+    if lon_hi - lon_lo >= 360.0:
+        ranges = [(-180.0, 180.0)]
+    else:
+        ranges = [(max(lon_lo, -180.0), min(lon_hi, 180.0))]
+        if lon_lo < -180.0:
+            ranges.append((lon_lo + 360.0, 180.0))
+        if lon_hi > 180.0:
+            ranges.append((-180.0, lon_hi - 360.0))
+    return [SearchBox(lo, lat_lo, hi, lat_hi, alt_min, alt_max, t_min, t_max) for lo, hi in ranges]
+
+
+class OperationState(StrEnum):
+    """Lifecycle of an operation; only live states take part in conflicts."""
+
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    ACTIVATED = "activated"
+    ENDED = "ended"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_live(self) -> bool:
+        """Whether volumes in this state can conflict."""
+        return self not in (OperationState.ENDED, OperationState.WITHDRAWN)
+
+
+@dataclass(frozen=True, eq=False)
+class Operation:
+    """A party's planned activity: one or more volumes, a priority, a state, a version."""
+
+    id: str
+    party: str
+    volumes: tuple[Volume, ...]
+    priority: int = 0
+    state: OperationState = OperationState.PROPOSED
+    version: int = 1
