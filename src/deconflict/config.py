@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     max_volumes_per_file: int = Field(default=_LIMITS.max_volumes_per_file, gt=0)
     max_volumes_per_operation: int = Field(default=_LIMITS.max_volumes_per_operation, gt=0)
     max_vertices_per_ring: int = Field(default=_LIMITS.max_vertices_per_ring, ge=4)
+    # Tactical detection (deconflict.tactical); the domain dataclasses carry the same defaults.
+    tactical_rpz_m: float = Field(default=9260.0, gt=0.0, description="horizontal minimum, 5 NM")
+    tactical_hpz_m: float = Field(default=304.8, gt=0.0, description="vertical minimum, 1000 ft")
+    tactical_lookahead_s: float = Field(default=300.0, gt=0.0)
+    tactical_stale_s: float = Field(default=30.0, gt=0.0, description="drop states older than this")
+    tactical_min_alt_m: float = Field(default=304.8, description="ground/aerodrome traffic at or below")
+    tactical_min_gs_mps: float = Field(default=0.0, ge=0.0, description="ignore states slower than this")
+    tactical_max_alt_m: float = Field(default=16_000.0, gt=0.0, description="higher altitudes are glitches")
+    tactical_max_vs_mps: float = Field(default=100.0, gt=0.0, description="faster altitude jumps: glitches")
+    tactical_alt_quantum_m: float = Field(default=7.62, ge=0.0, description="recorded altitude step, 25 ft")
+    tactical_alert_gap_s: float = Field(default=10.0, ge=0.0, description="merge alerts across such gaps")
 
     def buffers(self) -> Buffers:
         """The conflict buffers as a domain object."""

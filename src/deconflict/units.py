@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "FL_TO_M",
     "FT_PER_MIN_TO_MPS",
     "FT_TO_M",
     "KT_TO_MPS",

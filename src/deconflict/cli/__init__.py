@@ -30,6 +30,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0.0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deconflict",
@@ -69,6 +76,36 @@ def _parser() -> argparse.ArgumentParser:
         help="grow every time window by S seconds at both ends (default 0)",
     )
 
+    detect = sub.add_parser(
+        "detect",
+        help="predict losses of separation in one snapshot of aircraft states",
+        description=(
+            "Tactical detection on a track CSV with one row per aircraft. "
+            "Exit 0: no conflict, 1: conflicts or losses of separation, 2: bad input."
+        ),
+    )
+    detect.add_argument("file", metavar="STATES.csv", help="track CSV (optionally .gz), one row per aircraft")
+    detect.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+
+    replay = sub.add_parser(
+        "replay",
+        help="replay recorded tracks: alerts and incidents over time",
+        description=(
+            "Steps through recorded tracks, dead-reckoning each aircraft from its latest report, "
+            "and reports alerts (predicted losses of separation) and incidents (actual ones). "
+            "Exit 0: no incident, 1: incidents, 2: bad input."
+        ),
+    )
+    replay.add_argument("file", metavar="TRACKS.csv[.gz]", help="track CSV with time_s, optionally gzip")
+    replay.add_argument("--json", action="store_true", help="print the full report as one JSON document")
+    replay.add_argument(
+        "--step-s",
+        type=_positive,
+        default=1.0,
+        metavar="S",
+        help="time step of the replay in seconds (default 1)",
+    )
+
     demo = sub.add_parser("demo", help="run the built-in two-party scenario")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     return parser
@@ -86,6 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deconflict.cli.check import run_check
 
             return run_check(args)
+        if args.command == "detect":
+            from deconflict.cli.detect import run_detect
+
+            return run_detect(args)
+        if args.command == "replay":
+            from deconflict.cli.replay import run_replay
+
+            return run_replay(args)
         if args.command == "demo":
             from deconflict.cli.check import run_demo
 

@@ -32,14 +32,14 @@ def _read_all(paths: Sequence[Path]) -> list[Volume]:
         except InputError as exc:
             problems.extend(exc.problems)
             continue
-        for volume in found:
+        for index, volume in enumerate(found):
             key = (volume.party, volume.id)
             if key in first_file:
                 problems.append(
                     Problem(
                         str(path),
                         f"duplicate id {volume.id!r} of party {volume.party!r} (also in {first_file[key]})",
-                        f"volume {volume.id}",
+                        f"feature {index} (id {volume.id})",
                         "id",
                     )
                 )
@@ -64,7 +64,9 @@ def _table(volumes: Sequence[Volume], conflicts: Sequence[Conflict], sources: st
     table.add_column("overlap km²", justify="right")
     table.add_column("where (lon, lat)", justify="right")
     for number, c in enumerate(conflicts, start=1):
-        lon = (c.overlap_bbox[0] + c.overlap_bbox[2]) / 2.0
+        west, east = c.overlap_bbox[0], c.overlap_bbox[2]
+        lon = (west + east) / 2.0 if west <= east else (west + east + 360.0) / 2.0
+        lon = (lon + 180.0) % 360.0 - 180.0
         lat = (c.overlap_bbox[1] + c.overlap_bbox[3]) / 2.0
         end = _short_time(c.time_end_s)
         start = _short_time(c.time_start_s)

@@ -102,13 +102,13 @@ def polygon_footprint(rings: list[list[NDArray[np.float64]]]) -> Footprint:
         polygon = Polygon(exterior, holes)
         if not polygon.is_valid:
             where = f"polygon {part_index}: " if len(rings) > 1 else ""
-            raise ValueError(f"{where}invalid polygon: {shapely.validation.explain_validity(polygon)}")
+            raise ValueError(f"{where}invalid polygon: {shapely.is_valid_reason(polygon)}")
         if polygon.area <= 0.0:
             raise ValueError("polygon has zero area")
         polygons.append(polygon)
     geom: Shape = polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
     if len(polygons) > 1 and not geom.is_valid:
-        raise ValueError(f"invalid multipolygon: {shapely.validation.explain_validity(geom)}")
+        raise ValueError(f"invalid multipolygon: {shapely.is_valid_reason(geom)}")
     shape = split_at_antimeridian(geom)
     return Footprint(shape=shape, outer=shape, inner=shape)
 
@@ -132,16 +132,22 @@ def _pole_inside(lon_deg: float, lat_deg: float, radius_m: float) -> int:
 
 
 def _polar_cap(ring: NDArray[np.float64], pole: int) -> Polygon:
-    """A ring around a pole, as a lon/lat polygon closed along the pole line."""
+    """A ring around a pole, as a lon/lat polygon from -180 to 180 closed along the pole line."""
     points = ring[:-1]
-    lons = unwrap_longitudes(points[:, 0])
+    lons = (points[:, 0] + 180.0) % 360.0 - 180.0
     order = np.argsort(lons)
     lons, lats = lons[order], points[order, 1]
-    start = lons[0]
-    lons = np.concatenate([lons, [start + 360.0]])
-    lats = np.concatenate([lats, [lats[0]]])
+    # Latitude where the ring crosses the antimeridian, between its last and first points.
+    span = lons[0] + 360.0 - lons[-1]
+    seam_lat = lats[-1] + (lats[0] - lats[-1]) * ((180.0 - lons[-1]) / span if span > 0 else 0.0)
     pole_lat = 90.0 * pole
-    coords = [*zip(lons, lats, strict=True), (start + 360.0, pole_lat), (start, pole_lat)]
+    coords = [
+        (-180.0, seam_lat),
+        *zip(lons, lats, strict=True),
+        (180.0, seam_lat),
+        (180.0, pole_lat),
+        (-180.0, pole_lat),
+    ]
     return Polygon(coords)
 
 

@@ -28,6 +28,7 @@ from deconflict.geometry.footprint import Footprint, Shape
 from deconflict.geometry.geodesy import area_m2, distance_m
 
 __all__ = [
+    "bbox_across_antimeridian",
     "footprints_conflict",
     "gap_m",
     "overlap_regions",
@@ -102,7 +103,7 @@ def gap_m(a: Footprint, b: Footprint) -> float:
         assert b.centre_lon_deg is not None and b.centre_lat_deg is not None
         assert a.radius_m is not None and b.radius_m is not None
         d = float(distance_m(a.centre_lon_deg, a.centre_lat_deg, b.centre_lon_deg, b.centre_lat_deg))
-        return max(0.0, d - a.radius_m - b.radius_m)
+        return max(0.0, d - (a.radius_m + b.radius_m))
     if a.is_circle or b.is_circle:
         circle, polygon = (a, b) if a.is_circle else (b, a)
         assert circle.centre_lon_deg is not None and circle.centre_lat_deg is not None
@@ -116,10 +117,14 @@ def gap_m(a: Footprint, b: Footprint) -> float:
     for src, dst in ((a.shape, b.shape), (b.shape, a.shape)):
         vertices = shapely.get_coordinates(src)
         near = shapely.distance(dst, shapely.points(vertices))
-        # Only vertices that could be closest in metres need the exact test.
-        lat_abs = max(_max_abs_lat(_as_array([src, dst])))
-        bound = near.min() * _MAX_M_PER_DEG
-        for lon, lat in vertices[near * _m_per_deg_lower(lat_abs) <= bound]:
+        # Only vertices that could be closest in metres need the exact test
+        # (all of them where flat distances mislead: seams and poles).
+        if _near_seam(_as_array([src, dst]), 0.0).any():
+            candidates = vertices
+        else:
+            lat_abs = max(_max_abs_lat(_as_array([src, dst])))
+            candidates = vertices[near * _m_per_deg_lower(lat_abs) <= near.min() * _MAX_M_PER_DEG]
+        for lon, lat in candidates:
             best = min(best, point_to_shape_distance_m(float(lon), float(lat), dst))
     return float(best)
 
@@ -127,6 +132,18 @@ def gap_m(a: Footprint, b: Footprint) -> float:
 def _m_per_deg_lower(lat_abs_deg: NDArray[np.float64] | float) -> NDArray[np.float64]:
     """Lower bound of metres per degree, in any direction, up to a latitude."""
     return np.minimum(np.cos(np.radians(lat_abs_deg)) * 111_319.0, _MIN_M_PER_DEG_LAT)
+
+
+def _near_seam(shapes: NDArray[np.object_], reach_m: float) -> NDArray[np.bool_]:
+    """Shapes within ``reach_m`` (generously) of the antimeridian or a pole."""
+    bounds = shapely.bounds(shapes)
+    reach_deg = reach_m / _MIN_M_PER_DEG_LAT
+    near_pole = np.abs(bounds[:, [1, 3]]).max(axis=1) + reach_deg >= 89.0
+    lon_reach = reach_deg / np.maximum(
+        _m_per_deg_lower(np.abs(bounds[:, [1, 3]]).max(axis=1)) / 111_319.0, 1e-9
+    )
+    near_seam = (bounds[:, 0] - lon_reach <= -180.0) | (bounds[:, 2] + lon_reach >= 180.0)
+    return np.asarray(near_pole | near_seam, dtype=bool)
 
 
 def _max_abs_lat(shapes: NDArray[np.object_]) -> NDArray[np.float64]:
@@ -165,7 +182,8 @@ def footprints_conflict(a: Sequence[Footprint], b: Sequence[Footprint], buffer_m
         ca = np.array([(a[i].centre_lon_deg, a[i].centre_lat_deg, a[i].radius_m) for i in both.tolist()])
         cb = np.array([(b[i].centre_lon_deg, b[i].centre_lat_deg, b[i].radius_m) for i in both.tolist()])
         d = distance_m(ca[:, 0], ca[:, 1], cb[:, 0], cb[:, 1])
-        result[both] = d - ca[:, 2] - cb[:, 2] < limit_m
+        # One rounding for the radii, whatever the pair's order.
+        result[both] = d - (ca[:, 2] + cb[:, 2]) < limit_m
 
     rest = np.flatnonzero(~(a_circle & b_circle))
     if rest.size == 0:
@@ -178,6 +196,9 @@ def footprints_conflict(a: Sequence[Footprint], b: Sequence[Footprint], buffer_m
     else:
         lat_abs = np.maximum(_max_abs_lat(outer_a), _max_abs_lat(outer_b))
         maybe = shapely.distance(outer_a, outer_b) * _m_per_deg_lower(lat_abs) < limit_m
+        # Flat lon/lat distance is no lower bound across the antimeridian or
+        # over a pole: leave those pairs to the exact test.
+        maybe |= _near_seam(outer_a, limit_m) | _near_seam(outer_b, limit_m)
     undecided = rest[maybe]
     pp = undecided[~a_circle[undecided] & ~b_circle[undecided]]
     if buffer_m == 0.0:
@@ -249,4 +270,27 @@ def overlap_regions(
         )
     areas = area_m2(inter)
     areas[empty] = 0.0
-    return areas, np.asarray(shapely.bounds(inter), dtype=np.float64)
+    boxes = np.asarray(shapely.bounds(inter), dtype=np.float64)
+    for k in np.flatnonzero((boxes[:, 0] <= -180.0) & (boxes[:, 2] >= 180.0)).tolist():
+        boxes[k] = bbox_across_antimeridian(inter[k])
+    return areas, boxes
+
+
+def bbox_across_antimeridian(shape: Shape) -> tuple[float, float, float, float]:
+    """RFC 7946 bounding box of a shape split at the antimeridian (west > east then).
+
+    Examples
+    --------
+    >>> from shapely import box, MultiPolygon
+    >>> bbox_across_antimeridian(MultiPolygon([box(179.5, 0, 180, 1), box(-180, 0, -179.5, 1)]))
+    (179.5, 0.0, -179.5, 1.0)
+    """
+    parts = list(shape.geoms) if isinstance(shape, MultiPolygon) else [shape]
+    west = [p for p in parts if p.bounds[0] <= -180.0]
+    east = [p for p in parts if p.bounds[2] >= 180.0]
+    minx, miny, maxx, maxy = (float(v) for v in shape.bounds)
+    if not west or not east or len(west) + len(east) < len(parts) or set(map(id, west)) & set(map(id, east)):
+        return minx, miny, maxx, maxy  # a band around the globe, or not a split shape
+    east_min = min(p.bounds[0] for p in east)
+    west_max = max(p.bounds[2] for p in west)
+    return float(east_min), miny, float(west_max), maxy

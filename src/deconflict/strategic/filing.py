@@ -86,17 +86,19 @@ def file_operation(
         current = tx.current_version(party, operation_id)
         if current != replaces_version:
             raise StaleVersionError(operation_id, replaces_version, current)
-        boxes = [v.search_boxes(margins, buffers) for v in volumes]
+        # Stored boxes are not grown: the query box covers both volumes' buffers.
+        reach = Buffers(2.0 * buffers.buffer_m, 2.0 * buffers.vertical_buffer_m, 2.0 * buffers.time_buffer_s)
+        boxes = [v.search_boxes(margins, reach) for v in volumes]
         flat = [box for group in boxes for box in group]
         found = tx.candidates(flat, exclude_party=party)
         left: list[Volume] = []
         right: list[Volume] = []
         position = 0
         for volume, group in zip(volumes, boxes, strict=True):
-            seen: set[tuple[str, str]] = set()
+            seen: set[tuple[str, str, str]] = set()
             for hits in found[position : position + len(group)]:
                 for other in hits:
-                    key = (other.party, other.id)
+                    key = (other.party, other.operation, other.id)
                     if key not in seen:
                         seen.add(key)
                         left.append(volume)

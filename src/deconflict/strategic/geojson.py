@@ -26,6 +26,7 @@ __all__ = ["parse_datetime_s", "parse_features", "read_volumes"]
 
 _GEOMETRY_TYPES = ("Polygon", "MultiPolygon", "Point")
 _REFERENCES = ("W84", "MSL", "AGL")
+_MAX_ABS_ALTITUDE_M = 1_000_000.0
 
 
 class _Collector:
@@ -49,10 +50,15 @@ def _number(c: _Collector, field: str, value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         c.add(field, f"must be a number, got {_describe(value)}")
         return None
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        c.add(field, f"number out of range ({len(str(value))} digits)")
+        return None
+    if not math.isfinite(number):
         c.add(field, f"must be a finite number, got {value!r}")
         return None
-    return float(value)
+    return number
 
 
 def parse_datetime_s(text: str) -> float:
@@ -120,7 +126,11 @@ def _altitude(c: _Collector, props: Mapping[str, Any], field: str) -> Altitude |
         ok = False
     if not ok or value is None:
         return None
-    return Altitude(altitude_to_m(value, str(units)), AltitudeReference(str(reference)))
+    value_m = altitude_to_m(value, str(units))
+    if not abs(value_m) <= _MAX_ABS_ALTITUDE_M:
+        c.add(f"{field}.value", f"{value:g} {units} is outside the supported range of +-1,000 km")
+        return None
+    return Altitude(value_m, AltitudeReference(str(reference)))
 
 
 def _position(c: _Collector, field: str, value: object) -> tuple[float, float] | None:
@@ -364,4 +374,6 @@ def read_volumes(path: Path | str, limits: Limits = Limits()) -> list[Volume]:
         raise InputError(
             [Problem(source, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
         ) from exc
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
+        raise InputError([Problem(source, f"not valid JSON: {exc}")]) from exc
     return parse_features(document, source, path.stem.split(".")[0], limits)

@@ -62,12 +62,14 @@ class Volume:
     time_end_s: float
     priority: int = 0
 
-    def search_boxes(self, margins: AltitudeMargins, buffers: Buffers = Buffers()) -> list[SearchBox]:
-        """Boxes that contain this volume grown by ``buffers`` (one per footprint part).
+    def search_boxes(self, margins: AltitudeMargins, grow: Buffers = Buffers()) -> list[SearchBox]:
+        """Boxes that contain this volume grown by ``grow`` (one box per footprint part).
 
-        Growing by a buffer once on each side is enough for a query box that is
-        itself grown by the same buffer: together they cover twice the buffer.
+        Two volumes grown by a buffer ``b`` each meet when their gap is below
+        ``2 b``: grow both boxes by ``b``, or a query box by ``2 b`` against
+        boxes stored ungrown.
         """
+        buffers = grow
         alt_min = self.lower.msl_range_m(margins)[0] - buffers.vertical_buffer_m
         alt_max = self.upper.msl_range_m(margins)[1] + buffers.vertical_buffer_m
         t_min = self.time_start_s - buffers.time_buffer_s

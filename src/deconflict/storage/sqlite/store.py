@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import shapely
 
+from deconflict.errors import DeconflictError
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
@@ -29,6 +31,9 @@ from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
 __all__ = ["SQLiteStore"]
 
 _TIME_ORIGIN_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z
+SCHEMA_VERSION = 1
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -170,14 +175,30 @@ def _volumes_from_rows(rows: Sequence[sqlite3.Row]) -> list[Volume]:
     return volumes
 
 
+_CONFLICT_FIELDS = tuple(f.name for f in fields(Conflict))
+
+
 def _conflict_from_json(text: str) -> Conflict:
-    data = json.loads(text)
+    values = json.loads(text)
+    data = dict(zip(_CONFLICT_FIELDS, values, strict=True))
     data["overlap_bbox"] = tuple(data["overlap_bbox"])
     return Conflict(**data)
 
 
 def _conflict_to_json(conflict: Conflict) -> str:
-    return json.dumps(asdict(conflict))
+    # A plain list in field order: dataclasses.asdict deep-copies and is slow.
+    return json.dumps([getattr(conflict, name) for name in _CONFLICT_FIELDS])
+
+
+def _locked(method: Callable[Concatenate[SQLiteStore, P], R]) -> Callable[Concatenate[SQLiteStore, P], R]:
+    """Run a store method under the store's lock (never inside another thread's transaction)."""
+
+    def wrapper(store: SQLiteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with store._lock:
+            return method(store, *args, **kwargs)
+
+    wrapper.__doc__ = method.__doc__
+    return wrapper
 
 
 class _Transaction:
@@ -240,7 +261,24 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA cache_size = -262144")
-        self._db.executescript(_SCHEMA)
+        # Reads through the OS page cache: a new connection is warm at once.
+        self._db.execute("PRAGMA mmap_size = 17179869184")
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+            self._check_schema_version()
+
+    def _check_schema_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise DeconflictError(
+                f"{self.path}: database schema version {row[0]}, this deconflict reads version "
+                f"{SCHEMA_VERSION}; export with the version that wrote it"
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -253,13 +291,16 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield _Transaction(self)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        # One connection serves every thread of this store: threads take turns
+        # here, other connections (processes) queue on BEGIN IMMEDIATE.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Transaction(self)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _delete_volumes(self, party: str, operation_id: str) -> None:
         rowids = [
@@ -323,18 +364,21 @@ class SQLiteStore:
             ],
         )
 
+    @_locked
     def import_operations(self, operations: Iterable[Operation]) -> int:
         """Store operations as they are, without checking conflicts (restores, benchmarks).
 
         Returns the number of volumes written. Commits once at the end.
         """
-        count = 0
+        # Inserting in time order keeps R*Tree nodes compact in time, so later
+        # queries visit fewer nodes.
+        ordered = sorted(operations, key=lambda op: min((v.time_start_s for v in op.volumes), default=0.0))
         with self.transaction():
-            for operation in operations:
+            for operation in ordered:
                 self._save(operation, [])
-                count += len(operation.volumes)
-        return count
+        return sum(len(op.volumes) for op in ordered)
 
+    @_locked
     def get_operation(self, party: str, operation_id: str) -> Operation | None:
         row = self._db.execute(
             "SELECT version, state, priority FROM operations WHERE party = ? AND id = ?",
@@ -355,12 +399,14 @@ class SQLiteStore:
             version=row["version"],
         )
 
+    @_locked
     def list_operations(self, party: str) -> list[Operation]:
         ids = [
             r[0] for r in self._db.execute("SELECT id FROM operations WHERE party = ? ORDER BY id", (party,))
         ]
         return [op for i in ids if (op := self.get_operation(party, i)) is not None]
 
+    @_locked
     def list_conflicts(self, party: str) -> list[Conflict]:
         rows = self._db.execute(
             "SELECT facts FROM conflicts WHERE state = 'open' AND (party_a = ? OR party_b = ?) ORDER BY id",
@@ -368,5 +414,6 @@ class SQLiteStore:
         ).fetchall()
         return [_conflict_from_json(r[0]) for r in rows]
 
+    @_locked
     def count_volumes(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM volumes WHERE live = 1").fetchone()[0])

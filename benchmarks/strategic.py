@@ -1,0 +1,211 @@
+"""Strategic filing benchmark: the SQLite store against an in-memory STRtree baseline.
+
+Builds a store of N random, realistic volumes (polygons and geodesic circles of
+1-50 km, mixed altitude bands and references, time windows over several weeks,
+over a region the size of Syria, several parties), then files ``--operations``
+new operations of 1-10 volumes each, timing check + durable commit. The same
+checks are then done by a plain baseline: one shapely STRtree over all stored
+volumes in memory, then the same exact checks. Both must find the same conflicts.
+
+Usage::
+
+    python benchmarks/strategic.py --volumes 100000 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import shapely
+from rich.console import Console
+from rich.progress import Progress
+
+from deconflict.config import Buffers
+from deconflict.geometry.footprint import circle_footprint, polygon_footprint
+from deconflict.storage import SQLiteStore
+from deconflict.strategic import Operation, OperationState, Volume, evaluate_pairs, file_operation
+from deconflict.units import FL_TO_M, Altitude, AltitudeMargins, AltitudeReference
+
+# A box over the Levant of about Syria's area (185,000 km^2).
+LON_RANGE = (36.0, 40.6)
+LAT_RANGE = (33.0, 37.0)
+T0_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+PARTIES = ("blue", "red", "green", "civil", "yellow", "white")
+M_PER_DEG_LAT = 110_900.0
+
+
+def random_volume(rng: np.random.Generator, party: str, operation: str, vid: str, days: float) -> Volume:
+    """One realistic volume: a 1-50 km polygon or circle, a band and a window."""
+    lon = rng.uniform(*LON_RANGE)
+    lat = rng.uniform(*LAT_RANGE)
+    size_m = float(np.exp(rng.uniform(math.log(1_000.0), math.log(50_000.0))))
+    if rng.random() < 0.4:
+        footprint = circle_footprint(lon, lat, size_m / 2.0)
+    else:
+        corners = int(rng.integers(3, 9))
+        angles = np.sort(rng.uniform(0.0, 2.0 * math.pi, corners))
+        radii = size_m / 2.0 * rng.uniform(0.5, 1.0, corners)
+        dx = radii * np.cos(angles) / (M_PER_DEG_LAT * math.cos(math.radians(lat)))
+        dy = radii * np.sin(angles) / M_PER_DEG_LAT
+        ring = np.column_stack([lon + dx, lat + dy])
+        ring = np.vstack([ring, ring[:1]])
+        try:
+            footprint = polygon_footprint([[ring]])
+        except ValueError:  # a degenerate random polygon: use its bounding box
+            lo, hi = ring.min(axis=0), ring.max(axis=0)
+            box = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]], [lo[0], lo[1]]])
+            footprint = polygon_footprint([[box]])
+    lower_m = float(rng.uniform(0.0, 12_000.0))
+    upper_m = lower_m + float(rng.uniform(300.0, 3_000.0))
+    kind = rng.random()
+    if kind < 0.45:
+        lower = Altitude(lower_m, AltitudeReference.MSL)
+        upper = Altitude(upper_m, AltitudeReference.MSL)
+    elif kind < 0.85:
+        lower = Altitude(round(lower_m / FL_TO_M) * FL_TO_M, AltitudeReference.STD)
+        upper = Altitude(
+            max(round(upper_m / FL_TO_M), round(lower_m / FL_TO_M) + 1) * FL_TO_M, AltitudeReference.STD
+        )
+    elif kind < 0.95:
+        lower = Altitude(lower_m, AltitudeReference.W84)
+        upper = Altitude(upper_m, AltitudeReference.W84)
+    else:
+        lower = Altitude(lower_m / 4.0, AltitudeReference.AGL)
+        upper = Altitude(upper_m / 4.0, AltitudeReference.AGL)
+    start = T0_S + float(rng.uniform(0.0, days * 86_400.0))
+    end = start + float(rng.uniform(1_800.0, 6 * 3_600.0))
+    return Volume(vid, party, operation, footprint, lower, upper, start, end, int(rng.integers(0, 4)))
+
+
+def random_operations(
+    rng: np.random.Generator, count: int, days: float, parties: tuple[str, ...], prefix: str
+) -> Iterator[Operation]:
+    """Operations of 1-10 volumes until ``count`` volumes are made."""
+    made = 0
+    number = 0
+    while made < count:
+        party = parties[number % len(parties)]
+        size = min(int(rng.integers(1, 11)), count - made)
+        op_id = f"{prefix}{number}"
+        volumes = tuple(random_volume(rng, party, op_id, f"{op_id}/v{k}", days) for k in range(size))
+        yield Operation(op_id, party, volumes, 0, OperationState.PROPOSED, 1)
+        made += size
+        number += 1
+
+
+class Baseline:
+    """All stored volumes in memory under one shapely STRtree, then the exact checks."""
+
+    def __init__(self, volumes: list[Volume]) -> None:
+        self.volumes = volumes
+        self.tree = shapely.STRtree([v.footprint.outer for v in volumes])
+        self.start = np.array([v.time_start_s for v in volumes])
+        self.end = np.array([v.time_end_s for v in volumes])
+
+    def check(self, operation: Operation, margins: AltitudeMargins) -> list[tuple[str, str]]:
+        left: list[Volume] = []
+        right: list[Volume] = []
+        for volume in operation.volumes:
+            hits = self.tree.query(volume.footprint.outer)
+            hits = hits[(self.start[hits] < volume.time_end_s) & (self.end[hits] > volume.time_start_s)]
+            for k in hits.tolist():
+                if self.volumes[k].party != volume.party:
+                    left.append(volume)
+                    right.append(self.volumes[k])
+        return sorted((c.a, c.b) for c in evaluate_pairs(left, right, Buffers(), margins))
+
+
+def percentile_ms(values: list[float], q: float) -> float:
+    return round(float(np.percentile(np.asarray(values), q)) * 1e3, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--volumes", type=int, default=100_000, help="stored volumes (default 100000)")
+    parser.add_argument("--operations", type=int, default=1000, help="operations to file (default 1000)")
+    parser.add_argument("--days", type=float, default=40.0, help="span of the time windows (default 40)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args(argv)
+    console = Console(stderr=True)
+    rng = np.random.default_rng(args.seed)
+    margins = AltitudeMargins()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or Path(tmp) / "bench.db"
+        store = SQLiteStore(db, margins)
+        t_generate = time.perf_counter()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("generating volumes", total=args.volumes)
+            existing: list[Operation] = []
+            for op in random_operations(rng, args.volumes, args.days, PARTIES, "op"):
+                existing.append(op)
+                progress.advance(task, len(op.volumes))
+        generate_s = time.perf_counter() - t_generate
+        stored = [v for op in existing for v in op.volumes]
+        # A bulk import in time order, as a restore or a migration would do it.
+        existing.sort(key=lambda op: min(v.time_start_s for v in op.volumes))
+        t_load = time.perf_counter()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("loading volumes", total=args.volumes)
+            for start in range(0, len(existing), 5_000):
+                batch = existing[start : start + 5_000]
+                progress.advance(task, store.import_operations(batch))
+        load_s = time.perf_counter() - t_load
+        new_ops = list(random_operations(rng, 10 * args.operations, args.days, ("filer",), "new"))
+        new_ops = new_ops[: args.operations]
+
+        file_s: list[float] = []
+        ours: list[list[tuple[str, str]]] = []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("filing operations", total=len(new_ops))
+            for op in new_ops:
+                t = time.perf_counter()
+                result = file_operation(store, op.party, op.id, op.volumes, margins=margins)
+                file_s.append(time.perf_counter() - t)
+                ours.append(sorted((c.a, c.b) for c in result.conflicts))
+                progress.advance(task)
+        store.close()
+
+        t = time.perf_counter()
+        baseline = Baseline(stored)
+        baseline_build_s = time.perf_counter() - t
+        base_s: list[float] = []
+        theirs: list[list[tuple[str, str]]] = []
+        for op in new_ops:
+            t = time.perf_counter()
+            theirs.append(baseline.check(op, margins))
+            base_s.append(time.perf_counter() - t)
+
+    report = {
+        "volumes": args.volumes,
+        "operations": len(new_ops),
+        "generate_s": round(generate_s, 2),
+        "load_s": round(load_s, 2),
+        "file_p50_ms": percentile_ms(file_s, 50),
+        "file_p99_ms": percentile_ms(file_s, 99),
+        "conflicts_found": sum(len(c) for c in ours),
+        "baseline_build_s": round(baseline_build_s, 2),
+        "baseline_p50_ms": percentile_ms(base_s, 50),
+        "baseline_p99_ms": percentile_ms(base_s, 99),
+        "p50_ratio_store_to_baseline": round(float(np.median(file_s) / np.median(base_s)), 3),
+        "agree": ours == theirs,
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        for key, value in report.items():
+            console.print(f"{key:>30}: {value}")
+    return 0 if report["agree"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""``deconflict replay``: alerts and incidents over recorded tracks, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from deconflict.cli.detect import detection_settings, ground_filter, json_number
+from deconflict.config import load_settings
+from deconflict.tactical.replay import Alert, Closest, Incident, ReplayReport, ReplaySettings, replay
+from deconflict.tactical.tracks import read_tracks
+from deconflict.units import FT_TO_M, NM_TO_M
+
+__all__ = ["report_document", "run_replay"]
+
+SHOWN_ALERTS = 20
+"""Alerts listed in the human summary; ``--json`` has all of them."""
+
+
+def _utc(time_s: float) -> str:
+    return datetime.fromtimestamp(time_s, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _closest(moment: Closest) -> dict[str, Any]:
+    return {
+        "time": _utc(moment.time_s),
+        "time_s": moment.time_s,
+        "dist_m": json_number(moment.dist_m, 1),
+        "dalt_m": json_number(moment.dalt_m, 1),
+        "lat_deg": round(moment.lat_deg, 6),
+        "lon_deg": round(moment.lon_deg, 6),
+        "alt_a_m": json_number(moment.alt_a_m, 1),
+        "alt_b_m": json_number(moment.alt_b_m, 1),
+    }
+
+
+def _alert(alert: Alert) -> dict[str, Any]:
+    return {
+        "a": alert.a,
+        "b": alert.b,
+        "callsign_a": alert.callsign_a,
+        "callsign_b": alert.callsign_b,
+        "first": _utc(alert.first_s),
+        "last": _utc(alert.last_s),
+        "first_s": alert.first_s,
+        "last_s": alert.last_s,
+        "steps": alert.steps,
+        "min_dcpa_m": json_number(alert.min_dcpa_m, 1),
+        "min_time_to_los_s": json_number(alert.min_time_to_los_s, 1),
+    }
+
+
+def _incident(incident: Incident) -> dict[str, Any]:
+    return {
+        "a": incident.a,
+        "b": incident.b,
+        "callsign_a": incident.callsign_a,
+        "callsign_b": incident.callsign_b,
+        "start": _utc(incident.start_s),
+        "end": _utc(incident.end_s),
+        "start_s": incident.start_s,
+        "end_s": incident.end_s,
+        "steps": incident.steps,
+        "closest_horizontal": _closest(incident.closest_horizontal),
+        "closest_vertical": _closest(incident.closest_vertical),
+        "alert_lead_s": incident.alert_lead_s,
+    }
+
+
+def report_document(report: ReplayReport, replay_s: float) -> dict[str, Any]:
+    """The full replay report as a JSON-ready dictionary."""
+    s = report.settings
+    empty = report.steps == 0
+    return {
+        "source": report.source,
+        "start": None if empty else _utc(report.start_s),
+        "end": None if empty else _utc(report.end_s),
+        "steps": report.steps,
+        "rows": report.rows,
+        "rejected": report.rejected,
+        "aircraft": report.aircraft,
+        "max_airborne": report.max_airborne,
+        "settings": {
+            "step_s": s.step_s,
+            "rpz_m": s.detection.rpz_m,
+            "hpz_m": s.detection.hpz_m,
+            "vertical_minimum_m": round(s.vertical_minimum_m, 3),
+            "lookahead_s": s.detection.lookahead_s,
+            "stale_s": s.stale_s,
+            "min_alt_m": s.ground.min_alt_m,
+            "min_gs_mps": s.ground.min_gs_mps,
+            "max_alt_m": s.max_alt_m,
+            "max_vs_mps": s.max_vs_mps,
+            "alt_quantum_m": s.alt_quantum_m,
+            "alert_gap_s": s.alert_gap_s,
+        },
+        "alerts": [_alert(a) for a in report.alerts],
+        "incidents": [_incident(i) for i in report.incidents],
+        "detect_s": round(report.detect_s, 6),
+        "replay_s": round(replay_s, 6),
+    }
+
+
+def _pair(a: str, callsign_a: str, b: str, callsign_b: str) -> str:
+    return f"{callsign_a or a} / {callsign_b or b}"
+
+
+def _clock(time_s: float) -> str:
+    return datetime.fromtimestamp(time_s, UTC).strftime("%H:%M:%S")
+
+
+def _incident_table(report: ReplayReport) -> Table:
+    table = Table(title="Incidents (actual losses of separation)", title_justify="left")
+    for header in (
+        "#",
+        "aircraft",
+        "start (UTC)",
+        "duration",
+        "closest (NM, ft)",
+        "where (lat, lon)",
+        "warning",
+    ):
+        table.add_column(header, justify="left" if header in {"aircraft", "where (lat, lon)"} else "right")
+    for k, incident in enumerate(report.incidents, start=1):
+        h = incident.closest_horizontal
+        v = incident.closest_vertical
+        lead = "none" if incident.alert_lead_s is None else f"{incident.alert_lead_s:.0f} s"
+        table.add_row(
+            str(k),
+            _pair(incident.a, incident.callsign_a, incident.b, incident.callsign_b),
+            _clock(incident.start_s),
+            f"{incident.end_s - incident.start_s + report.settings.step_s:.0f} s",
+            f"{h.dist_m / NM_TO_M:.2f} NM at {h.dalt_m / FT_TO_M:.0f} ft; {v.dalt_m / FT_TO_M:.0f} ft "
+            f"at {v.dist_m / NM_TO_M:.2f} NM",
+            f"{h.lat_deg:.4f}, {h.lon_deg:.4f} at {max(h.alt_a_m, h.alt_b_m) / FT_TO_M:,.0f} ft",
+            lead,
+        )
+    return table
+
+
+def _alert_table(report: ReplayReport) -> Table:
+    shown = sorted(report.alerts, key=lambda a: (a.min_time_to_los_s, a.min_dcpa_m))[:SHOWN_ALERTS]
+    more = len(report.alerts) - len(shown)
+    title = "Alerts (predicted losses of separation), most urgent first"
+    if more:
+        title += f"; {more} more in --json"
+    table = Table(title=title, title_justify="left")
+    for header in ("#", "aircraft", "first (UTC)", "last", "min CPA (NM)", "min time to LoS"):
+        table.add_column(header, justify="left" if header == "aircraft" else "right")
+    for k, alert in enumerate(shown, start=1):
+        table.add_row(
+            str(k),
+            _pair(alert.a, alert.callsign_a, alert.b, alert.callsign_b),
+            _clock(alert.first_s),
+            _clock(alert.last_s),
+            f"{alert.min_dcpa_m / NM_TO_M:.2f}",
+            f"{alert.min_time_to_los_s:.0f} s",
+        )
+    return table
+
+
+def _summary(report: ReplayReport, replay_s: float) -> str:
+    if report.steps == 0:
+        return f"No usable reports in {report.source} ({report.rows} rows)."
+    s = report.settings
+    rejected = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in report.rejected.items() if n)
+    return (
+        f"{report.source}: {_utc(report.start_s)} to {_utc(report.end_s)}, {report.steps} steps of "
+        f"{s.step_s:g} s, {report.aircraft} aircraft (at most {report.max_airborne} airborne at once), "
+        f"{report.rows} rows" + (f" ({rejected} rejected)" if rejected else "") + ".\n"
+        f"{len(report.incidents)} incident(s) and {len(report.alerts)} alert(s); minima "
+        f"{s.detection.rpz_m / NM_TO_M:g} NM and {s.vertical_minimum_m / FT_TO_M:.1f} ft "
+        f"(1000 ft less 1.5 altitude steps of {s.alt_quantum_m / FT_TO_M:g} ft), look-ahead "
+        f"{s.detection.lookahead_s:g} s. Detection {report.detect_s:.2f} s of {replay_s:.2f} s."
+    )
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """``deconflict replay``: exit 0 no incident, 1 incidents, 2 bad input."""
+    config = load_settings()
+    settings = ReplaySettings(
+        step_s=args.step_s,
+        stale_s=config.tactical_stale_s,
+        detection=detection_settings(config),
+        ground=ground_filter(config),
+        max_alt_m=config.tactical_max_alt_m,
+        max_vs_mps=config.tactical_max_vs_mps,
+        alt_quantum_m=config.tactical_alt_quantum_m,
+        alert_gap_s=config.tactical_alert_gap_s,
+    )
+    started = time.perf_counter()
+    tracks = read_tracks(Path(args.file), require_time=True)
+    progress = Progress(
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("replay", total=None)
+
+        def on_step(done: int, total: int) -> None:
+            if done == 1 or done == total or done % 50 == 0:
+                progress.update(task, completed=done, total=total)
+
+        report = replay(tracks, settings, on_step)
+    replay_s = time.perf_counter() - started
+    if args.json:
+        sys.stdout.write(json.dumps(report_document(report, replay_s), indent=2) + "\n")
+    else:
+        console = Console(width=None if sys.stdout.isatty() else 150)
+        if report.incidents:
+            console.print(_incident_table(report))
+        if report.alerts:
+            console.print(_alert_table(report))
+        console.print(_summary(report, replay_s))
+    return 1 if report.incidents else 0

@@ -1,0 +1,187 @@
+"""Reading track CSV files (PRODUCT.md's format), with errors that name file, row and field.
+
+Columns: ``time_s`` (optional for a single snapshot), ``id`` (or ``icao24``),
+optional ``callsign``, ``lat_deg``, ``lon_deg``, ``alt_m``, ``gs_mps``,
+``trk_deg``, ``vs_mps``; in any order, extra columns ignored. Files ending in
+``.gz`` are decompressed. Rows are numbered as lines of the file (the header is
+row 1), so an editor jumps straight to them.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deconflict.errors import InputError, Problem
+from deconflict.tactical.states import States
+
+__all__ = ["MAX_PROBLEMS", "Tracks", "read_tracks"]
+
+MAX_PROBLEMS = 20
+"""Stop collecting problems after this many: the first ones are what a user fixes first."""
+
+NUMERIC = ("lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps")
+RANGES: dict[str, tuple[float, float]] = {
+    "lat_deg": (-90.0, 90.0),
+    "lon_deg": (-180.0, 180.0),
+    "gs_mps": (0.0, math.inf),
+    "trk_deg": (0.0, 360.0),
+}
+
+Float = NDArray[np.float64]
+Int = NDArray[np.int64]
+Text = NDArray[np.str_]
+
+
+@dataclass(frozen=True, eq=False)
+class Tracks:
+    """Rows of a track file, in file order.
+
+    Attributes
+    ----------
+    source
+        The file name, for messages.
+    row
+        Line number of each record in the file.
+    ids, callsigns
+        Aircraft identifier (``id`` or ``icao24``) and callsign (empty when absent).
+    time_s
+        Report times, seconds since the Unix epoch; ``None`` when the file has no ``time_s`` column.
+    states
+        The kinematic state of each row.
+    """
+
+    source: str
+    row: Int
+    ids: Text
+    callsigns: Text
+    time_s: Float | None
+    states: States
+
+    def __len__(self) -> int:
+        return int(self.row.size)
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+class _Collector:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def add(self, row: int | None, column: str | None, message: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(self.source, message, None if row is None else f"row {row}", column))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(self.problems)
+
+
+def read_tracks(path: str | Path, *, require_time: bool = False) -> Tracks:
+    """Read a track CSV file (optionally gzip-compressed).
+
+    Parameters
+    ----------
+    path
+        The file.
+    require_time
+        Whether a ``time_s`` column is required (replay) or optional (a snapshot).
+
+    Raises
+    ------
+    InputError
+        Unreadable file, missing columns, or rows with bad values; every problem
+        names the file, the row and the field.
+    """
+    path = Path(path)
+    source = str(path)
+    problems = _Collector(source)
+    try:
+        with _open_text(path) as stream:
+            reader = csv.reader(stream)
+            header = next(reader, None)
+            if header is None:
+                raise InputError([Problem(source, "the file is empty; expected a CSV header row")])
+            names = [name.strip() for name in header]
+            index = {name: k for k, name in enumerate(names) if name}
+            id_column = "id" if "id" in index else "icao24"
+            required = [*(["time_s"] if require_time else []), id_column, *NUMERIC]
+            missing = [name for name in required if name not in index]
+            if missing:
+                need = ", ".join(("id (or icao24)" if m == "icao24" else m) for m in missing)
+                raise InputError([Problem(source, f"missing column(s) {need}", "row 1", "header")])
+            wanted = [*(["time_s"] if "time_s" in index else []), id_column, *NUMERIC]
+            has_callsign = "callsign" in index
+            width = len(names)
+            columns: dict[str, list[str]] = {name: [] for name in wanted}
+            callsigns: list[str] = []
+            rows: list[int] = []
+            for record in reader:
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue
+                line = reader.line_num
+                if len(record) != width:
+                    problems.add(line, None, f"expected {width} fields as in the header, got {len(record)}")
+                    continue
+                rows.append(line)
+                for name in wanted:
+                    columns[name].append(record[index[name]].strip())
+                callsigns.append(record[index["callsign"]].strip() if has_callsign else "")
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError([Problem(source, f"cannot read the file: {exc}")]) from None
+
+    row = np.asarray(rows, dtype=np.int64)
+    values: dict[str, Float] = {}
+    for name in wanted:
+        if name == id_column:
+            continue
+        values[name] = _numbers(columns[name], name, row, problems)
+    ids = np.asarray(columns[id_column], dtype=np.str_)
+    for at in np.flatnonzero(ids == "").tolist():
+        problems.add(int(row[at]), id_column, "must not be empty")
+    problems.raise_if_any()
+    states = States(*(values[name] for name in NUMERIC))
+    return Tracks(
+        source=source,
+        row=row,
+        ids=ids,
+        callsigns=np.asarray(callsigns, dtype=np.str_),
+        time_s=values.get("time_s"),
+        states=states,
+    )
+
+
+def _numbers(texts: list[str], name: str, row: Int, problems: _Collector) -> Float:
+    """Parse one numeric column; record a problem per bad value."""
+    try:
+        numbers = np.asarray(texts, dtype=np.float64) if texts else np.empty(0)
+    except ValueError:
+        numbers = np.empty(len(texts))
+        for k, text in enumerate(texts):
+            try:
+                numbers[k] = float(text)
+            except ValueError:
+                problems.add(int(row[k]), name, f"must be a number, got {text!r}")
+                numbers[k] = 0.0
+    bad = ~np.isfinite(numbers)
+    low, high = RANGES.get(name, (-math.inf, math.inf))
+    out_of_range = ~bad & ((numbers < low) | (numbers > high))
+    for at in np.flatnonzero(bad).tolist():
+        problems.add(int(row[at]), name, f"must be a finite number, got {texts[at]!r}")
+    for at in np.flatnonzero(out_of_range).tolist():
+        allowed = f">= {low:g}" if math.isinf(high) else f"within [{low:g}, {high:g}]"
+        problems.add(int(row[at]), name, f"must be {allowed}, got {texts[at]}")
+    numbers[bad | out_of_range] = 0.0
+    return numbers

@@ -1,0 +1,116 @@
+"""Small builders shared by the tests: footprints, volumes and GeoJSON documents.
+
+Plain functions with every value explicit, so a test reads as its scenario.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
+from deconflict.strategic.volume import Volume
+from deconflict.units import Altitude, AltitudeReference
+
+T0_S = 1_767_268_800.0
+"""2026-01-01T12:00:00Z."""
+T0_TEXT = "2026-01-01T12:00:00Z"
+
+
+def ring(*corners: tuple[float, float]) -> np.ndarray:
+    """A closed (n + 1, 2) ring of (lon, lat) from its corners."""
+    points = [*corners, corners[0]]
+    return np.asarray(points, dtype=np.float64)
+
+
+def box_ring(lon0: float, lat0: float, lon1: float, lat1: float) -> np.ndarray:
+    return ring((lon0, lat0), (lon1, lat0), (lon1, lat1), (lon0, lat1))
+
+
+def box(lon0: float, lat0: float, lon1: float, lat1: float) -> Footprint:
+    """A lon/lat box footprint; ``lon1`` may be past 180 to cross the antimeridian."""
+    return polygon_footprint([[box_ring(lon0, lat0, lon1, lat1)]])
+
+
+def polygon(*corners: tuple[float, float]) -> Footprint:
+    return polygon_footprint([[ring(*corners)]])
+
+
+def circle(lon: float, lat: float, radius_m: float) -> Footprint:
+    return circle_footprint(lon, lat, radius_m)
+
+
+def volume(
+    volume_id: str,
+    party: str,
+    footprint: Footprint,
+    *,
+    start_s: float = T0_S,
+    end_s: float = T0_S + 3600.0,
+    lower_m: float = 0.0,
+    upper_m: float = 1000.0,
+    reference: str = "MSL",
+    upper_reference: str | None = None,
+    operation: str | None = None,
+) -> Volume:
+    """A volume; both altitude bounds use ``reference`` unless ``upper_reference`` is given."""
+    return Volume(
+        id=volume_id,
+        party=party,
+        operation=operation or volume_id,
+        footprint=footprint,
+        lower=Altitude(lower_m, AltitudeReference(reference)),
+        upper=Altitude(upper_m, AltitudeReference(upper_reference or reference)),
+        time_start_s=start_s,
+        time_end_s=end_s,
+    )
+
+
+def altitude(value: float, units: str = "m", reference: str | None = "MSL") -> dict[str, Any]:
+    spec: dict[str, Any] = {"value": value, "units": units}
+    if reference is not None:
+        spec["reference"] = reference
+    return spec
+
+
+def feature(
+    volume_id: str | None = "v1",
+    *,
+    party: str | None = None,
+    geometry: dict[str, Any] | None = None,
+    **properties: Any,
+) -> dict[str, Any]:
+    """A valid GeoJSON volume Feature; keyword arguments replace properties (None removes one)."""
+    props: dict[str, Any] = {
+        "id": volume_id,
+        "party": party,
+        "altitude_lower": altitude(0),
+        "altitude_upper": altitude(1000),
+        "time_start": T0_TEXT,
+        "time_end": "2026-01-01T13:00:00Z",
+    }
+    props.update(properties)
+    props = {k: v for k, v in props.items() if v is not None}
+    if geometry is None:
+        geometry = {"type": "Polygon", "coordinates": [box_ring(36.0, 35.0, 36.1, 35.1).tolist()]}
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+def point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def polygon_geometry(*rings: np.ndarray | list[list[float]]) -> dict[str, Any]:
+    return {"type": "Polygon", "coordinates": [np.asarray(r).tolist() for r in rings]}
+
+
+def collection(*features: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
+def write_geojson(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return path

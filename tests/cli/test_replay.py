@@ -1,0 +1,68 @@
+"""``deconflict replay`` on the shipped real ADS-B sample and on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deconflict.cli import main
+
+SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
+
+
+def test_json_report_of_the_real_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["replay", "--json", str(SAMPLE)])
+    out, _ = capsys.readouterr()
+    doc = json.loads(out)
+    assert code == 1
+    assert (
+        doc["rows"] == 19_178
+        and doc["start"] == "2021-10-07T12:23:21Z"
+        and doc["end"] == "2021-10-07T14:12:00Z"
+    )
+    assert doc["settings"]["vertical_minimum_m"] == pytest.approx(293.37)
+    assert len(doc["incidents"]) >= 5 and len(doc["alerts"]) >= len(
+        {(i["a"], i["b"]) for i in doc["incidents"]}
+    )
+    incident = doc["incidents"][0]
+    assert set(incident) >= {
+        "a",
+        "b",
+        "start",
+        "end",
+        "closest_horizontal",
+        "closest_vertical",
+        "alert_lead_s",
+    }
+    closest = incident["closest_horizontal"]
+    assert closest["dist_m"] < 9260 and closest["dalt_m"] < 293.37
+    assert 48.0 < closest["lat_deg"] < 50.0 and 0.5 < closest["lon_deg"] < 4.5
+    alert = doc["alerts"][0]
+    assert set(alert) >= {"a", "b", "first", "last", "min_dcpa_m", "min_time_to_los_s"}
+    assert doc["rejected"]["altitude_spike"] >= 149
+
+
+def test_human_summary_and_step(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["replay", "--step-s", "5", str(SAMPLE)])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert "Incidents (actual losses of separation)" in out
+    assert "steps of 5 s" in out and "incident(s)" in out
+
+
+def test_bad_input_and_bad_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("icao24,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\na,1,2,3,4,5,6\n")
+    assert main(["replay", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: {path}: row 1: header: missing column(s) time_s\n"
+    assert main(["replay", "--step-s", "0", str(path)]) == 2
+    assert "must be > 0" in capsys.readouterr().err
+
+
+def test_empty_tracks_are_no_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("time_s,icao24,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n")
+    assert main(["replay", str(path)]) == 0
+    assert "No usable reports" in capsys.readouterr().out

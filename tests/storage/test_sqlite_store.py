@@ -1,0 +1,325 @@
+"""The embedded SQLite store: durable, atomic, versioned, and an index that never loses a candidate."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import deconflict.storage.sqlite.store as sqlite_store
+from deconflict.config import load_settings
+from deconflict.errors import StaleVersionError
+from deconflict.storage import SQLiteStore, open_store
+from deconflict.strategic import file_operation, withdraw_operation
+from deconflict.strategic.volume import Operation, OperationState, SearchBox
+from deconflict.units import AltitudeMargins
+from tests.builders import T0_S, box, circle, volume
+
+SQUARE = box(36.0, 35.0, 36.5, 35.5)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "deconflict.db"
+
+
+def test_data_survives_reopening(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+        file_operation(
+            store,
+            "blue",
+            "b",
+            [volume("b1", "blue", SQUARE), volume("b2", "blue", circle(38.0, 35.0, 5000.0))],
+        )
+    with SQLiteStore(db_path) as store:
+        assert store.count_volumes() == 3
+        blue = store.get_operation("blue", "b")
+        assert blue is not None and blue.version == 1 and len(blue.volumes) == 2
+        assert [(c.a, c.b) for c in store.list_conflicts("red")] == [("b1", "r1")]
+        # The reopened index still finds candidates.
+        result = file_operation(store, "green", "g", [volume("g1", "green", box(36.1, 35.1, 36.2, 35.2))])
+        assert sorted(c.b for c in result.conflicts) == ["b1", "r1"]
+
+
+def test_volumes_round_trip_exactly(db_path: Path) -> None:
+    polygon_volume = volume(
+        "p", "blue", box(179.0, -17.0, 181.0, -16.0), lower_m=914.4, upper_m=7620.0, upper_reference="STD"
+    )
+    circle_volume = volume("c", "blue", circle(36.123456789, 35.987654321, 1234.5), reference="AGL")
+    with SQLiteStore(db_path) as store:
+        file_operation(store, "blue", "op", [polygon_volume, circle_volume], priority=4)
+    with SQLiteStore(db_path) as store:
+        op = store.get_operation("blue", "op")
+    assert op is not None
+    p, c = op.volumes
+    assert p.footprint.shape.equals_exact(polygon_volume.footprint.shape, tolerance=0.0)
+    assert p.footprint.part_bounds() == polygon_volume.footprint.part_bounds()
+    assert (p.lower, p.upper) == (polygon_volume.lower, polygon_volume.upper)
+    assert (p.time_start_s, p.time_end_s, p.priority, p.operation) == (T0_S, T0_S + 3600.0, 4, "op")
+    assert c.footprint.is_circle
+    assert (c.footprint.centre_lon_deg, c.footprint.centre_lat_deg, c.footprint.radius_m) == (
+        36.123456789,
+        35.987654321,
+        1234.5,
+    )
+    assert c.footprint.outer.equals_exact(circle_volume.footprint.outer, tolerance=0.0)
+    assert c.footprint.inner is not None and c.footprint.inner.equals_exact(
+        circle_volume.footprint.inner, tolerance=0.0
+    )
+
+
+def test_missing_operation_and_listing(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        assert store.get_operation("blue", "nope") is None
+        assert store.list_operations("blue") == []
+        for op_id in ("op-b", "op-a", "op-c"):
+            file_operation(store, "blue", op_id, [volume(op_id + "/v", "blue", box(0, 0, 1, 1))])
+        file_operation(store, "red", "op-z", [volume("z", "red", box(5, 5, 6, 6))])
+        assert [o.id for o in store.list_operations("blue")] == ["op-a", "op-b", "op-c"]
+        assert [o.id for o in store.list_operations("red")] == ["op-z"]
+
+
+def test_conflicts_are_listed_per_party_with_their_facts(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE, lower_m=500.0, upper_m=3000.0)])
+        file_operation(store, "green", "g", [volume("g1", "green", box(50, 50, 51, 51))])
+        result = file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+        (conflict,) = result.conflicts
+        assert store.list_conflicts("blue") == [conflict]
+        assert store.list_conflicts("red") == [conflict]
+        assert store.list_conflicts("green") == []
+        assert (conflict.altitude_lower_m, conflict.altitude_upper_m) == (500.0, 1000.0)
+
+
+def test_filing_is_atomic_when_saving_fails(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SQLiteStore(db_path) as store:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+        file_operation(store, "blue", "b", [volume("b1", "blue", box(0, 0, 1, 1))])
+
+        def explode(conflict: object) -> str:
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr(sqlite_store, "_conflict_to_json", explode)
+        # Volumes and version are written before the conflicts: all must roll back.
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)], replaces_version=1)
+        monkeypatch.undo()
+        op = store.get_operation("blue", "b")
+        assert op is not None and op.version == 1
+        assert op.volumes[0].footprint.shape.equals(box(0, 0, 1, 1).shape)
+        assert store.list_conflicts("red") == []
+        assert store.count_volumes() == 2
+        # And the store is usable afterwards (no transaction left open).
+        assert file_operation(
+            store, "blue", "b", [volume("b1", "blue", SQUARE)], replaces_version=1
+        ).conflicts
+
+
+def test_transaction_rolls_back_on_error(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        with pytest.raises(KeyError), store.transaction() as tx:
+            tx.save_operation(Operation("op", "blue", (volume("v", "blue", SQUARE),)), [])
+            raise KeyError("abort")
+        assert store.get_operation("blue", "op") is None
+        assert store.count_volumes() == 0
+
+
+def test_withdrawn_volumes_leave_the_index(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+        withdraw_operation(store, "red", "r", version=1)
+        with store.transaction() as tx:
+            (hits,) = tx.candidates(
+                [SearchBox(-180, -90, 180, 90, -1e6, 1e6, 0.0, 4e9)], exclude_party="blue"
+            )
+        assert hits == []
+        op = store.get_operation("red", "r")
+        assert op is not None and op.state is OperationState.WITHDRAWN
+
+
+def test_candidates_exclude_the_party_and_touching_boxes_are_found(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+        file_operation(store, "blue", "b", [volume("b1", "blue", box(40, 40, 41, 41))])
+        margins = AltitudeMargins()
+        touching = volume(
+            "x", "green", box(36.5, 35.5, 37.0, 36.0), start_s=T0_S + 3600.0, end_s=T0_S + 7200.0
+        )
+        with store.transaction() as tx:
+            (hits,) = tx.candidates(touching.search_boxes(margins), exclude_party="green")
+            assert [v.id for v in hits] == ["r1"]
+            (hits,) = tx.candidates(touching.search_boxes(margins), exclude_party="red")
+            assert hits == []
+
+
+def test_import_operations_stores_without_checking(db_path: Path) -> None:
+    ops = [
+        Operation("a", "red", (volume("a1", "red", SQUARE),)),
+        Operation("b", "blue", (volume("b1", "blue", SQUARE), volume("b2", "blue", SQUARE))),
+    ]
+    with SQLiteStore(db_path) as store:
+        assert store.import_operations(ops) == 3
+        assert store.count_volumes() == 3
+        assert store.list_conflicts("red") == []
+
+
+def test_open_store_uses_the_settings_path(tmp_path: Path) -> None:
+    path = tmp_path / "from-settings.db"
+    store = open_store(load_settings(db_path=path))
+    try:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    finally:
+        store.close()
+    assert path.exists()
+    with SQLiteStore(path) as again:
+        assert again.count_volumes() == 1
+
+
+def test_file_database_uses_wal(db_path: Path) -> None:
+    SQLiteStore(db_path).close()
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+# --- two parties racing ------------------------------------------------------------
+
+
+def _race_two_connections(db_path: Path, current: int) -> tuple[list[object], list[SQLiteStore]]:
+    """Two connections update from ``current`` at the same moment; returns each one's outcome."""
+    stores = [SQLiteStore(db_path), SQLiteStore(db_path)]
+    barrier = threading.Barrier(2)
+    outcome: list[object] = [None, None]
+
+    def run(k: int) -> None:
+        barrier.wait()
+        try:
+            result = file_operation(
+                stores[k], "blue", "op", [volume("v", "blue", box(k, 0, k + 1, 1))], replaces_version=current
+            )
+            outcome[k] = result.operation.version
+        except StaleVersionError as exc:
+            outcome[k] = exc
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcome, stores
+
+
+def test_two_connections_racing_from_the_same_version_exactly_one_wins(db_path: Path) -> None:
+    with SQLiteStore(db_path) as setup:
+        file_operation(setup, "blue", "op", [volume("v", "blue", SQUARE)])
+    for current in range(1, 9):
+        outcome, stores = _race_two_connections(db_path, current)
+        try:
+            winners = [k for k in range(2) if outcome[k] == current + 1]
+            losers = [k for k in range(2) if isinstance(outcome[k], StaleVersionError)]
+            assert len(winners) == 1 and len(losers) == 1, outcome
+            error = outcome[losers[0]]
+            assert isinstance(error, StaleVersionError) and error.current_version == current + 1
+            assert f"is at version {current + 1}, not {current}" in str(error)
+            stored = stores[losers[0]].get_operation("blue", "op")
+            assert stored is not None and stored.version == current + 1
+            assert stored.volumes[0].footprint.shape.equals(box(winners[0], 0, winners[0] + 1, 1).shape)
+        finally:
+            for s in stores:
+                s.close()
+
+
+class _PausingStore:
+    """Wraps a store so that a filing pauses inside its transaction, after reading the version."""
+
+    def __init__(self, inner: SQLiteStore, inside: threading.Event, proceed: threading.Event) -> None:
+        self._inner, self._inside, self._proceed = inner, inside, proceed
+
+    @contextmanager
+    def transaction(self) -> Iterator[object]:
+        with self._inner.transaction() as tx:
+            read = tx.current_version
+
+            def current_version(party: str, operation_id: str) -> int | None:
+                version = read(party, operation_id)
+                self._inside.set()
+                self._proceed.wait(timeout=10)
+                return version
+
+            tx.current_version = current_version  # type: ignore[method-assign]
+            yield tx
+
+
+def _race_in_one_store(store: SQLiteStore, second: SQLiteStore) -> dict[str, object]:
+    inside, proceed = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            pausing = _PausingStore(store, inside, proceed)
+            file_operation(pausing, "blue", "op", [volume("v", "blue", box(1, 0, 2, 1))], replaces_version=1)  # type: ignore[arg-type]
+            outcome["first"] = "won"
+        except Exception as exc:
+            outcome["first"] = exc
+
+    def other() -> None:
+        try:
+            file_operation(second, "blue", "op", [volume("v", "blue", box(2, 0, 3, 1))], replaces_version=1)
+            outcome["second"] = "won"
+        except Exception as exc:
+            outcome["second"] = exc
+
+    t1 = threading.Thread(target=first)
+    t1.start()
+    assert inside.wait(timeout=10)
+    t2 = threading.Thread(target=other)
+    t2.start()
+    t2.join(timeout=0.5)  # the second writer must wait for the first (or fail cleanly)
+    proceed.set()
+    t1.join(timeout=30)
+    t2.join(timeout=30)
+    return outcome
+
+
+def test_a_writer_waits_for_another_connection_inside_its_transaction(db_path: Path) -> None:
+    with SQLiteStore(db_path) as a, SQLiteStore(db_path) as b:
+        file_operation(a, "blue", "op", [volume("v", "blue", SQUARE)])
+        outcome = _race_in_one_store(a, b)
+        assert outcome["first"] == "won"
+        assert isinstance(outcome["second"], StaleVersionError)
+        op = b.get_operation("blue", "op")
+        assert op is not None and op.version == 2
+
+
+def test_two_threads_sharing_one_store_exactly_one_wins(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        file_operation(store, "blue", "op", [volume("v", "blue", SQUARE)])
+        outcome = _race_in_one_store(store, store)
+        assert outcome["first"] == "won"
+        assert isinstance(outcome["second"], StaleVersionError), outcome["second"]
+
+
+# --- float32 rounding of the index ------------------------------------------------------
+
+finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(finite, min_size=1, max_size=8))
+def test_index_bounds_round_outward_to_float32(values: list[float]) -> None:
+    down = sqlite_store._down(values)
+    up = sqlite_store._up(values)
+    for x, lo, hi in zip(values, down, up, strict=True):
+        assert lo <= x <= hi
+        assert float(np.float32(lo)) == lo and float(np.float32(hi)) == hi
+        # The tightest such bounds: one float32 step further would cross x.
+        assert float(np.nextafter(np.float32(lo), np.float32(np.inf))) > x or lo == x
+        assert float(np.nextafter(np.float32(hi), np.float32(-np.inf))) < x or hi == x

@@ -1,0 +1,319 @@
+"""Filing operations against the store: versions, withdrawals, and the same answers as find_conflicts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deconflict.config import Buffers, Limits
+from deconflict.errors import InputError, NotFoundError, StaleVersionError
+from deconflict.storage import SQLiteStore
+from deconflict.strategic import file_operation, find_conflicts, withdraw_operation
+from deconflict.strategic.conflicts import Conflict
+from deconflict.strategic.volume import OperationState, Volume
+from tests.builders import T0_S, box, circle, volume
+from tests.strategic.reference import reference_conflicts
+from tests.strategic.strategies import Case, cases
+
+SQUARE = box(36.0, 35.0, 36.5, 35.5)
+
+
+def pairs(conflicts: list[Conflict] | tuple[Conflict, ...]) -> set[frozenset[tuple[str, str]]]:
+    return {frozenset({(c.party_a, c.a), (c.party_b, c.b)}) for c in conflicts}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    with SQLiteStore(tmp_path / "deconflict.db") as s:
+        yield s
+
+
+def test_first_filing_is_version_one_without_conflicts(store: SQLiteStore) -> None:
+    result = file_operation(
+        store, "blue", "op-1", [volume("v1", "blue", SQUARE, operation="ignored")], priority=3
+    )
+    assert result.conflicts == ()
+    assert (result.operation.id, result.operation.party, result.operation.version) == ("op-1", "blue", 1)
+    assert result.operation.state is OperationState.PROPOSED
+    # The operation's id and priority are stamped on its volumes.
+    assert [(v.operation, v.priority) for v in result.operation.volumes] == [("op-1", 3)]
+    stored = store.get_operation("blue", "op-1")
+    assert stored is not None and stored.version == 1 and stored.priority == 3
+
+
+def test_filing_finds_conflicts_with_other_parties_only(store: SQLiteStore) -> None:
+    file_operation(store, "blue", "op-1", [volume("b1", "blue", SQUARE)])
+    file_operation(store, "red", "op-9", [volume("r1", "red", SQUARE)])
+    result = file_operation(
+        store, "blue", "op-2", [volume("b2", "blue", SQUARE), volume("b3", "blue", box(0, 0, 1, 1))]
+    )
+    assert [(c.a, c.party_a, c.operation_a, c.b, c.party_b, c.operation_b) for c in result.conflicts] == [
+        ("b2", "blue", "op-2", "r1", "red", "op-9")
+    ]
+
+
+def test_update_must_name_the_current_version(store: SQLiteStore) -> None:
+    file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)])
+    with pytest.raises(StaleVersionError) as info:
+        file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)])
+    assert (info.value.expected_version, info.value.current_version) == (None, 1)
+    result = file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)], replaces_version=1)
+    assert result.operation.version == 2
+
+
+def test_stale_version_is_refused_naming_the_current_version(store: SQLiteStore) -> None:
+    file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)])
+    file_operation(store, "blue", "op-1", [volume("v1", "blue", box(0, 0, 1, 1))], replaces_version=1)
+    with pytest.raises(StaleVersionError, match="is at version 2, not 1") as info:
+        file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)], replaces_version=1)
+    assert info.value.current_version == 2
+    stored = store.get_operation("blue", "op-1")
+    assert stored is not None and stored.version == 2
+    assert stored.volumes[0].footprint.shape.equals(box(0, 0, 1, 1).shape)
+
+
+def test_naming_a_version_of_a_new_operation_is_refused(store: SQLiteStore) -> None:
+    with pytest.raises(StaleVersionError, match="does not exist") as info:
+        file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)], replaces_version=1)
+    assert info.value.current_version is None
+    assert store.get_operation("blue", "op-1") is None
+
+
+def test_operations_are_per_party(store: SQLiteStore) -> None:
+    file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)])
+    result = file_operation(store, "red", "op-1", [volume("v1", "red", box(0, 0, 1, 1))])
+    assert result.operation.version == 1
+
+
+@pytest.mark.parametrize(
+    ("volumes", "limits", "message"),
+    [
+        ([], Limits(), "operation op-1: has no volumes"),
+        (
+            [volume("v1", "red", SQUARE)],
+            Limits(),
+            "operation op-1: volume 0 (id v1): party: belongs to party 'red', not 'blue'",
+        ),
+        (
+            [volume("v1", "blue", SQUARE), volume("v1", "blue", box(0, 0, 1, 1))],
+            Limits(),
+            "operation op-1: volume 1 (id v1): id: duplicate id 'v1'",
+        ),
+        (
+            [volume(f"v{i}", "blue", SQUARE) for i in range(3)],
+            Limits(max_volumes_per_operation=2),
+            "operation op-1: has 3 volumes, more than the limit of 2",
+        ),
+    ],
+)
+def test_bad_operations_are_refused_and_nothing_is_stored(
+    store: SQLiteStore, volumes: list[Volume], limits: Limits, message: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        file_operation(store, "blue", "op-1", volumes, limits=limits)
+    assert str(info.value) == message
+    assert store.get_operation("blue", "op-1") is None
+    assert store.count_volumes() == 0
+
+
+def test_update_replaces_volumes_and_conflicts(store: SQLiteStore) -> None:
+    file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    first = file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+    assert len(first.conflicts) == 1
+    assert pairs(store.list_conflicts("red")) == pairs(first.conflicts)
+    moved = file_operation(store, "blue", "b", [volume("b1", "blue", box(0, 0, 1, 1))], replaces_version=1)
+    assert moved.conflicts == ()
+    assert store.list_conflicts("blue") == []
+    assert store.list_conflicts("red") == []
+    assert store.count_volumes() == 2
+
+
+def test_updating_the_other_side_supersedes_conflicts_too(store: SQLiteStore) -> None:
+    file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+    again = file_operation(store, "red", "r", [volume("r1", "red", SQUARE)], replaces_version=1)
+    assert pairs(again.conflicts) == {frozenset({("red", "r1"), ("blue", "b1")})}
+    assert len(store.list_conflicts("blue")) == 1  # the old one superseded, the new one open
+    assert store.list_conflicts("blue")[0].a == "r1"
+
+
+def test_withdraw_removes_volumes_from_conflicts(store: SQLiteStore) -> None:
+    file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+    withdrawn = withdraw_operation(store, "red", "r", version=1)
+    assert (withdrawn.state, withdrawn.version) == (OperationState.WITHDRAWN, 2)
+    assert store.list_conflicts("blue") == []
+    assert store.count_volumes() == 1
+    later = file_operation(store, "green", "g", [volume("g1", "green", SQUARE)])
+    assert pairs(later.conflicts) == {frozenset({("green", "g1"), ("blue", "b1")})}
+    stored = store.get_operation("red", "r")
+    assert stored is not None and stored.state is OperationState.WITHDRAWN and len(stored.volumes) == 1
+
+
+def test_withdraw_checks_existence_and_version(store: SQLiteStore) -> None:
+    with pytest.raises(NotFoundError, match="party 'red' has no operation 'r'"):
+        withdraw_operation(store, "red", "r", version=1)
+    file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    with pytest.raises(StaleVersionError, match="is at version 1, not 3"):
+        withdraw_operation(store, "red", "r", version=3)
+    assert store.count_volumes() == 1
+
+
+def test_withdrawn_operation_can_be_filed_again(store: SQLiteStore) -> None:
+    file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    withdraw_operation(store, "red", "r", version=1)
+    file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+    revived = file_operation(store, "red", "r", [volume("r1", "red", SQUARE)], replaces_version=2)
+    assert revived.operation.version == 3
+    assert revived.operation.state is OperationState.PROPOSED
+    assert len(revived.conflicts) == 1
+
+
+@pytest.mark.parametrize(
+    ("buffers", "other"),
+    [
+        (Buffers(time_buffer_s=60.0), {"start_s": T0_S + 3700.0, "end_s": T0_S + 7200.0}),  # 100 s gap
+        (Buffers(vertical_buffer_m=30.0), {"lower_m": 1050.0, "upper_m": 2000.0}),  # 50 m gap
+    ],
+)
+def test_filing_with_buffers_finds_gaps_below_twice_the_buffer(
+    store: SQLiteStore, buffers: Buffers, other: dict[str, float]
+) -> None:
+    red = volume("r1", "red", SQUARE, **other)
+    blue = volume("b1", "blue", SQUARE)
+    assert len(find_conflicts([blue, red], buffers)) == 1
+    file_operation(store, "red", "r", [red], buffers=buffers)
+    assert len(file_operation(store, "blue", "b", [blue], buffers=buffers).conflicts) == 1
+
+
+def test_filing_with_a_horizontal_buffer_finds_gaps_below_twice_the_buffer(store: SQLiteStore) -> None:
+    from deconflict.geometry.geodesy import destination
+
+    east = float(destination(36.5, 35.5, 90.0, 150.0)[0])
+    red = volume("r1", "red", box(east, 35.0, 37.0, 35.5))  # 150 m east of SQUARE
+    blue = volume("b1", "blue", SQUARE)
+    buffers = Buffers(buffer_m=100.0)
+    assert len(find_conflicts([blue, red], buffers)) == 1
+    file_operation(store, "red", "r", [red], buffers=buffers)
+    assert len(file_operation(store, "blue", "b", [blue], buffers=buffers).conflicts) == 1
+
+
+def test_float32_index_never_cuts_a_tiny_overlap(store: SQLiteStore) -> None:
+    # Edges at values float32 cannot represent, overlapping by far less than a float32 step.
+    lon = 10.123456789012
+    red = volume(
+        "r1",
+        "red",
+        box(lon - 1e-9, 45.0, lon + 0.01, 45.01),
+        start_s=T0_S + 3599.999,
+        end_s=T0_S + 7200.0,
+        lower_m=999.99999,
+        upper_m=2000.0,
+    )
+    blue = volume("b1", "blue", box(lon - 0.01, 45.0, lon, 45.01), start_s=T0_S, end_s=T0_S + 3600.0)
+    assert len(find_conflicts([blue, red])) == 1
+    file_operation(store, "red", "r", [red])
+    assert len(file_operation(store, "blue", "b", [blue]).conflicts) == 1
+
+
+def test_circles_and_antimeridian_volumes_are_found_through_the_index(store: SQLiteStore) -> None:
+    file_operation(store, "red", "r", [volume("r1", "red", box(179.0, -17.0, 181.0, -16.0))])
+    file_operation(store, "green", "g", [volume("g1", "green", circle(179.999, 0.0, 500.0))])
+    result = file_operation(
+        store,
+        "blue",
+        "b",
+        [
+            volume("b1", "blue", box(-179.5, -16.5, -179.2, -16.2)),
+            volume("b2", "blue", circle(-179.999, 0.0, 500.0)),
+        ],
+    )
+    assert pairs(result.conflicts) == {
+        frozenset({("blue", "b1"), ("red", "r1")}),
+        frozenset({("blue", "b2"), ("green", "g1")}),
+    }
+
+
+def test_same_volume_id_in_two_operations_of_a_party(store: SQLiteStore) -> None:
+    file_operation(store, "red", "op-a", [volume("v1", "red", box(0.0, 0.0, 1.0, 1.0))])
+    try:
+        file_operation(store, "red", "op-b", [volume("v1", "red", box(0.5, 0.0, 1.5, 1.0))])
+    except InputError:
+        return  # refusing the duplicate id is a fine answer too
+    result = file_operation(store, "blue", "op-c", [volume("c1", "blue", box(0.0, 0.0, 2.0, 1.0))])
+    assert sorted(c.operation_b for c in result.conflicts) == ["op-a", "op-b"]
+
+
+# --- property: the store's index never loses a candidate ----------------------------------------
+
+
+def file_everything(
+    case: Case, buffers: Buffers, order: list[int]
+) -> tuple[set[frozenset[tuple[str, str]]], SQLiteStore]:
+    """File each party's volumes as operations (in the given order); return every conflict found.
+
+    Property tests run against an in-memory database (same schema, same R*Tree),
+    which hypothesis can create afresh for every example.
+    """
+    store = SQLiteStore(":memory:")
+    by_party: dict[str, list[Volume]] = defaultdict(list)
+    for k in order:
+        by_party[case.volumes[k].party].append(case.volumes[k])
+    found: set[frozenset[tuple[str, str]]] = set()
+    for party, vols in by_party.items():
+        for k, v in enumerate(vols):
+            result = file_operation(store, party, f"{party}-op{k}", [v], buffers=buffers)
+            found |= pairs(result.conflicts)
+    return found, store
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(max_size=8), data=st.data())
+def test_filing_finds_exactly_what_find_conflicts_finds(case: Case, data: st.DataObject) -> None:
+    order = data.draw(st.permutations(range(len(case.volumes))))
+    expected = pairs(find_conflicts(case.volumes))
+    _, unsure = reference_conflicts(case.volumes, case.shapes, Buffers())
+    found, store = file_everything(case, Buffers(), order)
+    with store:
+        assert found - unsure == expected - unsure
+        listed = set().union(*(pairs(store.list_conflicts(p)) for p in {v.party for v in case.volumes}))
+        assert listed == found
+        assert store.count_volumes() == len(case.volumes)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case=cases(max_size=6),
+    buffers=st.builds(
+        Buffers,
+        buffer_m=st.sampled_from([0.0, 1e-3, 300.0]),
+        vertical_buffer_m=st.sampled_from([0.0, 1e-5, 50.0]),
+        time_buffer_s=st.sampled_from([0.0, 1e-3, 300.0]),
+    ),
+)
+def test_filing_with_buffers_finds_exactly_what_find_conflicts_finds(case: Case, buffers: Buffers) -> None:
+    expected = pairs(find_conflicts(case.volumes, buffers))
+    _, unsure = reference_conflicts(case.volumes, case.shapes, buffers)
+    found, store = file_everything(case, buffers, list(range(len(case.volumes))))
+    with store:
+        assert found - unsure == expected - unsure
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(min_size=3, max_size=6))
+def test_refiling_an_operation_reports_its_current_conflicts(case: Case) -> None:
+    found, store = file_everything(case, Buffers(), list(range(len(case.volumes))))
+    _, unsure = reference_conflicts(case.volumes, case.shapes, Buffers())
+    with store:
+        first = case.volumes[0]
+        op = next(o for o in store.list_operations(first.party) if o.volumes[0].id == first.id)
+        again = file_operation(store, first.party, op.id, [first], replaces_version=op.version)
+        expected = {p for p in found if (first.party, first.id) in p}
+        assert pairs(again.conflicts) - unsure == expected - unsure
+        mine = {p for p in found if first.party in {q for q, _ in p}} - expected
+        assert pairs(store.list_conflicts(first.party)) == mine | pairs(again.conflicts)

@@ -1,0 +1,94 @@
+"""The public API is small, typed and exactly what ``__all__`` says (as httpx checks)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from importlib.metadata import version
+
+import pytest
+
+import deconflict
+
+EXPECTED_PUBLIC = {
+    "Buffers",
+    "Conflict",
+    "DeconflictError",
+    "FilingResult",
+    "InputError",
+    "Limits",
+    "NotFoundError",
+    "Operation",
+    "OperationState",
+    "Problem",
+    "Settings",
+    "StaleVersionError",
+    "Volume",
+    "__version__",
+    "file_operation",
+    "find_conflicts",
+    "load_settings",
+    "parse_features",
+    "read_volumes",
+    "withdraw_operation",
+}
+
+
+def test_all_is_exactly_the_expected_public_api() -> None:
+    assert set(deconflict.__all__) == EXPECTED_PUBLIC
+    assert len(deconflict.__all__) == len(EXPECTED_PUBLIC), "duplicates in __all__"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_PUBLIC))
+def test_every_public_name_exists(name: str) -> None:
+    assert getattr(deconflict, name) is not None
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_PUBLIC - {"__version__"}))
+def test_public_names_are_defined_in_deconflict(name: str) -> None:
+    assert getattr(deconflict, name).__module__.startswith("deconflict.")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "deconflict.errors",
+        "deconflict.units",
+        "deconflict.config",
+        "deconflict.geometry",
+        "deconflict.geometry.footprint",
+        "deconflict.geometry.overlap",
+        "deconflict.geometry.geodesy",
+        "deconflict.geometry.antimeridian",
+        "deconflict.strategic",
+        "deconflict.storage",
+        "deconflict.storage.sqlite",
+        "deconflict.cli",
+    ],
+)
+def test_every_module_all_names_exist(module: str) -> None:
+    mod = importlib.import_module(module)
+    missing = [name for name in mod.__all__ if not hasattr(mod, name)]
+    assert missing == []
+
+
+def test_version_matches_the_installed_distribution() -> None:
+    assert deconflict.__version__ == version("deconflict")
+
+
+def test_import_reads_no_settings() -> None:
+    # A broken environment must not break `import deconflict`; only load_settings reads it.
+    code = (
+        "import deconflict\n"
+        "try:\n"
+        "    deconflict.load_settings()\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    env = {"DECONFLICT_BUFFER_M": "not-a-number", "PATH": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ValidationError"
