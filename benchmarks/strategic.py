@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             task = progress.add_task("filing operations", total=len(new_ops))
             for op in new_ops:
                 t = time.perf_counter()
-                result = file_operation(store, op.party, op.id, op.volumes, margins=margins)
+                result = file_operation(store, op.party, op.id, op.volumes)
                 file_s.append(time.perf_counter() - t)
                 ours.append(sorted((c.a, c.b) for c in result.conflicts))
                 progress.advance(task)

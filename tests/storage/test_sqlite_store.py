@@ -242,6 +242,7 @@ class _PausingStore:
 
     def __init__(self, inner: SQLiteStore, inside: threading.Event, proceed: threading.Event) -> None:
         self._inner, self._inside, self._proceed = inner, inside, proceed
+        self.margins = inner.margins
 
     @contextmanager
     def transaction(self) -> Iterator[object]:

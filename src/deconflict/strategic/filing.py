@@ -10,17 +10,20 @@ from deconflict.errors import InputError, NotFoundError, Problem, StaleVersionEr
 from deconflict.strategic.conflicts import Conflict, evaluate_pairs
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation, OperationState, Volume
-from deconflict.units import AltitudeMargins
 
 __all__ = ["FilingResult", "file_operation", "withdraw_operation"]
 
 
 @dataclass(frozen=True)
 class FilingResult:
-    """The operation as stored and the conflicts it has with other parties' plans."""
+    """The operation as stored and the conflicts it has with other parties' plans.
+
+    ``conflict_ids`` are the store's ids of ``conflicts``, in the same order.
+    """
 
     operation: Operation
     conflicts: tuple[Conflict, ...]
+    conflict_ids: tuple[int, ...] = ()
 
 
 def _check_volumes(operation_id: str, party: str, volumes: Sequence[Volume], limits: Limits) -> None:
@@ -58,7 +61,6 @@ def file_operation(
     priority: int = 0,
     replaces_version: int | None = None,
     buffers: Buffers = Buffers(),
-    margins: AltitudeMargins = AltitudeMargins(),
     limits: Limits = Limits(),
 ) -> FilingResult:
     """File a new operation, or a new version of one, and find its conflicts.
@@ -81,6 +83,7 @@ def file_operation(
         If the volumes are empty, too many, of another party or have duplicate ids.
     """
     _check_volumes(operation_id, party, volumes, limits)
+    margins = store.margins
     volumes = tuple(replace(v, operation=operation_id, priority=priority) for v in volumes)
     with store.transaction() as tx:
         current = tx.current_version(party, operation_id)
@@ -113,8 +116,8 @@ def file_operation(
             state=OperationState.PROPOSED,
             version=1 if current is None else current + 1,
         )
-        tx.save_operation(operation, conflicts)
-    return FilingResult(operation, tuple(conflicts))
+        ids = tx.save_operation(operation, conflicts)
+    return FilingResult(operation, tuple(conflicts), tuple(ids))
 
 
 def withdraw_operation(store: Store, party: str, operation_id: str, version: int) -> Operation:

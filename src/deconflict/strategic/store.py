@@ -8,12 +8,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import Operation, SearchBox, Volume
+from deconflict.units import AltitudeMargins
 
-__all__ = ["Store", "StoreTransaction"]
+__all__ = ["ConflictRecord", "Store", "StoreTransaction"]
+
+
+@dataclass(frozen=True)
+class ConflictRecord:
+    """A stored conflict: its stable id, its state and its facts.
+
+    Attributes
+    ----------
+    id
+        The store's id of the conflict, stable for its whole life.
+    state
+        ``"open"`` while both operations stand as they were when it was found;
+        ``"superseded"`` once either was amended or withdrawn.
+    conflict
+        The facts, as the engine found them (both sides: never shown as is to a party).
+    """
+
+    id: int
+    state: str
+    conflict: Conflict
 
 
 class StoreTransaction(Protocol):
@@ -31,13 +53,22 @@ class StoreTransaction(Protocol):
         """For each box, the live volumes of other parties whose index boxes meet it."""
         ...
 
-    def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> None:
-        """Store (or replace) an operation with its volumes and the conflicts found."""
+    def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
+        """Store (or replace) an operation with its volumes and the conflicts found.
+
+        Returns the ids given to ``conflicts``, in order.
+        """
         ...
 
 
 class Store(Protocol):
-    """Persistent store of parties' operations and their conflicts."""
+    """Persistent store of parties' operations and their conflicts.
+
+    ``margins`` are the altitude-reference margins its index was built with;
+    filing checks with the same ones, so the index never misses a candidate.
+    """
+
+    margins: AltitudeMargins
 
     def transaction(self) -> AbstractContextManager[StoreTransaction]:
         """Begin a write transaction; it commits when the block ends without error."""
@@ -53,6 +84,10 @@ class Store(Protocol):
 
     def list_conflicts(self, party: str) -> list[Conflict]:
         """Open conflicts that involve ``party``'s operations."""
+        ...
+
+    def list_conflict_records(self, party: str) -> list[ConflictRecord]:
+        """Open conflicts that involve ``party``'s operations, with their ids, by id."""
         ...
 
     def count_volumes(self) -> int:
