@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from deconflict.cli import main
+from deconflict.tactical.report import MAX_INCIDENTS
+from tests.tactical.test_report import check_report, write_pair_csv
 
 SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
 
@@ -66,3 +68,42 @@ def test_empty_tracks_are_no_error(tmp_path: Path, capsys: pytest.CaptureFixture
     path.write_text("time_s,icao24,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n")
     assert main(["replay", str(path)]) == 0
     assert "No usable reports" in capsys.readouterr().out
+
+
+def test_html_report_with_json_keeps_stdout_one_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "report"
+    code = main(["replay", "--json", "--report", str(directory), str(SAMPLE)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    doc = json.loads(out)
+    index = directory / "index.html"
+    assert f"HTML report: {index}" in err
+    incidents = len(doc["incidents"])
+    assert 0 < incidents <= MAX_INCIDENTS
+    page = check_report(index, incidents)
+    assert page.sections == [f"incident-{k}" for k in range(1, incidents + 1)]
+    assert (directory / "timeline.png").is_file()
+
+
+def test_html_report_path_is_printed_last_and_bad_directory_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_pair_csv(tmp_path / "pair.csv", "<b>AAA</b>", "BBB")
+    directory = tmp_path / "out"
+    assert main(["replay", "--report", str(directory), str(source)]) == 1
+    out, _ = capsys.readouterr()
+    assert out.rstrip().splitlines()[-1] == f"HTML report: {directory / 'index.html'}"
+    assert "&lt;b&gt;AAA&lt;/b&gt;" in check_report_text(directory / "index.html", 1)
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    assert main(["replay", "--json", "--report", str(blocker), str(source)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"error: {blocker}: cannot write the report: not a directory\n"
+
+
+def check_report_text(index: Path, sections: int) -> str:
+    check_report(index, sections)
+    return index.read_text(encoding="utf-8")

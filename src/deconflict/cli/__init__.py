@@ -105,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="time step of the replay in seconds (default 1)",
     )
+    replay.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write an HTML report with plots of each incident into DIR (index.html and PNGs)",
+    )
 
     demo = sub.add_parser("demo", help="run the built-in two-party scenario")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of a table")

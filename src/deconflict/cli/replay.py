@@ -17,7 +17,7 @@ from rich.table import Table
 from deconflict.cli.detect import detection_settings, ground_filter, json_number
 from deconflict.config import load_settings
 from deconflict.tactical.replay import Alert, Closest, Incident, ReplayReport, ReplaySettings, replay
-from deconflict.tactical.tracks import read_tracks
+from deconflict.tactical.tracks import Tracks, read_tracks
 from deconflict.units import FT_TO_M, NM_TO_M
 
 __all__ = ["report_document", "run_replay"]
@@ -184,6 +184,27 @@ def _summary(report: ReplayReport, replay_s: float) -> str:
     )
 
 
+def _write_html(report: ReplayReport, tracks: Tracks, directory: Path) -> Path:
+    """The HTML report (``--report``), with a progress bar on stderr while the plots render."""
+    from deconflict.tactical.report import write_report
+
+    progress = Progress(
+        TextColumn("report"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("plots"),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("report", total=None)
+
+        def on_plot(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return write_report(report, tracks, directory, on_plot=on_plot)
+
+
 def run_replay(args: argparse.Namespace) -> int:
     """``deconflict replay``: exit 0 no incident, 1 incidents, 2 bad input."""
     config = load_settings()
@@ -197,6 +218,11 @@ def run_replay(args: argparse.Namespace) -> int:
         alt_quantum_m=config.tactical_alt_quantum_m,
         alert_gap_s=config.tactical_alert_gap_s,
     )
+    if args.report:
+        # Imported here: matplotlib is only needed with --report. Fail before a long replay.
+        from deconflict.tactical.report import report_directory
+
+        report_directory(args.report)
     started = time.perf_counter()
     tracks = read_tracks(Path(args.file), require_time=True)
     progress = Progress(
@@ -217,6 +243,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
         report = replay(tracks, settings, on_step)
     replay_s = time.perf_counter() - started
+    index = _write_html(report, tracks, Path(args.report)) if args.report else None
     if args.json:
         sys.stdout.write(json.dumps(report_document(report, replay_s), indent=2) + "\n")
     else:
@@ -226,4 +253,7 @@ def run_replay(args: argparse.Namespace) -> int:
         if report.alerts:
             console.print(_alert_table(report))
         console.print(_summary(report, replay_s))
+    if index is not None:
+        # stdout stays one JSON document under --json
+        print(f"HTML report: {index}", file=sys.stderr if args.json else sys.stdout)
     return 1 if report.incidents else 0

@@ -126,7 +126,11 @@ class CleanTracks:
 
 @dataclass(frozen=True)
 class Closest:
-    """The pair at one moment of an incident: separation, where (midpoint) and when."""
+    """The pair at one moment of an incident: separation, where (midpoint) and when.
+
+    ``lat_a_deg`` .. ``lon_b_deg`` are each aircraft's dead-reckoned position at ``time_s``
+    (what the detector measured), for plotting the two points of the closest approach.
+    """
 
     time_s: float
     dist_m: float
@@ -135,6 +139,10 @@ class Closest:
     lon_deg: float
     alt_a_m: float
     alt_b_m: float
+    lat_a_deg: float
+    lon_a_deg: float
+    lat_b_deg: float
+    lon_b_deg: float
 
 
 @dataclass(frozen=True)
@@ -391,12 +399,9 @@ def replay(
                 ka, kb, ia, ib = kb, ka, ib, ia
             pair = (ia, ib)
             in_los.add(pair)
-            lat, lon = _midpoint(
-                float(states.lat_deg[ka]),
-                float(states.lon_deg[ka]),
-                float(states.lat_deg[kb]),
-                float(states.lon_deg[kb]),
-            )
+            lat_a, lon_a = float(states.lat_deg[ka]), float(states.lon_deg[ka])
+            lat_b, lon_b = float(states.lat_deg[kb]), float(states.lon_deg[kb])
+            lat, lon = _midpoint(lat_a, lon_a, lat_b, lon_b)
             moment = Closest(
                 now_s,
                 float(los.dist_m[k]),
@@ -405,6 +410,10 @@ def replay(
                 lon,
                 float(states.alt_m[ka]),
                 float(states.alt_m[kb]),
+                lat_a,
+                lon_a,
+                lat_b,
+                lon_b,
             )
             incident = open_incidents.get(pair)
             if incident is None:
