@@ -65,6 +65,12 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.storage",
         "deconflict.storage.sqlite",
         "deconflict.cli",
+        "deconflict.channel",
+        "deconflict.channel.parties",
+        "deconflict.channel.disclosure",
+        "deconflict.api",
+        "deconflict.api.schemas",
+        "deconflict.api.deps",
     ],
 )
 def test_every_module_all_names_exist(module: str) -> None:

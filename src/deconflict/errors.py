@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "AlreadyExistsError",
+    "AuthenticationError",
     "DeconflictError",
     "InputError",
     "NotFoundError",
@@ -71,6 +73,17 @@ class InputError(DeconflictError):
 
 class NotFoundError(DeconflictError):
     """A named object (operation, party) does not exist for the caller."""
+
+
+class AlreadyExistsError(DeconflictError):
+    """A named object (a party) cannot be created because one of that name exists."""
+
+
+class AuthenticationError(DeconflictError):
+    """A credential is missing, malformed, unknown or revoked.
+
+    The message never says which, to whom: the edge answers 401 the same way for all.
+    """
 
 
 class StaleVersionError(DeconflictError):

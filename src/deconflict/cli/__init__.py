@@ -113,7 +113,59 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the built-in two-party scenario")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    _add_channel_commands(sub)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: any free port), got {text!r}")
+    return value
+
+
+def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db_help = "SQLite database file (default: DECONFLICT_DB_PATH or deconflict.db)"
+    serve = sub.add_parser(
+        "serve",
+        help="run the channel service (REST API, OpenAPI at /docs)",
+        description="Runs the channel service on embedded SQLite until interrupted.",
+    )
+    serve.add_argument("--db", metavar="PATH", help=db_help)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
+
+    party = sub.add_parser(
+        "party",
+        help="register, list and revoke parties of the channel",
+        description="Manages the parties (and their credentials) in the server's database.",
+    )
+    party_sub = party.add_subparsers(dest="party_command", required=True, metavar="ACTION")
+    add = party_sub.add_parser(
+        "add",
+        help="register a party; prints its bearer token once",
+        description=(
+            "Registers a party with a new bearer token (printed once; only its hash is stored) and an "
+            "Ed25519 public key: the one given, or a new key pair whose private key is written to a file."
+        ),
+    )
+    add.add_argument("name", metavar="NAME", help="party name: 1-64 of a-z 0-9 _ -")
+    add.add_argument("--db", metavar="PATH", help=db_help)
+    add.add_argument("--public-key", metavar="FILE", help="the party's Ed25519 public key (PEM)")
+    add.add_argument(
+        "--key-out",
+        metavar="FILE",
+        help="where to write a generated private key (default NAME.ed25519.pem; never overwritten)",
+    )
+    listing = party_sub.add_parser("list", help="list parties")
+    listing.add_argument("--db", metavar="PATH", help=db_help)
+    listing.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    revoke = party_sub.add_parser("revoke", help="revoke a party's token (its data stays)")
+    revoke.add_argument("name", metavar="NAME")
+    revoke.add_argument("--db", metavar="PATH", help=db_help)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,6 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deconflict.cli.check import run_demo
 
             return run_demo(args)
+        if args.command == "party":
+            from deconflict.cli.party import run_party
+
+            return run_party(args)
+        if args.command == "serve":
+            from deconflict.cli.serve import run_serve
+
+            return run_serve(args)
     except DeconflictError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)

@@ -1,14 +1,21 @@
-"""Storage backends implementing the domain's ``Store`` protocol."""
+"""Storage backends implementing the domain's ``Store`` and ``PartyStore`` protocols."""
 
 from __future__ import annotations
 
+from deconflict.channel.parties import PartyStore
 from deconflict.config import Settings
+from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.store import SQLiteStore
 from deconflict.strategic.store import Store
 
-__all__ = ["SQLiteStore", "open_store"]
+__all__ = ["SQLitePartyStore", "SQLiteStore", "open_party_store", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
     """The store the settings choose (embedded SQLite at ``settings.db_path``)."""
     return SQLiteStore(settings.db_path, settings.altitude_margins())
+
+
+def open_party_store(settings: Settings) -> PartyStore:
+    """The party store the settings choose (the same SQLite file as :func:`open_store`)."""
+    return SQLitePartyStore(settings.db_path)

@@ -3,11 +3,12 @@
 from deconflict.strategic.conflicts import Conflict, evaluate_pairs, find_conflicts
 from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
 from deconflict.strategic.geojson import parse_features, read_volumes
-from deconflict.strategic.store import Store, StoreTransaction
+from deconflict.strategic.store import ConflictRecord, Store, StoreTransaction
 from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
 
 __all__ = [
     "Conflict",
+    "ConflictRecord",
     "FilingResult",
     "Operation",
     "OperationState",

@@ -36,7 +36,8 @@ class Conflict:
     bands; ``altitude_reference`` is the shared reference, or ``MSL`` when the
     two were given against different references (then the band is the
     conservative MSL overlap). ``overlap_bbox`` is (min lon, min lat, max lon,
-    max lat) of the footprints' common region.
+    max lat) of the footprints' common region. ``priority_a`` and ``priority_b``
+    are the priorities of the two volumes (their operations' priorities once filed).
     """
 
     a: str
@@ -52,6 +53,8 @@ class Conflict:
     altitude_reference: str
     overlap_area_m2: float
     overlap_bbox: tuple[float, float, float, float]
+    priority_a: int = 0
+    priority_b: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The conflict as PRODUCT.md's JSON object."""
@@ -167,6 +170,8 @@ def evaluate_pairs(
                 altitude_reference=reference,
                 overlap_area_m2=float(areas[k]),
                 overlap_bbox=(float(boxes[k, 0]), float(boxes[k, 1]), float(boxes[k, 2]), float(boxes[k, 3])),
+                priority_a=x.priority,
+                priority_b=y.priority,
             )
         )
     return conflicts

@@ -15,14 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely.geometry
 
 from deconflict.config import Limits
 from deconflict.errors import InputError, Problem
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
+from deconflict.strategic.conflicts import format_time
 from deconflict.strategic.volume import Volume
-from deconflict.units import ALTITUDE_UNITS, Altitude, AltitudeMargins, AltitudeReference, altitude_to_m
+from deconflict.units import (
+    ALTITUDE_UNITS,
+    FL_TO_M,
+    Altitude,
+    AltitudeMargins,
+    AltitudeReference,
+    altitude_to_m,
+)
 
-__all__ = ["parse_datetime_s", "parse_features", "read_volumes"]
+__all__ = ["parse_datetime_s", "parse_features", "read_volumes", "volume_feature"]
 
 _GEOMETRY_TYPES = ("Polygon", "MultiPolygon", "Point")
 _REFERENCES = ("W84", "MSL", "AGL")
@@ -377,3 +386,37 @@ def read_volumes(path: Path | str, limits: Limits = Limits()) -> list[Volume]:
     except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
         raise InputError([Problem(source, f"not valid JSON: {exc}")]) from exc
     return parse_features(document, source, path.stem.split(".")[0], limits)
+
+
+def _altitude_json(altitude: Altitude) -> dict[str, Any]:
+    if altitude.reference == AltitudeReference.STD:
+        return {"value": round(altitude.value_m / FL_TO_M, 9), "units": "FL"}
+    return {"value": altitude.value_m, "units": "m", "reference": str(altitude.reference)}
+
+
+def volume_feature(volume: Volume) -> dict[str, Any]:
+    """A volume as a PRODUCT.md GeoJSON Feature, the inverse of :func:`parse_features`.
+
+    Altitudes are written in metres (flight levels as ``FL``); a circle as a
+    ``Point`` with ``radius_m``; a polygon split at the antimeridian as a
+    ``MultiPolygon``. Times are RFC 3339 UTC.
+    """
+    fp = volume.footprint
+    props: dict[str, Any] = {
+        "id": volume.id,
+        "party": volume.party,
+        "operation": volume.operation,
+        "altitude_lower": _altitude_json(volume.lower),
+        "altitude_upper": _altitude_json(volume.upper),
+        "time_start": format_time(volume.time_start_s),
+        "time_end": format_time(volume.time_end_s),
+        "priority": volume.priority,
+    }
+    geometry: dict[str, Any]
+    if fp.is_circle:
+        geometry = {"type": "Point", "coordinates": [fp.centre_lon_deg, fp.centre_lat_deg]}
+        props["radius_m"] = fp.radius_m
+    else:
+        # mapping() gives nested tuples; JSON arrays are lists.
+        geometry = json.loads(json.dumps(shapely.geometry.mapping(fp.shape)))
+    return {"type": "Feature", "geometry": geometry, "properties": props}

@@ -1,5 +1,6 @@
 """Embedded SQLite storage (the default)."""
 
+from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.store import SQLiteStore
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLitePartyStore", "SQLiteStore"]

@@ -25,6 +25,7 @@ import shapely
 from deconflict.errors import DeconflictError
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.conflicts import Conflict
+from deconflict.strategic.store import ConflictRecord
 from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
 from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
 
@@ -180,7 +181,8 @@ _CONFLICT_FIELDS = tuple(f.name for f in fields(Conflict))
 
 def _conflict_from_json(text: str) -> Conflict:
     values = json.loads(text)
-    data = dict(zip(_CONFLICT_FIELDS, values, strict=True))
+    # Rows written before a field was added are shorter: that field keeps its default.
+    data = dict(zip(_CONFLICT_FIELDS, values, strict=False))
     data["overlap_bbox"] = tuple(data["overlap_bbox"])
     return Conflict(**data)
 
@@ -238,8 +240,8 @@ class _Transaction:
             out.append([v for i in ids if (v := self._decoded[i]).party != exclude_party])
         return out
 
-    def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> None:
-        self._store._save(operation, conflicts)
+    def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
+        return self._store._save(operation, conflicts)
 
 
 class SQLiteStore:
@@ -337,7 +339,7 @@ class SQLiteStore:
                     (part, *_index_row(box), rowid),
                 )
 
-    def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> None:
+    def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         now = time.time()
         self._db.execute(
             "INSERT INTO operations (party, id, version, state, priority, updated_s) "
@@ -355,14 +357,15 @@ class SQLiteStore:
                 "AND state = 'open'",
                 (operation.party, operation.id),
             )
-        self._db.executemany(
-            "INSERT INTO conflicts (party_a, operation_a, party_b, operation_b, state, facts, created_s) "
-            "VALUES (?, ?, ?, ?, 'open', ?, ?)",
-            [
-                (c.party_a, c.operation_a, c.party_b, c.operation_b, _conflict_to_json(c), now)
-                for c in conflicts
-            ],
-        )
+        ids: list[int] = []
+        for c in conflicts:
+            cursor = self._db.execute(
+                "INSERT INTO conflicts (party_a, operation_a, party_b, operation_b, state, facts, created_s) "
+                "VALUES (?, ?, ?, ?, 'open', ?, ?)",
+                (c.party_a, c.operation_a, c.party_b, c.operation_b, _conflict_to_json(c), now),
+            )
+            ids.append(int(cursor.lastrowid or 0))
+        return ids
 
     @_locked
     def import_operations(self, operations: Iterable[Operation]) -> int:
@@ -408,11 +411,16 @@ class SQLiteStore:
 
     @_locked
     def list_conflicts(self, party: str) -> list[Conflict]:
+        return [record.conflict for record in self.list_conflict_records(party)]
+
+    @_locked
+    def list_conflict_records(self, party: str) -> list[ConflictRecord]:
         rows = self._db.execute(
-            "SELECT facts FROM conflicts WHERE state = 'open' AND (party_a = ? OR party_b = ?) ORDER BY id",
+            "SELECT id, state, facts FROM conflicts WHERE state = 'open' AND (party_a = ? OR party_b = ?) "
+            "ORDER BY id",
             (party, party),
         ).fetchall()
-        return [_conflict_from_json(r[0]) for r in rows]
+        return [ConflictRecord(int(r[0]), str(r[1]), _conflict_from_json(r[2])) for r in rows]
 
     @_locked
     def count_volumes(self) -> int:

@@ -1,0 +1,105 @@
+"""The app factory: one FastAPI app per call, its stores opened by its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from deconflict import __version__
+from deconflict.api.deps import Services
+from deconflict.api.routers import conflicts, health, operations
+from deconflict.api.routers import parties as party_routes
+from deconflict.api.schemas import ProblemOut, ProblemsOut
+from deconflict.channel.parties import PartyStore
+from deconflict.config import Settings
+from deconflict.errors import (
+    AlreadyExistsError,
+    DeconflictError,
+    InputError,
+    NotFoundError,
+    StaleVersionError,
+)
+from deconflict.strategic.store import Store
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """\
+The deconfliction channel between parties that share an airspace.
+
+Every `/v1` route but `/v1/health` needs `Authorization: Bearer <token>` (from
+`deconflict party add`). A party reads and changes only its own operations; of a
+conflict with another party's plan it learns only the shared facts.
+"""
+
+
+def _error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The HTTP answer to one of our exceptions: same message, the fitting 4xx."""
+    if isinstance(exc, InputError):
+        problems = [
+            ProblemOut(msg=p.message, source=p.source, record=p.record, field=p.field) for p in exc.problems
+        ]
+        body = ProblemsOut(detail=problems)
+        return JSONResponse(body.model_dump(), status.HTTP_422_UNPROCESSABLE_CONTENT)
+    if isinstance(exc, StaleVersionError):
+        if exc.current_version is None:  # an update of an operation the caller does not have
+            return JSONResponse({"detail": f"no operation {exc.operation_id!r}"}, status.HTTP_404_NOT_FOUND)
+        return JSONResponse(
+            {"detail": str(exc), "current_version": exc.current_version},
+            status.HTTP_409_CONFLICT,
+            headers={"ETag": f'"{exc.current_version}"'},
+        )
+    if isinstance(exc, NotFoundError):
+        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, AlreadyExistsError):
+        return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+    return JSONResponse({"detail": str(exc)}, status.HTTP_400_BAD_REQUEST)
+
+
+def create_app(
+    settings: Settings, *, store: Store | None = None, parties: PartyStore | None = None
+) -> FastAPI:
+    """A new channel-service app.
+
+    Parameters
+    ----------
+    settings
+        Where the database is, buffers, limits.
+    store, parties
+        Stores to use instead of opening those the settings choose; the caller
+        keeps them (the app closes only the stores it opened itself).
+
+    Notes
+    -----
+    Stores are opened when the app starts (its lifespan), not here: serve it
+    with uvicorn, or in tests enter ``with TestClient(app) as client``.
+    """
+    # Imported here: the storage package implements the domain's protocols and
+    # the API only chooses it through the settings.
+    from deconflict.storage import open_party_store, open_store
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            own_store = store if store is not None else open_store(settings)
+            if store is None:
+                stack.callback(own_store.close)
+            own_parties = parties if parties is not None else open_party_store(settings)
+            if parties is None:
+                stack.callback(own_parties.close)
+            app.state.services = Services(settings=settings, store=own_store, parties=own_parties)
+            yield
+            del app.state.services
+
+    app = FastAPI(
+        title="deconflict channel",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(DeconflictError, _error_response)
+    for module in (health, party_routes, operations, conflicts):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,107 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: services, the caller, If-Match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from deconflict.channel.parties import Party, PartyStore, authenticate
+from deconflict.config import Settings
+from deconflict.errors import AuthenticationError
+from deconflict.strategic.store import Store
+
+__all__ = [
+    "CurrentParty",
+    "IfMatch",
+    "PartyStoreDep",
+    "Services",
+    "SettingsDep",
+    "StoreDep",
+    "current_party",
+    "if_match_version",
+]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What one app instance runs on; built by the app's lifespan, never at import."""
+
+    settings: Settings
+    store: Store
+    parties: PartyStore
+
+
+def _services(request: Request) -> Services:
+    services = getattr(request.app.state, "services", None)
+    if not isinstance(services, Services):
+        raise RuntimeError("the app is not started: run it under its lifespan (e.g. `with TestClient(app)`)")
+    return services
+
+
+def _settings(request: Request) -> Settings:
+    return _services(request).settings
+
+
+def _store(request: Request) -> Store:
+    return _services(request).store
+
+
+def _party_store(request: Request) -> PartyStore:
+    return _services(request).parties
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+StoreDep = Annotated[Store, Depends(_store)]
+PartyStoreDep = Annotated[PartyStore, Depends(_party_store)]
+
+_bearer = HTTPBearer(auto_error=False, description="the party's token, from `deconflict party add`")
+
+
+def current_party(
+    parties: PartyStoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Party:
+    """The party the request's bearer token belongs to; 401 otherwise."""
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or malformed Authorization header: expected 'Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return authenticate(parties, credentials.credentials)
+    except AuthenticationError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            str(exc),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
+
+
+CurrentParty = Annotated[Party, Depends(current_party)]
+
+
+def if_match_version(
+    if_match: Annotated[
+        str | None, Header(description='the version the change applies to, e.g. `"3"` (an ETag)')
+    ] = None,
+) -> int:
+    """The version named by ``If-Match``: 428 when missing, 422 when not a version."""
+    if if_match is None:
+        raise HTTPException(
+            status.HTTP_428_PRECONDITION_REQUIRED,
+            "If-Match header required: the version you read (the operation's ETag)",
+        )
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f'If-Match: expected an operation version such as "3", got {if_match!r}',
+        )
+    return int(text)
+
+
+IfMatch = Annotated[int, Depends(if_match_version)]

@@ -1,0 +1,3 @@
+"""Routers by resource: health, parties, operations, conflicts."""
+
+__all__: list[str] = []

@@ -1,0 +1,146 @@
+"""``/v1/operations``: a party files, amends, withdraws and reads its own operations.
+
+Every route works on the caller's operations only: another party's operation
+is not found (404), never forbidden, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response, status
+
+from deconflict.api.deps import CurrentParty, IfMatch, SettingsDep, StoreDep, current_party
+from deconflict.api.schemas import (
+    ConflictOut,
+    ErrorOut,
+    FilingOut,
+    OperationCreate,
+    OperationOut,
+    OperationUpdate,
+    ProblemsOut,
+    VersionConflictOut,
+)
+from deconflict.channel.disclosure import conflict_view
+from deconflict.channel.plans import plan_volumes
+from deconflict.config import Settings
+from deconflict.errors import InputError, NotFoundError, Problem
+from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
+from deconflict.strategic.store import Store
+from deconflict.strategic.volume import Operation
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/operations", tags=["operations"], dependencies=[Depends(current_party)])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+_CHANGE: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut},
+    409: {"model": VersionConflictOut, "description": "stale If-Match: the body names the current version"},
+    422: {"model": ProblemsOut},
+    428: {"model": ErrorOut, "description": "If-Match missing"},
+}
+
+
+def _set_version_headers(response: Response, operation: Operation) -> None:
+    response.headers["ETag"] = f'"{operation.version}"'
+
+
+def _filing_out(result: FilingResult, party: str) -> FilingOut:
+    views = [
+        conflict_view(c, party, conflict_id=i, state="open")
+        for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
+    ]
+    return FilingOut(
+        operation=OperationOut.of(result.operation), conflicts=[ConflictOut.of(v) for v in views]
+    )
+
+
+def _file(
+    store: Store,
+    settings: Settings,
+    party: str,
+    operation_id: str,
+    body: OperationCreate | OperationUpdate,
+    replaces_version: int | None,
+) -> FilingResult:
+    volumes = plan_volumes(body.document(), party, limits=settings.limits())
+    return file_operation(
+        store,
+        party,
+        operation_id,
+        volumes,
+        priority=body.priority,
+        replaces_version=replaces_version,
+        buffers=settings.buffers(),
+        limits=settings.limits(),
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FilingOut,
+    responses={409: {"model": VersionConflictOut}, 422: {"model": ProblemsOut}},
+)
+def file_new(
+    body: OperationCreate, party: CurrentParty, store: StoreDep, settings: SettingsDep, response: Response
+) -> FilingOut:
+    """File a new operation; the strategic check runs atomically with the commit."""
+    result = _file(store, settings, party.name, body.id, body, None)
+    _set_version_headers(response, result.operation)
+    response.headers["Location"] = f"/v1/operations/{result.operation.id}"
+    return _filing_out(result, party.name)
+
+
+@router.put("/{operation_id}", response_model=FilingOut, responses=_CHANGE)
+def amend(
+    operation_id: str,
+    body: OperationUpdate,
+    version: IfMatch,
+    party: CurrentParty,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+) -> FilingOut:
+    """Replace an operation's volumes and priority; ``If-Match`` names the version replaced."""
+    if body.id is not None and body.id != operation_id:
+        raise InputError(
+            [
+                Problem(
+                    "request",
+                    f"{body.id!r} differs from the operation in the URL, {operation_id!r}",
+                    None,
+                    "id",
+                )
+            ]
+        )
+    result = _file(store, settings, party.name, operation_id, body, version)
+    _set_version_headers(response, result.operation)
+    return _filing_out(result, party.name)
+
+
+@router.post("/{operation_id}/withdraw", response_model=OperationOut, responses=_CHANGE)
+def withdraw(
+    operation_id: str, version: IfMatch, party: CurrentParty, store: StoreDep, response: Response
+) -> OperationOut:
+    """Withdraw an operation: its volumes stop conflicting; its conflicts are superseded."""
+    operation = withdraw_operation(store, party.name, operation_id, version)
+    _set_version_headers(response, operation)
+    return OperationOut.of(operation)
+
+
+@router.get("", response_model=list[OperationOut])
+def list_own(party: CurrentParty, store: StoreDep) -> list[OperationOut]:
+    """The caller's operations, by id."""
+    return [OperationOut.of(op) for op in store.list_operations(party.name)]
+
+
+@router.get("/{operation_id}", response_model=OperationOut, responses=_NOT_FOUND)
+def get_own(operation_id: str, party: CurrentParty, store: StoreDep, response: Response) -> OperationOut:
+    """One of the caller's operations (another party's is not found)."""
+    operation = store.get_operation(party.name, operation_id)
+    if operation is None:
+        raise NotFoundError(f"no operation {operation_id!r}")
+    _set_version_headers(response, operation)
+    return OperationOut.of(operation)

@@ -1,0 +1,96 @@
+"""Minimal disclosure: what one party may learn about a conflict with another's plan.
+
+A stored :class:`~deconflict.strategic.conflicts.Conflict` holds both sides'
+identifiers. A party sees a conflict only through :func:`conflict_view`: its own
+side in full, and of the other side only the other party's name and priority
+and the facts the two volumes share (time window, altitude band, overlap
+region). The other party's volume id, operation id, geometry beyond the overlap
+and other volumes never reach it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deconflict.errors import NotFoundError
+from deconflict.strategic.conflicts import Conflict
+
+__all__ = ["ConflictView", "conflict_view"]
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    """A conflict as one party (the viewer) may see it.
+
+    Attributes
+    ----------
+    id, state
+        The conflict's stable id and its state (``"open"``, ...).
+    operation, volume
+        The viewer's own operation and volume ids.
+    other_party, other_priority
+        The name of the party on the other side and its operation's priority.
+    time_start_s, time_end_s
+        The overlap of the two (buffered) time windows, seconds since the epoch.
+    altitude_lower_m, altitude_upper_m, altitude_reference
+        The overlap of the two (buffered) altitude bands.
+    overlap_area_m2, overlap_bbox
+        Area and (min lon, min lat, max lon, max lat) of the common footprint
+        region: inside the viewer's own footprint (grown by the horizontal
+        buffer, when one is configured).
+    """
+
+    id: int
+    state: str
+    operation: str
+    volume: str
+    other_party: str
+    other_priority: int
+    time_start_s: float
+    time_end_s: float
+    altitude_lower_m: float
+    altitude_upper_m: float
+    altitude_reference: str
+    overlap_area_m2: float
+    overlap_bbox: tuple[float, float, float, float]
+
+
+def conflict_view(conflict: Conflict, viewer_party: str, *, conflict_id: int, state: str) -> ConflictView:
+    """The view of ``conflict`` that ``viewer_party`` may see.
+
+    Raises
+    ------
+    NotFoundError
+        If the viewer is on neither side: to it, the conflict does not exist.
+
+    Examples
+    --------
+    >>> c = Conflict("b1", "r1", "blue", "red", "op-b", "op-r", 0.0, 60.0, 0.0, 100.0, "MSL",
+    ...              1.0, (0.0, 0.0, 1.0, 1.0), priority_a=1, priority_b=2)
+    >>> v = conflict_view(c, "red", conflict_id=7, state="open")
+    >>> (v.operation, v.volume, v.other_party, v.other_priority)
+    ('op-r', 'r1', 'blue', 1)
+    """
+    if viewer_party == conflict.party_a:
+        operation, volume = conflict.operation_a, conflict.a
+        other_party, other_priority = conflict.party_b, conflict.priority_b
+    elif viewer_party == conflict.party_b:
+        operation, volume = conflict.operation_b, conflict.b
+        other_party, other_priority = conflict.party_a, conflict.priority_a
+    else:
+        raise NotFoundError(f"no conflict {conflict_id} for party {viewer_party!r}")
+    return ConflictView(
+        id=conflict_id,
+        state=state,
+        operation=operation,
+        volume=volume,
+        other_party=other_party,
+        other_priority=other_priority,
+        time_start_s=conflict.time_start_s,
+        time_end_s=conflict.time_end_s,
+        altitude_lower_m=conflict.altitude_lower_m,
+        altitude_upper_m=conflict.altitude_upper_m,
+        altitude_reference=conflict.altitude_reference,
+        overlap_area_m2=conflict.overlap_area_m2,
+        overlap_bbox=conflict.overlap_bbox,
+    )

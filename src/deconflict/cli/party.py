@@ -1,0 +1,129 @@
+"""``deconflict party add|list|revoke``: parties and credentials on the server's database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from deconflict.channel.keys import generate_key_pair, public_key_of
+from deconflict.channel.parties import Party, check_party_name, register_party, revoke_party
+from deconflict.config import Settings, load_settings
+from deconflict.errors import AlreadyExistsError, InputError, Problem
+from deconflict.strategic.conflicts import format_time
+
+__all__ = ["run_party", "settings_for"]
+
+
+def settings_for(db: str | None) -> Settings:
+    """Settings from the environment, with ``--db`` taking precedence."""
+    return load_settings() if db is None else load_settings(db_path=Path(db))
+
+
+def _write_private_key(path: Path, pem: bytes) -> None:
+    """Write a private key readable by its owner only; never replace an existing file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(
+            [Problem(str(path), "exists already: choose another file with --key-out (it is never replaced)")]
+        ) from None
+    except OSError as exc:
+        raise InputError([Problem(str(path), f"cannot create: {exc.strerror or exc}")]) from exc
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+
+
+def _add(args: argparse.Namespace) -> int:
+    name = check_party_name(args.name)
+    from deconflict.storage import open_party_store
+
+    parties = open_party_store(settings_for(args.db))
+    try:
+        if parties.get_party(name) is not None:
+            raise AlreadyExistsError(f"party {name!r} already exists (names are never reused)")
+        key_path: Path | None = None
+        if args.public_key is not None:
+            try:
+                given = Path(args.public_key).read_bytes()
+            except OSError as exc:
+                raise InputError([Problem(args.public_key, f"cannot read: {exc.strerror or exc}")]) from exc
+            public_pem = public_key_of(given, source=args.public_key)
+        else:
+            # Write the private key before registering, so a party never exists without one.
+            private_pem, public_pem = generate_key_pair()
+            key_path = Path(args.key_out or f"{name}.ed25519.pem").resolve()
+            _write_private_key(key_path, private_pem)
+        try:
+            registration = register_party(parties, name, public_pem, time.time())
+        except BaseException:
+            if key_path is not None:
+                key_path.unlink(missing_ok=True)
+            raise
+    finally:
+        parties.close()
+    print(f"party {name!r} added")
+    print(f"token: {registration.token}")
+    print("  shown only now: hand it to the party's operations centre; the server keeps only its hash")
+    if key_path is not None:
+        print(f"private key: {key_path}")
+        print(
+            "  Ed25519, mode 0600: the party keeps it and signs with it; the server has the public key only"
+        )
+    else:
+        print(f"public key: registered from {args.public_key}")
+    return 0
+
+
+def _state(party: Party) -> str:
+    return "active" if party.revoked_s is None else f"revoked {format_time(party.revoked_s)}"
+
+
+def _list(args: argparse.Namespace) -> int:
+    from deconflict.storage import open_party_store
+
+    parties = open_party_store(settings_for(args.db))
+    try:
+        listed = parties.list_parties()
+    finally:
+        parties.close()
+    if args.json:
+        document = [
+            {
+                "name": p.name,
+                "active": p.is_active,
+                "created": format_time(p.created_s),
+                "revoked": None if p.revoked_s is None else format_time(p.revoked_s),
+            }
+            for p in listed
+        ]
+        print(json.dumps({"parties": document}, indent=2))
+        return 0
+    if not listed:
+        print("no parties")
+        return 0
+    width = max(len(p.name) for p in listed)
+    print(f"{'NAME':<{width}}  {'CREATED':<24}  STATE")
+    for p in listed:
+        print(f"{p.name:<{width}}  {format_time(p.created_s):<24}  {_state(p)}")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from deconflict.storage import open_party_store
+
+    parties = open_party_store(settings_for(args.db))
+    try:
+        party = revoke_party(parties, args.name, time.time())
+    finally:
+        parties.close()
+    print(f"party {party.name!r} {_state(party)}: its token is no longer accepted")
+    return 0
+
+
+def run_party(args: argparse.Namespace) -> int:
+    """Run ``deconflict party ACTION``; errors propagate to :func:`deconflict.cli.main`."""
+    actions = {"add": _add, "list": _list, "revoke": _revoke}
+    return actions[args.party_command](args)

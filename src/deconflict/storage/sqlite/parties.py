@@ -1,0 +1,101 @@
+"""Parties and token hashes in the same SQLite file as the operations (own connection)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from deconflict.channel.parties import Party
+from deconflict.errors import AlreadyExistsError, NotFoundError
+
+__all__ = ["SQLitePartyStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS parties (
+    name TEXT PRIMARY KEY,
+    public_key_pem TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_s REAL NOT NULL,
+    revoked_s REAL
+);
+"""
+
+_COLUMNS = "name, public_key_pem, created_s, revoked_s"
+
+
+def _party(row: sqlite3.Row) -> Party:
+    return Party(
+        name=row["name"],
+        public_key_pem=row["public_key_pem"],
+        created_s=row["created_s"],
+        revoked_s=row["revoked_s"],
+    )
+
+
+class SQLitePartyStore:
+    """The default :class:`~deconflict.channel.parties.PartyStore`.
+
+    Parameters
+    ----------
+    path
+        Database file (created if missing), usually the one of
+        :class:`~deconflict.storage.sqlite.store.SQLiteStore`, or ``":memory:"``.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SQLitePartyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add_party(self, party: Party, token_sha256: str) -> None:
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO parties (name, public_key_pem, token_sha256, created_s, revoked_s) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (party.name, party.public_key_pem, token_sha256, party.created_s, party.revoked_s),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise AlreadyExistsError(f"party {party.name!r} already exists") from exc
+
+    def get_party(self, name: str) -> Party | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
+        return None if row is None else _party(row)
+
+    def party_for_token(self, token_sha256: str) -> tuple[Party, str] | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS}, token_sha256 FROM parties WHERE token_sha256 = ?", (token_sha256,)
+            ).fetchone()
+        return None if row is None else (_party(row), str(row["token_sha256"]))
+
+    def list_parties(self) -> list[Party]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM parties ORDER BY name").fetchall()
+        return [_party(r) for r in rows]
+
+    def revoke_party(self, name: str, revoked_s: float) -> Party:
+        with self._lock:
+            self._db.execute(
+                "UPDATE parties SET revoked_s = ? WHERE name = ? AND revoked_s IS NULL", (revoked_s, name)
+            )
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no party {name!r}")
+        return _party(row)

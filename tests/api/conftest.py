@@ -1,0 +1,57 @@
+"""A real channel app on a SQLite file in tmp_path, with parties blue, red, green and revoked gone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from deconflict.api import create_app
+from deconflict.channel.parties import register_party, revoke_party
+from deconflict.config import Settings
+from deconflict.storage import SQLitePartyStore
+from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
+
+
+@dataclass
+class Channel:
+    """A running app and the tokens of its parties."""
+
+    app: FastAPI
+    client: TestClient
+    tokens: dict[str, str]
+
+    def auth(self, party: str, **headers: str) -> dict[str, str]:
+        """Headers of a request by ``party`` (extra headers by keyword, ``_`` for ``-``)."""
+        extra = {k.replace("_", "-"): v for k, v in headers.items()}
+        return {"Authorization": f"Bearer {self.tokens[party]}", **extra}
+
+
+@pytest.fixture
+def channel(tmp_path: Path) -> Iterator[Channel]:
+    settings = Settings(db_path=tmp_path / "channel.db")
+    with SQLitePartyStore(settings.db_path) as parties:
+        tokens = {
+            name: register_party(parties, name, None, T0_S).token for name in ("blue", "red", "green", "gone")
+        }
+        revoke_party(parties, "gone", T0_S + 1)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield Channel(app, client, tokens)
+
+
+def plan(operation_id: str, *features: dict[str, Any], priority: int = 0) -> dict[str, Any]:
+    """A POST /v1/operations body."""
+    return {**collection(*features), "id": operation_id, "priority": priority}
+
+
+def box_feature(
+    volume_id: str, lon0: float, lat0: float, lon1: float, lat1: float, **props: Any
+) -> dict[str, Any]:
+    """A volume Feature over a lon/lat box (0..1000 m MSL, 12:00-13:00 by default)."""
+    return feature(volume_id, geometry=polygon_geometry(box_ring(lon0, lat0, lon1, lat1)), **props)

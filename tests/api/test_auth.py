@@ -1,0 +1,86 @@
+"""Every route but health needs a valid token; the list of routes comes from the app itself.
+
+Routes are enumerated from the app's OpenAPI document (FastAPI's public view of
+every route), so a route added later is tested without editing this file.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.conftest import Channel
+
+UNAUTHENTICATED = {("GET", "/v1/health")}
+
+
+def protected_routes(channel: Channel) -> list[tuple[str, str]]:
+    paths = channel.app.openapi()["paths"]
+    return sorted(
+        (method.upper(), re.sub(r"\{[^}]+\}", "x", path))
+        for path, operations in paths.items()
+        for method in operations
+        if (method.upper(), path) not in UNAUTHENTICATED
+    )
+
+
+def test_every_protected_route_declares_bearer_security(channel: Channel) -> None:
+    for path, operations in channel.app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            if (method.upper(), path) not in UNAUTHENTICATED:
+                assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
+
+
+def test_the_route_list_covers_the_api(channel: Channel) -> None:
+    listed = set(protected_routes(channel))
+    assert {
+        ("GET", "/v1/parties/me"),
+        ("POST", "/v1/operations"),
+        ("GET", "/v1/operations"),
+        ("GET", "/v1/operations/x"),
+        ("PUT", "/v1/operations/x"),
+        ("POST", "/v1/operations/x/withdraw"),
+        ("GET", "/v1/conflicts"),
+    } <= listed
+    # Everything the API serves is versioned, so nothing escapes the list above.
+    assert all(path.startswith("/v1/") for _, path in listed)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic Ymx1ZTpibHVl", "Bearer", "Bearer ", "bearer-token", "Bearer not-a-token", "REVOKED"],
+    ids=["missing", "basic", "bearer-without-token", "bearer-empty", "no-scheme", "unknown", "revoked"],
+)
+def test_every_protected_route_answers_401_with_www_authenticate(
+    channel: Channel, authorization: str | None
+) -> None:
+    headers = {"If-Match": '"1"'}
+    if authorization == "REVOKED":
+        headers["Authorization"] = f"Bearer {channel.tokens['gone']}"
+    elif authorization is not None:
+        headers["Authorization"] = authorization
+    for method, path in protected_routes(channel):
+        body = {"type": "FeatureCollection", "id": "x", "features": []} if method in ("POST", "PUT") else None
+        response = channel.client.request(method, path, headers=headers, json=body)
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), (method, path)
+        assert "detail" in response.json()
+
+
+def test_health_and_docs_need_no_token(channel: Channel) -> None:
+    health = channel.client.get("/v1/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert channel.client.get("/docs").status_code == 200
+    schema = channel.client.get("/openapi.json").json()
+    assert "/v1/operations" in schema["paths"]
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+def test_me_names_the_tokens_party(channel: Channel) -> None:
+    for party in ("blue", "red"):
+        response = channel.client.get("/v1/parties/me", headers=channel.auth(party))
+        assert response.status_code == 200
+        body = response.json()
+        assert body["name"] == party
+        assert body["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
