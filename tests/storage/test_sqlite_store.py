@@ -313,11 +313,13 @@ def test_two_threads_sharing_one_store_exactly_one_wins(db_path: Path) -> None:
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
 
 
-@settings(max_examples=200, deadline=None)
-@given(values=st.lists(finite, min_size=1, max_size=8))
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(finite | st.sampled_from([0.0, -0.0, 1e-45, -1e-45, 0.1, -0.1]), min_size=1, max_size=8)
+)
 def test_index_bounds_round_outward_to_float32(values: list[float]) -> None:
-    down = sqlite_store._down(values)
-    up = sqlite_store._up(values)
+    down = [sqlite_store._f32(x, down=True) for x in values]
+    up = [sqlite_store._f32(x, down=False) for x in values]
     for x, lo, hi in zip(values, down, up, strict=True):
         assert lo <= x <= hi
         assert float(np.float32(lo)) == lo and float(np.float32(hi)) == hi

@@ -4,13 +4,19 @@ The R*Tree holds one box per footprint part: lon, lat, MSL altitude range and
 time. It stores 32-bit floats, so every box is rounded outward before it is
 written (and times are kept relative to 2020 to keep their resolution): the
 index may return a few extra candidates, never lose one. The exact test in the
-domain decides.
+domain decides. A box's id is ``volume rowid * 64 + part``, so a hit names its
+volume without a second lookup.
+
+Commits are durable (WAL, ``synchronous = FULL``). WAL checkpoints run on a
+background connection, so that no filing pays for copying the log into the
+database; the automatic checkpoint stays on, at a larger size, as a backstop.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,7 +25,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import numpy as np
 import shapely
 
 from deconflict.errors import DeconflictError
@@ -32,7 +37,7 @@ from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
 __all__ = ["SQLiteStore"]
 
 _TIME_ORIGIN_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -65,17 +70,13 @@ CREATE TABLE IF NOT EXISTS volumes (
     shape_wkb BLOB NOT NULL,
     outer_wkb BLOB,
     inner_wkb BLOB,
-    live INTEGER NOT NULL
+    live INTEGER NOT NULL,
+    index_parts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS volumes_by_operation ON volumes (party, operation_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS volume_index USING rtree(
-    id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1, +volume_rowid INTEGER
+    id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1
 );
-CREATE TABLE IF NOT EXISTS volume_parts (
-    id INTEGER PRIMARY KEY,
-    volume_rowid INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS volume_parts_by_volume ON volume_parts (volume_rowid);
 CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY,
     party_a TEXT NOT NULL,
@@ -96,33 +97,69 @@ _VOLUME_COLUMNS = (
 )
 
 
-def _down(values: Iterable[float]) -> list[float]:
-    """Largest float32 values not above the inputs."""
-    x = np.asarray(list(values), dtype=np.float64)
-    f = x.astype(np.float32)
-    f = np.where(f.astype(np.float64) > x, np.nextafter(f, np.float32(-np.inf)), f)
-    return [float(v) for v in f]
+_F32 = struct.Struct("<f")
+_U32 = struct.Struct("<I")
+_PARTS_PER_VOLUME = 64  # box ids: rowid * 64 + part
+_SMALLEST_F32 = 1.401298464324817e-45
 
 
-def _up(values: Iterable[float]) -> list[float]:
-    """Smallest float32 values not below the inputs."""
-    x = np.asarray(list(values), dtype=np.float64)
-    f = x.astype(np.float32)
-    f = np.where(f.astype(np.float64) < x, np.nextafter(f, np.float32(np.inf)), f)
-    return [float(v) for v in f]
+def _f32(x: float, down: bool) -> float:
+    """``x`` rounded to a float32 downward (``down``) or upward, never inward.
+
+    Examples
+    --------
+    >>> _f32(0.1, down=True) <= 0.1 <= _f32(0.1, down=False)
+    True
+    """
+    f: float = _F32.unpack(_F32.pack(x))[0]  # nearest float32
+    if (f > x) if down else (f < x):
+        if f == 0.0:
+            return -_SMALLEST_F32 if down else _SMALLEST_F32
+        # Step one unit in the last place: the bit pattern of a float32 is
+        # ordered by magnitude, so away from zero is +1 and towards zero -1.
+        bits: int = _U32.unpack(_F32.pack(f))[0]
+        bits += 1 if (f > 0.0) != down else -1
+        f = _F32.unpack(_U32.pack(bits))[0]
+    return f
 
 
 def _index_row(box: SearchBox) -> tuple[float, ...]:
-    lo = _down([box.lon_min_deg, box.lat_min_deg, box.alt_min_m, box.time_min_s - _TIME_ORIGIN_S])
-    hi = _up([box.lon_max_deg, box.lat_max_deg, box.alt_max_m, box.time_max_s - _TIME_ORIGIN_S])
-    return (lo[0], hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3])
+    return (
+        _f32(box.lon_min_deg, True),
+        _f32(box.lon_max_deg, False),
+        _f32(box.lat_min_deg, True),
+        _f32(box.lat_max_deg, False),
+        _f32(box.alt_min_m, True),
+        _f32(box.alt_max_m, False),
+        _f32(box.time_min_s - _TIME_ORIGIN_S, True),
+        _f32(box.time_max_s - _TIME_ORIGIN_S, False),
+    )
+
+
+def _index_boxes(boxes: list[SearchBox]) -> list[SearchBox]:
+    """At most :data:`_PARTS_PER_VOLUME` boxes; the surplus merged into the last (a superset)."""
+    if len(boxes) <= _PARTS_PER_VOLUME:
+        return boxes
+    keep, rest = boxes[: _PARTS_PER_VOLUME - 1], boxes[_PARTS_PER_VOLUME - 1 :]
+    merged = SearchBox(
+        min(b.lon_min_deg for b in rest),
+        min(b.lat_min_deg for b in rest),
+        max(b.lon_max_deg for b in rest),
+        max(b.lat_max_deg for b in rest),
+        min(b.alt_min_m for b in rest),
+        max(b.alt_max_m for b in rest),
+        min(b.time_min_s for b in rest),
+        max(b.time_max_s for b in rest),
+    )
+    return [*keep, merged]
 
 
 def _volume_row(volume: Volume) -> tuple[Any, ...]:
     fp = volume.footprint
-    shape_wkb = shapely.to_wkb(fp.shape)
-    outer_wkb = shapely.to_wkb(fp.outer) if fp.is_circle else None
-    inner_wkb = shapely.to_wkb(fp.inner) if fp.is_circle and fp.inner is not None else None
+    # One call for all three: shapely's per-call overhead dominates small shapes.
+    shape_wkb, outer_wkb, inner_wkb = shapely.to_wkb(
+        [fp.shape, fp.outer if fp.is_circle else None, fp.inner if fp.is_circle else None]
+    )
     return (
         volume.party,
         volume.operation,
@@ -222,12 +259,12 @@ class _Transaction:
         for box in boxes:
             lo_lon, hi_lon, lo_lat, hi_lat, lo_alt, hi_alt, lo_t, hi_t = _index_row(box)
             rows = self._db.execute(
-                "SELECT DISTINCT volume_rowid FROM volume_index "
+                "SELECT id FROM volume_index "
                 "WHERE lon0 <= ? AND lon1 >= ? AND lat0 <= ? AND lat1 >= ? "
                 "AND alt0 <= ? AND alt1 >= ? AND t0 <= ? AND t1 >= ?",
                 (hi_lon, lo_lon, hi_lat, lo_lat, hi_alt, lo_alt, hi_t, lo_t),
             ).fetchall()
-            ids = [r[0] for r in rows]
+            ids = list(dict.fromkeys(r[0] // _PARTS_PER_VOLUME for r in rows))
             missing = [i for i in ids if i not in self._decoded]
             for chunk_start in range(0, len(missing), 500):
                 chunk = missing[chunk_start : chunk_start + 500]
@@ -244,6 +281,36 @@ class _Transaction:
         return self._store._save(operation, conflicts)
 
 
+class _Checkpointer:
+    """Copies the WAL into the database from its own connection, every ``interval_s``.
+
+    A PASSIVE checkpoint never blocks writers; it only takes work (and the
+    fsync of the database file) off the commits that would otherwise trigger it.
+    """
+
+    def __init__(self, path: str, interval_s: float) -> None:
+        self._path = path
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="deconflict-wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self._path, timeout=1.0)
+        try:
+            while not self._stop.wait(self._interval_s):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    continue  # busy or gone: the next round, or the backstop, does it
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10.0)
+
+
 class SQLiteStore:
     """The default :class:`~deconflict.strategic.store.Store`: one SQLite file.
 
@@ -253,9 +320,17 @@ class SQLiteStore:
         Database file (created if missing), or ``":memory:"``.
     margins
         Altitude-reference margins used to index altitude bands.
+    checkpoint_interval_s
+        How often a background connection checkpoints the WAL; ``None`` leaves
+        it to SQLite's automatic checkpoint inside commits.
     """
 
-    def __init__(self, path: Path | str, margins: AltitudeMargins = AltitudeMargins()) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        margins: AltitudeMargins = AltitudeMargins(),
+        checkpoint_interval_s: float | None = 0.5,
+    ) -> None:
         self.path = str(path)
         self.margins = margins
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
@@ -269,6 +344,11 @@ class SQLiteStore:
         with self._lock:
             self._db.executescript(_SCHEMA)
             self._check_schema_version()
+        self._checkpointer: _Checkpointer | None = None
+        if checkpoint_interval_s is not None and self.path != ":memory:":
+            # The backstop: at 64 MiB of WAL a commit checkpoints by itself.
+            self._db.execute("PRAGMA wal_autocheckpoint = 16384")
+            self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s)
 
     def _check_schema_version(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -283,6 +363,9 @@ class SQLiteStore:
             )
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self._db.close()
 
     def __enter__(self) -> SQLiteStore:
@@ -305,39 +388,32 @@ class SQLiteStore:
             self._db.execute("COMMIT")
 
     def _delete_volumes(self, party: str, operation_id: str) -> None:
-        rowids = [
-            r[0]
-            for r in self._db.execute(
-                "SELECT rowid FROM volumes WHERE party = ? AND operation_id = ?", (party, operation_id)
+        boxes = [
+            (rowid * _PARTS_PER_VOLUME + part,)
+            for rowid, parts in self._db.execute(
+                "SELECT rowid, index_parts FROM volumes WHERE party = ? AND operation_id = ?",
+                (party, operation_id),
             )
+            for part in range(parts)
         ]
-        for rowid in rowids:
-            parts = [
-                r[0] for r in self._db.execute("SELECT id FROM volume_parts WHERE volume_rowid = ?", (rowid,))
-            ]
-            self._db.executemany("DELETE FROM volume_index WHERE id = ?", [(p,) for p in parts])
-            self._db.execute("DELETE FROM volume_parts WHERE volume_rowid = ?", (rowid,))
+        self._db.executemany("DELETE FROM volume_index WHERE id = ?", boxes)
         self._db.execute("DELETE FROM volumes WHERE party = ? AND operation_id = ?", (party, operation_id))
 
     def _insert_volumes(self, volumes: Sequence[Volume], live: bool) -> None:
         for volume in volumes:
+            boxes = _index_boxes(volume.search_boxes(self.margins)) if live else []
             cursor = self._db.execute(
                 "INSERT INTO volumes (party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, "
                 "upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, "
-                "outer_wkb, inner_wkb, live) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*_volume_row(volume), int(live)),
+                "outer_wkb, inner_wkb, live, index_parts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_volume_row(volume), int(live), len(boxes)),
             )
-            if not live:
-                continue
-            rowid = cursor.lastrowid
-            for box in volume.search_boxes(self.margins):
-                part = self._db.execute(
-                    "INSERT INTO volume_parts (volume_rowid) VALUES (?)", (rowid,)
-                ).lastrowid
-                self._db.execute(
-                    "INSERT INTO volume_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (part, *_index_row(box), rowid),
-                )
+            first = int(cursor.lastrowid or 0) * _PARTS_PER_VOLUME
+            self._db.executemany(
+                "INSERT INTO volume_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(first + part, *_index_row(box)) for part, box in enumerate(boxes)],
+            )
 
     def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         now = time.time()
