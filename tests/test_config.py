@@ -56,3 +56,16 @@ def test_buffers_and_limits_are_frozen() -> None:
         Buffers().buffer_m = 1.0  # type: ignore[misc]
     with pytest.raises(AttributeError):
         Limits().max_file_bytes = 1  # type: ignore[misc]
+
+
+def test_escalation_ladder_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().escalation_ladder_s == (0.0, 900.0, 3600.0)
+    monkeypatch.setenv("DECONFLICT_ESCALATION_LADDER_S", "[0, 300, 1800, 7200]")
+    assert load_settings().escalation_ladder_s == (0.0, 300.0, 1800.0, 7200.0)
+
+
+@pytest.mark.parametrize("ladder", ["[]", "[-5]", "[60, 60]", "[900, 0]"])
+def test_a_bad_escalation_ladder_is_refused(monkeypatch: pytest.MonkeyPatch, ladder: str) -> None:
+    monkeypatch.setenv("DECONFLICT_ESCALATION_LADDER_S", ladder)
+    with pytest.raises(ValidationError, match="strictly increasing"):
+        load_settings()

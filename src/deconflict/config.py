@@ -8,10 +8,11 @@ domain receives the plain frozen dataclasses it needs (:class:`Buffers`,
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deconflict.units import AltitudeMargins
@@ -77,6 +78,18 @@ class Settings(BaseSettings):
     tactical_max_vs_mps: float = Field(default=100.0, gt=0.0, description="faster altitude jumps: glitches")
     tactical_alt_quantum_m: float = Field(default=7.62, ge=0.0, description="recorded altitude step, 25 ft")
     tactical_alert_gap_s: float = Field(default=10.0, ge=0.0, description="merge alerts across such gaps")
+    # Hotline (deconflict.channel.deadlines).
+    escalation_ladder_s: tuple[float, ...] = Field(
+        default=(0.0, 900.0, 3600.0),
+        description="escalation steps, seconds past a message's reply_by (JSON list in the environment)",
+    )
+
+    @field_validator("escalation_ladder_s")
+    @classmethod
+    def _valid_ladder(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or value[0] < 0.0 or any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"must be non-empty, >= 0 and strictly increasing, got {list(value)}")
+        return value
 
     def buffers(self) -> Buffers:
         """The conflict buffers as a domain object."""

@@ -18,6 +18,7 @@ __all__ = [
     "NotFoundError",
     "Problem",
     "StaleVersionError",
+    "TransitionError",
 ]
 
 
@@ -113,3 +114,17 @@ class StaleVersionError(DeconflictError):
                 f"reload and apply your change to version {current_version}"
             )
         super().__init__(text)
+
+
+class TransitionError(DeconflictError):
+    """A state change that the object's current state does not allow (e.g. acknowledging backwards).
+
+    Attributes
+    ----------
+    current
+        The state the object is in now.
+    """
+
+    def __init__(self, message: str, current: str) -> None:
+        self.current = current
+        super().__init__(message)

@@ -1,4 +1,7 @@
-"""A real channel app on a SQLite file in tmp_path, with parties blue, red, green and revoked gone."""
+"""A real channel app on a SQLite file in tmp_path, with parties blue, red, green and revoked gone.
+
+The app runs on a fake clock that starts at ``T0_S`` and moves only when a test says.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from deconflict.channel.parties import register_party, revoke_party
 from deconflict.config import Settings
 from deconflict.storage import SQLitePartyStore
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
+from tests.fakes import FakeClock
 
 
 @dataclass
@@ -25,6 +29,8 @@ class Channel:
     app: FastAPI
     client: TestClient
     tokens: dict[str, str]
+    keys: dict[str, bytes]
+    clock: FakeClock
 
     def auth(self, party: str, **headers: str) -> dict[str, str]:
         """Headers of a request by ``party`` (extra headers by keyword, ``_`` for ``-``)."""
@@ -36,13 +42,16 @@ class Channel:
 def channel(tmp_path: Path) -> Iterator[Channel]:
     settings = Settings(db_path=tmp_path / "channel.db")
     with SQLitePartyStore(settings.db_path) as parties:
-        tokens = {
-            name: register_party(parties, name, None, T0_S).token for name in ("blue", "red", "green", "gone")
+        registrations = {
+            name: register_party(parties, name, None, T0_S) for name in ("blue", "red", "green", "gone")
         }
         revoke_party(parties, "gone", T0_S + 1)
-    app = create_app(settings)
+    tokens = {name: r.token for name, r in registrations.items()}
+    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
+    clock = FakeClock(T0_S)
+    app = create_app(settings, clock=clock)
     with TestClient(app) as client:
-        yield Channel(app, client, tokens)
+        yield Channel(app, client, tokens, keys, clock)
 
 
 def plan(operation_id: str, *features: dict[str, Any], priority: int = 0) -> dict[str, Any]:

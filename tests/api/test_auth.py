@@ -42,6 +42,12 @@ def test_the_route_list_covers_the_api(channel: Channel) -> None:
         ("PUT", "/v1/operations/x"),
         ("POST", "/v1/operations/x/withdraw"),
         ("GET", "/v1/conflicts"),
+        ("GET", "/v1/catalogue"),
+        ("POST", "/v1/messages"),
+        ("GET", "/v1/messages"),
+        ("GET", "/v1/messages/x"),
+        ("POST", "/v1/messages/x/ack"),
+        ("GET", "/v1/escalations"),
     } <= listed
     # Everything the API serves is versioned, so nothing escapes the list above.
     assert all(path.startswith("/v1/") for _, path in listed)

@@ -15,6 +15,7 @@ from deconflict.channel.parties import (
     authenticate,
     check_party_name,
     hash_token,
+    new_token,
     register_party,
     revoke_party,
 )
@@ -120,3 +121,9 @@ def test_parties_are_listed_by_name_and_survive_reopening(tmp_path: Path) -> Non
             register_party(parties, name, None, T0_S)
     with SQLitePartyStore(tmp_path / "c.db") as parties:
         assert [p.name for p in parties.list_parties()] == ["blue", "green", "red"]
+
+
+def test_new_tokens_never_look_like_command_line_options() -> None:
+    tokens = [new_token() for _ in range(2000)]  # a leading '-' has odds 1/64 per draw
+    assert not any(t.startswith("-") for t in tokens)
+    assert all(len(t) == 43 for t in tokens) and len(set(tokens)) == len(tokens)

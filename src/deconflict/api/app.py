@@ -10,9 +10,13 @@ from fastapi.responses import JSONResponse
 
 from deconflict import __version__
 from deconflict.api.deps import Services
+from deconflict.api.routers import catalogue as catalogue_routes
 from deconflict.api.routers import conflicts, health, operations
+from deconflict.api.routers import messages as message_routes
 from deconflict.api.routers import parties as party_routes
 from deconflict.api.schemas import ProblemOut, ProblemsOut
+from deconflict.channel.catalogue import load_catalogue
+from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
 from deconflict.channel.parties import PartyStore
 from deconflict.config import Settings
 from deconflict.errors import (
@@ -21,6 +25,7 @@ from deconflict.errors import (
     InputError,
     NotFoundError,
     StaleVersionError,
+    TransitionError,
 )
 from deconflict.strategic.store import Store
 
@@ -53,13 +58,20 @@ def _error_response(request: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, NotFoundError):
         return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, TransitionError):
+        return JSONResponse({"detail": str(exc), "current": exc.current}, status.HTTP_409_CONFLICT)
     if isinstance(exc, AlreadyExistsError):
         return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
     return JSONResponse({"detail": str(exc)}, status.HTTP_400_BAD_REQUEST)
 
 
 def create_app(
-    settings: Settings, *, store: Store | None = None, parties: PartyStore | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    parties: PartyStore | None = None,
+    messages: HotlineStore | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """A new channel-service app.
 
@@ -67,9 +79,11 @@ def create_app(
     ----------
     settings
         Where the database is, buffers, limits.
-    store, parties
+    store, parties, messages
         Stores to use instead of opening those the settings choose; the caller
         keeps them (the app closes only the stores it opened itself).
+    clock
+        Where the time comes from (deadlines, timestamps); the system clock by default.
 
     Notes
     -----
@@ -78,7 +92,7 @@ def create_app(
     """
     # Imported here: the storage package implements the domain's protocols and
     # the API only chooses it through the settings.
-    from deconflict.storage import open_party_store, open_store
+    from deconflict.storage import open_message_store, open_party_store, open_store
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,7 +103,17 @@ def create_app(
             own_parties = parties if parties is not None else open_party_store(settings)
             if parties is None:
                 stack.callback(own_parties.close)
-            app.state.services = Services(settings=settings, store=own_store, parties=own_parties)
+            own_messages = messages if messages is not None else open_message_store(settings)
+            if messages is None:
+                stack.callback(own_messages.close)
+            app.state.services = Services(
+                settings=settings,
+                store=own_store,
+                parties=own_parties,
+                messages=own_messages,
+                catalogue=load_catalogue(),
+                clock=clock if clock is not None else SystemClock(),
+            )
             yield
             del app.state.services
 
@@ -100,6 +124,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(DeconflictError, _error_response)
-    for module in (health, party_routes, operations, conflicts):
+    for module in (health, party_routes, operations, conflicts, catalogue_routes, message_routes):
         app.include_router(module.router)
     return app

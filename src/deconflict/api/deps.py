@@ -1,21 +1,27 @@
-"""Dependencies of the routes, as ``Annotated`` aliases: services, the caller, If-Match."""
+"""Dependencies of the routes, as ``Annotated`` aliases: services, the caller, If-Match, time, language."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from deconflict.channel.catalogue import Catalogue, choose_language
+from deconflict.channel.deadlines import Clock, HotlineStore, run_deadlines
 from deconflict.channel.parties import Party, PartyStore, authenticate
 from deconflict.config import Settings
 from deconflict.errors import AuthenticationError
 from deconflict.strategic.store import Store
 
 __all__ = [
+    "CatalogueDep",
     "CurrentParty",
+    "HotlineDep",
+    "HotlineNow",
     "IfMatch",
+    "Language",
     "PartyStoreDep",
     "Services",
     "SettingsDep",
@@ -32,6 +38,9 @@ class Services:
     settings: Settings
     store: Store
     parties: PartyStore
+    messages: HotlineStore
+    catalogue: Catalogue
+    clock: Clock
 
 
 def _services(request: Request) -> Services:
@@ -53,7 +62,17 @@ def _party_store(request: Request) -> PartyStore:
     return _services(request).parties
 
 
+def _hotline(request: Request) -> HotlineStore:
+    return _services(request).messages
+
+
+def _catalogue(request: Request) -> Catalogue:
+    return _services(request).catalogue
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+HotlineDep = Annotated[HotlineStore, Depends(_hotline)]
+CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
 StoreDep = Annotated[Store, Depends(_store)]
 PartyStoreDep = Annotated[PartyStore, Depends(_party_store)]
 
@@ -105,3 +124,28 @@ def if_match_version(
 
 
 IfMatch = Annotated[int, Depends(if_match_version)]
+
+
+def _now_after_deadlines(request: Request) -> float:
+    """The clock's time, after recording the deadlines it has passed (idempotent)."""
+    services = _services(request)
+    now_s = services.clock.now_s()
+    run_deadlines(services.messages, now_s, services.settings.escalation_ladder_s)
+    return now_s
+
+
+HotlineNow = Annotated[float, Depends(_now_after_deadlines)]
+"""Seconds since the epoch now; overdue messages are marked and escalations recorded first."""
+
+
+def _language(
+    lang: Annotated[
+        str | None, Query(description="language of rendered texts (en, ru); default: Accept-Language")
+    ] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> str:
+    return choose_language(lang, accept_language)
+
+
+Language = Annotated[str, Depends(_language)]
+"""The language the caller reads in: ``?lang=``, else the best match of ``Accept-Language``, else en."""

@@ -10,7 +10,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from deconflict.channel.catalogue import Catalogue, MessageKind
+from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.messages import AckLevel, Message, MessageContent
 from deconflict.channel.parties import Party
 from deconflict.strategic.conflicts import format_time
 from deconflict.strategic.geojson import volume_feature
@@ -18,10 +21,16 @@ from deconflict.strategic.volume import Operation
 
 __all__ = [
     "OPERATION_ID_PATTERN",
+    "AckIn",
+    "CatalogueEntryOut",
+    "CatalogueOut",
     "ConflictOut",
     "ErrorOut",
+    "EscalationOut",
     "FilingOut",
     "HealthOut",
+    "MessageCreate",
+    "MessageOut",
     "OperationCreate",
     "OperationOut",
     "OperationUpdate",
@@ -192,3 +201,160 @@ class ProblemsOut(BaseModel):
     """422: every problem of the request."""
 
     detail: list[ProblemOut]
+
+
+class CatalogueEntryOut(BaseModel):
+    """One message code: its texts in every language and the JSON Schema of its ``params``."""
+
+    code: str
+    title: dict[str, str] = Field(description="by language code")
+    template: dict[str, str] = Field(description="by language code; {name} is parameter name")
+    params_schema: dict[str, Any] = Field(description="JSON Schema (draft 2020-12) of params")
+
+    @classmethod
+    def of(cls, kind: MessageKind) -> CatalogueEntryOut:
+        """The response body of a catalogue code."""
+        return cls(
+            code=kind.code,
+            title=dict(kind.titles),
+            template=dict(kind.templates),
+            params_schema=dict(kind.params_schema),
+        )
+
+
+class CatalogueOut(BaseModel):
+    """The message catalogue."""
+
+    version: int
+    languages: list[str]
+    messages: list[CatalogueEntryOut]
+
+
+class MessageCreate(BaseModel):
+    """Body of ``POST /v1/messages``: the content and the sender's signature of it.
+
+    ``signature`` is the base64 Ed25519 signature, by the sender's registered
+    key, of the UTF-8 JSON ``{"code", "from", "nonce", "params", "reply_by",
+    "text", "to"}`` with sorted keys and no whitespace (``from`` is the caller).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(description="the recipient party")
+    code: str = Field(description="a code of GET /v1/catalogue")
+    params: dict[str, Any] = Field(default_factory=dict, description="valid against the code's schema")
+    text: str = Field(default="", description="free text (required for FREE)")
+    reply_by: str | None = Field(
+        default=None, description="RFC 3339 reply deadline, e.g. 2026-01-01T12:30:00Z"
+    )
+    nonce: str = Field(description="16-128 URL-safe characters, never reused by the sender")
+    signature: str = Field(description="base64 Ed25519 signature of the canonical JSON")
+
+    def content(self, sender: str) -> MessageContent:
+        """The signed content, from ``sender`` (the authenticated caller)."""
+        return MessageContent(
+            sender=sender,
+            recipient=self.to,
+            code=self.code,
+            params=self.params,
+            text=self.text,
+            reply_by=self.reply_by,
+            nonce=self.nonce,
+        )
+
+
+class AckIn(BaseModel):
+    """Body of ``POST /v1/messages/{id}/ack``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: Literal["read", "accepted", "disputed"]
+    reason: str | None = Field(default=None, description="required when disputed")
+
+    def ack_level(self) -> AckLevel:
+        """The level as a domain value."""
+        return AckLevel(self.level)
+
+
+def _time_or_none(time_s: float | None) -> str | None:
+    return None if time_s is None else format_time(time_s)
+
+
+class MessageOut(BaseModel):
+    """A message as its sender or recipient sees it, rendered in the reader's language."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    id: int
+    from_: str = Field(serialization_alias="from")
+    to: str
+    code: str
+    params: dict[str, Any]
+    text: str
+    reply_by: str | None
+    nonce: str
+    signature: str = Field(description="base64 Ed25519 signature of the canonical JSON, by the sender")
+    created: str
+    state: AckLevel = Field(description="acknowledgement level: sent, delivered, read, accepted, disputed")
+    reason: str | None
+    overdue: bool
+    delivered: str | None
+    read: str | None
+    answered: str | None
+    language: str
+    title: str
+    rendered: str = Field(description="the code's template filled with params, then the free text")
+
+    @classmethod
+    def of(cls, message: Message, catalogue: Catalogue, language: str) -> MessageOut:
+        """The response body of a message, rendered in ``language``."""
+        content = message.content
+        rendered = catalogue.render(content.code, content.params, content.text, language)
+        return cls(
+            id=message.id,
+            from_=content.sender,
+            to=content.recipient,
+            code=content.code,
+            params=dict(content.params),
+            text=content.text,
+            reply_by=content.reply_by,
+            nonce=content.nonce,
+            signature=message.signature,
+            created=format_time(message.created_s),
+            state=message.level,
+            reason=message.reason,
+            overdue=message.overdue_s is not None,
+            delivered=_time_or_none(message.delivered_s),
+            read=_time_or_none(message.read_s),
+            answered=_time_or_none(message.answered_s),
+            language=rendered.language,
+            title=rendered.title,
+            rendered=rendered.body,
+        )
+
+
+class EscalationOut(BaseModel):
+    """A step of the escalation ladder reached by an unanswered message; both sides see it."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    message: int
+    code: str
+    from_: str = Field(serialization_alias="from")
+    to: str
+    step: int = Field(description="0: the first step (at the deadline), 1, 2, ...")
+    due: str = Field(description="RFC 3339: the deadline plus the step's offset")
+    recorded: str = Field(description="RFC 3339: when the channel noticed")
+
+    @classmethod
+    def of(cls, escalation: Escalation) -> EscalationOut:
+        """The response body of an escalation."""
+        return cls(
+            message=escalation.message_id,
+            code=escalation.code,
+            from_=escalation.sender,
+            to=escalation.recipient,
+            step=escalation.step,
+            due=format_time(escalation.due_s),
+            recorded=format_time(escalation.recorded_s),
+        )

@@ -139,8 +139,15 @@ def check_party_name(name: str) -> str:
 
 
 def new_token() -> str:
-    """A fresh bearer token: 32 random bytes, URL-safe base64 (43 characters)."""
-    return secrets.token_urlsafe(_TOKEN_BYTES)
+    """A fresh bearer token: 32 random bytes, URL-safe base64 (43 characters), never starting with ``-``.
+
+    A leading ``-`` would make ``--token TOKEN`` on a command line read as an
+    option; drawing again costs under a bit of the 256 bits.
+    """
+    while True:
+        token = secrets.token_urlsafe(_TOKEN_BYTES)
+        if not token.startswith("-"):
+            return token
 
 
 def hash_token(token: str) -> str:

@@ -167,6 +167,10 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     revoke.add_argument("name", metavar="NAME")
     revoke.add_argument("--db", metavar="PATH", help=db_help)
 
+    from deconflict.cli.msg import add_msg_parser
+
+    add_msg_parser(sub)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``deconflict`` command line; returns the exit code."""
@@ -196,6 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deconflict.cli.party import run_party
 
             return run_party(args)
+        if args.command == "msg":
+            from deconflict.cli.msg import run_msg
+
+            return run_msg(args)
         if args.command == "serve":
             from deconflict.cli.serve import run_serve
 

@@ -1,14 +1,22 @@
-"""Storage backends implementing the domain's ``Store`` and ``PartyStore`` protocols."""
+"""Storage backends implementing the domain's ``Store``, ``PartyStore`` and ``MessageStore`` protocols."""
 
 from __future__ import annotations
 
 from deconflict.channel.parties import PartyStore
 from deconflict.config import Settings
+from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.store import SQLiteStore
 from deconflict.strategic.store import Store
 
-__all__ = ["SQLitePartyStore", "SQLiteStore", "open_party_store", "open_store"]
+__all__ = [
+    "SQLiteMessageStore",
+    "SQLitePartyStore",
+    "SQLiteStore",
+    "open_message_store",
+    "open_party_store",
+    "open_store",
+]
 
 
 def open_store(settings: Settings) -> Store:
@@ -19,3 +27,12 @@ def open_store(settings: Settings) -> Store:
 def open_party_store(settings: Settings) -> PartyStore:
     """The party store the settings choose (the same SQLite file as :func:`open_store`)."""
     return SQLitePartyStore(settings.db_path)
+
+
+def open_message_store(settings: Settings) -> SQLiteMessageStore:
+    """The message store the settings choose (the same SQLite file as :func:`open_store`).
+
+    It implements both :class:`~deconflict.channel.messages.MessageStore` and
+    :class:`~deconflict.channel.deadlines.DeadlineStore`.
+    """
+    return SQLiteMessageStore(settings.db_path)

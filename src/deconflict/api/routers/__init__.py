@@ -1,3 +1,3 @@
-"""Routers by resource: health, parties, operations, conflicts."""
+"""Routers by resource: health, parties, operations, conflicts, catalogue, messages."""
 
 __all__: list[str] = []

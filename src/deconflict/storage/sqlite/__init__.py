@@ -1,6 +1,7 @@
 """Embedded SQLite storage (the default)."""
 
+from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.store import SQLiteStore
 
-__all__ = ["SQLitePartyStore", "SQLiteStore"]
+__all__ = ["SQLiteMessageStore", "SQLitePartyStore", "SQLiteStore"]

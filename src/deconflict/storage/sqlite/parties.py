@@ -8,6 +8,7 @@ from pathlib import Path
 
 from deconflict.channel.parties import Party
 from deconflict.errors import AlreadyExistsError, NotFoundError
+from deconflict.storage.sqlite.connection import connect
 
 __all__ = ["SQLitePartyStore"]
 
@@ -45,10 +46,7 @@ class SQLitePartyStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
+        self._db = connect(self.path)
         self._lock = threading.Lock()
         with self._lock:
             self._db.executescript(_SCHEMA)

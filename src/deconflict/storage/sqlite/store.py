@@ -29,6 +29,7 @@ import shapely
 
 from deconflict.errors import DeconflictError
 from deconflict.geometry.footprint import Footprint
+from deconflict.storage.sqlite.connection import connect
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
 from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
@@ -333,10 +334,7 @@ class SQLiteStore:
     ) -> None:
         self.path = str(path)
         self.margins = margins
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
+        self._db = connect(self.path)
         self._db.execute("PRAGMA cache_size = -262144")
         # Reads through the OS page cache: a new connection is warm at once.
         self._db.execute("PRAGMA mmap_size = 17179869184")

@@ -1,0 +1,114 @@
+"""``/v1/messages`` and ``/v1/escalations``: the hotline between parties.
+
+A party sees only the messages it sent or received; anyone else's is not found
+(404), never forbidden. Every route first records the deadlines the clock has
+passed, so overdue states and escalations are current in every answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from deconflict.api.deps import (
+    CatalogueDep,
+    CurrentParty,
+    HotlineDep,
+    HotlineNow,
+    Language,
+    PartyStoreDep,
+    current_party,
+)
+from deconflict.api.schemas import AckIn, ErrorOut, EscalationOut, MessageCreate, MessageOut, ProblemsOut
+from deconflict.channel.messages import AckLevel, Box, acknowledge, fetch_box, read_message, send_message
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["hotline"], dependencies=[Depends(current_party)])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+
+
+@router.post(
+    "/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageOut,
+    responses={
+        409: {"model": ErrorOut, "description": "the nonce was used before"},
+        422: {"model": ProblemsOut, "description": "bad recipient, code, params, deadline or signature"},
+    },
+)
+def send(
+    body: MessageCreate,
+    party: CurrentParty,
+    parties: PartyStoreDep,
+    messages: HotlineDep,
+    catalogue: CatalogueDep,
+    now_s: HotlineNow,
+    language: Language,
+    response: Response,
+) -> MessageOut:
+    """Send a signed message; the server verifies the signature with the caller's public key."""
+    message = send_message(messages, parties, catalogue, body.content(party.name), body.signature, now_s)
+    response.headers["Location"] = f"/v1/messages/{message.id}"
+    return MessageOut.of(message, catalogue, language)
+
+
+@router.get("/messages", response_model=list[MessageOut])
+def list_box(
+    party: CurrentParty,
+    messages: HotlineDep,
+    catalogue: CatalogueDep,
+    now_s: HotlineNow,
+    language: Language,
+    box: Annotated[Box, Query(description="inbox: received (fetching marks them delivered); outbox: sent")],
+    state: Annotated[AckLevel | None, Query(description="only messages at this level")] = None,
+    overdue: Annotated[bool | None, Query(description="only overdue (true) or not overdue (false)")] = None,
+) -> list[MessageOut]:
+    """The caller's received or sent messages, oldest first."""
+    found = fetch_box(messages, party.name, box, now_s, state, overdue)
+    return [MessageOut.of(m, catalogue, language) for m in found]
+
+
+@router.get("/messages/{message_id}", response_model=MessageOut, responses=_NOT_FOUND)
+def get_one(
+    message_id: int,
+    party: CurrentParty,
+    messages: HotlineDep,
+    catalogue: CatalogueDep,
+    now_s: HotlineNow,
+    language: Language,
+) -> MessageOut:
+    """A message the caller sent or received (fetching a received one marks it delivered)."""
+    return MessageOut.of(read_message(messages, message_id, party.name, now_s), catalogue, language)
+
+
+@router.post(
+    "/messages/{message_id}/ack",
+    response_model=MessageOut,
+    responses={
+        404: {"model": ErrorOut, "description": "not a message the caller received"},
+        409: {"model": ErrorOut, "description": "the message is already at that level or beyond"},
+        422: {"model": ProblemsOut},
+    },
+)
+def ack(
+    message_id: int,
+    body: AckIn,
+    party: CurrentParty,
+    messages: HotlineDep,
+    catalogue: CatalogueDep,
+    now_s: HotlineNow,
+    language: Language,
+) -> MessageOut:
+    """Acknowledge a received message: read, then accepted or disputed (with a reason)."""
+    message = acknowledge(messages, message_id, party.name, body.ack_level(), body.reason, now_s)
+    return MessageOut.of(message, catalogue, language)
+
+
+@router.get("/escalations", response_model=list[EscalationOut])
+def list_escalations(party: CurrentParty, messages: HotlineDep, now_s: HotlineNow) -> list[EscalationOut]:
+    """Escalations of messages the caller sent or received, oldest first."""
+    del now_s  # requested for its effect: deadlines passed until now are recorded
+    return [EscalationOut.of(e) for e in messages.list_escalations(party.name)]

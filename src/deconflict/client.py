@@ -1,0 +1,231 @@
+"""A small Python client of the channel service: signs messages with the party's private key.
+
+Uses only the standard library (``urllib``) by default; the HTTP round trip is a
+:class:`Transport`, so tests can route it through an in-process app.
+
+A session looks like this (it needs a running server)::
+
+    client = ChannelClient("http://127.0.0.1:8000", token, private_key_pem=Path("blue.pem").read_bytes())
+    client.send("red", "REQUEST_CLARIFICATION", {"subject": "NOTAM 17"}, reply_by="2026-01-01T12:30:00Z")
+    for message in client.messages("inbox", lang="ru"):
+        client.ack(message["id"], "read")
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from deconflict.channel.messages import MessageContent, sign_content
+from deconflict.errors import DeconflictError
+
+__all__ = ["ChannelClient", "ChannelError", "Response", "Transport", "UrllibTransport"]
+
+
+@dataclass(frozen=True)
+class Response:
+    """An HTTP answer: status code and body bytes."""
+
+    status: int
+    body: bytes
+
+
+class Transport(Protocol):
+    """Performs one HTTP request."""
+
+    def request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
+        """Send the request and return the answer, whatever its status."""
+        ...
+
+
+class ChannelError(DeconflictError):
+    """The service refused a request, or could not be reached.
+
+    Attributes
+    ----------
+    status
+        The HTTP status, or ``None`` when the service did not answer.
+    detail
+        The service's ``detail`` (a message, or the list of problems of a 422).
+    """
+
+    def __init__(self, message: str, status: int | None = None, detail: Any = None) -> None:
+        self.status = status
+        self.detail = detail
+        super().__init__(message)
+
+
+class UrllibTransport:
+    """The default :class:`Transport`: ``urllib.request`` with a timeout.
+
+    Parameters
+    ----------
+    timeout_s
+        Seconds to wait for the service, per request.
+    """
+
+    def __init__(self, timeout_s: float = 10.0) -> None:
+        self.timeout_s = timeout_s
+
+    def request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
+        """Send one request; HTTP errors come back as responses, network errors raise."""
+        request = urllib.request.Request(url, data=body, headers=dict(headers), method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
+                return Response(answer.status, answer.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return Response(exc.code, exc.read())
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ChannelError(f"{method} {url}: cannot reach the service ({reason})") from exc
+
+
+def _describe(detail: Any) -> str:
+    if isinstance(detail, list):
+        parts = []
+        for problem in detail:
+            if isinstance(problem, Mapping):
+                where = problem.get("field") or ".".join(str(p) for p in problem.get("loc", ()))
+                parts.append(f"{where}: {problem.get('msg')}" if where else str(problem.get("msg")))
+            else:
+                parts.append(str(problem))
+        return "; ".join(parts)
+    return str(detail)
+
+
+class ChannelClient:
+    """A party's client of the channel service.
+
+    Parameters
+    ----------
+    url
+        The service's base URL, e.g. ``http://127.0.0.1:8000``.
+    token
+        The party's bearer token.
+    private_key_pem
+        The party's Ed25519 private key (PKCS #8 PEM); needed to send messages.
+    transport
+        How requests are made; :class:`UrllibTransport` by default.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        private_key_pem: bytes | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._token = token
+        self._private_key_pem = private_key_pem
+        self._transport = transport if transport is not None else UrllibTransport()
+        self._party: str | None = None
+
+    def _call(
+        self, method: str, path: str, payload: Any = None, query: Mapping[str, Any] | None = None
+    ) -> Any:
+        items = {
+            k: str(v).lower() if isinstance(v, bool) else v for k, v in (query or {}).items() if v is not None
+        }
+        url = self.url + path + (f"?{urllib.parse.urlencode(items)}" if items else "")
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        body = None
+        if payload is not None:
+            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        response = self._transport.request(method, url, headers, body)
+        try:
+            document = json.loads(response.body) if response.body else None
+        except ValueError:
+            document = None
+        if response.status >= 400:
+            detail = document.get("detail") if isinstance(document, Mapping) else response.body[:200]
+            raise ChannelError(
+                f"{method} {path}: HTTP {response.status}: {_describe(detail)}", response.status, detail
+            )
+        return document
+
+    def me(self) -> dict[str, Any]:
+        """The caller's party: name, public key, creation time."""
+        party: dict[str, Any] = self._call("GET", "/v1/parties/me")
+        self._party = str(party["name"])
+        return party
+
+    def catalogue(self) -> dict[str, Any]:
+        """The message catalogue (codes, texts, parameter schemas)."""
+        catalogue: dict[str, Any] = self._call("GET", "/v1/catalogue")
+        return catalogue
+
+    def send(
+        self,
+        to: str,
+        code: str,
+        params: Mapping[str, Any] | None = None,
+        text: str = "",
+        reply_by: str | None = None,
+        lang: str | None = None,
+    ) -> dict[str, Any]:
+        """Sign and send a message; returns it as stored.
+
+        Raises
+        ------
+        ChannelError
+            If no private key was given, or the service refuses the message.
+        """
+        if self._private_key_pem is None:
+            raise ChannelError("sending needs the party's private key (--key FILE)")
+        sender = self._party if self._party is not None else str(self.me()["name"])
+        content = MessageContent(
+            sender, to, code, dict(params or {}), text, reply_by, secrets.token_urlsafe(18)
+        )
+        payload = {
+            "to": to,
+            "code": code,
+            "params": dict(content.params),
+            "text": text,
+            "reply_by": reply_by,
+            "nonce": content.nonce,
+            "signature": sign_content(content, self._private_key_pem),
+        }
+        sent: dict[str, Any] = self._call("POST", "/v1/messages", payload, {"lang": lang})
+        return sent
+
+    def messages(
+        self,
+        box: str = "inbox",
+        state: str | None = None,
+        overdue: bool | None = None,
+        lang: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The caller's inbox (fetching marks messages delivered) or outbox."""
+        listed: list[dict[str, Any]] = self._call(
+            "GET", "/v1/messages", query={"box": box, "state": state, "overdue": overdue, "lang": lang}
+        )
+        return listed
+
+    def message(self, message_id: int, lang: str | None = None) -> dict[str, Any]:
+        """One message the caller sent or received."""
+        found: dict[str, Any] = self._call("GET", f"/v1/messages/{int(message_id)}", query={"lang": lang})
+        return found
+
+    def ack(
+        self, message_id: int, level: str, reason: str | None = None, lang: str | None = None
+    ) -> dict[str, Any]:
+        """Acknowledge a received message: ``read``, ``accepted`` or ``disputed`` (with a reason)."""
+        acked: dict[str, Any] = self._call(
+            "POST", f"/v1/messages/{int(message_id)}/ack", {"level": level, "reason": reason}, {"lang": lang}
+        )
+        return acked
+
+    def escalations(self) -> list[dict[str, Any]]:
+        """Escalations of the caller's messages."""
+        listed: list[dict[str, Any]] = self._call("GET", "/v1/escalations")
+        return listed

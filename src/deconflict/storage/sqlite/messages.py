@@ -1,0 +1,249 @@
+"""Hotline messages and escalations in the same SQLite file as the operations (own connection)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from deconflict.channel.deadlines import Escalation
+from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
+from deconflict.errors import AlreadyExistsError
+from deconflict.storage.sqlite.connection import connect
+
+__all__ = ["SQLiteMessageStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    code TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reply_by TEXT,
+    reply_by_s REAL,
+    nonce TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    created_s REAL NOT NULL,
+    level TEXT NOT NULL,
+    delivered_s REAL,
+    read_s REAL,
+    answered_s REAL,
+    reason TEXT,
+    overdue_s REAL,
+    escalation_steps INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sender, nonce)
+);
+CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, level);
+CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender);
+CREATE INDEX IF NOT EXISTS messages_deadline ON messages (reply_by_s) WHERE reply_by_s IS NOT NULL;
+CREATE TABLE IF NOT EXISTS escalations (
+    message_id INTEGER NOT NULL REFERENCES messages (id),
+    step INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    due_s REAL NOT NULL,
+    recorded_s REAL NOT NULL,
+    PRIMARY KEY (message_id, step)
+);
+CREATE INDEX IF NOT EXISTS escalations_sender ON escalations (sender);
+CREATE INDEX IF NOT EXISTS escalations_recipient ON escalations (recipient);
+"""
+
+_COLUMNS = (
+    "id, sender, recipient, code, params_json, text, reply_by, nonce, signature, created_s, level, "
+    "delivered_s, read_s, answered_s, reason, overdue_s"
+)
+
+
+def _message(row: sqlite3.Row) -> Message:
+    content = MessageContent(
+        sender=row["sender"],
+        recipient=row["recipient"],
+        code=row["code"],
+        params=json.loads(row["params_json"]),
+        text=row["text"],
+        reply_by=row["reply_by"],
+        nonce=row["nonce"],
+    )
+    return Message(
+        id=row["id"],
+        content=content,
+        signature=row["signature"],
+        created_s=row["created_s"],
+        level=AckLevel(row["level"]),
+        delivered_s=row["delivered_s"],
+        read_s=row["read_s"],
+        answered_s=row["answered_s"],
+        reason=row["reason"],
+        overdue_s=row["overdue_s"],
+    )
+
+
+def _escalation(row: sqlite3.Row) -> Escalation:
+    return Escalation(
+        message_id=row["message_id"],
+        code=row["code"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        step=row["step"],
+        due_s=row["due_s"],
+        recorded_s=row["recorded_s"],
+    )
+
+
+class SQLiteMessageStore:
+    """The default :class:`~deconflict.channel.messages.MessageStore` and
+    :class:`~deconflict.channel.deadlines.DeadlineStore`.
+
+    Parameters
+    ----------
+    path
+        Database file (created if missing), usually the one of the other stores, or ``":memory:"``.
+
+    Notes
+    -----
+    WAL with ``synchronous=FULL``: a message the server has acknowledged with a
+    2xx survives a crash of the server.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._db = connect(self.path)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SQLiteMessageStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add_message(self, content: MessageContent, signature: str, created_s: float) -> Message:
+        params_json = json.dumps(dict(content.params), ensure_ascii=False, allow_nan=False)
+        with self._lock:
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO messages (sender, recipient, code, params_json, text, reply_by, reply_by_s, "
+                    "nonce, signature, created_s, level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        content.sender,
+                        content.recipient,
+                        content.code,
+                        params_json,
+                        content.text,
+                        content.reply_by,
+                        content.reply_by_s,
+                        content.nonce,
+                        signature,
+                        created_s,
+                        AckLevel.SENT.value,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise AlreadyExistsError(
+                    f"party {content.sender!r} already sent a message with nonce {content.nonce!r}"
+                ) from exc
+        message_id = cursor.lastrowid
+        assert message_id is not None
+        return Message(id=message_id, content=content, signature=signature, created_s=created_s)
+
+    def get_message(self, message_id: int) -> Message | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return None if row is None else _message(row)
+
+    def list_messages(
+        self, party: str, box: Box, level: AckLevel | None = None, overdue: bool | None = None
+    ) -> list[Message]:
+        where = ["recipient = ?" if box == "inbox" else "sender = ?"]
+        values: list[object] = [party]
+        if level is not None:
+            where.append("level = ?")
+            values.append(level.value)
+        if overdue is not None:
+            where.append("overdue_s IS NOT NULL" if overdue else "overdue_s IS NULL")
+        sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id"
+        with self._lock:
+            rows = self._db.execute(sql, values).fetchall()
+        return [_message(r) for r in rows]
+
+    def mark_delivered(self, recipient: str, delivered_s: float, message_id: int | None = None) -> None:
+        sql = (
+            "UPDATE messages SET level = 'delivered', delivered_s = ? WHERE recipient = ? AND level = 'sent'"
+        )
+        values: list[object] = [delivered_s, recipient]
+        if message_id is not None:
+            sql += " AND id = ?"
+            values.append(message_id)
+        with self._lock:
+            self._db.execute(sql, values)
+
+    def update_state(self, message: Message, expected: AckLevel) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE messages SET level = ?, delivered_s = ?, read_s = ?, answered_s = ?, reason = ? "
+                "WHERE id = ? AND level = ?",
+                (
+                    message.level.value,
+                    message.delivered_s,
+                    message.read_s,
+                    message.answered_s,
+                    message.reason,
+                    message.id,
+                    expected.value,
+                ),
+            )
+        return cursor.rowcount == 1
+
+    def messages_past_deadline(self, now_s: float, steps: int) -> list[Message]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= ? "
+                "AND (answered_s IS NULL OR answered_s > reply_by_s) AND escalation_steps < ? ORDER BY id",
+                (now_s, steps),
+            ).fetchall()
+        return [_message(r) for r in rows]
+
+    def record_escalations(self, overdue: Sequence[Message], escalations: Sequence[Escalation]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "UPDATE messages SET overdue_s = reply_by_s WHERE id = ? AND overdue_s IS NULL",
+                    [(m.id,) for m in overdue],
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO escalations (message_id, step, code, sender, recipient, "
+                    "due_s, recorded_s) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (e.message_id, e.step, e.code, e.sender, e.recipient, e.due_s, e.recorded_s)
+                        for e in escalations
+                    ],
+                )
+                self._db.executemany(
+                    "UPDATE messages SET escalation_steps = "
+                    "(SELECT COUNT(*) FROM escalations WHERE message_id = ?) WHERE id = ?",
+                    [(m.id, m.id) for m in overdue],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def list_escalations(self, party: str) -> list[Escalation]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT message_id, step, code, sender, recipient, due_s, recorded_s FROM escalations "
+                "WHERE sender = ? OR recipient = ? ORDER BY due_s, message_id, step",
+                (party, party),
+            ).fetchall()
+        return [_escalation(r) for r in rows]
