@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,10 +14,12 @@ from deconflict.units import (
     FT_TO_M,
     KT_TO_MPS,
     NM_TO_M,
+    REFERENCE_CODES,
     Altitude,
     AltitudeMargins,
     AltitudeReference,
     altitude_to_m,
+    msl_bounds_array,
     msl_bounds_m,
 )
 
@@ -145,3 +148,25 @@ def test_flight_level_bounds_contain_every_modelled_true_altitude(
     true_m = pressure_alt_m * (1.0 + temperature) + (qnh_hpa - 1013.25) * m_per_hpa
     lower, upper = msl_bounds_m(pressure_alt_m, pressure_alt_m, AltitudeReference.STD, MARGINS)
     assert lower - 1e-9 <= true_m <= upper + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(
+            st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+            st.sampled_from(list(AltitudeReference)),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_msl_bounds_array_matches_the_scalar_bounds_exactly(
+    values: list[tuple[float, AltitudeReference]],
+) -> None:
+    margins = AltitudeMargins()
+    value_m = np.array([v for v, _ in values])
+    codes = np.array([REFERENCE_CODES[r] for _, r in values], dtype=np.int8)
+    lo, hi = msl_bounds_array(value_m, codes, margins)
+    for k, (v, ref) in enumerate(values):
+        assert (lo[k], hi[k]) == msl_bounds_m(v, v, ref, margins)

@@ -15,16 +15,21 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+from numpy.typing import NDArray
+
 __all__ = [
     "FL_TO_M",
     "FT_PER_MIN_TO_MPS",
     "FT_TO_M",
     "KT_TO_MPS",
     "NM_TO_M",
+    "REFERENCE_CODES",
     "Altitude",
     "AltitudeMargins",
     "AltitudeReference",
     "altitude_to_m",
+    "msl_bounds_array",
     "msl_bounds_m",
 ]
 
@@ -136,6 +141,40 @@ def msl_bounds_m(
         lower_m - stretch * abs(lower_m) + low_shift,
         upper_m + stretch * abs(upper_m) + high_shift,
     )
+
+
+REFERENCE_CODES: dict[AltitudeReference, int] = {ref: code for code, ref in enumerate(AltitudeReference)}
+"""A small integer per reference, for vectorised comparisons."""
+
+
+def msl_bounds_array(
+    value_m: NDArray[np.float64], reference_code: NDArray[np.int8], margins: AltitudeMargins
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`msl_bounds_m` of single values, element-wise, with the same arithmetic.
+
+    Examples
+    --------
+    >>> codes = np.array([REFERENCE_CODES[AltitudeReference.W84]], dtype=np.int8)
+    >>> lo, hi = msl_bounds_array(np.array([100.0]), codes, AltitudeMargins())
+    >>> (float(lo[0]), float(hi[0])) == msl_bounds_m(100.0, 100.0, AltitudeReference.W84, AltitudeMargins())
+    True
+    """
+    lo = value_m.copy()
+    hi = value_m.copy()
+    w84 = reference_code == REFERENCE_CODES[AltitudeReference.W84]
+    lo[w84] = value_m[w84] - margins.geoid_max_m
+    hi[w84] = value_m[w84] - margins.geoid_min_m
+    agl = reference_code == REFERENCE_CODES[AltitudeReference.AGL]
+    lo[agl] = value_m[agl] + margins.terrain_min_m
+    hi[agl] = value_m[agl] + margins.terrain_max_m
+    std = reference_code == REFERENCE_CODES[AltitudeReference.STD]
+    low_shift = (margins.qnh_min_hpa - 1013.25) * margins.pressure_m_per_hpa
+    high_shift = (margins.qnh_max_hpa - 1013.25) * margins.pressure_m_per_hpa
+    stretch = margins.temperature_error_fraction
+    v = value_m[std]
+    lo[std] = v - stretch * np.abs(v) + low_shift
+    hi[std] = v + stretch * np.abs(v) + high_shift
+    return lo, hi
 
 
 @dataclass(frozen=True)

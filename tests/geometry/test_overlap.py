@@ -10,7 +10,7 @@ import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from deconflict.geometry.footprint import Footprint, polygon_footprint
+from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.geometry.geodesy import WGS84, area_m2, destination, distance_m
 from deconflict.geometry.overlap import (
     footprints_conflict,
@@ -336,3 +336,40 @@ def test_overlap_region_of_a_one_centimetre_sliver() -> None:
 def test_geodesic_helpers_are_pyproj_geod() -> None:
     _, _, d = WGS84.inv(36.0, 35.0, 37.0, 36.0)
     assert float(distance_m(36.0, 35.0, 37.0, 36.0)) == d
+
+
+# --- overlap facts of two circles: the analytic lens against dense polygons --------
+
+
+@pytest.mark.parametrize(
+    ("lon_deg", "lat_deg", "r1_m", "r2_m", "d_m", "azimuth_deg"),
+    [
+        (36.0, 35.0, 10_000.0, 8_000.0, 12_000.0, 60.0),
+        (36.0, 35.0, 25_000.0, 2_000.0, 5_000.0, 200.0),  # one inside the other
+        (10.0, -60.0, 30_000.0, 30_000.0, 59_000.0, 10.0),  # a thin lens at high latitude
+        (179.99, 5.0, 8_000.0, 8_000.0, 9_000.0, 90.0),  # across the antimeridian
+    ],
+)
+def test_circle_lens_matches_a_dense_polygon_overlap(
+    lon_deg: float, lat_deg: float, r1_m: float, r2_m: float, d_m: float, azimuth_deg: float
+) -> None:
+    lon2, lat2 = destination(lon_deg, lat_deg, azimuth_deg, d_m)
+    a = circle_footprint(lon_deg, lat_deg, r1_m)
+    b = circle_footprint(float(lon2), float(lat2), r2_m)
+    areas, boxes = overlap_regions([a], [b])
+    dense_a = circle_footprint(lon_deg, lat_deg, r1_m, segments=4096).shape
+    dense_b = circle_footprint(float(lon2), float(lat2), r2_m, segments=4096).shape
+    dense = shapely.intersection(dense_a, dense_b)
+    assert areas[0] == pytest.approx(float(area_m2([dense])[0]), rel=2e-4)
+    west, south, east, north = boxes[0]
+    if west > east:  # across the antimeridian: compare in continuous longitudes
+        east += 360.0
+    parts = dense.geoms if hasattr(dense, "geoms") else [dense]
+    lons = np.concatenate([np.asarray(p.exterior.coords)[:, 0] for p in parts])
+    lats = np.concatenate([np.asarray(p.exterior.coords)[:, 1] for p in parts])
+    lons = np.where(lons < west - 180.0, lons + 360.0, lons)
+    tolerance_deg = 5.0 / 111_000.0 / max(np.cos(np.radians(abs(lat_deg) + 1.0)), 0.1)
+    assert south == pytest.approx(lats.min(), abs=tolerance_deg)
+    assert north == pytest.approx(lats.max(), abs=tolerance_deg)
+    assert west == pytest.approx(lons.min(), abs=tolerance_deg)
+    assert east == pytest.approx(lons.max(), abs=tolerance_deg)

@@ -15,6 +15,7 @@ from pyproj import Geod, Transformer
 __all__ = [
     "EARTH_MEAN_RADIUS_M",
     "WGS84",
+    "aeqd_pairs",
     "aeqd_xy_m",
     "area_m2",
     "destination",
@@ -67,6 +68,26 @@ def aeqd_xy_m(
     az_rad = np.radians(np.asarray(az, dtype=np.float64))
     dist = np.asarray(dist, dtype=np.float64)
     return dist * np.sin(az_rad), dist * np.cos(az_rad)
+
+
+def aeqd_pairs(
+    lon1_deg: ArrayLike, lat1_deg: ArrayLike, lon2_deg: ArrayLike, lat2_deg: ArrayLike
+) -> tuple[Float, Float]:
+    """Element-wise azimuthal equidistant (east, north) of point 2 around point 1, as (n, 1) arrays.
+
+    Examples
+    --------
+    >>> x, y = aeqd_pairs([0.0], [0.0], [0.0], [1.0])
+    >>> round(float(x[0, 0]), 6), round(float(y[0, 0]), 3)
+    (0.0, 110574.389)
+    """
+    lon1, lat1, lon2, lat2 = (
+        np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (lon1_deg, lat1_deg, lon2_deg, lat2_deg)
+    )
+    az, _, dist = WGS84.inv(lon1, lat1, lon2, lat2)
+    az_rad = np.radians(np.asarray(az, dtype=np.float64))
+    dist = np.asarray(dist, dtype=np.float64)
+    return (dist * np.sin(az_rad))[:, None], (dist * np.cos(az_rad))[:, None]
 
 
 def destination(

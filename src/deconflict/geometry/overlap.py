@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon
 
 from deconflict.geometry.footprint import Footprint, Shape
-from deconflict.geometry.geodesy import area_m2, distance_m
+from deconflict.geometry.geodesy import aeqd_pairs, area_m2, destination, distance_m
 
 __all__ = [
     "bbox_across_antimeridian",
@@ -248,16 +248,98 @@ def overlap_regions(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Area (m^2) and lon/lat bounding box of each pair's overlap, for reporting.
 
-    Circles are drawn as their inscribed polygons and buffers as a local
-    approximation; where that leaves no common area for a pair that the exact
-    test found in conflict (a sliver under a metre wide), the area is 0 and the
-    box is that of the outer polygons' overlap.
+    Two circles away from the poles get the lens in the first one's azimuthal
+    equidistant plane (exact to about (r/R)^2). Otherwise circles are drawn as
+    their inscribed polygons and buffers as a local approximation; where that
+    leaves no common area for a pair that the exact test found in conflict (a
+    sliver under a metre wide), the area is 0 and the box is that of the outer
+    polygons' overlap.
 
     Returns
     -------
     area_m2 : (n,) array
     bbox : (n, 4) array of min lon, min lat, max lon, max lat
     """
+    n = len(a)
+    areas = np.zeros(n, dtype=np.float64)
+    boxes = np.zeros((n, 4), dtype=np.float64)
+    lens = np.fromiter(
+        (
+            x.is_circle and y.is_circle and x.inner is not None and y.inner is not None
+            for x, y in zip(a, b, strict=True)
+        ),
+        dtype=bool,
+        count=n,
+    )
+    if lens.any():
+        k = np.flatnonzero(lens)
+        areas[k], boxes[k] = _lens_regions([a[i] for i in k.tolist()], [b[i] for i in k.tolist()], buffer_m)
+    rest = np.flatnonzero(~lens)
+    if rest.size:
+        areas[rest], boxes[rest] = _polygon_regions(
+            [a[i] for i in rest.tolist()], [b[i] for i in rest.tolist()], buffer_m
+        )
+    return areas, boxes
+
+
+def _lens_regions(
+    a: Sequence[Footprint], b: Sequence[Footprint], buffer_m: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Overlap area and box of pairs of circles, from the lens in a local plane."""
+    c = np.array(
+        [
+            (x.centre_lon_deg, x.centre_lat_deg, x.radius_m, y.centre_lon_deg, y.centre_lat_deg, y.radius_m)
+            for x, y in zip(a, b, strict=True)
+        ],
+        dtype=np.float64,
+    )
+    lon1, lat1, r1, lon2, lat2, r2 = (c[:, i] for i in range(6))
+    r1, r2 = r1 + buffer_m, r2 + buffer_m
+    x2, y2 = (v[:, 0] for v in aeqd_pairs(lon1, lat1, lon2, lat2))
+    d = np.hypot(x2, y2)
+    small = np.minimum(r1, r2)
+    inside = d <= np.abs(r1 - r2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos1 = np.clip((d**2 + r1**2 - r2**2) / (2.0 * d * r1), -1.0, 1.0)
+        cos2 = np.clip((d**2 + r2**2 - r1**2) / (2.0 * d * r2), -1.0, 1.0)
+        kite = np.sqrt(np.maximum((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2), 0.0))
+        area = r1**2 * np.arccos(cos1) + r2**2 * np.arccos(cos2) - 0.5 * kite
+        area = np.where(inside, np.pi * small**2, np.maximum(area, 0.0))
+        # Points that bound the lens: the two crossings, and each circle's four
+        # extreme points that lie inside the other circle.
+        ux, uy = x2 / d, y2 / d
+        along = r1 * cos1
+        half = np.sqrt(np.maximum(r1**2 - along**2, 0.0))
+    points_x = [along * ux - half * uy, along * ux + half * uy]
+    points_y = [along * uy + half * ux, along * uy - half * ux]
+    keep = [~inside, ~inside]
+    for cx, cy, r, ox, oy, other in ((0.0 * d, 0.0 * d, r1, x2, y2, r2), (x2, y2, r2, 0.0 * d, 0.0 * d, r1)):
+        for dx, dy in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)):
+            px, py = cx + dx * r, cy + dy * r
+            points_x.append(px)
+            points_y.append(py)
+            keep.append(np.hypot(px - ox, py - oy) <= other * (1.0 + 1e-12))
+    px, py, ok = np.column_stack(points_x), np.column_stack(points_y), np.column_stack(keep)
+    lon, lat = destination(
+        np.repeat(lon1[:, None], px.shape[1], axis=1),
+        np.repeat(lat1[:, None], px.shape[1], axis=1),
+        np.degrees(np.arctan2(px, py)),
+        np.hypot(px, py),
+    )
+    lon = lon1[:, None] + (lon - lon1[:, None] + 180.0) % 360.0 - 180.0  # continuous around the first centre
+    west = np.where(ok, lon, np.inf).min(axis=1)
+    east = np.where(ok, lon, -np.inf).max(axis=1)
+    south = np.where(ok, lat, np.inf).min(axis=1)
+    north = np.where(ok, lat, -np.inf).max(axis=1)
+    west = (west + 180.0) % 360.0 - 180.0
+    east = (east + 180.0) % 360.0 - 180.0  # west > east: the box crosses the antimeridian (RFC 7946)
+    return area, np.column_stack([west, south, east, north])
+
+
+def _polygon_regions(
+    a: Sequence[Footprint], b: Sequence[Footprint], buffer_m: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Overlap area and box from the drawn (multi)polygons."""
     shapes_a = _as_array([_grown(f.shape, buffer_m) for f in a])
     shapes_b = _as_array([_grown(f.shape, buffer_m) for f in b])
     inter = shapely.intersection(shapes_a, shapes_b)

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from deconflict.config import Buffers
 from deconflict.geometry.overlap import footprints_conflict, overlap_regions
 from deconflict.strategic.volume import Volume
-from deconflict.units import Altitude, AltitudeMargins
+from deconflict.units import REFERENCE_CODES, Altitude, AltitudeMargins, msl_bounds_array
 
 __all__ = ["Conflict", "candidate_pairs", "evaluate_pairs", "find_conflicts", "format_time"]
 
@@ -86,15 +86,24 @@ def format_time(time_s: float) -> str:
     return text.replace("+00:00", "Z")
 
 
+def _altitudes(values: Sequence[Altitude]) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    n = len(values)
+    return (
+        np.fromiter((a.value_m for a in values), np.float64, n),
+        np.fromiter((REFERENCE_CODES[a.reference] for a in values), np.int8, n),
+    )
+
+
 def _below(low: Sequence[Altitude], high: Sequence[Altitude], gap_m: float, margins: AltitudeMargins) -> Bool:
-    """Element-wise: can ``low[i]`` be below ``high[i] + gap_m``?"""
-    out = np.empty(len(low), dtype=bool)
-    for i, (lo, hi) in enumerate(zip(low, high, strict=True)):
-        if lo.reference == hi.reference:
-            out[i] = lo.value_m < hi.value_m + gap_m
-        else:
-            out[i] = lo.msl_range_m(margins)[0] < hi.msl_range_m(margins)[1] + gap_m
-    return out
+    """Element-wise: can ``low[i]`` be below ``high[i] + gap_m``?
+
+    Same references compare exactly; different ones through their MSL ranges.
+    """
+    low_m, low_ref = _altitudes(low)
+    high_m, high_ref = _altitudes(high)
+    low_msl, _ = msl_bounds_array(low_m, low_ref, margins)
+    _, high_msl = msl_bounds_array(high_m, high_ref, margins)
+    return np.where(low_ref == high_ref, low_m < high_m + gap_m, low_msl < high_msl + gap_m)
 
 
 def _band(a: Volume, b: Volume, vertical_m: float, margins: AltitudeMargins) -> tuple[float, float, str]:
