@@ -114,7 +114,27 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the built-in two-party scenario")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_channel_commands(sub)
+    _add_db_commands(sub)
     return parser
+
+
+def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = sub.add_parser(
+        "db",
+        help="back up or restore the embedded database",
+        description="Online backup (consistent while the server writes) and restore of the SQLite database.",
+    )
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    backup = db_sub.add_parser("backup", help="write a consistent copy of the database to PATH")
+    restore = db_sub.add_parser(
+        "restore", help="replace the database by the backup at PATH (stop the server)"
+    )
+    for action in (backup, restore):
+        action.add_argument("path", metavar="PATH", help="the backup file")
+        action.add_argument(
+            "--db", metavar="DB", help="database file (default: DECONFLICT_DB_PATH or deconflict.db)"
+        )
+        action.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
 def _port(text: str) -> int:
@@ -204,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deconflict.cli.msg import run_msg
 
             return run_msg(args)
+        if args.command == "db":
+            from deconflict.cli.db import run_db
+
+            return run_db(args)
         if args.command == "serve":
             from deconflict.cli.serve import run_serve
 
