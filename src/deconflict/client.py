@@ -225,6 +225,25 @@ class ChannelClient:
         )
         return acked
 
+    def audit_key(self) -> str:
+        """The server's audit public key (PEM)."""
+        found: dict[str, Any] = self._call("GET", "/v1/audit/key")
+        return str(found["public_key_pem"])
+
+    def audit(self, page_size: int = 1000) -> dict[str, Any]:
+        """The caller's whole view of the audit chain: ``{party, public_key_pem, entries}``.
+
+        Entries the caller may not read come as ``{visible: false, seq, prev_hash, hash}``.
+        """
+        entries: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page: dict[str, Any] = self._call("GET", "/v1/audit", query={"after": after, "limit": page_size})
+            entries.extend(page["entries"])
+            if page["next_after"] is None:
+                return {"party": page["party"], "public_key_pem": page["public_key_pem"], "entries": entries}
+            after = int(page["next_after"])
+
     def escalations(self) -> list[dict[str, Any]]:
         """Escalations of the caller's messages."""
         listed: list[dict[str, Any]] = self._call("GET", "/v1/escalations")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AlreadyExistsError",
+    "AuditError",
     "AuthenticationError",
     "DeconflictError",
     "InputError",
@@ -127,4 +128,21 @@ class TransitionError(DeconflictError):
 
     def __init__(self, message: str, current: str) -> None:
         self.current = current
+        super().__init__(message)
+
+
+class AuditError(DeconflictError):
+    """The audit log (or a message it vouches for) fails verification.
+
+    Attributes
+    ----------
+    seq
+        The first bad entry's sequence number, if an entry is at fault.
+    message_id
+        The message at fault, if a message is.
+    """
+
+    def __init__(self, message: str, seq: int | None = None, message_id: int | None = None) -> None:
+        self.seq = seq
+        self.message_id = message_id
         super().__init__(message)

@@ -48,6 +48,8 @@ def test_the_route_list_covers_the_api(channel: Channel) -> None:
         ("GET", "/v1/messages/x"),
         ("POST", "/v1/messages/x/ack"),
         ("GET", "/v1/escalations"),
+        ("GET", "/v1/audit"),
+        ("GET", "/v1/audit/key"),
     } <= listed
     # Everything the API serves is versioned, so nothing escapes the list above.
     assert all(path.startswith("/v1/") for _, path in listed)

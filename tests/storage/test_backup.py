@@ -30,7 +30,7 @@ def test_backup_taken_while_another_connection_files_is_consistent(tmp_path: Pat
     with SQLiteStore(db) as store:
         for n in range(20):
             _file(store, "blue", n)
-    stop = threading.Event()
+    stop, writing = threading.Event(), threading.Event()
     filed: list[int] = []
 
     def writer() -> None:
@@ -39,16 +39,17 @@ def test_backup_taken_while_another_connection_files_is_consistent(tmp_path: Pat
             while not stop.is_set() and n < 1400:
                 _file(other, "red", n)
                 filed.append(n)
+                writing.set()
                 n += 1
 
     thread = threading.Thread(target=writer)
     thread.start()
     try:
+        assert writing.wait(timeout=30), "the writer did not start"
         summaries = [backup_database(db, tmp_path / f"copy-{k}.db") for k in range(3)]
     finally:
         stop.set()
         thread.join(timeout=60)
-    assert filed, "the writer never ran during the backups"
     for summary in summaries:
         # Every operation in a copy has both of its volumes: no half-written filing.
         with SQLiteStore(summary.path, checkpoint_interval_s=None) as copy:

@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse
 
 from deconflict import __version__
 from deconflict.api.deps import Services
+from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import catalogue as catalogue_routes
 from deconflict.api.routers import conflicts, health, operations
 from deconflict.api.routers import messages as message_routes
 from deconflict.api.routers import parties as party_routes
 from deconflict.api.schemas import ProblemOut, ProblemsOut
+from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import load_catalogue
 from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
 from deconflict.channel.parties import PartyStore
@@ -72,6 +74,7 @@ def create_app(
     parties: PartyStore | None = None,
     messages: HotlineStore | None = None,
     clock: Clock | None = None,
+    audit: AuditLog | None = None,
 ) -> FastAPI:
     """A new channel-service app.
 
@@ -79,7 +82,7 @@ def create_app(
     ----------
     settings
         Where the database is, buffers, limits.
-    store, parties, messages
+    store, parties, messages, audit
         Stores to use instead of opening those the settings choose; the caller
         keeps them (the app closes only the stores it opened itself).
     clock
@@ -92,7 +95,7 @@ def create_app(
     """
     # Imported here: the storage package implements the domain's protocols and
     # the API only chooses it through the settings.
-    from deconflict.storage import open_message_store, open_party_store, open_store
+    from deconflict.storage import open_audit_log, open_message_store, open_party_store, open_store
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +109,9 @@ def create_app(
             own_messages = messages if messages is not None else open_message_store(settings)
             if messages is None:
                 stack.callback(own_messages.close)
+            own_audit = audit if audit is not None else open_audit_log(settings)
+            if audit is None:
+                stack.callback(own_audit.close)
             app.state.services = Services(
                 settings=settings,
                 store=own_store,
@@ -113,6 +119,7 @@ def create_app(
                 messages=own_messages,
                 catalogue=load_catalogue(),
                 clock=clock if clock is not None else SystemClock(),
+                audit=own_audit,
             )
             yield
             del app.state.services
@@ -124,6 +131,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(DeconflictError, _error_response)
-    for module in (health, party_routes, operations, conflicts, catalogue_routes, message_routes):
+    for module in (
+        health,
+        party_routes,
+        operations,
+        conflicts,
+        catalogue_routes,
+        message_routes,
+        audit_routes,
+    ):
         app.include_router(module.router)
     return app

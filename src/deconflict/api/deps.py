@@ -8,20 +8,24 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import Catalogue, choose_language
-from deconflict.channel.deadlines import Clock, HotlineStore, run_deadlines
+from deconflict.channel.deadlines import Clock, HotlineStore
 from deconflict.channel.parties import Party, PartyStore, authenticate
+from deconflict.channel.service import pass_deadlines, record_login_failure
 from deconflict.config import Settings
 from deconflict.errors import AuthenticationError
 from deconflict.strategic.store import Store
 
 __all__ = [
+    "AuditDep",
     "CatalogueDep",
     "CurrentParty",
     "HotlineDep",
     "HotlineNow",
     "IfMatch",
     "Language",
+    "Now",
     "PartyStoreDep",
     "Services",
     "SettingsDep",
@@ -41,6 +45,7 @@ class Services:
     messages: HotlineStore
     catalogue: Catalogue
     clock: Clock
+    audit: AuditLog
 
 
 def _services(request: Request) -> Services:
@@ -70,21 +75,39 @@ def _catalogue(request: Request) -> Catalogue:
     return _services(request).catalogue
 
 
+def _audit(request: Request) -> AuditLog:
+    return _services(request).audit
+
+
+def _now(request: Request) -> float:
+    return _services(request).clock.now_s()
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 HotlineDep = Annotated[HotlineStore, Depends(_hotline)]
 CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
 StoreDep = Annotated[Store, Depends(_store)]
 PartyStoreDep = Annotated[PartyStore, Depends(_party_store)]
+AuditDep = Annotated[AuditLog, Depends(_audit)]
+Now = Annotated[float, Depends(_now)]
+"""Seconds since the epoch now, by the app's clock."""
 
 _bearer = HTTPBearer(auto_error=False, description="the party's token, from `deconflict party add`")
 
 
 def current_party(
+    request: Request,
     parties: PartyStoreDep,
+    audit: AuditDep,
+    now_s: Now,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Party:
-    """The party the request's bearer token belongs to; 401 otherwise."""
+    """The party the request's bearer token belongs to; 401 otherwise, recorded in the audit log.
+
+    The log keeps why and the SHA-256 of what was presented, never the token.
+    """
     if credentials is None:
+        record_login_failure(audit, parties, request.headers.get("Authorization"), None, now_s)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing or malformed Authorization header: expected 'Bearer <token>'",
@@ -93,6 +116,9 @@ def current_party(
     try:
         return authenticate(parties, credentials.credentials)
     except AuthenticationError as exc:
+        record_login_failure(
+            audit, parties, request.headers.get("Authorization"), credentials.credentials, now_s
+        )
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             str(exc),
@@ -130,7 +156,7 @@ def _now_after_deadlines(request: Request) -> float:
     """The clock's time, after recording the deadlines it has passed (idempotent)."""
     services = _services(request)
     now_s = services.clock.now_s()
-    run_deadlines(services.messages, now_s, services.settings.escalation_ladder_s)
+    pass_deadlines(services.messages, services.audit, now_s, services.settings.escalation_ladder_s)
     return now_s
 
 

@@ -191,6 +191,10 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
 
     add_msg_parser(sub)
 
+    from deconflict.cli.audit import add_audit_parser
+
+    add_audit_parser(sub)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``deconflict`` command line; returns the exit code."""
@@ -228,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deconflict.cli.db import run_db
 
             return run_db(args)
+        if args.command == "audit":
+            from deconflict.cli.audit import run_audit
+
+            return run_audit(args)
         if args.command == "serve":
             from deconflict.cli.serve import run_serve
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from deconflict.channel.keys import generate_key_pair, public_key_of
 from deconflict.channel.parties import Party, check_party_name, register_party, revoke_party
+from deconflict.channel.service import record_party_added, record_party_revoked
 from deconflict.config import Settings, load_settings
 from deconflict.errors import AlreadyExistsError, InputError, Problem
 from deconflict.strategic.conflicts import format_time
@@ -38,9 +39,10 @@ def _write_private_key(path: Path, pem: bytes) -> None:
 
 def _add(args: argparse.Namespace) -> int:
     name = check_party_name(args.name)
-    from deconflict.storage import open_party_store
+    from deconflict.storage import open_audit_log, open_party_store
 
-    parties = open_party_store(settings_for(args.db))
+    settings = settings_for(args.db)
+    parties = open_party_store(settings)
     try:
         if parties.get_party(name) is not None:
             raise AlreadyExistsError(f"party {name!r} already exists (names are never reused)")
@@ -62,6 +64,10 @@ def _add(args: argparse.Namespace) -> int:
             if key_path is not None:
                 key_path.unlink(missing_ok=True)
             raise
+        # After the commit: if the log cannot take the entry, the command fails (exit 2) and
+        # `audit verify` will not find the party's entry.
+        with open_audit_log(settings) as audit:
+            record_party_added(audit, registration.party, registration.party.created_s)
     finally:
         parties.close()
     print(f"party {name!r} added")
@@ -112,11 +118,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from deconflict.storage import open_party_store
+    from deconflict.storage import open_audit_log, open_party_store
 
-    parties = open_party_store(settings_for(args.db))
+    settings = settings_for(args.db)
+    parties = open_party_store(settings)
     try:
         party = revoke_party(parties, args.name, time.time())
+        with open_audit_log(settings) as audit:
+            record_party_revoked(
+                audit, party, party.revoked_s if party.revoked_s is not None else time.time()
+            )
     finally:
         parties.close()
     print(f"party {party.name!r} {_state(party)}: its token is no longer accepted")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from deconflict.channel.parties import PartyStore
 from deconflict.config import Settings
+from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.store import SQLiteStore
 from deconflict.strategic.store import Store
 
 __all__ = [
+    "SQLiteAuditLog",
     "SQLiteMessageStore",
     "SQLitePartyStore",
     "SQLiteStore",
+    "open_audit_log",
     "open_message_store",
     "open_party_store",
     "open_store",
@@ -36,3 +39,8 @@ def open_message_store(settings: Settings) -> SQLiteMessageStore:
     :class:`~deconflict.channel.deadlines.DeadlineStore`.
     """
     return SQLiteMessageStore(settings.db_path)
+
+
+def open_audit_log(settings: Settings) -> SQLiteAuditLog:
+    """The audit log the settings choose (the same SQLite file; the server key next to it)."""
+    return SQLiteAuditLog(settings.db_path)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from deconflict.api.deps import (
+    AuditDep,
     CatalogueDep,
     CurrentParty,
     HotlineDep,
@@ -21,7 +22,8 @@ from deconflict.api.deps import (
     current_party,
 )
 from deconflict.api.schemas import AckIn, ErrorOut, EscalationOut, MessageCreate, MessageOut, ProblemsOut
-from deconflict.channel.messages import AckLevel, Box, acknowledge, fetch_box, read_message, send_message
+from deconflict.channel.messages import AckLevel, Box
+from deconflict.channel.service import acknowledge_message, fetch_messages, read_one, send
 
 __all__ = ["router"]
 
@@ -39,18 +41,19 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
         422: {"model": ProblemsOut, "description": "bad recipient, code, params, deadline or signature"},
     },
 )
-def send(
+def send_one(
     body: MessageCreate,
     party: CurrentParty,
     parties: PartyStoreDep,
     messages: HotlineDep,
+    audit: AuditDep,
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
     response: Response,
 ) -> MessageOut:
     """Send a signed message; the server verifies the signature with the caller's public key."""
-    message = send_message(messages, parties, catalogue, body.content(party.name), body.signature, now_s)
+    message = send(messages, parties, catalogue, audit, body.content(party.name), body.signature, now_s)
     response.headers["Location"] = f"/v1/messages/{message.id}"
     return MessageOut.of(message, catalogue, language)
 
@@ -59,6 +62,7 @@ def send(
 def list_box(
     party: CurrentParty,
     messages: HotlineDep,
+    audit: AuditDep,
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
@@ -67,7 +71,7 @@ def list_box(
     overdue: Annotated[bool | None, Query(description="only overdue (true) or not overdue (false)")] = None,
 ) -> list[MessageOut]:
     """The caller's received or sent messages, oldest first."""
-    found = fetch_box(messages, party.name, box, now_s, state, overdue)
+    found = fetch_messages(messages, audit, party.name, box, now_s, state, overdue)
     return [MessageOut.of(m, catalogue, language) for m in found]
 
 
@@ -76,12 +80,13 @@ def get_one(
     message_id: int,
     party: CurrentParty,
     messages: HotlineDep,
+    audit: AuditDep,
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
 ) -> MessageOut:
     """A message the caller sent or received (fetching a received one marks it delivered)."""
-    return MessageOut.of(read_message(messages, message_id, party.name, now_s), catalogue, language)
+    return MessageOut.of(read_one(messages, audit, message_id, party.name, now_s), catalogue, language)
 
 
 @router.post(
@@ -98,12 +103,15 @@ def ack(
     body: AckIn,
     party: CurrentParty,
     messages: HotlineDep,
+    audit: AuditDep,
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
 ) -> MessageOut:
     """Acknowledge a received message: read, then accepted or disputed (with a reason)."""
-    message = acknowledge(messages, message_id, party.name, body.ack_level(), body.reason, now_s)
+    message = acknowledge_message(
+        messages, audit, message_id, party.name, body.ack_level(), body.reason, now_s
+    )
     return MessageOut.of(message, catalogue, language)
 
 

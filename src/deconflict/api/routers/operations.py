@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from deconflict.api.deps import CurrentParty, IfMatch, SettingsDep, StoreDep, current_party
+from deconflict.api.deps import AuditDep, CurrentParty, IfMatch, Now, SettingsDep, StoreDep, current_party
 from deconflict.api.schemas import (
     ConflictOut,
     ErrorOut,
@@ -21,11 +21,13 @@ from deconflict.api.schemas import (
     ProblemsOut,
     VersionConflictOut,
 )
+from deconflict.channel.audit import AuditLog
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.plans import plan_volumes
+from deconflict.channel.service import file_plan, withdraw_plan
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
-from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
+from deconflict.strategic.filing import FilingResult
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation
 
@@ -58,22 +60,28 @@ def _filing_out(result: FilingResult, party: str) -> FilingOut:
 
 def _file(
     store: Store,
+    audit: AuditLog,
+    now_s: float,
     settings: Settings,
     party: str,
     operation_id: str,
     body: OperationCreate | OperationUpdate,
     replaces_version: int | None,
 ) -> FilingResult:
-    volumes = plan_volumes(body.document(), party, limits=settings.limits())
-    return file_operation(
+    document = body.document()
+    volumes = plan_volumes(document, party, limits=settings.limits())
+    return file_plan(
         store,
+        audit,
         party,
         operation_id,
         volumes,
+        document=document,
         priority=body.priority,
         replaces_version=replaces_version,
         buffers=settings.buffers(),
         limits=settings.limits(),
+        now_s=now_s,
     )
 
 
@@ -84,10 +92,16 @@ def _file(
     responses={409: {"model": VersionConflictOut}, 422: {"model": ProblemsOut}},
 )
 def file_new(
-    body: OperationCreate, party: CurrentParty, store: StoreDep, settings: SettingsDep, response: Response
+    body: OperationCreate,
+    party: CurrentParty,
+    store: StoreDep,
+    audit: AuditDep,
+    now_s: Now,
+    settings: SettingsDep,
+    response: Response,
 ) -> FilingOut:
     """File a new operation; the strategic check runs atomically with the commit."""
-    result = _file(store, settings, party.name, body.id, body, None)
+    result = _file(store, audit, now_s, settings, party.name, body.id, body, None)
     _set_version_headers(response, result.operation)
     response.headers["Location"] = f"/v1/operations/{result.operation.id}"
     return _filing_out(result, party.name)
@@ -100,6 +114,8 @@ def amend(
     version: IfMatch,
     party: CurrentParty,
     store: StoreDep,
+    audit: AuditDep,
+    now_s: Now,
     settings: SettingsDep,
     response: Response,
 ) -> FilingOut:
@@ -115,17 +131,23 @@ def amend(
                 )
             ]
         )
-    result = _file(store, settings, party.name, operation_id, body, version)
+    result = _file(store, audit, now_s, settings, party.name, operation_id, body, version)
     _set_version_headers(response, result.operation)
     return _filing_out(result, party.name)
 
 
 @router.post("/{operation_id}/withdraw", response_model=OperationOut, responses=_CHANGE)
 def withdraw(
-    operation_id: str, version: IfMatch, party: CurrentParty, store: StoreDep, response: Response
+    operation_id: str,
+    version: IfMatch,
+    party: CurrentParty,
+    store: StoreDep,
+    audit: AuditDep,
+    now_s: Now,
+    response: Response,
 ) -> OperationOut:
     """Withdraw an operation: its volumes stop conflicting; its conflicts are superseded."""
-    operation = withdraw_operation(store, party.name, operation_id, version)
+    operation = withdraw_plan(store, audit, party.name, operation_id, version, now_s)
     _set_version_headers(response, operation)
     return OperationOut.of(operation)
 

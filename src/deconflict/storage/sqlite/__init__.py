@@ -1,7 +1,8 @@
 """Embedded SQLite storage (the default)."""
 
+from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.store import SQLiteStore
 
-__all__ = ["SQLiteMessageStore", "SQLitePartyStore", "SQLiteStore"]
+__all__ = ["SQLiteAuditLog", "SQLiteMessageStore", "SQLitePartyStore", "SQLiteStore"]

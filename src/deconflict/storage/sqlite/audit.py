@@ -1,0 +1,215 @@
+"""The audit chain in the same SQLite file as the operations (own connection); the server key next to it.
+
+The server's Ed25519 private key lives in a file next to the database,
+``<db>.audit-key.pem``, mode 0600, created on the first append; the database
+keeps only the public key (table ``audit_meta``). So a copy of the database
+(a backup, a dump handed to an analyst) lets anyone verify the chain but not
+forge a new one; losing the key file means the chain cannot be continued, and
+the log refuses to append with any other key. A ``":memory:"`` database gets a
+key that lives only as long as the log object.
+
+Appending takes ``BEGIN IMMEDIATE`` on the database, so every process that
+writes the file (the server, ``deconflict party``) extends one chain in turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from deconflict.channel.audit import GENESIS_HASH, AuditEntry, AuditRecord, AuditSigner, canonical_json, seal
+from deconflict.channel.keys import generate_key_pair
+from deconflict.errors import DeconflictError
+from deconflict.storage.sqlite.connection import connect
+
+__all__ = ["SQLiteAuditLog", "audit_key_path"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY,
+    time_s REAL NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_kind_subject ON audit_log (kind, subject);
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_COLUMNS = "seq, time_s, actor, kind, subject, audience, payload, prev_hash, hash, signature"
+
+
+def audit_key_path(db_path: Path | str) -> Path:
+    """Where the server's private audit key of a database file is kept: ``<db>.audit-key.pem``."""
+    path = Path(db_path)
+    return path.with_name(path.name + ".audit-key.pem")
+
+
+def _entry(row: sqlite3.Row) -> AuditEntry:
+    return AuditEntry(
+        seq=row["seq"],
+        time_s=row["time_s"],
+        actor=row["actor"],
+        kind=row["kind"],
+        subject_json=row["subject"],
+        audience_json=row["audience"],
+        payload_json=row["payload"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+        signature=row["signature"],
+    )
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new private key to ``path`` (mode 0600) unless one appears there first."""
+    private_pem, _ = generate_key_pair()
+    # Written to a temporary file and linked into place: another process never
+    # reads a half-written key, and an existing key is never replaced.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(private_pem)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+class SQLiteAuditLog:
+    """The default :class:`~deconflict.channel.audit.AuditLog`.
+
+    Parameters
+    ----------
+    path
+        Database file (created if missing), usually the one of the other stores, or ``":memory:"``.
+    key_path
+        The server's private key file; :func:`audit_key_path` of ``path`` by default.
+        It is read (or created) only when needed: a log opened to verify never creates one.
+    """
+
+    def __init__(self, path: Path | str, key_path: Path | None = None) -> None:
+        self.path = str(path)
+        self.key_path = key_path if key_path is not None else audit_key_path(self.path)
+        self._db = connect(self.path)
+        self._lock = threading.Lock()
+        self._signer: AuditSigner | None = None
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SQLiteAuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stored_public_key(self) -> str | None:
+        """The public key recorded in the database (that signed the chain), or ``None`` before any."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM audit_meta WHERE key = 'public_key_pem'").fetchone()
+        return None if row is None else str(row[0])
+
+    def _load_signer(self) -> AuditSigner:
+        if self._signer is not None:
+            return self._signer
+        if self.path == ":memory:":
+            signer = AuditSigner(generate_key_pair()[0])
+        else:
+            if not self.key_path.exists():
+                if self.stored_public_key() is not None:
+                    raise DeconflictError(
+                        f"{self.key_path}: the server's audit key is missing, but {self.path} holds a chain "
+                        "signed with it; restore the key file (no other key can continue the chain)"
+                    )
+                _create_key_file(self.key_path)
+            signer = AuditSigner(self.key_path.read_bytes(), source=str(self.key_path))
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO audit_meta (key, value) VALUES ('public_key_pem', ?)",
+                (signer.public_key_pem,),
+            )
+            row = self._db.execute("SELECT value FROM audit_meta WHERE key = 'public_key_pem'").fetchone()
+        if str(row[0]) != signer.public_key_pem:
+            raise DeconflictError(
+                f"{self.key_path}: this is not the key that signed the audit chain of {self.path}"
+            )
+        self._signer = signer
+        return signer
+
+    @property
+    def public_key_pem(self) -> str:
+        """The server's public key (the key pair is created on first use)."""
+        return self._load_signer().public_key_pem
+
+    def append(
+        self, records: Sequence[AuditRecord], time_s: float, *, once: bool = False
+    ) -> list[AuditEntry]:
+        if not records:
+            return []
+        signer = self._load_signer()
+        added: list[AuditEntry] = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                head = self._db.execute(
+                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                seq, prev_hash = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
+                for record in records:
+                    if (
+                        once
+                        and self._db.execute(
+                            "SELECT 1 FROM audit_log WHERE kind = ? AND subject = ? LIMIT 1",
+                            (str(record.kind), canonical_json(list(record.subject))),
+                        ).fetchone()
+                    ):
+                        continue
+                    seq += 1
+                    entry = seal(record, seq, time_s, prev_hash, signer)
+                    self._db.execute(
+                        f"INSERT INTO audit_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            entry.seq,
+                            entry.time_s,
+                            entry.actor,
+                            entry.kind,
+                            entry.subject_json,
+                            entry.audience_json,
+                            entry.payload_json,
+                            entry.prev_hash,
+                            entry.hash,
+                            entry.signature,
+                        ),
+                    )
+                    added.append(entry)
+                    prev_hash = entry.hash
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return added
+
+    def entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        sql = f"SELECT {_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq"
+        values: list[object] = [after_seq]
+        if limit is not None:
+            sql += " LIMIT ?"
+            values.append(limit)
+        with self._lock:
+            rows = self._db.execute(sql, values).fetchall()
+        return [_entry(r) for r in rows]

@@ -1,0 +1,172 @@
+"""The audit chain itself: sealing, canonical encoding, verification, the SQLite log and its key file."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from deconflict.channel.audit import (
+    GENESIS_HASH,
+    AuditKind,
+    AuditRecord,
+    ChainLink,
+    entry_bytes,
+    verify_chain,
+)
+from deconflict.errors import AuditError, DeconflictError
+from deconflict.storage import SQLiteAuditLog
+from deconflict.storage.sqlite.audit import audit_key_path
+from tests.builders import T0_S
+
+
+def record(n: int, audience: tuple[str, ...] = ("blue",)) -> AuditRecord:
+    return AuditRecord(
+        "blue", AuditKind.OPERATION_FILED, (f"operation:blue/op-{n}",), audience, {"n": n, "é": 1.5}
+    )
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[SQLiteAuditLog]:
+    with SQLiteAuditLog(tmp_path / "a.db") as opened:
+        yield opened
+
+
+def test_entries_chain_from_genesis_and_verify(log: SQLiteAuditLog) -> None:
+    first = log.append([record(1), record(2)], T0_S)
+    second = log.append([record(3)], T0_S + 1.25)
+    entries = log.entries()
+    assert [e.seq for e in entries] == [1, 2, 3] and entries == [*first, *second]
+    assert entries[0].prev_hash == GENESIS_HASH
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
+    assert verify_chain(entries, log.public_key_pem) == 3
+
+
+def test_the_hash_is_sha256_of_the_documented_canonical_json(log: SQLiteAuditLog) -> None:
+    (entry,) = log.append([record(1)], T0_S)
+    expected = (
+        '{"actor":"blue","audience":["blue"],"kind":"operation_filed","payload":{"n":1,"é":1.5},'
+        f'"prev_hash":"{GENESIS_HASH}","seq":1,"subject":["operation:blue/op-1"],"time_s":{T0_S!r}}}'
+    )
+    data = entry_bytes(
+        1, T0_S, "blue", "operation_filed", ["operation:blue/op-1"], ["blue"], entry.payload, GENESIS_HASH
+    )
+    assert data == expected.encode("utf-8")
+    assert entry.hash == hashlib.sha256(data).hexdigest()
+    assert entry.payload_json == '{"n":1,"é":1.5}'
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"payload_json": '{"n":9,"é":1.5}'}, "hash does not match"),
+        ({"payload_json": '{"n": 1, "é": 1.5}'}, "not in canonical JSON"),
+        ({"payload_json": '{"n":1,"é":1.5'}, "not JSON"),
+        ({"audience_json": '["blue","red"]'}, "hash does not match"),
+        ({"time_s": T0_S + 1e-6}, "hash does not match"),
+        ({"kind": "operation_updated"}, "hash does not match"),
+        ({"hash": "f" * 64}, "hash does not match the entry's contents"),
+        ({"signature": "AAAA"}, "server signature does not verify"),
+        ({"prev_hash": "1" * 64}, "prev_hash does not match the hash of entry 1"),
+    ],
+)
+def test_any_altered_field_names_the_entry(
+    log: SQLiteAuditLog, change: dict[str, object], message: str
+) -> None:
+    log.append([record(1), record(2), record(3)], T0_S)
+    entries = log.entries()
+    entries[1] = replace(entries[1], **change)  # type: ignore[arg-type]
+    with pytest.raises(AuditError) as caught:
+        verify_chain(entries, log.public_key_pem)
+    assert caught.value.seq == 2 and str(caught.value).startswith("entry 2 (operation_")
+    assert message in str(caught.value)
+
+
+def test_missing_and_reordered_entries_are_named(log: SQLiteAuditLog) -> None:
+    log.append([record(n) for n in range(1, 5)], T0_S)
+    entries = log.entries()
+    with pytest.raises(
+        AuditError, match=r"entry 3 \(operation_filed\): expected seq 2 \(an entry is missing\)"
+    ):
+        verify_chain([entries[0], *entries[2:]], log.public_key_pem)
+    with pytest.raises(AuditError, match=r"entry 3 .*expected seq 2"):
+        verify_chain([entries[0], entries[2], entries[1], entries[3]], log.public_key_pem)
+
+
+def test_another_key_does_not_verify(log: SQLiteAuditLog, tmp_path: Path) -> None:
+    log.append([record(1)], T0_S)
+    with (
+        SQLiteAuditLog(tmp_path / "other.db") as other,
+        pytest.raises(AuditError, match=r"entry 1 .*server signature does not verify"),
+    ):
+        verify_chain(log.entries(), other.public_key_pem)
+
+
+def test_links_check_only_the_chain(log: SQLiteAuditLog) -> None:
+    log.append([record(1), record(2, ("red",)), record(3)], T0_S)
+    entries = log.entries()
+    view = [e if e.visible_to("blue") else e.link() for e in entries]
+    assert isinstance(view[1], ChainLink) and verify_chain(view, log.public_key_pem) == 3
+    view[1] = ChainLink(2, view[1].prev_hash, "e" * 64)
+    with pytest.raises(AuditError, match=r"entry 3 .*prev_hash"):
+        verify_chain(view, log.public_key_pem)
+
+
+def test_once_records_a_subject_only_once(log: SQLiteAuditLog) -> None:
+    assert len(log.append([record(1)], T0_S, once=True)) == 1
+    assert log.append([record(1)], T0_S + 5, once=True) == []
+    assert len(log.append([record(1)], T0_S + 5)) == 1
+
+
+def test_a_failed_append_adds_nothing(log: SQLiteAuditLog) -> None:
+    bad = AuditRecord("blue", AuditKind.LOGIN_FAILED, (), (), {"x": float("nan")})
+    with pytest.raises(ValueError):
+        log.append([record(1), bad], T0_S)
+    assert log.entries() == []
+
+
+def test_the_key_file_is_private_and_the_database_holds_only_the_public_key(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    with SQLiteAuditLog(db) as log:
+        assert not audit_key_path(db).exists()  # created on first use only
+        log.append([record(1)], T0_S)
+        public = log.public_key_pem
+    key_file = audit_key_path(db)
+    assert key_file.name == "k.db.audit-key.pem"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert b"PRIVATE KEY" in key_file.read_bytes() and b"PRIVATE KEY" not in db.read_bytes()
+    with SQLiteAuditLog(db) as reopened:
+        assert reopened.stored_public_key() == public
+        reopened.append([record(2)], T0_S)
+        assert verify_chain(reopened.entries(), public) == 2
+
+
+def test_a_lost_or_replaced_key_refuses_to_continue_the_chain(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    with SQLiteAuditLog(db) as log:
+        log.append([record(1)], T0_S)
+    key_file = audit_key_path(db)
+    original = key_file.read_bytes()
+    key_file.unlink()
+    with SQLiteAuditLog(db) as log, pytest.raises(DeconflictError, match="audit key is missing"):
+        log.append([record(2)], T0_S)
+    with SQLiteAuditLog(tmp_path / "other.db") as other:
+        other.append([record(1)], T0_S)
+    audit_key_path(tmp_path / "other.db").rename(key_file)
+    with SQLiteAuditLog(db) as log, pytest.raises(DeconflictError, match="not the key that signed"):
+        log.append([record(2)], T0_S)
+    key_file.write_bytes(original)
+
+
+def test_views_parse_tampered_json_as_invisible(log: SQLiteAuditLog) -> None:
+    (entry,) = log.append([record(1)], T0_S)
+    assert entry.visible_to("blue") and not entry.visible_to("red")
+    assert not replace(entry, audience_json="[").visible_to("blue")
+    assert json.loads(entry.subject_json) == entry.subject
