@@ -7,6 +7,7 @@ found, 2 bad input. Subcommand modules are imported only when used.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -196,6 +197,20 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     add_audit_parser(sub)
 
 
+# Each command's module under deconflict.cli and the function that runs it.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("check", "run_check"),
+    "detect": ("detect", "run_detect"),
+    "replay": ("replay", "run_replay"),
+    "demo": ("check", "run_demo"),
+    "party": ("party", "run_party"),
+    "msg": ("msg", "run_msg"),
+    "db": ("db", "run_db"),
+    "audit": ("audit", "run_audit"),
+    "serve": ("serve", "run_serve"),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``deconflict`` command line; returns the exit code."""
     parser = _parser()
@@ -203,46 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    module_name, function_name = _COMMANDS[args.command]
     try:
-        if args.command == "check":
-            from deconflict.cli.check import run_check
-
-            return run_check(args)
-        if args.command == "detect":
-            from deconflict.cli.detect import run_detect
-
-            return run_detect(args)
-        if args.command == "replay":
-            from deconflict.cli.replay import run_replay
-
-            return run_replay(args)
-        if args.command == "demo":
-            from deconflict.cli.check import run_demo
-
-            return run_demo(args)
-        if args.command == "party":
-            from deconflict.cli.party import run_party
-
-            return run_party(args)
-        if args.command == "msg":
-            from deconflict.cli.msg import run_msg
-
-            return run_msg(args)
-        if args.command == "db":
-            from deconflict.cli.db import run_db
-
-            return run_db(args)
-        if args.command == "audit":
-            from deconflict.cli.audit import run_audit
-
-            return run_audit(args)
-        if args.command == "serve":
-            from deconflict.cli.serve import run_serve
-
-            return run_serve(args)
+        # Imported only when used: `deconflict check` never loads FastAPI or numba.
+        run = getattr(importlib.import_module(f"deconflict.cli.{module_name}"), function_name)
+        return int(run(args))
     except DeconflictError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    parser.error(f"unknown command {args.command!r}")
-    return EXIT_BAD_INPUT  # pragma: no cover
