@@ -117,3 +117,17 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["db", "restore", str(tmp_path / "b.db"), "--db", str(tmp_path / "new.db")]) == 0
     with SQLiteStore(tmp_path / "new.db") as store:
         assert [op.id for op in store.list_operations("blue")] == ["op-1"]
+
+
+def test_the_audit_key_travels_with_the_backup(tmp_path: Path) -> None:
+    from deconflict.storage.sqlite.audit import audit_key_path
+
+    db = tmp_path / "live.db"
+    SQLiteStore(db).close()
+    audit_key_path(db).write_bytes(b"-----BEGIN PRIVATE KEY-----\nsecret\n")
+    backup_database(db, tmp_path / "b.db")
+    copied = audit_key_path(tmp_path / "b.db")
+    assert copied.read_bytes() == audit_key_path(db).read_bytes()
+    assert copied.stat().st_mode & 0o777 == 0o600
+    restore_database(tmp_path / "b.db", tmp_path / "new.db")
+    assert audit_key_path(tmp_path / "new.db").read_bytes() == copied.read_bytes()

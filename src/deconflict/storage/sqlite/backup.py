@@ -8,17 +8,24 @@ then moved into place, so a failed backup never leaves a half-written file
 under the target's name. A restore checks the backup the same way first, then
 copies it *into* the target through SQLite (never by replacing the file under
 a connection's feet), so the target's WAL stays consistent.
+
+The server's private audit key lives beside the database
+(:func:`~deconflict.storage.sqlite.audit.audit_key_path`); it travels with the
+backup, mode 0600, because a restored server must go on signing the same chain.
+Keep backups as secret as the database's key.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from deconflict.errors import DeconflictError
+from deconflict.storage.sqlite.audit import audit_key_path
 
 __all__ = ["BackupSummary", "backup_database", "restore_database"]
 
@@ -86,8 +93,22 @@ def backup_database(source: Path | str, target: Path | str, *, overwrite: bool =
     finally:
         src.close()
     dst.close()
+    _copy_key(audit_key_path(source), audit_key_path(target))
     os.replace(partial, target)
     return BackupSummary(target, target.stat().st_size, time.perf_counter() - started, version, rows)
+
+
+def _copy_key(source: Path, target: Path) -> None:
+    """Copy a private key file, readable by its owner only, if there is one."""
+    if not source.is_file():
+        return
+    partial = target.with_name(target.name + ".partial")
+    with (
+        open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out,
+        source.open("rb") as src,
+    ):
+        shutil.copyfileobj(src, out)
+    os.replace(partial, target)
 
 
 def restore_database(backup: Path | str, target: Path | str, *, overwrite: bool = False) -> BackupSummary:
@@ -116,4 +137,5 @@ def restore_database(backup: Path | str, target: Path | str, *, overwrite: bool 
             dst.close()
     finally:
         src.close()
+    _copy_key(audit_key_path(backup), audit_key_path(target))
     return BackupSummary(target, target.stat().st_size, time.perf_counter() - started, version, rows)
