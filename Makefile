@@ -39,6 +39,7 @@ $(BENCH_VENV)/.installed:
 bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(BIN)/python benchmarks/strategic.py --volumes 100000
 	$(BIN)/python benchmarks/tactical.py --n 1000 5000 10000
+	$(BIN)/python benchmarks/channel.py --messages 2000 --seconds 60 --senders 8
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

@@ -73,6 +73,8 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.channel.deadlines",
         "deconflict.channel.audit",
         "deconflict.channel.service",
+        "deconflict.channel.events",
+        "deconflict.api.routers.events",
         "deconflict.storage.sqlite.audit",
         "deconflict.cli.audit",
         "deconflict.storage.sqlite.messages",
@@ -80,6 +82,10 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.api",
         "deconflict.api.schemas",
         "deconflict.api.deps",
+        "deconflict.channel.conflicts",
+        "deconflict.storage.sqlite.conflict_states",
+        "deconflict.cli.ops",
+        "deconflict.cli.conflicts",
     ],
 )
 def test_every_module_all_names_exist(module: str) -> None:

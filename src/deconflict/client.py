@@ -130,13 +130,19 @@ class ChannelClient:
         self._party: str | None = None
 
     def _call(
-        self, method: str, path: str, payload: Any = None, query: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
         items = {
             k: str(v).lower() if isinstance(v, bool) else v for k, v in (query or {}).items() if v is not None
         }
         url = self.url + path + (f"?{urllib.parse.urlencode(items)}" if items else "")
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        headers.update(extra_headers or {})
         body = None
         if payload is not None:
             body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
@@ -248,3 +254,84 @@ class ChannelClient:
         """Escalations of the caller's messages."""
         listed: list[dict[str, Any]] = self._call("GET", "/v1/escalations")
         return listed
+
+    def file_operation(
+        self,
+        operation_id: str,
+        collection: Mapping[str, Any],
+        priority: int = 0,
+        replaces_version: int | None = None,
+    ) -> dict[str, Any]:
+        """File a GeoJSON FeatureCollection of volumes as an operation, or amend one.
+
+        Parameters
+        ----------
+        operation_id
+            The operation's id (unique within the caller's operations).
+        collection
+            A PRODUCT.md FeatureCollection, one Feature per volume.
+        priority
+            The operation's priority (higher wins when plans give way).
+        replaces_version
+            The version an amendment replaces (sent as ``If-Match``); ``None`` files a new operation.
+
+        Returns
+        -------
+        dict
+            ``{operation, conflicts}``: the operation as filed and the conflicts found.
+        """
+        body = {
+            "type": "FeatureCollection",
+            "features": list(collection.get("features", [])),
+            "id": operation_id,
+            "priority": priority,
+        }
+        path = "/v1/operations"
+        if replaces_version is None:
+            filed: dict[str, Any] = self._call("POST", path, body)
+        else:
+            filed = self._call(
+                "PUT",
+                f"{path}/{urllib.parse.quote(operation_id, safe='')}",
+                body,
+                extra_headers={"If-Match": f'"{int(replaces_version)}"'},
+            )
+        return filed
+
+    def operations(self) -> list[dict[str, Any]]:
+        """The caller's operations."""
+        listed: list[dict[str, Any]] = self._call("GET", "/v1/operations")
+        return listed
+
+    def withdraw(self, operation_id: str, version: int) -> dict[str, Any]:
+        """Withdraw the caller's operation at ``version`` (sent as ``If-Match``); returns it."""
+        withdrawn: dict[str, Any] = self._call(
+            "POST",
+            f"/v1/operations/{urllib.parse.quote(operation_id, safe='')}/withdraw",
+            extra_headers={"If-Match": f'"{int(version)}"'},
+        )
+        return withdrawn
+
+    def conflicts(self, state: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
+        """The caller's conflicts (all but resolved ones, unless ``state`` names one) with their lifecycle."""
+        listed: list[dict[str, Any]] = self._call(
+            "GET", "/v1/conflicts", query={"state": state, "operation": operation}
+        )
+        return listed
+
+    def conflict(self, conflict_id: int) -> dict[str, Any]:
+        """One of the caller's conflicts, whatever its state."""
+        found: dict[str, Any] = self._call("GET", f"/v1/conflicts/{int(conflict_id)}")
+        return found
+
+    def ack_conflict(self, conflict_id: int) -> dict[str, Any]:
+        """Acknowledge one of the caller's conflicts; returns it."""
+        acked: dict[str, Any] = self._call("POST", f"/v1/conflicts/{int(conflict_id)}/ack")
+        return acked
+
+    def accept_conflict(self, conflict_id: int, reason: str) -> dict[str, Any]:
+        """Accept one of the caller's conflicts as it is, with a reason the other side sees; returns it."""
+        accepted: dict[str, Any] = self._call(
+            "POST", f"/v1/conflicts/{int(conflict_id)}/accept", {"reason": reason}
+        )
+        return accepted

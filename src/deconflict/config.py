@@ -84,6 +84,15 @@ class Settings(BaseSettings):
         description="escalation steps, seconds past a message's reply_by (JSON list in the environment)",
     )
 
+    # Events (deconflict.channel.events, WebSocket /v1/events).
+    events_max_queued: int = Field(
+        default=1000, ge=1, description="events one connection may have waiting; more drop it (too slow)"
+    )
+    events_max_connections_per_party: int = Field(default=8, ge=1, description="event connections per party")
+    deadline_sweep_s: float = Field(
+        default=5.0, gt=0.0, description="how often the server looks for passed deadlines (and pushes them)"
+    )
+
     @field_validator("escalation_ladder_s")
     @classmethod
     def _valid_ladder(cls, value: tuple[float, ...]) -> tuple[float, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,12 +14,15 @@ from deconflict.api.deps import Services
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import catalogue as catalogue_routes
 from deconflict.api.routers import conflicts, health, operations
+from deconflict.api.routers import events as event_routes
 from deconflict.api.routers import messages as message_routes
 from deconflict.api.routers import parties as party_routes
 from deconflict.api.schemas import ProblemOut, ProblemsOut
 from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import load_catalogue
+from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
+from deconflict.channel.events import EventBus
 from deconflict.channel.parties import PartyStore
 from deconflict.config import Settings
 from deconflict.errors import (
@@ -39,6 +43,12 @@ The deconfliction channel between parties that share an airspace.
 Every `/v1` route but `/v1/health` needs `Authorization: Bearer <token>` (from
 `deconflict party add`). A party reads and changes only its own operations; of a
 conflict with another party's plan it learns only the shared facts.
+
+`WebSocket /v1/events` (not listed below: OpenAPI has no WebSockets) pushes each
+party its own events as JSON frames: `conflict`, `message`, `acknowledgement`,
+`deadline_passed`, `escalation`. Authenticate with the same `Authorization`
+header, or (browsers) a first frame `{"type": "auth", "token": "..."}`; a bad
+token is closed with code 1008.
 """
 
 
@@ -75,6 +85,7 @@ def create_app(
     messages: HotlineStore | None = None,
     clock: Clock | None = None,
     audit: AuditLog | None = None,
+    conflict_states: ConflictStateStore | None = None,
 ) -> FastAPI:
     """A new channel-service app.
 
@@ -82,7 +93,7 @@ def create_app(
     ----------
     settings
         Where the database is, buffers, limits.
-    store, parties, messages, audit
+    store, parties, messages, audit, conflict_states
         Stores to use instead of opening those the settings choose; the caller
         keeps them (the app closes only the stores it opened itself).
     clock
@@ -95,7 +106,13 @@ def create_app(
     """
     # Imported here: the storage package implements the domain's protocols and
     # the API only chooses it through the settings.
-    from deconflict.storage import open_audit_log, open_message_store, open_party_store, open_store
+    from deconflict.storage import (
+        open_audit_log,
+        open_conflict_states,
+        open_message_store,
+        open_party_store,
+        open_store,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -112,6 +129,9 @@ def create_app(
             own_audit = audit if audit is not None else open_audit_log(settings)
             if audit is None:
                 stack.callback(own_audit.close)
+            own_states = conflict_states if conflict_states is not None else open_conflict_states(settings)
+            if conflict_states is None:
+                stack.callback(own_states.close)
             app.state.services = Services(
                 settings=settings,
                 store=own_store,
@@ -120,7 +140,12 @@ def create_app(
                 catalogue=load_catalogue(),
                 clock=clock if clock is not None else SystemClock(),
                 audit=own_audit,
+                conflict_states=own_states,
+                events=EventBus(settings.events_max_queued, settings.events_max_connections_per_party),
             )
+            # Passed deadlines are pushed even when no request comes in to notice them.
+            sweeper = asyncio.create_task(event_routes.sweep_deadlines(app.state.services))
+            stack.push_async_callback(event_routes.stop_task, sweeper)
             yield
             del app.state.services
 
@@ -139,6 +164,7 @@ def create_app(
         catalogue_routes,
         message_routes,
         audit_routes,
+        event_routes,
     ):
         app.include_router(module.router)
     return app

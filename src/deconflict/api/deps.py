@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
@@ -10,7 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import Catalogue, choose_language
+from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore
+from deconflict.channel.events import EventBus
 from deconflict.channel.parties import Party, PartyStore, authenticate
 from deconflict.channel.service import pass_deadlines, record_login_failure
 from deconflict.config import Settings
@@ -20,7 +22,9 @@ from deconflict.strategic.store import Store
 __all__ = [
     "AuditDep",
     "CatalogueDep",
+    "ConflictStatesDep",
     "CurrentParty",
+    "EventsDep",
     "HotlineDep",
     "HotlineNow",
     "IfMatch",
@@ -46,6 +50,8 @@ class Services:
     catalogue: Catalogue
     clock: Clock
     audit: AuditLog
+    events: EventBus = field(default_factory=EventBus)
+    conflict_states: ConflictStateStore | None = None
 
 
 def _services(request: Request) -> Services:
@@ -79,6 +85,17 @@ def _audit(request: Request) -> AuditLog:
     return _services(request).audit
 
 
+def _events(request: Request) -> EventBus:
+    return _services(request).events
+
+
+def _conflict_states(request: Request) -> ConflictStateStore:
+    conflict_states = _services(request).conflict_states
+    if conflict_states is None:
+        raise RuntimeError("the app runs without a conflict lifecycle store")
+    return conflict_states
+
+
 def _now(request: Request) -> float:
     return _services(request).clock.now_s()
 
@@ -89,6 +106,9 @@ CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
 StoreDep = Annotated[Store, Depends(_store)]
 PartyStoreDep = Annotated[PartyStore, Depends(_party_store)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
+ConflictStatesDep = Annotated[ConflictStateStore, Depends(_conflict_states)]
+EventsDep = Annotated[EventBus, Depends(_events)]
+"""The app's event bus: pass it to the :mod:`~deconflict.channel.service` functions that publish."""
 Now = Annotated[float, Depends(_now)]
 """Seconds since the epoch now, by the app's clock."""
 
@@ -156,7 +176,9 @@ def _now_after_deadlines(request: Request) -> float:
     """The clock's time, after recording the deadlines it has passed (idempotent)."""
     services = _services(request)
     now_s = services.clock.now_s()
-    pass_deadlines(services.messages, services.audit, now_s, services.settings.escalation_ladder_s)
+    pass_deadlines(
+        services.messages, services.audit, now_s, services.settings.escalation_ladder_s, services.events
+    )
     return now_s
 
 

@@ -17,6 +17,7 @@ from deconflict.channel.deadlines import (
     run_deadlines,
 )
 from deconflict.channel.disclosure import ConflictView, conflict_view
+from deconflict.channel.events import Event, EventBus, EventKind, EventSink
 from deconflict.channel.messages import (
     AckLevel,
     Message,
@@ -48,6 +49,10 @@ __all__ = [
     "ConflictView",
     "DeadlineStore",
     "Escalation",
+    "Event",
+    "EventBus",
+    "EventKind",
+    "EventSink",
     "HotlineStore",
     "Message",
     "MessageContent",

@@ -37,9 +37,10 @@ import binascii
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -57,6 +58,7 @@ __all__ = [
     "AuditRecord",
     "AuditSigner",
     "ChainLink",
+    "SharedTransaction",
     "canonical_json",
     "entry_bytes",
     "message_sha256",
@@ -79,6 +81,9 @@ class AuditKind(StrEnum):
     OPERATION_UPDATED = "operation_updated"
     OPERATION_WITHDRAWN = "operation_withdrawn"
     CONFLICT_FOUND = "conflict_found"
+    CONFLICT_ACKNOWLEDGED = "conflict_acknowledged"
+    CONFLICT_ACCEPTED = "conflict_accepted"
+    CONFLICT_RESOLVED = "conflict_resolved"
     MESSAGE_SENT = "message_sent"
     MESSAGE_DELIVERED = "message_delivered"
     MESSAGE_ACKNOWLEDGED = "message_acknowledged"
@@ -316,6 +321,21 @@ class AuditLog(Protocol):
 
     def close(self) -> None:
         """Release the log's resources."""
+        ...
+
+
+@runtime_checkable
+class SharedTransaction(Protocol):
+    """An audit log that can commit a store's change and its entries in one transaction.
+
+    The channel's service (:mod:`deconflict.channel.service`) runs "change, then
+    append" inside ``transaction_with(store)`` when the log offers it: after a
+    crash there is then never a change without its entry, nor an entry without
+    its change.
+    """
+
+    def transaction_with(self, *stores: object) -> AbstractContextManager[object]:
+        """One transaction covering the log and ``stores`` if the storage can, else no transaction."""
         ...
 
 

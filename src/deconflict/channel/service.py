@@ -5,28 +5,68 @@ domain operations, so no state change escapes the log.
 
 When entries are written
 ------------------------
-Each function commits the state change and then appends its entries to the
-log, immediately and durably, before it returns; if appending fails, the
-function raises and the request fails (HTTP 500), so a client never gets a 2xx
-for a change whose entry is missing. The change and its entries are two
-transactions, not one: the operations store (``storage/sqlite/store.py``) and
-the message store commit on their own connections. Should the process die
-between the two commits, the gap is not silent: ``deconflict audit verify``
-matches every stored message with its ``message_sent`` entry and reports a
-message without one. Entries of one change (an operation and each conflict
-found by filing it) are appended in one transaction, so the chain never holds
-half of them.
+Each function makes the state change and appends its entries to the log,
+durably, before it returns; if appending fails, the function raises and the
+request fails (HTTP 500), so a client never gets a 2xx for a change whose
+entry is missing. Entries of one change (an operation and each conflict found
+by filing it) are appended in one transaction, so the chain never holds half
+of them.
+
+Transaction boundaries:
+
+* Messages (:func:`send`, :func:`acknowledge_message`, :func:`fetch_messages`,
+  :func:`read_one`, :func:`deliver_pushed`, :func:`pass_deadlines`): the change
+  and its entries are ONE transaction when the audit log offers it
+  (:class:`~deconflict.channel.audit.SharedTransaction`; the SQLite log does
+  for a message store on the same connection, as ``deconflict.storage.open_*``
+  open them). After any crash there is then neither a message change without
+  its entry nor an entry without its change. With stores on separate
+  connections it falls back to two commits, change first.
+* Operations (:func:`file_plan`, :func:`withdraw_plan`), conflict lifecycles,
+  parties and failed logins: still two transactions, the change first (the
+  operations store and the conflict lifecycle store commit on their own
+  connections). A crash between the two commits leaves a change without its
+  entry, never an entry without its change. For messages on separate
+  connections the gap is not silent: ``deconflict audit verify`` matches every
+  stored message with its ``message_sent`` entry and reports a message
+  without one.
+
+Events
+------
+Functions given an ``events`` sink (:class:`~deconflict.channel.events.EventSink`)
+publish each party's events (:mod:`deconflict.channel.events`) once the change
+and its entries are committed, never before.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from deconflict.channel.audit import SERVER, AuditKind, AuditLog, AuditRecord, canonical_json, message_sha256
+from deconflict.channel.audit import (
+    SERVER,
+    AuditKind,
+    AuditLog,
+    AuditRecord,
+    SharedTransaction,
+    canonical_json,
+    message_sha256,
+)
 from deconflict.channel.catalogue import Catalogue
+from deconflict.channel.conflicts import (
+    ConflictLifecycle,
+    ConflictStateStore,
+    Resolution,
+    accept_conflict,
+    acknowledge_conflict,
+    current_lifecycles,
+    resolve_conflict,
+)
 from deconflict.channel.deadlines import DeadlineStore, Escalation, is_overdue, run_deadlines
+from deconflict.channel.disclosure import conflict_view
+from deconflict.channel.events import Event, EventKind, EventSink
 from deconflict.channel.messages import (
     AckLevel,
     Box,
@@ -39,13 +79,18 @@ from deconflict.channel.messages import (
 )
 from deconflict.channel.parties import Party, PartyStore, hash_token
 from deconflict.config import Buffers, Limits
+from deconflict.errors import NotFoundError, TransitionError
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
-from deconflict.strategic.store import Store
+from deconflict.strategic.store import ConflictRecord, Store
 from deconflict.strategic.volume import Operation, Volume
 
 __all__ = [
+    "accept_conflict_as",
+    "acknowledge_conflict_as",
     "acknowledge_message",
+    "conflict_lifecycles",
+    "deliver_pushed",
     "fetch_messages",
     "file_plan",
     "pass_deadlines",
@@ -56,6 +101,13 @@ __all__ = [
     "send",
     "withdraw_plan",
 ]
+
+
+def _together(audit: AuditLog, *stores: object) -> AbstractContextManager[object]:
+    """One transaction for a change in ``stores`` and its entries, where the storage offers it."""
+    if isinstance(audit, SharedTransaction):
+        return audit.transaction_with(*stores)
+    return nullcontext()
 
 
 def _document_sha256(document: object) -> str | None:
@@ -96,12 +148,18 @@ def file_plan(
     buffers: Buffers,
     limits: Limits,
     now_s: float,
+    events: EventSink | None = None,
+    conflict_states: ConflictStateStore | None = None,
 ) -> FilingResult:
     """File (or amend) an operation and record it with one ``conflict_found`` entry per conflict.
 
     ``document`` is the plan as the party sent it; the entry keeps its SHA-256
-    (of its canonical JSON), and the volume ids, version and priority.
+    (of its canonical JSON), and the volume ids, version and priority. Given
+    ``conflict_states``, an amendment resolves the operation's open conflicts
+    (``amended``), each with a ``conflict_resolved`` entry for both sides.
     """
+    # An amendment supersedes the operation's open conflicts: each becomes resolved (amended).
+    superseded = _open_conflicts_of(store, conflict_states, party, operation_id, replaces_version)
     result = file_operation(
         store,
         party,
@@ -127,18 +185,38 @@ def file_plan(
     records += [
         _conflict_record(party, c, i) for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
     ]
+    records += _resolve(conflict_states, superseded, party, Resolution.AMENDED, now_s)
     audit.append(records, now_s)
+    if events is not None:
+        events.publish(
+            Event(EventKind.CONFLICT, side, conflict_view(c, side, conflict_id=i, state="open"))
+            for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
+            for side in sorted({c.party_a, c.party_b})
+        )
     return result
 
 
 def withdraw_plan(
-    store: Store, audit: AuditLog, party: str, operation_id: str, version: int, now_s: float
+    store: Store,
+    audit: AuditLog,
+    party: str,
+    operation_id: str,
+    version: int,
+    now_s: float,
+    conflict_states: ConflictStateStore | None = None,
 ) -> Operation:
-    """Withdraw an operation and record it."""
+    """Withdraw an operation and record it.
+
+    Given ``conflict_states``, its open conflicts become resolved (``withdrawn``),
+    each with a ``conflict_resolved`` entry for both sides.
+    """
+    superseded = _open_conflicts_of(store, conflict_states, party, operation_id, version)
     operation = withdraw_operation(store, party, operation_id, version)
     payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
     subject = (f"operation:{party}/{operation.id}",)
-    audit.append([AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)], now_s)
+    records = [AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)]
+    records += _resolve(conflict_states, superseded, party, Resolution.WITHDRAWN, now_s)
+    audit.append(records, now_s)
     return operation
 
 
@@ -154,27 +232,31 @@ def send(
     content: MessageContent,
     signature: str,
     now_s: float,
+    events: EventSink | None = None,
 ) -> Message:
     """Send a message and record it with its signature and the SHA-256 of the bytes signed.
 
     The text stays out of the entry (both sides hold it); the hash of the signed
     bytes and the signature let anyone re-verify the message against the entry.
     """
-    message = send_message(messages, parties, catalogue, content, signature, now_s)
-    payload = {
-        "message_id": message.id,
-        "from": content.sender,
-        "to": content.recipient,
-        "code": content.code,
-        "nonce": content.nonce,
-        "reply_by": content.reply_by,
-        "signature": message.signature,
-        "content_sha256": message_sha256(message),
-    }
-    record = AuditRecord(
-        content.sender, AuditKind.MESSAGE_SENT, (f"message:{message.id}",), _both(message), payload
-    )
-    audit.append([record], now_s)
+    with _together(audit, messages):
+        message = send_message(messages, parties, catalogue, content, signature, now_s)
+        payload = {
+            "message_id": message.id,
+            "from": content.sender,
+            "to": content.recipient,
+            "code": content.code,
+            "nonce": content.nonce,
+            "reply_by": content.reply_by,
+            "signature": message.signature,
+            "content_sha256": message_sha256(message),
+        }
+        record = AuditRecord(
+            content.sender, AuditKind.MESSAGE_SENT, (f"message:{message.id}",), _both(message), payload
+        )
+        audit.append([record], now_s)
+    if events is not None:
+        events.publish([Event(EventKind.MESSAGE, content.recipient, message)])
     return message
 
 
@@ -186,11 +268,33 @@ def _delivered(message: Message, now_s: float) -> AuditRecord:
     )
 
 
+def deliver_pushed(
+    messages: MessageStore, audit: AuditLog, party: str, message_ids: Sequence[int], now_s: float
+) -> list[Message]:
+    """Mark messages pushed to their recipient ``party`` delivered, as fetching them does, and record it.
+
+    Messages already delivered (or beyond), or not received by ``party``, are
+    left alone; returns those that became delivered now.
+    """
+    new = []
+    with _together(audit, messages):
+        for message_id in message_ids:
+            message = messages.get_message(message_id)
+            if message is None or message.content.recipient != party or message.level is not AckLevel.SENT:
+                continue
+            messages.mark_delivered(party, now_s, message_id)
+            new.append(message)
+        if new:
+            audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
+    return new
+
+
 def read_one(messages: MessageStore, audit: AuditLog, message_id: int, party: str, now_s: float) -> Message:
     """Read a message; the recipient's first fetch marks it delivered, and that is recorded."""
-    message = read_message(messages, message_id, party, now_s)
-    if party == message.content.recipient and message.delivered_s == now_s:
-        audit.append([_delivered(message, now_s)], now_s, once=True)
+    with _together(audit, messages):
+        message = read_message(messages, message_id, party, now_s)
+        if party == message.content.recipient and message.delivered_s == now_s:
+            audit.append([_delivered(message, now_s)], now_s, once=True)
     return message
 
 
@@ -205,10 +309,11 @@ def fetch_messages(
 ) -> list[Message]:
     """The party's inbox or outbox; fetching the inbox marks new messages delivered, each recorded."""
     if box == "inbox":
-        new = messages.list_messages(party, "inbox", AckLevel.SENT)
-        for message in new:
-            messages.mark_delivered(party, now_s, message.id)
-        audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
+        with _together(audit, messages):
+            new = messages.list_messages(party, "inbox", AckLevel.SENT)
+            for message in new:
+                messages.mark_delivered(party, now_s, message.id)
+            audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
     return messages.list_messages(party, box, level, overdue)
 
 
@@ -220,51 +325,81 @@ def acknowledge_message(
     level: AckLevel,
     reason: str | None,
     now_s: float,
+    events: EventSink | None = None,
 ) -> Message:
     """Acknowledge a received message (read, accepted, disputed) and record it with the reason."""
-    message = acknowledge(messages, message_id, party, level, reason, now_s)
-    payload = {"message_id": message.id, "level": str(message.level), "reason": message.reason}
-    subject = (f"message:{message.id}", f"level:{message.level}")
-    audit.append(
-        [AuditRecord(party, AuditKind.MESSAGE_ACKNOWLEDGED, subject, _both(message), payload)], now_s
-    )
+    with _together(audit, messages):
+        message = acknowledge(messages, message_id, party, level, reason, now_s)
+        payload = {"message_id": message.id, "level": str(message.level), "reason": message.reason}
+        subject = (f"message:{message.id}", f"level:{message.level}")
+        audit.append(
+            [AuditRecord(party, AuditKind.MESSAGE_ACKNOWLEDGED, subject, _both(message), payload)], now_s
+        )
+    if events is not None:
+        events.publish([Event(EventKind.ACKNOWLEDGEMENT, message.content.sender, message)])
     return message
 
 
 def pass_deadlines(
-    messages: DeadlineStore, audit: AuditLog, now_s: float, ladder_s: Sequence[float]
+    messages: DeadlineStore,
+    audit: AuditLog,
+    now_s: float,
+    ladder_s: Sequence[float],
+    events: EventSink | None = None,
 ) -> list[Escalation]:
     """Run the deadlines (:func:`~deconflict.channel.deadlines.run_deadlines`) and record what they found.
 
     Each overdue message and each escalation step is recorded once, however
-    often this runs (entries are keyed by their subject).
+    often this runs (entries are keyed by their subject), and so is each event:
+    a deadline passed and an escalation step are published to both sides only
+    when their entry is new.
     """
     past = messages.messages_past_deadline(now_s, len(ladder_s))
-    escalations = run_deadlines(messages, now_s, ladder_s)
-    if not past:
-        return escalations
-    records = [
-        AuditRecord(
-            SERVER,
-            AuditKind.MESSAGE_OVERDUE,
-            (f"message:{m.id}",),
-            _both(m),
-            {"message_id": m.id, "reply_by": m.content.reply_by},
+    if not past:  # the common case, on every request: one query, not two
+        return []
+    with _together(audit, messages):
+        escalations = run_deadlines(messages, now_s, ladder_s)
+        records = [
+            AuditRecord(
+                SERVER,
+                AuditKind.MESSAGE_OVERDUE,
+                (f"message:{m.id}",),
+                _both(m),
+                {"message_id": m.id, "reply_by": m.content.reply_by},
+            )
+            for m in past
+            if m.overdue_s is None and is_overdue(m, now_s)
+        ]
+        records += [
+            AuditRecord(
+                SERVER,
+                AuditKind.ESCALATION,
+                (f"message:{e.message_id}", f"step:{e.step}"),
+                tuple(sorted({e.sender, e.recipient})),
+                {"message_id": e.message_id, "step": e.step, "due_s": e.due_s, "code": e.code},
+            )
+            for e in escalations
+        ]
+        added = audit.append(records, now_s, once=True)
+    if events is not None and added:
+        new = {(entry.kind, entry.subject_json) for entry in added}
+        overdue = [
+            m for m in past if (str(AuditKind.MESSAGE_OVERDUE), canonical_json([f"message:{m.id}"])) in new
+        ]
+        stepped = [
+            e
+            for e in escalations
+            if (str(AuditKind.ESCALATION), canonical_json([f"message:{e.message_id}", f"step:{e.step}"]))
+            in new
+        ]
+        events.publish(
+            [Event(EventKind.DEADLINE_PASSED, side, m) for m in overdue for side in _both(m)]
+            + [
+                Event(EventKind.ESCALATION, side, e)
+                for e in stepped
+                for side in sorted({e.sender, e.recipient})
+            ]
         )
-        for m in past
-        if m.overdue_s is None and is_overdue(m, now_s)
-    ]
-    records += [
-        AuditRecord(
-            SERVER,
-            AuditKind.ESCALATION,
-            (f"message:{e.message_id}", f"step:{e.step}"),
-            tuple(sorted({e.sender, e.recipient})),
-            {"message_id": e.message_id, "step": e.step, "due_s": e.due_s, "code": e.code},
-        )
-        for e in escalations
-    ]
-    audit.append(records, now_s, once=True)
     return escalations
 
 
@@ -315,3 +450,131 @@ def record_party_revoked(audit: AuditLog, party: Party, now_s: float) -> None:
     audit.append(
         [AuditRecord(SERVER, AuditKind.PARTY_REVOKED, subject, (party.name,), payload)], now_s, once=True
     )
+
+
+def _open_conflicts_of(
+    store: Store,
+    conflict_states: ConflictStateStore | None,
+    party: str,
+    operation_id: str,
+    replaces_version: int | None,
+) -> list[ConflictRecord]:
+    """The open conflicts of one of ``party``'s operations: those a change of it supersedes."""
+    if conflict_states is None or replaces_version is None:
+        return []
+    return [
+        r
+        for r in store.list_conflict_records(party)
+        if (r.conflict.party_a, r.conflict.operation_a) == (party, operation_id)
+        or (r.conflict.party_b, r.conflict.operation_b) == (party, operation_id)
+    ]
+
+
+def _lifecycle_record(
+    actor: str, kind: AuditKind, lifecycle: ConflictLifecycle, **details: Any
+) -> AuditRecord:
+    # Seen by both sides: the conflict id, the state and the reasons, never an operation or volume.
+    payload = {"conflict_id": lifecycle.conflict_id, "state": str(lifecycle.state), **details}
+    return AuditRecord(actor, kind, (f"conflict:{lifecycle.conflict_id}",), lifecycle.parties, payload)
+
+
+def _resolve(
+    conflict_states: ConflictStateStore | None,
+    superseded: Sequence[ConflictRecord],
+    party: str,
+    resolution: Resolution,
+    now_s: float,
+) -> list[AuditRecord]:
+    """Mark superseded conflicts resolved; the entries of those that were not resolved already."""
+    if conflict_states is None:
+        return []
+    records = []
+    for record in superseded:
+        try:
+            lifecycle = conflict_states.update(
+                record.id, record.conflict, lambda lc: resolve_conflict(lc, party, resolution, now_s)
+            )
+        except TransitionError:
+            continue  # resolved by the other side's change in the meantime
+        records.append(
+            _lifecycle_record(
+                party, AuditKind.CONFLICT_RESOLVED, lifecycle, resolution=str(resolution), by=party
+            )
+        )
+    return records
+
+
+def conflict_lifecycles(
+    store: Store, conflict_states: ConflictStateStore, party: str
+) -> list[ConflictLifecycle]:
+    """Every conflict of ``party`` (open, acknowledged, accepted, resolved) with its lifecycle, by id."""
+    return current_lifecycles(store.list_conflict_records(party), conflict_states.list_for(party))
+
+
+def _change_conflict(
+    store: Store,
+    conflict_states: ConflictStateStore,
+    party: str,
+    conflict_id: int,
+    change: Callable[[ConflictLifecycle], ConflictLifecycle],
+) -> ConflictLifecycle:
+    open_record = next((r for r in store.list_conflict_records(party) if r.id == conflict_id), None)
+    stored = conflict_states.get(conflict_id)
+    if open_record is None and stored is None:
+        raise NotFoundError(f"no conflict {conflict_id} for party {party!r}")
+    if stored is not None:
+        stored.side_of(party)  # NotFoundError for a party on neither side
+    return conflict_states.update(conflict_id, None if open_record is None else open_record.conflict, change)
+
+
+def acknowledge_conflict_as(
+    store: Store,
+    conflict_states: ConflictStateStore,
+    audit: AuditLog,
+    party: str,
+    conflict_id: int,
+    now_s: float,
+) -> ConflictLifecycle:
+    """``party`` acknowledges one of its conflicts; recorded for both sides.
+
+    Raises
+    ------
+    NotFoundError
+        If the conflict does not exist, or ``party`` is on neither side of it.
+    TransitionError
+        See :func:`~deconflict.channel.conflicts.acknowledge_conflict`.
+    """
+    lifecycle = _change_conflict(
+        store, conflict_states, party, conflict_id, lambda lc: acknowledge_conflict(lc, party, now_s)
+    )
+    audit.append([_lifecycle_record(party, AuditKind.CONFLICT_ACKNOWLEDGED, lifecycle, party=party)], now_s)
+    return lifecycle
+
+
+def accept_conflict_as(
+    store: Store,
+    conflict_states: ConflictStateStore,
+    audit: AuditLog,
+    party: str,
+    conflict_id: int,
+    reason: str,
+    now_s: float,
+) -> ConflictLifecycle:
+    """``party`` accepts one of its conflicts as it is, with ``reason``; recorded for both sides.
+
+    Raises
+    ------
+    NotFoundError
+        If the conflict does not exist, or ``party`` is on neither side of it.
+    InputError, TransitionError
+        See :func:`~deconflict.channel.conflicts.accept_conflict`.
+    """
+    lifecycle = _change_conflict(
+        store, conflict_states, party, conflict_id, lambda lc: accept_conflict(lc, party, reason, now_s)
+    )
+    side = lifecycle.side_of(party)
+    entry = _lifecycle_record(
+        party, AuditKind.CONFLICT_ACCEPTED, lifecycle, party=party, reason=side.accept_reason
+    )
+    audit.append([entry], now_s)
+    return lifecycle

@@ -115,8 +115,18 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the built-in two-party scenario")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_channel_commands(sub)
+    _add_client_commands(sub)
     _add_db_commands(sub)
     return parser
+
+
+def _add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``ops`` and ``conflicts``: a party's plans and conflicts, through a server URL."""
+    from deconflict.cli.conflicts import add_conflicts_parser
+    from deconflict.cli.ops import add_ops_parser
+
+    add_ops_parser(sub)
+    add_conflicts_parser(sub)
 
 
 def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -205,6 +215,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("check", "run_demo"),
     "party": ("party", "run_party"),
     "msg": ("msg", "run_msg"),
+    "ops": ("ops", "run_ops"),
+    "conflicts": ("conflicts", "run_conflicts"),
     "db": ("db", "run_db"),
     "audit": ("audit", "run_audit"),
     "serve": ("serve", "run_serve"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from deconflict.channel.parties import PartyStore
 from deconflict.config import Settings
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
+from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
+from deconflict.storage.sqlite.database import shared_database
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.store import SQLiteStore
@@ -12,10 +14,12 @@ from deconflict.strategic.store import Store
 
 __all__ = [
     "SQLiteAuditLog",
+    "SQLiteConflictStates",
     "SQLiteMessageStore",
     "SQLitePartyStore",
     "SQLiteStore",
     "open_audit_log",
+    "open_conflict_states",
     "open_message_store",
     "open_party_store",
     "open_store",
@@ -36,11 +40,25 @@ def open_message_store(settings: Settings) -> SQLiteMessageStore:
     """The message store the settings choose (the same SQLite file as :func:`open_store`).
 
     It implements both :class:`~deconflict.channel.messages.MessageStore` and
-    :class:`~deconflict.channel.deadlines.DeadlineStore`.
+    :class:`~deconflict.channel.deadlines.DeadlineStore`. It shares one connection with
+    :func:`open_audit_log` of the same file, so a message and its audit entry commit together.
     """
-    return SQLiteMessageStore(settings.db_path)
+    database = shared_database(settings.db_path)
+    try:
+        return SQLiteMessageStore(database)
+    finally:
+        database.close()  # the store holds its own reference
 
 
 def open_audit_log(settings: Settings) -> SQLiteAuditLog:
     """The audit log the settings choose (the same SQLite file; the server key next to it)."""
-    return SQLiteAuditLog(settings.db_path)
+    database = shared_database(settings.db_path)
+    try:
+        return SQLiteAuditLog(database)
+    finally:
+        database.close()  # the log holds its own reference
+
+
+def open_conflict_states(settings: Settings) -> SQLiteConflictStates:
+    """The conflict lifecycle store the settings choose (the same SQLite file as :func:`open_store`)."""
+    return SQLiteConflictStates(settings.db_path)

@@ -1,29 +1,108 @@
-"""``/v1/conflicts``: conflicts that involve the caller's operations, as it may see them."""
+"""``/v1/conflicts``: conflicts that involve the caller's operations, as it may see them, and their lifecycle.
+
+Both sides of a conflict acknowledge it and may accept it as it is (each with
+a reason both see); it is resolved when one side amends or withdraws its
+operation. A conflict the caller is not a side of is not found (404).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from deconflict.api.deps import CurrentParty, StoreDep, current_party
-from deconflict.api.schemas import ConflictOut
+from deconflict.api.deps import AuditDep, ConflictStatesDep, CurrentParty, Now, StoreDep, current_party
+from deconflict.api.schemas import ConflictAcceptIn, ConflictOut, ErrorOut, ProblemsOut
+from deconflict.channel.conflicts import ConflictLifecycle, lifecycle_view
 from deconflict.channel.disclosure import conflict_view
+from deconflict.channel.service import accept_conflict_as, acknowledge_conflict_as, conflict_lifecycles
+from deconflict.errors import NotFoundError
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"], dependencies=[Depends(current_party)])
+
+_CHANGE: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such conflict of the caller's"},
+    409: {"model": ErrorOut, "description": "the conflict's state does not allow it"},
+}
+
+
+def _out(lifecycle: ConflictLifecycle, party: str) -> ConflictOut:
+    view = conflict_view(
+        lifecycle.conflict, party, conflict_id=lifecycle.conflict_id, state=str(lifecycle.state)
+    )
+    return ConflictOut.of(view, lifecycle_view(lifecycle, party))
 
 
 @router.get("", response_model=list[ConflictOut])
 def list_conflicts(
     party: CurrentParty,
     store: StoreDep,
+    conflict_states: ConflictStatesDep,
     operation: Annotated[str | None, Query(description="only conflicts of this operation of yours")] = None,
+    state: Annotated[
+        Literal["open", "acknowledged", "accepted", "resolved"] | None,
+        Query(description="only conflicts in this state; default: all but resolved ones"),
+    ] = None,
 ) -> list[ConflictOut]:
-    """Open conflicts of the caller's operations, by id (minimal disclosure of the other side)."""
-    views = [
-        conflict_view(record.conflict, party.name, conflict_id=record.id, state=record.state)
-        for record in store.list_conflict_records(party.name)
+    """The caller's conflicts, by id (minimal disclosure of the other side), with their lifecycle."""
+    found = [_out(lc, party.name) for lc in conflict_lifecycles(store, conflict_states, party.name)]
+    return [
+        c
+        for c in found
+        if (operation is None or c.operation == operation)
+        and (c.state == state if state is not None else c.state != "resolved")
     ]
-    return [ConflictOut.of(v) for v in views if operation is None or v.operation == operation]
+
+
+def _one(lifecycles: list[ConflictLifecycle], conflict_id: int, party: str) -> ConflictLifecycle:
+    for lifecycle in lifecycles:
+        if lifecycle.conflict_id == conflict_id:
+            return lifecycle
+    raise NotFoundError(f"no conflict {conflict_id} for party {party!r}")
+
+
+@router.get("/{conflict_id}", response_model=ConflictOut, responses={404: {"model": ErrorOut}})
+def get_conflict(
+    conflict_id: int, party: CurrentParty, store: StoreDep, conflict_states: ConflictStatesDep
+) -> ConflictOut:
+    """One of the caller's conflicts, whatever its state."""
+    lifecycles = conflict_lifecycles(store, conflict_states, party.name)
+    return _out(_one(lifecycles, conflict_id, party.name), party.name)
+
+
+@router.post("/{conflict_id}/ack", response_model=ConflictOut, responses=_CHANGE)
+def acknowledge(
+    conflict_id: int,
+    party: CurrentParty,
+    store: StoreDep,
+    conflict_states: ConflictStatesDep,
+    audit: AuditDep,
+    now_s: Now,
+) -> ConflictOut:
+    """The caller acknowledges the conflict (once); both sides see it."""
+    lifecycle = acknowledge_conflict_as(store, conflict_states, audit, party.name, conflict_id, now_s)
+    return _out(lifecycle, party.name)
+
+
+@router.post(
+    "/{conflict_id}/accept",
+    response_model=ConflictOut,
+    responses={**_CHANGE, 422: {"model": ProblemsOut}},
+)
+def accept(
+    conflict_id: int,
+    body: ConflictAcceptIn,
+    party: CurrentParty,
+    store: StoreDep,
+    conflict_states: ConflictStatesDep,
+    audit: AuditDep,
+    now_s: Now,
+) -> ConflictOut:
+    """The caller accepts the acknowledged conflict as it is, with a reason both sides see.
+
+    The conflict is ``accepted`` once both sides have accepted it.
+    """
+    lifecycle = accept_conflict_as(store, conflict_states, audit, party.name, conflict_id, body.reason, now_s)
+    return _out(lifecycle, party.name)

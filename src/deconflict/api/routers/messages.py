@@ -15,6 +15,7 @@ from deconflict.api.deps import (
     AuditDep,
     CatalogueDep,
     CurrentParty,
+    EventsDep,
     HotlineDep,
     HotlineNow,
     Language,
@@ -50,10 +51,12 @@ def send_one(
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
+    events: EventsDep,
     response: Response,
 ) -> MessageOut:
     """Send a signed message; the server verifies the signature with the caller's public key."""
-    message = send(messages, parties, catalogue, audit, body.content(party.name), body.signature, now_s)
+    content = body.content(party.name)
+    message = send(messages, parties, catalogue, audit, content, body.signature, now_s, events)
     response.headers["Location"] = f"/v1/messages/{message.id}"
     return MessageOut.of(message, catalogue, language)
 
@@ -107,10 +110,11 @@ def ack(
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
+    events: EventsDep,
 ) -> MessageOut:
     """Acknowledge a received message: read, then accepted or disputed (with a reason)."""
     message = acknowledge_message(
-        messages, audit, message_id, party.name, body.ack_level(), body.reason, now_s
+        messages, audit, message_id, party.name, body.ack_level(), body.reason, now_s, events
     )
     return MessageOut.of(message, catalogue, language)
 

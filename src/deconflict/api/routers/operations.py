@@ -10,7 +10,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from deconflict.api.deps import AuditDep, CurrentParty, IfMatch, Now, SettingsDep, StoreDep, current_party
+from deconflict.api.deps import (
+    AuditDep,
+    ConflictStatesDep,
+    CurrentParty,
+    EventsDep,
+    IfMatch,
+    Now,
+    SettingsDep,
+    StoreDep,
+    current_party,
+)
 from deconflict.api.schemas import (
     ConflictOut,
     ErrorOut,
@@ -22,7 +32,9 @@ from deconflict.api.schemas import (
     VersionConflictOut,
 )
 from deconflict.channel.audit import AuditLog
+from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.disclosure import conflict_view
+from deconflict.channel.events import EventSink
 from deconflict.channel.plans import plan_volumes
 from deconflict.channel.service import file_plan, withdraw_plan
 from deconflict.config import Settings
@@ -67,6 +79,8 @@ def _file(
     operation_id: str,
     body: OperationCreate | OperationUpdate,
     replaces_version: int | None,
+    events: EventSink | None = None,
+    conflict_states: ConflictStateStore | None = None,
 ) -> FilingResult:
     document = body.document()
     volumes = plan_volumes(document, party, limits=settings.limits())
@@ -82,6 +96,8 @@ def _file(
         buffers=settings.buffers(),
         limits=settings.limits(),
         now_s=now_s,
+        events=events,
+        conflict_states=conflict_states,
     )
 
 
@@ -98,10 +114,11 @@ def file_new(
     audit: AuditDep,
     now_s: Now,
     settings: SettingsDep,
+    events: EventsDep,
     response: Response,
 ) -> FilingOut:
     """File a new operation; the strategic check runs atomically with the commit."""
-    result = _file(store, audit, now_s, settings, party.name, body.id, body, None)
+    result = _file(store, audit, now_s, settings, party.name, body.id, body, None, events)
     _set_version_headers(response, result.operation)
     response.headers["Location"] = f"/v1/operations/{result.operation.id}"
     return _filing_out(result, party.name)
@@ -117,6 +134,8 @@ def amend(
     audit: AuditDep,
     now_s: Now,
     settings: SettingsDep,
+    events: EventsDep,
+    conflict_states: ConflictStatesDep,
     response: Response,
 ) -> FilingOut:
     """Replace an operation's volumes and priority; ``If-Match`` names the version replaced."""
@@ -131,7 +150,9 @@ def amend(
                 )
             ]
         )
-    result = _file(store, audit, now_s, settings, party.name, operation_id, body, version)
+    result = _file(
+        store, audit, now_s, settings, party.name, operation_id, body, version, events, conflict_states
+    )
     _set_version_headers(response, result.operation)
     return _filing_out(result, party.name)
 
@@ -144,10 +165,11 @@ def withdraw(
     store: StoreDep,
     audit: AuditDep,
     now_s: Now,
+    conflict_states: ConflictStatesDep,
     response: Response,
 ) -> OperationOut:
-    """Withdraw an operation: its volumes stop conflicting; its conflicts are superseded."""
-    operation = withdraw_plan(store, audit, party.name, operation_id, version, now_s)
+    """Withdraw an operation: its volumes stop conflicting; its conflicts become resolved (withdrawn)."""
+    operation = withdraw_plan(store, audit, party.name, operation_id, version, now_s, conflict_states)
     _set_version_headers(response, operation)
     return OperationOut.of(operation)
 

@@ -10,6 +10,9 @@ key that lives only as long as the log object.
 
 Appending takes ``BEGIN IMMEDIATE`` on the database, so every process that
 writes the file (the server, ``deconflict party``) extends one chain in turn.
+Opened on a :class:`~deconflict.storage.sqlite.database.Database` shared with
+the message store, the log offers ``transaction_with``: a message change and
+its entries then commit in one transaction (the append becomes a savepoint).
 """
 
 from __future__ import annotations
@@ -18,33 +21,16 @@ import contextlib
 import os
 import sqlite3
 import tempfile
-import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from deconflict.channel.audit import GENESIS_HASH, AuditEntry, AuditRecord, AuditSigner, canonical_json, seal
 from deconflict.channel.keys import generate_key_pair
 from deconflict.errors import DeconflictError
-from deconflict.storage.sqlite.connection import connect
+from deconflict.storage.sqlite.database import Database
 
 __all__ = ["SQLiteAuditLog", "audit_key_path"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_log (
-    seq INTEGER PRIMARY KEY,
-    time_s REAL NOT NULL,
-    actor TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    audience TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    signature TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_log_kind_subject ON audit_log (kind, subject);
-CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 
 _COLUMNS = "seq, time_s, actor, kind, subject, audience, payload, prev_hash, hash, signature"
 
@@ -94,23 +80,36 @@ class SQLiteAuditLog:
     Parameters
     ----------
     path
-        Database file (created if missing), usually the one of the other stores, or ``":memory:"``.
+        Database file (created if missing), usually the one of the other stores, or ``":memory:"``;
+        or a :class:`~deconflict.storage.sqlite.database.Database` to share with the message store.
     key_path
         The server's private key file; :func:`audit_key_path` of ``path`` by default.
         It is read (or created) only when needed: a log opened to verify never creates one.
     """
 
-    def __init__(self, path: Path | str, key_path: Path | None = None) -> None:
-        self.path = str(path)
+    def __init__(self, path: Path | str | Database, key_path: Path | None = None) -> None:
+        # Given a Database, this log shares its connection, lock and transactions.
+        self.database = path.acquire() if isinstance(path, Database) else Database(path)
+        self.path = self.database.path
         self.key_path = key_path if key_path is not None else audit_key_path(self.path)
-        self._db = connect(self.path)
-        self._lock = threading.Lock()
+        self._db = self.database.connection
+        self._lock = self.database.lock
         self._signer: AuditSigner | None = None
-        with self._lock:
-            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
-        self._db.close()
+        self.database.close()
+
+    def transaction_with(self, *stores: object) -> AbstractContextManager[object]:
+        """One transaction for the log and ``stores`` if they share its database, else no transaction.
+
+        Stores opened on the same :class:`~deconflict.storage.sqlite.database.Database`
+        (``deconflict.storage.open_*`` do that) write on this log's connection:
+        their change and the entries appended inside the block commit together.
+        Any other store commits on its own, and the block adds nothing.
+        """
+        if stores and all(getattr(s, "database", None) is self.database for s in stores):
+            return self.database.transaction()
+        return contextlib.nullcontext()
 
     def __enter__(self) -> SQLiteAuditLog:
         return self
@@ -163,45 +162,37 @@ class SQLiteAuditLog:
             return []
         signer = self._load_signer()
         added: list[AuditEntry] = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                head = self._db.execute(
-                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                seq, prev_hash = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
-                for record in records:
-                    if (
-                        once
-                        and self._db.execute(
-                            "SELECT 1 FROM audit_log WHERE kind = ? AND subject = ? LIMIT 1",
-                            (str(record.kind), canonical_json(list(record.subject))),
-                        ).fetchone()
-                    ):
-                        continue
-                    seq += 1
-                    entry = seal(record, seq, time_s, prev_hash, signer)
-                    self._db.execute(
-                        f"INSERT INTO audit_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            entry.seq,
-                            entry.time_s,
-                            entry.actor,
-                            entry.kind,
-                            entry.subject_json,
-                            entry.audience_json,
-                            entry.payload_json,
-                            entry.prev_hash,
-                            entry.hash,
-                            entry.signature,
-                        ),
-                    )
-                    added.append(entry)
-                    prev_hash = entry.hash
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.database.transaction():  # a savepoint inside a caller's transaction
+            head = self._db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev_hash = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
+            for record in records:
+                if (
+                    once
+                    and self._db.execute(
+                        "SELECT 1 FROM audit_log WHERE kind = ? AND subject = ? LIMIT 1",
+                        (str(record.kind), canonical_json(list(record.subject))),
+                    ).fetchone()
+                ):
+                    continue
+                seq += 1
+                entry = seal(record, seq, time_s, prev_hash, signer)
+                self._db.execute(
+                    f"INSERT INTO audit_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.seq,
+                        entry.time_s,
+                        entry.actor,
+                        entry.kind,
+                        entry.subject_json,
+                        entry.audience_json,
+                        entry.payload_json,
+                        entry.prev_hash,
+                        entry.hash,
+                        entry.signature,
+                    ),
+                )
+                added.append(entry)
+                prev_hash = entry.hash
         return added
 
     def entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:

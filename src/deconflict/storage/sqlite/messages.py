@@ -1,58 +1,22 @@
-"""Hotline messages and escalations in the same SQLite file as the operations (own connection)."""
+"""Hotline messages and escalations in the same SQLite file as the operations.
+
+The store has its own connection, or shares one (and its transactions) with the
+audit log through a :class:`~deconflict.storage.sqlite.database.Database`.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
-from deconflict.storage.sqlite.connection import connect
+from deconflict.storage.sqlite.database import Database
 
 __all__ = ["SQLiteMessageStore"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sender TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    code TEXT NOT NULL,
-    params_json TEXT NOT NULL,
-    text TEXT NOT NULL,
-    reply_by TEXT,
-    reply_by_s REAL,
-    nonce TEXT NOT NULL,
-    signature TEXT NOT NULL,
-    created_s REAL NOT NULL,
-    level TEXT NOT NULL,
-    delivered_s REAL,
-    read_s REAL,
-    answered_s REAL,
-    reason TEXT,
-    overdue_s REAL,
-    escalation_steps INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (sender, nonce)
-);
-CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, level);
-CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender);
-CREATE INDEX IF NOT EXISTS messages_deadline ON messages (reply_by_s) WHERE reply_by_s IS NOT NULL;
-CREATE TABLE IF NOT EXISTS escalations (
-    message_id INTEGER NOT NULL REFERENCES messages (id),
-    step INTEGER NOT NULL,
-    code TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    due_s REAL NOT NULL,
-    recorded_s REAL NOT NULL,
-    PRIMARY KEY (message_id, step)
-);
-CREATE INDEX IF NOT EXISTS escalations_sender ON escalations (sender);
-CREATE INDEX IF NOT EXISTS escalations_recipient ON escalations (recipient);
-"""
 
 _COLUMNS = (
     "id, sender, recipient, code, params_json, text, reply_by, nonce, signature, created_s, level, "
@@ -103,7 +67,8 @@ class SQLiteMessageStore:
     Parameters
     ----------
     path
-        Database file (created if missing), usually the one of the other stores, or ``":memory:"``.
+        Database file (created if missing), usually the one of the other stores, or ``":memory:"``;
+        or a :class:`~deconflict.storage.sqlite.database.Database` to share with the audit log.
 
     Notes
     -----
@@ -111,15 +76,15 @@ class SQLiteMessageStore:
     2xx survives a crash of the server.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = connect(self.path)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+    def __init__(self, path: Path | str | Database) -> None:
+        # Given a Database, this store shares its connection, lock and transactions.
+        self.database = path.acquire() if isinstance(path, Database) else Database(path)
+        self.path = self.database.path
+        self._db = self.database.connection
+        self._lock = self.database.lock
 
     def close(self) -> None:
-        self._db.close()
+        self.database.close()
 
     def __enter__(self) -> SQLiteMessageStore:
         return self
@@ -214,30 +179,24 @@ class SQLiteMessageStore:
         return [_message(r) for r in rows]
 
     def record_escalations(self, overdue: Sequence[Message], escalations: Sequence[Escalation]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "UPDATE messages SET overdue_s = reply_by_s WHERE id = ? AND overdue_s IS NULL",
-                    [(m.id,) for m in overdue],
-                )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO escalations (message_id, step, code, sender, recipient, "
-                    "due_s, recorded_s) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (e.message_id, e.step, e.code, e.sender, e.recipient, e.due_s, e.recorded_s)
-                        for e in escalations
-                    ],
-                )
-                self._db.executemany(
-                    "UPDATE messages SET escalation_steps = "
-                    "(SELECT COUNT(*) FROM escalations WHERE message_id = ?) WHERE id = ?",
-                    [(m.id, m.id) for m in overdue],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.database.transaction():  # a savepoint inside a caller's transaction
+            self._db.executemany(
+                "UPDATE messages SET overdue_s = reply_by_s WHERE id = ? AND overdue_s IS NULL",
+                [(m.id,) for m in overdue],
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO escalations (message_id, step, code, sender, recipient, "
+                "due_s, recorded_s) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (e.message_id, e.step, e.code, e.sender, e.recipient, e.due_s, e.recorded_s)
+                    for e in escalations
+                ],
+            )
+            self._db.executemany(
+                "UPDATE messages SET escalation_steps = "
+                "(SELECT COUNT(*) FROM escalations WHERE message_id = ?) WHERE id = ?",
+                [(m.id, m.id) for m in overdue],
+            )
 
     def list_escalations(self, party: str) -> list[Escalation]:
         with self._lock:

@@ -9,18 +9,9 @@ from pathlib import Path
 from deconflict.channel.parties import Party
 from deconflict.errors import AlreadyExistsError, NotFoundError
 from deconflict.storage.sqlite.connection import connect
+from deconflict.storage.sqlite.migrations import migrate
 
 __all__ = ["SQLitePartyStore"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS parties (
-    name TEXT PRIMARY KEY,
-    public_key_pem TEXT NOT NULL,
-    token_sha256 TEXT NOT NULL UNIQUE,
-    created_s REAL NOT NULL,
-    revoked_s REAL
-);
-"""
 
 _COLUMNS = "name, public_key_pem, created_s, revoked_s"
 
@@ -49,7 +40,7 @@ class SQLitePartyStore:
         self._db = connect(self.path)
         self._lock = threading.Lock()
         with self._lock:
-            self._db.executescript(_SCHEMA)
+            migrate(self._db, self.path)
 
     def close(self) -> None:
         self._db.close()

@@ -30,6 +30,7 @@ import shapely
 from deconflict.errors import DeconflictError
 from deconflict.geometry.footprint import Footprint
 from deconflict.storage.sqlite.connection import connect
+from deconflict.storage.sqlite.migrations import migrate
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
 from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
@@ -42,55 +43,7 @@ SCHEMA_VERSION = 2
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS operations (
-    party TEXT NOT NULL,
-    id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    updated_s REAL NOT NULL,
-    PRIMARY KEY (party, id)
-);
-CREATE TABLE IF NOT EXISTS volumes (
-    rowid INTEGER PRIMARY KEY,
-    party TEXT NOT NULL,
-    operation_id TEXT NOT NULL,
-    volume_id TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    lower_m REAL NOT NULL,
-    lower_ref TEXT NOT NULL,
-    upper_m REAL NOT NULL,
-    upper_ref TEXT NOT NULL,
-    time_start_s REAL NOT NULL,
-    time_end_s REAL NOT NULL,
-    centre_lon_deg REAL,
-    centre_lat_deg REAL,
-    radius_m REAL,
-    shape_wkb BLOB NOT NULL,
-    outer_wkb BLOB,
-    inner_wkb BLOB,
-    live INTEGER NOT NULL,
-    index_parts INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS volumes_by_operation ON volumes (party, operation_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS volume_index USING rtree(
-    id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1
-);
-CREATE TABLE IF NOT EXISTS conflicts (
-    id INTEGER PRIMARY KEY,
-    party_a TEXT NOT NULL,
-    operation_a TEXT NOT NULL,
-    party_b TEXT NOT NULL,
-    operation_b TEXT NOT NULL,
-    state TEXT NOT NULL,
-    facts TEXT NOT NULL,
-    created_s REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conflicts_a ON conflicts (party_a, operation_a);
-CREATE INDEX IF NOT EXISTS conflicts_b ON conflicts (party_b, operation_b);
-"""
+# The tables are created by deconflict.storage.sqlite.migrations (migration 1).
 
 _VOLUME_COLUMNS = (
     "rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, upper_ref, "
@@ -340,7 +293,7 @@ class SQLiteStore:
         self._db.execute("PRAGMA mmap_size = 17179869184")
         self._lock = threading.RLock()
         with self._lock:
-            self._db.executescript(_SCHEMA)
+            migrate(self._db, self.path)
             self._check_schema_version()
         self._checkpointer: _Checkpointer | None = None
         if checkpoint_interval_s is not None and self.path != ":memory:":

@@ -1,0 +1,232 @@
+"""Events pushed to parties as they happen: an in-process bus of bounded per-connection queues.
+
+Each connection of a party subscribes to the bus and receives only the events
+addressed to that party: a new conflict (as :func:`~deconflict.channel.disclosure.conflict_view`
+shows it to that party), a message it received, an acknowledgement of a
+message it sent, a deadline passed and each escalation step (both sides).
+
+:func:`~deconflict.channel.service` functions publish after the state change
+is committed, from whatever thread runs them; a subscription lives on one
+asyncio event loop and the bus hands events over with
+``loop.call_soon_threadsafe``. Publishing never blocks: a subscriber whose
+queue is full is dropped (its next :meth:`Subscription.next_batch` raises
+:class:`SlowConsumerError`) and the others go on. A dropped client
+reconnects and reads what it missed from the REST routes (the inbox,
+``/v1/conflicts``, ``/v1/escalations``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from deconflict.channel.deadlines import Escalation
+from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.messages import Message
+from deconflict.errors import DeconflictError
+
+__all__ = [
+    "Event",
+    "EventBus",
+    "EventKind",
+    "EventSink",
+    "SlowConsumerError",
+    "Subscription",
+    "TooManyConnectionsError",
+]
+
+
+class EventKind(StrEnum):
+    """What happened; the ``type`` of the event a client receives."""
+
+    CONFLICT = "conflict"
+    MESSAGE = "message"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    DEADLINE_PASSED = "deadline_passed"
+    ESCALATION = "escalation"
+
+
+EventSubject = ConflictView | Message | Escalation
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event for one party.
+
+    Attributes
+    ----------
+    kind
+        What happened.
+    party
+        The party it is for; nobody else receives it.
+    subject
+        What it is about: the party's own view of a conflict (``conflict``), the
+        message (``message``, ``acknowledgement``, ``deadline_passed``) or the
+        escalation step (``escalation``).
+    """
+
+    kind: EventKind
+    party: str
+    subject: EventSubject
+
+
+class EventSink(Protocol):
+    """Where the channel's state changes announce themselves (the bus, or nothing)."""
+
+    def publish(self, events: Iterable[Event]) -> None:
+        """Hand the events to their parties' subscribers without blocking."""
+        ...
+
+
+class TooManyConnectionsError(DeconflictError):
+    """A party already has as many event connections as the settings allow."""
+
+
+class SlowConsumerError(DeconflictError):
+    """A subscriber's queue overflowed: it was dropped and must reconnect."""
+
+
+class Subscription:
+    """One connection's bounded queue of events, consumed on the loop it was created on.
+
+    Create it with :meth:`EventBus.subscribe`; :meth:`close` (or ``with``) ends it.
+    """
+
+    def __init__(self, bus: EventBus, party: str, max_queued: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.party = party
+        self._bus = bus
+        self._loop = loop
+        # Unbounded underneath: the bound is ours, so overflow drops the subscriber instead of blocking.
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._max_queued = max_queued
+        self.dropped = False
+
+    def _offer(self, event: Event) -> None:
+        """Queue ``event``; on the subscription's loop only."""
+        if self.dropped:
+            return
+        if self._queue.qsize() >= self._max_queued:
+            self.dropped = True
+            self._bus._remove(self)
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)  # wakes the consumer, which then raises
+            return
+        self._queue.put_nowait(event)
+
+    def deliver(self, event: Event) -> None:
+        """Queue ``event`` from any thread, never blocking."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._offer(event)
+        else:
+            try:
+                self._loop.call_soon_threadsafe(self._offer, event)
+            except RuntimeError:  # the loop is closed: the connection is gone
+                self._bus._remove(self)
+
+    async def next_batch(self, max_events: int = 256) -> list[Event]:
+        """Wait for at least one event and return it with whatever else is queued (up to ``max_events``).
+
+        Raises
+        ------
+        SlowConsumerError
+            If the queue overflowed: the subscription is over.
+        """
+        first = await self._queue.get()
+        batch: list[Event] = []
+        item: Event | None = first
+        while True:
+            if item is None:
+                raise SlowConsumerError(
+                    f"more than {self._max_queued} events were waiting for {self.party!r}: "
+                    "connection dropped; reconnect and read the inbox"
+                )
+            batch.append(item)
+            if len(batch) >= max_events or self._queue.empty():
+                return batch
+            item = self._queue.get_nowait()
+
+    def close(self) -> None:
+        """Stop receiving events."""
+        self._bus._remove(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventBus:
+    """Routes each event to the subscriptions of its party, and to no one else.
+
+    Parameters
+    ----------
+    max_queued
+        Events one connection may have waiting; one more drops the connection.
+    max_connections_per_party
+        Connections one party may hold at once.
+
+    Examples
+    --------
+    >>> bus = EventBus(max_queued=8, max_connections_per_party=2)
+    >>> bus.connections("blue")
+    0
+    """
+
+    def __init__(self, max_queued: int = 1000, max_connections_per_party: int = 8) -> None:
+        if max_queued < 1 or max_connections_per_party < 1:
+            raise ValueError("max_queued and max_connections_per_party must be at least 1")
+        self.max_queued = max_queued
+        self.max_connections_per_party = max_connections_per_party
+        self._lock = threading.Lock()
+        self._subscriptions: dict[str, list[Subscription]] = {}
+
+    def subscribe(self, party: str) -> Subscription:
+        """A new subscription to ``party``'s events, on the running event loop.
+
+        Raises
+        ------
+        TooManyConnectionsError
+            If the party already holds ``max_connections_per_party`` subscriptions.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            current = self._subscriptions.setdefault(party, [])
+            if len(current) >= self.max_connections_per_party:
+                raise TooManyConnectionsError(
+                    f"party {party!r} already has {len(current)} event connections "
+                    f"(at most {self.max_connections_per_party})"
+                )
+            subscription = Subscription(self, party, self.max_queued, loop)
+            current.append(subscription)
+        return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        with self._lock:
+            current = self._subscriptions.get(subscription.party, [])
+            if subscription in current:
+                current.remove(subscription)
+            if not current:
+                self._subscriptions.pop(subscription.party, None)
+
+    def connections(self, party: str) -> int:
+        """How many subscriptions ``party`` holds now."""
+        with self._lock:
+            return len(self._subscriptions.get(party, ()))
+
+    def publish(self, events: Iterable[Event]) -> None:
+        """Queue each event for every subscription of its party; never blocks, never raises for a slow one."""
+        for event in events:
+            with self._lock:
+                targets: Sequence[Subscription] = tuple(self._subscriptions.get(event.party, ()))
+            for subscription in targets:
+                subscription.deliver(event)

@@ -1,0 +1,182 @@
+"""``deconflict ops file|list|withdraw``: a party's operations on a channel server, from the command line.
+
+``ops file`` exits 1 when the filing found conflicts (as ``check`` does), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deconflict.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from deconflict.client import ChannelClient, Transport
+
+__all__ = [
+    "add_common_arguments",
+    "add_ops_parser",
+    "client_from_args",
+    "conflicts_table",
+    "console",
+    "run_ops",
+]
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--url``, ``--token`` and ``--json``: what every client command takes."""
+    parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``ops`` and its actions to the ``deconflict`` parser."""
+    ops = sub.add_parser(
+        "ops",
+        help="file, list and withdraw the party's operations on a channel server",
+        description="Talks to a channel server with the party's token.",
+    )
+    actions = ops.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
+
+    file = actions.add_parser(
+        "file",
+        help="file a GeoJSON FeatureCollection as an operation (exit 1: conflicts found)",
+        description="Files (or, with --replaces, amends) an operation; prints the conflicts found.",
+    )
+    add_common_arguments(file)
+    file.add_argument("file", metavar="FILE", help="GeoJSON FeatureCollection, one Feature per volume")
+    file.add_argument("--id", required=True, metavar="OP", help="the operation's id")
+    file.add_argument(
+        "--priority", type=int, metavar="N", help="the operation's priority (default: the file's, else 0)"
+    )
+    file.add_argument(
+        "--replaces", type=int, metavar="VERSION", help="amend the operation: the version it replaces"
+    )
+
+    listing = actions.add_parser("list", help="list the party's operations")
+    add_common_arguments(listing)
+
+    withdraw = actions.add_parser("withdraw", help="withdraw an operation")
+    add_common_arguments(withdraw)
+    withdraw.add_argument("id", metavar="OP", help="the operation's id")
+    withdraw.add_argument("--version", required=True, type=int, help="the version withdrawn (its ETag)")
+
+
+def client_from_args(args: argparse.Namespace, transport: Transport | None = None) -> ChannelClient:
+    """The client of ``--url`` with ``--token`` (or ``DECONFLICT_TOKEN``).
+
+    Raises
+    ------
+    InputError
+        If there is no token.
+    """
+    token = args.token or os.environ.get("DECONFLICT_TOKEN")
+    if not token:
+        raise InputError([Problem("command line", "give --token or set DECONFLICT_TOKEN", None, "--token")])
+    # Imported here: building the parser must stay cheap (no cryptography, no HTTP).
+    from deconflict.client import ChannelClient
+
+    return ChannelClient(args.url, token, transport=transport)
+
+
+def console() -> Console:
+    """Where tables go: stdout, 150 columns when it is not a terminal."""
+    # Imported when output is made: building the parser stays cheap.
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 150)
+
+
+def _read_collection(path: str) -> dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError([Problem(path, f"cannot read: {exc.strerror or exc}")]) from exc
+    except ValueError as exc:
+        raise InputError([Problem(path, f"not JSON: {exc}")]) from exc
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise InputError([Problem(path, "must be a GeoJSON FeatureCollection", None, "type")])
+    return document
+
+
+def _operations_table(operations: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="Operations", title_justify="left")
+    for column in ("id", "version", "state", "priority", "volumes"):
+        table.add_column(column, justify="right" if column in ("version", "priority", "volumes") else "left")
+    for op in operations:
+        volumes = op.get("volumes", {}).get("features", [])
+        table.add_row(
+            str(op["id"]), str(op["version"]), str(op["state"]), str(op["priority"]), str(len(volumes))
+        )
+    return table
+
+
+def conflicts_table(conflicts: list[dict[str, Any]], title: str = "Conflicts") -> Table:
+    """A table of conflict views: id, state, own operation and volume, the other side, when, where."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "state", "operation", "volume", "other party", "time", "altitude m", "acks/accepts"):
+        table.add_column(column)
+    for c in conflicts:
+        acks = ",".join(a["party"] for a in c.get("acknowledged_by", [])) or "-"
+        accepts = ",".join(a["party"] for a in c.get("accepted_by", [])) or "-"
+        state = c["state"]
+        if c.get("resolution"):
+            state += f" ({c['resolution']} by {c['resolved_by']})"
+        table.add_row(
+            str(c["id"]),
+            state,
+            c["operation"],
+            c["volume"],
+            f"{c['other_party']} (priority {c['other_priority']})",
+            f"{c['time_start']} - {c['time_end']}",
+            f"{c['altitude_lower_m']:g}-{c['altitude_upper_m']:g} {c['altitude_reference']}",
+            f"{acks} / {accepts}",
+        )
+    return table
+
+
+def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int:
+    """Run ``deconflict ops ACTION``; errors propagate to :func:`deconflict.cli.main`."""
+    client = client_from_args(args, transport)
+    out = console()
+    if args.ops_command == "file":
+        collection = _read_collection(args.file)
+        priority = args.priority if args.priority is not None else int(collection.get("priority", 0))
+        filed = client.file_operation(args.id, collection, priority, args.replaces)
+        if args.json:
+            print(json.dumps(filed, indent=2, ensure_ascii=False))
+        else:
+            op = filed["operation"]
+            out.print(f"filed {op['id']} version {op['version']} ({op['state']}, priority {op['priority']})")
+            if filed["conflicts"]:
+                out.print(conflicts_table(filed["conflicts"], "Conflicts found"))
+            else:
+                out.print("no conflict")
+        return 1 if filed["conflicts"] else 0
+    if args.ops_command == "list":
+        operations = client.operations()
+        if args.json:
+            print(json.dumps(operations, indent=2, ensure_ascii=False))
+        elif operations:
+            out.print(_operations_table(operations))
+        else:
+            out.print("no operations")
+        return 0
+    withdrawn = client.withdraw(args.id, args.version)
+    if args.json:
+        print(json.dumps(withdrawn, indent=2, ensure_ascii=False))
+    else:
+        out.print(f"withdrew {withdrawn['id']}: version {withdrawn['version']}, {withdrawn['state']}")
+    return 0

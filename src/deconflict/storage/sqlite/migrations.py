@@ -1,0 +1,271 @@
+"""Versioned schema migrations: the one place that creates or changes the tables of the SQLite file.
+
+Every SQLite store (operations, parties, messages, audit, conflict lifecycles) lives in the same
+database file, and every one of them calls :func:`migrate` when it opens it.
+The version reached is recorded in ``PRAGMA user_version``; pending migrations
+run in order, all in one ``BEGIN IMMEDIATE`` transaction, so several stores or
+processes opening a new file at once serialise on the write lock and the
+second one finds the work done. A file written by a newer deconflict (a
+version this code does not know) is refused rather than guessed at.
+
+Migrations 1 to 5 create the tables the stores used to create themselves with
+``CREATE TABLE IF NOT EXISTS``; they keep that clause, so a file written before
+migrations existed (``user_version`` 0, tables already there) is adopted as is.
+A new migration is appended to :data:`MIGRATIONS` with the next version; a
+released one is never edited.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from deconflict.errors import DeconflictError
+
+__all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "migrate", "schema_version"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema.
+
+    Parameters
+    ----------
+    version
+        The ``user_version`` the file has once this step is applied (1, 2, ...).
+    description
+        What the step does, for people.
+    apply
+        SQL statements (a script of ``;``-terminated statements) or a function
+        given the connection, run inside the migration transaction.
+    """
+
+    version: int
+    description: str
+    apply: str | Callable[[sqlite3.Connection], None]
+
+
+_OPERATIONS = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
+CREATE TABLE IF NOT EXISTS operations (
+    party TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    updated_s REAL NOT NULL,
+    PRIMARY KEY (party, id)
+);
+CREATE TABLE IF NOT EXISTS volumes (
+    rowid INTEGER PRIMARY KEY,
+    party TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    volume_id TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    lower_m REAL NOT NULL,
+    lower_ref TEXT NOT NULL,
+    upper_m REAL NOT NULL,
+    upper_ref TEXT NOT NULL,
+    time_start_s REAL NOT NULL,
+    time_end_s REAL NOT NULL,
+    centre_lon_deg REAL,
+    centre_lat_deg REAL,
+    radius_m REAL,
+    shape_wkb BLOB NOT NULL,
+    outer_wkb BLOB,
+    inner_wkb BLOB,
+    live INTEGER NOT NULL,
+    index_parts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS volumes_by_operation ON volumes (party, operation_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS volume_index USING rtree(
+    id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    id INTEGER PRIMARY KEY,
+    party_a TEXT NOT NULL,
+    operation_a TEXT NOT NULL,
+    party_b TEXT NOT NULL,
+    operation_b TEXT NOT NULL,
+    state TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    created_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conflicts_a ON conflicts (party_a, operation_a);
+CREATE INDEX IF NOT EXISTS conflicts_b ON conflicts (party_b, operation_b);
+"""
+
+_PARTIES = """
+CREATE TABLE IF NOT EXISTS parties (
+    name TEXT PRIMARY KEY,
+    public_key_pem TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_s REAL NOT NULL,
+    revoked_s REAL
+);
+"""
+
+_MESSAGES = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    code TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reply_by TEXT,
+    reply_by_s REAL,
+    nonce TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    created_s REAL NOT NULL,
+    level TEXT NOT NULL,
+    delivered_s REAL,
+    read_s REAL,
+    answered_s REAL,
+    reason TEXT,
+    overdue_s REAL,
+    escalation_steps INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sender, nonce)
+);
+CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, level);
+CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender);
+CREATE INDEX IF NOT EXISTS messages_deadline ON messages (reply_by_s) WHERE reply_by_s IS NOT NULL;
+CREATE TABLE IF NOT EXISTS escalations (
+    message_id INTEGER NOT NULL REFERENCES messages (id),
+    step INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    due_s REAL NOT NULL,
+    recorded_s REAL NOT NULL,
+    PRIMARY KEY (message_id, step)
+);
+CREATE INDEX IF NOT EXISTS escalations_sender ON escalations (sender);
+CREATE INDEX IF NOT EXISTS escalations_recipient ON escalations (recipient);
+"""
+
+_AUDIT = """
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY,
+    time_s REAL NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_kind_subject ON audit_log (kind, subject);
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_CONFLICT_STATES = """
+CREATE TABLE IF NOT EXISTS conflict_states (
+    conflict_id INTEGER PRIMARY KEY,
+    party_a TEXT NOT NULL,
+    party_b TEXT NOT NULL,
+    acknowledged_a_s REAL,
+    acknowledged_b_s REAL,
+    accepted_a_s REAL,
+    accept_a_reason TEXT,
+    accepted_b_s REAL,
+    accept_b_reason TEXT,
+    resolution TEXT,
+    resolved_by TEXT,
+    resolved_s REAL,
+    facts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conflict_states_a ON conflict_states (party_a);
+CREATE INDEX IF NOT EXISTS conflict_states_b ON conflict_states (party_b);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
+    Migration(2, "parties and their token hashes", _PARTIES),
+    Migration(3, "hotline messages and escalations", _MESSAGES),
+    Migration(4, "audit chain and its public key", _AUDIT),
+    Migration(5, "conflict lifecycle records", _CONFLICT_STATES),
+)
+"""Every step of the schema, in order; versions are 1, 2, ... without gaps."""
+
+LATEST_VERSION = MIGRATIONS[-1].version
+"""The version this code writes and reads."""
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (``executescript`` would commit the open transaction)."""
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()!r}")
+    return out
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The migration version a database file has reached (``PRAGMA user_version``)."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _refuse_newer(version: int, path: str) -> None:
+    if version > LATEST_VERSION:
+        raise DeconflictError(
+            f"{path}: database schema version {version} is newer than this deconflict "
+            f"(knows up to {LATEST_VERSION}); upgrade deconflict to open it"
+        )
+
+
+def migrate(db: sqlite3.Connection, path: str = "database", target: int | None = None) -> int:
+    """Bring a database up to ``target`` (the latest by default); return the version reached.
+
+    Parameters
+    ----------
+    db
+        A connection in autocommit mode (``isolation_level=None``), not inside a transaction.
+    path
+        The file's name, for error messages.
+    target
+        Stop at this version (tests build older files this way).
+
+    Returns
+    -------
+    int
+        The file's version afterwards.
+
+    Raises
+    ------
+    DeconflictError
+        If the file was written by a newer deconflict.
+    """
+    goal = LATEST_VERSION if target is None else target
+    current = schema_version(db)
+    _refuse_newer(current, path)
+    if current >= goal:
+        return current
+    # Writers queue here: the second opener re-reads the version once it holds the lock.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        current = schema_version(db)
+        _refuse_newer(current, path)
+        for step in MIGRATIONS:
+            if current < step.version <= goal:
+                if isinstance(step.apply, str):
+                    for statement in _statements(step.apply):
+                        db.execute(statement)
+                else:
+                    step.apply(db)
+                current = step.version
+        db.execute(f"PRAGMA user_version = {int(current)}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return current

@@ -1,0 +1,5 @@
+"""Fixtures of the client commands' tests: the API tests' in-process channel app."""
+
+from tests.api.conftest import channel
+
+__all__ = ["channel"]

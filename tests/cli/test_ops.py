@@ -1,0 +1,142 @@
+"""``deconflict ops`` and ``deconflict conflicts`` through the client, routed into the in-process app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deconflict.cli import _COMMANDS, main
+from deconflict.cli.conflicts import add_conflicts_parser, run_conflicts
+from deconflict.cli.ops import add_ops_parser, run_ops
+from deconflict.client import ChannelError
+from deconflict.errors import InputError
+from tests.api.conftest import Channel
+from tests.api.test_client import AppTransport
+from tests.api.test_conflicts import BLUE_OPERATION, blue_plan, forbidden_strings, red_plan
+from tests.builders import write_geojson
+
+URL = "http://testserver"
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="deconflict")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_ops_parser(sub)
+    add_conflicts_parser(sub)
+    return parser.parse_args(argv)
+
+
+def run(channel: Channel, party: str, *argv: str) -> int:
+    args = _parse([*argv, "--url", URL, "--token", channel.tokens[party]])
+    transport = AppTransport(channel.client)
+    if args.command == "ops":
+        return run_ops(args, transport)
+    return run_conflicts(args, transport)
+
+
+def run_json(channel: Channel, party: str, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    capsys.readouterr()
+    code = run(channel, party, *argv, "--json")
+    assert code in (0, 1)
+    return json.loads(capsys.readouterr().out)
+
+
+def _plan_file(tmp_path: Path, name: str, document: dict[str, Any]) -> str:
+    collection = {k: v for k, v in document.items() if k not in ("id", "priority")}
+    return str(write_geojson(tmp_path / name, collection))
+
+
+def test_the_commands_are_registered() -> None:
+    assert _COMMANDS["ops"] == ("ops", "run_ops")
+    assert _COMMANDS["conflicts"] == ("conflicts", "run_conflicts")
+
+
+def test_file_list_amend_and_withdraw(
+    channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blue_file = _plan_file(tmp_path, "blue.geojson", blue_plan())
+    assert run(channel, "blue", "ops", "file", blue_file, "--id", "op-1", "--priority", "7") == 0
+    assert "filed op-1 version 1" in capsys.readouterr().out
+
+    red_file = _plan_file(tmp_path, "red.geojson", red_plan())
+    assert run(channel, "red", "ops", "file", red_file, "--id", "red-op") == 1  # conflicts found
+    out = capsys.readouterr().out
+    assert "Conflicts found" in out and "blue (priority 7)" in out and "red-op" in out
+    assert not any(secret in out for secret in forbidden_strings())
+
+    assert run(channel, "red", "ops", "list") == 0
+    table = capsys.readouterr().out
+    assert "Operations" in table and "red-op" in table and "op-1" not in table
+    (listed,) = run_json(channel, "red", capsys, "ops", "list")
+    assert (listed["id"], listed["version"], listed["priority"]) == ("red-op", 1, 0)
+
+    amended = run_json(channel, "red", capsys, "ops", "file", red_file, "--id", "red-op", "--replaces", "1")
+    assert amended["operation"]["version"] == 2 and len(amended["conflicts"]) == 1
+
+    assert run(channel, "red", "ops", "withdraw", "red-op", "--version", "2") == 0
+    assert "withdrew red-op: version 3, withdrawn" in capsys.readouterr().out
+    assert run_json(channel, "red", capsys, "ops", "list")[0]["state"] == "withdrawn"
+
+
+def test_conflicts_list_ack_accept(
+    channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(
+        channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", BLUE_OPERATION
+    )
+    filed = run_json(
+        channel, "red", capsys, "ops", "file", _plan_file(tmp_path, "r.geojson", red_plan()), "--id", "red-op"
+    )
+    (conflict,) = filed["conflicts"]
+    conflict_id = str(conflict["id"])
+
+    assert run(channel, "red", "conflicts", "list") == 0
+    out = capsys.readouterr().out
+    assert "open" in out and "blue (priority 0)" in out
+    assert not any(secret in out for secret in forbidden_strings())
+
+    assert (
+        run_json(channel, "red", capsys, "conflicts", "ack", conflict_id)["acknowledged_by"][0]["party"]
+        == "red"
+    )
+    assert run_json(channel, "blue", capsys, "conflicts", "ack", conflict_id)["state"] == "acknowledged"
+    run(channel, "red", "conflicts", "accept", conflict_id, "--reason", "we stay low")
+    assert "red / red" in capsys.readouterr().out  # acknowledged by / accepted by
+    accepted = run_json(channel, "blue", capsys, "conflicts", "accept", conflict_id, "--reason", "agreed")
+    assert accepted["state"] == "accepted"
+    assert [
+        c["id"] for c in run_json(channel, "blue", capsys, "conflicts", "list", "--state", "accepted")
+    ] == [conflict["id"]]
+    assert run_json(channel, "blue", capsys, "conflicts", "list", "--state", "open") == []
+    run(channel, "red", "conflicts", "list", "--state", "resolved")
+    assert "no conflicts" in capsys.readouterr().out
+
+
+def test_refusals_are_errors_with_the_servers_message(channel: Channel, tmp_path: Path) -> None:
+    with pytest.raises(ChannelError, match="HTTP 404"):
+        run(channel, "green", "conflicts", "ack", "1")
+    path = _plan_file(tmp_path, "b.geojson", blue_plan())
+    assert run(channel, "blue", "ops", "file", path, "--id", "x") == 0
+    with pytest.raises(ChannelError, match="HTTP 409"):  # filed already
+        run(channel, "blue", "ops", "file", path, "--id", "x")
+    with pytest.raises(ChannelError, match="HTTP 409"):  # stale version
+        run(channel, "blue", "ops", "withdraw", "x", "--version", "7")
+    with pytest.raises(ChannelError, match="HTTP 404"):
+        run(channel, "blue", "ops", "withdraw", "nope", "--version", "1")
+    (tmp_path / "bad.geojson").write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="FeatureCollection"):
+        run(channel, "blue", "ops", "file", str(tmp_path / "bad.geojson"), "--id", "x")
+    with pytest.raises(InputError, match="cannot read"):
+        run(channel, "blue", "ops", "file", str(tmp_path / "missing.geojson"), "--id", "x")
+
+
+def test_without_a_token_the_command_fails_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DECONFLICT_TOKEN", raising=False)
+    assert main(["conflicts", "list", "--url", URL]) == 2
+    assert "give --token or set DECONFLICT_TOKEN" in capsys.readouterr().err

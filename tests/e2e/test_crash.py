@@ -1,0 +1,280 @@
+"""End to end against a real ``deconflict serve`` process: SIGKILL mid-traffic, a tampered byte, a deadline.
+
+Parties are registered with the CLI; several parties' writers (file operations,
+send signed messages, acknowledge) run in threads with the Python client; the
+server is killed with SIGKILL at a random moment and restarted on the same
+file. Everything answered with a 2xx must be there exactly once, the database
+must be intact, and ``deconflict audit verify --db`` must pass; then one byte
+of an audit entry is altered on disk and the verification must fail naming it.
+A clock file (``DECONFLICT_CLOCK_FILE``) moves the real server past a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deconflict.client import ChannelClient, ChannelError
+from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
+
+STARTUP_S = 30.0
+ROUNDS = 3
+PARTIES = ("blue", "red", "green")
+REPLY_BY = "2099-01-01T00:00:00Z"
+
+
+@dataclass
+class Party:
+    name: str
+    token: str
+    key: bytes
+
+
+@dataclass
+class Acknowledged:
+    """What the server answered with a 2xx (one lock: several writer threads add to it)."""
+
+    operations: set[tuple[str, str]] = field(default_factory=set)
+    messages: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # id -> (from, to, text)
+    acks: dict[int, str] = field(default_factory=dict)  # message id -> the recipient who read it
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deconflict", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env if env is not None else dict(os.environ),
+        check=False,
+    )
+
+
+def _register(db: Path, root: Path, name: str) -> Party:
+    key_path = root / f"{name}.pem"
+    done = _cli("party", "add", name, "--db", str(db), "--key-out", str(key_path))
+    assert done.returncode == 0, done.stderr
+    match = re.search(r"^token: (\S+)$", done.stdout, re.MULTILINE)
+    assert match, done.stdout
+    return Party(name, match.group(1), key_path.read_bytes())
+
+
+@contextmanager
+def _server(
+    db: Path, log: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A ``deconflict serve`` process on an ephemeral port; its log goes to a file (never a full pipe)."""
+    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=out, env=env or dict(os.environ)
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        port = None
+        while port is None:
+            text = log.read_text(errors="replace")
+            match = re.search(r"running on http://127\.0\.0\.1:(\d+)", text)
+            port = int(match.group(1)) if match else None
+            if port is None:
+                assert process.poll() is None, "server exited:\n" + text
+                assert time.monotonic() < deadline, "server did not start:\n" + text
+                time.sleep(0.05)
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _http(url: str, token: str, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def _plan(party: str, operation_id: str, n: int) -> dict[str, Any]:
+    lon = 10.0 + (n % 40) * 0.01
+    geometry = polygon_geometry(box_ring(lon, 45.0, lon + 0.02, 45.02))
+    return {**collection(feature("v1", geometry=geometry)), "id": operation_id, "priority": 0}
+
+
+def _writer(
+    url: str, me: Party, others: list[str], seen: Acknowledged, stop: threading.Event, tag: str
+) -> None:
+    """File, send and acknowledge until told to stop or the server is gone."""
+    client = ChannelClient(url, me.token, private_key_pem=me.key)
+    n = 0
+    try:
+        while not stop.is_set():
+            n += 1
+            operation_id = f"op-{tag}-{n}"
+            status, _ = _http(url, me.token, "POST", "/v1/operations", _plan(me.name, operation_id, n))
+            if status == 201:
+                with seen.lock:
+                    seen.operations.add((me.name, operation_id))
+            to = others[n % len(others)]
+            sent = client.send(to, "FREE", text=f"{tag} {n}", reply_by=REPLY_BY)
+            with seen.lock:
+                seen.messages[int(sent["id"])] = (me.name, to, sent["text"])
+            for message in client.messages("inbox", state="delivered")[:3]:
+                try:
+                    acked = client.ack(int(message["id"]), "read")
+                except ChannelError as exc:
+                    if exc.status != 409:  # 409: the party's other writer read it first
+                        raise
+                    continue
+                with seen.lock:
+                    seen.acks[int(acked["id"])] = me.name
+    except (ChannelError, OSError):
+        return  # the server was killed under us: what got a 2xx is recorded
+
+
+def _check_survivors(url: str, parties: dict[str, Party], seen: Acknowledged) -> None:
+    for name, party in parties.items():
+        status, listed = _http(url, party.token, "GET", "/v1/operations")
+        assert status == 200
+        ids = [op["id"] for op in listed]
+        assert len(ids) == len(set(ids))
+        mine = {op_id for owner, op_id in seen.operations if owner == name}
+        assert mine <= set(ids), sorted(mine - set(ids))
+        for op in listed:
+            assert op["volumes"]["features"], op["id"]  # nothing half-written: a plan has its volumes
+        client = ChannelClient(url, party.token)
+        outbox = client.messages("outbox")
+        out_ids = [m["id"] for m in outbox]
+        assert len(out_ids) == len(set(out_ids))
+        sent = {i for i, (sender, _, _) in seen.messages.items() if sender == name}
+        assert sent <= set(out_ids), sorted(sent - set(out_ids))
+        by_id = {m["id"]: m for m in outbox}
+        for i in sent:
+            assert by_id[i]["text"] == seen.messages[i][2]
+    for message_id, recipient in seen.acks.items():
+        got = ChannelClient(url, parties[recipient].token).message(message_id)
+        assert got["state"] == "read", (message_id, got["state"])
+
+
+def _audit_rows(db: Path) -> list[tuple[int, str, str]]:
+    raw = sqlite3.connect(db)
+    try:
+        return [
+            (int(r[0]), str(r[1]), str(r[2])) for r in raw.execute("SELECT seq, kind, hash FROM audit_log")
+        ]
+    finally:
+        raw.close()
+
+
+def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_found(tmp_path: Path) -> None:
+    started = time.monotonic()
+    db = tmp_path / "channel.db"
+    parties = {name: _register(db, tmp_path, name) for name in PARTIES}
+    seen = Acknowledged()
+    rng = random.Random(20261126)
+    for round_no in range(ROUNDS):
+        with _server(db, tmp_path / f"serve-{round_no}.log") as (process, url):
+            if round_no:
+                _check_survivors(url, parties, seen)
+            stop = threading.Event()
+            threads = [
+                threading.Thread(
+                    target=_writer,
+                    args=(url, p, [o for o in PARTIES if o != p.name], seen, stop, f"{p.name}{round_no}{k}"),
+                )
+                for p in parties.values()
+                for k in range(2)
+            ]
+            for t in threads:
+                t.start()
+            time.sleep(rng.uniform(0.5, 2.0))
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            assert not any(t.is_alive() for t in threads)
+    assert seen.operations and seen.messages and seen.acks
+    with _server(db, tmp_path / "serve-final.log") as (_, url):
+        _check_survivors(url, parties, seen)
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # A message change and its entry are one transaction: the two sets match exactly.
+    stored = {r[0] for r in raw.execute("SELECT id FROM messages")}
+    recorded = [
+        json.loads(r[0])["message_id"]
+        for r in raw.execute("SELECT payload FROM audit_log WHERE kind = ?", ("message_sent",))
+    ]
+    assert sorted(recorded) == sorted(stored)
+    # An operation is committed before its entry: never an entry without its operation.
+    operations = {f"operation:{party}/{op}" for party, op in raw.execute("SELECT party, id FROM operations")}
+    for (subject,) in raw.execute("SELECT subject FROM audit_log WHERE kind = 'operation_filed'"):
+        assert json.loads(subject)[0] in operations
+    for party, op in seen.operations:
+        assert raw.execute(
+            "SELECT 1 FROM audit_log WHERE kind = 'operation_filed' AND subject = ?",
+            (json.dumps([f"operation:{party}/{op}"]),),
+        ).fetchone(), (party, op)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
+    verified = _cli("audit", "verify", "--db", str(db))
+    assert verified.returncode == 0, verified.stderr
+    assert "chain verified" in verified.stdout
+
+    # One byte of the last audit entry's hash, altered in the file itself.
+    seq, kind, digest = _audit_rows(db)[-1]
+    data = bytearray(db.read_bytes())
+    offset = data.find(digest.encode("ascii"))
+    assert offset >= 0 and data.find(digest.encode("ascii"), offset + 1) < 0
+    data[offset] = ord("0") if data[offset] != ord("0") else ord("1")
+    db.write_bytes(bytes(data))
+    failed = _cli("audit", "verify", "--db", str(db))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"entry {seq} ({kind})" in failed.stderr
+    assert time.monotonic() - started < 60.0
+
+
+def test_a_missed_deadline_escalates_on_a_real_server_with_a_clock_file(tmp_path: Path) -> None:
+    db = tmp_path / "deadline.db"
+    clock = tmp_path / "clock"
+    clock.write_text(f"{T0_S}\n", encoding="ascii")
+    blue, red = (_register(db, tmp_path, name) for name in ("blue", "red"))
+    env = {**os.environ, "DECONFLICT_CLOCK_FILE": str(clock)}
+    with _server(db, tmp_path / "serve.log", env) as (_, url):
+        sender = ChannelClient(url, blue.token, private_key_pem=blue.key)
+        sent = sender.send("red", "FREE", text="confirm by 12:10", reply_by="2026-01-01T12:10:00Z")
+        assert sent["created"] == "2026-01-01T12:00:00Z"  # the server's time is the file's
+        assert sender.escalations() == []
+        clock.write_text(f"{T0_S + 3600.0}\n", encoding="ascii")  # 50 min past the deadline
+        steps = sender.escalations()
+        assert [(e["message"], e["step"]) for e in steps] == [(sent["id"], 0), (sent["id"], 1)]
+        assert [e["due"] for e in steps] == ["2026-01-01T12:10:00Z", "2026-01-01T12:25:00Z"]
+        assert len(ChannelClient(url, red.token).escalations()) == 2
+        assert sender.message(sent["id"])["overdue"] is True
+    verified = _cli("audit", "verify", "--db", str(db))
+    assert verified.returncode == 0, verified.stderr
