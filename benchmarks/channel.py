@@ -32,7 +32,6 @@ import itertools
 import json
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
@@ -79,35 +78,35 @@ class Server:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
         )
         self.log: collections.deque[str] = collections.deque(maxlen=200)
+        self._started = threading.Event()
+        self._port: int | None = None
+        # One reader from the start: select() on a buffered pipe can miss lines
+        # already read into the buffer, and a full pipe would block the server.
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
         try:
             self.port = self._wait_for_port()
         except BaseException:
             self.stop()
             raise
-        self._reader = threading.Thread(target=self._read_log, daemon=True)
-        self._reader.start()
 
     def _wait_for_port(self) -> int:
-        assert self.process.stderr is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stderr, selectors.EVENT_READ)
-            deadline = time.monotonic() + STARTUP_S
-            while time.monotonic() < deadline:
-                if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                    break
-                line = self.process.stderr.readline()
-                if not line:
-                    break
-                self.log.append(line)
-                match = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
-                if match:
-                    return int(match.group(1))
-        raise RuntimeError("the server did not start:\n" + "".join(self.log))
+        deadline = time.monotonic() + STARTUP_S
+        while not self._started.wait(timeout=0.1):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start:\n" + "".join(self.log))
+        assert self._port is not None
+        return self._port
 
     def _read_log(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line)
+            if self._port is None:
+                match = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
+                if match:
+                    self._port = int(match.group(1))
+                    self._started.set()
 
     def stop(self) -> None:
         """Interrupt the server, as Ctrl-C would (kill it if it does not stop within 10 s)."""

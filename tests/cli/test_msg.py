@@ -6,11 +6,6 @@ One server for the module, on an ephemeral port, always stopped at the end.
 from __future__ import annotations
 
 import json
-import os
-import re
-import selectors
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +16,7 @@ import pytest
 from deconflict.channel.parties import register_party
 from deconflict.cli import main
 from deconflict.storage import SQLitePartyStore
+from tests.servers import serve_process
 
 STARTUP_S = 30.0
 REPLY_BY = "2099-01-01T00:00:00Z"
@@ -31,25 +27,6 @@ class Server:
     url: str
     tokens: dict[str, str]
     keys: dict[str, Path]
-
-
-def _wait_for_port(process: subprocess.Popen[str]) -> int:
-    assert process.stderr is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + STARTUP_S
-    log = []
-    while time.monotonic() < deadline:
-        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-            break
-        line = process.stderr.readline()
-        if not line:
-            break
-        log.append(line)
-        match = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
-        if match:
-            return int(match.group(1))
-    raise AssertionError("server did not start:\n" + "".join(log))
 
 
 @pytest.fixture(scope="module")
@@ -64,22 +41,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             keys[name] = root / f"{name}.pem"
             keys[name].write_bytes(registration.private_key_pem)
             tokens[name] = registration.token
-    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
-    )
-    try:
-        port = _wait_for_port(process)
-        yield Server(f"http://127.0.0.1:{port}", tokens, keys)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
+    with serve_process(db, root / "serve.log") as (_, url):
+        yield Server(url, tokens, keys)
 
 
 def msg(server: Server, party: str, *args: str) -> list[str]:

@@ -31,6 +31,7 @@ from typing import Any
 
 from deconflict.client import ChannelClient, ChannelError
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
+from tests.servers import serve_process
 
 STARTUP_S = 30.0
 ROUNDS = 3
@@ -80,31 +81,8 @@ def _server(
     db: Path, log: Path, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A ``deconflict serve`` process on an ephemeral port; its log goes to a file (never a full pipe)."""
-    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=out, env=env or dict(os.environ)
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        port = None
-        while port is None:
-            text = log.read_text(errors="replace")
-            match = re.search(r"running on http://127\.0\.0\.1:(\d+)", text)
-            port = int(match.group(1)) if match else None
-            if port is None:
-                assert process.poll() is None, "server exited:\n" + text
-                assert time.monotonic() < deadline, "server did not start:\n" + text
-                time.sleep(0.05)
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with serve_process(db, log, env) as (process, url):
+        yield process, url
 
 
 def _http(url: str, token: str, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
