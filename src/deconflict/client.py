@@ -13,6 +13,7 @@ A session looks like this (it needs a running server)::
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
 import urllib.error
@@ -85,6 +86,10 @@ class UrllibTransport:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ChannelError(f"{method} {url}: cannot reach the service ({reason})") from exc
+        except http.client.HTTPException as exc:
+            # The connection broke mid-answer (e.g. the server stopped): the
+            # outcome is unknown to the caller, like a network error.
+            raise ChannelError(f"{method} {url}: the answer was cut off ({exc!r})") from exc
 
 
 def _describe(detail: Any) -> str:

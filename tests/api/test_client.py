@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Mapping
 
 import pytest
@@ -10,6 +12,8 @@ from fastapi.testclient import TestClient
 from deconflict.client import ChannelClient, ChannelError, Response, UrllibTransport
 from tests.api.conftest import Channel
 from tests.builders import T0_S
+
+CRLF = bytes([13, 10])
 
 
 class AppTransport:
@@ -70,3 +74,26 @@ def test_an_unreachable_server_is_a_channel_error() -> None:
     client = ChannelClient("http://127.0.0.1:9", "t", transport=UrllibTransport(timeout_s=2.0))
     with pytest.raises(ChannelError, match="cannot reach the service"):
         client.me()
+
+
+def test_an_answer_cut_off_mid_body_is_a_channel_error() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    def answer_half() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK" + CRLF + b"Content-Length: 100" + CRLF + CRLF
+            conn.sendall(head + b"{")  # 1 of the 100 promised bytes, then the connection closes
+
+    thread = threading.Thread(target=answer_half)
+    thread.start()
+    try:
+        with pytest.raises(ChannelError, match="cut off"):
+            UrllibTransport(timeout_s=5.0).request("GET", f"http://127.0.0.1:{port}/v1/health", {}, None)
+    finally:
+        thread.join(timeout=10)
+        server.close()

@@ -9,9 +9,14 @@ import pytest
 
 from deconflict.channel.audit import AuditKind, AuditRecord
 from deconflict.channel.messages import MessageContent
+from deconflict.channel.service import file_plan, withdraw_plan
+from deconflict.config import Buffers, Limits
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore
+from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database, shared_database
-from tests.builders import T0_S
+from deconflict.storage.sqlite.store import SQLiteStore
+from deconflict.strategic.filing import FilingResult
+from tests.builders import T0_S, box, volume
 
 
 def _content(nonce: str) -> MessageContent:
@@ -87,3 +92,96 @@ def test_shared_database_is_one_per_file_and_closes_with_its_last_user(tmp_path:
     third = shared_database(tmp_path / "one.db")
     assert third is not first
     third.close()
+
+
+def _file(
+    store: SQLiteStore, audit: SQLiteAuditLog, states: SQLiteConflictStates, party: str
+) -> FilingResult:
+    # Every party files the same box: each filing conflicts with the others' operations.
+    return file_plan(
+        store,
+        audit,
+        party,
+        "op-1",
+        [volume("v1", party, box(8.0, 47.0, 8.1, 47.1))],
+        document={"party": party},
+        priority=0,
+        replaces_version=None,
+        buffers=Buffers(),
+        limits=Limits(),
+        now_s=T0_S,
+        conflict_states=states,
+    )
+
+
+def _counts(path: Path) -> tuple[int, int, int]:
+    return (_count(path, "operations"), _count(path, "conflicts"), _count(path, "audit_log"))
+
+
+def _fail(*args: object, **kwargs: object) -> list[object]:
+    raise RuntimeError("the process dies before the entries are written")
+
+
+def test_a_filing_and_its_entries_commit_together_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "filing.db"
+    database = Database(db)
+    with (
+        SQLiteStore(database, checkpoint_interval_s=None) as store,
+        SQLiteConflictStates(database) as states,
+        SQLiteAuditLog(database) as audit,
+    ):
+        assert store.database is states.database is audit.database is database
+        _file(store, audit, states, "blue")
+        result = _file(store, audit, states, "red")
+        assert len(result.conflict_ids) == 1
+        # Two operations, one conflict; entries: two filings and the conflict found.
+        assert _counts(db) == (2, 1, 3)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(audit, "append", _fail)
+            with pytest.raises(RuntimeError):
+                _file(store, audit, states, "green")
+        assert not database.in_transaction
+        assert _counts(db) == (2, 1, 3)  # neither green's operation nor its two conflicts
+        assert store.get_operation("green", "op-1") is None
+        assert [r.id for r in store.list_conflict_records("green")] == []
+
+        _file(store, audit, states, "green")  # the chain goes on where it was
+        assert _counts(db) == (3, 3, 6)
+    database.close()
+
+
+def test_a_withdrawal_and_its_entries_commit_together_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "withdrawal.db"
+    database = Database(db)
+    with (
+        SQLiteStore(database, checkpoint_interval_s=None) as store,
+        SQLiteConflictStates(database) as states,
+        SQLiteAuditLog(database) as audit,
+    ):
+        _file(store, audit, states, "blue")
+        _file(store, audit, states, "red")
+        before = _count(db, "audit_log")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(audit, "append", _fail)
+            with pytest.raises(RuntimeError):
+                withdraw_plan(store, audit, "red", "op-1", 1, T0_S, conflict_states=states)
+        assert not database.in_transaction
+        operation = store.get_operation("red", "op-1")
+        assert operation is not None and (operation.version, str(operation.state)) == (1, "proposed")
+        assert states.list_for("red") == {}  # the conflict's resolution rolled back too
+        assert _count(db, "audit_log") == before
+
+        withdrawn = withdraw_plan(store, audit, "red", "op-1", 1, T0_S, conflict_states=states)
+        assert (withdrawn.version, str(withdrawn.state)) == (2, "withdrawn")
+        stored = store.get_operation("red", "op-1")
+        assert stored is not None and stored.version == 2
+        kinds = [entry.kind for entry in audit.entries(after_seq=before)]
+        assert kinds == [str(AuditKind.OPERATION_WITHDRAWN), str(AuditKind.CONFLICT_RESOLVED)]
+        assert [lc.resolution is not None for lc in states.list_for("red").values()] == [True]
+    database.close()

@@ -22,14 +22,18 @@ Transaction boundaries:
   open them). After any crash there is then neither a message change without
   its entry nor an entry without its change. With stores on separate
   connections it falls back to two commits, change first.
-* Operations (:func:`file_plan`, :func:`withdraw_plan`), conflict lifecycles,
-  parties and failed logins: still two transactions, the change first (the
-  operations store and the conflict lifecycle store commit on their own
-  connections). A crash between the two commits leaves a change without its
-  entry, never an entry without its change. For messages on separate
-  connections the gap is not silent: ``deconflict audit verify`` matches every
-  stored message with its ``message_sent`` entry and reports a message
-  without one.
+* Operations (:func:`file_plan`, :func:`withdraw_plan`) and conflict
+  lifecycles (:func:`acknowledge_conflict_as`, :func:`accept_conflict_as`, and
+  the resolutions a filing or withdrawal makes): likewise ONE transaction when
+  the operations store, the conflict lifecycle store and the audit log share
+  one connection (``deconflict.storage.open_*`` open them so); the filing's
+  own transaction and each lifecycle update become savepoints of it. With
+  stores on separate connections, two commits, change first.
+* Parties and failed logins: still two transactions, the change first. A
+  crash between two commits leaves a change without its entry, never an entry
+  without its change. For messages on separate connections the gap is not
+  silent: ``deconflict audit verify`` matches every stored message with its
+  ``message_sent`` entry and reports a message without one.
 
 Events
 ------
@@ -110,6 +114,11 @@ def _together(audit: AuditLog, *stores: object) -> AbstractContextManager[object
     return nullcontext()
 
 
+def _present(*stores: object) -> tuple[object, ...]:
+    """The stores given (those passed as ``None`` left out)."""
+    return tuple(s for s in stores if s is not None)
+
+
 def _document_sha256(document: object) -> str | None:
     try:
         return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
@@ -158,35 +167,36 @@ def file_plan(
     ``conflict_states``, an amendment resolves the operation's open conflicts
     (``amended``), each with a ``conflict_resolved`` entry for both sides.
     """
-    # An amendment supersedes the operation's open conflicts: each becomes resolved (amended).
-    superseded = _open_conflicts_of(store, conflict_states, party, operation_id, replaces_version)
-    result = file_operation(
-        store,
-        party,
-        operation_id,
-        volumes,
-        priority=priority,
-        replaces_version=replaces_version,
-        buffers=buffers,
-        limits=limits,
-    )
-    operation = result.operation
-    kind = AuditKind.OPERATION_FILED if replaces_version is None else AuditKind.OPERATION_UPDATED
-    payload = {
-        "operation": operation.id,
-        "version": operation.version,
-        "priority": operation.priority,
-        "state": str(operation.state),
-        "volumes": [v.id for v in operation.volumes],
-        "document_sha256": _document_sha256(document),
-        "conflicts": list(result.conflict_ids),
-    }
-    records = [AuditRecord(party, kind, (f"operation:{party}/{operation.id}",), (party,), payload)]
-    records += [
-        _conflict_record(party, c, i) for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
-    ]
-    records += _resolve(conflict_states, superseded, party, Resolution.AMENDED, now_s)
-    audit.append(records, now_s)
+    with _together(audit, *_present(store, conflict_states)):
+        # An amendment supersedes the operation's open conflicts: each becomes resolved (amended).
+        superseded = _open_conflicts_of(store, conflict_states, party, operation_id, replaces_version)
+        result = file_operation(
+            store,
+            party,
+            operation_id,
+            volumes,
+            priority=priority,
+            replaces_version=replaces_version,
+            buffers=buffers,
+            limits=limits,
+        )
+        operation = result.operation
+        kind = AuditKind.OPERATION_FILED if replaces_version is None else AuditKind.OPERATION_UPDATED
+        payload = {
+            "operation": operation.id,
+            "version": operation.version,
+            "priority": operation.priority,
+            "state": str(operation.state),
+            "volumes": [v.id for v in operation.volumes],
+            "document_sha256": _document_sha256(document),
+            "conflicts": list(result.conflict_ids),
+        }
+        records = [AuditRecord(party, kind, (f"operation:{party}/{operation.id}",), (party,), payload)]
+        records += [
+            _conflict_record(party, c, i) for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
+        ]
+        records += _resolve(conflict_states, superseded, party, Resolution.AMENDED, now_s)
+        audit.append(records, now_s)
     if events is not None:
         events.publish(
             Event(EventKind.CONFLICT, side, conflict_view(c, side, conflict_id=i, state="open"))
@@ -210,13 +220,14 @@ def withdraw_plan(
     Given ``conflict_states``, its open conflicts become resolved (``withdrawn``),
     each with a ``conflict_resolved`` entry for both sides.
     """
-    superseded = _open_conflicts_of(store, conflict_states, party, operation_id, version)
-    operation = withdraw_operation(store, party, operation_id, version)
-    payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
-    subject = (f"operation:{party}/{operation.id}",)
-    records = [AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)]
-    records += _resolve(conflict_states, superseded, party, Resolution.WITHDRAWN, now_s)
-    audit.append(records, now_s)
+    with _together(audit, *_present(store, conflict_states)):
+        superseded = _open_conflicts_of(store, conflict_states, party, operation_id, version)
+        operation = withdraw_operation(store, party, operation_id, version)
+        payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
+        subject = (f"operation:{party}/{operation.id}",)
+        records = [AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)]
+        records += _resolve(conflict_states, superseded, party, Resolution.WITHDRAWN, now_s)
+        audit.append(records, now_s)
     return operation
 
 
@@ -544,10 +555,12 @@ def acknowledge_conflict_as(
     TransitionError
         See :func:`~deconflict.channel.conflicts.acknowledge_conflict`.
     """
-    lifecycle = _change_conflict(
-        store, conflict_states, party, conflict_id, lambda lc: acknowledge_conflict(lc, party, now_s)
-    )
-    audit.append([_lifecycle_record(party, AuditKind.CONFLICT_ACKNOWLEDGED, lifecycle, party=party)], now_s)
+    with _together(audit, store, conflict_states):
+        lifecycle = _change_conflict(
+            store, conflict_states, party, conflict_id, lambda lc: acknowledge_conflict(lc, party, now_s)
+        )
+        record = _lifecycle_record(party, AuditKind.CONFLICT_ACKNOWLEDGED, lifecycle, party=party)
+        audit.append([record], now_s)
     return lifecycle
 
 
@@ -569,12 +582,13 @@ def accept_conflict_as(
     InputError, TransitionError
         See :func:`~deconflict.channel.conflicts.accept_conflict`.
     """
-    lifecycle = _change_conflict(
-        store, conflict_states, party, conflict_id, lambda lc: accept_conflict(lc, party, reason, now_s)
-    )
-    side = lifecycle.side_of(party)
-    entry = _lifecycle_record(
-        party, AuditKind.CONFLICT_ACCEPTED, lifecycle, party=party, reason=side.accept_reason
-    )
-    audit.append([entry], now_s)
+    with _together(audit, store, conflict_states):
+        lifecycle = _change_conflict(
+            store, conflict_states, party, conflict_id, lambda lc: accept_conflict(lc, party, reason, now_s)
+        )
+        side = lifecycle.side_of(party)
+        entry = _lifecycle_record(
+            party, AuditKind.CONFLICT_ACCEPTED, lifecycle, party=party, reason=side.accept_reason
+        )
+        audit.append([entry], now_s)
     return lifecycle

@@ -27,8 +27,16 @@ __all__ = [
 
 
 def open_store(settings: Settings) -> Store:
-    """The store the settings choose (embedded SQLite at ``settings.db_path``)."""
-    return SQLiteStore(settings.db_path, settings.altitude_margins())
+    """The store the settings choose (embedded SQLite at ``settings.db_path``).
+
+    It shares one connection with :func:`open_audit_log` of the same file, so a
+    filing and its audit entries commit together.
+    """
+    database = shared_database(settings.db_path)
+    try:
+        return SQLiteStore(database, settings.altitude_margins())
+    finally:
+        database.close()  # the store holds its own reference
 
 
 def open_party_store(settings: Settings) -> PartyStore:
@@ -60,5 +68,13 @@ def open_audit_log(settings: Settings) -> SQLiteAuditLog:
 
 
 def open_conflict_states(settings: Settings) -> SQLiteConflictStates:
-    """The conflict lifecycle store the settings choose (the same SQLite file as :func:`open_store`)."""
-    return SQLiteConflictStates(settings.db_path)
+    """The conflict lifecycle store the settings choose (the same SQLite file as :func:`open_store`).
+
+    It shares one connection with :func:`open_audit_log` of the same file, so a
+    lifecycle change and its audit entry commit together.
+    """
+    database = shared_database(settings.db_path)
+    try:
+        return SQLiteConflictStates(database)
+    finally:
+        database.close()  # the store holds its own reference

@@ -1,4 +1,8 @@
-"""Conflict lifecycle records in the same SQLite file as the operations (own connection, own table).
+"""Conflict lifecycle records in the same SQLite file as the operations (own table).
+
+The store has its own connection, or shares one (and its transactions) with the
+operations store and the audit log through a
+:class:`~deconflict.storage.sqlite.database.Database`.
 
 One row per conflict something happened to (acknowledged, accepted, resolved),
 keyed by the conflict's id in the operations store. The row keeps a copy of the
@@ -13,15 +17,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import astuple, fields
 from pathlib import Path
 
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side, new_lifecycle
 from deconflict.errors import NotFoundError
-from deconflict.storage.sqlite.connection import connect
-from deconflict.storage.sqlite.migrations import migrate
+from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
 
 __all__ = ["SQLiteConflictStates"]
@@ -81,19 +83,20 @@ class SQLiteConflictStates:
     ----------
     path
         Database file (created if missing), usually the one of
-        :class:`~deconflict.storage.sqlite.store.SQLiteStore`, or ``":memory:"``.
+        :class:`~deconflict.storage.sqlite.store.SQLiteStore`, or ``":memory:"``;
+        or a :class:`~deconflict.storage.sqlite.database.Database` to share with the other stores.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = connect(self.path)
-        self._lock = threading.RLock()
-        with self._lock:
-            migrate(self._db, self.path)
+    def __init__(self, path: Path | str | Database) -> None:
+        # Given a Database, this store shares its connection, lock and transactions.
+        self.database = path.acquire() if isinstance(path, Database) else Database(path)
+        self.path = self.database.path
+        self._db = self.database.connection
+        self._lock = self.database.lock
 
     def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
+        """Release the database (the connection closes with its last user)."""
+        self.database.close()
 
     def __enter__(self) -> SQLiteConflictStates:
         return self
@@ -128,23 +131,20 @@ class SQLiteConflictStates:
         conflict: Conflict | None,
         change: Callable[[ConflictLifecycle], ConflictLifecycle],
     ) -> ConflictLifecycle:
-        """Read, change and write one record in one ``BEGIN IMMEDIATE`` transaction."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._select(conflict_id)
-                if current is None:
-                    if conflict is None:
-                        raise NotFoundError(f"no conflict {conflict_id}")
-                    current = new_lifecycle(conflict_id, conflict)
-                changed = change(current)
-                self._db.execute(
-                    f"INSERT OR REPLACE INTO conflict_states ({_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _row(changed),
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return changed
+        """Read, change and write one record in one ``BEGIN IMMEDIATE`` transaction.
+
+        Inside a caller's transaction on a shared database, a savepoint of it.
+        """
+        with self.database.transaction():
+            current = self._select(conflict_id)
+            if current is None:
+                if conflict is None:
+                    raise NotFoundError(f"no conflict {conflict_id}")
+                current = new_lifecycle(conflict_id, conflict)
+            changed = change(current)
+            self._db.execute(
+                f"INSERT OR REPLACE INTO conflict_states ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _row(changed),
+            )
+        return changed

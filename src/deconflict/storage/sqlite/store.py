@@ -10,6 +10,10 @@ volume without a second lookup.
 Commits are durable (WAL, ``synchronous = FULL``). WAL checkpoints run on a
 background connection, so that no filing pays for copying the log into the
 database; the automatic checkpoint stays on, at a larger size, as a backstop.
+
+Opened on a :class:`~deconflict.storage.sqlite.database.Database` shared with
+the audit log, the store writes on its connection: a filing inside a caller's
+transaction becomes a savepoint, and commits with the caller's audit entries.
 """
 
 from __future__ import annotations
@@ -29,8 +33,7 @@ import shapely
 
 from deconflict.errors import DeconflictError
 from deconflict.geometry.footprint import Footprint
-from deconflict.storage.sqlite.connection import connect
-from deconflict.storage.sqlite.migrations import migrate
+from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
 from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
@@ -271,7 +274,8 @@ class SQLiteStore:
     Parameters
     ----------
     path
-        Database file (created if missing), or ``":memory:"``.
+        Database file (created if missing), or ``":memory:"``; or a
+        :class:`~deconflict.storage.sqlite.database.Database` to share with the audit log.
     margins
         Altitude-reference margins used to index altitude bands.
     checkpoint_interval_s
@@ -281,24 +285,30 @@ class SQLiteStore:
 
     def __init__(
         self,
-        path: Path | str,
+        path: Path | str | Database,
         margins: AltitudeMargins = AltitudeMargins(),
         checkpoint_interval_s: float | None = 0.5,
     ) -> None:
-        self.path = str(path)
+        # Given a Database, this store shares its connection, lock and transactions.
+        self.database = path.acquire() if isinstance(path, Database) else Database(path)
+        self.path = self.database.path
         self.margins = margins
-        self._db = connect(self.path)
-        self._db.execute("PRAGMA cache_size = -262144")
-        # Reads through the OS page cache: a new connection is warm at once.
-        self._db.execute("PRAGMA mmap_size = 17179869184")
-        self._lock = threading.RLock()
-        with self._lock:
-            migrate(self._db, self.path)
-            self._check_schema_version()
+        self._db = self.database.connection
+        self._lock = self.database.lock
         self._checkpointer: _Checkpointer | None = None
+        try:
+            with self._lock:
+                self._db.execute("PRAGMA cache_size = -262144")
+                # Reads through the OS page cache: a new connection is warm at once.
+                self._db.execute("PRAGMA mmap_size = 17179869184")
+                self._check_schema_version()
+                if checkpoint_interval_s is not None and self.path != ":memory:":
+                    # The backstop: at 64 MiB of WAL a commit checkpoints by itself.
+                    self._db.execute("PRAGMA wal_autocheckpoint = 16384")
+        except BaseException:
+            self.database.close()
+            raise
         if checkpoint_interval_s is not None and self.path != ":memory:":
-            # The backstop: at 64 MiB of WAL a commit checkpoints by itself.
-            self._db.execute("PRAGMA wal_autocheckpoint = 16384")
             self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s)
 
     def _check_schema_version(self) -> None:
@@ -317,7 +327,7 @@ class SQLiteStore:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
-        self._db.close()
+        self.database.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -328,15 +338,10 @@ class SQLiteStore:
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         # One connection serves every thread of this store: threads take turns
-        # here, other connections (processes) queue on BEGIN IMMEDIATE.
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield _Transaction(self)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        # on its lock, other connections (processes) queue on BEGIN IMMEDIATE.
+        # Inside a caller's transaction on a shared Database this is a savepoint.
+        with self.database.transaction():
+            yield _Transaction(self)
 
     def _delete_volumes(self, party: str, operation_id: str) -> None:
         boxes = [
