@@ -28,7 +28,7 @@ from pathlib import Path
 from deconflict.channel.audit import GENESIS_HASH, AuditEntry, AuditRecord, AuditSigner, canonical_json, seal
 from deconflict.channel.keys import generate_key_pair
 from deconflict.errors import DeconflictError
-from deconflict.storage.sqlite.database import Database
+from deconflict.storage.sqlite.database import Database, DatabaseStore
 
 __all__ = ["SQLiteAuditLog", "audit_key_path"]
 
@@ -74,7 +74,7 @@ def _create_key_file(path: Path) -> None:
         os.unlink(temporary)
 
 
-class SQLiteAuditLog:
+class SQLiteAuditLog(DatabaseStore):
     """The default :class:`~deconflict.channel.audit.AuditLog`.
 
     Parameters
@@ -88,16 +88,9 @@ class SQLiteAuditLog:
     """
 
     def __init__(self, path: Path | str | Database, key_path: Path | None = None) -> None:
-        # Given a Database, this log shares its connection, lock and transactions.
-        self.database = path.acquire() if isinstance(path, Database) else Database(path)
-        self.path = self.database.path
+        super().__init__(path)
         self.key_path = key_path if key_path is not None else audit_key_path(self.path)
-        self._db = self.database.connection
-        self._lock = self.database.lock
         self._signer: AuditSigner | None = None
-
-    def close(self) -> None:
-        self.database.close()
 
     def transaction_with(self, *stores: object) -> AbstractContextManager[object]:
         """One transaction for the log and ``stores`` if they share its database, else no transaction.
@@ -110,12 +103,6 @@ class SQLiteAuditLog:
         if stores and all(getattr(s, "database", None) is self.database for s in stores):
             return self.database.transaction()
         return contextlib.nullcontext()
-
-    def __enter__(self) -> SQLiteAuditLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def stored_public_key(self) -> str | None:
         """The public key recorded in the database (that signed the chain), or ``None`` before any."""

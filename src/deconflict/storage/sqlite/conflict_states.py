@@ -19,11 +19,10 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import astuple, fields
-from pathlib import Path
 
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side, new_lifecycle
 from deconflict.errors import NotFoundError
-from deconflict.storage.sqlite.database import Database
+from deconflict.storage.sqlite.database import DatabaseStore
 from deconflict.strategic.conflicts import Conflict
 
 __all__ = ["SQLiteConflictStates"]
@@ -76,7 +75,7 @@ def _row(lifecycle: ConflictLifecycle) -> tuple[object, ...]:
     )
 
 
-class SQLiteConflictStates:
+class SQLiteConflictStates(DatabaseStore):
     """The default :class:`~deconflict.channel.conflicts.ConflictStateStore`.
 
     Parameters
@@ -86,23 +85,6 @@ class SQLiteConflictStates:
         :class:`~deconflict.storage.sqlite.store.SQLiteStore`, or ``":memory:"``;
         or a :class:`~deconflict.storage.sqlite.database.Database` to share with the other stores.
     """
-
-    def __init__(self, path: Path | str | Database) -> None:
-        # Given a Database, this store shares its connection, lock and transactions.
-        self.database = path.acquire() if isinstance(path, Database) else Database(path)
-        self.path = self.database.path
-        self._db = self.database.connection
-        self._lock = self.database.lock
-
-    def close(self) -> None:
-        """Release the database (the connection closes with its last user)."""
-        self.database.close()
-
-    def __enter__(self) -> SQLiteConflictStates:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _select(self, conflict_id: int) -> ConflictLifecycle | None:
         row = self._db.execute(

@@ -19,11 +19,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from deconflict.storage.sqlite.connection import connect
 from deconflict.storage.sqlite.migrations import migrate
 
-__all__ = ["Database", "shared_database"]
+__all__ = ["Database", "DatabaseStore", "shared_database"]
 
 
 class Database:
@@ -116,3 +117,27 @@ def shared_database(path: Path | str) -> Database:
         database = Database(key)
         _REGISTRY[key] = database
         return database
+
+
+class DatabaseStore:
+    """Base of the SQLite stores: opens a :class:`Database` for a path, or shares one given.
+
+    Stores on one shared Database write on one connection under one lock, so
+    a caller can put several stores' writes in one :meth:`Database.transaction`.
+    """
+
+    def __init__(self, path: Path | str | Database) -> None:
+        self.database = path.acquire() if isinstance(path, Database) else Database(path)
+        self.path = self.database.path
+        self._db = self.database.connection
+        self._lock = self.database.lock
+
+    def close(self) -> None:
+        """Release the database (the connection closes with its last user)."""
+        self.database.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from pathlib import Path
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
-from deconflict.storage.sqlite.database import Database
+from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteMessageStore"]
 
@@ -60,7 +59,7 @@ def _escalation(row: sqlite3.Row) -> Escalation:
     )
 
 
-class SQLiteMessageStore:
+class SQLiteMessageStore(DatabaseStore):
     """The default :class:`~deconflict.channel.messages.MessageStore` and
     :class:`~deconflict.channel.deadlines.DeadlineStore`.
 
@@ -75,22 +74,6 @@ class SQLiteMessageStore:
     WAL with ``synchronous=FULL``: a message the server has acknowledged with a
     2xx survives a crash of the server.
     """
-
-    def __init__(self, path: Path | str | Database) -> None:
-        # Given a Database, this store shares its connection, lock and transactions.
-        self.database = path.acquire() if isinstance(path, Database) else Database(path)
-        self.path = self.database.path
-        self._db = self.database.connection
-        self._lock = self.database.lock
-
-    def close(self) -> None:
-        self.database.close()
-
-    def __enter__(self) -> SQLiteMessageStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def add_message(self, content: MessageContent, signature: str, created_s: float) -> Message:
         params_json = json.dumps(dict(content.params), ensure_ascii=False, allow_nan=False)

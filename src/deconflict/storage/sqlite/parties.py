@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-from pathlib import Path
 
 from deconflict.channel.parties import Party
 from deconflict.errors import AlreadyExistsError, NotFoundError
-from deconflict.storage.sqlite.connection import connect
-from deconflict.storage.sqlite.migrations import migrate
+from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLitePartyStore"]
 
@@ -25,7 +22,7 @@ def _party(row: sqlite3.Row) -> Party:
     )
 
 
-class SQLitePartyStore:
+class SQLitePartyStore(DatabaseStore):
     """The default :class:`~deconflict.channel.parties.PartyStore`.
 
     Parameters
@@ -34,22 +31,6 @@ class SQLitePartyStore:
         Database file (created if missing), usually the one of
         :class:`~deconflict.storage.sqlite.store.SQLiteStore`, or ``":memory:"``.
     """
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._db = connect(self.path)
-        self._lock = threading.Lock()
-        with self._lock:
-            migrate(self._db, self.path)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> SQLitePartyStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def add_party(self, party: Party, token_sha256: str) -> None:
         with self._lock:
