@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Protocol, TypeVar
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -34,6 +35,13 @@ from deconflict.errors import (
     TransitionError,
 )
 from deconflict.strategic.store import Store
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Closable)
 
 __all__ = ["create_app"]
 
@@ -117,21 +125,20 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            own_store = store if store is not None else open_store(settings)
-            if store is None:
-                stack.callback(own_store.close)
-            own_parties = parties if parties is not None else open_party_store(settings)
-            if parties is None:
-                stack.callback(own_parties.close)
-            own_messages = messages if messages is not None else open_message_store(settings)
-            if messages is None:
-                stack.callback(own_messages.close)
-            own_audit = audit if audit is not None else open_audit_log(settings)
-            if audit is None:
-                stack.callback(own_audit.close)
-            own_states = conflict_states if conflict_states is not None else open_conflict_states(settings)
-            if conflict_states is None:
-                stack.callback(own_states.close)
+
+            def own(given: _C | None, opener: Callable[[Settings], _C]) -> _C:
+                """The store given (the caller closes it), or one opened here and closed at shutdown."""
+                if given is not None:
+                    return given
+                opened = opener(settings)
+                stack.callback(opened.close)
+                return opened
+
+            own_store = own(store, open_store)
+            own_parties = own(parties, open_party_store)
+            own_messages = own(messages, open_message_store)
+            own_audit = own(audit, open_audit_log)
+            own_states = own(conflict_states, open_conflict_states)
             app.state.services = Services(
                 settings=settings,
                 store=own_store,
