@@ -11,6 +11,7 @@ A clock file (``DECONFLICT_CLOCK_FILE``) moves the real server past a deadline.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -96,6 +97,9 @@ def _http(url: str, token: str, method: str, path: str, body: object | None = No
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, None
+    except http.client.HTTPException as exc:
+        # Killed while answering: the outcome is unknown, as for a broken connection.
+        raise ConnectionError(f"{method} {path}: answer cut off ({exc!r})") from exc
 
 
 def _plan(party: str, operation_id: str, n: int) -> dict[str, Any]:
