@@ -4,18 +4,37 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean vendor fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The web map's third-party assets (src/deconflict/ui/vendor/, not committed): from the npm
+# packages that package-lock.json pins, only the files the page loads.
+UI_VENDOR := src/deconflict/ui/vendor
+$(UI_VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	rm -rf $(UI_VENDOR) && mkdir -p $(UI_VENDOR)/images
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(UI_VENDOR)/
+	cp node_modules/leaflet/dist/images/*.png $(UI_VENDOR)/images/
+	cp node_modules/topojson-client/dist/topojson-client.min.js $(UI_VENDOR)/
+	cp node_modules/world-atlas/countries-50m.json $(UI_VENDOR)/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(UI_VENDOR)/
+	touch $@
+
+vendor: $(UI_VENDOR)/.installed
+
+# Order-only: the assets are there before the install (a non-editable one packs them), and a
+# refreshed copy needs no reinstall.
+$(STAMP): pyproject.toml | $(BIN)/python $(UI_VENDOR)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The live demo until Ctrl-C; e.g. `make demo DEMO_ARGS="--duration 120 --speed 2"`.
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(BIN)/deconflict demo
+	$(BIN)/deconflict demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -29,6 +48,11 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# Longer contract fuzzing than `make test` runs (25 examples per operation there).
+FUZZ_EXAMPLES ?= 500
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider tests/api/test_schemathesis.py
+
 # BlueSky (the tactical reference) lives in its own environment, never imported by ours.
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed:
@@ -40,6 +64,9 @@ bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(BIN)/python benchmarks/strategic.py --volumes 100000
 	$(BIN)/python benchmarks/tactical.py --n 1000 5000 10000
 	$(BIN)/python benchmarks/channel.py --messages 2000 --seconds 60 --senders 8
+	$(BIN)/python benchmarks/channel.py --messages 10000 --seconds 60 --via socket
+	$(BIN)/python benchmarks/load.py --seconds 60 --parties 4 --max-rss-growth-mib 64
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
+	rm -rf node_modules $(UI_VENDOR)

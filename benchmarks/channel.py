@@ -5,7 +5,9 @@ database), registers two parties, connects the recipient's ``/v1/events``
 WebSocket, then ``--senders`` concurrent senders POST signed messages (signed
 with the sender's Ed25519 key, as the client does) until ``--messages`` have
 been sent or ``--seconds`` have passed. Every 201 means the message is durably
-committed (SQLite WAL, ``synchronous=FULL``).
+committed (SQLite WAL, ``synchronous=FULL``). With ``--via socket`` blue
+sends the same signed messages as ``send`` frames on its own ``/v1/events``
+WebSocket instead (at most ``--window`` unanswered); each ``sent`` answer means the same.
 
 Measured: ``messages_per_s``, the 201 answers per second over the sending
 phase; ``delivery_p50_ms`` / ``delivery_p99_ms``, from just before the POST to
@@ -16,6 +18,7 @@ The server is always stopped, whatever happens.
 Usage::
 
     python benchmarks/channel.py --messages 2000 --seconds 60 --senders 8
+    python benchmarks/channel.py --messages 5000 --seconds 60 --via socket
 
 To profile the server, set ``DECONFLICT_BENCH_WRAP`` to a command that runs
 the server's command line given after it, e.g.
@@ -53,6 +56,8 @@ STARTUP_S = 30.0
 DRAIN_S = 10.0
 TARGET_MESSAGES_PER_S = 1000.0
 TARGET_P99_MS = 50.0
+SOCKET_WINDOW = 32
+"""Messages a WebSocket sender has sent and not yet seen answered, at most."""
 
 
 @dataclass
@@ -66,6 +71,11 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _server_env() -> dict[str, str]:
+    """The environment, with the per-party message rate lifted: this measures throughput, not policy."""
+    return {"DECONFLICT_MESSAGES_PER_MINUTE": "100000000", **os.environ}
+
+
 class Server:
     """``deconflict serve`` in a subprocess; its log is read continuously so it never blocks on a pipe."""
 
@@ -75,7 +85,7 @@ class Server:
         if wrapper:
             command = [*wrapper.split(), *command]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_server_env()
         )
         self.log: collections.deque[str] = collections.deque(maxlen=200)
         self._started = threading.Event()
@@ -123,6 +133,20 @@ class Server:
             self.process.stderr.close()
 
 
+def signed_message(nonce: str, key_pem: bytes) -> dict[str, Any]:
+    """A message from blue to red, signed with blue's key: the body of a POST, or of a ``send`` frame."""
+    content = MessageContent("blue", "red", "FREE", {}, f"benchmark message {nonce}", None, nonce)
+    return {
+        "to": "red",
+        "code": "FREE",
+        "params": {},
+        "text": content.text,
+        "reply_by": None,
+        "nonce": nonce,
+        "signature": sign_content(content, key_pem),
+    }
+
+
 def sender(
     port: int,
     token: str,
@@ -139,17 +163,7 @@ def sender(
     try:
         while time.perf_counter() < stop_at and budget.acquire(blocking=False):
             nonce = f"bench-{worker:03d}-{next(nonces):09d}"
-            content = MessageContent("blue", "red", "FREE", {}, f"benchmark message {nonce}", None, nonce)
-            payload = {
-                "to": "red",
-                "code": "FREE",
-                "params": {},
-                "text": content.text,
-                "reply_by": None,
-                "nonce": nonce,
-                "signature": sign_content(content, key_pem),
-            }
-            data = json.dumps(payload).encode()
+            data = json.dumps(signed_message(nonce, key_pem)).encode()
             started = time.perf_counter()
             with tally.lock:
                 tally.sent_at[nonce] = started
@@ -171,6 +185,63 @@ def sender(
                     tally.errors[f"HTTP {response.status}"] += 1
     finally:
         connection.close()
+
+
+async def socket_sender(
+    port: int,
+    token: str,
+    key_pem: bytes,
+    budget: int,
+    stop_at: float,
+    tally: Tally,
+    window: int,
+) -> None:
+    """Send signed messages from blue to red as ``send`` frames on blue's WebSocket.
+
+    At most ``window`` are sent and not yet answered.
+
+    A ``sent`` answer means the message is durably committed, as a 201 does.
+    """
+    url = f"ws://127.0.0.1:{port}/v1/events"
+    async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_queue=None) as ws:
+        hello = json.loads(await ws.recv())
+        if hello.get("type") != "ready":
+            raise RuntimeError(f"unexpected first frame {hello!r}")
+        slots = asyncio.Semaphore(window)
+        outstanding = 0
+
+        async def send_all() -> None:
+            nonlocal outstanding
+            for number in range(budget):
+                if time.perf_counter() >= stop_at:
+                    return
+                await slots.acquire()
+                nonce = f"bench-socket-{number:09d}"
+                frame = json.dumps({"type": "send", "ref": nonce, "message": signed_message(nonce, key_pem)})
+                with tally.lock:
+                    tally.sent_at[nonce] = time.perf_counter()
+                outstanding += 1
+                await ws.send(frame)
+
+        sending = asyncio.create_task(send_all())
+        while not (sending.done() and outstanding == 0):
+            try:
+                frame = await asyncio.wait_for(ws.recv(), 1.0)
+            except TimeoutError:
+                if time.perf_counter() > stop_at + DRAIN_S:
+                    break
+                continue
+            answer = json.loads(frame)
+            if answer.get("type") not in ("sent", "refused"):
+                continue
+            outstanding -= 1
+            slots.release()
+            with tally.lock:
+                if answer["type"] == "sent":
+                    tally.answered_at[answer["ref"]] = time.perf_counter()
+                else:
+                    tally.errors[f"refused {answer.get('status')}"] += 1
+        await sending
 
 
 async def receive(port: int, token: str, tally: Tally, ready: threading.Event, done: threading.Event) -> None:
@@ -214,8 +285,15 @@ def register(db: Path, root: Path) -> dict[str, tuple[str, bytes]]:
     return found
 
 
-def run(messages: int, seconds: float, senders: int, server_args: list[str]) -> dict[str, Any]:
-    """Run the benchmark once and return its figures."""
+def run(
+    messages: int,
+    seconds: float,
+    senders: int,
+    server_args: list[str],
+    via: str = "post",
+    window: int = SOCKET_WINDOW,
+) -> dict[str, Any]:
+    """Run the benchmark once and return its figures (``via``: ``post`` or ``socket``)."""
     with tempfile.TemporaryDirectory(prefix="deconflict-bench-") as tmp:
         root = Path(tmp)
         db = root / "channel.db"
@@ -231,21 +309,26 @@ def run(messages: int, seconds: float, senders: int, server_args: list[str]) -> 
             try:
                 if not ready.wait(STARTUP_S):
                     raise RuntimeError("the recipient's WebSocket did not connect")
-                budget = threading.Semaphore(messages)
-                nonces = itertools.count()
                 started = time.perf_counter()
                 stop_at = started + seconds
-                workers = [
-                    threading.Thread(
-                        target=sender,
-                        args=(server.port, *parties["blue"], nonces, budget, stop_at, tally, i),
+                if via == "socket":
+                    asyncio.run(
+                        socket_sender(server.port, *parties["blue"], messages, stop_at, tally, window)
                     )
-                    for i in range(senders)
-                ]
-                for worker in workers:
-                    worker.start()
-                for worker in workers:
-                    worker.join()
+                else:
+                    budget = threading.Semaphore(messages)
+                    nonces = itertools.count()
+                    workers = [
+                        threading.Thread(
+                            target=sender,
+                            args=(server.port, *parties["blue"], nonces, budget, stop_at, tally, i),
+                        )
+                        for i in range(senders)
+                    ]
+                    for worker in workers:
+                        worker.start()
+                    for worker in workers:
+                        worker.join()
             finally:
                 done.set()
                 receiver.join()
@@ -270,8 +353,10 @@ def run(messages: int, seconds: float, senders: int, server_args: list[str]) -> 
     p99 = pct(latencies_ms, 99)
     return {
         "benchmark": "channel",
+        "via": via,
         "messages": len(answered),
-        "senders": senders,
+        "senders": senders if via == "post" else 1,
+        "window": window if via == "socket" else None,
         "seconds": round(elapsed_s, 3),
         "messages_per_s": round(rate, 1),
         "delivery_p50_ms": pct(latencies_ms, 50),
@@ -293,10 +378,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=2000, help="messages to send at most")
     parser.add_argument("--seconds", type=float, default=60.0, help="time to send for at most")
     parser.add_argument("--senders", type=int, default=8, help="concurrent senders (keep-alive connections)")
+    parser.add_argument(
+        "--via",
+        choices=("post", "socket"),
+        default="post",
+        help="POST /v1/messages from --senders connections, or send frames on one WebSocket (default post)",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=SOCKET_WINDOW,
+        help=f"with --via socket: messages sent and not yet answered, at most (default {SOCKET_WINDOW})",
+    )
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.seconds <= 0 or args.senders < 1:
-        parser.error("--messages, --seconds and --senders must be positive")
-    figures = run(args.messages, args.seconds, args.senders, [])
+    if args.messages < 1 or args.seconds <= 0 or args.senders < 1 or args.window < 1:
+        parser.error("--messages, --seconds, --senders and --window must be positive")
+    figures = run(args.messages, args.seconds, args.senders, [], args.via, args.window)
     print(json.dumps(figures, indent=2))
     return 0
 

@@ -19,7 +19,7 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -169,6 +169,11 @@ class ChannelClient:
         party: dict[str, Any] = self._call("GET", "/v1/parties/me")
         self._party = str(party["name"])
         return party
+
+    def parties(self) -> list[dict[str, Any]]:
+        """The directory: every party's name, public key and whether it is revoked."""
+        listed: list[dict[str, Any]] = self._call("GET", "/v1/parties")
+        return listed
 
     def catalogue(self) -> dict[str, Any]:
         """The message catalogue (codes, texts, parameter schemas)."""
@@ -340,3 +345,45 @@ class ChannelClient:
             "POST", f"/v1/conflicts/{int(conflict_id)}/accept", {"reason": reason}
         )
         return accepted
+
+    def stats(self) -> dict[str, Any]:
+        """The caller's channel statistics by month and pair: ``{party, months: [{month, pairs}]}``."""
+        found: dict[str, Any] = self._call("GET", "/v1/stats")
+        return found
+
+    def post_tracks(self, states: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Post the caller's own aircraft states (``id``, ``time``, ``lat_deg`` ... ``vs_mps``).
+
+        Returns
+        -------
+        dict
+            ``{"accepted": n}``.
+        """
+        accepted: dict[str, Any] = self._call("POST", "/v1/tracks", {"states": [dict(s) for s in states]})
+        return accepted
+
+    def tracks(self) -> dict[str, Any]:
+        """The live picture as the caller may see it: ``{time, own, foreign}``."""
+        found: dict[str, Any] = self._call("GET", "/v1/tracks")
+        return found
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The current alerts involving the caller's aircraft."""
+        found: dict[str, Any] = self._call("GET", "/v1/alerts")
+        return list(found["alerts"])
+
+    def incidents(self) -> list[dict[str, Any]]:
+        """The incidents (losses of separation) involving the caller's aircraft, with their comments."""
+        found: dict[str, Any] = self._call("GET", "/v1/incidents")
+        return list(found["incidents"])
+
+    def incident(self, incident_id: int) -> dict[str, Any]:
+        """One incident involving the caller's aircraft."""
+        found: dict[str, Any] = self._call("GET", f"/v1/incidents/{int(incident_id)}")
+        return found
+
+    def comment_incident(self, incident_id: int, text: str) -> dict[str, Any]:
+        """Add the caller's comment to an incident's thread; returns the comment."""
+        path = f"/v1/incidents/{int(incident_id)}/comments"
+        added: dict[str, Any] = self._call("POST", path, {"text": text})
+        return added

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     tactical_max_vs_mps: float = Field(default=100.0, gt=0.0, description="faster altitude jumps: glitches")
     tactical_alt_quantum_m: float = Field(default=7.62, ge=0.0, description="recorded altitude step, 25 ft")
     tactical_alert_gap_s: float = Field(default=10.0, ge=0.0, description="merge alerts across such gaps")
+    # Live picture (deconflict.channel.live, /v1/tracks, /v1/alerts, /v1/incidents).
+    tracks_max_batch: int = Field(default=10_000, ge=1, description="states per POST /v1/tracks")
+    tracks_trail_s: float = Field(default=600.0, ge=0.0, description="trail of own tracks, seconds back")
+    tactical_warning_s: float = Field(default=120.0, ge=0.0, description="alert is a warning within this")
+    tactical_cycle_s: float = Field(default=1.0, gt=0.0, description="how often live detection runs")
     # Hotline (deconflict.channel.deadlines).
     escalation_ladder_s: tuple[float, ...] = Field(
         default=(0.0, 900.0, 3600.0),
@@ -91,6 +96,19 @@ class Settings(BaseSettings):
     events_max_connections_per_party: int = Field(default=8, ge=1, description="event connections per party")
     deadline_sweep_s: float = Field(
         default=5.0, gt=0.0, description="how often the server looks for passed deadlines (and pushes them)"
+    )
+
+    # Request limits (deconflict.api.limits): 413 and 429 before any route runs.
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024, gt=0, description="largest request body, with or without Content-Length"
+    )
+    messages_per_minute: int = Field(
+        default=120, gt=0, description="messages one party may send in any 60 s (POST /v1/messages)"
+    )
+
+    # Web map (deconflict.ui, served at /).
+    ui_dir: Path | None = Field(
+        default=None, description="folder of the web map's files; default: the installed package's ui/"
     )
 
     @field_validator("escalation_ladder_s")

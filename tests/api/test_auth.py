@@ -12,7 +12,7 @@ import pytest
 
 from tests.api.conftest import Channel
 
-UNAUTHENTICATED = {("GET", "/v1/health")}
+UNAUTHENTICATED = {("GET", "/v1/health"), ("GET", "/v1/ready"), ("GET", "/metrics")}
 
 
 def protected_routes(channel: Channel) -> list[tuple[str, str]]:
@@ -36,6 +36,7 @@ def test_the_route_list_covers_the_api(channel: Channel) -> None:
     listed = set(protected_routes(channel))
     assert {
         ("GET", "/v1/parties/me"),
+        ("GET", "/v1/parties"),
         ("POST", "/v1/operations"),
         ("GET", "/v1/operations"),
         ("GET", "/v1/operations/x"),
@@ -92,3 +93,18 @@ def test_me_names_the_tokens_party(channel: Channel) -> None:
         body = response.json()
         assert body["name"] == party
         assert body["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_the_directory_lists_names_and_public_keys_only(channel: Channel) -> None:
+    response = channel.client.get("/v1/parties", headers=channel.auth("blue"))
+    assert response.status_code == 200
+    listed = {p["name"]: p for p in response.json()}
+    assert listed.keys() == set(channel.tokens)
+    for name, entry in listed.items():
+        assert set(entry) == {"name", "public_key_pem", "revoked"}
+        assert entry["revoked"] is (name == "gone")
+        me = channel.client.get("/v1/parties/me", headers=channel.auth(name)) if name != "gone" else None
+        if me is not None:
+            assert me.json()["public_key_pem"] == entry["public_key_pem"]
+    for token in channel.tokens.values():
+        assert token not in response.text

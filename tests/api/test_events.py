@@ -56,7 +56,7 @@ def refused(client: TestClient, headers: dict[str, str], first_frame: str | None
 
 
 def until_marker(ws: WebSocketTestSession) -> list[dict[str, Any]]:
-    frames = []
+    frames: list[dict[str, Any]] = []
     while True:
         frame: dict[str, Any] = ws.receive_json()
         if frame["type"] == "message" and frame["message"]["text"] == MARKER:

@@ -1,4 +1,4 @@
-"""The `deconflict check` and `demo` commands, called through main(argv)."""
+"""The `deconflict check` and `demo --plans-only` commands, called through main(argv)."""
 
 from __future__ import annotations
 
@@ -361,8 +361,8 @@ def test_huge_number_is_bad_input_not_a_crash(capsys: pytest.CaptureFixture[str]
 # --- demo -------------------------------------------------------------------------------
 
 
-def test_demo_exits_0_and_prints_conflicts(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "demo")
+def test_demo_plans_only_exits_0_and_prints_conflicts(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "demo", "--plans-only")
     assert (code, err) == (0, "")
     assert out.startswith("deconflict demo: strategic check of the bundled plans")
     for text in ("blue isr-3", "red r-102", "civil airway-UL620", "blue op-17/v1", "red r-101"):
@@ -370,8 +370,8 @@ def test_demo_exits_0_and_prints_conflicts(capsys: pytest.CaptureFixture[str]) -
     assert "4 conflicts among 8 volumes of 3 parties (blue, civil, red), between 2 pairs of parties." in out
 
 
-def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "demo", "--json")
+def test_demo_plans_only_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo", "--plans-only", "--json")
     assert code == 0
     document = json.loads(out)
     assert document["volumes"] == 8

@@ -98,3 +98,41 @@ def test_errors_are_reported_on_stderr_with_exit_2(
 def test_inbox_of_a_party_with_no_messages(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(msg(server, "green", "inbox")) == 0
     assert capsys.readouterr().out.strip() == "no messages in the inbox"
+
+
+def test_an_export_verifies_messages_offline_and_pinpoints_an_altered_one(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = str(server.keys["green"])
+    argv = msg(server, "green", "send", "--key", key, "--to", "blue", "--code", "FREE")
+    sent = run_json(capsys, [*argv, "--text", "Holding west of the line."])
+    assert isinstance(sent, dict)
+    assert main(["audit", "export", "--url", server.url, f"--token={server.tokens['blue']}"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert sent["id"] in [m["id"] for m in document["messages"]]
+    assert set(document["public_keys"]) == {"blue", "red", "green"}
+    assert all("token" not in k for m in document["messages"] for k in m)
+    export = tmp_path / "blue-export.json"
+    export.write_text(json.dumps(document))
+    server_key = tmp_path / "server.pem"
+    server_key.write_text(document["public_key_pem"])
+    verify = ["audit", "verify", "--file", str(export), "--key", str(server_key)]
+
+    assert main(verify) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert f"; {len(document['messages'])} message signatures" in out
+
+    # One word of the received message changed: its signature no longer verifies.
+    for message in document["messages"]:
+        if message["id"] == sent["id"]:
+            message["text"] = "Holding east of the line."
+    export.write_text(json.dumps(document))
+    assert main(verify) == 1
+    err = capsys.readouterr().err
+    assert f"message {sent['id']} from 'green': signature does not verify" in err
+
+    # The message dropped from the export: its message_sent entry names it missing.
+    document["messages"] = [m for m in document["messages"] if m["id"] != sent["id"]]
+    export.write_text(json.dumps(document))
+    assert main(verify) == 1
+    assert f"message {sent['id']} is missing" in capsys.readouterr().err

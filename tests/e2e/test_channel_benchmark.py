@@ -35,6 +35,12 @@ def test_the_benchmark_measures_and_stops_the_server(bench: ModuleType) -> None:
     assert 0 < figures["delivery_p50_ms"] <= figures["delivery_p99_ms"]
 
 
+def test_the_socket_benchmark_sends_over_the_websocket(bench: ModuleType) -> None:
+    figures = bench.run(messages=60, seconds=20.0, senders=1, server_args=[], via="socket", window=8)
+    assert (figures["via"], figures["messages"], figures["errors"]) == ("socket", 60, 0)
+    assert 0 < figures["delivery_p50_ms"] <= figures["delivery_p99_ms"]
+
+
 def test_a_real_server_closes_a_bad_token_with_1008(bench: ModuleType, tmp_path: Path) -> None:
     server = bench.Server(tmp_path / "e2e.db", [])
 

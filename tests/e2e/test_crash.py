@@ -82,6 +82,8 @@ def _server(
     db: Path, log: Path, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A ``deconflict serve`` process on an ephemeral port; its log goes to a file (never a full pipe)."""
+    # Writers send faster than a party's message rate allows (tests/api/test_limits.py tests the limit).
+    env = {"DECONFLICT_MESSAGES_PER_MINUTE": "1000000", **(env if env is not None else os.environ)}
     with serve_process(db, log, env) as (process, url):
         yield process, url
 

@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deconflict.channel.audit import AuditKind, AuditRecord
-from deconflict.channel.messages import MessageContent
-from deconflict.channel.service import file_plan, withdraw_plan
+from deconflict.channel.catalogue import load_catalogue
+from deconflict.channel.events import Event
+from deconflict.channel.messages import MessageContent, sign_content
+from deconflict.channel.service import (
+    add_party,
+    file_plan,
+    revoke_party_token,
+    rotate_party_token,
+    send_batch,
+    withdraw_plan,
+)
 from deconflict.config import Buffers, Limits
-from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore
+from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
-from deconflict.storage.sqlite.database import Database, shared_database
+from deconflict.storage.sqlite.database import Database, GroupCommitError, shared_database
 from deconflict.storage.sqlite.store import SQLiteStore
 from deconflict.strategic.filing import FilingResult
 from tests.builders import T0_S, box, volume
+
+_PARTY_SQL = "INSERT INTO parties (name, public_key_pem, token_sha256, created_s) VALUES (?, 'pem', ?, 0.0)"
 
 
 def _content(nonce: str) -> MessageContent:
@@ -56,9 +71,9 @@ def test_a_message_and_its_entry_commit_together_or_not_at_all(tmp_path: Path) -
 def test_a_failing_inner_block_rolls_back_to_its_savepoint_only(tmp_path: Path) -> None:
     database = Database(tmp_path / "nested.db")
     with database.transaction() as db:
-        db.execute("INSERT INTO parties VALUES ('blue', 'pem', 'a', 0.0, NULL)")
+        db.execute(_PARTY_SQL, ("blue", "a"))
         with pytest.raises(ValueError), database.transaction():
-            db.execute("INSERT INTO parties VALUES ('red', 'pem', 'b', 0.0, NULL)")
+            db.execute(_PARTY_SQL, ("red", "b"))
             raise ValueError("inner")
         assert database.in_transaction
     names = [r[0] for r in database.connection.execute("SELECT name FROM parties")]
@@ -184,4 +199,171 @@ def test_a_withdrawal_and_its_entries_commit_together_or_not_at_all(
         kinds = [entry.kind for entry in audit.entries(after_seq=before)]
         assert kinds == [str(AuditKind.OPERATION_WITHDRAWN), str(AuditKind.CONFLICT_RESOLVED)]
         assert [lc.resolution is not None for lc in states.list_for("red").values()] == [True]
+    database.close()
+
+
+# --- group commit ---------------------------------------------------------------------
+
+
+def _insert_party(database: Database, name: str) -> None:
+    with database.transaction() as db:
+        db.execute(_PARTY_SQL, (name, name))
+
+
+def _stored(path: Path, name: str) -> bool:
+    raw = sqlite3.connect(path)
+    try:
+        return raw.execute("SELECT 1 FROM parties WHERE name = ?", (name,)).fetchone() is not None
+    finally:
+        raw.close()
+
+
+def _queue_writers(
+    database: Database, names: list[str], work: Callable[[str], None]
+) -> list[threading.Thread]:
+    """Start one thread per name doing ``work(name)``; return once all are queued for the held lock."""
+    threads = [threading.Thread(target=work, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10.0
+    while database.lock._queued < len(names):  # the lock counts who waits for it
+        assert time.monotonic() < deadline, "the writers never queued"
+        time.sleep(0.001)
+    return threads
+
+
+def test_queued_writers_share_one_commit_and_each_returns_durable(tmp_path: Path) -> None:
+    path = tmp_path / "group.db"
+    database = Database(path, group_max_s=60.0)
+    commits: list[str] = []
+    database.connection.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    durable_on_return: dict[str, bool] = {}
+
+    def write(name: str) -> None:
+        _insert_party(database, name)
+        durable_on_return[name] = _stored(path, name)  # seen by another connection: committed
+
+    names = [f"writer-{i}" for i in range(8)]
+    with database.lock:  # everyone queues behind the holder
+        threads = _queue_writers(database, names, write)
+        _insert_party(database, "holder")  # joins (opens) the group; the release leaves it to the queue
+    for thread in threads:
+        thread.join(timeout=10.0)
+    assert durable_on_return == dict.fromkeys(names, True)
+    assert _stored(path, "holder")
+    assert commits == ["COMMIT"]  # nine writers, one commit
+    database.close()
+
+
+def test_a_lone_writer_commits_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "lone.db"
+    database = Database(path, group_max_s=60.0)
+    _insert_party(database, "blue")
+    assert _stored(path, "blue") and not database.connection.in_transaction
+    database.close()
+
+
+class _FailingCommit:
+    """A connection whose COMMIT fails, as a full disk would make it."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._connection.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+def test_a_failed_group_commit_fails_every_writer_and_stores_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "failing.db"
+    database = Database(path, group_max_s=60.0)
+    real = database.connection
+    database.connection = _FailingCommit(real)  # type: ignore[assignment]
+    failures: dict[str, BaseException] = {}
+
+    def write(name: str) -> None:
+        try:
+            _insert_party(database, name)
+        except GroupCommitError as exc:
+            failures[name] = exc
+
+    names = [f"writer-{i}" for i in range(4)]
+    with database.lock:
+        threads = _queue_writers(database, names, write)
+    for thread in threads:
+        thread.join(timeout=10.0)
+    assert set(failures) == set(names)
+    assert "disk is full" in str(failures[names[0]])
+    assert not any(_stored(path, n) for n in names)
+    database.connection = real
+    _insert_party(database, "after")  # the database goes on once the disk is back
+    assert _stored(path, "after")
+    database.close()
+
+
+def test_party_changes_and_their_entries_commit_together_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "parties.db"
+    database = Database(db)
+    with SQLitePartyStore(database) as parties, SQLiteAuditLog(database) as audit:
+        add_party(parties, audit, "blue", None, T0_S)
+        assert (_count(db, "parties"), _count(db, "audit_log")) == (1, 1)
+        with monkeypatch.context() as patch:
+            patch.setattr(audit, "append", _fail)
+            with pytest.raises(RuntimeError):
+                add_party(parties, audit, "red", None, T0_S)
+            with pytest.raises(RuntimeError):
+                revoke_party_token(parties, audit, "blue", T0_S + 1)
+            with pytest.raises(RuntimeError):
+                rotate_party_token(parties, audit, "blue", T0_S + 2)
+        assert (_count(db, "parties"), _count(db, "audit_log")) == (1, 1)  # no red, blue unchanged
+        blue = parties.get_party("blue")
+        assert blue is not None and blue.is_active
+        revoke_party_token(parties, audit, "blue", T0_S + 3)
+        assert [e.kind for e in audit.entries()] == ["party_added", "party_revoked"]
+    database.close()
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, events: Iterable[Event]) -> None:
+        self.events.extend(events)
+
+
+def test_a_batch_of_messages_commits_once_and_each_message_stands_alone(tmp_path: Path) -> None:
+    db = tmp_path / "batch.db"
+    database = Database(db)
+    commits: list[str] = []
+    database.connection.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    with (
+        SQLitePartyStore(database) as parties,
+        SQLiteMessageStore(database) as messages,
+        SQLiteAuditLog(database) as audit,
+    ):
+        blue = add_party(parties, audit, "blue", None, T0_S)
+        add_party(parties, audit, "red", None, T0_S)
+        assert blue.private_key_pem is not None
+        contents = [_content(f"batch-nonce-{i:08d}") for i in range(3)]
+        signed = [(c, sign_content(c, blue.private_key_pem)) for c in contents]
+        signed[1] = (contents[1], signed[0][1])  # the first one's signature: refused
+        sink = _Sink()
+        commits.clear()
+        results = send_batch(messages, parties, load_catalogue(), audit, signed, T0_S, sink)
+        assert commits == ["COMMIT"]
+        assert [type(r).__name__ for r in results] == ["Message", "InputError", "Message"]
+        assert "signature" in str(results[1])
+        stored = [m.content.nonce for m in messages.list_messages("blue", "outbox")]
+        assert stored == [contents[0].nonce, contents[2].nonce]
+        assert [e.kind for e in audit.entries()][-2:] == ["message_sent", "message_sent"]
+        assert [(e.party, e.subject) for e in sink.events] == [("red", results[0]), ("red", results[2])]
+        # A nonce used again in a later batch is refused alone, too.
+        again = send_batch(messages, parties, load_catalogue(), audit, [signed[0]], T0_S)
+        assert [type(r).__name__ for r in again] == ["AlreadyExistsError"]
     database.close()

@@ -88,7 +88,10 @@ def test_a_file_from_before_migrations_is_adopted(tmp_path: Path) -> None:
     db = tmp_path / "legacy.db"
     raw = connect(db)
     migrate(raw, str(db))
-    raw.execute("INSERT INTO parties VALUES ('blue', 'pem', 'abc', 0.0, NULL)")
+    raw.execute(
+        "INSERT INTO parties (name, public_key_pem, token_sha256, created_s, revoked_s) "
+        "VALUES ('blue', 'pem', 'abc', 0.0, NULL)"
+    )
     raw.execute("PRAGMA user_version = 0")  # what the stores left before versioning
     raw.close()
     with SQLitePartyStore(db) as parties:

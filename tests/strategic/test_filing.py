@@ -93,7 +93,7 @@ def test_operations_are_per_party(store: SQLiteStore) -> None:
 @pytest.mark.parametrize(
     ("volumes", "limits", "message"),
     [
-        ([], Limits(), "operation op-1: has no volumes"),
+        ([], Limits(), "operation op-1: features: has no volumes"),
         (
             [volume("v1", "red", SQUARE)],
             Limits(),
@@ -107,7 +107,7 @@ def test_operations_are_per_party(store: SQLiteStore) -> None:
         (
             [volume(f"v{i}", "blue", SQUARE) for i in range(3)],
             Limits(max_volumes_per_operation=2),
-            "operation op-1: has 3 volumes, more than the limit of 2",
+            "operation op-1: features: has 3 volumes, more than the limit of 2",
         ),
     ],
 )

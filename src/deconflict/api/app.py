@@ -7,32 +7,35 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Protocol, TypeVar
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, status
+from fastapi.exceptions import RequestValidationError
 
 from deconflict import __version__
+from deconflict.api import problems
 from deconflict.api.deps import Services
+from deconflict.api.limits import RateLimiter, RequestLimits
+from deconflict.api.metrics import Metrics
+from deconflict.api.middleware import RequestObserver
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import catalogue as catalogue_routes
 from deconflict.api.routers import conflicts, health, operations
 from deconflict.api.routers import events as event_routes
 from deconflict.api.routers import messages as message_routes
+from deconflict.api.routers import ops as ops_routes
 from deconflict.api.routers import parties as party_routes
-from deconflict.api.schemas import ProblemOut, ProblemsOut
+from deconflict.api.routers import stats as stats_routes
+from deconflict.api.routers import tracks as tracks_routes
+from deconflict.api.routers import ui as ui_routes
 from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import load_catalogue
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
 from deconflict.channel.events import EventBus
+from deconflict.channel.live import IncidentStore, LivePicture
 from deconflict.channel.parties import PartyStore
 from deconflict.config import Settings
 from deconflict.errors import (
-    AlreadyExistsError,
     DeconflictError,
-    InputError,
-    NotFoundError,
-    StaleVersionError,
-    TransitionError,
 )
 from deconflict.strategic.store import Store
 
@@ -48,41 +51,18 @@ __all__ = ["create_app"]
 _DESCRIPTION = """\
 The deconfliction channel between parties that share an airspace.
 
-Every `/v1` route but `/v1/health` needs `Authorization: Bearer <token>` (from
-`deconflict party add`). A party reads and changes only its own operations; of a
-conflict with another party's plan it learns only the shared facts.
+Every `/v1` route but `/v1/health` and `/v1/ready` needs `Authorization: Bearer <token>`
+(from `deconflict party add`; `GET /metrics` is open too). A party reads and changes
+only its own operations; of a conflict with another party's plan it learns only the
+shared facts.
 
 `WebSocket /v1/events` (not listed below: OpenAPI has no WebSockets) pushes each
 party its own events as JSON frames: `conflict`, `message`, `acknowledgement`,
-`deadline_passed`, `escalation`. Authenticate with the same `Authorization`
-header, or (browsers) a first frame `{"type": "auth", "token": "..."}`; a bad
-token is closed with code 1008.
+`deadline_passed`, `escalation`, and (to the two parties whose aircraft are
+involved, each from its own side) `alert`, `incident`, `incident_comment`.
+Authenticate with the same `Authorization` header, or (browsers) a first frame
+`{"type": "auth", "token": "..."}`; a bad token is closed with code 1008.
 """
-
-
-def _error_response(request: Request, exc: Exception) -> JSONResponse:
-    """The HTTP answer to one of our exceptions: same message, the fitting 4xx."""
-    if isinstance(exc, InputError):
-        problems = [
-            ProblemOut(msg=p.message, source=p.source, record=p.record, field=p.field) for p in exc.problems
-        ]
-        body = ProblemsOut(detail=problems)
-        return JSONResponse(body.model_dump(), status.HTTP_422_UNPROCESSABLE_CONTENT)
-    if isinstance(exc, StaleVersionError):
-        if exc.current_version is None:  # an update of an operation the caller does not have
-            return JSONResponse({"detail": f"no operation {exc.operation_id!r}"}, status.HTTP_404_NOT_FOUND)
-        return JSONResponse(
-            {"detail": str(exc), "current_version": exc.current_version},
-            status.HTTP_409_CONFLICT,
-            headers={"ETag": f'"{exc.current_version}"'},
-        )
-    if isinstance(exc, NotFoundError):
-        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
-    if isinstance(exc, TransitionError):
-        return JSONResponse({"detail": str(exc), "current": exc.current}, status.HTTP_409_CONFLICT)
-    if isinstance(exc, AlreadyExistsError):
-        return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
-    return JSONResponse({"detail": str(exc)}, status.HTTP_400_BAD_REQUEST)
 
 
 def create_app(
@@ -94,6 +74,7 @@ def create_app(
     clock: Clock | None = None,
     audit: AuditLog | None = None,
     conflict_states: ConflictStateStore | None = None,
+    incidents: IncidentStore | None = None,
 ) -> FastAPI:
     """A new channel-service app.
 
@@ -101,7 +82,7 @@ def create_app(
     ----------
     settings
         Where the database is, buffers, limits.
-    store, parties, messages, audit, conflict_states
+    store, parties, messages, audit, conflict_states, incidents
         Stores to use instead of opening those the settings choose; the caller
         keeps them (the app closes only the stores it opened itself).
     clock
@@ -117,6 +98,7 @@ def create_app(
     from deconflict.storage import (
         open_audit_log,
         open_conflict_states,
+        open_incident_store,
         open_message_store,
         open_party_store,
         open_store,
@@ -139,6 +121,7 @@ def create_app(
             own_messages = own(messages, open_message_store)
             own_audit = own(audit, open_audit_log)
             own_states = own(conflict_states, open_conflict_states)
+            own_incidents = own(incidents, open_incident_store)
             app.state.services = Services(
                 settings=settings,
                 store=own_store,
@@ -149,10 +132,17 @@ def create_app(
                 audit=own_audit,
                 conflict_states=own_states,
                 events=EventBus(settings.events_max_queued, settings.events_max_connections_per_party),
+                live=LivePicture.resume(tracks_routes.live_settings(settings), own_incidents),
+                tactical=own_incidents,
+                incidents=own_incidents,
+                rate=RateLimiter(settings.messages_per_minute),
             )
             # Passed deadlines are pushed even when no request comes in to notice them.
             sweeper = asyncio.create_task(event_routes.sweep_deadlines(app.state.services))
             stack.push_async_callback(event_routes.stop_task, sweeper)
+            # Live detection runs every tactical_cycle_s over all parties' latest states.
+            detection = asyncio.create_task(tracks_routes.run_cycles(app.state.services))
+            stack.push_async_callback(event_routes.stop_task, detection)
             yield
             del app.state.services
 
@@ -162,7 +152,13 @@ def create_app(
         description=_DESCRIPTION,
         lifespan=lifespan,
     )
-    app.add_exception_handler(DeconflictError, _error_response)
+    app.add_exception_handler(DeconflictError, problems.domain_error_handler)
+    app.add_exception_handler(RequestValidationError, problems.validation_error_handler)
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, problems.method_not_allowed_handler)
+    app.add_middleware(RequestLimits)
+    # Outermost: requests refused by the limits are logged and counted too.
+    app.state.metrics = Metrics(lambda: getattr(app.state, "services", None))
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     for module in (
         health,
         party_routes,
@@ -172,6 +168,10 @@ def create_app(
         message_routes,
         audit_routes,
         event_routes,
+        stats_routes,
+        tracks_routes,
+        ops_routes,
+        ui_routes,
     ):
         app.include_router(module.router)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,11 +13,15 @@ from deconflict.channel.catalogue import Catalogue, choose_language
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore
 from deconflict.channel.events import EventBus
+from deconflict.channel.live import IncidentStore, LivePicture, TacticalHistory
 from deconflict.channel.parties import Party, PartyStore, authenticate
 from deconflict.channel.service import pass_deadlines, record_login_failure
 from deconflict.config import Settings
-from deconflict.errors import AuthenticationError
+from deconflict.errors import AuthenticationError, InputError, Problem
 from deconflict.strategic.store import Store
+
+if TYPE_CHECKING:
+    from deconflict.api.limits import RateLimiter
 
 __all__ = [
     "AuditDep",
@@ -52,6 +56,14 @@ class Services:
     audit: AuditLog
     events: EventBus = field(default_factory=EventBus)
     conflict_states: ConflictStateStore | None = None
+    live: LivePicture | None = None
+    """The live picture (tracks, alerts, open incidents); ``None`` runs without it."""
+    tactical: TacticalHistory | None = None
+    """Counts of past alerts and incidents for statistics; ``None`` counts none."""
+    incidents: IncidentStore | None = None
+    """Where incidents, their comments and the alert log are kept (the same object as ``tactical``)."""
+    rate: RateLimiter | None = None
+    """Each party's hotline rate (``messages_per_minute``), however it sends; ``None`` limits nothing."""
 
 
 def _services(request: Request) -> Services:
@@ -61,42 +73,47 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _settings(request: Request) -> Settings:
+# The getters below are ``async`` because they do no I/O: FastAPI then runs them on
+# the event loop instead of handing each to a worker thread (a hop per dependency
+# per request, the largest share of a message's cost before).
+
+
+async def _settings(request: Request) -> Settings:
     return _services(request).settings
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     return _services(request).store
 
 
-def _party_store(request: Request) -> PartyStore:
+async def _party_store(request: Request) -> PartyStore:
     return _services(request).parties
 
 
-def _hotline(request: Request) -> HotlineStore:
+async def _hotline(request: Request) -> HotlineStore:
     return _services(request).messages
 
 
-def _catalogue(request: Request) -> Catalogue:
+async def _catalogue(request: Request) -> Catalogue:
     return _services(request).catalogue
 
 
-def _audit(request: Request) -> AuditLog:
+async def _audit(request: Request) -> AuditLog:
     return _services(request).audit
 
 
-def _events(request: Request) -> EventBus:
+async def _events(request: Request) -> EventBus:
     return _services(request).events
 
 
-def _conflict_states(request: Request) -> ConflictStateStore:
+async def _conflict_states(request: Request) -> ConflictStateStore:
     conflict_states = _services(request).conflict_states
     if conflict_states is None:
         raise RuntimeError("the app runs without a conflict lifecycle store")
     return conflict_states
 
 
-def _now(request: Request) -> float:
+async def _now(request: Request) -> float:
     return _services(request).clock.now_s()
 
 
@@ -134,7 +151,7 @@ def current_party(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return authenticate(parties, credentials.credentials)
+        party = authenticate(parties, credentials.credentials, now_s)
     except AuthenticationError as exc:
         record_login_failure(
             audit, parties, request.headers.get("Authorization"), credentials.credentials, now_s
@@ -144,12 +161,14 @@ def current_party(
             str(exc),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from None
+    request.state.party = party.name  # for the request's log line (deconflict.api.middleware)
+    return party
 
 
 CurrentParty = Annotated[Party, Depends(current_party)]
 
 
-def if_match_version(
+async def if_match_version(
     if_match: Annotated[
         str | None, Header(description='the version the change applies to, e.g. `"3"` (an ETag)')
     ] = None,
@@ -162,9 +181,15 @@ def if_match_version(
         )
     text = if_match.strip().removeprefix("W/").strip('"')
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f'If-Match: expected an operation version such as "3", got {if_match!r}',
+        raise InputError(  # 422 with the body of every other bad input
+            [
+                Problem(
+                    "request",
+                    f'expected an operation version such as "3", got {if_match!r}',
+                    "header",
+                    "If-Match",
+                )
+            ]
         )
     return int(text)
 
@@ -186,9 +211,10 @@ HotlineNow = Annotated[float, Depends(_now_after_deadlines)]
 """Seconds since the epoch now; overdue messages are marked and escalations recorded first."""
 
 
-def _language(
+async def _language(
     lang: Annotated[
-        str | None, Query(description="language of rendered texts (en, ru); default: Accept-Language")
+        Literal["en", "ru"] | None,  # the catalogue's LANGUAGES, so the document lists them
+        Query(description="language of rendered texts; default: Accept-Language"),
     ] = None,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> str:

@@ -15,21 +15,36 @@ from deconflict.channel.catalogue import Catalogue, MessageKind
 from deconflict.channel.conflicts import MAX_REASON_CHARS, LifecycleView
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.live import (
+    AlertView,
+    ForeignTrack,
+    IncidentComment,
+    IncidentView,
+    OwnTrack,
+    PartyPicture,
+    TrackState,
+)
 from deconflict.channel.messages import AckLevel, Message, MessageContent
 from deconflict.channel.parties import Party
+from deconflict.channel.stats import ChannelStats, PairStats
+from deconflict.errors import InputError, Problem
 from deconflict.strategic.conflicts import format_time
-from deconflict.strategic.geojson import volume_feature
+from deconflict.strategic.geojson import parse_datetime_s, volume_feature
 from deconflict.strategic.volume import Operation
 
 __all__ = [
+    "COMMON_RESPONSES",
     "OPERATION_ID_PATTERN",
     "AckIn",
+    "AlertOut",
+    "AlertsOut",
     "AuditEntryOut",
     "AuditKeyOut",
     "AuditLinkOut",
     "AuditViewOut",
     "CatalogueEntryOut",
     "CatalogueOut",
+    "ClosestOut",
     "ConflictAcceptIn",
     "ConflictAcceptanceOut",
     "ConflictAckOut",
@@ -37,15 +52,31 @@ __all__ = [
     "ErrorOut",
     "EscalationOut",
     "FilingOut",
+    "ForeignTrackOut",
     "HealthOut",
+    "IncidentCommentIn",
+    "IncidentCommentOut",
+    "IncidentOut",
+    "IncidentsOut",
     "MessageCreate",
     "MessageOut",
     "OperationCreate",
     "OperationOut",
     "OperationUpdate",
+    "OwnTrackOut",
+    "PartyDirectoryOut",
     "PartyOut",
     "ProblemOut",
     "ProblemsOut",
+    "ReadyOut",
+    "StatsConflictsOut",
+    "StatsMonthOut",
+    "StatsOut",
+    "StatsPairOut",
+    "TrackStateIn",
+    "TracksAcceptedOut",
+    "TracksIn",
+    "TracksOut",
     "VersionConflictOut",
     "VolumeCollectionOut",
 ]
@@ -227,11 +258,33 @@ class PartyOut(BaseModel):
         return cls(name=party.name, public_key_pem=party.public_key_pem, created=format_time(party.created_s))
 
 
+class PartyDirectoryOut(BaseModel):
+    """A party as every other party may see it: what its messages verify against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    public_key_pem: str
+    revoked: bool = Field(description="its token is revoked: it sends nothing new")
+
+    @classmethod
+    def of(cls, party: Party) -> PartyDirectoryOut:
+        """The directory entry of a party."""
+        return cls(name=party.name, public_key_pem=party.public_key_pem, revoked=party.revoked_s is not None)
+
+
 class HealthOut(BaseModel):
     """The service answers."""
 
     status: Literal["ok"] = "ok"
     version: str
+
+
+class ReadyOut(BaseModel):
+    """Whether the service can serve requests: its database answers at the latest schema version."""
+
+    status: Literal["ready", "not ready"]
+    reason: str | None = Field(default=None, description="why not, when not ready")
 
 
 class ErrorOut(BaseModel):
@@ -260,6 +313,18 @@ class ProblemsOut(BaseModel):
     """422: every problem of the request."""
 
     detail: list[ProblemOut]
+
+
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "the body cannot be read (e.g. not UTF-8)"},
+    401: {"model": ErrorOut, "description": "missing, malformed, unknown or revoked bearer token"},
+    422: {"model": ProblemsOut, "description": "the request does not match its schema (or the data is bad)"},
+}
+"""The ``responses`` every route behind a bearer token may give (``APIRouter(responses=...)``).
+
+Every 422 has the body of :class:`ProblemsOut`, the framework's own validation
+errors too (the app converts them), so routes document it once here.
+"""
 
 
 class CatalogueEntryOut(BaseModel):
@@ -502,3 +567,324 @@ class AuditKeyOut(BaseModel):
 
     algorithm: Literal["Ed25519"] = "Ed25519"
     public_key_pem: str
+
+
+class StatsConflictsOut(BaseModel):
+    """Conflicts of a pair detected in a month, by the lifecycle state they are in now."""
+
+    open: int
+    acknowledged: int
+    resolved: int
+    accepted: int
+
+
+class StatsPairOut(BaseModel):
+    """One month of one pair of parties, one of which is the caller."""
+
+    parties: tuple[str, str] = Field(description="the two parties, sorted")
+    messages: int = Field(description="messages between them, both directions, sent in the month")
+    ack_median_s: float | None = Field(description="median seconds from sent to accepted or disputed")
+    ack_p95_s: float | None = Field(description="95th percentile of the same (linear interpolation)")
+    overdue: int = Field(description="messages that missed their reply-by deadline")
+    conflicts: StatsConflictsOut
+    alerts: int
+    incidents: int
+
+    @classmethod
+    def of(cls, pair: PairStats) -> StatsPairOut:
+        """The response body of a pair's month."""
+        c = pair.conflicts
+        return cls(
+            parties=pair.parties,
+            messages=pair.messages,
+            ack_median_s=pair.ack_median_s,
+            ack_p95_s=pair.ack_p95_s,
+            overdue=pair.overdue,
+            conflicts=StatsConflictsOut(
+                open=c.open, acknowledged=c.acknowledged, resolved=c.resolved, accepted=c.accepted
+            ),
+            alerts=pair.alerts,
+            incidents=pair.incidents,
+        )
+
+
+class StatsMonthOut(BaseModel):
+    """One UTC month and the caller's pairs in it."""
+
+    month: str = Field(description='"YYYY-MM", UTC', examples=["2026-11"])
+    pairs: list[StatsPairOut]
+
+
+class StatsOut(BaseModel):
+    """The caller's channel statistics by month and pair (never of a pair it is not in)."""
+
+    party: str
+    months: list[StatsMonthOut]
+
+    @classmethod
+    def of(cls, stats: ChannelStats) -> StatsOut:
+        """The response body of a party's statistics."""
+        return cls(
+            party=stats.party,
+            months=[
+                StatsMonthOut(month=m.month, pairs=[StatsPairOut.of(pair) for pair in m.pairs])
+                for m in stats.months
+            ],
+        )
+
+
+# -- live picture: /v1/tracks, /v1/alerts, /v1/incidents -----------------------------------------
+
+
+class TrackStateIn(BaseModel):
+    """One state of one of the caller's aircraft (ids are the caller's own namespace)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64, description="the caller's id of the aircraft")
+    callsign: str | None = Field(default=None, max_length=32)
+    time: str = Field(description="RFC 3339 time of the state, e.g. 2026-11-26T05:40:00Z")
+    lat_deg: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
+    lon_deg: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)
+    alt_m: float = Field(ge=-2000.0, le=100_000.0, allow_inf_nan=False)
+    gs_mps: float = Field(ge=0.0, le=2000.0, allow_inf_nan=False)
+    trk_deg: float = Field(ge=0.0, le=360.0, allow_inf_nan=False)
+    vs_mps: float = Field(ge=-500.0, le=500.0, allow_inf_nan=False)
+
+
+class TracksIn(BaseModel):
+    """Body of ``POST /v1/tracks``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    states: list[TrackStateIn]
+
+    def track_states(self, max_batch: int) -> list[TrackState]:
+        """The states as domain values.
+
+        Raises
+        ------
+        InputError
+            More than ``max_batch`` states, or a time that is not RFC 3339 (``states[i].time``).
+        """
+        if len(self.states) > max_batch:
+            message = f"{len(self.states)} states in one batch, at most {max_batch}"
+            raise InputError([Problem("request", message, None, "states")])
+        out: list[TrackState] = []
+        problems: list[Problem] = []
+        for i, s in enumerate(self.states):
+            try:
+                time_s = parse_datetime_s(s.time)
+            except ValueError as exc:
+                record = f"states[{i}] (id {s.id})"
+                problems.append(
+                    Problem("request", f"not an RFC 3339 time {s.time!r}: {exc}", record, f"states[{i}].time")
+                )
+                continue
+            out.append(
+                TrackState(
+                    s.id,
+                    s.callsign or "",
+                    time_s,
+                    s.lat_deg,
+                    s.lon_deg,
+                    s.alt_m,
+                    s.gs_mps,
+                    s.trk_deg,
+                    s.vs_mps,
+                )
+            )
+        if problems:
+            raise InputError(problems[:20])
+        return out
+
+
+class TracksAcceptedOut(BaseModel):
+    """Answer of ``POST /v1/tracks``."""
+
+    accepted: int = Field(description="states taken (older, stale or glitched states are not)")
+
+
+class _StateOut(BaseModel):
+    """An aircraft's state: where, how high, how fast, which way, when."""
+
+    time: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    gs_mps: float
+    trk_deg: float
+    vs_mps: float
+
+    @staticmethod
+    def fields_of(state: OwnTrack | ForeignTrack) -> dict[str, Any]:
+        """The state fields of an own track (its latest state) or a foreign one."""
+        s = state.state if isinstance(state, OwnTrack) else state
+        return {
+            "time": format_time(s.time_s),
+            "lat_deg": s.lat_deg,
+            "lon_deg": s.lon_deg,
+            "alt_m": s.alt_m,
+            "gs_mps": s.gs_mps,
+            "trk_deg": s.trk_deg,
+            "vs_mps": s.vs_mps,
+        }
+
+
+class OwnTrackOut(_StateOut):
+    """One of the caller's aircraft, with its trail ``[[lon_deg, lat_deg, alt_m, time], ...]``."""
+
+    id: str
+    callsign: str
+    trail: list[tuple[float, float, float, str]]
+
+    @classmethod
+    def of(cls, track: OwnTrack) -> OwnTrackOut:
+        """The response body of an own track."""
+        return cls(
+            id=track.state.id,
+            callsign=track.state.callsign,
+            trail=[(p.lon_deg, p.lat_deg, p.alt_m, format_time(p.time_s)) for p in track.trail],
+            **cls.fields_of(track),
+        )
+
+
+class ForeignTrackOut(_StateOut):
+    """Another party's aircraft in an alert or open incident with one of the caller's: no id, no callsign."""
+
+    ref: str = Field(description="the alert (a-<n>) or incident (i-<id>) that shows it")
+    party: str
+
+    @classmethod
+    def of(cls, track: ForeignTrack) -> ForeignTrackOut:
+        """The response body of a foreign track."""
+        return cls(ref=track.ref, party=track.party, **cls.fields_of(track))
+
+
+class TracksOut(BaseModel):
+    """The live picture as the caller may see it."""
+
+    time: str
+    own: list[OwnTrackOut]
+    foreign: list[ForeignTrackOut]
+
+    @classmethod
+    def of(cls, picture: PartyPicture) -> TracksOut:
+        """The response body of a party's picture."""
+        return cls(
+            time=format_time(picture.time_s),
+            own=[OwnTrackOut.of(t) for t in picture.own],
+            foreign=[ForeignTrackOut.of(t) for t in picture.foreign],
+        )
+
+
+class AlertOut(BaseModel):
+    """An alert from the caller's side."""
+
+    id: str
+    level: Literal["advisory", "warning", "loss"]
+    own_id: str
+    other_party: str
+    other_ref: str
+    since: str
+    time_to_loss_s: float
+    time_to_cpa_s: float
+    distance_cpa_m: float
+    vertical_cpa_m: float
+    own: tuple[float, float, float] = Field(description="[lon_deg, lat_deg, alt_m]")
+    other: tuple[float, float, float] = Field(description="[lon_deg, lat_deg, alt_m]")
+
+    @classmethod
+    def of(cls, view: AlertView) -> AlertOut:
+        """The response body of an alert."""
+        return cls(
+            id=view.id,
+            level=view.level.value,
+            own_id=view.own_id,
+            other_party=view.other_party,
+            other_ref=view.other_ref,
+            since=format_time(view.since_s),
+            time_to_loss_s=view.time_to_loss_s,
+            time_to_cpa_s=view.time_to_cpa_s,
+            distance_cpa_m=view.distance_cpa_m,
+            vertical_cpa_m=view.vertical_cpa_m,
+            own=view.own,
+            other=view.other,
+        )
+
+
+class AlertsOut(BaseModel):
+    """The caller's open alerts."""
+
+    alerts: list[AlertOut]
+
+
+class ClosestOut(BaseModel):
+    """An incident's closest approach (position: midpoint of the two aircraft)."""
+
+    time: str
+    distance_m: float
+    vertical_m: float
+    lon_deg: float
+    lat_deg: float
+    alt_m: float
+
+
+class IncidentCommentIn(BaseModel):
+    """Body of ``POST /v1/incidents/{id}/comments``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="the caller's account; kept as written, never edited")
+
+
+class IncidentCommentOut(BaseModel):
+    """One side's comment on an incident."""
+
+    party: str
+    time: str
+    text: str
+
+    @classmethod
+    def of(cls, comment: IncidentComment) -> IncidentCommentOut:
+        """The response body of a comment."""
+        return cls(party=comment.party, time=format_time(comment.time_s), text=comment.text)
+
+
+class IncidentOut(BaseModel):
+    """An incident (loss of separation) from the caller's side, with both sides' comments."""
+
+    id: int
+    own_id: str
+    other_party: str
+    started: str
+    ended: str | None = Field(description="null while open")
+    closest: ClosestOut
+    comments: list[IncidentCommentOut]
+
+    @classmethod
+    def of(cls, view: IncidentView) -> IncidentOut:
+        """The response body of an incident."""
+        c = view.closest
+        return cls(
+            id=view.id,
+            own_id=view.own_id,
+            other_party=view.other_party,
+            started=format_time(view.started_s),
+            ended=_time_or_none(view.ended_s),
+            closest=ClosestOut(
+                time=format_time(c.time_s),
+                distance_m=c.distance_m,
+                vertical_m=c.vertical_m,
+                lon_deg=c.lon_deg,
+                lat_deg=c.lat_deg,
+                alt_m=c.alt_m,
+            ),
+            comments=[IncidentCommentOut.of(x) for x in view.comments],
+        )
+
+
+class IncidentsOut(BaseModel):
+    """The incidents involving the caller's aircraft."""
+
+    incidents: list[IncidentOut]

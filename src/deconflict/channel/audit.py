@@ -92,6 +92,10 @@ class AuditKind(StrEnum):
     LOGIN_FAILED = "login_failed"
     PARTY_ADDED = "party_added"
     PARTY_REVOKED = "party_revoked"
+    INCIDENT_RECORDED = "incident_recorded"
+    INCIDENT_CLOSED = "incident_closed"
+    INCIDENT_COMMENTED = "incident_commented"
+    TOKEN_ROTATED = "token_rotated"
 
 
 def canonical_json(value: Any) -> str:

@@ -10,6 +10,7 @@ carries free text only.
 from __future__ import annotations
 
 import json
+import math
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -143,6 +144,21 @@ def _path(parts: Any) -> str:
     return "params" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
+def _non_finite(value: Any) -> list[tuple[list[str | int], float]]:
+    """The NaN and infinite numbers inside a decoded JSON value, with their paths (no recursion)."""
+    found: list[tuple[list[str | int], float]] = []
+    stack: list[tuple[list[str | int], Any]] = [([], value)]
+    while stack:
+        parts, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            found.append((parts, item))
+        elif isinstance(item, Mapping):
+            stack.extend(([*parts, str(k)], v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend(([*parts, k], v) for k, v in enumerate(item))
+    return sorted(found, key=lambda found_at: [str(p) for p in found_at[0]])
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """Every message code with its texts and parameter schema.
@@ -190,6 +206,11 @@ class Catalogue:
             for error in sorted(
                 validator.iter_errors(params), key=lambda e: [str(p) for p in e.absolute_path]
             )
+        ]
+        # JSON Schema lets NaN and infinities pass ranges; a signature covers finite JSON only.
+        problems += [
+            Problem("request", f"must be a finite number, got {value!r}", f"code {code}", _path(parts))
+            for parts, value in _non_finite(params)
         ]
         if code == FREE_TEXT_CODE and not text.strip():
             problems.append(

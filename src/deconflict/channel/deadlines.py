@@ -90,6 +90,10 @@ class DeadlineStore(Protocol):
         """Escalations of messages the party sent or received, oldest first."""
         ...
 
+    def count_waiting_overdue(self, now_s: float) -> int:
+        """Messages (all parties) whose deadline is at or before ``now_s`` and still unanswered."""
+        ...
+
 
 def check_ladder(ladder_s: Sequence[float]) -> tuple[float, ...]:
     """``ladder_s`` as a tuple if it is a valid escalation ladder.

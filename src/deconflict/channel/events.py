@@ -3,7 +3,9 @@
 Each connection of a party subscribes to the bus and receives only the events
 addressed to that party: a new conflict (as :func:`~deconflict.channel.disclosure.conflict_view`
 shows it to that party), a message it received, an acknowledgement of a
-message it sent, a deadline passed and each escalation step (both sides).
+message it sent, a deadline passed and each escalation step (both sides),
+and the alerts, incidents and incident comments involving one of its aircraft
+(each side its own view, :mod:`deconflict.channel.live`).
 
 :func:`~deconflict.channel.service` functions publish after the state change
 is committed, from whatever thread runs them; a subscription lives on one
@@ -26,6 +28,7 @@ from typing import Protocol
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.errors import DeconflictError
 
@@ -48,9 +51,12 @@ class EventKind(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     DEADLINE_PASSED = "deadline_passed"
     ESCALATION = "escalation"
+    ALERT = "alert"
+    INCIDENT = "incident"
+    INCIDENT_COMMENT = "incident_comment"
 
 
-EventSubject = ConflictView | Message | Escalation
+EventSubject = ConflictView | Message | Escalation | AlertNotice | IncidentNotice | CommentNotice
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,10 @@ class Event:
         The party it is for; nobody else receives it.
     subject
         What it is about: the party's own view of a conflict (``conflict``), the
-        message (``message``, ``acknowledgement``, ``deadline_passed``) or the
-        escalation step (``escalation``).
+        message (``message``, ``acknowledgement``, ``deadline_passed``), the
+        escalation step (``escalation``), or the party's own view of an alert
+        (``alert``), an incident (``incident``) or an incident comment
+        (``incident_comment``) involving one of its aircraft.
     """
 
     kind: EventKind

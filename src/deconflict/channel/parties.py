@@ -9,31 +9,46 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from deconflict.channel.keys import generate_key_pair, public_key_of
-from deconflict.errors import AlreadyExistsError, AuthenticationError, InputError, NotFoundError, Problem
+from deconflict.errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    InputError,
+    NotFoundError,
+    Problem,
+    TransitionError,
+)
 
 __all__ = [
+    "DEFAULT_GRACE_S",
     "NAME_PATTERN",
     "Party",
     "PartyStore",
     "Registration",
+    "Rotation",
     "authenticate",
     "check_party_name",
     "hash_token",
     "new_token",
     "register_party",
     "revoke_party",
+    "rotate_token",
 ]
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 """A party name: lower-case letters, digits, ``_`` and ``-``, 1 to 64 characters."""
 
 _TOKEN_BYTES = 32
+
+DEFAULT_GRACE_S = 3600.0
+"""How long a rotated-out token keeps working by default, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,20 @@ class PartyStore(Protocol):
 
     def revoke_party(self, name: str, revoked_s: float) -> Party:
         """Mark a party's token revoked; raise :class:`NotFoundError` if there is no such party."""
+        ...
+
+    def rotate_token(self, name: str, token_sha256: str, previous_until_s: float) -> Party:
+        """Make ``token_sha256`` the party's token; its current one stays valid until ``previous_until_s``.
+
+        The token it replaces becomes the party's only previous token (one
+        rotated out before is dropped). Raise :class:`NotFoundError` if there
+        is no such party.
+        """
+        ...
+
+    def party_for_previous_token(self, token_sha256: str) -> tuple[Party, str, float] | None:
+        """The party whose previous (rotated-out) token hash is ``token_sha256``, with that
+        stored hash and the time (seconds since the epoch) until which it is accepted."""
         ...
 
     def close(self) -> None:
@@ -188,21 +217,87 @@ def register_party(store: PartyStore, name: str, public_key_pem: bytes | None, n
     return Registration(party, token, private_pem)
 
 
-def authenticate(store: PartyStore, token: str) -> Party:
+def authenticate(store: PartyStore, token: str, now_s: float | None = None) -> Party:
     """The active party a bearer token belongs to.
+
+    The party's current token is accepted; so is its previous one (see
+    :func:`rotate_token`) until its grace period ends at ``now_s``.
+
+    Parameters
+    ----------
+    now_s
+        The time now, seconds since the epoch (the system clock's when ``None``).
 
     Raises
     ------
     AuthenticationError
-        If the token is unknown or its party revoked (the same error for both).
+        If the token is unknown, rotated out past its grace period, or its
+        party revoked (the same error for all).
     """
     digest = hash_token(token)
     found = store.party_for_token(digest)
     # The lookup is by hash, so its timing reveals nothing usable about the token;
     # compare in constant time all the same, as the one place that decides.
-    if found is None or not hmac.compare_digest(found[1], digest) or not found[0].is_active:
-        raise AuthenticationError("invalid or revoked token")
-    return found[0]
+    if found is not None and hmac.compare_digest(found[1], digest) and found[0].is_active:
+        return found[0]
+    if found is None:
+        previous = store.party_for_previous_token(digest)
+        if previous is not None:
+            party, stored, until_s = previous
+            now = time.time() if now_s is None else now_s
+            if hmac.compare_digest(stored, digest) and party.is_active and now < until_s:
+                return party
+    raise AuthenticationError("invalid or revoked token")
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What rotating a party's token produces: shown once, never stored as is.
+
+    Attributes
+    ----------
+    party
+        The party as stored.
+    token
+        The new bearer token; only its hash is stored.
+    previous_until_s
+        Until when (seconds since the epoch) the replaced token is still accepted.
+    """
+
+    party: Party
+    token: str
+    previous_until_s: float
+
+
+def rotate_token(store: PartyStore, name: str, now_s: float, grace_s: float = DEFAULT_GRACE_S) -> Rotation:
+    """Give a party a new token; the one it replaces keeps working for ``grace_s`` seconds.
+
+    During the grace period both tokens are accepted, so the party's clients
+    can switch without a moment refused. Rotating again within it ends the
+    grace of the token rotated out before (only one previous token is kept).
+
+    Raises
+    ------
+    InputError
+        If the name is invalid or ``grace_s`` is negative or not finite.
+    NotFoundError
+        If there is no such party.
+    TransitionError
+        If the party is revoked: a revoked party gets no new token.
+    """
+    check_party_name(name)
+    if not (math.isfinite(grace_s) and grace_s >= 0.0):
+        raise InputError(
+            [Problem("party", f"must be a finite number >= 0, got {grace_s!r}", None, "grace_s")]
+        )
+    party = store.get_party(name)
+    if party is None:
+        raise NotFoundError(f"no party {name!r}")
+    if not party.is_active:
+        raise TransitionError(f"party {name!r} is revoked: its token cannot be rotated", current="revoked")
+    token = new_token()
+    until_s = now_s + grace_s
+    return Rotation(store.rotate_token(name, hash_token(token), until_s), token, until_s)
 
 
 def revoke_party(store: PartyStore, name: str, now_s: float) -> Party:

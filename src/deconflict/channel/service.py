@@ -29,8 +29,12 @@ Transaction boundaries:
   one connection (``deconflict.storage.open_*`` open them so); the filing's
   own transaction and each lifecycle update become savepoints of it. With
   stores on separate connections, two commits, change first.
-* Parties and failed logins: still two transactions, the change first. A
-  crash between two commits leaves a change without its entry, never an entry
+* Parties (:func:`add_party`, :func:`revoke_party_token`,
+  :func:`rotate_party_token`): ONE transaction when the party store shares the
+  log's connection (``deconflict.storage.open_*`` open them so). A failed
+  login changes nothing but the log: its entry is one commit.
+* With stores on separate connections, two commits, the change first. A
+  crash between them leaves a change without its entry, never an entry
   without its change. For messages on separate connections the gap is not
   silent: ``deconflict audit verify`` matches every stored message with its
   ``message_sent`` entry and reports a message without one.
@@ -71,6 +75,19 @@ from deconflict.channel.conflicts import (
 from deconflict.channel.deadlines import DeadlineStore, Escalation, is_overdue, run_deadlines
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.events import Event, EventKind, EventSink
+from deconflict.channel.live import (
+    AlertNotice,
+    AlertState,
+    CommentNotice,
+    CycleChanges,
+    Incident,
+    IncidentComment,
+    IncidentNotice,
+    IncidentState,
+    IncidentStore,
+    LivePicture,
+    new_comment,
+)
 from deconflict.channel.messages import (
     AckLevel,
     Box,
@@ -81,9 +98,19 @@ from deconflict.channel.messages import (
     read_message,
     send_message,
 )
-from deconflict.channel.parties import Party, PartyStore, hash_token
+from deconflict.channel.parties import (
+    DEFAULT_GRACE_S,
+    Party,
+    PartyStore,
+    Registration,
+    Rotation,
+    hash_token,
+    register_party,
+    revoke_party,
+    rotate_token,
+)
 from deconflict.config import Buffers, Limits
-from deconflict.errors import NotFoundError, TransitionError
+from deconflict.errors import DeconflictError, NotFoundError, TransitionError
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
 from deconflict.strategic.store import ConflictRecord, Store
@@ -93,6 +120,8 @@ __all__ = [
     "accept_conflict_as",
     "acknowledge_conflict_as",
     "acknowledge_message",
+    "add_party",
+    "comment_on_incident",
     "conflict_lifecycles",
     "deliver_pushed",
     "fetch_messages",
@@ -100,9 +129,11 @@ __all__ = [
     "pass_deadlines",
     "read_one",
     "record_login_failure",
-    "record_party_added",
-    "record_party_revoked",
+    "revoke_party_token",
+    "rotate_party_token",
+    "run_tactical_cycle",
     "send",
+    "send_batch",
     "withdraw_plan",
 ]
 
@@ -235,6 +266,24 @@ def _both(message: Message) -> tuple[str, ...]:
     return tuple(sorted({message.content.sender, message.content.recipient}))
 
 
+def _sent(message: Message) -> AuditRecord:
+    """The entry of a message sent: its signature and the SHA-256 of the bytes signed, not its text."""
+    content = message.content
+    payload = {
+        "message_id": message.id,
+        "from": content.sender,
+        "to": content.recipient,
+        "code": content.code,
+        "nonce": content.nonce,
+        "reply_by": content.reply_by,
+        "signature": message.signature,
+        "content_sha256": message_sha256(message),
+    }
+    return AuditRecord(
+        content.sender, AuditKind.MESSAGE_SENT, (f"message:{message.id}",), _both(message), payload
+    )
+
+
 def send(
     messages: MessageStore,
     parties: PartyStore,
@@ -252,23 +301,43 @@ def send(
     """
     with _together(audit, messages):
         message = send_message(messages, parties, catalogue, content, signature, now_s)
-        payload = {
-            "message_id": message.id,
-            "from": content.sender,
-            "to": content.recipient,
-            "code": content.code,
-            "nonce": content.nonce,
-            "reply_by": content.reply_by,
-            "signature": message.signature,
-            "content_sha256": message_sha256(message),
-        }
-        record = AuditRecord(
-            content.sender, AuditKind.MESSAGE_SENT, (f"message:{message.id}",), _both(message), payload
-        )
-        audit.append([record], now_s)
+        audit.append([_sent(message)], now_s)
     if events is not None:
         events.publish([Event(EventKind.MESSAGE, content.recipient, message)])
     return message
+
+
+def send_batch(
+    messages: MessageStore,
+    parties: PartyStore,
+    catalogue: Catalogue,
+    audit: AuditLog,
+    signed: Sequence[tuple[MessageContent, str]],
+    now_s: float,
+    events: EventSink | None = None,
+) -> list[Message | DeconflictError]:
+    """Send several signed messages as :func:`send` does, in one transaction (one durable commit).
+
+    Each message stands or falls alone: a refused one (bad signature, reused
+    nonce, ...) is rolled back to its own savepoint and its error takes its
+    place in the result, in the order given; the others are stored.
+    """
+    results: list[Message | DeconflictError] = []
+    with _together(audit, messages):
+        for content, signature in signed:
+            try:
+                with _together(audit, messages):
+                    message = send_message(messages, parties, catalogue, content, signature, now_s)
+                    audit.append([_sent(message)], now_s)
+            except DeconflictError as exc:
+                results.append(exc)
+            else:
+                results.append(message)
+    if events is not None:
+        events.publish(
+            [Event(EventKind.MESSAGE, m.content.recipient, m) for m in results if isinstance(m, Message)]
+        )
+    return results
 
 
 def _delivered(message: Message, now_s: float) -> AuditRecord:
@@ -434,7 +503,11 @@ def record_login_failure(
     else:
         presented = token
         found = parties.party_for_token(hash_token(token))
-        if found is None:
+        previous = parties.party_for_previous_token(hash_token(token)) if found is None else None
+        if previous is not None:
+            reason = f"token of party {previous[0].name!r} rotated out (its grace period has ended)"
+            audience = (previous[0].name,)
+        elif found is None:
             reason = "unknown token"
         else:
             reason = f"token of revoked party {found[0].name!r}"
@@ -446,21 +519,43 @@ def record_login_failure(
     audit.append([AuditRecord(SERVER, AuditKind.LOGIN_FAILED, (), audience, payload)], now_s)
 
 
-def record_party_added(audit: AuditLog, party: Party, now_s: float) -> None:
-    """Record a party's registration, with its public key (what its messages verify against)."""
-    payload = {"party": party.name, "public_key_pem": party.public_key_pem, "created_s": party.created_s}
-    audit.append(
-        [AuditRecord(SERVER, AuditKind.PARTY_ADDED, (f"party:{party.name}",), (party.name,), payload)], now_s
-    )
+def add_party(
+    parties: PartyStore, audit: AuditLog, name: str, public_key_pem: bytes | None, now_s: float
+) -> Registration:
+    """Register a party (:func:`~deconflict.channel.parties.register_party`) and record it with its key."""
+    with _together(audit, parties):
+        registration = register_party(parties, name, public_key_pem, now_s)
+        party = registration.party
+        payload = {"party": party.name, "public_key_pem": party.public_key_pem, "created_s": party.created_s}
+        subject = (f"party:{party.name}",)
+        audit.append([AuditRecord(SERVER, AuditKind.PARTY_ADDED, subject, (party.name,), payload)], now_s)
+    return registration
 
 
-def record_party_revoked(audit: AuditLog, party: Party, now_s: float) -> None:
-    """Record that a party's token was revoked."""
-    payload = {"party": party.name, "revoked_s": party.revoked_s}
-    subject = (f"party:{party.name}",)
-    audit.append(
-        [AuditRecord(SERVER, AuditKind.PARTY_REVOKED, subject, (party.name,), payload)], now_s, once=True
-    )
+def revoke_party_token(parties: PartyStore, audit: AuditLog, name: str, now_s: float) -> Party:
+    """Revoke a party's token (:func:`~deconflict.channel.parties.revoke_party`) and record it."""
+    with _together(audit, parties):
+        party = revoke_party(parties, name, now_s)
+        payload = {"party": party.name, "revoked_s": party.revoked_s}
+        subject = (f"party:{party.name}",)
+        record = AuditRecord(SERVER, AuditKind.PARTY_REVOKED, subject, (party.name,), payload)
+        audit.append([record], now_s, once=True)
+    return party
+
+
+def rotate_party_token(
+    parties: PartyStore, audit: AuditLog, name: str, now_s: float, grace_s: float = DEFAULT_GRACE_S
+) -> Rotation:
+    """Give a party a new token (:func:`~deconflict.channel.parties.rotate_token`) and record it.
+
+    The entry names neither token nor its hash.
+    """
+    with _together(audit, parties):
+        rotation = rotate_token(parties, name, now_s, grace_s)
+        payload = {"party": name, "rotated_s": now_s, "previous_until_s": rotation.previous_until_s}
+        subject = (f"party:{name}",)
+        audit.append([AuditRecord(SERVER, AuditKind.TOKEN_ROTATED, subject, (name,), payload)], now_s)
+    return rotation
 
 
 def _open_conflicts_of(
@@ -592,3 +687,120 @@ def accept_conflict_as(
         )
         audit.append([entry], now_s)
     return lifecycle
+
+
+def _incident_payload(incident: Incident) -> dict[str, Any]:
+    # Seen by both sides: the parties, times and closest approach; never either aircraft's id.
+    c = incident.closest
+    return {
+        "incident_id": incident.id,
+        "parties": list(incident.parties),
+        "started_s": incident.started_s,
+        "ended_s": incident.ended_s,
+        "closest": {
+            "time_s": c.time_s,
+            "distance_m": c.distance_m,
+            "vertical_m": c.vertical_m,
+            "lon_deg": c.lon_deg,
+            "lat_deg": c.lat_deg,
+            "alt_m": c.alt_m,
+        },
+    }
+
+
+def _incident_record(kind: AuditKind, incident: Incident) -> AuditRecord:
+    subject = (f"incident:{incident.id}",)
+    return AuditRecord(SERVER, kind, subject, incident.parties, _incident_payload(incident))
+
+
+def run_tactical_cycle(
+    live: LivePicture,
+    incidents: IncidentStore,
+    audit: AuditLog,
+    now_s: float,
+    events: EventSink | None = None,
+) -> CycleChanges:
+    """Run one detection cycle of the live picture and record what it changed.
+
+    Incidents opened and closed are recorded with their ``incident_recorded`` /
+    ``incident_closed`` entries (both sides in the audience, no aircraft ids),
+    closer approaches and the alert log are stored, all in one transaction
+    where the storage offers it. Then each side hears, from its own point of
+    view, of new, changed and cleared alerts and of opened and closed incidents.
+    """
+    changes = live.cycle(now_s)
+    closed: list[Incident] = []
+    touched = changes.opened or changes.closer or changes.closed
+    if touched or changes.new_alerts or changes.cleared_alerts:
+        with _together(audit, incidents):
+            for incident in changes.opened:
+                incidents.record_opened(incident)
+            for incident in changes.closer:
+                incidents.record_closest(incident)
+            closed = [incidents.record_closed(i) for i in changes.closed]
+            incidents.log_alerts(changes.new_alerts, changes.cleared_alerts)
+            records = [_incident_record(AuditKind.INCIDENT_RECORDED, i) for i in changes.opened]
+            records += [_incident_record(AuditKind.INCIDENT_CLOSED, i) for i in closed]
+            if records:
+                audit.append(records, now_s)
+    if events is not None:
+        alert_changes = (
+            (AlertState.NEW, changes.new_alerts),
+            (AlertState.UPDATE, changes.changed_alerts),
+            (AlertState.CLEARED, changes.cleared_alerts),
+        )
+        incident_changes = ((IncidentState.OPENED, changes.opened), (IncidentState.CLOSED, tuple(closed)))
+        events.publish(
+            [
+                Event(EventKind.ALERT, side, AlertNotice(state, alert.view_for(side)))
+                for state, alerts in alert_changes
+                for alert in alerts
+                for side in alert.parties
+            ]
+            + [
+                Event(EventKind.INCIDENT, side, IncidentNotice(state, incident.view_for(side)))
+                for state, found in incident_changes
+                for incident in found
+                for side in incident.parties
+            ]
+        )
+    return changes
+
+
+def comment_on_incident(
+    incidents: IncidentStore,
+    audit: AuditLog,
+    party: str,
+    incident_id: int,
+    text: str,
+    now_s: float,
+    events: EventSink | None = None,
+) -> IncidentComment:
+    """``party`` adds a comment to an incident's thread; recorded (with its text) for both sides.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such incident, or none of ``party``'s aircraft is in it.
+    InputError
+        An empty or too long comment (:func:`~deconflict.channel.live.new_comment`).
+    """
+    comment = new_comment(party, text, now_s)
+    with _together(audit, incidents):
+        incident = incidents.get_incident(incident_id)
+        if incident is None or not incident.involves(party):
+            raise NotFoundError(f"no incident {incident_id} for party {party!r}")
+        incidents.add_comment(incident_id, comment)
+        payload = {"incident_id": incident_id, "party": party, "text": comment.text}
+        record = AuditRecord(
+            party, AuditKind.INCIDENT_COMMENTED, (f"incident:{incident_id}",), incident.parties, payload
+        )
+        audit.append([record], now_s)
+    if events is not None:
+        events.publish(
+            [
+                Event(EventKind.INCIDENT_COMMENT, side, CommentNotice(incident_id, comment))
+                for side in incident.parties
+            ]
+        )
+    return comment

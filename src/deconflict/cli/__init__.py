@@ -112,8 +112,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also write an HTML report with plots of each incident into DIR (index.html and PNGs)",
     )
 
-    demo = sub.add_parser("demo", help="run the built-in two-party scenario")
-    demo.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    from deconflict.cli.demo import add_demo_parser
+
+    add_demo_parser(sub)
+    from deconflict.cli.feed import add_feed_parser
+
+    add_feed_parser(sub)
     _add_channel_commands(sub)
     _add_client_commands(sub)
     _add_db_commands(sub)
@@ -127,6 +131,10 @@ def _add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
     add_ops_parser(sub)
     add_conflicts_parser(sub)
+
+    from deconflict.cli.stats import add_stats_parser
+
+    add_stats_parser(sub)
 
 
 def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,10 +176,16 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     serve.add_argument("--db", metavar="PATH", help=db_help)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
+    serve.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default="json",
+        help="one JSON object per log line (default), or plain text",
+    )
 
     party = sub.add_parser(
         "party",
-        help="register, list and revoke parties of the channel",
+        help="register, list, revoke parties of the channel and rotate their tokens",
         description="Manages the parties (and their credentials) in the server's database.",
     )
     party_sub = party.add_subparsers(dest="party_command", required=True, metavar="ACTION")
@@ -197,6 +211,23 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     revoke = party_sub.add_parser("revoke", help="revoke a party's token (its data stays)")
     revoke.add_argument("name", metavar="NAME")
     revoke.add_argument("--db", metavar="PATH", help=db_help)
+    rotate = party_sub.add_parser(
+        "rotate",
+        help="give a party a new token (printed once); the old one works until the grace period ends",
+        description=(
+            "Replaces a party's bearer token without downtime: the new token is printed once, the old one "
+            "is still accepted for --grace-s seconds, then refused."
+        ),
+    )
+    rotate.add_argument("name", metavar="NAME")
+    rotate.add_argument(
+        "--grace-s",
+        type=_non_negative,
+        default=3600.0,
+        metavar="S",
+        help="seconds the old token keeps working (default 3600; 0: refused at once)",
+    )
+    rotate.add_argument("--db", metavar="PATH", help=db_help)
 
     from deconflict.cli.msg import add_msg_parser
 
@@ -212,7 +243,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "run_check"),
     "detect": ("detect", "run_detect"),
     "replay": ("replay", "run_replay"),
-    "demo": ("check", "run_demo"),
+    "demo": ("demo", "run_demo"),
     "party": ("party", "run_party"),
     "msg": ("msg", "run_msg"),
     "ops": ("ops", "run_ops"),
@@ -220,6 +251,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("db", "run_db"),
     "audit": ("audit", "run_audit"),
     "serve": ("serve", "run_serve"),
+    "feed": ("feed", "run_feed"),
+    "stats": ("stats", "run_stats"),
 }
 
 

@@ -4,7 +4,10 @@
 server signatures) and re-verifies every stored message signature against its
 sender's registered public key. ``verify --url`` and ``verify --file`` check a
 party's view (entries it may not read only for their links); ``export`` writes
-that view as JSON for offline checking with the server's public key.
+that view as JSON, with the party's messages (inbox and outbox, as signed) and
+every party's public key, so that ``verify --file`` can check offline, with
+only the server's public key, both the chain and each message's signature
+against its ``message_sent`` entry.
 Exit 0: verified; 1: verification failed (the first bad entry is named); 2: bad input.
 """
 
@@ -21,6 +24,7 @@ from deconflict.errors import AuditError, InputError, Problem
 
 if TYPE_CHECKING:
     from deconflict.channel.audit import AuditEntry, ChainLink
+    from deconflict.channel.messages import Message
 
 __all__ = ["add_audit_parser", "run_audit"]
 
@@ -51,7 +55,10 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     source.add_argument("--file", metavar="FILE", help="an export written by `deconflict audit export`")
     verify.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
     verify.add_argument("--key", metavar="PEM", help="the server's audit public key to verify with")
-    export = actions.add_parser("export", help="print the party's view of the chain as JSON")
+    export = actions.add_parser(
+        "export",
+        help="print the party's view of the chain, its messages and the parties' public keys as JSON",
+    )
     export.add_argument("--url", required=True, help="the server")
     export.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
 
@@ -132,12 +139,57 @@ def _client(args: argparse.Namespace) -> Any:
     return ChannelClient(args.url, token)
 
 
+def _exported_messages(document: Any, source: str) -> list[Message]:
+    from deconflict.channel.messages import Message, MessageContent
+
+    try:
+        return [
+            Message(
+                id=int(raw["id"]),
+                content=MessageContent(
+                    str(raw["from"]),
+                    str(raw["to"]),
+                    str(raw["code"]),
+                    dict(raw["params"]),
+                    str(raw["text"]),
+                    None if raw["reply_by"] is None else str(raw["reply_by"]),
+                    str(raw["nonce"]),
+                ),
+                signature=str(raw["signature"]),
+                created_s=0.0,
+            )
+            for raw in document["messages"]
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError([Problem(source, f"not an audit export: messages: {exc!r}")]) from exc
+
+
 def _verify_view(document: Any, source: str, key: str) -> str:
-    from deconflict.channel.audit import verify_chain
+    from deconflict.channel.audit import AuditEntry, verify_chain, verify_messages
 
     items = _view_items(document, source)
     verify_chain(items, key)
-    return _summary(items, str(document.get("party", "the party")))
+    summary = _summary(items, str(document.get("party", "the party")))
+    if "messages" not in document:
+        return summary
+    keys = document.get("public_keys")
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise InputError([Problem(source, "not an audit export: public_keys: expected {party: PEM}")])
+    entries = [i for i in items if isinstance(i, AuditEntry)]
+    signatures = verify_messages(_exported_messages(document, source), keys, entries)
+    return f"{summary}; {signatures} message signatures"
+
+
+def _export(args: argparse.Namespace) -> dict[str, Any]:
+    """The party's view of the chain, its messages as signed, and every party's public key."""
+    client = _client(args)
+    # Messages first: fetching the inbox marks new ones delivered, and the
+    # entries recording that are then part of the chain exported after.
+    messages = {m["id"]: m for box in ("outbox", "inbox") for m in client.messages(box)}
+    document = client.audit()
+    document["messages"] = [messages[k] for k in sorted(messages)]
+    document["public_keys"] = {p["name"]: p["public_key_pem"] for p in client.parties()}
+    return dict(document)
 
 
 def _verify(args: argparse.Namespace) -> str:
@@ -162,7 +214,7 @@ def _verify(args: argparse.Namespace) -> str:
 def run_audit(args: argparse.Namespace) -> int:
     """Run ``deconflict audit ACTION``; bad input propagates to :func:`deconflict.cli.main`."""
     if args.audit_command == "export":
-        print(json.dumps(_client(args).audit(), indent=2, ensure_ascii=False))
+        print(json.dumps(_export(args), indent=2, ensure_ascii=False))
         return 0
     try:
         summary = _verify(args)

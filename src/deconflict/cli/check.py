@@ -1,4 +1,4 @@
-"""``deconflict check`` and ``deconflict demo``: strategic checks of volume files."""
+"""``deconflict check``: strategic checks of volume files (``deconflict demo --plans-only`` reuses it)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from deconflict.errors import InputError, Problem
 from deconflict.strategic import Conflict, Volume, find_conflicts, read_volumes
 from deconflict.strategic.conflicts import format_time
 
-__all__ = ["example_files", "run_check", "run_demo"]
+__all__ = ["check_files", "example_files", "run_check"]
 
 
 def _read_all(paths: Sequence[Path]) -> list[Volume]:
@@ -125,15 +125,3 @@ def example_files() -> list[Path]:
     """The bundled example volume files (two parties over the Levant)."""
     folder = resources.files("deconflict") / "data" / "examples"
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".geojson"))
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """``deconflict demo``: the built-in scenario; exit 0 even though it has conflicts."""
-    files = example_files()
-    console = _console()
-    if not args.json:
-        console.print(f"[bold]deconflict demo[/]: strategic check of the bundled plans in {files[0].parent}")
-    check_files(files, Buffers(), args.json, console)
-    if not args.json:
-        console.print("Try: deconflict check --json " + " ".join(str(f) for f in files))
-    return 0

@@ -1,4 +1,4 @@
-"""``deconflict party add|list|revoke``: parties and credentials on the server's database."""
+"""``deconflict party add|list|revoke|rotate``: parties and credentials on the server's database."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from deconflict.channel.keys import generate_key_pair, public_key_of
-from deconflict.channel.parties import Party, check_party_name, register_party, revoke_party
-from deconflict.channel.service import record_party_added, record_party_revoked
+from deconflict.channel.parties import Party, check_party_name
+from deconflict.channel.service import add_party, revoke_party_token, rotate_party_token
 from deconflict.config import Settings, load_settings
 from deconflict.errors import AlreadyExistsError, InputError, Problem
 from deconflict.strategic.conflicts import format_time
@@ -59,15 +59,12 @@ def _add(args: argparse.Namespace) -> int:
             key_path = Path(args.key_out or f"{name}.ed25519.pem").resolve()
             _write_private_key(key_path, private_pem)
         try:
-            registration = register_party(parties, name, public_pem, time.time())
+            with open_audit_log(settings) as audit:  # the party and its entry commit together
+                registration = add_party(parties, audit, name, public_pem, time.time())
         except BaseException:
             if key_path is not None:
                 key_path.unlink(missing_ok=True)
             raise
-        # After the commit: if the log cannot take the entry, the command fails (exit 2) and
-        # `audit verify` will not find the party's entry.
-        with open_audit_log(settings) as audit:
-            record_party_added(audit, registration.party, registration.party.created_s)
     finally:
         parties.close()
     print(f"party {name!r} added")
@@ -123,18 +120,32 @@ def _revoke(args: argparse.Namespace) -> int:
     settings = settings_for(args.db)
     parties = open_party_store(settings)
     try:
-        party = revoke_party(parties, args.name, time.time())
         with open_audit_log(settings) as audit:
-            record_party_revoked(
-                audit, party, party.revoked_s if party.revoked_s is not None else time.time()
-            )
+            party = revoke_party_token(parties, audit, args.name, time.time())
     finally:
         parties.close()
     print(f"party {party.name!r} {_state(party)}: its token is no longer accepted")
     return 0
 
 
+def _rotate(args: argparse.Namespace) -> int:
+    from deconflict.storage import open_audit_log, open_party_store
+
+    settings = settings_for(args.db)
+    parties = open_party_store(settings)
+    now_s = time.time()
+    try:
+        with open_audit_log(settings) as audit:
+            rotation = rotate_party_token(parties, audit, args.name, now_s, args.grace_s)
+    finally:
+        parties.close()
+    print(f"party {args.name!r}: new token: {rotation.token}")
+    print("  shown only now: hand it to the party's operations centre; the server keeps only its hash")
+    print(f"the previous token is accepted until {format_time(rotation.previous_until_s)}, then refused")
+    return 0
+
+
 def run_party(args: argparse.Namespace) -> int:
     """Run ``deconflict party ACTION``; errors propagate to :func:`deconflict.cli.main`."""
-    actions = {"add": _add, "list": _list, "revoke": _revoke}
+    actions = {"add": _add, "list": _list, "revoke": _revoke, "rotate": _rotate}
     return actions[args.party_command](args)

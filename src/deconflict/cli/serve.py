@@ -44,9 +44,18 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from deconflict.api import create_app
+    from deconflict.api.middleware import logging_config
 
     settings = settings_for(args.db)
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     clock = FileClock(clock_file) if clock_file else None
-    uvicorn.run(create_app(settings, clock=clock), host=args.host, port=args.port, log_level="info")
+    # Each request is logged once by the app (deconflict.api.middleware), not by uvicorn.
+    uvicorn.run(
+        create_app(settings, clock=clock),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        log_config=logging_config(getattr(args, "log_format", "json")),
+        access_log=False,
+    )
     return 0

@@ -7,19 +7,24 @@ from deconflict.config import Settings
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import shared_database
+from deconflict.storage.sqlite.incidents import SQLiteIncidentStore
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
+from deconflict.storage.sqlite.readiness import readiness_problem
 from deconflict.storage.sqlite.store import SQLiteStore
 from deconflict.strategic.store import Store
 
 __all__ = [
     "SQLiteAuditLog",
     "SQLiteConflictStates",
+    "SQLiteIncidentStore",
     "SQLiteMessageStore",
     "SQLitePartyStore",
     "SQLiteStore",
+    "check_ready",
     "open_audit_log",
     "open_conflict_states",
+    "open_incident_store",
     "open_message_store",
     "open_party_store",
     "open_store",
@@ -40,8 +45,16 @@ def open_store(settings: Settings) -> Store:
 
 
 def open_party_store(settings: Settings) -> PartyStore:
-    """The party store the settings choose (the same SQLite file as :func:`open_store`)."""
-    return SQLitePartyStore(settings.db_path)
+    """The party store the settings choose (the same SQLite file as :func:`open_store`).
+
+    It shares one connection with :func:`open_audit_log` of the same file, so a
+    party's registration, revocation or new token commits with its entry.
+    """
+    database = shared_database(settings.db_path)
+    try:
+        return SQLitePartyStore(database)
+    finally:
+        database.close()  # the store holds its own reference
 
 
 def open_message_store(settings: Settings) -> SQLiteMessageStore:
@@ -76,5 +89,24 @@ def open_conflict_states(settings: Settings) -> SQLiteConflictStates:
     database = shared_database(settings.db_path)
     try:
         return SQLiteConflictStates(database)
+    finally:
+        database.close()  # the store holds its own reference
+
+
+def check_ready(settings: Settings) -> str | None:
+    """Why the storage the settings choose cannot serve now (it does not answer, or its schema is
+    not at the latest version), or ``None`` when it can."""
+    return readiness_problem(settings.db_path)
+
+
+def open_incident_store(settings: Settings) -> SQLiteIncidentStore:
+    """The incident store (and tactical history) the settings choose (the same SQLite file).
+
+    It shares one connection with :func:`open_audit_log` of the same file, so an
+    incident and its audit entry commit together.
+    """
+    database = shared_database(settings.db_path)
+    try:
+        return SQLiteIncidentStore(database)
     finally:
         database.close()  # the store holds its own reference

@@ -30,12 +30,14 @@ def _check_volumes(operation_id: str, party: str, volumes: Sequence[Volume], lim
     source = f"operation {operation_id}"
     problems = []
     if not volumes:
-        problems.append(Problem(source, "has no volumes"))
+        problems.append(Problem(source, "has no volumes", None, "features"))
     if len(volumes) > limits.max_volumes_per_operation:
         problems.append(
             Problem(
                 source,
                 f"has {len(volumes)} volumes, more than the limit of {limits.max_volumes_per_operation}",
+                None,
+                "features",
             )
         )
     seen: set[str] = set()

@@ -94,6 +94,14 @@ class Store(Protocol):
         """Number of live volumes stored (all parties)."""
         ...
 
+    def conflict_detection_times(self, party: str) -> dict[int, float]:
+        """When each conflict involving ``party`` (open or superseded) was detected, by id (seconds)."""
+        ...
+
+    def count_open_conflicts(self) -> int:
+        """Number of conflicts that still stand (not superseded), all parties."""
+        ...
+
     def close(self) -> None:
         """Release the store's resources."""
         ...

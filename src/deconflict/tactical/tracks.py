@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "lon_deg": (-180.0, 180.0),
     "gs_mps": (0.0, math.inf),
     "trk_deg": (0.0, 360.0),
+    "time_s": (0.0, 253_402_300_799.0),  # 1970 to 9999-12-31T23:59:59Z: times must print as RFC 3339
 }
 
 Float = NDArray[np.float64]
@@ -139,7 +141,7 @@ def read_tracks(path: str | Path, *, require_time: bool = False) -> Tracks:
                 for name in wanted:
                     columns[name].append(record[index[name]].strip())
                 callsigns.append(record[index["callsign"]].strip() if has_callsign else "")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, csv.Error) as exc:
         raise InputError([Problem(source, f"cannot read the file: {exc}")]) from None
 
     row = np.asarray(rows, dtype=np.int64)

@@ -12,11 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from deconflict.api.deps import AuditDep, CurrentParty, current_party
-from deconflict.api.schemas import AuditEntryOut, AuditKeyOut, AuditLinkOut, AuditViewOut
+from deconflict.api.schemas import COMMON_RESPONSES, AuditEntryOut, AuditKeyOut, AuditLinkOut, AuditViewOut
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(current_party)])
+router = APIRouter(
+    prefix="/v1/audit", tags=["audit"], dependencies=[Depends(current_party)], responses=COMMON_RESPONSES
+)
 
 MAX_PAGE = 10_000
 
@@ -25,7 +27,7 @@ MAX_PAGE = 10_000
 def view(
     party: CurrentParty,
     audit: AuditDep,
-    after: Annotated[int, Query(ge=0, description="only entries with seq > after")] = 0,
+    after: Annotated[int, Query(ge=0, lt=2**63, description="only entries with seq > after")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many entries")] = 1000,
 ) -> AuditViewOut:
     """Entries in order: in full where the caller is in the audience, else only their chain links."""

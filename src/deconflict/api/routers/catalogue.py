@@ -5,12 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from deconflict.api.deps import CatalogueDep, current_party
-from deconflict.api.schemas import CatalogueEntryOut, CatalogueOut
+from deconflict.api.schemas import COMMON_RESPONSES, CatalogueEntryOut, CatalogueOut
 from deconflict.channel.catalogue import LANGUAGES
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/catalogue", tags=["hotline"], dependencies=[Depends(current_party)])
+router = APIRouter(
+    prefix="/v1/catalogue",
+    tags=["hotline"],
+    dependencies=[Depends(current_party)],
+    responses=COMMON_RESPONSES,
+)
 
 
 @router.get("", response_model=CatalogueOut)

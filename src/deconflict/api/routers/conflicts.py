@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from deconflict.api.deps import AuditDep, ConflictStatesDep, CurrentParty, Now, StoreDep, current_party
-from deconflict.api.schemas import ConflictAcceptIn, ConflictOut, ErrorOut, ProblemsOut
+from deconflict.api.schemas import COMMON_RESPONSES, ConflictAcceptIn, ConflictOut, ErrorOut, ProblemsOut
 from deconflict.channel.conflicts import ConflictLifecycle, lifecycle_view
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.service import accept_conflict_as, acknowledge_conflict_as, conflict_lifecycles
@@ -20,7 +20,12 @@ from deconflict.errors import NotFoundError
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"], dependencies=[Depends(current_party)])
+router = APIRouter(
+    prefix="/v1/conflicts",
+    tags=["conflicts"],
+    dependencies=[Depends(current_party)],
+    responses=COMMON_RESPONSES,
+)
 
 _CHANGE: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such conflict of the caller's"},

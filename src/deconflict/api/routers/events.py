@@ -21,6 +21,25 @@ Every frame is a JSON object with a ``type``. First ``{"type": "ready",
 - ``acknowledgement``: ``{"message": ...}``, a message the party sent, at its new level;
 - ``deadline_passed``: ``{"message": ...}``, to both sides;
 - ``escalation``: ``{"escalation": ...}``, each step, to both sides.
+- ``alert``: ``{"state": "new"|"update"|"cleared", ...}`` and the fields of
+  ``GET /v1/alerts``' alerts, to both sides, each from its own side; ``update``
+  when the level changes;
+- ``incident``: ``{"state": "opened"|"closed", ...}`` and the fields of ``GET
+  /v1/incidents``' incidents, to both sides, each from its own side;
+- ``incident_comment``: ``{"incident_id": ..., "comment": {"party", "time", "text"}}``, to both sides.
+
+Sending
+-------
+A party may also send hotline messages on its connection, which costs far
+less per message than a ``POST`` each: a frame ``{"type": "send", "ref": ANY,
+"message": BODY}``, ``BODY`` as for ``POST /v1/messages`` (signed the same
+way). Each is answered, in the order sent, by ``{"type": "sent", "ref",
+"message"}`` once the message is durably stored (as a 201 is), or ``{"type":
+"refused", "ref", "status", "detail"}`` with the status and detail ``POST``
+would answer (422, 409, and 429 with ``retry_after_s``: the same per-party
+``messages_per_minute`` counts both ways); a frame that is not a ``send`` is
+refused with 400. Frames that arrive together are stored in one transaction
+(:data:`MAX_SEND_BATCH` at most): one commit for many.
 
 A connection whose events pile up beyond ``events_max_queued`` is closed with
 code 1013 (try again later), as is one beyond ``events_max_connections_per_party``;
@@ -33,13 +52,24 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from deconflict.api.deps import Services
-from deconflict.api.schemas import ConflictOut, EscalationOut, MessageOut
+from deconflict.api.problems import error_response, validation_problems
+from deconflict.api.schemas import (
+    AlertOut,
+    ConflictOut,
+    EscalationOut,
+    IncidentCommentOut,
+    IncidentOut,
+    MessageCreate,
+    MessageOut,
+)
 from deconflict.channel.catalogue import choose_language
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
@@ -50,15 +80,17 @@ from deconflict.channel.events import (
     Subscription,
     TooManyConnectionsError,
 )
+from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.channel.parties import Party, authenticate
-from deconflict.channel.service import deliver_pushed, pass_deadlines, record_login_failure
+from deconflict.channel.service import deliver_pushed, pass_deadlines, record_login_failure, send_batch
 from deconflict.errors import AuthenticationError
 
 __all__ = [
     "AUTH_TIMEOUT_S",
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_TRY_AGAIN_LATER",
+    "MAX_SEND_BATCH",
     "router",
     "stop_task",
     "sweep_deadlines",
@@ -71,6 +103,9 @@ AUTH_TIMEOUT_S = 10.0
 
 CLOSE_POLICY_VIOLATION = 1008
 """Close code for a missing, malformed, unknown or revoked token."""
+
+MAX_SEND_BATCH = 256
+"""Messages sent over one connection that share one transaction at most."""
 
 CLOSE_TRY_AGAIN_LATER = 1013
 """Close code for a party over its connection limit, or a client too slow to keep up."""
@@ -106,7 +141,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> Party | Non
     now_s = services.clock.now_s()
     if token is not None:
         try:
-            return await run_in_threadpool(authenticate, services.parties, token)
+            return await run_in_threadpool(authenticate, services.parties, token, now_s)
         except AuthenticationError:
             pass
     # A token sent in the first frame is recorded as a bearer header would be.
@@ -124,6 +159,15 @@ def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
     if isinstance(subject, Message):
         out = MessageOut.of(subject, services.catalogue, language)
         return {"type": str(event.kind), "message": out.model_dump(mode="json")}
+    if isinstance(subject, AlertNotice):
+        alert = AlertOut.of(subject.alert).model_dump(mode="json")
+        return {"type": str(event.kind), "state": str(subject.state), **alert}
+    if isinstance(subject, IncidentNotice):
+        incident = IncidentOut.of(subject.incident).model_dump(mode="json")
+        return {"type": str(event.kind), "state": str(subject.state), **incident}
+    if isinstance(subject, CommentNotice):
+        comment = IncidentCommentOut.of(subject.comment).model_dump(mode="json")
+        return {"type": str(event.kind), "incident_id": subject.incident_id, "comment": comment}
     raise TypeError(f"no frame for {type(subject).__name__}")  # pragma: no cover - Event's types are closed
 
 
@@ -179,11 +223,97 @@ async def _push(
         )
 
 
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, until it goes away."""
-    with contextlib.suppress(WebSocketDisconnect):
+class _Outbox:
+    """Messages the party sends over its connection, sent in batches: one durable commit per batch.
+
+    The reader queues each ``send`` frame; the sender takes all that are
+    queued (at most :data:`MAX_SEND_BATCH`), sends them in one transaction
+    (:func:`~deconflict.channel.service.send_batch`) and answers each with
+    ``sent`` or ``refused``, in the order received. While one batch commits,
+    the next one fills: the busier the connection, the fewer commits per message.
+    """
+
+    def __init__(self, websocket: WebSocket, services: Services, party: Party, language: str) -> None:
+        self._websocket = websocket
+        self._services = services
+        self._party = party
+        self._language = language
+        self._queued: list[tuple[Any, MessageCreate]] = []
+        self._wakeup = asyncio.Event()
+
+    async def _refuse(self, ref: Any, status: int, detail: Any, retry_after_s: int | None = None) -> None:
+        frame = {"type": "refused", "ref": ref, "status": status, "detail": detail}
+        if retry_after_s is not None:
+            frame["retry_after_s"] = retry_after_s
+        await self._websocket.send_text(json.dumps(frame))
+
+    async def read(self) -> None:
+        """Read the client's frames until it goes away; queue ``send`` frames, refuse anything else."""
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                text = await self._websocket.receive_text()
+                try:
+                    frame = json.loads(text)
+                except ValueError:
+                    await self._refuse(None, 400, "not a JSON frame")
+                    continue
+                ref = frame.get("ref") if isinstance(frame, dict) else None
+                if not isinstance(frame, dict) or frame.get("type") != "send":
+                    await self._refuse(ref, 400, 'unknown frame: expected {"type": "send", "ref", "message"}')
+                    continue
+                try:
+                    body = MessageCreate.model_validate(frame.get("message"))
+                except ValidationError as exc:
+                    problems = validation_problems(exc.errors(include_url=False), "message")
+                    await self._refuse(ref, 422, [p.model_dump() for p in problems])
+                    continue
+                self._queued.append((ref, body))
+                self._wakeup.set()
+
+    async def run(self) -> None:
+        """Send what is queued, batch after batch (runs until cancelled)."""
         while True:
-            await websocket.receive_text()
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queued:
+                batch = self._queued[:MAX_SEND_BATCH]
+                del self._queued[:MAX_SEND_BATCH]
+                await self._send(batch)
+
+    async def _send(self, batch: list[tuple[Any, MessageCreate]]) -> None:
+        services = self._services
+        now_s = services.clock.now_s()
+        admitted: list[tuple[Any, MessageCreate]] = []
+        for ref, body in batch:
+            wait_s = None if services.rate is None else services.rate.admit(self._party.name, now_s)
+            if wait_s is None:
+                admitted.append((ref, body))
+            else:
+                retry_s = max(1, math.ceil(wait_s))
+                limit = services.settings.messages_per_minute
+                await self._refuse(
+                    ref,
+                    429,
+                    f"over messages_per_minute ({limit}): retry in {retry_s} s",
+                    retry_after_s=retry_s,
+                )
+        results = await run_in_threadpool(
+            send_batch,
+            services.messages,
+            services.parties,
+            services.catalogue,
+            services.audit,
+            [(body.content(self._party.name), body.signature) for _, body in admitted],
+            now_s,
+            services.events,
+        )
+        for (ref, _), result in zip(admitted, results, strict=True):
+            if isinstance(result, Message):
+                out = MessageOut.of(result, services.catalogue, self._language).model_dump(mode="json")
+                await self._websocket.send_text(json.dumps({"type": "sent", "ref": ref, "message": out}))
+            else:
+                answer = error_response(result)
+                await self._refuse(ref, answer.status_code, json.loads(bytes(answer.body))["detail"])
 
 
 @router.websocket("/v1/events")
@@ -205,16 +335,20 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
         await websocket.send_text(json.dumps({"type": "ready", "party": party.name}))
         deliveries = _Deliveries(services, party.name)
         push = asyncio.create_task(_push(websocket, subscription, services, language, deliveries))
-        drain = asyncio.create_task(_drain(websocket))
+        outbox = _Outbox(websocket, services, party, language)
+        drain = asyncio.create_task(outbox.read())
         marking = asyncio.create_task(deliveries.run())
-        done, pending = await asyncio.wait({push, drain, marking}, return_when=asyncio.FIRST_COMPLETED)
+        sending = asyncio.create_task(outbox.run())
+        done, pending = await asyncio.wait(
+            {push, drain, marking, sending}, return_when=asyncio.FIRST_COMPLETED
+        )
         for task in pending:
             task.cancel()
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                 await task
         await deliveries.flush()  # what was pushed before the end is delivered
-        failed = marking.exception() if marking in done else None
+        failed = next((t.exception() for t in (marking, sending) if t in done), None)
         if failed is not None:
             raise failed
         if push in done:

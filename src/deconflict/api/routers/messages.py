@@ -22,13 +22,23 @@ from deconflict.api.deps import (
     PartyStoreDep,
     current_party,
 )
-from deconflict.api.schemas import AckIn, ErrorOut, EscalationOut, MessageCreate, MessageOut, ProblemsOut
+from deconflict.api.schemas import (
+    COMMON_RESPONSES,
+    AckIn,
+    ErrorOut,
+    EscalationOut,
+    MessageCreate,
+    MessageOut,
+    ProblemsOut,
+)
 from deconflict.channel.messages import AckLevel, Box
 from deconflict.channel.service import acknowledge_message, fetch_messages, read_one, send
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["hotline"], dependencies=[Depends(current_party)])
+router = APIRouter(
+    prefix="/v1", tags=["hotline"], dependencies=[Depends(current_party)], responses=COMMON_RESPONSES
+)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 
@@ -40,6 +50,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
     responses={
         409: {"model": ErrorOut, "description": "the nonce was used before"},
         422: {"model": ProblemsOut, "description": "bad recipient, code, params, deadline or signature"},
+        429: {"model": ErrorOut, "description": "over messages_per_minute; Retry-After says when to retry"},
     },
 )
 def send_one(

@@ -22,6 +22,7 @@ from deconflict.api.deps import (
     current_party,
 )
 from deconflict.api.schemas import (
+    COMMON_RESPONSES,
     ConflictOut,
     ErrorOut,
     FilingOut,
@@ -45,7 +46,12 @@ from deconflict.strategic.volume import Operation
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/operations", tags=["operations"], dependencies=[Depends(current_party)])
+router = APIRouter(
+    prefix="/v1/operations",
+    tags=["operations"],
+    dependencies=[Depends(current_party)],
+    responses=COMMON_RESPONSES,
+)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 _CHANGE: dict[int | str, dict[str, Any]] = {

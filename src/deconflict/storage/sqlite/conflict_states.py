@@ -22,7 +22,7 @@ from dataclasses import astuple, fields
 
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side, new_lifecycle
 from deconflict.errors import NotFoundError
-from deconflict.storage.sqlite.database import DatabaseStore
+from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
 from deconflict.strategic.conflicts import Conflict
 
 __all__ = ["SQLiteConflictStates"]
@@ -87,6 +87,8 @@ class SQLiteConflictStates(DatabaseStore):
     """
 
     def _select(self, conflict_id: int) -> ConflictLifecycle | None:
+        if not is_row_id(conflict_id):
+            return None
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM conflict_states WHERE conflict_id = ?", (conflict_id,)
         ).fetchone()

@@ -4,8 +4,10 @@ Stores given the same :class:`Database` run on one connection under one
 (reentrant) lock, so a caller can make several stores' writes one transaction
 with :meth:`Database.transaction`: the message store's change and the audit
 entry recording it commit together or not at all. Transactions nest: an inner
-one (a store's own ``BEGIN IMMEDIATE`` block run inside a caller's) becomes a
-savepoint of the outer one.
+one (a store's own block run inside a caller's) becomes a savepoint of the
+outer one. Under concurrent writers, transactions share commits (group commit,
+see :class:`Database`): one ``fsync`` for many, each writer still told only
+once its changes are durable.
 
 :func:`shared_database` hands out one refcounted :class:`Database` per file,
 so the stores a server opens separately (``deconflict.storage.open_*``) still
@@ -16,15 +18,78 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 from deconflict.storage.sqlite.connection import connect
 from deconflict.storage.sqlite.migrations import migrate
 
-__all__ = ["Database", "DatabaseStore", "shared_database"]
+__all__ = ["Database", "DatabaseStore", "GroupCommitError", "is_row_id", "shared_database"]
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` fits an SQLite INTEGER (64-bit); a larger id names no row, it cannot be bound.
+
+    >>> is_row_id(2**63 - 1), is_row_id(2**63)
+    (True, False)
+    """
+    return -(2**63) <= value < 2**63
+
+
+@dataclass
+class _Group:
+    """One group commit: the transaction that several threads' changes share, until it commits."""
+
+    started_s: float
+    holders: int = 0
+    done: bool = False
+    error: BaseException | None = None
+
+
+class _GroupCommitLock:
+    """The lock of a :class:`Database`, whose last release ends the open group commit.
+
+    Reentrant. It counts the threads queued for it, so the holder leaving can
+    tell whether someone will come after it to commit the group (see
+    :class:`Database`).
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._lock = threading.RLock()
+        self._holds = 0  # the holder's nesting: touched only by the thread holding _lock
+        self._queued = 0
+        self._queued_lock = threading.Lock()
+
+    def __enter__(self) -> Self:
+        with self._queued_lock:
+            self._queued += 1
+        self._lock.acquire()
+        with self._queued_lock:
+            self._queued -= 1
+        self._holds += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        group = None
+        try:
+            if self._holds == 1:
+                with self._queued_lock:
+                    queued = self._queued
+                group = self._database._leave_group(queued)
+        finally:
+            self._holds -= 1
+            self._lock.release()
+        if group is not None:
+            self._database._wait_for(group)
+
+
+class GroupCommitError(sqlite3.OperationalError):
+    """The commit of a group failed: none of its changes were stored."""
 
 
 class Database:
@@ -34,20 +99,36 @@ class Database:
     ----------
     path
         Database file (created if missing), or ``":memory:"``.
+    group_max_s
+        How long at most a group commit stays open for more writers to join.
 
     Notes
     -----
     Every use of :attr:`connection` must hold :attr:`lock`; statements run
     outside :meth:`transaction` commit one by one (autocommit). ``close`` is
     reference-counted: each :meth:`acquire` needs one more ``close``.
+
+    Group commit: a transaction from a thread that finds others queued for the
+    lock is not committed at once; it leaves its changes in a group
+    transaction (as a released savepoint) that the next holder joins, and the
+    holder that finds nobody queued (or the group older than ``group_max_s``)
+    commits the group: one ``COMMIT``, one ``fsync``, for all of them. Every
+    thread that held the lock while a group was open (writers, and readers,
+    which may have read its changes) waits until that group is committed
+    before it goes on, and fails with :class:`GroupCommitError` if the commit
+    fails; so nothing anyone was told is stored can be lost. A lone writer
+    commits at once, as without groups.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, group_max_s: float = 0.005) -> None:
         self.path = str(path)
         self.connection: sqlite3.Connection = connect(self.path)
-        self.lock = threading.RLock()
+        self.lock = _GroupCommitLock(self)
+        self.group_max_s = group_max_s
         self._depth = 0
         self._users = 1
+        self._group: _Group | None = None
+        self._committed = threading.Condition()
         with self.lock:
             migrate(self.connection, self.path)
 
@@ -65,6 +146,7 @@ class Database:
             if self._users == 0:
                 if _REGISTRY.get(self.path) is self:
                     del _REGISTRY[self.path]
+                self._commit_group()
                 self.connection.close()
 
     @property
@@ -74,27 +156,71 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``), or a savepoint inside an open one.
+        """A write transaction, or a savepoint inside an open one.
 
-        Commits when the block ends, rolls back (to the savepoint) when it raises.
+        The outermost block of a thread joins the open group transaction (or
+        begins one, ``BEGIN IMMEDIATE``) as a savepoint; its changes are durable
+        once the lock is released (see the class notes). Rolls back to the
+        savepoint when the block raises: the others' changes are not touched.
         """
         with self.lock:
             db = self.connection
             depth = self._depth
-            db.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT nested_{depth}")
+            if depth == 0 and self._group is None:
+                db.execute("BEGIN IMMEDIATE")
+                self._group = _Group(time.monotonic())
+            db.execute(f"SAVEPOINT nested_{depth}")
             self._depth = depth + 1
             try:
                 yield db
             except BaseException:
                 self._depth = depth
-                if depth == 0:
-                    db.execute("ROLLBACK")
-                else:
-                    db.execute(f"ROLLBACK TO nested_{depth}")
-                    db.execute(f"RELEASE nested_{depth}")
+                db.execute(f"ROLLBACK TO nested_{depth}")
+                db.execute(f"RELEASE nested_{depth}")
                 raise
             self._depth = depth
-            db.execute("COMMIT" if depth == 0 else f"RELEASE nested_{depth}")
+            db.execute(f"RELEASE nested_{depth}")
+
+    def _leave_group(self, queued: int) -> _Group | None:
+        """At the lock's last release: commit the open group, or leave it to the next holder.
+
+        Returns the group to wait for, or ``None`` (no group, or committed here).
+        """
+        group = self._group
+        if group is None:
+            return None
+        group.holders += 1
+        if queued == 0 or time.monotonic() - group.started_s >= self.group_max_s:
+            self._commit_group()
+            return None
+        return group
+
+    def _commit_group(self) -> None:
+        """Commit the open group, if any (the caller holds the lock); wake those waiting for it."""
+        group = self._group
+        if group is None:
+            return
+        self._group = None
+        try:
+            self.connection.execute("COMMIT")
+        except BaseException as exc:
+            group.error = exc
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+            raise GroupCommitError(f"{self.path}: commit failed, nothing of it was stored: {exc}") from exc
+        finally:
+            with self._committed:
+                group.done = True
+                self._committed.notify_all()
+
+    def _wait_for(self, group: _Group) -> None:
+        """Block until ``group`` is committed; raise if its commit failed."""
+        with self._committed:
+            self._committed.wait_for(lambda: group.done)
+        if group.error is not None:
+            raise GroupCommitError(
+                f"{self.path}: commit failed, nothing of it was stored: {group.error}"
+            ) from group.error
 
 
 _REGISTRY: dict[str, Database] = {}

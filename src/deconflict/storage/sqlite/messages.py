@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
-from deconflict.storage.sqlite.database import DatabaseStore
+from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
 
 __all__ = ["SQLiteMessageStore"]
 
@@ -105,6 +105,8 @@ class SQLiteMessageStore(DatabaseStore):
         return Message(id=message_id, content=content, signature=signature, created_s=created_s)
 
     def get_message(self, message_id: int) -> Message | None:
+        if not is_row_id(message_id):
+            return None
         with self._lock:
             row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
         return None if row is None else _message(row)
@@ -160,6 +162,15 @@ class SQLiteMessageStore(DatabaseStore):
                 (now_s, steps),
             ).fetchall()
         return [_message(r) for r in rows]
+
+    def count_waiting_overdue(self, now_s: float) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(*) FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= ? "
+                "AND answered_s IS NULL",
+                (now_s,),
+            ).fetchone()
+        return int(row[0])
 
     def record_escalations(self, overdue: Sequence[Message], escalations: Sequence[Escalation]) -> None:
         with self.database.transaction():  # a savepoint inside a caller's transaction

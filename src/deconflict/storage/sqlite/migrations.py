@@ -183,12 +183,71 @@ CREATE INDEX IF NOT EXISTS conflict_states_a ON conflict_states (party_a);
 CREATE INDEX IF NOT EXISTS conflict_states_b ON conflict_states (party_b);
 """
 
+
+def _token_rotation(db: sqlite3.Connection) -> None:
+    """A party's previous token hash and until when it is accepted (``deconflict party rotate``).
+
+    Columns are added only when missing, so a file adopted at ``user_version`` 0
+    that has them already is taken as is, like the tables of steps 1 to 5.
+    """
+    have = {str(row[1]) for row in db.execute("PRAGMA table_info(parties)")}
+    for column, kind in (("previous_token_sha256", "TEXT"), ("previous_token_until_s", "REAL")):
+        if column not in have:
+            db.execute(f"ALTER TABLE parties ADD COLUMN {column} {kind}")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS parties_previous_token ON parties (previous_token_sha256) "
+        "WHERE previous_token_sha256 IS NOT NULL"
+    )
+
+
+_LIVE = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY,
+    party_a TEXT NOT NULL,
+    aircraft_a TEXT NOT NULL,
+    party_b TEXT NOT NULL,
+    aircraft_b TEXT NOT NULL,
+    started_s REAL NOT NULL,
+    ended_s REAL,
+    closest_time_s REAL NOT NULL,
+    closest_distance_m REAL NOT NULL,
+    closest_vertical_m REAL NOT NULL,
+    closest_lon_deg REAL NOT NULL,
+    closest_lat_deg REAL NOT NULL,
+    closest_alt_m REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_a ON incidents (party_a, started_s);
+CREATE INDEX IF NOT EXISTS incidents_b ON incidents (party_b, started_s);
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (id) WHERE ended_s IS NULL;
+CREATE TABLE IF NOT EXISTS incident_comments (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    party TEXT NOT NULL,
+    time_s REAL NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_comments_incident ON incident_comments (incident_id);
+CREATE TABLE IF NOT EXISTS alert_log (
+    number INTEGER PRIMARY KEY,
+    party_a TEXT NOT NULL,
+    aircraft_a TEXT NOT NULL,
+    party_b TEXT NOT NULL,
+    aircraft_b TEXT NOT NULL,
+    start_s REAL NOT NULL,
+    end_s REAL
+);
+CREATE INDEX IF NOT EXISTS alert_log_a ON alert_log (party_a, start_s);
+CREATE INDEX IF NOT EXISTS alert_log_b ON alert_log (party_b, start_s);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
     Migration(3, "hotline messages and escalations", _MESSAGES),
     Migration(4, "audit chain and its public key", _AUDIT),
     Migration(5, "conflict lifecycle records", _CONFLICT_STATES),
+    Migration(6, "live picture: incidents, their comments, the alert log", _LIVE),
+    Migration(7, "a party's previous token, accepted until its grace period ends", _token_rotation),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 

@@ -69,3 +69,26 @@ class SQLitePartyStore(DatabaseStore):
         if row is None:
             raise NotFoundError(f"no party {name!r}")
         return _party(row)
+
+    def rotate_token(self, name: str, token_sha256: str, previous_until_s: float) -> Party:
+        with self.database.transaction():
+            self._db.execute(
+                "UPDATE parties SET previous_token_sha256 = token_sha256, previous_token_until_s = ?, "
+                "token_sha256 = ? WHERE name = ?",
+                (previous_until_s, token_sha256, name),
+            )
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no party {name!r}")
+        return _party(row)
+
+    def party_for_previous_token(self, token_sha256: str) -> tuple[Party, str, float] | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS}, previous_token_sha256, previous_token_until_s FROM parties "
+                "WHERE previous_token_sha256 = ?",
+                (token_sha256,),
+            ).fetchone()
+        if row is None:
+            return None
+        return _party(row), str(row["previous_token_sha256"]), float(row["previous_token_until_s"])

@@ -457,3 +457,14 @@ class SQLiteStore:
     @_locked
     def count_volumes(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM volumes WHERE live = 1").fetchone()[0])
+
+    @_locked
+    def conflict_detection_times(self, party: str) -> dict[int, float]:
+        rows = self._db.execute(
+            "SELECT id, created_s FROM conflicts WHERE party_a = ? OR party_b = ?", (party, party)
+        ).fetchall()
+        return {int(r[0]): float(r[1]) for r in rows}
+
+    @_locked
+    def count_open_conflicts(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM conflicts WHERE state = 'open'").fetchone()[0])

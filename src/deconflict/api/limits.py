@@ -1,0 +1,191 @@
+"""Request limits, enforced before any route runs: body size (413) and each party's hotline rate (429).
+
+:class:`RequestLimits` is plain ASGI middleware, so it sees a request before
+FastAPI parses anything:
+
+- a body larger than ``Settings.max_request_bytes`` is refused with 413. A
+  ``Content-Length`` over the limit is refused without reading the body; a body
+  without one (chunked) is read only up to the limit. What is read is handed on
+  to the app unchanged.
+- ``POST /v1/messages`` is counted per party (by its token, whichever
+  connection or token it comes through; messages sent over ``/v1/events`` count
+  against the same limiter, ``Services.rate``): more than
+  ``Settings.messages_per_minute`` in any 60 s of the app's clock is refused
+  with 429 and ``Retry-After`` (whole seconds until one more would be accepted).
+  Every attempt counts, accepted or not; refused ones do not. Other parties are not affected.
+
+Requests without a valid token pass through untouched: the route answers 401.
+WebSocket connections are limited by the event bus (``events_max_connections_per_party``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from deconflict.api.deps import Services
+from deconflict.channel.parties import authenticate
+from deconflict.errors import AuthenticationError
+
+__all__ = ["RATE_WINDOW_S", "RateLimiter", "RequestLimits"]
+
+RATE_WINDOW_S = 60.0
+"""The window of ``messages_per_minute``."""
+
+_RATED = {("POST", "/v1/messages")}
+"""The routes counted against a party's rate."""
+
+
+class RateLimiter:
+    """At most ``limit`` events per key in any ``window_s`` seconds (a sliding window).
+
+    Parameters
+    ----------
+    limit
+        Events admitted per key within one window.
+    window_s
+        The window's length in seconds.
+
+    Examples
+    --------
+    >>> limiter = RateLimiter(2, window_s=60.0)
+    >>> limiter.admit("blue", 0.0), limiter.admit("blue", 1.0), limiter.admit("blue", 2.0)
+    (None, None, 58.0)
+    >>> limiter.admit("red", 2.0) is None
+    True
+    >>> limiter.admit("blue", 60.0) is None
+    True
+    """
+
+    def __init__(self, limit: int, window_s: float = RATE_WINDOW_S) -> None:
+        if limit < 1 or window_s <= 0.0:
+            raise ValueError(f"limit must be at least 1 and window_s positive, got {limit}, {window_s}")
+        self.limit = limit
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._times_s: dict[str, deque[float]] = {}
+
+    def admit(self, key: str, now_s: float) -> float | None:
+        """Count one event of ``key`` at ``now_s``: ``None`` if admitted, else seconds until one would be.
+
+        A refused event is not counted.
+        """
+        with self._lock:
+            times_s = self._times_s.setdefault(key, deque())
+            while times_s and times_s[0] <= now_s - self.window_s:
+                times_s.popleft()
+            if len(times_s) >= self.limit:
+                return times_s[0] + self.window_s - now_s
+            times_s.append(now_s)
+            return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _read_body(receive: Receive, max_bytes: int) -> list[Message] | None:
+    """The request's messages up to the end of its body; ``None`` once it passes ``max_bytes``."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":  # the client went away: let the app see it
+            return messages
+        size += len(message.get("body", b""))
+        if size > max_bytes:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: Iterable[Message], receive: Receive) -> Receive:
+    """A ``receive`` that yields ``messages`` first, then whatever ``receive`` gives."""
+    pending = deque(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replayed
+
+
+def _too_large(max_bytes: int, content_length: int | None) -> JSONResponse:
+    size = "" if content_length is None else f" of {content_length} bytes"
+    return JSONResponse(
+        {"detail": f"request body{size} over the limit of {max_bytes} bytes (max_request_bytes)"},
+        status_code=413,
+        headers={"Connection": "close"},  # the rest of the body is not read
+    )
+
+
+class RequestLimits:
+    """ASGI middleware: 413 for bodies over ``max_request_bytes``, 429 past ``messages_per_minute``.
+
+    The settings, clock, party store and rate limiter are the started app's (its
+    ``Services``; ``Services.rate`` ``None`` limits nothing); before the app has
+    started, requests pass through.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+        if scope["type"] != "http" or not isinstance(services, Services):
+            await self.app(scope, receive, send)
+            return
+        max_bytes = services.settings.max_request_bytes
+        declared = _header(scope, b"content-length")
+        content_length = int(declared) if declared is not None and declared.isdigit() else None
+        if content_length is not None and content_length > max_bytes:
+            await _too_large(max_bytes, content_length)(scope, receive, send)
+            return
+        messages = await _read_body(receive, max_bytes)
+        if messages is None:
+            await _too_large(max_bytes, None)(scope, receive, send)
+            return
+        if (scope["method"], scope["path"]) in _RATED:
+            refusal = await self._rate(scope, services)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, _replay(messages, receive), send)
+
+    async def _rate(self, scope: Scope, services: Services) -> JSONResponse | None:
+        """The 429 answer if the caller's party is over its rate, else ``None`` (the request counted)."""
+        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        now_s = services.clock.now_s()
+        try:
+            party = await run_in_threadpool(authenticate, services.parties, token.strip(), now_s)
+        except AuthenticationError:
+            return None  # the route answers 401 (and records the failure)
+        if services.rate is None:
+            return None
+        limit = services.rate.limit
+        # The app's one limiter: messages sent over /v1/events count against the same rate.
+        wait_s = services.rate.admit(party.name, now_s)
+        if wait_s is None:
+            return None
+        retry_after_s = max(1, math.ceil(wait_s))
+        return JSONResponse(
+            {
+                "detail": f"party {party.name!r} sent {limit} messages in the last "
+                f"{RATE_WINDOW_S:.0f} s (messages_per_minute); retry in {retry_after_s} s"
+            },
+            status_code=429,
+            headers={"Retry-After": str(retry_after_s)},
+        )

@@ -1,0 +1,120 @@
+"""Prometheus metrics of one app: its own registry, request counters and the channel's state at scrape time.
+
+Each app has its own :class:`~prometheus_client.CollectorRegistry` (never the
+process-wide default one), so two apps in one process, as in the tests, keep
+separate counts. Request metrics are labelled by the route *template*
+(``/v1/messages/{message_id}``), never the raw path, so ids do not multiply the
+series; a request that matches no route counts as ``<unmatched>``. No label
+names a party.
+
+Gauges read at scrape time:
+
+* ``deconflict_open_conflicts``: conflicts that still stand (all parties);
+* ``deconflict_overdue_messages``: messages past their reply-by deadline and still unanswered;
+* ``deconflict_event_connections``: open ``/v1/events`` WebSocket connections;
+* ``deconflict_tracked_aircraft``, ``deconflict_active_alerts`` and
+  ``deconflict_open_incidents``: when the service runs the live picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from deconflict.api.deps import Services
+
+__all__ = ["CONTENT_TYPE", "UNMATCHED_ROUTE", "Metrics"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+"""The media type of the text exposition format."""
+
+UNMATCHED_ROUTE = "<unmatched>"
+"""The route label of requests that match no route (404s of unknown paths)."""
+
+_LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class _ChannelState(Collector):
+    """Gauges computed from the running services at each scrape."""
+
+    def __init__(self, services: Callable[[], Services | None]) -> None:
+        self._services = services
+
+    def describe(self) -> Iterable[Metric]:
+        return ()  # computed at scrape time only; nothing to check for clashes at registration
+
+    def collect(self) -> Iterable[Metric]:
+        services = self._services()
+        if services is None:  # before start-up or after shutdown
+            return
+        now_s = services.clock.now_s()
+        yield GaugeMetricFamily(
+            "deconflict_open_conflicts",
+            "Conflicts between plans that still stand (all parties)",
+            value=services.store.count_open_conflicts(),
+        )
+        yield GaugeMetricFamily(
+            "deconflict_overdue_messages",
+            "Hotline messages past their reply-by deadline and still unanswered",
+            value=services.messages.count_waiting_overdue(now_s),
+        )
+        parties = [p.name for p in services.parties.list_parties()]
+        yield GaugeMetricFamily(
+            "deconflict_event_connections",
+            "Open /v1/events WebSocket connections",
+            value=sum(services.events.connections(p) for p in parties),
+        )
+        live = services.live
+        if live is not None:
+            yield GaugeMetricFamily(
+                "deconflict_tracked_aircraft",
+                "Aircraft held in the live picture",
+                value=live.aircraft_count(),
+            )
+            # Each alert is seen from both of its sides: count it once, by id.
+            alert_ids = {alert.id for party in parties for alert in live.alerts_for(party)}
+            yield GaugeMetricFamily("deconflict_active_alerts", "Alerts active now", value=len(alert_ids))
+            yield GaugeMetricFamily(
+                "deconflict_open_incidents",
+                "Losses of separation going on now",
+                value=len(live.open_incidents()),
+            )
+
+
+class Metrics:
+    """The metrics of one app.
+
+    Parameters
+    ----------
+    services
+        Returns the app's running services, or ``None`` when it is not started.
+    """
+
+    def __init__(self, services: Callable[[], Services | None]) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "deconflict_http_requests",
+            "HTTP requests by route template, method and status",
+            ("route", "method", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "deconflict_http_request_duration_seconds",
+            "Time to answer HTTP requests, by route template and method",
+            ("route", "method"),
+            buckets=_LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.registry.register(_ChannelState(services))
+
+    def observe(self, route: str, method: str, status: int, duration_s: float) -> None:
+        """Count one answered request and its latency."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(duration_s)
+
+    def exposition(self) -> bytes:
+        """Everything in the Prometheus text format (:data:`CONTENT_TYPE`)."""
+        return generate_latest(self.registry)

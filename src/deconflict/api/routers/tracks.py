@@ -1,0 +1,184 @@
+"""``/v1/tracks``, ``/v1/alerts``, ``/v1/incidents``: the live picture, as each party may see it.
+
+A party posts its own aircraft states and reads its own tracks; of another
+party's aircraft it sees position, altitude and velocity only while that
+aircraft is in an alert or open incident with one of its own (see
+:mod:`deconflict.channel.live`). An incident the caller is not involved in is
+not found (404), never forbidden.
+
+Detection runs in the background (:func:`run_cycles`), every
+``tactical_cycle_s``, over all parties' latest states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from deconflict.api.deps import AuditDep, CurrentParty, EventsDep, Now, Services, SettingsDep, current_party
+from deconflict.api.schemas import (
+    COMMON_RESPONSES,
+    AlertOut,
+    AlertsOut,
+    ErrorOut,
+    IncidentCommentIn,
+    IncidentCommentOut,
+    IncidentOut,
+    IncidentsOut,
+    ProblemsOut,
+    TracksAcceptedOut,
+    TracksIn,
+    TracksOut,
+)
+from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings
+from deconflict.channel.service import comment_on_incident, run_tactical_cycle
+from deconflict.config import Settings
+from deconflict.errors import NotFoundError
+from deconflict.tactical.detect import DetectionSettings
+from deconflict.tactical.replay import ReplaySettings
+from deconflict.tactical.states import GroundFilter
+
+__all__ = ["live_settings", "router", "run_cycles"]
+
+_log = logging.getLogger(__name__)
+
+router = APIRouter(
+    prefix="/v1", tags=["live picture"], dependencies=[Depends(current_party)], responses=COMMON_RESPONSES
+)
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+
+
+def live_settings(settings: Settings) -> LiveSettings:
+    """The live picture's settings from the service's."""
+    return LiveSettings(
+        tracking=ReplaySettings(
+            step_s=settings.tactical_cycle_s,
+            stale_s=settings.tactical_stale_s,
+            detection=DetectionSettings(
+                settings.tactical_rpz_m, settings.tactical_hpz_m, settings.tactical_lookahead_s
+            ),
+            ground=GroundFilter(settings.tactical_min_alt_m, settings.tactical_min_gs_mps),
+            max_alt_m=settings.tactical_max_alt_m,
+            max_vs_mps=settings.tactical_max_vs_mps,
+            alt_quantum_m=settings.tactical_alt_quantum_m,
+            alert_gap_s=settings.tactical_alert_gap_s,
+        ),
+        warning_s=settings.tactical_warning_s,
+        trail_s=settings.tracks_trail_s,
+    )
+
+
+def _live(request: Request) -> LivePicture:
+    services = request.app.state.services
+    if services.live is None:
+        raise RuntimeError("the app runs without a live picture")
+    live: LivePicture = services.live
+    return live
+
+
+def _incidents(request: Request) -> IncidentStore:
+    services = request.app.state.services
+    if services.incidents is None:
+        raise RuntimeError("the app runs without an incident store")
+    incidents: IncidentStore = services.incidents
+    return incidents
+
+
+LiveDep = Annotated[LivePicture, Depends(_live)]
+IncidentsDep = Annotated[IncidentStore, Depends(_incidents)]
+
+
+@router.post(
+    "/tracks",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TracksAcceptedOut,
+    responses={422: {"model": ProblemsOut, "description": "a bad state (states[i].field) or too many"}},
+)
+def post_tracks(
+    body: TracksIn, party: CurrentParty, live: LiveDep, settings: SettingsDep, now_s: Now
+) -> TracksAcceptedOut:
+    """Post states of the caller's own aircraft; detection takes them at its next cycle."""
+    states = body.track_states(settings.tracks_max_batch)
+    return TracksAcceptedOut(accepted=live.post(party.name, states, now_s))
+
+
+@router.get("/tracks", response_model=TracksOut)
+def get_tracks(party: CurrentParty, live: LiveDep, now_s: Now) -> TracksOut:
+    """The caller's own tracks (with trails) and the foreign aircraft in alerts with them."""
+    return TracksOut.of(live.picture_for(party.name, now_s))
+
+
+@router.get("/alerts", response_model=AlertsOut)
+def get_alerts(party: CurrentParty, live: LiveDep) -> AlertsOut:
+    """The open alerts involving the caller's aircraft, oldest first."""
+    return AlertsOut(alerts=[AlertOut.of(a) for a in live.alerts_for(party.name)])
+
+
+@router.get("/incidents", response_model=IncidentsOut)
+def list_incidents(party: CurrentParty, incidents: IncidentsDep) -> IncidentsOut:
+    """Every incident involving the caller's aircraft, oldest first, with both sides' comments."""
+    found = incidents.list_incidents(party.name)
+    return IncidentsOut(incidents=[IncidentOut.of(i.view_for(party.name)) for i in found])
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentOut, responses=_NOT_FOUND)
+def get_incident(incident_id: int, party: CurrentParty, incidents: IncidentsDep) -> IncidentOut:
+    """One incident involving the caller's aircraft."""
+    found = incidents.get_incident(incident_id)
+    if found is None:
+        raise NotFoundError(f"no incident {incident_id} for party {party.name!r}")
+    return IncidentOut.of(found.view_for(party.name))
+
+
+@router.post(
+    "/incidents/{incident_id}/comments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IncidentCommentOut,
+    responses={**_NOT_FOUND, 422: {"model": ProblemsOut, "description": "empty or too long"}},
+)
+def comment(
+    incident_id: int,
+    body: IncidentCommentIn,
+    party: CurrentParty,
+    incidents: IncidentsDep,
+    audit: AuditDep,
+    events: EventsDep,
+    now_s: Now,
+    response: Response,
+) -> IncidentCommentOut:
+    """Add the caller's comment to an incident's thread (both sides see it; never edited)."""
+    added = comment_on_incident(incidents, audit, party.name, incident_id, body.text, now_s, events)
+    response.headers["Location"] = f"/v1/incidents/{incident_id}"
+    return IncidentCommentOut.of(added)
+
+
+async def run_cycles(services: Services) -> None:
+    """Every ``tactical_cycle_s``, run a detection cycle in a worker thread (runs until cancelled).
+
+    A cycle that fails is logged and the next one runs; a slow cycle delays the
+    next, never overlaps it.
+    """
+    if services.live is None or services.incidents is None:
+        return
+    period_s = services.settings.tactical_cycle_s
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        await asyncio.sleep(max(0.0, period_s - (loop.time() - started)))
+        started = loop.time()
+        try:
+            await run_in_threadpool(
+                run_tactical_cycle,
+                services.live,
+                services.incidents,
+                services.audit,
+                services.clock.now_s(),
+                services.events,
+            )
+        except Exception:
+            _log.exception("tactical detection cycle failed")

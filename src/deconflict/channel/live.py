@@ -1,0 +1,941 @@
+"""The live picture: every party's latest aircraft states, and the alerts and incidents between parties.
+
+Parties post the states of their own aircraft (:meth:`LivePicture.post`); ids
+are each party's own namespace, so two parties may both fly an ``"A1"``. Every
+detection cycle (:meth:`LivePicture.cycle`) dead-reckons each aircraft's latest
+state to the cycle time, leaves out states older than ``stale_s`` and aircraft
+on the ground, runs the vectorised detector
+(:func:`~deconflict.tactical.detect.detect`) over all parties at once, and
+merges the pairs found into alerts and incidents:
+
+- An **alert** is a predicted loss of separation between aircraft of two
+  DIFFERENT parties within the look-ahead. Pairs of one party's own aircraft are
+  that party's own business: the channel neither reports nor records them. An
+  alert's level is ``loss`` (separation lost now), ``warning`` (loss predicted
+  within ``warning_s``) or ``advisory`` (within the look-ahead). An alert not
+  seen for more than ``alert_gap_s`` is cleared (predictions on noisy tracks
+  flicker at the look-ahead boundary).
+- An **incident** is an actual loss of separation (both minima violated at
+  once) between two parties' aircraft: opened at the first cycle in loss, its
+  closest approach kept (smallest horizontal distance), closed at the first
+  cycle the pair is separated again (or one of them is no longer tracked).
+
+Cleaning follows :mod:`deconflict.tactical.replay` (its
+:class:`~deconflict.tactical.replay.ReplaySettings` carry the same rules): a
+state older than the aircraft's latest is ignored, one above ``max_alt_m`` or
+whose altitude jumps faster than ``max_vs_mps`` allows is rejected (the
+aircraft is dead-reckoned from its last good state and goes stale if no good
+one follows), and the vertical minimum allows for altitude quantisation.
+
+Disclosure
+----------
+A party sees its own aircraft always, with their trails. Of another party's
+aircraft it sees only position, altitude and velocity, and only while that
+aircraft is in an alert or an open incident with one of the party's own
+aircraft, under a reference (the alert's or incident's id): never the other
+aircraft's id, callsign or trail, and nothing of aircraft not in an alert with
+it. Alerts and incidents are shown to each side from its own point of view
+(:meth:`Alert.view_for`, :meth:`Incident.view_for`).
+
+Work per cycle grows with the number of aircraft (vectorised) plus the number
+of alerts, never with the number of pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deconflict.errors import InputError, NotFoundError, Problem
+
+if TYPE_CHECKING:
+    from deconflict.tactical.detect import DetectionSettings
+    from deconflict.tactical.replay import ReplaySettings
+
+# The tactical package (the detector's compiled kernels) is imported where it is
+# used, not here: the channel's events and service name these types, and
+# importing the channel domain must stay light (``deconflict check`` never loads numba).
+
+__all__ = [
+    "MAX_COMMENT_CHARS",
+    "TRAIL_STEP_S",
+    "Aircraft",
+    "Alert",
+    "AlertLevel",
+    "AlertNotice",
+    "AlertState",
+    "AlertView",
+    "ClosestApproach",
+    "CommentNotice",
+    "CycleChanges",
+    "ForeignTrack",
+    "Incident",
+    "IncidentComment",
+    "IncidentNotice",
+    "IncidentState",
+    "IncidentStore",
+    "IncidentView",
+    "LivePicture",
+    "LiveSettings",
+    "OwnTrack",
+    "PartyPicture",
+    "TacticalHistory",
+    "TrackState",
+    "TrailPoint",
+    "new_comment",
+]
+
+Float = NDArray[np.float64]
+Int = NDArray[np.int64]
+
+TRAIL_STEP_S = 5.0
+"""A trail keeps at most one point per this many seconds (a 1 Hz feed would make trails heavy)."""
+
+MAX_COMMENT_CHARS = 2000
+"""Longest incident comment."""
+
+_COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps")
+
+
+def _replay_settings() -> ReplaySettings:
+    from deconflict.tactical.replay import ReplaySettings
+
+    return ReplaySettings()
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """How the live picture cleans, detects and merges.
+
+    Attributes
+    ----------
+    tracking
+        Staleness, minima, look-ahead, ground filter, glitch limits and alert
+        gap, as a replay applies them (``step_s`` is not used: the service's
+        cycle period is its own setting).
+    warning_s
+        An alert whose loss is predicted within this many seconds is a ``warning``.
+    trail_s
+        How far back own tracks' trails reach; an aircraft not heard of for
+        longer than this (and ``stale_s``) is forgotten.
+    """
+
+    tracking: ReplaySettings = field(default_factory=_replay_settings)
+    warning_s: float = 120.0
+    trail_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        for name in ("warning_s", "trail_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+    @property
+    def detection(self) -> DetectionSettings:
+        """The detector's settings, with the vertical minimum allowing for altitude quantisation."""
+        from deconflict.tactical.detect import DetectionSettings
+
+        t = self.tracking
+        return DetectionSettings(t.detection.rpz_m, t.vertical_minimum_m, t.detection.lookahead_s)
+
+
+@dataclass(frozen=True)
+class TrackState:
+    """One posted state of one of a party's aircraft (SI units, time in seconds since the epoch)."""
+
+    id: str
+    callsign: str
+    time_s: float
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    gs_mps: float
+    trk_deg: float
+    vs_mps: float
+
+
+@dataclass(frozen=True)
+class TrailPoint:
+    """A past position of an own aircraft."""
+
+    time_s: float
+    lon_deg: float
+    lat_deg: float
+    alt_m: float
+
+
+@dataclass(frozen=True)
+class OwnTrack:
+    """One of the caller's aircraft: its latest accepted state and its recent trail (oldest first)."""
+
+    state: TrackState
+    trail: tuple[TrailPoint, ...]
+
+
+@dataclass(frozen=True)
+class ForeignTrack:
+    """Another party's aircraft as the caller may see it: kinematics under a reference, no identity.
+
+    ``ref`` is the id of the alert (``a-<n>``) or incident (``i-<id>``) that
+    makes it visible; the state is its latest accepted one.
+    """
+
+    ref: str
+    party: str
+    time_s: float
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    gs_mps: float
+    trk_deg: float
+    vs_mps: float
+
+
+@dataclass(frozen=True)
+class PartyPicture:
+    """What one party sees at ``time_s``: its own tracks and the foreign ones it may see."""
+
+    time_s: float
+    own: tuple[OwnTrack, ...]
+    foreign: tuple[ForeignTrack, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Aircraft:
+    """An aircraft: its party and the party's own id for it."""
+
+    party: str
+    id: str
+
+
+class AlertLevel(StrEnum):
+    """How urgent an alert is."""
+
+    ADVISORY = "advisory"
+    WARNING = "warning"
+    LOSS = "loss"
+
+
+Position = tuple[float, float, float]
+"""``(lon_deg, lat_deg, alt_m)``."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A predicted (or current) loss of separation between aircraft ``a`` and ``b`` (``a < b``).
+
+    Attributes
+    ----------
+    id
+        ``a-<n>``, never reused.
+    since_s, last_s
+        First and latest cycle the pair was found in conflict.
+    time_to_loss_s
+        Predicted time to loss of separation at ``last_s`` (0 in loss).
+    time_to_cpa_s, distance_cpa_m, vertical_cpa_m
+        Closest point of approach predicted at ``last_s`` (``time_to_cpa_s`` 0
+        and the distance now when the pair is already diverging).
+    position_a, position_b
+        Each aircraft dead-reckoned to ``last_s``.
+    """
+
+    id: str
+    level: AlertLevel
+    a: Aircraft
+    b: Aircraft
+    since_s: float
+    last_s: float
+    time_to_loss_s: float
+    time_to_cpa_s: float
+    distance_cpa_m: float
+    vertical_cpa_m: float
+    position_a: Position
+    position_b: Position
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        """The two parties, sorted."""
+        return (min(self.a.party, self.b.party), max(self.a.party, self.b.party))
+
+    def involves(self, party: str) -> bool:
+        """Whether one of ``party``'s aircraft is in the alert."""
+        return party in (self.a.party, self.b.party)
+
+    def view_for(self, party: str) -> AlertView:
+        """The alert as ``party`` sees it (its own aircraft's id, the other's party only).
+
+        Raises
+        ------
+        NotFoundError
+            If ``party`` has no aircraft in the alert.
+        """
+        if party == self.a.party:
+            own, other, own_pos, other_pos = self.a, self.b, self.position_a, self.position_b
+        elif party == self.b.party:
+            own, other, own_pos, other_pos = self.b, self.a, self.position_b, self.position_a
+        else:
+            raise NotFoundError(f"no alert {self.id} for party {party!r}")
+        return AlertView(
+            id=self.id,
+            level=self.level,
+            own_id=own.id,
+            other_party=other.party,
+            other_ref=self.id,
+            since_s=self.since_s,
+            time_to_loss_s=self.time_to_loss_s,
+            time_to_cpa_s=self.time_to_cpa_s,
+            distance_cpa_m=self.distance_cpa_m,
+            vertical_cpa_m=self.vertical_cpa_m,
+            own=own_pos,
+            other=other_pos,
+        )
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """An alert from one side: ``own_id`` is the caller's aircraft, the other is only a party and a ref."""
+
+    id: str
+    level: AlertLevel
+    own_id: str
+    other_party: str
+    other_ref: str
+    since_s: float
+    time_to_loss_s: float
+    time_to_cpa_s: float
+    distance_cpa_m: float
+    vertical_cpa_m: float
+    own: Position
+    other: Position
+
+
+@dataclass(frozen=True)
+class ClosestApproach:
+    """The closest moment of an incident: horizontal and vertical separation, where (midpoint), when."""
+
+    time_s: float
+    distance_m: float
+    vertical_m: float
+    lon_deg: float
+    lat_deg: float
+    alt_m: float
+
+
+@dataclass(frozen=True)
+class IncidentComment:
+    """One side's comment on an incident: kept as written, never edited."""
+
+    party: str
+    time_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An actual loss of separation between aircraft ``a`` and ``b`` of two parties (``a < b``).
+
+    ``started_s`` is the first cycle that found the pair in loss, ``ended_s`` the
+    first that found it separated again (``None`` while open); ``closest`` is the
+    cycle with the smallest horizontal distance.
+    """
+
+    id: int
+    a: Aircraft
+    b: Aircraft
+    started_s: float
+    ended_s: float | None
+    closest: ClosestApproach
+    comments: tuple[IncidentComment, ...] = ()
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        """The two parties, sorted."""
+        return (min(self.a.party, self.b.party), max(self.a.party, self.b.party))
+
+    @property
+    def ref(self) -> str:
+        """The reference under which a foreign track in this incident is shown."""
+        return f"i-{self.id}"
+
+    def involves(self, party: str) -> bool:
+        """Whether one of ``party``'s aircraft is in the incident."""
+        return party in (self.a.party, self.b.party)
+
+    def view_for(self, party: str) -> IncidentView:
+        """The incident as ``party`` sees it.
+
+        Raises
+        ------
+        NotFoundError
+            If ``party`` has no aircraft in the incident (the caller learns nothing of it).
+        """
+        if party == self.a.party:
+            own, other = self.a, self.b
+        elif party == self.b.party:
+            own, other = self.b, self.a
+        else:
+            raise NotFoundError(f"no incident {self.id} for party {party!r}")
+        return IncidentView(
+            self.id, own.id, other.party, self.started_s, self.ended_s, self.closest, self.comments
+        )
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident from one side."""
+
+    id: int
+    own_id: str
+    other_party: str
+    started_s: float
+    ended_s: float | None
+    closest: ClosestApproach
+    comments: tuple[IncidentComment, ...]
+
+
+class AlertState(StrEnum):
+    """What happened to an alert (the ``state`` of an ``alert`` event)."""
+
+    NEW = "new"
+    UPDATE = "update"
+    CLEARED = "cleared"
+
+
+class IncidentState(StrEnum):
+    """What happened to an incident (the ``state`` of an ``incident`` event)."""
+
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    """An alert event's subject: the alert as its recipient sees it."""
+
+    state: AlertState
+    alert: AlertView
+
+
+@dataclass(frozen=True)
+class IncidentNotice:
+    """An incident event's subject: the incident as its recipient sees it."""
+
+    state: IncidentState
+    incident: IncidentView
+
+
+@dataclass(frozen=True)
+class CommentNotice:
+    """An ``incident_comment`` event's subject."""
+
+    incident_id: int
+    comment: IncidentComment
+
+
+def new_comment(party: str, text: str, now_s: float) -> IncidentComment:
+    """A comment of ``party`` on an incident, checked.
+
+    Raises
+    ------
+    InputError
+        Empty (or only blanks), or longer than :data:`MAX_COMMENT_CHARS`.
+    """
+    if not text.strip():
+        raise InputError([Problem("request", "must not be empty", None, "text")])
+    if len(text) > MAX_COMMENT_CHARS:
+        raise InputError(
+            [Problem("request", f"{len(text)} characters, at most {MAX_COMMENT_CHARS}", None, "text")]
+        )
+    return IncidentComment(party, now_s, text)
+
+
+class TacticalHistory(Protocol):
+    """Counts of past alerts and incidents, for statistics."""
+
+    def monthly_counts(self, party: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """``(month "YYYY-MM", other_party) -> (alerts, incidents)`` involving ``party``'s aircraft.
+
+        Months are UTC, by the alert's or incident's start.
+        """
+        ...
+
+
+class IncidentStore(TacticalHistory, Protocol):
+    """Where incidents, their comments and the alert log are kept durably."""
+
+    def next_ids(self) -> tuple[int, int]:
+        """The next alert number and incident id (one more than any recorded)."""
+        ...
+
+    def open_incidents(self) -> list[Incident]:
+        """Incidents not closed yet (e.g. when the service stopped during one)."""
+        ...
+
+    def record_opened(self, incident: Incident) -> None:
+        """Record a new incident under its id."""
+        ...
+
+    def record_closest(self, incident: Incident) -> None:
+        """Record a closer approach of an open incident."""
+        ...
+
+    def record_closed(self, incident: Incident) -> Incident:
+        """Record an incident's end (and final closest approach); returns it with its comments."""
+        ...
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        """One incident with its comments, or ``None``."""
+        ...
+
+    def list_incidents(self, party: str) -> list[Incident]:
+        """Every incident involving ``party``'s aircraft, oldest first, with comments."""
+        ...
+
+    def add_comment(self, incident_id: int, comment: IncidentComment) -> None:
+        """Append a comment to an incident's thread."""
+        ...
+
+    def log_alerts(self, started: Sequence[Alert], ended: Sequence[Alert]) -> None:
+        """Record alerts that started (parties, aircraft, start) and ended (end time)."""
+        ...
+
+    def close(self) -> None:
+        """Release the storage."""
+        ...
+
+
+@dataclass(frozen=True)
+class CycleChanges:
+    """What one detection cycle changed.
+
+    Attributes
+    ----------
+    aircraft
+        Aircraft taken into the detection (fresh and airborne).
+    new_alerts, changed_alerts, cleared_alerts
+        Alerts that appeared, changed level, or were cleared.
+    alerts
+        Every alert open after the cycle.
+    opened, closer, closed
+        Incidents that opened, got a closer approach, or closed.
+    detect_s
+        Wall-clock seconds spent in the detector.
+    """
+
+    time_s: float
+    aircraft: int
+    new_alerts: tuple[Alert, ...]
+    changed_alerts: tuple[Alert, ...]
+    cleared_alerts: tuple[Alert, ...]
+    alerts: tuple[Alert, ...]
+    opened: tuple[Incident, ...]
+    closer: tuple[Incident, ...]
+    closed: tuple[Incident, ...]
+    detect_s: float
+
+
+Pair = tuple[Aircraft, Aircraft]
+
+
+class LivePicture:
+    """Every party's latest aircraft states, and the alerts and incidents between parties.
+
+    Thread-safe: posts, reads and one cycle at a time may run from any threads.
+
+    Parameters
+    ----------
+    settings
+        Cleaning, minima, look-ahead, warning and trail.
+    next_alert_number, next_incident_id
+        Where numbering continues (from the store, so ids are never reused).
+    open_incidents
+        Incidents left open (the service stopped during them): they continue,
+        or close at the first cycle that finds the pair separated.
+
+    Examples
+    --------
+    >>> live = LivePicture()
+    >>> state = TrackState("A1", "", 100.0, 48.0, 2.0, 3000.0, 120.0, 90.0, 0.0)
+    >>> live.post("blue", [state], now_s=100.0)
+    1
+    >>> [t.state.id for t in live.picture_for("blue", 101.0).own], live.picture_for("red", 101.0).own
+    (['A1'], ())
+    """
+
+    def __init__(
+        self,
+        settings: LiveSettings | None = None,
+        *,
+        next_alert_number: int = 1,
+        next_incident_id: int = 1,
+        open_incidents: Iterable[Incident] = (),
+    ) -> None:
+        self.settings = settings or LiveSettings()
+        self._lock = threading.RLock()
+        self._cycle_lock = threading.Lock()
+        self._columns: dict[str, Float] = {name: np.zeros(0) for name in _COLUMNS}
+        self._party_code: Int = np.zeros(0, dtype=np.int64)
+        self._used = np.zeros(0, dtype=bool)
+        self._aircraft: list[Aircraft | None] = []
+        self._callsigns: list[str] = []
+        self._free: list[int] = []
+        self._slots: dict[str, dict[str, int]] = {}
+        self._codes: dict[str, int] = {}
+        self._trails: dict[int, deque[TrailPoint]] = {}
+        self._alerts: dict[Pair, Alert] = {}
+        self._incidents: dict[Pair, Incident] = {(i.a, i.b): i for i in open_incidents}
+        self._next_alert = next_alert_number
+        self._next_incident = next_incident_id
+
+    @classmethod
+    def resume(cls, settings: LiveSettings, store: IncidentStore) -> LivePicture:
+        """A live picture continuing the numbering and the open incidents of ``store``."""
+        next_alert, next_incident = store.next_ids()
+        return cls(
+            settings,
+            next_alert_number=next_alert,
+            next_incident_id=next_incident,
+            open_incidents=store.open_incidents(),
+        )
+
+    # -- states ---------------------------------------------------------------------------------
+
+    def _slot(self, party: str, aircraft_id: str) -> int:
+        """The slot of an aircraft, made when new (the lock is held)."""
+        slots = self._slots.setdefault(party, {})
+        found = slots.get(aircraft_id)
+        if found is not None:
+            return found
+        if self._free:
+            slot = self._free.pop()
+            self._aircraft[slot] = Aircraft(party, aircraft_id)
+            self._callsigns[slot] = ""
+        else:
+            slot = len(self._aircraft)
+            if slot >= self._used.size:
+                capacity = max(64, 2 * self._used.size)
+                for name, column in self._columns.items():
+                    self._columns[name] = np.resize(column, capacity)
+                self._party_code = np.resize(self._party_code, capacity)
+                grown = np.zeros(capacity, dtype=bool)
+                grown[: self._used.size] = self._used
+                self._used = grown
+            self._aircraft.append(Aircraft(party, aircraft_id))
+            self._callsigns.append("")
+        code = self._codes.setdefault(party, len(self._codes))
+        self._party_code[slot] = code
+        self._used[slot] = False  # no state yet
+        slots[aircraft_id] = slot
+        return slot
+
+    def post(self, party: str, states: Sequence[TrackState], now_s: float) -> int:
+        """Take ``party``'s aircraft states; returns how many were accepted.
+
+        A state is not accepted (and not an error) when it is no newer than the
+        aircraft's latest, already stale, above ``max_alt_m``, or its altitude
+        jumps from the latest faster than ``max_vs_mps`` allows.
+
+        Raises
+        ------
+        InputError
+            A state more than ``stale_s`` in the future (a clock off, or a wrong
+            time zone), naming ``states[i].time``; nothing is taken then.
+        """
+        from deconflict.tactical.replay import ALT_JUMP_TOLERANCE_M
+
+        tracking = self.settings.tracking
+        problems = [
+            Problem(
+                "request",
+                f"{s.time_s - now_s:.1f} s in the future (at most {tracking.stale_s:g} s allowed)",
+                f"states[{i}] (id {s.id})",
+                f"states[{i}].time",
+            )
+            for i, s in enumerate(states)
+            if s.time_s > now_s + tracking.stale_s
+        ]
+        if problems:
+            raise InputError(problems)
+        accepted = 0
+        columns = self._columns
+        with self._lock:
+            for state in states:
+                if now_s - state.time_s > tracking.stale_s or state.alt_m > tracking.max_alt_m:
+                    continue
+                slot = self._slot(party, state.id)
+                if self._used[slot]:
+                    dt = state.time_s - float(columns["time_s"][slot])
+                    if dt <= 0.0:
+                        continue
+                    if dt <= tracking.stale_s:
+                        expected_m = float(columns["alt_m"][slot] + columns["vs_mps"][slot] * dt)
+                        if abs(state.alt_m - expected_m) > tracking.max_vs_mps * dt + ALT_JUMP_TOLERANCE_M:
+                            continue
+                for name in _COLUMNS:
+                    columns[name][slot] = getattr(state, name)
+                self._used[slot] = True
+                if state.callsign:
+                    self._callsigns[slot] = state.callsign
+                self._add_trail(slot, state)
+                accepted += 1
+        return accepted
+
+    def _add_trail(self, slot: int, state: TrackState) -> None:
+        trail = self._trails.setdefault(slot, deque())
+        if not trail or state.time_s - trail[-1].time_s >= TRAIL_STEP_S:
+            trail.append(TrailPoint(state.time_s, state.lon_deg, state.lat_deg, state.alt_m))
+        while trail and trail[0].time_s < state.time_s - self.settings.trail_s:
+            trail.popleft()
+
+    def _state(self, slot: int) -> TrackState:
+        aircraft = self._aircraft[slot]
+        assert aircraft is not None
+        c = self._columns
+        return TrackState(
+            aircraft.id,
+            self._callsigns[slot],
+            *(float(c[name][slot]) for name in _COLUMNS),
+        )
+
+    def _forget_old(self, now_s: float) -> None:
+        """Forget aircraft not heard of for longer than the trail and the staleness (lock held)."""
+        keep_s = max(self.settings.trail_s, self.settings.tracking.stale_s)
+        n = len(self._aircraft)
+        old = np.flatnonzero(self._used[:n] & (self._columns["time_s"][:n] < now_s - keep_s))
+        for slot in old.tolist():
+            aircraft = self._aircraft[slot]
+            assert aircraft is not None
+            del self._slots[aircraft.party][aircraft.id]
+            self._aircraft[slot] = None
+            self._used[slot] = False
+            self._trails.pop(slot, None)
+            self._free.append(slot)
+
+    # -- detection ------------------------------------------------------------------------------
+
+    def cycle(self, now_s: float) -> CycleChanges:
+        """Run one detection at ``now_s`` and merge it into the alerts and incidents."""
+        with self._cycle_lock:
+            return self._cycle(now_s)
+
+    def _cycle(self, now_s: float) -> CycleChanges:
+        settings = self.settings
+        tracking = settings.tracking
+        with self._lock:
+            self._forget_old(now_s)
+            n = len(self._aircraft)
+            times = self._columns["time_s"][:n]
+            slots = np.flatnonzero(self._used[:n] & (now_s - times <= tracking.stale_s))
+            columns = [self._columns[name][slots] for name in _COLUMNS[1:]]
+            dt_s = now_s - times[slots]
+            codes = self._party_code[slots]
+        if slots.size < 2 and not self._alerts and not self._incidents:
+            # Nothing to pair and nothing to end: an idle service never loads the detector.
+            return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
+
+        from deconflict.geometry.geodesy import distance_m
+        from deconflict.tactical.detect import detect
+        from deconflict.tactical.states import States, airborne, dead_reckon
+
+        states = dead_reckon(States(*columns), dt_s)
+        flying = np.flatnonzero(airborne(states, tracking.ground))
+        states, slots, codes = states.take(flying), slots[flying], codes[flying]
+        started = time.perf_counter()
+        found = detect(states, settings.detection)
+        detect_s = time.perf_counter() - started
+
+        # Only pairs of different parties: a party's own pairs are its own business.
+        conflicts = found.conflicts
+        cross = codes[conflicts.a] != codes[conflicts.b]
+        ca, cb = conflicts.a[cross], conflicts.b[cross]
+        tin_s, tcpa_s, dcpa_m = conflicts.tin_s[cross], conflicts.tcpa_s[cross], conflicts.dcpa_m[cross]
+        los = found.los
+        lcross = codes[los.a] != codes[los.b]
+        la, lb, ldist, ldalt = los.a[lcross], los.b[lcross], los.dist_m[lcross], los.dalt_m[lcross]
+        # A pair in loss is in conflict too; this also covers the (degenerate) case where it is not.
+        in_conflict = set(zip(ca.tolist(), cb.tolist(), strict=True))
+        extra = [
+            k for k, pair in enumerate(zip(la.tolist(), lb.tolist(), strict=True)) if pair not in in_conflict
+        ]
+        if extra:
+            ca = np.concatenate([ca, la[extra]])
+            cb = np.concatenate([cb, lb[extra]])
+            tin_s = np.concatenate([tin_s, np.zeros(len(extra))])
+            tcpa_s = np.concatenate([tcpa_s, np.zeros(len(extra))])
+            dcpa_m = np.concatenate([dcpa_m, ldist[extra]])
+        # Diverging pairs are closest now.
+        now_dist = distance_m(states.lon_deg[ca], states.lat_deg[ca], states.lon_deg[cb], states.lat_deg[cb])
+        diverging = tcpa_s < 0.0
+        tcpa_s = np.maximum(tcpa_s, 0.0)
+        dcpa_m = np.where(diverging, now_dist, dcpa_m)
+        vcpa_m = np.abs(
+            states.alt_m[cb] - states.alt_m[ca] + (states.vs_mps[cb] - states.vs_mps[ca]) * tcpa_s
+        )
+        los_pairs = set(zip(la.tolist(), lb.tolist(), strict=True))
+
+        with self._lock:
+            names = self._aircraft
+
+            def where(k: int) -> Position:
+                return (float(states.lon_deg[k]), float(states.lat_deg[k]), float(states.alt_m[k]))
+
+            def pair_of(ka: int, kb: int) -> tuple[Pair, int, int]:
+                x, y = names[int(slots[ka])], names[int(slots[kb])]
+                assert x is not None and y is not None
+                return ((x, y), ka, kb) if x < y else ((y, x), kb, ka)
+
+            new_alerts: list[Alert] = []
+            changed: list[Alert] = []
+            seen: set[Pair] = set()
+            for k in range(ca.size):
+                ka, kb = int(ca[k]), int(cb[k])
+                pair, ka, kb = pair_of(ka, kb)
+                seen.add(pair)
+                in_loss = (min(ka, kb), max(ka, kb)) in los_pairs
+                to_loss_s = 0.0 if in_loss else max(float(tin_s[k]), 0.0)
+                if in_loss:
+                    level = AlertLevel.LOSS
+                elif to_loss_s <= settings.warning_s:
+                    level = AlertLevel.WARNING
+                else:
+                    level = AlertLevel.ADVISORY
+                previous = self._alerts.get(pair)
+                alert = Alert(
+                    id=previous.id if previous is not None else f"a-{self._next_alert}",
+                    level=level,
+                    a=pair[0],
+                    b=pair[1],
+                    since_s=previous.since_s if previous is not None else now_s,
+                    last_s=now_s,
+                    time_to_loss_s=to_loss_s,
+                    time_to_cpa_s=float(tcpa_s[k]),
+                    distance_cpa_m=float(dcpa_m[k]),
+                    vertical_cpa_m=float(vcpa_m[k]),
+                    position_a=where(ka),
+                    position_b=where(kb),
+                )
+                if previous is None:
+                    self._next_alert += 1
+                    new_alerts.append(alert)
+                elif previous.level is not level:
+                    changed.append(alert)
+                self._alerts[pair] = alert
+            cleared = [
+                a
+                for pair, a in self._alerts.items()
+                if pair not in seen and now_s - a.last_s > tracking.alert_gap_s
+            ]
+            for alert in cleared:
+                del self._alerts[(alert.a, alert.b)]
+
+            opened: list[Incident] = []
+            closer: list[Incident] = []
+            in_loss_now: set[Pair] = set()
+            for k in range(la.size):
+                pair, ka, kb = pair_of(int(la[k]), int(lb[k]))
+                in_loss_now.add(pair)
+                (lon_a, lat_a, alt_a), (lon_b, lat_b, alt_b) = where(ka), where(kb)
+                lon, lat = _midpoint(lon_a, lat_a, lon_b, lat_b)
+                moment = ClosestApproach(
+                    now_s, float(ldist[k]), float(ldalt[k]), lon, lat, (alt_a + alt_b) / 2.0
+                )
+                incident = self._incidents.get(pair)
+                if incident is None:
+                    incident = Incident(self._next_incident, pair[0], pair[1], now_s, None, moment)
+                    self._next_incident += 1
+                    opened.append(incident)
+                elif moment.distance_m < incident.closest.distance_m:
+                    incident = dataclasses.replace(incident, closest=moment)
+                    closer.append(incident)
+                self._incidents[pair] = incident
+            closed = [
+                dataclasses.replace(i, ended_s=now_s)
+                for pair, i in self._incidents.items()
+                if pair not in in_loss_now
+            ]
+            for incident in closed:
+                del self._incidents[(incident.a, incident.b)]
+            alerts = tuple(self._alerts.values())
+        return CycleChanges(
+            time_s=now_s,
+            aircraft=len(states),
+            new_alerts=tuple(new_alerts),
+            changed_alerts=tuple(changed),
+            cleared_alerts=tuple(cleared),
+            alerts=alerts,
+            opened=tuple(opened),
+            closer=tuple(closer),
+            closed=tuple(closed),
+            detect_s=detect_s,
+        )
+
+    # -- views ----------------------------------------------------------------------------------
+
+    def alerts_for(self, party: str) -> list[AlertView]:
+        """The open alerts involving ``party``'s aircraft, from its side, oldest first."""
+        with self._lock:
+            found = [a.view_for(party) for a in self._alerts.values() if a.involves(party)]
+        return sorted(found, key=lambda v: (v.since_s, v.id))
+
+    def open_incidents(self) -> list[Incident]:
+        """The incidents open now."""
+        with self._lock:
+            return list(self._incidents.values())
+
+    def picture_for(self, party: str, now_s: float) -> PartyPicture:
+        """What ``party`` may see now: its own tracks, and the foreign aircraft in alerts with them."""
+        with self._lock:
+            own = tuple(
+                OwnTrack(self._state(slot), self._trail(slot, now_s))
+                for _, slot in sorted(self._slots.get(party, {}).items())
+                if self._used[slot]
+            )
+            foreign: list[ForeignTrack] = []
+            with_alert: set[Pair] = set()
+            for alert in self._alerts.values():
+                if alert.involves(party):
+                    with_alert.add((alert.a, alert.b))
+                    other = alert.b if alert.a.party == party else alert.a
+                    foreign += self._foreign(alert.id, other)
+            for pair, incident in self._incidents.items():
+                if incident.involves(party) and pair not in with_alert:
+                    other = incident.b if incident.a.party == party else incident.a
+                    foreign += self._foreign(incident.ref, other)
+        return PartyPicture(now_s, own, tuple(foreign))
+
+    def _trail(self, slot: int, now_s: float) -> tuple[TrailPoint, ...]:
+        start_s = now_s - self.settings.trail_s
+        return tuple(p for p in self._trails.get(slot, ()) if p.time_s >= start_s)
+
+    def _foreign(self, ref: str, other: Aircraft) -> list[ForeignTrack]:
+        slot = self._slots.get(other.party, {}).get(other.id)
+        if slot is None or not self._used[slot]:
+            return []
+        s = self._state(slot)
+        return [
+            ForeignTrack(
+                ref, other.party, s.time_s, s.lat_deg, s.lon_deg, s.alt_m, s.gs_mps, s.trk_deg, s.vs_mps
+            )
+        ]
+
+    def aircraft_count(self) -> int:
+        """Aircraft with a state held now (fresh or not)."""
+        with self._lock:
+            return int(self._used[: len(self._aircraft)].sum())
+
+
+def _midpoint(lon_a: float, lat_a: float, lon_b: float, lat_b: float) -> tuple[float, float]:
+    """Midpoint of two nearby points (within the minima: metres of error), across the antimeridian too."""
+    dlon = (lon_b - lon_a + 180.0) % 360.0 - 180.0
+    lon = (lon_a + dlon / 2.0 + 180.0) % 360.0 - 180.0
+    return lon, (lat_a + lat_b) / 2.0

@@ -1,0 +1,141 @@
+// The channel's REST API and its event WebSocket, as the page uses them.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Marker for a route this server does not have (yet): panels show a note instead of failing. */
+export const MISSING = Object.freeze({ missing: true });
+
+export class Api {
+  constructor(token, lang) {
+    this.token = token;
+    this.lang = lang;
+  }
+
+  async call(method, path, body) {
+    const url = new URL(path, window.location.origin);
+    url.searchParams.set("lang", this.lang);
+    const init = { method, headers: { Authorization: `Bearer ${this.token}` } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = text;
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, data && data.detail !== undefined ? data.detail : data);
+    }
+    return data;
+  }
+
+  get(path) {
+    return this.call("GET", path);
+  }
+
+  post(path, body) {
+    return this.call("POST", path, body ?? {});
+  }
+
+  /** GET, answering MISSING when the route is not there (404 on a collection route). */
+  async optional(path) {
+    try {
+      return await this.get(path);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return MISSING;
+      throw error;
+    }
+  }
+}
+
+/**
+ * The live event connection: authenticates with a first frame, reconnects with
+ * back-off, and reports its state ("connecting", "connected", "offline").
+ */
+export class EventStream {
+  constructor({ token, lang, onEvent, onState, onRejected }) {
+    this.token = token;
+    this.lang = lang;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.onRejected = onRejected;
+    this.socket = null;
+    this.stopped = false;
+    this.delayMs = 1000;
+    this.timer = null;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.onState("connecting");
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${window.location.host}/v1/events?lang=${this.lang}`);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "auth", token: this.token }));
+    });
+    socket.addEventListener("message", (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (frame.type === "ready") {
+        this.delayMs = 1000;
+        this.onState("connected");
+      }
+      this.onEvent(frame);
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.onState("offline");
+      if (event.code === 1008) {
+        this.stopped = true;
+        this.onRejected();
+        return;
+      }
+      this.schedule();
+    });
+  }
+
+  schedule() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), this.delayMs);
+    this.delayMs = Math.min(this.delayMs * 2, 15000);
+  }
+
+  restart(lang) {
+    this.lang = lang;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000);
+    this.delayMs = 1000;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000);
+  }
+}

@@ -1,0 +1,262 @@
+// The map: offline world basemap, own plans, conflict regions, live tracks, alerts, incidents.
+/* global L, topojson */
+
+import { escapeHtml, formatAltitude, formatBound, formatDistance, formatDuration, formatUtc, parseTime } from "./format.js";
+import { t } from "./i18n.js";
+
+export const COLOURS = {
+  own: "#4db8ff",
+  plan: "#3d8bfd",
+  conflict: "#d45cff",
+  advisory: "#ffc107",
+  warning: "#ff7a1a",
+  loss: "#ff2d2d",
+  incident: "#ff2d2d",
+};
+
+function arrowIcon(colour, trkDeg, label) {
+  const svg =
+    `<svg viewBox="-12 -12 24 24" width="26" height="26" style="transform:rotate(${Number(trkDeg) || 0}deg)">` +
+    `<path d="M0,-10 L7,8 L0,4 L-7,8 Z" fill="${colour}" stroke="#061018" stroke-width="1.5"/></svg>`;
+  return L.divIcon({
+    className: "ac-icon",
+    html: `${svg}<span class="ac-label own-label">${escapeHtml(label)}</span>`,
+    iconSize: [26, 26],
+    iconAnchor: [13, 13],
+  });
+}
+
+function diamondIcon(colour, label) {
+  const svg =
+    `<svg viewBox="-12 -12 24 24" width="24" height="24">` +
+    `<path d="M0,-10 L10,0 L0,10 L-10,0 Z" fill="${colour}" stroke="#ffffff" stroke-width="2"/></svg>`;
+  return L.divIcon({
+    className: "ac-icon",
+    html: `${svg}<span class="ac-label foreign-label" style="border-color:${colour}">${escapeHtml(label)}</span>`,
+    iconSize: [24, 24],
+    iconAnchor: [12, 12],
+  });
+}
+
+function incidentIcon() {
+  return L.divIcon({
+    className: "incident-icon",
+    html: `<svg viewBox="-12 -12 24 24" width="24" height="24"><circle r="9" fill="none" stroke="${COLOURS.incident}" stroke-width="3"/><path d="M-6,-6 L6,6 M6,-6 L-6,6" stroke="${COLOURS.incident}" stroke-width="3"/></svg>`,
+    iconSize: [24, 24],
+    iconAnchor: [12, 12],
+  });
+}
+
+export class MapView {
+  constructor(element) {
+    this.map = L.map(element, { zoomControl: true, worldCopyJump: true, minZoom: 2, preferCanvas: false });
+    this.map.attributionControl.setPrefix(false);
+    this.map.attributionControl.addAttribution("Natural Earth (world-atlas)");
+    this.map.setView([30, 20], 3);
+    this.layers = {
+      basemap: L.layerGroup().addTo(this.map),
+      plans: L.layerGroup().addTo(this.map),
+      conflicts: L.layerGroup().addTo(this.map),
+      incidents: L.layerGroup().addTo(this.map),
+      trails: L.layerGroup().addTo(this.map),
+      alerts: L.layerGroup().addTo(this.map),
+      tracks: L.layerGroup().addTo(this.map),
+    };
+    this.volumes = []; // {layer, startMs, endMs}
+    this.timeMs = null;
+    this.planBounds = null;
+    this.trackBounds = null;
+    this.fitted = false;
+    this.tracksFitted = false;
+  }
+
+  async loadBasemap(url) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`basemap: ${response.status}`);
+    const topo = await response.json();
+    const land = topojson.feature(topo, topo.objects.countries);
+    L.geoJSON(land, {
+      interactive: false,
+      style: { color: "#5b6b7c", weight: 0.8, fillColor: "#1f2a36", fillOpacity: 1 },
+    }).addTo(this.layers.basemap);
+    const grid = [];
+    for (let lon = -180; lon <= 180; lon += 10) grid.push([[-85, lon], [85, lon]]);
+    for (let lat = -80; lat <= 80; lat += 10) grid.push([[lat, -180], [lat, 180]]);
+    L.polyline(grid, { color: "#2b3a4a", weight: 0.5, interactive: false }).addTo(this.layers.basemap);
+  }
+
+  setPlans(operations) {
+    this.layers.plans.clearLayers();
+    this.volumes = [];
+    const bounds = L.latLngBounds([]);
+    for (const operation of operations) {
+      for (const feature of operation.volumes.features) {
+        const p = feature.properties;
+        const style = { color: COLOURS.plan, weight: 2, fillColor: COLOURS.plan, fillOpacity: 0.18 };
+        const layer =
+          feature.geometry.type === "Point"
+            ? L.circle([feature.geometry.coordinates[1], feature.geometry.coordinates[0]], {
+                ...style,
+                radius: Number(p.radius_m),
+              })
+            : L.geoJSON(feature, { style });
+        layer.bindTooltip(
+          `<b>${escapeHtml(operation.id)}</b> · ${escapeHtml(p.id)}<br>` +
+            `${formatUtc(parseTime(p.time_start))} – ${formatUtc(parseTime(p.time_end), { short: true })}<br>` +
+            `${escapeHtml(formatBound(p.altitude_lower))} – ${escapeHtml(formatBound(p.altitude_upper))}`,
+          { sticky: true },
+        );
+        this.volumes.push({ layer, startMs: parseTime(p.time_start), endMs: parseTime(p.time_end) });
+        // A circle's getBounds() needs the map it is on; its centre and radius say the same.
+        bounds.extend(
+          layer instanceof L.Circle ? layer.getLatLng().toBounds(2 * Number(p.radius_m)) : layer.getBounds(),
+        );
+      }
+    }
+    this.planBounds = bounds.isValid() ? bounds : null;
+    this.applyTime();
+    if (!this.fitted && this.planBounds) {
+      this.fitted = true;
+      this.fitOwn();
+    }
+  }
+
+  /** Show only the volumes active at `ms` (all of them when `ms` is null). */
+  setTime(ms) {
+    this.timeMs = ms;
+    this.applyTime();
+  }
+
+  applyTime() {
+    for (const v of this.volumes) {
+      const on = this.timeMs === null || (v.startMs <= this.timeMs && this.timeMs < v.endMs);
+      if (on) this.layers.plans.addLayer(v.layer);
+      else this.layers.plans.removeLayer(v.layer);
+    }
+  }
+
+  timeRange() {
+    if (!this.volumes.length) return null;
+    return [Math.min(...this.volumes.map((v) => v.startMs)), Math.max(...this.volumes.map((v) => v.endMs))];
+  }
+
+  /** Fit the map to the party's plans and aircraft (the legend and time bar stay clear of them). */
+  fitOwn() {
+    const bounds = L.latLngBounds([]);
+    if (this.planBounds) bounds.extend(this.planBounds);
+    if (this.trackBounds) bounds.extend(this.trackBounds);
+    if (!bounds.isValid()) return;
+    this.map.fitBounds(bounds, { paddingTopLeft: [40, 40], paddingBottomRight: [40, 70], maxZoom: 10 });
+  }
+
+  setConflicts(conflicts) {
+    this.layers.conflicts.clearLayers();
+    for (const c of conflicts) {
+      const [lon0, lat0, lon1, lat1] = c.overlap_bbox;
+      L.rectangle(
+        [
+          [lat0, lon0],
+          [lat1, lon1],
+        ],
+        { color: COLOURS.conflict, weight: 2, dashArray: "6 4", fillColor: COLOURS.conflict, fillOpacity: 0.22 },
+      )
+        .bindTooltip(
+          `<b>#${c.id}</b> ${escapeHtml(c.operation)} ${t("vs")} ${escapeHtml(c.other_party)} · ${escapeHtml(t("conflict_" + c.state))}`,
+          { sticky: true },
+        )
+        .addTo(this.layers.conflicts);
+    }
+  }
+
+  focusBbox(bbox) {
+    const [lon0, lat0, lon1, lat1] = bbox;
+    this.map.fitBounds(
+      [
+        [lat0, lon0],
+        [lat1, lon1],
+      ],
+      { padding: [60, 60], maxZoom: 11 },
+    );
+  }
+
+  focusPoint(lon, lat) {
+    this.map.setView([lat, lon], Math.max(this.map.getZoom(), 9));
+  }
+
+  /** Own tracks (with trails) and the foreign aircraft in alert, coloured by the alert's level. */
+  setTracks(tracks, levelByRef) {
+    this.layers.tracks.clearLayers();
+    this.layers.trails.clearLayers();
+    if (!tracks) return;
+    const positions = [...(tracks.own ?? []), ...(tracks.foreign ?? [])].map((a) => [a.lat_deg, a.lon_deg]);
+    this.trackBounds = positions.length ? L.latLngBounds(positions) : null;
+    if (!this.tracksFitted && this.trackBounds) {
+      this.tracksFitted = true; // once, when the first aircraft are known; then the operator's view is kept
+      this.fitOwn();
+    }
+    for (const own of tracks.own ?? []) {
+      const trail = (own.trail ?? []).map((p) => [p[1], p[0]]);
+      if (trail.length > 1) {
+        L.polyline(trail, { color: COLOURS.own, weight: 2, opacity: 0.6, dashArray: "2 4", interactive: false }).addTo(
+          this.layers.trails,
+        );
+      }
+      const label = own.callsign ? `${own.callsign}` : own.id;
+      L.marker([own.lat_deg, own.lon_deg], { icon: arrowIcon(COLOURS.own, own.trk_deg, label), keyboard: false })
+        .bindTooltip(
+          `<b>${escapeHtml(own.id)}</b>${own.callsign ? " · " + escapeHtml(own.callsign) : ""}<br>` +
+            `${escapeHtml(formatAltitude(own.alt_m))} · ${Math.round(own.gs_mps)} m/s · ${Math.round(own.trk_deg)}°`,
+        )
+        .addTo(this.layers.tracks);
+    }
+    for (const other of tracks.foreign ?? []) {
+      const level = levelByRef.get(other.ref) ?? "loss";
+      L.marker([other.lat_deg, other.lon_deg], {
+        icon: diamondIcon(COLOURS[level], other.party.toUpperCase()),
+        keyboard: false,
+      })
+        .bindTooltip(
+          `<b>${escapeHtml(other.party)}</b> · ${escapeHtml(t(level === "loss" ? "loss_short" : level))}<br>${escapeHtml(formatAltitude(other.alt_m))} · ${Math.round(other.gs_mps)} m/s`,
+        )
+        .addTo(this.layers.tracks);
+    }
+  }
+
+  /** A line between the two aircraft of each alert, labelled with the time to loss of separation. */
+  setAlerts(alerts) {
+    this.layers.alerts.clearLayers();
+    for (const a of alerts) {
+      if (!a.own || !a.other) continue;
+      const colour = COLOURS[a.level] ?? COLOURS.loss;
+      const label = a.level === "loss" ? "LOS" : `${formatDuration(a.time_to_loss_s)} ${t("los_in")}`;
+      L.polyline(
+        [
+          [a.own[1], a.own[0]],
+          [a.other[1], a.other[0]],
+        ],
+        { color: colour, weight: a.level === "advisory" ? 2 : 4, dashArray: a.level === "loss" ? null : "8 6" },
+      )
+        .bindTooltip(label, {
+          permanent: true,
+          direction: "top",
+          offset: [0, -18],
+          className: `alert-label level-${a.level}`,
+        })
+        .addTo(this.layers.alerts);
+    }
+  }
+
+  setIncidents(incidents) {
+    this.layers.incidents.clearLayers();
+    for (const i of incidents) {
+      const c = i.closest;
+      if (!c) continue;
+      L.marker([c.lat_deg, c.lon_deg], { icon: incidentIcon(), keyboard: false })
+        .bindTooltip(
+          `<b>${t("incidents")} #${i.id}</b> ${escapeHtml(i.own_id)} ${t("vs")} ${escapeHtml(i.other_party)}<br>` +
+            `${t("closest")}: ${formatDistance(c.distance_m)} / ${formatDistance(c.vertical_m)} · ${formatUtc(parseTime(c.time), { seconds: true })}`,
+        )
+        .addTo(this.layers.incidents);
+    }
+  }
+}

@@ -1,0 +1,211 @@
+// The side panels as HTML: alerts, inbox/outbox, conflicts, plans, incidents, statistics, audit.
+// Buttons carry data-action and data-id; app.js handles them by delegation.
+
+import {
+  formatAltitude,
+  formatBound,
+  formatDistance,
+  formatDuration,
+  formatUtc,
+  html,
+  parseTime,
+  raw,
+} from "./format.js";
+import { t } from "./i18n.js";
+
+const UNANSWERED = new Set(["sent", "delivered", "read"]);
+const LEVEL_ORDER = { loss: 0, warning: 1, advisory: 2 };
+
+export function isUnanswered(message) {
+  return UNANSWERED.has(message.state);
+}
+
+function note(text) {
+  return html`<p class="note">${text}</p>`;
+}
+
+/** The countdown to a message's reply_by: "reply in 4:12", or "OVERDUE 2:10" (red). */
+export function deadline(message, nowMs) {
+  if (!isUnanswered(message)) {
+    return html`<span class="deadline done">${t("answered")} ${formatUtc(parseTime(message.answered), { short: true })}</span>`;
+  }
+  const byMs = parseTime(message.reply_by);
+  if (!Number.isFinite(byMs)) return html`<span class="deadline none">${t("no_deadline")}</span>`;
+  const left = (byMs - nowMs) / 1000;
+  if (left < 0 || message.overdue) {
+    return html`<span class="deadline overdue" data-reply-by="${message.reply_by}">${t("overdue")} +${formatDuration(left)}</span>`;
+  }
+  const urgent = left < 300 ? " urgent" : "";
+  return html`<span class="deadline${raw(urgent)}" data-reply-by="${message.reply_by}">${t("reply_in")} ${formatDuration(left)}</span>`;
+}
+
+export function alertsPanel(alerts, missing) {
+  if (missing) return note(t("not_available"));
+  if (!alerts.length) return html`<p class="note calm">${t("no_alerts")}</p>`;
+  const sorted = [...alerts].sort(
+    (a, b) => (LEVEL_ORDER[a.level] ?? 3) - (LEVEL_ORDER[b.level] ?? 3) || a.time_to_loss_s - b.time_to_loss_s,
+  );
+  return html`<ul class="list alerts">${sorted.map(
+    (a) => html`<li class="alert level-${a.level}" data-action="focus-alert" data-id="${a.id}">
+      <span class="badge level-${a.level}">${t(`badge_${a.level}`)}</span>
+      <span class="pair"><b>${a.own_id}</b> ${t("vs")} <b>${a.other_party.toUpperCase()}</b></span>
+      <span class="ttl">${a.level === "loss" ? t("loss") : html`${formatDuration(a.time_to_loss_s)} ${t("los_in")}`}</span>
+      <span class="cpa">${t("cpa")} ${formatDistance(a.distance_cpa_m)} / ${formatDistance(a.vertical_cpa_m)} ${t("in")} ${formatDuration(a.time_to_cpa_s)}</span>
+    </li>`,
+  )}</ul>`;
+}
+
+function messageItem(m, box, selectedId, nowMs, disputingId) {
+  const selected = m.id === selectedId ? " selected" : "";
+  const who = box === "inbox" ? html`${t("from")} <b>${m.from.toUpperCase()}</b>` : html`${t("to")} <b>${m.to.toUpperCase()}</b>`;
+  const actions =
+    box === "inbox" && isUnanswered(m)
+      ? html`<div class="actions">
+          ${m.state !== "read" ? html`<button type="button" data-action="read" data-id="${m.id}" aria-label="${t("read")} #${m.id}">${t("read")}</button>` : ""}
+          <button type="button" class="primary" data-action="accept" data-id="${m.id}" aria-label="${t("accept")} #${m.id}">${t("accept")}</button>
+          <button type="button" class="danger" data-action="dispute" data-id="${m.id}" aria-label="${t("dispute")} #${m.id}">${t("dispute")}</button>
+        </div>`
+      : "";
+  const disputeForm =
+    disputingId === m.id
+      ? html`<form class="dispute-form" data-id="${m.id}">
+          <input name="reason" required placeholder="${t("reason")}" aria-label="${t("reason")} #${m.id}" />
+          <button type="submit" class="danger" aria-label="${t("send")} ${t("dispute")} #${m.id}">${t("send")}</button>
+          <button type="button" data-action="cancel-dispute" data-id="${m.id}">${t("cancel")}</button>
+        </form>`
+      : "";
+  const overdue = m.overdue && isUnanswered(m) ? " overdue" : "";
+  return html`<li class="msg state-${m.state}${raw(selected)}${raw(overdue)}" data-msg="${m.id}" data-box="${box}">
+    <div class="row">
+      <span class="badge state-${m.state}">${t("state_" + m.state)}</span>
+      <span class="who">#${m.id} ${who}</span>
+      <span class="when">${formatUtc(parseTime(m.created), { short: true })}</span>
+      ${deadline(m, nowMs)}
+    </div>
+    <div class="title">${m.title}</div>
+    <div class="body">${m.rendered}</div>
+    ${m.reason ? html`<div class="reason">${t("reason")}: ${m.reason}</div>` : ""}
+    ${actions}${disputeForm}
+  </li>`;
+}
+
+export function messagesPanel(messages, box, selectedId, nowMs, disputingId) {
+  if (messages === null) return note("…");
+  if (!messages.length) return note(t("empty"));
+  // Unanswered first (oldest first: the one to answer next on top), then the rest, newest first.
+  const open = messages.filter(isUnanswered).sort((a, b) => a.id - b.id);
+  const done = messages.filter((m) => !isUnanswered(m)).sort((a, b) => b.id - a.id);
+  const ordered = box === "inbox" ? [...open, ...done] : [...messages].sort((a, b) => b.id - a.id);
+  return html`<ul class="list messages">${ordered.map((m) => messageItem(m, box, selectedId, nowMs, disputingId))}</ul>`;
+}
+
+export function conflictsPanel(conflicts, party, acceptingId) {
+  if (conflicts === null) return note("…");
+  if (!conflicts.length) return note(t("empty"));
+  return html`<ul class="list conflicts">${conflicts.map((c) => {
+    const ackedByMe = c.acknowledged_by.some((a) => a.party === party);
+    const acceptedByMe = c.accepted_by.some((a) => a.party === party);
+    const canAck = c.state === "open" && !ackedByMe;
+    const canAccept = (c.state === "acknowledged" || (c.state === "open" && ackedByMe)) && !acceptedByMe;
+    return html`<li class="conflict state-${c.state}" data-action="focus-conflict" data-id="${c.id}">
+      <div class="row">
+        <span class="badge cstate-${c.state}">${t("conflict_" + c.state)}</span>
+        <span class="who">#${c.id} <b>${c.operation}</b> · ${c.volume}</span>
+        <span class="other">${t("vs")} <b>${c.other_party.toUpperCase()}</b> (${t("priority")} ${c.other_priority})</span>
+      </div>
+      <div class="body">${formatUtc(parseTime(c.time_start))} – ${formatUtc(parseTime(c.time_end), { short: true })} ·
+        ${Math.round(c.altitude_lower_m)}–${Math.round(c.altitude_upper_m)} m ${c.altitude_reference} ·
+        ${t("overlap")} ${(c.overlap_area_m2 / 1e6).toFixed(1)} km²</div>
+      ${c.acknowledged_by.length ? html`<div class="meta">${t("acknowledged_by")}: ${c.acknowledged_by.map((a) => a.party).join(", ")}</div>` : ""}
+      ${c.accepted_by.map((a) => html`<div class="meta">${t("accepted_by")} ${a.party}: “${a.reason}”</div>`)}
+      ${c.resolved_by ? html`<div class="meta">${t("resolved_by")} ${c.resolved_by} (${c.resolution})</div>` : ""}
+      <div class="actions">
+        ${canAck ? html`<button type="button" class="primary" data-action="ack-conflict" data-id="${c.id}" aria-label="${t("acknowledge")} ${t("conflicts")} #${c.id}">${t("acknowledge")}</button>` : ""}
+        ${canAccept ? html`<button type="button" data-action="accept-conflict" data-id="${c.id}" aria-label="${t("accept_as_is")} #${c.id}">${t("accept_as_is")}</button>` : ""}
+      </div>
+      ${acceptingId === c.id
+        ? html`<form class="accept-form" data-id="${c.id}">
+            <input name="reason" required placeholder="${t("reason")}" aria-label="${t("reason")} ${t("conflicts")} #${c.id}" />
+            <button type="submit" class="primary">${t("send")}</button>
+            <button type="button" data-action="cancel-accept" data-id="${c.id}">${t("cancel")}</button>
+          </form>`
+        : ""}
+    </li>`;
+  })}</ul>`;
+}
+
+export function plansPanel(operations) {
+  if (operations === null) return note("…");
+  if (!operations.length) return note(t("empty"));
+  return html`<ul class="list plans">${operations.map(
+    (op) => html`<li class="plan" data-action="focus-plan" data-id="${op.id}">
+      <div class="row"><span class="badge plan-state">${op.state}</span>
+        <span class="who"><b>${op.id}</b></span>
+        <span class="meta">${t("version")} ${op.version} · ${t("priority")} ${op.priority}</span></div>
+      <ul class="volumes">${op.volumes.features.map((f) => {
+        const p = f.properties;
+        return html`<li><span class="vol">${p.id}</span> ${formatUtc(parseTime(p.time_start))} – ${formatUtc(parseTime(p.time_end), { short: true })} ·
+          ${formatBound(p.altitude_lower)} – ${formatBound(p.altitude_upper)}</li>`;
+      })}</ul>
+    </li>`,
+  )}</ul>`;
+}
+
+export function incidentsPanel(incidents, missing) {
+  if (missing) return note(t("not_available"));
+  if (incidents === null) return note("…");
+  if (!incidents.length) return note(t("empty"));
+  return html`<ul class="list incidents">${incidents.map((i) => {
+    const c = i.closest ?? {};
+    return html`<li class="incident ${i.ended ? "closed" : "open"}">
+      <div class="row" data-action="focus-incident" data-id="${i.id}">
+        <span class="badge ${i.ended ? "state-accepted" : "level-loss"}">${i.ended ? t("closed") : t("open")}</span>
+        <span class="who">#${i.id} <b>${i.own_id}</b> ${t("vs")} <b>${i.other_party.toUpperCase()}</b></span>
+        <span class="when">${formatUtc(parseTime(i.started), { seconds: true })}${i.ended ? html` – ${formatUtc(parseTime(i.ended), { short: true, seconds: true })}` : ""}</span>
+      </div>
+      <div class="body">${t("closest")}: ${formatDistance(c.distance_m)} / ${formatDistance(c.vertical_m)} · ${formatAltitude(c.alt_m)} · ${formatUtc(parseTime(c.time), { short: true, seconds: true })}</div>
+      <ul class="comments">${(i.comments ?? []).map(
+        (k) => html`<li><b>${k.party.toUpperCase()}</b> <span class="when">${formatUtc(parseTime(k.time), { short: true })}</span> ${k.text}</li>`,
+      )}</ul>
+      <form class="comment-form" data-id="${i.id}">
+        <input name="text" required placeholder="${t("comment_placeholder")}" aria-label="${t("comment")} #${i.id}" />
+        <button type="submit" aria-label="${t("add_comment")} #${i.id}">${t("add_comment")}</button>
+      </form>
+    </li>`;
+  })}</ul>`;
+}
+
+/** The table under the statistics charts: one row per month and party pair. */
+export function statsTable(stats, missing) {
+  if (missing) return note(t("not_available"));
+  if (stats === null) return note("…");
+  const rows = [];
+  for (const month of stats.months ?? []) {
+    for (const pair of month.pairs) rows.push({ month: month.month, ...pair });
+  }
+  if (!rows.length) return note(t("empty"));
+  const secs = (s) => (s === null || s === undefined ? "—" : formatDuration(s));
+  return html`<div class="table-wrap"><table class="stats">
+    <thead><tr><th>${t("month")}</th><th>${t("pair")}</th><th>${t("messages")}</th><th>${t("ack_median")}</th>
+      <th>${t("ack_p95")}</th><th>${t("overdue_col")}</th><th title="${t("conflict_states")}">${t("conflicts")}*</th>
+      <th>${t("alerts")}</th><th>${t("incidents")}</th></tr></thead>
+    <tbody>${rows.map(
+      (r) => html`<tr><td>${r.month}</td><td>${r.parties.join(" – ")}</td><td>${r.messages}</td><td>${secs(r.ack_median_s)}</td>
+        <td>${secs(r.ack_p95_s)}</td><td class="${r.overdue ? "bad" : ""}">${r.overdue}</td>
+        <td>${r.conflicts.open}/${r.conflicts.acknowledged}/${r.conflicts.accepted}/${r.conflicts.resolved}</td>
+        <td>${r.alerts}</td><td>${r.incidents}</td></tr>`,
+    )}</tbody></table></div><p class="meta">* ${t("conflict_states")}</p>`;
+}
+
+export function auditPanel(audit) {
+  if (audit === null) return note(t("chain_checking"));
+  if (audit.missing) return note(t("not_available"));
+  const ok = audit.brokenAt === null;
+  return html`<div class="audit ${ok ? "ok" : "broken"}">
+    <div class="audit-status">${ok ? html`✔ ${t("chain_verified")} ${audit.lastSeq}` : html`✖ ${t("chain_broken")} ${audit.brokenAt}`}</div>
+    <div class="meta">${t("chain_detail", { links: audit.links, sigs: audit.signatures, visible: audit.visible })}</div>
+    <ul class="list audit-entries">${audit.recent.map(
+      (e) => html`<li><span class="when">#${e.seq} ${formatUtc(e.time_s * 1000, { seconds: true })}</span> <b>${e.kind}</b> ${e.actor} ${e.subject.join(" ")}</li>`,
+    )}</ul>
+  </div>`;
+}

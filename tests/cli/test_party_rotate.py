@@ -1,0 +1,81 @@
+"""``deconflict party rotate`` on a real database file: a new token printed once, the old one in grace."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from deconflict.channel.parties import authenticate
+from deconflict.cli import main
+from deconflict.errors import AuthenticationError
+from deconflict.storage import SQLiteAuditLog, SQLitePartyStore
+from tests.cli.test_party import add, token_of
+
+
+def rotate(db: Path, name: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["party", "rotate", name, "--db", str(db), *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def new_token_of(out: str) -> str:
+    match = re.search(r"new token: (\S+)$", out, re.MULTILINE)
+    assert match, out
+    return match.group(1)
+
+
+def test_rotate_prints_a_new_token_and_keeps_the_old_one_for_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "server.db"
+    old = token_of(add(db, "blue", capsys=capsys)[1])
+    before = time.time()
+    code, out, _ = rotate(db, "blue", "--grace-s", "120", capsys=capsys)
+    assert code == 0
+    new = new_token_of(out)
+    assert new != old and out.count(new) == 1 and old not in out
+    assert "accepted until" in out
+    with SQLitePartyStore(db) as parties:
+        assert authenticate(parties, old, before + 60.0).name == "blue"
+        assert authenticate(parties, new, before + 60.0).name == "blue"
+        with pytest.raises(AuthenticationError):
+            authenticate(parties, old, time.time() + 121.0)
+    with SQLiteAuditLog(db) as audit:
+        (entry,) = [e for e in audit.entries() if e.kind == "token_rotated"]
+    assert list(entry.subject) == ["party:blue"] and list(entry.audience) == ["blue"]
+    assert entry.payload["previous_until_s"] == pytest.approx(entry.payload["rotated_s"] + 120.0)
+    assert old not in str(entry.payload) and new not in str(entry.payload)
+    assert main(["audit", "verify", "--db", str(db)]) == 0
+
+
+def test_rotate_defaults_to_an_hour_of_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "server.db"
+    old = token_of(add(db, "blue", capsys=capsys)[1])
+    assert rotate(db, "blue", capsys=capsys)[0] == 0
+    with SQLitePartyStore(db) as parties:
+        assert authenticate(parties, old, time.time() + 3500.0).name == "blue"
+        with pytest.raises(AuthenticationError):
+            authenticate(parties, old, time.time() + 3601.0)
+
+
+def test_rotate_refuses_unknown_and_revoked_parties_and_bad_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "server.db"
+    add(db, "blue", capsys=capsys)
+    code, _, err = rotate(db, "ghost", capsys=capsys)
+    assert code == 2 and "no party 'ghost'" in err
+    code, _, err = rotate(db, "blue", "--grace-s", "-5", capsys=capsys)
+    assert code == 2 and "--grace-s" in err
+    assert main(["party", "revoke", "blue", "--db", str(db)]) == 0
+    capsys.readouterr()
+    code, out, err = rotate(db, "blue", capsys=capsys)
+    assert code == 2 and "revoked" in err and "token" not in out

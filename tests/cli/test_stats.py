@@ -1,0 +1,76 @@
+"""``deconflict stats`` through the client, routed into the in-process app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from deconflict.cli import _COMMANDS, main
+from deconflict.cli.stats import add_stats_parser, run_stats
+from deconflict.client import ChannelError
+from tests.api.conftest import Channel
+from tests.api.test_client import AppTransport
+from tests.api.test_messages import ack, send
+
+URL = "http://testserver"
+
+
+def run(channel: Channel, token: str, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="deconflict")
+    add_stats_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["stats", *argv, "--url", URL, "--token", token])
+    return run_stats(args, AppTransport(channel.client))
+
+
+@pytest.fixture
+def talked(channel: Channel) -> Channel:
+    first = send(channel, "blue", to="red")
+    channel.clock.advance(45.0)
+    assert ack(channel, "red", first["id"], "accepted").status_code == 200
+    send(channel, "green", to="red", reply_by=None)
+    return channel
+
+
+def test_the_command_is_registered() -> None:
+    assert _COMMANDS["stats"] == ("stats", "run_stats")
+    assert main(["stats", "--help"]) == 0
+
+
+def test_json_is_the_api_document(talked: Channel, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(talked, talked.tokens["blue"], "--json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document == talked.client.get("/v1/stats", headers=talked.auth("blue")).json()
+    (month,) = document["months"]
+    (pair,) = month["pairs"]
+    assert (month["month"], pair["parties"], pair["messages"], pair["ack_median_s"]) == (
+        "2026-01",
+        ["blue", "red"],
+        1,
+        45.0,
+    )
+
+
+def test_the_table_has_a_row_per_month_and_pair(talked: Channel, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(talked, talked.tokens["red"]) == 0
+    out = capsys.readouterr().out
+    assert "Channel statistics of red" in out
+    rows = [line for line in out.splitlines() if " - " in line]
+    assert len(rows) == 2
+    assert "blue - red" in rows[0] and "45.0" in rows[0]
+    assert "green - red" in rows[1]
+    assert "2026-01" in rows[0] and "2026-01" not in rows[1]  # the month heads its group once
+
+
+def test_a_party_without_activity_is_told_so(channel: Channel, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(channel, channel.tokens["green"]) == 0
+    assert "no channel activity of green yet" in capsys.readouterr().out
+
+
+def test_a_bad_token_is_a_clear_error(channel: Channel) -> None:
+    with pytest.raises(ChannelError, match="401"):
+        run(channel, "not-a-token")

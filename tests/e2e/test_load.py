@@ -1,0 +1,54 @@
+"""``benchmarks/load.py`` for a short run: mixed load from several parties, no error, bounded memory."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "load.py"
+
+
+@pytest.fixture(scope="module")
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("load_benchmark", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_main(load: ModuleType, *argv: str) -> tuple[int, dict[str, Any]]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = load.main(list(argv))
+    figures: dict[str, Any] = json.loads(out.getvalue())
+    return code, figures
+
+
+def test_a_short_mixed_load_has_no_errors(load: ModuleType) -> None:
+    code, figures = run_main(load, "--seconds", "8", "--parties", "3")
+    assert figures["errors"] == 0, figures["error_kinds"]
+    assert code == 0 and figures["ok"] is True
+    kinds = figures["kinds"]
+    assert set(kinds) == set(load.KINDS)
+    for kind, measured in kinds.items():
+        assert measured["count"] > 0, kind  # every kind of request was made
+        assert 0 < measured["p50_ms"] <= measured["p99_ms"], kind
+    assert figures["requests"] == sum(m["count"] for m in kinds.values())
+    assert figures["rss_before_mib"] > 0 and figures["rss_after_mib"] > 0
+
+
+def test_growth_beyond_the_bound_fails_the_run(load: ModuleType) -> None:
+    # A bound no server meets (memory must shrink by 1 GiB): the run must say so in its exit code.
+    code, figures = run_main(load, "--seconds", "1", "--parties", "2", "--max-rss-growth-mib", "-1024")
+    assert figures["errors"] == 0
+    assert figures["ok"] is False and code == 1

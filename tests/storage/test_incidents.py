@@ -1,0 +1,113 @@
+"""The SQLite incident store: incidents, comments and the alert log survive reopening; monthly counts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from deconflict.channel.live import (
+    Aircraft,
+    Alert,
+    AlertLevel,
+    ClosestApproach,
+    Incident,
+    IncidentComment,
+    LivePicture,
+    LiveSettings,
+)
+from deconflict.storage import SQLiteIncidentStore
+from deconflict.storage.sqlite.migrations import schema_version
+
+NOV_S = 1_795_600_000.0  # 2026-11-25
+DEC_S = 1_796_300_000.0  # 2026-12-03
+
+BLUE = Aircraft("blue", "BLU101")
+RED = Aircraft("red", "RED707")
+GREEN = Aircraft("green", "G1")
+
+
+def incident(incident_id: int, a: Aircraft, b: Aircraft, started_s: float) -> Incident:
+    closest = ClosestApproach(started_s + 5, 4000.0, 100.0, 36.2, 35.0, 3050.0)
+    return Incident(incident_id, a, b, started_s, None, closest)
+
+
+def alert(number: int, a: Aircraft, b: Aircraft, since_s: float) -> Alert:
+    return Alert(
+        f"a-{number}",
+        AlertLevel.ADVISORY,
+        a,
+        b,
+        since_s,
+        since_s,
+        100.0,
+        150.0,
+        10.0,
+        0.0,
+        (0, 0, 0),
+        (0, 0, 0),
+    )
+
+
+def test_incidents_and_comments_survive_reopening(tmp_path: Path) -> None:
+    db = tmp_path / "channel.db"
+    first = incident(1, BLUE, RED, NOV_S)
+    with SQLiteIncidentStore(db) as store:
+        assert store.next_ids() == (1, 1)
+        store.record_opened(first)
+        closer = dataclasses.replace(
+            first, closest=ClosestApproach(NOV_S + 9, 1500.0, 20.0, 36.21, 35.01, 3010.0)
+        )
+        store.record_closest(closer)
+        store.add_comment(1, IncidentComment("red", NOV_S + 60, "blue turned into us"))
+        store.add_comment(1, IncidentComment("blue", NOV_S + 90, "red did not answer the hotline"))
+        store.record_opened(incident(2, RED, GREEN, NOV_S + 100))
+        store.log_alerts([alert(1, BLUE, RED, NOV_S - 50)], [])
+    with SQLiteIncidentStore(db) as reopened:
+        assert schema_version(reopened._db) >= 6
+        assert reopened.next_ids() == (2, 3)
+        assert [i.id for i in reopened.open_incidents()] == [1, 2]
+        got = reopened.get_incident(1)
+        assert got is not None
+        assert got.closest == closer.closest
+        assert [(c.party, c.text) for c in got.comments] == [
+            ("red", "blue turned into us"),
+            ("blue", "red did not answer the hotline"),
+        ]
+        ended = reopened.record_closed(dataclasses.replace(closer, ended_s=NOV_S + 40))
+        assert ended.ended_s == NOV_S + 40 and len(ended.comments) == 2
+    with SQLiteIncidentStore(db) as again:
+        assert [i.id for i in again.open_incidents()] == [2]
+        assert [i.id for i in again.list_incidents("blue")] == [1]
+        assert [i.id for i in again.list_incidents("red")] == [1, 2]
+        assert again.get_incident(99) is None
+        # A live picture resuming from the store continues numbering and the open incident.
+        live = LivePicture.resume(LiveSettings(), again)
+        assert [i.id for i in live.open_incidents()] == [2]
+        changes = live.cycle(NOV_S + 200)
+        assert [i.id for i in changes.closed] == [2]
+
+
+def test_monthly_counts_by_other_party_and_utc_month(tmp_path: Path) -> None:
+    with SQLiteIncidentStore(tmp_path / "channel.db") as store:
+        store.log_alerts(
+            [
+                alert(1, BLUE, RED, NOV_S),
+                alert(2, BLUE, RED, NOV_S + 10),
+                alert(3, RED, BLUE, DEC_S),
+                alert(4, GREEN, RED, DEC_S),
+            ],
+            [],
+        )
+        store.log_alerts([], [dataclasses.replace(alert(1, BLUE, RED, NOV_S), last_s=NOV_S + 30)])
+        store.record_opened(incident(1, BLUE, RED, NOV_S + 20))
+        store.record_opened(incident(2, GREEN, RED, DEC_S + 5))
+        assert store.monthly_counts("blue") == {("2026-11", "red"): (2, 1), ("2026-12", "red"): (1, 0)}
+        assert store.monthly_counts("red") == {
+            ("2026-11", "blue"): (2, 1),
+            ("2026-12", "blue"): (1, 0),
+            ("2026-12", "green"): (1, 1),
+        }
+        assert store.monthly_counts("green") == {("2026-12", "red"): (1, 1)}
+        assert store.monthly_counts("nobody") == {}
+        end = store._db.execute("SELECT end_s FROM alert_log WHERE number = 1").fetchone()[0]
+        assert end == NOV_S + 30
