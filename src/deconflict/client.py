@@ -220,12 +220,28 @@ class ChannelClient:
         state: str | None = None,
         overdue: bool | None = None,
         lang: str | None = None,
+        limit: int | None = None,
+        before: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The caller's inbox (fetching marks messages delivered) or outbox."""
-        listed: list[dict[str, Any]] = self._call(
-            "GET", "/v1/messages", query={"box": box, "state": state, "overdue": overdue, "lang": lang}
-        )
+        """A page of the caller's inbox (fetching marks messages delivered) or outbox, oldest first.
+
+        The newest ``limit`` (the server's page size by default) with ids below ``before``.
+        """
+        query: dict[str, Any] = {"box": box, "state": state, "overdue": overdue, "lang": lang}
+        query |= {"limit": limit, "before": before}
+        listed: list[dict[str, Any]] = self._call("GET", "/v1/messages", query=query)
         return listed
+
+    def all_messages(self, box: str = "inbox", page_size: int = 1000) -> list[dict[str, Any]]:
+        """Every message of the caller's inbox or outbox, oldest first, fetched page by page."""
+        found: list[dict[str, Any]] = []
+        before: int | None = None
+        while True:
+            page = self.messages(box, limit=page_size, before=before)
+            found[:0] = page
+            if len(page) < page_size:
+                return found
+            before = int(page[0]["id"])
 
     def message(self, message_id: int, lang: str | None = None) -> dict[str, Any]:
         """One message the caller sent or received."""

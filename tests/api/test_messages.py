@@ -293,3 +293,31 @@ def test_a_deadline_in_the_past_or_to_oneself_is_refused(channel: Channel) -> No
     to_self = body(channel, "blue", to="blue")
     response = channel.client.post("/v1/messages", json=to_self, headers=channel.auth("blue"))
     assert response.status_code == 422 and response.json()["detail"][0]["field"] == "to"
+
+
+def test_listings_come_in_pages_newest_first_and_a_page_marks_only_its_own_delivered(
+    channel: Channel,
+) -> None:
+    sent = [
+        send(channel, "blue", code="FREE", params={}, text=f"page {i}", reply_by=None)["id"] for i in range(5)
+    ]
+    red = channel.auth("red")
+
+    def page(**query: Any) -> list[dict[str, Any]]:
+        response = channel.client.get("/v1/messages", params={"box": "inbox", **query}, headers=red)
+        assert response.status_code == 200, response.text
+        listed: list[dict[str, Any]] = response.json()
+        return listed
+
+    newest = page(limit=2)
+    assert [m["id"] for m in newest] == sent[3:]  # the newest two, oldest first
+    assert {m["state"] for m in newest} == {"delivered"}
+    outbox = channel.client.get("/v1/messages?box=outbox", headers=channel.auth("blue")).json()
+    assert [m["state"] for m in outbox] == ["sent"] * 3 + ["delivered"] * 2  # only the page was delivered
+    before = page(limit=2, before=newest[0]["id"])
+    assert [m["id"] for m in before] == sent[1:3]
+    assert [m["id"] for m in page(limit=2, before=before[0]["id"])] == sent[:1]
+    assert [m["id"] for m in page()] == sent  # the default page holds them all
+    for bad in ({"limit": 0}, {"limit": 1001}, {"before": 0}):
+        response = channel.client.get("/v1/messages", params={"box": "inbox", **bad}, headers=red)
+        assert response.status_code == 422, bad

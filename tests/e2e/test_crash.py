@@ -35,7 +35,8 @@ from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
 from tests.servers import serve_process
 
 STARTUP_S = 30.0
-ROUNDS = 3
+ROUNDS = int(os.environ.get("DECONFLICT_CRASH_ROUNDS", "3"))
+"""SIGKILL rounds (more with ``DECONFLICT_CRASH_ROUNDS``; each adds some 3 s)."""
 PARTIES = ("blue", "red", "green")
 REPLY_BY = "2099-01-01T00:00:00Z"
 
@@ -215,10 +216,13 @@ def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_f
         for r in raw.execute("SELECT payload FROM audit_log WHERE kind = ?", ("message_sent",))
     ]
     assert sorted(recorded) == sorted(stored)
-    # An operation is committed before its entry: never an entry without its operation.
+    # An operation and its entry are one transaction too: each stored one has its entry, and back.
     operations = {f"operation:{party}/{op}" for party, op in raw.execute("SELECT party, id FROM operations")}
-    for (subject,) in raw.execute("SELECT subject FROM audit_log WHERE kind = 'operation_filed'"):
-        assert json.loads(subject)[0] in operations
+    filed = {
+        json.loads(subject)[0]
+        for (subject,) in raw.execute("SELECT subject FROM audit_log WHERE kind = 'operation_filed'")
+    }
+    assert filed == operations
     for party, op in seen.operations:
         assert raw.execute(
             "SELECT 1 FROM audit_log WHERE kind = 'operation_filed' AND subject = ?",
@@ -240,7 +244,11 @@ def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_f
     failed = _cli("audit", "verify", "--db", str(db))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert f"entry {seq} ({kind})" in failed.stderr
-    assert time.monotonic() - started < 60.0
+    print(
+        f"crash: {ROUNDS} SIGKILL rounds survived; acknowledged and found again: "
+        f"{len(seen.operations)} operations, {len(seen.messages)} messages, {len(seen.acks)} acknowledgements"
+    )
+    assert time.monotonic() - started < 20.0 * ROUNDS
 
 
 def test_a_missed_deadline_escalates_on_a_real_server_with_a_clock_file(tmp_path: Path) -> None:

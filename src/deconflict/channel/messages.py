@@ -250,9 +250,19 @@ class MessageStore(Protocol):
         ...
 
     def list_messages(
-        self, party: str, box: Box, level: AckLevel | None = None, overdue: bool | None = None
+        self,
+        party: str,
+        box: Box,
+        level: AckLevel | None = None,
+        overdue: bool | None = None,
+        limit: int | None = None,
+        before_id: int | None = None,
     ) -> list[Message]:
-        """The party's received (``inbox``) or sent (``outbox``) messages, by id, optionally filtered."""
+        """The party's received (``inbox``) or sent (``outbox``) messages, by id, optionally filtered.
+
+        With ``limit``, only the newest ``limit`` of them (still oldest first); with
+        ``before_id``, only those with a smaller id (the page before).
+        """
         ...
 
     def mark_delivered(self, recipient: str, delivered_s: float, message_id: int | None = None) -> None:

@@ -386,15 +386,21 @@ def fetch_messages(
     now_s: float,
     level: AckLevel | None = None,
     overdue: bool | None = None,
+    limit: int | None = None,
+    before_id: int | None = None,
 ) -> list[Message]:
-    """The party's inbox or outbox; fetching the inbox marks new messages delivered, each recorded."""
+    """The party's inbox or outbox (a page of it: see ``MessageStore.list_messages``).
+
+    Fetching the inbox marks its new messages delivered, each recorded: all of
+    them, or with ``limit`` the newest ``limit`` in the page's range.
+    """
     if box == "inbox":
         with _together(audit, messages):
-            new = messages.list_messages(party, "inbox", AckLevel.SENT)
+            new = messages.list_messages(party, "inbox", AckLevel.SENT, None, limit, before_id)
             for message in new:
                 messages.mark_delivered(party, now_s, message.id)
             audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
-    return messages.list_messages(party, box, level, overdue)
+    return messages.list_messages(party, box, level, overdue, limit, before_id)
 
 
 def acknowledge_message(

@@ -185,7 +185,7 @@ def _export(args: argparse.Namespace) -> dict[str, Any]:
     client = _client(args)
     # Messages first: fetching the inbox marks new ones delivered, and the
     # entries recording that are then part of the chain exported after.
-    messages = {m["id"]: m for box in ("outbox", "inbox") for m in client.messages(box)}
+    messages = {m["id"]: m for box in ("outbox", "inbox") for m in client.all_messages(box)}
     document = client.audit()
     document["messages"] = [messages[k] for k in sorted(messages)]
     document["public_keys"] = {p["name"]: p["public_key_pem"] for p in client.parties()}

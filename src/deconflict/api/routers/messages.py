@@ -42,6 +42,10 @@ router = APIRouter(
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 
+PAGE = 200
+"""Messages a listing returns unless asked for fewer (or more, up to :data:`MAX_PAGE`)."""
+MAX_PAGE = 1000
+
 
 @router.post(
     "/messages",
@@ -83,9 +87,17 @@ def list_box(
     box: Annotated[Box, Query(description="inbox: received (fetching marks them delivered); outbox: sent")],
     state: Annotated[AckLevel | None, Query(description="only messages at this level")] = None,
     overdue: Annotated[bool | None, Query(description="only overdue (true) or not overdue (false)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="the newest this many at most")] = PAGE,
+    before: Annotated[
+        int | None, Query(ge=1, description="only messages with a smaller id: the page before this one")
+    ] = None,
 ) -> list[MessageOut]:
-    """The caller's received or sent messages, oldest first."""
-    found = fetch_messages(messages, audit, party.name, box, now_s, state, overdue)
+    """The caller's received or sent messages: the newest ``limit`` (before ``before``), oldest first.
+
+    To page back, pass the smallest id of a page as ``before``. Fetching the inbox
+    marks the page's new messages delivered.
+    """
+    found = fetch_messages(messages, audit, party.name, box, now_s, state, overdue, limit, before)
     return [MessageOut.of(m, catalogue, language) for m in found]
 
 

@@ -112,7 +112,13 @@ class SQLiteMessageStore(DatabaseStore):
         return None if row is None else _message(row)
 
     def list_messages(
-        self, party: str, box: Box, level: AckLevel | None = None, overdue: bool | None = None
+        self,
+        party: str,
+        box: Box,
+        level: AckLevel | None = None,
+        overdue: bool | None = None,
+        limit: int | None = None,
+        before_id: int | None = None,
     ) -> list[Message]:
         where = ["recipient = ?" if box == "inbox" else "sender = ?"]
         values: list[object] = [party]
@@ -121,10 +127,16 @@ class SQLiteMessageStore(DatabaseStore):
             values.append(level.value)
         if overdue is not None:
             where.append("overdue_s IS NOT NULL" if overdue else "overdue_s IS NULL")
-        sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id"
+        if before_id is not None:
+            where.append("id < ?")
+            values.append(before_id if is_row_id(before_id) else 2**63 - 1)
+        sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            values.append(limit)
         with self._lock:
             rows = self._db.execute(sql, values).fetchall()
-        return [_message(r) for r in rows]
+        return [_message(r) for r in reversed(rows)]
 
     def mark_delivered(self, recipient: str, delivered_s: float, message_id: int | None = None) -> None:
         sql = (
