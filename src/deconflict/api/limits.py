@@ -1,20 +1,18 @@
-"""Request limits, enforced before any route runs: body size (413) and each party's hotline rate (429).
+"""Request limits: body size (413, before any route runs) and each party's hotline rate (429).
 
-:class:`RequestLimits` is plain ASGI middleware, so it sees a request before
-FastAPI parses anything:
+- :class:`RequestLimits` is plain ASGI middleware, so it sees a request before
+  FastAPI parses anything: a body larger than ``Settings.max_request_bytes`` is
+  refused with 413. A ``Content-Length`` over the limit is refused without
+  reading the body; a body without one (chunked) is read only up to the limit.
+  What is read is handed on to the app unchanged.
+- :func:`rated_sender`, a dependency of ``POST /v1/messages`` after
+  authentication, counts each party's sends (whichever connection or token they
+  come through; messages sent over ``/v1/events`` count against the same
+  limiter, ``Services.rate``): more than ``Settings.messages_per_minute`` in any
+  60 s of the app's clock is refused with 429 and ``Retry-After`` (whole seconds
+  until one more would be accepted). Every authenticated attempt counts, accepted
+  or not; refused ones do not. Other parties are not affected.
 
-- a body larger than ``Settings.max_request_bytes`` is refused with 413. A
-  ``Content-Length`` over the limit is refused without reading the body; a body
-  without one (chunked) is read only up to the limit. What is read is handed on
-  to the app unchanged.
-- ``POST /v1/messages`` is counted per party (by its token, whichever
-  connection or token it comes through; messages sent over ``/v1/events`` count
-  against the same limiter, ``Services.rate``): more than
-  ``Settings.messages_per_minute`` in any 60 s of the app's clock is refused
-  with 429 and ``Retry-After`` (whole seconds until one more would be accepted).
-  Every attempt counts, accepted or not; refused ones do not. Other parties are not affected.
-
-Requests without a valid token pass through untouched: the route answers 401.
 WebSocket connections are limited by the event bus (``events_max_connections_per_party``).
 """
 
@@ -24,22 +22,19 @@ import math
 import threading
 from collections import deque
 from collections.abc import Iterable
+from typing import Annotated
 
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from deconflict.api.deps import Services
-from deconflict.channel.parties import authenticate
-from deconflict.errors import AuthenticationError
+from deconflict.api.deps import CurrentParty, Services
+from deconflict.channel.parties import Party
 
-__all__ = ["RATE_WINDOW_S", "RateLimiter", "RequestLimits"]
+__all__ = ["RATE_WINDOW_S", "RateLimiter", "RatedSender", "RequestLimits", "rated_sender"]
 
 RATE_WINDOW_S = 60.0
 """The window of ``messages_per_minute``."""
-
-_RATED = {("POST", "/v1/messages")}
-"""The routes counted against a party's rate."""
 
 
 class RateLimiter:
@@ -131,11 +126,9 @@ def _too_large(max_bytes: int, content_length: int | None) -> JSONResponse:
 
 
 class RequestLimits:
-    """ASGI middleware: 413 for bodies over ``max_request_bytes``, 429 past ``messages_per_minute``.
+    """ASGI middleware: 413 for bodies over ``max_request_bytes`` (the started app's settings).
 
-    The settings, clock, party store and rate limiter are the started app's (its
-    ``Services``; ``Services.rate`` ``None`` limits nothing); before the app has
-    started, requests pass through.
+    Before the app has started, requests pass through.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -156,36 +149,31 @@ class RequestLimits:
         if messages is None:
             await _too_large(max_bytes, None)(scope, receive, send)
             return
-        if (scope["method"], scope["path"]) in _RATED:
-            refusal = await self._rate(scope, services)
-            if refusal is not None:
-                await refusal(scope, receive, send)
-                return
         await self.app(scope, _replay(messages, receive), send)
 
-    async def _rate(self, scope: Scope, services: Services) -> JSONResponse | None:
-        """The 429 answer if the caller's party is over its rate, else ``None`` (the request counted)."""
-        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        now_s = services.clock.now_s()
-        try:
-            party = await run_in_threadpool(authenticate, services.parties, token.strip(), now_s)
-        except AuthenticationError:
-            return None  # the route answers 401 (and records the failure)
-        if services.rate is None:
-            return None
-        limit = services.rate.limit
-        # The app's one limiter: messages sent over /v1/events count against the same rate.
-        wait_s = services.rate.admit(party.name, now_s)
-        if wait_s is None:
-            return None
-        retry_after_s = max(1, math.ceil(wait_s))
-        return JSONResponse(
-            {
-                "detail": f"party {party.name!r} sent {limit} messages in the last "
-                f"{RATE_WINDOW_S:.0f} s (messages_per_minute); retry in {retry_after_s} s"
-            },
-            status_code=429,
-            headers={"Retry-After": str(retry_after_s)},
-        )
+
+async def rated_sender(request: Request, party: CurrentParty) -> Party:
+    """The caller, counted against its hotline rate: 429 with ``Retry-After`` past ``messages_per_minute``.
+
+    A dependency of ``POST /v1/messages``, after authentication (no second
+    token lookup); messages sent over ``/v1/events`` count against the same
+    limiter, ``Services.rate``.
+    """
+    services: Services = request.app.state.services
+    if services.rate is None:
+        return party
+    now_s = services.clock.now_s()
+    wait_s = services.rate.admit(party.name, now_s)
+    if wait_s is None:
+        return party
+    retry_after_s = max(1, math.ceil(wait_s))
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"party {party.name!r} sent {services.rate.limit} messages in the last "
+        f"{RATE_WINDOW_S:.0f} s (messages_per_minute); retry in {retry_after_s} s",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
+RatedSender = Annotated[Party, Depends(rated_sender)]
+"""The authenticated caller of a hotline send, within its rate."""

@@ -22,6 +22,7 @@ from deconflict.api.deps import (
     PartyStoreDep,
     current_party,
 )
+from deconflict.api.limits import RatedSender
 from deconflict.api.schemas import (
     COMMON_RESPONSES,
     AckIn,
@@ -59,7 +60,7 @@ MAX_PAGE = 1000
 )
 def send_one(
     body: MessageCreate,
-    party: CurrentParty,
+    party: RatedSender,
     parties: PartyStoreDep,
     messages: HotlineDep,
     audit: AuditDep,
