@@ -16,6 +16,8 @@ from .reference import ReferenceResult, all_pairs
 
 # Pairs this close (relatively) to flipping a criterion may differ by rounding.
 BOUNDARY = 1e-9
+STILL_S = 1e6
+"""A conflict window longer than this (11 days) means a relative speed of millimetres per second."""
 
 
 @st.composite
@@ -55,8 +57,14 @@ def assert_same(
     for key in found.keys() ^ expected.keys():
         assert ref.margin[key] < BOUNDARY, f"pair {key} differs and is not on a boundary"
     for key in found.keys() & expected.keys():
+        got, want = np.array(found[key]), np.array(expected[key])
+        if want.size == 4 and np.isfinite(want[2:]).all() and np.abs(want[2:]).max() > STILL_S:
+            # Nearly equal velocities: the distance hardly changes for years, so the time
+            # of closest approach is ill-conditioned (every time is about as close) and
+            # two correct formulas disagree on it by minutes; the rest must still agree.
+            got, want = got[1:], want[1:]
         # Distances at CPA come from a difference of squares: millimetres of rounding.
-        np.testing.assert_allclose(found[key], expected[key], rtol=1e-6, atol=1e-2)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-2)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
