@@ -240,7 +240,8 @@ def test_metrics_show_open_conflicts_overdue_messages_and_event_connections(chan
     assert gauges()["deconflict_overdue_messages"] == 0
     channel.clock.advance(1800.0)
     assert gauges()["deconflict_overdue_messages"] == 1
-    with channel.client.websocket_connect("/v1/events", headers=channel.auth("green")):
+    with channel.client.websocket_connect("/v1/events", headers=channel.auth("green")) as ws:
+        assert ws.receive_json()["type"] == "ready"  # subscribed: the connection counts from here
         assert gauges()["deconflict_event_connections"] == 1
     assert gauges()["deconflict_event_connections"] == 0
 

@@ -20,8 +20,8 @@ def test_the_old_token_works_until_the_grace_ends_on_the_app_clock(channel: Chan
     for token in (old, new):
         response = channel.client.get("/v1/parties/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200 and response.json()["name"] == "blue"
-    with channel.client.websocket_connect("/v1/events", headers={"Authorization": f"Bearer {old}"}):
-        pass  # accepted
+    with channel.client.websocket_connect("/v1/events", headers={"Authorization": f"Bearer {old}"}) as ws:
+        assert ws.receive_json() == {"type": "ready", "party": "blue"}  # the old token, still in its grace
     channel.clock.advance(300.0)
     refused = channel.client.get("/v1/parties/me", headers={"Authorization": f"Bearer {old}"})
     assert refused.status_code == 401
