@@ -1,15 +1,20 @@
-"""A real ``deconflict serve`` process for end-to-end tests, always stopped."""
+"""A real ``deconflict serve`` process for end-to-end tests, always stopped, and plain calls to it."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 STARTUP_S = 30.0
 _RUNNING = re.compile(r"running on (http://127\.0\.0\.1:\d+)")
@@ -48,3 +53,23 @@ def serve_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def call_api(url: str, token: str, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
+    """One request as a party: the status, and the JSON body (the error text for a 4xx/5xx).
+
+    An answer cut off mid-way (the server killed while answering) raises
+    :class:`ConnectionError`, as a broken connection does: its outcome is unknown.
+    """
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+    except http.client.HTTPException as exc:
+        raise ConnectionError(f"{method} {path}: answer cut off ({exc!r})") from exc

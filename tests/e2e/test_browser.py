@@ -21,8 +21,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +32,7 @@ import pytest
 
 from deconflict.client import ChannelClient, ChannelError
 from deconflict.strategic.conflicts import format_time
-from tests.servers import serve_process
+from tests.servers import call_api, serve_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -156,23 +154,9 @@ def _state(
     }
 
 
-def _api(url: str, token: str, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
-    """One call to the API (routes the Python client has no method for): status and JSON body."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    request.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-
-
 def _post_tracks(url: str, party: Party, states: list[dict[str, Any]]) -> bool:
     """Send the party's aircraft; False when the server has no /v1/tracks yet."""
-    status, answer = _api(url, party.token, "POST", "/v1/tracks", {"states": states})
+    status, answer = call_api(url, party.token, "POST", "/v1/tracks", {"states": states})
     if status in (404, 405):
         return False
     assert status == 202, (status, answer)
@@ -381,7 +365,7 @@ def _check_page(page: Any, seen: Seen, world: World, party: Party, shots: Path) 
             conflict_id = int(button.get_attribute("data-id") or "0")
             button.click()
             page.locator(f"li.conflict[data-id='{conflict_id}']", has_text="Acknowledged by: red").wait_for()
-            status, conflict = _api(world.url, party.token, "GET", f"/v1/conflicts/{conflict_id}")
+            status, conflict = call_api(world.url, party.token, "GET", f"/v1/conflicts/{conflict_id}")
             assert status == 200
             assert [a["party"] for a in conflict["acknowledged_by"]] == ["red"]
             # Then accepted as it is, with a reason both sides see.
@@ -391,7 +375,7 @@ def _check_page(page: Any, seen: Seen, world: World, party: Party, shots: Path) 
             )
             page.get_by_role("textbox", name=f"Reason Conflicts #{conflict_id}", exact=True).press("Enter")
             page.locator(f"li.conflict[data-id='{conflict_id}']", has_text="We stay below FL200").wait_for()
-            status, conflict = _api(world.url, party.token, "GET", f"/v1/conflicts/{conflict_id}")
+            status, conflict = call_api(world.url, party.token, "GET", f"/v1/conflicts/{conflict_id}")
             assert [(a["party"], a["reason"]) for a in conflict["accepted_by"]] == [
                 ("red", "We stay below FL200")
             ]
@@ -435,7 +419,7 @@ def _check_page(page: Any, seen: Seen, world: World, party: Party, shots: Path) 
         page.get_by_role("button", name=f"Add comment #{incident_id}").click()
         page.locator("#panel-incidents ul.comments li", has_text=text).wait_for()
         other = world.parties["red" if name == "blue" else "blue"]
-        status, seen_by_other = _api(world.url, other.token, "GET", f"/v1/incidents/{incident_id}")
+        status, seen_by_other = call_api(world.url, other.token, "GET", f"/v1/incidents/{incident_id}")
         assert status == 200, seen_by_other
         assert text in [c["text"] for c in seen_by_other["comments"]]
         page.screenshot(path=str(shots / f"browser-{name}-incidents.png"))

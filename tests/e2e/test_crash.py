@@ -11,7 +11,6 @@ A clock file (``DECONFLICT_CLOCK_FILE``) moves the real server past a deadline.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
@@ -22,8 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +29,7 @@ from typing import Any
 
 from deconflict.client import ChannelClient, ChannelError
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
-from tests.servers import serve_process
+from tests.servers import call_api, serve_process
 
 STARTUP_S = 30.0
 ROUNDS = int(os.environ.get("DECONFLICT_CRASH_ROUNDS", "3"))
@@ -89,22 +86,6 @@ def _server(
         yield process, url
 
 
-def _http(url: str, token: str, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    request.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-    except http.client.HTTPException as exc:
-        # Killed while answering: the outcome is unknown, as for a broken connection.
-        raise ConnectionError(f"{method} {path}: answer cut off ({exc!r})") from exc
-
-
 def _plan(party: str, operation_id: str, n: int) -> dict[str, Any]:
     lon = 10.0 + (n % 40) * 0.01
     geometry = polygon_geometry(box_ring(lon, 45.0, lon + 0.02, 45.02))
@@ -121,7 +102,7 @@ def _writer(
         while not stop.is_set():
             n += 1
             operation_id = f"op-{tag}-{n}"
-            status, _ = _http(url, me.token, "POST", "/v1/operations", _plan(me.name, operation_id, n))
+            status, _ = call_api(url, me.token, "POST", "/v1/operations", _plan(me.name, operation_id, n))
             if status == 201:
                 with seen.lock:
                     seen.operations.add((me.name, operation_id))
@@ -144,7 +125,7 @@ def _writer(
 
 def _check_survivors(url: str, parties: dict[str, Party], seen: Acknowledged) -> None:
     for name, party in parties.items():
-        status, listed = _http(url, party.token, "GET", "/v1/operations")
+        status, listed = call_api(url, party.token, "GET", "/v1/operations")
         assert status == 200
         ids = [op["id"] for op in listed]
         assert len(ids) == len(set(ids))
