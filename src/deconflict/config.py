@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     tactical_hpz_m: float = Field(default=304.8, gt=0.0, description="vertical minimum, 1000 ft")
     tactical_lookahead_s: float = Field(default=300.0, gt=0.0)
     tactical_stale_s: float = Field(default=30.0, gt=0.0, description="drop states older than this")
-    tactical_min_alt_m: float = Field(default=304.8, description="ground/aerodrome traffic at or below")
+    tactical_min_alt_m: float | None = Field(
+        default=None,
+        description="altitude floor: leave out aircraft at or below it (default none: ground status "
+        "comes from the data's on_ground flag)",
+    )
     tactical_min_gs_mps: float = Field(default=0.0, ge=0.0, description="ignore states slower than this")
     tactical_max_alt_m: float = Field(default=16_000.0, gt=0.0, description="higher altitudes are glitches")
     tactical_max_vs_mps: float = Field(default=100.0, gt=0.0, description="faster altitude jumps: glitches")

@@ -11,13 +11,13 @@ from deconflict.cli import main
 from deconflict.geometry.geodesy import WGS84
 
 HEADER = "id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n"
-SNAPSHOT = HEADER + (
-    "a1,AFR1,48.0,2.0,3000,200,90,0\n"  # head-on with a2, 37 km apart
-    "a2,,48.0,2.5,3000,200,270,0\n"
-    "a3,BAW2,48.02,2.0,3100,150,90,0\n"  # 2.2 km north of a1, 100 m above: in loss of separation
-    "h1,,48.0,2.25,3000,0,0,0\n"  # hovering between a1 and a2
-    "g1,,48.0,2.0,0,10,0,0\n"  # on the ground
-    "far,,10.0,100.0,3000,200,0,0\n"
+SNAPSHOT = "id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps,on_ground\n" + (
+    "a1,AFR1,48.0,2.0,3000,200,90,0,false\n"  # head-on with a2, 37 km apart
+    "a2,,48.0,2.5,3000,200,270,0,false\n"
+    "a3,BAW2,48.02,2.0,3100,150,90,0,false\n"  # 2.2 km north of a1, 100 m above: in loss of separation
+    "h1,,48.0,2.25,3000,0,0,0,false\n"  # hovering between a1 and a2
+    "g1,,48.0,2.0,3000,10,0,0,true\n"  # on the ground (at an aerodrome 3000 m high)
+    "far,,10.0,100.0,3000,200,0,0,\n"
 )
 
 
@@ -33,8 +33,9 @@ def test_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, out, err = run(tmp_path, SNAPSHOT, capsys, "--json")
     assert code == 1 and err == ""
     doc = json.loads(out)
-    assert set(doc) == {"aircraft", "ignored", "conflicts", "los", "detect_s"}
-    assert doc["aircraft"] == 5 and doc["ignored"] == {"ground": 1, "stale": 0}
+    assert set(doc) == {"aircraft", "ignored", "min_alt_m", "conflicts", "los", "detect_s"}
+    assert doc["aircraft"] == 5 and doc["min_alt_m"] is None
+    assert doc["ignored"] == {"stale": 0, "on_ground": 1, "below_min_alt": 0, "too_slow": 0}
     pairs = {(c["a"], c["b"]) for c in doc["conflicts"]}
     assert pairs == {("a1", "a2"), ("a1", "a3"), ("a1", "h1"), ("a2", "a3"), ("a2", "h1"), ("a3", "h1")}
     head_on = next(c for c in doc["conflicts"] if (c["a"], c["b"]) == ("a1", "a2"))
@@ -69,3 +70,70 @@ def test_bad_input_exits_2_with_located_messages(tmp_path: Path, capsys: pytest.
     assert err == f"error: {path}: row 3: alt_m: must be a number, got 'x'\n"
     code, _, err = run(tmp_path, HEADER + "a,,48,2,3000,200,90,0\na,,48,2,3000,200,90,0\n", capsys)
     assert code == 2 and err.startswith(f"error: {path}: row 3: id: aircraft 'a' already appears in row 2")
+
+
+# A helicopter hovering at 3,000 ft and an aircraft climbing at 1,000 ft/min from 500 ft right
+# below it: 2,500 ft apart, so below 1,000 ft after (2500 - 1000) / 1000 min = 90 s.
+LOW = HEADER + "heli,HELI1,48.0,2.0,914.4,0,0,0\nclimb,CLIMB2,48.0,2.0,152.4,30,90,5.08\n"
+
+
+def test_a_low_flying_aircraft_is_seen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(tmp_path, LOW, capsys, "--json")
+    doc = json.loads(out)
+    assert code == 1 and doc["aircraft"] == 2 and sum(doc["ignored"].values()) == 0
+    (conflict,) = doc["conflicts"]
+    assert (conflict["a"], conflict["b"]) == ("heli", "climb")
+    assert conflict["tin_s"] == pytest.approx(90.0, abs=0.01)
+
+
+def test_ground_status_comes_from_the_on_ground_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "id,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps,on_ground\n"
+        "a,48.0,2.0,100,0,0,0,true\n"
+        "b,48.0,2.0,100,0,0,0,1\n"
+        "c,48.0,2.0,100,0,0,0,True\n"
+        "d,48.0,2.0,100,0,0,0,false\n"
+        "e,48.0,2.001,100,0,0,0,0\n"
+        "f,48.0,2.002,3000,0,0,0,False\n"
+    )
+    code, out, _ = run(tmp_path, text, capsys, "--json")
+    doc = json.loads(out)
+    assert doc["aircraft"] == 3 and doc["ignored"]["on_ground"] == 3
+    assert [(c["a"], c["b"]) for c in doc["conflicts"]] == [("d", "e")] and code == 1
+    code, out, _ = run(tmp_path, text, capsys)
+    assert "among 3 aircraft (3 on the ground left out)" in out
+
+    code, out, err = run(tmp_path, text.replace("0,False", "0,maybe"), capsys)
+    assert (code, out) == (2, "")
+    path = tmp_path / "states.csv"
+    assert err == f"error: {path}: row 7: on_ground: must be true or false (or 1/0), got 'maybe'\n"
+
+
+def test_an_altitude_floor_is_opt_in_and_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(tmp_path, LOW, capsys, "--json", "--min-alt-ft", "1000")
+    doc = json.loads(out)
+    assert code == 0 and doc["aircraft"] == 1 and doc["conflicts"] == []
+    assert doc["ignored"]["below_min_alt"] == 1 and doc["min_alt_m"] == pytest.approx(304.8)
+    code, out, _ = run(tmp_path, LOW, capsys, "--min-alt-ft", "1000")
+    out = " ".join(out.split())  # the console wraps long lines
+    assert "(1 at or below the 1,000 ft floor left out)" in out
+    assert "altitude floor 1,000 ft" in out
+
+    monkeypatch.setenv("DECONFLICT_TACTICAL_MIN_ALT_M", "304.8")
+    code, out, _ = run(tmp_path, LOW, capsys)
+    assert code == 0 and "altitude floor 1,000 ft" in " ".join(out.split())
+    code, out, _ = run(tmp_path, LOW, capsys, "--min-alt-ft", "400")  # the option wins
+    assert code == 1 and "altitude floor 400 ft" in " ".join(out.split())
+
+
+def test_slow_aircraft_are_counted_when_a_minimum_speed_is_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DECONFLICT_TACTICAL_MIN_GS_MPS", "10")
+    code, out, _ = run(tmp_path, LOW, capsys, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["ignored"]["too_slow"] == 1 and doc["aircraft"] == 1

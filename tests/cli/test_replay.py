@@ -107,3 +107,47 @@ def test_html_report_path_is_printed_last_and_bad_directory_is_exit_2(
 def check_report_text(index: Path, sections: int) -> str:
     check_report(index, sections)
     return index.read_text(encoding="utf-8")
+
+
+def test_low_flyers_are_kept_and_a_floor_is_opt_in(capsys: pytest.CaptureFixture[str]) -> None:
+    # The sample has no on_ground column: by default every aircraft takes part and the summary says so.
+    assert main(["replay", "--step-s", "5", str(SAMPLE)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no on_ground column and no altitude floor is set" in out and "Reports left out" not in out
+    assert main(["replay", "--step-s", "5", "--json", str(SAMPLE)]) == 1
+    kept = json.loads(capsys.readouterr().out)
+    assert kept["settings"]["min_alt_m"] is None and kept["ground_flags"] is False
+    assert kept["left_out"] == {"on_ground": 0, "below_min_alt": 0, "too_slow": 0}
+
+    assert main(["replay", "--step-s", "5", "--min-alt-ft", "1000", str(SAMPLE)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "altitude floor 1,000 ft" in out and "no on_ground column" not in out
+    assert main(["replay", "--step-s", "5", "--min-alt-ft", "1000", "--json", str(SAMPLE)]) == 1
+    floored = json.loads(capsys.readouterr().out)
+    assert floored["settings"]["min_alt_m"] == pytest.approx(304.8)
+    # Of the 1,549 rows at or below 1000 ft (tests/data/adsb/README.md), those cleaning accepted.
+    below = floored["left_out"]["below_min_alt"]
+    assert 0 < below <= 1_549
+    assert f"Reports left out of detection: {below:,} at or below the 1,000 ft floor." in out
+    assert len(floored["incidents"]) < len(kept["incidents"])
+    assert floored["max_airborne"] < kept["max_airborne"]
+
+
+def test_ground_flags_leave_aircraft_out_of_a_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_pair_csv(tmp_path / "pair.csv", "AAA", "BBB")
+    assert main(["replay", "--json", str(source)]) == 1
+    assert len(json.loads(capsys.readouterr().out)["incidents"]) == 1
+    lines = source.read_text().splitlines()
+    flagged = tmp_path / "flagged.csv"
+    flagged.write_text(
+        "\n".join(
+            [lines[0] + ",on_ground"] + [line + (",1" if "bbb222" in line else ",0") for line in lines[1:]]
+        )
+        + "\n"
+    )
+    assert main(["replay", "--json", str(flagged)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["incidents"] == [] and doc["ground_flags"] is True
+    assert doc["left_out"]["on_ground"] == len(lines[1:]) // 2

@@ -8,15 +8,18 @@ import numpy as np
 import pytest
 
 from deconflict.geometry.geodesy import WGS84
-from deconflict.tactical import States
+from deconflict.tactical import GroundFilter, States
 from deconflict.tactical.replay import ReplaySettings, clean_tracks, replay
 from deconflict.tactical.tracks import Tracks, read_tracks
 
 SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
 
 
-def tracks(rows: list[tuple[float, str, float, float, float, float, float, float]]) -> Tracks:
-    """Tracks from (time_s, id, lat, lon, alt_m, gs_mps, trk_deg, vs_mps) rows."""
+def tracks(
+    rows: list[tuple[float, str, float, float, float, float, float, float]],
+    on_ground: list[bool] | None = None,
+) -> Tracks:
+    """Tracks from (time_s, id, lat, lon, alt_m, gs_mps, trk_deg, vs_mps) rows, with ground flags if given."""
     time_s, ids, lat, lon, alt, gs, trk, vs = (list(column) for column in zip(*rows, strict=True))
     return Tracks(
         source="test",
@@ -25,6 +28,7 @@ def tracks(rows: list[tuple[float, str, float, float, float, float, float, float
         callsigns=np.asarray([f"CS{i}" for i in ids], dtype=np.str_),
         time_s=np.asarray(time_s, dtype=float),
         states=States(lat, lon, alt, gs, trk, vs),
+        on_ground=None if on_ground is None else np.asarray(on_ground, dtype=bool),
     )
 
 
@@ -112,9 +116,24 @@ def test_cleaning_rejects_spikes_repeats_and_duplicates_but_keeps_ground_reports
 def test_ground_reports_end_an_aircraft_s_part_in_detection() -> None:
     rows = [(t, "aaa", 48.0, 2.0, 400.0, 0.0, 0.0, 0.0) for t in range(5)]
     rows += [(t, "bbb", 48.01, 2.0, 500.0, 0.0, 0.0, 0.0) for t in range(10)]
-    rows += [(5.0, "aaa", 48.0, 2.0, 290.0, 0.0, 0.0, 0.0)]  # aaa landed (or joined the circuit)
-    report = replay(tracks(rows))
+    rows += [(5.0, "aaa", 48.0, 2.0, 290.0, 0.0, 0.0, 0.0)]  # aaa landed on a hill-top heliport
+    landed = [False] * 15 + [True]
+    report = replay(tracks(rows, landed))
     assert [(i.start_s, i.end_s) for i in report.incidents] == [(0.0, 4.0)]
+    assert report.left_out == {"on_ground": 1, "below_min_alt": 0, "too_slow": 0}
+
+
+def test_low_flyers_take_part_unless_a_floor_is_chosen() -> None:
+    # Without a ground flag, 290 m is a low flyer (a helicopter, a drone): never on the ground by altitude.
+    rows = [(t, "aaa", 48.0, 2.0, 400.0, 0.0, 0.0, 0.0) for t in range(5)]
+    rows += [(t, "bbb", 48.01, 2.0, 500.0, 0.0, 0.0, 0.0) for t in range(10)]
+    rows += [(5.0, "aaa", 48.0, 2.0, 290.0, 0.0, 0.0, 0.0)]
+    report = replay(tracks(rows))
+    assert [(i.start_s, i.end_s) for i in report.incidents] == [(0.0, 9.0)]
+    assert sum(report.left_out.values()) == 0
+    report = replay(tracks(rows), ReplaySettings(ground=GroundFilter(min_alt_m=304.8)))
+    assert [(i.start_s, i.end_s) for i in report.incidents] == [(0.0, 4.0)]
+    assert report.left_out["below_min_alt"] == 1
 
 
 def test_alerts_merge_across_short_gaps_only() -> None:
@@ -155,9 +174,8 @@ def brute_force_incidents(path: Path, settings: ReplaySettings) -> list[tuple[st
         rows = latest[:, col]
         ok = rows >= 0
         rows_ok = rows[ok]
-        fresh = (now - clean.time_s[rows_ok] <= settings.stale_s) & (
-            s.alt_m[rows_ok] > settings.ground.min_alt_m
-        )
+        floor_m = -np.inf if settings.ground.min_alt_m is None else settings.ground.min_alt_m
+        fresh = (now - clean.time_s[rows_ok] <= settings.stale_s) & (s.alt_m[rows_ok] > floor_m)
         names = clean.ids[ok][fresh]
         rows_ok = rows_ok[fresh]
         dt = now - clean.time_s[rows_ok]
@@ -186,8 +204,11 @@ def brute_force_incidents(path: Path, settings: ReplaySettings) -> list[tuple[st
     return sorted(episodes)
 
 
-def test_shipped_real_sample_matches_brute_force_incident_count() -> None:
-    settings = ReplaySettings()
+@pytest.mark.parametrize("floor_m", [None, 304.8])
+def test_shipped_real_sample_matches_brute_force_incident_count(floor_m: float | None) -> None:
+    # The recording has no on_ground column: without a floor, aircraft on the ground at the
+    # airports take part too (more incidents); with a 1000 ft floor only the airborne traffic does.
+    settings = ReplaySettings(ground=GroundFilter(min_alt_m=floor_m))
     report = replay(read_tracks(SAMPLE, require_time=True), settings)
     expected = brute_force_incidents(SAMPLE, settings)
     got = sorted((i.a, i.b, i.start_s, i.end_s) for i in report.incidents)

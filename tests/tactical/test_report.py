@@ -170,3 +170,14 @@ def test_a_file_in_the_way_is_an_input_error(sample: tuple[Tracks, ReplayReport]
         write_report(report, tracks, blocker / "sub", max_incidents=0)
     with pytest.raises(ValueError, match="max_timeline_pairs"):
         write_report(report, tracks, tmp_path / "x", max_timeline_pairs=0)
+
+
+def test_summary_says_what_was_left_out_and_the_floor(tmp_path: Path) -> None:
+    from deconflict.tactical import GroundFilter
+    from deconflict.tactical.replay import ReplaySettings
+
+    source = write_pair_csv(tmp_path / "pair.csv", "AAA", "BBB")
+    tracks = read_tracks(source, require_time=True)
+    report = replay(tracks, ReplaySettings(ground=GroundFilter(min_alt_m=3010.0)))
+    text = write_report(report, tracks, tmp_path / "out").read_text(encoding="utf-8")
+    assert "<th>Left out of detection</th><td>30 at or below the floor (altitude floor 9,875 ft)</td>" in text

@@ -89,14 +89,28 @@ def test_missing_columns_empty_and_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_snapshot_dead_reckons_to_the_latest_time_and_leaves_out_stale_and_ground(tmp_path: Path) -> None:
-    text = (
-        HEADER + "100,a,A,0,0,3000,100,90,1\n90,b,,0,1,3000,0,0,0\n40,c,,0,2,3000,0,0,0\n100,d,,0,3,0,0,0,0\n"
+    text = HEADER.replace("\n", ",on_ground\n") + (
+        "100,a,A,0,0,3000,100,90,1,0\n90,b,,0,1,3000,0,0,0,\n40,c,,0,2,3000,0,0,0,1\n"
+        "100,d,,0,3,0,0,0,0,TRUE\n100,e,,0,4,10,0,0,0,false\n"
     )
-    snap = take_snapshot(read_tracks(write(tmp_path, text)), stale_s=30.0, ground=GroundFilter())
-    assert snap.ids.tolist() == ["a", "b"] and (snap.stale, snap.ground) == (1, 1)
+    snap = take_snapshot(
+        read_tracks(write(tmp_path, text)), stale_s=30.0, ground=GroundFilter(min_alt_m=20.0)
+    )
+    assert snap.ids.tolist() == ["a", "b"]
+    assert snap.left_out == {"stale": 1, "on_ground": 1, "below_min_alt": 1, "too_slow": 0}
     assert snap.time_s == 100.0
     assert snap.states.alt_m.tolist() == [3000.0, 3000.0]
     assert np.allclose(snap.states.lon_deg, [0.0, 1.0])
+
+
+def test_on_ground_flags_are_read_and_optional(tmp_path: Path) -> None:
+    text = HEADER.replace("\n", ",on_ground\n") + "".join(
+        f"1,{k},,0,0,0,0,0,0,{flag}\n" for k, flag in enumerate(["true", "False", "1", "0", " TRUE ", ""])
+    )
+    assert read_tracks(write(tmp_path, text)).on_ground.tolist() == [True, False, True, False, True, False]
+    assert read_tracks(write(tmp_path, HEADER + "1,a,,0,0,0,0,0,0\n", "n.csv")).on_ground is None
+    bad = write(tmp_path, HEADER.replace("\n", ",on_ground\n") + "1,a,,0,0,0,0,0,0,yes\n", "b.csv")
+    assert messages(bad) == [f"{bad}: row 2: on_ground: must be true or false (or 1/0), got 'yes'"]
 
 
 def test_snapshot_rejects_an_aircraft_twice(tmp_path: Path) -> None:

@@ -38,6 +38,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _add_floor_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-alt-ft",
+        type=_non_negative,
+        metavar="FT",
+        help="leave out aircraft at or below FT feet (default: none, or DECONFLICT_TACTICAL_MIN_ALT_M; "
+        "ground status comes from the file's on_ground column)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deconflict",
@@ -87,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     detect.add_argument("file", metavar="STATES.csv", help="track CSV (optionally .gz), one row per aircraft")
     detect.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    _add_floor_option(detect)
 
     replay = sub.add_parser(
         "replay",
@@ -111,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write an HTML report with plots of each incident into DIR (index.html and PNGs)",
     )
+    _add_floor_option(replay)
 
     from deconflict.cli.demo import add_demo_parser
 

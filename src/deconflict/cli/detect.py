@@ -1,11 +1,13 @@
 """``deconflict detect``: tactical detection on one snapshot of aircraft states.
 
-JSON: ``{"aircraft": n, "ignored": {"ground": k, "stale": m}, "conflicts": [{"a", "b",
-"tcpa_s", "dcpa_m", "tin_s", "tout_s"}], "los": [{"a", "b", "dist_m", "dalt_m"}],
-"detect_s": engine time}``. ``tin_s``/``tout_s`` are ``null`` where the conflict
-window is unbounded (a pair at constant distance and height difference, e.g.
-hovering or flying in formation, is in conflict for all time). ``detect_s``
-excludes loading the compiled kernels, which happens once per process.
+JSON: ``{"aircraft": n, "ignored": {"stale", "on_ground", "below_min_alt", "too_slow"},
+"min_alt_m": floor or null, "conflicts": [{"a", "b", "tcpa_s", "dcpa_m", "tin_s", "tout_s"}],
+"los": [{"a", "b", "dist_m", "dalt_m"}], "detect_s": engine time}``; ``ignored`` counts
+the aircraft left out per reason (see :class:`~deconflict.tactical.snapshot.Snapshot`).
+``tin_s``/``tout_s`` are ``null`` where the conflict window is unbounded (a pair at
+constant distance and height difference, e.g. hovering or flying in formation, is in
+conflict for all time). ``detect_s`` excludes loading the compiled kernels, which
+happens once per process.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from deconflict.tactical.snapshot import Snapshot, take_snapshot
 from deconflict.tactical.tracks import read_tracks
 from deconflict.units import FT_TO_M, NM_TO_M
 
-__all__ = ["detection_settings", "ground_filter", "json_number", "run_detect"]
+__all__ = ["detection_settings", "floor_text", "ground_filter", "json_number", "left_out_text", "run_detect"]
 
 
 def detection_settings(settings: Settings) -> DetectionSettings:
@@ -35,9 +37,26 @@ def detection_settings(settings: Settings) -> DetectionSettings:
     return DetectionSettings(settings.tactical_rpz_m, settings.tactical_hpz_m, settings.tactical_lookahead_s)
 
 
-def ground_filter(settings: Settings) -> GroundFilter:
-    """The ground filter from the process settings."""
-    return GroundFilter(settings.tactical_min_alt_m, settings.tactical_min_gs_mps)
+def ground_filter(settings: Settings, min_alt_ft: float | None = None) -> GroundFilter:
+    """The ground filter from the process settings; a command's ``--min-alt-ft`` overrides the floor."""
+    floor_m = settings.tactical_min_alt_m if min_alt_ft is None else min_alt_ft * FT_TO_M
+    return GroundFilter(floor_m, settings.tactical_min_gs_mps)
+
+
+def floor_text(ground: GroundFilter) -> str:
+    """The altitude floor for a summary, e.g. ``"; altitude floor 1,000 ft"``; empty without one."""
+    return "" if ground.min_alt_m is None else f"; altitude floor {ground.min_alt_m / FT_TO_M:,.0f} ft"
+
+
+def left_out_text(counts: dict[str, int], ground: GroundFilter) -> str:
+    """What was left out and why, e.g. ``"3 on the ground, 1 stale"``; empty when nothing was."""
+    labels = {
+        "stale": "stale",
+        "on_ground": "on the ground",
+        "below_min_alt": f"at or below the {(ground.min_alt_m or 0.0) / FT_TO_M:,.0f} ft floor",
+        "too_slow": f"slower than {ground.min_gs_mps:g} m/s",
+    }
+    return ", ".join(f"{n:,} {labels[reason]}" for reason, n in counts.items() if n)
 
 
 def json_number(value: float, digits: int = 3) -> float | None:
@@ -45,12 +64,13 @@ def json_number(value: float, digits: int = 3) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
-def _document(snapshot: Snapshot, found: Detection, detect_s: float) -> dict[str, Any]:
+def _document(snapshot: Snapshot, found: Detection, ground: GroundFilter, detect_s: float) -> dict[str, Any]:
     ids = snapshot.ids.tolist()
     c, los = found.conflicts, found.los
     return {
         "aircraft": len(snapshot.states),
-        "ignored": {"ground": snapshot.ground, "stale": snapshot.stale},
+        "ignored": snapshot.left_out,
+        "min_alt_m": ground.min_alt_m,
         "conflicts": [
             {
                 "a": ids[a],
@@ -129,24 +149,25 @@ def run_detect(args: argparse.Namespace) -> int:
     """``deconflict detect``: exit 0 no conflict, 1 conflicts or losses of separation, 2 bad input."""
     settings = load_settings()
     tracks = read_tracks(Path(args.file))
-    snapshot = take_snapshot(tracks, settings.tactical_stale_s, ground_filter(settings))
+    ground = ground_filter(settings, args.min_alt_ft)
+    snapshot = take_snapshot(tracks, settings.tactical_stale_s, ground)
     minima = detection_settings(settings)
     warm_up()
     started = time.perf_counter()
     found = detect(snapshot.states, minima)
     detect_s = time.perf_counter() - started
     if args.json:
-        sys.stdout.write(json.dumps(_document(snapshot, found, detect_s), indent=2) + "\n")
+        sys.stdout.write(json.dumps(_document(snapshot, found, ground, detect_s), indent=2) + "\n")
     else:
         console = Console(width=None if sys.stdout.isatty() else 150)
         for table in _tables(snapshot, found):
             console.print(table)
-        ignored = snapshot.ground + snapshot.stale
+        ignored = left_out_text(snapshot.left_out, ground)
         console.print(
             f"{len(found.conflicts)} conflict(s) within {minima.lookahead_s:g} s and "
             f"{len(found.los)} loss(es) of separation among {len(snapshot.states)} aircraft"
-            + (f" ({snapshot.ground} on the ground and {snapshot.stale} stale left out)" if ignored else "")
-            + f"; minima {minima.rpz_m / NM_TO_M:g} NM / {minima.hpz_m / FT_TO_M:g} ft; "
+            + (f" ({ignored} left out)" if ignored else "")
+            + f"; minima {minima.rpz_m / NM_TO_M:g} NM / {minima.hpz_m / FT_TO_M:g} ft{floor_text(ground)}; "
             f"detection took {detect_s * 1e3:.1f} ms."
         )
     return 1 if len(found.conflicts) or len(found.los) else 0

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from deconflict.cli.detect import detection_settings, ground_filter, json_number
+from deconflict.cli.detect import detection_settings, floor_text, ground_filter, json_number, left_out_text
 from deconflict.config import load_settings
 from deconflict.tactical.replay import Alert, Closest, Incident, ReplayReport, ReplaySettings, replay
 from deconflict.tactical.tracks import Tracks, read_tracks
@@ -76,8 +76,8 @@ def _incident(incident: Incident) -> dict[str, Any]:
     }
 
 
-def report_document(report: ReplayReport, replay_s: float) -> dict[str, Any]:
-    """The full replay report as a JSON-ready dictionary."""
+def report_document(report: ReplayReport, replay_s: float, ground_flags: bool = True) -> dict[str, Any]:
+    """The full replay report as a JSON-ready dictionary (``ground_flags``: the file has ``on_ground``)."""
     s = report.settings
     empty = report.steps == 0
     return {
@@ -87,6 +87,8 @@ def report_document(report: ReplayReport, replay_s: float) -> dict[str, Any]:
         "steps": report.steps,
         "rows": report.rows,
         "rejected": report.rejected,
+        "left_out": report.left_out,
+        "ground_flags": ground_flags,
         "aircraft": report.aircraft,
         "max_airborne": report.max_airborne,
         "settings": {
@@ -168,20 +170,32 @@ def _alert_table(report: ReplayReport) -> Table:
     return table
 
 
-def _summary(report: ReplayReport, replay_s: float) -> str:
+def _summary(report: ReplayReport, replay_s: float, ground_flags: bool) -> str:
     if report.steps == 0:
         return f"No usable reports in {report.source} ({report.rows} rows)."
     s = report.settings
     rejected = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in report.rejected.items() if n)
-    return (
+    left_out = left_out_text(report.left_out, s.ground)
+    text = (
         f"{report.source}: {_utc(report.start_s)} to {_utc(report.end_s)}, {report.steps} steps of "
         f"{s.step_s:g} s, {report.aircraft} aircraft (at most {report.max_airborne} airborne at once), "
-        f"{report.rows} rows" + (f" ({rejected} rejected)" if rejected else "") + ".\n"
+        f"{report.rows} rows"
+        + (f" ({rejected} rejected)" if rejected else "")
+        + "."
+        + (f" Reports left out of detection: {left_out}." if left_out else "")
+        + "\n"
         f"{len(report.incidents)} incident(s) and {len(report.alerts)} alert(s); minima "
         f"{s.detection.rpz_m / NM_TO_M:g} NM and {s.vertical_minimum_m / FT_TO_M:.1f} ft "
         f"(1000 ft less 1.5 altitude steps of {s.alt_quantum_m / FT_TO_M:g} ft), look-ahead "
-        f"{s.detection.lookahead_s:g} s. Detection {report.detect_s:.2f} s of {replay_s:.2f} s."
+        f"{s.detection.lookahead_s:g} s{floor_text(s.ground)}. "
+        f"Detection {report.detect_s:.2f} s of {replay_s:.2f} s."
     )
+    if not ground_flags and s.ground.min_alt_m is None:
+        text += (
+            "\nThe file has no on_ground column and no altitude floor is set: aircraft on the ground "
+            "take part in detection (--min-alt-ft sets a floor)."
+        )
+    return text
 
 
 def _write_html(report: ReplayReport, tracks: Tracks, directory: Path) -> Path:
@@ -212,7 +226,7 @@ def run_replay(args: argparse.Namespace) -> int:
         step_s=args.step_s,
         stale_s=config.tactical_stale_s,
         detection=detection_settings(config),
-        ground=ground_filter(config),
+        ground=ground_filter(config, args.min_alt_ft),
         max_alt_m=config.tactical_max_alt_m,
         max_vs_mps=config.tactical_max_vs_mps,
         alt_quantum_m=config.tactical_alt_quantum_m,
@@ -245,14 +259,15 @@ def run_replay(args: argparse.Namespace) -> int:
     replay_s = time.perf_counter() - started
     index = _write_html(report, tracks, Path(args.report)) if args.report else None
     if args.json:
-        sys.stdout.write(json.dumps(report_document(report, replay_s), indent=2) + "\n")
+        document = report_document(report, replay_s, tracks.on_ground is not None)
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         console = Console(width=None if sys.stdout.isatty() else 150)
         if report.incidents:
             console.print(_incident_table(report))
         if report.alerts:
             console.print(_alert_table(report))
-        console.print(_summary(report, replay_s))
+        console.print(_summary(report, replay_s, tracks.on_ground is not None))
     if index is not None:
         # stdout stays one JSON document under --json
         print(f"HTML report: {index}", file=sys.stderr if args.json else sys.stdout)

@@ -16,7 +16,7 @@ from deconflict.tactical.detect import (
     evaluate_pairs,
     warm_up,
 )
-from deconflict.tactical.states import GroundFilter, States, airborne, dead_reckon
+from deconflict.tactical.states import GroundFilter, States, airborne, dead_reckon, left_out
 
 __all__ = [
     "Conflicts",
@@ -32,5 +32,6 @@ __all__ = [
     "detect",
     "evaluate_pairs",
     "in_conflict",
+    "left_out",
     "warm_up",
 ]

@@ -17,10 +17,13 @@ Recorded ADS-B is dirty; these are the choices, each counted in the report:
   than ``max_vs_mps`` times the elapsed time plus :data:`ALT_JUMP_TOLERANCE_M`,
   is rejected whole; the aircraft keeps being dead-reckoned from its last good
   report and goes stale if no good one follows.
-- **Ground and negative altitudes**: reports at or below the ground filter's
-  altitude (pressure altitude reads negative on the ground in high pressure)
-  are kept as reports, so that a landed aircraft stops being extrapolated, but
-  the aircraft takes no part in detection while its latest report is on the ground.
+- **Ground**: ground status comes from the data (a track's ``on_ground``
+  flag), never from altitude alone: low flyers (helicopters, drones, low-level
+  routes) take part in detection. Reports flagged on the ground, and those the
+  ground filter leaves out (an altitude floor chosen for a recording without a
+  ground flag, a minimum speed), are kept as reports, so that a landed aircraft
+  stops being extrapolated, but the aircraft takes no part in detection while
+  its latest report is left out; the report counts them per reason.
 - **Repeated positions** (a receiver carrying the last position forward with a
   new time stamp): a report at exactly the previous report's position although
   its ground speed says it moved more than a metre is rejected, so dead reckoning
@@ -49,7 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deconflict.tactical.detect import DetectionSettings, detect
-from deconflict.tactical.states import GroundFilter, States, airborne, dead_reckon
+from deconflict.tactical.states import GroundFilter, States, dead_reckon, left_out
 from deconflict.tactical.tracks import Tracks
 
 __all__ = [
@@ -114,6 +117,8 @@ class CleanTracks:
         Index of each report's aircraft into ``ids``.
     ids, callsigns
         Per report: ``ids[aircraft]`` is the identifier; ``callsigns`` per report.
+    on_ground
+        Per report, the data's ground flag (all false when the data has none).
     """
 
     ids: NDArray[np.str_]
@@ -122,6 +127,7 @@ class CleanTracks:
     time_s: Float
     states: States
     rejected: dict[str, int]
+    on_ground: NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,9 @@ class ReplayReport:
     alerts: tuple[Alert, ...]
     incidents: tuple[Incident, ...]
     detect_s: float
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Accepted reports that took no part in detection, per reason of
+    :data:`~deconflict.tactical.states.LEFT_OUT_REASONS`."""
 
 
 def clean_tracks(tracks: Tracks, settings: ReplaySettings) -> CleanTracks:
@@ -249,6 +258,9 @@ def clean_tracks(tracks: Tracks, settings: ReplaySettings) -> CleanTracks:
         time_s=times[by_time],
         states=s.take(by_time),
         rejected=rejected,
+        on_ground=np.zeros(by_time.size, dtype=bool)
+        if tracks.on_ground is None
+        else tracks.on_ground[by_time],
     )
 
 
@@ -304,15 +316,29 @@ def replay(
         settings.detection.rpz_m, settings.vertical_minimum_m, settings.detection.lookahead_s
     )
     n_reports = clean.time_s.size
+    reasons = left_out(clean.states, settings.ground, clean.on_ground)
+    counts = {reason: int(mask.sum()) for reason, mask in reasons.items()}
     if n_reports == 0:
         return ReplayReport(
-            tracks.source, settings, math.nan, math.nan, 0, len(tracks), clean.rejected, 0, 0, (), (), 0.0
+            tracks.source,
+            settings,
+            math.nan,
+            math.nan,
+            0,
+            len(tracks),
+            clean.rejected,
+            0,
+            0,
+            (),
+            (),
+            0.0,
+            counts,
         )
     start_s = float(clean.time_s[0])
     end_s = float(clean.time_s[-1])
     total = math.floor((end_s - start_s) / settings.step_s + 1e-9) + 1
     latest = np.full(clean.ids.size, -1, dtype=np.int64)
-    flying = airborne(clean.states, settings.ground)
+    flying = ~np.logical_or.reduce(list(reasons.values()))
     seen = np.zeros(clean.ids.size, dtype=bool)
     next_report = 0
     max_airborne = 0
@@ -455,6 +481,7 @@ def replay(
         alerts=tuple(alerts),
         incidents=tuple(incidents),
         detect_s=detect_s,
+        left_out=counts,
     )
 
 

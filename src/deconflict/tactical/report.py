@@ -530,6 +530,14 @@ def _rows(rows: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"<tr><th>{_e(name)}</th><td>{value}</td></tr>" for name, value in rows)
 
 
+def _left_out(report: ReplayReport) -> str:
+    """Reports left out of detection per reason, and the altitude floor if one was chosen."""
+    floor_m = report.settings.ground.min_alt_m
+    labels = {"on_ground": "on the ground", "below_min_alt": "at or below the floor", "too_slow": "too slow"}
+    text = ", ".join(f"{n:,} {labels.get(k, k)}" for k, n in report.left_out.items() if n) or "none"
+    return text + ("" if floor_m is None else f" (altitude floor {floor_m / FT_TO_M:,.0f} ft)")
+
+
 def _summary_html(report: ReplayReport, timeline_rows: int, timeline_pairs: int) -> str:
     s = report.settings
     rejected = sum(report.rejected.values())
@@ -546,6 +554,7 @@ def _summary_html(report: ReplayReport, timeline_rows: int, timeline_pairs: int)
         ("Time span", span),
         ("Aircraft", f"{report.aircraft} airborne at some time, at most {report.max_airborne} at once"),
         ("Rows read", f"{report.rows:,}" + (f" ({rejected:,} rejected: {_e(kinds)})" if rejected else "")),
+        ("Left out of detection", _e(_left_out(report))),
         ("Alerts", f"{len(report.alerts)} (predicted losses of separation)"),
         ("Incidents", f"{len(report.incidents)} (actual losses of separation)"),
         (

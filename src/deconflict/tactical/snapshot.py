@@ -3,8 +3,9 @@
 A snapshot has one row per aircraft. When the file has report times, the
 snapshot is taken at the latest one: older reports are dead-reckoned to it
 (straight line along their track and vertical speed), and reports older than
-the stale age are left out, as are aircraft on the ground (see
-:class:`~deconflict.tactical.states.GroundFilter`).
+the stale age are left out, as are aircraft the file flags ``on_ground`` and
+those the :class:`~deconflict.tactical.states.GroundFilter` leaves out; each is
+counted with its reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deconflict.errors import InputError, Problem
-from deconflict.tactical.states import GroundFilter, States, airborne, dead_reckon
+from deconflict.tactical.states import GroundFilter, States, dead_reckon, left_out
 from deconflict.tactical.tracks import MAX_PROBLEMS, Tracks
 
 __all__ = ["Snapshot", "take_snapshot"]
@@ -33,16 +34,17 @@ class Snapshot:
         Airborne, fresh states at ``time_s``.
     time_s
         The snapshot time (the latest report), ``None`` for a file without times.
-    ground, stale
-        How many rows were left out as on the ground and as too old.
+    left_out
+        How many aircraft were left out, per reason: ``stale`` (older than the
+        stale age), then those of :data:`~deconflict.tactical.states.LEFT_OUT_REASONS`;
+        each aircraft counts under its first reason only.
     """
 
     ids: NDArray[np.str_]
     callsigns: NDArray[np.str_]
     states: States
     time_s: float | None
-    ground: int
-    stale: int
+    left_out: dict[str, int]
 
 
 def take_snapshot(tracks: Tracks, stale_s: float, ground: GroundFilter) -> Snapshot:
@@ -73,22 +75,21 @@ def take_snapshot(tracks: Tracks, stale_s: float, ground: GroundFilter) -> Snaps
     states = tracks.states
     keep = np.ones(len(states), dtype=bool)
     time_s: float | None = None
-    stale = 0
+    counts = {"stale": 0}
     if tracks.time_s is not None and len(states):
         time_s = float(tracks.time_s.max())
         age_s = time_s - tracks.time_s
         fresh = age_s <= stale_s
-        stale = int((~fresh).sum())
+        counts["stale"] = int((~fresh).sum())
         keep &= fresh
         states = dead_reckon(states, age_s)
-    flying = airborne(states, ground)
-    ground_count = int((keep & ~flying).sum())
-    keep &= flying
+    for reason, mask in left_out(states, ground, tracks.on_ground).items():
+        counts[reason] = int((keep & mask).sum())
+        keep &= ~mask
     return Snapshot(
         ids=tracks.ids[keep],
         callsigns=tracks.callsigns[keep],
         states=states.take(keep),
         time_s=time_s,
-        ground=ground_count,
-        stale=stale,
+        left_out=counts,
     )

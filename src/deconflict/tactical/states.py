@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from deconflict.geometry.geodesy import destination
 
-__all__ = ["GroundFilter", "States", "airborne", "dead_reckon"]
+__all__ = ["LEFT_OUT_REASONS", "GroundFilter", "States", "airborne", "dead_reckon", "left_out"]
 
 Float = NDArray[np.float64]
 Bool = NDArray[np.bool_]
@@ -95,34 +95,77 @@ class States:
 
 @dataclass(frozen=True)
 class GroundFilter:
-    """Which states are treated as on the ground (or in aerodrome traffic) and ignored.
+    """Which states the detector leaves out, besides those the data says are on the ground.
+
+    Ground status comes from the data (a track's ``on_ground`` flag), never from
+    altitude alone: a hovering helicopter, a drone at 300 ft or a low-level route
+    is airborne. A deployment or a replay may still choose the filters below.
 
     Attributes
     ----------
     min_alt_m
-        States at or below this altitude are ignored. The default, 1000 ft, leaves
-        out aircraft on the ground (pressure altitude can read negative there) and
-        aerodrome traffic, which towers separate visually, not by 5 NM/1000 ft.
+        Altitude floor: states at or below it are left out. ``None`` (the default):
+        no floor. A floor suits recordings without a ground flag, where pressure
+        altitude reads near zero (or negative) for aircraft on the ground.
     min_gs_mps
-        States slower than this are ignored; 0 by default, because a hovering
+        States slower than this are left out; 0 by default, because a hovering
         helicopter or an aircraft at 0 kt is still airborne.
     """
 
-    min_alt_m: float = 304.8
+    min_alt_m: float | None = None
     min_gs_mps: float = 0.0
 
 
-def airborne(states: States, ground: GroundFilter) -> Bool:
-    """Mask of the states the detector should consider.
+LEFT_OUT_REASONS = ("on_ground", "below_min_alt", "too_slow")
+"""Why :func:`left_out` leaves a state out, in the order the reasons are tested."""
+
+
+def left_out(states: States, ground: GroundFilter, on_ground: ArrayLike | None = None) -> dict[str, Bool]:
+    """Per reason of :data:`LEFT_OUT_REASONS`, the mask of the states left out for it.
+
+    Each state counts under its first reason only, so the masks are disjoint.
+    ``on_ground`` is one flag per state (``None``: the data has none).
+
+    Examples
+    --------
+    >>> alt_m, gs_mps = [-30.0, 300.0, 3000.0], [10.0, 80.0, 0.0]
+    >>> s = States([0.0] * 3, [0.0, 0.1, 0.2], alt_m, gs_mps, [0.0] * 3, [0.0] * 3)
+    >>> masks = left_out(s, GroundFilter(304.8), [True, False, False])
+    >>> {k: v.nonzero()[0].tolist() for k, v in masks.items()}
+    {'on_ground': [0], 'below_min_alt': [1], 'too_slow': []}
+    """
+    remaining = np.ones(len(states), dtype=bool)
+    masks: dict[str, Bool] = {}
+    tests = {
+        "on_ground": None if on_ground is None else np.asarray(on_ground, dtype=bool),
+        "below_min_alt": None if ground.min_alt_m is None else states.alt_m <= ground.min_alt_m,
+        "too_slow": states.gs_mps < ground.min_gs_mps,
+    }
+    for reason in LEFT_OUT_REASONS:
+        test = tests[reason]
+        masks[reason] = np.zeros(len(states), dtype=bool) if test is None else test & remaining
+        remaining &= ~masks[reason]
+    return masks
+
+
+def airborne(states: States, ground: GroundFilter, on_ground: ArrayLike | None = None) -> Bool:
+    """Mask of the states the detector should consider (none of :func:`left_out`'s reasons).
 
     Examples
     --------
     >>> alt_m = [-30.0, 304.8, 3000.0]
     >>> s = States([0.0] * 3, [0.0, 0.1, 0.2], alt_m, [10.0, 80.0, 0.0], [0.0] * 3, [0.0] * 3)
     >>> airborne(s, GroundFilter()).tolist()
+    [True, True, True]
+    >>> airborne(s, GroundFilter(min_alt_m=304.8)).tolist()
     [False, False, True]
+    >>> airborne(s, GroundFilter(), on_ground=[False, True, False]).tolist()
+    [True, False, True]
     """
-    return (states.alt_m > ground.min_alt_m) & (states.gs_mps >= ground.min_gs_mps)
+    flying = np.ones(len(states), dtype=bool)
+    for mask in left_out(states, ground, on_ground).values():
+        flying &= ~mask
+    return flying
 
 
 def dead_reckon(states: States, dt_s: ArrayLike) -> States:

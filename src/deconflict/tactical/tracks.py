@@ -2,7 +2,8 @@
 
 Columns: ``time_s`` (optional for a single snapshot), ``id`` (or ``icao24``),
 optional ``callsign``, ``lat_deg``, ``lon_deg``, ``alt_m``, ``gs_mps``,
-``trk_deg``, ``vs_mps``; in any order, extra columns ignored. Files ending in
+``trk_deg``, ``vs_mps``, optional ``on_ground`` (``true``/``false``, ``1``/``0``, any
+case; empty: not known, taken as airborne); in any order, extra columns ignored. Files ending in
 ``.gz`` are decompressed. Rows are numbered as lines of the file (the header is
 row 1), so an editor jumps straight to them.
 """
@@ -37,8 +38,13 @@ RANGES: dict[str, tuple[float, float]] = {
     "time_s": (0.0, 253_402_300_799.0),  # 1970 to 9999-12-31T23:59:59Z: times must print as RFC 3339
 }
 
+GROUND_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
+"""``on_ground`` values (lower case): empty means not known, and an aircraft not known to be
+on the ground is kept, so that a missing flag never hides one."""
+
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
+Bool = NDArray[np.bool_]
 Text = NDArray[np.str_]
 
 
@@ -58,6 +64,8 @@ class Tracks:
         Report times, seconds since the Unix epoch; ``None`` when the file has no ``time_s`` column.
     states
         The kinematic state of each row.
+    on_ground
+        Each row's ground flag; ``None`` when the file has no ``on_ground`` column.
     """
 
     source: str
@@ -66,6 +74,7 @@ class Tracks:
     callsigns: Text
     time_s: Float | None
     states: States
+    on_ground: Bool | None = None
 
     def __len__(self) -> int:
         return int(self.row.size)
@@ -126,6 +135,8 @@ def read_tracks(path: str | Path, *, require_time: bool = False) -> Tracks:
                 raise InputError([Problem(source, f"missing column(s) {need}", "row 1", "header")])
             wanted = [*(["time_s"] if "time_s" in index else []), id_column, *NUMERIC]
             has_callsign = "callsign" in index
+            has_ground = "on_ground" in index
+            ground_texts: list[str] = []
             width = len(names)
             columns: dict[str, list[str]] = {name: [] for name in wanted}
             callsigns: list[str] = []
@@ -141,6 +152,8 @@ def read_tracks(path: str | Path, *, require_time: bool = False) -> Tracks:
                 for name in wanted:
                     columns[name].append(record[index[name]].strip())
                 callsigns.append(record[index["callsign"]].strip() if has_callsign else "")
+                if has_ground:
+                    ground_texts.append(record[index["on_ground"]])
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, csv.Error) as exc:
         raise InputError([Problem(source, f"cannot read the file: {exc}")]) from None
 
@@ -150,6 +163,7 @@ def read_tracks(path: str | Path, *, require_time: bool = False) -> Tracks:
         if name == id_column:
             continue
         values[name] = _numbers(columns[name], name, row, problems)
+    on_ground = _ground_flags(ground_texts, row, problems) if has_ground else None
     ids = np.asarray(columns[id_column], dtype=np.str_)
     for at in np.flatnonzero(ids == "").tolist():
         problems.add(int(row[at]), id_column, "must not be empty")
@@ -162,7 +176,20 @@ def read_tracks(path: str | Path, *, require_time: bool = False) -> Tracks:
         callsigns=np.asarray(callsigns, dtype=np.str_),
         time_s=values.get("time_s"),
         states=states,
+        on_ground=on_ground,
     )
+
+
+def _ground_flags(texts: list[str], row: Int, problems: _Collector) -> Bool:
+    """Parse the ``on_ground`` column; record a problem per value that is not a flag."""
+    flags = np.zeros(len(texts), dtype=bool)
+    for k, text in enumerate(texts):
+        flag = GROUND_FLAGS.get(text.strip().lower())
+        if flag is None:
+            problems.add(int(row[k]), "on_ground", f"must be true or false (or 1/0), got {text!r}")
+        else:
+            flags[k] = flag
+    return flags
 
 
 def _numbers(texts: list[str], name: str, row: Int, problems: _Collector) -> Float:
