@@ -79,7 +79,12 @@ class Settings(BaseSettings):
     )
     tactical_min_gs_mps: float = Field(default=0.0, ge=0.0, description="ignore states slower than this")
     tactical_max_alt_m: float = Field(default=16_000.0, gt=0.0, description="higher altitudes are glitches")
-    tactical_max_vs_mps: float = Field(default=100.0, gt=0.0, description="faster altitude jumps: glitches")
+    tactical_max_vs_mps: float = Field(
+        default=100.0, gt=0.0, description="faster vertical speeds and altitude jumps: glitches"
+    )
+    tactical_max_gs_mps: float = Field(
+        default=1000.0, gt=0.0, description="faster ground speeds are glitches (Mach 3 at altitude)"
+    )
     tactical_alt_quantum_m: float = Field(default=7.62, ge=0.0, description="recorded altitude step, 25 ft")
     tactical_alert_gap_s: float = Field(default=10.0, ge=0.0, description="merge alerts across such gaps")
     # Live picture (deconflict.channel.live, /v1/tracks, /v1/alerts, /v1/incidents).

@@ -137,3 +137,25 @@ def test_slow_aircraft_are_counted_when_a_minimum_speed_is_set(
     code, out, _ = run(tmp_path, LOW, capsys, "--json")
     doc = json.loads(out)
     assert code == 0 and doc["ignored"]["too_slow"] == 1 and doc["aircraft"] == 1
+
+
+def test_implausible_values_are_refused_with_row_field_and_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = HEADER + (
+        "a,,48.0,2.0,35000,200,90,0\n"  # feet given as metres
+        "b,,48.0,2.1,3000,4000,90,0\n"  # faster than anything that flies
+        "c,,48.0,2.2,3000,200,90,-250\n"
+        "d,,48.0,2.3,-2000,0,0,0\n"
+        "e,,48.0,2.4,15999,999,90,99\n"  # fast and high, but possible
+    )
+    code, out, err = run(tmp_path, text, capsys)
+    path = tmp_path / "states.csv"
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"error: {path}: row 2: alt_m: must be within [-1000, 16000] m for an aircraft, got 35000 "
+        "(feet given as metres?)",
+        f"error: {path}: row 5: alt_m: must be within [-1000, 16000] m for an aircraft, got -2000",
+        f"error: {path}: row 3: gs_mps: must be within [0, 1000] m/s for an aircraft, got 4000",
+        f"error: {path}: row 4: vs_mps: must be within [-100, 100] m/s for an aircraft, got -250",
+    ]

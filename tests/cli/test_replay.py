@@ -151,3 +151,29 @@ def test_ground_flags_leave_aircraft_out_of_a_replay(
     doc = json.loads(capsys.readouterr().out)
     assert doc["incidents"] == [] and doc["ground_flags"] is True
     assert doc["left_out"]["on_ground"] == len(lines[1:]) // 2
+
+
+def test_implausible_rows_are_left_out_and_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_pair_csv(tmp_path / "pair.csv", "AAA", "BBB")
+    lines = source.read_text().splitlines()
+    fields = lines[5].split(",")
+    fields[6] = "5000"  # gs_mps of row 6
+    lines[5] = ",".join(fields)
+    source.write_text("\n".join(lines) + "\n")
+    assert main(["replay", "--json", str(source)]) == 1
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["rejected"]["implausible_speed"] == 1
+    problem = f"{source}: row 6: gs_mps: must be within [0, 1000] m/s for an aircraft, got 5000"
+    assert doc["implausible"] == [problem]
+    assert f"warning: {problem}; row left out\n" in err
+
+    assert main(["replay", "--json", str(SAMPLE)]) == 1
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    # 149 rows above 16 km (tests/data/adsb/README.md): the first 20 listed, all counted.
+    assert len(doc["implausible"]) == 20 and "alt_m: must be within [-1000, 16000] m" in doc["implausible"][0]
+    assert f"warning: {SAMPLE}: 149 rows with implausible values left out" in err
+    assert len([line for line in err.splitlines() if line]) == 4

@@ -107,7 +107,12 @@ def test_cleaning_rejects_spikes_repeats_and_duplicates_but_keeps_ground_reports
         (1.0, "h", 47.0, 2.0, -30.0, 0.0, 0.0, 0.0),  # same position at 0 kt: not a repeat
     ]
     clean = clean_tracks(tracks(rows), ReplaySettings())
-    assert clean.rejected == {"duplicate_time": 1, "repeated_position": 1, "altitude_spike": 2}
+    assert clean.rejected == {
+        "duplicate_time": 1,
+        "repeated_position": 1,
+        "altitude_spike": 2,
+        "implausible_speed": 0,
+    }
     assert clean.time_s.tolist() == [0.0, 0.0, 1.0, 3.0, 4.0]
     assert np.all(np.diff(clean.time_s) >= 0)
     assert clean.states.alt_m.max() < 2000.0

@@ -10,6 +10,7 @@ import deconflict.tactical
 from deconflict.config import load_settings
 from deconflict.tactical import DetectionSettings, GroundFilter
 from deconflict.tactical.replay import ReplaySettings
+from deconflict.tactical.tracks import PlausibleRanges
 
 MODULES = ["cpa", "detect", "frames", "pruning", "replay", "snapshot", "states", "tracks"]
 
@@ -44,6 +45,8 @@ def test_settings_defaults_are_the_domain_defaults() -> None:
         replay.alt_quantum_m,
         replay.alert_gap_s,
     )
+    assert settings.tactical_max_gs_mps == replay.max_gs_mps
+    assert replay.plausible() == PlausibleRanges()
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])

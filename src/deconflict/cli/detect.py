@@ -24,12 +24,21 @@ from rich.console import Console
 from rich.table import Table
 
 from deconflict.config import Settings, load_settings
+from deconflict.errors import InputError
 from deconflict.tactical import Detection, DetectionSettings, GroundFilter, detect, warm_up
 from deconflict.tactical.snapshot import Snapshot, take_snapshot
-from deconflict.tactical.tracks import read_tracks
+from deconflict.tactical.tracks import PlausibleRanges, implausible_values, read_tracks
 from deconflict.units import FT_TO_M, NM_TO_M
 
-__all__ = ["detection_settings", "floor_text", "ground_filter", "json_number", "left_out_text", "run_detect"]
+__all__ = [
+    "detection_settings",
+    "floor_text",
+    "ground_filter",
+    "json_number",
+    "left_out_text",
+    "plausible_ranges",
+    "run_detect",
+]
 
 
 def detection_settings(settings: Settings) -> DetectionSettings:
@@ -41,6 +50,15 @@ def ground_filter(settings: Settings, min_alt_ft: float | None = None) -> Ground
     """The ground filter from the process settings; a command's ``--min-alt-ft`` overrides the floor."""
     floor_m = settings.tactical_min_alt_m if min_alt_ft is None else min_alt_ft * FT_TO_M
     return GroundFilter(floor_m, settings.tactical_min_gs_mps)
+
+
+def plausible_ranges(settings: Settings) -> PlausibleRanges:
+    """The values an aircraft can report, from the process settings."""
+    return PlausibleRanges(
+        max_alt_m=settings.tactical_max_alt_m,
+        max_gs_mps=settings.tactical_max_gs_mps,
+        max_vs_mps=settings.tactical_max_vs_mps,
+    )
 
 
 def floor_text(ground: GroundFilter) -> str:
@@ -149,6 +167,9 @@ def run_detect(args: argparse.Namespace) -> int:
     """``deconflict detect``: exit 0 no conflict, 1 conflicts or losses of separation, 2 bad input."""
     settings = load_settings()
     tracks = read_tracks(Path(args.file))
+    implausible = implausible_values(tracks, plausible_ranges(settings))
+    if implausible.problems:
+        raise InputError(implausible.problems)
     ground = ground_filter(settings, args.min_alt_ft)
     snapshot = take_snapshot(tracks, settings.tactical_stale_s, ground)
     minima = detection_settings(settings)

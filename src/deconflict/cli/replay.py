@@ -14,16 +14,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from deconflict.cli.detect import detection_settings, floor_text, ground_filter, json_number, left_out_text
+from deconflict.cli.detect import (
+    detection_settings,
+    floor_text,
+    ground_filter,
+    json_number,
+    left_out_text,
+    plausible_ranges,
+)
 from deconflict.config import load_settings
 from deconflict.tactical.replay import Alert, Closest, Incident, ReplayReport, ReplaySettings, replay
-from deconflict.tactical.tracks import Tracks, read_tracks
+from deconflict.tactical.tracks import Implausible, Tracks, implausible_values, read_tracks
 from deconflict.units import FT_TO_M, NM_TO_M
 
 __all__ = ["report_document", "run_replay"]
 
 SHOWN_ALERTS = 20
 """Alerts listed in the human summary; ``--json`` has all of them."""
+SHOWN_IMPLAUSIBLE = 3
+"""Implausible rows warned about one by one on stderr; ``--json`` lists the first 20."""
 
 
 def _utc(time_s: float) -> str:
@@ -76,8 +85,14 @@ def _incident(incident: Incident) -> dict[str, Any]:
     }
 
 
-def report_document(report: ReplayReport, replay_s: float, ground_flags: bool = True) -> dict[str, Any]:
-    """The full replay report as a JSON-ready dictionary (``ground_flags``: the file has ``on_ground``)."""
+def report_document(
+    report: ReplayReport, replay_s: float, ground_flags: bool = True, implausible: Implausible | None = None
+) -> dict[str, Any]:
+    """The full replay report as a JSON-ready dictionary.
+
+    ``ground_flags``: the file has an ``on_ground`` column; ``implausible``: its rows with
+    values no aircraft can have (listed as messages naming file, row, field and range).
+    """
     s = report.settings
     empty = report.steps == 0
     return {
@@ -87,6 +102,7 @@ def report_document(report: ReplayReport, replay_s: float, ground_flags: bool = 
         "steps": report.steps,
         "rows": report.rows,
         "rejected": report.rejected,
+        "implausible": [] if implausible is None else [str(p) for p in implausible.problems],
         "left_out": report.left_out,
         "ground_flags": ground_flags,
         "aircraft": report.aircraft,
@@ -102,6 +118,7 @@ def report_document(report: ReplayReport, replay_s: float, ground_flags: bool = 
             "min_gs_mps": s.ground.min_gs_mps,
             "max_alt_m": s.max_alt_m,
             "max_vs_mps": s.max_vs_mps,
+            "max_gs_mps": s.max_gs_mps,
             "alt_quantum_m": s.alt_quantum_m,
             "alert_gap_s": s.alert_gap_s,
         },
@@ -219,6 +236,18 @@ def _write_html(report: ReplayReport, tracks: Tracks, directory: Path) -> Path:
         return write_report(report, tracks, directory, on_plot=on_plot)
 
 
+def _warn(implausible: Implausible, source: str) -> None:
+    """Warn on stderr of rows left out as implausible: the first few, then how many."""
+    for problem in implausible.problems[:SHOWN_IMPLAUSIBLE]:
+        print(f"warning: {problem}; row left out", file=sys.stderr)
+    if len(implausible) > SHOWN_IMPLAUSIBLE:
+        print(
+            f"warning: {source}: {len(implausible)} rows with implausible values left out "
+            f"(--json lists the first {len(implausible.problems)})",
+            file=sys.stderr,
+        )
+
+
 def run_replay(args: argparse.Namespace) -> int:
     """``deconflict replay``: exit 0 no incident, 1 incidents, 2 bad input."""
     config = load_settings()
@@ -229,6 +258,7 @@ def run_replay(args: argparse.Namespace) -> int:
         ground=ground_filter(config, args.min_alt_ft),
         max_alt_m=config.tactical_max_alt_m,
         max_vs_mps=config.tactical_max_vs_mps,
+        max_gs_mps=config.tactical_max_gs_mps,
         alt_quantum_m=config.tactical_alt_quantum_m,
         alert_gap_s=config.tactical_alert_gap_s,
     )
@@ -239,6 +269,8 @@ def run_replay(args: argparse.Namespace) -> int:
         report_directory(args.report)
     started = time.perf_counter()
     tracks = read_tracks(Path(args.file), require_time=True)
+    implausible = implausible_values(tracks, plausible_ranges(config))
+    _warn(implausible, tracks.source)
     progress = Progress(
         TextColumn("replay"),
         BarColumn(),
@@ -259,7 +291,7 @@ def run_replay(args: argparse.Namespace) -> int:
     replay_s = time.perf_counter() - started
     index = _write_html(report, tracks, Path(args.report)) if args.report else None
     if args.json:
-        document = report_document(report, replay_s, tracks.on_ground is not None)
+        document = report_document(report, replay_s, tracks.on_ground is not None, implausible)
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         console = Console(width=None if sys.stdout.isatty() else 150)

@@ -11,8 +11,11 @@ Recorded ADS-B is dirty; these are the choices, each counted in the report:
   aircraft once that report is older than ``stale_s``. So the same ``icao24``
   returning hours later is simply a new appearance: nothing joins the two
   flights, and alerts and incidents never span the gap.
+- **Implausible values**: a report whose ground speed exceeds ``max_gs_mps`` or
+  whose vertical speed exceeds ``max_vs_mps`` either way is rejected whole.
 - **Altitude spikes** (single reports tens of km high, or a transponder stuck on
-  an impossible level): a report above ``max_alt_m``, or whose altitude jumps
+  an impossible level): a report outside the plausible altitudes of
+  :class:`~deconflict.tactical.tracks.PlausibleRanges` (above ``max_alt_m``), or whose altitude jumps
   from the previous accepted report of the aircraft (within ``stale_s``) by more
   than ``max_vs_mps`` times the elapsed time plus :data:`ALT_JUMP_TOLERANCE_M`,
   is rejected whole; the aircraft keeps being dead-reckoned from its last good
@@ -53,7 +56,7 @@ from numpy.typing import NDArray
 
 from deconflict.tactical.detect import DetectionSettings, detect
 from deconflict.tactical.states import GroundFilter, States, dead_reckon, left_out
-from deconflict.tactical.tracks import Tracks
+from deconflict.tactical.tracks import PlausibleRanges, Tracks, implausible_values
 
 __all__ = [
     "ALT_JUMP_TOLERANCE_M",
@@ -88,9 +91,10 @@ class ReplaySettings:
     max_vs_mps: float = 100.0
     alt_quantum_m: float = 7.62
     alert_gap_s: float = 10.0
+    max_gs_mps: float = 1000.0
 
     def __post_init__(self) -> None:
-        for name in ("step_s", "stale_s", "max_alt_m", "max_vs_mps"):
+        for name in ("step_s", "stale_s", "max_alt_m", "max_vs_mps", "max_gs_mps"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0.0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -100,6 +104,12 @@ class ReplaySettings:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.vertical_minimum_m <= 0.0:
             raise ValueError("alt_quantum_m is too large for the vertical minimum")
+
+    def plausible(self) -> PlausibleRanges:
+        """The ranges outside which a report is rejected as implausible."""
+        return PlausibleRanges(
+            max_alt_m=self.max_alt_m, max_gs_mps=self.max_gs_mps, max_vs_mps=self.max_vs_mps
+        )
 
     @property
     def vertical_minimum_m(self) -> float:
@@ -220,15 +230,19 @@ def clean_tracks(tracks: Tracks, settings: ReplaySettings) -> CleanTracks:
     aircraft = aircraft.astype(np.int64)
     order = np.lexsort((tracks.time_s, aircraft))
     keep = np.zeros(len(tracks), dtype=bool)
-    rejected = {"duplicate_time": 0, "repeated_position": 0, "altitude_spike": 0}
+    rejected = {"duplicate_time": 0, "repeated_position": 0, "altitude_spike": 0, "implausible_speed": 0}
     s = tracks.states
     times = tracks.time_s
+    implausible = implausible_values(tracks, settings.plausible())
     previous = -1
     for row in order.tolist():
         if previous >= 0 and aircraft[previous] != aircraft[row]:
             previous = -1
-        if s.alt_m[row] > settings.max_alt_m:
+        if implausible.altitude[row]:
             rejected["altitude_spike"] += 1
+            continue
+        if implausible.speed[row]:
+            rejected["implausible_speed"] += 1
             continue
         if previous >= 0:
             dt = times[row] - times[previous]

@@ -23,8 +23,9 @@ from numpy.typing import NDArray
 
 from deconflict.errors import InputError, Problem
 from deconflict.tactical.states import States
+from deconflict.units import FT_TO_M
 
-__all__ = ["MAX_PROBLEMS", "Tracks", "read_tracks"]
+__all__ = ["MAX_PROBLEMS", "Implausible", "PlausibleRanges", "Tracks", "implausible_values", "read_tracks"]
 
 MAX_PROBLEMS = 20
 """Stop collecting problems after this many: the first ones are what a user fixes first."""
@@ -78,6 +79,83 @@ class Tracks:
 
     def __len__(self) -> int:
         return int(self.row.size)
+
+
+@dataclass(frozen=True)
+class PlausibleRanges:
+    """The values an aircraft can report; outside them a value is a glitch or a unit mistake.
+
+    Attributes
+    ----------
+    min_alt_m, max_alt_m
+        Altitude range: pressure altitude reads about -700 m on the Dead Sea shore in a
+        strong high; the highest flight levels in use (FL510, 15,545 m) are below 16 km.
+    max_gs_mps
+        Ground speed: 1000 m/s is about Mach 3 at altitude.
+    max_vs_mps
+        Vertical speed either way: 100 m/s is about 20,000 ft/min.
+    """
+
+    min_alt_m: float = -1000.0
+    max_alt_m: float = 16_000.0
+    max_gs_mps: float = 1000.0
+    max_vs_mps: float = 100.0
+
+
+@dataclass(frozen=True, eq=False)
+class Implausible:
+    """The rows of a track file with values outside :class:`PlausibleRanges`.
+
+    Attributes
+    ----------
+    altitude, speed
+        Masks over the rows: altitude out of range; ground or vertical speed out of range.
+    problems
+        The first :data:`MAX_PROBLEMS` of them, each naming file, row, field and the range.
+    """
+
+    altitude: Bool
+    speed: Bool
+    problems: tuple[Problem, ...]
+
+    def __len__(self) -> int:
+        return int((self.altitude | self.speed).sum())
+
+
+def implausible_values(tracks: Tracks, ranges: PlausibleRanges) -> Implausible:
+    """Find the rows whose altitude, ground speed or vertical speed no aircraft can have.
+
+    Examples
+    --------
+    >>> s = States([48.0, 48.0], [2.0, 2.1], [35000.0, 3000.0], [200.0, 200.0], [90.0, 90.0], [0.0, 0.0])
+    >>> t = Tracks("t.csv", np.array([2, 3]), np.array(["a", "b"]), np.array(["", ""]), None, s)
+    >>> found = implausible_values(t, PlausibleRanges())
+    >>> len(found), found.problems[0].record, found.problems[0].field
+    (1, 'row 2', 'alt_m')
+    >>> found.problems[0].message
+    'must be within [-1000, 16000] m for an aircraft, got 35000 (feet given as metres?)'
+    """
+    s = tracks.states
+    checks = (
+        ("alt_m", s.alt_m, ranges.min_alt_m, ranges.max_alt_m, "m"),
+        ("gs_mps", s.gs_mps, 0.0, ranges.max_gs_mps, "m/s"),
+        ("vs_mps", s.vs_mps, -ranges.max_vs_mps, ranges.max_vs_mps, "m/s"),
+    )
+    problems = _Collector(tracks.source)
+    masks = []
+    for name, values, low, high, unit in checks:
+        outside = (values < low) | (values > high)
+        masks.append(outside)
+        for at in np.flatnonzero(outside)[:MAX_PROBLEMS].tolist():
+            value = float(values[at])
+            feet = name == "alt_m" and value > high and low <= value * FT_TO_M <= high
+            hint = " (feet given as metres?)" if feet else ""
+            problems.add(
+                int(tracks.row[at]),
+                name,
+                f"must be within [{low:g}, {high:g}] {unit} for an aircraft, got {value:.10g}{hint}",
+            )
+    return Implausible(masks[0], masks[1] | masks[2], tuple(problems.problems))
 
 
 def _open_text(path: Path) -> io.TextIOBase:
