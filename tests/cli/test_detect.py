@@ -39,7 +39,8 @@ def test_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     pairs = {(c["a"], c["b"]) for c in doc["conflicts"]}
     assert pairs == {("a1", "a2"), ("a1", "a3"), ("a1", "h1"), ("a2", "a3"), ("a2", "h1"), ("a3", "h1")}
     head_on = next(c for c in doc["conflicts"] if (c["a"], c["b"]) == ("a1", "a2"))
-    assert set(head_on) == {"a", "b", "tcpa_s", "dcpa_m", "tin_s", "tout_s"}
+    assert set(head_on) == {"a", "b", "tcpa_s", "dcpa_m", "tin_s", "tout_s", "parallel"}
+    assert head_on["parallel"] is False
     _, _, distance_m = WGS84.inv(2.0, 48.0, 2.5, 48.0)
     assert head_on["tcpa_s"] == pytest.approx(distance_m / 400, rel=1e-4)
     assert head_on["tin_s"] == pytest.approx((distance_m - 9260) / 400, rel=1e-4)
@@ -159,3 +160,26 @@ def test_implausible_values_are_refused_with_row_field_and_range(
         f"error: {path}: row 3: gs_mps: must be within [0, 1000] m/s for an aircraft, got 4000",
         f"error: {path}: row 4: vs_mps: must be within [-100, 100] m/s for an aircraft, got -250",
     ]
+
+
+# Side by side 3 km apart, 0.1 m/s apart in speed: in conflict from -87,598 s to 87,598 s.
+PARALLEL = HEADER + "p,,48.0,2.0,3000,200,90,0\nq,,48.027,2.0,3000,200.1,90,0\nx,,48.0,3.0,3000,0,0,0\n"
+PARALLEL += "y,,48.0,3.01,3000,0,0,0\nz,,48.0,3.3,3000,150,270,0\n"
+
+
+def test_parallel_pairs_are_said_to_be_parallel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(tmp_path, PARALLEL, capsys, "--json")
+    assert code == 1
+    flags = {(c["a"], c["b"]): c["parallel"] for c in json.loads(out)["conflicts"]}
+    assert flags[("p", "q")] and flags[("x", "y")]
+    assert not flags[("x", "z")] and not flags[("y", "z")]  # z closes in on the hovering pair
+    _, out, _ = run(tmp_path, PARALLEL, capsys)
+    conflicts_table = out.split("Loss of separation now")[0]
+    rows = {
+        line.split("│")[2].strip() + line.split("│")[3].strip(): line
+        for line in conflicts_table.splitlines()
+        if "│" in line
+    }
+    assert "87,598" not in out and "parallel" in rows["pq"] and "parallel" in rows["xy"]
+    assert "parallel" not in rows["xz"]
+    assert "parallel: the pair keeps (nearly) its distance and height difference" in " ".join(out.split())

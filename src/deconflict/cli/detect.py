@@ -1,13 +1,16 @@
 """``deconflict detect``: tactical detection on one snapshot of aircraft states.
 
 JSON: ``{"aircraft": n, "ignored": {"stale", "on_ground", "below_min_alt", "too_slow"},
-"min_alt_m": floor or null, "conflicts": [{"a", "b", "tcpa_s", "dcpa_m", "tin_s", "tout_s"}],
+"min_alt_m": floor or null, "conflicts": [{"a", "b", "tcpa_s", "dcpa_m", "tin_s", "tout_s",
+"parallel"}],
 "los": [{"a", "b", "dist_m", "dalt_m"}], "detect_s": engine time}``; ``ignored`` counts
 the aircraft left out per reason (see :class:`~deconflict.tactical.snapshot.Snapshot`).
 ``tin_s``/``tout_s`` are ``null`` where the conflict window is unbounded (a pair at
 constant distance and height difference, e.g. hovering or flying in formation, is in
-conflict for all time). ``detect_s`` excludes loading the compiled kernels, which
-happens once per process.
+conflict for all time); ``parallel`` is true when the window covers the whole look-ahead
+and as long before now (see :meth:`~deconflict.tactical.detect.Conflicts.parallel`), as
+for flights side by side at nearly the same speed, whose finite ends say nothing useful.
+``detect_s`` excludes loading the compiled kernels, which happens once per process.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ __all__ = [
     "plausible_ranges",
     "run_detect",
 ]
+
+
+PARALLEL_NOTE = (
+    "parallel: the pair keeps (nearly) its distance and height difference; "
+    "in conflict now and beyond the look-ahead."
+)
 
 
 def detection_settings(settings: Settings) -> DetectionSettings:
@@ -82,7 +91,9 @@ def json_number(value: float, digits: int = 3) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
-def _document(snapshot: Snapshot, found: Detection, ground: GroundFilter, detect_s: float) -> dict[str, Any]:
+def _document(
+    snapshot: Snapshot, found: Detection, minima: DetectionSettings, ground: GroundFilter, detect_s: float
+) -> dict[str, Any]:
     ids = snapshot.ids.tolist()
     c, los = found.conflicts, found.los
     return {
@@ -97,14 +108,16 @@ def _document(snapshot: Snapshot, found: Detection, ground: GroundFilter, detect
                 "dcpa_m": json_number(dcpa, 1),
                 "tin_s": json_number(tin),
                 "tout_s": json_number(tout),
+                "parallel": parallel,
             }
-            for a, b, tcpa, dcpa, tin, tout in zip(
+            for a, b, tcpa, dcpa, tin, tout, parallel in zip(
                 c.a.tolist(),
                 c.b.tolist(),
                 c.tcpa_s.tolist(),
                 c.dcpa_m.tolist(),
                 c.tin_s.tolist(),
                 c.tout_s.tolist(),
+                c.parallel(minima.lookahead_s).tolist(),
                 strict=True,
             )
         ],
@@ -129,11 +142,15 @@ def _name(snapshot: Snapshot, index: int) -> str:
     return f"{snapshot.ids[index]} [dim]{callsign}[/]" if callsign else str(snapshot.ids[index])
 
 
-def _tables(snapshot: Snapshot, found: Detection) -> list[Table]:
+def _tables(snapshot: Snapshot, found: Detection, lookahead_s: float) -> list[Table]:
     c, los = found.conflicts, found.los
+    parallel = c.parallel(lookahead_s)
     tables = []
     if len(c):
-        table = Table(title="Predicted conflicts", title_justify="left")
+        caption = PARALLEL_NOTE if parallel.any() else None
+        table = Table(
+            title="Predicted conflicts", title_justify="left", caption=caption, caption_justify="left"
+        )
         for header in ("#", "aircraft A", "aircraft B", "in (s)", "out (s)", "CPA in (s)", "CPA dist (NM)"):
             table.add_column(header, justify="left" if header.startswith("aircraft") else "right")
         for k in range(len(c)):
@@ -141,9 +158,9 @@ def _tables(snapshot: Snapshot, found: Detection) -> list[Table]:
                 str(k + 1),
                 _name(snapshot, int(c.a[k])),
                 _name(snapshot, int(c.b[k])),
-                _seconds(float(c.tin_s[k])),
-                _seconds(float(c.tout_s[k])),
-                f"{c.tcpa_s[k]:,.0f}",
+                "parallel" if parallel[k] else _seconds(float(c.tin_s[k])),
+                "-" if parallel[k] else _seconds(float(c.tout_s[k])),
+                f"{round(float(c.tcpa_s[k])):,}",
                 f"{c.dcpa_m[k] / NM_TO_M:.2f}",
             )
         tables.append(table)
@@ -178,10 +195,10 @@ def run_detect(args: argparse.Namespace) -> int:
     found = detect(snapshot.states, minima)
     detect_s = time.perf_counter() - started
     if args.json:
-        sys.stdout.write(json.dumps(_document(snapshot, found, ground, detect_s), indent=2) + "\n")
+        sys.stdout.write(json.dumps(_document(snapshot, found, minima, ground, detect_s), indent=2) + "\n")
     else:
         console = Console(width=None if sys.stdout.isatty() else 150)
-        for table in _tables(snapshot, found):
+        for table in _tables(snapshot, found, minima.lookahead_s):
             console.print(table)
         ignored = left_out_text(snapshot.left_out, ground)
         console.print(

@@ -80,6 +80,23 @@ class Conflicts:
     def __len__(self) -> int:
         return int(self.a.size)
 
+    def parallel(self, lookahead_s: float) -> NDArray[np.bool_]:
+        """Pairs whose window covers the whole look-ahead and as long before now.
+
+        Their relative motion is (nearly) nil: parallel flights at (nearly) the same
+        speed, a formation, two hovering aircraft. Such a pair is in conflict now and
+        stays so beyond the look-ahead; its window's ends, tens of thousands of
+        seconds away or infinite, say nothing useful.
+
+        Examples
+        --------
+        >>> pairs = (np.array(v) for v in ([0, 0], [1, 2], [0.0, 50.0], [10.0, 0.0]))
+        >>> c = Conflicts(*pairs, np.array([-87_598.0, 40.0]), np.array([87_598.0, 60.0]))
+        >>> c.parallel(300.0).tolist()
+        [True, False]
+        """
+        return (self.tin_s <= -lookahead_s) & (self.tout_s >= lookahead_s)
+
 
 @dataclass(frozen=True, eq=False)
 class LossesOfSeparation:
