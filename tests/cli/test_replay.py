@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from deconflict.cli import main
 from deconflict.tactical.report import MAX_INCIDENTS
-from tests.tactical.test_report import check_report, write_pair_csv
+from tests.tactical.test_report import T0_S, check_report, write_pair_csv
 
 SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
 
@@ -177,3 +182,63 @@ def test_implausible_rows_are_left_out_and_reported(
     assert len(doc["implausible"]) == 20 and "alt_m: must be within [-1000, 16000] m" in doc["implausible"][0]
     assert f"warning: {SAMPLE}: 149 rows with implausible values left out" in err
     assert len([line for line in err.splitlines() if line]) == 4
+
+
+def test_an_existing_report_folder_is_refused_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_pair_csv(tmp_path / "pair.csv", "AAA", "BBB")
+    directory = tmp_path / "out"
+    directory.mkdir()
+    assert main(["replay", "--report", str(directory), str(source)]) == 2
+    out, err = capsys.readouterr()
+    assert (
+        out == ""
+        and err == f"error: {directory}: the report folder already exists; use --force to replace it\n"
+    )
+    assert list(directory.iterdir()) == []
+    assert main(["replay", "--report", str(directory), "--force", str(source)]) == 1
+    assert (directory / "index.html").is_file()
+
+
+def long_tracks(path: Path, hours: int) -> Path:
+    """Two aircraft far apart reporting every 20 s for ``hours``: a step per second, little to read."""
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write("time_s,icao24,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n")
+        for k in range(hours * 180):
+            stream.write(
+                f"{T0_S + 20 * k},aaa111,10.0,20.0,3000,0,0,0\n{T0_S + 20 * k},bbb222,40.0,20.0,3000,0,0,0\n"
+            )
+    return path
+
+
+def test_ctrl_c_stops_cleanly_says_what_was_done_and_leaves_no_report(tmp_path: Path) -> None:
+    source = long_tracks(tmp_path / "long.csv", hours=40)  # 143,981 steps: minutes, if not interrupted
+    directory = tmp_path / "report"
+    with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deconflict", "replay", "--report", str(directory), str(source)],
+            stdout=out,
+            stderr=err,
+        )
+    try:
+        # The report's temporary folder appears once the tracks are read, just before the replay.
+        deadline = time.monotonic() + 60.0
+        while not list(tmp_path.glob(".report.*")):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    stderr = (tmp_path / "err.txt").read_text()
+    assert code == 130 and "Traceback" not in stderr
+    match = re.search(r"interrupted: replayed ([\d,]+) of ([\d,]+) steps; no report written", stderr)
+    assert match is not None, stderr
+    done, total = (int(x.replace(",", "")) for x in match.groups())
+    assert 0 <= done < total == 40 * 3600 - 19  # the last report is 19 s before the 40th hour ends
+    assert (tmp_path / "out.txt").read_text() == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["err.txt", "long.csv", "out.txt"]

@@ -181,3 +181,34 @@ def test_summary_says_what_was_left_out_and_the_floor(tmp_path: Path) -> None:
     report = replay(tracks, ReplaySettings(ground=GroundFilter(min_alt_m=3010.0)))
     text = write_report(report, tracks, tmp_path / "out").read_text(encoding="utf-8")
     assert "<th>Left out of detection</th><td>30 at or below the floor (altitude floor 9,875 ft)</td>" in text
+
+
+def test_an_interrupted_report_leaves_nothing_behind(tmp_path: Path) -> None:
+    source = write_pair_csv(tmp_path / "pair.csv", "AAA", "BBB")
+    tracks = read_tracks(source, require_time=True)
+    report = replay(tracks)
+    out = tmp_path / "reports" / "out"
+
+    def interrupt(done: int, total: int) -> None:
+        if done > 1:  # the timeline is written, the incident plots are not
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_report(report, tracks, out, on_plot=interrupt)
+    assert list((tmp_path / "reports").iterdir()) == []
+
+
+def test_an_existing_report_folder_is_replaced_only_when_forced(tmp_path: Path) -> None:
+    source = write_pair_csv(tmp_path / "pair.csv", "AAA", "BBB")
+    tracks = read_tracks(source, require_time=True)
+    report = replay(tracks)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("an analyst's notes")
+    with pytest.raises(InputError, match=r"out: the report folder already exists; use --force to replace it"):
+        write_report(report, tracks, out)
+    assert (out / "old.txt").is_file()
+    index = write_report(report, tracks, out, force=True)
+    assert index == out / "index.html" and check_report(index, 1)
+    assert not (out / "old.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "pair.csv"]

@@ -19,6 +19,8 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_CONFLICTS = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C (SIGINT), as a shell reports it: 128 + 2."""
 
 
 def _non_negative(text: str) -> float:
@@ -123,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also write an HTML report with plots of each incident into DIR (index.html and PNGs)",
     )
     _add_floor_option(replay)
+    replay.add_argument("--force", action="store_true", help="replace an existing --report folder")
 
     from deconflict.cli.demo import add_demo_parser
 

@@ -8,12 +8,13 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from deconflict.cli import EXIT_INTERRUPTED
 from deconflict.cli.detect import (
     detection_settings,
     floor_text,
@@ -26,6 +27,9 @@ from deconflict.config import load_settings
 from deconflict.tactical.replay import Alert, Closest, Incident, ReplayReport, ReplaySettings, replay
 from deconflict.tactical.tracks import Implausible, Tracks, implausible_values, read_tracks
 from deconflict.units import FT_TO_M, NM_TO_M
+
+if TYPE_CHECKING:  # matplotlib is only loaded with --report
+    from deconflict.tactical.report import ReportFolder
 
 __all__ = ["report_document", "run_replay"]
 
@@ -215,7 +219,7 @@ def _summary(report: ReplayReport, replay_s: float, ground_flags: bool) -> str:
     return text
 
 
-def _write_html(report: ReplayReport, tracks: Tracks, directory: Path) -> Path:
+def _write_html(report: ReplayReport, tracks: Tracks, folder: ReportFolder) -> Path:
     """The HTML report (``--report``), with a progress bar on stderr while the plots render."""
     from deconflict.tactical.report import write_report
 
@@ -233,7 +237,7 @@ def _write_html(report: ReplayReport, tracks: Tracks, directory: Path) -> Path:
         def on_plot(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return write_report(report, tracks, directory, on_plot=on_plot)
+        return write_report(report, tracks, folder, on_plot=on_plot)
 
 
 def _warn(implausible: Implausible, source: str) -> None:
@@ -248,8 +252,30 @@ def _warn(implausible: Implausible, source: str) -> None:
         )
 
 
+def _replay(tracks: Tracks, settings: ReplaySettings, steps: list[int]) -> ReplayReport:
+    """The replay with a progress bar on stderr; ``steps`` follows (done, total)."""
+    progress = Progress(
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("replay", total=None)
+
+        def on_step(done: int, total: int) -> None:
+            steps[:] = [done, total]
+            if done == 1 or done == total or done % 50 == 0:
+                progress.update(task, completed=done, total=total)
+
+        return replay(tracks, settings, on_step)
+
+
 def run_replay(args: argparse.Namespace) -> int:
-    """``deconflict replay``: exit 0 no incident, 1 incidents, 2 bad input."""
+    """``deconflict replay``: exit 0 no incident, 1 incidents, 2 bad input, 130 interrupted (Ctrl-C)."""
     config = load_settings()
     settings = ReplaySettings(
         step_s=args.step_s,
@@ -264,32 +290,34 @@ def run_replay(args: argparse.Namespace) -> int:
     )
     if args.report:
         # Imported here: matplotlib is only needed with --report. Fail before a long replay.
-        from deconflict.tactical.report import report_directory
+        from deconflict.tactical.report import ReportFolder
 
-        report_directory(args.report)
+        ReportFolder.check(args.report, force=args.force)
     started = time.perf_counter()
-    tracks = read_tracks(Path(args.file), require_time=True)
-    implausible = implausible_values(tracks, plausible_ranges(config))
-    _warn(implausible, tracks.source)
-    progress = Progress(
-        TextColumn("replay"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("steps"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("replay", total=None)
-
-        def on_step(done: int, total: int) -> None:
-            if done == 1 or done == total or done % 50 == 0:
-                progress.update(task, completed=done, total=total)
-
-        report = replay(tracks, settings, on_step)
+    folder: ReportFolder | None = None
+    steps = [0, 0]  # done, total: what an interrupt reports
+    try:
+        tracks = read_tracks(Path(args.file), require_time=True)
+        implausible = implausible_values(tracks, plausible_ranges(config))
+        _warn(implausible, tracks.source)
+        # Written into a temporary sibling, renamed into place at the end: never half a report.
+        folder = ReportFolder.open(args.report, force=args.force) if args.report else None
+        report = _replay(tracks, settings, steps)
+        index = _write_html(report, tracks, folder) if folder is not None else None
+    except KeyboardInterrupt:
+        if folder is not None:
+            folder.discard()
+        done = f"replayed {steps[0]:,} of {steps[1]:,} steps" if steps[1] else "replayed no step"
+        print(
+            f"interrupted: {done}; " + ("no report written" if folder is not None else "nothing reported"),
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except BaseException:
+        if folder is not None:
+            folder.discard()
+        raise
     replay_s = time.perf_counter() - started
-    index = _write_html(report, tracks, Path(args.report)) if args.report else None
     if args.json:
         document = report_document(report, replay_s, tracks.on_ground is not None, implausible)
         sys.stdout.write(json.dumps(document, indent=2) + "\n")

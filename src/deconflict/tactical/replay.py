@@ -322,7 +322,8 @@ def replay(
     settings
         Step, cleaning and merging rules; the defaults suit 1 s ADS-B data.
     on_step
-        Called as ``on_step(done, total)`` after each step (progress display).
+        Called as ``on_step(done, total)`` before the first step and after each step
+        (progress display).
     """
     settings = settings or ReplaySettings()
     clean = clean_tracks(tracks, settings)
@@ -392,6 +393,8 @@ def replay(
             )
         )
 
+    if on_step is not None:
+        on_step(0, total)
     step = 0
     while step < total:
         now_s = start_s + step * settings.step_s

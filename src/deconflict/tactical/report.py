@@ -20,6 +20,11 @@ lines are broken where an aircraft went unreported for longer than ``stale_s``:
 nothing is interpolated across a gap. The closest-approach points are the
 dead-reckoned positions the detector measured.
 
+The folder appears whole or not at all: the report is written into a hidden
+temporary sibling (``.NAME.*.partial``) and renamed into place at the end, so
+an interrupted or failed run leaves no half-written report. An existing folder
+is replaced only when asked (``force``).
+
 A big replay stays bounded: at most ``max_incidents`` incident sections (the
 closest by horizontal separation; the page says when it shows fewer than all)
 and ``max_timeline_pairs`` rows in the timeline.
@@ -32,6 +37,9 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,8 +62,8 @@ __all__ = [
     "MAX_INCIDENTS",
     "MAX_TIMELINE_PAIRS",
     "WINDOW_MARGIN_S",
+    "ReportFolder",
     "incident_order",
-    "report_directory",
     "write_report",
 ]
 
@@ -646,8 +654,9 @@ def _overview_html(report: ReplayReport, shown: list[int]) -> str:
 def write_report(
     report: ReplayReport,
     tracks: Tracks,
-    directory: str | Path,
+    directory: str | Path | ReportFolder,
     *,
+    force: bool = False,
     max_incidents: int = MAX_INCIDENTS,
     max_timeline_pairs: int = MAX_TIMELINE_PAIRS,
     on_plot: Callable[[int, int], None] | None = None,
@@ -661,7 +670,10 @@ def write_report(
     tracks
         The tracks replayed; cleaned again with ``report.settings`` for the plots.
     directory
-        Created if missing (with parents); existing files of the same names are replaced.
+        The report folder, created with its parents; or a :class:`ReportFolder` opened
+        before a long replay. Written atomically (see the module docstring).
+    force
+        Replace an existing folder (with a path for ``directory``).
     max_incidents
         Incident sections at most: the closest by horizontal separation, shown in
         time order and numbered as in ``report.incidents`` (1-based).
@@ -678,18 +690,24 @@ def write_report(
     Raises
     ------
     InputError
-        The directory cannot be created or written.
+        The folder exists (without ``force``), is a file, or cannot be created or written.
     ValueError
         ``max_incidents`` is negative or ``max_timeline_pairs`` is not positive.
     """
     if max_timeline_pairs < 1:
         raise ValueError(f"max_timeline_pairs must be >= 1, got {max_timeline_pairs}")
     shown = incident_order(report, max_incidents)
-    out = report_directory(directory)
+    folder = directory if isinstance(directory, ReportFolder) else ReportFolder.open(directory, force=force)
     try:
-        return _write(report, tracks, out, shown, max_timeline_pairs, on_plot)
+        _write(report, tracks, folder.partial, shown, max_timeline_pairs, on_plot)
+        folder.commit()
     except OSError as exc:
-        raise _write_error(exc, out) from exc
+        folder.discard()
+        raise _write_error(exc, folder.target) from exc
+    except BaseException:  # an interrupt, too: no half-written report stays behind
+        folder.discard()
+        raise
+    return folder.target / "index.html"
 
 
 def _write_error(exc: OSError, directory: Path) -> InputError:
@@ -697,24 +715,73 @@ def _write_error(exc: OSError, directory: Path) -> InputError:
     return InputError([Problem(str(where), f"cannot write the report: {exc.strerror or exc}")])
 
 
-def report_directory(directory: str | Path) -> Path:
-    """Create the report directory (with parents) if missing and return it.
+@dataclass(frozen=True)
+class ReportFolder:
+    """A report folder being written: ``partial``, a hidden sibling of ``target``, renamed into place.
 
-    :func:`write_report` calls it; call it first yourself to fail before a long replay.
-
-    Raises
-    ------
-    InputError
-        The path is a file, or the directory cannot be created.
+    Open it before a long replay to fail early (an existing folder, a file in the
+    way, no permission); :func:`write_report` writes into ``partial``, then
+    :meth:`commit` renames it to ``target``, or :meth:`discard` removes it.
     """
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem(str(out), "cannot write the report: not a directory")])
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _write_error(exc, out) from exc
-    return out
+
+    target: Path
+    partial: Path
+    force: bool = False
+
+    @staticmethod
+    def check(directory: str | Path, *, force: bool = False) -> Path:
+        """The target folder, if a report may be written there (nothing is created).
+
+        Raises
+        ------
+        InputError
+            The folder exists and ``force`` is false, or the path is a file.
+        """
+        target = Path(directory)
+        if target.exists() and not target.is_dir():
+            raise InputError([Problem(str(target), "cannot write the report: not a directory")])
+        if target.exists() and not force:
+            raise InputError(
+                [Problem(str(target), "the report folder already exists; use --force to replace it")]
+            )
+        return target
+
+    @classmethod
+    def open(cls, directory: str | Path, *, force: bool = False) -> ReportFolder:
+        """Check the target (see :meth:`check`), create its parents and the temporary folder.
+
+        Raises
+        ------
+        InputError
+            As :meth:`check`, or the folders cannot be created.
+        """
+        target = cls.check(directory, force=force)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+            mask = os.umask(0o022)
+            os.umask(mask)
+            partial.chmod(0o777 & ~mask)  # as a plain mkdir would (mkdtemp makes it private)
+        except OSError as exc:
+            raise _write_error(exc, target) from exc
+        return cls(target, partial, force)
+
+    def commit(self) -> Path:
+        """Rename the written folder into place, replacing an existing one when forced."""
+        if self.target.exists() and self.force:
+            aside = Path(
+                tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".old", dir=self.target.parent)
+            )
+            self.target.rename(aside / self.target.name)
+            self.partial.rename(self.target)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            self.partial.rename(self.target)  # refused if a non-empty folder appeared meanwhile
+        return self.target
+
+    def discard(self) -> None:
+        """Remove the temporary folder and whatever was written into it."""
+        shutil.rmtree(self.partial, ignore_errors=True)
 
 
 def _write(
