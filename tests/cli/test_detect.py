@@ -183,3 +183,17 @@ def test_parallel_pairs_are_said_to_be_parallel(tmp_path: Path, capsys: pytest.C
     assert "87,598" not in out and "parallel" in rows["pq"] and "parallel" in rows["xy"]
     assert "parallel" not in rows["xz"]
     assert "parallel: the pair keeps (nearly) its distance and height difference" in " ".join(out.split())
+
+
+def test_the_low_flyers_example_of_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).parents[2] / "src" / "deconflict" / "data" / "examples" / "low-flyers.csv"
+    assert main(["detect", "--json", str(example)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ignored"]["on_ground"] == 1
+    assert [(c["a"], c["b"], c["tin_s"]) for c in doc["conflicts"]] == [
+        ("heli", "climb", pytest.approx(90.0))
+    ]
+    assert main(["detect", "--min-alt-ft", "1000", str(example)]) == 0
+    assert "(1 on the ground, 1 at or below the 1,000 ft floor left out)" in " ".join(
+        capsys.readouterr().out.split()
+    )
