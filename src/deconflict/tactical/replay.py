@@ -14,11 +14,11 @@ Recorded ADS-B is dirty; these are the choices, each counted in the report:
 - **Implausible values**: a report whose ground speed exceeds ``max_gs_mps`` or
   whose vertical speed exceeds ``max_vs_mps`` either way is rejected whole.
 - **Altitude spikes** (single reports tens of km high, or a transponder stuck on
-  an impossible level): a report outside the plausible altitudes of
-  :class:`~deconflict.tactical.tracks.PlausibleRanges` (above ``max_alt_m``), or whose altitude jumps
-  from the previous accepted report of the aircraft (within ``stale_s``) by more
-  than ``max_vs_mps`` times the elapsed time plus :data:`ALT_JUMP_TOLERANCE_M`,
-  is rejected whole; the aircraft keeps being dead-reckoned from its last good
+  an impossible level): a report outside the plausible altitudes (see
+  :class:`~deconflict.tactical.tracks.PlausibleRanges`; above ``max_alt_m``), or
+  whose altitude jumps from the previous accepted report of the aircraft (within
+  ``stale_s``) by more than ``max_vs_mps`` times the elapsed time plus
+  :data:`ALT_JUMP_TOLERANCE_M`, is rejected whole; the aircraft keeps being dead-reckoned from its last good
   report and goes stale if no good one follows.
 - **Ground**: ground status comes from the data (a track's ``on_ground``
   flag), never from altitude alone: low flyers (helicopters, drones, low-level
