@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 STARTUP_S = 30.0
-_RUNNING = re.compile(r"running on (http://127\.0\.0\.1:\d+)")
+_RUNNING = re.compile(r"running on (https?://127\.0\.0\.1:\d+)")
 
 
 @contextmanager

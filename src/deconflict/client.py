@@ -14,6 +14,7 @@ A session looks like this (it needs a running server)::
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import secrets
 import urllib.error
@@ -24,9 +25,61 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.errors import DeconflictError
+from deconflict.errors import DeconflictError, InputError, Problem
 
-__all__ = ["ChannelClient", "ChannelError", "Response", "Transport", "UrllibTransport"]
+__all__ = [
+    "ChannelClient",
+    "ChannelError",
+    "Response",
+    "Transport",
+    "UrllibTransport",
+    "check_url",
+    "is_loopback_host",
+]
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost``, ``127.0.0.0/8`` or ``::1``.
+
+    Examples
+    --------
+    >>> [is_loopback_host(h) for h in ("localhost", "127.0.0.1", "::1", "0.0.0.0", "example.org")]
+    [True, True, True, False, False]
+    """
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, insecure: bool = False) -> str:
+    """``url`` if a bearer token may be sent to it: ``https://``, or ``http://`` to this machine.
+
+    Plain ``http://`` to any other host would carry the token in clear text
+    across a network; ``insecure=True`` allows it (a network the caller trusts).
+
+    Raises
+    ------
+    InputError
+        Naming the URL and what to do instead.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError([Problem(url, "not a service URL: give http(s)://HOST[:PORT]")])
+    if parts.scheme == "http" and not insecure and not is_loopback_host(parts.hostname):
+        raise InputError(
+            [
+                Problem(
+                    url,
+                    "plain http:// to another machine would send the bearer token in clear text: "
+                    "use https://, or --insecure on a network you trust",
+                )
+            ]
+        )
+    return url
 
 
 @dataclass(frozen=True)
@@ -117,7 +170,16 @@ class ChannelClient:
     private_key_pem
         The party's Ed25519 private key (PKCS #8 PEM); needed to send messages.
     transport
-        How requests are made; :class:`UrllibTransport` by default.
+        How requests are made; :class:`UrllibTransport` by default. A transport
+        given here decides for itself where requests go (an in-process one
+        crosses no network), so ``url`` is checked only for the default one.
+    insecure
+        Allow plain ``http://`` to another machine (see :func:`check_url`).
+
+    Raises
+    ------
+    InputError
+        If ``url`` is refused by :func:`check_url`.
     """
 
     def __init__(
@@ -127,7 +189,10 @@ class ChannelClient:
         *,
         private_key_pem: bytes | None = None,
         transport: Transport | None = None,
+        insecure: bool = False,
     ) -> None:
+        if transport is None:
+            check_url(url, insecure=insecure)
         self.url = url.rstrip("/")
         self._token = token
         self._private_key_pem = private_key_pem

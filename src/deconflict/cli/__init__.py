@@ -197,6 +197,13 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         default="json",
         help="one JSON object per log line (default), or plain text",
     )
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS: certificate chain (PEM)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key, PEM")
+    serve.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="allow plain HTTP on a --host other than loopback: a TLS reverse proxy is the only way in",
+    )
 
     party = sub.add_parser(
         "party",

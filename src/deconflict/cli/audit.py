@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deconflict.cli.ops import add_insecure_argument
 from deconflict.errors import AuditError, InputError, Problem
 
 if TYPE_CHECKING:
@@ -55,12 +56,14 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     source.add_argument("--file", metavar="FILE", help="an export written by `deconflict audit export`")
     verify.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
     verify.add_argument("--key", metavar="PEM", help="the server's audit public key to verify with")
+    add_insecure_argument(verify)
     export = actions.add_parser(
         "export",
         help="print the party's view of the chain, its messages and the parties' public keys as JSON",
     )
     export.add_argument("--url", required=True, help="the server")
     export.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
+    add_insecure_argument(export)
 
 
 def _read_key(path: str) -> str:
@@ -136,7 +139,7 @@ def _client(args: argparse.Namespace) -> Any:
         raise InputError([Problem("command line", "give --token or set DECONFLICT_TOKEN", None, "--token")])
     from deconflict.client import ChannelClient
 
-    return ChannelClient(args.url, token)
+    return ChannelClient(args.url, token, insecure=args.insecure)
 
 
 def _exported_messages(document: Any, source: str) -> list[Message]:

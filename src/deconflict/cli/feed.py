@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deconflict.cli.ops import add_insecure_argument
+
 __all__ = ["FeedSummary", "add_feed_parser", "feed", "run_feed"]
 
 
@@ -47,6 +49,7 @@ def add_feed_parser(sub: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE.csv[.gz]", help="track CSV with time_s, optionally gzip")
     parser.add_argument("--url", required=True, help="the service, e.g. http://127.0.0.1:8000")
+    add_insecure_argument(parser)
     parser.add_argument("--token", required=True, help="the party's bearer token")
     parser.add_argument(
         "--speed", type=_positive, default=1.0, metavar="X", help="recorded seconds per second (default 1)"
@@ -169,7 +172,7 @@ def run_feed(args: argparse.Namespace) -> int:
     """``deconflict feed``: exit 0 when fed, 2 for a bad file or a service that cannot be reached."""
     from deconflict.client import ChannelClient
 
-    client = ChannelClient(args.url, args.token)
+    client = ChannelClient(args.url, args.token, insecure=args.insecure)
     interactive = sys.stderr.isatty()
     last_line = [0.0]
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deconflict.cli.ops import add_insecure_argument
 from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def add_msg_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+        add_insecure_argument(parser)
         parser.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
         parser.add_argument("--lang", choices=("en", "ru"), help="language of rendered texts")
         parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -59,7 +61,7 @@ def _client(args: argparse.Namespace, key: bytes | None = None) -> ChannelClient
     # Imported here: building the parser must stay cheap (no cryptography, no HTTP).
     from deconflict.client import ChannelClient
 
-    return ChannelClient(args.url, token, private_key_pem=key)
+    return ChannelClient(args.url, token, private_key_pem=key, insecure=args.insecure)
 
 
 def _line(message: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_common_arguments",
+    "add_insecure_argument",
     "add_ops_parser",
     "client_from_args",
     "conflicts_table",
@@ -31,10 +32,20 @@ __all__ = [
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--url``, ``--token`` and ``--json``: what every client command takes."""
+    """``--url``, ``--token``, ``--insecure`` and ``--json``: what every client command takes."""
     parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+    add_insecure_argument(parser)
     parser.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def add_insecure_argument(parser: argparse.ArgumentParser) -> None:
+    """``--insecure``: allow a plain ``http://`` URL to another machine (the token in clear text)."""
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain http:// to a host other than this machine (sends the token in clear text)",
+    )
 
 
 def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,7 +95,7 @@ def client_from_args(args: argparse.Namespace, transport: Transport | None = Non
     # Imported here: building the parser must stay cheap (no cryptography, no HTTP).
     from deconflict.client import ChannelClient
 
-    return ChannelClient(args.url, token, transport=transport)
+    return ChannelClient(args.url, token, transport=transport, insecure=args.insecure)
 
 
 def console() -> Console:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from pathlib import Path
 
 from deconflict.cli.party import settings_for
+from deconflict.client import is_loopback_host
+from deconflict.errors import InputError, Problem
 
-__all__ = ["CLOCK_FILE_ENV", "FileClock", "run_serve"]
+__all__ = ["CLOCK_FILE_ENV", "FileClock", "check_tls", "run_serve"]
 
 CLOCK_FILE_ENV = "DECONFLICT_CLOCK_FILE"
 """The environment variable naming a :class:`FileClock`'s file (tests and demos only)."""
@@ -39,6 +42,48 @@ class FileClock:
         return float(self.path.read_text(encoding="ascii").strip())
 
 
+def check_tls(host: str, cert: str | None, key: str | None, behind_proxy: bool = False) -> None:
+    """Check ``--tls-cert``/``--tls-key`` (uvicorn's ``ssl_certfile``/``ssl_keyfile``) before binding.
+
+    Bearer tokens never cross a network in clear text: without TLS, only a
+    loopback ``host`` is accepted, unless ``behind_proxy`` says a reverse proxy
+    on a trusted path terminates TLS in front of this server.
+
+    Raises
+    ------
+    InputError
+        If only one of the files is given, they cannot be read or do not form
+        a certificate and its key, or a non-loopback ``host`` has no TLS.
+    """
+    if (cert is None) != (key is None):
+        missing = "--tls-key" if key is None else "--tls-cert"
+        raise InputError([Problem("command line", "give both --tls-cert and --tls-key", None, missing)])
+    if cert is None or key is None:
+        if not (behind_proxy or is_loopback_host(host)):
+            raise InputError(
+                [
+                    Problem(
+                        "command line",
+                        f"{host!r} is reachable from other machines and bearer tokens would cross the "
+                        "network in clear text: give --tls-cert and --tls-key, or --behind-proxy when a "
+                        "TLS reverse proxy is the only way in",
+                        None,
+                        "--host",
+                    )
+                ]
+            )
+        return
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if not Path(path).is_file():
+            raise InputError([Problem(path, "no such file", None, flag)])
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+        problem = Problem(f"{cert}, {key}", f"not a PEM certificate and its private key ({reason})")
+        raise InputError([problem]) from exc
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Serve the API until interrupted; returns 0 after a clean shutdown."""
     import uvicorn
@@ -46,6 +91,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from deconflict.api import create_app
     from deconflict.api.middleware import logging_config
 
+    check_tls(args.host, args.tls_cert, args.tls_key, args.behind_proxy)
     settings = settings_for(args.db)
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     clock = FileClock(clock_file) if clock_file else None
@@ -57,5 +103,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log_level="info",
         log_config=logging_config(getattr(args, "log_format", "json")),
         access_log=False,
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
     )
     return 0
