@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from deconflict.errors import InputError, Problem
 
-__all__ = ["generate_key_pair", "public_key_of"]
+__all__ = ["fingerprint", "generate_key_pair", "public_key_of"]
 
 
 def generate_key_pair() -> tuple[bytes, bytes]:
@@ -38,3 +41,27 @@ def public_key_of(pem: bytes, source: str) -> bytes:
     if not isinstance(key, Ed25519PublicKey):
         raise InputError([Problem(source, f"must be an Ed25519 key, got {type(key).__name__}")])
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def fingerprint(public_pem: bytes, source: str = "public key") -> str:
+    """``SHA256:`` and the unpadded base64 SHA-256 of the raw 32-byte Ed25519 public key.
+
+    Short enough to read out over a telephone: the party and the channel operator
+    compare it to be sure the key registered is the one the party made.
+
+    Raises
+    ------
+    InputError
+        If ``public_pem`` is not an Ed25519 PEM public key.
+
+    Examples
+    --------
+    >>> from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    >>> key = Ed25519PrivateKey.from_private_bytes(bytes(32)).public_key()
+    >>> pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    >>> fingerprint(pem)
+    'SHA256:E545QOZLVJFyIIjZoNdBYo/IJuCUddNBp4Cs3jxLgHA'
+    """
+    key = serialization.load_pem_public_key(public_key_of(public_pem, source))
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode("ascii").rstrip("=")

@@ -207,7 +207,7 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
 
     party = sub.add_parser(
         "party",
-        help="register, list, revoke parties of the channel and rotate their tokens",
+        help="register, list, revoke parties of the channel and rotate their tokens; make a party's keys",
         description="Manages the parties (and their credentials) in the server's database.",
     )
     party_sub = party.add_subparsers(dest="party_command", required=True, metavar="ACTION")
@@ -227,6 +227,17 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="FILE",
         help="where to write a generated private key (default NAME.ed25519.pem; never overwritten)",
     )
+    keygen = party_sub.add_parser(
+        "keygen",
+        help="make a party's Ed25519 key pair (run by the party; the public key goes to the operator)",
+        description=(
+            "Writes NAME.ed25519.pem (private, mode 0600) and NAME.ed25519.pub.pem into DIR and prints the "
+            "public key's fingerprint. Existing files are replaced only with --force."
+        ),
+    )
+    keygen.add_argument("name", metavar="NAME", help="party name: 1-64 of a-z 0-9 _ -")
+    keygen.add_argument("--out", metavar="DIR", default=".", help="folder of the two files (default .)")
+    keygen.add_argument("--force", action="store_true", help="replace existing key files")
     listing = party_sub.add_parser("list", help="list parties")
     listing.add_argument("--db", metavar="PATH", help=db_help)
     listing.add_argument("--json", action="store_true", help="print one JSON document instead of a table")

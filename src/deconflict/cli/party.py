@@ -1,4 +1,8 @@
-"""``deconflict party add|list|revoke|rotate``: parties and credentials on the server's database."""
+"""``deconflict party add|list|revoke|rotate``: parties and credentials on the server's database.
+
+``deconflict party keygen`` runs at the party, not at the server: it makes the
+party's Ed25519 key pair, whose public half goes to the channel operator.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from deconflict.channel.keys import generate_key_pair, public_key_of
+from deconflict.channel.keys import fingerprint, generate_key_pair, public_key_of
 from deconflict.channel.parties import Party, check_party_name
 from deconflict.channel.service import add_party, revoke_party_token, rotate_party_token
 from deconflict.config import Settings, load_settings
@@ -23,18 +27,64 @@ def settings_for(db: str | None) -> Settings:
     return load_settings() if db is None else load_settings(db_path=Path(db))
 
 
+_REPLACE_HINT = "it is replaced only with --force"
+
+
 def _write_private_key(path: Path, pem: bytes) -> None:
     """Write a private key readable by its owner only; never replace an existing file."""
+    _write_new(path, pem, 0o600, hint="choose another file with --key-out (it is never replaced)")
+
+
+def _write_new(path: Path, data: bytes, mode: int, force: bool = False, hint: str = _REPLACE_HINT) -> None:
+    """Write ``data`` to ``path`` with ``mode``; an existing file is replaced only with ``force``.
+
+    A replacement is written beside the file and renamed over it, so the file
+    is never half-written and never readable by others, even for a moment.
+    """
+    if not force:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            raise InputError([Problem(str(path), f"exists already: {hint}")]) from None
+        except OSError as exc:
+            raise InputError([Problem(str(path), f"cannot create: {exc.strerror or exc}")]) from exc
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return
+    temporary = path.with_name(f".{path.name}.new")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InputError(
-            [Problem(str(path), "exists already: choose another file with --key-out (it is never replaced)")]
-        ) from None
+        temporary.unlink(missing_ok=True)
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
     except OSError as exc:
-        raise InputError([Problem(str(path), f"cannot create: {exc.strerror or exc}")]) from exc
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
+        temporary.unlink(missing_ok=True)
+        raise InputError([Problem(str(path), f"cannot write: {exc.strerror or exc}")]) from exc
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    name = check_party_name(args.name)
+    folder = Path(args.out).resolve()
+    private_path = folder / f"{name}.ed25519.pem"
+    public_path = folder / f"{name}.ed25519.pub.pem"
+    if not args.force:
+        taken = [p for p in (private_path, public_path) if p.exists()]
+        if taken:
+            raise InputError([Problem(str(p), f"exists already: {_REPLACE_HINT}") for p in taken])
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError([Problem(str(folder), f"cannot create: {exc.strerror or exc}")]) from exc
+    private_pem, public_pem = generate_key_pair()
+    _write_new(private_path, private_pem, 0o600, args.force)
+    _write_new(public_path, public_pem, 0o644, args.force)
+    print(f"private key: {private_path}")
+    print("  Ed25519, mode 0600: it signs your messages; keep it, never send it to anyone")
+    print(f"public key: {public_path}")
+    print(f"  send it to the channel operator, who registers it: party add {name} --public-key FILE")
+    print(f"fingerprint: {fingerprint(public_pem)}")
+    print("  read it to the operator over a channel you trust; it must match what `party add` prints")
+    return 0
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -77,6 +127,7 @@ def _add(args: argparse.Namespace) -> int:
         )
     else:
         print(f"public key: registered from {args.public_key}")
+    print(f"fingerprint: {fingerprint(public_pem)}")
     return 0
 
 
@@ -147,5 +198,5 @@ def _rotate(args: argparse.Namespace) -> int:
 
 def run_party(args: argparse.Namespace) -> int:
     """Run ``deconflict party ACTION``; errors propagate to :func:`deconflict.cli.main`."""
-    actions = {"add": _add, "list": _list, "revoke": _revoke, "rotate": _rotate}
+    actions = {"add": _add, "keygen": _keygen, "list": _list, "revoke": _revoke, "rotate": _rotate}
     return actions[args.party_command](args)
