@@ -10,8 +10,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The web map's third-party assets (src/deconflict/ui/vendor/, not committed): from the npm
-# packages that package-lock.json pins, only the files the page loads.
+# The web map's and /docs' third-party assets (src/deconflict/ui/vendor/, not committed): from the
+# npm packages that package-lock.json pins, only the files the pages load.
 UI_VENDOR := src/deconflict/ui/vendor
 $(UI_VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -21,6 +21,9 @@ $(UI_VENDOR)/.installed: package.json package-lock.json
 	cp node_modules/topojson-client/dist/topojson-client.min.js $(UI_VENDOR)/
 	cp node_modules/world-atlas/countries-50m.json $(UI_VENDOR)/
 	cp node_modules/chart.js/dist/chart.umd.min.js $(UI_VENDOR)/
+	mkdir -p $(UI_VENDOR)/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		$(UI_VENDOR)/swagger-ui/
 	touch $@
 
 vendor: $(UI_VENDOR)/.installed

@@ -18,7 +18,7 @@ from deconflict.api.metrics import Metrics
 from deconflict.api.middleware import RequestObserver
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import catalogue as catalogue_routes
-from deconflict.api.routers import conflicts, health, operations
+from deconflict.api.routers import conflicts, docs, health, operations
 from deconflict.api.routers import events as event_routes
 from deconflict.api.routers import messages as message_routes
 from deconflict.api.routers import ops as ops_routes
@@ -151,6 +151,10 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        # /docs is served from the service's own files (routers/docs.py), never from a CDN;
+        # ReDoc would load from one, so it is off.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_exception_handler(DeconflictError, problems.domain_error_handler)
     app.add_exception_handler(RequestValidationError, problems.validation_error_handler)
@@ -172,6 +176,7 @@ def create_app(
         tracks_routes,
         ops_routes,
         ui_routes,
+        docs,
     ):
         app.include_router(module.router)
     return app

@@ -21,6 +21,7 @@ __all__ = [
     "ASSETS_MISSING_TEXT",
     "CONTENT_SECURITY_POLICY",
     "VENDOR_FILES",
+    "UiRoot",
     "missing_vendor_files",
     "router",
     "ui_root",
