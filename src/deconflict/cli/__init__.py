@@ -169,6 +169,22 @@ def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "--db", metavar="DB", help="database file (default: DECONFLICT_DB_PATH or deconflict.db)"
         )
         action.add_argument("--force", action="store_true", help="overwrite an existing file")
+    backup.add_argument(
+        "--keep",
+        type=_at_least_one,
+        metavar="N",
+        help="PATH is a folder: write a new timestamped backup into it, keep the N newest, delete older ones",
+    )
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return value
 
 
 def _port(text: str) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from rich.console import Console
 
 from deconflict.config import load_settings
 from deconflict.storage.sqlite.backup import BackupSummary, backup_database, restore_database
+from deconflict.storage.sqlite.retention import prune_backups, timestamped_backup_path
 
 __all__ = ["run_db"]
 
@@ -21,12 +23,28 @@ def _print(console: Console, verb: str, summary: BackupSummary) -> None:
     )
 
 
+def _backup_target(args: argparse.Namespace) -> Path:
+    """PATH, or with ``--keep`` a new timestamped file in the folder PATH."""
+    if args.keep is None:
+        return Path(args.path)
+    return timestamped_backup_path(Path(args.path), time.time())
+
+
+def _prune(args: argparse.Namespace, console: Console) -> None:
+    """With ``--keep N``: delete all but the N newest timestamped backups of the folder."""
+    if args.keep is None:
+        return
+    for removed in prune_backups(Path(args.path), args.keep):
+        console.print(f"removed {removed} (keeping the {args.keep} newest)", soft_wrap=True, markup=False)
+
+
 def run_db(args: argparse.Namespace) -> int:
     """``deconflict db backup PATH`` / ``deconflict db restore PATH``."""
     db = Path(args.db) if args.db else load_settings().db_path
     console = Console()
     if args.db_command == "backup":
-        _print(console, "backup written to", backup_database(db, args.path, overwrite=args.force))
+        _print(console, "backup written to", backup_database(db, _backup_target(args), overwrite=args.force))
+        _prune(args, console)
     else:
         _print(console, "restored", restore_database(args.path, db, overwrite=args.force))
     return 0
