@@ -14,7 +14,7 @@ $(BIN)/python:
 # npm packages that package-lock.json pins, only the files the pages load.
 UI_VENDOR := src/deconflict/ui/vendor
 $(UI_VENDOR)/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	rm -rf $(UI_VENDOR) && mkdir -p $(UI_VENDOR)/images
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(UI_VENDOR)/
 	cp node_modules/leaflet/dist/images/*.png $(UI_VENDOR)/images/
