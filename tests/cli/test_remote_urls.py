@@ -85,3 +85,13 @@ def test_https_and_loopback_urls_are_accepted(url: str) -> None:
 def test_other_urls_are_refused_by_the_client(url: str, expected: str) -> None:
     with pytest.raises(InputError, match=expected):
         ChannelClient(url, "t")
+
+
+def test_the_demo_talks_to_its_own_server_on_whatever_address_it_bound(tmp_path: Path) -> None:
+    from deconflict.channel.keys import generate_key_pair
+    from deconflict.cli.demo import _clients
+
+    key = tmp_path / "blue.pem"
+    key.write_bytes(generate_key_pair()[0])
+    clients = _clients(REMOTE, {"blue": {"token": "t", "key_file": str(key)}})
+    assert clients["blue"].url == REMOTE
