@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import io
 import json
 import os
 import re
@@ -46,13 +48,31 @@ def serve_process(
             time.sleep(0.05)
         yield process, match.group(1)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process the test started: SIGTERM, then SIGKILL if it is still there after 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def register_party(db: Path, name: str, folder: Path) -> tuple[str, bytes]:
+    """``deconflict party add NAME`` on ``db``: the token and the private key (written into ``folder``)."""
+    from deconflict.cli import main
+
+    key = folder / f"{name}.ed25519.pem"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["party", "add", name, "--db", str(db), "--key-out", str(key)]) == 0
+    match = re.search(r"^token: (\S+)$", out.getvalue(), re.MULTILINE)
+    assert match, out.getvalue()
+    return match.group(1), key.read_bytes()
 
 
 def call_api(url: str, token: str, method: str, path: str, body: object | None = None) -> tuple[int, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -10,20 +9,13 @@ import pytest
 
 from deconflict.cli import main
 from deconflict.client import ChannelClient
-from tests.servers import serve_process
+from tests.servers import register_party, serve_process
 from tests.tls import ServerCertificate, make_server_certificate
 
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> ServerCertificate:
     return make_server_certificate(tmp_path / "tls")
-
-
-def _register(db: Path, name: str, folder: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["party", "add", name, "--db", str(db), "--key-out", str(folder / f"{name}.pem")]) == 0
-    match = re.search(r"^token: (\S+)$", capsys.readouterr().out, re.MULTILINE)
-    assert match
-    return match.group(1)
 
 
 def test_serve_with_a_certificate_answers_https_to_a_client_that_trusts_its_authority(
@@ -33,7 +25,7 @@ def test_serve_with_a_certificate_answers_https_to_a_client_that_trusts_its_auth
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = tmp_path / "channel.db"
-    token = _register(db, "blue", tmp_path, capsys)
+    token, _ = register_party(db, "blue", tmp_path)
     tls = ["--tls-cert", str(certificate.cert), "--tls-key", str(certificate.key)]
     with serve_process(db, tmp_path / "serve.log", extra_args=tls) as (_, url):
         assert url.startswith("https://127.0.0.1:")

@@ -28,7 +28,7 @@ from websockets.sync.client import connect
 
 from deconflict.cli import main
 from deconflict.client import ChannelClient
-from tests.servers import serve_process
+from tests.servers import register_party, serve_process, stop_process
 from tests.tls import ServerCertificate, make_server_certificate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,20 +114,7 @@ def nginx_in_front(upstream_url: str, cert: ServerCertificate, folder: Path) -> 
                 time.sleep(0.05)
         yield Proxy(f"https://127.0.0.1:{https_port}", http_port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _register(db: Path, name: str, folder: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, bytes]:
-    key = folder / f"{name}.pem"
-    assert main(["party", "add", name, "--db", str(db), "--key-out", str(key)]) == 0
-    match = re.search(r"^token: (\S+)$", capsys.readouterr().out, re.MULTILINE)
-    assert match
-    return match.group(1), key.read_bytes()
+        stop_process(process)
 
 
 def test_https_and_the_websocket_through_the_shipped_nginx_configuration(
@@ -136,8 +123,8 @@ def test_https_and_the_websocket_through_the_shipped_nginx_configuration(
     _nginx()
     cert = make_server_certificate(tmp_path / "tls")
     db = tmp_path / "channel.db"
-    blue_token, blue_key = _register(db, "blue", tmp_path, capsys)
-    red_token, _ = _register(db, "red", tmp_path, capsys)
+    blue_token, blue_key = register_party(db, "blue", tmp_path)
+    red_token, _ = register_party(db, "red", tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert.ca_cert))
     trusted = ssl.create_default_context(cafile=str(cert.ca_cert))
     with (
