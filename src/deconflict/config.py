@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="events one connection may have waiting; more drop it (too slow)"
     )
     events_max_connections_per_party: int = Field(default=8, ge=1, description="event connections per party")
+    session_check_s: float = Field(
+        default=1.0,
+        gt=0.0,
+        description="how often open event connections' tokens are re-checked (revoked or expired: closed)",
+    )
     deadline_sweep_s: float = Field(
         default=5.0, gt=0.0, description="how often the server looks for passed deadlines (and pushes them)"
     )

@@ -140,6 +140,9 @@ def create_app(
             # Passed deadlines are pushed even when no request comes in to notice them.
             sweeper = asyncio.create_task(event_routes.sweep_deadlines(app.state.services))
             stack.push_async_callback(event_routes.stop_task, sweeper)
+            # Revoked and expired tokens end their open connections (the CLI changes the database).
+            guard = asyncio.create_task(event_routes.end_stale_sessions(app.state.services))
+            stack.push_async_callback(event_routes.stop_task, guard)
             # Live detection runs every tactical_cycle_s over all parties' latest states.
             detection = asyncio.create_task(tracks_routes.run_cycles(app.state.services))
             stack.push_async_callback(event_routes.stop_task, detection)

@@ -15,13 +15,18 @@ queue is full is dropped (its next :meth:`Subscription.next_batch` raises
 :class:`SlowConsumerError`) and the others go on. A dropped client
 reconnects and reads what it missed from the REST routes (the inbox,
 ``/v1/conflicts``, ``/v1/escalations``).
+
+A subscription may be bound to the credential that opened it (its token's
+hash): :meth:`EventBus.end_sessions` ends every subscription whose credential
+no longer holds (:mod:`deconflict.channel.sessions`), and its next
+:meth:`Subscription.next_batch` raises :class:`SessionEndedError` saying why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -30,6 +35,7 @@ from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
+from deconflict.channel.sessions import SessionEnding
 from deconflict.errors import DeconflictError
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "EventBus",
     "EventKind",
     "EventSink",
+    "SessionEndedError",
     "SlowConsumerError",
     "Subscription",
     "TooManyConnectionsError",
@@ -98,14 +105,38 @@ class SlowConsumerError(DeconflictError):
     """A subscriber's queue overflowed: it was dropped and must reconnect."""
 
 
+class SessionEndedError(DeconflictError):
+    """The credential that opened a subscription no longer holds: the subscription is over.
+
+    Attributes
+    ----------
+    ending
+        Why (close code and reason).
+    """
+
+    def __init__(self, ending: SessionEnding) -> None:
+        super().__init__(ending.reason)
+        self.ending = ending
+
+
 class Subscription:
     """One connection's bounded queue of events, consumed on the loop it was created on.
 
     Create it with :meth:`EventBus.subscribe`; :meth:`close` (or ``with``) ends it.
     """
 
-    def __init__(self, bus: EventBus, party: str, max_queued: int, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        party: str,
+        max_queued: int,
+        loop: asyncio.AbstractEventLoop,
+        credential: str | None = None,
+    ) -> None:
         self.party = party
+        self.credential = credential
+        """The hash of the token that opened it, or ``None`` (then never ended for its credential)."""
+        self.ending: SessionEnding | None = None
         self._bus = bus
         self._loop = loop
         # Unbounded underneath: the bound is ours, so overflow drops the subscriber instead of blocking.
@@ -113,32 +144,49 @@ class Subscription:
         self._max_queued = max_queued
         self.dropped = False
 
+    def _stop(self) -> None:
+        """Leave the bus and wake the consumer, whose next batch then raises; on the loop only."""
+        self.dropped = True
+        self._bus._remove(self)
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
     def _offer(self, event: Event) -> None:
         """Queue ``event``; on the subscription's loop only."""
         if self.dropped:
             return
         if self._queue.qsize() >= self._max_queued:
-            self.dropped = True
-            self._bus._remove(self)
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(None)  # wakes the consumer, which then raises
+            self._stop()
             return
         self._queue.put_nowait(event)
 
-    def deliver(self, event: Event) -> None:
-        """Queue ``event`` from any thread, never blocking."""
+    def _end(self, ending: SessionEnding) -> None:
+        if not self.dropped:
+            self.ending = ending
+            self._stop()
+
+    def _on_loop(self, callback: Callable[..., None], *args: object) -> None:
+        """Run ``callback(*args)`` on the subscription's loop, from any thread, never blocking."""
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is self._loop:
-            self._offer(event)
+            callback(*args)
         else:
             try:
-                self._loop.call_soon_threadsafe(self._offer, event)
+                self._loop.call_soon_threadsafe(callback, *args)
             except RuntimeError:  # the loop is closed: the connection is gone
                 self._bus._remove(self)
+
+    def deliver(self, event: Event) -> None:
+        """Queue ``event`` from any thread, never blocking."""
+        self._on_loop(self._offer, event)
+
+    def end(self, ending: SessionEnding) -> None:
+        """End the subscription from any thread: its next batch raises :class:`SessionEndedError`."""
+        self._on_loop(self._end, ending)
 
     async def next_batch(self, max_events: int = 256) -> list[Event]:
         """Wait for at least one event and return it with whatever else is queued (up to ``max_events``).
@@ -147,12 +195,16 @@ class Subscription:
         ------
         SlowConsumerError
             If the queue overflowed: the subscription is over.
+        SessionEndedError
+            If its credential no longer holds (:meth:`end`): the subscription is over.
         """
         first = await self._queue.get()
         batch: list[Event] = []
         item: Event | None = first
         while True:
             if item is None:
+                if self.ending is not None:
+                    raise SessionEndedError(self.ending)
                 raise SlowConsumerError(
                     f"more than {self._max_queued} events were waiting for {self.party!r}: "
                     "connection dropped; reconnect and read the inbox"
@@ -198,8 +250,11 @@ class EventBus:
         self._lock = threading.Lock()
         self._subscriptions: dict[str, list[Subscription]] = {}
 
-    def subscribe(self, party: str) -> Subscription:
+    def subscribe(self, party: str, credential: str | None = None) -> Subscription:
         """A new subscription to ``party``'s events, on the running event loop.
+
+        ``credential`` (the hash of the token that opened it) binds it to that
+        token: see :meth:`end_sessions`.
 
         Raises
         ------
@@ -214,7 +269,7 @@ class EventBus:
                     f"party {party!r} already has {len(current)} event connections "
                     f"(at most {self.max_connections_per_party})"
                 )
-            subscription = Subscription(self, party, self.max_queued, loop)
+            subscription = Subscription(self, party, self.max_queued, loop, credential)
             current.append(subscription)
         return subscription
 
@@ -230,6 +285,25 @@ class EventBus:
         """How many subscriptions ``party`` holds now."""
         with self._lock:
             return len(self._subscriptions.get(party, ()))
+
+    def end_sessions(self, ending_of: Callable[[str], SessionEnding | None]) -> int:
+        """End every subscription whose credential ``ending_of`` says no longer holds; return how many.
+
+        ``ending_of`` is asked once per distinct credential (it may read the
+        store: call this from a worker thread, not the event loop).
+        """
+        bound: list[tuple[str, Subscription]] = []
+        with self._lock:
+            for group in self._subscriptions.values():
+                bound += [(s.credential, s) for s in group if s.credential is not None]
+        endings = {credential: ending_of(credential) for credential in {c for c, _ in bound}}
+        ended = 0
+        for credential, subscription in bound:
+            ending = endings[credential]
+            if ending is not None:
+                subscription.end(ending)
+                ended += 1
+        return ended
 
     def publish(self, events: Iterable[Event]) -> None:
         """Queue each event for every subscription of its party; never blocks, never raises for a slow one."""

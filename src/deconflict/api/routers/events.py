@@ -44,12 +44,27 @@ refused with 400. Frames that arrive together are stored in one transaction
 A connection whose events pile up beyond ``events_max_queued`` is closed with
 code 1013 (try again later), as is one beyond ``events_max_connections_per_party``;
 the client reconnects and reads what it missed from the REST routes.
+
+Credentials bind the connection
+-------------------------------
+A connection lasts as long as the token that opened it. Once its party is
+revoked, or the token rotated out and past its grace period (both may be
+done by the CLI on the database while the server runs), the connection is
+closed within ``session_check_s`` (every open connection's token is checked
+against the store that often) with:
+
+- ``4001`` ``token revoked``: the party was revoked;
+- ``4002`` ``token expired``: the token was rotated out and its grace period is over.
+
+Each batch of ``send`` frames is checked too, just before it is stored: once
+the token no longer holds, they are refused with 401 and nothing is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -76,14 +91,16 @@ from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.events import (
     Event,
     EventKind,
+    SessionEndedError,
     SlowConsumerError,
     Subscription,
     TooManyConnectionsError,
 )
 from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
-from deconflict.channel.parties import Party, authenticate
+from deconflict.channel.parties import Party, authenticate, hash_token
 from deconflict.channel.service import deliver_pushed, pass_deadlines, record_login_failure, send_batch
+from deconflict.channel.sessions import credential_ending
 from deconflict.errors import AuthenticationError
 
 __all__ = [
@@ -91,6 +108,7 @@ __all__ = [
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_TRY_AGAIN_LATER",
     "MAX_SEND_BATCH",
+    "end_stale_sessions",
     "router",
     "stop_task",
     "sweep_deadlines",
@@ -136,12 +154,14 @@ async def _presented_token(websocket: WebSocket) -> tuple[str | None, str | None
     return None, found if isinstance(found, str) and found else None
 
 
-async def _authenticate(websocket: WebSocket, services: Services) -> Party | None:
+async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party, str] | None:
+    """The party and the hash of the token it presented, or ``None`` (recorded as a failed login)."""
     authorization, token = await _presented_token(websocket)
     now_s = services.clock.now_s()
     if token is not None:
         try:
-            return await run_in_threadpool(authenticate, services.parties, token, now_s)
+            party = await run_in_threadpool(authenticate, services.parties, token, now_s)
+            return party, hash_token(token)
         except AuthenticationError:
             pass
     # A token sent in the first frame is recorded as a bearer header would be.
@@ -233,9 +253,17 @@ class _Outbox:
     the next one fills: the busier the connection, the fewer commits per message.
     """
 
-    def __init__(self, websocket: WebSocket, services: Services, party: Party, language: str) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        services: Services,
+        subscription: Subscription,
+        party: Party,
+        language: str,
+    ) -> None:
         self._websocket = websocket
         self._services = services
+        self._subscription = subscription
         self._party = party
         self._language = language
         self._queued: list[tuple[Any, MessageCreate]] = []
@@ -283,6 +311,14 @@ class _Outbox:
     async def _send(self, batch: list[tuple[Any, MessageCreate]]) -> None:
         services = self._services
         now_s = services.clock.now_s()
+        credential = self._subscription.credential
+        if credential is not None:
+            ending = await run_in_threadpool(credential_ending, services.parties, credential, now_s)
+            if ending is not None:  # revoked or rotated out since the last check: nothing is stored
+                for ref, _ in batch:
+                    await self._refuse(ref, 401, f"{ending.reason}: not sent")
+                self._subscription.end(ending)
+                return
         admitted: list[tuple[Any, MessageCreate]] = []
         for ref, body in batch:
             wait_s = None if services.rate is None else services.rate.admit(self._party.name, now_s)
@@ -321,13 +357,14 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
     """The caller's events as JSON frames (see the module documentation for the protocol)."""
     services = _services(websocket)
     await websocket.accept()
-    party = await _authenticate(websocket, services)
-    if party is None:
+    authenticated = await _authenticate(websocket, services)
+    if authenticated is None:
         await websocket.close(CLOSE_POLICY_VIOLATION, "missing, malformed, unknown or revoked bearer token")
         return
+    party, credential = authenticated
     language = choose_language(lang, websocket.headers.get("accept-language"))
     try:
-        subscription = services.events.subscribe(party.name)
+        subscription = services.events.subscribe(party.name, credential)
     except TooManyConnectionsError as exc:
         await websocket.close(CLOSE_TRY_AGAIN_LATER, str(exc)[:120])
         return
@@ -335,7 +372,7 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
         await websocket.send_text(json.dumps({"type": "ready", "party": party.name}))
         deliveries = _Deliveries(services, party.name)
         push = asyncio.create_task(_push(websocket, subscription, services, language, deliveries))
-        outbox = _Outbox(websocket, services, party, language)
+        outbox = _Outbox(websocket, services, subscription, party, language)
         drain = asyncio.create_task(outbox.read())
         marking = asyncio.create_task(deliveries.run())
         sending = asyncio.create_task(outbox.run())
@@ -356,6 +393,10 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
             if isinstance(error, SlowConsumerError):
                 with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                     await websocket.close(CLOSE_TRY_AGAIN_LATER, "too slow: events dropped; reconnect")
+            elif isinstance(error, SessionEndedError):
+                _log.info("events: closed a connection of %r: %s", party.name, error.ending.reason)
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await websocket.close(error.ending.code, error.ending.reason)
             elif isinstance(error, WebSocketDisconnect):
                 pass
             elif error is not None:
@@ -382,6 +423,24 @@ async def sweep_deadlines(services: Services) -> None:
             )
         except Exception:  # a failed sweep is retried at the next one; requests sweep too
             _log.exception("deadline sweep failed")
+
+
+async def end_stale_sessions(services: Services) -> None:
+    """Every ``session_check_s``, end the connections whose token no longer holds (runs until cancelled).
+
+    The CLI revokes and rotates on the database, possibly from another process,
+    so the store is asked again: once per distinct open token per check.
+    """
+    while True:
+        await asyncio.sleep(services.settings.session_check_s)
+        try:
+            now_s = services.clock.now_s()
+            await run_in_threadpool(
+                services.events.end_sessions,
+                functools.partial(credential_ending, services.parties, now_s=now_s),
+            )
+        except Exception:  # retried at the next check
+            _log.exception("credential check of the open event connections failed")
 
 
 async def stop_task(task: asyncio.Task[None]) -> None:
