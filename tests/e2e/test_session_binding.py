@@ -23,12 +23,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.channel.parties import register_party
 from deconflict.channel.sessions import TOKEN_EXPIRED, TOKEN_REVOKED, SessionEnding
 from deconflict.cli import main
-from deconflict.storage import SQLitePartyStore
-from tests.builders import T0_S
-from tests.servers import call_api, serve_process
+from tests.servers import call_api, register_parties, serve_process
 
 CLOSE_WITHIN_S = 2.0
 
@@ -62,10 +59,7 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     db = tmp_path / "channel.db"
-    with SQLitePartyStore(db) as parties:
-        registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
-    tokens = {name: r.token for name, r in registrations.items()}
-    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
+    tokens, keys = register_parties(db, "blue", "red")
     with serve_process(db, tmp_path / "server.log") as (_, url):
         yield Server(url, db, tokens, keys)
 

@@ -16,7 +16,9 @@
 
 :class:`JsonLogFormatter` writes such records as one JSON object per line;
 :func:`logging_config` sets up the server's logging (``deconflict serve
---log-format json|text``).
+--log-format json|text``), with :class:`QueryStringFilter` on its handler: a
+query string (where a client may have put a token) is cut from every line,
+uvicorn's own (``"WebSocket /v1/events?..." [accepted]``) included.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "JsonLogFormatter",
     "LogFormat",
+    "QueryStringFilter",
     "RequestObserver",
     "logging_config",
 ]
@@ -139,6 +142,32 @@ class RequestObserver:
         )
 
 
+_QUERY = re.compile(r"(/[^\s?#\"']*)\?[^\s#\"']*")
+
+
+class QueryStringFilter(logging.Filter):
+    """Cuts the query string from every path in a record's message: tokens may travel there.
+
+    Whoever logs (uvicorn logs each WebSocket's path with its query string), the
+    line keeps the path and loses what follows its ``?``.
+
+    Examples
+    --------
+    >>> record = logging.makeLogRecord({"msg": '%s "WebSocket %s" [accepted]',
+    ...                                 "args": ("127.0.0.1:5", "/v1/events?token=s3cret")})
+    >>> QueryStringFilter().filter(record), record.getMessage()
+    (True, '127.0.0.1:5 "WebSocket /v1/events" [accepted]')
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            cut = _QUERY.sub(r"\1", message)
+            if cut != message:
+                record.msg, record.args = cut, None
+        return True
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per record: ``time`` (RFC 3339 UTC, ms), ``level``, ``logger``, then the
     record's ``fields`` (access lines) or its ``message``."""
@@ -164,11 +193,18 @@ def logging_config(log_format: LogFormat) -> dict[str, Any]:
 
     The ``deconflict`` and ``uvicorn`` loggers write to stderr at INFO, as JSON
     lines (``json``) or plain text (``text``); uvicorn's own access log is off,
-    :class:`RequestObserver` logs each request instead.
+    :class:`RequestObserver` logs each request instead. Every other logger's
+    warnings go through the same handler, and every line through
+    :class:`QueryStringFilter`.
     """
     if log_format not in ("json", "text"):
         raise ValueError(f"log format must be 'json' or 'text', got {log_format!r}")
-    handler = {"class": "logging.StreamHandler", "formatter": log_format, "stream": "ext://sys.stderr"}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": log_format,
+        "stream": "ext://sys.stderr",
+        "filters": ["no_query_strings"],
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -176,6 +212,7 @@ def logging_config(log_format: LogFormat) -> dict[str, Any]:
             "json": {"()": f"{__name__}.JsonLogFormatter"},
             "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         },
+        "filters": {"no_query_strings": {"()": f"{__name__}.QueryStringFilter"}},
         "handlers": {"default": handler},
         "loggers": {
             "deconflict": {"handlers": ["default"], "level": "INFO", "propagate": False},
@@ -183,4 +220,5 @@ def logging_config(log_format: LogFormat) -> dict[str, Any]:
             "uvicorn.error": {"level": "INFO"},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
+        "root": {"handlers": ["default"], "level": "WARNING"},
     }
