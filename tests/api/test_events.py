@@ -102,9 +102,14 @@ def test_a_revoked_party_is_refused_and_the_log_keeps_no_token(channel: Channel)
     assert "revoked" in failures[0].payload_json
 
 
-@pytest.mark.parametrize("first_frame", ["not json", json.dumps({"token": "x"}), json.dumps([1])])
+@pytest.mark.parametrize("first_frame", [json.dumps({"token": "x"}), json.dumps([1]), "null"])
 def test_without_a_header_the_first_frame_must_carry_a_token(channel: Channel, first_frame: str) -> None:
     assert refused(channel.client, {}, first_frame) == 1008
+
+
+@pytest.mark.parametrize("first_frame", ["not json", "[" * 33 + "]" * 33, "[" * 100_000 + "]" * 100_000])
+def test_a_first_frame_that_cannot_be_decoded_is_closed_with_1007(channel: Channel, first_frame: str) -> None:
+    assert refused(channel.client, {}, first_frame) == 1007
 
 
 def test_a_browser_authenticates_with_its_first_frame(channel: Channel) -> None:

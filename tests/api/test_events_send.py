@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
 from deconflict.storage import SQLiteAuditLog
 from tests.api.conftest import Channel
 from tests.api.test_events import events
@@ -51,9 +54,8 @@ def test_refusals_carry_the_status_and_detail_of_the_rest_api(channel: Channel) 
         shapeless = {"type": "send", "ref": "shapeless", "message": {"to": "red"}}
         for frame in (good, forged, replayed, unknown, shapeless):
             blue.send_json(frame)
-        blue.send_text("not json")
         blue.send_json({"type": "hello", "ref": "odd"})
-        answers = {a["ref"]: a for a in (blue.receive_json() for _ in range(7))}
+        answers = {a["ref"]: a for a in (blue.receive_json() for _ in range(6))}
     assert answers["good"]["type"] == "sent"
     assert (answers["forged"]["status"], answers["forged"]["type"]) == (422, "refused")
     assert "signature" in str(answers["forged"]["detail"])
@@ -61,7 +63,6 @@ def test_refusals_carry_the_status_and_detail_of_the_rest_api(channel: Channel) 
     assert answers["nobody"]["status"] == 422 and "nobody" in str(answers["nobody"]["detail"])
     assert answers["shapeless"]["status"] == 422
     assert {p["field"] for p in answers["shapeless"]["detail"]} >= {"code", "nonce", "signature"}
-    assert answers[None]["status"] == 400  # the frame that is not JSON has no ref
     assert answers["odd"]["status"] == 400
     sent = channel.client.get("/v1/messages?box=outbox", headers=channel.auth("blue")).json()
     assert [m["nonce"] for m in sent] == [good["message"]["nonce"]]  # nothing refused was stored
@@ -82,3 +83,16 @@ def test_the_socket_counts_against_the_same_rate_as_post(channel: Channel) -> No
         "/v1/messages", json=body(channel, "red", to="blue"), headers=channel.auth("red")
     )
     assert response.status_code == 201  # other parties are not affected
+
+
+def test_a_frame_that_is_not_json_closes_the_socket_with_1007(channel: Channel) -> None:
+    with events(channel, "blue") as blue:
+        blue.send_json(send_frame(channel, "blue", "good"))
+        assert blue.receive_json()["type"] == "sent"
+        blue.send_text("not json")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            blue.receive_json()
+    assert closed.value.code == 1007
+    with events(channel, "blue") as again:  # the party reconnects as before
+        again.send_json({"type": "hello", "ref": "back"})
+        assert again.receive_json()["ref"] == "back"

@@ -75,3 +75,47 @@ def test_a_token_in_a_query_string_never_reaches_the_log(tmp_path: Path) -> None
     assert "WebSocket /v1/events" in text and "/no/such/path" in text  # the lines are there...
     for secret in secrets:
         assert secret not in text  # ...without their query strings
+
+
+# -- frames the server cannot decode -----------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+"""A frame nested far beyond Python's recursion limit."""
+
+
+def test_an_undecodable_frame_closes_only_its_socket_with_1007_in_one_log_line(tmp_path: Path) -> None:
+    frames: list[str | bytes] = [
+        DEEP,
+        '{"type": "send", "ref": ' + "[" * 500 + "]" * 500 + "}",
+        "not json",
+        b"\x00",
+    ]
+    with running(tmp_path) as server:
+
+        async def scenario() -> list[int | None]:
+            codes: list[int | None] = []
+            async with connect(server.ws_url, additional_headers=server.auth("red")) as bystander:
+                assert json.loads(await asyncio.wait_for(bystander.recv(), 10.0))["type"] == "ready"
+                attempts = [(server.auth("blue"), frame) for frame in frames] + [({}, DEEP)]  # first frame
+                for headers, frame in attempts:
+                    async with connect(server.ws_url, additional_headers=headers, max_size=None) as ws:
+                        if headers:
+                            assert json.loads(await asyncio.wait_for(ws.recv(), 10.0))["type"] == "ready"
+                        await ws.send(frame)
+                        with pytest.raises(ConnectionClosed) as closed:
+                            await asyncio.wait_for(ws.recv(), 10.0)
+                        codes.append(None if closed.value.rcvd is None else closed.value.rcvd.code)
+                # The bystander's socket still answers.
+                await bystander.send(json.dumps({"type": "hello", "ref": "still here"}))
+                answer = json.loads(await asyncio.wait_for(bystander.recv(), 10.0))
+                assert (answer["ref"], answer["status"]) == ("still here", 400)
+            return codes
+
+        codes = asyncio.run(scenario())
+        time.sleep(0.5)  # the last lines written
+        lines = server.log.read_text(errors="replace").splitlines()
+    assert codes == [1007] * 5
+    closes = [line for line in lines if "1007" in line]
+    assert len(closes) == 5, "\n".join(lines)
+    assert all(json.loads(line)["level"] == "warning" for line in closes)
+    assert not any("Traceback" in line or '"exception"' in line for line in lines)

@@ -61,7 +61,10 @@ party its own events as JSON frames: `conflict`, `message`, `acknowledgement`,
 `deadline_passed`, `escalation`, and (to the two parties whose aircraft are
 involved, each from its own side) `alert`, `incident`, `incident_comment`.
 Authenticate with the same `Authorization` header, or (browsers) a first frame
-`{"type": "auth", "token": "..."}`; a bad token is closed with code 1008.
+`{"type": "auth", "token": "..."}`; a bad token is closed with code 1008, a frame
+that is not JSON (or nests deeper than 32 levels) with 1007. Once the token is
+revoked, or rotated out past its grace, the socket is closed with 4001 `token
+revoked` or 4002 `token expired`.
 """
 
 

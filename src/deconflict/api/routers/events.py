@@ -41,6 +41,10 @@ would answer (422, 409, and 429 with ``retry_after_s``: the same per-party
 refused with 400. Frames that arrive together are stored in one transaction
 (:data:`MAX_SEND_BATCH` at most): one commit for many.
 
+A frame the server cannot decode (not JSON, nested deeper than
+:data:`MAX_FRAME_DEPTH`, a binary frame) closes the connection with code 1007
+(invalid payload), logged in one line; the party's other connections go on.
+
 A connection whose events pile up beyond ``events_max_queued`` is closed with
 code 1013 (try again later), as is one beyond ``events_max_connections_per_party``;
 the client reconnects and reads what it missed from the REST routes.
@@ -105,8 +109,10 @@ from deconflict.errors import AuthenticationError
 
 __all__ = [
     "AUTH_TIMEOUT_S",
+    "CLOSE_INVALID_PAYLOAD",
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_TRY_AGAIN_LATER",
+    "MAX_FRAME_DEPTH",
     "MAX_SEND_BATCH",
     "end_stale_sessions",
     "router",
@@ -128,6 +134,72 @@ MAX_SEND_BATCH = 256
 CLOSE_TRY_AGAIN_LATER = 1013
 """Close code for a party over its connection limit, or a client too slow to keep up."""
 
+CLOSE_INVALID_PAYLOAD = 1007
+"""Close code for a frame that cannot be decoded: not JSON, nested too deep, or binary."""
+
+MAX_FRAME_DEPTH = 32
+"""How deeply a frame's JSON may nest (objects and arrays); a ``send`` frame needs 4."""
+
+
+class _UndecodableFrameError(Exception):
+    """A frame that is not a JSON text the server will read; the connection is closed with 1007."""
+
+
+def _nested_deeper_than(document: Any, limit: int) -> bool:
+    """Whether ``document`` nests objects and arrays more than ``limit`` deep (iteratively: no recursion)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending += [(child, depth + 1) for child in children]
+    return False
+
+
+async def _receive_frame(websocket: WebSocket) -> Any:
+    """The next frame, decoded.
+
+    Raises
+    ------
+    WebSocketDisconnect
+        When the client goes away.
+    _UndecodableFrameError
+        For a binary frame, a text that is not JSON, or JSON nested deeper than :data:`MAX_FRAME_DEPTH`.
+    """
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise _UndecodableFrameError("a binary frame: frames are JSON text")
+    too_deep = _UndecodableFrameError(f"JSON nested deeper than {MAX_FRAME_DEPTH} levels")
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:
+        raise _UndecodableFrameError(f"not JSON ({exc})") from None
+    if _nested_deeper_than(document, MAX_FRAME_DEPTH):
+        raise too_deep
+    return document
+
+
+async def _close_undecodable(websocket: WebSocket, party: str | None, error: _UndecodableFrameError) -> None:
+    client = websocket.client
+    _log.warning(
+        "events: closed a connection from %s%s with %d: %s",
+        f"{client.host}:{client.port}" if client is not None else "?",
+        "" if party is None else f" of {party!r}",
+        CLOSE_INVALID_PAYLOAD,
+        error,
+    )
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(CLOSE_INVALID_PAYLOAD, str(error)[:120])
+
+
 router = APIRouter(tags=["events"])
 
 
@@ -146,9 +218,8 @@ async def _presented_token(websocket: WebSocket) -> tuple[str | None, str | None
         bearer = scheme.lower() == "bearer" and credentials.strip()
         return authorization, credentials.strip() if bearer else None
     try:
-        frame = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
-        document = json.loads(frame)
-    except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):
+        document = await asyncio.wait_for(_receive_frame(websocket), AUTH_TIMEOUT_S)
+    except (TimeoutError, WebSocketDisconnect):
         return None, None
     found = document.get("token") if isinstance(document, dict) and document.get("type") == "auth" else None
     return None, found if isinstance(found, str) and found else None
@@ -276,15 +347,16 @@ class _Outbox:
         await self._websocket.send_text(json.dumps(frame))
 
     async def read(self) -> None:
-        """Read the client's frames until it goes away; queue ``send`` frames, refuse anything else."""
+        """Read the client's frames until it goes away; queue ``send`` frames, refuse anything else.
+
+        Raises
+        ------
+        _UndecodableFrameError
+            For a frame that cannot be decoded: the connection is to be closed with 1007.
+        """
         with contextlib.suppress(WebSocketDisconnect):
             while True:
-                text = await self._websocket.receive_text()
-                try:
-                    frame = json.loads(text)
-                except ValueError:
-                    await self._refuse(None, 400, "not a JSON frame")
-                    continue
+                frame = await _receive_frame(self._websocket)
                 ref = frame.get("ref") if isinstance(frame, dict) else None
                 if not isinstance(frame, dict) or frame.get("type") != "send":
                     await self._refuse(ref, 400, 'unknown frame: expected {"type": "send", "ref", "message"}')
@@ -357,7 +429,11 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
     """The caller's events as JSON frames (see the module documentation for the protocol)."""
     services = _services(websocket)
     await websocket.accept()
-    authenticated = await _authenticate(websocket, services)
+    try:
+        authenticated = await _authenticate(websocket, services)
+    except _UndecodableFrameError as exc:
+        await _close_undecodable(websocket, None, exc)
+        return
     if authenticated is None:
         await websocket.close(CLOSE_POLICY_VIOLATION, "missing, malformed, unknown or revoked bearer token")
         return
@@ -388,6 +464,12 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
         failed = next((t.exception() for t in (marking, sending) if t in done), None)
         if failed is not None:
             raise failed
+        if drain in done:
+            undecodable = drain.exception()
+            if isinstance(undecodable, _UndecodableFrameError):
+                await _close_undecodable(websocket, party.name, undecodable)
+            elif undecodable is not None:
+                raise undecodable
         if push in done:
             error = push.exception()
             if isinstance(error, SlowConsumerError):
