@@ -120,6 +120,16 @@ class Settings(BaseSettings):
         default=120, gt=0, description="messages one party may send in any 60 s (POST /v1/messages)"
     )
 
+    # Connections (deconflict.api.connections, `deconflict serve`).
+    http_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0.0,
+        description="a request's headers must be complete this long after it began; else it is closed",
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, description="connections open at once (HTTP and WebSocket); more get 503"
+    )
+
     # Web map (deconflict.ui, served at /).
     ui_dir: Path | None = Field(
         default=None, description="folder of the web map's files; default: the installed package's ui/"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,3 +120,78 @@ def test_an_undecodable_frame_closes_only_its_socket_with_1007_in_one_log_line(t
     assert len(closes) == 5, "\n".join(lines)
     assert all(json.loads(line)["level"] == "warning" for line in closes)
     assert not any("Traceback" in line or '"exception"' in line for line in lines)
+
+
+# -- half-sent requests and the connection cap -------------------------------------------------------
+
+PARTIAL_REQUEST = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+FULL_REQUEST = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
+def _open_raw(url: str, first_bytes: bytes) -> socket.socket:
+    host, _, port = url.removeprefix("http://").partition(":")
+    raw = socket.create_connection((host, int(port)), timeout=10.0)
+    if first_bytes:
+        raw.sendall(first_bytes)
+    return raw
+
+
+def _closed_by_server(raw: socket.socket, within_s: float) -> bytes | None:
+    """What the server sent before it closed the connection within ``within_s``; ``None`` if still open."""
+    raw.settimeout(within_s)
+    received = b""
+    try:
+        while chunk := raw.recv(4096):
+            received += chunk
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def test_half_sent_requests_are_closed_after_the_header_timeout_while_others_are_served(
+    tmp_path: Path,
+) -> None:
+    timeout_s = 1.0
+    with running(tmp_path, http_header_timeout_s=str(timeout_s)) as server:
+        opened_s = time.monotonic()
+        silent = [_open_raw(server.url, b"") for _ in range(5)]
+        partial = [_open_raw(server.url, PARTIAL_REQUEST) for _ in range(25)]
+        dripping = _open_raw(server.url, b"G")
+        try:
+            assert call_api(server.url, server.tokens["blue"], "GET", "/v1/parties/me")[0] == 200
+            for byte in b"ET /v1/health HTTP/1.1\r\nX-Drip: " + b"a" * 100:
+                try:
+                    dripping.send(bytes([byte]))  # a byte every 0.1 s: never idle, never complete
+                except OSError:
+                    break
+                time.sleep(0.1)
+            drip_closed_s = time.monotonic() - opened_s
+            assert drip_closed_s < timeout_s + 2.0
+            for raw in silent + partial:
+                assert _closed_by_server(raw, timeout_s + 2.0) == b""
+            assert time.monotonic() - opened_s < timeout_s + 4.0
+            assert call_api(server.url, server.tokens["blue"], "GET", "/v1/parties/me")[0] == 200
+        finally:
+            for raw in [*silent, *partial, dripping]:
+                raw.close()
+
+
+def test_connections_beyond_the_cap_are_answered_503_and_closed(tmp_path: Path) -> None:
+    cap = 20
+    with running(tmp_path, max_connections=str(cap), http_header_timeout_s="3") as server:
+        held = [_open_raw(server.url, PARTIAL_REQUEST) for _ in range(cap)]
+        try:
+            time.sleep(0.3)  # all accepted
+            extra = _open_raw(server.url, FULL_REQUEST)
+            answer = _closed_by_server(extra, 2.0)
+            extra.close()
+            assert answer is not None and answer.startswith(b"HTTP/1.1 503"), answer
+        finally:
+            for raw in held:
+                raw.close()
+        time.sleep(0.3)  # the held ones gone
+        assert call_api(server.url, server.tokens["blue"], "GET", "/v1/parties/me")[0] == 200
+        time.sleep(0.3)
+        assert "max_connections" in server.log.read_text(errors="replace")

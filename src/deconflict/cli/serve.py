@@ -89,6 +89,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from deconflict.api import create_app
+    from deconflict.api.connections import guarded_http_protocol
     from deconflict.api.middleware import logging_config
 
     check_tls(args.host, args.tls_cert, args.tls_key, args.behind_proxy)
@@ -105,5 +106,7 @@ def run_serve(args: argparse.Namespace) -> int:
         access_log=False,
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
+        # Half-sent requests are closed, and connections beyond the cap answered 503.
+        http=guarded_http_protocol(settings.http_header_timeout_s, settings.max_connections),
     )
     return 0
