@@ -12,12 +12,12 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deconflict.units import AltitudeMargins
 
-__all__ = ["Buffers", "Limits", "Settings", "load_settings"]
+__all__ = ["Buffers", "Limits", "Settings", "load_settings", "parse_bind"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,26 @@ class Limits:
     max_volumes_per_operation: int = 1_000
     max_vertices_per_ring: int = 10_000
     max_radius_m: float = 2_000_000.0
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6 address]:PORT`` too) as a host and a port number (0: any free port).
+
+    Raises
+    ------
+    ValueError
+        Naming the form expected and the value given.
+
+    Examples
+    --------
+    >>> parse_bind("127.0.0.1:9100"), parse_bind("[::1]:0")
+    (('127.0.0.1', 9100), ('::1', 0))
+    """
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected HOST:PORT with a port 0..65535, got {text!r}")
+    return host, int(port)
 
 
 _MARGINS = AltitudeMargins()
@@ -130,10 +150,28 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="connections open at once (HTTP and WebSocket); more get 503"
     )
 
+    # Metrics (deconflict.api.metrics): never on the party port unless the operator token is shown.
+    metrics_bind: str | None = Field(
+        default=None,
+        description="HOST:PORT of the operator address serving GET /metrics (deconflict serve); default none",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="operator token: GET /metrics on the party port answers to it only (404 without it)",
+    )
+
     # Web map (deconflict.ui, served at /).
     ui_dir: Path | None = Field(
         default=None, description="folder of the web map's files; default: the installed package's ui/"
     )
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _valid_bind(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_bind(value)
+        return value
 
     @field_validator("escalation_ladder_s")
     @classmethod

@@ -39,8 +39,14 @@ class Channel:
 
 
 @pytest.fixture
-def channel(tmp_path: Path) -> Iterator[Channel]:
-    settings = Settings(db_path=tmp_path / "channel.db")
+def channel_settings() -> dict[str, Any]:
+    """Settings of the ``channel`` app besides its database; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def channel(tmp_path: Path, channel_settings: dict[str, Any]) -> Iterator[Channel]:
+    settings = Settings(db_path=tmp_path / "channel.db", **channel_settings)
     with SQLitePartyStore(settings.db_path) as parties:
         registrations = {
             name: register_party(parties, name, None, T0_S) for name in ("blue", "red", "green", "gone")

@@ -25,6 +25,15 @@ from tests.api.test_messages import send
 from tests.builders import T0_S
 from tests.fakes import FakeClock
 
+OPERATOR_TOKEN = "operator-token-of-the-tests"
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+@pytest.fixture
+def channel_settings() -> dict[str, Any]:
+    """The channel of these tests shows its metrics to the operator token."""
+    return {"metrics_token": OPERATOR_TOKEN}
+
 
 @pytest.fixture
 def access_log() -> Iterator[io.StringIO]:
@@ -188,7 +197,7 @@ def test_the_logging_config_is_valid(log_format: str) -> None:
     config = logging_config(log_format)  # type: ignore[arg-type]
     assert config["formatters"][log_format]
     assert config["handlers"]["default"]["formatter"] == log_format
-    logging.config.dictConfig({**config, "loggers": {}, "handlers": {}})  # the formatters build
+    logging.config.dictConfig({**config, "loggers": {}, "handlers": {}, "root": {}})  # the formatters build
 
 
 def test_an_unknown_log_format_is_refused() -> None:
@@ -199,7 +208,20 @@ def test_an_unknown_log_format_is_refused() -> None:
 # -- metrics ----------------------------------------------------------------------------------------
 
 
-def test_metrics_need_no_token_and_count_requests_by_route_template(channel: Channel) -> None:
+def test_metrics_answer_the_operator_token_only_and_are_not_in_the_api_document(
+    channel: Channel, tmp_path: Path
+) -> None:
+    assert channel.client.get("/metrics", headers=OPERATOR).status_code == 200
+    for headers in ({}, channel.auth("blue"), {"Authorization": "Bearer operator-token-of-the-test"}):
+        refused = channel.client.get("/metrics", headers=headers)
+        assert (refused.status_code, refused.json()) == (404, {"detail": "Not Found"})  # as a missing path
+    assert "/metrics" not in channel.app.openapi()["paths"]
+    without = create_app(Settings(db_path=tmp_path / "other.db"), clock=FakeClock(T0_S))
+    with TestClient(without) as client:  # no operator token set: no metrics on the party port at all
+        assert client.get("/metrics", headers=OPERATOR).status_code == 404
+
+
+def test_metrics_count_requests_by_route_template(channel: Channel) -> None:
     for _ in range(3):
         channel.client.get("/v1/conflicts", headers=channel.auth("blue"))
     channel.client.get("/v1/conflicts")  # 401
@@ -207,7 +229,7 @@ def test_metrics_need_no_token_and_count_requests_by_route_template(channel: Cha
     channel.client.get(f"/v1/messages/{sent['id']}", headers=channel.auth("red"))
     channel.client.get("/v1/messages/999999", headers=channel.auth("red"))  # 404
     channel.client.get("/no/such/path")
-    response = channel.client.get("/metrics")
+    response = channel.client.get("/metrics", headers=OPERATOR)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     samples = _samples(response.text)
@@ -227,7 +249,7 @@ def test_metrics_need_no_token_and_count_requests_by_route_template(channel: Cha
 
 def test_metrics_show_open_conflicts_overdue_messages_and_event_connections(channel: Channel) -> None:
     def gauges() -> dict[str, float]:
-        samples = _samples(channel.client.get("/metrics").text)
+        samples = _samples(channel.client.get("/metrics", headers=OPERATOR).text)
         return {name: value for (name, labels), value in samples.items() if not labels}
 
     before = gauges()
@@ -259,18 +281,19 @@ def test_metrics_show_the_live_picture(channel: Channel) -> None:
     }
     posted = channel.client.post("/v1/tracks", json={"states": [state]}, headers=channel.auth("blue"))
     assert posted.status_code == 202, posted.text
-    samples = _samples(channel.client.get("/metrics").text)
+    samples = _samples(channel.client.get("/metrics", headers=OPERATOR).text)
     assert samples["deconflict_tracked_aircraft", ()] == 1
     assert samples["deconflict_active_alerts", ()] == 0
 
 
 def test_two_apps_in_one_process_count_apart(tmp_path: Path, channel: Channel) -> None:
-    other = create_app(Settings(db_path=tmp_path / "other.db"), clock=FakeClock(T0_S))
+    settings = Settings(db_path=tmp_path / "other.db", metrics_token=OPERATOR_TOKEN)
+    other = create_app(settings, clock=FakeClock(T0_S))
     with TestClient(other) as client:
         for _ in range(2):
             client.get("/v1/health")
         channel.client.get("/v1/health")
-        mine = _samples(channel.client.get("/metrics").text)
-        theirs = _samples(client.get("/metrics").text)
+        mine = _samples(channel.client.get("/metrics", headers=OPERATOR).text)
+        theirs = _samples(client.get("/metrics", headers=OPERATOR).text)
     assert _requests(theirs, "/v1/health", 200) == 2
     assert _requests(mine, "/v1/health", 200) == 1

@@ -14,19 +14,34 @@ Gauges read at scrape time:
 * ``deconflict_event_connections``: open ``/v1/events`` WebSocket connections;
 * ``deconflict_tracked_aircraft``, ``deconflict_active_alerts`` and
   ``deconflict_open_incidents``: when the service runs the live picture.
+
+These are totals over all parties: a party that subtracts its own learns the
+others'. So they are for the operator only, never on the party port by
+default: :func:`serve_metrics` serves them on an address of their own
+(``deconflict serve --metrics-bind HOST:PORT``), and ``GET /metrics`` on the
+party port answers only to the operator token (``metrics_token``), 404 otherwise.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from deconflict.api.deps import Services
 
-__all__ = ["CONTENT_TYPE", "UNMATCHED_ROUTE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "UNMATCHED_ROUTE", "Metrics", "MetricsServer", "serve_metrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 """The media type of the text exposition format."""
@@ -118,3 +133,32 @@ class Metrics:
     def exposition(self) -> bytes:
         """Everything in the Prometheus text format (:data:`CONTENT_TYPE`)."""
         return generate_latest(self.registry)
+
+
+class MetricsServer:
+    """The operator address serving the metrics, from a thread of its own (:func:`serve_metrics`)."""
+
+    def __init__(self, server: WSGIServer, thread: threading.Thread, url: str) -> None:
+        self._server = server
+        self._thread = thread
+        self.url = url
+        """Where the metrics are, ``http://HOST:PORT/metrics`` with the port listened on."""
+
+    def stop(self) -> None:
+        """Stop listening and wait for the thread to end."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5.0)
+
+
+def serve_metrics(metrics: Metrics, host: str, port: int) -> MetricsServer:
+    """Serve ``metrics`` at ``http://HOST:PORT/metrics``: the operator address (port 0: any free port).
+
+    Raises
+    ------
+    OSError
+        When it cannot listen there.
+    """
+    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    shown = f"[{host}]" if ":" in host else host
+    return MetricsServer(server, thread, f"http://{shown}:{server.server_port}/metrics")

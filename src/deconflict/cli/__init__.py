@@ -197,6 +197,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _bind(text: str) -> str:
+    from deconflict.config import parse_bind
+
+    try:
+        parse_bind(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db_help = "SQLite database file (default: DECONFLICT_DB_PATH or deconflict.db)"
     serve = sub.add_parser(
@@ -219,6 +229,12 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         "--behind-proxy",
         action="store_true",
         help="allow plain HTTP on a --host other than loopback: a TLS reverse proxy is the only way in",
+    )
+    serve.add_argument(
+        "--metrics-bind",
+        metavar="HOST:PORT",
+        type=_bind,
+        help="serve GET /metrics on this operator address (never on the party port); default: none",
     )
 
     party = sub.add_parser(

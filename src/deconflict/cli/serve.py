@@ -10,15 +10,23 @@ production.
 from __future__ import annotations
 
 import argparse
+import logging.config
 import os
 import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deconflict.cli.party import settings_for
 from deconflict.client import is_loopback_host
+from deconflict.config import parse_bind
 from deconflict.errors import InputError, Problem
 
+if TYPE_CHECKING:
+    from deconflict.api.metrics import Metrics, MetricsServer
+
 __all__ = ["CLOCK_FILE_ENV", "FileClock", "check_tls", "run_serve"]
+
+_log = logging.getLogger("deconflict.serve")
 
 CLOCK_FILE_ENV = "DECONFLICT_CLOCK_FILE"
 """The environment variable naming a :class:`FileClock`'s file (tests and demos only)."""
@@ -94,19 +102,44 @@ def run_serve(args: argparse.Namespace) -> int:
 
     check_tls(args.host, args.tls_cert, args.tls_key, args.behind_proxy)
     settings = settings_for(args.db)
+    if getattr(args, "metrics_bind", None) is not None:
+        settings = settings.model_copy(update={"metrics_bind": args.metrics_bind})
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     clock = FileClock(clock_file) if clock_file else None
-    # Each request is logged once by the app (deconflict.api.middleware), not by uvicorn.
-    uvicorn.run(
-        create_app(settings, clock=clock),
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        log_config=logging_config(getattr(args, "log_format", "json")),
-        access_log=False,
-        ssl_certfile=args.tls_cert,
-        ssl_keyfile=args.tls_key,
-        # Half-sent requests are closed, and connections beyond the cap answered 503.
-        http=guarded_http_protocol(settings.http_header_timeout_s, settings.max_connections),
-    )
+    app = create_app(settings, clock=clock)
+    operator = _serve_metrics(app.state.metrics, settings.metrics_bind)
+    log_config = logging_config(getattr(args, "log_format", "json"))
+    logging.config.dictConfig(log_config)
+    if operator is not None:
+        _log.info("operator metrics at %s", operator.url)
+    try:
+        # Each request is logged once by the app (deconflict.api.middleware), not by uvicorn.
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=log_config,
+            access_log=False,
+            ssl_certfile=args.tls_cert,
+            ssl_keyfile=args.tls_key,
+            # Half-sent requests are closed, and connections beyond the cap answered 503.
+            http=guarded_http_protocol(settings.http_header_timeout_s, settings.max_connections),
+        )
+    finally:
+        if operator is not None:
+            operator.stop()
     return 0
+
+
+def _serve_metrics(metrics: Metrics, bind: str | None) -> MetricsServer | None:
+    """The operator's metrics address, listening, if one is set."""
+    if bind is None:
+        return None
+    from deconflict.api.metrics import serve_metrics
+
+    host, port = parse_bind(bind)
+    try:
+        return serve_metrics(metrics, host, port)
+    except OSError as exc:
+        raise InputError([Problem("metrics_bind", f"cannot listen: {exc.strerror or exc}", bind)]) from exc

@@ -1,18 +1,21 @@
-"""Operations endpoints for whoever runs the service: ``GET /v1/ready`` and ``GET /metrics``; no token.
+"""Operations endpoints for whoever runs the service: ``GET /v1/ready`` (no token) and ``GET /metrics``.
 
 ``/v1/health`` (liveness) says the process answers; ``/v1/ready`` (readiness)
 says it can serve: its database answers and is at the latest schema version.
 
-``/metrics`` is open, like ``/v1/health``: Prometheus scrapers rarely carry
-bearer tokens, the server binds 127.0.0.1 by default, and the metrics hold
-counts only (by route template and status), never a party's name or data.
-When the service listens on a wider address, restrict ``/metrics`` at the
-reverse proxy or firewall in front of it.
+``/metrics`` holds all-party totals (a party that subtracts its own learns
+the others'), so the party port serves it only to the operator token
+(``metrics_token``) and answers 404 to everyone else, as for a path that does
+not exist; it is not in the OpenAPI document. The usual way to scrape is the
+operator address of its own: ``deconflict serve --metrics-bind HOST:PORT``
+(:func:`~deconflict.api.metrics.serve_metrics`).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+import hmac
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from deconflict.api.metrics import CONTENT_TYPE, Metrics
@@ -47,14 +50,17 @@ def ready(request: Request) -> JSONResponse:
     return JSONResponse(ReadyOut(status="ready").model_dump())
 
 
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format"}},
-)
+@router.get("/metrics", response_class=Response, include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """Prometheus metrics: requests by route template and status, latency, open conflicts,
-    overdue messages, event connections (and, with the live picture, tracked aircraft and
-    active alerts). Open without a token: see the module notes and the README."""
+    """Prometheus metrics, to the operator token only (``metrics_token``); 404 to anyone else."""
+    services = getattr(request.app.state, "services", None)
+    expected = None if services is None else services.settings.metrics_token
+    scheme, _, shown = request.headers.get("authorization", "").partition(" ")
+    if (
+        expected is None
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(shown.strip().encode(), expected.get_secret_value().encode())
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
     found: Metrics = request.app.state.metrics
     return Response(found.exposition(), media_type=CONTENT_TYPE)
