@@ -52,7 +52,7 @@ _DESCRIPTION = """\
 The deconfliction channel between parties that share an airspace.
 
 Every `/v1` route but `/v1/health` and `/v1/ready` needs `Authorization: Bearer <token>`
-(from `deconflict party add`; `GET /metrics` is open too). A party reads and changes
+(from `deconflict party add`; the metrics are the operator's, not on this port). A party reads and changes
 only its own operations; of a conflict with another party's plan it learns only the
 shared facts.
 
