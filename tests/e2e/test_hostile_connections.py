@@ -159,8 +159,13 @@ def test_half_sent_requests_are_closed_after_the_header_timeout_while_others_are
         silent = [_open_raw(server.url, b"") for _ in range(5)]
         partial = [_open_raw(server.url, PARTIAL_REQUEST) for _ in range(25)]
         dripping = _open_raw(server.url, b"G")
+        kept_alive = _open_raw(server.url, FULL_REQUEST.replace(b"close", b"keep-alive"))
         try:
             assert call_api(server.url, server.tokens["blue"], "GET", "/v1/parties/me")[0] == 200
+            kept_alive.settimeout(5.0)
+            assert kept_alive.recv(4096).startswith(b"HTTP/1.1 200")
+            kept_alive.sendall(PARTIAL_REQUEST)  # the next request on it, half-sent (any data stops
+            # uvicorn's keep-alive timer: only the header timeout ends this one)
             for byte in b"ET /v1/health HTTP/1.1\r\nX-Drip: " + b"a" * 100:
                 try:
                     dripping.send(bytes([byte]))  # a byte every 0.1 s: never idle, never complete
@@ -171,10 +176,11 @@ def test_half_sent_requests_are_closed_after_the_header_timeout_while_others_are
             assert drip_closed_s < timeout_s + 2.0
             for raw in silent + partial:
                 assert _closed_by_server(raw, timeout_s + 2.0) == b""
+            assert _closed_by_server(kept_alive, timeout_s + 2.0) == b""
             assert time.monotonic() - opened_s < timeout_s + 4.0
             assert call_api(server.url, server.tokens["blue"], "GET", "/v1/parties/me")[0] == 200
         finally:
-            for raw in [*silent, *partial, dripping]:
+            for raw in [*silent, *partial, dripping, kept_alive]:
                 raw.close()
 
 
