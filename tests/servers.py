@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from deconflict.channel.parties import register_party
+from deconflict.channel.parties import register_party as add_party
 from deconflict.storage import SQLitePartyStore
 from tests.builders import T0_S
 
@@ -102,7 +102,7 @@ def call_api(url: str, token: str, method: str, path: str, body: object | None =
 def register_parties(db: Path, *names: str) -> tuple[dict[str, str], dict[str, bytes]]:
     """Register parties in the database file before a server starts: their tokens and private keys."""
     with SQLitePartyStore(db) as parties:
-        registrations = {name: register_party(parties, name, None, T0_S) for name in names}
+        registrations = {name: add_party(parties, name, None, T0_S) for name in names}
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
     return tokens, keys
