@@ -350,7 +350,7 @@ class ChannelClient:
         self,
         operation_id: str,
         collection: Mapping[str, Any],
-        priority: int = 0,
+        priority: int | None = None,
         replaces_version: int | None = None,
     ) -> dict[str, Any]:
         """File a GeoJSON FeatureCollection of volumes as an operation, or amend one.
@@ -362,7 +362,8 @@ class ChannelClient:
         collection
             A PRODUCT.md FeatureCollection, one Feature per volume.
         priority
-            The operation's priority (higher wins when plans give way).
+            The operation's priority (higher wins when plans give way); ``None``: 0 for a new
+            operation, unchanged for an amendment.
         replaces_version
             The version an amendment replaces (sent as ``If-Match``); ``None`` files a new operation.
 
@@ -371,12 +372,13 @@ class ChannelClient:
         dict
             ``{operation, conflicts}``: the operation as filed and the conflicts found.
         """
-        body = {
+        body: dict[str, Any] = {
             "type": "FeatureCollection",
             "features": list(collection.get("features", [])),
             "id": operation_id,
-            "priority": priority,
         }
+        if priority is not None:
+            body["priority"] = priority
         path = "/v1/operations"
         if replaces_version is None:
             filed: dict[str, Any] = self._call("POST", path, body)

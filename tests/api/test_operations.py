@@ -96,6 +96,29 @@ def test_put_needs_if_match_and_refuses_a_stale_version(channel: Channel) -> Non
     assert again.status_code == 200 and again.json()["operation"]["version"] == 3
 
 
+def test_an_amendment_without_a_priority_keeps_the_operations_priority(channel: Channel) -> None:
+    file(channel, "blue", "op-1", 36.0, 35.0, 36.1, 35.1, priority=7)
+    body = {
+        k: v for k, v in plan("op-1", box_feature("v1", 36.2, 35.0, 36.3, 35.1)).items() if k != "priority"
+    }
+    url = "/v1/operations/op-1"
+    kept = channel.client.put(url, json=body, headers=channel.auth("blue", If_Match='"1"'))
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["operation"]["version"], kept.json()["operation"]["priority"]) == (2, 7)
+    stored = channel.client.get(url, headers=channel.auth("blue")).json()
+    assert stored["priority"] == 7
+    (feature,) = stored["volumes"]["features"]
+    assert feature["properties"]["priority"] == 7
+    # Given again, the priority changes, to 0 too.
+    changed = channel.client.put(
+        url, json={**body, "priority": 0}, headers=channel.auth("blue", If_Match='"2"')
+    )
+    assert changed.json()["operation"]["priority"] == 0
+    # A new operation without a priority has priority 0.
+    new = channel.client.post("/v1/operations", json={**body, "id": "op-2"}, headers=channel.auth("blue"))
+    assert new.status_code == 201 and new.json()["operation"]["priority"] == 0
+
+
 def test_put_of_an_unknown_operation_is_not_found(channel: Channel) -> None:
     body = plan("op-9", box_feature("v1", 36.0, 35.0, 36.1, 35.1))
     response = channel.client.put(

@@ -82,6 +82,21 @@ def test_file_list_amend_and_withdraw(
     assert run_json(channel, "red", capsys, "ops", "list")[0]["state"] == "withdrawn"
 
 
+def test_an_amendment_keeps_the_priority_unless_given_again(
+    channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _plan_file(tmp_path, "blue.geojson", blue_plan())
+    assert run(channel, "blue", "ops", "file", path, "--id", "op-1", "--priority", "7") == 0
+    amended = run_json(channel, "blue", capsys, "ops", "file", path, "--id", "op-1", "--replaces", "1")
+    assert (amended["operation"]["version"], amended["operation"]["priority"]) == (2, 7)
+    assert run(channel, "blue", "ops", "file", path, "--id", "op-1", "--replaces", "2") == 0
+    assert "filed op-1 version 3 (proposed, priority 7)" in capsys.readouterr().out
+    lowered = run_json(
+        channel, "blue", capsys, "ops", "file", path, "--id", "op-1", "--replaces", "3", "--priority", "1"
+    )
+    assert lowered["operation"]["priority"] == 1
+
+
 def test_conflicts_list_ack_accept(
     channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

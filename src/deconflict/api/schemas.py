@@ -96,7 +96,6 @@ class _PlanIn(BaseModel):
     """A PRODUCT.md GeoJSON FeatureCollection of volumes plus the operation's fields."""
 
     type: Literal["FeatureCollection"]
-    priority: Priority = 0
     features: list[dict[str, Any]] = Field(description="one GeoJSON Feature per volume (PRODUCT.md)")
 
     def document(self) -> dict[str, Any]:
@@ -108,12 +107,17 @@ class OperationCreate(_PlanIn):
     """Body of ``POST /v1/operations``."""
 
     id: OperationId
+    priority: Priority = 0
 
 
 class OperationUpdate(_PlanIn):
-    """Body of ``PUT /v1/operations/{id}``; ``id``, if given, must be the URL's."""
+    """Body of ``PUT /v1/operations/{id}``; ``id``, if given, must be the URL's.
+
+    Without ``priority`` the operation keeps the priority of the version it replaces.
+    """
 
     id: OperationId | None = None
+    priority: Priority | None = Field(default=None, description="higher wins; omitted: unchanged")
 
 
 class VolumeCollectionOut(BaseModel):

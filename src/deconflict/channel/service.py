@@ -183,7 +183,7 @@ def file_plan(
     volumes: Sequence[Volume],
     *,
     document: object,
-    priority: int,
+    priority: int | None,
     replaces_version: int | None,
     buffers: Buffers,
     limits: Limits,

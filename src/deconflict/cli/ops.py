@@ -66,7 +66,10 @@ def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     file.add_argument("file", metavar="FILE", help="GeoJSON FeatureCollection, one Feature per volume")
     file.add_argument("--id", required=True, metavar="OP", help="the operation's id")
     file.add_argument(
-        "--priority", type=int, metavar="N", help="the operation's priority (default: the file's, else 0)"
+        "--priority",
+        type=int,
+        metavar="N",
+        help="the operation's priority (default: the file's, else 0, or unchanged when amending)",
     )
     file.add_argument(
         "--replaces", type=int, metavar="VERSION", help="amend the operation: the version it replaces"
@@ -164,7 +167,7 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
     out = console()
     if args.ops_command == "file":
         collection = _read_collection(args.file)
-        priority = args.priority if args.priority is not None else int(collection.get("priority", 0))
+        priority = args.priority if args.priority is not None else collection.get("priority")
         filed = client.file_operation(args.id, collection, priority, args.replaces)
         if args.json:
             print(json.dumps(filed, indent=2, ensure_ascii=False))

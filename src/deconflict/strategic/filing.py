@@ -60,7 +60,7 @@ def file_operation(
     operation_id: str,
     volumes: Sequence[Volume],
     *,
-    priority: int = 0,
+    priority: int | None = None,
     replaces_version: int | None = None,
     buffers: Buffers = Buffers(),
     limits: Limits = Limits(),
@@ -73,6 +73,9 @@ def file_operation(
 
     Parameters
     ----------
+    priority
+        The operation's priority; ``None`` keeps the amended operation's own
+        (0 for a new operation).
     replaces_version
         ``None`` to file a new operation; the current version to update one.
 
@@ -85,6 +88,11 @@ def file_operation(
         If the volumes are empty, too many, of another party or have duplicate ids.
     """
     _check_volumes(operation_id, party, volumes, limits)
+    if priority is None:
+        # Read before the transaction: if the operation changes meanwhile, its version
+        # does too and the check below refuses the amendment as stale.
+        existing = None if replaces_version is None else store.get_operation(party, operation_id)
+        priority = existing.priority if existing is not None else 0
     margins = store.margins
     volumes = tuple(replace(v, operation=operation_id, priority=priority) for v in volumes)
     with store.transaction() as tx:
