@@ -69,3 +69,12 @@ def test_a_bad_escalation_ladder_is_refused(monkeypatch: pytest.MonkeyPatch, lad
     monkeypatch.setenv("DECONFLICT_ESCALATION_LADDER_S", ladder)
     with pytest.raises(ValidationError, match="strictly increasing"):
         load_settings()
+
+
+def test_plausible_altitude_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().limits().max_flight_level == 660.0
+    monkeypatch.setenv("DECONFLICT_MAX_FLIGHT_LEVEL", "999")
+    monkeypatch.setenv("DECONFLICT_MAX_ALTITUDE_M", "50000")
+    limits = load_settings().limits()
+    assert (limits.max_flight_level, limits.max_altitude_m) == (999.0, 50000.0)
+    assert limits.min_altitude_m == -1000.0

@@ -35,13 +35,24 @@ class Buffers:
 
 @dataclass(frozen=True)
 class Limits:
-    """Sanity limits on input, each reported with a clear message when exceeded."""
+    """Sanity limits on input, each reported with a clear message when exceeded.
+
+    Altitudes outside what anyone can mean are refused rather than planned for:
+    flight levels above FL 660, the upper limit of controlled airspace in Europe
+    (ICAO EUR; the highest flight level any air navigation service publishes),
+    and heights in metres or feet below -1,000 m (the lowest land, the Dead Sea
+    shore, is at -430 m, less than 110 m of geoid) or above 100 km (the Kármán
+    line, where airspace ends).
+    """
 
     max_file_bytes: int = 64 * 1024 * 1024
     max_volumes_per_file: int = 100_000
     max_volumes_per_operation: int = 1_000
     max_vertices_per_ring: int = 10_000
     max_radius_m: float = 2_000_000.0
+    max_flight_level: float = 660.0
+    min_altitude_m: float = -1_000.0
+    max_altitude_m: float = 100_000.0
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -87,6 +98,15 @@ class Settings(BaseSettings):
     max_volumes_per_file: int = Field(default=_LIMITS.max_volumes_per_file, gt=0)
     max_volumes_per_operation: int = Field(default=_LIMITS.max_volumes_per_operation, gt=0)
     max_vertices_per_ring: int = Field(default=_LIMITS.max_vertices_per_ring, ge=4)
+    max_flight_level: float = Field(
+        default=_LIMITS.max_flight_level, ge=0.0, description="higher flight levels in plans are refused"
+    )
+    min_altitude_m: float = Field(
+        default=_LIMITS.min_altitude_m, description="lower altitudes (m or ft) in plans are refused"
+    )
+    max_altitude_m: float = Field(
+        default=_LIMITS.max_altitude_m, gt=0.0, description="higher altitudes (m or ft) in plans are refused"
+    )
     # Tactical detection (deconflict.tactical); the domain dataclasses carry the same defaults.
     tactical_rpz_m: float = Field(default=9260.0, gt=0.0, description="horizontal minimum, 5 NM")
     tactical_hpz_m: float = Field(default=304.8, gt=0.0, description="vertical minimum, 1000 ft")
@@ -191,6 +211,9 @@ class Settings(BaseSettings):
             max_volumes_per_file=self.max_volumes_per_file,
             max_volumes_per_operation=self.max_volumes_per_operation,
             max_vertices_per_ring=self.max_vertices_per_ring,
+            max_flight_level=self.max_flight_level,
+            min_altitude_m=self.min_altitude_m,
+            max_altitude_m=self.max_altitude_m,
         )
 
     def altitude_margins(self) -> AltitudeMargins:

@@ -165,7 +165,7 @@ def test_bad_input_exits_2_with_one_line_per_problem(capsys: pytest.CaptureFixtu
     assert all(line.startswith(f"error: {path}: feature ") for line in lines)
     assert lines[0] == (
         f"error: {path}: feature 0 (id v-0): geometry.coordinates[0][2][1]: "
-        "latitude 95.0 out of range [-90, 90]"
+        "latitude 95.0 out of range [-90, 90]; GeoJSON is [lon, lat]: did you swap them?"
     )
     assert (
         f"error: {path}: feature 1 (id v-1): altitude_lower.units: "
@@ -186,8 +186,15 @@ EXPECTED_ERRORS = {
         "2026-01-01T12:00:00Z",
     ],
     "out_of_range.geojson": [
-        "feature 0 (id north): geometry.coordinates[1]: latitude 90.5 out of range [-90, 90]",
+        "feature 0 (id north): geometry.coordinates[1]: latitude 90.5 out of range [-90, 90]; "
+        "GeoJSON is [lon, lat]: did you swap them?",
         "feature 1 (id east): geometry.coordinates[0][1][0]: longitude 181.0 out of range [-180, 180]",
+    ],
+    "implausible_altitudes.geojson": [
+        "feature 0 (id fl-25000): altitude_upper.value: FL 25000 is not a flight level in use "
+        "(plausible: FL 0 to FL 660)",
+        "feature 1 (id metres-for-feet): altitude_upper.value: 350000 m is not a plausible altitude "
+        "(plausible: -1000 m to 100000 m)",
     ],
     "radius.geojson": [
         "feature 0 (id zero): radius_m: must be positive, got 0.0",

@@ -283,6 +283,31 @@ def test_unreadable_json_names_line_and_column() -> None:
             "time_start",
             "not an RFC 3339 time '2026-01-01T12:00:00': needs a UTC offset such as 'Z' or '+02:00'",
         ),
+        (
+            {"altitude_upper": altitude(25000, "FL", None)},
+            "altitude_upper.value",
+            "FL 25000 is not a flight level in use (plausible: FL 0 to FL 660)",
+        ),
+        (
+            {"altitude_lower": altitude(-5, "FL", None)},
+            "altitude_lower.value",
+            "FL -5 is not a flight level in use (plausible: FL 0 to FL 660)",
+        ),
+        (
+            {"altitude_upper": altitude(150_000)},
+            "altitude_upper.value",
+            "150000 m is not a plausible altitude (plausible: -1000 m to 100000 m)",
+        ),
+        (
+            {"altitude_upper": altitude(400_000, "ft")},
+            "altitude_upper.value",
+            "400000 ft (121920 m) is not a plausible altitude (plausible: -1000 m to 100000 m)",
+        ),
+        (
+            {"altitude_lower": altitude(-1001)},
+            "altitude_lower.value",
+            "-1001 m is not a plausible altitude (plausible: -1000 m to 100000 m)",
+        ),
         ({"priority": 1.5}, "priority", "must be an integer, got 1.5"),
         ({"priority": False}, "priority", "must be an integer, got false"),
         ({"party": ""}, "party", 'must be a non-empty string, got ""'),
@@ -304,13 +329,20 @@ def test_field_problems(properties: dict[str, object], field: str, message: str)
             point(36.0, 91.0),
             {"radius_m": 10},
             "geometry.coordinates[1]",
-            "latitude 91.0 out of range [-90, 90]",
+            "latitude 91.0 out of range [-90, 90]; GeoJSON is [lon, lat]: did you swap them?",
+        ),
+        (
+            # No hint when swapping would not help either.
+            point(120.0, 95.0),
+            {"radius_m": 10},
+            "geometry.coordinates[1]",
+            "latitude 95.0 out of range [-90, 90]",
         ),
         (
             point(36.0, -90.5),
             {"radius_m": 10},
             "geometry.coordinates[1]",
-            "latitude -90.5 out of range [-90, 90]",
+            "latitude -90.5 out of range [-90, 90]; GeoJSON is [lon, lat]: did you swap them?",
         ),
         (
             point(180.5, 0.0),
@@ -477,6 +509,24 @@ def test_too_many_features() -> None:
         "features",
         "4 features, more than the limit of 3",
     )
+
+
+def test_a_polygon_with_swapped_coordinates_gets_the_hint() -> None:
+    # Damascus as (lat, lon): 33.5 N 36.3 E written [33.5, 36.3] is valid GeoJSON elsewhere;
+    # Reykjavik (64.1 N, 21.9 W) written [64.1, -21.9] too. Only latitudes beyond 90 are sure.
+    ring = [[35.0, 120.0], [35.1, 120.0], [35.1, 120.1], [35.0, 120.0]]
+    problems = problems_of(collection(feature("v1", geometry=polygon_geometry(ring))))
+    assert {p.field for p in problems} == {f"geometry.coordinates[0][{i}][1]" for i in range(4)}
+    assert all(p.message.endswith("GeoJSON is [lon, lat]: did you swap them?") for p in problems)
+
+
+def test_plausible_altitude_ranges_come_from_limits() -> None:
+    high = collection(feature("v1", altitude_upper=altitude(700, "FL", None)))
+    assert "FL 0 to FL 660" in only_problem(high).message
+    (volume,) = parse_features(high, "plans.geojson", "plans", Limits(max_flight_level=999))
+    assert volume.upper.reference == AltitudeReference.STD
+    low = collection(feature("v1", altitude_lower=altitude(-2000), altitude_upper=altitude(10)))
+    assert only_problem(low, Limits(min_altitude_m=-1500.0)).message.endswith("-1500 m to 100000 m)")
 
 
 def test_radius_limit_comes_from_limits() -> None:

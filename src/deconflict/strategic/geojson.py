@@ -35,7 +35,6 @@ __all__ = ["parse_datetime_s", "parse_features", "read_volumes", "volume_feature
 
 _GEOMETRY_TYPES = ("Polygon", "MultiPolygon", "Point")
 _REFERENCES = ("W84", "MSL", "AGL")
-_MAX_ABS_ALTITUDE_M = 1_000_000.0
 
 
 class _Collector:
@@ -103,7 +102,30 @@ def _time(c: _Collector, props: Mapping[str, Any], field: str) -> float | None:
         return None
 
 
-def _altitude(c: _Collector, props: Mapping[str, Any], field: str) -> Altitude | None:
+def _plausible_m(c: _Collector, field: str, value: float, units: str, limits: Limits) -> float | None:
+    """The altitude in metres, or ``None`` (reported) when no one can mean it."""
+    if units == "FL":
+        if not 0.0 <= value <= limits.max_flight_level:
+            c.add(
+                f"{field}.value",
+                f"FL {value:g} is not a flight level in use "
+                f"(plausible: FL 0 to FL {limits.max_flight_level:g})",
+            )
+            return None
+        return altitude_to_m(value, units)
+    value_m = altitude_to_m(value, units)
+    if not limits.min_altitude_m <= value_m <= limits.max_altitude_m:
+        given = f"{value:g} m" if units == "m" else f"{value:g} {units} ({value_m:.0f} m)"
+        c.add(
+            f"{field}.value",
+            f"{given} is not a plausible altitude "
+            f"(plausible: {limits.min_altitude_m:g} m to {limits.max_altitude_m:g} m)",
+        )
+        return None
+    return value_m
+
+
+def _altitude(c: _Collector, props: Mapping[str, Any], field: str, limits: Limits) -> Altitude | None:
     if field not in props:
         c.add(field, 'missing (e.g. {"value": 3000, "units": "ft", "reference": "MSL"})')
         return None
@@ -135,9 +157,8 @@ def _altitude(c: _Collector, props: Mapping[str, Any], field: str) -> Altitude |
         ok = False
     if not ok or value is None:
         return None
-    value_m = altitude_to_m(value, str(units))
-    if not abs(value_m) <= _MAX_ABS_ALTITUDE_M:
-        c.add(f"{field}.value", f"{value:g} {units} is outside the supported range of +-1,000 km")
+    value_m = _plausible_m(c, field, value, str(units), limits)
+    if value_m is None:
         return None
     return Altitude(value_m, AltitudeReference(str(reference)))
 
@@ -155,7 +176,10 @@ def _position(c: _Collector, field: str, value: object) -> tuple[float, float] |
         c.add(f"{field}[0]", f"longitude {lon} out of range [-180, 180]")
         ok = False
     if not -90.0 <= lat <= 90.0:
-        c.add(f"{field}[1]", f"latitude {lat} out of range [-90, 90]")
+        # Only a latitude beyond 90 proves the order wrong: (lat, lon) of most places is valid (lon, lat).
+        swapped = -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0
+        hint = "; GeoJSON is [lon, lat]: did you swap them?" if swapped else ""
+        c.add(f"{field}[1]", f"latitude {lat} out of range [-90, 90]{hint}")
         ok = False
     return (lon, lat) if ok else None
 
@@ -277,8 +301,8 @@ def _feature(c: _Collector, feature: object, default_party: str, limits: Limits)
     party = _text(c, props, "party", default_party)
     operation = _text(c, props, "operation", volume_id)
     footprint = _footprint(c, feature.get("geometry"), props, limits)
-    lower = _altitude(c, props, "altitude_lower")
-    upper = _altitude(c, props, "altitude_upper")
+    lower = _altitude(c, props, "altitude_lower", limits)
+    upper = _altitude(c, props, "altitude_upper", limits)
     start = _time(c, props, "time_start")
     end = _time(c, props, "time_end")
     priority = props.get("priority", 0)
