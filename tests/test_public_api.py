@@ -112,4 +112,4 @@ def test_import_reads_no_settings() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ValidationError"
+    assert result.stdout.strip() == "InputError"  # naming the variable, the value and what is expected

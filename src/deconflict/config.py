@@ -1,23 +1,67 @@
 """Settings: every default in one place, read from the environment only when asked.
 
 Nothing is read at import time: :func:`load_settings` builds a :class:`Settings`
-from ``DECONFLICT_*`` environment variables when a program starts, and the
-domain receives the plain frozen dataclasses it needs (:class:`Buffers`,
-:class:`Limits`, :class:`~deconflict.units.AltitudeMargins`).
+from ``DECONFLICT_*`` environment variables (over an optional TOML file named
+by ``DECONFLICT_CONFIG``) when a program starts, and the domain receives the
+plain frozen dataclasses it needs (:class:`Buffers`, :class:`Limits`,
+:class:`~deconflict.units.AltitudeMargins`). A bad value is an
+:class:`~deconflict.errors.InputError` naming the variable (or the file and
+key), the value and what is expected.
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
+from deconflict.errors import InputError, Problem
 from deconflict.units import AltitudeMargins
 
-__all__ = ["Buffers", "Limits", "Settings", "load_settings", "parse_bind"]
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "ENV_PREFIX",
+    "NOT_SETTINGS",
+    "Buffers",
+    "Limits",
+    "SettingInfo",
+    "Settings",
+    "load_settings",
+    "parse_bind",
+    "read_config_file",
+    "setting_infos",
+    "settings_markdown",
+    "unknown_variables",
+]
+
+ENV_PREFIX = "DECONFLICT_"
+"""Every setting ``name`` is read from the environment variable ``DECONFLICT_<NAME>``."""
+
+CONFIG_FILE_ENV = "DECONFLICT_CONFIG"
+"""The environment variable naming a TOML file of settings (``deconflict --config FILE`` sets it)."""
+
+NOT_SETTINGS: dict[str, str] = {
+    CONFIG_FILE_ENV: "a TOML file of settings, under the environment (as `--config FILE`)",
+    "DECONFLICT_URL": "the server of the client commands, when `--url` is not given",
+    "DECONFLICT_TOKEN": "the party's bearer token of the client commands, when `--token` is not given",
+    "DECONFLICT_CLOCK_FILE": '`serve` reads "now" from this file: tests and demos only',
+    "DECONFLICT_REQUIRE_BROWSER": "tests: the browser test fails, never skips, without Chromium",
+    "DECONFLICT_ARTIFACTS": "tests: where the browser test saves its screenshots",
+    "DECONFLICT_CRASH_ROUNDS": "tests: how many times the crash test kills the server",
+    "DECONFLICT_BENCH_WRAP": "benchmarks: a command that wraps the server (a profiler)",
+}
+"""``DECONFLICT_*`` variables that are not settings, each with what reads it; others are warned about."""
 
 
 @dataclass(frozen=True)
@@ -85,19 +129,28 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DECONFLICT_", extra="forbid")
 
     db_path: Path = Field(default=Path("deconflict.db"), description="SQLite database file")
-    buffer_m: float = Field(default=0.0, ge=0.0)
-    vertical_buffer_m: float = Field(default=0.0, ge=0.0)
-    time_buffer_s: float = Field(default=0.0, ge=0.0)
-    geoid_min_m: float = _MARGINS.geoid_min_m
-    geoid_max_m: float = _MARGINS.geoid_max_m
-    terrain_min_m: float = _MARGINS.terrain_min_m
-    terrain_max_m: float = _MARGINS.terrain_max_m
-    qnh_min_hpa: float = _MARGINS.qnh_min_hpa
-    qnh_max_hpa: float = _MARGINS.qnh_max_hpa
-    max_file_bytes: int = Field(default=_LIMITS.max_file_bytes, gt=0)
-    max_volumes_per_file: int = Field(default=_LIMITS.max_volumes_per_file, gt=0)
-    max_volumes_per_operation: int = Field(default=_LIMITS.max_volumes_per_operation, gt=0)
-    max_vertices_per_ring: int = Field(default=_LIMITS.max_vertices_per_ring, ge=4)
+    # Strategic conflicts (deconflict.strategic): buffers grow every volume on every side.
+    buffer_m: float = Field(default=0.0, ge=0.0, description="grow every footprint by this (server filings)")
+    vertical_buffer_m: float = Field(default=0.0, ge=0.0, description="grow every altitude band up and down")
+    time_buffer_s: float = Field(default=0.0, ge=0.0, description="grow every time window at both ends")
+    # Altitude references (deconflict.units.AltitudeMargins): narrow them for a known region.
+    geoid_min_m: float = Field(default=_MARGINS.geoid_min_m, description="lowest geoid undulation (W84)")
+    geoid_max_m: float = Field(default=_MARGINS.geoid_max_m, description="highest geoid undulation (W84)")
+    terrain_min_m: float = Field(default=_MARGINS.terrain_min_m, description="lowest terrain, MSL (AGL)")
+    terrain_max_m: float = Field(default=_MARGINS.terrain_max_m, description="highest terrain, MSL (AGL)")
+    qnh_min_hpa: float = Field(default=_MARGINS.qnh_min_hpa, description="lowest sea-level pressure (FL)")
+    qnh_max_hpa: float = Field(default=_MARGINS.qnh_max_hpa, description="highest sea-level pressure (FL)")
+    # Input limits (deconflict.strategic.geojson, filing).
+    max_file_bytes: int = Field(default=_LIMITS.max_file_bytes, gt=0, description="largest volume file")
+    max_volumes_per_file: int = Field(
+        default=_LIMITS.max_volumes_per_file, gt=0, description="most features in one volume file"
+    )
+    max_volumes_per_operation: int = Field(
+        default=_LIMITS.max_volumes_per_operation, gt=0, description="most volumes in one operation"
+    )
+    max_vertices_per_ring: int = Field(
+        default=_LIMITS.max_vertices_per_ring, ge=4, description="most positions in one polygon ring"
+    )
     max_flight_level: float = Field(
         default=_LIMITS.max_flight_level, ge=0.0, description="higher flight levels in plans are refused"
     )
@@ -110,7 +163,7 @@ class Settings(BaseSettings):
     # Tactical detection (deconflict.tactical); the domain dataclasses carry the same defaults.
     tactical_rpz_m: float = Field(default=9260.0, gt=0.0, description="horizontal minimum, 5 NM")
     tactical_hpz_m: float = Field(default=304.8, gt=0.0, description="vertical minimum, 1000 ft")
-    tactical_lookahead_s: float = Field(default=300.0, gt=0.0)
+    tactical_lookahead_s: float = Field(default=300.0, gt=0.0, description="how far ahead conflicts count")
     tactical_stale_s: float = Field(default=30.0, gt=0.0, description="drop states older than this")
     tactical_min_alt_m: float | None = Field(
         default=None,
@@ -228,6 +281,154 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides taking precedence."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+def _env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def _environment() -> dict[str, str]:
+    # pydantic-settings matches names without regard to case; so do we.
+    return {key.upper(): value for key, value in os.environ.items()}
+
+
+def read_config_file(path: Path | str) -> dict[str, Any]:
+    """The settings of a TOML file: top-level ``name = value`` pairs, names as in :class:`Settings`.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or is not TOML, or for every key that is not a setting.
+    """
+    source = str(path)
+    try:
+        with Path(path).open("rb") as stream:
+            document = tomllib.load(stream)
+    except OSError as exc:
+        raise InputError([Problem(source, f"cannot read the settings file: {exc.strerror or exc}")]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem(source, f"not valid TOML: {exc}")]) from exc
+    names = list(Settings.model_fields)
+    problems = []
+    for key in document:
+        if key not in Settings.model_fields:
+            close = difflib.get_close_matches(key.lower(), names, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else " (`deconflict settings` lists them)"
+            problems.append(Problem(source, f"not a setting{hint}", None, key))
+    if problems:
+        raise InputError(problems)
+    return document
+
+
+def _expected(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+def _problem(name: str, value: object, expected: str, file: str | None, env: Mapping[str, str]) -> Problem:
+    field = Settings.model_fields.get(name)
+    if field is not None and isinstance(field.default, tuple):
+        expected += f" (a JSON list, e.g. {json.dumps(list(field.default))})"
+    described = f"{value!r} is not valid: {expected}"
+    if _env_name(name) in env:
+        return Problem("environment", described, None, _env_name(name))
+    if file is not None:
+        return Problem(file, described, None, name)
+    return Problem("settings", described, None, name)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: object) -> Settings:
+    """Settings from the environment over a TOML file, with explicit overrides taking precedence.
+
+    Parameters
+    ----------
+    config_file
+        A TOML file of settings (see :func:`read_config_file`); by default the one
+        ``DECONFLICT_CONFIG`` names, if any. Environment variables override it.
+    overrides
+        Settings by name, over everything else.
+
+    Raises
+    ------
+    InputError
+        One problem per bad value, naming the variable (or file and key), the value and
+        what is expected.
+    """
+    env = _environment()
+    path = config_file if config_file is not None else env.get(CONFIG_FILE_ENV) or None
+    in_file = read_config_file(path) if path is not None else {}
+    values = {k: v for k, v in in_file.items() if _env_name(k) not in env} | overrides
+    file = str(path) if path is not None else None
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            value = env.get(_env_name(name), error.get("input"))
+            problems.append(_problem(name, value, _expected(error["msg"]), file, env))
+        raise InputError(problems) from exc
+    except _SourceError as exc:  # a list or object setting whose variable is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = found.group(1) if found else "?"
+        raise InputError([_problem(name, env.get(_env_name(name)), "not JSON", file, env)]) from exc
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line per ``DECONFLICT_*`` variable that is neither a setting nor in :data:`NOT_SETTINGS`."""
+    known = {_env_name(n) for n in Settings.model_fields} | set(NOT_SETTINGS)
+    lines = []
+    for key in sorted(environ):
+        name = key.upper()
+        if not name.startswith(ENV_PREFIX) or name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        lines.append(f"{key} is not a setting and is ignored ({hint}`deconflict settings` lists them)")
+    return lines
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One setting as documented: name, environment variable, type, default and description."""
+
+    name: str
+    env: str
+    type: str
+    default: str
+    description: str
+
+
+_TYPE_NAMES = {float: "number", int: "integer", str: "text", Path: "path"}
+
+
+def _type_name(annotation: Any) -> str:
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    if annotation in _TYPE_NAMES:
+        return _TYPE_NAMES[annotation]
+    if getattr(annotation, "__origin__", None) is tuple:
+        return f"list of {_TYPE_NAMES[args[0]]}s (JSON)"
+    if len(args) == 1:  # X | None
+        return f"{_TYPE_NAMES[args[0]]}, optional"
+    return str(annotation)
+
+
+def setting_infos() -> list[SettingInfo]:
+    """Every setting, in the order of :class:`Settings`."""
+    infos = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, tuple):
+            default = json.dumps(list(default))
+        shown = "(none)" if default is None else str(default)
+        infos.append(
+            SettingInfo(name, _env_name(name), _type_name(field.annotation), shown, field.description or "")
+        )
+    return infos
+
+
+def settings_markdown() -> str:
+    """The README's table of settings, generated from :class:`Settings`."""
+    lines = ["| variable | TOML key | type | default | meaning |", "|---|---|---|---:|---|"]
+    for info in setting_infos():
+        cells = (f"`{info.env}`", f"`{info.name}`", info.type, f"`{info.default}`", info.description)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

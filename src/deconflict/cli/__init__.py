@@ -1,15 +1,18 @@
 """The ``deconflict`` command: parse arguments, call the library, format output.
 
 ``main(argv)`` returns the exit code: 0 success (no conflict), 1 conflicts
-found, 2 bad input. Subcommand modules are imported only when used.
+found, 2 bad input (a bad setting too), 130 interrupted (Ctrl-C). Subcommand
+modules are imported only when used.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from deconflict import __version__
 from deconflict.errors import DeconflictError
@@ -56,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Deconfliction channel between parties sharing an airspace.",
     )
     parser.add_argument("--version", action="version", version=f"deconflict {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file of settings (as DECONFLICT_CONFIG; DECONFLICT_* variables override it)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser(
@@ -136,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_channel_commands(sub)
     _add_client_commands(sub)
     _add_db_commands(sub)
+    from deconflict.cli.settings import add_settings_parser
+
+    add_settings_parser(sub)
     return parser
 
 
@@ -318,7 +329,36 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "run_serve"),
     "feed": ("feed", "run_feed"),
     "stats": ("stats", "run_stats"),
+    "settings": ("settings", "run_settings"),
 }
+
+
+@contextmanager
+def _config_file(path: str | None) -> Iterator[None]:
+    """``--config FILE`` for the duration of one command: the settings file every command reads."""
+    if path is None:
+        yield
+        return
+    from deconflict.config import CONFIG_FILE_ENV
+
+    before = os.environ.get(CONFIG_FILE_ENV)
+    os.environ[CONFIG_FILE_ENV] = path
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[CONFIG_FILE_ENV]
+        else:
+            os.environ[CONFIG_FILE_ENV] = before
+
+
+def _check_settings() -> None:
+    """Warn about unknown ``DECONFLICT_*`` variables; refuse bad settings before any command runs."""
+    from deconflict.config import load_settings, unknown_variables
+
+    for line in unknown_variables(os.environ):
+        print(f"warning: {line}", file=sys.stderr)
+    load_settings()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -330,10 +370,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     module_name, function_name = _COMMANDS[args.command]
     try:
-        # Imported only when used: `deconflict check` never loads FastAPI or numba.
-        run = getattr(importlib.import_module(f"deconflict.cli.{module_name}"), function_name)
-        return int(run(args))
+        with _config_file(args.config):
+            _check_settings()
+            # Imported only when used: `deconflict check` never loads FastAPI or numba.
+            run = getattr(importlib.import_module(f"deconflict.cli.{module_name}"), function_name)
+            return int(run(args))
     except DeconflictError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        # Commands that have something to say about what they did catch it themselves.
+        print(f"deconflict {args.command}: interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
