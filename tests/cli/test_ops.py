@@ -149,6 +149,28 @@ def test_refusals_are_errors_with_the_servers_message(channel: Channel, tmp_path
         run(channel, "blue", "ops", "file", str(tmp_path / "missing.geojson"), "--id", "x")
 
 
+def test_a_refused_plan_lists_each_problem_with_its_feature_as_check_does(
+    channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = blue_plan()
+    document["features"][0]["properties"]["altitude_lower"] = {"value": 1, "units": "km", "reference": "MSL"}
+    document["features"][1]["properties"]["radius_m"] = -5
+    document["features"][1]["properties"]["time_end"] = "soon"
+    path = _plan_file(tmp_path, "blue.geojson", document)
+    with pytest.raises(InputError) as info:
+        run(channel, "blue", "ops", "file", path, "--id", "op-1")
+    first, second = (f"feature {i} (id {f['properties']['id']})" for i, f in enumerate(document["features"]))
+    assert str(info.value).splitlines() == [
+        f'{path}: {first}: altitude_lower.units: unknown unit "km" (expected one of m, ft, FL)',
+        f"{path}: {second}: radius_m: must be positive, got -5.0",
+        f"{path}: {second}: time_end: not an RFC 3339 time 'soon': needs a date and a time, "
+        "e.g. 2026-01-01T12:00:00Z",
+    ]
+    # The same lines as `deconflict check` prints for the file.
+    assert main(["check", path]) == 2
+    assert capsys.readouterr().err == "".join(f"error: {line}\n" for line in str(info.value).splitlines())
+
+
 def test_without_a_token_the_command_fails_with_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

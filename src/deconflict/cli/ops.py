@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from deconflict.client import ChannelClient, Transport
+    from deconflict.client import ChannelClient, ChannelError, Transport
 
 __all__ = [
     "add_common_arguments",
@@ -121,6 +121,22 @@ def _read_collection(path: str) -> dict[str, Any]:
     return document
 
 
+def _file_problems(exc: ChannelError, path: str) -> list[Problem]:
+    """The problems of a refused filing (422), located in the file as ``check`` locates them."""
+    detail = exc.detail
+    if exc.status != 422 or not isinstance(detail, list) or not all(isinstance(p, dict) for p in detail):
+        return []
+    return [
+        Problem(
+            path if p.get("source") in (None, "request") else str(p["source"]),
+            str(p.get("msg")),
+            p.get("record"),
+            p.get("field"),
+        )
+        for p in detail
+    ]
+
+
 def _operations_table(operations: list[dict[str, Any]]) -> Table:
     from rich.table import Table
 
@@ -168,7 +184,15 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
     if args.ops_command == "file":
         collection = _read_collection(args.file)
         priority = args.priority if args.priority is not None else collection.get("priority")
-        filed = client.file_operation(args.id, collection, priority, args.replaces)
+        from deconflict.client import ChannelError
+
+        try:
+            filed = client.file_operation(args.id, collection, priority, args.replaces)
+        except ChannelError as exc:
+            problems = _file_problems(exc, args.file)
+            if problems:
+                raise InputError(problems) from exc
+            raise
         if args.json:
             print(json.dumps(filed, indent=2, ensure_ascii=False))
         else:
