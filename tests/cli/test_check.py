@@ -152,6 +152,33 @@ def test_where_column_of_an_overlap_across_the_antimeridian(
     assert "180.0000, 0.5000" in row
 
 
+def test_a_long_table_is_capped_and_says_how_many_more_json_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deconflict.cli.check import SHOWN_CONFLICTS
+
+    count = SHOWN_CONFLICTS + 7
+    blue = write_geojson(tmp_path / "blue.geojson", collection(*(feature(f"b-{i}") for i in range(count))))
+    red = write_geojson(tmp_path / "red.geojson", collection(feature("r-0")))
+    code, out, _ = run(capsys, "check", str(blue), str(red))
+    assert code == 1
+    rows = [line for line in out.splitlines() if "red r-0" in line]
+    assert len(rows) == SHOWN_CONFLICTS
+    assert f"({count - SHOWN_CONFLICTS} more conflicts not shown: --json lists all {count})" in out
+    assert out.strip().splitlines()[-1].startswith(f"{count} conflicts among {count + 1} volumes")
+    code, out, _ = run(capsys, "check", "--json", str(blue), str(red))
+    assert len(json.loads(out)["conflicts"]) == count
+
+
+def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one = write_geojson(tmp_path / "blue.geojson", collection(feature("b-0")))
+    assert run(capsys, "check", str(one))[1].strip() == "No conflicts among 1 volume of 1 party (blue)."
+    other = write_geojson(tmp_path / "red.geojson", collection(feature("r-0")))
+    assert run(capsys, "check", str(one), str(other))[1].strip().splitlines()[-1] == (
+        "1 conflict among 2 volumes of 2 parties (blue, red), between 1 pair of parties."
+    )
+
+
 # --- bad input ---------------------------------------------------------------------
 
 

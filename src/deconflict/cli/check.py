@@ -17,7 +17,10 @@ from deconflict.errors import InputError, Problem
 from deconflict.strategic import Conflict, Volume, find_conflicts, read_volumes
 from deconflict.strategic.conflicts import format_time
 
-__all__ = ["check_files", "example_files", "run_check"]
+__all__ = ["SHOWN_CONFLICTS", "check_files", "example_files", "run_check"]
+
+SHOWN_CONFLICTS = 50
+"""Conflicts listed in the table; ``--json`` has all of them (a table of thousands helps no one)."""
 
 
 def _read_all(paths: Sequence[Path]) -> list[Volume]:
@@ -83,16 +86,20 @@ def _table(volumes: Sequence[Volume], conflicts: Sequence[Conflict], sources: st
     return table
 
 
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
 def _summary(volumes: Sequence[Volume], conflicts: Sequence[Conflict]) -> str:
     parties = sorted({v.party for v in volumes})
     pairs = {tuple(sorted((c.party_a, c.party_b))) for c in conflicts}
-    if not conflicts:
-        return f"No conflicts among {len(volumes)} volumes of {len(parties)} parties ({', '.join(parties)})."
-    return (
-        f"{len(conflicts)} conflict{'s' if len(conflicts) != 1 else ''} among {len(volumes)} volumes "
-        f"of {len(parties)} parties ({', '.join(parties)}), between {len(pairs)} "
-        f"pair{'s' if len(pairs) != 1 else ''} of parties."
+    among = (
+        f"among {_count(len(volumes), 'volume')} of {_count(len(parties), 'party', 'parties')} "
+        f"({', '.join(parties)})"
     )
+    if not conflicts:
+        return f"No conflicts {among}."
+    return f"{_count(len(conflicts), 'conflict')} {among}, between {_count(len(pairs), 'pair')} of parties."
 
 
 def check_files(paths: Sequence[Path], buffers: Buffers, as_json: bool, console: Console) -> int:
@@ -105,7 +112,11 @@ def check_files(paths: Sequence[Path], buffers: Buffers, as_json: bool, console:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         if conflicts:
-            console.print(_table(volumes, conflicts, ", ".join(p.name for p in paths)))
+            shown = conflicts[:SHOWN_CONFLICTS]
+            console.print(_table(volumes, shown, ", ".join(p.name for p in paths)))
+            if len(conflicts) > len(shown):
+                more = len(conflicts) - len(shown)
+                console.print(f"({more} more conflicts not shown: --json lists all {len(conflicts)})")
         console.print(_summary(volumes, conflicts))
     return 1 if conflicts else 0
 
