@@ -415,3 +415,22 @@ def test_demo_plans_only_json(capsys: pytest.CaptureFixture[str]) -> None:
         ("op-17/v1", "r-101"),
         ("op-17/v2", "r-101"),
     ]
+
+
+def test_ctrl_c_says_what_was_done_and_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("deconflict.cli.check.find_conflicts", interrupted)
+    code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
+    assert (code, out) == (130, "")
+    assert err == "check: interrupted (Ctrl-C) while looking for conflicts among 4 volumes; no result\n"
+    monkeypatch.setattr("deconflict.cli.check.read_volumes", interrupted)
+    code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"))
+    assert (code, out) == (130, "")
+    assert err == (
+        f"check: interrupted (Ctrl-C) while reading {GOOD / 'blue.geojson'} (0 of 1 files read); "
+        "nothing was checked\n"
+    )

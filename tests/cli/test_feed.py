@@ -137,3 +137,46 @@ def test_an_unreachable_service_exits_2_naming_the_url(
 def test_bad_options_are_usage_errors(tmp_path: Path, option: list[str]) -> None:
     path = recording(tmp_path / "t.csv", seconds=1)
     assert main(["feed", "--url", "http://127.0.0.1:9", "--token", "t", *option, str(path)]) == 2
+
+
+def test_ctrl_c_stops_the_feed_and_says_what_was_fed(tmp_path: Path) -> None:
+    fake = FakeTime(START_S)
+    batches: list[int] = []
+
+    def post(batch: list[dict[str, Any]]) -> int:
+        if len(batches) == 2:
+            raise KeyboardInterrupt
+        batches.append(len(batch))
+        return len(batch)
+
+    path = recording(tmp_path / "t.csv")
+    summary = feed(path, post, clock=fake.clock, sleep=fake.sleep)
+    assert summary.interrupted and not summary.complete
+    assert (summary.posted, summary.accepted, summary.posts) == (sum(batches), sum(batches), 2)
+
+
+def test_feed_takes_url_and_token_from_the_environment_and_ctrl_c_is_exit_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deconflict.client import ChannelClient
+
+    seen: list[tuple[str, int]] = []
+
+    def post_tracks(client: ChannelClient, states: list[dict[str, Any]]) -> dict[str, int]:
+        if seen:
+            raise KeyboardInterrupt
+        seen.append((client.url, len(states)))
+        assert client._token == "env-token"
+        return {"accepted": len(states)}
+
+    monkeypatch.setattr(ChannelClient, "post_tracks", post_tracks)
+    monkeypatch.setenv("DECONFLICT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("DECONFLICT_TOKEN", "env-token")
+    path = recording(tmp_path / "t.csv")
+    assert main(["feed", "--speed", "1000", "--batch-s", "0.001", str(path)]) == 130
+    out = capsys.readouterr().out
+    assert seen == [("http://127.0.0.1:9", 3)]
+    assert out.startswith(f"fed 3 of 33 states from {path} to http://127.0.0.1:9 in 1 posts over ")
+    assert out.endswith(
+        "3 accepted (interrupted by Ctrl-C; a post then under way may or may not have been stored)\n"
+    )

@@ -177,3 +177,27 @@ def test_without_a_token_the_command_fails_with_exit_2(
     monkeypatch.delenv("DECONFLICT_TOKEN", raising=False)
     assert main(["conflicts", "list", "--url", URL]) == 2
     assert "give --token or set DECONFLICT_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["ops", "list"], ["conflicts", "list"], ["stats"], ["msg", "inbox"], ["feed", "tracks.csv"]],
+)
+def test_every_remote_command_takes_url_and_token_from_the_environment(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DECONFLICT_URL", raising=False)
+    monkeypatch.delenv("DECONFLICT_TOKEN", raising=False)
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "error: command line: --url: give --url or set DECONFLICT_URL\n"
+        "error: command line: --token: give --token or set DECONFLICT_TOKEN\n"
+    )
+    from deconflict.cli import _parser
+    from deconflict.cli.ops import client_from_args
+
+    monkeypatch.setenv("DECONFLICT_URL", "http://channel.example:8000/")
+    monkeypatch.setenv("DECONFLICT_TOKEN", "t")
+    client = client_from_args(_parser().parse_args(argv))
+    assert client.url == "http://channel.example:8000"
+    assert client_from_args(_parser().parse_args([*argv, "--url", URL])).url == URL

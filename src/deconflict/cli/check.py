@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from deconflict.cli import EXIT_INTERRUPTED
 from deconflict.config import Buffers, load_settings
 from deconflict.errors import InputError, Problem
 from deconflict.strategic import Conflict, Volume, find_conflicts, read_volumes
@@ -23,13 +24,14 @@ SHOWN_CONFLICTS = 50
 """Conflicts listed in the table; ``--json`` has all of them (a table of thousands helps no one)."""
 
 
-def _read_all(paths: Sequence[Path]) -> list[Volume]:
+def _read_all(paths: Sequence[Path], stage: list[str]) -> list[Volume]:
     """Volumes of every file; all problems of all files are reported together."""
     limits = load_settings().limits()
     volumes: list[Volume] = []
     problems: list[Problem] = []
     first_file: dict[tuple[str, str], Path] = {}
-    for path in paths:
+    for number, path in enumerate(paths):
+        stage[0] = f"while reading {path} ({number} of {len(paths)} files read); nothing was checked"
         try:
             found = read_volumes(path, limits)
         except InputError as exc:
@@ -103,10 +105,21 @@ def _summary(volumes: Sequence[Volume], conflicts: Sequence[Conflict]) -> str:
 
 
 def check_files(paths: Sequence[Path], buffers: Buffers, as_json: bool, console: Console) -> int:
-    """Check files and print the result; returns the exit code (0 none, 1 conflicts)."""
-    volumes = _read_all(paths)
+    """Check files and print the result; returns the exit code (0 none, 1 conflicts, 130 Ctrl-C)."""
+    stage = ["before reading any file"]
+    try:
+        return _check(paths, buffers, as_json, console, stage)
+    except KeyboardInterrupt:
+        print(f"check: interrupted (Ctrl-C) {stage[0]}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _check(paths: Sequence[Path], buffers: Buffers, as_json: bool, console: Console, stage: list[str]) -> int:
+    volumes = _read_all(paths, stage)
     settings = load_settings()
+    stage[0] = f"while looking for conflicts among {len(volumes)} volumes; no result"
     conflicts = find_conflicts(volumes, buffers, settings.altitude_margins())
+    stage[0] = f"while printing {len(conflicts)} conflicts: the output above is incomplete"
     if as_json:
         document = {"volumes": len(volumes), "conflicts": [c.to_json() for c in conflicts]}
         sys.stdout.write(json.dumps(document, indent=2) + "\n")

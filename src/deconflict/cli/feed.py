@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deconflict.cli.ops import add_insecure_argument
+from deconflict.cli import EXIT_INTERRUPTED
+from deconflict.cli.ops import add_server_arguments, client_from_args
 
 __all__ = ["FeedSummary", "add_feed_parser", "feed", "run_feed"]
 
@@ -48,9 +49,7 @@ def add_feed_parser(sub: Any) -> None:
         ),
     )
     parser.add_argument("file", metavar="FILE.csv[.gz]", help="track CSV with time_s, optionally gzip")
-    parser.add_argument("--url", required=True, help="the service, e.g. http://127.0.0.1:8000")
-    add_insecure_argument(parser)
-    parser.add_argument("--token", required=True, help="the party's bearer token")
+    add_server_arguments(parser)
     parser.add_argument(
         "--speed", type=_positive, default=1.0, metavar="X", help="recorded seconds per second (default 1)"
     )
@@ -76,6 +75,8 @@ class FeedSummary:
     posts: int
     elapsed_s: float
     complete: bool
+    interrupted: bool = False
+    """Stopped by Ctrl-C; a post then in flight may or may not have been stored (not counted)."""
 
 
 def feed(
@@ -127,52 +128,56 @@ def feed(
     first_s = float(recorded_s[0]) if total else 0.0
     retimed_s = start_s + (recorded_s - first_s) / speed
     s = tracks.states
+
+    def state_of(row: int) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "id": str(tracks.ids[row]),
+            "time": format_time(start_s + (float(times[row]) - first_s) / speed),
+            "lat_deg": float(s.lat_deg[row]),
+            "lon_deg": float(s.lon_deg[row]),
+            "alt_m": float(s.alt_m[row]),
+            "gs_mps": float(s.gs_mps[row]),
+            "trk_deg": float(s.trk_deg[row]),
+            "vs_mps": float(s.vs_mps[row]),
+        }
+        if tracks.callsigns[row]:
+            state["callsign"] = str(tracks.callsigns[row])
+        return state
+
     done = posted = accepted = posts = 0
     complete = True
-    while done < total:
-        now_s = clock()
-        elapsed_s = now_s - start_s
-        if max_seconds is not None and elapsed_s > max_seconds:
-            complete = False
-            break
-        due = int(np.searchsorted(retimed_s, now_s, side="right"))
-        for begin in range(done, due, max_batch):
-            rows = order[begin : min(due, begin + max_batch)].tolist()
-            batch: list[dict[str, Any]] = []
-            for row in rows:
-                state: dict[str, Any] = {
-                    "id": str(tracks.ids[row]),
-                    "time": format_time(start_s + (float(times[row]) - first_s) / speed),
-                    "lat_deg": float(s.lat_deg[row]),
-                    "lon_deg": float(s.lon_deg[row]),
-                    "alt_m": float(s.alt_m[row]),
-                    "gs_mps": float(s.gs_mps[row]),
-                    "trk_deg": float(s.trk_deg[row]),
-                    "vs_mps": float(s.vs_mps[row]),
-                }
-                if tracks.callsigns[row]:
-                    state["callsign"] = str(tracks.callsigns[row])
-                batch.append(state)
-            accepted += post(batch)
-            posted += len(batch)
-            posts += 1
-        done = max(done, due)
-        if on_progress is not None:
-            on_progress(posted, total, elapsed_s)
-        if done < total:
-            next_due_s = float(retimed_s[done])
-            wait_s = min(batch_s, max(next_due_s - clock(), 0.0))
-            if max_seconds is not None:
-                wait_s = min(wait_s, max(start_s + max_seconds - clock(), 0.0) + 1e-3)
-            sleep(max(wait_s, 1e-3))
-    return FeedSummary(total, posted, accepted, posts, clock() - start_s, complete)
+    interrupted = False
+    try:
+        while done < total:
+            now_s = clock()
+            elapsed_s = now_s - start_s
+            if max_seconds is not None and elapsed_s > max_seconds:
+                complete = False
+                break
+            due = int(np.searchsorted(retimed_s, now_s, side="right"))
+            for begin in range(done, due, max_batch):
+                rows = order[begin : min(due, begin + max_batch)].tolist()
+                batch = [state_of(row) for row in rows]
+                accepted += post(batch)
+                posted += len(batch)
+                posts += 1
+            done = max(done, due)
+            if on_progress is not None:
+                on_progress(posted, total, elapsed_s)
+            if done < total:
+                next_due_s = float(retimed_s[done])
+                wait_s = min(batch_s, max(next_due_s - clock(), 0.0))
+                if max_seconds is not None:
+                    wait_s = min(wait_s, max(start_s + max_seconds - clock(), 0.0) + 1e-3)
+                sleep(max(wait_s, 1e-3))
+    except KeyboardInterrupt:  # stop where we are; the caller says what was fed
+        complete, interrupted = False, True
+    return FeedSummary(total, posted, accepted, posts, clock() - start_s, complete, interrupted)
 
 
 def run_feed(args: argparse.Namespace) -> int:
     """``deconflict feed``: exit 0 when fed, 2 for a bad file or a service that cannot be reached."""
-    from deconflict.client import ChannelClient
-
-    client = ChannelClient(args.url, args.token, insecure=args.insecure)
+    client = client_from_args(args)
     interactive = sys.stderr.isatty()
     last_line = [0.0]
 
@@ -197,9 +202,14 @@ def run_feed(args: argparse.Namespace) -> int:
     )
     if interactive:
         print(file=sys.stderr)
-    until = "" if summary.complete else f" (stopped after --max-seconds {args.max_seconds:g})"
+    if summary.interrupted:
+        until = " (interrupted by Ctrl-C; a post then under way may or may not have been stored)"
+    elif not summary.complete:
+        until = f" (stopped after --max-seconds {args.max_seconds:g})"
+    else:
+        until = ""
     print(
         f"fed {summary.posted} of {summary.rows} states from {args.file} to {client.url} "
         f"in {summary.posts} posts over {summary.elapsed_s:.1f} s; {summary.accepted} accepted{until}"
     )
-    return 0
+    return EXIT_INTERRUPTED if summary.interrupted else 0

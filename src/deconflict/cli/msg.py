@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deconflict.cli.ops import add_insecure_argument
+from deconflict.cli.ops import add_common_arguments, client_from_args
 from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -27,11 +26,8 @@ def add_msg_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     actions = msg.add_subparsers(dest="msg_command", required=True, metavar="ACTION")
 
     def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
-        add_insecure_argument(parser)
-        parser.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
+        add_common_arguments(parser)
         parser.add_argument("--lang", choices=("en", "ru"), help="language of rendered texts")
-        parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     send = actions.add_parser("send", help="sign and send a message")
     common(send)
@@ -55,13 +51,7 @@ def add_msg_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _client(args: argparse.Namespace, key: bytes | None = None) -> ChannelClient:
-    token = args.token or os.environ.get("DECONFLICT_TOKEN")
-    if not token:
-        raise InputError([Problem("command line", "give --token or set DECONFLICT_TOKEN", None, "--token")])
-    # Imported here: building the parser must stay cheap (no cryptography, no HTTP).
-    from deconflict.client import ChannelClient
-
-    return ChannelClient(args.url, token, private_key_pem=key, insecure=args.insecure)
+    return client_from_args(args, private_key_pem=key)
 
 
 def _line(message: dict[str, Any]) -> str:

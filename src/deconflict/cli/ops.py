@@ -24,6 +24,7 @@ __all__ = [
     "add_common_arguments",
     "add_insecure_argument",
     "add_ops_parser",
+    "add_server_arguments",
     "client_from_args",
     "conflicts_table",
     "console",
@@ -31,11 +32,16 @@ __all__ = [
 ]
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--url``, ``--token``, ``--insecure`` and ``--json``: what every client command takes."""
-    parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--url``, ``--insecure``, ``--token``; URL and token default to ``DECONFLICT_URL``, ``_TOKEN``."""
+    parser.add_argument("--url", help="the server, e.g. http://127.0.0.1:8000 (default: DECONFLICT_URL)")
     add_insecure_argument(parser)
     parser.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--url``, ``--token``, ``--insecure`` and ``--json``: what every client command takes."""
+    add_server_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -84,21 +90,35 @@ def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     withdraw.add_argument("--version", required=True, type=int, help="the version withdrawn (its ETag)")
 
 
-def client_from_args(args: argparse.Namespace, transport: Transport | None = None) -> ChannelClient:
-    """The client of ``--url`` with ``--token`` (or ``DECONFLICT_TOKEN``).
+def client_from_args(
+    args: argparse.Namespace, transport: Transport | None = None, private_key_pem: bytes | None = None
+) -> ChannelClient:
+    """The client of ``--url`` (or ``DECONFLICT_URL``) with ``--token`` (or ``DECONFLICT_TOKEN``).
 
     Raises
     ------
     InputError
-        If there is no token.
+        If there is no URL or no token.
     """
+    url = args.url or os.environ.get("DECONFLICT_URL")
     token = args.token or os.environ.get("DECONFLICT_TOKEN")
-    if not token:
-        raise InputError([Problem("command line", "give --token or set DECONFLICT_TOKEN", None, "--token")])
+    missing = [
+        Problem("command line", f"give {option} or set {variable}", None, option)
+        for option, variable, value in (
+            ("--url", "DECONFLICT_URL", url),
+            ("--token", "DECONFLICT_TOKEN", token),
+        )
+        if not value
+    ]
+    if missing:
+        raise InputError(missing)
+    assert url and token
     # Imported here: building the parser must stay cheap (no cryptography, no HTTP).
     from deconflict.client import ChannelClient
 
-    return ChannelClient(args.url, token, transport=transport, insecure=args.insecure)
+    return ChannelClient(
+        url, token, private_key_pem=private_key_pem, transport=transport, insecure=args.insecure
+    )
 
 
 def console() -> Console:
