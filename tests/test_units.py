@@ -58,6 +58,13 @@ def test_flight_levels_are_exact_to_the_nanometre() -> None:
     assert altitude_to_m(330, "FL") == 10058.4
 
 
+def test_feet_are_exact_to_the_nanometre() -> None:
+    # 3000 * 0.3048 is 914.4000000000001 in floating point; it echoed so in every answer.
+    assert altitude_to_m(3000, "ft") == 914.4
+    assert altitude_to_m(5000, "ft") == 1524.0
+    assert str(altitude_to_m(3000, "ft")) == "914.4"
+
+
 @pytest.mark.parametrize("units", ["km", "M", "feet", "fl", "", "hPa"])
 def test_unknown_altitude_unit_is_refused_with_its_name(units: str) -> None:
     with pytest.raises(ValueError, match=f"unknown altitude unit '{units}'"):

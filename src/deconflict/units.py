@@ -63,17 +63,20 @@ class AltitudeReference(StrEnum):
 def altitude_to_m(value: float, units: str) -> float:
     """Convert an altitude value in ``m``, ``ft`` or ``FL`` to metres.
 
+    Feet and flight levels are rounded to the nanometre, so that whole feet come
+    out as the decimal metres they are (3000 ft is 914.4 m, not 914.4000000000001).
+
     Examples
     --------
     >>> altitude_to_m(250, "FL")
     7620.0
-    >>> altitude_to_m(1000, "ft")
-    304.8
+    >>> altitude_to_m(3000, "ft")
+    914.4
     """
     if units == "m":
         return float(value)
     if units == "ft":
-        return float(value) * FT_TO_M
+        return round(float(value) * FT_TO_M, 9)
     if units == "FL":
         return round(float(value) * FL_TO_M, 9)
     raise ValueError(f"unknown altitude unit {units!r} (expected one of m, ft, FL)")

@@ -125,7 +125,7 @@ def test_a_tampered_body_is_rejected(hotline: Hotline, tamper: dict[str, object]
         )
     (problem,) = caught.value.problems
     assert problem.field == "signature"
-    assert "does not verify with 'blue'" in problem.message
+    assert problem.message.startswith("does not verify with the registered public key of 'blue': sign")
     assert hotline.messages.list_messages("blue", "outbox") == []
 
 

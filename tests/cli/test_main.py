@@ -127,3 +127,11 @@ def test_ctrl_c_is_exit_130_without_a_traceback(
     monkeypatch.setattr("deconflict.cli.settings.run_settings", interrupted)
     assert main(["settings"]) == 130
     assert capsys.readouterr().err == "deconflict settings: interrupted (Ctrl-C)\n"
+
+
+def test_positions_are_written_lon_lat_everywhere() -> None:
+    # GeoJSON's order is the product's: `check` and `replay` must not disagree.
+    cli = Path(importlib.import_module("deconflict.cli").__file__ or "").parent
+    said = {p.name: p.read_text(encoding="utf-8") for p in cli.glob("*.py")}
+    assert [name for name, text in said.items() if "(lat, lon)" in text or "lat_deg:.4f}, {" in text] == []
+    assert "(lon, lat)" in said["check.py"] and "(lon, lat)" in said["replay.py"]

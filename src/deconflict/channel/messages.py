@@ -182,9 +182,9 @@ def verify_signature(content: MessageContent, signature: str, public_key_pem: st
             [
                 Problem(
                     "request",
-                    f"does not verify with {content.sender!r}'s registered public key: sign the canonical "
-                    "JSON of {code, from, nonce, params, reply_by, text, to} (sorted keys, no spaces, UTF-8) "
-                    "with the party's Ed25519 private key",
+                    f"does not verify with the registered public key of {content.sender!r}: "
+                    "sign the canonical JSON of {code, from, nonce, params, reply_by, text, to} "
+                    "(sorted keys, no spaces, UTF-8) with the party's Ed25519 private key",
                     None,
                     "signature",
                 )

@@ -149,10 +149,10 @@ def _incident_table(report: ReplayReport) -> Table:
         "start (UTC)",
         "duration",
         "closest (NM, ft)",
-        "where (lat, lon)",
+        "where (lon, lat)",
         "warning",
     ):
-        table.add_column(header, justify="left" if header in {"aircraft", "where (lat, lon)"} else "right")
+        table.add_column(header, justify="left" if header in {"aircraft", "where (lon, lat)"} else "right")
     for k, incident in enumerate(report.incidents, start=1):
         h = incident.closest_horizontal
         v = incident.closest_vertical
@@ -164,7 +164,7 @@ def _incident_table(report: ReplayReport) -> Table:
             f"{incident.end_s - incident.start_s + report.settings.step_s:.0f} s",
             f"{h.dist_m / NM_TO_M:.2f} NM at {h.dalt_m / FT_TO_M:.0f} ft; {v.dalt_m / FT_TO_M:.0f} ft "
             f"at {v.dist_m / NM_TO_M:.2f} NM",
-            f"{h.lat_deg:.4f}, {h.lon_deg:.4f} at {max(h.alt_a_m, h.alt_b_m) / FT_TO_M:,.0f} ft",
+            f"{h.lon_deg:.4f}, {h.lat_deg:.4f} at {max(h.alt_a_m, h.alt_b_m) / FT_TO_M:,.0f} ft",
             lead,
         )
     return table
