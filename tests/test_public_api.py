@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-from importlib.metadata import version
+import tomllib
+from importlib.metadata import metadata, version
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +115,13 @@ def test_import_reads_no_settings() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "InputError"  # naming the variable, the value and what is expected
+
+
+def test_the_licence_is_an_spdx_expression_and_its_text_ships() -> None:
+    # A licence table is deprecated by setuptools (PEP 639); the text must be in every distribution.
+    repo = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert (project["license"], project["license-files"]) == ("MIT", ["LICENSE"])
+    text = (repo / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n") and "deconflict contributors" in text
+    assert metadata("deconflict")["License-Expression"] == "MIT"
