@@ -142,7 +142,7 @@ def test_a_tampered_body_is_rejected_with_a_clear_message(channel: Channel) -> N
     assert response.status_code == 422
     (problem,) = response.json()["detail"]
     assert problem["field"] == "signature"
-    assert "does not verify with 'blue'" in problem["msg"]
+    assert "does not verify with the registered public key of 'blue'" in problem["msg"]
 
 
 def test_a_message_signed_with_another_key_is_rejected(channel: Channel) -> None:

@@ -86,7 +86,7 @@ def test_errors_are_reported_on_stderr_with_exit_2(
     # Green's key with blue's token: the server refuses the signature.
     forged = msg(server, "blue", "send", "--key", str(server.keys["green"]), "--to", "red", "--code", "FREE")
     assert main([*forged, "--text", "hi"]) == 2
-    assert "signature: does not verify with 'blue'" in capsys.readouterr().err
+    assert "signature: does not verify with the registered public key of 'blue'" in capsys.readouterr().err
     assert main([*send, "--params", "[1]", "--text", "x"]) == 2
     assert "--params: must be a JSON object" in capsys.readouterr().err
     assert main(msg(server, "green", "ack", "1", "--level", "read")) == 2
