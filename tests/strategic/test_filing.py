@@ -46,6 +46,17 @@ def test_first_filing_is_version_one_without_conflicts(store: SQLiteStore) -> No
     assert stored is not None and stored.version == 1 and stored.priority == 3
 
 
+def test_an_amendment_without_a_priority_keeps_the_stored_one(store: SQLiteStore) -> None:
+    file_operation(store, "blue", "op-1", [volume("v1", "blue", SQUARE)], priority=4)
+    amended = file_operation(store, "blue", "op-1", [volume("v2", "blue", SQUARE)], replaces_version=1)
+    assert (amended.operation.version, amended.operation.priority) == (2, 4)
+    assert [v.priority for v in amended.operation.volumes] == [4]
+    # A stale amendment is still refused as stale, whatever the priority.
+    with pytest.raises(StaleVersionError):
+        file_operation(store, "blue", "op-1", [volume("v3", "blue", SQUARE)], replaces_version=1)
+    assert file_operation(store, "blue", "op-2", [volume("v1", "blue", SQUARE)]).operation.priority == 0
+
+
 def test_filing_finds_conflicts_with_other_parties_only(store: SQLiteStore) -> None:
     file_operation(store, "blue", "op-1", [volume("b1", "blue", SQUARE)])
     file_operation(store, "red", "op-9", [volume("r1", "red", SQUARE)])
