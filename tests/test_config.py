@@ -142,7 +142,8 @@ def test_every_deconflict_variable_the_project_uses_is_known() -> None:
             for name in re.findall(r"DECONFLICT_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text(errors="replace")):
                 used.setdefault(name, path)
     assert "DECONFLICT_CLOCK_FILE" in used
-    assert {name: str(path) for name, path in used.items() if name not in known} == {}
+    unknown = {name: str(path) for name, path in used.items() if name not in known}
+    assert unknown == {}, "a setting belongs in Settings; any other variable in config.NOT_SETTINGS"
 
 
 def test_a_toml_file_sets_what_the_environment_does_not(
@@ -200,5 +201,5 @@ def test_the_readme_table_of_settings_is_the_generated_one() -> None:
     )
     assert begin in readme and end in readme
     table = readme.split(begin, 1)[1].split(end, 1)[0]
-    assert table == settings_markdown()
+    assert table == settings_markdown(), "paste `deconflict settings --markdown` between the README's markers"
     assert all(info.strip() for info in table.splitlines())
