@@ -133,7 +133,7 @@ def test_every_deconflict_variable_the_project_uses_is_known() -> None:
     # A new DECONFLICT_* variable that is not a setting belongs in NOT_SETTINGS, with what reads it.
     known = {f"DECONFLICT_{name.upper()}" for name in Settings.model_fields} | set(NOT_SETTINGS)
     files = [REPO / "Makefile", REPO / "README.md", *(REPO / ".ci").iterdir()]
-    for folder in ("src", "tests", "benchmarks"):
+    for folder in ("src", "tests", "benchmarks", "deploy"):
         files += [p for p in (REPO / folder).rglob("*") if p.suffix in (".py", ".md", ".toml", ".sh", "")]
     used: dict[str, Path] = {}
     for path in files:

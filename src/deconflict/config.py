@@ -57,6 +57,7 @@ NOT_SETTINGS: dict[str, str] = {
     "DECONFLICT_TOKEN": "the party's bearer token of the client commands, when `--token` is not given",
     "DECONFLICT_CLOCK_FILE": '`serve` reads "now" from this file: tests and demos only',
     "DECONFLICT_REQUIRE_BROWSER": "tests: the browser test fails, never skips, without Chromium",
+    "DECONFLICT_REQUIRE_PROXY": "tests: the nginx test fails, never skips, without nginx",
     "DECONFLICT_ARTIFACTS": "tests: where the browser test saves its screenshots",
     "DECONFLICT_CRASH_ROUNDS": "tests: how many times the crash test kills the server",
     "DECONFLICT_BENCH_WRAP": "benchmarks: a command that wraps the server (a profiler)",
