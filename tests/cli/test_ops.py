@@ -196,8 +196,11 @@ def test_every_remote_command_takes_url_and_token_from_the_environment(
     from deconflict.cli import _parser
     from deconflict.cli.ops import client_from_args
 
-    monkeypatch.setenv("DECONFLICT_URL", "http://channel.example:8000/")
+    monkeypatch.setenv("DECONFLICT_URL", "https://channel.example:8000/")
     monkeypatch.setenv("DECONFLICT_TOKEN", "t")
     client = client_from_args(_parser().parse_args(argv))
-    assert client.url == "http://channel.example:8000"
-    assert client_from_args(_parser().parse_args([*argv, "--url", URL])).url == URL
+    assert client.url == "https://channel.example:8000"
+    assert (
+        client_from_args(_parser().parse_args([*argv, "--url", "http://127.0.0.1:9"])).url
+        == "http://127.0.0.1:9"
+    )
