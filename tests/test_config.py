@@ -203,3 +203,11 @@ def test_the_readme_table_of_settings_is_the_generated_one() -> None:
     table = readme.split(begin, 1)[1].split(end, 1)[0]
     assert table == settings_markdown(), "paste `deconflict settings --markdown` between the README's markers"
     assert all(info.strip() for info in table.splitlines())
+
+
+def test_a_bad_secret_is_not_echoed(tmp_path: Path) -> None:
+    path = tmp_path / "deconflict.toml"
+    path.write_text("metrics_token = 271828\n")
+    with pytest.raises(InputError) as info:
+        load_settings(path)
+    assert str(info.value) == f"{path}: metrics_token: (hidden) is not valid: input should be a valid string"

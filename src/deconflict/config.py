@@ -328,7 +328,8 @@ def _problem(name: str, value: object, expected: str, file: str | None, env: Map
     field = Settings.model_fields.get(name)
     if field is not None and isinstance(field.default, tuple):
         expected += f" (a JSON list, e.g. {json.dumps(list(field.default))})"
-    described = f"{value!r} is not valid: {expected}"
+    secret = field is not None and "SecretStr" in str(field.annotation)
+    described = f"{'(hidden)' if secret else repr(value)} is not valid: {expected}"
     if _env_name(name) in env:
         return Problem("environment", described, None, _env_name(name))
     if file is not None:
@@ -398,7 +399,14 @@ class SettingInfo:
     description: str
 
 
-_TYPE_NAMES = {float: "number", int: "integer", str: "text", Path: "path"}
+_TYPE_NAMES: dict[Any, str] = {
+    float: "number",
+    int: "integer",
+    bool: "true/false",
+    str: "text",
+    SecretStr: "secret text",
+    Path: "path",
+}
 
 
 def _type_name(annotation: Any) -> str:
@@ -407,9 +415,9 @@ def _type_name(annotation: Any) -> str:
         return _TYPE_NAMES[annotation]
     if getattr(annotation, "__origin__", None) is tuple:
         return f"list of {_TYPE_NAMES[args[0]]}s (JSON)"
-    if len(args) == 1:  # X | None
+    if len(args) == 1 and args[0] in _TYPE_NAMES:  # X | None
         return f"{_TYPE_NAMES[args[0]]}, optional"
-    return str(annotation)
+    return str(annotation).replace("|", "or")
 
 
 def setting_infos() -> list[SettingInfo]:
