@@ -19,6 +19,7 @@ __all__ = [
     "NotFoundError",
     "Problem",
     "StaleVersionError",
+    "StorageChangedError",
     "TransitionError",
 ]
 
@@ -115,6 +116,14 @@ class StaleVersionError(DeconflictError):
                 f"reload and apply your change to version {current_version}"
             )
         super().__init__(text)
+
+
+class StorageChangedError(DeconflictError):
+    """The database was replaced or rewritten under a running server (a restore, an edit).
+
+    The server stops writing to it: whatever it wrote next would extend a chain
+    that is not the one it signed. Restart it on the file as it now is.
+    """
 
 
 class TransitionError(DeconflictError):

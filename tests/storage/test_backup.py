@@ -131,3 +131,79 @@ def test_the_audit_key_travels_with_the_backup(tmp_path: Path) -> None:
     assert copied.stat().st_mode & 0o777 == 0o600
     restore_database(tmp_path / "b.db", tmp_path / "new.db")
     assert audit_key_path(tmp_path / "new.db").read_bytes() == copied.read_bytes()
+
+
+def _live_with_key(tmp_path: Path) -> Path:
+    from deconflict.storage.sqlite.audit import audit_key_path
+
+    db = tmp_path / "live.db"
+    SQLiteStore(db).close()
+    audit_key_path(db).write_bytes(b"-----BEGIN PRIVATE KEY-----\nsecret\n")
+    audit_key_path(db).chmod(0o600)
+    return db
+
+
+def test_a_new_database_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    SQLiteStore(tmp_path / "new.db").close()
+    assert (tmp_path / "new.db").stat().st_mode & 0o777 == 0o600
+    db = _live_with_key(tmp_path)
+    backup_database(db, tmp_path / "b.db")
+    assert (tmp_path / "b.db").stat().st_mode & 0o777 == 0o600
+    restore_database(tmp_path / "b.db", tmp_path / "restored.db")
+    assert (tmp_path / "restored.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_planted_symlink_at_the_partial_key_file_is_refused_never_followed(tmp_path: Path) -> None:
+    db = _live_with_key(tmp_path)
+    elsewhere = tmp_path / "attacker-readable.pem"
+    elsewhere.write_text("")
+    elsewhere.chmod(0o666)
+    (tmp_path / "b.db.audit-key.pem.partial").symlink_to(elsewhere)
+    with pytest.raises(DeconflictError, match=r"b\.db\.audit-key\.pem\.partial: exists"):
+        backup_database(db, tmp_path / "b.db")
+    assert elsewhere.read_text() == ""  # the key never went through the link
+    assert not (tmp_path / "b.db").exists()  # and no backup without its key
+
+
+def test_a_leftover_partial_database_is_refused_not_reused(tmp_path: Path) -> None:
+    db = _live_with_key(tmp_path)
+    (tmp_path / "b.db.partial").write_text("someone else's")
+    with pytest.raises(DeconflictError, match=r"b\.db\.partial: exists"):
+        backup_database(db, tmp_path / "b.db")
+    assert (tmp_path / "b.db.partial").read_text() == "someone else's"
+
+
+def test_an_existing_key_file_is_replaced_only_with_force(tmp_path: Path) -> None:
+    from deconflict.storage.sqlite.audit import audit_key_path
+
+    db = _live_with_key(tmp_path)
+    audit_key_path(tmp_path / "b.db").write_text("another chain's key")
+    with pytest.raises(DeconflictError, match=r"b\.db\.audit-key\.pem: exists; pass --force"):
+        backup_database(db, tmp_path / "b.db")
+    assert audit_key_path(tmp_path / "b.db").read_text() == "another chain's key"
+    backup_database(db, tmp_path / "b.db", overwrite=True)
+    assert audit_key_path(tmp_path / "b.db").read_bytes() == audit_key_path(db).read_bytes()
+
+
+def test_backup_to_a_missing_folder_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _live_with_key(tmp_path)
+    target = tmp_path / "nosuch" / "b.db"
+    assert main(["db", "backup", str(target), "--db", str(db)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {target.parent}: no such folder (for b.db); create it first"
+
+
+def test_restore_and_backup_onto_a_served_database_are_refused(tmp_path: Path) -> None:
+    from deconflict.storage.sqlite.lock import ServerLock
+
+    db = _live_with_key(tmp_path)
+    backup_database(db, tmp_path / "b.db")
+    before = db.read_bytes()
+    with ServerLock(db):  # what `deconflict serve` holds while it runs
+        with pytest.raises(DeconflictError, match="a running server holds this database"):
+            restore_database(tmp_path / "b.db", db, overwrite=True)
+        with pytest.raises(DeconflictError, match="a running server holds this database"):
+            backup_database(tmp_path / "b.db", db, overwrite=True)
+    assert db.read_bytes() == before
+    restore_database(tmp_path / "b.db", db, overwrite=True)  # once the server is gone

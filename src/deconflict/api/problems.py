@@ -17,6 +17,7 @@ from deconflict.errors import (
     InputError,
     NotFoundError,
     StaleVersionError,
+    StorageChangedError,
     TransitionError,
 )
 
@@ -52,6 +53,8 @@ def error_response(exc: DeconflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "current": exc.current}, status.HTTP_409_CONFLICT)
     if isinstance(exc, AlreadyExistsError):
         return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+    if isinstance(exc, StorageChangedError):
+        return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
     return JSONResponse({"detail": str(exc)}, status.HTTP_400_BAD_REQUEST)
 
 

@@ -58,12 +58,17 @@ __all__ = [
     "AuditRecord",
     "AuditSigner",
     "ChainLink",
+    "Checkpoint",
     "SharedTransaction",
     "canonical_json",
+    "checkpoint_bytes",
     "entry_bytes",
+    "load_public_key",
     "message_sha256",
     "seal",
+    "sign_checkpoint",
     "verify_chain",
+    "verify_checkpoints",
     "verify_messages",
 ]
 
@@ -265,7 +270,11 @@ class AuditSigner:
 
     def sign(self, digest_hex: str) -> str:
         """The base64 signature of the raw bytes of a hex digest."""
-        return base64.b64encode(self._key.sign(bytes.fromhex(digest_hex))).decode("ascii")
+        return self.sign_bytes(bytes.fromhex(digest_hex))
+
+    def sign_bytes(self, data: bytes) -> str:
+        """The base64 signature of ``data``."""
+        return base64.b64encode(self._key.sign(data)).decode("ascii")
 
 
 def seal(record: AuditRecord, seq: int, time_s: float, prev_hash: str, signer: AuditSigner) -> AuditEntry:
@@ -293,6 +302,49 @@ def seal(record: AuditRecord, seq: int, time_s: float, prev_hash: str, signer: A
         hash=digest,
         signature=signer.sign(digest),
     )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head of the chain at one time, signed by the server: a party keeps it as a receipt.
+
+    Attributes
+    ----------
+    seq
+        The head entry's seq (0 for an empty chain).
+    hash
+        Its hash (:data:`GENESIS_HASH` for an empty chain).
+    time_s
+        When the server signed it, seconds since the Unix epoch.
+    signature
+        Base64 Ed25519 signature by the server key of :func:`checkpoint_bytes`.
+
+    A chain "contains" a checkpoint when its entry ``seq`` has that ``hash``:
+    every entry up to it is then the one the server had signed at ``time_s``,
+    so a log cut below ``seq`` or rewritten at or before it is caught.
+    """
+
+    seq: int
+    hash: str
+    time_s: float
+    signature: str
+
+
+def checkpoint_bytes(seq: int, digest: str, time_s: float) -> bytes:
+    """The bytes a checkpoint's signature covers: never 32 bytes, so never an entry's signed hash.
+
+    Examples
+    --------
+    >>> checkpoint_bytes(3, "ab", 5.0)
+    b'{"hash":"ab","seq":3,"time_s":5.0,"type":"deconflict-audit-checkpoint"}'
+    """
+    document = {"type": "deconflict-audit-checkpoint", "seq": seq, "hash": digest, "time_s": float(time_s)}
+    return canonical_json(document).encode("utf-8")
+
+
+def sign_checkpoint(signer: AuditSigner, seq: int, digest: str, time_s: float) -> Checkpoint:
+    """The signed head ``seq``/``digest`` at ``time_s``."""
+    return Checkpoint(seq, digest, float(time_s), signer.sign_bytes(checkpoint_bytes(seq, digest, time_s)))
 
 
 class AuditLog(Protocol):
@@ -323,6 +375,10 @@ class AuditLog(Protocol):
         """Entries with ``seq > after_seq`` in order, at most ``limit`` of them."""
         ...
 
+    def head(self, time_s: float) -> Checkpoint:
+        """The chain's last entry (seq and hash) now, signed at ``time_s``."""
+        ...
+
     def close(self) -> None:
         """Release the log's resources."""
         ...
@@ -343,14 +399,28 @@ class SharedTransaction(Protocol):
         ...
 
 
-def _load_public_key(public_key_pem: str) -> Ed25519PublicKey:
+def load_public_key(public_key_pem: str, source: str = "the server public key") -> Ed25519PublicKey:
+    """The Ed25519 public key of a PEM text.
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, if the text is not an Ed25519 public key in PEM.
+    """
     try:
         key = serialization.load_pem_public_key(public_key_pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
-        raise AuditError(f"the server public key is not a PEM public key ({exc})") from exc
+        raise InputError([Problem(source, f"not a PEM public key ({exc})")]) from exc
     if not isinstance(key, Ed25519PublicKey):
-        raise AuditError(f"the server public key must be Ed25519, got {type(key).__name__}")
+        raise InputError([Problem(source, f"must be an Ed25519 public key, got {type(key).__name__}")])
     return key
+
+
+def _load_public_key(public_key_pem: str) -> Ed25519PublicKey:
+    try:
+        return load_public_key(public_key_pem)
+    except InputError as exc:
+        raise AuditError(str(exc)) from None
 
 
 def _check_entry(entry: AuditEntry, key: Ed25519PublicKey) -> str | None:
@@ -490,4 +560,62 @@ def verify_messages(
             seq=entry.seq,
             message_id=message_id,
         )
+    return count
+
+
+def verify_checkpoints(
+    items: Sequence[AuditEntry | ChainLink],
+    checkpoints: Iterable[tuple[str, Checkpoint]],
+    public_key_pem: str,
+) -> int:
+    """Check that a verified chain contains each signed head (see :class:`Checkpoint`).
+
+    Parameters
+    ----------
+    items
+        The chain (or a party's view of it), already checked by :func:`verify_chain`.
+    checkpoints
+        ``(where it came from, checkpoint)`` pairs, e.g. the file each was read from.
+    public_key_pem
+        The server key the checkpoints must be signed with.
+
+    Returns
+    -------
+    int
+        The number of checkpoints checked.
+
+    Raises
+    ------
+    AuditError
+        Naming the checkpoint: not signed by the key, or a chain that ends
+        before its head (cut off) or has another entry at its seq (rewritten).
+    """
+    key = _load_public_key(public_key_pem)
+    by_seq = {item.seq: item.hash for item in items}
+    last = max(by_seq, default=0)
+    count = 0
+    for source, checkpoint in checkpoints:
+        name = f"checkpoint {source} (seq {checkpoint.seq})"
+        try:
+            signed = checkpoint_bytes(checkpoint.seq, checkpoint.hash, checkpoint.time_s)
+            key.verify(base64.b64decode(checkpoint.signature, validate=True), signed)
+        except (InvalidSignature, binascii.Error, ValueError, TypeError):
+            raise AuditError(f"{name}: its signature does not verify with the server key") from None
+        if checkpoint.seq == 0:
+            if checkpoint.hash != GENESIS_HASH:
+                raise AuditError(f"{name}: an empty chain's head must be the genesis hash")
+        elif checkpoint.seq not in by_seq:
+            raise AuditError(
+                f"{name}: the server signed a chain of {checkpoint.seq} entries, this one ends at "
+                f"entry {last}: entries were cut off",
+                seq=checkpoint.seq,
+            )
+        elif by_seq[checkpoint.seq] != checkpoint.hash:
+            raise AuditError(
+                f"{name}: entry {checkpoint.seq} is not the one the server signed "
+                f"(hash {by_seq[checkpoint.seq][:16]}…, checkpoint {checkpoint.hash[:16]}…): "
+                "the chain was rewritten",
+                seq=checkpoint.seq,
+            )
+        count += 1
     return count

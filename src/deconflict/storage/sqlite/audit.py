@@ -13,6 +13,14 @@ writes the file (the server, ``deconflict party``) extends one chain in turn.
 Opened on a :class:`~deconflict.storage.sqlite.database.Database` shared with
 the message store, the log offers ``transaction_with``: a message change and
 its entries then commit in one transaction (the append becomes a savepoint).
+
+A log notices a database replaced or rewritten under it (a restore, a copy
+over the file, an edit): before each append it checks that the file is still
+the one it opened (device and inode) and that the last entry it appended is
+still in the chain with the same hash (others may only have added after it).
+If not, it refuses this and every later append with
+:class:`~deconflict.errors.StorageChangedError`: the server stops writing
+rather than extend a chain that is not the one it signed.
 """
 
 from __future__ import annotations
@@ -25,9 +33,18 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from deconflict.channel.audit import GENESIS_HASH, AuditEntry, AuditRecord, AuditSigner, canonical_json, seal
+from deconflict.channel.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditRecord,
+    AuditSigner,
+    Checkpoint,
+    canonical_json,
+    seal,
+    sign_checkpoint,
+)
 from deconflict.channel.keys import generate_key_pair
-from deconflict.errors import DeconflictError
+from deconflict.errors import DeconflictError, StorageChangedError
 from deconflict.storage.sqlite.database import Database, DatabaseStore
 
 __all__ = ["SQLiteAuditLog", "audit_key_path"]
@@ -74,6 +91,17 @@ def _create_key_file(path: Path) -> None:
         os.unlink(temporary)
 
 
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """The file's device and inode (``None`` for ``":memory:"`` or a file that is gone)."""
+    if path == ":memory:":
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
 class SQLiteAuditLog(DatabaseStore):
     """The default :class:`~deconflict.channel.audit.AuditLog`.
 
@@ -91,6 +119,25 @@ class SQLiteAuditLog(DatabaseStore):
         super().__init__(path)
         self.key_path = key_path if key_path is not None else audit_key_path(self.path)
         self._signer: AuditSigner | None = None
+        self._identity = _file_identity(self.path)
+        self._known_head: tuple[int, str] | None = None  # the last entry this log appended
+        self._changed: str | None = None  # why appending stopped, once it has
+
+    def _check_unchanged(self) -> None:
+        """Raise if the file or the chain this log appended to was replaced under it (see the module)."""
+        if self._changed is None and _file_identity(self.path) != self._identity:
+            self._changed = f"{self.path} is no longer the file the server opened (replaced or moved)"
+        if self._changed is None and self._known_head is not None:
+            seq, digest = self._known_head
+            row = self._db.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+            if row is None or str(row[0]) != digest:
+                found = "is gone" if row is None else f"has hash {str(row[0])[:16]}…"
+                self._changed = (
+                    f"{self.path}: the audit chain changed under the server: entry {seq} it appended "
+                    f"(hash {digest[:16]}…) {found} (was the database restored or edited?)"
+                )
+        if self._changed is not None:
+            raise StorageChangedError(f"{self._changed}; no more writes: restart the server")
 
     def transaction_with(self, *stores: object) -> AbstractContextManager[object]:
         """One transaction for the log and ``stores`` if they share its database, else no transaction.
@@ -150,6 +197,7 @@ class SQLiteAuditLog(DatabaseStore):
         signer = self._load_signer()
         added: list[AuditEntry] = []
         with self.database.transaction():  # a savepoint inside a caller's transaction
+            self._check_unchanged()
             head = self._db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev_hash = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
             for record in records:
@@ -180,7 +228,18 @@ class SQLiteAuditLog(DatabaseStore):
                 )
                 added.append(entry)
                 prev_hash = entry.hash
+        if added:
+            last = (added[-1].seq, added[-1].hash)
+            self.database.after_commit(lambda: setattr(self, "_known_head", last))
         return added
+
+    def head(self, time_s: float) -> Checkpoint:
+        """The chain's last entry now (seq 0 and the genesis hash when empty), signed at ``time_s``."""
+        signer = self._load_signer()
+        with self._lock:
+            row = self._db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, digest = (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+        return sign_checkpoint(signer, seq, digest, time_s)
 
     def entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
         sql = f"SELECT {_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq"

@@ -13,6 +13,13 @@ The server's private audit key lives beside the database
 (:func:`~deconflict.storage.sqlite.audit.audit_key_path`); it travels with the
 backup, mode 0600, because a restored server must go on signing the same chain.
 Keep backups as secret as the database's key.
+
+Files are written safely: every ``.partial`` file is created new (``O_EXCL``,
+``O_NOFOLLOW``, mode 0600), so a planted symbolic link or a leftover partial
+file is refused, never followed or reused; an existing key file is replaced
+only when asked (``overwrite``). A restore, and a backup written onto a
+database, hold the target's server lock (:mod:`~deconflict.storage.sqlite.lock`):
+they are refused while a server runs on it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from pathlib import Path
 
 from deconflict.errors import DeconflictError
 from deconflict.storage.sqlite.audit import audit_key_path
+from deconflict.storage.sqlite.connection import create_private_file
+from deconflict.storage.sqlite.lock import unserved
 
 __all__ = ["BackupSummary", "backup_database", "restore_database"]
 
@@ -81,40 +90,75 @@ def backup_database(source: Path | str, target: Path | str, *, overwrite: bool =
     source, target = Path(source), Path(target)
     if not source.is_file():
         raise DeconflictError(f"{source}: no such database file")
+    _check_folder(target)
     if target.exists() and not overwrite:
         raise DeconflictError(f"{target}: exists; choose another name or pass --force to overwrite it")
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    started = time.perf_counter()
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30.0)
-    dst = sqlite3.connect(partial)
-    try:
-        src.backup(dst)  # all pages in one step: one consistent snapshot
-        dst.execute("PRAGMA journal_mode = DELETE")  # a self-contained file, no -wal beside it
-        version, rows = _check(dst, partial)
-    except BaseException:
+    key_source, key_target = audit_key_path(source), audit_key_path(target)
+    if key_source.is_file() and key_target.exists() and not overwrite:
+        raise DeconflictError(f"{key_target}: exists; pass --force to replace this audit key")
+    with unserved(target):  # never a backup written over a database a server runs on
+        partial = _new_partial(target)
+        started = time.perf_counter()
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30.0)
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)  # all pages in one step: one consistent snapshot
+            dst.execute("PRAGMA journal_mode = DELETE")  # a self-contained file, no -wal beside it
+            version, rows = _check(dst, partial)
+        except BaseException:
+            dst.close()
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            src.close()
         dst.close()
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        src.close()
-    dst.close()
-    _copy_key(audit_key_path(source), audit_key_path(target))
-    os.replace(partial, target)
+        try:
+            _copy_key(key_source, key_target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, target)
     return BackupSummary(target, target.stat().st_size, time.perf_counter() - started, version, rows)
 
 
+def _check_folder(target: Path) -> None:
+    """Refuse a target whose folder is missing (or not a folder), with a clear error."""
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "no such folder"
+        raise DeconflictError(f"{folder}: {what} (for {target.name}); create it first")
+
+
+def _new_partial(target: Path) -> Path:
+    """Create ``<target>.partial`` new, mode 0600; a leftover file or a symbolic link there is refused."""
+    partial = target.with_name(target.name + ".partial")
+    try:
+        create_private_file(partial)
+    except FileExistsError:
+        raise DeconflictError(
+            f"{partial}: exists (another backup or restore running, or left over): "
+            "make sure none runs, then remove it"
+        ) from None
+    except OSError as exc:
+        raise DeconflictError(f"{partial}: cannot create: {exc.strerror or exc}") from exc
+    return partial
+
+
 def _copy_key(source: Path, target: Path) -> None:
-    """Copy a private key file, readable by its owner only, if there is one."""
+    """Copy a private key file, readable by its owner only, if there is one (through a new partial file)."""
     if not source.is_file():
         return
-    partial = target.with_name(target.name + ".partial")
-    with (
-        open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out,
-        source.open("rb") as src,
-    ):
-        shutil.copyfileobj(src, out)
-    os.replace(partial, target)
+    partial = _new_partial(target)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_NOFOLLOW)
+        with open(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def restore_database(backup: Path | str, target: Path | str, *, overwrite: bool = False) -> BackupSummary:
@@ -126,22 +170,29 @@ def restore_database(backup: Path | str, target: Path | str, *, overwrite: bool 
     backup, target = Path(backup), Path(target)
     if not backup.is_file():
         raise DeconflictError(f"{backup}: no such backup file")
+    _check_folder(target)
     if target.exists() and not overwrite:
         raise DeconflictError(
             f"{target}: exists; stop the server and pass --force to replace it with {backup}"
         )
-    started = time.perf_counter()
-    src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-    try:
-        _check(src, backup)
-        dst = sqlite3.connect(target, timeout=30.0)
+    key_source, key_target = audit_key_path(backup), audit_key_path(target)
+    if key_source.is_file() and key_target.exists() and not overwrite:
+        raise DeconflictError(f"{key_target}: exists; pass --force to replace this audit key")
+    with unserved(target):  # refused while a server runs on the target; none starts meanwhile
+        started = time.perf_counter()
+        src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
         try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode = WAL")
-            version, rows = _check(dst, target)
+            _check(src, backup)
+            if not target.exists():
+                create_private_file(target)
+            dst = sqlite3.connect(target, timeout=30.0)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode = WAL")
+                version, rows = _check(dst, target)
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        src.close()
-    _copy_key(audit_key_path(backup), audit_key_path(target))
+            src.close()
+        _copy_key(key_source, key_target)
     return BackupSummary(target, target.stat().st_size, time.perf_counter() - started, version, rows)

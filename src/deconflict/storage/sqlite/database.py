@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +128,7 @@ class Database:
         self._depth = 0
         self._users = 1
         self._group: _Group | None = None
+        self._after_commit: list[Callable[[], None]] = []
         self._committed = threading.Condition()
         with self.lock:
             migrate(self.connection, self.path)
@@ -154,6 +155,17 @@ class Database:
         """Whether the calling thread (holding the lock) is inside :meth:`transaction`."""
         return self._depth > 0
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the calling thread's open transaction is committed (at once outside one).
+
+        It is dropped if what was done before it is rolled back (its savepoint, or a failed commit).
+        """
+        with self.lock:
+            if self._group is None:
+                callback()
+            else:
+                self._after_commit.append(callback)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, or a savepoint inside an open one.
@@ -171,10 +183,12 @@ class Database:
                 self._group = _Group(time.monotonic())
             db.execute(f"SAVEPOINT nested_{depth}")
             self._depth = depth + 1
+            pending = len(self._after_commit)
             try:
                 yield db
             except BaseException:
                 self._depth = depth
+                del self._after_commit[pending:]
                 db.execute(f"ROLLBACK TO nested_{depth}")
                 db.execute(f"RELEASE nested_{depth}")
                 raise
@@ -201,6 +215,7 @@ class Database:
         if group is None:
             return
         self._group = None
+        callbacks, self._after_commit = self._after_commit, []
         try:
             self.connection.execute("COMMIT")
         except BaseException as exc:
@@ -208,6 +223,9 @@ class Database:
             if self.connection.in_transaction:
                 self.connection.execute("ROLLBACK")
             raise GroupCommitError(f"{self.path}: commit failed, nothing of it was stored: {exc}") from exc
+        else:
+            for callback in callbacks:
+                callback()
         finally:
             with self._committed:
                 group.done = True
