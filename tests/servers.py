@@ -33,9 +33,12 @@ def serve_process(
     """Start ``deconflict serve`` on 127.0.0.1 and an ephemeral port; yield the process and its URL.
 
     The server's log goes to a file, polled for the "running on" line: never a
-    pipe that could fill up, and no mix of select() with buffered reads.
+    pipe that could fill up, and no mix of select() with buffered reads. A
+    database that does not exist yet is created (``--init``): a test asks for it
+    by naming a new file.
     """
-    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0", *extra_args]
+    init = [] if db.exists() else ["--init"]
+    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0", *init, *extra_args]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=out, env=env or dict(os.environ)

@@ -132,3 +132,25 @@ def test_list_and_revoke(
         authenticate(parties, red_token)
     assert main(["party", "revoke", "ghost", "--db", str(db)]) == 2
     assert "no party 'ghost'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["party", "list"],
+        ["party", "revoke", "blue"],
+        ["party", "rotate", "blue"],
+        ["db", "backup", "copy.db"],
+        ["audit", "verify", "--key", "server.pem"],
+    ],
+)
+def test_a_command_reading_a_channel_refuses_a_missing_database(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--db", "nosuch.db"]) == 2
+    assert capsys.readouterr().err.startswith("error: nosuch.db: no such database file")
+    assert not (tmp_path / "nosuch.db").exists()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
+from deconflict.cli import main
 from tests.servers import serve_process
 
 
@@ -17,3 +20,54 @@ def test_serve_answers_health_on_an_ephemeral_port(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{url}/openapi.json", timeout=10) as response:
             assert "/v1/operations" in json.loads(response.read())["paths"]
     assert process.returncode is not None
+
+
+def test_serve_refuses_a_missing_database_unless_init(tmp_path: Path) -> None:
+    missing = tmp_path / "chanel.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "deconflict", "serve", "--db", str(missing), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].startswith(f"error: {missing}: no such database file")
+    assert not missing.exists()
+
+
+def test_serve_init_creates_the_database_and_logs_it_with_its_party_count(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    with serve_process(db, tmp_path / "serve.log") as (_, url):  # a new file: served with --init
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=10) as response:
+            assert response.status == 200
+    assert db.stat().st_mode & 0o777 == 0o600
+    assert f"database {db.resolve()}: 0 parties" in (tmp_path / "serve.log").read_text()
+    assert main(["party", "add", "blue", "--db", str(db), "--key-out", str(tmp_path / "b.pem")]) == 0
+    with serve_process(db, tmp_path / "again.log"):  # an existing file: no --init needed
+        assert f"database {db.resolve()}: 1 party" in (tmp_path / "again.log").read_text()
+
+
+def test_a_second_server_and_a_restore_are_refused_while_a_server_runs(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    assert main(["party", "add", "blue", "--db", str(db), "--key-out", str(tmp_path / "b.pem")]) == 0
+    assert main(["db", "backup", str(tmp_path / "b.db"), "--db", str(db)]) == 0
+    with serve_process(db, tmp_path / "serve.log"):
+        second = subprocess.run(
+            [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert "a running server holds this database" in second.stderr
+        restore = subprocess.run(
+            [sys.executable, "-m", "deconflict", "db", "restore", str(tmp_path / "b.db"), "--db", str(db)]
+            + ["--force"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert restore.returncode == 2
+        assert restore.stderr.strip() == (
+            f"error: {db}: a running server holds this database (lock {db}.lock); stop it first"
+        )

@@ -226,6 +226,9 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         description="Runs the channel service on embedded SQLite until interrupted.",
     )
     serve.add_argument("--db", metavar="PATH", help=db_help)
+    serve.add_argument(
+        "--init", action="store_true", help="create the database if it does not exist (else: an error)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
     serve.add_argument(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from deconflict.cli.party import require_database
 from deconflict.config import load_settings
 from deconflict.storage.sqlite.backup import BackupSummary, backup_database, restore_database
 from deconflict.storage.sqlite.retention import prune_backups, timestamped_backup_path
@@ -43,6 +44,7 @@ def run_db(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else load_settings().db_path
     console = Console()
     if args.db_command == "backup":
+        require_database(db)
         _print(console, "backup written to", backup_database(db, _backup_target(args), overwrite=args.force))
         _prune(args, console)
     else:

@@ -19,7 +19,7 @@ from deconflict.config import Settings, load_settings
 from deconflict.errors import AlreadyExistsError, InputError, Problem
 from deconflict.strategic.conflicts import format_time
 
-__all__ = ["run_party", "settings_for"]
+__all__ = ["existing_settings_for", "require_database", "run_party", "settings_for"]
 
 
 def settings_for(db: str | None) -> Settings:
@@ -28,6 +28,33 @@ def settings_for(db: str | None) -> Settings:
 
 
 _REPLACE_HINT = "it is replaced only with --force"
+
+
+def require_database(path: Path) -> None:
+    """Refuse a database file that does not exist: a mistyped ``--db`` must not open an empty channel.
+
+    Raises
+    ------
+    InputError
+        Naming the file.
+    """
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "no such database file"
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    f"{what} (a new channel is created by `deconflict party add` or `deconflict serve --init`)",
+                )
+            ]
+        )
+
+
+def existing_settings_for(db: str | None) -> Settings:
+    """:func:`settings_for`, for a command that reads an existing channel: the file must exist."""
+    settings = settings_for(db)
+    require_database(settings.db_path)
+    return settings
 
 
 def _write_private_key(path: Path, pem: bytes) -> None:
@@ -138,7 +165,7 @@ def _state(party: Party) -> str:
 def _list(args: argparse.Namespace) -> int:
     from deconflict.storage import open_party_store
 
-    parties = open_party_store(settings_for(args.db))
+    parties = open_party_store(existing_settings_for(args.db))
     try:
         listed = parties.list_parties()
     finally:
@@ -168,7 +195,7 @@ def _list(args: argparse.Namespace) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     from deconflict.storage import open_audit_log, open_party_store
 
-    settings = settings_for(args.db)
+    settings = existing_settings_for(args.db)
     parties = open_party_store(settings)
     try:
         with open_audit_log(settings) as audit:
@@ -182,7 +209,7 @@ def _revoke(args: argparse.Namespace) -> int:
 def _rotate(args: argparse.Namespace) -> int:
     from deconflict.storage import open_audit_log, open_party_store
 
-    settings = settings_for(args.db)
+    settings = existing_settings_for(args.db)
     parties = open_party_store(settings)
     now_s = time.time()
     try:

@@ -16,13 +16,14 @@ import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deconflict.cli.party import settings_for
+from deconflict.cli.party import require_database, settings_for
 from deconflict.client import is_loopback_host
 from deconflict.config import parse_bind
 from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from deconflict.api.metrics import Metrics, MetricsServer
+    from deconflict.storage.sqlite.lock import ServerLock
 
 __all__ = ["CLOCK_FILE_ENV", "FileClock", "check_tls", "run_serve"]
 
@@ -92,6 +93,25 @@ def check_tls(host: str, cert: str | None, key: str | None, behind_proxy: bool =
         raise InputError([problem]) from exc
 
 
+def _open_channel(db_path: Path, init: bool) -> ServerLock:
+    """Take the database's server lock and log what is served; refuse a missing file unless ``init``."""
+    from deconflict.storage.sqlite.lock import ServerLock
+
+    if not init:
+        require_database(db_path)
+    lock = ServerLock(db_path)  # a second server on the same file, or a restore under way, is refused
+    try:
+        from deconflict.storage import SQLitePartyStore
+
+        with SQLitePartyStore(db_path) as parties:  # creates the file with --init
+            count = len(parties.list_parties())
+    except BaseException:
+        lock.release()
+        raise
+    _log.info("database %s: %d %s", db_path.resolve(), count, "party" if count == 1 else "parties")
+    return lock
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Serve the API until interrupted; returns 0 after a clean shutdown."""
     import uvicorn
@@ -104,12 +124,17 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = settings_for(args.db)
     if getattr(args, "metrics_bind", None) is not None:
         settings = settings.model_copy(update={"metrics_bind": args.metrics_bind})
+    log_config = logging_config(getattr(args, "log_format", "json"))
+    logging.config.dictConfig(log_config)
+    lock = _open_channel(settings.db_path, getattr(args, "init", False))
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     clock = FileClock(clock_file) if clock_file else None
     app = create_app(settings, clock=clock)
-    operator = _serve_metrics(app.state.metrics, settings.metrics_bind)
-    log_config = logging_config(getattr(args, "log_format", "json"))
-    logging.config.dictConfig(log_config)
+    try:
+        operator = _serve_metrics(app.state.metrics, settings.metrics_bind)
+    except BaseException:
+        lock.release()
+        raise
     if operator is not None:
         _log.info("operator metrics at %s", operator.url)
     try:
@@ -129,6 +154,7 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         if operator is not None:
             operator.stop()
+        lock.release()
     return 0
 
 
