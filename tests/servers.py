@@ -109,3 +109,16 @@ def register_parties(db: Path, *names: str) -> tuple[dict[str, str], dict[str, b
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
     return tokens, keys
+
+
+def audit_key_file(db: Path) -> Path:
+    """The server's audit public key of a database, kept beside it as ``deconflict audit key`` writes it.
+
+    What a test verifies the chain with (``audit verify --db DB --key FILE``).
+    """
+    from deconflict.channel.audit import AuditSigner
+    from deconflict.storage.sqlite.audit import audit_key_path
+
+    out = db.with_name(db.name + ".pub.pem")
+    out.write_text(AuditSigner(audit_key_path(db).read_bytes()).public_key_pem, encoding="ascii")
+    return out

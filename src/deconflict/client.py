@@ -198,6 +198,8 @@ class ChannelClient:
         self._private_key_pem = private_key_pem
         self._transport = transport if transport is not None else UrllibTransport()
         self._party: str | None = None
+        self.checkpoint: dict[str, Any] | None = None
+        """The latest signed head of the audit chain this client saw (``GET /v1/audit/head``), if any."""
 
     def _call(
         self,
@@ -327,11 +329,24 @@ class ChannelClient:
         found: dict[str, Any] = self._call("GET", "/v1/audit/key")
         return str(found["public_key_pem"])
 
+    def audit_head(self) -> dict[str, Any]:
+        """The chain's head signed by the server now: a checkpoint (``seq``, ``hash``, ``time``, ...).
+
+        The client keeps the latest one it saw in :attr:`checkpoint`.
+        """
+        head: dict[str, Any] = self._call("GET", "/v1/audit/head")
+        if self.checkpoint is None or int(head["seq"]) >= int(self.checkpoint["seq"]):
+            self.checkpoint = head
+        return head
+
     def audit(self, page_size: int = 1000) -> dict[str, Any]:
         """The caller's whole view of the audit chain: ``{party, public_key_pem, entries}``.
 
         Entries the caller may not read come as ``{visible: false, seq, prev_hash, hash}``.
+        The server's signed head is fetched first (and kept, :attr:`checkpoint`): the
+        view read after it must contain it.
         """
+        self.audit_head()
         entries: list[dict[str, Any]] = []
         after = 0
         while True:

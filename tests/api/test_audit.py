@@ -21,6 +21,7 @@ from deconflict.cli import main
 from tests.api.conftest import Channel
 from tests.api.test_conflicts import blue_plan, forbidden_strings, red_plan
 from tests.api.test_messages import SECRET_TEXT, ack, send
+from tests.servers import audit_key_file
 
 STRANGER_TOKEN = "stranger-token-NEVER-STORED-0123456789abcdef"
 
@@ -58,7 +59,7 @@ def rows(db: Path) -> list[sqlite3.Row]:
 
 
 def verify(db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["audit", "verify", "--db", str(db)])
+    code = main(["audit", "verify", "--db", str(db), "--key", str(audit_key_file(db))])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -91,7 +92,11 @@ def test_the_realistic_sequence_is_recorded_and_verifies(
     assert kinds.count("conflict_found") == 2  # on filing and on the amendment
     code, out, err = verify(recorded, capsys)
     assert (code, err) == (0, "")
-    assert out.strip() == f"chain verified: {len(kinds)} entries, 2 message signatures"
+    # 2 messages, 2 operations, 2 conflicts: each in the state the log says
+    assert (
+        out.strip()
+        == f"chain verified: {len(kinds)} entries, 2 message signatures, 6 stored objects as logged"
+    )
 
 
 def test_failed_logins_are_recorded_without_the_token(recorded: Path, channel: Channel) -> None:

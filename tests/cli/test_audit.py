@@ -12,6 +12,7 @@ from deconflict.api.schemas import AuditEntryOut, AuditLinkOut
 from deconflict.cli import main
 from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
+from tests.servers import audit_key_file
 
 
 @pytest.fixture
@@ -34,14 +35,17 @@ def test_party_administration_is_recorded_and_verifies(db: Path, capsys: pytest.
         ("party_revoked", ["party:red"], ["red"]),
     ]
     assert entries[0].payload["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
-    assert main(["audit", "verify", "--db", str(db)]) == 0
-    assert capsys.readouterr().out.strip() == "chain verified: 3 entries, 0 message signatures"
+    assert main(["audit", "verify", "--db", str(db), "--key", str(audit_key_file(db))]) == 0
+    assert (
+        capsys.readouterr().out.strip()
+        == "chain verified: 3 entries, 0 message signatures, 0 stored objects as logged"
+    )
 
 
 def test_a_tampered_entry_fails_with_exit_1_naming_it(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with sqlite3.connect(db) as connection:
         connection.execute("UPDATE audit_log SET payload = replace(payload, 'red', 'rex') WHERE seq = 3")
-    assert main(["audit", "verify", "--db", str(db)]) == 1
+    assert main(["audit", "verify", "--db", str(db), "--key", str(audit_key_file(db))]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("audit verify: FAILED: entry 3 (party_revoked): hash does not match")

@@ -112,8 +112,10 @@ def test_live_run_writes_credentials_into_the_demo_folder(
 def test_the_demo_database_verifies(
     live_run: tuple[dict[str, object], Path, float], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, db, _ = live_run
-    code, out, err = run(capsys, "audit", "verify", "--db", str(db))
+    summary, db, _ = live_run
+    key = db.parent / "server-audit-key.pub.pem"
+    assert summary["audit_key"] == str(key.resolve())
+    code, out, err = run(capsys, "audit", "verify", "--db", str(db), "--key", str(key))
     assert (code, err) == (0, "")
     assert out.startswith("chain verified:")
 

@@ -113,6 +113,7 @@ def test_list_and_revoke(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "s.db"
+    SQLitePartyStore(db).close()  # an existing channel without parties
     assert main(["party", "list", "--db", str(db)]) == 0
     assert "no parties" in capsys.readouterr().out
     _, out, _ = add(db, "red", capsys=capsys)

@@ -13,6 +13,7 @@ from deconflict.cli import main
 from deconflict.errors import AuthenticationError
 from deconflict.storage import SQLiteAuditLog, SQLitePartyStore
 from tests.cli.test_party import add, token_of
+from tests.servers import audit_key_file
 
 
 def rotate(db: Path, name: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -49,7 +50,7 @@ def test_rotate_prints_a_new_token_and_keeps_the_old_one_for_the_grace(
     assert list(entry.subject) == ["party:blue"] and list(entry.audience) == ["blue"]
     assert entry.payload["previous_until_s"] == pytest.approx(entry.payload["rotated_s"] + 120.0)
     assert old not in str(entry.payload) and new not in str(entry.payload)
-    assert main(["audit", "verify", "--db", str(db)]) == 0
+    assert main(["audit", "verify", "--db", str(db), "--key", str(audit_key_file(db))]) == 0
 
 
 def test_rotate_defaults_to_an_hour_of_grace(

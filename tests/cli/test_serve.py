@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from deconflict.cli import main
-from tests.servers import serve_process
+from tests.servers import call_api, serve_process
 
 
 def test_serve_answers_health_on_an_ephemeral_port(tmp_path: Path) -> None:
@@ -38,8 +38,7 @@ def test_serve_refuses_a_missing_database_unless_init(tmp_path: Path) -> None:
 def test_serve_init_creates_the_database_and_logs_it_with_its_party_count(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     with serve_process(db, tmp_path / "serve.log") as (_, url):  # a new file: served with --init
-        with urllib.request.urlopen(f"{url}/v1/health", timeout=10) as response:
-            assert response.status == 200
+        assert call_api(url, "no-token", "GET", "/v1/health")[0] == 200
     assert db.stat().st_mode & 0o777 == 0o600
     assert f"database {db.resolve()}: 0 parties" in (tmp_path / "serve.log").read_text()
     assert main(["party", "add", "blue", "--db", str(db), "--key-out", str(tmp_path / "b.pem")]) == 0
@@ -60,9 +59,9 @@ def test_a_second_server_and_a_restore_are_refused_while_a_server_runs(tmp_path:
         )
         assert second.returncode == 2
         assert "a running server holds this database" in second.stderr
+        restore_args = ["db", "restore", str(tmp_path / "b.db"), "--db", str(db), "--force"]
         restore = subprocess.run(
-            [sys.executable, "-m", "deconflict", "db", "restore", str(tmp_path / "b.db"), "--db", str(db)]
-            + ["--force"],
+            [sys.executable, "-m", "deconflict", *restore_args],
             capture_output=True,
             text=True,
             timeout=60,

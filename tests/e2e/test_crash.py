@@ -29,7 +29,7 @@ from typing import Any
 
 from deconflict.client import ChannelClient, ChannelError
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
-from tests.servers import call_api, serve_process
+from tests.servers import audit_key_file, call_api, serve_process
 
 STARTUP_S = 30.0
 ROUNDS = int(os.environ.get("DECONFLICT_CRASH_ROUNDS", "3"))
@@ -211,7 +211,7 @@ def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_f
         ).fetchone(), (party, op)
     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw.close()
-    verified = _cli("audit", "verify", "--db", str(db))
+    verified = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
     assert verified.returncode == 0, verified.stderr
     assert "chain verified" in verified.stdout
 
@@ -222,7 +222,7 @@ def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_f
     assert offset >= 0 and data.find(digest.encode("ascii"), offset + 1) < 0
     data[offset] = ord("0") if data[offset] != ord("0") else ord("1")
     db.write_bytes(bytes(data))
-    failed = _cli("audit", "verify", "--db", str(db))
+    failed = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert f"entry {seq} ({kind})" in failed.stderr
     print(
@@ -249,5 +249,5 @@ def test_a_missed_deadline_escalates_on_a_real_server_with_a_clock_file(tmp_path
         assert [e["due"] for e in steps] == ["2026-01-01T12:10:00Z", "2026-01-01T12:25:00Z"]
         assert len(ChannelClient(url, red.token).escalations()) == 2
         assert sender.message(sent["id"])["overdue"] is True
-    verified = _cli("audit", "verify", "--db", str(db))
+    verified = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
     assert verified.returncode == 0, verified.stderr

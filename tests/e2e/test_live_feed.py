@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from deconflict.client import ChannelClient
-from tests.servers import serve_process
+from tests.servers import audit_key_file, serve_process
 
 GAP_DEG = 30_000.0 / 111_319.49
 SPEED_MPS = 200.0
@@ -110,5 +110,5 @@ def test_two_feeds_make_one_incident_each_side_sees_its_own(tmp_path: Path) -> N
         assert "RED707" not in green_view and "REDCAP" not in green_view
         kinds = [e.get("kind") for e in clients["blue"].audit()["entries"] if e["visible"]]
         assert kinds.count("incident_recorded") == 1 and kinds.count("incident_closed") == 1
-    verified = _cli("audit", "verify", "--db", str(db))
+    verified = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -191,7 +191,10 @@ def test_backup_to_a_missing_folder_is_a_clear_error(
     db = _live_with_key(tmp_path)
     target = tmp_path / "nosuch" / "b.db"
     assert main(["db", "backup", str(target), "--db", str(db)]) == 2
-    assert capsys.readouterr().err.strip() == f"error: {target.parent}: no such folder (for b.db); create it first"
+    assert (
+        capsys.readouterr().err.strip()
+        == f"error: {target.parent}: no such folder (for b.db); create it first"
+    )
 
 
 def test_restore_and_backup_onto_a_served_database_are_refused(tmp_path: Path) -> None:

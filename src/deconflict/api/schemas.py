@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from deconflict.channel.audit import AuditEntry, ChainLink, canonical_json
+from deconflict.channel.audit import AuditEntry, ChainLink, Checkpoint, canonical_json
 from deconflict.channel.catalogue import Catalogue, MessageKind
 from deconflict.channel.conflicts import MAX_REASON_CHARS, LifecycleView
 from deconflict.channel.deadlines import Escalation
@@ -39,6 +39,7 @@ __all__ = [
     "AlertOut",
     "AlertsOut",
     "AuditEntryOut",
+    "AuditHeadOut",
     "AuditKeyOut",
     "AuditLinkOut",
     "AuditViewOut",
@@ -571,6 +572,31 @@ class AuditKeyOut(BaseModel):
 
     algorithm: Literal["Ed25519"] = "Ed25519"
     public_key_pem: str
+
+
+class AuditHeadOut(BaseModel):
+    """A checkpoint: the chain's head signed by the server, a receipt a party keeps.
+
+    The signature (base64 Ed25519, server key) covers the canonical JSON
+    ``{"hash", "seq", "time_s", "type": "deconflict-audit-checkpoint"}``.
+    """
+
+    seq: int = Field(description="the last entry's seq (0: empty chain)")
+    hash: str = Field(description="its hash (hex SHA-256)")
+    time: str = Field(description="when the server signed it, RFC 3339")
+    time_s: float = Field(description="the same, seconds since the Unix epoch (what is signed)")
+    signature: str
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint) -> AuditHeadOut:
+        """The API view of a checkpoint."""
+        return cls(
+            seq=checkpoint.seq,
+            hash=checkpoint.hash,
+            time=format_time(checkpoint.time_s),
+            time_s=checkpoint.time_s,
+            signature=checkpoint.signature,
+        )
 
 
 class StatsConflictsOut(BaseModel):

@@ -1,13 +1,21 @@
-"""``deconflict audit verify|export``: check the hash-chained audit log, on the database or offline.
+"""``deconflict audit verify|export|key|checkpoint``: check the hash-chained audit log.
 
 ``verify --db`` checks the whole chain (sequence, links, recomputed hashes,
-server signatures) and re-verifies every stored message signature against its
-sender's registered public key. ``verify --url`` and ``verify --file`` check a
+server signatures) with a server key from outside the database (``--key FILE``,
+or ``--pin FILE``: pinned on first use, compared after), re-verifies every
+stored message signature against its sender's registered public key, and
+replays the log against the stored state (every message's level, operation's
+version and state, conflict's lifecycle). Whoever can write the database can
+also replace the key stored in it, so that key is never trusted alone.
+``--checkpoint FILE`` (from ``deconflict audit checkpoint``: the head the
+server signed at some time) fails when the chain does not contain that head:
+entries cut off or rewritten. ``verify --url`` and ``verify --file`` check a
 party's view (entries it may not read only for their links); ``export`` writes
 that view as JSON, with the party's messages (inbox and outbox, as signed) and
 every party's public key, so that ``verify --file`` can check offline, with
 only the server's public key, both the chain and each message's signature
-against its ``message_sent`` entry.
+against its ``message_sent`` entry. ``key`` writes the server's public key
+(from the private key file beside the database, or from a server) to keep apart.
 Exit 0: verified; 1: verification failed (the first bad entry is named); 2: bad input.
 """
 
@@ -24,7 +32,7 @@ from deconflict.cli.ops import add_insecure_argument
 from deconflict.errors import AuditError, InputError, Problem
 
 if TYPE_CHECKING:
-    from deconflict.channel.audit import AuditEntry, ChainLink
+    from deconflict.channel.audit import AuditEntry, ChainLink, Checkpoint
     from deconflict.channel.messages import Message
 
 __all__ = ["add_audit_parser", "run_audit"]
@@ -55,7 +63,23 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     source.add_argument("--url", help="a server, e.g. http://127.0.0.1:8000 (with --token)")
     source.add_argument("--file", metavar="FILE", help="an export written by `deconflict audit export`")
     verify.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
-    verify.add_argument("--key", metavar="PEM", help="the server's audit public key to verify with")
+    key = verify.add_mutually_exclusive_group()
+    key.add_argument(
+        "--key", metavar="PEM", help="the server's audit public key to verify with (`deconflict audit key`)"
+    )
+    key.add_argument(
+        "--pin",
+        metavar="FILE",
+        help="the server key pinned in FILE: written on first use, every later use must match it",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="heads the server signed (`deconflict audit checkpoint`): the chain must contain each",
+    )
     add_insecure_argument(verify)
     export = actions.add_parser(
         "export",
@@ -64,38 +88,196 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     export.add_argument("--url", required=True, help="the server")
     export.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
     add_insecure_argument(export)
+    key_action = actions.add_parser(
+        "key",
+        help="write the server's audit public key (PEM), to verify with --key",
+        description=(
+            "With --db: from the server's private key file beside the database. With --url/--token: "
+            "what the server says. Keep the file apart from the database."
+        ),
+    )
+    key_source = key_action.add_mutually_exclusive_group()
+    key_source.add_argument(
+        "--db", metavar="PATH", help="the server's SQLite database (default: DECONFLICT_DB_PATH)"
+    )
+    key_source.add_argument("--url", help="a server (with --token)")
+    key_action.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
+    key_action.add_argument("--out", metavar="FILE", help="write it to FILE instead of stdout")
+    key_action.add_argument("--force", action="store_true", help="replace an existing FILE")
+    add_insecure_argument(key_action)
+    checkpoint = actions.add_parser(
+        "checkpoint",
+        help="save the chain's head signed by the server (JSON), to verify with --checkpoint",
+    )
+    checkpoint.add_argument("--url", required=True, help="the server")
+    checkpoint.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
+    checkpoint.add_argument("--out", metavar="FILE", help="write it to FILE instead of stdout")
+    checkpoint.add_argument("--force", action="store_true", help="replace an existing FILE")
+    add_insecure_argument(checkpoint)
 
 
 def _read_key(path: str) -> str:
+    """A public key file's PEM text; anything but an Ed25519 public key is bad input (exit 2)."""
+    from deconflict.channel.audit import load_public_key
+
     try:
-        return Path(path).read_text(encoding="ascii")
+        text = Path(path).read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([Problem(path, f"cannot read the public key: {exc}")]) from exc
+    load_public_key(text, source=path)
+    return text
+
+
+def _same_key(a: str, b: str) -> bool:
+    from deconflict.channel.audit import load_public_key
+
+    return load_public_key(a).public_bytes_raw() == load_public_key(b).public_bytes_raw()
+
+
+def write_new_file(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> None:
+    """Write ``data`` to a new file (never through a symbolic link); an existing one only with ``force``.
+
+    Raises
+    ------
+    InputError
+        If the file exists and ``force`` is not given, or it cannot be written.
+    """
+    target = Path(path)
+    if not force and (target.exists() or target.is_symlink()):
+        raise InputError([Problem(path, "exists already: pass --force to replace it")])
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except OSError as exc:
+        raise InputError([Problem(str(partial), f"cannot create: {exc.strerror or exc}")]) from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _pinned_key(pin: str, seen: str, source: str) -> str:
+    """The key pinned in ``pin``; on first use ``seen`` is pinned there (trust on first use)."""
+    if not Path(pin).exists():
+        write_new_file(pin, seen.encode("ascii"), force=False)
+        print(
+            f"pinned the server key of {source} in {pin}: later verifications compare with it",
+            file=sys.stderr,
+        )
+        return seen
+    pinned = _read_key(pin)
+    if not _same_key(pinned, seen):
+        raise AuditError(
+            f"{source}: the server key is not the one pinned in {pin}: "
+            "the chain was re-signed with another key, or this is another server's"
+        )
+    return pinned
+
+
+def _key_for(args: argparse.Namespace, seen: str | None, source: str) -> str:
+    """The key to verify with: ``--key``, else ``--pin`` (pinning ``seen``), else ``seen`` where allowed."""
+    if args.key is not None:
+        return _read_key(args.key)
+    if args.pin is not None:
+        if seen is None:
+            raise AuditError(f"{source}: no server public key to pin (no audit entry yet?)")
+        return _pinned_key(args.pin, seen, source)
+    if seen is None:
+        raise InputError([Problem("command line", "give the server's public key", None, "--key")])
+    return seen
+
+
+def _checkpoints(paths: list[str]) -> list[tuple[str, Checkpoint]]:
+    from deconflict.channel.audit import Checkpoint
+
+    found = []
+    for path in paths:
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+            checkpoint = Checkpoint(
+                int(raw["seq"]), str(raw["hash"]), float(raw["time_s"]), str(raw["signature"])
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError([Problem(path, f"not an audit checkpoint: {exc!r}")]) from exc
+        found.append((path, checkpoint))
+    return found
+
+
+def _check_checkpoints(
+    args: argparse.Namespace, items: list[AuditEntry] | list[AuditEntry | ChainLink], key: str
+) -> str:
+    from deconflict.channel.audit import verify_checkpoints
+
+    if not args.checkpoint:
+        return ""
+    count = verify_checkpoints(items, _checkpoints(args.checkpoint), key)
+    return f"; {count} checkpoint{'s' if count != 1 else ''} contained"
 
 
 def _verify_db(args: argparse.Namespace) -> str:
     # Imported here: building the parser must stay cheap (no cryptography, no database).
     from deconflict.channel.audit import verify_chain, verify_messages
-    from deconflict.cli.party import settings_for
-    from deconflict.storage import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
+    from deconflict.channel.audit_state import verify_state
+    from deconflict.channel.service import conflict_lifecycles
+    from deconflict.cli.party import existing_settings_for
+    from deconflict.storage import (
+        SQLiteAuditLog,
+        open_conflict_states,
+        open_message_store,
+        open_party_store,
+        open_store,
+    )
 
-    path = settings_for(args.db).db_path
-    if not path.is_file():
-        raise InputError([Problem(str(path), "no such database file")])
+    settings = existing_settings_for(args.db)
+    if args.key is None and args.pin is None:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "give the server's public key from outside the database (`deconflict audit key` "
+                    "writes it), or --pin FILE to pin it on first use: the key stored in the database "
+                    "is replaced as easily as the chain",
+                    None,
+                    "--key",
+                )
+            ]
+        )
+    path = settings.db_path
     with SQLiteAuditLog(path) as log:
         entries = log.entries()
         stored_key = log.stored_public_key()
-    key = _read_key(args.key) if args.key is not None else stored_key
-    if key is None:
-        if entries:
-            raise AuditError("the database holds entries but no server public key: give --key")
-        key = ""
-    count = verify_chain(entries, key) if entries else 0
-    with SQLitePartyStore(path) as parties, SQLiteMessageStore(path) as messages:
+    key = _key_for(args, stored_key, str(path))
+    if args.key is not None and stored_key is not None and not _same_key(key, stored_key):
+        print(f"warning: {path}: the server key stored in the database is not {args.key}", file=sys.stderr)
+    count = verify_chain(entries, key)
+    checked = _check_checkpoints(args, entries, key)
+    parties = open_party_store(settings)
+    try:
         listed = parties.list_parties()
-        stored = [m for p in listed for m in messages.list_messages(p.name, "outbox")]
-    signatures = verify_messages(stored, {p.name: p.public_key_pem for p in listed}, entries)
-    return f"chain verified: {count} entries, {signatures} message signatures"
+    finally:
+        parties.close()
+    with (
+        open_message_store(settings) as messages,
+        open_conflict_states(settings) as states,
+    ):
+        store = open_store(settings)
+        try:
+            stored = [m for p in listed for m in messages.list_messages(p.name, "outbox")]
+            signatures = verify_messages(stored, {p.name: p.public_key_pem for p in listed}, entries)
+            operations = [(p.name, op) for p in listed for op in store.list_operations(p.name)]
+            lifecycles = {
+                lc.conflict_id: lc for p in listed for lc in conflict_lifecycles(store, states, p.name)
+            }
+            objects = verify_state(entries, stored, operations, lifecycles.values())
+        finally:
+            store.close()
+    return (
+        f"chain verified: {count} entries, {signatures} message signatures, "
+        f"{objects} stored objects as logged{checked}"
+    )
 
 
 def _view_items(document: Any, source: str) -> list[AuditEntry | ChainLink]:
@@ -167,12 +349,12 @@ def _exported_messages(document: Any, source: str) -> list[Message]:
         raise InputError([Problem(source, f"not an audit export: messages: {exc!r}")]) from exc
 
 
-def _verify_view(document: Any, source: str, key: str) -> str:
+def _verify_view(args: argparse.Namespace, document: Any, source: str, key: str) -> str:
     from deconflict.channel.audit import AuditEntry, verify_chain, verify_messages
 
     items = _view_items(document, source)
     verify_chain(items, key)
-    summary = _summary(items, str(document.get("party", "the party")))
+    summary = _summary(items, str(document.get("party", "the party"))) + _check_checkpoints(args, items, key)
     if "messages" not in document:
         return summary
     keys = document.get("public_keys")
@@ -199,8 +381,9 @@ def _verify(args: argparse.Namespace) -> str:
     if args.url is not None:
         client = _client(args)
         document = client.audit()
-        key = _read_key(args.key) if args.key is not None else client.audit_key()
-        return _verify_view(document, args.url, key)
+        # Without --key or --pin, the key the server gives: it checks the chain, not the server.
+        key = _key_for(args, client.audit_key() if args.key is None else None, args.url)
+        return _verify_view(args, document, args.url, key)
     if args.file is not None:
         try:
             document = json.loads(Path(args.file).read_text(encoding="utf-8"))
@@ -210,14 +393,47 @@ def _verify(args: argparse.Namespace) -> str:
             raise InputError(
                 [Problem("command line", "give the server's public key (GET /v1/audit/key)", None, "--key")]
             )
-        return _verify_view(document, args.file, _read_key(args.key))
+        return _verify_view(args, document, args.file, _read_key(args.key))
     return _verify_db(args)
+
+
+def _server_key(args: argparse.Namespace) -> str:
+    """The server's public key: from the private key file beside ``--db``, or from ``--url``."""
+    if args.url is not None:
+        return str(_client(args).audit_key())
+    from deconflict.channel.audit import AuditSigner
+    from deconflict.cli.party import existing_settings_for
+    from deconflict.storage.sqlite.audit import audit_key_path
+
+    path = existing_settings_for(args.db).db_path
+    private = audit_key_path(path)
+    try:
+        data = private.read_bytes()
+    except OSError as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+        raise InputError([Problem(str(private), f"cannot read the server's audit key: {reason}")]) from exc
+    return AuditSigner(data, source=str(private)).public_key_pem
+
+
+def _emit(args: argparse.Namespace, text: str, what: str) -> None:
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+    write_new_file(args.out, text.encode("utf-8"), force=args.force)
+    print(f"{what} written to {args.out}", file=sys.stderr)
 
 
 def run_audit(args: argparse.Namespace) -> int:
     """Run ``deconflict audit ACTION``; bad input propagates to :func:`deconflict.cli.main`."""
     if args.audit_command == "export":
         print(json.dumps(_export(args), indent=2, ensure_ascii=False))
+        return 0
+    if args.audit_command == "key":
+        _emit(args, _server_key(args), "the server's audit public key")
+        return 0
+    if args.audit_command == "checkpoint":
+        head = _client(args).audit_head()
+        _emit(args, json.dumps(head, indent=2) + "\n", f"checkpoint of entry {head['seq']}")
         return 0
     try:
         summary = _verify(args)

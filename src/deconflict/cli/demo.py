@@ -117,8 +117,22 @@ def _demo_files(db: Path, parties: list[str]) -> list[str]:
     """Names of the files a demo writes into its folder (the database's own files included)."""
     from deconflict.storage.sqlite.audit import audit_key_path
 
-    database = [db.name, f"{db.name}-wal", f"{db.name}-shm", audit_key_path(db).name]
+    database = [db.name, f"{db.name}-wal", f"{db.name}-shm", audit_key_path(db).name, SERVER_KEY_FILE]
     return database + [f"{p}.token" for p in parties] + [f"{p}.ed25519.pem" for p in parties]
+
+
+SERVER_KEY_FILE = "server-audit-key.pub.pem"
+"""The server's audit public key, written into the demo folder: what `audit verify --key` checks with."""
+
+
+def _write_server_key(settings: Settings, folder: Path) -> Path:
+    """Write the server's audit public key into ``folder`` (the key exists once a party is registered)."""
+    from deconflict.storage import open_audit_log
+
+    path = folder / SERVER_KEY_FILE
+    with open_audit_log(settings) as audit:
+        path.write_text(audit.public_key_pem, encoding="ascii")
+    return path
 
 
 def prepare_folder(db: Path, parties: list[str]) -> Path:
@@ -381,7 +395,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if replayed is not None:
         done = "whole file" if replayed["complete"] else "stopped with the demo"
         print(f"  replay:      {replayed['states_posted']} states of {replayed['file']} posted ({done})")
-    print(f"  check it:    deconflict audit verify --db {summary['database']}")
+    print(f"  check it:    deconflict audit verify --db {summary['database']} --key {summary['audit_key']}")
 
 
 def _play(driver: DemoDriver, duration_s: float | None, log: Callable[[str], None]) -> None:
@@ -422,6 +436,7 @@ def run_demo(args: argparse.Namespace) -> int:
     sock = _listen(args.host, args.port)
     try:
         parties = _register(settings, folder, names)
+        server_key = _write_server_key(settings, folder)
         port = sock.getsockname()[1]
         url = _url(args.host, port)
         clock = ScenarioClock(time.time(), args.speed)
@@ -452,6 +467,7 @@ def run_demo(args: argparse.Namespace) -> int:
     summary = {
         "url": url,
         "database": str(db.resolve()),
+        "audit_key": str(server_key.resolve()),
         "folder": str(folder.resolve()),
         "speed": args.speed,
         "credentials": parties,

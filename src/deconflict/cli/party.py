@@ -44,7 +44,8 @@ def require_database(path: Path) -> None:
             [
                 Problem(
                     str(path),
-                    f"{what} (a new channel is created by `deconflict party add` or `deconflict serve --init`)",
+                    f"{what} (a new channel is created by `deconflict party add` "
+                    "or `deconflict serve --init`)",
                 )
             ]
         )

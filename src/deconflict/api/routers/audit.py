@@ -1,4 +1,4 @@
-"""``/v1/audit``: the caller's view of the audit chain, and the server key that signs it.
+"""``/v1/audit``: the caller's view of the audit chain, the server key that signs it, its signed head.
 
 A party reads the entries whose audience it is in; of every other entry it
 gets only ``seq``, ``prev_hash`` and ``hash``, so it can check the chain end to
@@ -11,8 +11,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from deconflict.api.deps import AuditDep, CurrentParty, current_party
-from deconflict.api.schemas import COMMON_RESPONSES, AuditEntryOut, AuditKeyOut, AuditLinkOut, AuditViewOut
+from deconflict.api.deps import AuditDep, CurrentParty, Now, current_party
+from deconflict.api.schemas import (
+    COMMON_RESPONSES,
+    AuditEntryOut,
+    AuditHeadOut,
+    AuditKeyOut,
+    AuditLinkOut,
+    AuditViewOut,
+)
 
 __all__ = ["router"]
 
@@ -48,3 +55,13 @@ def view(
 def key(audit: AuditDep) -> AuditKeyOut:
     """The server's Ed25519 public key (PEM) that verifies every entry's signature."""
     return AuditKeyOut(public_key_pem=audit.public_key_pem)
+
+
+@router.get("/head", response_model=AuditHeadOut)
+def head(audit: AuditDep, now_s: Now) -> AuditHeadOut:
+    """The chain's head (seq, hash) now, signed by the server: keep it to hold the server to its log.
+
+    ``deconflict audit verify --checkpoint FILE`` fails when a chain does not
+    contain a kept head (entries cut off, or rewritten).
+    """
+    return AuditHeadOut.of(audit.head(now_s))
