@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,34 @@ def audit_key_file(db: Path) -> Path:
     out = db.with_name(db.name + ".pub.pem")
     out.write_text(AuditSigner(audit_key_path(db).read_bytes()).public_key_pem, encoding="ascii")
     return out
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``deconflict ARGS`` in a new process: its exit code, stdout and stderr (bounded in time)."""
+    return subprocess.run(
+        [sys.executable, "-m", "deconflict", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env if env is not None else dict(os.environ),
+        check=False,
+    )
+
+
+@dataclass
+class Party:
+    """A party registered with ``deconflict party add``: its token and private key."""
+
+    name: str
+    token: str
+    key: bytes
+
+
+def register_party(db: Path, root: Path, name: str) -> Party:
+    """Register ``name`` on ``db`` with the CLI; its private key is written to ``root/NAME.pem``."""
+    key_path = root / f"{name}.pem"
+    done = run_cli("party", "add", name, "--db", str(db), "--key-out", str(key_path))
+    assert done.returncode == 0, done.stderr
+    match = re.search(r"^token: (\S+)$", done.stdout, re.MULTILINE)
+    assert match, done.stdout
+    return Party(name, match.group(1), key_path.read_bytes())

@@ -14,11 +14,9 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,20 +27,13 @@ from typing import Any
 
 from deconflict.client import ChannelClient, ChannelError
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
-from tests.servers import audit_key_file, call_api, serve_process
+from tests.servers import Party, audit_key_file, call_api, register_party, run_cli, serve_process
 
 STARTUP_S = 30.0
 ROUNDS = int(os.environ.get("DECONFLICT_CRASH_ROUNDS", "3"))
 """SIGKILL rounds (more with ``DECONFLICT_CRASH_ROUNDS``; each adds some 3 s)."""
 PARTIES = ("blue", "red", "green")
 REPLY_BY = "2099-01-01T00:00:00Z"
-
-
-@dataclass
-class Party:
-    name: str
-    token: str
-    key: bytes
 
 
 @dataclass
@@ -53,26 +44,6 @@ class Acknowledged:
     messages: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # id -> (from, to, text)
     acks: dict[int, str] = field(default_factory=dict)  # message id -> the recipient who read it
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deconflict", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env if env is not None else dict(os.environ),
-        check=False,
-    )
-
-
-def _register(db: Path, root: Path, name: str) -> Party:
-    key_path = root / f"{name}.pem"
-    done = _cli("party", "add", name, "--db", str(db), "--key-out", str(key_path))
-    assert done.returncode == 0, done.stderr
-    match = re.search(r"^token: (\S+)$", done.stdout, re.MULTILINE)
-    assert match, done.stdout
-    return Party(name, match.group(1), key_path.read_bytes())
 
 
 @contextmanager
@@ -160,7 +131,7 @@ def _audit_rows(db: Path) -> list[tuple[int, str, str]]:
 def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_found(tmp_path: Path) -> None:
     started = time.monotonic()
     db = tmp_path / "channel.db"
-    parties = {name: _register(db, tmp_path, name) for name in PARTIES}
+    parties = {name: register_party(db, tmp_path, name) for name in PARTIES}
     seen = Acknowledged()
     rng = random.Random(20261126)
     for round_no in range(ROUNDS):
@@ -211,7 +182,7 @@ def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_f
         ).fetchone(), (party, op)
     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw.close()
-    verified = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
+    verified = run_cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
     assert verified.returncode == 0, verified.stderr
     assert "chain verified" in verified.stdout
 
@@ -222,7 +193,7 @@ def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_f
     assert offset >= 0 and data.find(digest.encode("ascii"), offset + 1) < 0
     data[offset] = ord("0") if data[offset] != ord("0") else ord("1")
     db.write_bytes(bytes(data))
-    failed = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
+    failed = run_cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert f"entry {seq} ({kind})" in failed.stderr
     print(
@@ -236,7 +207,7 @@ def test_a_missed_deadline_escalates_on_a_real_server_with_a_clock_file(tmp_path
     db = tmp_path / "deadline.db"
     clock = tmp_path / "clock"
     clock.write_text(f"{T0_S}\n", encoding="ascii")
-    blue, red = (_register(db, tmp_path, name) for name in ("blue", "red"))
+    blue, red = (register_party(db, tmp_path, name) for name in ("blue", "red"))
     env = {**os.environ, "DECONFLICT_CLOCK_FILE": str(clock)}
     with _server(db, tmp_path / "serve.log", env) as (_, url):
         sender = ChannelClient(url, blue.token, private_key_pem=blue.key)
@@ -249,5 +220,5 @@ def test_a_missed_deadline_escalates_on_a_real_server_with_a_clock_file(tmp_path
         assert [e["due"] for e in steps] == ["2026-01-01T12:10:00Z", "2026-01-01T12:25:00Z"]
         assert len(ChannelClient(url, red.token).escalations()) == 2
         assert sender.message(sent["id"])["overdue"] is True
-    verified = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
+    verified = run_cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
     assert verified.returncode == 0, verified.stderr

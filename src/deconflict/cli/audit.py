@@ -251,7 +251,10 @@ def _verify_db(args: argparse.Namespace) -> str:
         stored_key = log.stored_public_key()
     key = _key_for(args, stored_key, str(path))
     if args.key is not None and stored_key is not None and not _same_key(key, stored_key):
-        print(f"warning: {path}: the server key stored in the database is not {args.key}", file=sys.stderr)
+        raise AuditError(
+            f"{path}: the server key stored in the database is not the one in {args.key}: "
+            "the chain was re-signed with another key, or this is another server's database"
+        )
     count = verify_chain(entries, key)
     checked = _check_checkpoints(args, entries, key)
     parties = open_party_store(settings)

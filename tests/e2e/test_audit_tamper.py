@@ -1,0 +1,210 @@
+"""Whoever holds the database cannot rewrite the audit log unseen (a real ``deconflict serve`` wrote it).
+
+A real server records a short channel history (two plans in conflict, two
+signed messages, one read); a party saves a checkpoint (``deconflict audit
+checkpoint``) and the operator the server key (``deconflict audit key``).
+Then each attack edits a copy of the database as its holder could, and
+``deconflict audit verify --db COPY --key KEY --checkpoint CP`` must fail,
+naming what is wrong; without ``--key`` (or ``--pin``) it refuses to run.
+A database restored under a running server (beneath its lock) stops the
+server's writes instead of letting it answer a second, different "sent #N".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from deconflict.channel.audit import AuditRecord, AuditSigner, seal
+from deconflict.channel.keys import generate_key_pair
+from deconflict.client import ChannelClient, ChannelError
+from deconflict.storage.sqlite.audit import audit_key_path
+from tests.builders import box_ring, collection, feature, polygon_geometry
+from tests.servers import register_party, run_cli, serve_process
+
+
+@dataclass(frozen=True)
+class Recorded:
+    db: Path
+    key: Path
+    checkpoint: Path
+    read_message: int
+    unread_message: int
+
+
+def _plan(operation_id: str) -> dict[str, object]:
+    geometry = polygon_geometry(box_ring(36.1, 35.2, 36.4, 35.5))
+    return {**collection(feature("v1", geometry=geometry)), "id": operation_id, "priority": 0}
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+    root = tmp_path_factory.mktemp("tamper")
+    db = root / "channel.db"
+    blue, red = (register_party(db, root, name) for name in ("blue", "red"))
+    with serve_process(db, root / "serve.log") as (_, url):
+        sender = ChannelClient(url, blue.token, private_key_pem=blue.key)
+        recipient = ChannelClient(url, red.token, private_key_pem=red.key)
+        sender.file_operation("blue-op", _plan("blue-op"))
+        recipient.file_operation("red-op", _plan("red-op"))  # conflicts with blue-op
+        first = sender.send("red", "FREE", text="please confirm")
+        second = sender.send("red", "FREE", text="still there?")
+        recipient.messages("inbox")  # both delivered
+        recipient.ack(first["id"], "read")
+        checkpoint = root / "blue-checkpoint.json"
+        saved = run_cli("audit", "checkpoint", "--url", url, "--token", blue.token, "--out", str(checkpoint))
+        assert saved.returncode == 0, saved.stderr
+    key = root / "server.pub.pem"
+    written = run_cli("audit", "key", "--db", str(db), "--out", str(key))
+    assert written.returncode == 0, written.stderr
+    assert json.loads(checkpoint.read_text())["seq"] > 0
+    return Recorded(db, key, checkpoint, int(first["id"]), int(second["id"]))
+
+
+def _copy(recorded: Recorded, folder: Path) -> Path:
+    copy = folder / "copy.db"
+    shutil.copyfile(recorded.db, copy)  # the server has stopped: no -wal beside the file
+    shutil.copyfile(audit_key_path(recorded.db), audit_key_path(copy))
+    return copy
+
+
+def _verify(recorded: Recorded, db: Path, *extra: str) -> tuple[int, str]:
+    done = run_cli("audit", "verify", "--db", str(db), *extra)
+    return done.returncode, done.stdout + done.stderr
+
+
+def _full_check(recorded: Recorded, db: Path) -> tuple[int, str]:
+    return _verify(recorded, db, "--key", str(recorded.key), "--checkpoint", str(recorded.checkpoint))
+
+
+def test_the_untouched_database_verifies_against_the_key_and_the_checkpoint(recorded: Recorded) -> None:
+    code, output = _full_check(recorded, recorded.db)
+    assert code == 0, output
+    assert "1 checkpoint contained" in output
+
+
+def _truncate_tail(db: Path, recorded: Recorded) -> None:
+    with sqlite3.connect(db) as raw:
+        last = raw.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
+        raw.execute("DELETE FROM audit_log WHERE seq > ?", (last - 2,))
+
+
+def _change_acknowledgement(db: Path, recorded: Recorded) -> None:
+    with sqlite3.connect(db) as raw:
+        raw.execute(
+            "UPDATE messages SET level = 'accepted', answered_s = read_s WHERE id = ?",
+            (recorded.read_message,),
+        )
+
+
+def _resign_without_a_message(db: Path, recorded: Recorded) -> None:
+    """Delete a message and its entries, re-sign the whole chain with a new key, swap the stored key."""
+    gone = recorded.unread_message
+    signer = AuditSigner(generate_key_pair()[0])
+    with sqlite3.connect(db) as raw:
+        raw.row_factory = sqlite3.Row
+        rows = raw.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
+        kept = [r for r in rows if json.loads(r["payload"]).get("message_id") != gone]
+        raw.execute("DELETE FROM audit_log")
+        raw.execute("DELETE FROM messages WHERE id = ?", (gone,))
+        prev_hash = "0" * 64
+        for seq, row in enumerate(kept, start=1):
+            record = AuditRecord(
+                row["actor"],
+                row["kind"],
+                tuple(json.loads(row["subject"])),
+                tuple(json.loads(row["audience"])),
+                json.loads(row["payload"]),
+            )
+            entry = seal(record, seq, row["time_s"], prev_hash, signer)
+            raw.execute(
+                "INSERT INTO audit_log (seq, time_s, actor, kind, subject, audience, payload, prev_hash, "
+                "hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.seq,
+                    entry.time_s,
+                    entry.actor,
+                    entry.kind,
+                    entry.subject_json,
+                    entry.audience_json,
+                    entry.payload_json,
+                    entry.prev_hash,
+                    entry.hash,
+                    entry.signature,
+                ),
+            )
+            prev_hash = entry.hash
+        raw.execute("UPDATE audit_meta SET value = ? WHERE key = 'public_key_pem'", (signer.public_key_pem,))
+
+
+ATTACKS: dict[str, tuple[Callable[[Path, Recorded], None], str]] = {
+    "truncate the tail": (_truncate_tail, "entries were cut off"),
+    "change an acknowledgement level": (_change_acknowledgement, "stored level accepted, log says read"),
+    "delete a message, re-sign with a new key, swap the stored key": (
+        _resign_without_a_message,
+        "the server key stored in the database is not the one in",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_each_tampering_fails_verification_with_the_key_and_the_checkpoint(
+    recorded: Recorded, tmp_path: Path, attack: str
+) -> None:
+    tamper, expected = ATTACKS[attack]
+    copy = _copy(recorded, tmp_path)
+    tamper(copy, recorded)
+    code, output = _full_check(recorded, copy)
+    assert code == 1, output
+    assert expected in output, output
+    assert output.startswith("audit verify: FAILED:"), output
+    code, output = _verify(recorded, copy)  # the key the database holds is never enough
+    assert code == 2, output
+    assert "--key" in output
+
+
+def test_a_changed_acknowledgement_is_named_with_its_message(recorded: Recorded, tmp_path: Path) -> None:
+    copy = _copy(recorded, tmp_path)
+    _change_acknowledgement(copy, recorded)
+    code, output = _verify(recorded, copy, "--key", str(recorded.key))
+    assert code == 1
+    assert f"message #{recorded.read_message}: stored level accepted, log says read" in output
+
+
+def test_a_pinned_key_catches_the_swapped_key(recorded: Recorded, tmp_path: Path) -> None:
+    pin = tmp_path / "pinned.pem"
+    code, output = _verify(recorded, recorded.db, "--pin", str(pin))
+    assert code == 0, output
+    assert pin.read_text() == recorded.key.read_text()  # pinned on first use
+    copy = _copy(recorded, tmp_path)
+    _resign_without_a_message(copy, recorded)
+    code, output = _verify(recorded, copy, "--pin", str(pin))
+    assert code == 1, output
+    assert "the server key is not the one pinned in" in output
+
+
+def test_a_database_restored_under_a_running_server_stops_its_writes(tmp_path: Path) -> None:
+    db = tmp_path / "channel.db"
+    blue, _ = (register_party(db, tmp_path, name) for name in ("blue", "red"))
+    backup = run_cli("db", "backup", str(tmp_path / "backup.db"), "--db", str(db))
+    assert backup.returncode == 0, backup.stderr
+    with serve_process(db, tmp_path / "serve.log") as (_, url):
+        client = ChannelClient(url, blue.token, private_key_pem=blue.key)
+        sent = client.send("red", "FREE", text="first")
+        assert sent["id"] == 1
+        # A restore that ignores the server's lock (the CLI refuses): the backup copied into the file.
+        with sqlite3.connect(tmp_path / "backup.db") as source, sqlite3.connect(db) as target:
+            source.backup(target)
+        for text in ("second", "third"):
+            with pytest.raises(ChannelError) as refused:
+                client.send("red", "FREE", text=text)
+            assert refused.value.status == 503
+            assert "the audit chain changed under the server" in str(refused.value)
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT count(*) FROM messages").fetchone()[0] == 0  # no second "sent #1"
