@@ -213,6 +213,15 @@ class Settings(BaseSettings):
     messages_per_minute: int = Field(
         default=120, gt=0, description="messages one party may send in any 60 s (POST /v1/messages)"
     )
+    # Failed logins (deconflict.channel.logins): aggregated in the audit log, limited per source.
+    login_failure_interval_s: float = Field(
+        default=60.0,
+        gt=0.0,
+        description="failed logins of one source and reason within this are one audit entry with a count",
+    )
+    login_failures_per_minute: int = Field(
+        default=30, gt=0, description="failed logins of one source in any 60 s before it gets 429"
+    )
 
     # Connections (deconflict.api.connections, `deconflict serve`).
     http_header_timeout_s: float = Field(

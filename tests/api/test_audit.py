@@ -117,7 +117,12 @@ def test_a_missing_authorization_header_is_recorded(channel: Channel, tmp_path: 
         == 401
     )
     payloads = [json.loads(r["payload"]) for r in rows(tmp_path / "channel.db")]
-    assert payloads[0] == {"presented_sha256": None, "reason": "no Authorization header"}
+    assert payloads[0] == {
+        "presented_sha256": None,
+        "reason": "no Authorization header",
+        "source": "testclient",  # the client's address (TestClient's name for it)
+        "count": 1,
+    }
     assert payloads[1]["reason"].startswith("malformed Authorization header")
     assert payloads[1]["presented_sha256"] == hashlib.sha256(b"Basic Ymx1ZTpibHVl").hexdigest()
 

@@ -170,3 +170,60 @@ def test_views_parse_tampered_json_as_invisible(log: SQLiteAuditLog) -> None:
     assert entry.visible_to("blue") and not entry.visible_to("red")
     assert not replace(entry, audience_json="[").visible_to("blue")
     assert json.loads(entry.subject_json) == entry.subject
+
+
+def test_a_checkpoint_holds_the_server_to_its_chain(log: SQLiteAuditLog) -> None:
+    from deconflict.channel.audit import verify_checkpoints
+
+    assert log.head(T0_S).seq == 0 and log.head(T0_S).hash == GENESIS_HASH
+    log.append([record(1), record(2), record(3)], T0_S)
+    head = log.head(T0_S + 5.0)
+    assert (head.seq, head.hash) == (3, log.entries()[-1].hash)
+    key = log.public_key_pem
+    entries = log.entries()
+    assert verify_checkpoints(entries, [("cp.json", head)], key) == 1
+    longer = [*entries, *log.append([record(4)], T0_S + 6.0)]
+    assert verify_checkpoints(longer, [("cp.json", head)], key) == 1  # the chain grew past it: fine
+    with pytest.raises(AuditError, match=r"cp\.json \(seq 3\): .* ends at entry 2: entries were cut off"):
+        verify_checkpoints(entries[:2], [("cp.json", head)], key)
+    rewritten = [*entries[:2], ChainLink(3, entries[1].hash, "f" * 64)]
+    with pytest.raises(AuditError, match=r"entry 3 is not the one the server signed .* rewritten"):
+        verify_checkpoints(rewritten, [("cp.json", head)], key)
+    forged = replace(head, time_s=head.time_s + 1.0)
+    with pytest.raises(AuditError, match="its signature does not verify with the server key"):
+        verify_checkpoints(entries, [("cp.json", forged)], key)
+
+
+def test_a_rolled_back_append_is_not_taken_for_a_changed_chain(log: SQLiteAuditLog) -> None:
+    log.append([record(1)], T0_S)
+    with pytest.raises(RuntimeError), log.database.transaction():
+        log.append([record(2)], T0_S)
+        raise RuntimeError("the change the entry records failed")
+    assert [e.seq for e in log.append([record(3)], T0_S)] == [2]
+
+
+def test_a_chain_rewritten_under_the_log_stops_its_appends(tmp_path: Path) -> None:
+    from deconflict.errors import StorageChangedError
+
+    with SQLiteAuditLog(tmp_path / "a.db") as server, SQLiteAuditLog(tmp_path / "a.db") as other:
+        server.append([record(1), record(2)], T0_S)
+        other.append([record(3)], T0_S)  # another writer extends the chain: fine
+        server.append([record(4)], T0_S)
+        with other.database.transaction() as db:  # as a restore of an older copy would
+            db.execute("DELETE FROM audit_log WHERE seq >= 3")
+        for n in (5, 6):
+            with pytest.raises(StorageChangedError, match=r"entry 4 it appended \(hash [0-9a-f]+…\) is gone"):
+                server.append([record(n)], T0_S)
+    with SQLiteAuditLog(tmp_path / "a.db") as reopened:
+        assert [e.seq for e in reopened.entries()] == [1, 2]
+
+
+def test_a_database_file_replaced_under_the_log_stops_its_appends(tmp_path: Path) -> None:
+    from deconflict.errors import StorageChangedError
+
+    with SQLiteAuditLog(tmp_path / "a.db") as server:
+        server.append([record(1)], T0_S)
+        SQLiteAuditLog(tmp_path / "b.db").close()
+        os.replace(tmp_path / "b.db", tmp_path / "a.db")
+        with pytest.raises(StorageChangedError, match="no longer the file the server opened"):
+            server.append([record(2)], T0_S)

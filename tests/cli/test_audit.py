@@ -57,7 +57,7 @@ def test_verifying_with_another_key_fails(
     with SQLiteAuditLog(tmp_path / "other.db") as other:
         (tmp_path / "other.pem").write_text(other.public_key_pem)
     assert main(["audit", "verify", "--db", str(db), "--key", str(tmp_path / "other.pem")]) == 1
-    assert "entry 1 (party_added): server signature does not verify" in capsys.readouterr().err
+    assert "the server key stored in the database is not the one in" in capsys.readouterr().err
 
 
 def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,3 +107,70 @@ def test_an_export_verifies_offline_with_the_server_key(
 def test_the_private_key_stays_next_to_the_database(db: Path) -> None:
     assert audit_key_path(db).is_file()
     assert b"PRIVATE KEY" not in db.read_bytes()
+
+
+def test_verify_db_needs_a_key_from_outside_the_database(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "verify", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: command line: --key: give the server's public key from outside the database"
+    )
+
+
+def test_audit_key_writes_the_servers_public_key_and_never_replaces_a_file_unasked(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "server.pub.pem"
+    assert main(["audit", "key", "--db", str(db), "--out", str(out)]) == 0
+    with SQLiteAuditLog(db) as log:
+        assert out.read_text() == log.stored_public_key()
+    assert main(["audit", "verify", "--db", str(db), "--key", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["audit", "key", "--db", str(db), "--out", str(out)]) == 2
+    assert f"error: {out}: exists already: pass --force to replace it" in capsys.readouterr().err
+    assert main(["audit", "key", "--db", str(db), "--out", str(out), "--force"]) == 0
+    assert main(["audit", "key", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("not a key", "not a PEM public key"),
+        ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "not a PEM public key"),
+    ],
+)
+def test_a_bad_key_file_is_bad_input(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, expected: str
+) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text(content)
+    assert main(["audit", "verify", "--db", str(db), "--key", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bad}: {expected}")
+    export = tmp_path / "view.json"
+    export.write_text(json.dumps(export_of(db, "blue")))
+    assert main(["audit", "verify", "--file", str(export), "--key", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bad}: {expected}")
+
+
+def test_a_missing_server_key_file_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    SQLiteAuditLog(tmp_path / "fresh.db").close()
+    assert main(["audit", "key", "--db", str(tmp_path / "fresh.db")]) == 2
+    assert (
+        "fresh.db.audit-key.pem: cannot read the server's audit key: no such file" in capsys.readouterr().err
+    )
+
+
+def test_pin_writes_the_key_on_first_use_and_compares_after(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pin = tmp_path / "pinned.pem"
+    assert main(["audit", "verify", "--db", str(db), "--pin", str(pin)]) == 0
+    assert f"pinned the server key of {db} in {pin}" in capsys.readouterr().err
+    assert main(["audit", "verify", "--db", str(db), "--pin", str(pin)]) == 0
+    with SQLiteAuditLog(tmp_path / "other.db") as other:
+        pin.write_text(other.public_key_pem)  # another server's key pinned: this chain is not its
+    assert main(["audit", "verify", "--db", str(db), "--pin", str(pin)]) == 1
+    assert "the server key is not the one pinned in" in capsys.readouterr().err

@@ -13,8 +13,12 @@ server's writes instead of letting it answer a second, different "sent #N".
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +30,7 @@ from deconflict.channel.keys import generate_key_pair
 from deconflict.client import ChannelClient, ChannelError
 from deconflict.storage.sqlite.audit import audit_key_path
 from tests.builders import box_ring, collection, feature, polygon_geometry
-from tests.servers import register_party, run_cli, serve_process
+from tests.servers import call_api, register_party, run_cli, serve_process
 
 
 @dataclass(frozen=True)
@@ -208,3 +212,26 @@ def test_a_database_restored_under_a_running_server_stops_its_writes(tmp_path: P
             assert "the audit chain changed under the server" in str(refused.value)
     with sqlite3.connect(db) as raw:
         assert raw.execute("SELECT count(*) FROM messages").fetchone()[0] == 0  # no second "sent #1"
+
+
+def test_a_thousand_bad_tokens_add_a_handful_of_entries_and_get_429(tmp_path: Path) -> None:
+    db = tmp_path / "channel.db"
+    blue = register_party(db, tmp_path, "blue")
+    env = {**os.environ, "DECONFLICT_LOGIN_FAILURES_PER_MINUTE": "30"}
+    with serve_process(db, tmp_path / "serve.log", env) as (_, url):
+        statuses = Counter(call_api(url, f"bad-{n}", "GET", "/v1/conflicts")[0] for n in range(1000))
+        assert statuses == {401: 30, 429: 970}
+        request = urllib.request.Request(f"{url}/v1/conflicts", headers={"Authorization": "Bearer bad"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        refused.value.close()
+        assert refused.value.code == 429 and 1 <= int(refused.value.headers["Retry-After"]) <= 60
+        assert call_api(url, blue.token, "GET", "/v1/conflicts")[0] == 200  # a good token still passes
+    with sqlite3.connect(db) as raw:
+        failures = [
+            json.loads(p) for (p,) in raw.execute("SELECT payload FROM audit_log WHERE kind = 'login_failed'")
+        ]
+    assert len(failures) <= 3
+    assert sum(f["count"] for f in failures) == 1001  # every failure counted, none lost at shutdown
+    assert {f["source"] for f in failures} == {"127.0.0.1"}
+    assert failures[0]["reason"] == "unknown token" and failures[0]["count"] == 1

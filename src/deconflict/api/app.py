@@ -32,7 +32,9 @@ from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
 from deconflict.channel.events import EventBus
 from deconflict.channel.live import IncidentStore, LivePicture
+from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import PartyStore
+from deconflict.channel.service import record_counted_login_failures
 from deconflict.config import Settings
 from deconflict.errors import (
     DeconflictError,
@@ -66,6 +68,11 @@ that is not JSON (or nests deeper than 32 levels) with 1007. Once the token is
 revoked, or rotated out past its grace, the socket is closed with 4001 `token
 revoked` or 4002 `token expired`.
 """
+
+
+def _record_counted_logins(services: Services) -> None:
+    if services.logins is not None:
+        record_counted_login_failures(services.audit, services.logins, services.clock.now_s())
 
 
 def create_app(
@@ -139,7 +146,10 @@ def create_app(
                 tactical=own_incidents,
                 incidents=own_incidents,
                 rate=RateLimiter(settings.messages_per_minute),
+                logins=LoginFailures(settings.login_failure_interval_s, settings.login_failures_per_minute),
             )
+            # Failed logins still only counted are recorded before the stores close.
+            stack.callback(_record_counted_logins, app.state.services)
             # Passed deadlines are pushed even when no request comes in to notice them.
             sweeper = asyncio.create_task(event_routes.sweep_deadlines(app.state.services))
             stack.push_async_callback(event_routes.stop_task, sweeper)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -14,6 +15,7 @@ from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore
 from deconflict.channel.events import EventBus
 from deconflict.channel.live import IncidentStore, LivePicture, TacticalHistory
+from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import Party, PartyStore, authenticate
 from deconflict.channel.service import pass_deadlines, record_login_failure
 from deconflict.config import Settings
@@ -64,6 +66,8 @@ class Services:
     """Where incidents, their comments and the alert log are kept (the same object as ``tactical``)."""
     rate: RateLimiter | None = None
     """Each party's hotline rate (``messages_per_minute``), however it sends; ``None`` limits nothing."""
+    logins: LoginFailures | None = None
+    """Failed logins per source: aggregated in the audit log, limited; ``None`` records each one."""
 
 
 def _services(request: Request) -> Services:
@@ -141,10 +145,13 @@ def current_party(
 ) -> Party:
     """The party the request's bearer token belongs to; 401 otherwise, recorded in the audit log.
 
-    The log keeps why and the SHA-256 of what was presented, never the token.
+    The log keeps why, the client's address and the SHA-256 of what was
+    presented, never the token; failures of one source are aggregated, and a
+    source over ``login_failures_per_minute`` gets 429 with ``Retry-After``
+    (:mod:`deconflict.channel.logins`).
     """
     if credentials is None:
-        record_login_failure(audit, parties, request.headers.get("Authorization"), None, now_s)
+        _login_failed(request, parties, audit, None, now_s)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing or malformed Authorization header: expected 'Bearer <token>'",
@@ -153,9 +160,7 @@ def current_party(
     try:
         party = authenticate(parties, credentials.credentials, now_s)
     except AuthenticationError as exc:
-        record_login_failure(
-            audit, parties, request.headers.get("Authorization"), credentials.credentials, now_s
-        )
+        _login_failed(request, parties, audit, credentials.credentials, now_s)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             str(exc),
@@ -163,6 +168,29 @@ def current_party(
         ) from None
     request.state.party = party.name  # for the request's log line (deconflict.api.middleware)
     return party
+
+
+def _login_failed(
+    request: Request, parties: PartyStore, audit: AuditLog, token: str | None, now_s: float
+) -> None:
+    """Record a failed login; 429 when its source is over its failure rate."""
+    source = request.client.host if request.client is not None else "unknown"
+    retry_after_s = record_login_failure(
+        audit,
+        parties,
+        request.headers.get("Authorization"),
+        token,
+        now_s,
+        source=source,
+        failures=_services(request).logins,
+    )
+    if retry_after_s is not None:
+        seconds = max(1, math.ceil(retry_after_s))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins from {source}: retry in {seconds} s (login_failures_per_minute)",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 CurrentParty = Annotated[Party, Depends(current_party)]

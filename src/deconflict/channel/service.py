@@ -88,6 +88,7 @@ from deconflict.channel.live import (
     LivePicture,
     new_comment,
 )
+from deconflict.channel.logins import FailureCount, LoginFailures
 from deconflict.channel.messages import (
     AckLevel,
     Box,
@@ -128,6 +129,7 @@ __all__ = [
     "file_plan",
     "pass_deadlines",
     "read_one",
+    "record_counted_login_failures",
     "record_login_failure",
     "revoke_party_token",
     "rotate_party_token",
@@ -490,8 +492,15 @@ def pass_deadlines(
 
 
 def record_login_failure(
-    audit: AuditLog, parties: PartyStore, authorization: str | None, token: str | None, now_s: float
-) -> None:
+    audit: AuditLog,
+    parties: PartyStore,
+    authorization: str | None,
+    token: str | None,
+    now_s: float,
+    *,
+    source: str | None = None,
+    failures: LoginFailures | None = None,
+) -> float | None:
     """Record a failed authentication: why, and the SHA-256 of what was presented (never the token).
 
     Parameters
@@ -500,6 +509,17 @@ def record_login_failure(
         The ``Authorization`` header as received, or ``None`` when there was none.
     token
         The bearer token in it, or ``None`` when the header is not ``Bearer <token>``.
+    source
+        Where the request came from (the client's address), recorded with the entry.
+    failures
+        Given, failures are aggregated (:class:`~deconflict.channel.logins.LoginFailures`):
+        the first of a source's window is recorded at once, the others as one
+        entry with their ``count`` once the window has passed.
+
+    Returns
+    -------
+    float or None
+        Seconds the source should wait (it is over its failure rate), else ``None``.
     """
     audience: tuple[str, ...] = ()
     if authorization is None:
@@ -518,11 +538,41 @@ def record_login_failure(
         else:
             reason = f"token of revoked party {found[0].name!r}"
             audience = (found[0].name,)
-    payload = {
+    payload: dict[str, Any] = {
         "reason": reason,
         "presented_sha256": None if presented is None else hash_token(presented),
     }
-    audit.append([AuditRecord(SERVER, AuditKind.LOGIN_FAILED, (), audience, payload)], now_s)
+    if source is not None:
+        payload["source"] = source
+    if failures is None:
+        audit.append([AuditRecord(SERVER, AuditKind.LOGIN_FAILED, (), audience, payload)], now_s)
+        return None
+    record_now, retry_after_s, due = failures.failed(source or "unknown", reason, audience, now_s)
+    records = [_failure_count_record(c) for c in due]
+    if record_now:
+        records.append(AuditRecord(SERVER, AuditKind.LOGIN_FAILED, (), audience, {**payload, "count": 1}))
+    if records:
+        audit.append(records, now_s)
+    return retry_after_s
+
+
+def _failure_count_record(counted: FailureCount) -> AuditRecord:
+    payload = {
+        "reason": counted.reason,
+        "presented_sha256": None,
+        "source": counted.source,
+        "count": counted.count,
+        "first_s": counted.first_s,
+        "last_s": counted.last_s,
+    }
+    return AuditRecord(SERVER, AuditKind.LOGIN_FAILED, (), counted.audience, payload)
+
+
+def record_counted_login_failures(audit: AuditLog, failures: LoginFailures, now_s: float) -> None:
+    """Record every counted failure not recorded yet (at shutdown: the windows still open too)."""
+    records = [_failure_count_record(c) for c in failures.due(now_s, everything=True)]
+    if records:
+        audit.append(records, now_s)
 
 
 def add_party(
