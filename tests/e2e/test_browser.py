@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from deconflict.channel.keys import generate_key_pair
 from deconflict.client import ChannelClient, ChannelError
 from deconflict.strategic.conflicts import format_time
 from tests.servers import call_api, serve_process
@@ -85,6 +86,10 @@ def _artifacts() -> Path:
     folder = Path(os.environ.get("DECONFLICT_ARTIFACTS") or REPO / "test-artifacts")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+PIN_KEY = "deconflict.audit-key"
+"""Where the page pins the server's audit key (localStorage)."""
 
 
 def _register(db: Path, root: Path, name: str) -> Party:
@@ -458,6 +463,15 @@ def _check_page(page: Any, seen: Seen, world: World, party: Party, shots: Path) 
     page.get_by_role("tab", name="Audit").click()
     page.locator(".audit.ok .audit-status").wait_for()
     assert re.search(r"Chain verified up to entry \d+", page.locator("#audit-status").inner_text())
+    # The server key seen first is pinned (ui/audit.js); another one (a re-signed log) is flagged.
+    pinned = page.evaluate(f"localStorage.getItem('{PIN_KEY}')")
+    assert pinned == ChannelClient(world.url, party.token).audit_key().strip()
+    page.evaluate(f"localStorage.setItem('{PIN_KEY}', {json.dumps(generate_key_pair()[1].decode())})")
+    page.get_by_role("tab", name="Inbox").click()
+    page.get_by_role("tab", name="Audit").click()
+    page.locator(".audit.broken .audit-warning", has_text="SERVER KEY CHANGED").wait_for()
+    assert page.locator("#audit-status").inner_text() == "SERVER KEY CHANGED"
+    page.evaluate(f"localStorage.removeItem('{PIN_KEY}')")
 
     # Language switch: the server renders the catalogue in Russian, the page's labels follow.
     page.get_by_role("button", name="RU").first.click()

@@ -240,11 +240,12 @@ function renderAudit() {
   setPanel("panel-audit-body", auditPanel(state.audit));
   const status = $("#audit-status");
   if (state.audit && !state.audit.missing) {
-    status.textContent =
-      state.audit.brokenAt === null
+    status.textContent = state.audit.keyChanged
+      ? t("key_changed")
+      : state.audit.brokenAt === null
         ? `${t("chain_verified")} ${state.audit.lastSeq}`
         : `${t("chain_broken")} ${state.audit.brokenAt}`;
-    status.dataset.ok = String(state.audit.brokenAt === null);
+    status.dataset.ok = String(state.audit.brokenAt === null && !state.audit.keyChanged);
   }
 }
 

@@ -1,8 +1,28 @@
 // The audit chain as the party sees it: every link checked, and the server's
 // Ed25519 signature of each hash verified (WebCrypto) where the entry is visible.
+// The server's key is pinned the first time this browser sees it (localStorage,
+// per origin); signatures are verified with the pinned key, and a server that
+// now shows another key is flagged (its log may have been re-signed).
 
 const GENESIS_HASH = "0".repeat(64);
 const MAX_PAGES = 50;
+export const PIN_KEY = "deconflict.audit-key";
+
+/**
+ * The key to verify with: the one pinned earlier, or `pem` pinned now.
+ * Returns {pem, changed}: `changed` when the server shows a key other than the pinned one.
+ */
+export function pinServerKey(pem, storage = globalThis.localStorage) {
+  const seen = pem.trim();
+  let pinned = null;
+  try {
+    pinned = storage.getItem(PIN_KEY);
+    if (!pinned) storage.setItem(PIN_KEY, seen);
+  } catch {
+    return { pem: seen, changed: false }; // no storage (private mode): nothing to compare with
+  }
+  return pinned ? { pem: pinned, changed: pinned !== seen } : { pem: seen, changed: false };
+}
 
 function pemToDer(pem) {
   const body = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
@@ -28,14 +48,18 @@ async function importKey(pem) {
  * Returns {lastSeq, links, signatures, visible, brokenAt (seq or null), recent (last visible entries)}.
  */
 export async function checkAuditChain(api) {
-  const result = { lastSeq: 0, links: 0, signatures: 0, visible: 0, brokenAt: null, recent: [] };
+  const result = { lastSeq: 0, links: 0, signatures: 0, visible: 0, brokenAt: null, recent: [], keyChanged: false };
   let after = 0;
   let prevHash = GENESIS_HASH;
   let key;
   for (let page = 0; page < MAX_PAGES; page++) {
     const view = await api.optional(`/v1/audit?after=${after}&limit=5000`);
     if (view.missing) return { missing: true };
-    if (key === undefined) key = await importKey(view.public_key_pem);
+    if (key === undefined) {
+      const pin = pinServerKey(view.public_key_pem);
+      result.keyChanged = pin.changed;
+      key = await importKey(pin.pem);
+    }
     for (const entry of view.entries) {
       if (entry.prev_hash !== prevHash) {
         result.brokenAt = entry.seq;

@@ -63,6 +63,9 @@ const TEXTS = {
     chain_verified: "Chain verified up to entry",
     chain_broken: "CHAIN BROKEN at entry",
     chain_checking: "Checking the audit chain…",
+    key_changed: "SERVER KEY CHANGED",
+    key_changed_detail:
+      "the server now signs with another key than the one this browser first saw and pinned; its log may have been re-signed. Compare with the key your operator keeps (deconflict audit key).",
     chain_detail: "links checked: {links}, server signatures verified: {sigs}, entries visible to you: {visible}",
     messages: "messages",
     ack_median: "ack p50",
@@ -171,6 +174,9 @@ const TEXTS = {
     chain_verified: "Цепочка проверена до записи",
     chain_broken: "ЦЕПОЧКА НАРУШЕНА на записи",
     chain_checking: "Проверка журнала…",
+    key_changed: "КЛЮЧ СЕРВЕРА ИЗМЕНИЛСЯ",
+    key_changed_detail:
+      "сервер подписывает журнал другим ключом, не тем, который этот браузер запомнил при первом подключении; журнал мог быть переподписан. Сверьте с ключом, который хранит ваш оператор (deconflict audit key).",
     chain_detail: "связей проверено: {links}, подписей сервера: {sigs}, видимых вам записей: {visible}",
     messages: "сообщений",
     ack_median: "ответ p50",

@@ -200,8 +200,9 @@ export function statsTable(stats, missing) {
 export function auditPanel(audit) {
   if (audit === null) return note(t("chain_checking"));
   if (audit.missing) return note(t("not_available"));
-  const ok = audit.brokenAt === null;
+  const ok = audit.brokenAt === null && !audit.keyChanged;
   return html`<div class="audit ${ok ? "ok" : "broken"}">
+    ${audit.keyChanged ? html`<div class="audit-warning" role="alert">⚠ ${t("key_changed")}: ${t("key_changed_detail")}</div>` : ""}
     <div class="audit-status">${ok ? html`✔ ${t("chain_verified")} ${audit.lastSeq}` : html`✖ ${t("chain_broken")} ${audit.brokenAt}`}</div>
     <div class="meta">${t("chain_detail", { links: audit.links, sigs: audit.signatures, visible: audit.visible })}</div>
     <ul class="list audit-entries">${audit.recent.map(

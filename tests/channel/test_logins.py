@@ -1,0 +1,31 @@
+"""Failed logins: one window per source and reason, counted; a source over its rate is told to wait."""
+
+from __future__ import annotations
+
+import pytest
+
+from deconflict.channel.logins import FailureCount, LoginFailures
+from tests.builders import T0_S
+
+
+def test_a_window_records_its_first_failure_and_counts_the_rest() -> None:
+    failures = LoginFailures(interval_s=60.0, per_minute=1000)
+    assert failures.failed("10.0.0.1", "unknown token", (), T0_S) == (True, None, [])
+    for k in range(1, 5):
+        assert failures.failed("10.0.0.1", "unknown token", (), T0_S + k) == (False, None, [])
+    assert failures.failed("10.0.0.2", "unknown token", (), T0_S + 5)[0]  # another source: its own window
+    assert failures.failed("10.0.0.1", "token of revoked party 'red'", ("red",), T0_S + 6)[
+        0
+    ]  # another reason
+    record_now, _, due = failures.failed("10.0.0.1", "unknown token", (), T0_S + 61)
+    assert record_now  # a new window
+    assert due == [FailureCount("10.0.0.1", "unknown token", (), 4, T0_S + 1, T0_S + 4)]
+    assert failures.due(T0_S + 62, everything=True) == []  # nothing beyond the first in the open windows
+
+
+def test_a_source_over_its_rate_is_told_how_long_to_wait() -> None:
+    failures = LoginFailures(interval_s=60.0, per_minute=3)
+    assert [failures.failed("a", "unknown token", (), T0_S + k)[1] for k in range(3)] == [None] * 3
+    assert failures.failed("a", "unknown token", (), T0_S + 10)[1] == pytest.approx(50.0)
+    assert failures.failed("b", "unknown token", (), T0_S + 10)[1] is None  # others are not limited
+    assert failures.failed("a", "unknown token", (), T0_S + 62)[1] is None  # the minute has passed
