@@ -357,15 +357,16 @@ def _verify_view(args: argparse.Namespace, document: Any, source: str, key: str)
 
     items = _view_items(document, source)
     verify_chain(items, key)
-    summary = _summary(items, str(document.get("party", "the party"))) + _check_checkpoints(args, items, key)
+    checked = _check_checkpoints(args, items, key)
+    summary = _summary(items, str(document.get("party", "the party")))
     if "messages" not in document:
-        return summary
+        return summary + checked
     keys = document.get("public_keys")
     if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
         raise InputError([Problem(source, "not an audit export: public_keys: expected {party: PEM}")])
     entries = [i for i in items if isinstance(i, AuditEntry)]
     signatures = verify_messages(_exported_messages(document, source), keys, entries)
-    return f"{summary}; {signatures} message signatures"
+    return f"{summary}; {signatures} message signatures{checked}"
 
 
 def _export(args: argparse.Namespace) -> dict[str, Any]:
