@@ -64,9 +64,16 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
         checkpoint = root / "blue-checkpoint.json"
         saved = run_cli("audit", "checkpoint", "--url", url, "--token", blue.token, "--out", str(checkpoint))
         assert saved.returncode == 0, saved.stderr
+        sender.audit()  # the client keeps the head it saw with the view
+        assert (
+            sender.checkpoint is not None
+            and sender.checkpoint["seq"] == json.loads(checkpoint.read_text())["seq"]
+        )
+        from_server = run_cli("audit", "key", "--url", url, "--token", red.token)
     key = root / "server.pub.pem"
     written = run_cli("audit", "key", "--db", str(db), "--out", str(key))
     assert written.returncode == 0, written.stderr
+    assert from_server.stdout == key.read_text()  # the server says the key its key file holds
     assert json.loads(checkpoint.read_text())["seq"] > 0
     return Recorded(db, key, checkpoint, int(first["id"]), int(second["id"]))
 
