@@ -49,7 +49,10 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
     """Blue and red, with overlapping operations (so conflicts) and messages both ways."""
     root = tmp_path_factory.mktemp("fuzz")
     # The rate of messages is limited per party; fuzzing sends more than a party would.
-    config = Settings(db_path=root / "channel.db", messages_per_minute=1_000_000)
+    # Fuzzing sends many requests without a token from one address: no failed-login limit here.
+    config = Settings(
+        db_path=root / "channel.db", messages_per_minute=1_000_000, login_failures_per_minute=1_000_000
+    )
     with SQLitePartyStore(config.db_path) as parties:
         registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
     tokens = {name: r.token for name, r in registrations.items()}

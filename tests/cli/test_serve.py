@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 from deconflict.cli import main
-from tests.servers import call_api, serve_process
+from tests.servers import call_api, run_cli, serve_process
 
 
 def test_serve_answers_health_on_an_ephemeral_port(tmp_path: Path) -> None:
@@ -24,12 +22,7 @@ def test_serve_answers_health_on_an_ephemeral_port(tmp_path: Path) -> None:
 
 def test_serve_refuses_a_missing_database_unless_init(tmp_path: Path) -> None:
     missing = tmp_path / "chanel.db"
-    done = subprocess.run(
-        [sys.executable, "-m", "deconflict", "serve", "--db", str(missing), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli("serve", "--db", str(missing), "--port", "0")
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1].startswith(f"error: {missing}: no such database file")
     assert not missing.exists()
@@ -51,21 +44,10 @@ def test_a_second_server_and_a_restore_are_refused_while_a_server_runs(tmp_path:
     assert main(["party", "add", "blue", "--db", str(db), "--key-out", str(tmp_path / "b.pem")]) == 0
     assert main(["db", "backup", str(tmp_path / "b.db"), "--db", str(db)]) == 0
     with serve_process(db, tmp_path / "serve.log"):
-        second = subprocess.run(
-            [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        second = run_cli("serve", "--db", str(db), "--port", "0")
         assert second.returncode == 2
         assert "a running server holds this database" in second.stderr
-        restore_args = ["db", "restore", str(tmp_path / "b.db"), "--db", str(db), "--force"]
-        restore = subprocess.run(
-            [sys.executable, "-m", "deconflict", *restore_args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        restore = run_cli("db", "restore", str(tmp_path / "b.db"), "--db", str(db), "--force")
         assert restore.returncode == 2
         assert restore.stderr.strip() == (
             f"error: {db}: a running server holds this database (lock {db}.lock); stop it first"

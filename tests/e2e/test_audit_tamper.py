@@ -25,9 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.channel.audit import AuditRecord, AuditSigner, seal
+from deconflict.channel.audit import AuditRecord
 from deconflict.channel.keys import generate_key_pair
 from deconflict.client import ChannelClient, ChannelError
+from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
 from tests.builders import box_ring, collection, feature, polygon_geometry
 from tests.servers import call_api, register_party, run_cli, serve_process
@@ -117,41 +118,23 @@ def _change_acknowledgement(db: Path, recorded: Recorded) -> None:
 def _resign_without_a_message(db: Path, recorded: Recorded) -> None:
     """Delete a message and its entries, re-sign the whole chain with a new key, swap the stored key."""
     gone = recorded.unread_message
-    signer = AuditSigner(generate_key_pair()[0])
     with sqlite3.connect(db) as raw:
-        raw.row_factory = sqlite3.Row
-        rows = raw.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
-        kept = [r for r in rows if json.loads(r["payload"]).get("message_id") != gone]
+        rows = raw.execute(
+            "SELECT time_s, actor, kind, subject, audience, payload FROM audit_log ORDER BY seq"
+        )
+        kept = [r for r in rows.fetchall() if json.loads(r[5]).get("message_id") != gone]
         raw.execute("DELETE FROM audit_log")
+        raw.execute("DELETE FROM audit_meta")
         raw.execute("DELETE FROM messages WHERE id = ?", (gone,))
-        prev_hash = "0" * 64
-        for seq, row in enumerate(kept, start=1):
+    new_key = db.with_name("attacker-key.pem")
+    new_key.write_bytes(generate_key_pair()[0])
+    with SQLiteAuditLog(db, key_path=new_key) as forger:  # the server's own writer, with another key
+        for time_s, actor, kind, subject, audience, payload in kept:
             record = AuditRecord(
-                row["actor"],
-                row["kind"],
-                tuple(json.loads(row["subject"])),
-                tuple(json.loads(row["audience"])),
-                json.loads(row["payload"]),
+                actor, kind, tuple(json.loads(subject)), tuple(json.loads(audience)), json.loads(payload)
             )
-            entry = seal(record, seq, row["time_s"], prev_hash, signer)
-            raw.execute(
-                "INSERT INTO audit_log (seq, time_s, actor, kind, subject, audience, payload, prev_hash, "
-                "hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entry.seq,
-                    entry.time_s,
-                    entry.actor,
-                    entry.kind,
-                    entry.subject_json,
-                    entry.audience_json,
-                    entry.payload_json,
-                    entry.prev_hash,
-                    entry.hash,
-                    entry.signature,
-                ),
-            )
-            prev_hash = entry.hash
-        raw.execute("UPDATE audit_meta SET value = ? WHERE key = 'public_key_pem'", (signer.public_key_pem,))
+            forger.append([record], time_s)
+    shutil.copyfile(new_key, audit_key_path(db))
 
 
 ATTACKS: dict[str, tuple[Callable[[Path, Recorded], None], str]] = {

@@ -323,6 +323,10 @@ class ProblemsOut(BaseModel):
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "the body cannot be read (e.g. not UTF-8)"},
     401: {"model": ErrorOut, "description": "missing, malformed, unknown or revoked bearer token"},
+    429: {
+        "model": ErrorOut,
+        "description": "too many failed logins from the caller's address; Retry-After says when to retry",
+    },
     422: {"model": ProblemsOut, "description": "the request does not match its schema (or the data is bad)"},
 }
 """The ``responses`` every route behind a bearer token may give (``APIRouter(responses=...)``).
