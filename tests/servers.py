@@ -39,7 +39,18 @@ def serve_process(
     by naming a new file.
     """
     init = [] if db.exists() else ["--init"]
-    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0", *init, *extra_args]
+    command = [
+        sys.executable,
+        "-m",
+        "deconflict",
+        "serve",
+        "--db",
+        str(db),
+        "--port",
+        "0",
+        *init,
+        *extra_args,
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=out, env=env or dict(os.environ)
@@ -146,11 +157,7 @@ class Party:
     key: bytes
 
 
-def register_party(db: Path, root: Path, name: str) -> Party:
-    """Register ``name`` on ``db`` with the CLI; its private key is written to ``root/NAME.pem``."""
-    key_path = root / f"{name}.pem"
-    done = run_cli("party", "add", name, "--db", str(db), "--key-out", str(key_path))
-    assert done.returncode == 0, done.stderr
-    match = re.search(r"^token: (\S+)$", done.stdout, re.MULTILINE)
-    assert match, done.stdout
-    return Party(name, match.group(1), key_path.read_bytes())
+def new_party(db: Path, folder: Path, name: str) -> Party:
+    """:func:`register_party`, as a :class:`Party`."""
+    token, key = register_party(db, name, folder)
+    return Party(name, token, key)

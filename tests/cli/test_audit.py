@@ -129,7 +129,7 @@ def test_audit_key_writes_the_servers_public_key_and_never_replaces_a_file_unask
     assert main(["audit", "verify", "--db", str(db), "--key", str(out)]) == 0
     capsys.readouterr()
     assert main(["audit", "key", "--db", str(db), "--out", str(out)]) == 2
-    assert f"error: {out}: exists already: pass --force to replace it" in capsys.readouterr().err
+    assert f"error: {out}: exists already: it is replaced only with --force" in capsys.readouterr().err
     assert main(["audit", "key", "--db", str(db), "--out", str(out), "--force"]) == 0
     assert main(["audit", "key", "--db", str(db)]) == 0
     assert capsys.readouterr().out == out.read_text()

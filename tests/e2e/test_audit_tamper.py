@@ -31,7 +31,7 @@ from deconflict.client import ChannelClient, ChannelError
 from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
 from tests.builders import box_ring, collection, feature, polygon_geometry
-from tests.servers import call_api, register_party, run_cli, serve_process
+from tests.servers import call_api, new_party, run_cli, serve_process
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _plan(operation_id: str) -> dict[str, object]:
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     root = tmp_path_factory.mktemp("tamper")
     db = root / "channel.db"
-    blue, red = (register_party(db, root, name) for name in ("blue", "red"))
+    blue, red = (new_party(db, root, name) for name in ("blue", "red"))
     with serve_process(db, root / "serve.log") as (_, url):
         sender = ChannelClient(url, blue.token, private_key_pem=blue.key)
         recipient = ChannelClient(url, red.token, private_key_pem=red.key)
@@ -185,7 +185,7 @@ def test_a_pinned_key_catches_the_swapped_key(recorded: Recorded, tmp_path: Path
 
 def test_a_database_restored_under_a_running_server_stops_its_writes(tmp_path: Path) -> None:
     db = tmp_path / "channel.db"
-    blue, _ = (register_party(db, tmp_path, name) for name in ("blue", "red"))
+    blue, _ = (new_party(db, tmp_path, name) for name in ("blue", "red"))
     backup = run_cli("db", "backup", str(tmp_path / "backup.db"), "--db", str(db))
     assert backup.returncode == 0, backup.stderr
     with serve_process(db, tmp_path / "serve.log") as (_, url):
@@ -206,7 +206,7 @@ def test_a_database_restored_under_a_running_server_stops_its_writes(tmp_path: P
 
 def test_a_thousand_bad_tokens_add_a_handful_of_entries_and_get_429(tmp_path: Path) -> None:
     db = tmp_path / "channel.db"
-    blue = register_party(db, tmp_path, "blue")
+    blue = new_party(db, tmp_path, "blue")
     env = {**os.environ, "DECONFLICT_LOGIN_FAILURES_PER_MINUTE": "30"}
     with serve_process(db, tmp_path / "serve.log", env) as (_, url):
         statuses = Counter(call_api(url, f"bad-{n}", "GET", "/v1/conflicts")[0] for n in range(1000))

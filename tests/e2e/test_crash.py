@@ -27,7 +27,7 @@ from typing import Any
 
 from deconflict.client import ChannelClient, ChannelError
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
-from tests.servers import Party, audit_key_file, call_api, register_party, run_cli, serve_process
+from tests.servers import Party, audit_key_file, call_api, new_party, run_cli, serve_process
 
 STARTUP_S = 30.0
 ROUNDS = int(os.environ.get("DECONFLICT_CRASH_ROUNDS", "3"))
@@ -131,7 +131,7 @@ def _audit_rows(db: Path) -> list[tuple[int, str, str]]:
 def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_found(tmp_path: Path) -> None:
     started = time.monotonic()
     db = tmp_path / "channel.db"
-    parties = {name: register_party(db, tmp_path, name) for name in PARTIES}
+    parties = {name: new_party(db, tmp_path, name) for name in PARTIES}
     seen = Acknowledged()
     rng = random.Random(20261126)
     for round_no in range(ROUNDS):
@@ -207,7 +207,7 @@ def test_a_missed_deadline_escalates_on_a_real_server_with_a_clock_file(tmp_path
     db = tmp_path / "deadline.db"
     clock = tmp_path / "clock"
     clock.write_text(f"{T0_S}\n", encoding="ascii")
-    blue, red = (register_party(db, tmp_path, name) for name in ("blue", "red"))
+    blue, red = (new_party(db, tmp_path, name) for name in ("blue", "red"))
     env = {**os.environ, "DECONFLICT_CLOCK_FILE": str(clock)}
     with _server(db, tmp_path / "serve.log", env) as (_, url):
         sender = ChannelClient(url, blue.token, private_key_pem=blue.key)

@@ -134,35 +134,12 @@ def _same_key(a: str, b: str) -> bool:
     return load_public_key(a).public_bytes_raw() == load_public_key(b).public_bytes_raw()
 
 
-def write_new_file(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> None:
-    """Write ``data`` to a new file (never through a symbolic link); an existing one only with ``force``.
-
-    Raises
-    ------
-    InputError
-        If the file exists and ``force`` is not given, or it cannot be written.
-    """
-    target = Path(path)
-    if not force and (target.exists() or target.is_symlink()):
-        raise InputError([Problem(path, "exists already: pass --force to replace it")])
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    except OSError as exc:
-        raise InputError([Problem(str(partial), f"cannot create: {exc.strerror or exc}")]) from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-
-
 def _pinned_key(pin: str, seen: str, source: str) -> str:
     """The key pinned in ``pin``; on first use ``seen`` is pinned there (trust on first use)."""
     if not Path(pin).exists():
-        write_new_file(pin, seen.encode("ascii"), force=False)
+        from deconflict.cli.party import write_new
+
+        write_new(Path(pin), seen.encode("ascii"), 0o644)
         print(
             f"pinned the server key of {source} in {pin}: later verifications compare with it",
             file=sys.stderr,
@@ -423,7 +400,9 @@ def _emit(args: argparse.Namespace, text: str, what: str) -> None:
     if args.out is None:
         sys.stdout.write(text)
         return
-    write_new_file(args.out, text.encode("utf-8"), force=args.force)
+    from deconflict.cli.party import write_new
+
+    write_new(Path(args.out), text.encode("utf-8"), 0o644, args.force)
     print(f"{what} written to {args.out}", file=sys.stderr)
 
 

@@ -19,7 +19,7 @@ from deconflict.config import Settings, load_settings
 from deconflict.errors import AlreadyExistsError, InputError, Problem
 from deconflict.strategic.conflicts import format_time
 
-__all__ = ["existing_settings_for", "require_database", "run_party", "settings_for"]
+__all__ = ["existing_settings_for", "require_database", "run_party", "settings_for", "write_new"]
 
 
 def settings_for(db: str | None) -> Settings:
@@ -60,10 +60,10 @@ def existing_settings_for(db: str | None) -> Settings:
 
 def _write_private_key(path: Path, pem: bytes) -> None:
     """Write a private key readable by its owner only; never replace an existing file."""
-    _write_new(path, pem, 0o600, hint="choose another file with --key-out (it is never replaced)")
+    write_new(path, pem, 0o600, hint="choose another file with --key-out (it is never replaced)")
 
 
-def _write_new(path: Path, data: bytes, mode: int, force: bool = False, hint: str = _REPLACE_HINT) -> None:
+def write_new(path: Path, data: bytes, mode: int, force: bool = False, hint: str = _REPLACE_HINT) -> None:
     """Write ``data`` to ``path`` with ``mode``; an existing file is replaced only with ``force``.
 
     A replacement is written beside the file and renamed over it, so the file
@@ -104,8 +104,8 @@ def _keygen(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError([Problem(str(folder), f"cannot create: {exc.strerror or exc}")]) from exc
     private_pem, public_pem = generate_key_pair()
-    _write_new(private_path, private_pem, 0o600, args.force)
-    _write_new(public_path, public_pem, 0o644, args.force)
+    write_new(private_path, private_pem, 0o600, args.force)
+    write_new(public_path, public_pem, 0o644, args.force)
     print(f"private key: {private_path}")
     print("  Ed25519, mode 0600: it signs your messages; keep it, never send it to anyone")
     print(f"public key: {public_path}")
