@@ -59,7 +59,16 @@ def test_a_busy_metrics_address_is_a_one_line_error(
         busy.listen()
         port = busy.getsockname()[1]
         code = main(
-            ["serve", "--db", str(tmp_path / "c.db"), "--port", "0", "--metrics-bind", f"127.0.0.1:{port}"]
+            [
+                "serve",
+                "--db",
+                str(tmp_path / "c.db"),
+                "--init",
+                "--port",
+                "0",
+                "--metrics-bind",
+                f"127.0.0.1:{port}",
+            ]
         )
     assert code == 2
     (line,) = capsys.readouterr().err.strip().splitlines()

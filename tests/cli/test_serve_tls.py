@@ -84,7 +84,7 @@ def test_serve_passes_the_certificate_to_uvicorn_and_allows_any_address_with_it(
     tmp_path: Path, certificate: ServerCertificate, no_server: list[dict[str, Any]]
 ) -> None:
     tls = ["--tls-cert", str(certificate.cert), "--tls-key", str(certificate.key)]
-    assert main(["serve", "--db", str(tmp_path / "c.db"), "--host", "0.0.0.0", *tls]) == 0
+    assert main(["serve", "--db", str(tmp_path / "c.db"), "--init", "--host", "0.0.0.0", *tls]) == 0
     (options,) = no_server
     assert (options["host"], options["ssl_certfile"], options["ssl_keyfile"]) == (
         "0.0.0.0",
@@ -96,6 +96,8 @@ def test_serve_passes_the_certificate_to_uvicorn_and_allows_any_address_with_it(
 def test_serve_behind_a_proxy_may_listen_on_any_address_in_plain_http(
     tmp_path: Path, no_server: list[dict[str, Any]]
 ) -> None:
-    assert main(["serve", "--db", str(tmp_path / "c.db"), "--host", "0.0.0.0", "--behind-proxy"]) == 0
+    assert (
+        main(["serve", "--db", str(tmp_path / "c.db"), "--init", "--host", "0.0.0.0", "--behind-proxy"]) == 0
+    )
     (options,) = no_server
     assert (options["host"], options["ssl_certfile"]) == ("0.0.0.0", None)
