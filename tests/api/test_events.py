@@ -211,3 +211,19 @@ def test_a_passed_deadline_is_pushed_without_any_request(quick_sweep: Channel) -
             passed, escalated = ws.receive_json(), ws.receive_json()
             assert (passed["type"], passed["message"]["id"]) == ("deadline_passed", sent["id"])
             assert (escalated["type"], escalated["escalation"]["step"]) == ("escalation", 0)
+
+
+def test_a_flood_of_bad_tokens_on_the_socket_adds_one_entry_per_source_and_reason(channel: Channel) -> None:
+    for n in range(50):
+        assert refused(channel.client, {"Authorization": f"Bearer wrong-{n}"}) == 1008
+    services = channel.app.state.services
+    assert isinstance(services, Services)
+    failures = [e.payload for e in services.audit.entries() if e.kind == AuditKind.LOGIN_FAILED]
+    assert failures == [
+        {
+            "reason": "unknown token",
+            "presented_sha256": failures[0]["presented_sha256"],
+            "source": "testclient",
+            "count": 1,
+        }
+    ]  # the other 49 are counted, and recorded as one entry when the window has passed

@@ -237,7 +237,13 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party
             pass
     # A token sent in the first frame is recorded as a bearer header would be.
     shown = authorization if authorization is not None else (None if token is None else f"Bearer {token}")
-    await run_in_threadpool(record_login_failure, services.audit, services.parties, shown, token, now_s)
+    source = websocket.client.host if websocket.client is not None else "unknown"
+    # Aggregated per source as on REST routes: a flood of bad tokens adds a handful of entries.
+    await run_in_threadpool(
+        lambda: record_login_failure(
+            services.audit, services.parties, shown, token, now_s, source=source, failures=services.logins
+        )
+    )
     return None
 
 
