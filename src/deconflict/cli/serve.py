@@ -93,8 +93,8 @@ def check_tls(host: str, cert: str | None, key: str | None, behind_proxy: bool =
         raise InputError([problem]) from exc
 
 
-def _open_channel(db_path: Path, init: bool) -> ServerLock:
-    """Take the database's server lock and log what is served; refuse a missing file unless ``init``."""
+def _open_channel(db_path: Path, init: bool) -> tuple[ServerLock, str]:
+    """Take the database's server lock; refuse a missing file unless ``init``. Returns what to log."""
     from deconflict.storage.sqlite.lock import ServerLock
 
     if not init:
@@ -108,8 +108,7 @@ def _open_channel(db_path: Path, init: bool) -> ServerLock:
     except BaseException:
         lock.release()
         raise
-    _log.info("database %s: %d %s", db_path.resolve(), count, "party" if count == 1 else "parties")
-    return lock
+    return lock, f"database {db_path.resolve()}: {count} {'party' if count == 1 else 'parties'}"
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -126,7 +125,7 @@ def run_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"metrics_bind": args.metrics_bind})
     log_config = logging_config(getattr(args, "log_format", "json"))
     logging.config.dictConfig(log_config)
-    lock = _open_channel(settings.db_path, getattr(args, "init", False))
+    lock, served = _open_channel(settings.db_path, getattr(args, "init", False))
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     clock = FileClock(clock_file) if clock_file else None
     app = create_app(settings, clock=clock)
@@ -135,6 +134,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except BaseException:
         lock.release()
         raise
+    _log.info("%s", served)
     if operator is not None:
         _log.info("operator metrics at %s", operator.url)
     try:
