@@ -244,6 +244,10 @@ class _PausingStore:
         self._inner, self._inside, self._proceed = inner, inside, proceed
         self.margins = inner.margins
 
+    def __getattr__(self, name: str) -> object:
+        # Everything but the transaction is the store's own (an amendment reads the operation first).
+        return getattr(self._inner, name)
+
     @contextmanager
     def transaction(self) -> Iterator[object]:
         with self._inner.transaction() as tx:
