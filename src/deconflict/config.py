@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +28,9 @@ from pydantic_settings import SettingsError as _SourceError
 
 from deconflict.errors import InputError, Problem
 from deconflict.units import AltitudeMargins
+
+if TYPE_CHECKING:
+    from deconflict.channel.gating import GatingSettings
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -186,6 +189,35 @@ class Settings(BaseSettings):
     tracks_trail_s: float = Field(default=600.0, ge=0.0, description="trail of own tracks, seconds back")
     tactical_warning_s: float = Field(default=120.0, ge=0.0, description="alert is a warning within this")
     tactical_cycle_s: float = Field(default=1.0, gt=0.0, description="how often live detection runs")
+    # Live picture gates (deconflict.channel.gating): what one party's aircraft may make the channel
+    # disclose about others; the domain dataclass carries the same defaults and says why.
+    tracks_max_aircraft_per_party: int = Field(
+        default=5000, ge=1, description="aircraft one party may hold at once"
+    )
+    tracks_max_gs_mps: float = Field(
+        default=700.0, ge=0.0, description="faster reported ground speeds are refused"
+    )
+    tracks_max_climb_mps: float = Field(
+        default=150.0, ge=0.0, description="faster reported vertical speeds are refused"
+    )
+    tracks_max_accel_mps2: float = Field(
+        default=20.0, ge=0.0, description="faster changes of ground speed are refused"
+    )
+    tracks_max_lateral_accel_mps2: float = Field(
+        default=90.0, ge=0.0, description="tighter turns (gs x turn rate) refused"
+    )
+    tracks_position_tolerance_m: float = Field(
+        default=500.0, ge=0.0, description="position noise beyond what speed allows"
+    )
+    tracks_probation_s: float = Field(
+        default=30.0, ge=0.0, description="plausible flight before an aircraft shows others"
+    )
+    tracks_plan_margin_m: float = Field(
+        default=55_560.0, ge=0.0, description="how far outside its party's live plans it may"
+    )
+    tracks_disclose_anywhere: tuple[str, ...] = Field(
+        default=(), description="parties whose aircraft may show others anywhere (JSON list in environment)"
+    )
     # Hotline (deconflict.channel.deadlines).
     escalation_ladder_s: tuple[float, ...] = Field(
         default=(0.0, 900.0, 3600.0),
@@ -266,6 +298,22 @@ class Settings(BaseSettings):
     def buffers(self) -> Buffers:
         """The conflict buffers as a domain object."""
         return Buffers(self.buffer_m, self.vertical_buffer_m, self.time_buffer_s)
+
+    def gating(self) -> GatingSettings:
+        """The live picture's gates as a domain object."""
+        from deconflict.channel.gating import GatingSettings  # the channel package imports this module
+
+        return GatingSettings(
+            max_aircraft_per_party=self.tracks_max_aircraft_per_party,
+            max_gs_mps=self.tracks_max_gs_mps,
+            max_climb_mps=self.tracks_max_climb_mps,
+            max_accel_mps2=self.tracks_max_accel_mps2,
+            max_lateral_accel_mps2=self.tracks_max_lateral_accel_mps2,
+            position_tolerance_m=self.tracks_position_tolerance_m,
+            probation_s=self.tracks_probation_s,
+            plan_margin_m=self.tracks_plan_margin_m,
+            disclose_anywhere=frozenset(self.tracks_disclose_anywhere),
+        )
 
     def limits(self) -> Limits:
         """The input limits as a domain object."""

@@ -37,7 +37,15 @@ RED_SECRETS = ("RED707", "REDCAP")
 
 @pytest.fixture
 def live_channel(tmp_path: Path) -> Iterator[Channel]:
-    settings = Settings(db_path=tmp_path / "channel.db", tactical_cycle_s=86_400.0, tracks_max_batch=5)
+    # The disclosure gates are off here (no probation, no plans needed): tests/e2e/test_track_gating.py
+    # tries them against a real server.
+    settings = Settings(
+        db_path=tmp_path / "channel.db",
+        tactical_cycle_s=86_400.0,
+        tracks_max_batch=5,
+        tracks_probation_s=0.0,
+        tracks_disclose_anywhere=("blue", "red", "green"),
+    )
     with SQLitePartyStore(settings.db_path) as parties:
         registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red", "green")}
     clock = FakeClock(T0_S)

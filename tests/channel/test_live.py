@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from deconflict.channel.gating import GatingSettings
 from deconflict.channel.live import (
     AlertLevel,
     CycleChanges,
@@ -25,6 +26,8 @@ T0_S = 1_790_000_000.0
 GAP_KM = 40.0
 SPEED_MPS = 100.0
 RPZ_M = 9260.0
+# Detection and merging, without the disclosure gates (tests/channel/test_gating.py covers those).
+UNGATED = LiveSettings(gating=GatingSettings(probation_s=0.0))
 
 
 def state(aircraft_id: str, time_s: float, lon_deg: float, trk_deg: float, **kw: float | str) -> TrackState:
@@ -83,7 +86,7 @@ def fly(live: LivePicture, seconds: int, *tracks: tuple[str, TrackState]) -> lis
 
 def test_converging_aircraft_of_two_parties_raise_an_alert_with_a_plausible_time_to_loss() -> None:
     blue, red = head_on()
-    live = LivePicture()
+    live = LivePicture(UNGATED)
     live.post("blue", [blue], T0_S)
     live.post("red", [red], T0_S)
     changes = live.cycle(T0_S)
@@ -104,7 +107,7 @@ def test_converging_aircraft_of_two_parties_raise_an_alert_with_a_plausible_time
 
 def test_alert_becomes_warning_then_loss_and_one_incident_opens_and_closes_when_separated() -> None:
     blue, red = head_on()
-    live = LivePicture()
+    live = LivePicture(UNGATED)
     cycles = fly(live, 260, ("blue", blue), ("red", red))
     levels = [(c.time_s - T0_S, a.level) for c in cycles for a in c.changed_alerts]
     assert [level for _, level in levels] == [AlertLevel.WARNING, AlertLevel.LOSS]
@@ -172,7 +175,7 @@ def test_stale_states_are_dropped_and_alerts_clear() -> None:
 def test_a_party_sees_another_partys_aircraft_only_while_in_an_alert_with_it() -> None:
     blue, red = head_on()
     far = state("G1", T0_S, 0.0, 0.0, lat_deg=30.0, callsign="GREEN1")
-    live = LivePicture()
+    live = LivePicture(UNGATED)
     live.post("blue", [blue], T0_S)
     live.post("green", [far], T0_S)
     live.cycle(T0_S)

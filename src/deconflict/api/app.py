@@ -31,6 +31,7 @@ from deconflict.channel.catalogue import load_catalogue
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
 from deconflict.channel.events import EventBus
+from deconflict.channel.gating import StorePlanAreas
 from deconflict.channel.live import IncidentStore, LivePicture
 from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import PartyStore
@@ -142,7 +143,9 @@ def create_app(
                 audit=own_audit,
                 conflict_states=own_states,
                 events=EventBus(settings.events_max_queued, settings.events_max_connections_per_party),
-                live=LivePicture.resume(tracks_routes.live_settings(settings), own_incidents),
+                live=LivePicture.resume(
+                    tracks_routes.live_settings(settings), own_incidents, StorePlanAreas(own_store)
+                ),
                 tactical=own_incidents,
                 incidents=own_incidents,
                 rate=RateLimiter(settings.messages_per_minute),

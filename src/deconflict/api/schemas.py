@@ -20,6 +20,7 @@ from deconflict.channel.live import (
     ForeignTrack,
     IncidentComment,
     IncidentView,
+    Intake,
     OwnTrack,
     PartyPicture,
     TrackState,
@@ -684,6 +685,10 @@ class TrackStateIn(BaseModel):
     gs_mps: float = Field(ge=0.0, le=2000.0, allow_inf_nan=False)
     trk_deg: float = Field(ge=0.0, le=360.0, allow_inf_nan=False)
     vs_mps: float = Field(ge=-500.0, le=500.0, allow_inf_nan=False)
+    on_ground: bool = Field(
+        default=False,
+        description="on the ground, from the party's data (never inferred from altitude): not in detection",
+    )
 
 
 class TracksIn(BaseModel):
@@ -726,6 +731,7 @@ class TracksIn(BaseModel):
                     s.gs_mps,
                     s.trk_deg,
                     s.vs_mps,
+                    s.on_ground,
                 )
             )
         if problems:
@@ -736,7 +742,19 @@ class TracksIn(BaseModel):
 class TracksAcceptedOut(BaseModel):
     """Answer of ``POST /v1/tracks``."""
 
-    accepted: int = Field(description="states taken (older, stale or glitched states are not)")
+    accepted: int = Field(description="states taken")
+    refused: dict[str, int] = Field(
+        default_factory=dict,
+        description="states not taken, by reason: stale, older, altitude, altitude_jump, ground_speed, "
+        "vertical_speed, acceleration, turn, position_jump (an implausible state restarts the aircraft's "
+        "probation)",
+        examples=[{"ground_speed": 560}],
+    )
+
+    @classmethod
+    def of(cls, intake: Intake) -> TracksAcceptedOut:
+        """The response body of a batch taken."""
+        return cls(accepted=intake.accepted, refused=dict(sorted(intake.refused.items())))
 
 
 class _StateOut(BaseModel):
@@ -813,7 +831,12 @@ class TracksOut(BaseModel):
 
 
 class AlertOut(BaseModel):
-    """An alert from the caller's side."""
+    """An alert from the caller's side.
+
+    While the caller's own aircraft does not vouch for disclosure (``withheld``:
+    ``probation`` or ``outside_plans``), the figures that would place the other
+    aircraft are null; the alert, its level and the own aircraft are always there.
+    """
 
     id: str
     level: Literal["advisory", "warning", "loss"]
@@ -821,12 +844,15 @@ class AlertOut(BaseModel):
     other_party: str
     other_ref: str
     since: str
-    time_to_loss_s: float
-    time_to_cpa_s: float
-    distance_cpa_m: float
-    vertical_cpa_m: float
+    time_to_loss_s: float | None
+    time_to_cpa_s: float | None
+    distance_cpa_m: float | None
+    vertical_cpa_m: float | None
     own: tuple[float, float, float] = Field(description="[lon_deg, lat_deg, alt_m]")
-    other: tuple[float, float, float] = Field(description="[lon_deg, lat_deg, alt_m]")
+    other: tuple[float, float, float] | None = Field(description="[lon_deg, lat_deg, alt_m], null: withheld")
+    withheld: Literal["probation", "outside_plans"] | None = Field(
+        default=None, description="why the other aircraft is not shown (null: it is)"
+    )
 
     @classmethod
     def of(cls, view: AlertView) -> AlertOut:
@@ -844,6 +870,7 @@ class AlertOut(BaseModel):
             vertical_cpa_m=view.vertical_cpa_m,
             own=view.own,
             other=view.other,
+            withheld=None if view.withheld is None else view.withheld.value,
         )
 
 

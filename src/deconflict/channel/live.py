@@ -56,11 +56,21 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from deconflict.channel.gating import (
+    GatingSettings,
+    PlanAreas,
+    Refusal,
+    Shown,
+    Withheld,
+    check_cap,
+    implausible,
+)
 from deconflict.errors import InputError, NotFoundError, Problem
 
 if TYPE_CHECKING:
     from deconflict.tactical.detect import DetectionSettings
     from deconflict.tactical.replay import ReplaySettings
+    from deconflict.tactical.states import States
 
 # The tactical package (the detector's compiled kernels) is imported where it is
 # used, not here: the channel's events and service name these types, and
@@ -85,6 +95,7 @@ __all__ = [
     "IncidentState",
     "IncidentStore",
     "IncidentView",
+    "Intake",
     "LivePicture",
     "LiveSettings",
     "OwnTrack",
@@ -105,6 +116,9 @@ MAX_COMMENT_CHARS = 2000
 """Longest incident comment."""
 
 _COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps")
+_GATE_COLUMNS = ("since_s", "on_ground")
+# What the plausibility check compares, in the order of gating.implausible's tuples.
+_KINEMATICS = ("time_s", "lat_deg", "lon_deg", "gs_mps", "trk_deg", "vs_mps")
 
 
 def _replay_settings() -> ReplaySettings:
@@ -128,11 +142,15 @@ class LiveSettings:
     trail_s
         How far back own tracks' trails reach; an aircraft not heard of for
         longer than this (and ``stale_s``) is forgotten.
+    gating
+        The aircraft cap, the plausibility limits, the probation and the
+        disclosure policy (:mod:`deconflict.channel.gating`).
     """
 
     tracking: ReplaySettings = field(default_factory=_replay_settings)
     warning_s: float = 120.0
     trail_s: float = 600.0
+    gating: GatingSettings = field(default_factory=GatingSettings)
 
     def __post_init__(self) -> None:
         for name in ("warning_s", "trail_s"):
@@ -151,7 +169,11 @@ class LiveSettings:
 
 @dataclass(frozen=True)
 class TrackState:
-    """One posted state of one of a party's aircraft (SI units, time in seconds since the epoch)."""
+    """One posted state of one of a party's aircraft (SI units, time in seconds since the epoch).
+
+    ``on_ground`` comes from the party's data (never from altitude alone): an
+    aircraft on the ground is shown to its party but left out of detection.
+    """
 
     id: str
     callsign: str
@@ -162,6 +184,15 @@ class TrackState:
     gs_mps: float
     trk_deg: float
     vs_mps: float
+    on_ground: bool = False
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What became of a batch of posted states: how many were taken, and why the others were not."""
+
+    accepted: int
+    refused: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -247,6 +278,9 @@ class Alert:
         and the distance now when the pair is already diverging).
     position_a, position_b
         Each aircraft dead-reckoned to ``last_s``.
+    withheld_a, withheld_b
+        Why ``a``'s (``b``'s) party is not shown the other aircraft (its own
+        does not vouch, :mod:`deconflict.channel.gating`), or ``None``.
     """
 
     id: str
@@ -261,6 +295,8 @@ class Alert:
     vertical_cpa_m: float
     position_a: Position
     position_b: Position
+    withheld_a: Withheld | None = None
+    withheld_b: Withheld | None = None
 
     @property
     def parties(self) -> tuple[str, str]:
@@ -271,8 +307,16 @@ class Alert:
         """Whether one of ``party``'s aircraft is in the alert."""
         return party in (self.a.party, self.b.party)
 
+    def withheld_from(self, party: str) -> Withheld | None:
+        """Why ``party`` is not shown the other aircraft, or ``None`` when it is."""
+        return self.withheld_a if party == self.a.party else self.withheld_b
+
     def view_for(self, party: str) -> AlertView:
         """The alert as ``party`` sees it (its own aircraft's id, the other's party only).
+
+        While the party's own aircraft does not vouch (``withheld``), every
+        figure that would place the other aircraft is left out: the party
+        learns that the alert exists, its level and its own aircraft, no more.
 
         Raises
         ------
@@ -285,6 +329,12 @@ class Alert:
             own, other, own_pos, other_pos = self.b, self.a, self.position_b, self.position_a
         else:
             raise NotFoundError(f"no alert {self.id} for party {party!r}")
+        withheld = self.withheld_from(party)
+        if withheld is not None:
+            return AlertView(
+                self.id, self.level, own.id, other.party, self.id, self.since_s,
+                None, None, None, None, own_pos, None, withheld,
+            )  # fmt: skip
         return AlertView(
             id=self.id,
             level=self.level,
@@ -303,7 +353,11 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertView:
-    """An alert from one side: ``own_id`` is the caller's aircraft, the other is only a party and a ref."""
+    """An alert from one side: ``own_id`` is the caller's aircraft, the other is only a party and a ref.
+
+    ``withheld`` says why the figures that would place the other aircraft are
+    ``None`` (the caller's aircraft does not vouch yet); ``None`` when shown.
+    """
 
     id: str
     level: AlertLevel
@@ -311,12 +365,13 @@ class AlertView:
     other_party: str
     other_ref: str
     since_s: float
-    time_to_loss_s: float
-    time_to_cpa_s: float
-    distance_cpa_m: float
-    vertical_cpa_m: float
+    time_to_loss_s: float | None
+    time_to_cpa_s: float | None
+    distance_cpa_m: float | None
+    vertical_cpa_m: float | None
     own: Position
-    other: Position
+    other: Position | None
+    withheld: Withheld | None = None
 
 
 @dataclass(frozen=True)
@@ -530,6 +585,9 @@ class CycleChanges:
         Incidents that opened, got a closer approach, or closed.
     detect_s
         Wall-clock seconds spent in the detector.
+    shown
+        Foreign aircraft this cycle began to show to a party, and why (the
+        alert and the viewer's aircraft that vouched): for the disclosure ledger.
     """
 
     time_s: float
@@ -542,6 +600,7 @@ class CycleChanges:
     closer: tuple[Incident, ...]
     closed: tuple[Incident, ...]
     detect_s: float
+    shown: tuple[Shown, ...] = ()
 
 
 Pair = tuple[Aircraft, Aircraft]
@@ -561,6 +620,9 @@ class LivePicture:
     open_incidents
         Incidents left open (the service stopped during them): they continue,
         or close at the first cycle that finds the pair separated.
+    plans
+        Where each party has live plans, for the disclosure policy
+        (:mod:`deconflict.channel.gating`); ``None`` applies no policy.
 
     Examples
     --------
@@ -579,11 +641,15 @@ class LivePicture:
         next_alert_number: int = 1,
         next_incident_id: int = 1,
         open_incidents: Iterable[Incident] = (),
+        plans: PlanAreas | None = None,
     ) -> None:
         self.settings = settings or LiveSettings()
+        self._plans = plans
         self._lock = threading.RLock()
         self._cycle_lock = threading.Lock()
-        self._columns: dict[str, Float] = {name: np.zeros(0) for name in _COLUMNS}
+        # The states' columns, plus when each aircraft's plausible track began (NaN: at its next
+        # state) and whether it is on the ground (1.0).
+        self._columns: dict[str, Float] = {name: np.zeros(0) for name in (*_COLUMNS, *_GATE_COLUMNS)}
         self._party_code: Int = np.zeros(0, dtype=np.int64)
         self._used = np.zeros(0, dtype=bool)
         self._aircraft: list[Aircraft | None] = []
@@ -596,9 +662,13 @@ class LivePicture:
         self._incidents: dict[Pair, Incident] = {(i.a, i.b): i for i in open_incidents}
         self._next_alert = next_alert_number
         self._next_incident = next_incident_id
+        # The aircraft in alerts or incidents at the last cycle that did not vouch, and why.
+        self._withheld: dict[Aircraft, Withheld] = {}
 
     @classmethod
-    def resume(cls, settings: LiveSettings, store: IncidentStore) -> LivePicture:
+    def resume(
+        cls, settings: LiveSettings, store: IncidentStore, plans: PlanAreas | None = None
+    ) -> LivePicture:
         """A live picture continuing the numbering and the open incidents of ``store``."""
         next_alert, next_incident = store.next_ids()
         return cls(
@@ -606,6 +676,7 @@ class LivePicture:
             next_alert_number=next_alert,
             next_incident_id=next_incident,
             open_incidents=store.open_incidents(),
+            plans=plans,
         )
 
     # -- states ---------------------------------------------------------------------------------
@@ -639,21 +710,29 @@ class LivePicture:
         return slot
 
     def post(self, party: str, states: Sequence[TrackState], now_s: float) -> int:
-        """Take ``party``'s aircraft states; returns how many were accepted.
+        """Take ``party``'s aircraft states; returns how many were accepted (see :meth:`take`)."""
+        return self.take(party, states, now_s).accepted
+
+    def take(self, party: str, states: Sequence[TrackState], now_s: float) -> Intake:
+        """Take ``party``'s aircraft states; what was accepted, and why the rest was not.
 
         A state is not accepted (and not an error) when it is no newer than the
-        aircraft's latest, already stale, above ``max_alt_m``, or its altitude
-        jumps from the latest faster than ``max_vs_mps`` allows.
+        aircraft's latest, already stale, above ``max_alt_m``, its altitude
+        jumps from the latest faster than ``max_vs_mps`` allows, or its
+        kinematics are implausible (:func:`~deconflict.channel.gating.implausible`;
+        the aircraft's track then restarts, and with it its probation).
 
         Raises
         ------
         InputError
             A state more than ``stale_s`` in the future (a clock off, or a wrong
-            time zone), naming ``states[i].time``; nothing is taken then.
+            time zone), naming ``states[i].time``; or a batch that would take
+            the party over its aircraft cap, naming the setting. Nothing is taken then.
         """
         from deconflict.tactical.replay import ALT_JUMP_TOLERANCE_M
 
         tracking = self.settings.tracking
+        gating = self.settings.gating
         problems = [
             Problem(
                 "request",
@@ -667,28 +746,54 @@ class LivePicture:
         if problems:
             raise InputError(problems)
         accepted = 0
-        columns = self._columns
+        refused: dict[str, int] = {}
+        columns = self._columns  # its arrays are replaced when they grow: index them through it
         with self._lock:
+            held = self._slots.get(party, {})
+            new = len({s.id for s in states if s.id not in held})
+            if new:
+                check_cap(party, len(held), new, gating.max_aircraft_per_party)
             for state in states:
-                if now_s - state.time_s > tracking.stale_s or state.alt_m > tracking.max_alt_m:
-                    continue
-                slot = self._slot(party, state.id)
-                if self._used[slot]:
+                reason: Refusal | None = None
+                previous = None
+                slot = held.get(state.id)
+                if now_s - state.time_s > tracking.stale_s:
+                    reason = Refusal.STALE
+                elif state.alt_m > tracking.max_alt_m:
+                    reason = Refusal.ALTITUDE
+                elif slot is not None and self._used[slot]:
                     dt = state.time_s - float(columns["time_s"][slot])
                     if dt <= 0.0:
-                        continue
-                    if dt <= tracking.stale_s:
+                        reason = Refusal.OLDER
+                    elif dt <= tracking.stale_s:
                         expected_m = float(columns["alt_m"][slot] + columns["vs_mps"][slot] * dt)
                         if abs(state.alt_m - expected_m) > tracking.max_vs_mps * dt + ALT_JUMP_TOLERANCE_M:
-                            continue
+                            reason = Refusal.ALTITUDE_JUMP
+                        elif not math.isnan(columns["since_s"][slot]):
+                            previous = tuple(float(columns[name][slot]) for name in _KINEMATICS)
+                if reason is None:
+                    reason = implausible(
+                        gating, tuple(getattr(state, name) for name in _KINEMATICS), previous
+                    )
+                if reason is not None:
+                    refused[reason.value] = refused.get(reason.value, 0) + 1
+                    if slot is not None and reason not in (Refusal.STALE, Refusal.OLDER):
+                        columns["since_s"][slot] = math.nan  # the track restarts at the next good state
+                    continue
+                if slot is None:
+                    slot = self._slot(party, state.id)
+                    held = self._slots[party]
+                if previous is None:
+                    columns["since_s"][slot] = state.time_s
                 for name in _COLUMNS:
                     columns[name][slot] = getattr(state, name)
+                columns["on_ground"][slot] = 1.0 if state.on_ground else 0.0
                 self._used[slot] = True
                 if state.callsign:
                     self._callsigns[slot] = state.callsign
                 self._add_trail(slot, state)
                 accepted += 1
-        return accepted
+        return Intake(accepted, refused)
 
     def _add_trail(self, slot: int, state: TrackState) -> None:
         trail = self._trails.setdefault(slot, deque())
@@ -701,10 +806,11 @@ class LivePicture:
         aircraft = self._aircraft[slot]
         assert aircraft is not None
         c = self._columns
+        time_s, lat_deg, lon_deg, alt_m, gs_mps, trk_deg, vs_mps = (float(c[n][slot]) for n in _COLUMNS)
+        on_ground = bool(c["on_ground"][slot])
+        callsign = self._callsigns[slot]
         return TrackState(
-            aircraft.id,
-            self._callsigns[slot],
-            *(float(c[name][slot]) for name in _COLUMNS),
+            aircraft.id, callsign, time_s, lat_deg, lon_deg, alt_m, gs_mps, trk_deg, vs_mps, on_ground
         )
 
     def _forget_old(self, now_s: float) -> None:
@@ -739,6 +845,9 @@ class LivePicture:
             columns = [self._columns[name][slots] for name in _COLUMNS[1:]]
             dt_s = now_s - times[slots]
             codes = self._party_code[slots]
+            age_s = times[slots] - self._columns["since_s"][slots]  # NaN: the track restarts
+            on_ground = self._columns["on_ground"][slots] > 0.0
+            parties = {code: party for party, code in self._codes.items()}
         if slots.size < 2 and not self._alerts and not self._incidents:
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
@@ -748,8 +857,8 @@ class LivePicture:
         from deconflict.tactical.states import States, airborne, dead_reckon
 
         states = dead_reckon(States(*columns), dt_s)
-        flying = np.flatnonzero(airborne(states, tracking.ground))
-        states, slots, codes = states.take(flying), slots[flying], codes[flying]
+        flying = np.flatnonzero(airborne(states, tracking.ground) & ~on_ground)
+        states, slots, codes, age_s = states.take(flying), slots[flying], codes[flying], age_s[flying]
         started = time.perf_counter()
         found = detect(states, settings.detection)
         detect_s = time.perf_counter() - started
@@ -782,6 +891,7 @@ class LivePicture:
             states.alt_m[cb] - states.alt_m[ca] + (states.vs_mps[cb] - states.vs_mps[ca]) * tcpa_s
         )
         los_pairs = set(zip(la.tolist(), lb.tolist(), strict=True))
+        withheld = self._not_vouching(states, codes, age_s, parties, np.concatenate([ca, cb, la, lb]), now_s)
 
         with self._lock:
             names = self._aircraft
@@ -796,6 +906,7 @@ class LivePicture:
 
             new_alerts: list[Alert] = []
             changed: list[Alert] = []
+            shown: list[Shown] = []
             seen: set[Pair] = set()
             for k in range(ca.size):
                 ka, kb = int(ca[k]), int(cb[k])
@@ -823,12 +934,19 @@ class LivePicture:
                     vertical_cpa_m=float(vcpa_m[k]),
                     position_a=where(ka),
                     position_b=where(kb),
+                    withheld_a=withheld.get(ka),
+                    withheld_b=withheld.get(kb),
                 )
                 if previous is None:
                     self._next_alert += 1
                     new_alerts.append(alert)
-                elif previous.level is not level:
+                elif (previous.level, previous.withheld_a, previous.withheld_b) != (
+                    level,
+                    alert.withheld_a,
+                    alert.withheld_b,
+                ):
                     changed.append(alert)
+                shown += _newly_shown(previous, alert, now_s)
                 self._alerts[pair] = alert
             cleared = [
                 a
@@ -866,6 +984,8 @@ class LivePicture:
             for incident in closed:
                 del self._incidents[(incident.a, incident.b)]
             alerts = tuple(self._alerts.values())
+            aircraft_of = (names[int(slots[k])] for k in withheld)
+            self._withheld = {a: w for a, w in zip(aircraft_of, withheld.values(), strict=True) if a}
         return CycleChanges(
             time_s=now_s,
             aircraft=len(states),
@@ -877,7 +997,36 @@ class LivePicture:
             closer=tuple(closer),
             closed=tuple(closed),
             detect_s=detect_s,
+            shown=tuple(shown),
         )
+
+    def _not_vouching(
+        self,
+        states: States,
+        codes: Int,
+        age_s: Float,
+        parties: dict[int, str],
+        involved: Int,
+        now_s: float,
+    ) -> dict[int, Withheld]:
+        """The aircraft among ``involved`` (indices into ``states``) that do not vouch, and why."""
+        gating = self.settings.gating
+        found = np.unique(involved)
+        on_probation = ~(age_s[found] >= gating.probation_s)  # a restarting track (NaN) too
+        out = dict.fromkeys(found[on_probation].tolist(), Withheld.PROBATION)
+        if self._plans is None:
+            return out
+        rest = found[~on_probation]
+        for code in np.unique(codes[rest]).tolist():
+            party = parties[code]
+            if party in gating.disclose_anywhere:
+                continue
+            mine = rest[codes[rest] == code]
+            near = self._plans.near_plans(
+                party, states.lon_deg[mine], states.lat_deg[mine], now_s, gating.plan_margin_m
+            )
+            out.update(dict.fromkeys(mine[~near].tolist(), Withheld.OUTSIDE_PLANS))
+        return out
 
     # -- views ----------------------------------------------------------------------------------
 
@@ -905,12 +1054,15 @@ class LivePicture:
             for alert in self._alerts.values():
                 if alert.involves(party):
                     with_alert.add((alert.a, alert.b))
-                    other = alert.b if alert.a.party == party else alert.a
-                    foreign += self._foreign(alert.id, other)
+                    if alert.withheld_from(party) is None:
+                        other = alert.b if alert.a.party == party else alert.a
+                        foreign += self._foreign(alert.id, other)
             for pair, incident in self._incidents.items():
                 if incident.involves(party) and pair not in with_alert:
-                    other = incident.b if incident.a.party == party else incident.a
-                    foreign += self._foreign(incident.ref, other)
+                    mine = incident.a.party == party
+                    viewer, other = (incident.a, incident.b) if mine else (incident.b, incident.a)
+                    if viewer not in self._withheld:
+                        foreign += self._foreign(incident.ref, other)
         return PartyPicture(now_s, own, tuple(foreign))
 
     def _trail(self, slot: int, now_s: float) -> tuple[TrailPoint, ...]:
@@ -932,6 +1084,18 @@ class LivePicture:
         """Aircraft with a state held now (fresh or not)."""
         with self._lock:
             return int(self._used[: len(self._aircraft)].sum())
+
+
+def _newly_shown(previous: Alert | None, alert: Alert, now_s: float) -> list[Shown]:
+    """The sides of ``alert`` shown the other aircraft now that were not before."""
+    out = []
+    for viewer, subject, before, now in (
+        (alert.a, alert.b, previous.withheld_a if previous else Withheld.PROBATION, alert.withheld_a),
+        (alert.b, alert.a, previous.withheld_b if previous else Withheld.PROBATION, alert.withheld_b),
+    ):
+        if now is None and before is not None:
+            out.append(Shown(viewer.party, viewer.id, subject.party, subject.id, alert.id, now_s))
+    return out
 
 
 def _midpoint(lon_a: float, lat_a: float, lon_b: float, lat_b: float) -> tuple[float, float]:

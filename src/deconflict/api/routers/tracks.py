@@ -2,9 +2,10 @@
 
 A party posts its own aircraft states and reads its own tracks; of another
 party's aircraft it sees position, altitude and velocity only while that
-aircraft is in an alert or open incident with one of its own (see
-:mod:`deconflict.channel.live`). An incident the caller is not involved in is
-not found (404), never forbidden.
+aircraft is in an alert or open incident with one of its own, and only while
+its own aircraft vouches for it (plausible, past its probation, where its
+party may cause disclosure: see :mod:`deconflict.channel.gating`). An
+incident the caller is not involved in is not found (404), never forbidden.
 
 Detection runs in the background (:func:`run_cycles`), every
 ``tactical_cycle_s``, over all parties' latest states.
@@ -70,6 +71,7 @@ def live_settings(settings: Settings) -> LiveSettings:
         ),
         warning_s=settings.tactical_warning_s,
         trail_s=settings.tracks_trail_s,
+        gating=settings.gating(),
     )
 
 
@@ -97,14 +99,23 @@ IncidentsDep = Annotated[IncidentStore, Depends(_incidents)]
     "/tracks",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TracksAcceptedOut,
-    responses={422: {"model": ProblemsOut, "description": "a bad state (states[i].field) or too many"}},
+    responses={
+        422: {
+            "model": ProblemsOut,
+            "description": "a bad state (states[i].field), too many states, or the party's aircraft cap",
+        }
+    },
 )
 def post_tracks(
     body: TracksIn, party: CurrentParty, live: LiveDep, settings: SettingsDep, now_s: Now
 ) -> TracksAcceptedOut:
-    """Post states of the caller's own aircraft; detection takes them at its next cycle."""
+    """Post states of the caller's own aircraft; detection takes them at its next cycle.
+
+    States that are stale, older than the aircraft's latest or implausible are
+    not taken; the answer counts them by reason.
+    """
     states = body.track_states(settings.tracks_max_batch)
-    return TracksAcceptedOut(accepted=live.post(party.name, states, now_s))
+    return TracksAcceptedOut.of(live.take(party.name, states, now_s))
 
 
 @router.get("/tracks", response_model=TracksOut)
