@@ -1,9 +1,14 @@
-"""Fakes of the domain's protocols for tests: a clock that moves only when told."""
+"""Fakes of the domain's protocols for tests: a clock that moves only when told, plans as footprints."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
+from deconflict.channel.gating import near_footprints
+from deconflict.geometry.footprint import Footprint
 from tests.builders import T0_S
 
 
@@ -19,3 +24,20 @@ class FakeClock:
     def advance(self, seconds: float) -> float:
         self.now += seconds
         return self.now
+
+
+@dataclass
+class FootprintPlans:
+    """A :class:`~deconflict.channel.gating.PlanAreas` over given footprints, live at any time."""
+
+    footprints: dict[str, list[Footprint]]
+
+    def near_plans(
+        self,
+        party: str,
+        lon_deg: NDArray[np.float64],
+        lat_deg: NDArray[np.float64],
+        now_s: float,
+        margin_m: float,
+    ) -> NDArray[np.bool_]:
+        return near_footprints(self.footprints.get(party, []), lon_deg, lat_deg, margin_m)

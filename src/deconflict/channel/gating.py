@@ -11,9 +11,10 @@ Who learns what
 An alert (or incident) pairs aircraft ``X`` of party P with ``Y`` of party Q.
 What P learns about ``Y`` (position, velocity, closest approach) is decided by
 ``X`` alone, because ``X`` is the only thing P controls: P is shown ``Y`` only
-while ``X`` *vouches* for the disclosure (below). What Q learns about ``X`` is
-P's own data, which P chose to post: Q always sees it in full, so a victim is
-never left unwarned, whatever the other side's aircraft looks like.
+while ``X`` *vouches* for the disclosure (below). The same rule holds the other
+way round, so a victim whose own aircraft is genuine (vouches) sees the whole
+alert, including where the aircraft that threatens it is, whatever that
+aircraft looks like: a lie only ever blinds the liar.
 
 While ``X`` does not vouch, P still gets the alert (its id, its level, its own
 aircraft's id and the other party's name: safety first), but every figure that
