@@ -920,7 +920,9 @@ class IncidentOut(BaseModel):
     other_party: str
     started: str
     ended: str | None = Field(description="null while open")
-    closest: ClosestOut
+    closest: ClosestOut | None = Field(
+        description="null while the caller's own aircraft does not vouch for disclosure (AlertOut.withheld)"
+    )
     comments: list[IncidentCommentOut]
 
     @classmethod
@@ -933,7 +935,9 @@ class IncidentOut(BaseModel):
             other_party=view.other_party,
             started=format_time(view.started_s),
             ended=_time_or_none(view.ended_s),
-            closest=ClosestOut(
+            closest=None
+            if c is None
+            else ClosestOut(
                 time=format_time(c.time_s),
                 distance_m=c.distance_m,
                 vertical_m=c.vertical_m,

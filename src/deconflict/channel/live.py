@@ -401,7 +401,10 @@ class Incident:
 
     ``started_s`` is the first cycle that found the pair in loss, ``ended_s`` the
     first that found it separated again (``None`` while open); ``closest`` is the
-    cycle with the smallest horizontal distance.
+    cycle with the smallest horizontal distance. ``withheld`` names the parties
+    whose own aircraft did not vouch at the latest cycle in loss
+    (:mod:`deconflict.channel.gating`): they see the incident without its
+    closest approach.
     """
 
     id: int
@@ -411,6 +414,7 @@ class Incident:
     ended_s: float | None
     closest: ClosestApproach
     comments: tuple[IncidentComment, ...] = ()
+    withheld: tuple[str, ...] = ()
 
     @property
     def parties(self) -> tuple[str, str]:
@@ -440,21 +444,22 @@ class Incident:
             own, other = self.b, self.a
         else:
             raise NotFoundError(f"no incident {self.id} for party {party!r}")
+        closest = None if party in self.withheld else self.closest
         return IncidentView(
-            self.id, own.id, other.party, self.started_s, self.ended_s, self.closest, self.comments
+            self.id, own.id, other.party, self.started_s, self.ended_s, closest, self.comments
         )
 
 
 @dataclass(frozen=True)
 class IncidentView:
-    """An incident from one side."""
+    """An incident from one side (``closest`` is ``None`` while withheld from it)."""
 
     id: int
     own_id: str
     other_party: str
     started_s: float
     ended_s: float | None
-    closest: ClosestApproach
+    closest: ClosestApproach | None
     comments: tuple[IncidentComment, ...]
 
 
@@ -582,7 +587,8 @@ class CycleChanges:
     alerts
         Every alert open after the cycle.
     opened, closer, closed
-        Incidents that opened, got a closer approach, or closed.
+        Incidents that opened, got a closer approach (or a change of whom it
+        is withheld from), or closed.
     detect_s
         Wall-clock seconds spent in the detector.
     shown
@@ -967,13 +973,18 @@ class LivePicture:
                 moment = ClosestApproach(
                     now_s, float(ldist[k]), float(ldalt[k]), lon, lat, (alt_a + alt_b) / 2.0
                 )
+                hidden = tuple(pair[side].party for side, k in ((0, ka), (1, kb)) if k in withheld)
                 incident = self._incidents.get(pair)
                 if incident is None:
-                    incident = Incident(self._next_incident, pair[0], pair[1], now_s, None, moment)
+                    incident = Incident(
+                        self._next_incident, pair[0], pair[1], now_s, None, moment, withheld=hidden
+                    )
                     self._next_incident += 1
                     opened.append(incident)
-                elif moment.distance_m < incident.closest.distance_m:
-                    incident = dataclasses.replace(incident, closest=moment)
+                elif moment.distance_m < incident.closest.distance_m or hidden != incident.withheld:
+                    nearer = moment.distance_m < incident.closest.distance_m
+                    closest = moment if nearer else incident.closest
+                    incident = dataclasses.replace(incident, closest=closest, withheld=hidden)
                     closer.append(incident)
                 self._incidents[pair] = incident
             closed = [

@@ -746,21 +746,25 @@ def accept_conflict_as(
 
 
 def _incident_payload(incident: Incident) -> dict[str, Any]:
-    # Seen by both sides: the parties, times and closest approach; never either aircraft's id.
+    # Seen by both sides: the parties, times and closest approach; never either aircraft's id. The
+    # closest approach only when neither side's view of it is withheld (one entry serves both).
     c = incident.closest
-    return {
-        "incident_id": incident.id,
-        "parties": list(incident.parties),
-        "started_s": incident.started_s,
-        "ended_s": incident.ended_s,
-        "closest": {
-            "time_s": c.time_s,
+    closest: dict[str, Any] = {"time_s": c.time_s}
+    if not incident.withheld:
+        closest |= {
             "distance_m": c.distance_m,
             "vertical_m": c.vertical_m,
             "lon_deg": c.lon_deg,
             "lat_deg": c.lat_deg,
             "alt_m": c.alt_m,
-        },
+        }
+    return {
+        "incident_id": incident.id,
+        "parties": list(incident.parties),
+        "started_s": incident.started_s,
+        "ended_s": incident.ended_s,
+        "closest": closest,
+        "withheld": list(incident.withheld),
     }
 
 

@@ -188,10 +188,10 @@ class DemoDriver:
 
     def _watch_tactical(self, party: str, client: ChannelClient) -> None:
         for incident in client.incidents():
-            incident_id = int(incident["id"])
-            if incident_id not in self._incidents:
+            incident_id, closest = int(incident["id"]), incident["closest"]
+            # A closest approach is withheld while our aircraft does not vouch for disclosure yet.
+            if incident_id not in self._incidents and closest is not None:
                 self._incidents.add(incident_id)
-                closest = incident["closest"]
                 self.log(
                     f"incident {incident_id}: loss of separation between {party} {incident['own_id']} "
                     f"and a {incident['other_party']} aircraft, closest {closest['distance_m']:.0f} m "
@@ -203,9 +203,14 @@ class DemoDriver:
             before = self._alerts.get(alert_id)
             if before is None or _LEVELS.index(level) > _LEVELS.index(before):
                 self._alerts[alert_id] = level
+                where = (
+                    f"closest {alert['distance_cpa_m']:.0f} m in {alert['time_to_cpa_s']:.0f} s"
+                    if alert.get("withheld") is None
+                    else f"figures withheld ({alert['withheld']})"
+                )
                 self.log(
                     f"alert {alert_id} {level}: {party} {alert['own_id']} and a {alert['other_party']} "
-                    f"aircraft, closest {alert['distance_cpa_m']:.0f} m in {alert['time_to_cpa_s']:.0f} s"
+                    f"aircraft, {where}"
                 )
 
     # --- the script --------------------------------------------------------------------
@@ -307,6 +312,8 @@ class DemoDriver:
         if incident is None:
             return f"no incident with {other} recorded"
         closest = incident["closest"]
+        if closest is None:
+            return f"the closest approach of incident {incident['id']} is withheld"
         sent = client.send(
             other,
             "UNSAFE_ENCOUNTER_REPORT",

@@ -23,7 +23,7 @@ __all__ = ["SQLiteIncidentStore"]
 
 _COLUMNS = (
     "id, party_a, aircraft_a, party_b, aircraft_b, started_s, ended_s, closest_time_s, "
-    "closest_distance_m, closest_vertical_m, closest_lon_deg, closest_lat_deg, closest_alt_m"
+    "closest_distance_m, closest_vertical_m, closest_lon_deg, closest_lat_deg, closest_alt_m, withheld"
 )
 
 
@@ -76,7 +76,7 @@ class SQLiteIncidentStore(DatabaseStore):
         a, b = incident.a, incident.b
         with self.database.transaction():
             self._db.execute(
-                f"INSERT INTO incidents ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO incidents ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     incident.id,
                     a.party,
@@ -86,16 +86,17 @@ class SQLiteIncidentStore(DatabaseStore):
                     incident.started_s,
                     incident.ended_s,
                     *_closest(incident.closest),
+                    ",".join(incident.withheld),
                 ),
             )
 
     def record_closest(self, incident: Incident) -> None:
-        """Record a closer approach of an incident."""
+        """Record a closer approach of an incident (and whom its closest approach is withheld from)."""
         with self.database.transaction():
             self._db.execute(
                 "UPDATE incidents SET closest_time_s = ?, closest_distance_m = ?, closest_vertical_m = ?, "
-                "closest_lon_deg = ?, closest_lat_deg = ?, closest_alt_m = ? WHERE id = ?",
-                (*_closest(incident.closest), incident.id),
+                "closest_lon_deg = ?, closest_lat_deg = ?, closest_alt_m = ?, withheld = ? WHERE id = ?",
+                (*_closest(incident.closest), ",".join(incident.withheld), incident.id),
             )
 
     def record_closed(self, incident: Incident) -> Incident:
@@ -183,4 +184,5 @@ def _incident(row: sqlite3.Row, comments: tuple[IncidentComment, ...]) -> Incide
             float(row["closest_alt_m"]),
         ),
         comments=comments,
+        withheld=tuple(p for p in str(row["withheld"]).split(",") if p),
     )

@@ -240,6 +240,17 @@ CREATE INDEX IF NOT EXISTS alert_log_a ON alert_log (party_a, start_s);
 CREATE INDEX IF NOT EXISTS alert_log_b ON alert_log (party_b, start_s);
 """
 
+
+def _incident_withheld(db: sqlite3.Connection) -> None:
+    """The parties whose view of an incident's closest approach is withheld (comma-separated).
+
+    Added only when missing, as in :func:`_token_rotation`.
+    """
+    have = {str(row[1]) for row in db.execute("PRAGMA table_info(incidents)")}
+    if "withheld" not in have:
+        db.execute("ALTER TABLE incidents ADD COLUMN withheld TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
@@ -248,6 +259,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "conflict lifecycle records", _CONFLICT_STATES),
     Migration(6, "live picture: incidents, their comments, the alert log", _LIVE),
     Migration(7, "a party's previous token, accepted until its grace period ends", _token_rotation),
+    Migration(8, "incidents: the parties whose view of the closest approach is withheld", _incident_withheld),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 
