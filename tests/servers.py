@@ -94,6 +94,19 @@ def register_party(db: Path, name: str, folder: Path) -> tuple[str, bytes]:
     return match.group(1), key.read_bytes()
 
 
+def ungated_env(*parties: str) -> dict[str, str]:
+    """The environment for a server whose parties' aircraft show others at once and anywhere.
+
+    For tests of what a page or a feed shows, not of the disclosure gates
+    (tests/e2e/test_track_gating.py tries those).
+    """
+    return {
+        **os.environ,
+        "DECONFLICT_TRACKS_PROBATION_S": "0",
+        "DECONFLICT_TRACKS_DISCLOSE_ANYWHERE": json.dumps(list(parties)),
+    }
+
+
 def call_api(url: str, token: str, method: str, path: str, body: object | None = None) -> tuple[int, Any]:
     """One request as a party: the status, and the JSON body (the error text for a 4xx/5xx).
 

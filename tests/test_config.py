@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from deconflict.channel.gating import GatingSettings
 from deconflict.config import (
     CONFIG_FILE_ENV,
     NOT_SETTINGS,
@@ -29,6 +30,7 @@ def test_defaults() -> None:
     assert settings.buffers() == Buffers(0.0, 0.0, 0.0)
     assert settings.limits() == Limits()
     assert settings.altitude_margins() == AltitudeMargins()
+    assert settings.gating() == GatingSettings()  # the settings carry the domain's defaults
 
 
 def test_environment_is_read_when_loading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -37,7 +39,9 @@ def test_environment_is_read_when_loading(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("DECONFLICT_MAX_FILE_BYTES", "1234")
     monkeypatch.setenv("DECONFLICT_GEOID_MAX_M", "30")
     monkeypatch.setenv("DECONFLICT_DB_PATH", str(tmp_path / "x.db"))
+    monkeypatch.setenv("DECONFLICT_TRACKS_DISCLOSE_ANYWHERE", '["civil"]')
     settings = load_settings()
+    assert settings.gating().disclose_anywhere == frozenset({"civil"})
     assert settings.buffers() == Buffers(buffer_m=25.0, vertical_buffer_m=0.0, time_buffer_s=60.0)
     assert settings.limits().max_file_bytes == 1234
     assert settings.altitude_margins().geoid_max_m == 30.0

@@ -33,7 +33,7 @@ import pytest
 from deconflict.channel.keys import generate_key_pair
 from deconflict.client import ChannelClient, ChannelError
 from deconflict.strategic.conflicts import format_time
-from tests.servers import call_api, serve_process
+from tests.servers import call_api, serve_process, ungated_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -236,7 +236,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("browser")
     db = root / "channel.db"
     parties = {name: _register(db, root, name) for name in PARTIES}
-    with serve_process(db, root / "serve.log") as (_, url):
+    with serve_process(db, root / "serve.log", ungated_env(*PARTIES)) as (_, url):
         yield _seed(url, parties)
 
 

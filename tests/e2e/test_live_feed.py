@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from deconflict.client import ChannelClient
-from tests.servers import audit_key_file, serve_process
+from tests.servers import audit_key_file, serve_process, ungated_env
 
 GAP_DEG = 30_000.0 / 111_319.49
 SPEED_MPS = 200.0
@@ -64,7 +64,7 @@ def test_two_feeds_make_one_incident_each_side_sees_its_own(tmp_path: Path) -> N
         "blue": _recording(tmp_path / "blue.csv", "BLU101", "VIPER1", 0.0, 90.0),
         "red": _recording(tmp_path / "red.csv", "RED707", "REDCAP", GAP_DEG, 270.0),
     }
-    with serve_process(db, tmp_path / "serve.log") as (_, url):
+    with serve_process(db, tmp_path / "serve.log", ungated_env("blue", "red", "green")) as (_, url):
         feeds = {
             party: subprocess.Popen(
                 [

@@ -49,8 +49,10 @@ export function alertsPanel(alerts, missing) {
     (a) => html`<li class="alert level-${a.level}" data-action="focus-alert" data-id="${a.id}">
       <span class="badge level-${a.level}">${t(`badge_${a.level}`)}</span>
       <span class="pair"><b>${a.own_id}</b> ${t("vs")} <b>${a.other_party.toUpperCase()}</b></span>
-      <span class="ttl">${a.level === "loss" ? t("loss") : html`${formatDuration(a.time_to_loss_s)} ${t("los_in")}`}</span>
-      <span class="cpa">${t("cpa")} ${formatDistance(a.distance_cpa_m)} / ${formatDistance(a.vertical_cpa_m)} ${t("in")} ${formatDuration(a.time_to_cpa_s)}</span>
+      ${a.withheld
+        ? html`<span class="withheld">${a.level === "loss" ? `${t("loss")} · ` : ""}${t(`withheld_${a.withheld}`)}</span>`
+        : html`<span class="ttl">${a.level === "loss" ? t("loss") : html`${formatDuration(a.time_to_loss_s)} ${t("los_in")}`}</span>
+      <span class="cpa">${t("cpa")} ${formatDistance(a.distance_cpa_m)} / ${formatDistance(a.vertical_cpa_m)} ${t("in")} ${formatDuration(a.time_to_cpa_s)}</span>`}
     </li>`,
   )}</ul>`;
 }
