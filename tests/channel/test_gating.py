@@ -192,17 +192,9 @@ def test_an_aircraft_shows_others_only_within_the_margin_of_its_partys_live_plan
     ],
 )
 def test_implausible_states_are_named(change: dict[str, float], reason: Refusal | None) -> None:
-    previous = (T0_S, 35.0, 38.0, 250.0, 0.0, 0.0)
-    state = {
-        "time_s": T0_S + 1,
-        "lat_deg": 35.00225,
-        "lon_deg": 38.0,
-        "gs_mps": 250.0,
-        "trk_deg": 0.0,
-        "vs_mps": 0.0,
-    }
-    state.update(change)
-    assert implausible(GatingSettings(), tuple(state.values()), previous) == reason
+    previous = TrackState("A1", "", T0_S, 35.0, 38.0, 9000.0, 250.0, 0.0, 0.0)
+    state = dataclasses.replace(previous, **{"time_s": T0_S + 1, "lat_deg": 35.00225, **change})
+    assert implausible(GatingSettings(), state, previous) == reason
 
 
 def test_an_implausible_state_is_refused_with_its_reason_and_restarts_the_probation() -> None:

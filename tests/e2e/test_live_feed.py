@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from deconflict.client import ChannelClient
-from tests.servers import audit_key_file, serve_process, ungated_env
+from tests.servers import audit_key_file, register_party, serve_process, ungated_env
 
 GAP_DEG = 30_000.0 / 111_319.49
 SPEED_MPS = 200.0
@@ -36,14 +35,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _register(db: Path, root: Path, name: str) -> str:
-    done = _cli("party", "add", name, "--db", str(db), "--key-out", str(root / f"{name}.pem"))
-    assert done.returncode == 0, done.stderr
-    match = re.search(r"^token: (\S+)$", done.stdout, re.MULTILINE)
-    assert match, done.stdout
-    return match.group(1)
-
-
 def _recording(path: Path, aircraft_id: str, callsign: str, lon0_deg: float, trk_deg: float) -> Path:
     step_deg = SPEED_MPS / 111_319.49 * (1 if trk_deg == 90.0 else -1)
     rows = [
@@ -59,7 +50,7 @@ def _recording(path: Path, aircraft_id: str, callsign: str, lon0_deg: float, trk
 
 def test_two_feeds_make_one_incident_each_side_sees_its_own(tmp_path: Path) -> None:
     db = tmp_path / "channel.db"
-    tokens = {name: _register(db, tmp_path, name) for name in ("blue", "red", "green")}
+    tokens = {name: register_party(db, name, tmp_path)[0] for name in ("blue", "red", "green")}
     files = {
         "blue": _recording(tmp_path / "blue.csv", "BLU101", "VIPER1", 0.0, 90.0),
         "red": _recording(tmp_path / "red.csv", "RED707", "REDCAP", GAP_DEG, 270.0),

@@ -88,6 +88,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GatingSettings",
+    "Kinematics",
     "PlanAreas",
     "Refusal",
     "Shown",
@@ -101,7 +102,9 @@ __all__ = [
 Float = NDArray[np.float64]
 Bool = NDArray[np.bool_]
 
-_EARTH_RADIUS_M = 6_371_008.8
+_M_PER_DEG = 111_195.0  # on the mean sphere
+_RAD_PER_DEG = math.pi / 180.0
+_DEG_PER_RAD = 180.0 / math.pi
 # Metres per degree: an upper bound in any direction, and the lower bound of a degree of latitude.
 _MAX_M_PER_DEG = 111_700.0
 _MIN_M_PER_DEG_LAT = 110_574.0
@@ -196,56 +199,69 @@ class Shown:
     time_s: float
 
 
-def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance (haversine, mean radius: the tolerance covers the ellipsoid's 0.5 %)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians((lon2 - lon1 + 180.0) % 360.0 - 180.0)
-    h = math.sin(dp / 2.0) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2.0) ** 2
-    return 2.0 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+class Kinematics(Protocol):
+    """What the plausibility check reads of a state (a :class:`~deconflict.channel.live.TrackState`)."""
+
+    @property
+    def time_s(self) -> float: ...
+    @property
+    def lat_deg(self) -> float: ...
+    @property
+    def lon_deg(self) -> float: ...
+    @property
+    def gs_mps(self) -> float: ...
+    @property
+    def trk_deg(self) -> float: ...
+    @property
+    def vs_mps(self) -> float: ...
 
 
-def implausible(
-    settings: GatingSettings,
-    state: tuple[float, ...],
-    previous: tuple[float, ...] | None,
-) -> Refusal | None:
+def implausible(settings: GatingSettings, state: Kinematics, previous: Kinematics | None) -> Refusal | None:
     """Why a state cannot be an aircraft's, given its previous one; ``None`` when plausible.
 
-    States are ``(time_s, lat_deg, lon_deg, gs_mps, trk_deg, vs_mps)``; ``previous``
-    is the aircraft's latest accepted state (older than ``state``), or ``None``
-    for the first state of a track.
+    ``previous`` is the aircraft's latest accepted state (older than ``state``),
+    or ``None`` for the first state of a track. Distances are measured on a
+    local flat approximation (consecutive states are at most a few tens of
+    kilometres apart: well under 0.1 % of error, inside the position tolerance).
 
     Examples
     --------
+    >>> from deconflict.channel.live import TrackState
     >>> g = GatingSettings()
-    >>> implausible(g, (0.0, 35.0, 38.0, 1000.0, 0.0, 0.0), None).value
+    >>> implausible(g, TrackState("A1", "", 0.0, 35.0, 38.0, 9000.0, 1000.0, 0.0, 0.0), None).value
     'ground_speed'
-    >>> first = (0.0, 35.0, 38.0, 250.0, 0.0, 0.0)
-    >>> implausible(g, (1.0, 35.00225, 38.0, 250.0, 0.0, 0.0), first) is None
+    >>> first = TrackState("A1", "", 0.0, 35.0, 38.0, 9000.0, 250.0, 0.0, 0.0)
+    >>> implausible(g, TrackState("A1", "", 1.0, 35.00225, 38.0, 9000.0, 250.0, 0.0, 0.0), first) is None
     True
-    >>> implausible(g, (1.0, 35.1, 38.0, 250.0, 0.0, 0.0), first).value
+    >>> implausible(g, TrackState("A1", "", 1.0, 35.1, 38.0, 9000.0, 250.0, 0.0, 0.0), first).value
     'position_jump'
     """
-    time_s, lat_deg, lon_deg, gs_mps, trk_deg, vs_mps = state
+    gs_mps = state.gs_mps
     if gs_mps > settings.max_gs_mps:
         return Refusal.GROUND_SPEED
-    if abs(vs_mps) > settings.max_climb_mps:
+    if abs(state.vs_mps) > settings.max_climb_mps:
         return Refusal.VERTICAL_SPEED
     if previous is None:
         return None
-    time0_s, lat0_deg, lon0_deg, gs0_mps, trk0_deg, _ = previous
-    dt_s = time_s - time0_s
+    dt_s = state.time_s - previous.time_s
+    gs0_mps = previous.gs_mps
     if abs(gs_mps - gs0_mps) > settings.max_accel_mps2 * dt_s + _SPEED_TOLERANCE_MPS:
         return Refusal.ACCELERATION
-    turn_deg = abs((trk_deg - trk0_deg + 180.0) % 360.0 - 180.0)
     slowest_mps = min(gs_mps, gs0_mps)
     if slowest_mps > 0.0:
-        max_rate_deg_s = math.degrees(settings.max_lateral_accel_mps2 / slowest_mps)
-        if turn_deg > max_rate_deg_s * dt_s + _TURN_TOLERANCE_DEG:
+        turn_deg = abs((state.trk_deg - previous.trk_deg + 180.0) % 360.0 - 180.0)
+        max_turn_deg = _DEG_PER_RAD * settings.max_lateral_accel_mps2 / slowest_mps * dt_s
+        if turn_deg > max_turn_deg + _TURN_TOLERANCE_DEG:
             return Refusal.TURN
     reach_m = max(gs_mps, gs0_mps) * dt_s + settings.position_tolerance_m
-    if _distance_m(lon0_deg, lat0_deg, lon_deg, lat_deg) > reach_m:
+    lat0_deg = previous.lat_deg
+    north_m = (state.lat_deg - lat0_deg) * _M_PER_DEG
+    east_m = (
+        ((state.lon_deg - previous.lon_deg + 180.0) % 360.0 - 180.0)
+        * _M_PER_DEG
+        * math.cos(lat0_deg * _RAD_PER_DEG)
+    )
+    if north_m * north_m + east_m * east_m > reach_m * reach_m:
         return Refusal.POSITION_JUMP
     return None
 

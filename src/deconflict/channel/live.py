@@ -117,8 +117,6 @@ MAX_COMMENT_CHARS = 2000
 
 _COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps")
 _GATE_COLUMNS = ("since_s", "on_ground")
-# What the plausibility check compares, in the order of gating.implausible's tuples.
-_KINEMATICS = ("time_s", "lat_deg", "lon_deg", "gs_mps", "trk_deg", "vs_mps")
 
 
 def _replay_settings() -> ReplaySettings:
@@ -653,13 +651,17 @@ class LivePicture:
         self._plans = plans
         self._lock = threading.RLock()
         self._cycle_lock = threading.Lock()
-        # The states' columns, plus when each aircraft's plausible track began (NaN: at its next
-        # state) and whether it is on the ground (1.0).
+        # The states' columns, plus when each aircraft's plausible track began and whether it is on
+        # the ground (1.0).
         self._columns: dict[str, Float] = {name: np.zeros(0) for name in (*_COLUMNS, *_GATE_COLUMNS)}
         self._party_code: Int = np.zeros(0, dtype=np.int64)
         self._used = np.zeros(0, dtype=bool)
         self._aircraft: list[Aircraft | None] = []
         self._callsigns: list[str] = []
+        # Each slot's latest accepted state (the plausibility check's reference), and the slots whose
+        # track restarts at their next good state (after a refused one).
+        self._latest: list[TrackState | None] = []
+        self._restarting: set[int] = set()
         self._free: list[int] = []
         self._slots: dict[str, dict[str, int]] = {}
         self._codes: dict[str, int] = {}
@@ -697,6 +699,7 @@ class LivePicture:
             slot = self._free.pop()
             self._aircraft[slot] = Aircraft(party, aircraft_id)
             self._callsigns[slot] = ""
+            self._latest[slot] = None
         else:
             slot = len(self._aircraft)
             if slot >= self._used.size:
@@ -709,6 +712,7 @@ class LivePicture:
                 self._used = grown
             self._aircraft.append(Aircraft(party, aircraft_id))
             self._callsigns.append("")
+            self._latest.append(None)
         code = self._codes.setdefault(party, len(self._codes))
         self._party_code[slot] = code
         self._used[slot] = False  # no state yet
@@ -753,47 +757,53 @@ class LivePicture:
             raise InputError(problems)
         accepted = 0
         refused: dict[str, int] = {}
+        stale_s, max_alt_m, max_vs_mps = tracking.stale_s, tracking.max_alt_m, tracking.max_vs_mps
         columns = self._columns  # its arrays are replaced when they grow: index them through it
         with self._lock:
             held = self._slots.get(party, {})
             new = len({s.id for s in states if s.id not in held})
             if new:
                 check_cap(party, len(held), new, gating.max_aircraft_per_party)
+            latest, restarting = self._latest, self._restarting
             for state in states:
                 reason: Refusal | None = None
-                previous = None
                 slot = held.get(state.id)
-                if now_s - state.time_s > tracking.stale_s:
+                # The aircraft's latest accepted state, while its track goes on (not stale).
+                previous = None if slot is None else latest[slot]
+                if now_s - state.time_s > stale_s:
                     reason = Refusal.STALE
-                elif state.alt_m > tracking.max_alt_m:
+                elif state.alt_m > max_alt_m:
                     reason = Refusal.ALTITUDE
-                elif slot is not None and self._used[slot]:
-                    dt = state.time_s - float(columns["time_s"][slot])
+                elif previous is not None:
+                    dt = state.time_s - previous.time_s
                     if dt <= 0.0:
                         reason = Refusal.OLDER
-                    elif dt <= tracking.stale_s:
-                        expected_m = float(columns["alt_m"][slot] + columns["vs_mps"][slot] * dt)
-                        if abs(state.alt_m - expected_m) > tracking.max_vs_mps * dt + ALT_JUMP_TOLERANCE_M:
-                            reason = Refusal.ALTITUDE_JUMP
-                        elif not math.isnan(columns["since_s"][slot]):
-                            previous = tuple(float(columns[name][slot]) for name in _KINEMATICS)
+                    elif dt > stale_s:
+                        previous = None
+                    elif abs(state.alt_m - previous.alt_m - previous.vs_mps * dt) > (
+                        max_vs_mps * dt + ALT_JUMP_TOLERANCE_M
+                    ):
+                        reason = Refusal.ALTITUDE_JUMP
                 if reason is None:
-                    reason = implausible(
-                        gating, tuple(getattr(state, name) for name in _KINEMATICS), previous
-                    )
+                    if slot in restarting:
+                        previous = None
+                    reason = implausible(gating, state, previous)
                 if reason is not None:
                     refused[reason.value] = refused.get(reason.value, 0) + 1
                     if slot is not None and reason not in (Refusal.STALE, Refusal.OLDER):
-                        columns["since_s"][slot] = math.nan  # the track restarts at the next good state
+                        restarting.add(slot)  # the track restarts at the next good state
                     continue
                 if slot is None:
                     slot = self._slot(party, state.id)
                     held = self._slots[party]
                 if previous is None:
                     columns["since_s"][slot] = state.time_s
+                    restarting.discard(slot)
                 for name in _COLUMNS:
                     columns[name][slot] = getattr(state, name)
-                columns["on_ground"][slot] = 1.0 if state.on_ground else 0.0
+                if previous is None or previous.on_ground is not state.on_ground:
+                    columns["on_ground"][slot] = 1.0 if state.on_ground else 0.0
+                latest[slot] = state
                 self._used[slot] = True
                 if state.callsign:
                     self._callsigns[slot] = state.callsign
@@ -830,6 +840,8 @@ class LivePicture:
             del self._slots[aircraft.party][aircraft.id]
             self._aircraft[slot] = None
             self._used[slot] = False
+            self._latest[slot] = None
+            self._restarting.discard(slot)
             self._trails.pop(slot, None)
             self._free.append(slot)
 
@@ -851,7 +863,9 @@ class LivePicture:
             columns = [self._columns[name][slots] for name in _COLUMNS[1:]]
             dt_s = now_s - times[slots]
             codes = self._party_code[slots]
-            age_s = times[slots] - self._columns["since_s"][slots]  # NaN: the track restarts
+            age_s = times[slots] - self._columns["since_s"][slots]
+            if self._restarting:  # its last state was refused: no track until the next good one
+                age_s[np.isin(slots, np.fromiter(self._restarting, np.int64))] = np.nan
             on_ground = self._columns["on_ground"][slots] > 0.0
             parties = {code: party for party, code in self._codes.items()}
         if slots.size < 2 and not self._alerts and not self._incidents:
