@@ -960,13 +960,13 @@ class LivePicture:
                 if previous is None:
                     self._next_alert += 1
                     new_alerts.append(alert)
-                elif (previous.level, previous.withheld_a, previous.withheld_b) != (
-                    level,
-                    alert.withheld_a,
-                    alert.withheld_b,
-                ):
+                    if alert.withheld_a is None or alert.withheld_b is None:
+                        shown += _newly_shown(previous, alert, now_s)
+                elif (previous.withheld_a, previous.withheld_b) != (alert.withheld_a, alert.withheld_b):
                     changed.append(alert)
-                shown += _newly_shown(previous, alert, now_s)
+                    shown += _newly_shown(previous, alert, now_s)
+                elif previous.level is not level:
+                    changed.append(alert)
                 self._alerts[pair] = alert
             cleared = [
                 a
