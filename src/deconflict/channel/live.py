@@ -35,7 +35,11 @@ aircraft is in an alert or an open incident with one of the party's own
 aircraft, under a reference (the alert's or incident's id): never the other
 aircraft's id, callsign or trail, and nothing of aircraft not in an alert with
 it. Alerts and incidents are shown to each side from its own point of view
-(:meth:`Alert.view_for`, :meth:`Incident.view_for`).
+(:meth:`Alert.view_for`, :meth:`Incident.view_for`), and the figures that place
+the other aircraft only while the party's own aircraft in the pair *vouches*
+(plausible kinematics, past its probation, near its party's plans): see
+:mod:`deconflict.channel.gating` for the gates and why. Aircraft on the ground
+(``on_ground`` in the posted data) are left out of detection.
 
 Work per cycle grows with the number of aircraft (vectorised) plus the number
 of alerts, never with the number of pairs.
