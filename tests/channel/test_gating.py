@@ -192,9 +192,11 @@ def test_an_aircraft_shows_others_only_within_the_margin_of_its_partys_live_plan
     ],
 )
 def test_implausible_states_are_named(change: dict[str, float], reason: Refusal | None) -> None:
-    previous = TrackState("A1", "", T0_S, 35.0, 38.0, 9000.0, 250.0, 0.0, 0.0)
-    state = dataclasses.replace(previous, **{"time_s": T0_S + 1, "lat_deg": 35.00225, **change})
-    assert implausible(GatingSettings(), state, previous) == reason
+    names = ("time_s", "lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps", "on_ground")
+    previous = dict(zip(names, (T0_S, 35.0, 38.0, 9000.0, 250.0, 0.0, 0.0, 0.0), strict=True))
+    state = {**previous, "time_s": T0_S + 1, "lat_deg": 35.00225, **change}
+    as_state = tuple(state.values())
+    assert implausible(GatingSettings(), as_state, tuple(previous.values())) == reason
 
 
 def test_an_implausible_state_is_refused_with_its_reason_and_restarts_the_probation() -> None:

@@ -199,21 +199,13 @@ class Shown:
     time_s: float
 
 
-class Kinematics(Protocol):
-    """What the plausibility check reads of a state (a :class:`~deconflict.channel.live.TrackState`)."""
+Kinematics = tuple[float, float, float, float, float, float, float, float]
+"""A state as ``(time_s, lat_deg, lon_deg, alt_m, gs_mps, trk_deg, vs_mps, on_ground)``.
 
-    @property
-    def time_s(self) -> float: ...
-    @property
-    def lat_deg(self) -> float: ...
-    @property
-    def lon_deg(self) -> float: ...
-    @property
-    def gs_mps(self) -> float: ...
-    @property
-    def trk_deg(self) -> float: ...
-    @property
-    def vs_mps(self) -> float: ...
+A plain tuple of floats (``on_ground`` 0.0 or 1.0), which the garbage collector
+stops tracking: keeping every aircraft's latest one costs the collector nothing
+(dataclass objects kept alive made ingestion 2.5 times slower).
+"""
 
 
 def implausible(settings: GatingSettings, state: Kinematics, previous: Kinematics | None) -> Refusal | None:
@@ -226,41 +218,38 @@ def implausible(settings: GatingSettings, state: Kinematics, previous: Kinematic
 
     Examples
     --------
-    >>> from deconflict.channel.live import TrackState
     >>> g = GatingSettings()
-    >>> implausible(g, TrackState("A1", "", 0.0, 35.0, 38.0, 9000.0, 1000.0, 0.0, 0.0), None).value
+    >>> implausible(g, (0.0, 35.0, 38.0, 9000.0, 1000.0, 0.0, 0.0, 0.0), None).value
     'ground_speed'
-    >>> first = TrackState("A1", "", 0.0, 35.0, 38.0, 9000.0, 250.0, 0.0, 0.0)
-    >>> implausible(g, TrackState("A1", "", 1.0, 35.00225, 38.0, 9000.0, 250.0, 0.0, 0.0), first) is None
+    >>> first = (0.0, 35.0, 38.0, 9000.0, 250.0, 0.0, 0.0, 0.0)
+    >>> implausible(g, (1.0, 35.00225, 38.0, 9000.0, 250.0, 0.0, 0.0, 0.0), first) is None
     True
-    >>> implausible(g, TrackState("A1", "", 1.0, 35.1, 38.0, 9000.0, 250.0, 0.0, 0.0), first).value
+    >>> implausible(g, (1.0, 35.1, 38.0, 9000.0, 250.0, 0.0, 0.0, 0.0), first).value
     'position_jump'
     """
-    gs_mps = state.gs_mps
+    time_s, lat_deg, lon_deg, _, gs_mps, trk_deg, vs_mps, _ = state
     if gs_mps > settings.max_gs_mps:
         return Refusal.GROUND_SPEED
-    if abs(state.vs_mps) > settings.max_climb_mps:
+    if abs(vs_mps) > settings.max_climb_mps:
         return Refusal.VERTICAL_SPEED
     if previous is None:
         return None
-    dt_s = state.time_s - previous.time_s
-    gs0_mps = previous.gs_mps
+    time0_s, lat0_deg, lon0_deg, _, gs0_mps, trk0_deg, _, _ = previous
+    dt_s = time_s - time0_s
     if abs(gs_mps - gs0_mps) > settings.max_accel_mps2 * dt_s + _SPEED_TOLERANCE_MPS:
         return Refusal.ACCELERATION
     slowest_mps = min(gs_mps, gs0_mps)
-    if slowest_mps > 0.0:
-        turn_deg = abs((state.trk_deg - previous.trk_deg + 180.0) % 360.0 - 180.0)
+    if slowest_mps > 0.0 and trk_deg != trk0_deg:
+        turn_deg = abs((trk_deg - trk0_deg + 180.0) % 360.0 - 180.0)
         max_turn_deg = _DEG_PER_RAD * settings.max_lateral_accel_mps2 / slowest_mps * dt_s
         if turn_deg > max_turn_deg + _TURN_TOLERANCE_DEG:
             return Refusal.TURN
     reach_m = max(gs_mps, gs0_mps) * dt_s + settings.position_tolerance_m
-    lat0_deg = previous.lat_deg
-    north_m = (state.lat_deg - lat0_deg) * _M_PER_DEG
-    east_m = (
-        ((state.lon_deg - previous.lon_deg + 180.0) % 360.0 - 180.0)
-        * _M_PER_DEG
-        * math.cos(lat0_deg * _RAD_PER_DEG)
-    )
+    north_m = (lat_deg - lat0_deg) * _M_PER_DEG
+    east_deg = (lon_deg - lon0_deg + 180.0) % 360.0 - 180.0
+    if abs(north_m) + abs(east_deg) * _M_PER_DEG <= reach_m:  # an upper bound of the distance
+        return None
+    east_m = east_deg * _M_PER_DEG * math.cos(lat0_deg * _RAD_PER_DEG)
     if north_m * north_m + east_m * east_m > reach_m * reach_m:
         return Refusal.POSITION_JUMP
     return None

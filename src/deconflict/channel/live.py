@@ -62,6 +62,7 @@ from numpy.typing import NDArray
 
 from deconflict.channel.gating import (
     GatingSettings,
+    Kinematics,
     PlanAreas,
     Refusal,
     Shown,
@@ -662,9 +663,10 @@ class LivePicture:
         self._used = np.zeros(0, dtype=bool)
         self._aircraft: list[Aircraft | None] = []
         self._callsigns: list[str] = []
-        # Each slot's latest accepted state (the plausibility check's reference), and the slots whose
-        # track restarts at their next good state (after a refused one).
-        self._latest: list[TrackState | None] = []
+        # Each slot's latest accepted state (the plausibility check's reference: the _COLUMNS and
+        # on_ground, as a tuple of floats), and the slots whose track restarts at their next good
+        # state (after a refused one).
+        self._latest: list[Kinematics | None] = []
         self._restarting: set[int] = set()
         self._free: list[int] = []
         self._slots: dict[str, dict[str, int]] = {}
@@ -774,24 +776,34 @@ class LivePicture:
                 slot = held.get(state.id)
                 # The aircraft's latest accepted state, while its track goes on (not stale).
                 previous = None if slot is None else latest[slot]
-                if now_s - state.time_s > stale_s:
+                now: Kinematics = (
+                    state.time_s,
+                    state.lat_deg,
+                    state.lon_deg,
+                    state.alt_m,
+                    state.gs_mps,
+                    state.trk_deg,
+                    state.vs_mps,
+                    1.0 if state.on_ground else 0.0,
+                )
+                if now_s - now[0] > stale_s:
                     reason = Refusal.STALE
-                elif state.alt_m > max_alt_m:
+                elif now[3] > max_alt_m:
                     reason = Refusal.ALTITUDE
                 elif previous is not None:
-                    dt = state.time_s - previous.time_s
+                    dt = now[0] - previous[0]
                     if dt <= 0.0:
                         reason = Refusal.OLDER
                     elif dt > stale_s:
                         previous = None
-                    elif abs(state.alt_m - previous.alt_m - previous.vs_mps * dt) > (
-                        max_vs_mps * dt + ALT_JUMP_TOLERANCE_M
-                    ):
-                        reason = Refusal.ALTITUDE_JUMP
+                    else:
+                        off_m = abs(now[3] - previous[3] - previous[6] * dt)  # from dead reckoning
+                        if off_m > max_vs_mps * dt + ALT_JUMP_TOLERANCE_M:
+                            reason = Refusal.ALTITUDE_JUMP
                 if reason is None:
                     if slot in restarting:
                         previous = None
-                    reason = implausible(gating, state, previous)
+                    reason = implausible(gating, now, previous)
                 if reason is not None:
                     refused[reason.value] = refused.get(reason.value, 0) + 1
                     if slot is not None and reason not in (Refusal.STALE, Refusal.OLDER):
@@ -801,13 +813,13 @@ class LivePicture:
                     slot = self._slot(party, state.id)
                     held = self._slots[party]
                 if previous is None:
-                    columns["since_s"][slot] = state.time_s
+                    columns["since_s"][slot] = now[0]
                     restarting.discard(slot)
-                for name in _COLUMNS:
-                    columns[name][slot] = getattr(state, name)
-                if previous is None or previous.on_ground is not state.on_ground:
-                    columns["on_ground"][slot] = 1.0 if state.on_ground else 0.0
-                latest[slot] = state
+                for name, value in zip(_COLUMNS, now, strict=False):
+                    columns[name][slot] = value
+                if previous is None or previous[7] != now[7]:
+                    columns["on_ground"][slot] = now[7]
+                latest[slot] = now
                 self._used[slot] = True
                 if state.callsign:
                     self._callsigns[slot] = state.callsign
