@@ -94,32 +94,6 @@ def register_party(db: Path, name: str, folder: Path) -> tuple[str, bytes]:
     return match.group(1), key.read_bytes()
 
 
-def register(db: Path, root: Path, name: str) -> str:
-    """Register party ``name`` with ``deconflict party add`` (its key written in ``root``); its token."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "deconflict",
-            "party",
-            "add",
-            name,
-            "--db",
-            str(db),
-            "--key-out",
-            str(root / f"{name}.pem"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    match = re.search(r"^token: (\S+)$", done.stdout, re.MULTILINE)
-    assert match, done.stdout
-    return match.group(1)
-
-
 def ungated_env(*parties: str) -> dict[str, str]:
     """The environment for a server whose parties' aircraft show others at once and anywhere.
 

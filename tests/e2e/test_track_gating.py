@@ -40,7 +40,7 @@ from deconflict.demo.driver import flight_states
 from deconflict.demo.scenario import Scenario, load_scenario
 from deconflict.strategic.conflicts import format_time
 from tests.channel.test_gating import flown, sweep
-from tests.servers import call_api, register, serve_process
+from tests.servers import call_api, register_party, serve_process
 
 PROBATION_S = 3.0
 ENV = {"DECONFLICT_TRACKS_PROBATION_S": str(PROBATION_S)}
@@ -100,7 +100,7 @@ class Socket:
 @contextmanager
 def channel(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     db = tmp_path / "channel.db"
-    tokens = {name: register(db, tmp_path, name) for name in PARTIES}
+    tokens = {name: register_party(db, name, tmp_path)[0] for name in PARTIES}
     with serve_process(db, tmp_path / "serve.log", {**os.environ, **env}) as (_, url):
         yield url, tokens
 

@@ -893,7 +893,7 @@ class LivePicture:
         from deconflict.tactical.states import States, airborne, dead_reckon
 
         states = dead_reckon(States(*columns), dt_s)
-        flying = np.flatnonzero(airborne(states, tracking.ground) & ~on_ground)
+        flying = np.flatnonzero(airborne(states, tracking.ground, on_ground))
         states, slots, codes, age_s = states.take(flying), slots[flying], codes[flying], age_s[flying]
         started = time.perf_counter()
         found = detect(states, settings.detection)
