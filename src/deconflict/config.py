@@ -195,10 +195,10 @@ class Settings(BaseSettings):
         default=5000, ge=1, description="aircraft one party may hold at once"
     )
     tracks_max_gs_mps: float = Field(
-        default=700.0, ge=0.0, description="faster reported ground speeds are refused"
+        default=700.0, ge=0.0, description="faster ground speeds refused by POST /v1/tracks"
     )
     tracks_max_climb_mps: float = Field(
-        default=150.0, ge=0.0, description="faster reported vertical speeds are refused"
+        default=150.0, ge=0.0, description="faster vertical speeds refused by POST /v1/tracks"
     )
     tracks_max_accel_mps2: float = Field(
         default=20.0, ge=0.0, description="faster changes of ground speed are refused"
@@ -210,13 +210,17 @@ class Settings(BaseSettings):
         default=500.0, ge=0.0, description="position noise beyond what speed allows"
     )
     tracks_probation_s: float = Field(
-        default=30.0, ge=0.0, description="plausible flight before an aircraft shows others"
+        default=30.0,
+        ge=0.0,
+        description="plausible flight before an aircraft may show its party others' aircraft",
     )
     tracks_plan_margin_m: float = Field(
-        default=55_560.0, ge=0.0, description="how far outside its party's live plans it may"
+        default=55_560.0,
+        ge=0.0,
+        description="farther from its party's live plans, an aircraft shows it nothing of others",
     )
     tracks_disclose_anywhere: tuple[str, ...] = Field(
-        default=(), description="parties whose aircraft may show others anywhere (JSON list in environment)"
+        default=(), description="parties whose aircraft may show others anywhere (no plan margin)"
     )
     # Hotline (deconflict.channel.deadlines).
     escalation_ladder_s: tuple[float, ...] = Field(
