@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.channel.gating import GatingSettings, Refusal, Withheld, implausible
+from deconflict.channel.gating import GatingSettings, Refusal, Withheld, implausible, near_footprints
 from deconflict.channel.live import LivePicture, LiveSettings, TrackState
 from deconflict.errors import InputError
+from deconflict.geometry.overlap import point_to_shape_distance_m
 from deconflict.tactical.states import States, dead_reckon
 from tests.builders import T0_S, box, circle
 from tests.fakes import FootprintPlans
@@ -263,3 +265,20 @@ def test_invented_aircraft_outside_their_partys_plans_never_show_it_anything(
         live.post("blue", [flown(s, float(k)) for s in invented], now_s)
         assert [s for s in live.cycle(now_s).shown if s.party == "blue"] == []
         assert_blue_learns_nothing(live, now_s)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    lat0_deg=st.floats(-70.0, 70.0),
+    seed=st.integers(0, 2**32 - 1),
+    margin_m=st.floats(1_000.0, 100_000.0),
+)
+def test_near_plans_agrees_with_the_exact_distance(lat0_deg: float, seed: int, margin_m: float) -> None:
+    plan = box(10.0, lat0_deg, 10.5, lat0_deg + 0.4)
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(8.0, 12.5, 40)
+    lat = np.clip(rng.uniform(lat0_deg - 1.5, lat0_deg + 1.9, 40), -89.0, 89.0)
+    near = near_footprints([plan], lon, lat, margin_m)
+    exact = np.array([point_to_shape_distance_m(x, y, plan.shape) for x, y in zip(lon, lat, strict=True)])
+    assert not (near & (exact > margin_m * 1.001)).any()  # never near when farther: no disclosure too far
+    assert not (~near & (exact < margin_m * 0.999)).any()  # never withheld when near (under MAX_EXACT)

@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from deconflict.strategic.volume import Volume
 
 __all__ = [
+    "MAX_EXACT",
     "GatingSettings",
     "Kinematics",
     "PlanAreas",
@@ -108,6 +109,8 @@ _DEG_PER_RAD = 180.0 / math.pi
 # Metres per degree: an upper bound in any direction, and the lower bound of a degree of latitude.
 _MAX_M_PER_DEG = 111_700.0
 _MIN_M_PER_DEG_LAT = 110_574.0
+MAX_EXACT = 64
+"""Points a call of :func:`near_footprints` measures exactly at most; the others count as not near."""
 _TURN_TOLERANCE_DEG = 5.0  # reported track angles are noisy by a few degrees
 _SPEED_TOLERANCE_MPS = 5.0  # and ground speeds by a few m/s
 
@@ -331,8 +334,12 @@ def near_footprints(footprints: Sequence[Footprint], lon_deg: Float, lat_deg: Fl
 
     Circles are measured exactly from their centre; polygons are settled by
     cheap bounds in degrees where those decide, and by the exact geodesic
-    distance to the polygon otherwise.
+    distance to the polygon otherwise, for at most :data:`MAX_EXACT` points a
+    call (a few milliseconds each): points beyond that count as not near, so
+    aircraft parked in the undecided band cannot slow the cycle down, and the
+    error only ever withholds.
     """
+    exact_left = MAX_EXACT
     import shapely
 
     from deconflict.geometry.geodesy import distance_m
@@ -352,6 +359,13 @@ def near_footprints(footprints: Sequence[Footprint], lon_deg: Float, lat_deg: Fl
             near[todo[gap <= footprint.radius_m + margin_m]] = True
             continue
         shape = footprint.shape
+        shapely.prepare(shape)  # kept on the geometry: later calls reuse it
+        # Inside (most aircraft, in their own plans): no point objects needed.
+        inside = shapely.intersects_xy(shape, lon[todo], lat[todo])
+        near[todo[inside]] = True
+        todo = todo[~inside]
+        if todo.size == 0:
+            continue
         points = shapely.points(lon[todo], lat[todo])
         # Within margin/111.7 km in degrees: surely within the margin in metres.
         surely = shapely.dwithin(shape, points, margin_m / _MAX_M_PER_DEG)
@@ -363,7 +377,8 @@ def near_footprints(footprints: Sequence[Footprint], lon_deg: Float, lat_deg: Fl
         max_lat = min(89.0, float(np.max(np.abs(lat[rest]))) + margin_m / _MIN_M_PER_DEG_LAT)
         shortest_m = _MIN_M_PER_DEG_LAT * math.cos(math.radians(max_lat))
         maybe = shapely.dwithin(shape, shapely.points(lon[rest], lat[rest]), margin_m / shortest_m)
-        for k in rest[maybe].tolist():
+        for k in rest[maybe].tolist()[:exact_left]:
+            exact_left -= 1
             if point_to_shape_distance_m(float(lon[k]), float(lat[k]), shape) <= margin_m:
                 near[k] = True
     return near
