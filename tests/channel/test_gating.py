@@ -13,8 +13,8 @@ from deconflict.channel.gating import GatingSettings, Refusal, Withheld, implaus
 from deconflict.channel.live import LivePicture, LiveSettings, TrackState
 from deconflict.errors import InputError
 from deconflict.geometry.overlap import point_to_shape_distance_m
-from deconflict.tactical.states import States, dead_reckon
 from tests.builders import T0_S, box, circle
+from tests.channel.test_live import moved
 from tests.fakes import FootprintPlans
 
 # Red and civil fly over the Euphrates inside their plans; blue's only plan is far away (lon 30).
@@ -22,19 +22,6 @@ RED_PLAN = box(37.5, 34.5, 42.0, 37.0)
 BLUE_PLAN = box(30.0, 30.0, 31.0, 31.0)
 PLANS = FootprintPlans({"red": [RED_PLAN], "civil": [RED_PLAN], "blue": [BLUE_PLAN]})
 SWEEP_ROWS, SWEEP_COLUMNS = 20, 28
-
-
-def flown(s: TrackState, dt_s: float) -> TrackState:
-    """``s`` flown straight on for ``dt_s`` (what a party's tracker would report then)."""
-    one = States([s.lat_deg], [s.lon_deg], [s.alt_m], [s.gs_mps], [s.trk_deg], [s.vs_mps])
-    m = dead_reckon(one, dt_s)
-    return dataclasses.replace(
-        s,
-        time_s=s.time_s + dt_s,
-        lat_deg=float(m.lat_deg[0]),
-        lon_deg=float(m.lon_deg[0]),
-        alt_m=float(m.alt_m[0]),
-    )
 
 
 def victims(start_s: float) -> list[tuple[str, TrackState]]:
@@ -81,9 +68,9 @@ def established(live: LivePicture, start_s: float, seconds: int) -> list[tuple[s
     traffic = victims(start_s)
     for k in range(seconds + 1):
         for party, s in traffic:
-            live.post(party, [flown(s, float(k))], start_s + k)
+            live.post(party, [moved(s, float(k))], start_s + k)
         live.cycle(start_s + k)
-    return [(party, flown(s, float(seconds))) for party, s in traffic]
+    return [(party, moved(s, float(seconds))) for party, s in traffic]
 
 
 def assert_blue_learns_nothing(live: LivePicture, now_s: float) -> None:
@@ -109,8 +96,8 @@ def test_a_sweep_of_invented_aircraft_shows_its_party_nothing_while_the_victims_
     for k in range(61):
         now_s = start_s + k
         for party, s in traffic:
-            live.post(party, [flown(s, float(k))], now_s)
-        intake = live.take("blue", [flown(s, float(k)) for s in invented], now_s)
+            live.post(party, [moved(s, float(k))], now_s)
+        intake = live.take("blue", [moved(s, float(k)) for s in invented], now_s)
         changes = live.cycle(now_s)
         assert [s for s in changes.shown if s.party == "blue"] == []
         assert_blue_learns_nothing(live, now_s)
@@ -135,8 +122,8 @@ def test_a_genuine_encounter_is_withheld_during_probation_then_shown_to_both_sid
     red = TrackState("RED707", "REDCAP", T0_S, 0.0, gap_deg, 3000.0, 100.0, 270.0, 0.0)
     shown = []
     for k in range(40):
-        live.post("blue", [flown(blue, float(k))], T0_S + k)
-        live.post("red", [flown(red, float(k))], T0_S + k)
+        live.post("blue", [moved(blue, float(k))], T0_S + k)
+        live.post("red", [moved(red, float(k))], T0_S + k)
         changes = live.cycle(T0_S + k)
         shown += changes.shown
         [blue_view] = live.alerts_for("blue")
@@ -205,10 +192,10 @@ def test_an_implausible_state_is_refused_with_its_reason_and_restarts_the_probat
     live = LivePicture()
     s = TrackState("A1", "", T0_S, 35.0, 38.0, 3000.0, 250.0, 0.0, 0.0)
     assert live.take("blue", [s], T0_S).accepted == 1
-    jump = dataclasses.replace(flown(s, 1.0), lat_deg=36.0)
+    jump = dataclasses.replace(moved(s, 1.0), lat_deg=36.0)
     assert live.take("blue", [jump], T0_S + 1).refused == {"position_jump": 1}
     # The next state starts a new track: taken, and its probation starts again there.
-    assert live.take("blue", [flown(jump, 1.0)], T0_S + 2).accepted == 1
+    assert live.take("blue", [moved(jump, 1.0)], T0_S + 2).accepted == 1
     assert live.take("blue", [s], T0_S + 2).refused == {"older": 1}
 
 
@@ -219,8 +206,8 @@ def test_a_party_over_its_aircraft_cap_is_refused_naming_the_setting() -> None:
     with pytest.raises(
         InputError, match=r"would hold 4 aircraft, at most 3 \(tracks_max_aircraft_per_party\)"
     ):
-        live.post("blue", [flown(s, 1.0) for s in states], T0_S + 1)
-    assert live.post("blue", [flown(s, 1.0) for s in states[:3]], T0_S + 1) == 3  # known aircraft: taken
+        live.post("blue", [moved(s, 1.0) for s in states], T0_S + 1)
+    assert live.post("blue", [moved(s, 1.0) for s in states[:3]], T0_S + 1) == 3  # known aircraft: taken
     assert live.post("red", states[:3], T0_S + 1) == 3  # another party's cap is its own
     assert live.aircraft_count() == 6
 
@@ -235,7 +222,7 @@ def test_an_aircraft_on_the_ground_by_its_data_is_left_out_of_detection_whatever
     live.post("red", [red], T0_S)
     assert live.cycle(T0_S).new_alerts == ()
     assert [t.state.on_ground for t in live.picture_for("blue", T0_S).own] == [True]
-    live.post("blue", [dataclasses.replace(flown(blue, 1.0), on_ground=False)], T0_S + 1)
+    live.post("blue", [dataclasses.replace(moved(blue, 1.0), on_ground=False)], T0_S + 1)
     assert len(live.cycle(T0_S + 1).new_alerts) == 1
 
 
@@ -261,8 +248,8 @@ def test_invented_aircraft_outside_their_partys_plans_never_show_it_anything(
     for k in range(0, seconds + 1, 3):
         now_s = start_s + k
         for party, s in traffic:
-            live.post(party, [flown(s, float(k))], now_s)
-        live.post("blue", [flown(s, float(k)) for s in invented], now_s)
+            live.post(party, [moved(s, float(k))], now_s)
+        live.post("blue", [moved(s, float(k)) for s in invented], now_s)
         assert [s for s in live.cycle(now_s).shown if s.party == "blue"] == []
         assert_blue_learns_nothing(live, now_s)
 

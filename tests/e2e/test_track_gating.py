@@ -39,7 +39,8 @@ from deconflict.client import ChannelClient
 from deconflict.demo.driver import flight_states
 from deconflict.demo.scenario import Scenario, load_scenario
 from deconflict.strategic.conflicts import format_time
-from tests.channel.test_gating import flown, sweep
+from tests.channel.test_gating import sweep
+from tests.channel.test_live import moved
 from tests.servers import call_api, register_party, serve_process
 
 PROBATION_S = 3.0
@@ -170,7 +171,7 @@ def test_a_sweep_of_invented_aircraft_discloses_no_foreign_position(tmp_path: Pa
         for _ in range(int(3 * PROBATION_S)):  # past the sweepers' probation too
             fly_demo(url, tokens, scenario, start_s, ("red", "civil"))
             now_s = time.time()
-            states = [as_posted(flown(s, now_s - swept_s)) for s in invented]
+            states = [as_posted(moved(s, now_s - swept_s)) for s in invented]
             answers.append(api(url, tokens["blue"], "POST", "/v1/tracks", {"states": states}))
             time.sleep(1.0)
         time.sleep(2.0)  # two more cycles
