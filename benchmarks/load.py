@@ -84,7 +84,7 @@ def rss_kib(pid: int) -> int:
 @contextmanager
 def server(db: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """``deconflict serve`` on 127.0.0.1 and an ephemeral port; always stopped (SIGINT, then SIGKILL)."""
-    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--port", "0"]
+    command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--init", "--port", "0"]
     env = {**os.environ, "DECONFLICT_MESSAGES_PER_MINUTE": "100000000"}
     with log.open("wb") as out:  # a file, never a pipe that could fill up
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=out, env=env)
