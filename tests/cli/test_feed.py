@@ -180,3 +180,31 @@ def test_feed_takes_url_and_token_from_the_environment_and_ctrl_c_is_exit_130(
     assert out.endswith(
         "3 accepted (interrupted by Ctrl-C; a post then under way may or may not have been stored)\n"
     )
+
+
+def test_ground_flags_travel_with_the_states(tmp_path: Path) -> None:
+    text = "time_s,id,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps,on_ground\n"
+    text += f"{REC0_S:.0f},G1,35.0,36.0,120,5,90,0,true\n{REC0_S:.0f},A1,35.0,36.1,120,60,90,0,false\n"
+    path = tmp_path / "ground.csv"
+    path.write_text(text)
+    posts, summary, _ = run(path)
+    states = {s["id"]: s for _, batch in posts for s in batch}
+    assert summary.posted == 2
+    assert states["G1"].get("on_ground") is True
+    assert "on_ground" not in states["A1"]  # airborne is the service's default
+
+
+def test_the_summary_counts_the_states_the_service_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deconflict.client import ChannelClient
+
+    def post_tracks(client: ChannelClient, states: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"accepted": len(states) - 1, "refused": {"ground_speed": 1}}
+
+    monkeypatch.setattr(ChannelClient, "post_tracks", post_tracks)
+    path = recording(tmp_path / "t.csv", seconds=1, aircraft=2)
+    argv = ["feed", "--url", "http://127.0.0.1:9", "--token", "t", "--speed", "1000", str(path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("; 2 accepted; 2 refused (ground_speed 2)\n"), out

@@ -181,7 +181,15 @@ def test_without_a_token_the_command_fails_with_exit_2(
 
 @pytest.mark.parametrize(
     "argv",
-    [["ops", "list"], ["conflicts", "list"], ["stats"], ["msg", "inbox"], ["feed", "tracks.csv"]],
+    [
+        ["ops", "list"],
+        ["conflicts", "list"],
+        ["stats"],
+        ["msg", "inbox"],
+        ["feed", "tracks.csv"],
+        ["audit", "export"],
+        ["audit", "checkpoint"],
+    ],
 )
 def test_every_remote_command_takes_url_and_token_from_the_environment(
     argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deconflict.cli.ops import add_insecure_argument
+from deconflict.cli.ops import add_insecure_argument, add_server_arguments, client_from_args
 from deconflict.errors import AuditError, InputError, Problem
 
 if TYPE_CHECKING:
@@ -85,9 +84,7 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "export",
         help="print the party's view of the chain, its messages and the parties' public keys as JSON",
     )
-    export.add_argument("--url", required=True, help="the server")
-    export.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
-    add_insecure_argument(export)
+    add_server_arguments(export)
     key_action = actions.add_parser(
         "key",
         help="write the server's audit public key (PEM), to verify with --key",
@@ -109,11 +106,9 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "checkpoint",
         help="save the chain's head signed by the server (JSON), to verify with --checkpoint",
     )
-    checkpoint.add_argument("--url", required=True, help="the server")
-    checkpoint.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
+    add_server_arguments(checkpoint)
     checkpoint.add_argument("--out", metavar="FILE", help="write it to FILE instead of stdout")
     checkpoint.add_argument("--force", action="store_true", help="replace an existing FILE")
-    add_insecure_argument(checkpoint)
 
 
 def _read_key(path: str) -> str:
@@ -296,12 +291,7 @@ def _summary(items: list[AuditEntry | ChainLink], party: str) -> str:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    token = args.token or os.environ.get("DECONFLICT_TOKEN")
-    if not token:
-        raise InputError([Problem("command line", "give --token or set DECONFLICT_TOKEN", None, "--token")])
-    from deconflict.client import ChannelClient
-
-    return ChannelClient(args.url, token, insecure=args.insecure)
+    return client_from_args(args)
 
 
 def _exported_messages(document: Any, source: str) -> list[Message]:

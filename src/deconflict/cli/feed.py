@@ -13,6 +13,7 @@ bad file (naming file, row and field), a service that cannot be reached
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import sys
 import time
@@ -128,6 +129,7 @@ def feed(
     first_s = float(recorded_s[0]) if total else 0.0
     retimed_s = start_s + (recorded_s - first_s) / speed
     s = tracks.states
+    ground = tracks.on_ground
 
     def state_of(row: int) -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -142,6 +144,8 @@ def feed(
         }
         if tracks.callsigns[row]:
             state["callsign"] = str(tracks.callsigns[row])
+        if ground is not None and ground[row]:
+            state["on_ground"] = True  # ground status travels with the data, never guessed
         return state
 
     done = posted = accepted = posts = 0
@@ -189,8 +193,12 @@ def run_feed(args: argparse.Namespace) -> int:
             last_line[0] = elapsed_s
             print(line, file=sys.stderr, flush=True)
 
+    refused: collections.Counter[str] = collections.Counter()
+
     def post(batch: list[dict[str, Any]]) -> int:
-        return int(client.post_tracks(batch)["accepted"])
+        answer = client.post_tracks(batch)
+        refused.update({str(reason): int(n) for reason, n in answer.get("refused", {}).items()})
+        return int(answer["accepted"])
 
     summary = feed(
         Path(args.file),
@@ -208,6 +216,9 @@ def run_feed(args: argparse.Namespace) -> int:
         until = f" (stopped after --max-seconds {args.max_seconds:g})"
     else:
         until = ""
+    if refused:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(refused.items()))
+        until = f"; {refused.total()} refused ({reasons}){until}"
     print(
         f"fed {summary.posted} of {summary.rows} states from {args.file} to {client.url} "
         f"in {summary.posts} posts over {summary.elapsed_s:.1f} s; {summary.accepted} accepted{until}"
