@@ -10,6 +10,10 @@ volumes in memory, then the same exact checks. Both must find the same conflicts
 Usage::
 
     python benchmarks/strategic.py --volumes 100000 --json
+
+With ``--channel`` each operation is filed as the server files it: through
+``deconflict.channel.service.file_plan`` (the filing limits, the audit entries
+and the disclosure ledger, in one transaction on the shared database).
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ import shapely
 from rich.console import Console
 from rich.progress import Progress
 
-from deconflict.config import Buffers
+from deconflict.channel.service import file_plan
+from deconflict.config import Buffers, Limits
 from deconflict.geometry.footprint import circle_footprint, polygon_footprint
-from deconflict.storage import SQLiteStore
+from deconflict.storage import SQLiteAuditLog, SQLiteStore
+from deconflict.storage.sqlite.database import Database
 from deconflict.strategic import Operation, OperationState, Volume, evaluate_pairs, file_operation
 from deconflict.units import FL_TO_M, Altitude, AltitudeMargins, AltitudeReference
 
@@ -135,13 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--channel", action="store_true", help="file through the channel service (audit entries, ledger)"
+    )
     args = parser.parse_args(argv)
     console = Console(stderr=True)
     rng = np.random.default_rng(args.seed)
     margins = AltitudeMargins()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "bench.db"
-        store = SQLiteStore(db, margins)
+        database = Database(db)
+        store = SQLiteStore(database, margins)
+        audit = SQLiteAuditLog(database, key_path=Path(tmp) / "bench.key")
+        database.close()  # the store and the log hold their own references
         t_generate = time.perf_counter()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("generating volumes", total=args.volumes)
@@ -169,11 +181,27 @@ def main(argv: list[str] | None = None) -> int:
             task = progress.add_task("filing operations", total=len(new_ops))
             for op in new_ops:
                 t = time.perf_counter()
-                result = file_operation(store, op.party, op.id, op.volumes)
+                if args.channel:
+                    result = file_plan(
+                        store,
+                        audit,
+                        op.party,
+                        op.id,
+                        op.volumes,
+                        document=None,
+                        priority=0,
+                        replaces_version=None,
+                        buffers=Buffers(),
+                        limits=Limits(),
+                        now_s=time.time(),
+                    )
+                else:
+                    result = file_operation(store, op.party, op.id, op.volumes)
                 file_s.append(time.perf_counter() - t)
                 ours.append(sorted((c.a, c.b) for c in result.conflicts))
                 progress.advance(task)
         store.close()
+        audit.close()
 
         t = time.perf_counter()
         baseline = Baseline(stored)
@@ -187,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {
         "volumes": args.volumes,
+        "path": "channel" if args.channel else "store",
         "operations": len(new_ops),
         "generate_s": round(generate_s, 2),
         "load_s": round(load_s, 2),
