@@ -31,14 +31,14 @@ CONFLICT = Conflict(
 
 @pytest.mark.parametrize(
     ("viewer", "own", "other"),
-    [("blue", ("blue-op", "blue-vol"), ("red", 2)), ("red", ("red-op", "red-vol"), ("blue", 1))],
+    [("blue", ("blue-op", "blue-vol"), "red"), ("red", ("red-op", "red-vol"), "blue")],
 )
 def test_each_side_sees_its_own_ids_and_the_other_party_only(
-    viewer: str, own: tuple[str, str], other: tuple[str, int]
+    viewer: str, own: tuple[str, str], other: str
 ) -> None:
     view = conflict_view(CONFLICT, viewer, conflict_id=9, state="open")
     assert (view.operation, view.volume) == own
-    assert (view.other_party, view.other_priority) == other
+    assert view.other_party == other
     assert (view.id, view.state) == (9, "open")
     assert (view.time_start_s, view.time_end_s) == (100.0, 200.0)
     assert (view.altitude_lower_m, view.altitude_upper_m, view.altitude_reference) == (300.0, 400.0, "MSL")
@@ -56,6 +56,12 @@ def test_a_view_holds_nothing_of_the_other_sides_identifiers() -> None:
 def test_the_view_has_no_field_for_other_ids_or_geometry() -> None:
     names = {f.name for f in dataclasses.fields(ConflictView)}
     assert names.isdisjoint({"a", "b", "operation_a", "operation_b", "other_volume", "other_operation"})
+
+
+def test_the_view_says_nothing_of_either_sides_priority() -> None:
+    # Where, when, how high: how the other side ranks its plans is not a fact of the conflict.
+    names = {f.name for f in dataclasses.fields(ConflictView)}
+    assert not {n for n in names if "priority" in n}
 
 
 def test_a_third_party_cannot_view_the_conflict() -> None:

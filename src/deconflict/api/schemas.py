@@ -187,8 +187,7 @@ class ConflictOut(BaseModel):
     state: str
     operation: str = Field(description="the caller's operation")
     volume: str = Field(description="the caller's volume")
-    other_party: str
-    other_priority: int
+    other_party: str = Field(description="the party on the other side (its priority is not disclosed)")
     time_start: str = Field(description="RFC 3339 UTC start of the common time window")
     time_end: str
     altitude_lower_m: float
@@ -231,7 +230,6 @@ class ConflictOut(BaseModel):
             operation=view.operation,
             volume=view.volume,
             other_party=view.other_party,
-            other_priority=view.other_priority,
             time_start=format_time(view.time_start_s),
             time_end=format_time(view.time_end_s),
             altitude_lower_m=round(view.altitude_lower_m, 3),

@@ -2,10 +2,12 @@
 
 A stored :class:`~deconflict.strategic.conflicts.Conflict` holds both sides'
 identifiers. A party sees a conflict only through :func:`conflict_view`: its own
-side in full, and of the other side only the other party's name and priority
-and the facts the two volumes share (time window, altitude band, overlap
-region). The other party's volume id, operation id, geometry beyond the overlap
-and other volumes never reach it.
+side in full, and of the other side only the other party's name and the facts
+the two volumes share: where (the overlap region's bounding box and area), when
+(the common time window) and how high (the common altitude band). The other
+party's priority, volume id, operation id, geometry beyond the overlap and other
+volumes never reach it. Each disclosure is recorded in the other party's ledger
+(:mod:`deconflict.channel.ledger`).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ class ConflictView:
         The conflict's stable id and its state (``"open"``, ...).
     operation, volume
         The viewer's own operation and volume ids.
-    other_party, other_priority
-        The name of the party on the other side and its operation's priority.
+    other_party
+        The name of the party on the other side (never its priority: how the
+        other side ranks its plans is not needed to keep aircraft apart).
     time_start_s, time_end_s
         The overlap of the two (buffered) time windows, seconds since the epoch.
     altitude_lower_m, altitude_upper_m, altitude_reference
@@ -45,7 +48,6 @@ class ConflictView:
     operation: str
     volume: str
     other_party: str
-    other_priority: int
     time_start_s: float
     time_end_s: float
     altitude_lower_m: float
@@ -68,15 +70,13 @@ def conflict_view(conflict: Conflict, viewer_party: str, *, conflict_id: int, st
     >>> c = Conflict("b1", "r1", "blue", "red", "op-b", "op-r", 0.0, 60.0, 0.0, 100.0, "MSL",
     ...              1.0, (0.0, 0.0, 1.0, 1.0), priority_a=1, priority_b=2)
     >>> v = conflict_view(c, "red", conflict_id=7, state="open")
-    >>> (v.operation, v.volume, v.other_party, v.other_priority)
-    ('op-r', 'r1', 'blue', 1)
+    >>> (v.operation, v.volume, v.other_party)
+    ('op-r', 'r1', 'blue')
     """
     if viewer_party == conflict.party_a:
-        operation, volume = conflict.operation_a, conflict.a
-        other_party, other_priority = conflict.party_b, conflict.priority_b
+        operation, volume, other_party = conflict.operation_a, conflict.a, conflict.party_b
     elif viewer_party == conflict.party_b:
-        operation, volume = conflict.operation_b, conflict.b
-        other_party, other_priority = conflict.party_a, conflict.priority_a
+        operation, volume, other_party = conflict.operation_b, conflict.b, conflict.party_a
     else:
         raise NotFoundError(f"no conflict {conflict_id} for party {viewer_party!r}")
     return ConflictView(
@@ -85,7 +85,6 @@ def conflict_view(conflict: Conflict, viewer_party: str, *, conflict_id: int, st
         operation=operation,
         volume=volume,
         other_party=other_party,
-        other_priority=other_priority,
         time_start_s=conflict.time_start_s,
         time_end_s=conflict.time_end_s,
         altitude_lower_m=conflict.altitude_lower_m,

@@ -164,7 +164,6 @@ def _conflict_record(filer: str, conflict: Conflict, conflict_id: int) -> AuditR
     payload: dict[str, Any] = {
         "conflict_id": conflict_id,
         "parties": [conflict.party_a, conflict.party_b],
-        "priorities": [conflict.priority_a, conflict.priority_b],
         "time_start_s": conflict.time_start_s,
         "time_end_s": conflict.time_end_s,
         "altitude_lower_m": conflict.altitude_lower_m,

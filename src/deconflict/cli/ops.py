@@ -189,7 +189,7 @@ def conflicts_table(conflicts: list[dict[str, Any]], title: str = "Conflicts") -
             state,
             c["operation"],
             c["volume"],
-            f"{c['other_party']} (priority {c['other_priority']})",
+            c["other_party"],
             f"{c['time_start']} - {c['time_end']}",
             f"{c['altitude_lower_m']:g}-{c['altitude_upper_m']:g} {c['altitude_reference']}",
             f"{acks} / {accepts}",

@@ -113,7 +113,7 @@ export function conflictsPanel(conflicts, party, acceptingId) {
       <div class="row">
         <span class="badge cstate-${c.state}">${t("conflict_" + c.state)}</span>
         <span class="who">#${c.id} <b>${c.operation}</b> · ${c.volume}</span>
-        <span class="other">${t("vs")} <b>${c.other_party.toUpperCase()}</b> (${t("priority")} ${c.other_priority})</span>
+        <span class="other">${t("vs")} <b>${c.other_party.toUpperCase()}</b></span>
       </div>
       <div class="body">${formatUtc(parseTime(c.time_start))} – ${formatUtc(parseTime(c.time_end), { short: true })} ·
         ${Math.round(c.altitude_lower_m)}–${Math.round(c.altitude_upper_m)} m ${c.altitude_reference} ·
