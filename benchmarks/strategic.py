@@ -48,6 +48,12 @@ PARTIES = ("blue", "red", "green", "civil", "yellow", "white")
 M_PER_DEG_LAT = 110_900.0
 
 
+# The random operations span weeks: the channel's extent limits are computed (and timed), not enforced.
+CHECKED_NOT_ENFORCED = Limits(
+    max_operation_area_m2=math.inf, max_operation_window_s=math.inf, max_operation_band_m=math.inf
+)
+
+
 def random_volume(rng: np.random.Generator, party: str, operation: str, vid: str, days: float) -> Volume:
     """One realistic volume: a 1-50 km polygon or circle, a band and a window."""
     lon = rng.uniform(*LON_RANGE)
@@ -192,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                         priority=0,
                         replaces_version=None,
                         buffers=Buffers(),
-                        limits=Limits(),
+                        limits=CHECKED_NOT_ENFORCED,
                         now_s=time.time(),
                     )
                 else:

@@ -101,6 +101,11 @@ class Limits:
     max_flight_level: float = 660.0
     min_altitude_m: float = -1_000.0
     max_altitude_m: float = 100_000.0
+    # One operation filed through the channel (deconflict.channel.plans): its footprint
+    # (the union of its volumes'), its time span and its altitude span.
+    max_operation_area_m2: float = 50_000.0e6
+    max_operation_window_s: float = 72.0 * 3600.0
+    max_operation_band_m: float = 21_000.0
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -163,6 +168,36 @@ class Settings(BaseSettings):
     )
     max_altitude_m: float = Field(
         default=_LIMITS.max_altitude_m, gt=0.0, description="higher altitudes (m or ft) in plans are refused"
+    )
+    # Filing limits (deconflict.channel.plans, deconflict.api.limits): what one operation may
+    # cover and how often a party may file. A filing's conflicts tell the filer where, when
+    # and how high other parties fly inside its own volumes: these bound how much one
+    # filing, and one minute of filings, can reveal.
+    max_operation_area_km2: float = Field(
+        default=_LIMITS.max_operation_area_m2 / 1e6,
+        gt=0.0,
+        description=(
+            "largest footprint of one operation (the union of its volumes), km^2; 50,000 km^2 (a square "
+            "of 224 km) holds the largest exercise and reserved areas (TRA/TSA complexes are 10^3 to "
+            "10^4 km^2); a larger activity is filed as several operations"
+        ),
+    )
+    max_operation_window_h: float = Field(
+        default=_LIMITS.max_operation_window_s / 3600.0,
+        gt=0.0,
+        description=(
+            "longest time span of one operation (earliest start to latest end), hours; 72 h holds a "
+            "multi-day exercise block or a long-endurance UAS mission; longer activity is filed in parts"
+        ),
+    )
+    max_operation_band_m: float = Field(
+        default=_LIMITS.max_operation_band_m,
+        gt=0.0,
+        description=(
+            "highest altitude span of one operation (lowest lower bound to highest upper bound, as "
+            "stated), metres; 21,000 m holds the surface to FL660 (20,117 m), the top of controlled "
+            "airspace"
+        ),
     )
     # Tactical detection (deconflict.tactical); the domain dataclasses carry the same defaults.
     tactical_rpz_m: float = Field(default=9260.0, gt=0.0, description="horizontal minimum, 5 NM")
@@ -329,6 +364,9 @@ class Settings(BaseSettings):
             max_flight_level=self.max_flight_level,
             min_altitude_m=self.min_altitude_m,
             max_altitude_m=self.max_altitude_m,
+            max_operation_area_m2=self.max_operation_area_km2 * 1e6,
+            max_operation_window_s=self.max_operation_window_h * 3600.0,
+            max_operation_band_m=self.max_operation_band_m,
         )
 
     def altitude_margins(self) -> AltitudeMargins:

@@ -1,13 +1,27 @@
-"""Plans a party files through the channel: always its own, checked before filing."""
+"""Plans a party files through the channel: always its own, and of a bounded extent.
+
+A filing's conflicts tell the filer where, when and how high another party's
+plans overlap its own volumes. An operation as large as a country, two years
+long and 30 km high would map every other plan in it (a probe), so an operation
+filed through the channel is bounded in footprint area, time span and altitude
+span (:class:`~deconflict.config.Limits`, settings ``max_operation_area_km2``,
+``max_operation_window_h``, ``max_operation_band_m``). ``deconflict check`` of
+local files has no such limit: it discloses nothing to anyone.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import shapely
+
 from deconflict.config import Limits
 from deconflict.errors import InputError, Problem
+from deconflict.geometry.geodesy import area_m2
 from deconflict.strategic.geojson import parse_features
 from deconflict.strategic.volume import Volume
 
-__all__ = ["plan_volumes"]
+__all__ = ["check_extent", "plan_volumes"]
 
 
 def plan_volumes(
@@ -37,3 +51,62 @@ def plan_volumes(
     if problems:
         raise InputError(problems)
     return volumes
+
+
+def check_extent(operation_id: str, volumes: Sequence[Volume], limits: Limits) -> None:
+    """Refuse an operation larger than the channel allows in area, time span or altitude span.
+
+    The area is that of the union of the volumes' footprints (on the WGS 84
+    ellipsoid), so volumes stacked over one area count it once. The time span
+    runs from the earliest start to the latest end; the altitude span from the
+    lowest lower bound to the highest upper bound, each as stated (feet and
+    flight levels in metres, references not converted).
+
+    Raises
+    ------
+    InputError
+        One problem per limit exceeded, naming the limit and its setting.
+    """
+    if not volumes:
+        return
+    source = f"operation {operation_id}"
+    problems = []
+    window_s = max(v.time_end_s for v in volumes) - min(v.time_start_s for v in volumes)
+    if window_s > limits.max_operation_window_s:
+        problems.append(
+            Problem(
+                source,
+                f"spans {window_s / 3600.0:,.1f} h, more than the limit of "
+                f"{limits.max_operation_window_s / 3600.0:,.1f} h (setting max_operation_window_h); "
+                "file longer activity as several operations",
+                None,
+                "time_end",
+            )
+        )
+    band_m = max(v.upper.value_m for v in volumes) - min(v.lower.value_m for v in volumes)
+    if band_m > limits.max_operation_band_m:
+        problems.append(
+            Problem(
+                source,
+                f"spans {band_m:,.0f} m of altitude, more than the limit of "
+                f"{limits.max_operation_band_m:,.0f} m (setting max_operation_band_m)",
+                None,
+                "altitude_upper",
+            )
+        )
+    shapes = [v.footprint.shape for v in volumes]
+    covered = shapes[0] if len(shapes) == 1 else shapely.union_all(shapes)
+    area = float(area_m2([covered])[0])
+    if area > limits.max_operation_area_m2:
+        problems.append(
+            Problem(
+                source,
+                f"covers {area / 1e6:,.0f} km^2, more than the limit of "
+                f"{limits.max_operation_area_m2 / 1e6:,.0f} km^2 (setting max_operation_area_km2); "
+                "file a larger activity as several operations",
+                None,
+                "geometry",
+            )
+        )
+    if problems:
+        raise InputError(problems)

@@ -110,6 +110,7 @@ from deconflict.channel.parties import (
     revoke_party,
     rotate_token,
 )
+from deconflict.channel.plans import check_extent
 from deconflict.config import Buffers, Limits
 from deconflict.errors import DeconflictError, NotFoundError, TransitionError
 from deconflict.strategic.conflicts import Conflict
@@ -198,7 +199,14 @@ def file_plan(
     (of its canonical JSON), and the volume ids, version and priority. Given
     ``conflict_states``, an amendment resolves the operation's open conflicts
     (``amended``), each with a ``conflict_resolved`` entry for both sides.
+
+    Raises
+    ------
+    InputError
+        If the operation is larger than ``limits`` allow (:func:`~deconflict.channel.plans.check_extent`),
+        or its volumes are refused (:func:`~deconflict.strategic.filing.file_operation`).
     """
+    check_extent(operation_id, volumes, limits)
     with _together(audit, *_present(store, conflict_states)):
         # An amendment supersedes the operation's open conflicts: each becomes resolved (amended).
         superseded = _open_conflicts_of(store, conflict_states, party, operation_id, replaces_version)
