@@ -444,6 +444,16 @@ class ChannelClient:
         )
         return accepted
 
+    def disclosures(self, limit: int | None = None, before: int | None = None) -> list[dict[str, Any]]:
+        """A page of the caller's disclosure ledger, oldest first.
+
+        The newest ``limit`` entries (the server's page size by default) numbered below ``before``.
+        """
+        listed: list[dict[str, Any]] = self._call(
+            "GET", "/v1/disclosures", query={"limit": limit, "before": before}
+        )
+        return listed
+
     def stats(self) -> dict[str, Any]:
         """The caller's channel statistics by month and pair: ``{party, months: [{month, pairs}]}``."""
         found: dict[str, Any] = self._call("GET", "/v1/stats")

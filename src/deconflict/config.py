@@ -38,6 +38,7 @@ __all__ = [
     "NOT_SETTINGS",
     "Buffers",
     "Limits",
+    "ProbeRules",
     "SettingInfo",
     "Settings",
     "load_settings",
@@ -128,8 +129,22 @@ def parse_bind(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+@dataclass(frozen=True)
+class ProbeRules:
+    """When filings look like probes of other parties' plans (:mod:`deconflict.channel.ledger`).
+
+    A withdrawal less than ``window_s`` after the operation's conflicts were
+    found, or ``burst_filings`` filings revealing one party's plans within
+    ``window_s``, raise a probe alarm to that party.
+    """
+
+    window_s: float = 600.0
+    burst_filings: int = 10
+
+
 _MARGINS = AltitudeMargins()
 _LIMITS = Limits()
+_PROBES = ProbeRules()
 
 
 class Settings(BaseSettings):
@@ -197,6 +212,40 @@ class Settings(BaseSettings):
             "highest altitude span of one operation (lowest lower bound to highest upper bound, as "
             "stated), metres; 21,000 m holds the surface to FL660 (20,117 m), the top of controlled "
             "airspace"
+        ),
+    )
+    filings_per_minute: int = Field(
+        default=60,
+        gt=0,
+        description=(
+            "filings and amendments one party may make in any 60 s (POST, PUT /v1/operations); an "
+            "operations centre files a few an hour, a drone-service provider one per flight: 60 a "
+            "minute is far above either"
+        ),
+    )
+    withdrawals_per_minute: int = Field(
+        default=30,
+        gt=0,
+        description=(
+            "withdrawals one party may make in any 60 s (POST /v1/operations/{id}/withdraw); honest "
+            "withdrawals are rarer than filings, and file-and-withdraw is how a party probes the others"
+        ),
+    )
+    probe_window_s: float = Field(
+        default=_PROBES.window_s,
+        gt=0.0,
+        description=(
+            "an operation withdrawn less than this after its filing revealed conflicts raises a probe "
+            "alarm to the other side of each (10 min: longer than a quick correction, shorter than "
+            "any plan that was meant)"
+        ),
+    )
+    probe_burst_filings: int = Field(
+        default=_PROBES.burst_filings,
+        ge=2,
+        description=(
+            "filings of one party that revealed conflicts with another party's plans within "
+            "probe_window_s that raise a probe alarm to that party, withdrawn or not"
         ),
     )
     # Tactical detection (deconflict.tactical); the domain dataclasses carry the same defaults.
@@ -368,6 +417,10 @@ class Settings(BaseSettings):
             max_operation_window_s=self.max_operation_window_h * 3600.0,
             max_operation_band_m=self.max_operation_band_m,
         )
+
+    def probe_rules(self) -> ProbeRules:
+        """When filings raise probe alarms, as a domain object."""
+        return ProbeRules(self.probe_window_s, self.probe_burst_filings)
 
     def altitude_margins(self) -> AltitudeMargins:
         """The altitude-reference margins as a domain object."""

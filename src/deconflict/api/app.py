@@ -18,7 +18,7 @@ from deconflict.api.metrics import Metrics
 from deconflict.api.middleware import RequestObserver
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import catalogue as catalogue_routes
-from deconflict.api.routers import conflicts, docs, health, operations
+from deconflict.api.routers import conflicts, disclosures, docs, health, operations
 from deconflict.api.routers import events as event_routes
 from deconflict.api.routers import messages as message_routes
 from deconflict.api.routers import ops as ops_routes
@@ -32,6 +32,7 @@ from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
 from deconflict.channel.events import EventBus
 from deconflict.channel.gating import StorePlanAreas
+from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.live import IncidentStore, LivePicture
 from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import PartyStore
@@ -62,7 +63,9 @@ shared facts.
 `WebSocket /v1/events` (not listed below: OpenAPI has no WebSockets) pushes each
 party its own events as JSON frames: `conflict`, `message`, `acknowledgement`,
 `deadline_passed`, `escalation`, and (to the two parties whose aircraft are
-involved, each from its own side) `alert`, `incident`, `incident_comment`.
+involved, each from its own side) `alert`, `incident`, `incident_comment`;
+`probe_alarm` when another party's filings look like a probe of the party's
+plans (an entry of its `GET /v1/disclosures` ledger).
 Authenticate with the same `Authorization` header, or (browsers) a first frame
 `{"type": "auth", "token": "..."}`; a bad token is closed with code 1008, a frame
 that is not JSON (or nests deeper than 32 levels) with 1007. Once the token is
@@ -86,6 +89,7 @@ def create_app(
     audit: AuditLog | None = None,
     conflict_states: ConflictStateStore | None = None,
     incidents: IncidentStore | None = None,
+    ledger: DisclosureLedger | None = None,
 ) -> FastAPI:
     """A new channel-service app.
 
@@ -93,7 +97,7 @@ def create_app(
     ----------
     settings
         Where the database is, buffers, limits.
-    store, parties, messages, audit, conflict_states, incidents
+    store, parties, messages, audit, conflict_states, incidents, ledger
         Stores to use instead of opening those the settings choose; the caller
         keeps them (the app closes only the stores it opened itself).
     clock
@@ -109,6 +113,7 @@ def create_app(
     from deconflict.storage import (
         open_audit_log,
         open_conflict_states,
+        open_disclosure_ledger,
         open_incident_store,
         open_message_store,
         open_party_store,
@@ -133,6 +138,7 @@ def create_app(
             own_audit = own(audit, open_audit_log)
             own_states = own(conflict_states, open_conflict_states)
             own_incidents = own(incidents, open_incident_store)
+            own_ledger = own(ledger, open_disclosure_ledger)
             app.state.services = Services(
                 settings=settings,
                 store=own_store,
@@ -150,6 +156,9 @@ def create_app(
                 incidents=own_incidents,
                 rate=RateLimiter(settings.messages_per_minute),
                 logins=LoginFailures(settings.login_failure_interval_s, settings.login_failures_per_minute),
+                ledger=own_ledger,
+                filing_rate=RateLimiter(settings.filings_per_minute),
+                withdrawal_rate=RateLimiter(settings.withdrawals_per_minute),
             )
             # Failed logins still only counted are recorded before the stores close.
             stack.callback(_record_counted_logins, app.state.services)
@@ -187,6 +196,7 @@ def create_app(
         party_routes,
         operations,
         conflicts,
+        disclosures,
         catalogue_routes,
         message_routes,
         audit_routes,

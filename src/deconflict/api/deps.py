@@ -14,6 +14,7 @@ from deconflict.channel.catalogue import Catalogue, choose_language
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore
 from deconflict.channel.events import EventBus
+from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.live import IncidentStore, LivePicture, TacticalHistory
 from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import Party, PartyStore, authenticate
@@ -35,6 +36,7 @@ __all__ = [
     "HotlineNow",
     "IfMatch",
     "Language",
+    "LedgerDep",
     "Now",
     "PartyStoreDep",
     "Services",
@@ -68,6 +70,12 @@ class Services:
     """Each party's hotline rate (``messages_per_minute``), however it sends; ``None`` limits nothing."""
     logins: LoginFailures | None = None
     """Failed logins per source: aggregated in the audit log, limited; ``None`` records each one."""
+    ledger: DisclosureLedger | None = None
+    """Where disclosures to other parties are recorded for their subject; ``None`` records none."""
+    filing_rate: RateLimiter | None = None
+    """Each party's filings and amendments (``filings_per_minute``); ``None`` limits nothing."""
+    withdrawal_rate: RateLimiter | None = None
+    """Each party's withdrawals (``withdrawals_per_minute``); ``None`` limits nothing."""
 
 
 def _services(request: Request) -> Services:
@@ -117,6 +125,10 @@ async def _conflict_states(request: Request) -> ConflictStateStore:
     return conflict_states
 
 
+async def _ledger(request: Request) -> DisclosureLedger | None:
+    return _services(request).ledger
+
+
 async def _now(request: Request) -> float:
     return _services(request).clock.now_s()
 
@@ -128,6 +140,8 @@ StoreDep = Annotated[Store, Depends(_store)]
 PartyStoreDep = Annotated[PartyStore, Depends(_party_store)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
 ConflictStatesDep = Annotated[ConflictStateStore, Depends(_conflict_states)]
+LedgerDep = Annotated[DisclosureLedger | None, Depends(_ledger)]
+"""The disclosure ledger, or ``None`` when the app runs without one."""
 EventsDep = Annotated[EventBus, Depends(_events)]
 """The app's event bus: pass it to the :mod:`~deconflict.channel.service` functions that publish."""
 Now = Annotated[float, Depends(_now)]

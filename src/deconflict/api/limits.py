@@ -1,4 +1,4 @@
-"""Request limits: body size (413, before any route runs) and each party's hotline rate (429).
+"""Request limits: body size (413, before any route runs), each party's hotline and filing rates (429).
 
 - :class:`RequestLimits` is plain ASGI middleware, so it sees a request before
   FastAPI parses anything: a body larger than ``Settings.max_request_bytes`` is
@@ -12,6 +12,11 @@
   60 s of the app's clock is refused with 429 and ``Retry-After`` (whole seconds
   until one more would be accepted). Every authenticated attempt counts, accepted
   or not; refused ones do not. Other parties are not affected.
+- :func:`rated_filer` and :func:`rated_withdrawer`, dependencies of the
+  ``/v1/operations`` routes that file, amend and withdraw, count each party's
+  filings (with amendments) and withdrawals the same way, against
+  ``filings_per_minute`` and ``withdrawals_per_minute``: file-and-withdraw is
+  how a party would probe the others' plans.
 
 WebSocket connections are limited by the event bus (``events_max_connections_per_party``).
 """
@@ -31,7 +36,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deconflict.api.deps import CurrentParty, Services
 from deconflict.channel.parties import Party
 
-__all__ = ["RATE_WINDOW_S", "RateLimiter", "RatedSender", "RequestLimits", "rated_sender"]
+__all__ = [
+    "RATE_WINDOW_S",
+    "RateLimiter",
+    "RatedFiler",
+    "RatedSender",
+    "RatedWithdrawer",
+    "RequestLimits",
+    "rated_filer",
+    "rated_sender",
+    "rated_withdrawer",
+]
 
 RATE_WINDOW_S = 60.0
 """The window of ``messages_per_minute``."""
@@ -152,6 +167,25 @@ class RequestLimits:
         await self.app(scope, _replay(messages, receive), send)
 
 
+def _admit(services: Services, limiter: RateLimiter | None, party: Party, what: str, setting: str) -> Party:
+    """``party`` counted against ``limiter``: 429 with ``Retry-After`` naming ``setting`` when over it.
+
+    ``what`` says what the party did, with ``{limit}`` for the limit's number.
+    """
+    if limiter is None:
+        return party
+    wait_s = limiter.admit(party.name, services.clock.now_s())
+    if wait_s is None:
+        return party
+    retry_after_s = max(1, math.ceil(wait_s))
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"party {party.name!r} {what.format(limit=limiter.limit)} in the last "
+        f"{RATE_WINDOW_S:.0f} s ({setting}); retry in {retry_after_s} s",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
 async def rated_sender(request: Request, party: CurrentParty) -> Party:
     """The caller, counted against its hotline rate: 429 with ``Retry-After`` past ``messages_per_minute``.
 
@@ -160,20 +194,31 @@ async def rated_sender(request: Request, party: CurrentParty) -> Party:
     limiter, ``Services.rate``.
     """
     services: Services = request.app.state.services
-    if services.rate is None:
-        return party
-    now_s = services.clock.now_s()
-    wait_s = services.rate.admit(party.name, now_s)
-    if wait_s is None:
-        return party
-    retry_after_s = max(1, math.ceil(wait_s))
-    raise HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        f"party {party.name!r} sent {services.rate.limit} messages in the last "
-        f"{RATE_WINDOW_S:.0f} s (messages_per_minute); retry in {retry_after_s} s",
-        headers={"Retry-After": str(retry_after_s)},
+    return _admit(services, services.rate, party, "sent {limit} messages", "messages_per_minute")
+
+
+async def rated_filer(request: Request, party: CurrentParty) -> Party:
+    """The caller, counted against its filing rate: 429 with ``Retry-After`` past ``filings_per_minute``."""
+    services: Services = request.app.state.services
+    return _admit(
+        services, services.filing_rate, party, "filed or amended {limit} operations", "filings_per_minute"
+    )
+
+
+async def rated_withdrawer(request: Request, party: CurrentParty) -> Party:
+    """The caller, counted against its withdrawal rate: 429 with ``Retry-After`` past the setting.
+
+    The setting is ``withdrawals_per_minute``.
+    """
+    services: Services = request.app.state.services
+    return _admit(
+        services, services.withdrawal_rate, party, "withdrew {limit} operations", "withdrawals_per_minute"
     )
 
 
 RatedSender = Annotated[Party, Depends(rated_sender)]
 """The authenticated caller of a hotline send, within its rate."""
+RatedFiler = Annotated[Party, Depends(rated_filer)]
+"""The authenticated caller of a filing or an amendment, within its rate."""
+RatedWithdrawer = Annotated[Party, Depends(rated_withdrawer)]
+"""The authenticated caller of a withdrawal, within its rate."""

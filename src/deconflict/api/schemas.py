@@ -15,6 +15,7 @@ from deconflict.channel.catalogue import Catalogue, MessageKind
 from deconflict.channel.conflicts import MAX_REASON_CHARS, LifecycleView
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.ledger import LedgerEntry
 from deconflict.channel.live import (
     AlertView,
     ForeignTrack,
@@ -51,6 +52,7 @@ __all__ = [
     "ConflictAcceptanceOut",
     "ConflictAckOut",
     "ConflictOut",
+    "DisclosureOut",
     "ErrorOut",
     "EscalationOut",
     "FilingOut",
@@ -951,3 +953,36 @@ class IncidentsOut(BaseModel):
     """The incidents involving the caller's aircraft."""
 
     incidents: list[IncidentOut]
+
+
+class DisclosureOut(BaseModel):
+    """One fact the channel gave another party about the caller (an entry of its disclosure ledger).
+
+    ``kind`` ``probe_alarm`` is a warning instead: ``recipient`` withdrew an
+    operation right after it revealed the caller's plans (``note``
+    ``withdrawn``), or revealed them in a burst of filings (``burst``).
+    """
+
+    number: int = Field(description="the caller's own entry number (1, 2, ...: counts only its entries)")
+    time: str = Field(description="RFC 3339 UTC time of the disclosure")
+    kind: Literal["conflict", "alert", "probe_alarm"]
+    recipient: str = Field(description="the party that learnt it")
+    subject_ref: str = Field(description="what of the caller's it is about: operation/volume, or aircraft")
+    fields: list[str] = Field(description="which facts were given, e.g. overlap_bbox, altitude_band")
+    reason: str = Field(description="why: the conflict or alert, e.g. conflict:12")
+    note: str = Field(default="", description="for a probe alarm: withdrawn or burst")
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> DisclosureOut:
+        """The response body of a ledger entry."""
+        d = entry.disclosure
+        return cls(
+            number=entry.number,
+            time=format_time(d.time_s),
+            kind=str(d.kind),  # type: ignore[arg-type]
+            recipient=d.recipient,
+            subject_ref=d.subject_ref,
+            fields=list(d.fields),
+            reason=d.reason_ref,
+            note=d.note,
+        )

@@ -5,7 +5,9 @@ addressed to that party: a new conflict (as :func:`~deconflict.channel.disclosur
 shows it to that party), a message it received, an acknowledgement of a
 message it sent, a deadline passed and each escalation step (both sides),
 and the alerts, incidents and incident comments involving one of its aircraft
-(each side its own view, :mod:`deconflict.channel.live`).
+(each side its own view, :mod:`deconflict.channel.live`), and a probe alarm:
+another party's filings that look like a probe of its plans (its ledger entry,
+:mod:`deconflict.channel.ledger`).
 
 :func:`~deconflict.channel.service` functions publish after the state change
 is committed, from whatever thread runs them; a subscription lives on one
@@ -33,6 +35,7 @@ from typing import Protocol
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.ledger import LedgerEntry
 from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.channel.sessions import SessionEnding
@@ -61,9 +64,12 @@ class EventKind(StrEnum):
     ALERT = "alert"
     INCIDENT = "incident"
     INCIDENT_COMMENT = "incident_comment"
+    PROBE_ALARM = "probe_alarm"
 
 
-EventSubject = ConflictView | Message | Escalation | AlertNotice | IncidentNotice | CommentNotice
+EventSubject = (
+    ConflictView | Message | Escalation | AlertNotice | IncidentNotice | CommentNotice | LedgerEntry
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,8 @@ class Event:
         message (``message``, ``acknowledgement``, ``deadline_passed``), the
         escalation step (``escalation``), or the party's own view of an alert
         (``alert``), an incident (``incident``) or an incident comment
-        (``incident_comment``) involving one of its aircraft.
+        (``incident_comment``) involving one of its aircraft, or the ledger entry
+        of a probe alarm about another party's filings (``probe_alarm``).
     """
 
     kind: EventKind

@@ -75,6 +75,13 @@ from deconflict.channel.conflicts import (
 from deconflict.channel.deadlines import DeadlineStore, Escalation, is_overdue, run_deadlines
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.events import Event, EventKind, EventSink
+from deconflict.channel.ledger import (
+    DisclosureLedger,
+    LedgerEntry,
+    conflict_disclosures,
+    probe_alarm_on_burst,
+    probe_alarms_on_withdrawal,
+)
 from deconflict.channel.live import (
     AlertNotice,
     AlertState,
@@ -111,7 +118,7 @@ from deconflict.channel.parties import (
     rotate_token,
 )
 from deconflict.channel.plans import check_extent
-from deconflict.config import Buffers, Limits
+from deconflict.config import Buffers, Limits, ProbeRules
 from deconflict.errors import DeconflictError, NotFoundError, TransitionError
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
@@ -192,6 +199,8 @@ def file_plan(
     now_s: float,
     events: EventSink | None = None,
     conflict_states: ConflictStateStore | None = None,
+    ledger: DisclosureLedger | None = None,
+    probes: ProbeRules = ProbeRules(),
 ) -> FilingResult:
     """File (or amend) an operation and record it with one ``conflict_found`` entry per conflict.
 
@@ -199,6 +208,9 @@ def file_plan(
     (of its canonical JSON), and the volume ids, version and priority. Given
     ``conflict_states``, an amendment resolves the operation's open conflicts
     (``amended``), each with a ``conflict_resolved`` entry for both sides.
+    Given a ``ledger``, what each conflict tells each side about the other is
+    recorded in it, in the same transaction, and a burst of filings revealing
+    one party's plans raises a probe alarm to it (recorded, and pushed).
 
     Raises
     ------
@@ -207,7 +219,8 @@ def file_plan(
         or its volumes are refused (:func:`~deconflict.strategic.filing.file_operation`).
     """
     check_extent(operation_id, volumes, limits)
-    with _together(audit, *_present(store, conflict_states)):
+    alarms: list[LedgerEntry] = []
+    with _together(audit, *_present(store, conflict_states, ledger)):
         # An amendment supersedes the operation's open conflicts: each becomes resolved (amended).
         superseded = _open_conflicts_of(store, conflict_states, party, operation_id, replaces_version)
         result = file_operation(
@@ -237,13 +250,26 @@ def file_plan(
         ]
         records += _resolve(conflict_states, superseded, party, Resolution.AMENDED, now_s)
         audit.append(records, now_s)
+        if ledger is not None and result.conflicts:
+            found = list(zip(result.conflict_ids, result.conflicts, strict=True))
+            ledger.record([d for i, c in found for d in conflict_disclosures(c, i, now_s)])
+            burst = probe_alarm_on_burst(ledger, party, found, now_s, probes.window_s, probes.burst_filings)
+            alarms = ledger.record(burst)
     if events is not None:
         events.publish(
-            Event(EventKind.CONFLICT, side, conflict_view(c, side, conflict_id=i, state="open"))
-            for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
-            for side in sorted({c.party_a, c.party_b})
+            [
+                Event(EventKind.CONFLICT, side, conflict_view(c, side, conflict_id=i, state="open"))
+                for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
+                for side in sorted({c.party_a, c.party_b})
+            ]
+            + _alarm_events(alarms)
         )
     return result
+
+
+def _alarm_events(alarms: Sequence[LedgerEntry]) -> list[Event]:
+    """Each probe alarm, pushed to the party it warns (the subject of its ledger entry)."""
+    return [Event(EventKind.PROBE_ALARM, a.disclosure.subject, a) for a in alarms]
 
 
 def withdraw_plan(
@@ -254,13 +280,22 @@ def withdraw_plan(
     version: int,
     now_s: float,
     conflict_states: ConflictStateStore | None = None,
+    *,
+    ledger: DisclosureLedger | None = None,
+    probes: ProbeRules = ProbeRules(),
+    events: EventSink | None = None,
 ) -> Operation:
     """Withdraw an operation and record it.
 
     Given ``conflict_states``, its open conflicts become resolved (``withdrawn``),
-    each with a ``conflict_resolved`` entry for both sides.
+    each with a ``conflict_resolved`` entry for both sides. Given a ``ledger``,
+    withdrawing an operation less than ``probes.window_s`` after its conflicts
+    were found raises a probe alarm to each party on their other side: recorded
+    in its ledger (same transaction) and pushed to it.
     """
-    with _together(audit, *_present(store, conflict_states)):
+    alarms: list[LedgerEntry] = []
+    with _together(audit, *_present(store, conflict_states, ledger)):
+        revealed = _conflicts_of_operation(store, party, operation_id) if ledger is not None else []
         superseded = _open_conflicts_of(store, conflict_states, party, operation_id, version)
         operation = withdraw_operation(store, party, operation_id, version)
         payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
@@ -268,6 +303,12 @@ def withdraw_plan(
         records = [AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)]
         records += _resolve(conflict_states, superseded, party, Resolution.WITHDRAWN, now_s)
         audit.append(records, now_s)
+        if ledger is not None and revealed:
+            found_s = ledger.conflicts_found_s(party, [r.id for r in revealed])
+            pairs = [(r.id, r.conflict) for r in revealed]
+            alarms = ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
+    if events is not None and alarms:
+        events.publish(_alarm_events(alarms))
     return operation
 
 
@@ -631,6 +672,11 @@ def _open_conflicts_of(
     """The open conflicts of one of ``party``'s operations: those a change of it supersedes."""
     if conflict_states is None or replaces_version is None:
         return []
+    return _conflicts_of_operation(store, party, operation_id)
+
+
+def _conflicts_of_operation(store: Store, party: str, operation_id: str) -> list[ConflictRecord]:
+    """The open conflicts of one of ``party``'s operations."""
     return [
         r
         for r in store.list_conflict_records(party)

@@ -151,12 +151,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``ops`` and ``conflicts``: a party's plans and conflicts, through a server URL."""
+    """``ops``, ``conflicts``, ``disclosures``: a party's plans, conflicts and ledger, through a server."""
     from deconflict.cli.conflicts import add_conflicts_parser
+    from deconflict.cli.disclosures import add_disclosures_parser
     from deconflict.cli.ops import add_ops_parser
 
     add_ops_parser(sub)
     add_conflicts_parser(sub)
+    add_disclosures_parser(sub)
 
     from deconflict.cli.stats import add_stats_parser
 
@@ -327,6 +329,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "msg": ("msg", "run_msg"),
     "ops": ("ops", "run_ops"),
     "conflicts": ("conflicts", "run_conflicts"),
+    "disclosures": ("disclosures", "run_disclosures"),
     "db": ("db", "run_db"),
     "audit": ("audit", "run_audit"),
     "serve": ("serve", "run_serve"),

@@ -8,6 +8,7 @@ from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import shared_database
 from deconflict.storage.sqlite.incidents import SQLiteIncidentStore
+from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.readiness import readiness_problem
@@ -17,6 +18,7 @@ from deconflict.strategic.store import Store
 __all__ = [
     "SQLiteAuditLog",
     "SQLiteConflictStates",
+    "SQLiteDisclosureLedger",
     "SQLiteIncidentStore",
     "SQLiteMessageStore",
     "SQLitePartyStore",
@@ -24,6 +26,7 @@ __all__ = [
     "check_ready",
     "open_audit_log",
     "open_conflict_states",
+    "open_disclosure_ledger",
     "open_incident_store",
     "open_message_store",
     "open_party_store",
@@ -110,3 +113,16 @@ def open_incident_store(settings: Settings) -> SQLiteIncidentStore:
         return SQLiteIncidentStore(database)
     finally:
         database.close()  # the store holds its own reference
+
+
+def open_disclosure_ledger(settings: Settings) -> SQLiteDisclosureLedger:
+    """The disclosure ledger the settings choose (the same SQLite file as :func:`open_store`).
+
+    It shares one connection with :func:`open_store` and :func:`open_audit_log`
+    of the same file, so a conflict, its audit entry and its disclosures commit together.
+    """
+    database = shared_database(settings.db_path)
+    try:
+        return SQLiteDisclosureLedger(database)
+    finally:
+        database.close()  # the ledger holds its own reference

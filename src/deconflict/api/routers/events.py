@@ -27,6 +27,9 @@ Every frame is a JSON object with a ``type``. First ``{"type": "ready",
 - ``incident``: ``{"state": "opened"|"closed", ...}`` and the fields of ``GET
   /v1/incidents``' incidents, to both sides, each from its own side;
 - ``incident_comment``: ``{"incident_id": ..., "comment": {"party", "time", "text"}}``, to both sides.
+- ``probe_alarm``: ``{"alarm": ...}``, an entry of ``GET /v1/disclosures``: another party
+  withdrew an operation right after it revealed this party's plans, or revealed them in a
+  burst of filings.
 
 Sending
 -------
@@ -83,6 +86,7 @@ from deconflict.api.problems import error_response, validation_problems
 from deconflict.api.schemas import (
     AlertOut,
     ConflictOut,
+    DisclosureOut,
     EscalationOut,
     IncidentCommentOut,
     IncidentOut,
@@ -100,6 +104,7 @@ from deconflict.channel.events import (
     Subscription,
     TooManyConnectionsError,
 )
+from deconflict.channel.ledger import LedgerEntry
 from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.channel.parties import Party, authenticate, hash_token
@@ -265,6 +270,8 @@ def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
     if isinstance(subject, CommentNotice):
         comment = IncidentCommentOut.of(subject.comment).model_dump(mode="json")
         return {"type": str(event.kind), "incident_id": subject.incident_id, "comment": comment}
+    if isinstance(subject, LedgerEntry):
+        return {"type": str(event.kind), "alarm": DisclosureOut.of(subject).model_dump(mode="json")}
     raise TypeError(f"no frame for {type(subject).__name__}")  # pragma: no cover - Event's types are closed
 
 

@@ -1,7 +1,12 @@
 """``/v1/operations``: a party files, amends, withdraws and reads its own operations.
 
 Every route works on the caller's operations only: another party's operation
-is not found (404), never forbidden, so its existence does not leak.
+is not found (404), never forbidden, so its existence does not leak. An
+operation is bounded in area, time span and altitude span (422 naming the
+setting); filings and withdrawals are rate-limited per party (429 with
+``Retry-After``); each conflict found is recorded in the other side's
+disclosure ledger, and a withdrawal right after a filing revealed other
+parties' plans raises a probe alarm to them.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from deconflict.api.deps import (
     CurrentParty,
     EventsDep,
     IfMatch,
+    LedgerDep,
     Now,
     SettingsDep,
     StoreDep,
     current_party,
 )
+from deconflict.api.limits import RatedFiler, RatedWithdrawer
 from deconflict.api.schemas import (
     COMMON_RESPONSES,
     ConflictOut,
@@ -36,6 +43,7 @@ from deconflict.channel.audit import AuditLog
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.events import EventSink
+from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.plans import plan_volumes
 from deconflict.channel.service import file_plan, withdraw_plan
 from deconflict.config import Settings
@@ -54,11 +62,15 @@ router = APIRouter(
 )
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+_RATED: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorOut, "description": "over the party's filing or withdrawal rate; see Retry-After"},
+}
 _CHANGE: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut},
     409: {"model": VersionConflictOut, "description": "stale If-Match: the body names the current version"},
     422: {"model": ProblemsOut},
     428: {"model": ErrorOut, "description": "If-Match missing"},
+    **_RATED,
 }
 
 
@@ -87,6 +99,7 @@ def _file(
     replaces_version: int | None,
     events: EventSink | None = None,
     conflict_states: ConflictStateStore | None = None,
+    ledger: DisclosureLedger | None = None,
 ) -> FilingResult:
     document = body.document()
     volumes = plan_volumes(document, party, limits=settings.limits())
@@ -104,6 +117,8 @@ def _file(
         now_s=now_s,
         events=events,
         conflict_states=conflict_states,
+        ledger=ledger,
+        probes=settings.probe_rules(),
     )
 
 
@@ -111,20 +126,21 @@ def _file(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=FilingOut,
-    responses={409: {"model": VersionConflictOut}, 422: {"model": ProblemsOut}},
+    responses={409: {"model": VersionConflictOut}, 422: {"model": ProblemsOut}, **_RATED},
 )
 def file_new(
     body: OperationCreate,
-    party: CurrentParty,
+    party: RatedFiler,
     store: StoreDep,
     audit: AuditDep,
     now_s: Now,
     settings: SettingsDep,
     events: EventsDep,
+    ledger: LedgerDep,
     response: Response,
 ) -> FilingOut:
     """File a new operation; the strategic check runs atomically with the commit."""
-    result = _file(store, audit, now_s, settings, party.name, body.id, body, None, events)
+    result = _file(store, audit, now_s, settings, party.name, body.id, body, None, events, None, ledger)
     _set_version_headers(response, result.operation)
     response.headers["Location"] = f"/v1/operations/{result.operation.id}"
     return _filing_out(result, party.name)
@@ -135,13 +151,14 @@ def amend(
     operation_id: str,
     body: OperationUpdate,
     version: IfMatch,
-    party: CurrentParty,
+    party: RatedFiler,
     store: StoreDep,
     audit: AuditDep,
     now_s: Now,
     settings: SettingsDep,
     events: EventsDep,
     conflict_states: ConflictStatesDep,
+    ledger: LedgerDep,
     response: Response,
 ) -> FilingOut:
     """Replace an operation's volumes and priority; ``If-Match`` names the version replaced."""
@@ -157,7 +174,17 @@ def amend(
             ]
         )
     result = _file(
-        store, audit, now_s, settings, party.name, operation_id, body, version, events, conflict_states
+        store,
+        audit,
+        now_s,
+        settings,
+        party.name,
+        operation_id,
+        body,
+        version,
+        events,
+        conflict_states,
+        ledger,
     )
     _set_version_headers(response, result.operation)
     return _filing_out(result, party.name)
@@ -167,15 +194,33 @@ def amend(
 def withdraw(
     operation_id: str,
     version: IfMatch,
-    party: CurrentParty,
+    party: RatedWithdrawer,
     store: StoreDep,
     audit: AuditDep,
     now_s: Now,
+    settings: SettingsDep,
+    events: EventsDep,
     conflict_states: ConflictStatesDep,
+    ledger: LedgerDep,
     response: Response,
 ) -> OperationOut:
-    """Withdraw an operation: its volumes stop conflicting; its conflicts become resolved (withdrawn)."""
-    operation = withdraw_plan(store, audit, party.name, operation_id, version, now_s, conflict_states)
+    """Withdraw an operation: its volumes stop conflicting; its conflicts become resolved (withdrawn).
+
+    Withdrawn within ``probe_window_s`` of its conflicts being found, it raises a
+    probe alarm to the party on the other side of each.
+    """
+    operation = withdraw_plan(
+        store,
+        audit,
+        party.name,
+        operation_id,
+        version,
+        now_s,
+        conflict_states,
+        ledger=ledger,
+        probes=settings.probe_rules(),
+        events=events,
+    )
     _set_version_headers(response, operation)
     return OperationOut.of(operation)
 

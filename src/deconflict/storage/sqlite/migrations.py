@@ -251,6 +251,23 @@ def _incident_withheld(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE incidents ADD COLUMN withheld TEXT NOT NULL DEFAULT ''")
 
 
+_DISCLOSURES = """
+CREATE TABLE IF NOT EXISTS disclosures (
+    subject TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    time_s REAL NOT NULL,
+    kind TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject_ref TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    reason_ref TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (subject, number)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS disclosures_pair ON disclosures (subject, recipient, kind, time_s);
+CREATE INDEX IF NOT EXISTS disclosures_reason ON disclosures (reason_ref);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
@@ -260,6 +277,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "live picture: incidents, their comments, the alert log", _LIVE),
     Migration(7, "a party's previous token, accepted until its grace period ends", _token_rotation),
     Migration(8, "incidents: the parties whose view of the closest approach is withheld", _incident_withheld),
+    Migration(
+        9, "the disclosure ledger: what each party was told about another, numbered per subject", _DISCLOSURES
+    ),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 

@@ -1,0 +1,133 @@
+"""The disclosure ledger in the same SQLite file as the operations (own table, migration 8).
+
+Opened on the :class:`~deconflict.storage.sqlite.database.Database` shared with
+the operations store and the audit log, a filing's disclosures are written in
+the filing's own transaction: a conflict is never stored without its entries.
+Each subject's entries are numbered on their own (``max + 1`` inside the
+writing transaction, which holds the database's write lock).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
+from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
+
+__all__ = ["SQLiteDisclosureLedger"]
+
+_COLUMNS = "subject, number, time_s, kind, recipient, subject_ref, fields, reason_ref, note"
+
+
+def _entry(row: sqlite3.Row) -> LedgerEntry:
+    return LedgerEntry(
+        int(row["number"]),
+        Disclosure(
+            kind=DisclosureKind(row["kind"]),
+            subject=row["subject"],
+            recipient=row["recipient"],
+            subject_ref=row["subject_ref"],
+            fields=tuple(json.loads(row["fields"])),
+            reason_ref=row["reason_ref"],
+            time_s=float(row["time_s"]),
+            note=row["note"],
+        ),
+    )
+
+
+class SQLiteDisclosureLedger(DatabaseStore):
+    """The default :class:`~deconflict.channel.ledger.DisclosureLedger`.
+
+    Parameters
+    ----------
+    path
+        Database file, or ``":memory:"``; or a
+        :class:`~deconflict.storage.sqlite.database.Database` to share with the other stores.
+    """
+
+    def record(self, disclosures: Sequence[Disclosure]) -> list[LedgerEntry]:
+        """Store the disclosures, numbered per subject; a savepoint of the caller's transaction, if any."""
+        if not disclosures:
+            return []
+        entries = []
+        with self.database.transaction():
+            next_number: dict[str, int] = {}
+            for d in disclosures:
+                if d.subject not in next_number:
+                    row = self._db.execute(
+                        "SELECT max(number) FROM disclosures WHERE subject = ?", (d.subject,)
+                    ).fetchone()
+                    next_number[d.subject] = int(row[0] or 0) + 1
+                number = next_number[d.subject]
+                next_number[d.subject] = number + 1
+                entries.append(LedgerEntry(number, d))
+            self._db.executemany(
+                f"INSERT INTO disclosures ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.disclosure.subject,
+                        e.number,
+                        e.disclosure.time_s,
+                        str(e.disclosure.kind),
+                        e.disclosure.recipient,
+                        e.disclosure.subject_ref,
+                        json.dumps(list(e.disclosure.fields)),
+                        e.disclosure.reason_ref,
+                        e.disclosure.note,
+                    )
+                    for e in entries
+                ],
+            )
+        return entries
+
+    def list_for(self, subject: str, limit: int, before: int | None = None) -> list[LedgerEntry]:
+        """The newest ``limit`` entries of ``subject`` numbered below ``before``, oldest first."""
+        bound = before if before is not None and is_row_id(before) else 2**63 - 1
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM disclosures WHERE subject = ? AND number < ? "
+                "ORDER BY number DESC LIMIT ?",
+                (subject, bound, max(0, limit)),
+            ).fetchall()
+        return [_entry(r) for r in reversed(rows)]
+
+    def filings_revealing(self, subject: str, recipient: str, since_s: float) -> int:
+        """How many filings gave ``recipient`` conflict facts about ``subject`` since ``since_s``.
+
+        Filings are told apart by their time (one filing's disclosures share it).
+        """
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(DISTINCT time_s) FROM disclosures "
+                "WHERE subject = ? AND recipient = ? AND kind = ? AND time_s > ?",
+                (subject, recipient, str(DisclosureKind.CONFLICT), since_s),
+            ).fetchone()
+        return int(row[0])
+
+    def last_alarm_s(self, subject: str, recipient: str, note: str) -> float | None:
+        """When the latest probe alarm about ``recipient`` with ``note`` went to ``subject``, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT max(time_s) FROM disclosures WHERE subject = ? AND recipient = ? AND kind = ? "
+                "AND note = ?",
+                (subject, recipient, str(DisclosureKind.PROBE_ALARM), note),
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def conflicts_found_s(self, recipient: str, conflict_ids: Sequence[int]) -> dict[int, float]:
+        """When each of the conflicts was disclosed to ``recipient`` (found), by id; unknown ids left out."""
+        refs = [f"conflict:{i}" for i in conflict_ids]
+        found: dict[int, float] = {}
+        with self._lock:
+            for start in range(0, len(refs), 500):
+                chunk = refs[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT reason_ref, min(time_s) FROM disclosures WHERE kind = ? AND recipient = ? "
+                    f"AND reason_ref IN ({marks}) GROUP BY reason_ref",
+                    (str(DisclosureKind.CONFLICT), recipient, *chunk),
+                ).fetchall()
+                found |= {int(str(r[0]).removeprefix("conflict:")): float(r[1]) for r in rows}
+        return found

@@ -1,0 +1,64 @@
+"""The SQLite disclosure ledger: numbered per subject, paged, and written in the caller's transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deconflict.channel.ledger import Disclosure, DisclosureKind
+from deconflict.storage.sqlite.database import Database
+from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
+
+
+def told(subject: str, recipient: str, time_s: float, reason: str = "conflict:1") -> Disclosure:
+    fields = ("overlap_bbox", "altitude_band")
+    return Disclosure(DisclosureKind.CONFLICT, subject, recipient, "op/v1", fields, reason, time_s)
+
+
+def test_each_subject_counts_its_own_entries_only(tmp_path: Path) -> None:
+    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+        entries = ledger.record(
+            [told("red", "blue", 1.0), told("civil", "blue", 1.0), told("red", "blue", 2.0)]
+        )
+        assert [(e.number, e.disclosure.subject) for e in entries] == [(1, "red"), (1, "civil"), (2, "red")]
+        ledger.record([told("civil", "blue", 3.0) for _ in range(5)])
+        # Red's numbers do not move with what others are told: no gaps to read the channel's activity in.
+        (third,) = ledger.record([told("red", "blue", 4.0)])
+        assert third.number == 3
+        assert [e.number for e in ledger.list_for("civil", 100)] == [1, 2, 3, 4, 5, 6]
+        assert ledger.list_for("blue", 100) == []
+
+
+def test_pages_back_from_the_newest(tmp_path: Path) -> None:
+    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+        ledger.record([told("red", "blue", float(k)) for k in range(7)])
+        newest = ledger.list_for("red", 3)
+        assert [e.number for e in newest] == [5, 6, 7]
+        assert [e.number for e in ledger.list_for("red", 3, before=newest[0].number)] == [2, 3, 4]
+        assert [e.number for e in ledger.list_for("red", 3, before=2)] == [1]
+        assert ledger.list_for("red", 3, before=2**70) == newest  # beyond any row id: from the newest
+        (first,) = ledger.list_for("red", 1, before=2)
+        assert first.disclosure == told("red", "blue", 0.0)
+
+
+def test_an_entry_is_rolled_back_with_the_change_it_records(tmp_path: Path) -> None:
+    database = Database(tmp_path / "ledger.db")
+    with SQLiteDisclosureLedger(database) as ledger:
+        with pytest.raises(RuntimeError), database.transaction():
+            ledger.record([told("red", "blue", 1.0)])
+            raise RuntimeError("the filing failed after its disclosures were written")
+        assert ledger.list_for("red", 10) == []
+    database.close()
+
+
+def test_when_conflicts_were_found_and_how_often(tmp_path: Path) -> None:
+    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+        ledger.record([told("red", "blue", 10.0, "conflict:4"), told("red", "blue", 10.0, "conflict:5")])
+        ledger.record([told("red", "blue", 20.0, "conflict:6"), told("blue", "red", 20.0, "conflict:6")])
+        assert ledger.conflicts_found_s("blue", [4, 6, 7]) == {4: 10.0, 6: 20.0}
+        assert ledger.conflicts_found_s("red", [4, 6]) == {6: 20.0}
+        # Two filings told blue about red since t=5; one since t=15.
+        assert ledger.filings_revealing("red", "blue", 5.0) == 2
+        assert ledger.filings_revealing("red", "blue", 15.0) == 1
+        assert ledger.last_alarm_s("red", "blue", "burst") is None
