@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 
 import deconflict
-from deconflict.channel.plans import check_extent, plan_volumes
+from deconflict.channel.plans import _box_area_m2, check_extent, plan_volumes
 from deconflict.config import Limits, Settings
 from deconflict.errors import InputError
+from deconflict.geometry.geodesy import area_m2
 from tests.builders import T0_S, box, collection, feature, volume
 
 
@@ -91,3 +95,19 @@ def test_each_limit_is_the_settings() -> None:
     check_extent("op", [small], limits)
     with pytest.raises(InputError):
         check_extent("op", [volume("v", "blue", box(36.0, 35.0, 36.01, 35.01), upper_m=301.0)], limits)
+
+
+@given(
+    lon0=st.floats(-179.0, 178.0),
+    lat0=st.floats(-89.0, 88.0),
+    width=st.floats(1e-3, 60.0),
+    height=st.floats(1e-3, 60.0),
+)
+def test_the_quick_area_bound_is_never_below_the_exact_area(
+    lon0: float, lat0: float, width: float, height: float
+) -> None:
+    lon1, lat1 = min(lon0 + width, 179.9), min(lat0 + height, 89.9)
+    exact = float(area_m2([shapely.box(lon0, lat0, lon1, lat1)])[0])
+    assert exact <= 1.01 * _box_area_m2(lon0, lat0, lon1, lat1)
+    # ... and it is tight enough to settle every real operation quickly.
+    assert 1.01 * _box_area_m2(lon0, lat0, lon1, lat1) <= 1.02 * exact
