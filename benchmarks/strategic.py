@@ -12,8 +12,9 @@ Usage::
     python benchmarks/strategic.py --volumes 100000 --json
 
 With ``--channel`` each operation is filed as the server files it: through
-``deconflict.channel.service.file_plan`` (the filing limits, the audit entries
-and the disclosure ledger, in one transaction on the shared database).
+``deconflict.channel.service.file_plan`` (the extent check, the audit entries
+and the disclosure ledger with its burst check, in one transaction on the
+shared database).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from rich.progress import Progress
 from deconflict.channel.service import file_plan
 from deconflict.config import Buffers, Limits
 from deconflict.geometry.footprint import circle_footprint, polygon_footprint
-from deconflict.storage import SQLiteAuditLog, SQLiteStore
+from deconflict.storage import SQLiteAuditLog, SQLiteDisclosureLedger, SQLiteStore
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic import Operation, OperationState, Volume, evaluate_pairs, file_operation
 from deconflict.units import FL_TO_M, Altitude, AltitudeMargins, AltitudeReference
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         database = Database(db)
         store = SQLiteStore(database, margins)
         audit = SQLiteAuditLog(database, key_path=Path(tmp) / "bench.key")
+        ledger = SQLiteDisclosureLedger(database)
         database.close()  # the store and the log hold their own references
         t_generate = time.perf_counter()
         with Progress(console=console, transient=True) as progress:
@@ -200,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                         buffers=Buffers(),
                         limits=CHECKED_NOT_ENFORCED,
                         now_s=time.time(),
+                        ledger=ledger,
                     )
                 else:
                     result = file_operation(store, op.party, op.id, op.volumes)
@@ -208,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 progress.advance(task)
         store.close()
         audit.close()
+        ledger.close()
 
         t = time.perf_counter()
         baseline = Baseline(stored)
