@@ -42,6 +42,7 @@ __all__ = [
     "DisclosureLedger",
     "LedgerEntry",
     "ProbeReason",
+    "alert_disclosure",
     "conflict_disclosures",
     "probe_alarm_on_burst",
     "probe_alarms_on_withdrawal",
@@ -163,6 +164,20 @@ def conflict_disclosures(conflict: Conflict, conflict_id: int, now_s: float) -> 
         Disclosure(DisclosureKind.CONFLICT, subject, recipient, ref, CONFLICT_FIELDS, reason, now_s)
         for subject, recipient, ref in sides
     ]
+
+
+def alert_disclosure(
+    subject: str, recipient: str, aircraft: str, fields: Sequence[str], alert_ref: str, now_s: float
+) -> Disclosure:
+    """What showing ``subject``'s aircraft to ``recipient`` in an alert discloses (for the live picture).
+
+    Examples
+    --------
+    >>> d = alert_disclosure("red", "blue", "R-7", ("position", "altitude"), "alert:3", 10.0)
+    >>> (d.kind, d.subject, d.recipient, d.subject_ref, d.fields, d.reason_ref)
+    (<DisclosureKind.ALERT: 'alert'>, 'red', 'blue', 'R-7', ('position', 'altitude'), 'alert:3')
+    """
+    return Disclosure(DisclosureKind.ALERT, subject, recipient, aircraft, tuple(fields), alert_ref, now_s)
 
 
 def _alarm(
