@@ -59,6 +59,6 @@ def test_when_conflicts_were_found_and_how_often(tmp_path: Path) -> None:
         assert ledger.conflicts_found_s("blue", [4, 6, 7]) == {4: 10.0, 6: 20.0}
         assert ledger.conflicts_found_s("red", [4, 6]) == {6: 20.0}
         # Two filings told blue about red since t=5; one since t=15.
-        assert ledger.filings_revealing("red", "blue", 5.0) == 2
-        assert ledger.filings_revealing("red", "blue", 15.0) == 1
+        assert ledger.filings_revealing(["red", "civil"], "blue", 5.0) == {"red": 2}
+        assert ledger.filings_revealing(["red"], "blue", 15.0) == {"red": 1}
         assert ledger.last_alarm_s("red", "blue", "burst") is None

@@ -125,10 +125,11 @@ class DisclosureLedger(Protocol):
         """The newest ``limit`` entries of ``subject`` numbered below ``before``, oldest first."""
         ...
 
-    def filings_revealing(self, subject: str, recipient: str, since_s: float) -> int:
-        """How many filings gave ``recipient`` conflict facts about ``subject`` since ``since_s``.
+    def filings_revealing(self, subjects: Sequence[str], recipient: str, since_s: float) -> dict[str, int]:
+        """How many filings gave ``recipient`` conflict facts about each of ``subjects`` since ``since_s``.
 
-        Filings are told apart by their time (one filing's disclosures share it).
+        Filings are told apart by their time (one filing's disclosures share it);
+        a subject with none is left out.
         """
         ...
 
@@ -266,8 +267,9 @@ def probe_alarm_on_burst(
         by_subject.setdefault(other, []).append((conflict_id, conflict))
     alarms = []
     since_s = now_s - window_s
+    counts = ledger.filings_revealing(sorted(by_subject), prober, since_s)
     for subject, revealing in sorted(by_subject.items()):
-        if ledger.filings_revealing(subject, prober, since_s) < burst_filings:
+        if counts.get(subject, 0) < burst_filings:
             continue
         last_s = ledger.last_alarm_s(subject, prober, str(ProbeReason.BURST))
         if last_s is not None and last_s > since_s:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from functools import lru_cache
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
@@ -19,6 +20,11 @@ from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
 __all__ = ["SQLiteDisclosureLedger"]
 
 _COLUMNS = "subject, number, time_s, kind, recipient, subject_ref, fields, reason_ref, note"
+
+
+@lru_cache(maxsize=64)
+def _fields_json(fields: tuple[str, ...]) -> str:
+    return json.dumps(list(fields))
 
 
 def _entry(row: sqlite3.Row) -> LedgerEntry:
@@ -48,38 +54,44 @@ class SQLiteDisclosureLedger(DatabaseStore):
     """
 
     def record(self, disclosures: Sequence[Disclosure]) -> list[LedgerEntry]:
-        """Store the disclosures, numbered per subject; a savepoint of the caller's transaction, if any."""
+        """Store the disclosures, numbered per subject; in the caller's transaction when there is one."""
         if not disclosures:
             return []
+        with self._lock:
+            if self.database.in_transaction:  # the filing's own: it commits or rolls back with it
+                return self._insert(disclosures)
+            with self.database.transaction():
+                return self._insert(disclosures)
+
+    def _insert(self, disclosures: Sequence[Disclosure]) -> list[LedgerEntry]:
+        next_number: dict[str, int] = {}
         entries = []
-        with self.database.transaction():
-            next_number: dict[str, int] = {}
-            for d in disclosures:
-                if d.subject not in next_number:
-                    row = self._db.execute(
-                        "SELECT max(number) FROM disclosures WHERE subject = ?", (d.subject,)
-                    ).fetchone()
-                    next_number[d.subject] = int(row[0] or 0) + 1
-                number = next_number[d.subject]
-                next_number[d.subject] = number + 1
-                entries.append(LedgerEntry(number, d))
-            self._db.executemany(
-                f"INSERT INTO disclosures ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.disclosure.subject,
-                        e.number,
-                        e.disclosure.time_s,
-                        str(e.disclosure.kind),
-                        e.disclosure.recipient,
-                        e.disclosure.subject_ref,
-                        json.dumps(list(e.disclosure.fields)),
-                        e.disclosure.reason_ref,
-                        e.disclosure.note,
-                    )
-                    for e in entries
-                ],
-            )
+        for d in disclosures:
+            if d.subject not in next_number:
+                row = self._db.execute(
+                    "SELECT max(number) FROM disclosures WHERE subject = ?", (d.subject,)
+                ).fetchone()
+                next_number[d.subject] = int(row[0] or 0) + 1
+            number = next_number[d.subject]
+            next_number[d.subject] = number + 1
+            entries.append(LedgerEntry(number, d))
+        self._db.executemany(
+            f"INSERT INTO disclosures ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.disclosure.subject,
+                    e.number,
+                    e.disclosure.time_s,
+                    str(e.disclosure.kind),
+                    e.disclosure.recipient,
+                    e.disclosure.subject_ref,
+                    _fields_json(e.disclosure.fields),
+                    e.disclosure.reason_ref,
+                    e.disclosure.note,
+                )
+                for e in entries
+            ],
+        )
         return entries
 
     def list_for(self, subject: str, limit: int, before: int | None = None) -> list[LedgerEntry]:
@@ -93,18 +105,19 @@ class SQLiteDisclosureLedger(DatabaseStore):
             ).fetchall()
         return [_entry(r) for r in reversed(rows)]
 
-    def filings_revealing(self, subject: str, recipient: str, since_s: float) -> int:
-        """How many filings gave ``recipient`` conflict facts about ``subject`` since ``since_s``.
+    def filings_revealing(self, subjects: Sequence[str], recipient: str, since_s: float) -> dict[str, int]:
+        """How many filings gave ``recipient`` conflict facts about each of ``subjects`` since ``since_s``.
 
         Filings are told apart by their time (one filing's disclosures share it).
         """
+        marks = ",".join("?" * len(subjects))
         with self._lock:
-            row = self._db.execute(
-                "SELECT count(DISTINCT time_s) FROM disclosures "
-                "WHERE subject = ? AND recipient = ? AND kind = ? AND time_s > ?",
-                (subject, recipient, str(DisclosureKind.CONFLICT), since_s),
-            ).fetchone()
-        return int(row[0])
+            rows = self._db.execute(
+                "SELECT subject, count(DISTINCT time_s) FROM disclosures "
+                f"WHERE subject IN ({marks}) AND recipient = ? AND kind = ? AND time_s > ? GROUP BY subject",
+                (*subjects, recipient, str(DisclosureKind.CONFLICT), since_s),
+            ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def last_alarm_s(self, subject: str, recipient: str, note: str) -> float | None:
         """When the latest probe alarm about ``recipient`` with ``note`` went to ``subject``, or ``None``."""
