@@ -56,9 +56,10 @@ def test_when_conflicts_were_found_and_how_often(tmp_path: Path) -> None:
     with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
         ledger.record([told("red", "blue", 10.0, "conflict:4"), told("red", "blue", 10.0, "conflict:5")])
         ledger.record([told("red", "blue", 20.0, "conflict:6"), told("blue", "red", 20.0, "conflict:6")])
-        assert ledger.conflicts_found_s("blue", [4, 6, 7]) == {4: 10.0, 6: 20.0}
-        assert ledger.conflicts_found_s("red", [4, 6]) == {6: 20.0}
+        assert ledger.conflicts_found_s("blue", [(4, "red"), (6, "red"), (7, "red")]) == {4: 10.0, 6: 20.0}
+        assert ledger.conflicts_found_s("red", [(4, "blue"), (6, "blue")]) == {6: 20.0}
         # Two filings told blue about red since t=5; one since t=15.
-        assert ledger.filings_revealing(["red", "civil"], "blue", 5.0) == {"red": 2}
-        assert ledger.filings_revealing(["red"], "blue", 15.0) == {"red": 1}
+        assert ledger.filings_revealing(["red", "civil"], "blue", 5.0, 10) == {"red": 2}
+        assert ledger.filings_revealing(["red"], "blue", 15.0, 10) == {"red": 1}
+        assert ledger.filings_revealing(["red"], "blue", 5.0, 1) == {"red": 1}  # counted up to at_most
         assert ledger.last_alarm_s("red", "blue", "burst") is None

@@ -125,11 +125,13 @@ class DisclosureLedger(Protocol):
         """The newest ``limit`` entries of ``subject`` numbered below ``before``, oldest first."""
         ...
 
-    def filings_revealing(self, subjects: Sequence[str], recipient: str, since_s: float) -> dict[str, int]:
+    def filings_revealing(
+        self, subjects: Sequence[str], recipient: str, since_s: float, at_most: int
+    ) -> dict[str, int]:
         """How many filings gave ``recipient`` conflict facts about each of ``subjects`` since ``since_s``.
 
         Filings are told apart by their time (one filing's disclosures share it);
-        a subject with none is left out.
+        counting may stop at ``at_most``; a subject with none is left out.
         """
         ...
 
@@ -137,8 +139,11 @@ class DisclosureLedger(Protocol):
         """When the latest probe alarm about ``recipient`` with ``note`` went to ``subject``, or ``None``."""
         ...
 
-    def conflicts_found_s(self, recipient: str, conflict_ids: Sequence[int]) -> dict[int, float]:
-        """When each of the conflicts was disclosed to ``recipient`` (found), by id; unknown ids left out."""
+    def conflicts_found_s(self, recipient: str, conflicts: Sequence[tuple[int, str]]) -> dict[int, float]:
+        """When each conflict ``(id, subject)`` was disclosed to ``recipient`` (found), by id.
+
+        Ids the ledger does not know are left out.
+        """
         ...
 
     def close(self) -> None:
@@ -267,7 +272,7 @@ def probe_alarm_on_burst(
         by_subject.setdefault(other, []).append((conflict_id, conflict))
     alarms = []
     since_s = now_s - window_s
-    counts = ledger.filings_revealing(sorted(by_subject), prober, since_s)
+    counts = ledger.filings_revealing(sorted(by_subject), prober, since_s, burst_filings)
     for subject, revealing in sorted(by_subject.items()):
         if counts.get(subject, 0) < burst_filings:
             continue

@@ -267,6 +267,10 @@ def file_plan(
     return result
 
 
+def _other_side(conflict: Conflict, party: str) -> str:
+    return conflict.party_b if conflict.party_a == party else conflict.party_a
+
+
 def _alarm_events(alarms: Sequence[LedgerEntry]) -> list[Event]:
     """Each probe alarm, pushed to the party it warns (the subject of its ledger entry)."""
     return [Event(EventKind.PROBE_ALARM, a.disclosure.subject, a) for a in alarms]
@@ -304,7 +308,8 @@ def withdraw_plan(
         records += _resolve(conflict_states, superseded, party, Resolution.WITHDRAWN, now_s)
         audit.append(records, now_s)
         if ledger is not None and revealed:
-            found_s = ledger.conflicts_found_s(party, [r.id for r in revealed])
+            others = [(r.id, _other_side(r.conflict, party)) for r in revealed]
+            found_s = ledger.conflicts_found_s(party, others)
             pairs = [(r.id, r.conflict) for r in revealed]
             alarms = ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
     if events is not None and alarms:

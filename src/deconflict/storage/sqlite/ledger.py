@@ -68,6 +68,7 @@ class SQLiteDisclosureLedger(DatabaseStore):
         entries = []
         for d in disclosures:
             if d.subject not in next_number:
+                # One query per subject: SQLite finds a max of the primary key at once, a GROUP BY scans.
                 row = self._db.execute(
                     "SELECT max(number) FROM disclosures WHERE subject = ?", (d.subject,)
                 ).fetchone()
@@ -105,19 +106,25 @@ class SQLiteDisclosureLedger(DatabaseStore):
             ).fetchall()
         return [_entry(r) for r in reversed(rows)]
 
-    def filings_revealing(self, subjects: Sequence[str], recipient: str, since_s: float) -> dict[str, int]:
+    def filings_revealing(
+        self, subjects: Sequence[str], recipient: str, since_s: float, at_most: int
+    ) -> dict[str, int]:
         """How many filings gave ``recipient`` conflict facts about each of ``subjects`` since ``since_s``.
 
-        Filings are told apart by their time (one filing's disclosures share it).
+        Filings are told apart by their time (one filing's disclosures share it);
+        counting stops at ``at_most``, so the cost does not grow with a long burst.
         """
-        marks = ",".join("?" * len(subjects))
+        counts: dict[str, int] = {}
         with self._lock:
-            rows = self._db.execute(
-                "SELECT subject, count(DISTINCT time_s) FROM disclosures "
-                f"WHERE subject IN ({marks}) AND recipient = ? AND kind = ? AND time_s > ? GROUP BY subject",
-                (*subjects, recipient, str(DisclosureKind.CONFLICT), since_s),
-            ).fetchall()
-        return {str(r[0]): int(r[1]) for r in rows}
+            for subject in subjects:
+                row = self._db.execute(
+                    "SELECT count(*) FROM (SELECT DISTINCT time_s FROM disclosures WHERE subject = ? "
+                    "AND recipient = ? AND kind = ? AND time_s > ? ORDER BY time_s DESC LIMIT ?)",
+                    (subject, recipient, str(DisclosureKind.CONFLICT), since_s, at_most),
+                ).fetchone()
+                if row[0]:
+                    counts[subject] = int(row[0])
+        return counts
 
     def last_alarm_s(self, subject: str, recipient: str, note: str) -> float | None:
         """When the latest probe alarm about ``recipient`` with ``note`` went to ``subject``, or ``None``."""
@@ -129,18 +136,24 @@ class SQLiteDisclosureLedger(DatabaseStore):
             ).fetchone()
         return None if row[0] is None else float(row[0])
 
-    def conflicts_found_s(self, recipient: str, conflict_ids: Sequence[int]) -> dict[int, float]:
-        """When each of the conflicts was disclosed to ``recipient`` (found), by id; unknown ids left out."""
-        refs = [f"conflict:{i}" for i in conflict_ids]
+    def conflicts_found_s(self, recipient: str, conflicts: Sequence[tuple[int, str]]) -> dict[int, float]:
+        """When each conflict ``(id, subject)`` was disclosed to ``recipient`` (found), by id.
+
+        Ids the ledger does not know are left out.
+        """
         found: dict[int, float] = {}
+        by_subject: dict[str, list[str]] = {}
+        for conflict_id, subject in conflicts:
+            by_subject.setdefault(subject, []).append(f"conflict:{conflict_id}")
         with self._lock:
-            for start in range(0, len(refs), 500):
-                chunk = refs[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT reason_ref, min(time_s) FROM disclosures WHERE kind = ? AND recipient = ? "
-                    f"AND reason_ref IN ({marks}) GROUP BY reason_ref",
-                    (str(DisclosureKind.CONFLICT), recipient, *chunk),
-                ).fetchall()
-                found |= {int(str(r[0]).removeprefix("conflict:")): float(r[1]) for r in rows}
+            for subject, refs in sorted(by_subject.items()):
+                for start in range(0, len(refs), 500):
+                    chunk = refs[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        "SELECT reason_ref, min(time_s) FROM disclosures WHERE subject = ? AND recipient = ? "
+                        f"AND kind = ? AND reason_ref IN ({marks}) GROUP BY reason_ref",
+                        (subject, recipient, str(DisclosureKind.CONFLICT), *chunk),
+                    ).fetchall()
+                    found |= {int(str(r[0]).removeprefix("conflict:")): float(r[1]) for r in rows}
         return found

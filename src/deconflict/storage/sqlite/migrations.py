@@ -265,7 +265,6 @@ CREATE TABLE IF NOT EXISTS disclosures (
     PRIMARY KEY (subject, number)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS disclosures_pair ON disclosures (subject, recipient, kind, time_s);
-CREATE INDEX IF NOT EXISTS disclosures_reason ON disclosures (reason_ref);
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
