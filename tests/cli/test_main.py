@@ -44,6 +44,7 @@ _ANY_COMMAND = {
     "msg": ["msg", "inbox", "--url", "http://127.0.0.1:9", "--token", "t"],
     "ops": ["ops", "list", "--url", "http://127.0.0.1:9", "--token", "t"],
     "conflicts": ["conflicts", "list", "--url", "http://127.0.0.1:9", "--token", "t"],
+    "disclosures": ["disclosures", "list", "--url", "http://127.0.0.1:9", "--token", "t"],
     "db": ["db", "backup", "x.backup", "--db", "x.db"],
     "audit": ["audit", "verify", "--db", "x.db"],
     "serve": ["serve", "--db", "x.db", "--port", "0"],
