@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from deconflict.channel.ledger import (
+    ALERT_FIELDS,
     CONFLICT_FIELDS,
+    Disclosure,
     DisclosureKind,
     conflict_disclosures,
     probe_alarm_on_burst,
     probe_alarms_on_withdrawal,
 )
+from deconflict.channel.live import LivePicture, TrackState
+from deconflict.channel.service import run_tactical_cycle
+from deconflict.config import Settings
+from deconflict.storage import open_audit_log, open_disclosure_ledger, open_incident_store
 from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.strategic.conflicts import Conflict
+from tests.builders import T0_S, box
+from tests.channel.test_live import moved
+from tests.fakes import FootprintPlans
 
 
 def conflict(prober_volume: str, victim: str, victim_operation: str) -> Conflict:
@@ -80,3 +89,31 @@ def test_a_burst_of_revealing_filings_alarms_once_per_window(tmp_path: Path) -> 
             "burst",
             "conflict:10",
         )
+
+
+def test_a_foreign_aircraft_shown_in_an_alert_is_in_its_owners_ledger(tmp_path: Path) -> None:
+    # The genuine head-on encounter of the gating tests: shown to both sides once past probation.
+    settings = Settings(db_path=tmp_path / "channel.db")
+    plans = FootprintPlans({"blue": [box(-1.0, -1.0, 1.0, 1.0)], "red": [box(-1.0, -1.0, 1.0, 1.0)]})
+    live = LivePicture(plans=plans)
+    blue = TrackState("BLU101", "VIPER1", T0_S, 0.0, 0.0, 3000.0, 100.0, 90.0, 0.0)
+    red = TrackState("RED707", "REDCAP", T0_S, 0.0, 60_000.0 / 111_319.49, 3000.0, 100.0, 270.0, 0.0)
+    with (
+        open_incident_store(settings) as incidents,
+        open_audit_log(settings) as audit,
+        open_disclosure_ledger(settings) as ledger,
+    ):
+        shown_at = []
+        for k in range(40):
+            live.post("blue", [moved(blue, float(k))], T0_S + k)
+            live.post("red", [moved(red, float(k))], T0_S + k)
+            changes = run_tactical_cycle(live, incidents, audit, T0_S + k, ledger=ledger)
+            shown_at += [k for _ in changes.shown]
+        (about_red,) = ledger.list_for("red", 10)
+        (about_blue,) = ledger.list_for("blue", 10)
+    assert shown_at == [30, 30]  # once each, when probation ended: not again every cycle
+    (alert,) = live.alerts_for("red")
+    assert about_red.disclosure == Disclosure(
+        DisclosureKind.ALERT, "red", "blue", "RED707", ALERT_FIELDS, f"alert:{alert.id}", T0_S + 30
+    )
+    assert (about_blue.disclosure.recipient, about_blue.disclosure.subject_ref) == ("red", "BLU101")

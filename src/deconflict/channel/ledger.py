@@ -36,6 +36,7 @@ from typing import Protocol
 from deconflict.strategic.conflicts import Conflict
 
 __all__ = [
+    "ALERT_FIELDS",
     "CONFLICT_FIELDS",
     "Disclosure",
     "DisclosureKind",
@@ -50,6 +51,9 @@ __all__ = [
 
 CONFLICT_FIELDS: tuple[str, ...] = ("overlap_bbox", "overlap_area", "altitude_band", "time_window")
 """What the other side of a conflict learns: where (the overlap), how much, how high and when."""
+
+ALERT_FIELDS: tuple[str, ...] = ("position", "altitude", "velocity")
+"""What a party is shown of another's aircraft in an alert (never its id, callsign or trail)."""
 
 
 class DisclosureKind(StrEnum):

@@ -76,8 +76,10 @@ from deconflict.channel.deadlines import DeadlineStore, Escalation, is_overdue, 
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.events import Event, EventKind, EventSink
 from deconflict.channel.ledger import (
+    ALERT_FIELDS,
     DisclosureLedger,
     LedgerEntry,
+    alert_disclosure,
     conflict_disclosures,
     probe_alarm_on_burst,
     probe_alarms_on_withdrawal,
@@ -837,20 +839,33 @@ def run_tactical_cycle(
     audit: AuditLog,
     now_s: float,
     events: EventSink | None = None,
+    ledger: DisclosureLedger | None = None,
 ) -> CycleChanges:
     """Run one detection cycle of the live picture and record what it changed.
 
     Incidents opened and closed are recorded with their ``incident_recorded`` /
     ``incident_closed`` entries (both sides in the audience, no aircraft ids),
     closer approaches and the alert log are stored, all in one transaction
-    where the storage offers it. Then each side hears, from its own point of
-    view, of new, changed and cleared alerts and of opened and closed incidents.
+    where the storage offers it; given a ``ledger``, so is each foreign aircraft
+    newly shown to a party in an alert, in its owner's ledger. Then each side
+    hears, from its own point of view, of new, changed and cleared alerts and of
+    opened and closed incidents.
     """
     changes = live.cycle(now_s)
     closed: list[Incident] = []
     touched = changes.opened or changes.closer or changes.closed
-    if touched or changes.new_alerts or changes.cleared_alerts:
-        with _together(audit, incidents):
+    shown = changes.shown if ledger is not None else ()
+    if touched or changes.new_alerts or changes.cleared_alerts or shown:
+        with _together(audit, *_present(incidents, ledger)):
+            if ledger is not None and shown:
+                ledger.record(
+                    [
+                        alert_disclosure(
+                            s.subject_party, s.party, s.subject_id, ALERT_FIELDS, f"alert:{s.ref}", now_s
+                        )
+                        for s in shown
+                    ]
+                )
             for incident in changes.opened:
                 incidents.record_opened(incident)
             for incident in changes.closer:

@@ -190,6 +190,7 @@ async def run_cycles(services: Services) -> None:
                 services.audit,
                 services.clock.now_s(),
                 services.events,
+                services.ledger,
             )
         except Exception:
             _log.exception("tactical detection cycle failed")
