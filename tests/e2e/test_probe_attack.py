@@ -26,12 +26,9 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import SQLitePartyStore
 from tests.api.conftest import box_feature, plan
-from tests.builders import T0_S
-from tests.servers import call_api, serve_process
+from tests.servers import call_api, register_parties, serve_process
 
 RED_BOX = (36.0, 35.0, 36.5, 35.5)
 CIVIL_BOX = (38.0, 36.0, 39.0, 36.2)
@@ -61,10 +58,9 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     db = tmp_path / "channel.db"
-    with SQLitePartyStore(db) as parties:
-        registrations = {n: register_party(parties, n, None, T0_S) for n in ("blue", "red", "civil")}
+    tokens, _ = register_parties(db, "blue", "red", "civil")
     with serve_process(db, tmp_path / "serve.log") as (_, url):
-        yield Server(url, {n: r.token for n, r in registrations.items()})
+        yield Server(url, tokens)
 
 
 def withdraw(server: Server, party: str, operation_id: str) -> tuple[int, dict[str, str]]:
