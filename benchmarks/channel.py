@@ -80,7 +80,18 @@ class Server:
     """``deconflict serve`` in a subprocess; its log is read continuously so it never blocks on a pipe."""
 
     def __init__(self, db: Path, extra_args: list[str]) -> None:
-        command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--init", "--port", "0", *extra_args]
+        command = [
+            sys.executable,
+            "-m",
+            "deconflict",
+            "serve",
+            "--db",
+            str(db),
+            "--init",
+            "--port",
+            "0",
+            *extra_args,
+        ]
         wrapper = os.environ.get("DECONFLICT_BENCH_WRAP")  # e.g. "py-spy record -o prof.txt -f raw --"
         if wrapper:
             command = [*wrapper.split(), *command]
