@@ -34,11 +34,12 @@ from rich.console import Console
 from rich.progress import Progress
 
 from deconflict.channel.service import file_plan
-from deconflict.config import Buffers, Limits
 from deconflict.geometry.footprint import circle_footprint, polygon_footprint
 from deconflict.storage import SQLiteAuditLog, SQLiteDisclosureLedger, SQLiteStore
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic import Operation, OperationState, Volume, evaluate_pairs, file_operation
+from deconflict.strategic.buffers import Buffers
+from deconflict.strategic.limits import Limits
 from deconflict.units import FL_TO_M, Altitude, AltitudeMargins, AltitudeReference
 
 # A box over the Levant of about Syria's area (185,000 km^2).

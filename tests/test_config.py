@@ -8,17 +8,18 @@ from pathlib import Path
 import pytest
 
 from deconflict.channel.gating import GatingSettings
+from deconflict.channel.probes import ProbeRules
 from deconflict.config import (
     CONFIG_FILE_ENV,
     NOT_SETTINGS,
-    Buffers,
-    Limits,
     Settings,
     load_settings,
     settings_markdown,
     unknown_variables,
 )
 from deconflict.errors import InputError
+from deconflict.strategic.buffers import Buffers
+from deconflict.strategic.limits import Limits
 from deconflict.units import AltitudeMargins
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +32,7 @@ def test_defaults() -> None:
     assert settings.limits() == Limits()
     assert settings.altitude_margins() == AltitudeMargins()
     assert settings.gating() == GatingSettings()  # the settings carry the domain's defaults
+    assert settings.probe_rules() == ProbeRules()
 
 
 def test_environment_is_read_when_loading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -6,11 +6,13 @@ The library is usable without the CLI::
     conflicts = find_conflicts(read_volumes("blue.geojson") + read_volumes("red.geojson"))
 """
 
-from deconflict.config import Buffers, Limits, Settings, load_settings
+from deconflict.config import Settings, load_settings
 from deconflict.errors import DeconflictError, InputError, NotFoundError, Problem, StaleVersionError
 from deconflict.strategic import (
+    Buffers,
     Conflict,
     FilingResult,
+    Limits,
     Operation,
     OperationState,
     Volume,

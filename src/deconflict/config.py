@@ -3,7 +3,9 @@
 Nothing is read at import time: :func:`load_settings` builds a :class:`Settings`
 from ``DECONFLICT_*`` environment variables (over an optional TOML file named
 by ``DECONFLICT_CONFIG``) when a program starts, and the domain receives the
-plain frozen dataclasses it needs (:class:`Buffers`, :class:`Limits`,
+plain frozen dataclasses it needs, each defined beside the code that uses it
+(:class:`~deconflict.strategic.buffers.Buffers`, :class:`~deconflict.strategic.limits.Limits`,
+:class:`~deconflict.channel.probes.ProbeRules`, :class:`~deconflict.channel.gating.GatingSettings`,
 :class:`~deconflict.units.AltitudeMargins`). A bad value is an
 :class:`~deconflict.errors.InputError` naming the variable (or the file and
 key), the value and what is expected.
@@ -27,18 +29,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
 from deconflict.errors import InputError, Problem
+from deconflict.strategic.buffers import Buffers
+from deconflict.strategic.limits import Limits
 from deconflict.units import AltitudeMargins
 
 if TYPE_CHECKING:
     from deconflict.channel.gating import GatingSettings
+    from deconflict.channel.probes import ProbeRules
 
 __all__ = [
     "CONFIG_FILE_ENV",
     "ENV_PREFIX",
     "NOT_SETTINGS",
-    "Buffers",
-    "Limits",
-    "ProbeRules",
     "SettingInfo",
     "Settings",
     "load_settings",
@@ -69,46 +71,6 @@ NOT_SETTINGS: dict[str, str] = {
 """``DECONFLICT_*`` variables that are not settings, each with what reads it; others are warned about."""
 
 
-@dataclass(frozen=True)
-class Buffers:
-    """Margins added around every volume before testing for conflicts.
-
-    Each volume is grown by these amounts on every side, so two volumes closer
-    than twice a buffer conflict.
-    """
-
-    buffer_m: float = 0.0
-    vertical_buffer_m: float = 0.0
-    time_buffer_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Sanity limits on input, each reported with a clear message when exceeded.
-
-    Altitudes outside what anyone can mean are refused rather than planned for:
-    flight levels above FL 660, the upper limit of controlled airspace in Europe
-    (ICAO EUR; the highest flight level any air navigation service publishes),
-    and heights in metres or feet below -1,000 m (the lowest land, the Dead Sea
-    shore, is at -430 m, less than 110 m of geoid) or above 100 km (the Kármán
-    line, where airspace ends).
-    """
-
-    max_file_bytes: int = 64 * 1024 * 1024
-    max_volumes_per_file: int = 100_000
-    max_volumes_per_operation: int = 1_000
-    max_vertices_per_ring: int = 10_000
-    max_radius_m: float = 2_000_000.0
-    max_flight_level: float = 660.0
-    min_altitude_m: float = -1_000.0
-    max_altitude_m: float = 100_000.0
-    # One operation filed through the channel (deconflict.channel.plans): its footprint
-    # (the union of its volumes'), its time span and its altitude span.
-    max_operation_area_m2: float = 50_000.0e6
-    max_operation_window_s: float = 72.0 * 3600.0
-    max_operation_band_m: float = 21_000.0
-
-
 def parse_bind(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6 address]:PORT`` too) as a host and a port number (0: any free port).
 
@@ -129,22 +91,12 @@ def parse_bind(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-@dataclass(frozen=True)
-class ProbeRules:
-    """When filings look like probes of other parties' plans (:mod:`deconflict.channel.ledger`).
-
-    A withdrawal less than ``window_s`` after the operation's conflicts were
-    found, or ``burst_filings`` filings revealing one party's plans within
-    ``window_s``, raise a probe alarm to that party.
-    """
-
-    window_s: float = 600.0
-    burst_filings: int = 10
-
-
 _MARGINS = AltitudeMargins()
 _LIMITS = Limits()
-_PROBES = ProbeRules()
+# ProbeRules' defaults (deconflict.channel.probes), written out so that this module loads without the
+# channel package; tests/test_config.py checks that they agree.
+_PROBES_WINDOW_S = 600.0
+_PROBES_BURST_FILINGS = 10
 
 
 class Settings(BaseSettings):
@@ -232,7 +184,7 @@ class Settings(BaseSettings):
         ),
     )
     probe_window_s: float = Field(
-        default=_PROBES.window_s,
+        default=_PROBES_WINDOW_S,
         gt=0.0,
         description=(
             "an operation withdrawn less than this after its filing revealed conflicts raises a probe "
@@ -241,7 +193,7 @@ class Settings(BaseSettings):
         ),
     )
     probe_burst_filings: int = Field(
-        default=_PROBES.burst_filings,
+        default=_PROBES_BURST_FILINGS,
         ge=2,
         description=(
             "filings of one party that revealed conflicts with another party's plans within "
@@ -389,7 +341,8 @@ class Settings(BaseSettings):
 
     def gating(self) -> GatingSettings:
         """The live picture's gates as a domain object."""
-        from deconflict.channel.gating import GatingSettings  # the channel package imports this module
+        # Imported when built: importing the channel package here would load it with every Settings.
+        from deconflict.channel.gating import GatingSettings
 
         return GatingSettings(
             max_aircraft_per_party=self.tracks_max_aircraft_per_party,
@@ -420,6 +373,8 @@ class Settings(BaseSettings):
 
     def probe_rules(self) -> ProbeRules:
         """When filings raise probe alarms, as a domain object."""
+        from deconflict.channel.probes import ProbeRules  # as gating(): when built
+
         return ProbeRules(self.probe_window_s, self.probe_burst_filings)
 
     def altitude_margins(self) -> AltitudeMargins:

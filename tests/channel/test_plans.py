@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 import deconflict
 from deconflict.channel.plans import _box_area_m2, check_extent, plan_volumes
-from deconflict.config import Limits, Settings
+from deconflict.config import Settings
 from deconflict.errors import InputError
 from deconflict.geometry.geodesy import area_m2
+from deconflict.strategic.limits import Limits
 from tests.builders import T0_S, box, collection, feature, volume
 
 

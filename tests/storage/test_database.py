@@ -23,12 +23,13 @@ from deconflict.channel.service import (
     send_batch,
     withdraw_plan,
 )
-from deconflict.config import Buffers, Limits
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database, GroupCommitError, shared_database
 from deconflict.storage.sqlite.store import SQLiteStore
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.filing import FilingResult
+from deconflict.strategic.limits import Limits
 from tests.builders import T0_S, box, volume
 
 _PARTY_SQL = "INSERT INTO parties (name, public_key_pem, token_sha256, created_s) VALUES (?, 'pem', ?, 0.0)"

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from deconflict.config import Buffers
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.volume import Volume
 
 GEOD = Geod(ellps="WGS84")

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from deconflict.config import Buffers
 from deconflict.geometry.geodesy import area_m2, destination, distance_m
 from deconflict.strategic import find_conflicts, read_volumes
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import Conflict, evaluate_pairs, format_time
 from deconflict.strategic.volume import Volume
 from deconflict.units import AltitudeMargins

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deconflict.config import Buffers, Limits
 from deconflict.errors import InputError, NotFoundError, StaleVersionError
 from deconflict.storage import SQLiteStore
 from deconflict.strategic import file_operation, find_conflicts, withdraw_operation
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import Conflict
+from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import OperationState, Volume
 from tests.builders import T0_S, box, circle, volume
 from tests.strategic.reference import reference_conflicts

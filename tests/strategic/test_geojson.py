@@ -10,9 +10,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.config import Limits
 from deconflict.errors import InputError, Problem
 from deconflict.strategic.geojson import parse_datetime_s, parse_features, read_volumes
+from deconflict.strategic.limits import Limits
 from deconflict.units import AltitudeReference
 from tests.builders import (
     T0_S,

@@ -13,9 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from deconflict import __version__
 from deconflict.api import problems
 from deconflict.api.deps import Services
-from deconflict.api.limits import RateLimiter, RequestLimits
+from deconflict.api.limits import RequestLimits
 from deconflict.api.metrics import Metrics
 from deconflict.api.middleware import RequestObserver
+from deconflict.api.rates import RateLimiter
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import catalogue as catalogue_routes
 from deconflict.api.routers import conflicts, disclosures, docs, health, operations

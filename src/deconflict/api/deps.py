@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from deconflict.api.rates import RateLimiter
 from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import Catalogue, choose_language
 from deconflict.channel.conflicts import ConflictStateStore
@@ -22,9 +23,6 @@ from deconflict.channel.service import pass_deadlines, record_login_failure
 from deconflict.config import Settings
 from deconflict.errors import AuthenticationError, InputError, Problem
 from deconflict.strategic.store import Store
-
-if TYPE_CHECKING:
-    from deconflict.api.limits import RateLimiter
 
 __all__ = [
     "AuditDep",

@@ -24,7 +24,6 @@ WebSocket connections are limited by the event bus (``events_max_connections_per
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
 from collections.abc import Iterable
 from typing import Annotated
@@ -34,11 +33,10 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconflict.api.deps import CurrentParty, Services
+from deconflict.api.rates import RATE_WINDOW_S, RateLimiter
 from deconflict.channel.parties import Party
 
 __all__ = [
-    "RATE_WINDOW_S",
-    "RateLimiter",
     "RatedFiler",
     "RatedSender",
     "RatedWithdrawer",
@@ -47,53 +45,6 @@ __all__ = [
     "rated_sender",
     "rated_withdrawer",
 ]
-
-RATE_WINDOW_S = 60.0
-"""The window of ``messages_per_minute``."""
-
-
-class RateLimiter:
-    """At most ``limit`` events per key in any ``window_s`` seconds (a sliding window).
-
-    Parameters
-    ----------
-    limit
-        Events admitted per key within one window.
-    window_s
-        The window's length in seconds.
-
-    Examples
-    --------
-    >>> limiter = RateLimiter(2, window_s=60.0)
-    >>> limiter.admit("blue", 0.0), limiter.admit("blue", 1.0), limiter.admit("blue", 2.0)
-    (None, None, 58.0)
-    >>> limiter.admit("red", 2.0) is None
-    True
-    >>> limiter.admit("blue", 60.0) is None
-    True
-    """
-
-    def __init__(self, limit: int, window_s: float = RATE_WINDOW_S) -> None:
-        if limit < 1 or window_s <= 0.0:
-            raise ValueError(f"limit must be at least 1 and window_s positive, got {limit}, {window_s}")
-        self.limit = limit
-        self.window_s = window_s
-        self._lock = threading.Lock()
-        self._times_s: dict[str, deque[float]] = {}
-
-    def admit(self, key: str, now_s: float) -> float | None:
-        """Count one event of ``key`` at ``now_s``: ``None`` if admitted, else seconds until one would be.
-
-        A refused event is not counted.
-        """
-        with self._lock:
-            times_s = self._times_s.setdefault(key, deque())
-            while times_s and times_s[0] <= now_s - self.window_s:
-                times_s.popleft()
-            if len(times_s) >= self.limit:
-                return times_s[0] + self.window_s - now_s
-            times_s.append(now_s)
-            return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

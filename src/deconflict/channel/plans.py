@@ -4,7 +4,7 @@ A filing's conflicts tell the filer where, when and how high another party's
 plans overlap its own volumes. An operation as large as a country, two years
 long and 30 km high would map every other plan in it (a probe), so an operation
 filed through the channel is bounded in footprint area, time span and altitude
-span (:class:`~deconflict.config.Limits`, settings ``max_operation_area_km2``,
+span (:class:`~deconflict.strategic.limits.Limits`, settings ``max_operation_area_km2``,
 ``max_operation_window_h``, ``max_operation_band_m``). ``deconflict check`` of
 local files has no such limit: it discloses nothing to anyone.
 """
@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 import shapely
 
-from deconflict.config import Limits
 from deconflict.errors import InputError, Problem
 from deconflict.geometry.geodesy import area_m2
 from deconflict.strategic.geojson import parse_features
+from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import Volume
 
 __all__ = ["check_extent", "plan_volumes"]

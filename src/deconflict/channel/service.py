@@ -120,10 +120,12 @@ from deconflict.channel.parties import (
     rotate_token,
 )
 from deconflict.channel.plans import check_extent
-from deconflict.config import Buffers, Limits, ProbeRules
+from deconflict.channel.probes import ProbeRules
 from deconflict.errors import DeconflictError, NotFoundError, TransitionError
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
+from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import ConflictRecord, Store
 from deconflict.strategic.volume import Operation, Volume
 

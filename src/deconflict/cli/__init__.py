@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from deconflict import __version__
+from deconflict.cli import arguments
 from deconflict.errors import DeconflictError
 
 __all__ = ["main"]
@@ -26,27 +27,10 @@ EXIT_INTERRUPTED = 130
 """Stopped by Ctrl-C (SIGINT), as a shell reports it: 128 + 2."""
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0.0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _non_negative(text)
-    if value == 0.0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return value
-
-
 def _add_floor_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-alt-ft",
-        type=_non_negative,
+        type=arguments.non_negative,
         metavar="FT",
         help="leave out aircraft at or below FT feet (default: none, or DECONFLICT_TACTICAL_MIN_ALT_M; "
         "ground status comes from the file's on_ground column)",
@@ -77,21 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     check.add_argument(
         "--buffer-m",
-        type=_non_negative,
+        type=arguments.non_negative,
         default=0.0,
         metavar="M",
         help="grow every footprint by M metres (default 0)",
     )
     check.add_argument(
         "--vertical-buffer-m",
-        type=_non_negative,
+        type=arguments.non_negative,
         default=0.0,
         metavar="M",
         help="grow every altitude band by M metres up and down (default 0)",
     )
     check.add_argument(
         "--time-buffer-s",
-        type=_non_negative,
+        type=arguments.non_negative,
         default=0.0,
         metavar="S",
         help="grow every time window by S seconds at both ends (default 0)",
@@ -122,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="print the full report as one JSON document")
     replay.add_argument(
         "--step-s",
-        type=_positive,
+        type=arguments.positive,
         default=1.0,
         metavar="S",
         help="time step of the replay in seconds (default 1)",
@@ -184,40 +168,10 @@ def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action.add_argument("--force", action="store_true", help="overwrite an existing file")
     backup.add_argument(
         "--keep",
-        type=_at_least_one,
+        type=arguments.at_least_one,
         metavar="N",
         help="PATH is a folder: write a new timestamped backup into it, keep the N newest, delete older ones",
     )
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: any free port), got {text!r}")
-    return value
-
-
-def _bind(text: str) -> str:
-    from deconflict.config import parse_bind
-
-    try:
-        parse_bind(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -232,7 +186,9 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         "--init", action="store_true", help="create the database if it does not exist (else: an error)"
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
+    serve.add_argument(
+        "--port", type=arguments.port, default=8000, help="port (default 8000; 0: any free port)"
+    )
     serve.add_argument(
         "--log-format",
         choices=("json", "text"),
@@ -249,7 +205,7 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     serve.add_argument(
         "--metrics-bind",
         metavar="HOST:PORT",
-        type=_bind,
+        type=arguments.bind,
         help="serve GET /metrics on this operator address (never on the party port); default: none",
     )
 
@@ -303,7 +259,7 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     rotate.add_argument("name", metavar="NAME")
     rotate.add_argument(
         "--grace-s",
-        type=_non_negative,
+        type=arguments.non_negative,
         default=3600.0,
         metavar="S",
         help="seconds the old token keeps working (default 3600; 0: refused at once)",

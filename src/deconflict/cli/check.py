@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from deconflict.cli import EXIT_INTERRUPTED
-from deconflict.config import Buffers, load_settings
+from deconflict.cli.output import console
+from deconflict.config import load_settings
 from deconflict.errors import InputError, Problem
 from deconflict.strategic import Conflict, Volume, find_conflicts, read_volumes
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import format_time
 
 __all__ = ["SHOWN_CONFLICTS", "check_files", "example_files", "run_check"]
@@ -137,12 +139,7 @@ def _check(paths: Sequence[Path], buffers: Buffers, as_json: bool, console: Cons
 def run_check(args: argparse.Namespace) -> int:
     """``deconflict check``."""
     buffers = Buffers(args.buffer_m, args.vertical_buffer_m, args.time_buffer_s)
-    return check_files([Path(f) for f in args.files], buffers, args.json, _console())
-
-
-def _console() -> Console:
-    # Tables are wide; when piped, do not squeeze them into 80 columns.
-    return Console(width=None if sys.stdout.isatty() else 150)
+    return check_files([Path(f) for f in args.files], buffers, args.json, console())
 
 
 def example_files() -> list[Path]:

@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from deconflict.cli.ops import add_common_arguments, client_from_args, conflicts_table, console
+from deconflict.cli.ops import add_common_arguments, client_from_args, conflicts_table
+from deconflict.cli.output import console
 
 if TYPE_CHECKING:
     from deconflict.client import Transport

@@ -57,7 +57,7 @@ def _speed(text: str) -> float:
 
 def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``demo`` to the ``deconflict`` parser."""
-    from deconflict.cli import _port, _positive
+    from deconflict.cli import arguments
 
     demo = sub.add_parser(
         "demo",
@@ -75,9 +75,14 @@ def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the demo's database (default demo/deconflict.db; its folder gets tokens and keys)",
     )
     demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    demo.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free port)")
     demo.add_argument(
-        "--duration", type=_positive, metavar="S", help="stop after S seconds (default: run until Ctrl-C)"
+        "--port", type=arguments.port, default=8000, help="port (default 8000; 0: any free port)"
+    )
+    demo.add_argument(
+        "--duration",
+        type=arguments.positive,
+        metavar="S",
+        help="stop after S seconds (default: run until Ctrl-C)",
     )
     demo.add_argument(
         "--speed", type=_speed, default=1.0, metavar="X", help="run the scenario X times faster (default 1)"
@@ -97,11 +102,12 @@ def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_plans_only(as_json: bool) -> int:
     """The strategic check of the bundled example plans; exit 0 even though it has conflicts."""
-    from deconflict.cli.check import _console, check_files, example_files
-    from deconflict.config import Buffers
+    from deconflict.cli.check import check_files, example_files
+    from deconflict.cli.output import console as table_console
+    from deconflict.strategic.buffers import Buffers
 
     files = example_files()
-    console = _console()
+    console = table_console()
     if not as_json:
         console.print(f"[bold]deconflict demo[/]: strategic check of the bundled plans in {files[0].parent}")
     check_files(files, Buffers(), as_json, console)

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from deconflict.cli.output import console as table_console
 from deconflict.config import Settings, load_settings
 from deconflict.errors import InputError
 from deconflict.tactical import Detection, DetectionSettings, GroundFilter, detect, warm_up
@@ -197,7 +197,7 @@ def run_detect(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(_document(snapshot, found, minima, ground, detect_s), indent=2) + "\n")
     else:
-        console = Console(width=None if sys.stdout.isatty() else 150)
+        console = table_console()
         for table in _tables(snapshot, found, minima.lookahead_s):
             console.print(table)
         ignored = left_out_text(snapshot.left_out, ground)

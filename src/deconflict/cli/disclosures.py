@@ -6,7 +6,9 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from deconflict.cli.ops import add_common_arguments, client_from_args, console
+from deconflict.cli import arguments
+from deconflict.cli.ops import add_common_arguments, client_from_args
+from deconflict.cli.output import console
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -14,12 +16,6 @@ if TYPE_CHECKING:
     from deconflict.client import Transport
 
 __all__ = ["add_disclosures_parser", "disclosures_table", "run_disclosures"]
-
-
-def _positive_int(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return int(text)
 
 
 def add_disclosures_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,9 +31,11 @@ def add_disclosures_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     actions = disclosures.add_subparsers(dest="disclosures_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="list the ledger, oldest first (the newest page by default)")
     add_common_arguments(listing)
-    listing.add_argument("--limit", type=_positive_int, metavar="N", help="the newest N entries at most")
     listing.add_argument(
-        "--before", type=_positive_int, metavar="NUMBER", help="only entries numbered below NUMBER"
+        "--limit", type=arguments.whole_number, metavar="N", help="the newest N entries at most"
+    )
+    listing.add_argument(
+        "--before", type=arguments.whole_number, metavar="NUMBER", help="only entries numbered below NUMBER"
     )
 
 

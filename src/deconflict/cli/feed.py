@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -22,20 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deconflict.cli import EXIT_INTERRUPTED
+from deconflict.cli import EXIT_INTERRUPTED, arguments
 from deconflict.cli.ops import add_server_arguments, client_from_args
 
 __all__ = ["FeedSummary", "add_feed_parser", "feed", "run_feed"]
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value > 0.0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
 
 
 def add_feed_parser(sub: Any) -> None:
@@ -52,14 +41,22 @@ def add_feed_parser(sub: Any) -> None:
     parser.add_argument("file", metavar="FILE.csv[.gz]", help="track CSV with time_s, optionally gzip")
     add_server_arguments(parser)
     parser.add_argument(
-        "--speed", type=_positive, default=1.0, metavar="X", help="recorded seconds per second (default 1)"
+        "--speed",
+        type=arguments.positive_finite,
+        default=1.0,
+        metavar="X",
+        help="recorded seconds per second (default 1)",
     )
     parser.add_argument(
-        "--batch-s", type=_positive, default=1.0, metavar="S", help="seconds between posts (default 1)"
+        "--batch-s",
+        type=arguments.positive_finite,
+        default=1.0,
+        metavar="S",
+        help="seconds between posts (default 1)",
     )
     parser.add_argument(
         "--max-seconds",
-        type=_positive,
+        type=arguments.positive_finite,
         default=None,
         metavar="S",
         help="stop after S seconds of feeding (default: the whole file)",

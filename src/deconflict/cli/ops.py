@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deconflict.cli.output import console
 from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.table import Table
 
     from deconflict.client import ChannelClient, ChannelError, Transport
@@ -27,7 +26,6 @@ __all__ = [
     "add_server_arguments",
     "client_from_args",
     "conflicts_table",
-    "console",
     "run_ops",
 ]
 
@@ -119,14 +117,6 @@ def client_from_args(
     return ChannelClient(
         url, token, private_key_pem=private_key_pem, transport=transport, insecure=args.insecure
     )
-
-
-def console() -> Console:
-    """Where tables go: stdout, 150 columns when it is not a terminal."""
-    # Imported when output is made: building the parser stays cheap.
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 150)
 
 
 def _read_collection(path: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from deconflict.cli.detect import (
     left_out_text,
     plausible_ranges,
 )
+from deconflict.cli.output import console as table_console
 from deconflict.config import load_settings
 from deconflict.tactical.replay import Alert, Closest, Incident, ReplayReport, ReplaySettings, replay
 from deconflict.tactical.tracks import Implausible, Tracks, implausible_values, read_tracks
@@ -322,7 +323,7 @@ def run_replay(args: argparse.Namespace) -> int:
         document = report_document(report, replay_s, tracks.on_ground is not None, implausible)
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        console = Console(width=None if sys.stdout.isatty() else 150)
+        console = table_console()
         if report.incidents:
             console.print(_incident_table(report))
         if report.alerts:

@@ -37,7 +37,7 @@ def run_settings(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    from deconflict.cli.ops import console
+    from deconflict.cli.output import console
 
     table = Table(title="Settings (* differs from the default)", title_justify="left")
     for column in ("variable", "value", "default", "meaning"):

@@ -18,8 +18,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from deconflict.config import Buffers
 from deconflict.geometry.overlap import footprints_conflict, overlap_regions
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.volume import Volume
 from deconflict.units import REFERENCE_CODES, Altitude, AltitudeMargins, msl_bounds_array
 

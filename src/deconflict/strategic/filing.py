@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from deconflict.config import Buffers, Limits
 from deconflict.errors import InputError, NotFoundError, Problem, StaleVersionError
+from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import Conflict, evaluate_pairs
+from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation, OperationState, Volume
 

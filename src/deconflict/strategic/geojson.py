@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import shapely.geometry
 
-from deconflict.config import Limits
 from deconflict.errors import InputError, Problem
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.strategic.conflicts import format_time
+from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import Volume
 from deconflict.units import (
     ALTITUDE_UNITS,

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from deconflict.config import Buffers
 from deconflict.geometry.footprint import Footprint
+from deconflict.strategic.buffers import Buffers
 from deconflict.units import Altitude, AltitudeMargins
 
 __all__ = ["Operation", "OperationState", "SearchBox", "Volume"]

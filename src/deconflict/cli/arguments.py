@@ -1,0 +1,80 @@
+"""The argument validators of the ``deconflict`` commands: each turns one bad value into argparse's
+one-line error (exit 2), naming what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = ["at_least_one", "bind", "non_negative", "port", "positive", "positive_finite", "whole_number"]
+
+
+def non_negative(text: str) -> float:
+    """A finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def positive(text: str) -> float:
+    """A finite number > 0."""
+    value = non_negative(text)
+    if value == 0.0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def at_least_one(text: str) -> int:
+    """A whole number >= 1 (``int()`` syntax: a sign and spaces are allowed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return value
+
+
+def port(text: str) -> int:
+    """A port number 0..65535 (0: any free port)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: any free port), got {text!r}")
+    return value
+
+
+def bind(text: str) -> str:
+    """``HOST:PORT`` as :func:`~deconflict.config.parse_bind` reads it; kept as text."""
+    from deconflict.config import parse_bind
+
+    try:
+        parse_bind(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def positive_finite(text: str) -> float:
+    """A finite number > 0, refused with one message for every bad value (the feed's wording)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0.0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def whole_number(text: str) -> int:
+    """A whole number >= 1 in plain digits (no sign, no spaces)."""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
