@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from deconflict.cli import main
-from deconflict.tactical.report import MAX_INCIDENTS
-from tests.tactical.test_report import T0_S, check_report, write_pair_csv
+from deconflict.report import MAX_INCIDENTS
+from tests.report.test_report import T0_S, check_report, write_pair_csv
 
 SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
 

@@ -30,7 +30,7 @@ from deconflict.tactical.tracks import Implausible, Tracks, implausible_values, 
 from deconflict.units import FT_TO_M, NM_TO_M
 
 if TYPE_CHECKING:  # matplotlib is only loaded with --report
-    from deconflict.tactical.report import ReportFolder
+    from deconflict.report import ReportFolder
 
 __all__ = ["report_document", "run_replay"]
 
@@ -222,7 +222,7 @@ def _summary(report: ReplayReport, replay_s: float, ground_flags: bool) -> str:
 
 def _write_html(report: ReplayReport, tracks: Tracks, folder: ReportFolder) -> Path:
     """The HTML report (``--report``), with a progress bar on stderr while the plots render."""
-    from deconflict.tactical.report import write_report
+    from deconflict.report import write_report
 
     progress = Progress(
         TextColumn("report"),
@@ -291,7 +291,7 @@ def run_replay(args: argparse.Namespace) -> int:
     )
     if args.report:
         # Imported here: matplotlib is only needed with --report. Fail before a long replay.
-        from deconflict.tactical.report import ReportFolder
+        from deconflict.report import ReportFolder
 
         ReportFolder.check(args.report, force=args.force)
     started = time.perf_counter()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from deconflict.errors import InputError
+from deconflict.report import incident_order, write_report
 from deconflict.tactical.replay import ReplayReport, replay
-from deconflict.tactical.report import incident_order, write_report
 from deconflict.tactical.tracks import Tracks, read_tracks
 
 SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
