@@ -15,7 +15,7 @@ import pytest
 
 from deconflict.cli import demo as demo_module
 from deconflict.cli import main
-from deconflict.cli.demo import DEMO_MARKER, prepare_folder
+from deconflict.demo.folder import DEMO_MARKER, prepare_folder
 from deconflict.demo.scenario import load_scenario
 from deconflict.errors import InputError
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from deconflict.cli import main
-from deconflict.cli.feed import feed
+from deconflict.demo.feed import feed
 from deconflict.strategic.geojson import parse_datetime_s
 
 HEADER = "time_s,id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n"

@@ -89,9 +89,9 @@ def test_other_urls_are_refused_by_the_client(url: str, expected: str) -> None:
 
 def test_the_demo_talks_to_its_own_server_on_whatever_address_it_bound(tmp_path: Path) -> None:
     from deconflict.channel.keys import generate_key_pair
-    from deconflict.cli.demo import _clients
+    from deconflict.demo.server import party_clients
 
     key = tmp_path / "blue.pem"
     key.write_bytes(generate_key_pair()[0])
-    clients = _clients(REMOTE, {"blue": {"token": "t", "key_file": str(key)}})
+    clients = party_clients(REMOTE, {"blue": {"token": "t", "key_file": str(key)}})
     assert clients["blue"].url == REMOTE

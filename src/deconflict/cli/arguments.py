@@ -7,7 +7,16 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["at_least_one", "bind", "non_negative", "port", "positive", "positive_finite", "whole_number"]
+__all__ = [
+    "at_least_one",
+    "bind",
+    "non_negative",
+    "port",
+    "positive",
+    "positive_finite",
+    "speed",
+    "whole_number",
+]
 
 
 def non_negative(text: str) -> float:
@@ -78,3 +87,14 @@ def whole_number(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
     return int(text)
+
+
+def speed(text: str) -> float:
+    """A speed-up factor: > 0 and at most 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value <= 100.0:
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= 100, got {text!r}")
+    return value

@@ -22,7 +22,10 @@ from deconflict.client import ChannelClient, ChannelError
 from deconflict.demo.scenario import Flight, Scenario, Step
 from deconflict.strategic.conflicts import format_time
 
-__all__ = ["DemoDriver", "ScenarioClock", "flight_states"]
+__all__ = ["TICK_S", "DemoDriver", "ScenarioClock", "flight_states", "play"]
+
+TICK_S = 1.0
+"""Real seconds between the driver's ticks."""
 
 _MISSING_ROUTE = 404
 _LEVELS = ("advisory", "warning", "loss")
@@ -400,3 +403,17 @@ class DemoDriver:
                 "failed": list(self._progress.failed),
             },
         }
+
+
+def play(driver: DemoDriver, duration_s: float | None, log: Callable[[str], None]) -> None:
+    """File the plans, then tick the driver every second until ``duration_s`` (real seconds) or Ctrl-C."""
+    started = time.monotonic()
+    next_tick = started
+    try:
+        driver.file_plans()
+        while duration_s is None or time.monotonic() - started < duration_s:
+            driver.tick()
+            next_tick += TICK_S
+            time.sleep(max(0.0, next_tick - time.monotonic()))
+    except KeyboardInterrupt:
+        log("interrupted: stopping")
