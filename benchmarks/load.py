@@ -85,7 +85,9 @@ def rss_kib(pid: int) -> int:
 def server(db: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """``deconflict serve`` on 127.0.0.1 and an ephemeral port; always stopped (SIGINT, then SIGKILL)."""
     command = [sys.executable, "-m", "deconflict", "serve", "--db", str(db), "--init", "--port", "0"]
-    env = {**os.environ, "DECONFLICT_MESSAGES_PER_MINUTE": "100000000"}
+    # Throughput, not policy: the per-party rates a real deployment keeps are lifted here.
+    rates = ("MESSAGES_PER_MINUTE", "FILINGS_PER_MINUTE", "WITHDRAWALS_PER_MINUTE")
+    env = {**os.environ, **{f"DECONFLICT_{rate}": "100000000" for rate in rates}}
     with log.open("wb") as out:  # a file, never a pipe that could fill up
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=out, env=env)
     try:

@@ -51,8 +51,10 @@ def _server(
     db: Path, log: Path, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A ``deconflict serve`` process on an ephemeral port; its log goes to a file (never a full pipe)."""
-    # Writers send faster than a party's message rate allows (tests/api/test_limits.py tests the limit).
-    env = {"DECONFLICT_MESSAGES_PER_MINUTE": "1000000", **(env if env is not None else os.environ)}
+    # Writers send and file faster than a party's rates allow (tests/api/test_limits.py and
+    # tests/e2e/test_probe_attack.py test the limits); more rounds must not run into them.
+    rates = ("MESSAGES_PER_MINUTE", "FILINGS_PER_MINUTE", "WITHDRAWALS_PER_MINUTE")
+    env = {**{f"DECONFLICT_{rate}": "1000000" for rate in rates}, **(env if env is not None else os.environ)}
     with serve_process(db, log, env) as (process, url):
         yield process, url
 
