@@ -97,6 +97,7 @@ _LIMITS = Limits()
 # channel package; tests/test_config.py checks that they agree.
 _PROBES_WINDOW_S = 600.0
 _PROBES_BURST_FILINGS = 10
+_SWEEP_AIRCRAFT = 5  # GatingSettings.sweep_aircraft, likewise
 
 
 class Settings(BaseSettings):
@@ -198,6 +199,16 @@ class Settings(BaseSettings):
         description=(
             "filings of one party that revealed conflicts with another party's plans within "
             "probe_window_s that raise a probe alarm to that party, withdrawn or not"
+        ),
+    )
+    probe_sweep_aircraft: int = Field(
+        default=_SWEEP_AIRCRAFT,
+        ge=2,
+        description=(
+            "aircraft of one party that do not vouch (on probation, outside its plans, or refused as "
+            "implausible) in alerts with another party's aircraft within probe_window_s that raise a "
+            "probe alarm (sweep) to that party (a sweep puts hundreds in alerts; a genuine party "
+            "entering coverage a few)"
         ),
     )
     # Tactical detection (deconflict.tactical); the domain dataclasses carry the same defaults.
@@ -354,6 +365,8 @@ class Settings(BaseSettings):
             probation_s=self.tracks_probation_s,
             plan_margin_m=self.tracks_plan_margin_m,
             disclose_anywhere=frozenset(self.tracks_disclose_anywhere),
+            sweep_aircraft=self.probe_sweep_aircraft,
+            sweep_window_s=self.probe_window_s,
         )
 
     def limits(self) -> Limits:

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.channel.gating import GatingSettings, Refusal, Withheld, implausible, near_footprints
+from deconflict.channel.gating import (
+    GatingSettings,
+    Refusal,
+    Sweep,
+    Withheld,
+    implausible,
+    near_footprints,
+)
 from deconflict.channel.live import LivePicture, LiveSettings, TrackState
 from deconflict.errors import InputError
 from deconflict.geometry.overlap import point_to_shape_distance_m
@@ -113,6 +120,50 @@ def test_a_sweep_of_invented_aircraft_shows_its_party_nothing_while_the_victims_
         assert {v.withheld for v in live.alerts_for("blue")} == {Withheld.OUTSIDE_PLANS}
 
 
+def fly_sweep(live: LivePicture, invented: list[TrackState], seconds: int) -> list[Sweep]:
+    """Fly the victims (past their probation) and ``invented`` blue aircraft; the sweeps reported."""
+    traffic = established(live, T0_S, 40)
+    start_s = T0_S + 40
+    sweeps = []
+    for k in range(seconds + 1):
+        now_s = start_s + k
+        for party, s in traffic:
+            live.post(party, [moved(s, float(k))], now_s)
+        live.take("blue", [moved(s, float(k)) for s in invented], now_s)
+        sweeps += live.cycle(now_s).sweeps
+    return sweeps
+
+
+@pytest.mark.parametrize(("speed_mps", "swept"), [(1000.0, ["civil", "red"]), (250.0, ["red"])])
+def test_a_sweep_raises_one_alarm_per_victim_party_and_none_to_the_prober(
+    speed_mps: float, swept: list[str]
+) -> None:
+    # At 1000 m/s every state is refused: the refused states (ghosts) still find whom they threaten.
+    # At 250 m/s the sweep comes within the look-ahead of civil's aircraft (lat 35.9 and north) only
+    # after 3 minutes, and then of 4 of its aircraft: red alone is swept in the first minute.
+    sweeps = fly_sweep(LivePicture(plans=PLANS), sweep(T0_S + 40, speed_mps), 60)
+    assert sorted((s.prober, s.subject) for s in sweeps) == [("blue", party) for party in swept]
+    for s in sweeps:
+        assert s.aircraft >= GatingSettings().sweep_aircraft
+        assert s.subject_ids and all(i.startswith("V") for i in s.subject_ids)  # the victim's own ids
+
+
+def test_a_few_new_aircraft_in_alerts_raise_no_sweep() -> None:
+    live = LivePicture(plans=PLANS)
+    fly_sweep(live, sweep(T0_S + 40, 250.0), 20)
+    met = sorted({v.own_id for v in live.alerts_for("blue")})
+    few = [s for s in sweep(T0_S + 40, 250.0) if s.id in met[: GatingSettings().sweep_aircraft - 1]]
+    live = LivePicture(plans=PLANS)
+    assert fly_sweep(live, few, 60) == []
+    victims_met = {v.other_party for v in live.alerts_for("blue")}
+    assert victims_met  # they did come into alerts with the victims
+    # The same aircraft reach a threshold set to their number: one sweep per victim party met.
+    at_few = LiveSettings(gating=GatingSettings(sweep_aircraft=len(few)))
+    sweeps = fly_sweep(LivePicture(at_few, plans=PLANS), few, 60)
+    assert {(s.prober, s.subject) for s in sweeps} == {("blue", p) for p in victims_met}
+    assert len(sweeps) == len(victims_met)
+
+
 def test_a_genuine_encounter_is_withheld_during_probation_then_shown_to_both_sides() -> None:
     # Blue and red head-on 60 km apart at 100 m/s, each inside its own plan: loss at 253.7 s.
     plans = FootprintPlans({"blue": [box(-1.0, -1.0, 1.0, 1.0)], "red": [box(-1.0, -1.0, 1.0, 1.0)]})
@@ -125,6 +176,7 @@ def test_a_genuine_encounter_is_withheld_during_probation_then_shown_to_both_sid
         live.post("blue", [moved(blue, float(k))], T0_S + k)
         live.post("red", [moved(red, float(k))], T0_S + k)
         changes = live.cycle(T0_S + k)
+        assert changes.sweeps == ()  # a genuine encounter is no sweep, even while on probation
         shown += changes.shown
         [blue_view] = live.alerts_for("blue")
         [red_view] = live.alerts_for("red")

@@ -57,6 +57,20 @@ An aircraft vouches when all of these hold:
    plans, say) skip this condition. A picture without a plan source (a unit
    test, a tool) applies no policy.
 
+**A sweep raises a probe alarm.** Withholding blinds the liar but does not
+tell its victims they are being probed. When, within ``sweep_window_s``,
+``sweep_aircraft`` distinct aircraft of party P that do not vouch (on
+probation, outside P's plans) have been in alerts with aircraft of party Q,
+or states of that many P aircraft refused as implausible would have been (the
+detector runs them as *ghosts*: they find who they threaten, and make no
+alert), the cycle reports a :class:`Sweep` of Q by P: the hook of the probe
+alarm (``probe_alarm``, reason ``sweep``) that Q gets, at most once per
+(P, Q) and window; P is not told. 20 by default: the sweep of issue 21 puts
+hundreds of aircraft in alerts within seconds, while a genuine party entering
+coverage has a few aircraft in alerts during their probation (the demo's
+encounters: one or two per pair of parties), and an ADS-B feed's occasional
+glitch is one aircraft at a time.
+
 The cost stays off the hot path: states are checked with a few float
 operations as they are posted, and the probation and the policy are evaluated
 in the cycle only for the aircraft that are in alerts or incidents.
@@ -94,6 +108,7 @@ __all__ = [
     "Refusal",
     "Shown",
     "StorePlanAreas",
+    "Sweep",
     "Withheld",
     "check_cap",
     "implausible",
@@ -136,6 +151,11 @@ class GatingSettings:
         How far outside its party's live plans an aircraft still vouches.
     disclose_anywhere
         Parties whose aircraft vouch wherever they are (no plan policy).
+    sweep_aircraft, sweep_window_s
+        How many distinct aircraft of one party that do not vouch (or whose
+        states were refused) may come into alerts with another party's
+        aircraft within ``sweep_window_s`` before that party is warned of a
+        sweep (:class:`Sweep`).
     """
 
     max_aircraft_per_party: int = 5000
@@ -147,10 +167,14 @@ class GatingSettings:
     probation_s: float = 30.0
     plan_margin_m: float = 55_560.0
     disclose_anywhere: frozenset[str] = frozenset()
+    sweep_aircraft: int = 5
+    sweep_window_s: float = 600.0
 
     def __post_init__(self) -> None:
         if self.max_aircraft_per_party < 1:
             raise ValueError(f"max_aircraft_per_party must be >= 1, got {self.max_aircraft_per_party}")
+        if self.sweep_aircraft < 2:
+            raise ValueError(f"sweep_aircraft must be >= 2, got {self.sweep_aircraft}")
         for name in (
             "max_gs_mps",
             "max_climb_mps",
@@ -159,6 +183,7 @@ class GatingSettings:
             "position_tolerance_m",
             "probation_s",
             "plan_margin_m",
+            "sweep_window_s",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
@@ -199,6 +224,24 @@ class Shown:
     subject_party: str
     subject_id: str
     ref: str
+    time_s: float
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """``prober`` looks like sweeping for ``subject``'s aircraft: the hook of a probe alarm to ``subject``.
+
+    ``aircraft`` distinct aircraft of ``prober`` that did not vouch (or whose
+    states were refused) came into alerts with ``subject``'s aircraft within
+    the sweep window; ``subject_ids`` are the subject's own ids of the
+    aircraft they met (never the prober's ids: the subject learns nothing of
+    the prober's aircraft from its alarm).
+    """
+
+    prober: str
+    subject: str
+    aircraft: int
+    subject_ids: tuple[str, ...]
     time_s: float
 
 

@@ -17,7 +17,9 @@ Kinds
 ``probe_alarm``
     Not a disclosure but a warning about them: a party withdrew an operation
     right after its filing revealed the subject's plans, or revealed them in a
-    burst of filings (:func:`probe_alarms_on_withdrawal`, :func:`probe_alarm_on_burst`).
+    burst of filings (:func:`probe_alarms_on_withdrawal`, :func:`probe_alarm_on_burst`),
+    or swept the live picture with aircraft that do not vouch
+    (:func:`probe_alarm_on_sweep`, :class:`~deconflict.channel.gating.Sweep`).
     Each alarm is also pushed to the subject as a ``probe_alarm`` event.
 
 Numbering
@@ -33,11 +35,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from deconflict.channel.gating import Sweep
 from deconflict.strategic.conflicts import Conflict
 
 __all__ = [
     "ALERT_FIELDS",
     "CONFLICT_FIELDS",
+    "SWEEP_FIELDS",
     "Disclosure",
     "DisclosureKind",
     "DisclosureLedger",
@@ -46,6 +50,7 @@ __all__ = [
     "alert_disclosure",
     "conflict_disclosures",
     "probe_alarm_on_burst",
+    "probe_alarm_on_sweep",
     "probe_alarms_on_withdrawal",
 ]
 
@@ -54,6 +59,9 @@ CONFLICT_FIELDS: tuple[str, ...] = ("overlap_bbox", "overlap_area", "altitude_ba
 
 ALERT_FIELDS: tuple[str, ...] = ("position", "altitude", "velocity")
 """What a party is shown of another's aircraft in an alert (never its id, callsign or trail)."""
+
+SWEEP_FIELDS: tuple[str, ...] = ("alert",)
+"""What a sweep's aircraft learnt of the subject's: that alerts exist (their figures were withheld)."""
 
 
 class DisclosureKind(StrEnum):
@@ -71,6 +79,8 @@ class ProbeReason(StrEnum):
     """The operation that revealed the subject's plans was withdrawn within ``probe_window_s``."""
     BURST = "burst"
     """``probe_burst_filings`` filings revealed the subject's plans within ``probe_window_s``."""
+    SWEEP = "sweep"
+    """``probe_sweep_aircraft`` aircraft not vouching met the subject's in alerts within ``probe_window_s``."""
 
 
 @dataclass(frozen=True)
@@ -285,3 +295,27 @@ def probe_alarm_on_burst(
             continue
         alarms.append(_alarm(subject, prober, revealing, ProbeReason.BURST, now_s))
     return alarms
+
+
+def probe_alarm_on_sweep(sweep: Sweep) -> Disclosure:
+    """The alarm to the subject of a sweep of the live picture (at most one per prober and window).
+
+    ``subject_ref`` names the subject's aircraft the sweep met, ``reason_ref``
+    how many of the prober's aircraft took part (never their ids).
+
+    Examples
+    --------
+    >>> a = probe_alarm_on_sweep(Sweep("blue", "red", 42, ("R1", "R2"), 100.0))
+    >>> (a.subject, a.recipient, a.subject_ref, a.fields, a.reason_ref, a.note)
+    ('red', 'blue', 'R1,R2', ('alert',), 'sweep:42 aircraft', 'sweep')
+    """
+    return Disclosure(
+        DisclosureKind.PROBE_ALARM,
+        sweep.subject,
+        sweep.prober,
+        ",".join(sweep.subject_ids),
+        SWEEP_FIELDS,
+        f"sweep:{sweep.aircraft} aircraft",
+        sweep.time_s,
+        str(ProbeReason.SWEEP),
+    )

@@ -66,6 +66,7 @@ from deconflict.channel.gating import (
     PlanAreas,
     Refusal,
     Shown,
+    Sweep,
     Withheld,
     check_cap,
     implausible,
@@ -597,6 +598,9 @@ class CycleChanges:
     shown
         Foreign aircraft this cycle began to show to a party, and why (the
         alert and the viewer's aircraft that vouched): for the disclosure ledger.
+    sweeps
+        Parties that look like sweeping for another party's aircraft, newly
+        this cycle (:class:`~deconflict.channel.gating.Sweep`): for the probe alarm.
     """
 
     time_s: float
@@ -610,6 +614,7 @@ class CycleChanges:
     closed: tuple[Incident, ...]
     detect_s: float
     shown: tuple[Shown, ...] = ()
+    sweeps: tuple[Sweep, ...] = ()
 
 
 Pair = tuple[Aircraft, Aircraft]
@@ -678,6 +683,12 @@ class LivePicture:
         self._next_incident = next_incident_id
         # The aircraft in alerts or incidents at the last cycle that did not vouch, and why.
         self._withheld: dict[Aircraft, Withheld] = {}
+        # Each party's latest refused (implausible) state per aircraft id: the sweep's ghosts.
+        self._refused: dict[str, dict[str, Kinematics]] = {}
+        # By (prober, subject): each non-vouching prober aircraft's id met in an alert -> (when, the
+        # subject's aircraft id); and when the latest sweep of the pair was reported.
+        self._suspects: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
+        self._swept_s: dict[tuple[str, str], float] = {}
 
     @classmethod
     def resume(
@@ -771,6 +782,7 @@ class LivePicture:
             if new:
                 check_cap(party, len(held), new, gating.max_aircraft_per_party)
             latest, restarting = self._latest, self._restarting
+            ghosts = self._refused.get(party)
             for state in states:
                 reason: Refusal | None = None
                 slot = held.get(state.id)
@@ -806,9 +818,16 @@ class LivePicture:
                     reason = implausible(gating, now, previous)
                 if reason is not None:
                     refused[reason.value] = refused.get(reason.value, 0) + 1
-                    if slot is not None and reason not in (Refusal.STALE, Refusal.OLDER):
-                        restarting.add(slot)  # the track restarts at the next good state
+                    if reason not in (Refusal.STALE, Refusal.OLDER):
+                        if slot is not None:
+                            restarting.add(slot)  # the track restarts at the next good state
+                        if ghosts is None:
+                            ghosts = self._refused.setdefault(party, {})
+                        if state.id in ghosts or len(ghosts) < gating.max_aircraft_per_party:
+                            ghosts[state.id] = now
                     continue
+                if ghosts:
+                    ghosts.pop(state.id, None)
                 if slot is None:
                     slot = self._slot(party, state.id)
                     held = self._slots[party]
@@ -883,8 +902,9 @@ class LivePicture:
             if self._restarting:  # its last state was refused: no track until the next good one
                 age_s[np.isin(slots, np.fromiter(self._restarting, np.int64))] = np.nan
             on_ground = self._columns["on_ground"][slots] > 0.0
+            ghosts = self._ghosts(now_s) if self._refused else None
             parties = {code: party for party, code in self._codes.items()}
-        if slots.size < 2 and not self._alerts and not self._incidents:
+        if slots.size < 2 and not self._alerts and not self._incidents and ghosts is None:
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
 
@@ -895,6 +915,13 @@ class LivePicture:
         states = dead_reckon(States(*columns), dt_s)
         flying = np.flatnonzero(airborne(states, tracking.ground, on_ground))
         states, slots, codes, age_s = states.take(flying), slots[flying], codes[flying], age_s[flying]
+        real = len(states)
+        if ghosts is not None:  # rows after ``real``: they find whom they threaten, and make no alert
+            ghost_states, ghost_codes, ghost_ids = ghosts
+            states = States(
+                *(np.concatenate([getattr(states, n), getattr(ghost_states, n)]) for n in _COLUMNS[1:])
+            )
+            codes = np.concatenate([codes, ghost_codes])
         started = time.perf_counter()
         found = detect(states, settings.detection)
         detect_s = time.perf_counter() - started
@@ -902,10 +929,18 @@ class LivePicture:
         # Only pairs of different parties: a party's own pairs are its own business.
         conflicts = found.conflicts
         cross = codes[conflicts.a] != codes[conflicts.b]
+        met: list[tuple[int, int, str]] = []  # (prober's row, subject's row, prober's aircraft id)
+        if ghosts is not None:
+            ga, gb = conflicts.a[cross], conflicts.b[cross]
+            haunted = (ga >= real) != (gb >= real)  # a ghost and a real aircraft
+            for a, b in zip(ga[haunted].tolist(), gb[haunted].tolist(), strict=True):
+                ghost, other = (a, b) if a >= real else (b, a)
+                met.append((ghost, other, ghost_ids[ghost - real]))
+            cross &= (conflicts.a < real) & (conflicts.b < real)
         ca, cb = conflicts.a[cross], conflicts.b[cross]
         tin_s, tcpa_s, dcpa_m = conflicts.tin_s[cross], conflicts.tcpa_s[cross], conflicts.dcpa_m[cross]
         los = found.los
-        lcross = codes[los.a] != codes[los.b]
+        lcross = (codes[los.a] != codes[los.b]) & (los.a < real) & (los.b < real)
         la, lb, ldist, ldalt = los.a[lcross], los.b[lcross], los.dist_m[lcross], los.dalt_m[lcross]
         # A pair in loss is in conflict too; this also covers the (degenerate) case where it is not.
         in_conflict = set(zip(ca.tolist(), cb.tolist(), strict=True))
@@ -1027,6 +1062,13 @@ class LivePicture:
             alerts = tuple(self._alerts.values())
             aircraft_of = (names[int(slots[k])] for k in withheld)
             self._withheld = {a: w for a, w in zip(aircraft_of, withheld.values(), strict=True) if a}
+            for k in range(ca.size):  # the alerts' aircraft that do not vouch
+                for mine, theirs in ((int(ca[k]), int(cb[k])), (int(cb[k]), int(ca[k]))):
+                    if mine in withheld:
+                        aircraft = names[int(slots[mine])]
+                        assert aircraft is not None
+                        met.append((mine, theirs, aircraft.id))
+            sweeps = self._sweeps(met, codes, slots, parties, now_s) if met or self._suspects else []
         return CycleChanges(
             time_s=now_s,
             aircraft=len(states),
@@ -1039,7 +1081,63 @@ class LivePicture:
             closed=tuple(closed),
             detect_s=detect_s,
             shown=tuple(shown),
+            sweeps=tuple(sweeps),
         )
+
+    def _ghosts(self, now_s: float) -> tuple[States, Int, list[str]] | None:
+        """The latest refused states still fresh, dead-reckoned to ``now_s``, with party codes and ids.
+
+        Forgets the stale ones (the lock is held).
+        """
+        from deconflict.tactical.states import States, dead_reckon
+
+        stale_s = self.settings.tracking.stale_s
+        rows: list[Kinematics] = []
+        codes: list[int] = []
+        ids: list[str] = []
+        for party, refused in list(self._refused.items()):
+            for aircraft_id, state in list(refused.items()):
+                if now_s - state[0] > stale_s:
+                    del refused[aircraft_id]
+                    continue
+                rows.append(state)
+                codes.append(self._codes.setdefault(party, len(self._codes)))
+                ids.append(aircraft_id)
+            if not refused:
+                del self._refused[party]
+        if not rows:
+            return None
+        table = np.array(rows, dtype=np.float64)
+        # A lie's speed may be anything: bounded (100 km/s) so that reckoning stays finite.
+        gs_mps = np.clip(table[:, 4], 0.0, 1e5)
+        states = States(table[:, 1], table[:, 2], table[:, 3], gs_mps, table[:, 5], table[:, 6])
+        return dead_reckon(states, now_s - table[:, 0]), np.array(codes, dtype=np.int64), ids
+
+    def _sweeps(
+        self, met: list[tuple[int, int, str]], codes: Int, slots: Int, parties: dict[int, str], now_s: float
+    ) -> list[Sweep]:
+        """Count ``met`` (prober row, subject row, prober id) in the window; the pairs now at a sweep."""
+        gating = self.settings.gating
+        since_s = now_s - gating.sweep_window_s
+        names = self._aircraft
+        for mine, theirs, prober_id in met:
+            subject = names[int(slots[theirs])]
+            assert subject is not None
+            key = (parties[int(codes[mine])], subject.party)
+            self._suspects.setdefault(key, {})[prober_id] = (now_s, subject.id)
+        out = []
+        for key, seen in list(self._suspects.items()):
+            for prober_id in [i for i, (when_s, _) in seen.items() if when_s <= since_s]:
+                del seen[prober_id]
+            if not seen:
+                del self._suspects[key]
+                continue
+            if len(seen) < gating.sweep_aircraft or self._swept_s.get(key, -math.inf) > since_s:
+                continue
+            self._swept_s[key] = now_s
+            subject_ids = tuple(sorted({i for _, i in seen.values()}))
+            out.append(Sweep(key[0], key[1], len(seen), subject_ids, now_s))
+        return out
 
     def _not_vouching(
         self,

@@ -79,9 +79,11 @@ from deconflict.channel.ledger import (
     ALERT_FIELDS,
     DisclosureLedger,
     LedgerEntry,
+    ProbeReason,
     alert_disclosure,
     conflict_disclosures,
     probe_alarm_on_burst,
+    probe_alarm_on_sweep,
     probe_alarms_on_withdrawal,
 )
 from deconflict.channel.live import (
@@ -849,16 +851,25 @@ def run_tactical_cycle(
     ``incident_closed`` entries (both sides in the audience, no aircraft ids),
     closer approaches and the alert log are stored, all in one transaction
     where the storage offers it; given a ``ledger``, so is each foreign aircraft
-    newly shown to a party in an alert, in its owner's ledger. Then each side
-    hears, from its own point of view, of new, changed and cleared alerts and of
-    opened and closed incidents.
+    newly shown to a party in an alert, in its owner's ledger, and each sweep
+    the cycle saw raises a probe alarm to the party swept (at most one per
+    prober and window, also across restarts: the ledger is asked). Then each
+    side hears, from its own point of view, of new, changed and cleared alerts
+    and of opened and closed incidents, and the swept party of its alarm.
     """
     changes = live.cycle(now_s)
     closed: list[Incident] = []
+    alarms: list[LedgerEntry] = []
     touched = changes.opened or changes.closer or changes.closed
     shown = changes.shown if ledger is not None else ()
-    if touched or changes.new_alerts or changes.cleared_alerts or shown:
+    sweeps = changes.sweeps if ledger is not None else ()
+    if touched or changes.new_alerts or changes.cleared_alerts or shown or sweeps:
         with _together(audit, *_present(incidents, ledger)):
+            if ledger is not None and sweeps:
+                since_s = now_s - live.settings.gating.sweep_window_s
+                last_s = {s: ledger.last_alarm_s(s.subject, s.prober, str(ProbeReason.SWEEP)) for s in sweeps}
+                due = [s for s, last in last_s.items() if last is None or last <= since_s]
+                alarms = ledger.record([probe_alarm_on_sweep(s) for s in due])
             if ledger is not None and shown:
                 ledger.record(
                     [
@@ -898,6 +909,7 @@ def run_tactical_cycle(
                 for incident in found
                 for side in incident.parties
             ]
+            + _alarm_events(alarms)
         )
     return changes
 
