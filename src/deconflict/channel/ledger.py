@@ -80,7 +80,7 @@ class ProbeReason(StrEnum):
     BURST = "burst"
     """``probe_burst_filings`` filings revealed the subject's plans within ``probe_window_s``."""
     SWEEP = "sweep"
-    """``probe_sweep_aircraft`` aircraft not vouching met the subject's in alerts within ``probe_window_s``."""
+    """``probe_sweep_aircraft`` aircraft not vouching met the subject's in alerts in ``probe_window_s``."""
 
 
 @dataclass(frozen=True)
