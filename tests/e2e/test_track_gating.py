@@ -5,13 +5,18 @@ plans. Blue, whose only plan is far away, posts 560 invented aircraft abreast
 sweeping north, all new at once (issue 21's attack). Whatever blue does, no
 red or civil position may reach it (``/v1/tracks``, ``/v1/alerts``,
 ``/v1/incidents``, its ``/v1/events`` socket), while red and civil are warned of
-every sweeper near them, with its position. The demo's genuine encounters
+every sweeper near them, with its position, and get a probe alarm (``sweep``) on
+their socket and in their ledger that blue never hears of. The demo's genuine encounters
 (strays out of their plans) still show both sides where the other is; a party
 at its aircraft cap is refused, naming the setting, while ``GET /v1/health``
 stays fast for everyone.
 
 The probation is 3 s here instead of 30 s (``DECONFLICT_TRACKS_PROBATION_S``) so
 that the runs stay short: the sweepers pass it and meet the plan policy too.
+For the same reason the 250 m/s sweep alarms at 2 aircraft
+(``DECONFLICT_PROBE_SWEEP_AIRCRAFT``) instead of 5: in its 10 s it meets 3 red
+and 2 civil aircraft (it needs about 2 minutes to reach 5), while the 1000 m/s
+sweep meets 10 and 6 at once, over the default.
 """
 
 from __future__ import annotations
@@ -158,7 +163,8 @@ def assert_no_foreign_position(views: list[Any], frames: list[dict[str, Any]]) -
 def test_a_sweep_of_invented_aircraft_discloses_no_foreign_position(tmp_path: Path, speed_mps: float) -> None:
     scenario = load_scenario()
     start_s = time.time() - 60.0
-    with channel(tmp_path, ENV) as (url, tokens):
+    env = ENV if speed_mps > 700.0 else {**ENV, "DECONFLICT_PROBE_SWEEP_AIRCRAFT": "2"}
+    with channel(tmp_path, env) as (url, tokens):
         file_plans(url, tokens, scenario, start_s, ("red", "civil"))
         ChannelClient(url, tokens["blue"]).file_operation("far", far_plan(time.time()))
         for _ in range(int(PROBATION_S) + 2):  # red and civil past their probation
@@ -181,9 +187,20 @@ def test_a_sweep_of_invented_aircraft_discloses_no_foreign_position(tmp_path: Pa
             ]
             for party in PARTIES
         }
+        ledgers = {party: api(url, tokens[party], "GET", "/v1/disclosures") for party in PARTIES}
         frames = {party: ws.close() for party, ws in sockets.items()}
 
     assert_no_foreign_position(views["blue"], frames["blue"])
+    # The victims are told they are swept, once each, on their socket and in their ledger; blue is not.
+    for party in ("red", "civil"):
+        [pushed] = [f["alarm"] for f in frames[party] if f["type"] == "probe_alarm"]
+        [stored] = [e for e in ledgers[party] if e["kind"] == "probe_alarm"]
+        assert pushed == stored and (stored["recipient"], stored["note"]) == ("blue", "sweep"), stored
+        assert stored["reason"].startswith("sweep:")
+        own = {f.id for f in scenario.flights if f.party == party}
+        assert set(stored["subject_ref"].split(",")) <= own  # its own aircraft, never blue's ids
+    assert [f for f in frames["blue"] if f["type"] == "probe_alarm"] == []
+    assert [e for e in ledgers["blue"] if e["kind"] == "probe_alarm"] == []
     if speed_mps > 700.0:
         assert all(a == {"accepted": 0, "refused": {"ground_speed": 560}} for a in answers), answers
         assert [
@@ -214,6 +231,9 @@ def test_the_demos_genuine_encounters_show_both_sides_where_the_other_is(tmp_pat
         alerts = {party: api(url, tokens[party], "GET", "/v1/alerts")["alerts"] for party in PARTIES}
         tracks = {party: api(url, tokens[party], "GET", "/v1/tracks") for party in PARTIES}
         frames = {party: ws.close() for party, ws in sockets.items()}
+
+    # Genuine encounters, their aircraft new and some out of their plans, are no sweep.
+    assert [f for party in PARTIES for f in frames[party] if f["type"] == "probe_alarm"] == []
 
     def pair(party: str, own_id: str, other: str) -> dict[str, Any]:
         [found] = [a for a in alerts[party] if a["own_id"] == own_id and a["other_party"] == other]

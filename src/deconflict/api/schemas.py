@@ -960,7 +960,9 @@ class DisclosureOut(BaseModel):
 
     ``kind`` ``probe_alarm`` is a warning instead: ``recipient`` withdrew an
     operation right after it revealed the caller's plans (``note``
-    ``withdrawn``), or revealed them in a burst of filings (``burst``).
+    ``withdrawn``), revealed them in a burst of filings (``burst``), or swept the
+    live picture with aircraft that do not vouch (``sweep``: ``subject_ref`` the
+    caller's aircraft they met, ``reason`` how many took part).
     """
 
     number: int = Field(description="the caller's own entry number (1, 2, ...: counts only its entries)")
@@ -970,7 +972,7 @@ class DisclosureOut(BaseModel):
     subject_ref: str = Field(description="what of the caller's it is about: operation/volume, or aircraft")
     fields: list[str] = Field(description="which facts were given, e.g. overlap_bbox, altitude_band")
     reason: str = Field(description="why: the conflict or alert, e.g. conflict:12")
-    note: str = Field(default="", description="for a probe alarm: withdrawn or burst")
+    note: str = Field(default="", description="for a probe alarm: withdrawn, burst or sweep")
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> DisclosureOut:
