@@ -190,7 +190,7 @@ class Settings(BaseSettings):
         description=(
             "an operation withdrawn less than this after its filing revealed conflicts raises a probe "
             "alarm to the other side of each (10 min: longer than a quick correction, shorter than "
-            "any plan that was meant)"
+            "any plan that was meant); also the window of probe_burst_filings and probe_sweep_aircraft"
         ),
     )
     probe_burst_filings: int = Field(
@@ -207,8 +207,8 @@ class Settings(BaseSettings):
         description=(
             "aircraft of one party that do not vouch (on probation, outside its plans, or refused as "
             "implausible) in alerts with another party's aircraft within probe_window_s that raise a "
-            "probe alarm (sweep) to that party (a sweep puts hundreds in alerts; a genuine party "
-            "entering coverage a few)"
+            "probe alarm (sweep) to that party (the demo's genuine traffic reaches 2 per pair of parties, "
+            "a sweep of 560 invented aircraft 10 at once)"
         ),
     )
     # Tactical detection (deconflict.tactical); the domain dataclasses carry the same defaults.
