@@ -1062,12 +1062,16 @@ class LivePicture:
             alerts = tuple(self._alerts.values())
             aircraft_of = (names[int(slots[k])] for k in withheld)
             self._withheld = {a: w for a, w in zip(aircraft_of, withheld.values(), strict=True) if a}
-            for k in range(ca.size):  # the alerts' aircraft that do not vouch
-                for mine, theirs in ((int(ca[k]), int(cb[k])), (int(cb[k]), int(ca[k]))):
-                    if mine in withheld:
-                        aircraft = names[int(slots[mine])]
-                        assert aircraft is not None
-                        met.append((mine, theirs, aircraft.id))
+            if withheld:  # the alerts' aircraft that do not vouch, once per other party met
+                rows = np.fromiter(withheld, np.int64, len(withheld))
+                in_a, in_b = np.isin(ca, rows), np.isin(cb, rows)
+                mine = np.concatenate([ca[in_a], cb[in_b]])
+                theirs = np.concatenate([cb[in_a], ca[in_b]])
+                _, first = np.unique(mine * len(parties) + codes[theirs], return_index=True)
+                for m, t in zip(mine[first].tolist(), theirs[first].tolist(), strict=True):
+                    aircraft = names[int(slots[m])]
+                    assert aircraft is not None
+                    met.append((m, t, aircraft.id))
             sweeps = self._sweeps(met, codes, slots, parties, now_s) if met or self._suspects else []
         return CycleChanges(
             time_s=now_s,
