@@ -1,12 +1,14 @@
-"""Fakes of the domain's protocols for tests: a clock that moves only when told, plans as footprints."""
+"""Fakes of the domain's protocols for tests: a clock moved when told, plans as footprints, events kept."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from deconflict.channel.events import Event
 from deconflict.channel.gating import near_footprints
 from deconflict.geometry.footprint import Footprint
 from tests.builders import T0_S
@@ -41,3 +43,13 @@ class FootprintPlans:
         margin_m: float,
     ) -> NDArray[np.bool_]:
         return near_footprints(self.footprints.get(party, []), lon_deg, lat_deg, margin_m)
+
+
+class EventList:
+    """An :class:`~deconflict.channel.events.EventSink` that keeps every event published, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, events: Iterable[Event]) -> None:
+        self.events.extend(events)

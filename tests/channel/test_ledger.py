@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deconflict.channel.events import EventKind
 from deconflict.channel.ledger import (
     ALERT_FIELDS,
     CONFLICT_FIELDS,
+    SWEEP_FIELDS,
     Disclosure,
     DisclosureKind,
     conflict_disclosures,
@@ -20,8 +22,11 @@ from deconflict.storage import open_audit_log, open_disclosure_ledger, open_inci
 from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.strategic.conflicts import Conflict
 from tests.builders import T0_S, box
+from tests.channel.test_gating import PLANS, sweep, victims
 from tests.channel.test_live import moved
-from tests.fakes import FootprintPlans
+from tests.fakes import EventList, FootprintPlans
+
+PARTIES = ("blue", "red", "civil")
 
 
 def conflict(prober_volume: str, victim: str, victim_operation: str) -> Conflict:
@@ -117,3 +122,35 @@ def test_a_foreign_aircraft_shown_in_an_alert_is_in_its_owners_ledger(tmp_path: 
         DisclosureKind.ALERT, "red", "blue", "RED707", ALERT_FIELDS, f"alert:{alert.id}", T0_S + 30
     )
     assert (about_blue.disclosure.recipient, about_blue.disclosure.subject_ref) == ("red", "BLU101")
+
+
+def test_a_sweep_alarms_each_victim_once_in_its_ledger_and_on_its_socket_even_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    # The 1000 m/s sweep of the gating tests (every state refused): red and civil are swept at once.
+    settings = Settings(db_path=tmp_path / "channel.db")
+    traffic = victims(T0_S)
+    invented = sweep(T0_S, 1000.0)
+    events = EventList()
+    with (
+        open_incident_store(settings) as incidents,
+        open_audit_log(settings) as audit,
+        open_disclosure_ledger(settings) as ledger,
+    ):
+        for restart in range(2):  # a new live picture (a restarted server) forgets its own count
+            live = LivePicture(plans=PLANS)
+            for k in range(10):
+                now_s = T0_S + 20 * restart + k
+                for party, s in traffic:
+                    live.post(party, [moved(s, now_s - T0_S)], now_s)
+                live.take("blue", [moved(s, now_s - T0_S) for s in invented], now_s)
+                run_tactical_cycle(live, incidents, audit, now_s, events, ledger)
+        stored = {p: [e for e in ledger.list_for(p, 100) if e.disclosure.note == "sweep"] for p in PARTIES}
+    pushed = [e for e in events.events if e.kind is EventKind.PROBE_ALARM]
+    assert sorted(e.party for e in pushed) == ["civil", "red"]  # once each, never blue
+    assert {p: len(found) for p, found in stored.items()} == {"blue": 0, "civil": 1, "red": 1}
+    for event in pushed:
+        (entry,) = stored[event.party]
+        assert event.subject == entry
+        assert (entry.disclosure.kind, entry.disclosure.recipient) == (DisclosureKind.PROBE_ALARM, "blue")
+        assert entry.disclosure.fields == SWEEP_FIELDS and entry.disclosure.time_s == T0_S

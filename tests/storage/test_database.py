@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ import pytest
 
 from deconflict.channel.audit import AuditKind, AuditRecord
 from deconflict.channel.catalogue import load_catalogue
-from deconflict.channel.events import Event
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.service import (
     add_party,
@@ -31,6 +30,7 @@ from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.filing import FilingResult
 from deconflict.strategic.limits import Limits
 from tests.builders import T0_S, box, volume
+from tests.fakes import EventList
 
 _PARTY_SQL = "INSERT INTO parties (name, public_key_pem, token_sha256, created_s) VALUES (?, 'pem', ?, 0.0)"
 
@@ -330,14 +330,6 @@ def test_party_changes_and_their_entries_commit_together_or_not_at_all(
     database.close()
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def publish(self, events: Iterable[Event]) -> None:
-        self.events.extend(events)
-
-
 def test_a_batch_of_messages_commits_once_and_each_message_stands_alone(tmp_path: Path) -> None:
     db = tmp_path / "batch.db"
     database = Database(db)
@@ -354,7 +346,7 @@ def test_a_batch_of_messages_commits_once_and_each_message_stands_alone(tmp_path
         contents = [_content(f"batch-nonce-{i:08d}") for i in range(3)]
         signed = [(c, sign_content(c, blue.private_key_pem)) for c in contents]
         signed[1] = (contents[1], signed[0][1])  # the first one's signature: refused
-        sink = _Sink()
+        sink = EventList()
         commits.clear()
         results = send_batch(messages, parties, load_catalogue(), audit, signed, T0_S, sink)
         assert commits == ["COMMIT"]
