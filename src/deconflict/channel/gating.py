@@ -65,11 +65,14 @@ or states of that many P aircraft refused as implausible would have been (the
 detector runs them as *ghosts*: they find who they threaten, and make no
 alert), the cycle reports a :class:`Sweep` of Q by P: the hook of the probe
 alarm (``probe_alarm``, reason ``sweep``) that Q gets, at most once per
-(P, Q) and window; P is not told. 20 by default: the sweep of issue 21 puts
-hundreds of aircraft in alerts within seconds, while a genuine party entering
-coverage has a few aircraft in alerts during their probation (the demo's
-encounters: one or two per pair of parties), and an ADS-B feed's occasional
-glitch is one aircraft at a time.
+(P, Q) and window; P is not told. 5 by default: the detector pairs an abreast
+sweep with only the few columns that cross each victim at its level, so the
+sweep of issue 21 meets 10 red and 6 civil aircraft of the demo at once at
+1000 m/s (at 250 m/s, 5 after about 2 minutes), while genuine traffic stays
+under it (at most 2 per pair of parties in any 10 minutes of the demo's 30,
+on probation or out of plans), and an ADS-B feed's glitch is one aircraft at a
+time. A party joining with many aircraft at once, right among another's, can
+still raise one: a warning, never a disclosure.
 
 The cost stays off the hot path: states are checked with a few float
 operations as they are posted, and the probation and the policy are evaluated
