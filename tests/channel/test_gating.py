@@ -141,7 +141,10 @@ def test_a_sweep_raises_one_alarm_per_victim_party_and_none_to_the_prober(
     # At 1000 m/s every state is refused: the refused states (ghosts) still find whom they threaten.
     # At 250 m/s the sweep comes within the look-ahead of civil's aircraft (lat 35.9 and north) only
     # after 3 minutes, and then of 4 of its aircraft: red alone is swept in the first minute.
-    sweeps = fly_sweep(LivePicture(plans=PLANS), sweep(T0_S + 40, speed_mps), 60)
+    live = LivePicture(plans=PLANS)
+    sweeps = fly_sweep(live, sweep(T0_S + 40, speed_mps), 60)
+    held = 10 + (560 if speed_mps <= GatingSettings().max_gs_mps else 0)
+    assert live.cycle(T0_S + 100).aircraft == held  # refused states run as ghosts, never as aircraft
     assert sorted((s.prober, s.subject) for s in sweeps) == [("blue", party) for party in swept]
     for s in sweeps:
         assert s.aircraft >= GatingSettings().sweep_aircraft

@@ -1075,7 +1075,7 @@ class LivePicture:
             sweeps = self._sweeps(met, codes, slots, parties, now_s) if met or self._suspects else []
         return CycleChanges(
             time_s=now_s,
-            aircraft=len(states),
+            aircraft=real,  # the ghosts are no aircraft of the picture
             new_alerts=tuple(new_alerts),
             changed_alerts=tuple(changed),
             cleared_alerts=tuple(cleared),
