@@ -63,3 +63,58 @@ def test_when_conflicts_were_found_and_how_often(tmp_path: Path) -> None:
         assert ledger.filings_revealing(["red"], "blue", 15.0, 10) == {"red": 1}
         assert ledger.filings_revealing(["red"], "blue", 5.0, 1) == {"red": 1}  # counted up to at_most
         assert ledger.last_alarm_s("red", "blue", "burst") is None
+
+
+def _statements_of(database: Database) -> list[str]:
+    """Every statement the connection runs from now on (the list grows as they run)."""
+    seen: list[str] = []
+    database.connection.set_trace_callback(seen.append)
+    return seen
+
+
+def test_the_burst_count_reads_no_table_once_a_subject_is_known(tmp_path: Path) -> None:
+    database = Database(tmp_path / "ledger.db")
+    with SQLiteDisclosureLedger(database) as ledger:
+        ledger.record([told("red", "blue", 10.0), told("civil", "blue", 10.0)])
+        seen = _statements_of(database)
+        with database.transaction():
+            ledger.record([told("red", "blue", 20.0), told("blue", "red", 20.0)])
+            assert ledger.filings_revealing(["red", "civil"], "blue", 5.0, 10) == {"red": 2, "civil": 1}
+        # Recording reads the numbers, writes the rows; counting the burst is done in memory.
+        assert not [s for s in seen if "count(" in s or "DISTINCT" in s]
+    database.close()
+
+
+def test_the_burst_count_forgets_a_rolled_back_filing_and_keeps_a_committed_one(tmp_path: Path) -> None:
+    database = Database(tmp_path / "ledger.db")
+    with SQLiteDisclosureLedger(database) as ledger:
+        ledger.record([told("red", "blue", 10.0)])
+        with pytest.raises(RuntimeError), database.transaction():
+            ledger.record([told("red", "blue", 20.0)])
+            # The filing in progress counts for its own burst check.
+            assert ledger.filings_revealing(["red"], "blue", 5.0, 10) == {"red": 2}
+            raise RuntimeError("the filing failed after its disclosures were written")
+        assert ledger.filings_revealing(["red"], "blue", 5.0, 10) == {"red": 1}
+        with database.transaction(), database.transaction():  # a savepoint inside a filing
+            ledger.record([told("red", "blue", 30.0)])
+        assert ledger.filings_revealing(["red"], "blue", 5.0, 10) == {"red": 2}
+    database.close()
+
+
+def test_the_burst_count_is_rebuilt_from_the_table_and_shared_on_one_database(tmp_path: Path) -> None:
+    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+        ledger.record([told("red", "blue", 10.0), told("red", "blue", 20.0), told("red", "civil", 20.0)])
+    database = Database(tmp_path / "ledger.db")  # a restart: memory starts empty
+    with SQLiteDisclosureLedger(database) as first, SQLiteDisclosureLedger(database) as second:
+        assert first.filings_revealing(["red"], "blue", 5.0, 10) == {"red": 2}
+        second.record([told("red", "blue", 30.0)])
+        assert first.filings_revealing(["red"], "blue", 5.0, 10) == {"red": 3}
+        assert first.filings_revealing(["red"], "civil", 5.0, 10) == {"red": 1}
+    database.close()
+
+
+def test_a_burst_longer_than_memory_keeps_is_counted_in_full(tmp_path: Path) -> None:
+    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+        ledger.record([told("red", "blue", float(k)) for k in range(3000)])
+        assert ledger.filings_revealing(["red"], "blue", -1.0, 2500) == {"red": 2500}
+        assert ledger.filings_revealing(["red"], "blue", 2989.0, 2500) == {"red": 10}

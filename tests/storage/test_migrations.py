@@ -155,3 +155,13 @@ def test_migrate_is_a_no_op_at_the_latest_version(tmp_path: Path) -> None:
     assert migrate(db) == LATEST_VERSION
     assert schema_version(db) == LATEST_VERSION
     db.close()
+
+
+def test_conflict_disclosures_are_in_no_index_but_the_primary_key(tmp_path: Path) -> None:
+    # The filing path writes two per conflict: each index over them would cost every filing pages.
+    db = connect(tmp_path / "x.db")
+    migrate(db)
+    indexes = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'disclosures'")
+    defined = [str(row[0]) for row in indexes if row[0] is not None]
+    assert defined and all("WHERE kind <> 'conflict'" in sql for sql in defined)
+    db.close()

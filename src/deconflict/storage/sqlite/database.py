@@ -166,6 +166,14 @@ class Database:
             else:
                 self._after_commit.append(callback)
 
+    def awaits_commit(self, callback: Callable[[], None]) -> bool:
+        """Whether ``callback`` (given to :meth:`after_commit`) still waits for a commit.
+
+        ``False`` once it ran, or once what was done before it was rolled back.
+        """
+        with self.lock:
+            return any(c is callback for c in self._after_commit)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, or a savepoint inside an open one.

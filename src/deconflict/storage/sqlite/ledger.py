@@ -5,21 +5,66 @@ the operations store and the audit log, a filing's disclosures are written in
 the filing's own transaction: a conflict is never stored without its entries.
 Each subject's entries are numbered on their own (``max + 1`` inside the
 writing transaction, which holds the database's write lock).
+
+The burst count (:meth:`SQLiteDisclosureLedger.filings_revealing`) is kept in
+memory, shared by the ledgers of one :class:`~deconflict.storage.sqlite.database.Database`:
+conflict entries have no index but their primary key (migration 10), so a
+filing writes no more pages than it must. Each subject's filing times are read
+from the table the first time it is counted or recorded; those of a transaction
+still open count for it until it commits, and are dropped if it rolls back.
+Another process writing the same file is not seen (the server is the one writer).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
-from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
+from deconflict.storage.sqlite.database import Database, DatabaseStore, is_row_id
 
 __all__ = ["SQLiteDisclosureLedger"]
 
 _COLUMNS = "subject, number, time_s, kind, recipient, subject_ref, fields, reason_ref, note"
+
+
+_KEEP = 1024
+"""The newest filing times kept per subject and recipient; a longer burst is read off the table."""
+
+_CONFLICT = str(DisclosureKind.CONFLICT)
+
+_Pair = tuple[str, str]
+"""(subject, recipient)."""
+
+
+class _FilingTimes:
+    """When filings gave each recipient conflict facts about each subject (distinct times, sorted)."""
+
+    def __init__(self) -> None:
+        self.committed: dict[_Pair, list[float]] = {}
+        self.loaded: set[str] = set()
+        # Times of transactions not yet committed, each with the after-commit callback that adds them.
+        self.pending: list[tuple[Callable[[], None], dict[_Pair, set[float]]]] = []
+
+    def add(self, pair: _Pair, times: Iterable[float]) -> None:
+        kept = self.committed.setdefault(pair, [])
+        for time_s in sorted(times):
+            if not kept or time_s > kept[-1]:
+                kept.append(time_s)  # the usual case: time goes forward
+            else:
+                at = bisect.bisect_left(kept, time_s)
+                if kept[at] != time_s:
+                    kept.insert(at, time_s)
+        if len(kept) > 2 * _KEEP:
+            del kept[:-_KEEP]
+
+
+_FILING_TIMES: weakref.WeakKeyDictionary[Database, _FilingTimes] = weakref.WeakKeyDictionary()
 
 
 @lru_cache(maxsize=64)
@@ -53,6 +98,11 @@ class SQLiteDisclosureLedger(DatabaseStore):
         :class:`~deconflict.storage.sqlite.database.Database` to share with the other stores.
     """
 
+    def __init__(self, path: Path | str | Database) -> None:
+        super().__init__(path)
+        with self._lock:
+            self._filings = _FILING_TIMES.setdefault(self.database, _FilingTimes())
+
     def record(self, disclosures: Sequence[Disclosure]) -> list[LedgerEntry]:
         """Store the disclosures, numbered per subject; in the caller's transaction when there is one."""
         if not disclosures:
@@ -64,6 +114,11 @@ class SQLiteDisclosureLedger(DatabaseStore):
                 return self._insert(disclosures)
 
     def _insert(self, disclosures: Sequence[Disclosure]) -> list[LedgerEntry]:
+        revealing: dict[_Pair, set[float]] = {}
+        for d in disclosures:
+            if d.kind == DisclosureKind.CONFLICT:
+                revealing.setdefault((d.subject, d.recipient), set()).add(d.time_s)
+        self._load({subject for subject, _ in revealing})
         next_number: dict[str, int] = {}
         entries = []
         for d in disclosures:
@@ -93,7 +148,36 @@ class SQLiteDisclosureLedger(DatabaseStore):
                 for e in entries
             ],
         )
+        if revealing:
+            self._pend(revealing)
         return entries
+
+    def _pend(self, revealing: dict[_Pair, set[float]]) -> None:
+        """Count ``revealing`` in this transaction now, and for good once it commits."""
+        filings = self._filings
+
+        def committed() -> None:
+            filings.pending = [p for p in filings.pending if p[0] is not committed]
+            for pair, times in revealing.items():
+                filings.add(pair, times)
+
+        filings.pending.append((committed, revealing))
+        self.database.after_commit(committed)
+
+    def _load(self, subjects: set[str]) -> None:
+        """Read the filing times of ``subjects`` not yet in memory from the table (its primary key)."""
+        filings = self._filings
+        for subject in sorted(subjects - filings.loaded):
+            times: dict[str, set[float]] = {}
+            rows = self._db.execute(
+                "SELECT recipient, time_s FROM disclosures WHERE subject = ? AND kind = ?",
+                (subject, _CONFLICT),
+            )
+            for recipient, time_s in rows:
+                times.setdefault(str(recipient), set()).add(float(time_s))
+            for recipient, found in times.items():
+                filings.add((subject, recipient), found)
+            filings.loaded.add(subject)
 
     def list_for(self, subject: str, limit: int, before: int | None = None) -> list[LedgerEntry]:
         """The newest ``limit`` entries of ``subject`` numbered below ``before``, oldest first."""
@@ -116,22 +200,40 @@ class SQLiteDisclosureLedger(DatabaseStore):
         """
         counts: dict[str, int] = {}
         with self._lock:
+            self._load(set(subjects))
+            filings = self._filings
+            # Transactions rolled back leave their times behind: their callbacks no longer wait.
+            filings.pending = [p for p in filings.pending if self.database.awaits_commit(p[0])]
             for subject in subjects:
-                row = self._db.execute(
-                    "SELECT count(*) FROM (SELECT DISTINCT time_s FROM disclosures WHERE subject = ? "
-                    "AND recipient = ? AND kind = ? AND time_s > ? ORDER BY time_s DESC LIMIT ?)",
-                    (subject, recipient, str(DisclosureKind.CONFLICT), since_s, at_most),
-                ).fetchone()
-                if row[0]:
-                    counts[subject] = int(row[0])
+                pair = (subject, recipient)
+                if at_most > _KEEP:
+                    count = self._count_in_table(pair, since_s, at_most)
+                else:
+                    kept = filings.committed.get(pair, [])
+                    times = set(kept[bisect.bisect_right(kept, since_s) :])
+                    for _, revealing in filings.pending:
+                        times.update(t for t in revealing.get(pair, ()) if t > since_s)
+                    count = min(len(times), at_most)
+                if count:
+                    counts[subject] = count
         return counts
+
+    def _count_in_table(self, pair: _Pair, since_s: float, at_most: int) -> int:
+        """The burst count of a bound beyond what memory keeps, from the table (the subject's entries)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT time_s FROM disclosures WHERE subject = ? "
+            "AND recipient = ? AND kind = ? AND time_s > ? LIMIT ?)",
+            (*pair, _CONFLICT, since_s, at_most),
+        ).fetchone()
+        return int(row[0])
 
     def last_alarm_s(self, subject: str, recipient: str, note: str) -> float | None:
         """When the latest probe alarm about ``recipient`` with ``note`` went to ``subject``, or ``None``."""
         with self._lock:
+            # kind <> 'conflict' as the pair index's own condition, so the planner uses it.
             row = self._db.execute(
                 "SELECT max(time_s) FROM disclosures WHERE subject = ? AND recipient = ? AND kind = ? "
-                "AND note = ?",
+                "AND note = ? AND kind <> 'conflict'",
                 (subject, recipient, str(DisclosureKind.PROBE_ALARM), note),
             ).fetchone()
         return None if row[0] is None else float(row[0])
