@@ -64,6 +64,11 @@ class _FilingTimes:
             del kept[:-_KEEP]
 
 
+def _holds(kept: list[float], time_s: float) -> bool:
+    at = bisect.bisect_left(kept, time_s)
+    return at < len(kept) and kept[at] == time_s
+
+
 _FILING_TIMES: weakref.WeakKeyDictionary[Database, _FilingTimes] = weakref.WeakKeyDictionary()
 
 
@@ -161,8 +166,14 @@ class SQLiteDisclosureLedger(DatabaseStore):
             for pair, times in revealing.items():
                 filings.add(pair, times)
 
+        self._forget_rolled_back()
         filings.pending.append((committed, revealing))
         self.database.after_commit(committed)
+
+    def _forget_rolled_back(self) -> None:
+        """Drop the times of transactions rolled back: their callbacks no longer wait for a commit."""
+        filings = self._filings
+        filings.pending = [p for p in filings.pending if self.database.awaits_commit(p[0])]
 
     def _load(self, subjects: set[str]) -> None:
         """Read the filing times of ``subjects`` not yet in memory from the table (its primary key)."""
@@ -202,18 +213,24 @@ class SQLiteDisclosureLedger(DatabaseStore):
         with self._lock:
             self._load(set(subjects))
             filings = self._filings
-            # Transactions rolled back leave their times behind: their callbacks no longer wait.
-            filings.pending = [p for p in filings.pending if self.database.awaits_commit(p[0])]
+            self._forget_rolled_back()
             for subject in subjects:
                 pair = (subject, recipient)
                 if at_most > _KEEP:
                     count = self._count_in_table(pair, since_s, at_most)
                 else:
                     kept = filings.committed.get(pair, [])
-                    times = set(kept[bisect.bisect_right(kept, since_s) :])
-                    for _, revealing in filings.pending:
-                        times.update(t for t in revealing.get(pair, ()) if t > since_s)
-                    count = min(len(times), at_most)
+                    count = len(kept) - bisect.bisect_right(kept, since_s)
+                    if count < at_most:  # and the times of open transactions that memory does not hold yet
+                        count += len(
+                            {
+                                t
+                                for _, revealing in filings.pending
+                                for t in revealing.get(pair, ())
+                                if t > since_s and not _holds(kept, t)
+                            }
+                        )
+                    count = min(count, at_most)
                 if count:
                     counts[subject] = count
         return counts
