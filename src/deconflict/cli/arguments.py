@@ -38,12 +38,17 @@ def positive(text: str) -> float:
     return value
 
 
+def _integer(text: str, what: str) -> int:
+    """``int(text)``, or the usage error "not WHAT: 'text'"."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+
+
 def at_least_one(text: str) -> int:
     """A whole number >= 1 (``int()`` syntax: a sign and spaces are allowed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _integer(text, "a whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
     return value
@@ -51,10 +56,7 @@ def at_least_one(text: str) -> int:
 
 def port(text: str) -> int:
     """A port number 0..65535 (0: any free port)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    value = _integer(text, "a port number")
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be 0..65535 (0: any free port), got {text!r}")
     return value
