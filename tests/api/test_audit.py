@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from deconflict.api.schemas import AuditEntryOut, AuditLinkOut
+from deconflict.api.schemas.audit import AuditEntryOut, AuditLinkOut
 from deconflict.channel.audit import ChainLink, verify_chain
 from deconflict.cli import main
 from tests.api.conftest import Channel

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.api.schemas import AuditEntryOut, AuditLinkOut
+from deconflict.api.schemas.audit import AuditEntryOut, AuditLinkOut
 from deconflict.cli import main
 from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.routing import Match, Route
 
-from deconflict.api.schemas import ProblemOut, ProblemsOut
+from deconflict.api.schemas.common import ProblemOut, ProblemsOut
 from deconflict.errors import (
     AlreadyExistsError,
     DeconflictError,

@@ -12,14 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from deconflict.api.deps import AuditDep, CurrentParty, Now, current_party
-from deconflict.api.schemas import (
-    COMMON_RESPONSES,
-    AuditEntryOut,
-    AuditHeadOut,
-    AuditKeyOut,
-    AuditLinkOut,
-    AuditViewOut,
-)
+from deconflict.api.schemas.audit import AuditEntryOut, AuditHeadOut, AuditKeyOut, AuditLinkOut, AuditViewOut
+from deconflict.api.schemas.common import COMMON_RESPONSES
 
 __all__ = ["router"]
 

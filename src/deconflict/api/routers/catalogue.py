@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from deconflict.api.deps import CatalogueDep, current_party
-from deconflict.api.schemas import COMMON_RESPONSES, CatalogueEntryOut, CatalogueOut
+from deconflict.api.schemas.catalogue import CatalogueEntryOut, CatalogueOut
+from deconflict.api.schemas.common import COMMON_RESPONSES
 from deconflict.channel.catalogue import LANGUAGES
 
 __all__ = ["router"]

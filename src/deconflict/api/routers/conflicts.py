@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from deconflict.api.deps import AuditDep, ConflictStatesDep, CurrentParty, Now, StoreDep, current_party
-from deconflict.api.schemas import COMMON_RESPONSES, ConflictAcceptIn, ConflictOut, ErrorOut, ProblemsOut
+from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
+from deconflict.api.schemas.conflicts import ConflictAcceptIn, ConflictOut
 from deconflict.channel.conflicts import ConflictLifecycle, lifecycle_view
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.service import accept_conflict_as, acknowledge_conflict_as, conflict_lifecycles

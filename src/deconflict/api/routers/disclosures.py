@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Query
 
 from deconflict.api.deps import CurrentParty, LedgerDep, current_party
 from deconflict.api.routers.messages import MAX_PAGE, PAGE
-from deconflict.api.schemas import COMMON_RESPONSES, DisclosureOut
+from deconflict.api.schemas.common import COMMON_RESPONSES
+from deconflict.api.schemas.disclosures import DisclosureOut
 
 __all__ = ["router"]
 

@@ -83,16 +83,11 @@ from starlette.concurrency import run_in_threadpool
 
 from deconflict.api.deps import Services
 from deconflict.api.problems import error_response, validation_problems
-from deconflict.api.schemas import (
-    AlertOut,
-    ConflictOut,
-    DisclosureOut,
-    EscalationOut,
-    IncidentCommentOut,
-    IncidentOut,
-    MessageCreate,
-    MessageOut,
-)
+from deconflict.api.schemas.alerts import AlertOut
+from deconflict.api.schemas.conflicts import ConflictOut
+from deconflict.api.schemas.disclosures import DisclosureOut
+from deconflict.api.schemas.incidents import IncidentCommentOut, IncidentOut
+from deconflict.api.schemas.messages import EscalationOut, MessageCreate, MessageOut
 from deconflict.channel.catalogue import choose_language
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView

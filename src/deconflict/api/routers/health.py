@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from deconflict import __version__
-from deconflict.api.schemas import HealthOut
+from deconflict.api.schemas.health import HealthOut
 
 __all__ = ["router"]
 

@@ -23,15 +23,8 @@ from deconflict.api.deps import (
     current_party,
 )
 from deconflict.api.limits import RatedSender
-from deconflict.api.schemas import (
-    COMMON_RESPONSES,
-    AckIn,
-    ErrorOut,
-    EscalationOut,
-    MessageCreate,
-    MessageOut,
-    ProblemsOut,
-)
+from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
+from deconflict.api.schemas.messages import AckIn, EscalationOut, MessageCreate, MessageOut
 from deconflict.channel.messages import AckLevel, Box
 from deconflict.channel.service import acknowledge_message, fetch_messages, read_one, send
 

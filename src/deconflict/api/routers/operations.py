@@ -28,15 +28,13 @@ from deconflict.api.deps import (
     current_party,
 )
 from deconflict.api.limits import RatedFiler, RatedWithdrawer
-from deconflict.api.schemas import (
-    COMMON_RESPONSES,
-    ConflictOut,
-    ErrorOut,
+from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
+from deconflict.api.schemas.conflicts import ConflictOut
+from deconflict.api.schemas.operations import (
     FilingOut,
     OperationCreate,
     OperationOut,
     OperationUpdate,
-    ProblemsOut,
     VersionConflictOut,
 )
 from deconflict.channel.audit import AuditLog

@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from deconflict.api.metrics import CONTENT_TYPE, Metrics
-from deconflict.api.schemas import ReadyOut
+from deconflict.api.schemas.ops import ReadyOut
 
 __all__ = ["router"]
 

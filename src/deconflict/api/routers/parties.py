@@ -9,7 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from deconflict.api.deps import CurrentParty, PartyStoreDep, current_party
-from deconflict.api.schemas import COMMON_RESPONSES, PartyDirectoryOut, PartyOut
+from deconflict.api.schemas.common import COMMON_RESPONSES
+from deconflict.api.schemas.parties import PartyDirectoryOut, PartyOut
 
 __all__ = ["router"]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from deconflict.api.deps import ConflictStatesDep, CurrentParty, HotlineDep, HotlineNow, Services, StoreDep
-from deconflict.api.schemas import COMMON_RESPONSES, StatsOut
+from deconflict.api.schemas.common import COMMON_RESPONSES
+from deconflict.api.schemas.stats import StatsOut
 from deconflict.channel.stats import TacticalCounts, party_stats
 
 __all__ = ["router"]

@@ -21,20 +21,10 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from deconflict.api.deps import AuditDep, CurrentParty, EventsDep, Now, Services, SettingsDep, current_party
-from deconflict.api.schemas import (
-    COMMON_RESPONSES,
-    AlertOut,
-    AlertsOut,
-    ErrorOut,
-    IncidentCommentIn,
-    IncidentCommentOut,
-    IncidentOut,
-    IncidentsOut,
-    ProblemsOut,
-    TracksAcceptedOut,
-    TracksIn,
-    TracksOut,
-)
+from deconflict.api.schemas.alerts import AlertOut, AlertsOut
+from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
+from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
+from deconflict.api.schemas.tracks import TracksAcceptedOut, TracksIn, TracksOut
 from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings
 from deconflict.channel.service import comment_on_incident, run_tactical_cycle
 from deconflict.config import Settings

@@ -1,0 +1,62 @@
+"""Bodies of ``GET /v1/alerts``: the caller's open alerts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from deconflict.channel.live import AlertView
+from deconflict.strategic.conflicts import format_time
+
+__all__ = ["AlertOut", "AlertsOut"]
+
+
+class AlertOut(BaseModel):
+    """An alert from the caller's side.
+
+    While the caller's own aircraft does not vouch for disclosure (``withheld``:
+    ``probation`` or ``outside_plans``), the figures that would place the other
+    aircraft are null; the alert, its level and the own aircraft are always there.
+    """
+
+    id: str
+    level: Literal["advisory", "warning", "loss"]
+    own_id: str
+    other_party: str
+    other_ref: str
+    since: str
+    time_to_loss_s: float | None
+    time_to_cpa_s: float | None
+    distance_cpa_m: float | None
+    vertical_cpa_m: float | None
+    own: tuple[float, float, float] = Field(description="[lon_deg, lat_deg, alt_m]")
+    other: tuple[float, float, float] | None = Field(description="[lon_deg, lat_deg, alt_m], null: withheld")
+    withheld: Literal["probation", "outside_plans"] | None = Field(
+        default=None, description="why the other aircraft is not shown (null: it is)"
+    )
+
+    @classmethod
+    def of(cls, view: AlertView) -> AlertOut:
+        """The response body of an alert."""
+        return cls(
+            id=view.id,
+            level=view.level.value,
+            own_id=view.own_id,
+            other_party=view.other_party,
+            other_ref=view.other_ref,
+            since=format_time(view.since_s),
+            time_to_loss_s=view.time_to_loss_s,
+            time_to_cpa_s=view.time_to_cpa_s,
+            distance_cpa_m=view.distance_cpa_m,
+            vertical_cpa_m=view.vertical_cpa_m,
+            own=view.own,
+            other=view.other,
+            withheld=None if view.withheld is None else view.withheld.value,
+        )
+
+
+class AlertsOut(BaseModel):
+    """The caller's open alerts."""
+
+    alerts: list[AlertOut]

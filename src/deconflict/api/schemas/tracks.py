@@ -1,0 +1,173 @@
+"""Bodies of ``/v1/tracks``: states fed in, and the live picture as the caller may see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deconflict.channel.live import ForeignTrack, Intake, OwnTrack, PartyPicture, TrackState
+from deconflict.errors import InputError, Problem
+from deconflict.strategic.conflicts import format_time
+from deconflict.strategic.geojson import parse_datetime_s
+
+__all__ = ["ForeignTrackOut", "OwnTrackOut", "TrackStateIn", "TracksAcceptedOut", "TracksIn", "TracksOut"]
+
+
+class TrackStateIn(BaseModel):
+    """One state of one of the caller's aircraft (ids are the caller's own namespace)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64, description="the caller's id of the aircraft")
+    callsign: str | None = Field(default=None, max_length=32)
+    time: str = Field(description="RFC 3339 time of the state, e.g. 2026-11-26T05:40:00Z")
+    lat_deg: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
+    lon_deg: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)
+    alt_m: float = Field(ge=-2000.0, le=100_000.0, allow_inf_nan=False)
+    gs_mps: float = Field(ge=0.0, le=2000.0, allow_inf_nan=False)
+    trk_deg: float = Field(ge=0.0, le=360.0, allow_inf_nan=False)
+    vs_mps: float = Field(ge=-500.0, le=500.0, allow_inf_nan=False)
+    on_ground: bool = Field(
+        default=False,
+        description="on the ground, from the party's data (never inferred from altitude): not in detection",
+    )
+
+
+class TracksIn(BaseModel):
+    """Body of ``POST /v1/tracks``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    states: list[TrackStateIn]
+
+    def track_states(self, max_batch: int) -> list[TrackState]:
+        """The states as domain values.
+
+        Raises
+        ------
+        InputError
+            More than ``max_batch`` states, or a time that is not RFC 3339 (``states[i].time``).
+        """
+        if len(self.states) > max_batch:
+            message = f"{len(self.states)} states in one batch, at most {max_batch}"
+            raise InputError([Problem("request", message, None, "states")])
+        out: list[TrackState] = []
+        problems: list[Problem] = []
+        for i, s in enumerate(self.states):
+            try:
+                time_s = parse_datetime_s(s.time)
+            except ValueError as exc:
+                record = f"states[{i}] (id {s.id})"
+                problems.append(
+                    Problem("request", f"not an RFC 3339 time {s.time!r}: {exc}", record, f"states[{i}].time")
+                )
+                continue
+            out.append(
+                TrackState(
+                    s.id,
+                    s.callsign or "",
+                    time_s,
+                    s.lat_deg,
+                    s.lon_deg,
+                    s.alt_m,
+                    s.gs_mps,
+                    s.trk_deg,
+                    s.vs_mps,
+                    s.on_ground,
+                )
+            )
+        if problems:
+            raise InputError(problems[:20])
+        return out
+
+
+class TracksAcceptedOut(BaseModel):
+    """Answer of ``POST /v1/tracks``."""
+
+    accepted: int = Field(description="states taken")
+    refused: dict[str, int] = Field(
+        default_factory=dict,
+        description="states not taken, by reason: stale, older, altitude, altitude_jump, ground_speed, "
+        "vertical_speed, acceleration, turn, position_jump (an implausible state restarts the aircraft's "
+        "probation)",
+        examples=[{"ground_speed": 560}],
+    )
+
+    @classmethod
+    def of(cls, intake: Intake) -> TracksAcceptedOut:
+        """The response body of a batch taken."""
+        return cls(accepted=intake.accepted, refused=dict(sorted(intake.refused.items())))
+
+
+class _StateOut(BaseModel):
+    """An aircraft's state: where, how high, how fast, which way, when."""
+
+    time: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    gs_mps: float
+    trk_deg: float
+    vs_mps: float
+
+    @staticmethod
+    def fields_of(state: OwnTrack | ForeignTrack) -> dict[str, Any]:
+        """The state fields of an own track (its latest state) or a foreign one."""
+        s = state.state if isinstance(state, OwnTrack) else state
+        return {
+            "time": format_time(s.time_s),
+            "lat_deg": s.lat_deg,
+            "lon_deg": s.lon_deg,
+            "alt_m": s.alt_m,
+            "gs_mps": s.gs_mps,
+            "trk_deg": s.trk_deg,
+            "vs_mps": s.vs_mps,
+        }
+
+
+class OwnTrackOut(_StateOut):
+    """One of the caller's aircraft, with its trail ``[[lon_deg, lat_deg, alt_m, time], ...]``."""
+
+    id: str
+    callsign: str
+    trail: list[tuple[float, float, float, str]]
+
+    @classmethod
+    def of(cls, track: OwnTrack) -> OwnTrackOut:
+        """The response body of an own track."""
+        return cls(
+            id=track.state.id,
+            callsign=track.state.callsign,
+            trail=[(p.lon_deg, p.lat_deg, p.alt_m, format_time(p.time_s)) for p in track.trail],
+            **cls.fields_of(track),
+        )
+
+
+class ForeignTrackOut(_StateOut):
+    """Another party's aircraft in an alert or open incident with one of the caller's: no id, no callsign."""
+
+    ref: str = Field(description="the alert (a-<n>) or incident (i-<id>) that shows it")
+    party: str
+
+    @classmethod
+    def of(cls, track: ForeignTrack) -> ForeignTrackOut:
+        """The response body of a foreign track."""
+        return cls(ref=track.ref, party=track.party, **cls.fields_of(track))
+
+
+class TracksOut(BaseModel):
+    """The live picture as the caller may see it."""
+
+    time: str
+    own: list[OwnTrackOut]
+    foreign: list[ForeignTrackOut]
+
+    @classmethod
+    def of(cls, picture: PartyPicture) -> TracksOut:
+        """The response body of a party's picture."""
+        return cls(
+            time=format_time(picture.time_s),
+            own=[OwnTrackOut.of(t) for t in picture.own],
+            foreign=[ForeignTrackOut.of(t) for t in picture.foreign],
+        )
