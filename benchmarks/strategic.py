@@ -12,9 +12,9 @@ Usage::
     python benchmarks/strategic.py --volumes 100000 --json
 
 With ``--channel`` each operation is filed as the server files it: through
-``deconflict.channel.service.file_plan`` (the extent check, the audit entries
-and the disclosure ledger with its burst check, in one transaction on the
-shared database).
+``deconflict.channel.service.operations.file_plan`` (the extent check, the
+audit entries and the disclosure ledger with its burst check, in one
+transaction on the shared database).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import shapely
 from rich.console import Console
 from rich.progress import Progress
 
-from deconflict.channel.service import file_plan
+from deconflict.channel.service.operations import file_plan
 from deconflict.geometry.footprint import circle_footprint, polygon_footprint
 from deconflict.storage import SQLiteAuditLog, SQLiteDisclosureLedger, SQLiteStore
 from deconflict.storage.sqlite.database import Database

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from deconflict.api import create_app
 from deconflict.api.deps import Services
 from deconflict.channel.parties import register_party
-from deconflict.channel.service import run_tactical_cycle
+from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
 from deconflict.storage import SQLitePartyStore
 from deconflict.strategic.conflicts import format_time

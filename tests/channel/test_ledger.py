@@ -16,7 +16,7 @@ from deconflict.channel.ledger import (
     probe_alarms_on_withdrawal,
 )
 from deconflict.channel.live import LivePicture, TrackState
-from deconflict.channel.service import run_tactical_cycle
+from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
 from deconflict.storage import open_audit_log, open_disclosure_ledger, open_incident_store
 from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger

@@ -14,14 +14,9 @@ import pytest
 from deconflict.channel.audit import AuditKind, AuditRecord
 from deconflict.channel.catalogue import load_catalogue
 from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.channel.service import (
-    add_party,
-    file_plan,
-    revoke_party_token,
-    rotate_party_token,
-    send_batch,
-    withdraw_plan,
-)
+from deconflict.channel.service.messages import send_batch
+from deconflict.channel.service.operations import file_plan, withdraw_plan
+from deconflict.channel.service.parties import add_party, revoke_party_token, rotate_party_token
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database, GroupCommitError, shared_database

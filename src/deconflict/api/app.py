@@ -37,7 +37,7 @@ from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.live import IncidentStore, LivePicture
 from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import PartyStore
-from deconflict.channel.service import record_counted_login_failures
+from deconflict.channel.service.logins import record_counted_login_failures
 from deconflict.config import Settings
 from deconflict.errors import (
     DeconflictError,

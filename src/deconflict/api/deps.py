@@ -19,7 +19,8 @@ from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.live import IncidentStore, LivePicture, TacticalHistory
 from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import Party, PartyStore, authenticate
-from deconflict.channel.service import pass_deadlines, record_login_failure
+from deconflict.channel.service.logins import record_login_failure
+from deconflict.channel.service.messages import pass_deadlines
 from deconflict.config import Settings
 from deconflict.errors import AuthenticationError, InputError, Problem
 from deconflict.strategic.store import Store

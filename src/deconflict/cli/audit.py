@@ -193,7 +193,7 @@ def _verify_db(args: argparse.Namespace) -> str:
     # Imported here: building the parser must stay cheap (no cryptography, no database).
     from deconflict.channel.audit import verify_chain, verify_messages
     from deconflict.channel.audit_state import verify_state
-    from deconflict.channel.service import conflict_lifecycles
+    from deconflict.channel.service.conflicts import conflict_lifecycles
     from deconflict.cli.party import existing_settings_for
     from deconflict.storage import (
         SQLiteAuditLog,

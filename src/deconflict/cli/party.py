@@ -14,7 +14,7 @@ from pathlib import Path
 
 from deconflict.channel.keys import fingerprint, generate_key_pair, public_key_of
 from deconflict.channel.parties import Party, check_party_name
-from deconflict.channel.service import add_party, revoke_party_token, rotate_party_token
+from deconflict.channel.service.parties import add_party, revoke_party_token, rotate_party_token
 from deconflict.config import Settings, load_settings
 from deconflict.errors import AlreadyExistsError, InputError, Problem
 from deconflict.strategic.conflicts import format_time

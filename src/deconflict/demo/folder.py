@@ -106,7 +106,7 @@ def _write_secret(path: Path, data: bytes) -> None:
 
 def register_parties(settings: Settings, folder: Path, parties: list[str]) -> dict[str, dict[str, str]]:
     """Register the parties; write each one's token and private key into ``folder``."""
-    from deconflict.channel.service import add_party
+    from deconflict.channel.service.parties import add_party
     from deconflict.storage import open_audit_log, open_party_store
 
     found: dict[str, dict[str, str]] = {}

@@ -16,7 +16,11 @@ from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOu
 from deconflict.api.schemas.conflicts import ConflictAcceptIn, ConflictOut
 from deconflict.channel.conflicts import ConflictLifecycle, lifecycle_view
 from deconflict.channel.disclosure import conflict_view
-from deconflict.channel.service import accept_conflict_as, acknowledge_conflict_as, conflict_lifecycles
+from deconflict.channel.service.conflicts import (
+    accept_conflict_as,
+    acknowledge_conflict_as,
+    conflict_lifecycles,
+)
 from deconflict.errors import NotFoundError
 
 __all__ = ["router"]

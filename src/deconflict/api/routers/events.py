@@ -103,7 +103,8 @@ from deconflict.channel.ledger import LedgerEntry
 from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.channel.parties import Party, authenticate, hash_token
-from deconflict.channel.service import deliver_pushed, pass_deadlines, record_login_failure, send_batch
+from deconflict.channel.service.logins import record_login_failure
+from deconflict.channel.service.messages import deliver_pushed, pass_deadlines, send_batch
 from deconflict.channel.sessions import credential_ending
 from deconflict.errors import AuthenticationError
 
@@ -327,7 +328,7 @@ class _Outbox:
 
     The reader queues each ``send`` frame; the sender takes all that are
     queued (at most :data:`MAX_SEND_BATCH`), sends them in one transaction
-    (:func:`~deconflict.channel.service.send_batch`) and answers each with
+    (:func:`~deconflict.channel.service.messages.send_batch`) and answers each with
     ``sent`` or ``refused``, in the order received. While one batch commits,
     the next one fills: the busier the connection, the fewer commits per message.
     """

@@ -26,7 +26,7 @@ from deconflict.api.limits import RatedSender
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.messages import AckIn, EscalationOut, MessageCreate, MessageOut
 from deconflict.channel.messages import AckLevel, Box
-from deconflict.channel.service import acknowledge_message, fetch_messages, read_one, send
+from deconflict.channel.service.messages import acknowledge_message, fetch_messages, read_one, send
 
 __all__ = ["router"]
 

@@ -43,7 +43,7 @@ from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.events import EventSink
 from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.plans import plan_volumes
-from deconflict.channel.service import file_plan, withdraw_plan
+from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
 from deconflict.strategic.filing import FilingResult

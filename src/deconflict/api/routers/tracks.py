@@ -26,7 +26,8 @@ from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOu
 from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
 from deconflict.api.schemas.tracks import TracksAcceptedOut, TracksIn, TracksOut
 from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings
-from deconflict.channel.service import comment_on_incident, run_tactical_cycle
+from deconflict.channel.service.incidents import comment_on_incident
+from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
 from deconflict.errors import NotFoundError
 from deconflict.tactical.detect import DetectionSettings

@@ -1,0 +1,270 @@
+"""Messages sent, delivered, read and acknowledged, and the deadlines they pass, each recorded.
+
+Transactions: the change and its entries are ONE transaction when the audit
+log offers it (:class:`~deconflict.channel.audit.SharedTransaction`; the
+SQLite log does for a message store on the same connection, as
+``deconflict.storage.open_*`` open them). After any crash there is then
+neither a message change without its entry nor an entry without its change.
+With stores on separate connections it falls back to two commits, change
+first, and the gap is not silent: ``deconflict audit verify`` matches every
+stored message with its ``message_sent`` entry and reports a message without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from deconflict.channel.audit import SERVER, AuditKind, AuditLog, AuditRecord, canonical_json, message_sha256
+from deconflict.channel.catalogue import Catalogue
+from deconflict.channel.deadlines import DeadlineStore, Escalation, is_overdue, run_deadlines
+from deconflict.channel.events import Event, EventKind, EventSink
+from deconflict.channel.messages import (
+    AckLevel,
+    Box,
+    Message,
+    MessageContent,
+    MessageStore,
+    acknowledge,
+    read_message,
+    send_message,
+)
+from deconflict.channel.parties import PartyStore
+from deconflict.channel.service.common import together
+from deconflict.errors import DeconflictError
+
+__all__ = [
+    "acknowledge_message",
+    "deliver_pushed",
+    "fetch_messages",
+    "pass_deadlines",
+    "read_one",
+    "send",
+    "send_batch",
+]
+
+
+def _both(message: Message) -> tuple[str, ...]:
+    return tuple(sorted({message.content.sender, message.content.recipient}))
+
+
+def _sent(message: Message) -> AuditRecord:
+    """The entry of a message sent: its signature and the SHA-256 of the bytes signed, not its text."""
+    content = message.content
+    payload = {
+        "message_id": message.id,
+        "from": content.sender,
+        "to": content.recipient,
+        "code": content.code,
+        "nonce": content.nonce,
+        "reply_by": content.reply_by,
+        "signature": message.signature,
+        "content_sha256": message_sha256(message),
+    }
+    return AuditRecord(
+        content.sender, AuditKind.MESSAGE_SENT, (f"message:{message.id}",), _both(message), payload
+    )
+
+
+def send(
+    messages: MessageStore,
+    parties: PartyStore,
+    catalogue: Catalogue,
+    audit: AuditLog,
+    content: MessageContent,
+    signature: str,
+    now_s: float,
+    events: EventSink | None = None,
+) -> Message:
+    """Send a message and record it with its signature and the SHA-256 of the bytes signed.
+
+    The text stays out of the entry (both sides hold it); the hash of the signed
+    bytes and the signature let anyone re-verify the message against the entry.
+    """
+    with together(audit, messages):
+        message = send_message(messages, parties, catalogue, content, signature, now_s)
+        audit.append([_sent(message)], now_s)
+    if events is not None:
+        events.publish([Event(EventKind.MESSAGE, content.recipient, message)])
+    return message
+
+
+def send_batch(
+    messages: MessageStore,
+    parties: PartyStore,
+    catalogue: Catalogue,
+    audit: AuditLog,
+    signed: Sequence[tuple[MessageContent, str]],
+    now_s: float,
+    events: EventSink | None = None,
+) -> list[Message | DeconflictError]:
+    """Send several signed messages as :func:`send` does, in one transaction (one durable commit).
+
+    Each message stands or falls alone: a refused one (bad signature, reused
+    nonce, ...) is rolled back to its own savepoint and its error takes its
+    place in the result, in the order given; the others are stored.
+    """
+    results: list[Message | DeconflictError] = []
+    with together(audit, messages):
+        for content, signature in signed:
+            try:
+                with together(audit, messages):
+                    message = send_message(messages, parties, catalogue, content, signature, now_s)
+                    audit.append([_sent(message)], now_s)
+            except DeconflictError as exc:
+                results.append(exc)
+            else:
+                results.append(message)
+    if events is not None:
+        events.publish(
+            [Event(EventKind.MESSAGE, m.content.recipient, m) for m in results if isinstance(m, Message)]
+        )
+    return results
+
+
+def _delivered(message: Message, now_s: float) -> AuditRecord:
+    payload = {"message_id": message.id, "level": str(AckLevel.DELIVERED), "delivered_s": now_s}
+    subject = (f"message:{message.id}",)
+    return AuditRecord(
+        message.content.recipient, AuditKind.MESSAGE_DELIVERED, subject, _both(message), payload
+    )
+
+
+def deliver_pushed(
+    messages: MessageStore, audit: AuditLog, party: str, message_ids: Sequence[int], now_s: float
+) -> list[Message]:
+    """Mark messages pushed to their recipient ``party`` delivered, as fetching them does, and record it.
+
+    Messages already delivered (or beyond), or not received by ``party``, are
+    left alone; returns those that became delivered now.
+    """
+    new = []
+    with together(audit, messages):
+        for message_id in message_ids:
+            message = messages.get_message(message_id)
+            if message is None or message.content.recipient != party or message.level is not AckLevel.SENT:
+                continue
+            messages.mark_delivered(party, now_s, message_id)
+            new.append(message)
+        if new:
+            audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
+    return new
+
+
+def read_one(messages: MessageStore, audit: AuditLog, message_id: int, party: str, now_s: float) -> Message:
+    """Read a message; the recipient's first fetch marks it delivered, and that is recorded."""
+    with together(audit, messages):
+        message = read_message(messages, message_id, party, now_s)
+        if party == message.content.recipient and message.delivered_s == now_s:
+            audit.append([_delivered(message, now_s)], now_s, once=True)
+    return message
+
+
+def fetch_messages(
+    messages: MessageStore,
+    audit: AuditLog,
+    party: str,
+    box: Box,
+    now_s: float,
+    level: AckLevel | None = None,
+    overdue: bool | None = None,
+    limit: int | None = None,
+    before_id: int | None = None,
+) -> list[Message]:
+    """The party's inbox or outbox (a page of it: see ``MessageStore.list_messages``).
+
+    Fetching the inbox marks its new messages delivered, each recorded: all of
+    them, or with ``limit`` the newest ``limit`` in the page's range.
+    """
+    if box == "inbox":
+        with together(audit, messages):
+            new = messages.list_messages(party, "inbox", AckLevel.SENT, None, limit, before_id)
+            for message in new:
+                messages.mark_delivered(party, now_s, message.id)
+            audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
+    return messages.list_messages(party, box, level, overdue, limit, before_id)
+
+
+def acknowledge_message(
+    messages: MessageStore,
+    audit: AuditLog,
+    message_id: int,
+    party: str,
+    level: AckLevel,
+    reason: str | None,
+    now_s: float,
+    events: EventSink | None = None,
+) -> Message:
+    """Acknowledge a received message (read, accepted, disputed) and record it with the reason."""
+    with together(audit, messages):
+        message = acknowledge(messages, message_id, party, level, reason, now_s)
+        payload = {"message_id": message.id, "level": str(message.level), "reason": message.reason}
+        subject = (f"message:{message.id}", f"level:{message.level}")
+        audit.append(
+            [AuditRecord(party, AuditKind.MESSAGE_ACKNOWLEDGED, subject, _both(message), payload)], now_s
+        )
+    if events is not None:
+        events.publish([Event(EventKind.ACKNOWLEDGEMENT, message.content.sender, message)])
+    return message
+
+
+def pass_deadlines(
+    messages: DeadlineStore,
+    audit: AuditLog,
+    now_s: float,
+    ladder_s: Sequence[float],
+    events: EventSink | None = None,
+) -> list[Escalation]:
+    """Run the deadlines (:func:`~deconflict.channel.deadlines.run_deadlines`) and record what they found.
+
+    Each overdue message and each escalation step is recorded once, however
+    often this runs (entries are keyed by their subject), and so is each event:
+    a deadline passed and an escalation step are published to both sides only
+    when their entry is new.
+    """
+    past = messages.messages_past_deadline(now_s, len(ladder_s))
+    if not past:  # the common case, on every request: one query, not two
+        return []
+    with together(audit, messages):
+        escalations = run_deadlines(messages, now_s, ladder_s)
+        records = [
+            AuditRecord(
+                SERVER,
+                AuditKind.MESSAGE_OVERDUE,
+                (f"message:{m.id}",),
+                _both(m),
+                {"message_id": m.id, "reply_by": m.content.reply_by},
+            )
+            for m in past
+            if m.overdue_s is None and is_overdue(m, now_s)
+        ]
+        records += [
+            AuditRecord(
+                SERVER,
+                AuditKind.ESCALATION,
+                (f"message:{e.message_id}", f"step:{e.step}"),
+                tuple(sorted({e.sender, e.recipient})),
+                {"message_id": e.message_id, "step": e.step, "due_s": e.due_s, "code": e.code},
+            )
+            for e in escalations
+        ]
+        added = audit.append(records, now_s, once=True)
+    if events is not None and added:
+        new = {(entry.kind, entry.subject_json) for entry in added}
+        overdue = [
+            m for m in past if (str(AuditKind.MESSAGE_OVERDUE), canonical_json([f"message:{m.id}"])) in new
+        ]
+        stepped = [
+            e
+            for e in escalations
+            if (str(AuditKind.ESCALATION), canonical_json([f"message:{e.message_id}", f"step:{e.step}"]))
+            in new
+        ]
+        events.publish(
+            [Event(EventKind.DEADLINE_PASSED, side, m) for m in overdue for side in _both(m)]
+            + [
+                Event(EventKind.ESCALATION, side, e)
+                for e in stepped
+                for side in sorted({e.sender, e.recipient})
+            ]
+        )
+    return escalations

@@ -1,0 +1,214 @@
+"""Operations filed, amended and withdrawn, each recorded with the conflicts it found or resolved.
+
+Transactions: the change and its entries (the operation's, each conflict
+found, each conflict resolved by an amendment or withdrawal) are ONE
+transaction when the operations store, the conflict lifecycle store and the
+audit log share one connection (``deconflict.storage.open_*`` open them so);
+the filing's own transaction and each lifecycle update become savepoints of
+it. With stores on separate connections, two commits, change first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from deconflict.channel.audit import AuditKind, AuditLog, AuditRecord, canonical_json
+from deconflict.channel.conflicts import ConflictStateStore, Resolution
+from deconflict.channel.disclosure import conflict_view
+from deconflict.channel.events import Event, EventKind, EventSink
+from deconflict.channel.ledger import (
+    DisclosureLedger,
+    LedgerEntry,
+    conflict_disclosures,
+    probe_alarm_on_burst,
+    probe_alarms_on_withdrawal,
+)
+from deconflict.channel.plans import check_extent
+from deconflict.channel.probes import ProbeRules
+from deconflict.channel.service.common import alarm_events, present, together
+from deconflict.channel.service.conflicts import resolve_superseded
+from deconflict.strategic.buffers import Buffers
+from deconflict.strategic.conflicts import Conflict
+from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
+from deconflict.strategic.limits import Limits
+from deconflict.strategic.store import ConflictRecord, Store
+from deconflict.strategic.volume import Operation, Volume
+
+__all__ = ["file_plan", "withdraw_plan"]
+
+
+def _document_sha256(document: object) -> str | None:
+    try:
+        return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    except (TypeError, ValueError):
+        return None
+
+
+def _conflict_record(filer: str, conflict: Conflict, conflict_id: int) -> AuditRecord:
+    # Seen by both sides: only the facts disclosure lets both learn (no operation or volume ids).
+    payload: dict[str, Any] = {
+        "conflict_id": conflict_id,
+        "parties": [conflict.party_a, conflict.party_b],
+        "time_start_s": conflict.time_start_s,
+        "time_end_s": conflict.time_end_s,
+        "altitude_lower_m": conflict.altitude_lower_m,
+        "altitude_upper_m": conflict.altitude_upper_m,
+        "altitude_reference": str(conflict.altitude_reference),
+        "overlap_area_m2": conflict.overlap_area_m2,
+        "overlap_bbox": list(conflict.overlap_bbox),
+    }
+    audience = tuple(sorted({conflict.party_a, conflict.party_b}))
+    return AuditRecord(filer, AuditKind.CONFLICT_FOUND, (f"conflict:{conflict_id}",), audience, payload)
+
+
+def file_plan(
+    store: Store,
+    audit: AuditLog,
+    party: str,
+    operation_id: str,
+    volumes: Sequence[Volume],
+    *,
+    document: object,
+    priority: int | None,
+    replaces_version: int | None,
+    buffers: Buffers,
+    limits: Limits,
+    now_s: float,
+    events: EventSink | None = None,
+    conflict_states: ConflictStateStore | None = None,
+    ledger: DisclosureLedger | None = None,
+    probes: ProbeRules = ProbeRules(),
+) -> FilingResult:
+    """File (or amend) an operation and record it with one ``conflict_found`` entry per conflict.
+
+    ``document`` is the plan as the party sent it; the entry keeps its SHA-256
+    (of its canonical JSON), and the volume ids, version and priority. Given
+    ``conflict_states``, an amendment resolves the operation's open conflicts
+    (``amended``), each with a ``conflict_resolved`` entry for both sides.
+    Given a ``ledger``, what each conflict tells each side about the other is
+    recorded in it, in the same transaction, and a burst of filings revealing
+    one party's plans raises a probe alarm to it (recorded, and pushed).
+
+    Raises
+    ------
+    InputError
+        If the operation is larger than ``limits`` allow (:func:`~deconflict.channel.plans.check_extent`),
+        or its volumes are refused (:func:`~deconflict.strategic.filing.file_operation`).
+    """
+    check_extent(operation_id, volumes, limits)
+    alarms: list[LedgerEntry] = []
+    with together(audit, *present(store, conflict_states, ledger)):
+        # An amendment supersedes the operation's open conflicts: each becomes resolved (amended).
+        superseded = _open_conflicts_of(store, conflict_states, party, operation_id, replaces_version)
+        result = file_operation(
+            store,
+            party,
+            operation_id,
+            volumes,
+            priority=priority,
+            replaces_version=replaces_version,
+            buffers=buffers,
+            limits=limits,
+        )
+        operation = result.operation
+        kind = AuditKind.OPERATION_FILED if replaces_version is None else AuditKind.OPERATION_UPDATED
+        payload = {
+            "operation": operation.id,
+            "version": operation.version,
+            "priority": operation.priority,
+            "state": str(operation.state),
+            "volumes": [v.id for v in operation.volumes],
+            "document_sha256": _document_sha256(document),
+            "conflicts": list(result.conflict_ids),
+        }
+        records = [AuditRecord(party, kind, (f"operation:{party}/{operation.id}",), (party,), payload)]
+        records += [
+            _conflict_record(party, c, i) for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
+        ]
+        records += resolve_superseded(conflict_states, superseded, party, Resolution.AMENDED, now_s)
+        audit.append(records, now_s)
+        if ledger is not None and result.conflicts:
+            found = list(zip(result.conflict_ids, result.conflicts, strict=True))
+            ledger.record([d for i, c in found for d in conflict_disclosures(c, i, now_s)])
+            burst = probe_alarm_on_burst(ledger, party, found, now_s, probes.window_s, probes.burst_filings)
+            alarms = ledger.record(burst)
+    if events is not None:
+        events.publish(
+            [
+                Event(EventKind.CONFLICT, side, conflict_view(c, side, conflict_id=i, state="open"))
+                for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
+                for side in sorted({c.party_a, c.party_b})
+            ]
+            + alarm_events(alarms)
+        )
+    return result
+
+
+def _other_side(conflict: Conflict, party: str) -> str:
+    return conflict.party_b if conflict.party_a == party else conflict.party_a
+
+
+def withdraw_plan(
+    store: Store,
+    audit: AuditLog,
+    party: str,
+    operation_id: str,
+    version: int,
+    now_s: float,
+    conflict_states: ConflictStateStore | None = None,
+    *,
+    ledger: DisclosureLedger | None = None,
+    probes: ProbeRules = ProbeRules(),
+    events: EventSink | None = None,
+) -> Operation:
+    """Withdraw an operation and record it.
+
+    Given ``conflict_states``, its open conflicts become resolved (``withdrawn``),
+    each with a ``conflict_resolved`` entry for both sides. Given a ``ledger``,
+    withdrawing an operation less than ``probes.window_s`` after its conflicts
+    were found raises a probe alarm to each party on their other side: recorded
+    in its ledger (same transaction) and pushed to it.
+    """
+    alarms: list[LedgerEntry] = []
+    with together(audit, *present(store, conflict_states, ledger)):
+        revealed = _conflicts_of_operation(store, party, operation_id) if ledger is not None else []
+        superseded = _open_conflicts_of(store, conflict_states, party, operation_id, version)
+        operation = withdraw_operation(store, party, operation_id, version)
+        payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
+        subject = (f"operation:{party}/{operation.id}",)
+        records = [AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)]
+        records += resolve_superseded(conflict_states, superseded, party, Resolution.WITHDRAWN, now_s)
+        audit.append(records, now_s)
+        if ledger is not None and revealed:
+            others = [(r.id, _other_side(r.conflict, party)) for r in revealed]
+            found_s = ledger.conflicts_found_s(party, others)
+            pairs = [(r.id, r.conflict) for r in revealed]
+            alarms = ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
+    if events is not None and alarms:
+        events.publish(alarm_events(alarms))
+    return operation
+
+
+def _open_conflicts_of(
+    store: Store,
+    conflict_states: ConflictStateStore | None,
+    party: str,
+    operation_id: str,
+    replaces_version: int | None,
+) -> list[ConflictRecord]:
+    """The open conflicts of one of ``party``'s operations: those a change of it supersedes."""
+    if conflict_states is None or replaces_version is None:
+        return []
+    return _conflicts_of_operation(store, party, operation_id)
+
+
+def _conflicts_of_operation(store: Store, party: str, operation_id: str) -> list[ConflictRecord]:
+    """The open conflicts of one of ``party``'s operations."""
+    return [
+        r
+        for r in store.list_conflict_records(party)
+        if (r.conflict.party_a, r.conflict.operation_a) == (party, operation_id)
+        or (r.conflict.party_b, r.conflict.operation_b) == (party, operation_id)
+    ]

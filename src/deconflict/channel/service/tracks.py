@@ -1,0 +1,134 @@
+"""The live picture's detection cycle: incidents opened and closed, alerts, disclosures; recorded, pushed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deconflict.channel.audit import SERVER, AuditKind, AuditLog, AuditRecord
+from deconflict.channel.events import Event, EventKind, EventSink
+from deconflict.channel.ledger import (
+    ALERT_FIELDS,
+    DisclosureLedger,
+    LedgerEntry,
+    ProbeReason,
+    alert_disclosure,
+    probe_alarm_on_sweep,
+)
+from deconflict.channel.live import (
+    AlertNotice,
+    AlertState,
+    CycleChanges,
+    Incident,
+    IncidentNotice,
+    IncidentState,
+    IncidentStore,
+    LivePicture,
+)
+from deconflict.channel.service.common import alarm_events, present, together
+
+__all__ = ["run_tactical_cycle"]
+
+
+def _incident_payload(incident: Incident) -> dict[str, Any]:
+    # Seen by both sides: the parties, times and closest approach; never either aircraft's id. The
+    # closest approach only when neither side's view of it is withheld (one entry serves both).
+    c = incident.closest
+    closest: dict[str, Any] = {"time_s": c.time_s}
+    if not incident.withheld:
+        closest |= {
+            "distance_m": c.distance_m,
+            "vertical_m": c.vertical_m,
+            "lon_deg": c.lon_deg,
+            "lat_deg": c.lat_deg,
+            "alt_m": c.alt_m,
+        }
+    return {
+        "incident_id": incident.id,
+        "parties": list(incident.parties),
+        "started_s": incident.started_s,
+        "ended_s": incident.ended_s,
+        "closest": closest,
+        "withheld": list(incident.withheld),
+    }
+
+
+def _incident_record(kind: AuditKind, incident: Incident) -> AuditRecord:
+    subject = (f"incident:{incident.id}",)
+    return AuditRecord(SERVER, kind, subject, incident.parties, _incident_payload(incident))
+
+
+def run_tactical_cycle(
+    live: LivePicture,
+    incidents: IncidentStore,
+    audit: AuditLog,
+    now_s: float,
+    events: EventSink | None = None,
+    ledger: DisclosureLedger | None = None,
+) -> CycleChanges:
+    """Run one detection cycle of the live picture and record what it changed.
+
+    Incidents opened and closed are recorded with their ``incident_recorded`` /
+    ``incident_closed`` entries (both sides in the audience, no aircraft ids),
+    closer approaches and the alert log are stored, all in one transaction
+    where the storage offers it; given a ``ledger``, so is each foreign aircraft
+    newly shown to a party in an alert, in its owner's ledger, and each sweep
+    the cycle saw raises a probe alarm to the party swept (at most one per
+    prober and window, also across restarts: the ledger is asked). Then each
+    side hears, from its own point of view, of new, changed and cleared alerts
+    and of opened and closed incidents, and the swept party of its alarm.
+    """
+    changes = live.cycle(now_s)
+    closed: list[Incident] = []
+    alarms: list[LedgerEntry] = []
+    touched = changes.opened or changes.closer or changes.closed
+    shown = changes.shown if ledger is not None else ()
+    sweeps = changes.sweeps if ledger is not None else ()
+    if touched or changes.new_alerts or changes.cleared_alerts or shown or sweeps:
+        with together(audit, *present(incidents, ledger)):
+            if ledger is not None and sweeps:
+                since_s = now_s - live.settings.gating.sweep_window_s
+                last_s = {s: ledger.last_alarm_s(s.subject, s.prober, str(ProbeReason.SWEEP)) for s in sweeps}
+                due = [s for s, last in last_s.items() if last is None or last <= since_s]
+                alarms = ledger.record([probe_alarm_on_sweep(s) for s in due])
+            if ledger is not None and shown:
+                ledger.record(
+                    [
+                        alert_disclosure(
+                            s.subject_party, s.party, s.subject_id, ALERT_FIELDS, f"alert:{s.ref}", now_s
+                        )
+                        for s in shown
+                    ]
+                )
+            for incident in changes.opened:
+                incidents.record_opened(incident)
+            for incident in changes.closer:
+                incidents.record_closest(incident)
+            closed = [incidents.record_closed(i) for i in changes.closed]
+            incidents.log_alerts(changes.new_alerts, changes.cleared_alerts)
+            records = [_incident_record(AuditKind.INCIDENT_RECORDED, i) for i in changes.opened]
+            records += [_incident_record(AuditKind.INCIDENT_CLOSED, i) for i in closed]
+            if records:
+                audit.append(records, now_s)
+    if events is not None:
+        alert_changes = (
+            (AlertState.NEW, changes.new_alerts),
+            (AlertState.UPDATE, changes.changed_alerts),
+            (AlertState.CLEARED, changes.cleared_alerts),
+        )
+        incident_changes = ((IncidentState.OPENED, changes.opened), (IncidentState.CLOSED, tuple(closed)))
+        events.publish(
+            [
+                Event(EventKind.ALERT, side, AlertNotice(state, alert.view_for(side)))
+                for state, alerts in alert_changes
+                for alert in alerts
+                for side in alert.parties
+            ]
+            + [
+                Event(EventKind.INCIDENT, side, IncidentNotice(state, incident.view_for(side)))
+                for state, found in incident_changes
+                for incident in found
+                for side in incident.parties
+            ]
+            + alarm_events(alarms)
+        )
+    return changes
