@@ -11,7 +11,7 @@ import pytest
 from deconflict.errors import InputError
 from deconflict.tactical import GroundFilter
 from deconflict.tactical.snapshot import take_snapshot
-from deconflict.tactical.tracks import read_tracks
+from deconflict.tactical.tracks import ALT_JUMP_TOLERANCE_M, altitude_jumps, read_tracks
 
 HEADER = "time_s,icao24,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n"
 
@@ -117,3 +117,12 @@ def test_snapshot_rejects_an_aircraft_twice(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + "1,a,,0,0,3000,0,0,0\n2,a,,0,0,3000,0,0,0\n")
     with pytest.raises(InputError, match=r"row 3: id: aircraft 'a' already appears in row 2"):
         take_snapshot(read_tracks(path), 30.0, GroundFilter())
+
+
+def test_an_altitude_jump_is_measured_from_the_dead_reckoned_previous_altitude() -> None:
+    # 1 s on, climbing 10 m/s: expected 3010 m; allowed off by 100 m/s * 1 s + 150 m.
+    assert not altitude_jumps(3010.0 + 250.0, 3000.0, 10.0, 1.0, 100.0)
+    assert altitude_jumps(3010.0 + 250.5, 3000.0, 10.0, 1.0, 100.0)
+    assert altitude_jumps(3010.0 - 250.5, 3000.0, 10.0, 1.0, 100.0)
+    assert not altitude_jumps(3000.0 + 10.0 * 30.0 + 3150.0, 3000.0, 10.0, 30.0, 100.0)
+    assert ALT_JUMP_TOLERANCE_M == 150.0

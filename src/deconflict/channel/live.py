@@ -756,7 +756,7 @@ class LivePicture:
             time zone), naming ``states[i].time``; or a batch that would take
             the party over its aircraft cap, naming the setting. Nothing is taken then.
         """
-        from deconflict.tactical.replay import ALT_JUMP_TOLERANCE_M
+        from deconflict.tactical.tracks import altitude_jumps
 
         tracking = self.settings.tracking
         gating = self.settings.gating
@@ -808,10 +808,8 @@ class LivePicture:
                         reason = Refusal.OLDER
                     elif dt > stale_s:
                         previous = None
-                    else:
-                        off_m = abs(now[3] - previous[3] - previous[6] * dt)  # from dead reckoning
-                        if off_m > max_vs_mps * dt + ALT_JUMP_TOLERANCE_M:
-                            reason = Refusal.ALTITUDE_JUMP
+                    elif altitude_jumps(now[3], previous[3], previous[6], dt, max_vs_mps):
+                        reason = Refusal.ALTITUDE_JUMP
                 if reason is None:
                     if slot in restarting:
                         previous = None
@@ -908,7 +906,7 @@ class LivePicture:
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
 
-        from deconflict.geometry.geodesy import distance_m
+        from deconflict.geometry.geodesy import distance_m, midpoint
         from deconflict.tactical.detect import detect
         from deconflict.tactical.states import States, airborne, dead_reckon
 
@@ -1034,7 +1032,7 @@ class LivePicture:
                 pair, ka, kb = pair_of(int(la[k]), int(lb[k]))
                 in_loss_now.add(pair)
                 (lon_a, lat_a, alt_a), (lon_b, lat_b, alt_b) = where(ka), where(kb)
-                lon, lat = _midpoint(lon_a, lat_a, lon_b, lat_b)
+                lon, lat = midpoint(lon_a, lat_a, lon_b, lat_b)
                 moment = ClosestApproach(
                     now_s, float(ldist[k]), float(ldalt[k]), lon, lat, (alt_a + alt_b) / 2.0
                 )
@@ -1239,10 +1237,3 @@ def _newly_shown(previous: Alert | None, alert: Alert, now_s: float) -> list[Sho
         if now is None and before is not None:
             out.append(Shown(viewer.party, viewer.id, subject.party, subject.id, alert.id, now_s))
     return out
-
-
-def _midpoint(lon_a: float, lat_a: float, lon_b: float, lat_b: float) -> tuple[float, float]:
-    """Midpoint of two nearby points (within the minima: metres of error), across the antimeridian too."""
-    dlon = (lon_b - lon_a + 180.0) % 360.0 - 180.0
-    lon = (lon_a + dlon / 2.0 + 180.0) % 360.0 - 180.0
-    return lon, (lat_a + lat_b) / 2.0

@@ -18,8 +18,10 @@ Recorded ADS-B is dirty; these are the choices, each counted in the report:
   :class:`~deconflict.tactical.tracks.PlausibleRanges`; above ``max_alt_m``), or
   whose altitude jumps from the previous accepted report of the aircraft (within
   ``stale_s``) by more than ``max_vs_mps`` times the elapsed time plus
-  :data:`ALT_JUMP_TOLERANCE_M`, is rejected whole; the aircraft keeps being dead-reckoned from its last good
-  report and goes stale if no good one follows.
+  :data:`~deconflict.tactical.tracks.ALT_JUMP_TOLERANCE_M`
+  (:func:`~deconflict.tactical.tracks.altitude_jumps`), is rejected whole; the
+  aircraft keeps being dead-reckoned from its last good report and goes stale if
+  no good one follows.
 - **Ground**: ground status comes from the data (a track's ``on_ground``
   flag), never from altitude alone: low flyers (helicopters, drones, low-level
   routes) take part in detection. Reports flagged on the ground, and those the
@@ -54,12 +56,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from deconflict.geometry.geodesy import midpoint
 from deconflict.tactical.detect import DetectionSettings, detect
 from deconflict.tactical.states import GroundFilter, States, dead_reckon, left_out
-from deconflict.tactical.tracks import PlausibleRanges, Tracks, implausible_values
+from deconflict.tactical.tracks import PlausibleRanges, Tracks, altitude_jumps, implausible_values
 
 __all__ = [
-    "ALT_JUMP_TOLERANCE_M",
     "Alert",
     "CleanTracks",
     "Closest",
@@ -70,8 +72,6 @@ __all__ = [
     "replay",
 ]
 
-ALT_JUMP_TOLERANCE_M = 150.0
-"""Altitude change allowed between two reports on top of ``max_vs_mps`` times the time between them."""
 MOVED_M = 1.0
 """A report at the previous position is a repeat if the aircraft should have moved more than this."""
 
@@ -257,8 +257,8 @@ def clean_tracks(tracks: Tracks, settings: ReplaySettings) -> CleanTracks:
                 ):
                     rejected["repeated_position"] += 1
                     continue
-                expected_m = s.alt_m[previous] + s.vs_mps[previous] * dt
-                if abs(s.alt_m[row] - expected_m) > settings.max_vs_mps * dt + ALT_JUMP_TOLERANCE_M:
+                max_vs_mps = settings.max_vs_mps
+                if altitude_jumps(s.alt_m[row], s.alt_m[previous], s.vs_mps[previous], dt, max_vs_mps):
                     rejected["altitude_spike"] += 1
                     continue
         keep[row] = True
@@ -296,16 +296,6 @@ class _OpenIncident:
     horizontal: Closest
     vertical: Closest
     callsigns: tuple[str, str]
-
-
-def _midpoint(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> tuple[float, float]:
-    """Midpoint on the sphere (for 'where'; exact to metres for nearby points, any longitude)."""
-    vectors = []
-    for lat, lon in ((lat_a, lon_a), (lat_b, lon_b)):
-        la, lo = math.radians(lat), math.radians(lon)
-        vectors.append((math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)))
-    x, y, z = (vectors[0][k] + vectors[1][k] for k in range(3))
-    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
 
 
 def replay(
@@ -444,7 +434,7 @@ def replay(
             in_los.add(pair)
             lat_a, lon_a = float(states.lat_deg[ka]), float(states.lon_deg[ka])
             lat_b, lon_b = float(states.lat_deg[kb]), float(states.lon_deg[kb])
-            lat, lon = _midpoint(lat_a, lon_a, lat_b, lon_b)
+            lon, lat = midpoint(lon_a, lat_a, lon_b, lat_b)
             moment = Closest(
                 now_s,
                 float(los.dist_m[k]),

@@ -25,10 +25,21 @@ from deconflict.errors import InputError, Problem
 from deconflict.tactical.states import States
 from deconflict.units import FT_TO_M
 
-__all__ = ["MAX_PROBLEMS", "Implausible", "PlausibleRanges", "Tracks", "implausible_values", "read_tracks"]
+__all__ = [
+    "ALT_JUMP_TOLERANCE_M",
+    "MAX_PROBLEMS",
+    "Implausible",
+    "PlausibleRanges",
+    "Tracks",
+    "altitude_jumps",
+    "implausible_values",
+    "read_tracks",
+]
 
 MAX_PROBLEMS = 20
 """Stop collecting problems after this many: the first ones are what a user fixes first."""
+ALT_JUMP_TOLERANCE_M = 150.0
+"""Altitude change allowed between two reports on top of ``max_vs_mps`` times the time between them."""
 
 NUMERIC = ("lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps")
 RANGES: dict[str, tuple[float, float]] = {
@@ -156,6 +167,26 @@ def implausible_values(tracks: Tracks, ranges: PlausibleRanges) -> Implausible:
                 f"must be within [{low:g}, {high:g}] {unit} for an aircraft, got {value:.10g}{hint}",
             )
     return Implausible(masks[0], masks[1] | masks[2], tuple(problems.problems))
+
+
+def altitude_jumps(
+    alt_m: float, previous_alt_m: float, previous_vs_mps: float, dt_s: float, max_vs_mps: float
+) -> bool:
+    """Whether a report's altitude jumps from the aircraft's previous accepted report.
+
+    It jumps when it is off the previous altitude dead-reckoned ``dt_s`` seconds
+    on (at the previous vertical speed) by more than ``max_vs_mps * dt_s`` plus
+    :data:`ALT_JUMP_TOLERANCE_M`: a single spike, or a transponder stuck on an
+    impossible level. The one rule of the replay's cleaning and of the live
+    picture's intake; both apply it for ``0 < dt_s <= stale_s`` only.
+
+    Examples
+    --------
+    >>> altitude_jumps(3400.0, 3000.0, 0.0, 1.0, 100.0), altitude_jumps(3260.0, 3000.0, 10.0, 1.0, 100.0)
+    (True, False)
+    """
+    expected_m = previous_alt_m + previous_vs_mps * dt_s
+    return bool(abs(alt_m - expected_m) > max_vs_mps * dt_s + ALT_JUMP_TOLERANCE_M)
 
 
 def _open_text(path: Path) -> io.TextIOBase:
