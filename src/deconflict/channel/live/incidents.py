@@ -1,0 +1,213 @@
+"""Incidents: actual losses of separation between two parties' aircraft, their comments, their store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from deconflict.channel.live.alerts import Alert
+from deconflict.channel.live.tracks import Aircraft
+from deconflict.errors import InputError, NotFoundError, Problem
+
+__all__ = [
+    "MAX_COMMENT_CHARS",
+    "ClosestApproach",
+    "CommentNotice",
+    "Incident",
+    "IncidentComment",
+    "IncidentNotice",
+    "IncidentState",
+    "IncidentStore",
+    "IncidentView",
+    "TacticalHistory",
+    "new_comment",
+]
+
+MAX_COMMENT_CHARS = 2000
+"""Longest incident comment."""
+
+
+@dataclass(frozen=True)
+class ClosestApproach:
+    """The closest moment of an incident: horizontal and vertical separation, where (midpoint), when."""
+
+    time_s: float
+    distance_m: float
+    vertical_m: float
+    lon_deg: float
+    lat_deg: float
+    alt_m: float
+
+
+@dataclass(frozen=True)
+class IncidentComment:
+    """One side's comment on an incident: kept as written, never edited."""
+
+    party: str
+    time_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An actual loss of separation between aircraft ``a`` and ``b`` of two parties (``a < b``).
+
+    ``started_s`` is the first cycle that found the pair in loss, ``ended_s`` the
+    first that found it separated again (``None`` while open); ``closest`` is the
+    cycle with the smallest horizontal distance. ``withheld`` names the parties
+    whose own aircraft did not vouch at the latest cycle in loss
+    (:mod:`deconflict.channel.gating`): they see the incident without its
+    closest approach.
+    """
+
+    id: int
+    a: Aircraft
+    b: Aircraft
+    started_s: float
+    ended_s: float | None
+    closest: ClosestApproach
+    comments: tuple[IncidentComment, ...] = ()
+    withheld: tuple[str, ...] = ()
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        """The two parties, sorted."""
+        return (min(self.a.party, self.b.party), max(self.a.party, self.b.party))
+
+    @property
+    def ref(self) -> str:
+        """The reference under which a foreign track in this incident is shown."""
+        return f"i-{self.id}"
+
+    def involves(self, party: str) -> bool:
+        """Whether one of ``party``'s aircraft is in the incident."""
+        return party in (self.a.party, self.b.party)
+
+    def view_for(self, party: str) -> IncidentView:
+        """The incident as ``party`` sees it.
+
+        Raises
+        ------
+        NotFoundError
+            If ``party`` has no aircraft in the incident (the caller learns nothing of it).
+        """
+        if party == self.a.party:
+            own, other = self.a, self.b
+        elif party == self.b.party:
+            own, other = self.b, self.a
+        else:
+            raise NotFoundError(f"no incident {self.id} for party {party!r}")
+        closest = None if party in self.withheld else self.closest
+        return IncidentView(
+            self.id, own.id, other.party, self.started_s, self.ended_s, closest, self.comments
+        )
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident from one side (``closest`` is ``None`` while withheld from it)."""
+
+    id: int
+    own_id: str
+    other_party: str
+    started_s: float
+    ended_s: float | None
+    closest: ClosestApproach | None
+    comments: tuple[IncidentComment, ...]
+
+
+class IncidentState(StrEnum):
+    """What happened to an incident (the ``state`` of an ``incident`` event)."""
+
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class IncidentNotice:
+    """An incident event's subject: the incident as its recipient sees it."""
+
+    state: IncidentState
+    incident: IncidentView
+
+
+@dataclass(frozen=True)
+class CommentNotice:
+    """An ``incident_comment`` event's subject."""
+
+    incident_id: int
+    comment: IncidentComment
+
+
+def new_comment(party: str, text: str, now_s: float) -> IncidentComment:
+    """A comment of ``party`` on an incident, checked.
+
+    Raises
+    ------
+    InputError
+        Empty (or only blanks), or longer than :data:`MAX_COMMENT_CHARS`.
+    """
+    if not text.strip():
+        raise InputError([Problem("request", "must not be empty", None, "text")])
+    if len(text) > MAX_COMMENT_CHARS:
+        raise InputError(
+            [Problem("request", f"{len(text)} characters, at most {MAX_COMMENT_CHARS}", None, "text")]
+        )
+    return IncidentComment(party, now_s, text)
+
+
+class TacticalHistory(Protocol):
+    """Counts of past alerts and incidents, for statistics."""
+
+    def monthly_counts(self, party: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """``(month "YYYY-MM", other_party) -> (alerts, incidents)`` involving ``party``'s aircraft.
+
+        Months are UTC, by the alert's or incident's start.
+        """
+        ...
+
+
+class IncidentStore(TacticalHistory, Protocol):
+    """Where incidents, their comments and the alert log are kept durably."""
+
+    def next_ids(self) -> tuple[int, int]:
+        """The next alert number and incident id (one more than any recorded)."""
+        ...
+
+    def open_incidents(self) -> list[Incident]:
+        """Incidents not closed yet (e.g. when the service stopped during one)."""
+        ...
+
+    def record_opened(self, incident: Incident) -> None:
+        """Record a new incident under its id."""
+        ...
+
+    def record_closest(self, incident: Incident) -> None:
+        """Record a closer approach of an open incident."""
+        ...
+
+    def record_closed(self, incident: Incident) -> Incident:
+        """Record an incident's end (and final closest approach); returns it with its comments."""
+        ...
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        """One incident with its comments, or ``None``."""
+        ...
+
+    def list_incidents(self, party: str) -> list[Incident]:
+        """Every incident involving ``party``'s aircraft, oldest first, with comments."""
+        ...
+
+    def add_comment(self, incident_id: int, comment: IncidentComment) -> None:
+        """Append a comment to an incident's thread."""
+        ...
+
+    def log_alerts(self, started: Sequence[Alert], ended: Sequence[Alert]) -> None:
+        """Record alerts that started (parties, aircraft, start) and ended (end time)."""
+        ...
+
+    def close(self) -> None:
+        """Release the storage."""
+        ...
