@@ -44,7 +44,7 @@ the other aircraft only while the party's own aircraft in the pair *vouches*
 
 Work per cycle grows with the number of aircraft (vectorised) plus the number
 of alerts, never with the number of pairs.
-Modules: :mod:`~deconflict.channel.live.tracks` (posted states, what a party
+Modules: :mod:`~deconflict.channel.live.tracks` (posted states, the track table, what a party
 sees), :mod:`~deconflict.channel.live.alerts`,
 :mod:`~deconflict.channel.live.incidents` (with their store),
 :mod:`~deconflict.channel.live.settings` and

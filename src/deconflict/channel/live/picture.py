@@ -10,7 +10,6 @@ import dataclasses
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,29 +18,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deconflict.channel.gating import (
-    Kinematics,
     PlanAreas,
-    Refusal,
     Shown,
     Sweep,
     Withheld,
-    check_cap,
-    implausible,
 )
 from deconflict.channel.live.alerts import Alert, AlertLevel, AlertView, Position
 from deconflict.channel.live.incidents import ClosestApproach, Incident, IncidentStore
 from deconflict.channel.live.settings import LiveSettings
 from deconflict.channel.live.tracks import (
-    TRAIL_STEP_S,
+    COLUMNS,
     Aircraft,
     ForeignTrack,
     Intake,
-    OwnTrack,
     PartyPicture,
     TrackState,
-    TrailPoint,
+    TrackTable,
 )
-from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from deconflict.tactical.states import States
@@ -53,8 +46,6 @@ __all__ = ["CycleChanges", "LivePicture"]
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
-_COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps")
-_GATE_COLUMNS = ("since_s", "on_ground")
 
 
 @dataclass(frozen=True)
@@ -140,30 +131,13 @@ class LivePicture:
         self._plans = plans
         self._lock = threading.RLock()
         self._cycle_lock = threading.Lock()
-        # The states' columns, plus when each aircraft's plausible track began and whether it is on
-        # the ground (1.0).
-        self._columns: dict[str, Float] = {name: np.zeros(0) for name in (*_COLUMNS, *_GATE_COLUMNS)}
-        self._party_code: Int = np.zeros(0, dtype=np.int64)
-        self._used = np.zeros(0, dtype=bool)
-        self._aircraft: list[Aircraft | None] = []
-        self._callsigns: list[str] = []
-        # Each slot's latest accepted state (the plausibility check's reference: the _COLUMNS and
-        # on_ground, as a tuple of floats), and the slots whose track restarts at their next good
-        # state (after a refused one).
-        self._latest: list[Kinematics | None] = []
-        self._restarting: set[int] = set()
-        self._free: list[int] = []
-        self._slots: dict[str, dict[str, int]] = {}
-        self._codes: dict[str, int] = {}
-        self._trails: dict[int, deque[TrailPoint]] = {}
+        self._tracks = TrackTable(self.settings)
         self._alerts: dict[Pair, Alert] = {}
         self._incidents: dict[Pair, Incident] = {(i.a, i.b): i for i in open_incidents}
         self._next_alert = next_alert_number
         self._next_incident = next_incident_id
         # The aircraft in alerts or incidents at the last cycle that did not vouch, and why.
         self._withheld: dict[Aircraft, Withheld] = {}
-        # Each party's latest refused (implausible) state per aircraft id: the sweep's ghosts.
-        self._refused: dict[str, dict[str, Kinematics]] = {}
         # By (prober, subject): each non-vouching prober aircraft's id met in an alert -> (when, the
         # subject's aircraft id); and when the latest sweep of the pair was reported.
         self._suspects: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
@@ -185,36 +159,6 @@ class LivePicture:
 
     # -- states ---------------------------------------------------------------------------------
 
-    def _slot(self, party: str, aircraft_id: str) -> int:
-        """The slot of an aircraft, made when new (the lock is held)."""
-        slots = self._slots.setdefault(party, {})
-        found = slots.get(aircraft_id)
-        if found is not None:
-            return found
-        if self._free:
-            slot = self._free.pop()
-            self._aircraft[slot] = Aircraft(party, aircraft_id)
-            self._callsigns[slot] = ""
-            self._latest[slot] = None
-        else:
-            slot = len(self._aircraft)
-            if slot >= self._used.size:
-                capacity = max(64, 2 * self._used.size)
-                for name, column in self._columns.items():
-                    self._columns[name] = np.resize(column, capacity)
-                self._party_code = np.resize(self._party_code, capacity)
-                grown = np.zeros(capacity, dtype=bool)
-                grown[: self._used.size] = self._used
-                self._used = grown
-            self._aircraft.append(Aircraft(party, aircraft_id))
-            self._callsigns.append("")
-            self._latest.append(None)
-        code = self._codes.setdefault(party, len(self._codes))
-        self._party_code[slot] = code
-        self._used[slot] = False  # no state yet
-        slots[aircraft_id] = slot
-        return slot
-
     def post(self, party: str, states: Sequence[TrackState], now_s: float) -> int:
         """Take ``party``'s aircraft states; returns how many were accepted (see :meth:`take`)."""
         return self.take(party, states, now_s).accepted
@@ -235,127 +179,8 @@ class LivePicture:
             time zone), naming ``states[i].time``; or a batch that would take
             the party over its aircraft cap, naming the setting. Nothing is taken then.
         """
-        from deconflict.tactical.tracks import altitude_jumps
-
-        tracking = self.settings.tracking
-        gating = self.settings.gating
-        problems = [
-            Problem(
-                "request",
-                f"{s.time_s - now_s:.1f} s in the future (at most {tracking.stale_s:g} s allowed)",
-                f"states[{i}] (id {s.id})",
-                f"states[{i}].time",
-            )
-            for i, s in enumerate(states)
-            if s.time_s > now_s + tracking.stale_s
-        ]
-        if problems:
-            raise InputError(problems)
-        accepted = 0
-        refused: dict[str, int] = {}
-        stale_s, max_alt_m, max_vs_mps = tracking.stale_s, tracking.max_alt_m, tracking.max_vs_mps
-        columns = self._columns  # its arrays are replaced when they grow: index them through it
         with self._lock:
-            held = self._slots.get(party, {})
-            new = len({s.id for s in states if s.id not in held})
-            if new:
-                check_cap(party, len(held), new, gating.max_aircraft_per_party)
-            latest, restarting = self._latest, self._restarting
-            ghosts = self._refused.get(party)
-            for state in states:
-                reason: Refusal | None = None
-                slot = held.get(state.id)
-                # The aircraft's latest accepted state, while its track goes on (not stale).
-                previous = None if slot is None else latest[slot]
-                now: Kinematics = (
-                    state.time_s,
-                    state.lat_deg,
-                    state.lon_deg,
-                    state.alt_m,
-                    state.gs_mps,
-                    state.trk_deg,
-                    state.vs_mps,
-                    1.0 if state.on_ground else 0.0,
-                )
-                if now_s - now[0] > stale_s:
-                    reason = Refusal.STALE
-                elif now[3] > max_alt_m:
-                    reason = Refusal.ALTITUDE
-                elif previous is not None:
-                    dt = now[0] - previous[0]
-                    if dt <= 0.0:
-                        reason = Refusal.OLDER
-                    elif dt > stale_s:
-                        previous = None
-                    elif altitude_jumps(now[3], previous[3], previous[6], dt, max_vs_mps):
-                        reason = Refusal.ALTITUDE_JUMP
-                if reason is None:
-                    if slot in restarting:
-                        previous = None
-                    reason = implausible(gating, now, previous)
-                if reason is not None:
-                    refused[reason.value] = refused.get(reason.value, 0) + 1
-                    if reason not in (Refusal.STALE, Refusal.OLDER):
-                        if slot is not None:
-                            restarting.add(slot)  # the track restarts at the next good state
-                        if ghosts is None:
-                            ghosts = self._refused.setdefault(party, {})
-                        if state.id in ghosts or len(ghosts) < gating.max_aircraft_per_party:
-                            ghosts[state.id] = now
-                    continue
-                if ghosts:
-                    ghosts.pop(state.id, None)
-                if slot is None:
-                    slot = self._slot(party, state.id)
-                    held = self._slots[party]
-                if previous is None:
-                    columns["since_s"][slot] = now[0]
-                    restarting.discard(slot)
-                for name, value in zip(_COLUMNS, now, strict=False):
-                    columns[name][slot] = value
-                if previous is None or previous[7] != now[7]:
-                    columns["on_ground"][slot] = now[7]
-                latest[slot] = now
-                self._used[slot] = True
-                if state.callsign:
-                    self._callsigns[slot] = state.callsign
-                self._add_trail(slot, state)
-                accepted += 1
-        return Intake(accepted, refused)
-
-    def _add_trail(self, slot: int, state: TrackState) -> None:
-        trail = self._trails.setdefault(slot, deque())
-        if not trail or state.time_s - trail[-1].time_s >= TRAIL_STEP_S:
-            trail.append(TrailPoint(state.time_s, state.lon_deg, state.lat_deg, state.alt_m))
-        while trail and trail[0].time_s < state.time_s - self.settings.trail_s:
-            trail.popleft()
-
-    def _state(self, slot: int) -> TrackState:
-        aircraft = self._aircraft[slot]
-        assert aircraft is not None
-        c = self._columns
-        time_s, lat_deg, lon_deg, alt_m, gs_mps, trk_deg, vs_mps = (float(c[n][slot]) for n in _COLUMNS)
-        on_ground = bool(c["on_ground"][slot])
-        callsign = self._callsigns[slot]
-        return TrackState(
-            aircraft.id, callsign, time_s, lat_deg, lon_deg, alt_m, gs_mps, trk_deg, vs_mps, on_ground
-        )
-
-    def _forget_old(self, now_s: float) -> None:
-        """Forget aircraft not heard of for longer than the trail and the staleness (lock held)."""
-        keep_s = max(self.settings.trail_s, self.settings.tracking.stale_s)
-        n = len(self._aircraft)
-        old = np.flatnonzero(self._used[:n] & (self._columns["time_s"][:n] < now_s - keep_s))
-        for slot in old.tolist():
-            aircraft = self._aircraft[slot]
-            assert aircraft is not None
-            del self._slots[aircraft.party][aircraft.id]
-            self._aircraft[slot] = None
-            self._used[slot] = False
-            self._latest[slot] = None
-            self._restarting.discard(slot)
-            self._trails.pop(slot, None)
-            self._free.append(slot)
+            return self._tracks.take(party, states, now_s)
 
     # -- detection ------------------------------------------------------------------------------
 
@@ -368,19 +193,11 @@ class LivePicture:
         settings = self.settings
         tracking = settings.tracking
         with self._lock:
-            self._forget_old(now_s)
-            n = len(self._aircraft)
-            times = self._columns["time_s"][:n]
-            slots = np.flatnonzero(self._used[:n] & (now_s - times <= tracking.stale_s))
-            columns = [self._columns[name][slots] for name in _COLUMNS[1:]]
-            dt_s = now_s - times[slots]
-            codes = self._party_code[slots]
-            age_s = times[slots] - self._columns["since_s"][slots]
-            if self._restarting:  # its last state was refused: no track until the next good one
-                age_s[np.isin(slots, np.fromiter(self._restarting, np.int64))] = np.nan
-            on_ground = self._columns["on_ground"][slots] > 0.0
-            ghosts = self._ghosts(now_s) if self._refused else None
-            parties = {code: party for party, code in self._codes.items()}
+            self._tracks.forget_old(now_s)
+            fresh = self._tracks.fresh(now_s)
+            ghosts = self._tracks.ghosts(now_s)
+            parties = self._tracks.parties()
+        slots, codes, age_s = fresh.slots, fresh.codes, fresh.age_s
         if slots.size < 2 and not self._alerts and not self._incidents and ghosts is None:
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
@@ -389,14 +206,14 @@ class LivePicture:
         from deconflict.tactical.detect import detect
         from deconflict.tactical.states import States, airborne, dead_reckon
 
-        states = dead_reckon(States(*columns), dt_s)
-        flying = np.flatnonzero(airborne(states, tracking.ground, on_ground))
+        states = dead_reckon(States(*fresh.columns), fresh.dt_s)
+        flying = np.flatnonzero(airborne(states, tracking.ground, fresh.on_ground))
         states, slots, codes, age_s = states.take(flying), slots[flying], codes[flying], age_s[flying]
         real = len(states)
         if ghosts is not None:  # rows after ``real``: they find whom they threaten, and make no alert
             ghost_states, ghost_codes, ghost_ids = ghosts
             states = States(
-                *(np.concatenate([getattr(states, n), getattr(ghost_states, n)]) for n in _COLUMNS[1:])
+                *(np.concatenate([getattr(states, n), getattr(ghost_states, n)]) for n in COLUMNS[1:])
             )
             codes = np.concatenate([codes, ghost_codes])
         started = time.perf_counter()
@@ -442,7 +259,7 @@ class LivePicture:
         withheld = self._not_vouching(states, codes, age_s, parties, np.concatenate([ca, cb, la, lb]), now_s)
 
         with self._lock:
-            names = self._aircraft
+            names = self._tracks.aircraft
 
             def where(k: int) -> Position:
                 return (float(states.lon_deg[k]), float(states.lat_deg[k]), float(states.alt_m[k]))
@@ -565,42 +382,13 @@ class LivePicture:
             sweeps=tuple(sweeps),
         )
 
-    def _ghosts(self, now_s: float) -> tuple[States, Int, list[str]] | None:
-        """The latest refused states still fresh, dead-reckoned to ``now_s``, with party codes and ids.
-
-        Forgets the stale ones (the lock is held).
-        """
-        from deconflict.tactical.states import States, dead_reckon
-
-        stale_s = self.settings.tracking.stale_s
-        rows: list[Kinematics] = []
-        codes: list[int] = []
-        ids: list[str] = []
-        for party, refused in list(self._refused.items()):
-            for aircraft_id, state in list(refused.items()):
-                if now_s - state[0] > stale_s:
-                    del refused[aircraft_id]
-                    continue
-                rows.append(state)
-                codes.append(self._codes.setdefault(party, len(self._codes)))
-                ids.append(aircraft_id)
-            if not refused:
-                del self._refused[party]
-        if not rows:
-            return None
-        table = np.array(rows, dtype=np.float64)
-        # A lie's speed may be anything: bounded (100 km/s) so that reckoning stays finite.
-        gs_mps = np.clip(table[:, 4], 0.0, 1e5)
-        states = States(table[:, 1], table[:, 2], table[:, 3], gs_mps, table[:, 5], table[:, 6])
-        return dead_reckon(states, now_s - table[:, 0]), np.array(codes, dtype=np.int64), ids
-
     def _sweeps(
         self, met: list[tuple[int, int, str]], codes: Int, slots: Int, parties: dict[int, str], now_s: float
     ) -> list[Sweep]:
         """Count ``met`` (prober row, subject row, prober id) in the window; the pairs now at a sweep."""
         gating = self.settings.gating
         since_s = now_s - gating.sweep_window_s
-        names = self._aircraft
+        names = self._tracks.aircraft
         for mine, theirs, prober_id in met:
             subject = names[int(slots[theirs])]
             assert subject is not None
@@ -664,11 +452,7 @@ class LivePicture:
     def picture_for(self, party: str, now_s: float) -> PartyPicture:
         """What ``party`` may see now: its own tracks, and the foreign aircraft in alerts with them."""
         with self._lock:
-            own = tuple(
-                OwnTrack(self._state(slot), self._trail(slot, now_s))
-                for _, slot in sorted(self._slots.get(party, {}).items())
-                if self._used[slot]
-            )
+            own = self._tracks.own_tracks(party, now_s)
             foreign: list[ForeignTrack] = []
             with_alert: set[Pair] = set()
             for alert in self._alerts.values():
@@ -676,34 +460,19 @@ class LivePicture:
                     with_alert.add((alert.a, alert.b))
                     if alert.withheld_from(party) is None:
                         other = alert.b if alert.a.party == party else alert.a
-                        foreign += self._foreign(alert.id, other)
+                        foreign += self._tracks.foreign(alert.id, other)
             for pair, incident in self._incidents.items():
                 if incident.involves(party) and pair not in with_alert:
                     mine = incident.a.party == party
                     viewer, other = (incident.a, incident.b) if mine else (incident.b, incident.a)
                     if viewer not in self._withheld:
-                        foreign += self._foreign(incident.ref, other)
+                        foreign += self._tracks.foreign(incident.ref, other)
         return PartyPicture(now_s, own, tuple(foreign))
-
-    def _trail(self, slot: int, now_s: float) -> tuple[TrailPoint, ...]:
-        start_s = now_s - self.settings.trail_s
-        return tuple(p for p in self._trails.get(slot, ()) if p.time_s >= start_s)
-
-    def _foreign(self, ref: str, other: Aircraft) -> list[ForeignTrack]:
-        slot = self._slots.get(other.party, {}).get(other.id)
-        if slot is None or not self._used[slot]:
-            return []
-        s = self._state(slot)
-        return [
-            ForeignTrack(
-                ref, other.party, s.time_s, s.lat_deg, s.lon_deg, s.alt_m, s.gs_mps, s.trk_deg, s.vs_mps
-            )
-        ]
 
     def aircraft_count(self) -> int:
         """Aircraft with a state held now (fresh or not)."""
         with self._lock:
-            return int(self._used[: len(self._aircraft)].sum())
+            return self._tracks.count()
 
 
 def _newly_shown(previous: Alert | None, alert: Alert, now_s: float) -> list[Shown]:
