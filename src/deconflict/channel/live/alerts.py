@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from deconflict.channel.gating import Withheld
-from deconflict.channel.live.tracks import Aircraft
+from deconflict.channel.gating import Shown, Withheld
+from deconflict.channel.live.tracks import Aircraft, Pair
 from deconflict.errors import NotFoundError
 
-__all__ = ["Alert", "AlertLevel", "AlertNotice", "AlertState", "AlertView", "Position"]
+__all__ = [
+    "Alert",
+    "AlertChanges",
+    "AlertLevel",
+    "AlertNotice",
+    "AlertState",
+    "AlertView",
+    "Position",
+    "alert_level",
+    "merge_alerts",
+]
 
 
 class AlertLevel(StrEnum):
@@ -151,3 +163,76 @@ class AlertNotice:
 
     state: AlertState
     alert: AlertView
+
+
+def alert_level(in_loss: bool, time_to_loss_s: float, warning_s: float) -> AlertLevel:
+    """``loss`` in loss now, ``warning`` with a loss predicted within ``warning_s``, else ``advisory``."""
+    if in_loss:
+        return AlertLevel.LOSS
+    if time_to_loss_s <= warning_s:
+        return AlertLevel.WARNING
+    return AlertLevel.ADVISORY
+
+
+@dataclass(frozen=True)
+class AlertChanges:
+    """What merging one cycle did to the alerts (see :func:`merge_alerts`)."""
+
+    new: tuple[Alert, ...]
+    changed: tuple[Alert, ...]
+    cleared: tuple[Alert, ...]
+    open: tuple[Alert, ...]
+    shown: tuple[Shown, ...]
+    next_number: int
+
+
+def merge_alerts(
+    open_alerts: dict[Pair, Alert], seen: Sequence[Alert], next_number: int, now_s: float, gap_s: float
+) -> AlertChanges:
+    """Merge the alerts ``seen`` at ``now_s`` into ``open_alerts`` (changed in place).
+
+    A pair seen again keeps its alert's id and ``since_s`` and takes the new
+    figures; a new pair gets the id ``a-<next_number>`` (counting on). An
+    alert is *changed* when its level changes or a side starts or stops being
+    withheld; one not seen for more than ``gap_s`` is cleared. ``shown`` lists
+    the sides newly shown the other aircraft (for the disclosure ledger).
+    """
+    new: list[Alert] = []
+    changed: list[Alert] = []
+    shown: list[Shown] = []
+    for found in seen:
+        pair = (found.a, found.b)
+        previous = open_alerts.get(pair)
+        if previous is None:
+            alert = dataclasses.replace(found, id=f"a-{next_number}", since_s=now_s)
+            next_number += 1
+            new.append(alert)
+            if alert.withheld_a is None or alert.withheld_b is None:
+                shown += _newly_shown(previous, alert, now_s)
+        else:
+            alert = dataclasses.replace(found, id=previous.id, since_s=previous.since_s)
+            if (previous.withheld_a, previous.withheld_b) != (alert.withheld_a, alert.withheld_b):
+                changed.append(alert)
+                shown += _newly_shown(previous, alert, now_s)
+            elif previous.level is not alert.level:
+                changed.append(alert)
+        open_alerts[pair] = alert
+    seen_pairs = {(a.a, a.b) for a in seen}
+    cleared = [a for pair, a in open_alerts.items() if pair not in seen_pairs and now_s - a.last_s > gap_s]
+    for alert in cleared:
+        del open_alerts[(alert.a, alert.b)]
+    return AlertChanges(
+        tuple(new), tuple(changed), tuple(cleared), tuple(open_alerts.values()), tuple(shown), next_number
+    )
+
+
+def _newly_shown(previous: Alert | None, alert: Alert, now_s: float) -> list[Shown]:
+    """The sides of ``alert`` shown the other aircraft now that were not before."""
+    out = []
+    for viewer, subject, before, now in (
+        (alert.a, alert.b, previous.withheld_a if previous else Withheld.PROBATION, alert.withheld_a),
+        (alert.b, alert.a, previous.withheld_b if previous else Withheld.PROBATION, alert.withheld_b),
+    ):
+        if now is None and before is not None:
+            out.append(Shown(viewer.party, viewer.id, subject.party, subject.id, alert.id, now_s))
+    return out

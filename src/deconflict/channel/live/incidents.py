@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
 from deconflict.channel.live.alerts import Alert
-from deconflict.channel.live.tracks import Aircraft
+from deconflict.channel.live.tracks import Aircraft, Pair
 from deconflict.errors import InputError, NotFoundError, Problem
 
 __all__ = [
@@ -16,12 +17,14 @@ __all__ = [
     "ClosestApproach",
     "CommentNotice",
     "Incident",
+    "IncidentChanges",
     "IncidentComment",
     "IncidentNotice",
     "IncidentState",
     "IncidentStore",
     "IncidentView",
     "TacticalHistory",
+    "merge_incidents",
     "new_comment",
 ]
 
@@ -211,3 +214,50 @@ class IncidentStore(TacticalHistory, Protocol):
     def close(self) -> None:
         """Release the storage."""
         ...
+
+
+@dataclass(frozen=True)
+class IncidentChanges:
+    """What merging one cycle did to the incidents (see :func:`merge_incidents`)."""
+
+    opened: tuple[Incident, ...]
+    closer: tuple[Incident, ...]
+    closed: tuple[Incident, ...]
+    next_id: int
+
+
+def merge_incidents(
+    open_incidents: dict[Pair, Incident], in_loss: Sequence[Incident], next_id: int, now_s: float
+) -> IncidentChanges:
+    """Merge the pairs ``in_loss`` at ``now_s`` into ``open_incidents`` (changed in place).
+
+    ``in_loss`` holds one incident per pair in loss now, its ``closest`` the
+    moment now and ``withheld`` the parties whose aircraft do not vouch now. A
+    new pair opens an incident with the id ``next_id`` (counting on); an open
+    one keeps the smaller horizontal distance as its closest approach and takes
+    the new ``withheld`` (either change makes it *closer*); an open incident
+    whose pair is not in loss any more closes with ``ended_s`` now.
+    """
+    opened: list[Incident] = []
+    closer: list[Incident] = []
+    for found in in_loss:
+        pair = (found.a, found.b)
+        moment, hidden = found.closest, found.withheld
+        incident = open_incidents.get(pair)
+        if incident is None:
+            incident = dataclasses.replace(found, id=next_id)
+            next_id += 1
+            opened.append(incident)
+        elif moment.distance_m < incident.closest.distance_m or hidden != incident.withheld:
+            nearer = moment.distance_m < incident.closest.distance_m
+            closest = moment if nearer else incident.closest
+            incident = dataclasses.replace(incident, closest=closest, withheld=hidden)
+            closer.append(incident)
+        open_incidents[pair] = incident
+    pairs = {(i.a, i.b) for i in in_loss}
+    closed = [
+        dataclasses.replace(i, ended_s=now_s) for pair, i in open_incidents.items() if pair not in pairs
+    ]
+    for incident in closed:
+        del open_incidents[(incident.a, incident.b)]
+    return IncidentChanges(tuple(opened), tuple(closer), tuple(closed), next_id)

@@ -6,37 +6,33 @@ cleaning and the disclosure.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from deconflict.channel.gating import (
-    PlanAreas,
-    Shown,
-    Sweep,
-    Withheld,
-)
-from deconflict.channel.live.alerts import Alert, AlertLevel, AlertView, Position
-from deconflict.channel.live.incidents import ClosestApproach, Incident, IncidentStore
+from deconflict.channel.gating import PlanAreas, Shown, Sweep, Withheld
+from deconflict.channel.live.alerts import Alert, AlertView, Position, alert_level, merge_alerts
+from deconflict.channel.live.incidents import ClosestApproach, Incident, IncidentStore, merge_incidents
 from deconflict.channel.live.settings import LiveSettings
 from deconflict.channel.live.tracks import (
     COLUMNS,
     Aircraft,
     ForeignTrack,
     Intake,
+    Pair,
     PartyPicture,
     TrackState,
     TrackTable,
 )
 
 if TYPE_CHECKING:
+    from deconflict.tactical.detect import Conflicts, Detection
     from deconflict.tactical.states import States
 
 # The tactical package (the detector's compiled kernels) is imported where it is used, not here
@@ -87,7 +83,8 @@ class CycleChanges:
     sweeps: tuple[Sweep, ...] = ()
 
 
-Pair = tuple[Aircraft, Aircraft]
+Meeting = tuple[int, int, str]
+"""A possible probe: the prober's row, the subject's row, the prober's aircraft id."""
 
 
 class LivePicture:
@@ -202,7 +199,6 @@ class LivePicture:
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
 
-        from deconflict.geometry.geodesy import distance_m, midpoint
         from deconflict.tactical.detect import detect
         from deconflict.tactical.states import States, airborne, dead_reckon
 
@@ -211,7 +207,7 @@ class LivePicture:
         states, slots, codes, age_s = states.take(flying), slots[flying], codes[flying], age_s[flying]
         real = len(states)
         if ghosts is not None:  # rows after ``real``: they find whom they threaten, and make no alert
-            ghost_states, ghost_codes, ghost_ids = ghosts
+            ghost_states, ghost_codes, _ = ghosts
             states = States(
                 *(np.concatenate([getattr(states, n), getattr(ghost_states, n)]) for n in COLUMNS[1:])
             )
@@ -220,170 +216,47 @@ class LivePicture:
         found = detect(states, settings.detection)
         detect_s = time.perf_counter() - started
 
-        # Only pairs of different parties: a party's own pairs are its own business.
-        conflicts = found.conflicts
-        cross = codes[conflicts.a] != codes[conflicts.b]
-        met: list[tuple[int, int, str]] = []  # (prober's row, subject's row, prober's aircraft id)
-        if ghosts is not None:
-            ga, gb = conflicts.a[cross], conflicts.b[cross]
-            haunted = (ga >= real) != (gb >= real)  # a ghost and a real aircraft
-            for a, b in zip(ga[haunted].tolist(), gb[haunted].tolist(), strict=True):
-                ghost, other = (a, b) if a >= real else (b, a)
-                met.append((ghost, other, ghost_ids[ghost - real]))
-            cross &= (conflicts.a < real) & (conflicts.b < real)
-        ca, cb = conflicts.a[cross], conflicts.b[cross]
-        tin_s, tcpa_s, dcpa_m = conflicts.tin_s[cross], conflicts.tcpa_s[cross], conflicts.dcpa_m[cross]
-        los = found.los
-        lcross = (codes[los.a] != codes[los.b]) & (los.a < real) & (los.b < real)
-        la, lb, ldist, ldalt = los.a[lcross], los.b[lcross], los.dist_m[lcross], los.dalt_m[lcross]
-        # A pair in loss is in conflict too; this also covers the (degenerate) case where it is not.
-        in_conflict = set(zip(ca.tolist(), cb.tolist(), strict=True))
-        extra = [
-            k for k, pair in enumerate(zip(la.tolist(), lb.tolist(), strict=True)) if pair not in in_conflict
-        ]
-        if extra:
-            ca = np.concatenate([ca, la[extra]])
-            cb = np.concatenate([cb, lb[extra]])
-            tin_s = np.concatenate([tin_s, np.zeros(len(extra))])
-            tcpa_s = np.concatenate([tcpa_s, np.zeros(len(extra))])
-            dcpa_m = np.concatenate([dcpa_m, ldist[extra]])
-        # Diverging pairs are closest now.
-        now_dist = distance_m(states.lon_deg[ca], states.lat_deg[ca], states.lon_deg[cb], states.lat_deg[cb])
-        diverging = tcpa_s < 0.0
-        tcpa_s = np.maximum(tcpa_s, 0.0)
-        dcpa_m = np.where(diverging, now_dist, dcpa_m)
-        vcpa_m = np.abs(
-            states.alt_m[cb] - states.alt_m[ca] + (states.vs_mps[cb] - states.vs_mps[ca]) * tcpa_s
-        )
-        los_pairs = set(zip(la.tolist(), lb.tolist(), strict=True))
-        withheld = self._not_vouching(states, codes, age_s, parties, np.concatenate([ca, cb, la, lb]), now_s)
+        met = [] if ghosts is None else _ghost_meetings(found.conflicts, codes, real, ghosts[2])
+        pairs = _cross_party(found, codes, real, states)
+        involved = np.concatenate([pairs.ca, pairs.cb, pairs.la, pairs.lb])
+        withheld = self._not_vouching(states, codes, age_s, parties, involved, now_s)
 
         with self._lock:
             names = self._tracks.aircraft
-
-            def where(k: int) -> Position:
-                return (float(states.lon_deg[k]), float(states.lat_deg[k]), float(states.alt_m[k]))
 
             def pair_of(ka: int, kb: int) -> tuple[Pair, int, int]:
                 x, y = names[int(slots[ka])], names[int(slots[kb])]
                 assert x is not None and y is not None
                 return ((x, y), ka, kb) if x < y else ((y, x), kb, ka)
 
-            new_alerts: list[Alert] = []
-            changed: list[Alert] = []
-            shown: list[Shown] = []
-            seen: set[Pair] = set()
-            for k in range(ca.size):
-                ka, kb = int(ca[k]), int(cb[k])
-                pair, ka, kb = pair_of(ka, kb)
-                seen.add(pair)
-                in_loss = (min(ka, kb), max(ka, kb)) in los_pairs
-                to_loss_s = 0.0 if in_loss else max(float(tin_s[k]), 0.0)
-                if in_loss:
-                    level = AlertLevel.LOSS
-                elif to_loss_s <= settings.warning_s:
-                    level = AlertLevel.WARNING
-                else:
-                    level = AlertLevel.ADVISORY
-                previous = self._alerts.get(pair)
-                alert = Alert(
-                    id=previous.id if previous is not None else f"a-{self._next_alert}",
-                    level=level,
-                    a=pair[0],
-                    b=pair[1],
-                    since_s=previous.since_s if previous is not None else now_s,
-                    last_s=now_s,
-                    time_to_loss_s=to_loss_s,
-                    time_to_cpa_s=float(tcpa_s[k]),
-                    distance_cpa_m=float(dcpa_m[k]),
-                    vertical_cpa_m=float(vcpa_m[k]),
-                    position_a=where(ka),
-                    position_b=where(kb),
-                    withheld_a=withheld.get(ka),
-                    withheld_b=withheld.get(kb),
-                )
-                if previous is None:
-                    self._next_alert += 1
-                    new_alerts.append(alert)
-                    if alert.withheld_a is None or alert.withheld_b is None:
-                        shown += _newly_shown(previous, alert, now_s)
-                elif (previous.withheld_a, previous.withheld_b) != (alert.withheld_a, alert.withheld_b):
-                    changed.append(alert)
-                    shown += _newly_shown(previous, alert, now_s)
-                elif previous.level is not level:
-                    changed.append(alert)
-                self._alerts[pair] = alert
-            cleared = [
-                a
-                for pair, a in self._alerts.items()
-                if pair not in seen and now_s - a.last_s > tracking.alert_gap_s
-            ]
-            for alert in cleared:
-                del self._alerts[(alert.a, alert.b)]
-
-            opened: list[Incident] = []
-            closer: list[Incident] = []
-            in_loss_now: set[Pair] = set()
-            for k in range(la.size):
-                pair, ka, kb = pair_of(int(la[k]), int(lb[k]))
-                in_loss_now.add(pair)
-                (lon_a, lat_a, alt_a), (lon_b, lat_b, alt_b) = where(ka), where(kb)
-                lon, lat = midpoint(lon_a, lat_a, lon_b, lat_b)
-                moment = ClosestApproach(
-                    now_s, float(ldist[k]), float(ldalt[k]), lon, lat, (alt_a + alt_b) / 2.0
-                )
-                hidden = tuple(pair[side].party for side, k in ((0, ka), (1, kb)) if k in withheld)
-                incident = self._incidents.get(pair)
-                if incident is None:
-                    incident = Incident(
-                        self._next_incident, pair[0], pair[1], now_s, None, moment, withheld=hidden
-                    )
-                    self._next_incident += 1
-                    opened.append(incident)
-                elif moment.distance_m < incident.closest.distance_m or hidden != incident.withheld:
-                    nearer = moment.distance_m < incident.closest.distance_m
-                    closest = moment if nearer else incident.closest
-                    incident = dataclasses.replace(incident, closest=closest, withheld=hidden)
-                    closer.append(incident)
-                self._incidents[pair] = incident
-            closed = [
-                dataclasses.replace(i, ended_s=now_s)
-                for pair, i in self._incidents.items()
-                if pair not in in_loss_now
-            ]
-            for incident in closed:
-                del self._incidents[(incident.a, incident.b)]
-            alerts = tuple(self._alerts.values())
+            seen = _alerts_seen(pairs, states, withheld, pair_of, settings.warning_s, now_s)
+            alerts = merge_alerts(self._alerts, seen, self._next_alert, now_s, tracking.alert_gap_s)
+            self._next_alert = alerts.next_number
+            in_loss = _incidents_seen(pairs, states, withheld, pair_of, now_s)
+            incidents = merge_incidents(self._incidents, in_loss, self._next_incident, now_s)
+            self._next_incident = incidents.next_id
             aircraft_of = (names[int(slots[k])] for k in withheld)
             self._withheld = {a: w for a, w in zip(aircraft_of, withheld.values(), strict=True) if a}
-            if withheld:  # the alerts' aircraft that do not vouch, once per other party met
-                rows = np.fromiter(withheld, np.int64, len(withheld))
-                in_a, in_b = np.isin(ca, rows), np.isin(cb, rows)
-                mine = np.concatenate([ca[in_a], cb[in_b]])
-                theirs = np.concatenate([cb[in_a], ca[in_b]])
-                _, first = np.unique(mine * len(parties) + codes[theirs], return_index=True)
-                for m, t in zip(mine[first].tolist(), theirs[first].tolist(), strict=True):
-                    aircraft = names[int(slots[m])]
-                    assert aircraft is not None
-                    met.append((m, t, aircraft.id))
+            if withheld:
+                met += _unvouched_meetings(withheld, pairs, codes, len(parties), slots, names)
             sweeps = self._sweeps(met, codes, slots, parties, now_s) if met or self._suspects else []
         return CycleChanges(
             time_s=now_s,
             aircraft=real,  # the ghosts are no aircraft of the picture
-            new_alerts=tuple(new_alerts),
-            changed_alerts=tuple(changed),
-            cleared_alerts=tuple(cleared),
-            alerts=alerts,
-            opened=tuple(opened),
-            closer=tuple(closer),
-            closed=tuple(closed),
+            new_alerts=alerts.new,
+            changed_alerts=alerts.changed,
+            cleared_alerts=alerts.cleared,
+            alerts=alerts.open,
+            opened=incidents.opened,
+            closer=incidents.closer,
+            closed=incidents.closed,
             detect_s=detect_s,
-            shown=tuple(shown),
+            shown=alerts.shown,
             sweeps=tuple(sweeps),
         )
 
     def _sweeps(
-        self, met: list[tuple[int, int, str]], codes: Int, slots: Int, parties: dict[int, str], now_s: float
+        self, met: list[Meeting], codes: Int, slots: Int, parties: dict[int, str], now_s: float
     ) -> list[Sweep]:
         """Count ``met`` (prober row, subject row, prober id) in the window; the pairs now at a sweep."""
         gating = self.settings.gating
@@ -475,13 +348,156 @@ class LivePicture:
             return self._tracks.count()
 
 
-def _newly_shown(previous: Alert | None, alert: Alert, now_s: float) -> list[Shown]:
-    """The sides of ``alert`` shown the other aircraft now that were not before."""
-    out = []
-    for viewer, subject, before, now in (
-        (alert.a, alert.b, previous.withheld_a if previous else Withheld.PROBATION, alert.withheld_a),
-        (alert.b, alert.a, previous.withheld_b if previous else Withheld.PROBATION, alert.withheld_b),
-    ):
-        if now is None and before is not None:
-            out.append(Shown(viewer.party, viewer.id, subject.party, subject.id, alert.id, now_s))
-    return out
+@dataclass(frozen=True, eq=False)
+class _CrossParty:
+    """A cycle's pairs of two parties' aircraft (rows into the cycle's states).
+
+    ``ca``, ``cb`` and the figures: pairs in conflict (every pair in loss among
+    them), with the time to loss, the closest approach (now, when diverging)
+    and the vertical separation then. ``la``, ``lb`` and the separations: pairs
+    in loss now.
+    """
+
+    ca: Int
+    cb: Int
+    tin_s: Float
+    tcpa_s: Float
+    dcpa_m: Float
+    vcpa_m: Float
+    la: Int
+    lb: Int
+    dist_m: Float
+    dalt_m: Float
+
+    @property
+    def in_loss(self) -> set[tuple[int, int]]:
+        return set(zip(self.la.tolist(), self.lb.tolist(), strict=True))
+
+
+def _ghost_meetings(conflicts: Conflicts, codes: Int, real: int, ghost_ids: list[str]) -> list[Meeting]:
+    """The ghosts (rows from ``real`` on) in conflict with another party's aircraft: who met whom."""
+    cross = codes[conflicts.a] != codes[conflicts.b]
+    ga, gb = conflicts.a[cross], conflicts.b[cross]
+    haunted = (ga >= real) != (gb >= real)  # a ghost and a real aircraft
+    met = []
+    for a, b in zip(ga[haunted].tolist(), gb[haunted].tolist(), strict=True):
+        ghost, other = (a, b) if a >= real else (b, a)
+        met.append((ghost, other, ghost_ids[ghost - real]))
+    return met
+
+
+def _cross_party(found: Detection, codes: Int, real: int, states: States) -> _CrossParty:
+    """The pairs of two parties' real aircraft: a party's own pairs are its own business."""
+    from deconflict.geometry.geodesy import distance_m
+
+    conflicts = found.conflicts
+    cross = (codes[conflicts.a] != codes[conflicts.b]) & (conflicts.a < real) & (conflicts.b < real)
+    ca, cb = conflicts.a[cross], conflicts.b[cross]
+    tin_s, tcpa_s, dcpa_m = conflicts.tin_s[cross], conflicts.tcpa_s[cross], conflicts.dcpa_m[cross]
+    los = found.los
+    lcross = (codes[los.a] != codes[los.b]) & (los.a < real) & (los.b < real)
+    la, lb, ldist, ldalt = los.a[lcross], los.b[lcross], los.dist_m[lcross], los.dalt_m[lcross]
+    # A pair in loss is in conflict too; this also covers the (degenerate) case where it is not.
+    in_conflict = set(zip(ca.tolist(), cb.tolist(), strict=True))
+    extra = [
+        k for k, pair in enumerate(zip(la.tolist(), lb.tolist(), strict=True)) if pair not in in_conflict
+    ]
+    if extra:
+        ca = np.concatenate([ca, la[extra]])
+        cb = np.concatenate([cb, lb[extra]])
+        tin_s = np.concatenate([tin_s, np.zeros(len(extra))])
+        tcpa_s = np.concatenate([tcpa_s, np.zeros(len(extra))])
+        dcpa_m = np.concatenate([dcpa_m, ldist[extra]])
+    # Diverging pairs are closest now.
+    now_dist = distance_m(states.lon_deg[ca], states.lat_deg[ca], states.lon_deg[cb], states.lat_deg[cb])
+    diverging = tcpa_s < 0.0
+    tcpa_s = np.maximum(tcpa_s, 0.0)
+    dcpa_m = np.where(diverging, now_dist, dcpa_m)
+    vcpa_m = np.abs(states.alt_m[cb] - states.alt_m[ca] + (states.vs_mps[cb] - states.vs_mps[ca]) * tcpa_s)
+    return _CrossParty(ca, cb, tin_s, tcpa_s, dcpa_m, vcpa_m, la, lb, ldist, ldalt)
+
+
+def _where(states: States, k: int) -> Position:
+    return (float(states.lon_deg[k]), float(states.lat_deg[k]), float(states.alt_m[k]))
+
+
+def _alerts_seen(
+    pairs: _CrossParty,
+    states: States,
+    withheld: dict[int, Withheld],
+    pair_of: Callable[[int, int], tuple[Pair, int, int]],
+    warning_s: float,
+    now_s: float,
+) -> list[Alert]:
+    """The cycle's pairs in conflict as alerts seen now (no id yet: :func:`merge_alerts` gives it)."""
+    in_loss = pairs.in_loss
+    seen = []
+    for k in range(pairs.ca.size):
+        pair, ka, kb = pair_of(int(pairs.ca[k]), int(pairs.cb[k]))
+        loss = (min(ka, kb), max(ka, kb)) in in_loss
+        to_loss_s = 0.0 if loss else max(float(pairs.tin_s[k]), 0.0)
+        seen.append(
+            Alert(
+                id="",
+                level=alert_level(loss, to_loss_s, warning_s),
+                a=pair[0],
+                b=pair[1],
+                since_s=now_s,
+                last_s=now_s,
+                time_to_loss_s=to_loss_s,
+                time_to_cpa_s=float(pairs.tcpa_s[k]),
+                distance_cpa_m=float(pairs.dcpa_m[k]),
+                vertical_cpa_m=float(pairs.vcpa_m[k]),
+                position_a=_where(states, ka),
+                position_b=_where(states, kb),
+                withheld_a=withheld.get(ka),
+                withheld_b=withheld.get(kb),
+            )
+        )
+    return seen
+
+
+def _incidents_seen(
+    pairs: _CrossParty,
+    states: States,
+    withheld: dict[int, Withheld],
+    pair_of: Callable[[int, int], tuple[Pair, int, int]],
+    now_s: float,
+) -> list[Incident]:
+    """The cycle's pairs in loss as incidents seen now (no id yet: :func:`merge_incidents` gives it)."""
+    from deconflict.geometry.geodesy import midpoint
+
+    seen = []
+    for k in range(pairs.la.size):
+        pair, ka, kb = pair_of(int(pairs.la[k]), int(pairs.lb[k]))
+        (lon_a, lat_a, alt_a), (lon_b, lat_b, alt_b) = _where(states, ka), _where(states, kb)
+        lon, lat = midpoint(lon_a, lat_a, lon_b, lat_b)
+        moment = ClosestApproach(
+            now_s, float(pairs.dist_m[k]), float(pairs.dalt_m[k]), lon, lat, (alt_a + alt_b) / 2.0
+        )
+        hidden = tuple(pair[side].party for side, row in ((0, ka), (1, kb)) if row in withheld)
+        seen.append(Incident(0, pair[0], pair[1], now_s, None, moment, withheld=hidden))
+    return seen
+
+
+def _unvouched_meetings(
+    withheld: dict[int, Withheld],
+    pairs: _CrossParty,
+    codes: Int,
+    n_parties: int,
+    slots: Int,
+    names: list[Aircraft | None],
+) -> list[Meeting]:
+    """The alerts' aircraft that do not vouch, once per other party met: who met whom."""
+    ca, cb = pairs.ca, pairs.cb
+    rows = np.fromiter(withheld, np.int64, len(withheld))
+    in_a, in_b = np.isin(ca, rows), np.isin(cb, rows)
+    mine = np.concatenate([ca[in_a], cb[in_b]])
+    theirs = np.concatenate([cb[in_a], ca[in_b]])
+    _, first = np.unique(mine * n_parties + codes[theirs], return_index=True)
+    met = []
+    for m, t in zip(mine[first].tolist(), theirs[first].tolist(), strict=True):
+        aircraft = names[int(slots[m])]
+        assert aircraft is not None
+        met.append((m, t, aircraft.id))
+    return met

@@ -25,6 +25,7 @@ __all__ = [
     "FreshStates",
     "Intake",
     "OwnTrack",
+    "Pair",
     "PartyPicture",
     "TrackState",
     "TrackTable",
@@ -122,6 +123,10 @@ class Aircraft:
 
     party: str
     id: str
+
+
+Pair = tuple[Aircraft, Aircraft]
+"""Two aircraft of two parties, in order (``a < b``)."""
 
 
 @dataclass(frozen=True, eq=False)
