@@ -206,8 +206,9 @@ class LivePicture:
         flying = np.flatnonzero(airborne(states, tracking.ground, fresh.on_ground))
         states, slots, codes, age_s = states.take(flying), slots[flying], codes[flying], age_s[flying]
         real = len(states)
+        ghost_ids: list[str] = []
         if ghosts is not None:  # rows after ``real``: they find whom they threaten, and make no alert
-            ghost_states, ghost_codes, _ = ghosts
+            ghost_states, ghost_codes, ghost_ids = ghosts
             states = States(
                 *(np.concatenate([getattr(states, n), getattr(ghost_states, n)]) for n in COLUMNS[1:])
             )
@@ -216,7 +217,7 @@ class LivePicture:
         found = detect(states, settings.detection)
         detect_s = time.perf_counter() - started
 
-        met = [] if ghosts is None else _ghost_meetings(found.conflicts, codes, real, ghosts[2])
+        met = _ghost_meetings(found.conflicts, codes, real, ghost_ids) if ghost_ids else []
         pairs = _cross_party(found, codes, real, states)
         involved = np.concatenate([pairs.ca, pairs.cb, pairs.la, pairs.lb])
         withheld = self._not_vouching(states, codes, age_s, parties, involved, now_s)
