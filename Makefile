@@ -4,16 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean vendor fuzz
+.PHONY: demo test lint typecheck unit bench clean vendor fuzz test-deps
+
+# The Debian packages the tests drive or start (Chromium, nginx, PostgreSQL 15 with PostGIS),
+# with make, node and npm: looked for on every run, installed (apt-get) only when missing.
+test-deps:
+	scripts/system-deps test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The web map's and /docs' third-party assets (src/deconflict/ui/vendor/, not committed): from the
-# npm packages that package-lock.json pins, only the files the pages load.
+# npm packages that package-lock.json pins, only the files the pages load (node and npm installed
+# first when missing: scripts/system-deps).
 UI_VENDOR := src/deconflict/ui/vendor
 $(UI_VENDOR)/.installed: package.json package-lock.json
+	scripts/system-deps build
 	npm ci --no-audit --no-fund --ignore-scripts
 	rm -rf $(UI_VENDOR) && mkdir -p $(UI_VENDOR)/images
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(UI_VENDOR)/
@@ -47,10 +54,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) test-deps
 	$(BIN)/pytest --cov=deconflict --cov-report=term:skip-covered
 
-test: lint typecheck unit
+test: test-deps lint typecheck unit
 
 # Longer contract fuzzing than `make test` runs (25 examples per operation there).
 FUZZ_EXAMPLES ?= 500
