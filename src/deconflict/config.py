@@ -64,6 +64,8 @@ NOT_SETTINGS: dict[str, str] = {
     "DECONFLICT_CLOCK_FILE": '`serve` reads "now" from this file: tests and demos only',
     "DECONFLICT_REQUIRE_BROWSER": "tests: the browser test fails, never skips, without Chromium",
     "DECONFLICT_REQUIRE_PROXY": "tests: the nginx test fails, never skips, without nginx",
+    "DECONFLICT_REQUIRE_POSTGRES": "tests: PostgreSQL tests fail, never skip, without PostgreSQL or PostGIS",
+    "DECONFLICT_REQUIRE_NATS": "tests: tests of NATS JetStream fail, never skip, without nats-server",
     "DECONFLICT_ARTIFACTS": "tests: where the browser test saves its screenshots",
     "DECONFLICT_CRASH_ROUNDS": "tests: how many times the crash test kills the server",
     "DECONFLICT_BENCH_WRAP": "benchmarks: a command that wraps the server (a profiler)",

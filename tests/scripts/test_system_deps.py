@@ -97,7 +97,7 @@ def test_quick_when_everything_is_there(tmp_path: Path) -> None:
 
 
 def test_fails_naming_what_it_could_not_install(tmp_path: Path) -> None:
-    bin_dir, log = _tools(tmp_path)
+    bin_dir, _ = _tools(tmp_path)
     (bin_dir / "broken").touch()
     result = _run(bin_dir, "build")
     assert result.returncode == 1
@@ -106,7 +106,7 @@ def test_fails_naming_what_it_could_not_install(tmp_path: Path) -> None:
 
 
 def test_fails_when_apt_get_installs_but_the_command_is_still_missing(tmp_path: Path) -> None:
-    bin_dir, log = _tools(tmp_path)
+    bin_dir, _ = _tools(tmp_path)
     (bin_dir / "apt-get").write_text(f"#!{BASH}\n")  # "succeeds" and installs nothing
     result = _run(bin_dir, "build")
     assert result.returncode == 1

