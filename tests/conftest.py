@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import NoReturn
 
 import pytest
 from hypothesis import settings
@@ -24,17 +23,11 @@ from tests.cluster.servers import (
     ServerUnavailable,
     nats_cluster,
     postgres_server,
+    unavailable,
 )
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-
-def _unavailable(reason: str, variable: str) -> NoReturn:
-    """Skip a test whose server cannot be started here; fail it instead when ``variable`` is set."""
-    if os.environ.get(variable):
-        pytest.fail(f"{reason}, and {variable} is set")
-    pytest.skip(f"{reason}; set {variable} to make this a failure")
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +41,7 @@ def postgres() -> Iterator[PostgresServer]:
         with postgres_server() as server:
             yield server
     except ServerUnavailable as exc:
-        _unavailable(str(exc), "DECONFLICT_REQUIRE_POSTGRES")
+        unavailable(str(exc), "DECONFLICT_REQUIRE_POSTGRES")
 
 
 @pytest.fixture(scope="session")
@@ -62,4 +55,4 @@ def nats() -> Iterator[NatsCluster]:
         with nats_cluster() as cluster:
             yield cluster
     except ServerUnavailable as exc:
-        _unavailable(str(exc), "DECONFLICT_REQUIRE_NATS")
+        unavailable(str(exc), "DECONFLICT_REQUIRE_NATS")

