@@ -154,7 +154,8 @@ def postgres_server(
     import psycopg
 
     owner = _server_user()
-    base = Path(tempfile.mkdtemp(prefix="deconflict-postgres-"))
+    # Under root, in /tmp itself: the server's user must reach its folder (TMPDIR may not let it).
+    base = Path(tempfile.mkdtemp(prefix="deconflict-postgres-", dir="/tmp" if owner else None))
     data_dir = base / "data"
     log = base / "server.log"
     started = False
