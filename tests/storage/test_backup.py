@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -92,6 +93,17 @@ def test_a_damaged_backup_is_refused_and_the_target_left_alone(tmp_path: Path) -
         restore_database(backup, db, overwrite=True)
     with SQLiteStore(db) as store:
         assert len(store.list_operations("blue")) == 30
+
+
+def test_a_sqlite_file_that_is_no_deconflict_database_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    raw = sqlite3.connect(other)
+    raw.execute("CREATE TABLE notes (text TEXT)")
+    raw.close()
+    db = tmp_path / "live.db"
+    SQLiteStore(db).close()
+    with pytest.raises(DeconflictError, match=r"other\.db: not a deconflict database"):
+        restore_database(other, db, overwrite=True)
 
 
 def test_backup_refuses_to_overwrite_and_names_missing_files(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from deconflict.strategic import file_operation
 from tests.builders import box, volume
 
 _TABLES = {
-    "meta",
     "operations",
     "volumes",
     "volume_index",
@@ -60,6 +59,7 @@ def test_any_store_brings_a_fresh_file_to_the_latest_version(tmp_path: Path, ope
     opener(db).close()
     assert _version(db) == LATEST_VERSION
     assert _tables(db) >= _TABLES
+    assert "meta" not in _tables(db)  # user_version is the one schema version
 
 
 def test_an_older_file_is_upgraded_with_its_data_kept(tmp_path: Path) -> None:
@@ -165,3 +165,32 @@ def test_conflict_disclosures_are_in_no_index_but_the_primary_key(tmp_path: Path
     defined = [str(row[0]) for row in indexes if row[0] is not None]
     assert defined and all("WHERE kind <> 'conflict'" in sql for sql in defined)
     db.close()
+
+
+def test_the_second_schema_version_is_dropped_with_its_data_kept(tmp_path: Path) -> None:
+    db = tmp_path / "v10.db"
+    raw = connect(db)
+    assert migrate(raw, str(db), target=10) == 10
+    assert raw.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    raw.execute(
+        "INSERT INTO operations (party, id, version, state, priority, updated_s) "
+        "VALUES ('blue', 'op-1', 1, 'accepted', 0, 0.0)"
+    )
+    raw.close()
+    with SQLiteStore(db) as store:
+        assert store.get_operation("blue", "op-1") is not None
+    assert _version(db) == LATEST_VERSION
+    assert "meta" not in _tables(db)
+
+
+def test_a_file_from_before_migrations_at_another_meta_version_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "legacy-v3.db"
+    raw = connect(db)
+    migrate(raw, str(db), target=10)
+    raw.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    raw.execute("PRAGMA user_version = 0")
+    raw.close()
+    with pytest.raises(DeconflictError, match=r"legacy-v3\.db: database schema version 3, .* reads version 2"):
+        SQLiteStore(db)
+    assert _version(db) == 0  # the refused migration left the file as it was
+    assert "meta" in _tables(db)

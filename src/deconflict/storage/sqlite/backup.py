@@ -61,15 +61,14 @@ def _check(db: sqlite3.Connection, path: Path) -> tuple[str | None, dict[str, in
     if result != ["ok"]:
         raise DeconflictError(f"{path}: integrity check failed: {'; '.join(result[:5])}")
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "meta" not in tables:
-        raise DeconflictError(f"{path}: not a deconflict database (no meta table)")
     # The migration version (PRAGMA user_version); files from before migrations have only meta's.
     migrated = int(db.execute("PRAGMA user_version").fetchone()[0])
-    row = (
-        (str(migrated),)
-        if migrated
-        else db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    )
+    if migrated:
+        row: tuple[object, ...] | None = (str(migrated),)
+    elif "meta" in tables:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    else:
+        raise DeconflictError(f"{path}: not a deconflict database (no schema version)")
     rows = {
         t: int(db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0])
         for t in _COUNTED_TABLES

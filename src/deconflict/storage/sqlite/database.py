@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from deconflict.storage.sqlite.connection import connect
+from deconflict.storage.sqlite.connection import WalCheckpointer, connect
 from deconflict.storage.sqlite.migrations import migrate
 
 __all__ = ["Database", "DatabaseStore", "GroupCommitError", "is_row_id", "shared_database"]
@@ -101,6 +101,10 @@ class Database:
         Database file (created if missing), or ``":memory:"``.
     group_max_s
         How long at most a group commit stays open for more writers to join.
+    checkpoint_interval_s
+        How often a background connection checkpoints the WAL
+        (:class:`~deconflict.storage.sqlite.connection.WalCheckpointer`); ``None``
+        (and ``":memory:"``) leaves it to SQLite's automatic checkpoint inside commits.
 
     Notes
     -----
@@ -120,7 +124,9 @@ class Database:
     commits at once, as without groups.
     """
 
-    def __init__(self, path: Path | str, group_max_s: float = 0.005) -> None:
+    def __init__(
+        self, path: Path | str, group_max_s: float = 0.005, checkpoint_interval_s: float | None = None
+    ) -> None:
         self.path = str(path)
         self.connection: sqlite3.Connection = connect(self.path)
         self.lock = _GroupCommitLock(self)
@@ -130,8 +136,16 @@ class Database:
         self._group: _Group | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._committed = threading.Condition()
-        with self.lock:
-            migrate(self.connection, self.path)
+        self._checkpointer: WalCheckpointer | None = None
+        try:
+            with self.lock:
+                migrate(self.connection, self.path)
+                if checkpoint_interval_s is not None and self.path != ":memory:":
+                    self._checkpointer = WalCheckpointer(self.path, checkpoint_interval_s)
+                    self._checkpointer.start(self.connection)
+        except BaseException:
+            self.connection.close()
+            raise
 
     def acquire(self) -> Database:
         """One more user of this database (each calls :meth:`close` once)."""
@@ -147,6 +161,8 @@ class Database:
             if self._users == 0:
                 if _REGISTRY.get(self.path) is self:
                     del _REGISTRY[self.path]
+                if self._checkpointer is not None:
+                    self._checkpointer.stop()
                 self._commit_group()
                 self.connection.close()
 

@@ -12,7 +12,9 @@ Migrations 1 to 5 create the tables the stores used to create themselves with
 ``CREATE TABLE IF NOT EXISTS``; they keep that clause, so a file written before
 migrations existed (``user_version`` 0, tables already there) is adopted as is.
 A new migration is appended to :data:`MIGRATIONS` with the next version; a
-released one is never edited.
+released one is never edited. ``user_version`` is the file's only schema
+version: the ``meta`` table that recorded an older one (always 2) is dropped by
+migration 11.
 """
 
 from __future__ import annotations
@@ -277,6 +279,30 @@ CREATE INDEX IF NOT EXISTS disclosures_pair_events ON disclosures (subject, reci
     WHERE kind <> 'conflict';
 """
 
+_LEGACY_SCHEMA_VERSION = "2"
+"""What the ``meta`` table of every file this code reads says (the operations store's format)."""
+
+
+def _drop_meta(db: sqlite3.Connection) -> None:
+    """Drop the ``meta`` table: ``user_version`` is the one schema version.
+
+    Its ``schema_version`` was 2 in every file migrations wrote; a file adopted at
+    ``user_version`` 0 whose ``meta`` says otherwise was written by a deconflict
+    this one cannot read, and is refused, as the operations store refused it before.
+    """
+    have = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if have is None:
+        return
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and str(row[0]) != _LEGACY_SCHEMA_VERSION:
+        path = str(db.execute("PRAGMA database_list").fetchone()[2]) or "database"
+        raise DeconflictError(
+            f"{path}: database schema version {row[0]}, this deconflict reads version "
+            f"{_LEGACY_SCHEMA_VERSION}; export with the version that wrote it"
+        )
+    db.execute("DROP TABLE meta")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
@@ -294,6 +320,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the disclosure ledger's pair index leaves conflict entries out (cheaper filings)",
         _DISCLOSURES_PAIR_WITHOUT_CONFLICTS,
     ),
+    Migration(11, "drop the meta table: user_version is the one schema version", _drop_meta),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 

@@ -8,8 +8,9 @@ domain decides. A box's id is ``volume rowid * 64 + part``, so a hit names its
 volume without a second lookup.
 
 Commits are durable (WAL, ``synchronous = FULL``). WAL checkpoints run on a
-background connection, so that no filing pays for copying the log into the
-database; the automatic checkpoint stays on, at a larger size, as a backstop.
+background connection of the database
+(:class:`~deconflict.storage.sqlite.connection.WalCheckpointer`), so that no
+filing pays for copying the log into the database.
 
 Opened on a :class:`~deconflict.storage.sqlite.database.Database` shared with
 the audit log, the store writes on its connection: a filing inside a caller's
@@ -21,7 +22,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +31,6 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import shapely
 
-from deconflict.errors import DeconflictError
 from deconflict.geometry.footprint import Footprint
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
@@ -42,7 +41,6 @@ from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
 __all__ = ["SQLiteStore"]
 
 _TIME_ORIGIN_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z
-SCHEMA_VERSION = 2
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -238,36 +236,6 @@ class _Transaction:
         return self._store._save(operation, conflicts)
 
 
-class _Checkpointer:
-    """Copies the WAL into the database from its own connection, every ``interval_s``.
-
-    A PASSIVE checkpoint never blocks writers; it only takes work (and the
-    fsync of the database file) off the commits that would otherwise trigger it.
-    """
-
-    def __init__(self, path: str, interval_s: float) -> None:
-        self._path = path
-        self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="deconflict-wal-checkpoint", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        db = sqlite3.connect(self._path, timeout=1.0)
-        try:
-            while not self._stop.wait(self._interval_s):
-                try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.Error:
-                    continue  # busy or gone: the next round, or the backstop, does it
-        finally:
-            db.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10.0)
-
-
 class SQLiteStore:
     """The default :class:`~deconflict.strategic.store.Store`: one SQLite file.
 
@@ -279,8 +247,9 @@ class SQLiteStore:
     margins
         Altitude-reference margins used to index altitude bands.
     checkpoint_interval_s
-        How often a background connection checkpoints the WAL; ``None`` leaves
-        it to SQLite's automatic checkpoint inside commits.
+        Given a path: how often a background connection checkpoints the WAL;
+        ``None`` leaves it to SQLite's automatic checkpoint inside commits. A
+        :class:`~deconflict.storage.sqlite.database.Database` given runs its own (or none).
     """
 
     def __init__(
@@ -289,44 +258,18 @@ class SQLiteStore:
         margins: AltitudeMargins = AltitudeMargins(),
         checkpoint_interval_s: float | None = 0.5,
     ) -> None:
-        # Given a Database, this store shares its connection, lock and transactions.
-        self.database = path.acquire() if isinstance(path, Database) else Database(path)
+        # Given a Database, this store shares its connection, lock, transactions and checkpointer.
+        self.database = (
+            path.acquire()
+            if isinstance(path, Database)
+            else Database(path, checkpoint_interval_s=checkpoint_interval_s)
+        )
         self.path = self.database.path
         self.margins = margins
         self._db = self.database.connection
         self._lock = self.database.lock
-        self._checkpointer: _Checkpointer | None = None
-        try:
-            with self._lock:
-                self._db.execute("PRAGMA cache_size = -262144")
-                # Reads through the OS page cache: a new connection is warm at once.
-                self._db.execute("PRAGMA mmap_size = 17179869184")
-                self._check_schema_version()
-                if checkpoint_interval_s is not None and self.path != ":memory:":
-                    # The backstop: at 64 MiB of WAL a commit checkpoints by itself.
-                    self._db.execute("PRAGMA wal_autocheckpoint = 16384")
-        except BaseException:
-            self.database.close()
-            raise
-        if checkpoint_interval_s is not None and self.path != ":memory:":
-            self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s)
-
-    def _check_schema_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise DeconflictError(
-                f"{self.path}: database schema version {row[0]}, this deconflict reads version "
-                f"{SCHEMA_VERSION}; export with the version that wrote it"
-            )
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
         self.database.close()
 
     def __enter__(self) -> SQLiteStore:
