@@ -20,7 +20,7 @@ from deconflict.channel.service.parties import add_party, revoke_party_token, ro
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database, GroupCommitError, shared_database
-from deconflict.storage.sqlite.store import SQLiteStore
+from deconflict.storage.sqlite.operations import SQLiteStore
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.filing import FilingResult
 from deconflict.strategic.limits import Limits

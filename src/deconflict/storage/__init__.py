@@ -12,7 +12,7 @@ from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.readiness import readiness_problem
-from deconflict.storage.sqlite.store import SQLiteStore
+from deconflict.storage.sqlite.operations import SQLiteStore
 from deconflict.strategic.store import Store
 
 __all__ = [

@@ -3,6 +3,6 @@
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
-from deconflict.storage.sqlite.store import SQLiteStore
+from deconflict.storage.sqlite.operations import SQLiteStore
 
 __all__ = ["SQLiteAuditLog", "SQLiteMessageStore", "SQLitePartyStore", "SQLiteStore"]

@@ -82,7 +82,7 @@ class SQLiteConflictStates(DatabaseStore):
     ----------
     path
         Database file (created if missing), usually the one of
-        :class:`~deconflict.storage.sqlite.store.SQLiteStore`, or ``":memory:"``;
+        :class:`~deconflict.storage.sqlite.operations.SQLiteStore`, or ``":memory:"``;
         or a :class:`~deconflict.storage.sqlite.database.Database` to share with the other stores.
     """
 

@@ -29,7 +29,7 @@ class SQLitePartyStore(DatabaseStore):
     ----------
     path
         Database file (created if missing), usually the one of
-        :class:`~deconflict.storage.sqlite.store.SQLiteStore`, or ``":memory:"``.
+        :class:`~deconflict.storage.sqlite.operations.SQLiteStore`, or ``":memory:"``.
     """
 
     def add_party(self, party: Party, token_sha256: str) -> None:

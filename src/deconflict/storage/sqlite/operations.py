@@ -1,4 +1,4 @@
-"""Embedded SQLite store (WAL, durable commits) with a 4-D R*Tree index.
+"""Operations, volumes and conflicts in the SQLite file (WAL, durable commits), with a 4-D R*Tree index.
 
 The R*Tree holds one box per footprint part: lon, lat, MSL altitude range and
 time. It stores 32-bit floats, so every box is rounded outward before it is

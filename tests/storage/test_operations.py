@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import deconflict.storage.sqlite.store as sqlite_store
+import deconflict.storage.sqlite.operations as sqlite_operations
 from deconflict.config import load_settings
 from deconflict.errors import StaleVersionError
 from deconflict.storage import SQLiteStore, open_store
@@ -107,7 +107,7 @@ def test_filing_is_atomic_when_saving_fails(db_path: Path, monkeypatch: pytest.M
         def explode(conflict: object) -> str:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(sqlite_store, "_conflict_to_json", explode)
+        monkeypatch.setattr(sqlite_operations, "_conflict_to_json", explode)
         # Volumes and version are written before the conflicts: all must roll back.
         with pytest.raises(RuntimeError, match="disk on fire"):
             file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)], replaces_version=1)
@@ -322,8 +322,8 @@ finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
     values=st.lists(finite | st.sampled_from([0.0, -0.0, 1e-45, -1e-45, 0.1, -0.1]), min_size=1, max_size=8)
 )
 def test_index_bounds_round_outward_to_float32(values: list[float]) -> None:
-    down = [sqlite_store._f32(x, down=True) for x in values]
-    up = [sqlite_store._f32(x, down=False) for x in values]
+    down = [sqlite_operations._f32(x, down=True) for x in values]
+    up = [sqlite_operations._f32(x, down=False) for x in values]
     for x, lo, hi in zip(values, down, up, strict=True):
         assert lo <= x <= hi
         assert float(np.float32(lo)) == lo and float(np.float32(hi)) == hi
