@@ -18,7 +18,7 @@ from deconflict.channel.ledger import (
 from deconflict.channel.live import LivePicture, TrackState
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
-from deconflict.storage import open_audit_log, open_disclosure_ledger, open_incident_store
+from deconflict.storage import open_storage
 from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.strategic.conflicts import Conflict
 from tests.builders import T0_S, box
@@ -103,11 +103,8 @@ def test_a_foreign_aircraft_shown_in_an_alert_is_in_its_owners_ledger(tmp_path: 
     live = LivePicture(plans=plans)
     blue = TrackState("BLU101", "VIPER1", T0_S, 0.0, 0.0, 3000.0, 100.0, 90.0, 0.0)
     red = TrackState("RED707", "REDCAP", T0_S, 0.0, 60_000.0 / 111_319.49, 3000.0, 100.0, 270.0, 0.0)
-    with (
-        open_incident_store(settings) as incidents,
-        open_audit_log(settings) as audit,
-        open_disclosure_ledger(settings) as ledger,
-    ):
+    with open_storage(settings) as storage:
+        incidents, audit, ledger = storage.incidents, storage.audit, storage.ledger
         shown_at = []
         for k in range(40):
             live.post("blue", [moved(blue, float(k))], T0_S + k)
@@ -132,11 +129,8 @@ def test_a_sweep_alarms_each_victim_once_in_its_ledger_and_on_its_socket_even_af
     traffic = victims(T0_S)
     invented = sweep(T0_S, 1000.0)
     events = EventList()
-    with (
-        open_incident_store(settings) as incidents,
-        open_audit_log(settings) as audit,
-        open_disclosure_ledger(settings) as ledger,
-    ):
+    with open_storage(settings) as storage:
+        incidents, audit, ledger = storage.incidents, storage.audit, storage.ledger
         for restart in range(2):  # a new live picture (a restarted server) forgets its own count
             live = LivePicture(plans=PLANS)
             for k in range(10):

@@ -19,7 +19,7 @@ from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.channel.service.parties import add_party, revoke_party_token, rotate_party_token
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
-from deconflict.storage.sqlite.database import Database, GroupCommitError, shared_database
+from deconflict.storage.sqlite.database import Database, GroupCommitError
 from deconflict.storage.sqlite.operations import SQLiteStore
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.filing import FilingResult
@@ -85,24 +85,6 @@ def test_stores_on_separate_connections_get_no_shared_transaction(tmp_path: Path
             message = messages.add_message(_content("n1"), "sig", T0_S)
             audit.append([_record(message.id)], T0_S)
         assert _count(db, "audit_log") == 1
-
-
-def test_shared_database_is_one_per_file_and_closes_with_its_last_user(tmp_path: Path) -> None:
-    first = shared_database(tmp_path / "one.db")
-    second = shared_database(tmp_path / "one.db")
-    assert first is second
-    memory_a, memory_b = shared_database(":memory:"), shared_database(":memory:")
-    assert memory_a is not memory_b
-    memory_a.close()
-    memory_b.close()
-    first.close()
-    first.connection.execute("SELECT 1")  # still open: one user left
-    second.close()
-    with pytest.raises(sqlite3.ProgrammingError):
-        first.connection.execute("SELECT 1")
-    third = shared_database(tmp_path / "one.db")
-    assert third is not first
-    third.close()
 
 
 def _file(

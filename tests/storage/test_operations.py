@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import deconflict.storage.sqlite.operations as sqlite_operations
 from deconflict.config import load_settings
 from deconflict.errors import StaleVersionError
-from deconflict.storage import SQLiteStore, open_store
+from deconflict.storage import SQLiteStore, open_storage
 from deconflict.strategic import file_operation, withdraw_operation
 from deconflict.strategic.volume import Operation, OperationState, SearchBox
 from deconflict.units import AltitudeMargins
@@ -171,13 +171,10 @@ def test_import_operations_stores_without_checking(db_path: Path) -> None:
         assert store.list_conflicts("red") == []
 
 
-def test_open_store_uses_the_settings_path(tmp_path: Path) -> None:
+def test_open_storage_uses_the_settings_path(tmp_path: Path) -> None:
     path = tmp_path / "from-settings.db"
-    store = open_store(load_settings(db_path=path))
-    try:
-        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
-    finally:
-        store.close()
+    with open_storage(load_settings(db_path=path)) as storage:
+        file_operation(storage.operations, "red", "r", [volume("r1", "red", SQUARE)])
     assert path.exists()
     with SQLiteStore(path) as again:
         assert again.count_volumes() == 1

@@ -1,11 +1,10 @@
-"""The app factory: one FastAPI app per call, its stores opened by its lifespan."""
+"""The app factory: one FastAPI app per call, its storage opened by its lifespan."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Protocol, TypeVar
 
 from fastapi import FastAPI, status
 from fastapi.exceptions import RequestValidationError
@@ -27,29 +26,18 @@ from deconflict.api.routers import parties as party_routes
 from deconflict.api.routers import stats as stats_routes
 from deconflict.api.routers import tracks as tracks_routes
 from deconflict.api.routers import ui as ui_routes
-from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import load_catalogue
-from deconflict.channel.conflicts import ConflictStateStore
-from deconflict.channel.deadlines import Clock, HotlineStore, SystemClock
+from deconflict.channel.deadlines import Clock, SystemClock
 from deconflict.channel.events import EventBus
 from deconflict.channel.gating import StorePlanAreas
-from deconflict.channel.ledger import DisclosureLedger
-from deconflict.channel.live import IncidentStore, LivePicture
+from deconflict.channel.live import LivePicture
 from deconflict.channel.logins import LoginFailures
-from deconflict.channel.parties import PartyStore
 from deconflict.channel.service.logins import record_counted_login_failures
+from deconflict.channel.stores import Storage
 from deconflict.config import Settings
 from deconflict.errors import (
     DeconflictError,
 )
-from deconflict.strategic.store import Store
-
-
-class _Closable(Protocol):
-    def close(self) -> None: ...
-
-
-_C = TypeVar("_C", bound=_Closable)
 
 __all__ = ["create_app"]
 
@@ -80,84 +68,46 @@ def _record_counted_logins(services: Services) -> None:
         record_counted_login_failures(services.audit, services.logins, services.clock.now_s())
 
 
-def create_app(
-    settings: Settings,
-    *,
-    store: Store | None = None,
-    parties: PartyStore | None = None,
-    messages: HotlineStore | None = None,
-    clock: Clock | None = None,
-    audit: AuditLog | None = None,
-    conflict_states: ConflictStateStore | None = None,
-    incidents: IncidentStore | None = None,
-    ledger: DisclosureLedger | None = None,
-) -> FastAPI:
+def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clock | None = None) -> FastAPI:
     """A new channel-service app.
 
     Parameters
     ----------
     settings
         Where the database is, buffers, limits.
-    store, parties, messages, audit, conflict_states, incidents, ledger
-        Stores to use instead of opening those the settings choose; the caller
-        keeps them (the app closes only the stores it opened itself).
+    storage
+        The stores to use instead of opening those the settings choose; the
+        caller keeps it (the app closes only a storage it opened itself).
     clock
         Where the time comes from (deadlines, timestamps); the system clock by default.
 
     Notes
     -----
-    Stores are opened when the app starts (its lifespan), not here: serve it
+    The storage is opened when the app starts (its lifespan), not here: serve it
     with uvicorn, or in tests enter ``with TestClient(app) as client``.
     """
     # Imported here: the storage package implements the domain's protocols and
     # the API only chooses it through the settings.
-    from deconflict.storage import (
-        open_audit_log,
-        open_conflict_states,
-        open_disclosure_ledger,
-        open_incident_store,
-        open_message_store,
-        open_party_store,
-        open_store,
-    )
+    from deconflict.storage import open_storage
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-
-            def own(given: _C | None, opener: Callable[[Settings], _C]) -> _C:
-                """The store given (the caller closes it), or one opened here and closed at shutdown."""
-                if given is not None:
-                    return given
-                opened = opener(settings)
-                stack.callback(opened.close)
-                return opened
-
-            own_store = own(store, open_store)
-            own_parties = own(parties, open_party_store)
-            own_messages = own(messages, open_message_store)
-            own_audit = own(audit, open_audit_log)
-            own_states = own(conflict_states, open_conflict_states)
-            own_incidents = own(incidents, open_incident_store)
-            own_ledger = own(ledger, open_disclosure_ledger)
+            if storage is not None:
+                stores: Storage = storage
+            else:
+                stores = stack.enter_context(open_storage(settings))
             app.state.services = Services(
                 settings=settings,
-                store=own_store,
-                parties=own_parties,
-                messages=own_messages,
+                storage=stores,
                 catalogue=load_catalogue(),
                 clock=clock if clock is not None else SystemClock(),
-                audit=own_audit,
-                conflict_states=own_states,
                 events=EventBus(settings.events_max_queued, settings.events_max_connections_per_party),
                 live=LivePicture.resume(
-                    tracks_routes.live_settings(settings), own_incidents, StorePlanAreas(own_store)
+                    tracks_routes.live_settings(settings), stores.incidents, StorePlanAreas(stores.operations)
                 ),
-                tactical=own_incidents,
-                incidents=own_incidents,
                 rate=RateLimiter(settings.messages_per_minute),
                 logins=LoginFailures(settings.login_failure_interval_s, settings.login_failures_per_minute),
-                ledger=own_ledger,
                 filing_rate=RateLimiter(settings.filings_per_minute),
                 withdrawal_rate=RateLimiter(settings.withdrawals_per_minute),
             )

@@ -21,6 +21,7 @@ from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import Party, PartyStore, authenticate
 from deconflict.channel.service.logins import record_login_failure
 from deconflict.channel.service.messages import pass_deadlines
+from deconflict.channel.stores import Storage
 from deconflict.config import Settings
 from deconflict.errors import AuthenticationError, InputError, Problem
 from deconflict.strategic.store import Store
@@ -51,30 +52,59 @@ class Services:
     """What one app instance runs on; built by the app's lifespan, never at import."""
 
     settings: Settings
-    store: Store
-    parties: PartyStore
-    messages: HotlineStore
+    storage: Storage
+    """Every store, over one database (``deconflict.storage.open_storage``)."""
     catalogue: Catalogue
     clock: Clock
-    audit: AuditLog
     events: EventBus = field(default_factory=EventBus)
-    conflict_states: ConflictStateStore | None = None
     live: LivePicture | None = None
     """The live picture (tracks, alerts, open incidents); ``None`` runs without it."""
-    tactical: TacticalHistory | None = None
-    """Counts of past alerts and incidents for statistics; ``None`` counts none."""
-    incidents: IncidentStore | None = None
-    """Where incidents, their comments and the alert log are kept (the same object as ``tactical``)."""
     rate: RateLimiter | None = None
     """Each party's hotline rate (``messages_per_minute``), however it sends; ``None`` limits nothing."""
     logins: LoginFailures | None = None
     """Failed logins per source: aggregated in the audit log, limited; ``None`` records each one."""
-    ledger: DisclosureLedger | None = None
-    """Where disclosures to other parties are recorded for their subject; ``None`` records none."""
     filing_rate: RateLimiter | None = None
     """Each party's filings and amendments (``filings_per_minute``); ``None`` limits nothing."""
     withdrawal_rate: RateLimiter | None = None
     """Each party's withdrawals (``withdrawals_per_minute``); ``None`` limits nothing."""
+
+    # The stores the routes use, by the names they use them.
+
+    @property
+    def store(self) -> Store:
+        """Operations, volumes and conflicts."""
+        return self.storage.operations
+
+    @property
+    def parties(self) -> PartyStore:
+        return self.storage.parties
+
+    @property
+    def messages(self) -> HotlineStore:
+        return self.storage.messages
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.storage.audit
+
+    @property
+    def conflict_states(self) -> ConflictStateStore:
+        return self.storage.conflict_states
+
+    @property
+    def incidents(self) -> IncidentStore:
+        """Incidents, their comments and the alert log."""
+        return self.storage.incidents
+
+    @property
+    def tactical(self) -> TacticalHistory:
+        """Counts of past alerts and incidents for statistics (the incident store)."""
+        return self.storage.incidents
+
+    @property
+    def ledger(self) -> DisclosureLedger:
+        """Where disclosures to other parties are recorded for their subject."""
+        return self.storage.ledger
 
 
 def _services(request: Request) -> Services:

@@ -358,7 +358,11 @@ class AuditLog(Protocol):
 
     @property
     def public_key_pem(self) -> str:
-        """The server's public key."""
+        """The server's public key (a new server key is made on first use)."""
+        ...
+
+    def stored_public_key(self) -> str | None:
+        """The public key recorded with the chain (that signed it), or ``None`` before any; makes no key."""
         ...
 
     def append(

@@ -195,13 +195,7 @@ def _verify_db(args: argparse.Namespace) -> str:
     from deconflict.channel.audit_state import verify_state
     from deconflict.channel.service.conflicts import conflict_lifecycles
     from deconflict.cli.party import existing_settings_for
-    from deconflict.storage import (
-        SQLiteAuditLog,
-        open_conflict_states,
-        open_message_store,
-        open_party_store,
-        open_store,
-    )
+    from deconflict.storage import open_storage
 
     settings = existing_settings_for(args.db)
     if args.key is None and args.pin is None:
@@ -218,37 +212,27 @@ def _verify_db(args: argparse.Namespace) -> str:
             ]
         )
     path = settings.db_path
-    with SQLiteAuditLog(path) as log:
-        entries = log.entries()
-        stored_key = log.stored_public_key()
-    key = _key_for(args, stored_key, str(path))
-    if args.key is not None and stored_key is not None and not _same_key(key, stored_key):
-        raise AuditError(
-            f"{path}: the server key stored in the database is not the one in {args.key}: "
-            "the chain was re-signed with another key, or this is another server's database"
-        )
-    count = verify_chain(entries, key)
-    checked = _check_checkpoints(args, entries, key)
-    parties = open_party_store(settings)
-    try:
-        listed = parties.list_parties()
-    finally:
-        parties.close()
-    with (
-        open_message_store(settings) as messages,
-        open_conflict_states(settings) as states,
-    ):
-        store = open_store(settings)
-        try:
-            stored = [m for p in listed for m in messages.list_messages(p.name, "outbox")]
-            signatures = verify_messages(stored, {p.name: p.public_key_pem for p in listed}, entries)
-            operations = [(p.name, op) for p in listed for op in store.list_operations(p.name)]
-            lifecycles = {
-                lc.conflict_id: lc for p in listed for lc in conflict_lifecycles(store, states, p.name)
-            }
-            objects = verify_state(entries, stored, operations, lifecycles.values())
-        finally:
-            store.close()
+    with open_storage(settings) as storage:
+        entries = storage.audit.entries()
+        stored_key = storage.audit.stored_public_key()
+        key = _key_for(args, stored_key, str(path))
+        if args.key is not None and stored_key is not None and not _same_key(key, stored_key):
+            raise AuditError(
+                f"{path}: the server key stored in the database is not the one in {args.key}: "
+                "the chain was re-signed with another key, or this is another server's database"
+            )
+        count = verify_chain(entries, key)
+        checked = _check_checkpoints(args, entries, key)
+        listed = storage.parties.list_parties()
+        stored = [m for p in listed for m in storage.messages.list_messages(p.name, "outbox")]
+        signatures = verify_messages(stored, {p.name: p.public_key_pem for p in listed}, entries)
+        operations = [(p.name, op) for p in listed for op in storage.operations.list_operations(p.name)]
+        lifecycles = {
+            lc.conflict_id: lc
+            for p in listed
+            for lc in conflict_lifecycles(storage.operations, storage.conflict_states, p.name)
+        }
+        objects = verify_state(entries, stored, operations, lifecycles.values())
     return (
         f"chain verified: {count} entries, {signatures} message signatures, "
         f"{objects} stored objects as logged{checked}"

@@ -117,12 +117,10 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     name = check_party_name(args.name)
-    from deconflict.storage import open_audit_log, open_party_store
+    from deconflict.storage import open_storage
 
-    settings = settings_for(args.db)
-    parties = open_party_store(settings)
-    try:
-        if parties.get_party(name) is not None:
+    with open_storage(settings_for(args.db)) as storage:
+        if storage.parties.get_party(name) is not None:
             raise AlreadyExistsError(f"party {name!r} already exists (names are never reused)")
         key_path: Path | None = None
         if args.public_key is not None:
@@ -137,14 +135,12 @@ def _add(args: argparse.Namespace) -> int:
             key_path = Path(args.key_out or f"{name}.ed25519.pem").resolve()
             _write_private_key(key_path, private_pem)
         try:
-            with open_audit_log(settings) as audit:  # the party and its entry commit together
-                registration = add_party(parties, audit, name, public_pem, time.time())
+            # The party and its entry commit together.
+            registration = add_party(storage.parties, storage.audit, name, public_pem, time.time())
         except BaseException:
             if key_path is not None:
                 key_path.unlink(missing_ok=True)
             raise
-    finally:
-        parties.close()
     print(f"party {name!r} added")
     print(f"token: {registration.token}")
     print("  shown only now: hand it to the party's operations centre; the server keeps only its hash")
@@ -164,13 +160,10 @@ def _state(party: Party) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from deconflict.storage import open_party_store
+    from deconflict.storage import open_storage
 
-    parties = open_party_store(existing_settings_for(args.db))
-    try:
-        listed = parties.list_parties()
-    finally:
-        parties.close()
+    with open_storage(existing_settings_for(args.db)) as storage:
+        listed = storage.parties.list_parties()
     if args.json:
         document = [
             {
@@ -194,30 +187,20 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from deconflict.storage import open_audit_log, open_party_store
+    from deconflict.storage import open_storage
 
-    settings = existing_settings_for(args.db)
-    parties = open_party_store(settings)
-    try:
-        with open_audit_log(settings) as audit:
-            party = revoke_party_token(parties, audit, args.name, time.time())
-    finally:
-        parties.close()
+    with open_storage(existing_settings_for(args.db)) as storage:
+        party = revoke_party_token(storage.parties, storage.audit, args.name, time.time())
     print(f"party {party.name!r} {_state(party)}: its token is no longer accepted")
     return 0
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    from deconflict.storage import open_audit_log, open_party_store
+    from deconflict.storage import open_storage
 
-    settings = existing_settings_for(args.db)
-    parties = open_party_store(settings)
     now_s = time.time()
-    try:
-        with open_audit_log(settings) as audit:
-            rotation = rotate_party_token(parties, audit, args.name, now_s, args.grace_s)
-    finally:
-        parties.close()
+    with open_storage(existing_settings_for(args.db)) as storage:
+        rotation = rotate_party_token(storage.parties, storage.audit, args.name, now_s, args.grace_s)
     print(f"party {args.name!r}: new token: {rotation.token}")
     print("  shown only now: hand it to the party's operations centre; the server keeps only its hash")
     print(f"the previous token is accepted until {format_time(rotation.previous_until_s)}, then refused")

@@ -45,11 +45,11 @@ SERVER_KEY_FILE = "server-audit-key.pub.pem"
 
 def write_server_key(settings: Settings, folder: Path) -> Path:
     """Write the server's audit public key into ``folder`` (the key exists once a party is registered)."""
-    from deconflict.storage import open_audit_log
+    from deconflict.storage import open_storage
 
     path = folder / SERVER_KEY_FILE
-    with open_audit_log(settings) as audit:
-        path.write_text(audit.public_key_pem, encoding="ascii")
+    with open_storage(settings) as storage:
+        path.write_text(storage.audit.public_key_pem, encoding="ascii")
     return path
 
 
@@ -107,25 +107,21 @@ def _write_secret(path: Path, data: bytes) -> None:
 def register_parties(settings: Settings, folder: Path, parties: list[str]) -> dict[str, dict[str, str]]:
     """Register the parties; write each one's token and private key into ``folder``."""
     from deconflict.channel.service.parties import add_party
-    from deconflict.storage import open_audit_log, open_party_store
+    from deconflict.storage import open_storage
 
     found: dict[str, dict[str, str]] = {}
-    store = open_party_store(settings)
-    try:
-        with open_audit_log(settings) as audit:
-            for name in parties:
-                registration = add_party(store, audit, name, None, time.time())
-                assert registration.private_key_pem is not None
-                token_path, key_path = folder / f"{name}.token", folder / f"{name}.ed25519.pem"
-                _write_secret(token_path, registration.token.encode("ascii") + b"\n")
-                _write_secret(key_path, registration.private_key_pem)
-                found[name] = {
-                    "token": registration.token,
-                    "token_file": str(token_path.resolve()),
-                    "key_file": str(key_path.resolve()),
-                }
-    finally:
-        store.close()
+    with open_storage(settings) as storage:
+        for name in parties:
+            registration = add_party(storage.parties, storage.audit, name, None, time.time())
+            assert registration.private_key_pem is not None
+            token_path, key_path = folder / f"{name}.token", folder / f"{name}.ed25519.pem"
+            _write_secret(token_path, registration.token.encode("ascii") + b"\n")
+            _write_secret(key_path, registration.private_key_pem)
+            found[name] = {
+                "token": registration.token,
+                "token_file": str(token_path.resolve()),
+                "key_file": str(key_path.resolve()),
+            }
     return found
 
 

@@ -36,14 +36,11 @@ def ready(request: Request) -> JSONResponse:
 
     For load balancers and orchestrators: send traffic only while this says ready.
     """
-    # Imported here: the API reaches storage only through the settings' choice.
-    from deconflict.storage import check_ready
-
     services = getattr(request.app.state, "services", None)
     if services is None:
         body = ReadyOut(status="not ready", reason="the service is starting or stopping")
         return JSONResponse(body.model_dump(), status.HTTP_503_SERVICE_UNAVAILABLE)
-    problem = check_ready(services.settings)
+    problem = services.storage.readiness_problem()
     if problem is not None:
         body = ReadyOut(status="not ready", reason=problem)
         return JSONResponse(body.model_dump(), status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -9,9 +9,8 @@ outer one. Under concurrent writers, transactions share commits (group commit,
 see :class:`Database`): one ``fsync`` for many, each writer still told only
 once its changes are durable.
 
-:func:`shared_database` hands out one refcounted :class:`Database` per file,
-so the stores a server opens separately (``deconflict.storage.open_*``) still
-share it.
+:class:`~deconflict.storage.sqlite.storage.SQLiteStorage` opens one
+:class:`Database` and gives it to every store (``deconflict.storage.open_storage``).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from typing import Self
 from deconflict.storage.sqlite.connection import WalCheckpointer, connect
 from deconflict.storage.sqlite.migrations import migrate
 
-__all__ = ["Database", "DatabaseStore", "GroupCommitError", "is_row_id", "shared_database"]
+__all__ = ["Database", "DatabaseStore", "GroupCommitError", "is_row_id"]
 
 
 def is_row_id(value: int) -> bool:
@@ -155,12 +154,9 @@ class Database:
 
     def close(self) -> None:
         """Release one user; the connection closes when the last one leaves."""
-        # Lock order everywhere: the registry's, then the database's.
-        with _REGISTRY_LOCK, self.lock:
+        with self.lock:
             self._users -= 1
             if self._users == 0:
-                if _REGISTRY.get(self.path) is self:
-                    del _REGISTRY[self.path]
                 if self._checkpointer is not None:
                     self._checkpointer.stop()
                 self._commit_group()
@@ -263,28 +259,6 @@ class Database:
             raise GroupCommitError(
                 f"{self.path}: commit failed, nothing of it was stored: {group.error}"
             ) from group.error
-
-
-_REGISTRY: dict[str, Database] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-def shared_database(path: Path | str) -> Database:
-    """The open :class:`Database` of a file, shared by its callers (``":memory:"`` is never shared).
-
-    Each caller calls :meth:`Database.close` once when done.
-    """
-    text = str(path)
-    if text == ":memory:":
-        return Database(text)
-    key = str(Path(text).resolve())
-    with _REGISTRY_LOCK:
-        found = _REGISTRY.get(key)
-        if found is not None:
-            return found.acquire()
-        database = Database(key)
-        _REGISTRY[key] = database
-        return database
 
 
 class DatabaseStore:

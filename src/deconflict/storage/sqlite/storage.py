@@ -1,0 +1,128 @@
+"""Every store over one SQLite file: the :class:`~deconflict.channel.stores.Storage` bundle.
+
+One :class:`~deconflict.storage.sqlite.database.Database` (one connection, one
+lock, the WAL checkpointer) serves all the stores, so a caller can make several
+stores' writes one transaction (the audit log's ``transaction_with``): a
+change and its audit entry commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Protocol, Self, TypeVar
+
+from deconflict.storage.sqlite.audit import SQLiteAuditLog
+from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
+from deconflict.storage.sqlite.database import Database
+from deconflict.storage.sqlite.incidents import SQLiteIncidentStore
+from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
+from deconflict.storage.sqlite.messages import SQLiteMessageStore
+from deconflict.storage.sqlite.operations import SQLiteStore
+from deconflict.storage.sqlite.parties import SQLitePartyStore
+from deconflict.storage.sqlite.readiness import readiness_problem
+from deconflict.units import AltitudeMargins
+
+__all__ = ["SQLiteStorage"]
+
+_CHECKPOINT_INTERVAL_S = 0.5
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Closable)
+
+
+@dataclass(frozen=True, eq=False)
+class SQLiteStorage:
+    """The stores of one SQLite file, opened together on one connection and closed together.
+
+    Build it with :meth:`open` (or ``deconflict.storage.open_storage``).
+    """
+
+    database: Database
+    operations: SQLiteStore
+    parties: SQLitePartyStore
+    messages: SQLiteMessageStore
+    audit: SQLiteAuditLog
+    conflict_states: SQLiteConflictStates
+    incidents: SQLiteIncidentStore
+    ledger: SQLiteDisclosureLedger
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        margins: AltitudeMargins = AltitudeMargins(),
+        checkpoint_interval_s: float | None = _CHECKPOINT_INTERVAL_S,
+    ) -> SQLiteStorage:
+        """Open (creating and migrating if needed) the database at ``path``, or ``":memory:"``.
+
+        Parameters
+        ----------
+        path
+            The database file; the server's audit key is kept beside it.
+        margins
+            Altitude-reference margins the operations' index is built with.
+        checkpoint_interval_s
+            How often a background connection checkpoints the WAL; ``None``
+            leaves it to SQLite's automatic checkpoint inside commits.
+        """
+        # Resolved once: the key file, the readiness check and error messages name the same file.
+        where = str(path) if str(path) == ":memory:" else str(Path(path).resolve())
+        database = Database(where, checkpoint_interval_s=checkpoint_interval_s)
+        with contextlib.ExitStack() as opened:
+            opened.callback(database.close)  # the bundle's own reference, kept on success
+
+            def store(kind: Callable[[Database], _S]) -> _S:
+                made = kind(database)  # each store takes its own reference to the database
+                opened.callback(made.close)
+                return made
+
+            storage = cls(
+                database,
+                store(partial(SQLiteStore, margins=margins)),
+                store(SQLitePartyStore),
+                store(SQLiteMessageStore),
+                store(SQLiteAuditLog),
+                store(SQLiteConflictStates),
+                store(SQLiteIncidentStore),
+                store(SQLiteDisclosureLedger),
+            )
+            opened.pop_all()
+        return storage
+
+    @property
+    def path(self) -> str:
+        """The database file (``":memory:"`` for an in-memory one)."""
+        return self.database.path
+
+    def readiness_problem(self) -> str | None:
+        """Why the file cannot serve now (a fresh connection cannot read it, or its schema is not
+        the latest), or ``None`` when it can."""
+        return readiness_problem(self.database.path)
+
+    def close(self) -> None:
+        """Close every store, then the database (its connection closes with its last user)."""
+        for store in (
+            self.ledger,
+            self.incidents,
+            self.conflict_states,
+            self.audit,
+            self.messages,
+            self.parties,
+            self.operations,
+        ):
+            store.close()
+        self.database.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
