@@ -50,7 +50,7 @@ from websockets.asyncio.client import connect
 
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 
 STARTUP_S = 30.0
 DRAIN_S = 10.0
@@ -287,7 +287,8 @@ async def receive(port: int, token: str, tally: Tally, ready: threading.Event, d
 def register(db: Path, root: Path) -> dict[str, tuple[str, bytes]]:
     """Register blue and red on the server's database: token and private key of each."""
     found = {}
-    with SQLitePartyStore(db) as parties:
+    with open_storage(db) as storage:
+        parties = storage.parties
         for name in ("blue", "red"):
             registration = register_party(parties, name, None, time.time())
             assert registration.private_key_pem is not None

@@ -48,7 +48,7 @@ import numpy as np
 
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 
 STARTUP_S = 30.0
 WARMUP_REQUESTS = 20
@@ -110,7 +110,8 @@ def server(db: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]
 def register(db: Path, count: int) -> list[Party]:
     """``count`` parties on the server's database, with their tokens and private keys."""
     found = []
-    with SQLitePartyStore(db) as parties:
+    with open_storage(db) as storage:
+        parties = storage.parties
         for number in range(count):
             name = f"party-{number + 1}"
             registration = register_party(parties, name, None, time.time())

@@ -35,8 +35,7 @@ from rich.progress import Progress
 
 from deconflict.channel.service.operations import file_plan
 from deconflict.geometry.footprint import circle_footprint, polygon_footprint
-from deconflict.storage import SQLiteAuditLog, SQLiteDisclosureLedger, SQLiteStore
-from deconflict.storage.sqlite.database import Database
+from deconflict.storage import open_storage
 from deconflict.strategic import Operation, OperationState, Volume, evaluate_pairs, file_operation
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.limits import Limits
@@ -158,11 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     margins = AltitudeMargins()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "bench.db"
-        database = Database(db)
-        store = SQLiteStore(database, margins)
-        audit = SQLiteAuditLog(database, key_path=Path(tmp) / "bench.key")
-        ledger = SQLiteDisclosureLedger(database)
-        database.close()  # the store and the log hold their own references
+        storage = open_storage(db)  # the server's: every store on one connection, the WAL checkpointer
+        store, audit, ledger = storage.operations, storage.audit, storage.ledger
         t_generate = time.perf_counter()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("generating volumes", total=args.volumes)
@@ -210,9 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                 file_s.append(time.perf_counter() - t)
                 ours.append(sorted((c.a, c.b) for c in result.conflicts))
                 progress.advance(task)
-        store.close()
-        audit.close()
-        ledger.close()
+        storage.close()
 
         t = time.perf_counter()
         baseline = Baseline(stored)

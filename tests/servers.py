@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from deconflict.channel.parties import register_party as add_party
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.builders import T0_S
 
 STARTUP_S = 30.0
@@ -129,8 +129,8 @@ def call_api(url: str, token: str, method: str, path: str, body: object | None =
 
 def register_parties(db: Path, *names: str) -> tuple[dict[str, str], dict[str, bytes]]:
     """Register parties in the database file before a server starts: their tokens and private keys."""
-    with SQLitePartyStore(db) as parties:
-        registrations = {name: add_party(parties, name, None, T0_S) for name in names}
+    with open_storage(db) as storage:
+        registrations = {name: add_party(storage.parties, name, None, T0_S) for name in names}
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
     return tokens, keys

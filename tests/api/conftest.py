@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from deconflict.api import create_app
 from deconflict.channel.parties import register_party, revoke_party
 from deconflict.config import Settings
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
 from tests.fakes import FakeClock
 
@@ -47,11 +47,12 @@ def channel_settings() -> dict[str, Any]:
 @pytest.fixture
 def channel(tmp_path: Path, channel_settings: dict[str, Any]) -> Iterator[Channel]:
     settings = Settings(db_path=tmp_path / "channel.db", **channel_settings)
-    with SQLitePartyStore(settings.db_path) as parties:
+    with open_storage(settings) as storage:
         registrations = {
-            name: register_party(parties, name, None, T0_S) for name in ("blue", "red", "green", "gone")
+            name: register_party(storage.parties, name, None, T0_S)
+            for name in ("blue", "red", "green", "gone")
         }
-        revoke_party(parties, "gone", T0_S + 1)
+        revoke_party(storage.parties, "gone", T0_S + 1)
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
     clock = FakeClock(T0_S)

@@ -190,7 +190,9 @@ def test_a_file_from_before_migrations_at_another_meta_version_is_refused(tmp_pa
     raw.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     raw.execute("PRAGMA user_version = 0")
     raw.close()
-    with pytest.raises(DeconflictError, match=r"legacy-v3\.db: database schema version 3, .* reads version 2"):
+    with pytest.raises(
+        DeconflictError, match=r"legacy-v3\.db: database schema version 3, .* reads version 2"
+    ):
         SQLiteStore(db)
     assert _version(db) == 0  # the refused migration left the file as it was
     assert "meta" in _tables(db)
