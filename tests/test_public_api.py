@@ -66,6 +66,8 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.strategic",
         "deconflict.storage",
         "deconflict.storage.sqlite",
+        "deconflict.storage.sqlite.storage",
+        "deconflict.channel.stores",
         "deconflict.cli",
         "deconflict.channel",
         "deconflict.channel.parties",

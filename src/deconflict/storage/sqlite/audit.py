@@ -143,7 +143,7 @@ class SQLiteAuditLog(DatabaseStore):
         """One transaction for the log and ``stores`` if they share its database, else no transaction.
 
         Stores opened on the same :class:`~deconflict.storage.sqlite.database.Database`
-        (``deconflict.storage.open_*`` do that) write on this log's connection:
+        (``deconflict.storage.open_storage`` does that) write on this log's connection:
         their change and the entries appended inside the block commit together.
         Any other store commits on its own, and the block adds nothing.
         """
