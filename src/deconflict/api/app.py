@@ -106,6 +106,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
                 live=LivePicture.resume(
                     tracks_routes.live_settings(settings), stores.incidents, StorePlanAreas(stores.operations)
                 ),
+                tactical=stores.incidents,
                 rate=RateLimiter(settings.messages_per_minute),
                 logins=LoginFailures(settings.login_failure_interval_s, settings.login_failures_per_minute),
                 filing_rate=RateLimiter(settings.filings_per_minute),

@@ -59,6 +59,8 @@ class Services:
     events: EventBus = field(default_factory=EventBus)
     live: LivePicture | None = None
     """The live picture (tracks, alerts, open incidents); ``None`` runs without it."""
+    tactical: TacticalHistory | None = None
+    """Counts of past alerts and incidents for statistics (the storage's incidents); ``None`` counts none."""
     rate: RateLimiter | None = None
     """Each party's hotline rate (``messages_per_minute``), however it sends; ``None`` limits nothing."""
     logins: LoginFailures | None = None
@@ -94,11 +96,6 @@ class Services:
     @property
     def incidents(self) -> IncidentStore:
         """Incidents, their comments and the alert log."""
-        return self.storage.incidents
-
-    @property
-    def tactical(self) -> TacticalHistory:
-        """Counts of past alerts and incidents for statistics (the incident store)."""
         return self.storage.incidents
 
     @property

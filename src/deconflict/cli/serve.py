@@ -101,10 +101,10 @@ def _open_channel(db_path: Path, init: bool) -> tuple[ServerLock, str]:
         require_database(db_path)
     lock = ServerLock(db_path)  # a second server on the same file, or a restore under way, is refused
     try:
-        from deconflict.storage import SQLitePartyStore
+        from deconflict.storage import open_storage
 
-        with SQLitePartyStore(db_path) as parties:  # creates the file with --init
-            count = len(parties.list_parties())
+        with open_storage(db_path) as storage:  # creates (and migrates) the file with --init
+            count = len(storage.parties.list_parties())
     except BaseException:
         lock.release()
         raise
