@@ -337,3 +337,25 @@ def test_a_batch_of_messages_commits_once_and_each_message_stands_alone(tmp_path
         again = send_batch(messages, parties, load_catalogue(), audit, [signed[0]], T0_S)
         assert [type(r).__name__ for r in again] == ["AlreadyExistsError"]
     database.close()
+
+
+def _checkpointers() -> int:
+    return sum(t.name == "deconflict-wal-checkpoint" for t in threading.enumerate())
+
+
+def test_the_wal_checkpointer_runs_with_the_database_and_stops_with_its_last_user(tmp_path: Path) -> None:
+    before = _checkpointers()
+    database = Database(tmp_path / "served.db", checkpoint_interval_s=0.01)
+    store = SQLiteStore(database)  # a store on a shared database runs no checkpointer of its own
+    assert _checkpointers() == before + 1
+    # The automatic checkpoint stays on, at the larger backstop size.
+    assert database.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16384
+    database.close()
+    assert _checkpointers() == before + 1  # the store still uses it
+    store.close()
+    assert _checkpointers() == before
+    Database(":memory:", checkpoint_interval_s=0.01).close()
+    plain = Database(tmp_path / "plain.db")
+    assert _checkpointers() == before
+    assert plain.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    plain.close()
