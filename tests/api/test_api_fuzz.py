@@ -24,7 +24,7 @@ from deconflict.api.deps import Services
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.api.conftest import Channel, box_feature, plan
 from tests.builders import T0_S
 from tests.channel.test_catalogue_fuzz import VALID_PARAMS
@@ -44,7 +44,8 @@ _nonces = itertools.count()
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
     """Blue and red; blue has one operation (op-base, version 1) to amend."""
     config = Settings(db_path=tmp_path_factory.mktemp("api-fuzz") / "channel.db", messages_per_minute=10**6)
-    with SQLitePartyStore(config.db_path) as parties:
+    with open_storage(config.db_path) as storage:
+        parties = storage.parties
         registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}

@@ -27,7 +27,7 @@ from deconflict.api.deps import Services
 from deconflict.channel.audit import AuditKind
 from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.api.conftest import Channel
 from tests.api.test_conflicts import RED_BOX, assert_allowed_view, blue_plan, forbidden_strings, red_plan
 from tests.api.test_messages import REPLY_BY_S, ack, body
@@ -190,7 +190,8 @@ def test_each_party_receives_exactly_its_own_events(channel: Channel) -> None:
 def quick_sweep(tmp_path: Path) -> Iterator[Channel]:
     """The channel of ``conftest.channel``, with the server looking for passed deadlines every 10 ms."""
     settings = Settings(db_path=tmp_path / "sweep.db", deadline_sweep_s=0.01)
-    with SQLitePartyStore(settings.db_path) as parties:
+    with open_storage(settings.db_path) as storage:
+        parties = storage.parties
         registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
     clock = FakeClock(T0_S)
     app = create_app(settings, clock=clock)

@@ -25,7 +25,7 @@ from deconflict.api import create_app
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.api.conftest import Channel, box_feature, plan
 from tests.api.test_messages import body
 from tests.builders import T0_S, feature, polygon_geometry
@@ -48,7 +48,8 @@ def limited(tmp_path: Path) -> Iterator[Channel]:
         max_volumes_per_operation=MAX_VOLUMES,
         events_max_connections_per_party=2,
     )
-    with SQLitePartyStore(settings.db_path) as parties:
+    with open_storage(settings.db_path) as storage:
+        parties = storage.parties
         registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
@@ -269,7 +270,8 @@ def raw_status(host: str, port: int, request: bytes) -> int:
 def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
     root = tmp_path_factory.mktemp("limits-server")
     db = root / "channel.db"
-    with SQLitePartyStore(db) as parties:
+    with open_storage(db) as storage:
+        parties = storage.parties
         registrations = {n: register_party(parties, n, None, T0_S) for n in ("blue", "red", "green")}
     env = {
         **os.environ,

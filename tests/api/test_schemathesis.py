@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, settings
 from deconflict.api import create_app
 from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.api.conftest import Channel, box_feature, plan
 from tests.api.test_messages import body
 from tests.builders import T0_S
@@ -53,7 +53,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
     config = Settings(
         db_path=root / "channel.db", messages_per_minute=1_000_000, login_failures_per_minute=1_000_000
     )
-    with SQLitePartyStore(config.db_path) as parties:
+    with open_storage(config.db_path) as storage:
+        parties = storage.parties
         registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}

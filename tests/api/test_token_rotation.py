@@ -8,14 +8,15 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from deconflict.channel.parties import rotate_token
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.api.conftest import Channel
 
 
 def test_the_old_token_works_until_the_grace_ends_on_the_app_clock(channel: Channel) -> None:
     old = channel.tokens["blue"]
     db = Path(channel.app.state.services.settings.db_path)
-    with SQLitePartyStore(db) as parties:  # what `deconflict party rotate` does, on the server's file
+    with open_storage(db) as storage:  # what `deconflict party rotate` does, on the server's file
+        parties = storage.parties
         new = rotate_token(parties, "blue", channel.clock.now, grace_s=300.0).token
     for token in (old, new):
         response = channel.client.get("/v1/parties/me", headers={"Authorization": f"Bearer {token}"})
@@ -37,7 +38,8 @@ def test_the_old_token_works_until_the_grace_ends_on_the_app_clock(channel: Chan
 
 def test_a_token_past_its_grace_is_logged_as_rotated_out(channel: Channel) -> None:
     old = channel.tokens["blue"]
-    with SQLitePartyStore(Path(channel.app.state.services.settings.db_path)) as parties:
+    with open_storage(Path(channel.app.state.services.settings.db_path)) as storage:
+        parties = storage.parties
         rotate_token(parties, "blue", channel.clock.now, grace_s=0.0)
     refused = channel.client.get("/v1/parties/me", headers={"Authorization": f"Bearer {old}"})
     assert refused.status_code == 401

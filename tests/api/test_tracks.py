@@ -22,7 +22,7 @@ from deconflict.api.deps import Services
 from deconflict.channel.parties import register_party
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from deconflict.strategic.conflicts import format_time
 from deconflict.tactical.states import States, dead_reckon
 from tests.api.conftest import Channel
@@ -46,7 +46,8 @@ def live_channel(tmp_path: Path) -> Iterator[Channel]:
         tracks_probation_s=0.0,
         tracks_disclose_anywhere=("blue", "red", "green"),
     )
-    with SQLitePartyStore(settings.db_path) as parties:
+    with open_storage(settings.db_path) as storage:
+        parties = storage.parties
         registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red", "green")}
     clock = FakeClock(T0_S)
     app = create_app(settings, clock=clock)
@@ -327,7 +328,8 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
 
 def test_the_background_task_runs_cycles_until_shutdown(tmp_path: Path) -> None:
     settings = Settings(db_path=tmp_path / "channel.db", tactical_cycle_s=0.05)
-    with SQLitePartyStore(settings.db_path) as parties:
+    with open_storage(settings.db_path) as storage:
+        parties = storage.parties
         tokens = {name: register_party(parties, name, None, T0_S).token for name in ("blue", "red")}
     clock = FakeClock(T0_S + 150)  # blue and red at their closest approach
     app = create_app(settings, clock=clock)

@@ -15,7 +15,7 @@ import pytest
 
 from deconflict.channel.parties import register_party
 from deconflict.cli import main
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 from tests.servers import serve_process
 
 STARTUP_S = 30.0
@@ -34,7 +34,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("msg")
     db = root / "channel.db"
     tokens, keys = {}, {}
-    with SQLitePartyStore(db) as parties:
+    with open_storage(db) as storage:
+        parties = storage.parties
         for name in ("blue", "red", "green"):
             registration = register_party(parties, name, None, time.time())
             assert registration.private_key_pem is not None

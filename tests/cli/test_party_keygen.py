@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconflict.channel.messages import MessageContent, sign_content, verify_signature
 from deconflict.cli import main
-from deconflict.storage import SQLitePartyStore
+from deconflict.storage import open_storage
 
 
 def _line(out: str, label: str) -> str:
@@ -45,7 +45,8 @@ def test_keygen_writes_a_private_key_for_the_party_and_a_public_key_for_the_oper
     registered = capsys.readouterr().out
     assert _line(registered, "fingerprint") == _line(out, "fingerprint")
     assert "private key" not in registered
-    with SQLitePartyStore(db) as parties:
+    with open_storage(db) as storage:
+        parties = storage.parties
         blue = parties.get_party("blue")
     assert blue is not None
     content = MessageContent("blue", "red", "FREE", {}, "hello", None, "n-1")

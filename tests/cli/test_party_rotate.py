@@ -11,7 +11,7 @@ import pytest
 from deconflict.channel.parties import authenticate
 from deconflict.cli import main
 from deconflict.errors import AuthenticationError
-from deconflict.storage import SQLiteAuditLog, SQLitePartyStore
+from deconflict.storage import SQLiteAuditLog, open_storage
 from tests.cli.test_party import add, token_of
 from tests.servers import audit_key_file
 
@@ -40,7 +40,8 @@ def test_rotate_prints_a_new_token_and_keeps_the_old_one_for_the_grace(
     new = new_token_of(out)
     assert new != old and out.count(new) == 1 and old not in out
     assert "accepted until" in out
-    with SQLitePartyStore(db) as parties:
+    with open_storage(db) as storage:
+        parties = storage.parties
         assert authenticate(parties, old, before + 60.0).name == "blue"
         assert authenticate(parties, new, before + 60.0).name == "blue"
         with pytest.raises(AuthenticationError):
@@ -60,7 +61,8 @@ def test_rotate_defaults_to_an_hour_of_grace(
     db = tmp_path / "server.db"
     old = token_of(add(db, "blue", capsys=capsys)[1])
     assert rotate(db, "blue", capsys=capsys)[0] == 0
-    with SQLitePartyStore(db) as parties:
+    with open_storage(db) as storage:
+        parties = storage.parties
         assert authenticate(parties, old, time.time() + 3500.0).name == "blue"
         with pytest.raises(AuthenticationError):
             authenticate(parties, old, time.time() + 3601.0)
