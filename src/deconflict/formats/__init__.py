@@ -1,0 +1,203 @@
+"""Plan formats: reading volumes from, and writing operations to, the files the field uses.
+
+One registry (:data:`FORMATS`) names each format; :func:`read_plan` reads a file
+in any readable format (detected from its content when not named) and
+:func:`write_plan` writes volumes in any writable one.
+
+========  =====  =====  =========================================================
+format    read   write  what
+========  =====  =====  =========================================================
+geojson   yes    yes    deconflict's FeatureCollection (:mod:`deconflict.strategic.geojson`)
+f3548     yes    yes    ASTM F3548-21 volumes (:mod:`.f3548`)
+kml       no     yes    3-D volumes for Google Earth (:mod:`.kml`)
+ed269     no     no     EUROCAE ED-269 geographical zones (not supported yet)
+ed318     no     no     EUROCAE ED-318 geographical zones (not supported yet)
+notam     no     no     ICAO NOTAM (not supported yet)
+========  =====  =====  =========================================================
+
+This package sits above the domain (it uses ``uas-standards``, a third-party
+model of the standard): the command line and the API use it, the domain never does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deconflict.errors import InputError, Problem
+from deconflict.formats.f3548 import is_f3548, operation_details, parse_f3548
+from deconflict.formats.kml import plan_kml
+from deconflict.strategic.geojson import parse_features, volume_feature
+from deconflict.strategic.limits import Limits
+from deconflict.strategic.volume import Volume
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "detect_format",
+    "format_named",
+    "parse_plan",
+    "read_plan",
+    "write_plan",
+]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A plan format: its name, what it is, whether deconflict reads and writes it."""
+
+    name: str
+    title: str
+    readable: bool
+    writable: bool
+    suffix: str
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("geojson", "deconflict GeoJSON FeatureCollection", True, True, ".geojson"),
+        Format("f3548", "ASTM F3548-21 operational intent volumes (JSON)", True, True, ".json"),
+        Format("kml", "KML 3-D volumes (Google Earth)", False, True, ".kml"),
+        Format("ed269", "EUROCAE ED-269 geographical zones", False, False, ".json"),
+        Format("ed318", "EUROCAE ED-318 geographical zones", False, False, ".json"),
+        Format("notam", "ICAO NOTAM", False, False, ".txt"),
+    )
+}
+"""Every format deconflict names, by name; some are named only to say they are not supported yet."""
+
+
+def format_named(name: str, source: str, *, reading: bool) -> Format:
+    """The format called ``name``, usable for reading (or writing).
+
+    Raises
+    ------
+    InputError
+        If no format has that name, or it cannot be read (written) yet.
+    """
+    fmt = FORMATS.get(name)
+    verb = "read" if reading else "written"
+    usable = [f.name for f in FORMATS.values() if (f.readable if reading else f.writable)]
+    if fmt is None:
+        message = f"unknown format {name!r} (formats: {', '.join(FORMATS)})"
+        raise InputError([Problem(source, message, None, "format")])
+    if not (fmt.readable if reading else fmt.writable):
+        message = (
+            f"{fmt.title} ({name}) cannot be {verb} yet: not supported yet "
+            f"(formats that can be {verb}: {', '.join(usable)})"
+        )
+        raise InputError([Problem(source, message, None, "format")])
+    return fmt
+
+
+def detect_format(document: object, source: str) -> Format:
+    """The readable format of a decoded JSON document, from its content.
+
+    Raises
+    ------
+    InputError
+        If the document is in none of the readable formats.
+    """
+    if isinstance(document, dict) and document.get("type") == "FeatureCollection":
+        return FORMATS["geojson"]
+    if is_f3548(document):
+        return FORMATS["f3548"]
+    raise InputError(
+        [
+            Problem(
+                source,
+                "not a plan format deconflict reads: expected a GeoJSON FeatureCollection or "
+                "F3548 volumes (an OperationalIntent, its details, a reference request's extents, "
+                "a Volume4D or a list of them)",
+            )
+        ]
+    )
+
+
+def _reject_constant(name: str) -> float:
+    # NaN and Infinity are not JSON; keep them to report them where they are.
+    return float(name.replace("Infinity", "inf"))
+
+
+def _load_json(path: Path, limits: Limits) -> object:
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise InputError(
+                [Problem(source, f"file is {size} bytes, more than the limit of {limits.max_file_bytes}")]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(source, f"cannot read file: {exc.strerror or exc}")]) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        hint = "; UTF-16 or UTF-32? save it as UTF-8" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise InputError([Problem(source, f"not UTF-8 text (byte {exc.start}){hint}")]) from exc
+    try:
+        return json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise InputError([Problem(source, message)]) from exc
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
+        raise InputError([Problem(source, f"not valid JSON: {exc}")]) from exc
+
+
+def parse_plan(
+    document: object,
+    source: str,
+    party: str,
+    fmt: str | None = None,
+    operation: str | None = None,
+    limits: Limits = Limits(),
+) -> tuple[Format, list[Volume]]:
+    """The format and volumes of a decoded document; ``fmt`` ``None``: detected from the content.
+
+    ``party`` is the party of volumes that name none (every F3548 volume);
+    ``operation`` names an F3548 document's operation (default: its intent's id, else the source's stem).
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the feature or volume, and the field of every problem.
+    """
+    found = detect_format(document, source) if fmt is None else format_named(fmt, source, reading=True)
+    if found.name == "geojson":
+        return found, parse_features(document, source, party, limits)
+    return found, parse_f3548(document, source, party, operation, limits)
+
+
+def read_plan(path: Path | str, fmt: str | None = None, limits: Limits = Limits()) -> list[Volume]:
+    """Volumes of a plan file in a readable format; a missing party is the file's stem.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, is too large, is not UTF-8 JSON, is in no
+        readable format, or any volume is invalid (every problem together).
+    """
+    path = Path(path)
+    if fmt is not None:
+        format_named(fmt, str(path), reading=True)
+    document = _load_json(path, limits)
+    return parse_plan(document, str(path), path.stem.split(".")[0], fmt, None, limits)[1]
+
+
+def write_plan(volumes: Sequence[Volume], fmt: str, priority: int | None = None) -> str:
+    """Volumes as text in a writable format (F3548: one operation's details; KML: a document).
+
+    Raises
+    ------
+    InputError
+        If ``fmt`` cannot be written.
+    """
+    found = format_named(fmt, "output", reading=False)
+    if found.name == "geojson":
+        collection = {"type": "FeatureCollection", "features": [volume_feature(v) for v in volumes]}
+        return json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
+    if found.name == "f3548":
+        return json.dumps(operation_details(volumes, priority), indent=2) + "\n"
+    return plan_kml(volumes)
