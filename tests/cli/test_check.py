@@ -427,7 +427,7 @@ def test_ctrl_c_says_what_was_done_and_exits_130(
     code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
     assert (code, out) == (130, "")
     assert err == "check: interrupted (Ctrl-C) while looking for conflicts among 4 volumes; no result\n"
-    monkeypatch.setattr("deconflict.cli.check.read_volumes", interrupted)
+    monkeypatch.setattr("deconflict.cli.check.read_plan", interrupted)
     code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"))
     assert (code, out) == (130, "")
     assert err == (

@@ -213,3 +213,27 @@ def test_every_remote_command_takes_url_and_token_from_the_environment(
         client_from_args(_parser().parse_args([*argv, "--url", "http://127.0.0.1:9"])).url
         == "http://127.0.0.1:9"
     )
+
+
+def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An F3548 file is filed as the caller's own operation, with its priority, and conflicts as GeoJSON does."""
+    from deconflict.formats.f3548 import operation_details
+    from deconflict.strategic.geojson import parse_features
+
+    assert (
+        run(channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", "op-1")
+        == 0
+    )
+    red = parse_features({k: v for k, v in red_plan().items() if k not in ("id", "priority")}, "r", "red")
+    path = tmp_path / "red-intent.json"
+    path.write_text(json.dumps(operation_details(red, priority=3)), encoding="utf-8")
+    capsys.readouterr()
+    filed = run_json(channel, "red", capsys, "ops", "file", str(path), "--id", "red-op")
+    assert (filed["operation"]["id"], filed["operation"]["priority"]) == ("red-op", 3)
+    assert len(filed["operation"]["volumes"]["features"]) == len(red)
+    assert filed["conflicts"] and {c["other_party"] for c in filed["conflicts"]} == {"blue"}
+    with pytest.raises(InputError, match="not supported yet as an input"):
+        run(channel, "red", "ops", "file", str(path), "--id", "x", "--from", "notam")
+    path.write_text('{"extents": [{"volume": {}}]}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"red-intent\.json: extents\[0\]: volume: needs exactly one of"):
+        run(channel, "red", "ops", "file", str(path), "--id", "x")

@@ -54,10 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="find conflicts between planned volumes of different parties",
         description=(
-            "Strategic check of GeoJSON volume files. Exit 0: no conflict, 1: conflicts, 2: bad input."
+            "Strategic check of plan files (GeoJSON or F3548, told apart by their content). "
+            "Exit 0: no conflict, 1: conflicts, 2: bad input."
         ),
     )
-    check.add_argument("files", nargs="+", metavar="FILE", help="GeoJSON FeatureCollection of volumes")
+    check.add_argument(
+        "files", nargs="+", metavar="FILE", help="plan file: GeoJSON FeatureCollection or F3548 volumes"
+    )
     check.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     check.add_argument(
         "--buffer-m",
@@ -266,6 +269,10 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     )
     rotate.add_argument("--db", metavar="PATH", help=db_help)
 
+    from deconflict.cli.convert import add_convert_parser
+
+    add_convert_parser(sub)
+
     from deconflict.cli.msg import add_msg_parser
 
     add_msg_parser(sub)
@@ -278,6 +285,7 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
 # Each command's module under deconflict.cli and the function that runs it.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "run_check"),
+    "convert": ("convert", "run_convert"),
     "detect": ("detect", "run_detect"),
     "replay": ("replay", "run_replay"),
     "demo": ("demo", "run_demo"),

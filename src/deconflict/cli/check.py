@@ -1,4 +1,4 @@
-"""``deconflict check``: strategic checks of volume files (``deconflict demo --plans-only`` reuses it)."""
+"""``deconflict check``: strategic checks of plan files, any readable format (``demo --plans-only`` reuses it)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from deconflict.cli import EXIT_INTERRUPTED
 from deconflict.cli.output import console
 from deconflict.config import load_settings
 from deconflict.errors import InputError, Problem
-from deconflict.strategic import Conflict, Volume, find_conflicts, read_volumes
+from deconflict.formats import read_plan
+from deconflict.strategic import Conflict, Volume, find_conflicts
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import format_time
 
@@ -35,7 +36,7 @@ def _read_all(paths: Sequence[Path], stage: list[str]) -> list[Volume]:
     for number, path in enumerate(paths):
         stage[0] = f"while reading {path} ({number} of {len(paths)} files read); nothing was checked"
         try:
-            found = read_volumes(path, limits)
+            found = read_plan(path, None, limits)
         except InputError as exc:
             problems.extend(exc.problems)
             continue

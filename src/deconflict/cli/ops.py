@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deconflict.cli.output import console
@@ -63,11 +62,16 @@ def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
     file = actions.add_parser(
         "file",
-        help="file a GeoJSON FeatureCollection as an operation (exit 1: conflicts found)",
+        help="file a plan (GeoJSON or F3548) as an operation (exit 1: conflicts found)",
         description="Files (or, with --replaces, amends) an operation; prints the conflicts found.",
     )
     add_common_arguments(file)
-    file.add_argument("file", metavar="FILE", help="GeoJSON FeatureCollection, one Feature per volume")
+    file.add_argument(
+        "file", metavar="FILE", help="GeoJSON FeatureCollection (one Feature per volume) or F3548 volumes"
+    )
+    file.add_argument(
+        "--from", dest="from_format", metavar="F", help="FILE's format (default: from its content)"
+    )
     file.add_argument("--id", required=True, metavar="OP", help="the operation's id")
     file.add_argument(
         "--priority",
@@ -119,16 +123,34 @@ def client_from_args(
     )
 
 
-def _read_collection(path: str) -> dict[str, Any]:
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError([Problem(path, f"cannot read: {exc.strerror or exc}")]) from exc
-    except ValueError as exc:
-        raise InputError([Problem(path, f"not JSON: {exc}")]) from exc
-    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
-        raise InputError([Problem(path, "must be a GeoJSON FeatureCollection", None, "type")])
-    return document
+def _read_collection(path: str, fmt: str | None, operation: str) -> dict[str, Any]:
+    """The FeatureCollection to file: a GeoJSON file as it is (the server checks it), another converted.
+
+    Converted volumes name no party (the server files them as the caller's) and
+    belong to ``operation``; the collection's priority is the plan's.
+    """
+    from deconflict.formats import detect_format, format_named, load_document, parse_plan
+    from deconflict.strategic.geojson import volume_feature
+
+    if fmt is not None:
+        format_named(fmt, "command line", reading=True, field="--from")
+    document = load_document(path)
+    found = detect_format(document, path) if fmt is None else format_named(fmt, path, reading=True)
+    if found.name == "geojson":
+        if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+            raise InputError([Problem(path, "must be a GeoJSON FeatureCollection", None, "type")])
+        return document
+    volumes = parse_plan(document, path, "filer", found.name, operation)[1]
+    features = []
+    for volume in volumes:
+        feature = volume_feature(volume)
+        del feature["properties"]["party"]
+        features.append(feature)
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "priority": max(v.priority for v in volumes),
+    }
 
 
 def _file_problems(exc: ChannelError, path: str) -> list[Problem]:
@@ -192,7 +214,7 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
     client = client_from_args(args, transport)
     out = console()
     if args.ops_command == "file":
-        collection = _read_collection(args.file)
+        collection = _read_collection(args.file, args.from_format, args.id)
         priority = args.priority if args.priority is not None else collection.get("priority")
         from deconflict.client import ChannelError
 

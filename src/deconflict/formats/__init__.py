@@ -38,8 +38,10 @@ __all__ = [
     "Format",
     "detect_format",
     "format_named",
+    "load_document",
     "parse_plan",
     "read_plan",
+    "read_plan_document",
     "write_plan",
 ]
 
@@ -69,8 +71,8 @@ FORMATS: dict[str, Format] = {
 """Every format deconflict names, by name; some are named only to say they are not supported yet."""
 
 
-def format_named(name: str, source: str, *, reading: bool) -> Format:
-    """The format called ``name``, usable for reading (or writing).
+def format_named(name: str, source: str, *, reading: bool, field: str = "format") -> Format:
+    """The format called ``name``, usable for reading (or writing); problems name ``source`` and ``field``.
 
     Raises
     ------
@@ -78,17 +80,14 @@ def format_named(name: str, source: str, *, reading: bool) -> Format:
         If no format has that name, or it cannot be read (written) yet.
     """
     fmt = FORMATS.get(name)
-    verb = "read" if reading else "written"
+    role = "input" if reading else "output"
     usable = [f.name for f in FORMATS.values() if (f.readable if reading else f.writable)]
     if fmt is None:
         message = f"unknown format {name!r} (formats: {', '.join(FORMATS)})"
-        raise InputError([Problem(source, message, None, "format")])
+        raise InputError([Problem(source, message, None, field)])
     if not (fmt.readable if reading else fmt.writable):
-        message = (
-            f"{fmt.title} ({name}) cannot be {verb} yet: not supported yet "
-            f"(formats that can be {verb}: {', '.join(usable)})"
-        )
-        raise InputError([Problem(source, message, None, "format")])
+        message = f"{fmt.title} ({name}) is not supported yet as an {role} ({role}s: {', '.join(usable)})"
+        raise InputError([Problem(source, message, None, field)])
     return fmt
 
 
@@ -121,7 +120,9 @@ def _reject_constant(name: str) -> float:
     return float(name.replace("Infinity", "inf"))
 
 
-def _load_json(path: Path, limits: Limits) -> object:
+def load_document(path: Path | str, limits: Limits = Limits()) -> object:
+    """The decoded JSON of a plan file, refused (with the reason) when too large, not UTF-8 or not JSON."""
+    path = Path(path)
     source = str(path)
     try:
         size = path.stat().st_size
@@ -170,8 +171,18 @@ def parse_plan(
     return found, parse_f3548(document, source, party, operation, limits)
 
 
-def read_plan(path: Path | str, fmt: str | None = None, limits: Limits = Limits()) -> list[Volume]:
-    """Volumes of a plan file in a readable format; a missing party is the file's stem.
+def read_plan(
+    path: Path | str,
+    fmt: str | None = None,
+    limits: Limits = Limits(),
+    *,
+    party: str | None = None,
+    operation: str | None = None,
+) -> list[Volume]:
+    """Volumes of a plan file in a readable format (``fmt`` ``None``: detected from the content).
+
+    ``party`` is the party of volumes that name none (default: the file's stem);
+    ``operation`` names an F3548 file's operation (default: its intent's id, else the file's stem).
 
     Raises
     ------
@@ -179,11 +190,25 @@ def read_plan(path: Path | str, fmt: str | None = None, limits: Limits = Limits(
         If the file cannot be read, is too large, is not UTF-8 JSON, is in no
         readable format, or any volume is invalid (every problem together).
     """
+    return read_plan_document(path, fmt, limits, party=party, operation=operation)[2]
+
+
+def read_plan_document(
+    path: Path | str,
+    fmt: str | None = None,
+    limits: Limits = Limits(),
+    *,
+    party: str | None = None,
+    operation: str | None = None,
+) -> tuple[Format, object, list[Volume]]:
+    """:func:`read_plan`, with the format found and the decoded document."""
     path = Path(path)
     if fmt is not None:
         format_named(fmt, str(path), reading=True)
-    document = _load_json(path, limits)
-    return parse_plan(document, str(path), path.stem.split(".")[0], fmt, None, limits)[1]
+    document = load_document(path, limits)
+    default_party = party or path.stem.split(".")[0]
+    found, volumes = parse_plan(document, str(path), default_party, fmt, operation, limits)
+    return found, document, volumes
 
 
 def write_plan(volumes: Sequence[Volume], fmt: str, priority: int | None = None) -> str:

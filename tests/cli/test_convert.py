@@ -1,0 +1,121 @@
+"""``deconflict convert``, and ``check`` and ``ops file`` taking F3548 files."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from deconflict.cli import main
+from deconflict.formats.f3548 import operation_details
+from deconflict.strategic.geojson import parse_features
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+DSS_REQUEST = DATA / "f3548" / "dss_op_request_1.json"
+GOOD = DATA / "good"
+KML = "{http://www.opengis.net/kml/2.2}"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_f3548_to_geojson_to_f3548_and_kml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    geojson = tmp_path / "dss.geojson"
+    code, out, err = run(capsys, "convert", str(DSS_REQUEST), str(geojson), "--party", "uss1")
+    assert (code, out) == (0, "")
+    assert err == f"{DSS_REQUEST} (f3548) -> {geojson} (geojson): 5 volumes of uss1\n"
+    collection = json.loads(geojson.read_text(encoding="utf-8"))
+    assert [f["properties"]["id"] for f in collection["features"]] == [
+        f"dss_op_request_1/{i}" for i in range(5)
+    ]
+    assert collection["features"][0]["properties"]["altitude_lower"] == {
+        "value": -7.827263749527558,
+        "units": "m",
+        "reference": "W84",
+    }
+
+    code, out, _ = run(capsys, "convert", str(geojson), "-", "--to", "f3548")
+    assert code == 0
+    details = json.loads(out)
+    original = json.loads(DSS_REQUEST.read_text(encoding="utf-8"))["extents"]
+    assert [v["volume"]["altitude_upper"] for v in details["volumes"]] == [
+        e["volume"]["altitude_upper"] for e in original
+    ]
+    # The standard's polygons are not closed: the request's closing vertex is gone, the others kept.
+    assert (
+        details["volumes"][0]["volume"]["outline_polygon"]["vertices"]
+        == (original[0]["volume"]["outline_polygon"]["vertices"][:-1])
+    )
+
+    kml = tmp_path / "dss.kml"
+    assert run(capsys, "convert", str(DSS_REQUEST), str(kml))[0] == 0
+    placemarks = ET.parse(kml).getroot().findall(f".//{KML}Placemark")
+    assert [p.findtext(f"{KML}name") for p in placemarks] == [f"dss_op_request_1/{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["out.json"],
+            "error: command line: --to: cannot tell the format of 'out.json' from its name: give --to",
+        ),
+        (
+            ["out.txt", "--to", "notam"],
+            "error: command line: --to: ICAO NOTAM (notam) is not supported yet as an output",
+        ),
+        (
+            ["out.kml", "--from", "ed318"],
+            "error: command line: --from: EUROCAE ED-318 geographical zones (ed318) is not",
+        ),
+        (
+            ["out.kml", "--from", "kml"],
+            "error: command line: --from: KML 3-D volumes (Google Earth) (kml) is not",
+        ),
+        (["out.kml", "--to", "svg"], "error: command line: --to: unknown format 'svg'"),
+    ],
+)
+def test_bad_formats_are_named(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "convert", str(DSS_REQUEST), *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(message)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_bad_input_names_file_volume_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(DSS_REQUEST.read_text(encoding="utf-8"))
+    document["extents"][1]["volume"]["altitude_lower"]["reference"] = "MSL"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    code, out, err = run(capsys, "convert", str(bad), str(tmp_path / "out.kml"))
+    assert (code, out) == (2, "")
+    assert err == (
+        f'error: {bad}: extents[1]: volume.altitude_lower.reference: reference "MSL" is not allowed: '
+        "F3548 altitudes are heights above the WGS 84 ellipsoid (W84)\n"
+    )
+    assert "Traceback" not in err
+
+
+def test_check_reads_f3548_beside_geojson(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A red plan converted to F3548 conflicts with blue's GeoJSON as the GeoJSON did (W84 widens it)."""
+    red = tmp_path / "red.json"
+    red_volumes = parse_features(json.loads((GOOD / "red.geojson").read_text(encoding="utf-8")), "red", "red")
+    red.write_text(json.dumps(operation_details(red_volumes)), encoding="utf-8")
+    code, before, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
+    assert code == 1
+    code, after, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(red))
+    assert code == 1
+    pairs = {(c["a"], c["party_b"]) for c in json.loads(before)["conflicts"]}
+    assert pairs <= {(c["a"], c["party_b"]) for c in json.loads(after)["conflicts"]}
