@@ -216,7 +216,7 @@ def test_every_remote_command_takes_url_and_token_from_the_environment(
 
 
 def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """An F3548 file is filed as the caller's own operation, with its priority, and conflicts as GeoJSON does."""
+    """An F3548 file is filed as the caller's operation, with its priority; it conflicts as GeoJSON does."""
     from deconflict.formats.f3548 import operation_details
     from deconflict.strategic.geojson import parse_features
 

@@ -1,4 +1,4 @@
-"""``deconflict check``: strategic checks of plan files, any readable format (``demo --plans-only`` reuses it)."""
+"""``deconflict check``: strategic checks of plan files in any readable format (``demo --plans-only``)."""
 
 from __future__ import annotations
 
