@@ -211,3 +211,35 @@ def test_put_body_id_must_match_the_url(channel: Channel) -> None:
     assert response.status_code == 422
     (problem,) = response.json()["detail"]
     assert problem["field"] == "id" and "op-2" in problem["msg"]
+
+
+def test_an_operation_downloads_as_f3548_and_kml_to_its_party_only(channel: Channel) -> None:
+    import xml.etree.ElementTree as ET
+
+    import shapely
+
+    from deconflict.formats.f3548 import parse_f3548
+
+    file(channel, "blue", "op-b", 36.0, 35.0, 36.1, 35.1, priority=4)
+    file(channel, "red", "op-r", 30.0, 30.0, 30.1, 30.1)
+    intent = channel.client.get("/v1/operations/op-b?format=f3548", headers=channel.auth("blue"))
+    assert intent.status_code == 200 and intent.headers["ETag"] == '"1"'
+    assert intent.headers["content-type"] == "application/json"
+    assert intent.headers["content-disposition"] == 'attachment; filename="op-b-f3548.json"'
+    assert intent.json()["priority"] == 4
+    (volume,) = parse_f3548(intent.json(), "download", "blue")
+    assert volume.footprint.shape.covers(shapely.box(36.0, 35.0, 36.1, 35.1))
+    kml = channel.client.get("/v1/operations/op-b?format=kml", headers=channel.auth("blue"))
+    assert kml.status_code == 200
+    assert kml.headers["content-type"] == "application/vnd.google-earth.kml+xml"
+    names = [e.text for e in ET.fromstring(kml.text).iter("{http://www.opengis.net/kml/2.2}name")]
+    assert "op-b/v1" in names
+    # Another party's operation is not found in any format; a format not offered is a 422.
+    for plan_format in ("f3548", "kml"):
+        other = channel.client.get(f"/v1/operations/op-r?format={plan_format}", headers=channel.auth("blue"))
+        assert other.status_code == 404
+    assert (
+        channel.client.get("/v1/operations/op-b?format=notam", headers=channel.auth("blue")).status_code
+        == 422
+    )
+    assert channel.client.get("/v1/operations/op-b?format=f3548").status_code == 401

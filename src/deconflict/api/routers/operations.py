@@ -11,9 +11,9 @@ parties' plans raises a probe alarm to them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from deconflict.api.deps import (
     AuditDep,
@@ -31,10 +31,12 @@ from deconflict.api.limits import RatedFiler, RatedWithdrawer
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.conflicts import ConflictOut
 from deconflict.api.schemas.operations import (
+    DOWNLOAD_MEDIA_TYPES,
     FilingOut,
     OperationCreate,
     OperationOut,
     OperationUpdate,
+    PlanFormat,
     VersionConflictOut,
 )
 from deconflict.channel.audit import AuditLog
@@ -46,6 +48,7 @@ from deconflict.channel.plans import plan_volumes
 from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
+from deconflict.formats import write_plan
 from deconflict.strategic.filing import FilingResult
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation
@@ -229,11 +232,41 @@ def list_own(party: CurrentParty, store: StoreDep) -> list[OperationOut]:
     return [OperationOut.of(op) for op in store.list_operations(party.name)]
 
 
-@router.get("/{operation_id}", response_model=OperationOut, responses=_NOT_FOUND)
-def get_own(operation_id: str, party: CurrentParty, store: StoreDep, response: Response) -> OperationOut:
-    """One of the caller's operations (another party's is not found)."""
+_GET_ONE: dict[int | str, dict[str, Any]] = {
+    **_NOT_FOUND,
+    200: {
+        "description": "the operation; with ``format``, its volumes in that format, as a download",
+        "content": {DOWNLOAD_MEDIA_TYPES["kml"]: {"schema": {"type": "string"}}},
+    },
+}
+
+
+@router.get("/{operation_id}", response_model=OperationOut, responses=_GET_ONE)
+def get_own(
+    operation_id: str,
+    party: CurrentParty,
+    store: StoreDep,
+    response: Response,
+    plan_format: Annotated[
+        PlanFormat | None,
+        Query(
+            alias="format",
+            description="f3548: ASTM F3548-21 OperationalIntentDetails; kml: 3-D volumes for Google Earth",
+        ),
+    ] = None,
+) -> OperationOut | Response:
+    """One of the caller's operations (another party's is not found), as JSON or in a plan format."""
     operation = store.get_operation(party.name, operation_id)
     if operation is None:
         raise NotFoundError(f"no operation {operation_id!r}")
+    if plan_format is not None:
+        suffix = {"f3548": "-f3548.json", "kml": ".kml"}[plan_format]
+        download = Response(
+            write_plan(operation.volumes, plan_format, operation.priority),
+            media_type=DOWNLOAD_MEDIA_TYPES[plan_format],
+            headers={"Content-Disposition": f'attachment; filename="{operation.id}{suffix}"'},
+        )
+        _set_version_headers(download, operation)
+        return download
     _set_version_headers(response, operation)
     return OperationOut.of(operation)

@@ -11,11 +11,13 @@ from deconflict.strategic.geojson import volume_feature
 from deconflict.strategic.volume import Operation
 
 __all__ = [
+    "DOWNLOAD_MEDIA_TYPES",
     "OPERATION_ID_PATTERN",
     "FilingOut",
     "OperationCreate",
     "OperationOut",
     "OperationUpdate",
+    "PlanFormat",
     "VersionConflictOut",
     "VolumeCollectionOut",
 ]
@@ -28,6 +30,16 @@ OPERATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 OperationId = Annotated[
     str, Field(pattern=OPERATION_ID_PATTERN, description="the operation's id, unique within the party")
 ]
+
+
+PlanFormat = Literal["f3548", "kml"]
+"""Formats an operation can be read in besides its JSON (:mod:`deconflict.formats`)."""
+
+DOWNLOAD_MEDIA_TYPES: dict[str, str] = {
+    "f3548": "application/json",
+    "kml": "application/vnd.google-earth.kml+xml",
+}
+"""The media type of each download format."""
 
 
 Priority = Annotated[
