@@ -409,7 +409,8 @@ def _w84_band_m(volume: Volume, margins: AltitudeMargins) -> tuple[float, float]
 
     W84 is exact. An MSL, AGL or flight-level bound becomes the widest interval
     it can mean (:func:`deconflict.units.msl_bounds_m`), then the geoid's range
-    is added: the exported volume contains the filed one wherever it is.
+    is added and the result rounded outwards to the centimetre: the exported
+    volume contains the filed one wherever it is.
     """
     bounds = []
     for altitude, side in ((volume.lower, 0), (volume.upper, 1)):
@@ -417,7 +418,11 @@ def _w84_band_m(volume: Volume, margins: AltitudeMargins) -> tuple[float, float]
             bounds.append(altitude.value_m)
             continue
         msl = msl_bounds_m(altitude.value_m, altitude.value_m, altitude.reference, margins)[side]
-        bounds.append(msl + (margins.geoid_min_m if side == 0 else margins.geoid_max_m))
+        # Widened bounds are rounded outwards to the centimetre: no float noise, still containing.
+        if side == 0:
+            bounds.append(math.floor((msl + margins.geoid_min_m) * 100.0) / 100.0)
+        else:
+            bounds.append(math.ceil((msl + margins.geoid_max_m) * 100.0) / 100.0)
     return bounds[0], bounds[1]
 
 

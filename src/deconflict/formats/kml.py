@@ -11,14 +11,15 @@ KML's ``absolute`` altitude is metres above mean sea level. An MSL band is
 drawn as given; a band of heights above ground (AGL at both ends) is drawn
 ``relativeToGround``; any other band (W84 ellipsoid heights, flight levels,
 mixed references) is drawn as the widest MSL band it can mean
-(:func:`deconflict.units.msl_bounds_m` with the given margins): the drawn
-solid contains the planned one.
+(:func:`deconflict.units.msl_bounds_m` with the given margins, rounded outwards
+to the centimetre): the drawn solid contains the planned one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
@@ -75,7 +76,8 @@ def _band(lower: Altitude, upper: Altitude, margins: AltitudeMargins) -> tuple[f
         return lower.value_m, upper.value_m, "relativeToGround"
     floor = msl_bounds_m(lower.value_m, lower.value_m, lower.reference, margins)[0]
     roof = msl_bounds_m(upper.value_m, upper.value_m, upper.reference, margins)[1]
-    return floor, roof, "absolute"
+    # Rounded outwards to the centimetre: no float noise, still containing.
+    return math.floor(floor * 100.0) / 100.0, math.ceil(roof * 100.0) / 100.0, "absolute"
 
 
 def _coordinates(points: Sequence[tuple[float, float]], alt_m: Sequence[float]) -> str:
