@@ -102,3 +102,24 @@ def test_a_large_f3548_document_is_refused_by_count_not_by_memory(tmp_path: Path
     assert _problem(path, limits=Limits(max_volumes_per_file=10)) == (
         f"{path}: 11 volumes, more than the limit of 10"
     )
+
+
+def test_a_10_mb_polygon_is_refused_by_its_vertices(tmp_path: Path) -> None:
+    document = json.loads(DSS_REQUEST.read_text(encoding="utf-8"))
+    vertices = [{"lat": 32.6 + i * 1e-7, "lng": -117.1} for i in range(300_000)]
+    document["extents"][3]["volume"]["outline_polygon"]["vertices"] = vertices
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert path.stat().st_size > 10 * 1024 * 1024
+    assert _problem(path) == (
+        f"{path}: extents[3]: volume.outline_polygon.vertices: "
+        "has 300000 vertices, more than the limit of 10000"
+    )
+
+
+def test_kml_given_as_input_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "plan.kml"
+    path.write_text('<?xml version="1.0"?><kml/>', encoding="utf-8")
+    assert _problem(path) == (
+        f"{path}: is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548)"
+    )

@@ -138,8 +138,12 @@ def load_document(path: Path | str, limits: Limits = Limits()) -> object:
     except UnicodeDecodeError as exc:
         hint = "; UTF-16 or UTF-32? save it as UTF-8" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         raise InputError([Problem(source, f"not UTF-8 text (byte {exc.start}){hint}")]) from exc
+    text = text.removeprefix("\ufeff")
+    if text.lstrip().startswith("<"):
+        message = "is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548)"
+        raise InputError([Problem(source, message)])
     try:
-        return json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         message = f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         raise InputError([Problem(source, message)]) from exc
