@@ -37,6 +37,7 @@ def test_usage_errors_exit_2_and_help_exits_0(capsys: pytest.CaptureFixture[str]
 # One argument list per command, enough to parse; with a bad setting none of them may run.
 _ANY_COMMAND = {
     "check": ["check", "x.geojson"],
+    "convert": ["convert", "x.json", "x.kml"],
     "detect": ["detect", "x.csv"],
     "replay": ["replay", "x.csv"],
     "demo": ["demo", "--plans-only"],
