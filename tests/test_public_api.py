@@ -118,6 +118,10 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.storage.sqlite.conflict_states",
         "deconflict.cli.ops",
         "deconflict.cli.conflicts",
+        "deconflict.cli.convert",
+        "deconflict.formats",
+        "deconflict.formats.f3548",
+        "deconflict.formats.kml",
     ],
 )
 def test_every_module_all_names_exist(module: str) -> None:

@@ -119,3 +119,15 @@ def test_check_reads_f3548_beside_geojson(tmp_path: Path, capsys: pytest.Capture
     assert code == 1
     pairs = {(c["a"], c["party_b"]) for c in json.loads(before)["conflicts"]}
     assert pairs <= {(c["a"], c["party_b"]) for c in json.loads(after)["conflicts"]}
+
+
+def test_the_deployments_altitude_margins_widen_the_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """blue's b-1 is 1,000 to 3,000 m MSL: as W84, widened by the geoid's range of the settings."""
+    monkeypatch.setenv("DECONFLICT_GEOID_MIN_M", "20")
+    monkeypatch.setenv("DECONFLICT_GEOID_MAX_M", "30")
+    code, out, _ = run(capsys, "convert", str(GOOD / "blue.geojson"), "-", "--to", "f3548")
+    assert code == 0
+    volume = json.loads(out)["volumes"][0]["volume"]
+    assert (volume["altitude_lower"]["value"], volume["altitude_upper"]["value"]) == (1020.0, 3030.0)

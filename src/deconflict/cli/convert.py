@@ -60,10 +60,11 @@ def run_convert(args: argparse.Namespace) -> int:
         message = f"cannot tell the format of {args.output!r} from its name: give --to"
         raise InputError([Problem("command line", message, None, "--to")])
     format_named(to_format, "command line", reading=False, field="--to")
+    settings = load_settings()
     found, _document, volumes = read_plan_document(
-        args.input, args.from_format, load_settings().limits(), party=args.party, operation=args.operation
+        args.input, args.from_format, settings.limits(), party=args.party, operation=args.operation
     )
-    text = write_plan(volumes, to_format)
+    text = write_plan(volumes, to_format, margins=settings.altitude_margins())
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -32,6 +32,7 @@ from deconflict.formats.kml import plan_kml
 from deconflict.strategic.geojson import parse_features, volume_feature
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import Volume
+from deconflict.units import AltitudeMargins
 
 __all__ = [
     "FORMATS",
@@ -215,8 +216,16 @@ def read_plan_document(
     return found, document, volumes
 
 
-def write_plan(volumes: Sequence[Volume], fmt: str, priority: int | None = None) -> str:
+def write_plan(
+    volumes: Sequence[Volume],
+    fmt: str,
+    priority: int | None = None,
+    margins: AltitudeMargins = AltitudeMargins(),
+) -> str:
     """Volumes as text in a writable format (F3548: one operation's details; KML: a document).
+
+    ``margins`` widen the bands F3548 and KML cannot state as given (the deployment's
+    :class:`~deconflict.units.AltitudeMargins`).
 
     Raises
     ------
@@ -228,5 +237,5 @@ def write_plan(volumes: Sequence[Volume], fmt: str, priority: int | None = None)
         collection = {"type": "FeatureCollection", "features": [volume_feature(v) for v in volumes]}
         return json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
     if found.name == "f3548":
-        return json.dumps(operation_details(volumes, priority), indent=2) + "\n"
-    return plan_kml(volumes)
+        return json.dumps(operation_details(volumes, priority, margins), indent=2) + "\n"
+    return plan_kml(volumes, margins=margins)

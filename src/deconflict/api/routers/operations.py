@@ -246,6 +246,7 @@ def get_own(
     operation_id: str,
     party: CurrentParty,
     store: StoreDep,
+    settings: SettingsDep,
     response: Response,
     plan_format: Annotated[
         PlanFormat | None,
@@ -262,7 +263,7 @@ def get_own(
     if plan_format is not None:
         suffix = {"f3548": "-f3548.json", "kml": ".kml"}[plan_format]
         download = Response(
-            write_plan(operation.volumes, plan_format, operation.priority),
+            write_plan(operation.volumes, plan_format, operation.priority, settings.altitude_margins()),
             media_type=DOWNLOAD_MEDIA_TYPES[plan_format],
             headers={"Content-Disposition": f'attachment; filename="{operation.id}{suffix}"'},
         )
