@@ -27,9 +27,11 @@ import pytest
 
 from deconflict.channel.audit import AuditRecord
 from deconflict.channel.keys import generate_key_pair
+from deconflict.channel.public_ids import IdKind
 from deconflict.client import ChannelClient, ChannelError
 from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
+from deconflict.storage.sqlite.public_ids import load_public_ids
 from tests.builders import box_ring, collection, feature, polygon_geometry
 from tests.servers import call_api, new_party, run_cli, serve_process
 
@@ -107,11 +109,16 @@ def _truncate_tail(db: Path, recorded: Recorded) -> None:
         raw.execute("DELETE FROM audit_log WHERE seq > ?", (last - 2,))
 
 
+def _row(db: Path, message_id: int) -> int:
+    """The row of a message id the API gave (a public id)."""
+    return load_public_ids(db).row(IdKind.MESSAGE, message_id)
+
+
 def _change_acknowledgement(db: Path, recorded: Recorded) -> None:
     with sqlite3.connect(db) as raw:
         raw.execute(
             "UPDATE messages SET level = 'accepted', answered_s = read_s WHERE id = ?",
-            (recorded.read_message,),
+            (_row(db, recorded.read_message),),
         )
 
 
@@ -125,7 +132,7 @@ def _resign_without_a_message(db: Path, recorded: Recorded) -> None:
         kept = [r for r in rows.fetchall() if json.loads(r[5]).get("message_id") != gone]
         raw.execute("DELETE FROM audit_log")
         raw.execute("DELETE FROM audit_meta")
-        raw.execute("DELETE FROM messages WHERE id = ?", (gone,))
+        raw.execute("DELETE FROM messages WHERE id = ?", (_row(db, gone),))
     new_key = db.with_name("attacker-key.pem")
     new_key.write_bytes(generate_key_pair()[0])
     with SQLiteAuditLog(db, key_path=new_key) as forger:  # the server's own writer, with another key
@@ -168,7 +175,8 @@ def test_a_changed_acknowledgement_is_named_with_its_message(recorded: Recorded,
     _change_acknowledgement(copy, recorded)
     code, output = _verify(recorded, copy, "--key", str(recorded.key))
     assert code == 1
-    assert f"message #{recorded.read_message}: stored level accepted, log says read" in output
+    # The operator's tool names the row (the party knows the message by its public id).
+    assert f"message #{_row(copy, recorded.read_message)}: stored level accepted, log says read" in output
 
 
 def test_a_pinned_key_catches_the_swapped_key(recorded: Recorded, tmp_path: Path) -> None:
@@ -191,7 +199,7 @@ def test_a_database_restored_under_a_running_server_stops_its_writes(tmp_path: P
     with serve_process(db, tmp_path / "serve.log") as (_, url):
         client = ChannelClient(url, blue.token, private_key_pem=blue.key)
         sent = client.send("red", "FREE", text="first")
-        assert sent["id"] == 1
+        assert _row(db, sent["id"]) == 1
         # A restore that ignores the server's lock (the CLI refuses): the backup copied into the file.
         with sqlite3.connect(tmp_path / "backup.db") as source, sqlite3.connect(db) as target:
             source.backup(target)

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deconflict.channel.public_ids import IdKind
 from deconflict.client import ChannelClient, ChannelError
+from deconflict.storage.sqlite.public_ids import load_public_ids
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
 from tests.servers import Party, audit_key_file, call_api, new_party, run_cli, serve_process
 
@@ -164,7 +166,8 @@ def test_sigkill_mid_traffic_loses_nothing_acknowledged_and_a_tampered_byte_is_f
     raw = sqlite3.connect(db)
     assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # A message change and its entry are one transaction: the two sets match exactly.
-    stored = {r[0] for r in raw.execute("SELECT id FROM messages")}
+    ids = load_public_ids(db)  # entries name messages by the ids the parties were given
+    stored = {ids.public(IdKind.MESSAGE, r[0]) for r in raw.execute("SELECT id FROM messages")}
     recorded = [
         json.loads(r[0])["message_id"]
         for r in raw.execute("SELECT payload FROM audit_log WHERE kind = ?", ("message_sent",))

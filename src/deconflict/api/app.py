@@ -102,6 +102,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
                 storage=stores,
                 catalogue=load_catalogue(),
                 clock=clock if clock is not None else SystemClock(),
+                public_ids=stores.audit.public_ids,
                 events=EventBus(settings.events_max_queued, settings.events_max_connections_per_party),
                 live=LivePicture.resume(
                     tracks_routes.live_settings(settings), stores.incidents, StorePlanAreas(stores.operations)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconflict.api.rates import RateLimiter
@@ -19,26 +22,32 @@ from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.live import IncidentStore, LivePicture, TacticalHistory
 from deconflict.channel.logins import LoginFailures
 from deconflict.channel.parties import Party, PartyStore, authenticate
+from deconflict.channel.public_ids import IdKind, PublicIds, new_secret
 from deconflict.channel.service.logins import record_login_failure
 from deconflict.channel.service.messages import pass_deadlines
 from deconflict.channel.stores import Storage
 from deconflict.config import Settings
-from deconflict.errors import AuthenticationError, InputError, Problem
+from deconflict.errors import AuthenticationError, DeconflictError, InputError, Problem
 from deconflict.strategic.store import Store
 
 __all__ = [
     "AuditDep",
     "CatalogueDep",
+    "ConflictRow",
     "ConflictStatesDep",
     "CurrentParty",
     "EventsDep",
     "HotlineDep",
     "HotlineNow",
     "IfMatch",
+    "IncidentRow",
     "Language",
     "LedgerDep",
+    "MessageRow",
     "Now",
     "PartyStoreDep",
+    "PublicIdsDep",
+    "RowId",
     "Services",
     "SettingsDep",
     "StoreDep",
@@ -56,6 +65,8 @@ class Services:
     """Every store, over one database (``deconflict.storage.open_storage``)."""
     catalogue: Catalogue
     clock: Clock
+    public_ids: PublicIds = field(default_factory=lambda: PublicIds(new_secret()))
+    """The ids parties are shown (the database's permutations); a random secret of its own by default."""
     events: EventBus = field(default_factory=EventBus)
     live: LivePicture | None = None
     """The live picture (tracks, alerts, open incidents); ``None`` runs without it."""
@@ -155,6 +166,10 @@ async def _ledger(request: Request) -> DisclosureLedger | None:
     return _services(request).ledger
 
 
+async def _public_ids(request: Request) -> PublicIds:
+    return _services(request).public_ids
+
+
 async def _now(request: Request) -> float:
     return _services(request).clock.now_s()
 
@@ -170,6 +185,8 @@ LedgerDep = Annotated[DisclosureLedger | None, Depends(_ledger)]
 """The disclosure ledger, or ``None`` when the app runs without one."""
 EventsDep = Annotated[EventBus, Depends(_events)]
 """The app's event bus: pass it to the :mod:`~deconflict.channel.service` functions that publish."""
+PublicIdsDep = Annotated[PublicIds, Depends(_public_ids)]
+"""The ids parties are shown (:mod:`deconflict.channel.public_ids`): encode every id a response carries."""
 Now = Annotated[float, Depends(_now)]
 """Seconds since the epoch now, by the app's clock."""
 
@@ -291,3 +308,59 @@ async def _language(
 
 Language = Annotated[str, Depends(_language)]
 """The language the caller reads in: ``?lang=``, else the best match of ``Accept-Language``, else en."""
+
+
+@dataclass(frozen=True)
+class RowId:
+    """The row a path's public id names (:data:`~deconflict.channel.public_ids.NO_ROW` for none).
+
+    ``shown`` is the id as the caller wrote it: errors about the row name that,
+    never the row id (which would count the channel's rows).
+    """
+
+    kind: IdKind
+    row: int
+    shown: str
+
+    @contextmanager
+    def public_errors(self) -> Iterator[None]:
+        """Errors raised inside name the row by the caller's id (an unknown id reads as any missing one)."""
+        try:
+            yield
+        except DeconflictError as exc:
+            if exc.args and isinstance(exc.args[0], str):
+                shown = f"{self.kind} {self.shown}"  # any text: never read as a template
+                text = re.sub(rf"\b{self.kind} {self.row}\b", lambda _: shown, exc.args[0])
+                exc.args = (text, *exc.args[1:])
+            raise
+
+
+def _row_id(request: Request, kind: IdKind, public: str) -> RowId:
+    return RowId(kind, _services(request).public_ids.row(kind, public), public)
+
+
+# One function per path name: FastAPI reads the parameter's name and type from each.
+async def _message_row(
+    request: Request, message_id: Annotated[str, Path(description="the message's id")]
+) -> RowId:
+    return _row_id(request, IdKind.MESSAGE, message_id)
+
+
+async def _conflict_row(
+    request: Request, conflict_id: Annotated[str, Path(description="the conflict's id")]
+) -> RowId:
+    return _row_id(request, IdKind.CONFLICT, conflict_id)
+
+
+async def _incident_row(
+    request: Request, incident_id: Annotated[str, Path(description="the incident's id")]
+) -> RowId:
+    return _row_id(request, IdKind.INCIDENT, incident_id)
+
+
+MessageRow = Annotated[RowId, Depends(_message_row)]
+"""The message of the path's ``{message_id}``; any text is taken (one that names no row is not found)."""
+ConflictRow = Annotated[RowId, Depends(_conflict_row)]
+"""The conflict of the path's ``{conflict_id}``."""
+IncidentRow = Annotated[RowId, Depends(_incident_row)]
+"""The incident of the path's ``{incident_id}``."""

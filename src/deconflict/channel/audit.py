@@ -38,7 +38,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from deconflict.channel.messages import Message, canonical_bytes, verify_signature
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.errors import AuditError, InputError, Problem
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "verify_chain",
     "verify_checkpoints",
     "verify_messages",
+    "with_row_ids",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -365,6 +367,15 @@ class AuditLog(Protocol):
         """The public key recorded with the chain (that signed it), or ``None`` before any; makes no key."""
         ...
 
+    @property
+    def public_ids(self) -> PublicIds:
+        """The ids its entries name, as parties are shown them (:mod:`deconflict.channel.public_ids`).
+
+        Entries are read by the parties: a conflict, message or incident is named
+        by its public id, never its row id, which would count the others' activity.
+        """
+        ...
+
     def append(
         self, records: Sequence[AuditRecord], time_s: float, *, once: bool = False
     ) -> list[AuditEntry]:
@@ -499,6 +510,31 @@ def verify_chain(items: Iterable[AuditEntry | ChainLink], public_key_pem: str, f
 def message_sha256(message: Message) -> str:
     """Hex SHA-256 of the bytes the message's signature covers (:func:`canonical_bytes`)."""
     return hashlib.sha256(canonical_bytes(message.content)).hexdigest()
+
+
+_ID_FIELDS = {"message_id": IdKind.MESSAGE, "conflict_id": IdKind.CONFLICT, "incident_id": IdKind.INCIDENT}
+
+
+def with_row_ids(entries: Iterable[AuditEntry], ids: PublicIds, since_seq: int = 1) -> list[AuditEntry]:
+    """The entries with the public ids in their payloads turned back into row ids, to compare with storage.
+
+    Entries name objects by the ids parties see (:mod:`deconflict.channel.public_ids`);
+    the database's own verification (``audit verify --db``) compares them with stored
+    rows. Entries before ``since_seq`` (written before public ids) name rows already.
+    Their hashes no longer verify: check the chain first.
+    """
+    out = []
+    for entry in entries:
+        payload = entry.payload
+        found = {k: kind for k, kind in _ID_FIELDS.items() if isinstance(payload.get(k), int)}
+        if entry.seq < since_seq or not (found or "conflicts" in payload):
+            out.append(entry)
+            continue
+        rows: dict[str, Any] = {k: ids.row(kind, payload[k]) for k, kind in found.items()}
+        if isinstance(payload.get("conflicts"), list):
+            rows["conflicts"] = [ids.row(IdKind.CONFLICT, int(i)) for i in payload["conflicts"]]
+        out.append(replace(entry, payload_json=canonical_json({**payload, **rows})))
+    return out
 
 
 def verify_messages(

@@ -191,11 +191,12 @@ def _check_checkpoints(
 
 def _verify_db(args: argparse.Namespace) -> str:
     # Imported here: building the parser must stay cheap (no cryptography, no database).
-    from deconflict.channel.audit import verify_chain, verify_messages
+    from deconflict.channel.audit import verify_chain, verify_messages, with_row_ids
     from deconflict.channel.audit_state import verify_state
     from deconflict.channel.service.conflicts import conflict_lifecycles
     from deconflict.cli.party import existing_settings_for
     from deconflict.storage import open_storage
+    from deconflict.storage.sqlite.public_ids import public_ids_since_seq
 
     settings = existing_settings_for(args.db)
     if args.key is None and args.pin is None:
@@ -225,14 +226,16 @@ def _verify_db(args: argparse.Namespace) -> str:
         checked = _check_checkpoints(args, entries, key)
         listed = storage.parties.list_parties()
         stored = [m for p in listed for m in storage.messages.list_messages(p.name, "outbox")]
-        signatures = verify_messages(stored, {p.name: p.public_key_pem for p in listed}, entries)
+        # Entries name objects as the parties see them; the store has rows.
+        as_rows = with_row_ids(entries, storage.audit.public_ids, public_ids_since_seq(path))
+        signatures = verify_messages(stored, {p.name: p.public_key_pem for p in listed}, as_rows)
         operations = [(p.name, op) for p in listed for op in storage.operations.list_operations(p.name)]
         lifecycles = {
             lc.conflict_id: lc
             for p in listed
             for lc in conflict_lifecycles(storage.operations, storage.conflict_states, p.name)
         }
-        objects = verify_state(entries, stored, operations, lifecycles.values())
+        objects = verify_state(as_rows, stored, operations, lifecycles.values())
     return (
         f"chain verified: {count} entries, {signatures} message signatures, "
         f"{objects} stored objects as logged{checked}"

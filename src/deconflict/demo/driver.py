@@ -307,7 +307,7 @@ class DemoDriver:
         if not self._tracks:
             return None
         found = [i for i in client.incidents() if i["other_party"] == other]
-        return max(found, key=lambda i: int(i["id"])) if found else None
+        return found[-1] if found else None  # the newest: listed oldest first (ids are in no order)
 
     def _report_incident(self, client: ChannelClient, step: Step) -> str | None:
         other = str(step.args["other_party"])

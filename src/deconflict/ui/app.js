@@ -411,13 +411,14 @@ async function ackMessage(id, level, reason) {
   });
 }
 
+// Listings come oldest first; ids are in no order (they count nothing), so order is the listing's.
 function unansweredInbox() {
-  return (state.inbox ?? []).filter(isUnanswered).sort((a, b) => a.id - b.id);
+  return (state.inbox ?? []).filter(isUnanswered);
 }
 
 function inboxOrder() {
   const open = unansweredInbox();
-  const done = (state.inbox ?? []).filter((m) => !isUnanswered(m)).sort((a, b) => b.id - a.id);
+  const done = (state.inbox ?? []).filter((m) => !isUnanswered(m)).reverse();
   return [...open, ...done];
 }
 

@@ -95,9 +95,10 @@ export function messagesPanel(messages, box, selectedId, nowMs, disputingId) {
   if (messages === null) return note("…");
   if (!messages.length) return note(t("empty"));
   // Unanswered first (oldest first: the one to answer next on top), then the rest, newest first.
-  const open = messages.filter(isUnanswered).sort((a, b) => a.id - b.id);
-  const done = messages.filter((m) => !isUnanswered(m)).sort((a, b) => b.id - a.id);
-  const ordered = box === "inbox" ? [...open, ...done] : [...messages].sort((a, b) => b.id - a.id);
+  // Listings come oldest first; ids are in no order (they count nothing), so order is the listing's.
+  const open = messages.filter(isUnanswered);
+  const done = messages.filter((m) => !isUnanswered(m)).reverse();
+  const ordered = box === "inbox" ? [...open, ...done] : [...messages].reverse();
   return html`<ul class="list messages">${ordered.map((m) => messageItem(m, box, selectedId, nowMs, disputingId))}</ul>`;
 }
 

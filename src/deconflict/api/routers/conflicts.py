@@ -11,11 +11,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from deconflict.api.deps import AuditDep, ConflictStatesDep, CurrentParty, Now, StoreDep, current_party
+from deconflict.api.deps import (
+    AuditDep,
+    ConflictRow,
+    ConflictStatesDep,
+    CurrentParty,
+    Now,
+    PublicIdsDep,
+    StoreDep,
+    current_party,
+)
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.conflicts import ConflictAcceptIn, ConflictOut
 from deconflict.channel.conflicts import ConflictLifecycle, lifecycle_view
 from deconflict.channel.disclosure import conflict_view
+from deconflict.channel.public_ids import PublicIds
 from deconflict.channel.service.conflicts import (
     accept_conflict_as,
     acknowledge_conflict_as,
@@ -38,11 +48,11 @@ _CHANGE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _out(lifecycle: ConflictLifecycle, party: str) -> ConflictOut:
+def _out(lifecycle: ConflictLifecycle, party: str, ids: PublicIds) -> ConflictOut:
     view = conflict_view(
         lifecycle.conflict, party, conflict_id=lifecycle.conflict_id, state=str(lifecycle.state)
     )
-    return ConflictOut.of(view, lifecycle_view(lifecycle, party))
+    return ConflictOut.of(view, ids, lifecycle_view(lifecycle, party))
 
 
 @router.get("", response_model=list[ConflictOut])
@@ -50,14 +60,15 @@ def list_conflicts(
     party: CurrentParty,
     store: StoreDep,
     conflict_states: ConflictStatesDep,
+    ids: PublicIdsDep,
     operation: Annotated[str | None, Query(description="only conflicts of this operation of yours")] = None,
     state: Annotated[
         Literal["open", "acknowledged", "accepted", "resolved"] | None,
         Query(description="only conflicts in this state; default: all but resolved ones"),
     ] = None,
 ) -> list[ConflictOut]:
-    """The caller's conflicts, by id (minimal disclosure of the other side), with their lifecycle."""
-    found = [_out(lc, party.name) for lc in conflict_lifecycles(store, conflict_states, party.name)]
+    """The caller's conflicts, oldest first (minimal disclosure of the other side), with their lifecycle."""
+    found = [_out(lc, party.name, ids) for lc in conflict_lifecycles(store, conflict_states, party.name)]
     return [
         c
         for c in found
@@ -75,25 +86,33 @@ def _one(lifecycles: list[ConflictLifecycle], conflict_id: int, party: str) -> C
 
 @router.get("/{conflict_id}", response_model=ConflictOut, responses={404: {"model": ErrorOut}})
 def get_conflict(
-    conflict_id: int, party: CurrentParty, store: StoreDep, conflict_states: ConflictStatesDep
+    conflict: ConflictRow,
+    party: CurrentParty,
+    store: StoreDep,
+    conflict_states: ConflictStatesDep,
+    ids: PublicIdsDep,
 ) -> ConflictOut:
     """One of the caller's conflicts, whatever its state."""
     lifecycles = conflict_lifecycles(store, conflict_states, party.name)
-    return _out(_one(lifecycles, conflict_id, party.name), party.name)
+    with conflict.public_errors():
+        found = _one(lifecycles, conflict.row, party.name)
+    return _out(found, party.name, ids)
 
 
 @router.post("/{conflict_id}/ack", response_model=ConflictOut, responses=_CHANGE)
 def acknowledge(
-    conflict_id: int,
+    conflict: ConflictRow,
     party: CurrentParty,
     store: StoreDep,
     conflict_states: ConflictStatesDep,
     audit: AuditDep,
     now_s: Now,
+    ids: PublicIdsDep,
 ) -> ConflictOut:
     """The caller acknowledges the conflict (once); both sides see it."""
-    lifecycle = acknowledge_conflict_as(store, conflict_states, audit, party.name, conflict_id, now_s)
-    return _out(lifecycle, party.name)
+    with conflict.public_errors():
+        lifecycle = acknowledge_conflict_as(store, conflict_states, audit, party.name, conflict.row, now_s)
+    return _out(lifecycle, party.name, ids)
 
 
 @router.post(
@@ -102,17 +121,21 @@ def acknowledge(
     responses={**_CHANGE, 422: {"model": ProblemsOut}},
 )
 def accept(
-    conflict_id: int,
+    conflict: ConflictRow,
     body: ConflictAcceptIn,
     party: CurrentParty,
     store: StoreDep,
     conflict_states: ConflictStatesDep,
     audit: AuditDep,
     now_s: Now,
+    ids: PublicIdsDep,
 ) -> ConflictOut:
     """The caller accepts the acknowledged conflict as it is, with a reason both sides see.
 
     The conflict is ``accepted`` once both sides have accepted it.
     """
-    lifecycle = accept_conflict_as(store, conflict_states, audit, party.name, conflict_id, body.reason, now_s)
-    return _out(lifecycle, party.name)
+    with conflict.public_errors():
+        lifecycle = accept_conflict_as(
+            store, conflict_states, audit, party.name, conflict.row, body.reason, now_s
+        )
+    return _out(lifecycle, party.name, ids)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from deconflict.api.deps import CurrentParty, LedgerDep, current_party
+from deconflict.api.deps import CurrentParty, LedgerDep, PublicIdsDep, current_party
 from deconflict.api.routers.messages import MAX_PAGE, PAGE
 from deconflict.api.schemas.common import COMMON_RESPONSES
 from deconflict.api.schemas.disclosures import DisclosureOut
@@ -31,6 +31,7 @@ router = APIRouter(
 def list_disclosures(
     party: CurrentParty,
     ledger: LedgerDep,
+    ids: PublicIdsDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="the newest this many at most")] = PAGE,
     before: Annotated[
         int | None, Query(ge=1, description="only entries with a smaller number: the page before this one")
@@ -42,4 +43,4 @@ def list_disclosures(
     """
     if ledger is None:
         return []
-    return [DisclosureOut.of(e) for e in ledger.list_for(party.name, limit, before)]
+    return [DisclosureOut.of(e, ids) for e in ledger.list_for(party.name, limit, before)]

@@ -103,6 +103,7 @@ from deconflict.channel.ledger import LedgerEntry
 from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.channel.parties import Party, authenticate, hash_token
+from deconflict.channel.public_ids import IdKind
 from deconflict.channel.service.logins import record_login_failure
 from deconflict.channel.service.messages import deliver_pushed, pass_deadlines, send_batch
 from deconflict.channel.sessions import credential_ending
@@ -250,24 +251,26 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party
 
 def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
     subject = event.subject
+    ids = services.public_ids
     if isinstance(subject, ConflictView):
-        return {"type": str(event.kind), "conflict": ConflictOut.of(subject).model_dump(mode="json")}
+        return {"type": str(event.kind), "conflict": ConflictOut.of(subject, ids).model_dump(mode="json")}
     if isinstance(subject, Escalation):
-        return {"type": str(event.kind), "escalation": EscalationOut.of(subject).model_dump(mode="json")}
+        return {"type": str(event.kind), "escalation": EscalationOut.of(subject, ids).model_dump(mode="json")}
     if isinstance(subject, Message):
-        out = MessageOut.of(subject, services.catalogue, language)
+        out = MessageOut.of(subject, services.catalogue, language, ids)
         return {"type": str(event.kind), "message": out.model_dump(mode="json")}
     if isinstance(subject, AlertNotice):
-        alert = AlertOut.of(subject.alert).model_dump(mode="json")
+        alert = AlertOut.of(subject.alert, ids).model_dump(mode="json")
         return {"type": str(event.kind), "state": str(subject.state), **alert}
     if isinstance(subject, IncidentNotice):
-        incident = IncidentOut.of(subject.incident).model_dump(mode="json")
+        incident = IncidentOut.of(subject.incident, ids).model_dump(mode="json")
         return {"type": str(event.kind), "state": str(subject.state), **incident}
     if isinstance(subject, CommentNotice):
         comment = IncidentCommentOut.of(subject.comment).model_dump(mode="json")
-        return {"type": str(event.kind), "incident_id": subject.incident_id, "comment": comment}
+        incident_id = ids.public(IdKind.INCIDENT, subject.incident_id)
+        return {"type": str(event.kind), "incident_id": incident_id, "comment": comment}
     if isinstance(subject, LedgerEntry):
-        return {"type": str(event.kind), "alarm": DisclosureOut.of(subject).model_dump(mode="json")}
+        return {"type": str(event.kind), "alarm": DisclosureOut.of(subject, ids).model_dump(mode="json")}
     raise TypeError(f"no frame for {type(subject).__name__}")  # pragma: no cover - Event's types are closed
 
 
@@ -426,7 +429,8 @@ class _Outbox:
         )
         for (ref, _), result in zip(admitted, results, strict=True):
             if isinstance(result, Message):
-                out = MessageOut.of(result, services.catalogue, self._language).model_dump(mode="json")
+                shown = MessageOut.of(result, services.catalogue, self._language, services.public_ids)
+                out = shown.model_dump(mode="json")
                 await self._websocket.send_text(json.dumps({"type": "sent", "ref": ref, "message": out}))
             else:
                 answer = error_response(result)

@@ -19,14 +19,18 @@ from deconflict.api.deps import (
     HotlineDep,
     HotlineNow,
     Language,
+    MessageRow,
     PartyStoreDep,
+    PublicIdsDep,
     current_party,
 )
 from deconflict.api.limits import RatedSender
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.messages import AckIn, EscalationOut, MessageCreate, MessageOut
 from deconflict.channel.messages import AckLevel, Box
+from deconflict.channel.public_ids import IdKind
 from deconflict.channel.service.messages import acknowledge_message, fetch_messages, read_one, send
+from deconflict.errors import NotFoundError
 
 __all__ = ["router"]
 
@@ -62,15 +66,17 @@ def send_one(
     language: Language,
     events: EventsDep,
     response: Response,
+    ids: PublicIdsDep,
 ) -> MessageOut:
     """Send a signed message; the server verifies the signature with the caller's public key."""
     content = body.content(party.name)
     message = send(messages, parties, catalogue, audit, content, body.signature, now_s, events)
-    response.headers["Location"] = f"/v1/messages/{message.id}"
-    return MessageOut.of(message, catalogue, language)
+    out = MessageOut.of(message, catalogue, language, ids)
+    response.headers["Location"] = f"/v1/messages/{out.id}"
+    return out
 
 
-@router.get("/messages", response_model=list[MessageOut])
+@router.get("/messages", response_model=list[MessageOut], responses=_NOT_FOUND)
 def list_box(
     party: CurrentParty,
     messages: HotlineDep,
@@ -78,35 +84,48 @@ def list_box(
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
+    ids: PublicIdsDep,
     box: Annotated[Box, Query(description="inbox: received (fetching marks them delivered); outbox: sent")],
     state: Annotated[AckLevel | None, Query(description="only messages at this level")] = None,
     overdue: Annotated[bool | None, Query(description="only overdue (true) or not overdue (false)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="the newest this many at most")] = PAGE,
     before: Annotated[
-        int | None, Query(ge=1, description="only messages with a smaller id: the page before this one")
+        int | None,
+        Query(ge=1, description="the id of one of the caller's messages: only messages older than it"),
     ] = None,
 ) -> list[MessageOut]:
     """The caller's received or sent messages: the newest ``limit`` (before ``before``), oldest first.
 
-    To page back, pass the smallest id of a page as ``before``. Fetching the inbox
-    marks the page's new messages delivered.
+    To page back, pass the id of a page's first (oldest) message as ``before``;
+    ids are in no order, the messages are (the order they were stored in). A
+    ``before`` that is not a message of the caller is not found (404). Fetching
+    the inbox marks the page's new messages delivered.
     """
-    found = fetch_messages(messages, audit, party.name, box, now_s, state, overdue, limit, before)
-    return [MessageOut.of(m, catalogue, language) for m in found]
+    before_row = None
+    if before is not None:
+        before_row = ids.row(IdKind.MESSAGE, before)
+        cursor = messages.get_message(before_row)
+        if cursor is None or not cursor.involves(party.name):
+            raise NotFoundError(f"no message {before}")  # as GET /v1/messages/{id} answers
+    found = fetch_messages(messages, audit, party.name, box, now_s, state, overdue, limit, before_row)
+    return [MessageOut.of(m, catalogue, language, ids) for m in found]
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut, responses=_NOT_FOUND)
 def get_one(
-    message_id: int,
+    message: MessageRow,
     party: CurrentParty,
     messages: HotlineDep,
     audit: AuditDep,
     catalogue: CatalogueDep,
     now_s: HotlineNow,
     language: Language,
+    ids: PublicIdsDep,
 ) -> MessageOut:
     """A message the caller sent or received (fetching a received one marks it delivered)."""
-    return MessageOut.of(read_one(messages, audit, message_id, party.name, now_s), catalogue, language)
+    with message.public_errors():
+        found = read_one(messages, audit, message.row, party.name, now_s)
+    return MessageOut.of(found, catalogue, language, ids)
 
 
 @router.post(
@@ -119,7 +138,7 @@ def get_one(
     },
 )
 def ack(
-    message_id: int,
+    message: MessageRow,
     body: AckIn,
     party: CurrentParty,
     messages: HotlineDep,
@@ -128,16 +147,20 @@ def ack(
     now_s: HotlineNow,
     language: Language,
     events: EventsDep,
+    ids: PublicIdsDep,
 ) -> MessageOut:
     """Acknowledge a received message: read, then accepted or disputed (with a reason)."""
-    message = acknowledge_message(
-        messages, audit, message_id, party.name, body.ack_level(), body.reason, now_s, events
-    )
-    return MessageOut.of(message, catalogue, language)
+    with message.public_errors():
+        acked = acknowledge_message(
+            messages, audit, message.row, party.name, body.ack_level(), body.reason, now_s, events
+        )
+    return MessageOut.of(acked, catalogue, language, ids)
 
 
 @router.get("/escalations", response_model=list[EscalationOut])
-def list_escalations(party: CurrentParty, messages: HotlineDep, now_s: HotlineNow) -> list[EscalationOut]:
+def list_escalations(
+    party: CurrentParty, messages: HotlineDep, now_s: HotlineNow, ids: PublicIdsDep
+) -> list[EscalationOut]:
     """Escalations of messages the caller sent or received, oldest first."""
     del now_s  # requested for its effect: deadlines passed until now are recorded
-    return [EscalationOut.of(e) for e in messages.list_escalations(party.name)]
+    return [EscalationOut.of(e, ids) for e in messages.list_escalations(party.name)]

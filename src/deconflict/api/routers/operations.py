@@ -23,6 +23,7 @@ from deconflict.api.deps import (
     IfMatch,
     LedgerDep,
     Now,
+    PublicIdsDep,
     SettingsDep,
     StoreDep,
     current_party,
@@ -45,6 +46,7 @@ from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.events import EventSink
 from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.plans import plan_volumes
+from deconflict.channel.public_ids import PublicIds
 from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
@@ -79,13 +81,13 @@ def _set_version_headers(response: Response, operation: Operation) -> None:
     response.headers["ETag"] = f'"{operation.version}"'
 
 
-def _filing_out(result: FilingResult, party: str) -> FilingOut:
+def _filing_out(result: FilingResult, party: str, ids: PublicIds) -> FilingOut:
     views = [
         conflict_view(c, party, conflict_id=i, state="open")
         for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
     ]
     return FilingOut(
-        operation=OperationOut.of(result.operation), conflicts=[ConflictOut.of(v) for v in views]
+        operation=OperationOut.of(result.operation), conflicts=[ConflictOut.of(v, ids) for v in views]
     )
 
 
@@ -139,12 +141,13 @@ def file_new(
     events: EventsDep,
     ledger: LedgerDep,
     response: Response,
+    ids: PublicIdsDep,
 ) -> FilingOut:
     """File a new operation; the strategic check runs atomically with the commit."""
     result = _file(store, audit, now_s, settings, party.name, body.id, body, None, events, None, ledger)
     _set_version_headers(response, result.operation)
     response.headers["Location"] = f"/v1/operations/{result.operation.id}"
-    return _filing_out(result, party.name)
+    return _filing_out(result, party.name, ids)
 
 
 @router.put("/{operation_id}", response_model=FilingOut, responses=_CHANGE)
@@ -161,6 +164,7 @@ def amend(
     conflict_states: ConflictStatesDep,
     ledger: LedgerDep,
     response: Response,
+    ids: PublicIdsDep,
 ) -> FilingOut:
     """Replace an operation's volumes and priority; ``If-Match`` names the version replaced."""
     if body.id is not None and body.id != operation_id:
@@ -188,7 +192,7 @@ def amend(
         ledger,
     )
     _set_version_headers(response, result.operation)
-    return _filing_out(result, party.name)
+    return _filing_out(result, party.name, ids)
 
 
 @router.post("/{operation_id}/withdraw", response_model=OperationOut, responses=_CHANGE)

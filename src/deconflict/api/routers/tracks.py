@@ -20,7 +20,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from deconflict.api.deps import AuditDep, CurrentParty, EventsDep, Now, Services, SettingsDep, current_party
+from deconflict.api.deps import (
+    AuditDep,
+    CurrentParty,
+    EventsDep,
+    IncidentRow,
+    Now,
+    PublicIdsDep,
+    Services,
+    SettingsDep,
+    current_party,
+)
 from deconflict.api.schemas.alerts import AlertOut, AlertsOut
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
@@ -110,31 +120,35 @@ def post_tracks(
 
 
 @router.get("/tracks", response_model=TracksOut)
-def get_tracks(party: CurrentParty, live: LiveDep, now_s: Now) -> TracksOut:
+def get_tracks(party: CurrentParty, live: LiveDep, now_s: Now, ids: PublicIdsDep) -> TracksOut:
     """The caller's own tracks (with trails) and the foreign aircraft in alerts with them."""
-    return TracksOut.of(live.picture_for(party.name, now_s))
+    return TracksOut.of(live.picture_for(party.name, now_s), ids)
 
 
 @router.get("/alerts", response_model=AlertsOut)
-def get_alerts(party: CurrentParty, live: LiveDep) -> AlertsOut:
+def get_alerts(party: CurrentParty, live: LiveDep, ids: PublicIdsDep) -> AlertsOut:
     """The open alerts involving the caller's aircraft, oldest first."""
-    return AlertsOut(alerts=[AlertOut.of(a) for a in live.alerts_for(party.name)])
+    return AlertsOut(alerts=[AlertOut.of(a, ids) for a in live.alerts_for(party.name)])
 
 
 @router.get("/incidents", response_model=IncidentsOut)
-def list_incidents(party: CurrentParty, incidents: IncidentsDep) -> IncidentsOut:
+def list_incidents(party: CurrentParty, incidents: IncidentsDep, ids: PublicIdsDep) -> IncidentsOut:
     """Every incident involving the caller's aircraft, oldest first, with both sides' comments."""
     found = incidents.list_incidents(party.name)
-    return IncidentsOut(incidents=[IncidentOut.of(i.view_for(party.name)) for i in found])
+    return IncidentsOut(incidents=[IncidentOut.of(i.view_for(party.name), ids) for i in found])
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut, responses=_NOT_FOUND)
-def get_incident(incident_id: int, party: CurrentParty, incidents: IncidentsDep) -> IncidentOut:
+def get_incident(
+    incident: IncidentRow, party: CurrentParty, incidents: IncidentsDep, ids: PublicIdsDep
+) -> IncidentOut:
     """One incident involving the caller's aircraft."""
-    found = incidents.get_incident(incident_id)
-    if found is None:
-        raise NotFoundError(f"no incident {incident_id} for party {party.name!r}")
-    return IncidentOut.of(found.view_for(party.name))
+    with incident.public_errors():
+        found = incidents.get_incident(incident.row)
+        if found is None:
+            raise NotFoundError(f"no incident {incident.row} for party {party.name!r}")
+        view = found.view_for(party.name)
+    return IncidentOut.of(view, ids)
 
 
 @router.post(
@@ -144,7 +158,7 @@ def get_incident(incident_id: int, party: CurrentParty, incidents: IncidentsDep)
     responses={**_NOT_FOUND, 422: {"model": ProblemsOut, "description": "empty or too long"}},
 )
 def comment(
-    incident_id: int,
+    incident: IncidentRow,
     body: IncidentCommentIn,
     party: CurrentParty,
     incidents: IncidentsDep,
@@ -154,8 +168,9 @@ def comment(
     response: Response,
 ) -> IncidentCommentOut:
     """Add the caller's comment to an incident's thread (both sides see it; never edited)."""
-    added = comment_on_incident(incidents, audit, party.name, incident_id, body.text, now_s, events)
-    response.headers["Location"] = f"/v1/incidents/{incident_id}"
+    with incident.public_errors():
+        added = comment_on_incident(incidents, audit, party.name, incident.row, body.text, now_s, events)
+    response.headers["Location"] = f"/v1/incidents/{incident.shown}"
     return IncidentCommentOut.of(added)
 
 

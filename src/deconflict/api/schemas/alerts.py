@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from deconflict.channel.live import AlertView
+from deconflict.channel.public_ids import PublicIds
 from deconflict.strategic.conflicts import format_time
 
 __all__ = ["AlertOut", "AlertsOut"]
@@ -37,14 +38,14 @@ class AlertOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, view: AlertView) -> AlertOut:
-        """The response body of an alert."""
+    def of(cls, view: AlertView, ids: PublicIds) -> AlertOut:
+        """The response body of an alert (public ids)."""
         return cls(
-            id=view.id,
+            id=ids.ref(view.id),
             level=view.level.value,
             own_id=view.own_id,
             other_party=view.other_party,
-            other_ref=view.other_ref,
+            other_ref=ids.ref(view.other_ref),
             since=format_time(view.since_s),
             time_to_loss_s=view.time_to_loss_s,
             time_to_cpa_s=view.time_to_cpa_s,

@@ -8,7 +8,14 @@ from pydantic import BaseModel
 
 from deconflict.strategic.conflicts import format_time
 
-__all__ = ["COMMON_RESPONSES", "ErrorOut", "ProblemOut", "ProblemsOut", "time_or_none"]
+__all__ = ["COMMON_RESPONSES", "PUBLIC_ID", "ErrorOut", "ProblemOut", "ProblemsOut", "time_or_none"]
+
+
+PUBLIC_ID = (
+    "stable id of the {}: a number from 1 to 2**52 in no order (it counts nothing; "
+    "see deconflict.channel.public_ids)"
+)
+"""The description of an id a party is shown (``PUBLIC_ID.format("message")``)."""
 
 
 class ErrorOut(BaseModel):

@@ -6,8 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deconflict.api.schemas.common import PUBLIC_ID
 from deconflict.channel.conflicts import MAX_REASON_CHARS, LifecycleView
 from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.strategic.conflicts import format_time
 
 __all__ = ["ConflictAcceptIn", "ConflictAcceptanceOut", "ConflictAckOut", "ConflictOut"]
@@ -44,7 +46,7 @@ class ConflictOut(BaseModel):
     ``amended`` or ``withdrawn`` its operation, ``resolved_by`` names it).
     """
 
-    id: int = Field(description="stable id of the conflict")
+    id: int = Field(description=PUBLIC_ID.format("conflict"))
     state: str
     operation: str = Field(description="the caller's operation")
     volume: str = Field(description="the caller's volume")
@@ -67,8 +69,8 @@ class ConflictOut(BaseModel):
     resolved: str | None = Field(default=None, description="RFC 3339 UTC time of the resolution")
 
     @classmethod
-    def of(cls, view: ConflictView, lifecycle: LifecycleView | None = None) -> ConflictOut:
-        """The response body of a conflict view (and its lifecycle, once something happened to it)."""
+    def of(cls, view: ConflictView, ids: PublicIds, lifecycle: LifecycleView | None = None) -> ConflictOut:
+        """The response body of a conflict view, public id, and lifecycle (once something happened to it)."""
         lon0, lat0, lon1, lat1 = (round(v, 7) for v in view.overlap_bbox)
         extra: dict[str, Any] = {}
         if lifecycle is not None:
@@ -86,7 +88,7 @@ class ConflictOut(BaseModel):
             }
         return cls(
             **extra,
-            id=view.id,
+            id=ids.public(IdKind.CONFLICT, view.id),
             state=view.state,
             operation=view.operation,
             volume=view.volume,

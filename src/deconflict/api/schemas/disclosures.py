@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from deconflict.channel.ledger import LedgerEntry
+from deconflict.channel.public_ids import PublicIds
 from deconflict.strategic.conflicts import format_time
 
 __all__ = ["DisclosureOut"]
@@ -32,8 +33,8 @@ class DisclosureOut(BaseModel):
     note: str = Field(default="", description="for a probe alarm: withdrawn, burst or sweep")
 
     @classmethod
-    def of(cls, entry: LedgerEntry) -> DisclosureOut:
-        """The response body of a ledger entry."""
+    def of(cls, entry: LedgerEntry, ids: PublicIds) -> DisclosureOut:
+        """The response body of a ledger entry (the ids in its reason public)."""
         d = entry.disclosure
         return cls(
             number=entry.number,
@@ -42,6 +43,6 @@ class DisclosureOut(BaseModel):
             recipient=d.recipient,
             subject_ref=d.subject_ref,
             fields=list(d.fields),
-            reason=d.reason_ref,
+            reason=ids.ref(d.reason_ref),
             note=d.note,
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deconflict.api.schemas.common import time_or_none
+from deconflict.api.schemas.common import PUBLIC_ID, time_or_none
 from deconflict.channel.live import IncidentComment, IncidentView
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.strategic.conflicts import format_time
 
 __all__ = ["ClosestOut", "IncidentCommentIn", "IncidentCommentOut", "IncidentOut", "IncidentsOut"]
@@ -46,7 +47,7 @@ class IncidentCommentOut(BaseModel):
 class IncidentOut(BaseModel):
     """An incident (loss of separation) from the caller's side, with both sides' comments."""
 
-    id: int
+    id: int = Field(description=PUBLIC_ID.format("incident"))
     own_id: str
     other_party: str
     started: str
@@ -57,11 +58,11 @@ class IncidentOut(BaseModel):
     comments: list[IncidentCommentOut]
 
     @classmethod
-    def of(cls, view: IncidentView) -> IncidentOut:
-        """The response body of an incident."""
+    def of(cls, view: IncidentView, ids: PublicIds) -> IncidentOut:
+        """The response body of an incident (its public id)."""
         c = view.closest
         return cls(
-            id=view.id,
+            id=ids.public(IdKind.INCIDENT, view.id),
             own_id=view.own_id,
             other_party=view.other_party,
             started=format_time(view.started_s),

@@ -6,10 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deconflict.api.schemas.common import time_or_none
+from deconflict.api.schemas.common import PUBLIC_ID, time_or_none
 from deconflict.channel.catalogue import Catalogue
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Message, MessageContent
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.strategic.conflicts import format_time
 
 __all__ = ["AckIn", "EscalationOut", "MessageCreate", "MessageOut"]
@@ -66,7 +67,7 @@ class MessageOut(BaseModel):
 
     model_config = ConfigDict(serialize_by_alias=True)
 
-    id: int
+    id: int = Field(description=PUBLIC_ID.format("message"))
     from_: str = Field(serialization_alias="from")
     to: str
     code: str
@@ -87,12 +88,12 @@ class MessageOut(BaseModel):
     rendered: str = Field(description="the code's template filled with params, then the free text")
 
     @classmethod
-    def of(cls, message: Message, catalogue: Catalogue, language: str) -> MessageOut:
-        """The response body of a message, rendered in ``language``."""
+    def of(cls, message: Message, catalogue: Catalogue, language: str, ids: PublicIds) -> MessageOut:
+        """The response body of a message, rendered in ``language``, with its public id."""
         content = message.content
         rendered = catalogue.render(content.code, content.params, content.text, language)
         return cls(
-            id=message.id,
+            id=ids.public(IdKind.MESSAGE, message.id),
             from_=content.sender,
             to=content.recipient,
             code=content.code,
@@ -119,7 +120,7 @@ class EscalationOut(BaseModel):
 
     model_config = ConfigDict(serialize_by_alias=True)
 
-    message: int
+    message: int = Field(description="the message's id")
     code: str
     from_: str = Field(serialization_alias="from")
     to: str
@@ -128,10 +129,10 @@ class EscalationOut(BaseModel):
     recorded: str = Field(description="RFC 3339: when the channel noticed")
 
     @classmethod
-    def of(cls, escalation: Escalation) -> EscalationOut:
-        """The response body of an escalation."""
+    def of(cls, escalation: Escalation, ids: PublicIds) -> EscalationOut:
+        """The response body of an escalation (its message's public id)."""
         return cls(
-            message=escalation.message_id,
+            message=ids.public(IdKind.MESSAGE, escalation.message_id),
             code=escalation.code,
             from_=escalation.sender,
             to=escalation.recipient,

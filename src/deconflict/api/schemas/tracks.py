@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconflict.channel.live import ForeignTrack, Intake, OwnTrack, PartyPicture, TrackState
+from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import InputError, Problem
 from deconflict.strategic.conflicts import format_time
 from deconflict.strategic.geojson import parse_datetime_s
@@ -151,9 +152,9 @@ class ForeignTrackOut(_StateOut):
     party: str
 
     @classmethod
-    def of(cls, track: ForeignTrack) -> ForeignTrackOut:
-        """The response body of a foreign track."""
-        return cls(ref=track.ref, party=track.party, **cls.fields_of(track))
+    def of(cls, track: ForeignTrack, ids: PublicIds) -> ForeignTrackOut:
+        """The response body of a foreign track (its ref with a public id)."""
+        return cls(ref=ids.ref(track.ref), party=track.party, **cls.fields_of(track))
 
 
 class TracksOut(BaseModel):
@@ -164,10 +165,10 @@ class TracksOut(BaseModel):
     foreign: list[ForeignTrackOut]
 
     @classmethod
-    def of(cls, picture: PartyPicture) -> TracksOut:
+    def of(cls, picture: PartyPicture, ids: PublicIds) -> TracksOut:
         """The response body of a party's picture."""
         return cls(
             time=format_time(picture.time_s),
             own=[OwnTrackOut.of(t) for t in picture.own],
-            foreign=[ForeignTrackOut.of(t) for t in picture.foreign],
+            foreign=[ForeignTrackOut.of(t, ids) for t in picture.foreign],
         )

@@ -20,6 +20,7 @@ from deconflict.channel.conflicts import (
     current_lifecycles,
     resolve_conflict,
 )
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.channel.service.common import together
 from deconflict.errors import NotFoundError, TransitionError
 from deconflict.strategic.store import ConflictRecord, Store
@@ -28,11 +29,12 @@ __all__ = ["accept_conflict_as", "acknowledge_conflict_as", "conflict_lifecycles
 
 
 def _lifecycle_record(
-    actor: str, kind: AuditKind, lifecycle: ConflictLifecycle, **details: Any
+    actor: str, kind: AuditKind, lifecycle: ConflictLifecycle, ids: PublicIds, **details: Any
 ) -> AuditRecord:
-    # Seen by both sides: the conflict id, the state and the reasons, never an operation or volume.
-    payload = {"conflict_id": lifecycle.conflict_id, "state": str(lifecycle.state), **details}
-    return AuditRecord(actor, kind, (f"conflict:{lifecycle.conflict_id}",), lifecycle.parties, payload)
+    # Seen by both sides: the conflict's public id, the state and the reasons, never an operation or volume.
+    shown = ids.public(IdKind.CONFLICT, lifecycle.conflict_id)
+    payload = {"conflict_id": shown, "state": str(lifecycle.state), **details}
+    return AuditRecord(actor, kind, (f"conflict:{shown}",), lifecycle.parties, payload)
 
 
 def resolve_superseded(
@@ -41,6 +43,7 @@ def resolve_superseded(
     party: str,
     resolution: Resolution,
     now_s: float,
+    ids: PublicIds,
 ) -> list[AuditRecord]:
     """Mark conflicts superseded by ``party``'s change resolved; the entries of those not resolved already."""
     if conflict_states is None:
@@ -55,7 +58,7 @@ def resolve_superseded(
             continue  # resolved by the other side's change in the meantime
         records.append(
             _lifecycle_record(
-                party, AuditKind.CONFLICT_RESOLVED, lifecycle, resolution=str(resolution), by=party
+                party, AuditKind.CONFLICT_RESOLVED, lifecycle, ids, resolution=str(resolution), by=party
             )
         )
     return records
@@ -105,7 +108,9 @@ def acknowledge_conflict_as(
         lifecycle = _change_conflict(
             store, conflict_states, party, conflict_id, lambda lc: acknowledge_conflict(lc, party, now_s)
         )
-        record = _lifecycle_record(party, AuditKind.CONFLICT_ACKNOWLEDGED, lifecycle, party=party)
+        record = _lifecycle_record(
+            party, AuditKind.CONFLICT_ACKNOWLEDGED, lifecycle, audit.public_ids, party=party
+        )
         audit.append([record], now_s)
     return lifecycle
 
@@ -134,7 +139,12 @@ def accept_conflict_as(
         )
         side = lifecycle.side_of(party)
         entry = _lifecycle_record(
-            party, AuditKind.CONFLICT_ACCEPTED, lifecycle, party=party, reason=side.accept_reason
+            party,
+            AuditKind.CONFLICT_ACCEPTED,
+            lifecycle,
+            audit.public_ids,
+            party=party,
+            reason=side.accept_reason,
         )
         audit.append([entry], now_s)
     return lifecycle

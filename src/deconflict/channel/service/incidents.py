@@ -5,6 +5,7 @@ from __future__ import annotations
 from deconflict.channel.audit import AuditKind, AuditLog, AuditRecord
 from deconflict.channel.events import Event, EventKind, EventSink
 from deconflict.channel.live import CommentNotice, IncidentComment, IncidentStore, new_comment
+from deconflict.channel.public_ids import IdKind
 from deconflict.channel.service.common import together
 from deconflict.errors import NotFoundError
 
@@ -35,9 +36,10 @@ def comment_on_incident(
         if incident is None or not incident.involves(party):
             raise NotFoundError(f"no incident {incident_id} for party {party!r}")
         incidents.add_comment(incident_id, comment)
-        payload = {"incident_id": incident_id, "party": party, "text": comment.text}
+        shown = audit.public_ids.public(IdKind.INCIDENT, incident_id)
+        payload = {"incident_id": shown, "party": party, "text": comment.text}
         record = AuditRecord(
-            party, AuditKind.INCIDENT_COMMENTED, (f"incident:{incident_id}",), incident.parties, payload
+            party, AuditKind.INCIDENT_COMMENTED, (f"incident:{shown}",), incident.parties, payload
         )
         audit.append([record], now_s)
     if events is not None:

@@ -29,6 +29,7 @@ from deconflict.channel.messages import (
     send_message,
 )
 from deconflict.channel.parties import PartyStore
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.channel.service.common import together
 from deconflict.errors import DeconflictError
 
@@ -47,11 +48,12 @@ def _both(message: Message) -> tuple[str, ...]:
     return tuple(sorted({message.content.sender, message.content.recipient}))
 
 
-def _sent(message: Message) -> AuditRecord:
+def _sent(message: Message, ids: PublicIds) -> AuditRecord:
     """The entry of a message sent: its signature and the SHA-256 of the bytes signed, not its text."""
     content = message.content
+    shown = ids.public(IdKind.MESSAGE, message.id)
     payload = {
-        "message_id": message.id,
+        "message_id": shown,
         "from": content.sender,
         "to": content.recipient,
         "code": content.code,
@@ -60,9 +62,7 @@ def _sent(message: Message) -> AuditRecord:
         "signature": message.signature,
         "content_sha256": message_sha256(message),
     }
-    return AuditRecord(
-        content.sender, AuditKind.MESSAGE_SENT, (f"message:{message.id}",), _both(message), payload
-    )
+    return AuditRecord(content.sender, AuditKind.MESSAGE_SENT, (f"message:{shown}",), _both(message), payload)
 
 
 def send(
@@ -82,7 +82,7 @@ def send(
     """
     with together(audit, messages):
         message = send_message(messages, parties, catalogue, content, signature, now_s)
-        audit.append([_sent(message)], now_s)
+        audit.append([_sent(message, audit.public_ids)], now_s)
     if events is not None:
         events.publish([Event(EventKind.MESSAGE, content.recipient, message)])
     return message
@@ -109,7 +109,7 @@ def send_batch(
             try:
                 with together(audit, messages):
                     message = send_message(messages, parties, catalogue, content, signature, now_s)
-                    audit.append([_sent(message)], now_s)
+                    audit.append([_sent(message, audit.public_ids)], now_s)
             except DeconflictError as exc:
                 results.append(exc)
             else:
@@ -121,9 +121,10 @@ def send_batch(
     return results
 
 
-def _delivered(message: Message, now_s: float) -> AuditRecord:
-    payload = {"message_id": message.id, "level": str(AckLevel.DELIVERED), "delivered_s": now_s}
-    subject = (f"message:{message.id}",)
+def _delivered(message: Message, now_s: float, ids: PublicIds) -> AuditRecord:
+    shown = ids.public(IdKind.MESSAGE, message.id)
+    payload = {"message_id": shown, "level": str(AckLevel.DELIVERED), "delivered_s": now_s}
+    subject = (f"message:{shown}",)
     return AuditRecord(
         message.content.recipient, AuditKind.MESSAGE_DELIVERED, subject, _both(message), payload
     )
@@ -146,7 +147,7 @@ def deliver_pushed(
             messages.mark_delivered(party, now_s, message_id)
             new.append(message)
         if new:
-            audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
+            audit.append([_delivered(m, now_s, audit.public_ids) for m in new], now_s, once=True)
     return new
 
 
@@ -155,7 +156,7 @@ def read_one(messages: MessageStore, audit: AuditLog, message_id: int, party: st
     with together(audit, messages):
         message = read_message(messages, message_id, party, now_s)
         if party == message.content.recipient and message.delivered_s == now_s:
-            audit.append([_delivered(message, now_s)], now_s, once=True)
+            audit.append([_delivered(message, now_s, audit.public_ids)], now_s, once=True)
     return message
 
 
@@ -180,7 +181,7 @@ def fetch_messages(
             new = messages.list_messages(party, "inbox", AckLevel.SENT, None, limit, before_id)
             for message in new:
                 messages.mark_delivered(party, now_s, message.id)
-            audit.append([_delivered(m, now_s) for m in new], now_s, once=True)
+            audit.append([_delivered(m, now_s, audit.public_ids) for m in new], now_s, once=True)
     return messages.list_messages(party, box, level, overdue, limit, before_id)
 
 
@@ -197,8 +198,9 @@ def acknowledge_message(
     """Acknowledge a received message (read, accepted, disputed) and record it with the reason."""
     with together(audit, messages):
         message = acknowledge(messages, message_id, party, level, reason, now_s)
-        payload = {"message_id": message.id, "level": str(message.level), "reason": message.reason}
-        subject = (f"message:{message.id}", f"level:{message.level}")
+        shown = audit.public_ids.public(IdKind.MESSAGE, message.id)
+        payload = {"message_id": shown, "level": str(message.level), "reason": message.reason}
+        subject = (f"message:{shown}", f"level:{message.level}")
         audit.append(
             [AuditRecord(party, AuditKind.MESSAGE_ACKNOWLEDGED, subject, _both(message), payload)], now_s
         )
@@ -226,13 +228,14 @@ def pass_deadlines(
         return []
     with together(audit, messages):
         escalations = run_deadlines(messages, now_s, ladder_s)
+        ids = audit.public_ids
         records = [
             AuditRecord(
                 SERVER,
                 AuditKind.MESSAGE_OVERDUE,
-                (f"message:{m.id}",),
+                (f"message:{ids.public(IdKind.MESSAGE, m.id)}",),
                 _both(m),
-                {"message_id": m.id, "reply_by": m.content.reply_by},
+                {"message_id": ids.public(IdKind.MESSAGE, m.id), "reply_by": m.content.reply_by},
             )
             for m in past
             if m.overdue_s is None and is_overdue(m, now_s)
@@ -241,9 +244,14 @@ def pass_deadlines(
             AuditRecord(
                 SERVER,
                 AuditKind.ESCALATION,
-                (f"message:{e.message_id}", f"step:{e.step}"),
+                (f"message:{ids.public(IdKind.MESSAGE, e.message_id)}", f"step:{e.step}"),
                 tuple(sorted({e.sender, e.recipient})),
-                {"message_id": e.message_id, "step": e.step, "due_s": e.due_s, "code": e.code},
+                {
+                    "message_id": ids.public(IdKind.MESSAGE, e.message_id),
+                    "step": e.step,
+                    "due_s": e.due_s,
+                    "code": e.code,
+                },
             )
             for e in escalations
         ]
@@ -251,12 +259,21 @@ def pass_deadlines(
     if events is not None and added:
         new = {(entry.kind, entry.subject_json) for entry in added}
         overdue = [
-            m for m in past if (str(AuditKind.MESSAGE_OVERDUE), canonical_json([f"message:{m.id}"])) in new
+            m
+            for m in past
+            if (
+                str(AuditKind.MESSAGE_OVERDUE),
+                canonical_json([f"message:{ids.public(IdKind.MESSAGE, m.id)}"]),
+            )
+            in new
         ]
         stepped = [
             e
             for e in escalations
-            if (str(AuditKind.ESCALATION), canonical_json([f"message:{e.message_id}", f"step:{e.step}"]))
+            if (
+                str(AuditKind.ESCALATION),
+                canonical_json([f"message:{ids.public(IdKind.MESSAGE, e.message_id)}", f"step:{e.step}"]),
+            )
             in new
         ]
         events.publish(

@@ -27,6 +27,7 @@ from deconflict.channel.ledger import (
 )
 from deconflict.channel.plans import check_extent
 from deconflict.channel.probes import ProbeRules
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.channel.service.common import alarm_events, present, together
 from deconflict.channel.service.conflicts import resolve_superseded
 from deconflict.strategic.buffers import Buffers
@@ -46,10 +47,11 @@ def _document_sha256(document: object) -> str | None:
         return None
 
 
-def _conflict_record(filer: str, conflict: Conflict, conflict_id: int) -> AuditRecord:
+def _conflict_record(filer: str, conflict: Conflict, conflict_id: int, ids: PublicIds) -> AuditRecord:
     # Seen by both sides: only the facts disclosure lets both learn (no operation or volume ids).
+    shown = ids.public(IdKind.CONFLICT, conflict_id)
     payload: dict[str, Any] = {
-        "conflict_id": conflict_id,
+        "conflict_id": shown,
         "parties": [conflict.party_a, conflict.party_b],
         "time_start_s": conflict.time_start_s,
         "time_end_s": conflict.time_end_s,
@@ -60,7 +62,7 @@ def _conflict_record(filer: str, conflict: Conflict, conflict_id: int) -> AuditR
         "overlap_bbox": list(conflict.overlap_bbox),
     }
     audience = tuple(sorted({conflict.party_a, conflict.party_b}))
-    return AuditRecord(filer, AuditKind.CONFLICT_FOUND, (f"conflict:{conflict_id}",), audience, payload)
+    return AuditRecord(filer, AuditKind.CONFLICT_FOUND, (f"conflict:{shown}",), audience, payload)
 
 
 def file_plan(
@@ -121,13 +123,16 @@ def file_plan(
             "state": str(operation.state),
             "volumes": [v.id for v in operation.volumes],
             "document_sha256": _document_sha256(document),
-            "conflicts": list(result.conflict_ids),
+            "conflicts": [audit.public_ids.public(IdKind.CONFLICT, i) for i in result.conflict_ids],
         }
         records = [AuditRecord(party, kind, (f"operation:{party}/{operation.id}",), (party,), payload)]
         records += [
-            _conflict_record(party, c, i) for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
+            _conflict_record(party, c, i, audit.public_ids)
+            for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
         ]
-        records += resolve_superseded(conflict_states, superseded, party, Resolution.AMENDED, now_s)
+        records += resolve_superseded(
+            conflict_states, superseded, party, Resolution.AMENDED, now_s, audit.public_ids
+        )
         audit.append(records, now_s)
         if ledger is not None and result.conflicts:
             found = list(zip(result.conflict_ids, result.conflicts, strict=True))
@@ -179,7 +184,9 @@ def withdraw_plan(
         payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
         subject = (f"operation:{party}/{operation.id}",)
         records = [AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)]
-        records += resolve_superseded(conflict_states, superseded, party, Resolution.WITHDRAWN, now_s)
+        records += resolve_superseded(
+            conflict_states, superseded, party, Resolution.WITHDRAWN, now_s, audit.public_ids
+        )
         audit.append(records, now_s)
         if ledger is not None and revealed:
             others = [(r.id, _other_side(r.conflict, party)) for r in revealed]

@@ -24,12 +24,13 @@ from deconflict.channel.live import (
     IncidentStore,
     LivePicture,
 )
+from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.channel.service.common import alarm_events, present, together
 
 __all__ = ["run_tactical_cycle"]
 
 
-def _incident_payload(incident: Incident) -> dict[str, Any]:
+def _incident_payload(incident: Incident, ids: PublicIds) -> dict[str, Any]:
     # Seen by both sides: the parties, times and closest approach; never either aircraft's id. The
     # closest approach only when neither side's view of it is withheld (one entry serves both).
     c = incident.closest
@@ -43,7 +44,7 @@ def _incident_payload(incident: Incident) -> dict[str, Any]:
             "alt_m": c.alt_m,
         }
     return {
-        "incident_id": incident.id,
+        "incident_id": ids.public(IdKind.INCIDENT, incident.id),
         "parties": list(incident.parties),
         "started_s": incident.started_s,
         "ended_s": incident.ended_s,
@@ -52,9 +53,9 @@ def _incident_payload(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _incident_record(kind: AuditKind, incident: Incident) -> AuditRecord:
-    subject = (f"incident:{incident.id}",)
-    return AuditRecord(SERVER, kind, subject, incident.parties, _incident_payload(incident))
+def _incident_record(kind: AuditKind, incident: Incident, ids: PublicIds) -> AuditRecord:
+    subject = (f"incident:{ids.public(IdKind.INCIDENT, incident.id)}",)
+    return AuditRecord(SERVER, kind, subject, incident.parties, _incident_payload(incident, ids))
 
 
 def run_tactical_cycle(
@@ -105,8 +106,9 @@ def run_tactical_cycle(
                 incidents.record_closest(incident)
             closed = [incidents.record_closed(i) for i in changes.closed]
             incidents.log_alerts(changes.new_alerts, changes.cleared_alerts)
-            records = [_incident_record(AuditKind.INCIDENT_RECORDED, i) for i in changes.opened]
-            records += [_incident_record(AuditKind.INCIDENT_CLOSED, i) for i in closed]
+            ids = audit.public_ids
+            records = [_incident_record(AuditKind.INCIDENT_RECORDED, i, ids) for i in changes.opened]
+            records += [_incident_record(AuditKind.INCIDENT_CLOSED, i, ids) for i in closed]
             if records:
                 audit.append(records, now_s)
     if events is not None:

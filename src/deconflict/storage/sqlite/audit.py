@@ -44,8 +44,10 @@ from deconflict.channel.audit import (
     sign_checkpoint,
 )
 from deconflict.channel.keys import generate_key_pair
+from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import DeconflictError, StorageChangedError
 from deconflict.storage.sqlite.database import Database, DatabaseStore
+from deconflict.storage.sqlite.public_ids import load_public_ids
 
 __all__ = ["SQLiteAuditLog", "audit_key_path"]
 
@@ -119,6 +121,7 @@ class SQLiteAuditLog(DatabaseStore):
         super().__init__(path)
         self.key_path = key_path if key_path is not None else audit_key_path(self.path)
         self._signer: AuditSigner | None = None
+        self._public_ids: PublicIds | None = None
         self._identity = _file_identity(self.path)
         self._known_head: tuple[int, str] | None = None  # the last entry this log appended
         self._changed: str | None = None  # why appending stopped, once it has
@@ -183,6 +186,13 @@ class SQLiteAuditLog(DatabaseStore):
             )
         self._signer = signer
         return signer
+
+    @property
+    def public_ids(self) -> PublicIds:
+        """The database's public ids (:mod:`deconflict.storage.sqlite.public_ids`), read once."""
+        if self._public_ids is None:
+            self._public_ids = load_public_ids(self.database)
+        return self._public_ids
 
     @property
     def public_key_pem(self) -> str:

@@ -23,6 +23,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from deconflict.channel.public_ids import new_secret
 from deconflict.errors import DeconflictError
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "migrate", "schema_version"]
@@ -303,6 +304,24 @@ def _drop_meta(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE meta")
 
 
+def _public_id_secret(db: sqlite3.Connection) -> None:
+    """The secret of the ids parties are shown (:mod:`deconflict.channel.public_ids`), made with the file.
+
+    One row, in the database so a backup carries it; ``since_seq`` is the first
+    audit entry that names objects by public id (those before it, written by an
+    older server, name rows).
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS public_id_secret "
+        "(one INTEGER PRIMARY KEY CHECK (one = 1), secret TEXT NOT NULL, since_seq INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO public_id_secret (one, secret, since_seq) "
+        "SELECT 1, ?, COALESCE(MAX(seq), 0) + 1 FROM audit_log",
+        (new_secret().hex(),),
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
@@ -321,6 +340,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         _DISCLOSURES_PAIR_WITHOUT_CONFLICTS,
     ),
     Migration(11, "drop the meta table: user_version is the one schema version", _drop_meta),
+    Migration(
+        12, "the secret of the ids parties are shown (a keyed permutation of row ids)", _public_id_secret
+    ),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 
