@@ -36,6 +36,7 @@ from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOu
 from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
 from deconflict.api.schemas.tracks import TracksAcceptedOut, TracksIn, TracksOut
 from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings
+from deconflict.channel.public_ids import IdKind
 from deconflict.channel.service.incidents import comment_on_incident
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
@@ -166,11 +167,12 @@ def comment(
     events: EventsDep,
     now_s: Now,
     response: Response,
+    ids: PublicIdsDep,
 ) -> IncidentCommentOut:
     """Add the caller's comment to an incident's thread (both sides see it; never edited)."""
     with incident.public_errors():
         added = comment_on_incident(incidents, audit, party.name, incident.row, body.text, now_s, events)
-    response.headers["Location"] = f"/v1/incidents/{incident.shown}"
+    response.headers["Location"] = f"/v1/incidents/{ids.public(IdKind.INCIDENT, incident.row)}"
     return IncidentCommentOut.of(added)
 
 
