@@ -76,6 +76,7 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.channel.messages",
         "deconflict.channel.deadlines",
         "deconflict.channel.audit",
+        "deconflict.channel.audit_verify",
         "deconflict.channel.service.common",
         "deconflict.channel.service.conflicts",
         "deconflict.channel.service.incidents",

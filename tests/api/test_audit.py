@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from deconflict.api.schemas.audit import AuditEntryOut, AuditLinkOut
-from deconflict.channel.audit import ChainLink, verify_chain
+from deconflict.channel.audit import ChainLink
+from deconflict.channel.audit_verify import verify_chain
 from deconflict.cli import main
 from tests.api.conftest import Channel
 from tests.api.test_conflicts import blue_plan, forbidden_strings, red_plan

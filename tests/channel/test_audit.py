@@ -19,8 +19,8 @@ from deconflict.channel.audit import (
     AuditRecord,
     ChainLink,
     entry_bytes,
-    verify_chain,
 )
+from deconflict.channel.audit_verify import verify_chain
 from deconflict.errors import AuditError, DeconflictError
 from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
@@ -173,7 +173,7 @@ def test_views_parse_tampered_json_as_invisible(log: SQLiteAuditLog) -> None:
 
 
 def test_a_checkpoint_holds_the_server_to_its_chain(log: SQLiteAuditLog) -> None:
-    from deconflict.channel.audit import verify_checkpoints
+    from deconflict.channel.audit_verify import verify_checkpoints
 
     assert log.head(T0_S).seq == 0 and log.head(T0_S).hash == GENESIS_HASH
     log.append([record(1), record(2), record(3)], T0_S)

@@ -113,7 +113,7 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def _read_key(path: str) -> str:
     """A public key file's PEM text; anything but an Ed25519 public key is bad input (exit 2)."""
-    from deconflict.channel.audit import load_public_key
+    from deconflict.channel.audit_verify import load_public_key
 
     try:
         text = Path(path).read_text(encoding="ascii")
@@ -124,7 +124,7 @@ def _read_key(path: str) -> str:
 
 
 def _same_key(a: str, b: str) -> bool:
-    from deconflict.channel.audit import load_public_key
+    from deconflict.channel.audit_verify import load_public_key
 
     return load_public_key(a).public_bytes_raw() == load_public_key(b).public_bytes_raw()
 
@@ -181,7 +181,7 @@ def _checkpoints(paths: list[str]) -> list[tuple[str, Checkpoint]]:
 def _check_checkpoints(
     args: argparse.Namespace, items: list[AuditEntry] | list[AuditEntry | ChainLink], key: str
 ) -> str:
-    from deconflict.channel.audit import verify_checkpoints
+    from deconflict.channel.audit_verify import verify_checkpoints
 
     if not args.checkpoint:
         return ""
@@ -191,8 +191,8 @@ def _check_checkpoints(
 
 def _verify_db(args: argparse.Namespace) -> str:
     # Imported here: building the parser must stay cheap (no cryptography, no database).
-    from deconflict.channel.audit import verify_chain, verify_messages, with_row_ids
     from deconflict.channel.audit_state import verify_state
+    from deconflict.channel.audit_verify import verify_chain, verify_messages, with_row_ids
     from deconflict.channel.service.conflicts import conflict_lifecycles
     from deconflict.cli.party import existing_settings_for
     from deconflict.storage import open_storage
@@ -307,7 +307,8 @@ def _exported_messages(document: Any, source: str) -> list[Message]:
 
 
 def _verify_view(args: argparse.Namespace, document: Any, source: str, key: str) -> str:
-    from deconflict.channel.audit import AuditEntry, verify_chain, verify_messages
+    from deconflict.channel.audit import AuditEntry
+    from deconflict.channel.audit_verify import verify_chain, verify_messages
 
     items = _view_items(document, source)
     verify_chain(items, key)
