@@ -1,9 +1,10 @@
-"""A real ``deconflict serve`` process for end-to-end tests, always stopped, and plain calls to it."""
+"""A real ``deconflict serve`` for end-to-end tests, always stopped; calls to it; benchmarks driving one."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from deconflict.channel.parties import register_party as add_party
@@ -24,6 +26,7 @@ from deconflict.storage import open_storage
 from tests.builders import T0_S
 
 STARTUP_S = 30.0
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 _RUNNING = re.compile(r"running on (https?://127\.0\.0\.1:\d+)")
 
 
@@ -174,3 +177,13 @@ def new_party(db: Path, folder: Path, name: str) -> Party:
     """:func:`register_party`, as a :class:`Party`."""
     token, key = register_party(db, name, folder)
     return Party(name, token, key)
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/NAME.py`` imported by path (the folder is not a package), as ``NAME_benchmark``."""
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module

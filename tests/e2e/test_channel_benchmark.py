@@ -6,8 +6,6 @@ Also the WebSocket over real uvicorn (not the TestClient): a bad token is closed
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -15,17 +13,12 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "channel.py"
+from tests.servers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("channel_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("channel")
 
 
 def test_the_benchmark_measures_and_stops_the_server(bench: ModuleType) -> None:
