@@ -1,4 +1,4 @@
-"""Small builders shared by the tests: footprints, volumes and GeoJSON documents.
+"""Small builders shared by the tests: footprints, points, volumes and GeoJSON documents.
 
 Plain functions with every value explicit, so a test reads as its scenario.
 """
@@ -6,12 +6,16 @@ Plain functions with every value explicit, so a test reads as its scenario.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
+from deconflict.geometry.geodesy import destination
+from deconflict.geometry.overlap import footprints_conflict
+from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import Volume
 from deconflict.units import Altitude, AltitudeReference
 
@@ -43,6 +47,21 @@ def circle(lon: float, lat: float, radius_m: float) -> Footprint:
     return circle_footprint(lon, lat, radius_m)
 
 
+def point_at(lon: float, lat: float, azimuth_deg: float, distance_m: float) -> tuple[float, float]:
+    """The (lon, lat) ``distance_m`` from (lon, lat) along ``azimuth_deg`` on the ellipsoid."""
+    x, y = destination(lon, lat, azimuth_deg, distance_m)
+    return float(x), float(y)
+
+
+def conflicts_both_ways(a: Footprint, b: Footprint, buffer_m: float = 0.0) -> bool:
+    """Whether ``a`` and ``b`` conflict, asserting that both orders give one boolean and agree."""
+    ab = footprints_conflict([a], [b], buffer_m)
+    ba = footprints_conflict([b], [a], buffer_m)
+    assert ab.shape == (1,) and ab.dtype == bool
+    assert ab[0] == ba[0], "footprints_conflict is not symmetric"
+    return bool(ab[0])
+
+
 def volume(
     volume_id: str,
     party: str,
@@ -67,6 +86,11 @@ def volume(
         time_start_s=start_s,
         time_end_s=end_s,
     )
+
+
+def conflict_pairs(conflicts: Iterable[Conflict]) -> set[frozenset[tuple[str, str]]]:
+    """Each conflict as the unordered pair of its (party, volume id): what tests compare, order aside."""
+    return {frozenset({(c.party_a, c.a), (c.party_b, c.b)}) for c in conflicts}
 
 
 def altitude(value: float, units: str = "m", reference: str | None = "MSL") -> dict[str, Any]:

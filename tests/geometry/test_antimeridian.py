@@ -13,22 +13,11 @@ from shapely.geometry import MultiPolygon
 
 from deconflict.geometry.antimeridian import split_at_antimeridian, unwrap_longitudes
 from deconflict.geometry.footprint import Footprint, polygon_footprint
-from deconflict.geometry.geodesy import area_m2, destination, distance_m
-from deconflict.geometry.overlap import footprints_conflict, gap_m
-from tests.builders import box, box_ring, circle, ring
+from deconflict.geometry.geodesy import area_m2, distance_m
+from deconflict.geometry.overlap import gap_m
+from tests.builders import box, box_ring, circle, conflicts_both_ways, point_at, ring
 
 CM = 0.01
-
-
-def conflict(a: Footprint, b: Footprint, buffer_m: float = 0.0) -> bool:
-    ab = bool(footprints_conflict([a], [b], buffer_m)[0])
-    assert ab == bool(footprints_conflict([b], [a], buffer_m)[0]), "not symmetric"
-    return ab
-
-
-def at(lon: float, lat: float, azimuth_deg: float, distance: float) -> tuple[float, float]:
-    x, y = destination(lon, lat, azimuth_deg, distance)
-    return float(x), float(y)
 
 
 # --- unwrapping and splitting ------------------------------------------------------
@@ -101,23 +90,24 @@ def test_unsplit_and_presplit_polygons_are_the_same_footprint() -> None:
     ],
 )
 def test_unsplit_polygon_conflicts_where_it_is(other: Footprint, expected: bool) -> None:
-    assert conflict(unsplit_box(), other) is expected
+    assert conflicts_both_ways(unsplit_box(), other) is expected
 
 
 def test_polygons_meeting_at_the_antimeridian_only_touch() -> None:
-    assert not conflict(box(170.0, 0.0, 180.0, 1.0), box(-180.0, 0.0, -170.0, 1.0))
+    assert not conflicts_both_ways(box(170.0, 0.0, 180.0, 1.0), box(-180.0, 0.0, -170.0, 1.0))
 
 
 def test_polygon_overlapping_across_the_antimeridian_by_one_centimetre() -> None:
-    east_edge = at(180.0, 0.5, 90.0, CM)[0]  # 1 cm east of the antimeridian
+    east_edge = point_at(180.0, 0.5, 90.0, CM)[0]  # 1 cm east of the antimeridian
     assert -180.0 < east_edge < -179.9999999
     a = polygon_footprint([[ring((179.9, 0.0), (east_edge, 0.0), (east_edge, 1.0), (179.9, 1.0))]])
-    assert conflict(a, box(-180.0, 0.0, -179.9, 1.0))
-    west_edge = at(-180.0, 0.5, 270.0, CM)[0]
+    assert conflicts_both_ways(a, box(-180.0, 0.0, -179.9, 1.0))
+    west_edge = point_at(-180.0, 0.5, 270.0, CM)[0]
     b = box(west_edge, 0.0, 180.0, 1.0)
-    assert conflict(b, box(-180.0, 0.0, -179.9, 1.0)) is False  # 1 cm short: they only touch the line
+    # 1 cm short: they only touch the line
+    assert conflicts_both_ways(b, box(-180.0, 0.0, -179.9, 1.0)) is False
     across = polygon_footprint([[ring((179.999, 0.0), (-179.9, 0.0), (-179.9, 1.0), (179.999, 1.0))]])
-    assert conflict(b, across)
+    assert conflicts_both_ways(b, across)
 
 
 # --- circles across the antimeridian -------------------------------------------------
@@ -129,8 +119,8 @@ def test_circles_on_both_sides_of_the_antimeridian(lat: float) -> None:
     d = float(distance_m(*west, *east))
     assert d < 3_000.0  # the short way round
     a = circle(*west, 600.0)
-    assert conflict(a, circle(*east, d - 600.0 + CM))
-    assert not conflict(a, circle(*east, d - 600.0 - CM))
+    assert conflicts_both_ways(a, circle(*east, d - 600.0 + CM))
+    assert not conflicts_both_ways(a, circle(*east, d - 600.0 - CM))
 
 
 def test_circle_crossing_the_antimeridian_is_split() -> None:
@@ -145,17 +135,17 @@ def test_circle_across_the_antimeridian_against_a_meridian_edge(centre_lon: floa
     radius_m = 3_000.0
 
     def polygon_at(distance: float) -> Footprint:
-        west = at(centre_lon, 0.0, 90.0, distance)[0]
+        west = point_at(centre_lon, 0.0, 90.0, distance)[0]
         return polygon_footprint([[ring((west, -0.1), (west + 0.2, -0.1), (west + 0.2, 0.1), (west, 0.1))]])
 
     c = circle(centre_lon, 0.0, radius_m)
-    assert conflict(c, polygon_at(radius_m - CM))
-    assert not conflict(c, polygon_at(radius_m + CM))
+    assert conflicts_both_ways(c, polygon_at(radius_m - CM))
+    assert not conflicts_both_ways(c, polygon_at(radius_m + CM))
 
 
 def test_circle_at_plus_and_minus_180_is_the_same_place() -> None:
-    assert conflict(circle(180.0, 20.0, 10.0), circle(-180.0, 20.0, 10.0))
-    assert conflict(circle(180.0, 20.0, 10.0), box(-180.0, 19.9, -179.9, 20.1))
+    assert conflicts_both_ways(circle(180.0, 20.0, 10.0), circle(-180.0, 20.0, 10.0))
+    assert conflicts_both_ways(circle(180.0, 20.0, 10.0), box(-180.0, 19.9, -179.9, 20.1))
 
 
 # --- the poles -----------------------------------------------------------------------
@@ -171,13 +161,13 @@ def test_circle_containing_the_pole_against_a_polygon_over_the_pole() -> None:
     assert float(distance_m(*centre, 0.0, 90.0)) < radius_m
 
     def triangle(distance: float) -> Footprint:
-        lon_top, lat_top = at(*centre, 0.0, distance)
+        lon_top, lat_top = point_at(*centre, 0.0, distance)
         assert abs(abs(lon_top) - 180.0) < 1e-6
         return polygon_footprint([[ring((180.0, lat_top), (179.0, 89.0), (-179.0, 89.0))]])
 
     c = circle(*centre, radius_m)
-    assert conflict(c, triangle(radius_m - CM))
-    assert not conflict(c, triangle(radius_m + CM))
+    assert conflicts_both_ways(c, triangle(radius_m - CM))
+    assert not conflicts_both_ways(c, triangle(radius_m + CM))
 
 
 def test_circles_over_the_pole() -> None:
@@ -185,14 +175,14 @@ def test_circles_over_the_pole() -> None:
     d = float(distance_m(*a_centre, *b_centre))
     assert d == pytest.approx((0.5 + 0.4) * 111_694.0, rel=1e-3)  # through the pole
     a = circle(*a_centre, 60_000.0)
-    assert conflict(a, circle(*b_centre, d - 60_000.0 + CM))
-    assert not conflict(a, circle(*b_centre, d - 60_000.0 - CM))
+    assert conflicts_both_ways(a, circle(*b_centre, d - 60_000.0 + CM))
+    assert not conflicts_both_ways(a, circle(*b_centre, d - 60_000.0 - CM))
 
 
 def test_circle_containing_the_south_pole_against_a_polygon() -> None:
     c = circle(45.0, -89.8, 40_000.0)
-    assert conflict(c, box(-135.0, -89.9, -134.0, -89.85))  # other side, inside the circle
-    assert not conflict(c, box(-135.0, -88.0, -134.0, -87.0))
+    assert conflicts_both_ways(c, box(-135.0, -89.9, -134.0, -89.85))  # other side, inside the circle
+    assert not conflicts_both_ways(c, box(-135.0, -88.0, -134.0, -87.0))
 
 
 def test_circle_centred_on_the_pole() -> None:
@@ -200,8 +190,8 @@ def test_circle_centred_on_the_pole() -> None:
     inside = 90.0 - 19_900.0 / 111_694.0
     outside = 90.0 - 20_100.0 / 111_694.0
     for lon in (-170.0, -30.0, 60.0, 179.0):
-        assert conflict(c, box(lon, inside - 0.1, lon + 0.5, inside))
-        assert not conflict(c, box(lon, outside - 0.1, lon + 0.5, outside))
+        assert conflicts_both_ways(c, box(lon, inside - 0.1, lon + 0.5, inside))
+        assert not conflicts_both_ways(c, box(lon, outside - 0.1, lon + 0.5, outside))
 
 
 # --- property: near the antimeridian and the poles, against geodesic distance -------
@@ -270,7 +260,7 @@ def test_circle_polygon_near_the_antimeridian_matches_geodesic_reference(
     fp = polygon_footprint([[given_corners]])
     c = circle(float(_wrap(np.array([centre_lon]))[0]), centre_lat, radius_m)
     event(f"expected {expected}")
-    assert conflict(c, fp) is expected
+    assert conflicts_both_ways(c, fp) is expected
 
 
 @settings(max_examples=120, deadline=None)
@@ -305,7 +295,7 @@ def test_circle_polygon_near_a_pole_matches_geodesic_reference(
     given_corners = np.column_stack([_wrap(corners_unwrapped[:, 0]), corners_unwrapped[:, 1]])
     fp = polygon_footprint([[given_corners]])
     event(f"expected {expected}")
-    assert conflict(circle(centre_lon, sign * centre_lat, radius_m), fp) is expected
+    assert conflicts_both_ways(circle(centre_lon, sign * centre_lat, radius_m), fp) is expected
 
 
 # --- buffers across the antimeridian and over the poles -------------------------------
@@ -316,21 +306,23 @@ def test_buffer_reaches_across_the_antimeridian_between_polygons() -> None:
     b = box(-180.0, 0.0, -179.9, 0.1)
     gap = gap_m(a, b)
     assert gap == pytest.approx(float(distance_m(179.9999, 0.0, 180.0, 0.0)), abs=1e-3)  # 11.13 m
-    assert not conflict(a, b, buffer_m=gap / 2.0 - CM)
-    assert conflict(a, b, buffer_m=gap / 2.0 + CM)
+    assert not conflicts_both_ways(a, b, buffer_m=gap / 2.0 - CM)
+    assert conflicts_both_ways(a, b, buffer_m=gap / 2.0 + CM)
 
 
 def test_buffer_reaches_across_the_antimeridian_between_circle_and_polygon() -> None:
     c = circle(179.999, 0.0, 100.0)
     b = box(-180.0, -0.1, -179.9, 0.1)
     gap = float(distance_m(179.999, 0.0, 180.0, 0.0)) - 100.0  # 11.3 m
-    assert conflict(c, b, buffer_m=gap / 2.0 + CM)
+    assert conflicts_both_ways(c, b, buffer_m=gap / 2.0 + CM)
 
 
 def test_touching_at_the_antimeridian_conflicts_with_a_buffer_between_circles() -> None:
     # Circle pairs are decided by centre distance alone, which wraps correctly.
     d = float(distance_m(179.999, 0.0, -179.999, 0.0))
-    assert conflict(circle(179.999, 0.0, 100.0), circle(-179.999, 0.0, 100.0), buffer_m=(d - 200.0) / 2 + CM)
+    assert conflicts_both_ways(
+        circle(179.999, 0.0, 100.0), circle(-179.999, 0.0, 100.0), buffer_m=(d - 200.0) / 2 + CM
+    )
 
 
 def test_buffer_reaches_over_the_pole_between_polygons() -> None:
@@ -338,4 +330,4 @@ def test_buffer_reaches_over_the_pole_between_polygons() -> None:
     b = box(179.0, 89.9, 181.0, 89.91)
     gap = gap_m(a, b)
     assert gap == pytest.approx(2 * 0.09 * 111_694.0, rel=1e-3)  # 20.1 km through the pole
-    assert conflict(a, b, buffer_m=gap / 2.0 + 1.0)
+    assert conflicts_both_ways(a, b, buffer_m=gap / 2.0 + 1.0)

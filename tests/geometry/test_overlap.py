@@ -18,27 +18,13 @@ from deconflict.geometry.overlap import (
     overlap_regions,
     point_to_shape_distance_m,
 )
-from tests.builders import box, box_ring, circle, polygon
+from tests.builders import box, box_ring, circle, conflicts_both_ways, point_at, polygon
 
 CM = 0.01
 
 
-def conflict(a: Footprint, b: Footprint, buffer_m: float = 0.0) -> bool:
-    """Both orders must agree; returns the decision."""
-    ab = footprints_conflict([a], [b], buffer_m)
-    ba = footprints_conflict([b], [a], buffer_m)
-    assert ab.shape == (1,) and ab.dtype == bool
-    assert ab[0] == ba[0], "footprints_conflict is not symmetric"
-    return bool(ab[0])
-
-
 def lon_at(lon: float, lat: float, azimuth_deg: float, distance: float) -> float:
     return float(destination(lon, lat, azimuth_deg, distance)[0])
-
-
-def at(lon: float, lat: float, azimuth_deg: float, distance: float) -> tuple[float, float]:
-    x, y = destination(lon, lat, azimuth_deg, distance)
-    return float(x), float(y)
 
 
 # --- polygons --------------------------------------------------------------------
@@ -49,39 +35,39 @@ def test_polygons_overlapping_by_one_centimetre_conflict() -> None:
     west = lon_at(10.01, 45.01, 270.0, CM)  # 1 cm west of a's east edge, at its top
     assert 10.01 - west == pytest.approx(CM / 78_870.0, rel=1e-2)
     b = box(west, 45.0, 10.02, 45.01)
-    assert conflict(a, b)
+    assert conflicts_both_ways(a, b)
 
 
 def test_polygons_five_metres_apart_do_not_conflict() -> None:
     a = box(10.0, 45.0, 10.01, 45.01)
     b = box(lon_at(10.01, 45.0, 90.0, 5.0), 45.0, 10.02, 45.01)
-    assert not conflict(a, b)
+    assert not conflicts_both_ways(a, b)
 
 
 def test_polygons_sharing_an_edge_do_not_conflict() -> None:
     a = box(10.0, 45.0, 10.01, 45.01)
     b = box(10.01, 45.0, 10.02, 45.01)
-    assert not conflict(a, b)
+    assert not conflicts_both_ways(a, b)
     assert gap_m(a, b) == 0.0
 
 
 def test_polygons_sharing_part_of_an_edge_or_a_corner_do_not_conflict() -> None:
     a = box(10.0, 45.0, 10.01, 45.01)
-    assert not conflict(a, box(10.01, 45.005, 10.02, 45.02))
-    assert not conflict(a, box(10.01, 45.01, 10.02, 45.02))
-    assert not conflict(a, polygon((10.01, 45.005), (10.02, 45.0), (10.02, 45.01)))
+    assert not conflicts_both_ways(a, box(10.01, 45.005, 10.02, 45.02))
+    assert not conflicts_both_ways(a, box(10.01, 45.01, 10.02, 45.02))
+    assert not conflicts_both_ways(a, polygon((10.01, 45.005), (10.02, 45.0), (10.02, 45.01)))
 
 
 def test_polygon_inside_another_conflicts() -> None:
-    assert conflict(box(10.0, 45.0, 11.0, 46.0), box(10.4, 45.4, 10.5, 45.5))
-    assert conflict(box(10.0, 45.0, 11.0, 46.0), box(10.0, 45.0, 11.0, 46.0))
+    assert conflicts_both_ways(box(10.0, 45.0, 11.0, 46.0), box(10.4, 45.4, 10.5, 45.5))
+    assert conflicts_both_ways(box(10.0, 45.0, 11.0, 46.0), box(10.0, 45.0, 11.0, 46.0))
 
 
 def test_polygon_inside_a_hole_does_not_conflict() -> None:
     donut = polygon_footprint([[box_ring(0.0, 0.0, 1.0, 1.0), box_ring(0.25, 0.25, 0.75, 0.75)]])
-    assert not conflict(donut, box(0.3, 0.3, 0.7, 0.7))
-    assert not conflict(donut, box(0.25, 0.25, 0.75, 0.75))
-    assert conflict(donut, box(0.2, 0.3, 0.7, 0.7))
+    assert not conflicts_both_ways(donut, box(0.3, 0.3, 0.7, 0.7))
+    assert not conflicts_both_ways(donut, box(0.25, 0.25, 0.75, 0.75))
+    assert conflicts_both_ways(donut, box(0.2, 0.3, 0.7, 0.7))
 
 
 def _top_corner_gap(a_east: float, b_west: float, lat: float) -> float:
@@ -97,25 +83,25 @@ def test_polygon_buffer_conflicts_below_twice_the_gap(gap_target_m: float) -> No
     gap = _top_corner_gap(10.01, west, 45.01)
     assert gap == pytest.approx(gap_target_m, abs=1e-6)
     assert gap_m(a, b) == pytest.approx(gap, abs=1e-4)
-    assert not conflict(a, b)
-    assert conflict(a, b, buffer_m=gap / 2.0 + CM)
-    assert not conflict(a, b, buffer_m=gap / 2.0 - CM)
+    assert not conflicts_both_ways(a, b)
+    assert conflicts_both_ways(a, b, buffer_m=gap / 2.0 + CM)
+    assert not conflicts_both_ways(a, b, buffer_m=gap / 2.0 - CM)
 
 
 def test_polygon_buffer_across_latitude() -> None:
     a = box(10.0, 45.0, 10.01, 45.01)
-    _, south = at(10.005, 45.01, 0.0, 30.0)
+    _, south = point_at(10.005, 45.01, 0.0, 30.0)
     b = box(10.0, south, 10.01, 45.02)
     gap = float(distance_m(10.005, 45.01, 10.005, south))
     assert gap == pytest.approx(30.0, abs=1e-6)
-    assert conflict(a, b, buffer_m=15.0 + CM)
-    assert not conflict(a, b, buffer_m=15.0 - CM)
+    assert conflicts_both_ways(a, b, buffer_m=15.0 + CM)
+    assert not conflicts_both_ways(a, b, buffer_m=15.0 - CM)
 
 
 def test_polygons_touching_conflict_with_any_buffer() -> None:
     a = box(10.0, 45.0, 10.01, 45.01)
     b = box(10.01, 45.0, 10.02, 45.01)
-    assert conflict(a, b, buffer_m=CM)
+    assert conflicts_both_ways(a, b, buffer_m=CM)
 
 
 # --- circles ---------------------------------------------------------------------
@@ -126,13 +112,13 @@ def test_polygons_touching_conflict_with_any_buffer() -> None:
     [(36.0, 35.0, 37.0), (0.0, 0.0, 90.0), (-70.0, -55.0, 200.0), (15.0, 78.0, 0.0)],
 )
 def test_circles_at_radius_sum_plus_minus_one_centimetre(lon: float, lat: float, azimuth: float) -> None:
-    other = at(lon, lat, azimuth, 10_000.0)
+    other = point_at(lon, lat, azimuth, 10_000.0)
     d = float(distance_m(lon, lat, *other))
     a = circle(lon, lat, 4_000.0)
-    assert conflict(a, circle(*other, d - 4_000.0 + CM))
-    assert not conflict(a, circle(*other, d - 4_000.0 - CM))
+    assert conflicts_both_ways(a, circle(*other, d - 4_000.0 + CM))
+    assert not conflicts_both_ways(a, circle(*other, d - 4_000.0 - CM))
     # Exactly tangent: they touch, they do not share area.
-    assert not conflict(a, circle(*other, d - 4_000.0))
+    assert not conflicts_both_ways(a, circle(*other, d - 4_000.0))
 
 
 def test_tangent_circles_give_the_same_answer_in_both_orders() -> None:
@@ -143,16 +129,16 @@ def test_tangent_circles_give_the_same_answer_in_both_orders() -> None:
 
 
 def test_concentric_and_nested_circles_conflict() -> None:
-    assert conflict(circle(36.0, 35.0, 1.0), circle(36.0, 35.0, 1.0))
-    assert conflict(circle(36.0, 35.0, 1.0), circle(36.0, 35.0, 10_000.0))
+    assert conflicts_both_ways(circle(36.0, 35.0, 1.0), circle(36.0, 35.0, 1.0))
+    assert conflicts_both_ways(circle(36.0, 35.0, 1.0), circle(36.0, 35.0, 10_000.0))
 
 
 def test_circle_buffer_conflicts_below_twice_the_gap() -> None:
-    other = at(36.0, 35.0, 123.0, 2_000.0)
+    other = point_at(36.0, 35.0, 123.0, 2_000.0)
     a, b = circle(36.0, 35.0, 900.0), circle(*other, 1_000.0)  # gap 100 m
-    assert not conflict(a, b)
-    assert conflict(a, b, buffer_m=50.0 + CM)
-    assert not conflict(a, b, buffer_m=50.0 - CM)
+    assert not conflicts_both_ways(a, b)
+    assert conflicts_both_ways(a, b, buffer_m=50.0 + CM)
+    assert not conflicts_both_ways(a, b, buffer_m=50.0 - CM)
     assert gap_m(a, b) == pytest.approx(100.0, abs=1e-6)
 
 
@@ -166,18 +152,18 @@ def test_circle_against_a_meridian_edge_on_the_equator(radius_m: float, lon0: fl
         return box(west, -0.05, west + 0.1, 0.05)
 
     c = circle(lon0, 0.0, radius_m)
-    assert conflict(c, edge_at(radius_m - CM))
-    assert not conflict(c, edge_at(radius_m + CM))
-    assert conflict(c, edge_at(radius_m - 0.001))
-    assert not conflict(c, edge_at(radius_m + 0.001))
+    assert conflicts_both_ways(c, edge_at(radius_m - CM))
+    assert not conflicts_both_ways(c, edge_at(radius_m + CM))
+    assert conflicts_both_ways(c, edge_at(radius_m - 0.001))
+    assert not conflicts_both_ways(c, edge_at(radius_m + 0.001))
 
 
 def _wedge_towards(lon: float, lat: float, azimuth: float, apex_m: float) -> Footprint:
     """A narrow triangle pointing at the centre, apex at ``apex_m``: the apex is its closest point."""
-    apex = at(lon, lat, azimuth, apex_m)
+    apex = point_at(lon, lat, azimuth, apex_m)
     far = apex_m + max(50.0, apex_m)
-    left = at(lon, lat, azimuth - 3.0, far)
-    right = at(lon, lat, azimuth + 3.0, far)
+    left = point_at(lon, lat, azimuth - 3.0, far)
+    right = point_at(lon, lat, azimuth + 3.0, far)
     return polygon(apex, left, right)
 
 
@@ -197,20 +183,20 @@ def test_circle_against_a_polygon_vertex_at_radius_plus_minus_one_centimetre(
     c = circle(lon, lat, radius_m)
     inside = _wedge_towards(lon, lat, azimuth, radius_m - CM)
     outside = _wedge_towards(lon, lat, azimuth, radius_m + CM)
-    assert conflict(c, inside)
-    assert not conflict(c, outside)
+    assert conflicts_both_ways(c, inside)
+    assert not conflicts_both_ways(c, outside)
     assert gap_m(c, outside) == pytest.approx(CM, abs=1e-4)
-    assert conflict(c, outside, buffer_m=CM / 2.0 + 1e-4)
-    assert not conflict(c, outside, buffer_m=CM / 2.0 - 1e-4)
+    assert conflicts_both_ways(c, outside, buffer_m=CM / 2.0 + 1e-4)
+    assert not conflicts_both_ways(c, outside, buffer_m=CM / 2.0 - 1e-4)
 
 
 def test_circle_inside_a_polygon_and_polygon_inside_a_circle_conflict() -> None:
-    assert conflict(circle(10.5, 45.5, 10.0), box(10.0, 45.0, 11.0, 46.0))
-    assert conflict(circle(10.5, 45.5, 100_000.0), box(10.49, 45.49, 10.51, 45.51))
+    assert conflicts_both_ways(circle(10.5, 45.5, 10.0), box(10.0, 45.0, 11.0, 46.0))
+    assert conflicts_both_ways(circle(10.5, 45.5, 100_000.0), box(10.49, 45.49, 10.51, 45.51))
 
 
 def test_circle_centred_on_a_polygon_edge_conflicts() -> None:
-    assert conflict(circle(11.0, 45.5, 1.0), box(10.0, 45.0, 11.0, 46.0))
+    assert conflicts_both_ways(circle(11.0, 45.5, 1.0), box(10.0, 45.0, 11.0, 46.0))
 
 
 def test_circle_in_a_polygon_hole_does_not_conflict() -> None:
@@ -218,8 +204,8 @@ def test_circle_in_a_polygon_hole_does_not_conflict() -> None:
     # The hole's nearest edge is its top (half a degree of latitude is shorter than of longitude).
     to_edge_m = float(distance_m(1.0, 0.0, 1.0, 0.5))
     assert to_edge_m < float(distance_m(1.0, 0.0, 1.5, 0.0))
-    assert not conflict(circle(1.0, 0.0, to_edge_m - CM), donut)
-    assert conflict(circle(1.0, 0.0, to_edge_m + CM), donut)
+    assert not conflicts_both_ways(circle(1.0, 0.0, to_edge_m - CM), donut)
+    assert conflicts_both_ways(circle(1.0, 0.0, to_edge_m + CM), donut)
 
 
 # --- the vectorised batch and its helpers ------------------------------------------
@@ -314,7 +300,7 @@ def test_overlap_region_of_two_boxes() -> None:
 
 
 def test_overlap_region_of_two_circles_is_close_to_the_lens() -> None:
-    other = at(36.0, 35.0, 90.0, 10_000.0)
+    other = point_at(36.0, 35.0, 90.0, 10_000.0)
     d = float(distance_m(36.0, 35.0, *other))
     r = 6_000.0
     lens = 2 * r * r * np.arccos(d / (2 * r)) - d / 2 * np.sqrt(4 * r * r - d * d)

@@ -13,19 +13,15 @@ from hypothesis import strategies as st
 from deconflict.geometry.geodesy import area_m2, destination, distance_m
 from deconflict.strategic import find_conflicts, read_volumes
 from deconflict.strategic.buffers import Buffers
-from deconflict.strategic.conflicts import Conflict, evaluate_pairs, format_time
+from deconflict.strategic.conflicts import evaluate_pairs, format_time
 from deconflict.strategic.volume import Volume
 from deconflict.units import AltitudeMargins
-from tests.builders import T0_S, box, circle, volume
+from tests.builders import T0_S, box, circle, conflict_pairs, volume
 from tests.strategic.reference import reference_conflicts
 from tests.strategic.strategies import Case, cases
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SQUARE = box(36.0, 35.0, 36.5, 35.5)
-
-
-def pairs(conflicts: list[Conflict]) -> set[frozenset[tuple[str, str]]]:
-    return {frozenset({(c.party_a, c.a), (c.party_b, c.b)}) for c in conflicts}
 
 
 def conflicting(
@@ -364,7 +360,7 @@ def test_buffered_circles_over_the_pole_are_candidates() -> None:
 
 def check_against_reference(case: Case, buffers: Buffers) -> None:
     found = find_conflicts(case.volumes, buffers)
-    got = pairs(found)
+    got = conflict_pairs(found)
     assert len(got) == len(found), "a pair reported twice"
     sure, unsure = reference_conflicts(case.volumes, case.shapes, buffers)
     event(f"conflicts: {min(len(sure), 3)}{'+' if len(sure) >= 3 else ''}")
@@ -426,4 +422,4 @@ def test_find_conflicts_on_many_random_volumes_matches_brute_force_time_and_alti
         and lowers[j] < uppers[i]
     }
     assert len(expected) > 500
-    assert pairs(find_conflicts(vols)) == expected
+    assert conflict_pairs(find_conflicts(vols)) == expected

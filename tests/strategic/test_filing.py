@@ -14,18 +14,13 @@ from deconflict.errors import InputError, NotFoundError, StaleVersionError
 from deconflict.storage import SQLiteStore
 from deconflict.strategic import file_operation, find_conflicts, withdraw_operation
 from deconflict.strategic.buffers import Buffers
-from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import OperationState, Volume
-from tests.builders import T0_S, box, circle, volume
+from tests.builders import T0_S, box, circle, conflict_pairs, volume
 from tests.strategic.reference import reference_conflicts
 from tests.strategic.strategies import Case, cases
 
 SQUARE = box(36.0, 35.0, 36.5, 35.5)
-
-
-def pairs(conflicts: list[Conflict] | tuple[Conflict, ...]) -> set[frozenset[tuple[str, str]]]:
-    return {frozenset({(c.party_a, c.a), (c.party_b, c.b)}) for c in conflicts}
 
 
 @pytest.fixture
@@ -137,7 +132,7 @@ def test_update_replaces_volumes_and_conflicts(store: SQLiteStore) -> None:
     file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
     first = file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
     assert len(first.conflicts) == 1
-    assert pairs(store.list_conflicts("red")) == pairs(first.conflicts)
+    assert conflict_pairs(store.list_conflicts("red")) == conflict_pairs(first.conflicts)
     moved = file_operation(store, "blue", "b", [volume("b1", "blue", box(0, 0, 1, 1))], replaces_version=1)
     assert moved.conflicts == ()
     assert store.list_conflicts("blue") == []
@@ -149,7 +144,7 @@ def test_updating_the_other_side_supersedes_conflicts_too(store: SQLiteStore) ->
     file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
     file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
     again = file_operation(store, "red", "r", [volume("r1", "red", SQUARE)], replaces_version=1)
-    assert pairs(again.conflicts) == {frozenset({("red", "r1"), ("blue", "b1")})}
+    assert conflict_pairs(again.conflicts) == {frozenset({("red", "r1"), ("blue", "b1")})}
     assert len(store.list_conflicts("blue")) == 1  # the old one superseded, the new one open
     assert store.list_conflicts("blue")[0].a == "r1"
 
@@ -162,7 +157,7 @@ def test_withdraw_removes_volumes_from_conflicts(store: SQLiteStore) -> None:
     assert store.list_conflicts("blue") == []
     assert store.count_volumes() == 1
     later = file_operation(store, "green", "g", [volume("g1", "green", SQUARE)])
-    assert pairs(later.conflicts) == {frozenset({("green", "g1"), ("blue", "b1")})}
+    assert conflict_pairs(later.conflicts) == {frozenset({("green", "g1"), ("blue", "b1")})}
     stored = store.get_operation("red", "r")
     assert stored is not None and stored.state is OperationState.WITHDRAWN and len(stored.volumes) == 1
 
@@ -245,7 +240,7 @@ def test_circles_and_antimeridian_volumes_are_found_through_the_index(store: SQL
             volume("b2", "blue", circle(-179.999, 0.0, 500.0)),
         ],
     )
-    assert pairs(result.conflicts) == {
+    assert conflict_pairs(result.conflicts) == {
         frozenset({("blue", "b1"), ("red", "r1")}),
         frozenset({("blue", "b2"), ("green", "g1")}),
     }
@@ -280,7 +275,7 @@ def file_everything(
     for party, vols in by_party.items():
         for k, v in enumerate(vols):
             result = file_operation(store, party, f"{party}-op{k}", [v], buffers=buffers)
-            found |= pairs(result.conflicts)
+            found |= conflict_pairs(result.conflicts)
     return found, store
 
 
@@ -288,12 +283,14 @@ def file_everything(
 @given(case=cases(max_size=8), data=st.data())
 def test_filing_finds_exactly_what_find_conflicts_finds(case: Case, data: st.DataObject) -> None:
     order = data.draw(st.permutations(range(len(case.volumes))))
-    expected = pairs(find_conflicts(case.volumes))
+    expected = conflict_pairs(find_conflicts(case.volumes))
     _, unsure = reference_conflicts(case.volumes, case.shapes, Buffers())
     found, store = file_everything(case, Buffers(), order)
     with store:
         assert found - unsure == expected - unsure
-        listed = set().union(*(pairs(store.list_conflicts(p)) for p in {v.party for v in case.volumes}))
+        listed = set().union(
+            *(conflict_pairs(store.list_conflicts(p)) for p in {v.party for v in case.volumes})
+        )
         assert listed == found
         assert store.count_volumes() == len(case.volumes)
 
@@ -309,7 +306,7 @@ def test_filing_finds_exactly_what_find_conflicts_finds(case: Case, data: st.Dat
     ),
 )
 def test_filing_with_buffers_finds_exactly_what_find_conflicts_finds(case: Case, buffers: Buffers) -> None:
-    expected = pairs(find_conflicts(case.volumes, buffers))
+    expected = conflict_pairs(find_conflicts(case.volumes, buffers))
     _, unsure = reference_conflicts(case.volumes, case.shapes, buffers)
     found, store = file_everything(case, buffers, list(range(len(case.volumes))))
     with store:
@@ -326,6 +323,6 @@ def test_refiling_an_operation_reports_its_current_conflicts(case: Case) -> None
         op = next(o for o in store.list_operations(first.party) if o.volumes[0].id == first.id)
         again = file_operation(store, first.party, op.id, [first], replaces_version=op.version)
         expected = {p for p in found if (first.party, first.id) in p}
-        assert pairs(again.conflicts) - unsure == expected - unsure
+        assert conflict_pairs(again.conflicts) - unsure == expected - unsure
         mine = {p for p in found if first.party in {q for q, _ in p}} - expected
-        assert pairs(store.list_conflicts(first.party)) == mine | pairs(again.conflicts)
+        assert conflict_pairs(store.list_conflicts(first.party)) == mine | conflict_pairs(again.conflicts)
