@@ -14,7 +14,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["WEIRD_TEXTS", "WEIRD_VALUES", "deep", "mutated_document", "mutated_text", "paths"]
+from deconflict.errors import InputError
+
+__all__ = [
+    "WEIRD_TEXTS",
+    "WEIRD_VALUES",
+    "assert_clear",
+    "assert_error_lines",
+    "deep",
+    "mutated_document",
+    "mutated_text",
+    "paths",
+]
 
 
 def deep(depth: int) -> Any:
@@ -112,3 +123,25 @@ def mutated_text(draw: st.DrawFn, valid: str, separator: str = ",") -> str:
             text = "\n".join(lines)
             return text[: draw(st.integers(min_value=0, max_value=len(text)))]
     return "\n".join(lines) + "\n"
+
+
+def assert_clear(error: InputError, source: str, *, whole_record: str, records: str = "") -> None:
+    """Assert that ``error`` is a clear answer to a spoiled input read from ``source``.
+
+    Every problem names ``source`` and says something, never a traceback; a
+    problem with a record (whose name starts with ``records``) but no field is
+    about the record as a whole, and its message must say ``whole_record``
+    (what the record should have been).
+    """
+    assert error.problems
+    for problem in error.problems:
+        assert problem.source == source, problem
+        assert problem.message and "Traceback" not in problem.message, problem
+        if problem.record is not None and problem.record.startswith(records) and problem.field is None:
+            assert whole_record in problem.message, problem
+
+
+def assert_error_lines(err: str, source: object) -> None:
+    """Assert that a command's stderr is one or more ``error: SOURCE: ...`` lines and nothing else."""
+    lines = err.splitlines()
+    assert lines and all(line.startswith(f"error: {source}: ") for line in lines), lines

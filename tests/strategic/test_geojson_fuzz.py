@@ -22,7 +22,7 @@ from deconflict.cli import main
 from deconflict.errors import InputError
 from deconflict.strategic.geojson import parse_features, read_volumes
 from tests.builders import altitude, collection, feature, point, polygon_geometry
-from tests.mutations import mutated_document
+from tests.mutations import assert_clear, assert_error_lines, mutated_document
 
 VALID = collection(
     feature("poly", geometry=polygon_geometry([[36.0, 35.0], [36.1, 35.0], [36.1, 35.1], [36.0, 35.0]])),
@@ -41,15 +41,6 @@ VALID = collection(
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def assert_clear(error: InputError, source: str) -> None:
-    assert error.problems
-    for problem in error.problems:
-        assert problem.source == source, problem
-        assert problem.message and "Traceback" not in problem.message
-        if problem.record is not None and problem.field is None:  # then the whole record is wrong
-            assert "Feature" in problem.message, problem
-
-
 def test_the_valid_collection_parses() -> None:
     assert [v.id for v in parse_features(VALID, "request", "blue")] == ["poly", "circle", "multi"]
 
@@ -60,7 +51,7 @@ def test_a_mutated_document_parses_or_names_its_problems(document: Any) -> None:
     try:
         parse_features(document, "request", "blue")
     except InputError as error:
-        assert_clear(error, "request")
+        assert_clear(error, "request", whole_record="Feature")
 
 
 def _text_of(document: Any, cut: int | None) -> str:
@@ -78,7 +69,7 @@ def test_a_mutated_file_is_exit_2_with_error_lines_through_the_cli(document: Any
             read_volumes(path)
             readable = True
         except InputError as error:
-            assert_clear(error, str(path))
+            assert_clear(error, str(path), whole_record="Feature")
             readable = False
         out, err = io.StringIO(), io.StringIO()
         with redirect_stdout(out), redirect_stderr(err):
@@ -87,8 +78,7 @@ def test_a_mutated_file_is_exit_2_with_error_lines_through_the_cli(document: Any
         assert code == 0, err.getvalue()  # one party's volumes never conflict with each other
     else:
         assert code == 2
-        lines = err.getvalue().splitlines()
-        assert lines and all(line.startswith(f"error: {path}: ") for line in lines), lines
+        assert_error_lines(err.getvalue(), path)
     assert "Traceback" not in err.getvalue()
 
 

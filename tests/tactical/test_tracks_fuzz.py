@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from deconflict.cli import main
 from deconflict.errors import InputError
 from deconflict.tactical.tracks import read_tracks
-from tests.mutations import mutated_text
+from tests.mutations import assert_clear, assert_error_lines, mutated_text
 
 VALID = """\
 time_s,id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps
@@ -33,15 +33,6 @@ time_s,id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps
 """
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def assert_clear(error: InputError, source: str) -> None:
-    assert error.problems
-    for problem in error.problems:
-        assert problem.source == source, problem
-        assert problem.message
-        if problem.record is not None and problem.record.startswith("row") and problem.field is None:
-            assert "fields" in problem.message, problem  # a row of the wrong width, as a whole
 
 
 def run_cli(*argv: str) -> tuple[int, str]:
@@ -57,15 +48,14 @@ def check_file(path: Path) -> None:
             read_tracks(path, require_time=require_time)
             readable = True
         except InputError as error:
-            assert_clear(error, str(path))
+            assert_clear(error, str(path), whole_record="fields", records="row")
             readable = False
         code, err = run_cli(command, "--json", str(path))
         assert "Traceback" not in err
         if not readable:
             assert code == 2, (command, err)
         if code == 2:
-            lines = err.splitlines()
-            assert lines and all(line.startswith(f"error: {path}: ") for line in lines), lines
+            assert_error_lines(err, path)
 
 
 def test_the_valid_file_reads() -> None:
