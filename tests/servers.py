@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import importlib.util
-import io
 import json
 import os
 import re
@@ -24,6 +22,7 @@ from typing import Any
 from deconflict.channel.parties import register_party as add_party
 from deconflict.storage import open_storage
 from tests.builders import T0_S
+from tests.cli.conftest import run_main
 
 STARTUP_S = 30.0
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -86,14 +85,11 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 def register_party(db: Path, name: str, folder: Path) -> tuple[str, bytes]:
     """``deconflict party add NAME`` on ``db``: the token and the private key (written into ``folder``)."""
-    from deconflict.cli import main
-
     key = folder / f"{name}.ed25519.pem"
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(["party", "add", name, "--db", str(db), "--key-out", str(key)]) == 0
-    match = re.search(r"^token: (\S+)$", out.getvalue(), re.MULTILINE)
-    assert match, out.getvalue()
+    code, out, err = run_main("party", "add", name, "--db", str(db), "--key-out", str(key))
+    assert code == 0, err
+    match = re.search(r"^token: (\S+)$", out, re.MULTILINE)
+    assert match, out
     return match.group(1), key.read_bytes()
 
 
@@ -150,18 +146,6 @@ def audit_key_file(db: Path) -> Path:
     out = db.with_name(db.name + ".pub.pem")
     out.write_text(AuditSigner(audit_key_path(db).read_bytes()).public_key_pem, encoding="ascii")
     return out
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``deconflict ARGS`` in a new process: its exit code, stdout and stderr (bounded in time)."""
-    return subprocess.run(
-        [sys.executable, "-m", "deconflict", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env if env is not None else dict(os.environ),
-        check=False,
-    )
 
 
 @dataclass

@@ -5,7 +5,7 @@ The app runs on a fake clock that starts at ``T0_S`` and moves only when a test 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from deconflict.api import create_app
 from deconflict.channel.parties import register_party, revoke_party
+from deconflict.client import Response
 from deconflict.config import Settings
 from deconflict.storage import open_storage
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
@@ -36,6 +37,17 @@ class Channel:
         """Headers of a request by ``party`` (extra headers by keyword, ``_`` for ``-``)."""
         extra = {k.replace("_", "-"): v for k, v in headers.items()}
         return {"Authorization": f"Bearer {self.tokens[party]}", **extra}
+
+
+class AppTransport:
+    """A :class:`~deconflict.client.Transport` into a TestClient."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
+        answer = self.client.request(method, url, headers=dict(headers), content=body)
+        return Response(answer.status_code, answer.content)
 
 
 @pytest.fixture

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Mapping
 
 import pytest
-from fastapi.testclient import TestClient
 
-from deconflict.client import ChannelClient, ChannelError, Response, UrllibTransport
-from tests.api.conftest import Channel
+from deconflict.client import ChannelClient, ChannelError, UrllibTransport
+from tests.api.conftest import AppTransport, Channel
 from tests.builders import T0_S
 
 CRLF = bytes([13, 10])
-
-
-class AppTransport:
-    """A :class:`~deconflict.client.Transport` into a TestClient."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    def request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
-        answer = self.client.request(method, url, headers=dict(headers), content=body)
-        return Response(answer.status_code, answer.content)
 
 
 def client_of(channel: Channel, party: str, with_key: bool = True) -> ChannelClient:

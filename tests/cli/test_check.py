@@ -7,30 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.cli import main
 from deconflict.geometry.geodesy import area_m2
 from tests.builders import altitude, box, collection, feature, point, polygon_geometry, write_geojson
+from tests.cli.conftest import run_main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GOOD = DATA / "good"
 BAD = DATA / "bad"
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_check_without_conflicts_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"), str(GOOD / "civil.geojson"))
+def test_check_without_conflicts_exits_0() -> None:
+    code, out, err = run_main("check", str(GOOD / "blue.geojson"), str(GOOD / "civil.geojson"))
     assert code == 0
     assert err == ""
     assert out.strip() == "No conflicts among 4 volumes of 2 parties (blue, civil)."
 
 
-def test_check_with_conflicts_exits_1_and_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
+def test_check_with_conflicts_exits_1_and_prints_a_table() -> None:
+    code, out, err = run_main("check", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
     assert code == 1
     assert err == ""
     assert "Strategic conflicts: blue.geojson, red.geojson" in out
@@ -42,8 +36,8 @@ def test_check_with_conflicts_exits_1_and_prints_a_table(capsys: pytest.CaptureF
     )
 
 
-def test_check_json_is_one_document_with_hand_computed_values(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
+def test_check_json_is_one_document_with_hand_computed_values() -> None:
+    code, out, err = run_main("check", "--json", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
     assert (code, err) == (1, "")
     document = json.loads(out)
     assert set(document) == {"volumes", "conflicts"}
@@ -77,25 +71,23 @@ def test_check_json_is_one_document_with_hand_computed_values(capsys: pytest.Cap
     }
 
 
-def test_check_json_without_conflicts(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--json", str(GOOD / "civil.geojson"))
+def test_check_json_without_conflicts() -> None:
+    code, out, _ = run_main("check", "--json", str(GOOD / "civil.geojson"))
     assert code == 0
     assert json.loads(out) == {"volumes": 2, "conflicts": []}
 
 
-def test_buffer_option_makes_near_volumes_conflict(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_buffer_option_makes_near_volumes_conflict(tmp_path: Path) -> None:
     # b-2 and r-2 are circles of 5 km whose centres are 0.2 degrees (18.2 km) apart: gap 8.2 km.
     files = [str(GOOD / "blue.geojson"), str(GOOD / "red.geojson")]
-    code, out, _ = run(capsys, "check", "--json", "--buffer-m", "4000", *files)
+    code, out, _ = run_main("check", "--json", "--buffer-m", "4000", *files)
     assert [(c["a"], c["b"]) for c in json.loads(out)["conflicts"]] == [("b-1", "r-1")]
-    code, out, _ = run(capsys, "check", "--json", "--buffer-m", "4200", *files)
+    code, out, _ = run_main("check", "--json", "--buffer-m", "4200", *files)
     assert code == 1
     assert sorted((c["a"], c["b"]) for c in json.loads(out)["conflicts"]) == [("b-1", "r-1"), ("b-2", "r-2")]
 
 
-def test_time_and_vertical_buffer_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_time_and_vertical_buffer_options(tmp_path: Path) -> None:
     a = write_geojson(tmp_path / "a.geojson", collection(feature("a1", time_end="2026-01-01T13:00:00Z")))
     b = write_geojson(
         tmp_path / "b.geojson",
@@ -109,72 +101,64 @@ def test_time_and_vertical_buffer_options(capsys: pytest.CaptureFixture[str], tm
             )
         ),
     )
-    assert run(capsys, "check", str(a), str(b))[0] == 0
-    assert run(capsys, "check", "--time-buffer-s", "30.5", str(a), str(b))[0] == 0
-    assert (
-        run(capsys, "check", "--time-buffer-s", "30.5", "--vertical-buffer-m", "50.5", str(a), str(b))[0] == 1
-    )
-    _, out, _ = run(
-        capsys, "check", "--json", "--time-buffer-s", "31", "--vertical-buffer-m", "51", str(a), str(b)
+    assert run_main("check", str(a), str(b))[0] == 0
+    assert run_main("check", "--time-buffer-s", "30.5", str(a), str(b))[0] == 0
+    assert run_main("check", "--time-buffer-s", "30.5", "--vertical-buffer-m", "50.5", str(a), str(b))[0] == 1
+    _, out, _ = run_main(
+        "check", "--json", "--time-buffer-s", "31", "--vertical-buffer-m", "51", str(a), str(b)
     )
     (c,) = json.loads(out)["conflicts"]
     assert (c["time_start"], c["time_end"]) == ("2026-01-01T13:00:29Z", "2026-01-01T13:00:31Z")
     assert (c["altitude_lower_m"], c["altitude_upper_m"]) == (1049.0, 1051.0)
 
 
-def test_missing_party_defaults_to_the_file_stem(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_missing_party_defaults_to_the_file_stem(tmp_path: Path) -> None:
     a = write_geojson(tmp_path / "north.geojson", collection(feature("x")))
     b = write_geojson(tmp_path / "south.geojson", collection(feature("x")))
-    code, out, _ = run(capsys, "check", "--json", str(a), str(b))
+    code, out, _ = run_main("check", "--json", str(a), str(b))
     assert code == 1
     (c,) = json.loads(out)["conflicts"]
     assert {(c["party_a"], c["a"]), (c["party_b"], c["b"])} == {("north", "x"), ("south", "x")}
 
 
-def test_one_party_in_two_files_does_not_conflict_with_itself(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_one_party_in_two_files_does_not_conflict_with_itself(tmp_path: Path) -> None:
     a = write_geojson(tmp_path / "a.geojson", collection(feature("x", party="blue")))
     b = write_geojson(tmp_path / "b.geojson", collection(feature("y", party="blue")))
-    assert run(capsys, "check", str(a), str(b))[0] == 0
+    assert run_main("check", str(a), str(b))[0] == 0
 
 
-def test_where_column_of_an_overlap_across_the_antimeridian(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_where_column_of_an_overlap_across_the_antimeridian(tmp_path: Path) -> None:
     ring_a = [[179.0, 0.0], [-179.0, 0.0], [-179.0, 1.0], [179.0, 1.0], [179.0, 0.0]]
     ring_b = [[179.5, 0.0], [-179.5, 0.0], [-179.5, 1.0], [179.5, 1.0], [179.5, 0.0]]
     a = write_geojson(tmp_path / "a.geojson", collection(feature("a", geometry=polygon_geometry(ring_a))))
     b = write_geojson(tmp_path / "b.geojson", collection(feature("b", geometry=polygon_geometry(ring_b))))
-    code, out, _ = run(capsys, "check", str(a), str(b))
+    code, out, _ = run_main("check", str(a), str(b))
     assert code == 1
     row = next(line for line in out.splitlines() if " a " in line and " b " in line)
     assert "180.0000, 0.5000" in row
 
 
-def test_a_long_table_is_capped_and_says_how_many_more_json_has(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_long_table_is_capped_and_says_how_many_more_json_has(tmp_path: Path) -> None:
     from deconflict.cli.check import SHOWN_CONFLICTS
 
     count = SHOWN_CONFLICTS + 7
     blue = write_geojson(tmp_path / "blue.geojson", collection(*(feature(f"b-{i}") for i in range(count))))
     red = write_geojson(tmp_path / "red.geojson", collection(feature("r-0")))
-    code, out, _ = run(capsys, "check", str(blue), str(red))
+    code, out, _ = run_main("check", str(blue), str(red))
     assert code == 1
     rows = [line for line in out.splitlines() if "red r-0" in line]
     assert len(rows) == SHOWN_CONFLICTS
     assert f"({count - SHOWN_CONFLICTS} more conflicts not shown: --json lists all {count})" in out
     assert out.strip().splitlines()[-1].startswith(f"{count} conflicts among {count + 1} volumes")
-    code, out, _ = run(capsys, "check", "--json", str(blue), str(red))
+    code, out, _ = run_main("check", "--json", str(blue), str(red))
     assert len(json.loads(out)["conflicts"]) == count
 
 
-def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     one = write_geojson(tmp_path / "blue.geojson", collection(feature("b-0")))
-    assert run(capsys, "check", str(one))[1].strip() == "No conflicts among 1 volume of 1 party (blue)."
+    assert run_main("check", str(one))[1].strip() == "No conflicts among 1 volume of 1 party (blue)."
     other = write_geojson(tmp_path / "red.geojson", collection(feature("r-0")))
-    assert run(capsys, "check", str(one), str(other))[1].strip().splitlines()[-1] == (
+    assert run_main("check", str(one), str(other))[1].strip().splitlines()[-1] == (
         "1 conflict among 2 volumes of 2 parties (blue, red), between 1 pair of parties."
     )
 
@@ -182,9 +166,9 @@ def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixtur
 # --- bad input ---------------------------------------------------------------------
 
 
-def test_bad_input_exits_2_with_one_line_per_problem(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_2_with_one_line_per_problem() -> None:
     path = BAD / "many_problems.geojson"
-    code, out, err = run(capsys, "check", str(path))
+    code, out, err = run_main("check", str(path))
     assert code == 2
     assert out == ""
     lines = err.splitlines()
@@ -271,16 +255,15 @@ def test_every_bad_data_file_has_its_expected_errors() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_ERRORS))
-def test_bad_file_errors_exactly(capsys: pytest.CaptureFixture[str], name: str) -> None:
+def test_bad_file_errors_exactly(name: str) -> None:
     path = BAD / name
-    code, out, err = run(capsys, "check", str(path), str(GOOD / "blue.geojson"))
+    code, out, err = run_main("check", str(path), str(GOOD / "blue.geojson"))
     assert (code, out) == (2, "")
     assert err.splitlines() == [f"error: {path}: {line}" for line in EXPECTED_ERRORS[name]]
 
 
-def test_problems_of_every_file_are_reported_together(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
-        capsys,
+def test_problems_of_every_file_are_reported_together() -> None:
+    code, _, err = run_main(
         "check",
         str(BAD / "unclosed_ring.geojson"),
         str(GOOD / "blue.geojson"),
@@ -293,51 +276,47 @@ def test_problems_of_every_file_are_reported_together(capsys: pytest.CaptureFixt
     ]
 
 
-def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run(capsys, "check", str(tmp_path / "nope.geojson"))
+def test_missing_file(tmp_path: Path) -> None:
+    code, out, err = run_main("check", str(tmp_path / "nope.geojson"))
     assert (code, out) == (2, "")
     assert err == f"error: {tmp_path / 'nope.geojson'}: cannot read file: No such file or directory\n"
 
 
-def test_duplicate_ids_across_files_are_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_duplicate_ids_across_files_are_refused(tmp_path: Path) -> None:
     a = write_geojson(tmp_path / "a.geojson", collection(feature("x", party="blue")))
     b = write_geojson(
         tmp_path / "b.geojson", collection(feature("y", party="blue"), feature("x", party="blue"))
     )
-    code, _, err = run(capsys, "check", str(a), str(b))
+    code, _, err = run_main("check", str(a), str(b))
     assert code == 2
     (line,) = err.splitlines()
     assert line.startswith(f"error: {b}: ")
     assert line.endswith(f"id: duplicate id 'x' of party 'blue' (also in {a})")
 
 
-def test_duplicate_ids_across_files_name_the_feature(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_duplicate_ids_across_files_name_the_feature(tmp_path: Path) -> None:
     a = write_geojson(tmp_path / "a.geojson", collection(feature("x", party="blue")))
     b = write_geojson(
         tmp_path / "b.geojson", collection(feature("y", party="blue"), feature("x", party="blue"))
     )
-    _, _, err = run(capsys, "check", str(a), str(b))
+    _, _, err = run_main("check", str(a), str(b))
     assert err.startswith(f"error: {b}: feature 1 (id x): id: ")
 
 
-def test_limits_come_from_the_environment(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_limits_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_geojson(tmp_path / "plans.geojson", collection(feature("a"), feature("b")))
     size = path.stat().st_size
     monkeypatch.setenv("DECONFLICT_MAX_FILE_BYTES", str(size - 1))
-    code, _, err = run(capsys, "check", str(path))
+    code, _, err = run_main("check", str(path))
     assert code == 2
     assert err == f"error: {path}: file is {size} bytes, more than the limit of {size - 1}\n"
     monkeypatch.setenv("DECONFLICT_MAX_FILE_BYTES", str(size))
     monkeypatch.setenv("DECONFLICT_MAX_VOLUMES_PER_FILE", "1")
-    code, _, err = run(capsys, "check", str(path))
+    code, _, err = run_main("check", str(path))
     assert (code, err) == (2, f"error: {path}: features: 2 features, more than the limit of 1\n")
     monkeypatch.setenv("DECONFLICT_MAX_VOLUMES_PER_FILE", "2")
     monkeypatch.setenv("DECONFLICT_MAX_VERTICES_PER_RING", "4")
-    code, _, err = run(capsys, "check", str(path))
+    code, _, err = run_main("check", str(path))
     assert code == 2
     limit = "geometry.coordinates[0]: has 5 positions, more than the limit of 4"
     assert err.splitlines() == [
@@ -346,9 +325,7 @@ def test_limits_come_from_the_environment(
     ]
 
 
-def test_altitude_margins_come_from_the_environment(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_altitude_margins_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a = write_geojson(
         tmp_path / "a.geojson",
         collection(
@@ -359,44 +336,44 @@ def test_altitude_margins_come_from_the_environment(
         tmp_path / "b.geojson",
         collection(feature("b", altitude_lower=altitude(4000), altitude_upper=altitude(5000))),
     )
-    assert run(capsys, "check", str(a), str(b))[0] == 1
+    assert run_main("check", str(a), str(b))[0] == 1
     monkeypatch.setenv("DECONFLICT_TERRAIN_MAX_M", "3000")
-    assert run(capsys, "check", str(a), str(b))[0] == 0
+    assert run_main("check", str(a), str(b))[0] == 0
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "ten"])
-def test_bad_buffer_values_are_usage_errors(capsys: pytest.CaptureFixture[str], value: str) -> None:
-    code, out, err = run(capsys, "check", "--buffer-m", value, str(GOOD / "blue.geojson"))
+def test_bad_buffer_values_are_usage_errors(value: str) -> None:
+    code, out, err = run_main("check", "--buffer-m", value, str(GOOD / "blue.geojson"))
     assert (code, out) == (2, "")
     assert "--buffer-m" in err and "Traceback" not in err
 
 
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "check")[0] == 2
-    assert run(capsys, "frobnicate")[0] == 2
-    assert run(capsys)[0] == 2
+def test_usage_errors_exit_2() -> None:
+    assert run_main("check")[0] == 2
+    assert run_main("frobnicate")[0] == 2
+    assert run_main()[0] == 2
 
 
-def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--help")
+def test_help_and_version_exit_0() -> None:
+    code, out, _ = run_main("check", "--help")
     assert code == 0 and "--buffer-m" in out
-    code, out, _ = run(capsys, "--version")
+    code, out, _ = run_main("--version")
     assert code == 0 and out.strip() == "deconflict 0.1.0"
 
 
-def test_huge_number_is_bad_input_not_a_crash(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_huge_number_is_bad_input_not_a_crash(tmp_path: Path) -> None:
     path = write_geojson(
         tmp_path / "a.geojson", collection(feature("a", geometry=point(36.0, 35.0), radius_m=10**400))
     )
-    code, _, err = run(capsys, "check", str(path))
+    code, _, err = run_main("check", str(path))
     assert code == 2 and "radius_m" in err
 
 
 # --- demo -------------------------------------------------------------------------------
 
 
-def test_demo_plans_only_exits_0_and_prints_conflicts(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "demo", "--plans-only")
+def test_demo_plans_only_exits_0_and_prints_conflicts() -> None:
+    code, out, err = run_main("demo", "--plans-only")
     assert (code, err) == (0, "")
     assert out.startswith("deconflict demo: strategic check of the bundled plans")
     for text in ("blue isr-3", "red r-102", "civil airway-UL620", "blue op-17/v1", "red r-101"):
@@ -404,8 +381,8 @@ def test_demo_plans_only_exits_0_and_prints_conflicts(capsys: pytest.CaptureFixt
     assert "4 conflicts among 8 volumes of 3 parties (blue, civil, red), between 2 pairs of parties." in out
 
 
-def test_demo_plans_only_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "demo", "--plans-only", "--json")
+def test_demo_plans_only_json() -> None:
+    code, out, _ = run_main("demo", "--plans-only", "--json")
     assert code == 0
     document = json.loads(out)
     assert document["volumes"] == 8
@@ -417,18 +394,16 @@ def test_demo_plans_only_json(capsys: pytest.CaptureFixture[str]) -> None:
     ]
 
 
-def test_ctrl_c_says_what_was_done_and_exits_130(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ctrl_c_says_what_was_done_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr("deconflict.cli.check.find_conflicts", interrupted)
-    code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
+    code, out, err = run_main("check", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
     assert (code, out) == (130, "")
     assert err == "check: interrupted (Ctrl-C) while looking for conflicts among 4 volumes; no result\n"
     monkeypatch.setattr("deconflict.cli.check.read_plan", interrupted)
-    code, out, err = run(capsys, "check", str(GOOD / "blue.geojson"))
+    code, out, err = run_main("check", str(GOOD / "blue.geojson"))
     assert (code, out) == (130, "")
     assert err == (
         f"check: interrupted (Ctrl-C) while reading {GOOD / 'blue.geojson'} (0 of 1 files read); "

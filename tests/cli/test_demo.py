@@ -14,29 +14,12 @@ from pathlib import Path
 import pytest
 
 from deconflict.cli import demo as demo_module
-from deconflict.cli import main
 from deconflict.demo.folder import DEMO_MARKER, prepare_folder
 from deconflict.demo.scenario import load_scenario
 from deconflict.errors import InputError
+from tests.cli.conftest import run_cli, run_main
 
 PARTIES = ["blue", "civil", "red"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def deconflict(*argv: str, timeout_s: float, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deconflict", *argv],
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        cwd=cwd,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +28,7 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object
     folder = tmp_path_factory.mktemp("demo")
     db = folder / "demo" / "deconflict.db"
     started = time.monotonic()
-    done = deconflict(
+    done = run_cli(
         "demo", "--duration", "45", "--json", "--port", "0", "--db", str(db), timeout_s=120.0, cwd=folder
     )
     elapsed_s = time.monotonic() - started
@@ -109,13 +92,11 @@ def test_live_run_writes_credentials_into_the_demo_folder(
     assert json.loads((db.parent / DEMO_MARKER).read_text())["database"] == db.name
 
 
-def test_the_demo_database_verifies(
-    live_run: tuple[dict[str, object], Path, float], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_demo_database_verifies(live_run: tuple[dict[str, object], Path, float]) -> None:
     summary, db, _ = live_run
     key = db.parent / "server-audit-key.pub.pem"
     assert summary["audit_key"] == str(key.resolve())
-    code, out, err = run(capsys, "audit", "verify", "--db", str(db), "--key", str(key))
+    code, out, err = run_main("audit", "verify", "--db", str(db), "--key", str(key))
     assert (code, err) == (0, "")
     assert out.startswith("chain verified:")
 
@@ -169,12 +150,10 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
 # --- the demo folder --------------------------------------------------------------------
 
 
-def test_refuses_an_existing_database_that_is_not_a_demo(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_refuses_an_existing_database_that_is_not_a_demo(tmp_path: Path) -> None:
     db = tmp_path / "production.db"
     db.write_bytes(b"precious")
-    code, out, err = run(capsys, "demo", "--db", str(db), "--duration", "1", "--port", "0")
+    code, out, err = run_main("demo", "--db", str(db), "--duration", "1", "--port", "0")
     assert (code, out) == (2, "")
     assert err.startswith(f"error: {db}: exists and is not a demo database")
     assert db.read_bytes() == b"precious"
@@ -207,15 +186,15 @@ def test_a_marker_for_another_database_does_not_count(tmp_path: Path) -> None:
         prepare_folder(tmp_path / "mine.db", PARTIES)
 
 
-def test_a_busy_port_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        code, _, err = run(
-            capsys, "demo", "--db", str(tmp_path / "d" / "x.db"), "--port", str(port), "--duration", "1"
+        code, _, err = run_main(
+            "demo", "--db", str(tmp_path / "d" / "x.db"), "--port", str(port), "--duration", "1"
         )
     assert code == 2
     assert err.startswith(f"error: --port: cannot listen on 127.0.0.1:{port}: ")
@@ -223,9 +202,9 @@ def test_a_busy_port_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_pa
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "fast"])
-def test_bad_speed_and_duration_are_usage_errors(capsys: pytest.CaptureFixture[str], value: str) -> None:
+def test_bad_speed_and_duration_are_usage_errors(value: str) -> None:
     for option in ("--speed", "--duration"):
-        code, out, err = run(capsys, "demo", option, value)
+        code, out, err = run_main("demo", option, value)
         assert (code, out) == (2, "")
         assert option in err
 
@@ -234,8 +213,8 @@ def test_module_all_names_exist() -> None:
     assert [n for n in demo_module.__all__ if not hasattr(demo_module, n)] == []
 
 
-def test_help_names_the_options(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "demo", "--help")
+def test_help_names_the_options() -> None:
+    code, out, _ = run_main("demo", "--help")
     assert code == 0
     for option in ("--db", "--host", "--port", "--duration", "--speed", "--json", "--plans-only"):
         assert option in out
@@ -245,7 +224,7 @@ ADSB = Path(__file__).resolve().parents[1] / "data" / "adsb" / "quickstart-slice
 
 
 def test_adsb_recording_is_replayed_as_civil_traffic(tmp_path: Path) -> None:
-    done = deconflict(
+    done = run_cli(
         "demo", "--duration", "6", "--json", "--port", "0", "--adsb", str(ADSB), timeout_s=90.0, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -257,12 +236,10 @@ def test_adsb_recording_is_replayed_as_civil_traffic(tmp_path: Path) -> None:
     assert replayed["accepted"] <= replayed["states_posted"]
 
 
-def test_a_bad_recording_is_refused_before_anything_starts(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_a_bad_recording_is_refused_before_anything_starts(tmp_path: Path) -> None:
     recording = tmp_path / "tracks.csv"
     recording.write_text("id,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\nA1,35.0,39.0,9000,230,90,0\n")
-    code, out, err = run(capsys, "demo", "--adsb", str(recording), "--db", str(tmp_path / "d" / "x.db"))
+    code, out, err = run_main("demo", "--adsb", str(recording), "--db", str(tmp_path / "d" / "x.db"))
     assert (code, out) == (2, "")
     assert err.startswith(f"error: {recording}: ")
     assert "time_s" in err

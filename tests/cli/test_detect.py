@@ -9,6 +9,7 @@ import pytest
 
 from deconflict.cli import main
 from deconflict.geometry.geodesy import WGS84
+from tests.cli.conftest import run_main
 
 HEADER = "id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n"
 SNAPSHOT = "id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps,on_ground\n" + (
@@ -21,16 +22,15 @@ SNAPSHOT = "id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps,on_ground\n"
 )
 
 
-def run(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str, str]:
+def run(tmp_path: Path, text: str, *flags: str) -> tuple[int, str, str]:
+    """``deconflict detect FLAGS`` on ``text`` written to a file in ``tmp_path``."""
     path = tmp_path / "states.csv"
     path.write_text(text)
-    code = main(["detect", *flags, str(path)])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_main("detect", *flags, str(path))
 
 
-def test_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(tmp_path, SNAPSHOT, capsys, "--json")
+def test_json_document(tmp_path: Path) -> None:
+    code, out, err = run(tmp_path, SNAPSHOT, "--json")
     assert code == 1 and err == ""
     doc = json.loads(out)
     assert set(doc) == {"aircraft", "ignored", "min_alt_m", "conflicts", "los", "detect_s"}
@@ -48,28 +48,28 @@ def test_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert 0.0 <= doc["detect_s"] < 1.0
 
 
-def test_unbounded_windows_are_null_in_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unbounded_windows_are_null_in_json(tmp_path: Path) -> None:
     hovering = HEADER + "x,,48.0,2.0,3000,0,0,0\ny,,48.0,2.01,3000,0,0,0\n"
-    code, out, _ = run(tmp_path, hovering, capsys, "--json")
+    code, out, _ = run(tmp_path, hovering, "--json")
     conflict = json.loads(out)["conflicts"][0]
     assert code == 1 and conflict["tin_s"] is None and conflict["tout_s"] is None
 
 
-def test_table_and_no_conflict_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(tmp_path, SNAPSHOT, capsys)
+def test_table_and_no_conflict_exit_code(tmp_path: Path) -> None:
+    code, out, _ = run(tmp_path, SNAPSHOT)
     assert code == 1
     assert "Predicted conflicts" in out and "Loss of separation now" in out and "AFR1" in out
     assert "6 conflict(s) within 300 s and 1 loss(es) of separation among 5 aircraft" in out
-    code, out, _ = run(tmp_path, HEADER + "a,,48,2,3000,200,90,0\nb,,49,2,3000,200,90,0\n", capsys)
+    code, out, _ = run(tmp_path, HEADER + "a,,48,2,3000,200,90,0\nb,,49,2,3000,200,90,0\n")
     assert code == 0 and "0 conflict(s)" in out and "Predicted conflicts" not in out
 
 
-def test_bad_input_exits_2_with_located_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(tmp_path, HEADER + "a,,48,2,3000,200,90,0\nb,,48,2,x,200,90,0\n", capsys)
+def test_bad_input_exits_2_with_located_messages(tmp_path: Path) -> None:
+    code, out, err = run(tmp_path, HEADER + "a,,48,2,3000,200,90,0\nb,,48,2,x,200,90,0\n")
     path = tmp_path / "states.csv"
     assert code == 2 and out == ""
     assert err == f"error: {path}: row 3: alt_m: must be a number, got 'x'\n"
-    code, _, err = run(tmp_path, HEADER + "a,,48,2,3000,200,90,0\na,,48,2,3000,200,90,0\n", capsys)
+    code, _, err = run(tmp_path, HEADER + "a,,48,2,3000,200,90,0\na,,48,2,3000,200,90,0\n")
     assert code == 2 and err.startswith(f"error: {path}: row 3: id: aircraft 'a' already appears in row 2")
 
 
@@ -78,8 +78,8 @@ def test_bad_input_exits_2_with_located_messages(tmp_path: Path, capsys: pytest.
 LOW = HEADER + "heli,HELI1,48.0,2.0,914.4,0,0,0\nclimb,CLIMB2,48.0,2.0,152.4,30,90,5.08\n"
 
 
-def test_a_low_flying_aircraft_is_seen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(tmp_path, LOW, capsys, "--json")
+def test_a_low_flying_aircraft_is_seen(tmp_path: Path) -> None:
+    code, out, _ = run(tmp_path, LOW, "--json")
     doc = json.loads(out)
     assert code == 1 and doc["aircraft"] == 2 and sum(doc["ignored"].values()) == 0
     (conflict,) = doc["conflicts"]
@@ -87,9 +87,7 @@ def test_a_low_flying_aircraft_is_seen(tmp_path: Path, capsys: pytest.CaptureFix
     assert conflict["tin_s"] == pytest.approx(90.0, abs=0.01)
 
 
-def test_ground_status_comes_from_the_on_ground_column(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ground_status_comes_from_the_on_ground_column(tmp_path: Path) -> None:
     text = (
         "id,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps,on_ground\n"
         "a,48.0,2.0,100,0,0,0,true\n"
@@ -99,50 +97,46 @@ def test_ground_status_comes_from_the_on_ground_column(
         "e,48.0,2.001,100,0,0,0,0\n"
         "f,48.0,2.002,3000,0,0,0,False\n"
     )
-    code, out, _ = run(tmp_path, text, capsys, "--json")
+    code, out, _ = run(tmp_path, text, "--json")
     doc = json.loads(out)
     assert doc["aircraft"] == 3 and doc["ignored"]["on_ground"] == 3
     assert [(c["a"], c["b"]) for c in doc["conflicts"]] == [("d", "e")] and code == 1
-    code, out, _ = run(tmp_path, text, capsys)
+    code, out, _ = run(tmp_path, text)
     assert "among 3 aircraft (3 on the ground left out)" in out
 
-    code, out, err = run(tmp_path, text.replace("0,False", "0,maybe"), capsys)
+    code, out, err = run(tmp_path, text.replace("0,False", "0,maybe"))
     assert (code, out) == (2, "")
     path = tmp_path / "states.csv"
     assert err == f"error: {path}: row 7: on_ground: must be true or false (or 1/0), got 'maybe'\n"
 
 
-def test_an_altitude_floor_is_opt_in_and_printed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, _ = run(tmp_path, LOW, capsys, "--json", "--min-alt-ft", "1000")
+def test_an_altitude_floor_is_opt_in_and_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(tmp_path, LOW, "--json", "--min-alt-ft", "1000")
     doc = json.loads(out)
     assert code == 0 and doc["aircraft"] == 1 and doc["conflicts"] == []
     assert doc["ignored"]["below_min_alt"] == 1 and doc["min_alt_m"] == pytest.approx(304.8)
-    code, out, _ = run(tmp_path, LOW, capsys, "--min-alt-ft", "1000")
+    code, out, _ = run(tmp_path, LOW, "--min-alt-ft", "1000")
     out = " ".join(out.split())  # the console wraps long lines
     assert "(1 at or below the 1,000 ft floor left out)" in out
     assert "altitude floor 1,000 ft" in out
 
     monkeypatch.setenv("DECONFLICT_TACTICAL_MIN_ALT_M", "304.8")
-    code, out, _ = run(tmp_path, LOW, capsys)
+    code, out, _ = run(tmp_path, LOW)
     assert code == 0 and "altitude floor 1,000 ft" in " ".join(out.split())
-    code, out, _ = run(tmp_path, LOW, capsys, "--min-alt-ft", "400")  # the option wins
+    code, out, _ = run(tmp_path, LOW, "--min-alt-ft", "400")  # the option wins
     assert code == 1 and "altitude floor 400 ft" in " ".join(out.split())
 
 
 def test_slow_aircraft_are_counted_when_a_minimum_speed_is_set(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DECONFLICT_TACTICAL_MIN_GS_MPS", "10")
-    code, out, _ = run(tmp_path, LOW, capsys, "--json")
+    code, out, _ = run(tmp_path, LOW, "--json")
     doc = json.loads(out)
     assert code == 0 and doc["ignored"]["too_slow"] == 1 and doc["aircraft"] == 1
 
 
-def test_implausible_values_are_refused_with_row_field_and_range(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_implausible_values_are_refused_with_row_field_and_range(tmp_path: Path) -> None:
     text = HEADER + (
         "a,,48.0,2.0,35000,200,90,0\n"  # feet given as metres
         "b,,48.0,2.1,3000,4000,90,0\n"  # faster than anything that flies
@@ -150,7 +144,7 @@ def test_implausible_values_are_refused_with_row_field_and_range(
         "d,,48.0,2.3,-2000,0,0,0\n"
         "e,,48.0,2.4,15999,999,90,99\n"  # fast and high, but possible
     )
-    code, out, err = run(tmp_path, text, capsys)
+    code, out, err = run(tmp_path, text)
     path = tmp_path / "states.csv"
     assert (code, out) == (2, "")
     assert err.splitlines() == [
@@ -167,13 +161,13 @@ PARALLEL = HEADER + "p,,48.0,2.0,3000,200,90,0\nq,,48.027,2.0,3000,200.1,90,0\nx
 PARALLEL += "y,,48.0,3.01,3000,0,0,0\nz,,48.0,3.3,3000,150,270,0\n"
 
 
-def test_parallel_pairs_are_said_to_be_parallel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(tmp_path, PARALLEL, capsys, "--json")
+def test_parallel_pairs_are_said_to_be_parallel(tmp_path: Path) -> None:
+    code, out, _ = run(tmp_path, PARALLEL, "--json")
     assert code == 1
     flags = {(c["a"], c["b"]): c["parallel"] for c in json.loads(out)["conflicts"]}
     assert flags[("p", "q")] and flags[("x", "y")]
     assert not flags[("x", "z")] and not flags[("y", "z")]  # z closes in on the hovering pair
-    _, out, _ = run(tmp_path, PARALLEL, capsys)
+    _, out, _ = run(tmp_path, PARALLEL)
     conflicts_table = out.split("Loss of separation now")[0]
     rows = {
         line.split("│")[2].strip() + line.split("│")[3].strip(): line

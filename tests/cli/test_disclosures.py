@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
 from deconflict.cli import _COMMANDS, main
-from deconflict.cli.disclosures import add_disclosures_parser, run_disclosures
 from tests.api.conftest import Channel
-from tests.api.test_client import AppTransport
 from tests.api.test_conflicts import blue_plan, red_plan
-
-URL = "http://testserver"
-
-
-def run(channel: Channel, party: str, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="deconflict")
-    add_disclosures_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["disclosures", "list", *argv, "--url", URL, "--token", channel.tokens[party]])
-    return run_disclosures(args, AppTransport(channel.client))
+from tests.cli.conftest import CLIENT_URL, run_client
 
 
 def test_the_command_is_registered() -> None:
@@ -34,7 +23,7 @@ def test_lists_what_the_other_side_was_told(channel: Channel, capsys: pytest.Cap
     filed = channel.client.post("/v1/operations", json=blue_plan(), headers=channel.auth("blue")).json()
     (conflict,) = filed["conflicts"]
     capsys.readouterr()
-    assert run(channel, "red", "--json") == 0
+    assert run_client(channel, "red", "disclosures", "list", "--json") == 0
     (entry,) = json.loads(capsys.readouterr().out)
     assert (entry["kind"], entry["recipient"], entry["reason"]) == (
         "conflict",
@@ -42,20 +31,20 @@ def test_lists_what_the_other_side_was_told(channel: Channel, capsys: pytest.Cap
         f"conflict:{conflict['id']}",
     )
     assert entry["subject_ref"].startswith("red-op/")
-    assert run(channel, "red") == 0
+    assert run_client(channel, "red", "disclosures", "list") == 0
     table = capsys.readouterr().out
     assert "blue" in table and f"conflict:{conflict['id']}" in table and "overlap_bbox" in table
-    assert run(channel, "green") == 0
+    assert run_client(channel, "green", "disclosures", "list") == 0
     assert "no disclosures" in capsys.readouterr().out
-    assert run(channel, "red", "--json", "--limit", "1", "--before", "1") == 0
+    assert run_client(channel, "red", "disclosures", "list", "--json", "--limit", "1", "--before", "1") == 0
     assert json.loads(capsys.readouterr().out) == []
 
 
 def test_bad_arguments_exit_2_with_a_clear_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert main(["disclosures", "list", "--url", URL, "--token", "t", "--limit", "0"]) == 2
+    assert main(["disclosures", "list", "--url", CLIENT_URL, "--token", "t", "--limit", "0"]) == 2
     assert "--limit" in capsys.readouterr().err
     monkeypatch.delenv("DECONFLICT_TOKEN", raising=False)
-    assert main(["disclosures", "list", "--url", URL]) == 2
+    assert main(["disclosures", "list", "--url", CLIENT_URL]) == 2
     assert "give --token or set DECONFLICT_TOKEN" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -10,37 +9,17 @@ from typing import Any
 import pytest
 
 from deconflict.cli import _COMMANDS, main
-from deconflict.cli.conflicts import add_conflicts_parser, run_conflicts
-from deconflict.cli.ops import add_ops_parser, run_ops
 from deconflict.client import ChannelError
 from deconflict.errors import InputError
 from tests.api.conftest import Channel
-from tests.api.test_client import AppTransport
 from tests.api.test_conflicts import BLUE_OPERATION, blue_plan, forbidden_strings, red_plan
 from tests.builders import write_geojson
-
-URL = "http://testserver"
-
-
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="deconflict")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_ops_parser(sub)
-    add_conflicts_parser(sub)
-    return parser.parse_args(argv)
-
-
-def run(channel: Channel, party: str, *argv: str) -> int:
-    args = _parse([*argv, "--url", URL, "--token", channel.tokens[party]])
-    transport = AppTransport(channel.client)
-    if args.command == "ops":
-        return run_ops(args, transport)
-    return run_conflicts(args, transport)
+from tests.cli.conftest import CLIENT_URL, run_client
 
 
 def run_json(channel: Channel, party: str, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
     capsys.readouterr()
-    code = run(channel, party, *argv, "--json")
+    code = run_client(channel, party, *argv, "--json")
     assert code in (0, 1)
     return json.loads(capsys.readouterr().out)
 
@@ -59,17 +38,17 @@ def test_file_list_amend_and_withdraw(
     channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blue_file = _plan_file(tmp_path, "blue.geojson", blue_plan())
-    assert run(channel, "blue", "ops", "file", blue_file, "--id", "op-1", "--priority", "7") == 0
+    assert run_client(channel, "blue", "ops", "file", blue_file, "--id", "op-1", "--priority", "7") == 0
     assert "filed op-1 version 1" in capsys.readouterr().out
 
     red_file = _plan_file(tmp_path, "red.geojson", red_plan())
-    assert run(channel, "red", "ops", "file", red_file, "--id", "red-op") == 1  # conflicts found
+    assert run_client(channel, "red", "ops", "file", red_file, "--id", "red-op") == 1  # conflicts found
     out = capsys.readouterr().out
     assert "Conflicts found" in out and "blue" in out and "red-op" in out
     assert "priority 7" not in out  # the other side's rank is not disclosed
     assert not any(secret in out for secret in forbidden_strings())
 
-    assert run(channel, "red", "ops", "list") == 0
+    assert run_client(channel, "red", "ops", "list") == 0
     table = capsys.readouterr().out
     assert "Operations" in table and "red-op" in table and "op-1" not in table
     (listed,) = run_json(channel, "red", capsys, "ops", "list")
@@ -78,7 +57,7 @@ def test_file_list_amend_and_withdraw(
     amended = run_json(channel, "red", capsys, "ops", "file", red_file, "--id", "red-op", "--replaces", "1")
     assert amended["operation"]["version"] == 2 and len(amended["conflicts"]) == 1
 
-    assert run(channel, "red", "ops", "withdraw", "red-op", "--version", "2") == 0
+    assert run_client(channel, "red", "ops", "withdraw", "red-op", "--version", "2") == 0
     assert "withdrew red-op: version 3, withdrawn" in capsys.readouterr().out
     assert run_json(channel, "red", capsys, "ops", "list")[0]["state"] == "withdrawn"
 
@@ -87,10 +66,10 @@ def test_an_amendment_keeps_the_priority_unless_given_again(
     channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _plan_file(tmp_path, "blue.geojson", blue_plan())
-    assert run(channel, "blue", "ops", "file", path, "--id", "op-1", "--priority", "7") == 0
+    assert run_client(channel, "blue", "ops", "file", path, "--id", "op-1", "--priority", "7") == 0
     amended = run_json(channel, "blue", capsys, "ops", "file", path, "--id", "op-1", "--replaces", "1")
     assert (amended["operation"]["version"], amended["operation"]["priority"]) == (2, 7)
-    assert run(channel, "blue", "ops", "file", path, "--id", "op-1", "--replaces", "2") == 0
+    assert run_client(channel, "blue", "ops", "file", path, "--id", "op-1", "--replaces", "2") == 0
     assert "filed op-1 version 3 (proposed, priority 7)" in capsys.readouterr().out
     lowered = run_json(
         channel, "blue", capsys, "ops", "file", path, "--id", "op-1", "--replaces", "3", "--priority", "1"
@@ -101,7 +80,7 @@ def test_an_amendment_keeps_the_priority_unless_given_again(
 def test_conflicts_list_ack_accept(
     channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(
+    run_client(
         channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", BLUE_OPERATION
     )
     filed = run_json(
@@ -110,7 +89,7 @@ def test_conflicts_list_ack_accept(
     (conflict,) = filed["conflicts"]
     conflict_id = str(conflict["id"])
 
-    assert run(channel, "red", "conflicts", "list") == 0
+    assert run_client(channel, "red", "conflicts", "list") == 0
     out = capsys.readouterr().out
     assert "open" in out and "blue" in out and "priority" not in out
     assert not any(secret in out for secret in forbidden_strings())
@@ -120,7 +99,7 @@ def test_conflicts_list_ack_accept(
         == "red"
     )
     assert run_json(channel, "blue", capsys, "conflicts", "ack", conflict_id)["state"] == "acknowledged"
-    run(channel, "red", "conflicts", "accept", conflict_id, "--reason", "we stay low")
+    run_client(channel, "red", "conflicts", "accept", conflict_id, "--reason", "we stay low")
     assert "red / red" in capsys.readouterr().out  # acknowledged by / accepted by
     accepted = run_json(channel, "blue", capsys, "conflicts", "accept", conflict_id, "--reason", "agreed")
     assert accepted["state"] == "accepted"
@@ -128,26 +107,26 @@ def test_conflicts_list_ack_accept(
         c["id"] for c in run_json(channel, "blue", capsys, "conflicts", "list", "--state", "accepted")
     ] == [conflict["id"]]
     assert run_json(channel, "blue", capsys, "conflicts", "list", "--state", "open") == []
-    run(channel, "red", "conflicts", "list", "--state", "resolved")
+    run_client(channel, "red", "conflicts", "list", "--state", "resolved")
     assert "no conflicts" in capsys.readouterr().out
 
 
 def test_refusals_are_errors_with_the_servers_message(channel: Channel, tmp_path: Path) -> None:
     with pytest.raises(ChannelError, match="HTTP 404"):
-        run(channel, "green", "conflicts", "ack", "1")
+        run_client(channel, "green", "conflicts", "ack", "1")
     path = _plan_file(tmp_path, "b.geojson", blue_plan())
-    assert run(channel, "blue", "ops", "file", path, "--id", "x") == 0
+    assert run_client(channel, "blue", "ops", "file", path, "--id", "x") == 0
     with pytest.raises(ChannelError, match="HTTP 409"):  # filed already
-        run(channel, "blue", "ops", "file", path, "--id", "x")
+        run_client(channel, "blue", "ops", "file", path, "--id", "x")
     with pytest.raises(ChannelError, match="HTTP 409"):  # stale version
-        run(channel, "blue", "ops", "withdraw", "x", "--version", "7")
+        run_client(channel, "blue", "ops", "withdraw", "x", "--version", "7")
     with pytest.raises(ChannelError, match="HTTP 404"):
-        run(channel, "blue", "ops", "withdraw", "nope", "--version", "1")
+        run_client(channel, "blue", "ops", "withdraw", "nope", "--version", "1")
     (tmp_path / "bad.geojson").write_text("{}", encoding="utf-8")
     with pytest.raises(InputError, match="FeatureCollection"):
-        run(channel, "blue", "ops", "file", str(tmp_path / "bad.geojson"), "--id", "x")
+        run_client(channel, "blue", "ops", "file", str(tmp_path / "bad.geojson"), "--id", "x")
     with pytest.raises(InputError, match="cannot read"):
-        run(channel, "blue", "ops", "file", str(tmp_path / "missing.geojson"), "--id", "x")
+        run_client(channel, "blue", "ops", "file", str(tmp_path / "missing.geojson"), "--id", "x")
 
 
 def test_a_refused_plan_lists_each_problem_with_its_feature_as_check_does(
@@ -159,7 +138,7 @@ def test_a_refused_plan_lists_each_problem_with_its_feature_as_check_does(
     document["features"][1]["properties"]["time_end"] = "soon"
     path = _plan_file(tmp_path, "blue.geojson", document)
     with pytest.raises(InputError) as info:
-        run(channel, "blue", "ops", "file", path, "--id", "op-1")
+        run_client(channel, "blue", "ops", "file", path, "--id", "op-1")
     first, second = (f"feature {i} (id {f['properties']['id']})" for i, f in enumerate(document["features"]))
     assert str(info.value).splitlines() == [
         f'{path}: {first}: altitude_lower.units: unknown unit "km" (expected one of m, ft, FL)',
@@ -176,7 +155,7 @@ def test_without_a_token_the_command_fails_with_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("DECONFLICT_TOKEN", raising=False)
-    assert main(["conflicts", "list", "--url", URL]) == 2
+    assert main(["conflicts", "list", "--url", CLIENT_URL]) == 2
     assert "give --token or set DECONFLICT_TOKEN" in capsys.readouterr().err
 
 
@@ -221,7 +200,9 @@ def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.Cap
     from deconflict.strategic.geojson import parse_features
 
     assert (
-        run(channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", "op-1")
+        run_client(
+            channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", "op-1"
+        )
         == 0
     )
     red = parse_features({k: v for k, v in red_plan().items() if k not in ("id", "priority")}, "r", "red")
@@ -233,7 +214,7 @@ def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.Cap
     assert len(filed["operation"]["volumes"]["features"]) == len(red)
     assert filed["conflicts"] and {c["other_party"] for c in filed["conflicts"]} == {"blue"}
     with pytest.raises(InputError, match="not supported yet as an input"):
-        run(channel, "red", "ops", "file", str(path), "--id", "x", "--from", "notam")
+        run_client(channel, "red", "ops", "file", str(path), "--id", "x", "--from", "notam")
     path.write_text('{"extents": [{"volume": {}}]}', encoding="utf-8")
     with pytest.raises(InputError, match=r"red-intent\.json: extents\[0\]: volume: needs exactly one of"):
-        run(channel, "red", "ops", "file", str(path), "--id", "x")
+        run_client(channel, "red", "ops", "file", str(path), "--id", "x")

@@ -7,7 +7,8 @@ import urllib.request
 from pathlib import Path
 
 from deconflict.cli import main
-from tests.servers import call_api, run_cli, serve_process
+from tests.cli.conftest import run_cli
+from tests.servers import call_api, serve_process
 
 
 def test_serve_answers_health_on_an_ephemeral_port(tmp_path: Path) -> None:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
 from deconflict.cli import _COMMANDS, main
-from deconflict.cli.stats import add_stats_parser, run_stats
 from deconflict.client import ChannelError
 from tests.api.conftest import Channel
-from tests.api.test_client import AppTransport
 from tests.api.test_messages import ack, send
-
-URL = "http://testserver"
-
-
-def run(channel: Channel, token: str, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="deconflict")
-    add_stats_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["stats", *argv, "--url", URL, "--token", token])
-    return run_stats(args, AppTransport(channel.client))
+from tests.cli.conftest import run_client
 
 
 @pytest.fixture
@@ -40,7 +29,7 @@ def test_the_command_is_registered() -> None:
 
 def test_json_is_the_api_document(talked: Channel, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert run(talked, talked.tokens["blue"], "--json") == 0
+    assert run_client(talked, "blue", "stats", "--json") == 0
     document = json.loads(capsys.readouterr().out)
     assert document == talked.client.get("/v1/stats", headers=talked.auth("blue")).json()
     (month,) = document["months"]
@@ -55,7 +44,7 @@ def test_json_is_the_api_document(talked: Channel, capsys: pytest.CaptureFixture
 
 def test_the_table_has_a_row_per_month_and_pair(talked: Channel, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert run(talked, talked.tokens["red"]) == 0
+    assert run_client(talked, "red", "stats") == 0
     out = capsys.readouterr().out
     assert "Channel statistics of red" in out
     rows = [line for line in out.splitlines() if " - " in line]
@@ -67,10 +56,10 @@ def test_the_table_has_a_row_per_month_and_pair(talked: Channel, capsys: pytest.
 
 def test_a_party_without_activity_is_told_so(channel: Channel, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert run(channel, channel.tokens["green"]) == 0
+    assert run_client(channel, "green", "stats") == 0
     assert "no channel activity of green yet" in capsys.readouterr().out
 
 
 def test_a_bad_token_is_a_clear_error(channel: Channel) -> None:
     with pytest.raises(ChannelError, match="401"):
-        run(channel, "not-a-token")
+        run_client(channel, "blue", "stats", token="not-a-token")

@@ -33,7 +33,8 @@ from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
 from deconflict.storage.sqlite.public_ids import load_public_ids
 from tests.builders import box_ring, collection, feature, polygon_geometry
-from tests.servers import call_api, new_party, run_cli, serve_process
+from tests.cli.conftest import run_cli
+from tests.servers import call_api, new_party, serve_process
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from deconflict.channel.public_ids import IdKind
 from deconflict.client import ChannelClient, ChannelError
 from deconflict.storage.sqlite.public_ids import load_public_ids
 from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
-from tests.servers import Party, audit_key_file, call_api, new_party, run_cli, serve_process
+from tests.cli.conftest import run_cli
+from tests.servers import Party, audit_key_file, call_api, new_party, serve_process
 
 STARTUP_S = 30.0
 ROUNDS = int(os.environ.get("DECONFLICT_CRASH_ROUNDS", "3"))

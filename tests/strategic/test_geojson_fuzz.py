@@ -8,20 +8,18 @@ with ``error: FILE: ...`` lines and no traceback.
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deconflict.cli import main
 from deconflict.errors import InputError
 from deconflict.strategic.geojson import parse_features, read_volumes
 from tests.builders import altitude, collection, feature, point, polygon_geometry
+from tests.cli.conftest import run_main
 from tests.mutations import assert_clear, assert_error_lines, mutated_document
 
 VALID = collection(
@@ -71,15 +69,13 @@ def test_a_mutated_file_is_exit_2_with_error_lines_through_the_cli(document: Any
         except InputError as error:
             assert_clear(error, str(path), whole_record="Feature")
             readable = False
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            code = main(["check", str(path)])
+        code, _, err = run_main("check", str(path))
     if readable:
-        assert code == 0, err.getvalue()  # one party's volumes never conflict with each other
+        assert code == 0, err  # one party's volumes never conflict with each other
     else:
         assert code == 2
-        assert_error_lines(err.getvalue(), path)
-    assert "Traceback" not in err.getvalue()
+        assert_error_lines(err, path)
+    assert "Traceback" not in err
 
 
 def test_bytes_that_are_not_utf8_or_json_are_named() -> None:
@@ -92,7 +88,6 @@ def test_bytes_that_are_not_utf8_or_json_are_named() -> None:
         ]:
             path = Path(folder) / name
             path.write_bytes(data)
-            err = io.StringIO()
-            with redirect_stdout(io.StringIO()), redirect_stderr(err):
-                assert main(["check", str(path)]) == 2, name
-            assert err.getvalue().startswith(f"error: {path}: "), err.getvalue()
+            code, _, err = run_main("check", str(path))
+            assert code == 2, name
+            assert err.startswith(f"error: {path}: "), err

@@ -9,18 +9,16 @@ through ``deconflict detect`` and ``deconflict replay`` it is exit 2 with
 from __future__ import annotations
 
 import gzip
-import io
 import tempfile
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deconflict.cli import main
 from deconflict.errors import InputError
 from deconflict.tactical.tracks import read_tracks
+from tests.cli.conftest import run_main
 from tests.mutations import assert_clear, assert_error_lines, mutated_text
 
 VALID = """\
@@ -35,13 +33,6 @@ time_s,id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def run_cli(*argv: str) -> tuple[int, str]:
-    err = io.StringIO()
-    with redirect_stdout(io.StringIO()), redirect_stderr(err):
-        code = main(list(argv))
-    return code, err.getvalue()
-
-
 def check_file(path: Path) -> None:
     for command, require_time in (("detect", False), ("replay", True)):
         try:
@@ -50,7 +41,7 @@ def check_file(path: Path) -> None:
         except InputError as error:
             assert_clear(error, str(path), whole_record="fields", records="row")
             readable = False
-        code, err = run_cli(command, "--json", str(path))
+        code, _, err = run_main(command, "--json", str(path))
         assert "Traceback" not in err
         if not readable:
             assert code == 2, (command, err)
@@ -90,7 +81,7 @@ def test_a_time_outside_rfc3339_years_is_named(time_s: str) -> None:
         path = Path(folder) / "tracks.csv"
         path.write_text(VALID.replace("1767268810,4ca1f2", f"{time_s},4ca1f2"), encoding="utf-8")
         check_file(path)
-        code, err = run_cli("replay", "--json", str(path))
+        code, _, err = run_main("replay", "--json", str(path))
         assert code == 2 and err.startswith(f"error: {path}: row 5: time_s: must be within"), err
 
 
