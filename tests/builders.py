@@ -1,4 +1,4 @@
-"""Small builders shared by the tests: footprints, points, volumes and GeoJSON documents.
+"""Small builders shared by the tests: footprints, points, volumes, GeoJSON documents, message bodies.
 
 Plain functions with every value explicit, so a test reads as its scenario.
 """
@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from deconflict.channel.messages import MessageContent
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.geometry.geodesy import destination
 from deconflict.geometry.overlap import footprints_conflict
@@ -138,3 +139,16 @@ def collection(*features: dict[str, Any]) -> dict[str, Any]:
 def write_geojson(path: Path, document: object) -> Path:
     path.write_text(json.dumps(document, indent=1), encoding="utf-8")
     return path
+
+
+def message_body(content: MessageContent, signature: str) -> dict[str, Any]:
+    """The POST /v1/messages body (a WebSocket ``send`` frame's message) of ``content`` and its signature."""
+    return {
+        "to": content.recipient,
+        "code": content.code,
+        "params": content.params,
+        "text": content.text,
+        "reply_by": content.reply_by,
+        "nonce": content.nonce,
+        "signature": signature,
+    }

@@ -5,6 +5,7 @@ The app runs on a fake clock that starts at ``T0_S`` and moves only when a test 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,22 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from deconflict.api import create_app
+from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party, revoke_party
 from deconflict.client import Response
 from deconflict.config import Settings
 from deconflict.storage import open_storage
-from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
+from tests.builders import T0_S, box_ring, collection, feature, message_body, polygon_geometry
 from tests.fakes import FakeClock
+
+REPLY_BY = "2026-01-01T12:30:00Z"
+"""The reply deadline of :func:`signed_body`'s message by default: 30 minutes after ``T0_S``."""
+REPLY_BY_S = T0_S + 1800.0
+_nonces = itertools.count()
+
+# What blue tells red in a message by default: green, a third party, must never see any of it.
+SECRET_TEXT = "Exercise NIGHTJAR: keep clear of R-45"
+SECRET_OPERATION = "blue-op-NIGHTJAR-7731"
 
 
 @dataclass
@@ -83,3 +94,45 @@ def box_feature(
 ) -> dict[str, Any]:
     """A volume Feature over a lon/lat box (0..1000 m MSL, 12:00-13:00 by default)."""
     return feature(volume_id, geometry=polygon_geometry(box_ring(lon0, lat0, lon1, lat1)), **props)
+
+
+def signed_body(
+    channel: Channel,
+    sender: str,
+    to: str = "red",
+    code: str = "REQUEST_TO_AMEND",
+    params: dict[str, Any] | None = None,
+    text: str = SECRET_TEXT,
+    reply_by: str | None = REPLY_BY,
+    key: bytes | None = None,
+) -> dict[str, Any]:
+    """A POST /v1/messages body signed by ``sender``'s key (or ``key``), with a nonce never used before."""
+    if params is None:
+        params = {"operation": SECRET_OPERATION, "change": "raise the lower limit to FL100"}
+    content = MessageContent(sender, to, code, params, text, reply_by, f"test-nonce-{next(_nonces):08d}")
+    return message_body(content, sign_content(content, key if key is not None else channel.keys[sender]))
+
+
+def send(channel: Channel, sender: str = "blue", **kwargs: Any) -> dict[str, Any]:
+    """POST :func:`signed_body` (``kwargs`` are its own); asserts 201 and the Location; the message."""
+    response = channel.client.post(
+        "/v1/messages", json=signed_body(channel, sender, **kwargs), headers=channel.auth(sender)
+    )
+    assert response.status_code == 201, response.text
+    sent: dict[str, Any] = response.json()
+    assert response.headers["Location"] == f"/v1/messages/{sent['id']}"
+    return sent
+
+
+def send_text(
+    channel: Channel, sender: str, to: str, text: str, reply_by: str | None = None
+) -> dict[str, Any]:
+    """:func:`send` a ``FREE`` message of ``text`` alone."""
+    return send(channel, sender, to=to, code="FREE", params={}, text=text, reply_by=reply_by)
+
+
+def ack(channel: Channel, party: str, message_id: int, level: str, reason: str | None = None) -> Any:
+    """POST an acknowledgement of ``level`` by ``party``: the response, whatever its status."""
+    return channel.client.post(
+        f"/v1/messages/{message_id}/ack", json={"level": level, "reason": reason}, headers=channel.auth(party)
+    )

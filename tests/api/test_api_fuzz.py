@@ -26,7 +26,7 @@ from deconflict.channel.parties import register_party
 from deconflict.config import Settings
 from deconflict.storage import open_storage
 from tests.api.conftest import Channel, box_feature, plan
-from tests.builders import T0_S
+from tests.builders import T0_S, message_body
 from tests.channel.test_catalogue_fuzz import VALID_PARAMS
 from tests.fakes import FakeClock
 from tests.mutations import mutated_document
@@ -120,8 +120,7 @@ def signed_body(channel: Channel, code: str, params: Any, text: str = "") -> dic
         signature = sign_content(content, channel.keys["blue"])
     except ValueError:  # params canonical JSON cannot carry (NaN): the server must still refuse cleanly
         signature = "AAAA"
-    return {"to": "red", "code": code, "params": params, "text": text, "reply_by": None, "nonce": nonce,
-            "signature": signature}  # fmt: skip
+    return message_body(content, signature)
 
 
 @pytest.mark.parametrize("code", ["UNSAFE_ENCOUNTER_REPORT", "NOTICE_OF_OPERATION", "TRAFFIC_ADVISORY"])

@@ -28,9 +28,8 @@ from deconflict.channel.audit import AuditKind
 from deconflict.channel.parties import register_party
 from deconflict.config import Settings
 from deconflict.storage import open_storage
-from tests.api.conftest import Channel
+from tests.api.conftest import REPLY_BY_S, Channel, ack, send_text
 from tests.api.test_conflicts import RED_BOX, assert_allowed_view, blue_plan, forbidden_strings, red_plan
-from tests.api.test_messages import REPLY_BY_S, ack, body
 from tests.builders import T0_S
 from tests.fakes import FakeClock
 
@@ -62,14 +61,6 @@ def until_marker(ws: WebSocketTestSession) -> list[dict[str, Any]]:
         if frame["type"] == "message" and frame["message"]["text"] == MARKER:
             return frames
         frames.append(frame)
-
-
-def post_message(channel: Channel, sender: str, to: str, text: str, reply_by: str | None) -> dict[str, Any]:
-    signed = body(channel, sender, to=to, code="FREE", params={}, text=text, reply_by=reply_by)
-    response = channel.client.post("/v1/messages", json=signed, headers=channel.auth(sender))
-    assert response.status_code == 201, response.text
-    sent: dict[str, Any] = response.json()
-    return sent
 
 
 def outbox_state(channel: Channel, party: str, message_id: int) -> str:
@@ -116,7 +107,7 @@ def test_a_browser_authenticates_with_its_first_frame(channel: Channel) -> None:
     with channel.client.websocket_connect("/v1/events") as ws:
         ws.send_text(json.dumps({"type": "auth", "token": channel.tokens["red"]}))
         assert ws.receive_json() == {"type": "ready", "party": "red"}
-        sent = post_message(channel, "blue", "red", "hello", None)
+        sent = send_text(channel, "blue", "red", "hello", None)
         frame = ws.receive_json()
         assert (frame["type"], frame["message"]["id"]) == ("message", sent["id"])
 
@@ -141,7 +132,7 @@ def test_each_party_receives_exactly_its_own_events(channel: Channel) -> None:
         filed = channel.client.post("/v1/operations", json=red_plan(), headers=channel.auth("red"))
         (red_conflict,) = filed.json()["conflicts"]
 
-        sent = post_message(channel, "blue", "red", "please amend", "2026-01-01T12:30:00Z")
+        sent = send_text(channel, "blue", "red", "please amend", "2026-01-01T12:30:00Z")
         # Red's connection got it, and pushing it marked it delivered (as fetching the inbox would).
         for _ in range(200):
             if outbox_state(channel, "blue", sent["id"]) == "delivered":
@@ -155,9 +146,9 @@ def test_each_party_receives_exactly_its_own_events(channel: Channel) -> None:
         # Running the deadlines again announces nothing new.
         assert channel.client.get("/v1/escalations", headers=channel.auth("blue")).status_code == 200
 
-        post_message(channel, "red", "blue", MARKER, None)
-        post_message(channel, "blue", "red", MARKER, None)
-        post_message(channel, "blue", "green", MARKER, None)
+        send_text(channel, "red", "blue", MARKER, None)
+        send_text(channel, "blue", "red", MARKER, None)
+        send_text(channel, "blue", "green", MARKER, None)
         got = {party: until_marker(ws) for party, ws in (("blue", blue), ("red", red), ("green", green))}
 
     kinds = {party: [f["type"] for f in frames] for party, frames in got.items()}
@@ -202,7 +193,7 @@ def quick_sweep(tmp_path: Path) -> Iterator[Channel]:
 
 def test_a_passed_deadline_is_pushed_without_any_request(quick_sweep: Channel) -> None:
     with events(quick_sweep, "red") as red, events(quick_sweep, "blue") as blue:
-        sent = post_message(quick_sweep, "blue", "red", "reply by 12:30", "2026-01-01T12:30:00Z")
+        sent = send_text(quick_sweep, "blue", "red", "reply by 12:30", "2026-01-01T12:30:00Z")
         assert red.receive_json()["type"] == "message"
         quick_sweep.clock.advance(REPLY_BY_S - quick_sweep.clock.now + 1)  # no request after this
         for ws in (red, blue):

@@ -13,13 +13,12 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from deconflict.storage import SQLiteAuditLog
-from tests.api.conftest import Channel
+from tests.api.conftest import Channel, signed_body
 from tests.api.test_events import events
-from tests.api.test_messages import body
 
 
 def send_frame(channel: Channel, sender: str, ref: str, **kwargs: Any) -> dict[str, Any]:
-    message = body(channel, sender, **{"code": "FREE", "params": {}, "reply_by": None, **kwargs})
+    message = signed_body(channel, sender, **{"code": "FREE", "params": {}, "reply_by": None, **kwargs})
     return {"type": "send", "ref": ref, "message": message}
 
 
@@ -80,7 +79,7 @@ def test_the_socket_counts_against_the_same_rate_as_post(channel: Channel) -> No
     assert answers["last"]["type"] == "sent"
     assert (answers["over"]["status"], answers["over"]["retry_after_s"]) == (429, 60)
     response = channel.client.post(
-        "/v1/messages", json=body(channel, "red", to="blue"), headers=channel.auth("red")
+        "/v1/messages", json=signed_body(channel, "red", to="blue"), headers=channel.auth("red")
     )
     assert response.status_code == 201  # other parties are not affected
 

@@ -26,9 +26,8 @@ from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party
 from deconflict.config import Settings
 from deconflict.storage import open_storage
-from tests.api.conftest import Channel, box_feature, plan
-from tests.api.test_messages import body
-from tests.builders import T0_S, feature, polygon_geometry
+from tests.api.conftest import Channel, box_feature, plan, signed_body
+from tests.builders import T0_S, feature, message_body, polygon_geometry
 from tests.fakes import FakeClock
 from tests.servers import serve_process
 
@@ -162,7 +161,7 @@ def test_too_many_volumes_answer_422_naming_the_field(limited: Channel) -> None:
 
 
 def post_message(channel: Channel, client: TestClient, sender: str, to: str) -> Any:
-    signed = body(channel, sender, to=to, code="FREE", params={}, text="rate test", reply_by=None)
+    signed = signed_body(channel, sender, to=to, code="FREE", params={}, text="rate test", reply_by=None)
     return client.post("/v1/messages", json=signed, headers=channel.auth(sender))
 
 
@@ -235,16 +234,7 @@ class RealServer:
     def send(self, sender: str, to: str, text: str) -> int:
         nonce = f"limits-{sender}-{time.monotonic_ns()}"
         content = MessageContent(sender, to, "FREE", {}, text, None, nonce)
-        document = {
-            "to": to,
-            "code": "FREE",
-            "params": {},
-            "text": text,
-            "reply_by": None,
-            "nonce": nonce,
-            "signature": sign_content(content, self.keys[sender]),
-        }
-        data = json.dumps(document).encode()
+        data = json.dumps(message_body(content, sign_content(content, self.keys[sender]))).encode()
         head = (
             f"POST /v1/messages HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
             f"Authorization: Bearer {self.tokens[sender]}\r\nContent-Length: {len(data)}\r\n"

@@ -2,66 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from typing import Any
 
 import pytest
 
-from deconflict.channel.messages import MessageContent, sign_content, verify_signature
-from tests.api.conftest import Channel
-from tests.builders import T0_S
-
-REPLY_BY = "2026-01-01T12:30:00Z"
-REPLY_BY_S = T0_S + 1800.0
-_nonces = itertools.count()
-
-# What blue tells red: green, a third party, must never see any of it.
-SECRET_TEXT = "Exercise NIGHTJAR: keep clear of R-45"
-SECRET_OPERATION = "blue-op-NIGHTJAR-7731"
-
-
-def body(
-    channel: Channel,
-    sender: str,
-    to: str = "red",
-    code: str = "REQUEST_TO_AMEND",
-    params: dict[str, Any] | None = None,
-    text: str = SECRET_TEXT,
-    reply_by: str | None = REPLY_BY,
-    key: bytes | None = None,
-) -> dict[str, Any]:
-    """A POST /v1/messages body signed by ``sender``'s key (or ``key``)."""
-    if params is None:
-        params = {"operation": SECRET_OPERATION, "change": "raise the lower limit to FL100"}
-    nonce = f"test-nonce-{next(_nonces):08d}"
-    content = MessageContent(sender, to, code, params, text, reply_by, nonce)
-    signature = sign_content(content, key if key is not None else channel.keys[sender])
-    return {
-        "to": to,
-        "code": code,
-        "params": params,
-        "text": text,
-        "reply_by": reply_by,
-        "nonce": nonce,
-        "signature": signature,
-    }
-
-
-def send(channel: Channel, sender: str = "blue", **kwargs: Any) -> dict[str, Any]:
-    response = channel.client.post(
-        "/v1/messages", json=body(channel, sender, **kwargs), headers=channel.auth(sender)
-    )
-    assert response.status_code == 201, response.text
-    sent: dict[str, Any] = response.json()
-    assert response.headers["Location"] == f"/v1/messages/{sent['id']}"
-    return sent
-
-
-def ack(channel: Channel, party: str, message_id: int, level: str, reason: str | None = None) -> Any:
-    return channel.client.post(
-        f"/v1/messages/{message_id}/ack", json={"level": level, "reason": reason}, headers=channel.auth(party)
-    )
+from deconflict.channel.messages import MessageContent, verify_signature
+from tests.api.conftest import (
+    REPLY_BY,
+    REPLY_BY_S,
+    SECRET_OPERATION,
+    SECRET_TEXT,
+    Channel,
+    ack,
+    send,
+    signed_body,
+)
 
 
 def test_the_catalogue_lists_every_code_with_texts_and_schemas(channel: Channel) -> None:
@@ -137,7 +93,7 @@ def test_the_stored_signature_reverifies_with_the_registered_key(channel: Channe
 
 
 def test_a_tampered_body_is_rejected_with_a_clear_message(channel: Channel) -> None:
-    tampered = {**body(channel, "blue"), "text": "Exercise cancelled"}
+    tampered = {**signed_body(channel, "blue"), "text": "Exercise cancelled"}
     response = channel.client.post("/v1/messages", json=tampered, headers=channel.auth("blue"))
     assert response.status_code == 422
     (problem,) = response.json()["detail"]
@@ -147,30 +103,32 @@ def test_a_tampered_body_is_rejected_with_a_clear_message(channel: Channel) -> N
 
 def test_a_message_signed_with_another_key_is_rejected(channel: Channel) -> None:
     # Red's key, blue's token: the server checks against the caller's registered key.
-    forged = body(channel, "blue", key=channel.keys["red"])
+    forged = signed_body(channel, "blue", key=channel.keys["red"])
     response = channel.client.post("/v1/messages", json=forged, headers=channel.auth("blue"))
     assert response.status_code == 422 and response.json()["detail"][0]["field"] == "signature"
     # A body red signed as "from red", posted with blue's token, does not verify either.
-    as_red = body(channel, "red", to="green")
+    as_red = signed_body(channel, "red", to="green")
     assert channel.client.post("/v1/messages", json=as_red, headers=channel.auth("blue")).status_code == 422
     assert channel.client.get("/v1/messages?box=outbox", headers=channel.auth("blue")).json() == []
 
 
 def test_a_replayed_message_is_refused(channel: Channel) -> None:
-    signed = body(channel, "blue")
+    signed = signed_body(channel, "blue")
     assert channel.client.post("/v1/messages", json=signed, headers=channel.auth("blue")).status_code == 201
     again = channel.client.post("/v1/messages", json=signed, headers=channel.auth("blue"))
     assert again.status_code == 409 and "nonce" in again.json()["detail"]
 
 
 def test_params_errors_carry_field_paths(channel: Channel) -> None:
-    bad = body(channel, "blue", code="TRAFFIC_ADVISORY", params={"callsign": "RCH1", "altitude_ft": "high"})
+    bad = signed_body(
+        channel, "blue", code="TRAFFIC_ADVISORY", params={"callsign": "RCH1", "altitude_ft": "high"}
+    )
     response = channel.client.post("/v1/messages", json=bad, headers=channel.auth("blue"))
     assert response.status_code == 422
     fields = {(p["field"], p["record"]) for p in response.json()["detail"]}
     assert ("params.altitude_ft", "code TRAFFIC_ADVISORY") in fields
     assert ("params", "code TRAFFIC_ADVISORY") in fields  # the missing position and track
-    unknown = body(channel, "blue", to="nobody", code="NOPE", params={})
+    unknown = signed_body(channel, "blue", to="nobody", code="NOPE", params={})
     problems = channel.client.post("/v1/messages", json=unknown, headers=channel.auth("blue")).json()[
         "detail"
     ]
@@ -287,10 +245,10 @@ def test_state_filter(channel: Channel) -> None:
 
 
 def test_a_deadline_in_the_past_or_to_oneself_is_refused(channel: Channel) -> None:
-    past = body(channel, "blue", reply_by="2026-01-01T11:59:59Z")
+    past = signed_body(channel, "blue", reply_by="2026-01-01T11:59:59Z")
     response = channel.client.post("/v1/messages", json=past, headers=channel.auth("blue"))
     assert response.status_code == 422 and response.json()["detail"][0]["field"] == "reply_by"
-    to_self = body(channel, "blue", to="blue")
+    to_self = signed_body(channel, "blue", to="blue")
     response = channel.client.post("/v1/messages", json=to_self, headers=channel.auth("blue"))
     assert response.status_code == 422 and response.json()["detail"][0]["field"] == "to"
 

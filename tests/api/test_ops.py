@@ -19,9 +19,8 @@ from deconflict.api import create_app
 from deconflict.api.middleware import ACCESS_LOGGER, JsonLogFormatter, logging_config
 from deconflict.config import Settings
 from deconflict.storage.sqlite.migrations import LATEST_VERSION
-from tests.api.conftest import Channel
+from tests.api.conftest import Channel, send
 from tests.api.test_conflicts import blue_plan, red_plan
-from tests.api.test_messages import send
 from tests.builders import T0_S
 from tests.fakes import FakeClock
 

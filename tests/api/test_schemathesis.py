@@ -26,8 +26,7 @@ from deconflict.api import create_app
 from deconflict.channel.parties import register_party
 from deconflict.config import Settings
 from deconflict.storage import open_storage
-from tests.api.conftest import Channel, box_feature, plan
-from tests.api.test_messages import body
+from tests.api.conftest import Channel, box_feature, plan, signed_body
 from tests.builders import T0_S
 from tests.fakes import FakeClock
 
@@ -67,7 +66,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
                 filed = client.post("/v1/operations", json=document, headers=channel.auth(party))
                 assert filed.status_code == 201, filed.text
         for sender, to in (("blue", "red"), ("red", "blue"), ("blue", "red")):
-            signed = body(channel, sender, to=to)
+            signed = signed_body(channel, sender, to=to)
             sent = client.post("/v1/messages", json=signed, headers=channel.auth(sender))
             assert sent.status_code == 201, sent.text
         conflicts = client.get("/v1/conflicts", headers=channel.auth("blue")).json()

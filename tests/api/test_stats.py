@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from deconflict.channel.stats import month_of
-from tests.api.conftest import Channel
+from tests.api.conftest import Channel, ack, send
 from tests.api.test_conflicts import blue_plan, red_plan
-from tests.api.test_messages import ack, send
 from tests.builders import T0_S
 
 JANUARY = month_of(T0_S)

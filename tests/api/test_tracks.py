@@ -25,8 +25,8 @@ from deconflict.config import Settings
 from deconflict.storage import open_storage
 from deconflict.strategic.conflicts import format_time
 from deconflict.tactical.states import States, dead_reckon
-from tests.api.conftest import Channel
-from tests.api.test_events import MARKER, events, post_message, until_marker
+from tests.api.conftest import Channel, send_text
+from tests.api.test_events import MARKER, events, until_marker
 from tests.builders import T0_S
 from tests.fakes import FakeClock
 
@@ -279,7 +279,7 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
             for party in ("blue", "red", "green")
         }
         for party in ("blue", "red", "green"):
-            post_message(ch, "blue" if party != "blue" else "red", party, MARKER, None)
+            send_text(ch, "blue" if party != "blue" else "red", party, MARKER, None)
         frames = {party: until_marker(ws) for party, ws in sockets.items()}
 
     # Red never learns blue's ids or callsigns; green learns nothing of either.

@@ -8,8 +8,7 @@ import pytest
 
 from deconflict.cli import _COMMANDS, main
 from deconflict.client import ChannelError
-from tests.api.conftest import Channel
-from tests.api.test_messages import ack, send
+from tests.api.conftest import Channel, ack, send
 from tests.cli.conftest import run_client
 
 
