@@ -1,4 +1,4 @@
-"""Small builders shared by the tests: footprints, points, volumes, GeoJSON documents, message bodies.
+"""Small builders shared by the tests: footprints, points, volumes, GeoJSON, message bodies, parties.
 
 Plain functions with every value explicit, so a test reads as its scenario.
 """
@@ -6,16 +6,18 @@ Plain functions with every value explicit, so a test reads as its scenario.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deconflict.channel.messages import MessageContent
+from deconflict.channel.parties import register_party, revoke_party
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.geometry.geodesy import destination
 from deconflict.geometry.overlap import footprints_conflict
+from deconflict.storage import open_storage
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import Volume
 from deconflict.units import Altitude, AltitudeReference
@@ -152,3 +154,19 @@ def message_body(content: MessageContent, signature: str) -> dict[str, Any]:
         "nonce": content.nonce,
         "signature": signature,
     }
+
+
+def register_parties(
+    db: Path, *names: str, time_s: float = T0_S, revoked: Sequence[str] = ()
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Register parties in a database file (a server not started yet): their tokens and private keys.
+
+    The ``revoked`` ones (among ``names``) are revoked a second after ``time_s``.
+    """
+    with open_storage(db) as storage:
+        registrations = {name: register_party(storage.parties, name, None, time_s) for name in names}
+        for name in revoked:
+            revoke_party(storage.parties, name, time_s + 1)
+    tokens = {name: r.token for name, r in registrations.items()}
+    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
+    return tokens, keys

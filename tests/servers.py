@@ -19,9 +19,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from deconflict.channel.parties import register_party as add_party
-from deconflict.storage import open_storage
-from tests.builders import T0_S
 from tests.cli.conftest import run_main
 
 STARTUP_S = 30.0
@@ -124,15 +121,6 @@ def call_api(url: str, token: str, method: str, path: str, body: object | None =
         return exc.code, exc.read().decode(errors="replace")
     except http.client.HTTPException as exc:
         raise ConnectionError(f"{method} {path}: answer cut off ({exc!r})") from exc
-
-
-def register_parties(db: Path, *names: str) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Register parties in the database file before a server starts: their tokens and private keys."""
-    with open_storage(db) as storage:
-        registrations = {name: add_party(storage.parties, name, None, T0_S) for name in names}
-    tokens = {name: r.token for name, r in registrations.items()}
-    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
-    return tokens, keys
 
 
 def audit_key_file(db: Path) -> Path:

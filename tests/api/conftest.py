@@ -6,7 +6,8 @@ The app runs on a fake clock that starts at ``T0_S`` and moves only when a test 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,17 @@ from fastapi.testclient import TestClient
 
 from deconflict.api import create_app
 from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.channel.parties import register_party, revoke_party
 from deconflict.client import Response
 from deconflict.config import Settings
-from deconflict.storage import open_storage
-from tests.builders import T0_S, box_ring, collection, feature, message_body, polygon_geometry
+from tests.builders import (
+    T0_S,
+    box_ring,
+    collection,
+    feature,
+    message_body,
+    polygon_geometry,
+    register_parties,
+)
 from tests.fakes import FakeClock
 
 REPLY_BY = "2026-01-01T12:30:00Z"
@@ -67,21 +74,26 @@ def channel_settings() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-def channel(tmp_path: Path, channel_settings: dict[str, Any]) -> Iterator[Channel]:
-    settings = Settings(db_path=tmp_path / "channel.db", **channel_settings)
-    with open_storage(settings) as storage:
-        registrations = {
-            name: register_party(storage.parties, name, None, T0_S)
-            for name in ("blue", "red", "green", "gone")
-        }
-        revoke_party(storage.parties, "gone", T0_S + 1)
-    tokens = {name: r.token for name, r in registrations.items()}
-    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
-    clock = FakeClock(T0_S)
+@contextmanager
+def open_channel(
+    settings: Settings, *parties: str, revoked: Sequence[str] = (), clock: FakeClock | None = None
+) -> Iterator[Channel]:
+    """The app of ``settings`` with ``parties`` registered at ``T0_S`` (see :func:`register_parties`).
+
+    On ``clock`` (a new one at ``T0_S`` by default); shut down on leaving.
+    """
+    tokens, keys = register_parties(settings.db_path, *parties, revoked=revoked)
+    clock = clock if clock is not None else FakeClock(T0_S)
     app = create_app(settings, clock=clock)
     with TestClient(app) as client:
         yield Channel(app, client, tokens, keys, clock)
+
+
+@pytest.fixture
+def channel(tmp_path: Path, channel_settings: dict[str, Any]) -> Iterator[Channel]:
+    settings = Settings(db_path=tmp_path / "channel.db", **channel_settings)
+    with open_channel(settings, "blue", "red", "green", "gone", revoked=("gone",)) as channel:
+        yield channel
 
 
 def plan(operation_id: str, *features: dict[str, Any], priority: int = 0) -> dict[str, Any]:

@@ -15,20 +15,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deconflict.api import create_app
 from deconflict.api.deps import Services
 from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import open_storage
-from tests.api.conftest import Channel, box_feature, plan
-from tests.builders import T0_S, message_body
+from tests.api.conftest import Channel, box_feature, open_channel, plan
+from tests.builders import message_body
 from tests.channel.test_catalogue_fuzz import VALID_PARAMS
-from tests.fakes import FakeClock
 from tests.mutations import mutated_document
 
 FUZZ = settings(
@@ -44,15 +39,11 @@ _nonces = itertools.count()
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
     """Blue and red; blue has one operation (op-base, version 1) to amend."""
     config = Settings(db_path=tmp_path_factory.mktemp("api-fuzz") / "channel.db", messages_per_minute=10**6)
-    with open_storage(config.db_path) as storage:
-        parties = storage.parties
-        registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
-    tokens = {name: r.token for name, r in registrations.items()}
-    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
-    with TestClient(create_app(config, clock=FakeClock(T0_S))) as client:
-        channel = Channel(client.app, client, tokens, keys, FakeClock(T0_S))  # type: ignore[arg-type]
+    with open_channel(config, "blue", "red") as channel:
         base = plan("op-base", box_feature("v1", 20.0, 45.0, 20.1, 45.1))
-        assert client.post("/v1/operations", json=base, headers=channel.auth("blue")).status_code == 201
+        assert (
+            channel.client.post("/v1/operations", json=base, headers=channel.auth("blue")).status_code == 201
+        )
         yield channel
 
 

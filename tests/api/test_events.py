@@ -22,16 +22,11 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from deconflict.api import create_app
 from deconflict.api.deps import Services
 from deconflict.channel.audit import AuditKind
-from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import open_storage
-from tests.api.conftest import REPLY_BY_S, Channel, ack, send_text
+from tests.api.conftest import REPLY_BY_S, Channel, ack, open_channel, send_text
 from tests.api.test_conflicts import RED_BOX, assert_allowed_view, blue_plan, forbidden_strings, red_plan
-from tests.builders import T0_S
-from tests.fakes import FakeClock
 
 MARKER = "end-of-scenario marker"
 
@@ -181,14 +176,8 @@ def test_each_party_receives_exactly_its_own_events(channel: Channel) -> None:
 def quick_sweep(tmp_path: Path) -> Iterator[Channel]:
     """The channel of ``conftest.channel``, with the server looking for passed deadlines every 10 ms."""
     settings = Settings(db_path=tmp_path / "sweep.db", deadline_sweep_s=0.01)
-    with open_storage(settings.db_path) as storage:
-        parties = storage.parties
-        registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
-    clock = FakeClock(T0_S)
-    app = create_app(settings, clock=clock)
-    keys = {n: r.private_key_pem for n, r in registrations.items() if r.private_key_pem is not None}
-    with TestClient(app) as client:
-        yield Channel(app, client, {n: r.token for n, r in registrations.items()}, keys, clock)
+    with open_channel(settings, "blue", "red") as channel:
+        yield channel
 
 
 def test_a_passed_deadline_is_pushed_without_any_request(quick_sweep: Channel) -> None:

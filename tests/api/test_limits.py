@@ -21,14 +21,10 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from deconflict.api import create_app
 from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import open_storage
-from tests.api.conftest import Channel, box_feature, plan, signed_body
-from tests.builders import T0_S, feature, message_body, polygon_geometry
-from tests.fakes import FakeClock
+from tests.api.conftest import Channel, box_feature, open_channel, plan, signed_body
+from tests.builders import feature, message_body, polygon_geometry, register_parties
 from tests.servers import serve_process
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -47,15 +43,8 @@ def limited(tmp_path: Path) -> Iterator[Channel]:
         max_volumes_per_operation=MAX_VOLUMES,
         events_max_connections_per_party=2,
     )
-    with open_storage(settings.db_path) as storage:
-        parties = storage.parties
-        registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
-    tokens = {name: r.token for name, r in registrations.items()}
-    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
-    clock = FakeClock(T0_S)
-    app = create_app(settings, clock=clock)
-    with TestClient(app) as client:
-        yield Channel(app, client, tokens, keys, clock)
+    with open_channel(settings, "blue", "red") as channel:
+        yield channel
 
 
 def operations(channel: Channel, party: str) -> list[dict[str, Any]]:
@@ -260,9 +249,7 @@ def raw_status(host: str, port: int, request: bytes) -> int:
 def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
     root = tmp_path_factory.mktemp("limits-server")
     db = root / "channel.db"
-    with open_storage(db) as storage:
-        parties = storage.parties
-        registrations = {n: register_party(parties, n, None, T0_S) for n in ("blue", "red", "green")}
+    tokens, keys = register_parties(db, "blue", "red", "green")
     env = {
         **os.environ,
         "DECONFLICT_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
@@ -271,11 +258,7 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer
         "DECONFLICT_MESSAGES_PER_MINUTE": "100000",
     }
     with serve_process(db, root / "serve.log", env) as (_, url):
-        yield RealServer(
-            url,
-            {n: r.token for n, r in registrations.items()},
-            {n: r.private_key_pem for n, r in registrations.items() if r.private_key_pem is not None},
-        )
+        yield RealServer(url, tokens, keys)
 
 
 def test_a_chunked_body_over_the_limit_is_refused_by_a_real_server(real_server: RealServer) -> None:

@@ -19,16 +19,11 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from deconflict.api import create_app
-from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import open_storage
-from tests.api.conftest import Channel, box_feature, plan, signed_body
-from tests.builders import T0_S
-from tests.fakes import FakeClock
+from tests.api.conftest import Channel, box_feature, open_channel, plan, signed_body
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 """Examples per operation."""
@@ -52,14 +47,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channel]:
     config = Settings(
         db_path=root / "channel.db", messages_per_minute=1_000_000, login_failures_per_minute=1_000_000
     )
-    with open_storage(config.db_path) as storage:
-        parties = storage.parties
-        registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red")}
-    tokens = {name: r.token for name, r in registrations.items()}
-    keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
-    clock = FakeClock(T0_S)
-    with TestClient(create_app(config, clock=clock)) as client:
-        channel = Channel(client.app, client, tokens, keys, clock)  # type: ignore[arg-type]
+    with open_channel(config, "blue", "red") as channel:
+        client = channel.client
         for party, lon in (("blue", 10.0), ("red", 10.05)):
             for n in range(2):
                 document = plan(f"op-{n}", box_feature("v1", lon + n, 45.0, lon + n + 0.1, 45.1))

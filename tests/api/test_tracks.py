@@ -19,15 +19,13 @@ from fastapi.testclient import TestClient
 
 from deconflict.api import create_app
 from deconflict.api.deps import Services
-from deconflict.channel.parties import register_party
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
-from deconflict.storage import open_storage
 from deconflict.strategic.conflicts import format_time
 from deconflict.tactical.states import States, dead_reckon
-from tests.api.conftest import Channel, send_text
+from tests.api.conftest import Channel, open_channel, send_text
 from tests.api.test_events import MARKER, events, until_marker
-from tests.builders import T0_S
+from tests.builders import T0_S, register_parties
 from tests.fakes import FakeClock
 
 GAP_DEG = 30_000.0 / 111_319.49  # 30 km on the equator
@@ -46,19 +44,8 @@ def live_channel(tmp_path: Path) -> Iterator[Channel]:
         tracks_probation_s=0.0,
         tracks_disclose_anywhere=("blue", "red", "green"),
     )
-    with open_storage(settings.db_path) as storage:
-        parties = storage.parties
-        registrations = {name: register_party(parties, name, None, T0_S) for name in ("blue", "red", "green")}
-    clock = FakeClock(T0_S)
-    app = create_app(settings, clock=clock)
-    with TestClient(app) as client:
-        yield Channel(
-            app,
-            client,
-            {n: r.token for n, r in registrations.items()},
-            {n: r.private_key_pem for n, r in registrations.items() if r.private_key_pem is not None},
-            clock,
-        )
+    with open_channel(settings, "blue", "red", "green") as channel:
+        yield channel
 
 
 def services(channel: Channel) -> Services:
@@ -328,9 +315,7 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
 
 def test_the_background_task_runs_cycles_until_shutdown(tmp_path: Path) -> None:
     settings = Settings(db_path=tmp_path / "channel.db", tactical_cycle_s=0.05)
-    with open_storage(settings.db_path) as storage:
-        parties = storage.parties
-        tokens = {name: register_party(parties, name, None, T0_S).token for name in ("blue", "red")}
+    tokens, _ = register_parties(settings.db_path, "blue", "red")
     clock = FakeClock(T0_S + 150)  # blue and red at their closest approach
     app = create_app(settings, clock=clock)
     with TestClient(app) as client:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ from deconflict.channel.parties import (
 from deconflict.errors import AlreadyExistsError, AuthenticationError, InputError, NotFoundError
 from deconflict.storage import SQLitePartyStore
 from tests.builders import T0_S
-
-
-@pytest.fixture
-def parties(tmp_path: Path) -> Iterator[SQLitePartyStore]:
-    store = SQLitePartyStore(tmp_path / "channel.db")
-    yield store
-    store.close()
 
 
 @pytest.mark.parametrize("name", ["blue", "a", "nato-ais_2", "0", "x" * 64])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from deconflict.channel.parties import (
 from deconflict.errors import AuthenticationError, InputError, NotFoundError, TransitionError
 from deconflict.storage import SQLitePartyStore
 from tests.builders import T0_S
-
-
-@pytest.fixture
-def parties(tmp_path: Path) -> Iterator[SQLitePartyStore]:
-    store = SQLitePartyStore(tmp_path / "channel.db")
-    yield store
-    store.close()
 
 
 def test_both_tokens_work_during_the_grace_period_then_only_the_new(parties: SQLitePartyStore) -> None:

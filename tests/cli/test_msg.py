@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.channel.parties import register_party
 from deconflict.cli import main
-from deconflict.storage import open_storage
+from tests.builders import register_parties
 from tests.servers import serve_process
 
 STARTUP_S = 30.0
@@ -33,15 +32,10 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("msg")
     db = root / "channel.db"
-    tokens, keys = {}, {}
-    with open_storage(db) as storage:
-        parties = storage.parties
-        for name in ("blue", "red", "green"):
-            registration = register_party(parties, name, None, time.time())
-            assert registration.private_key_pem is not None
-            keys[name] = root / f"{name}.pem"
-            keys[name].write_bytes(registration.private_key_pem)
-            tokens[name] = registration.token
+    tokens, private_keys = register_parties(db, "blue", "red", "green", time_s=time.time())
+    keys = {name: root / f"{name}.pem" for name in tokens}
+    for name, path in keys.items():
+        path.write_bytes(private_keys[name])
     with serve_process(db, root / "serve.log") as (_, url):
         yield Server(url, tokens, keys)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from deconflict.cli import main
-from tests.servers import call_api, register_parties, serve_process
+from tests.builders import register_parties
+from tests.servers import call_api, serve_process
 
 _OPERATOR = re.compile(r"operator metrics at (http://127\.0\.0\.1:\d+/metrics)")
 

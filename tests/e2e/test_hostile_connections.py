@@ -23,7 +23,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.servers import call_api, register_parties, serve_process
+from tests.builders import register_parties
+from tests.servers import call_api, serve_process
 
 
 @dataclass

@@ -28,7 +28,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from deconflict.config import Settings
 from tests.api.conftest import box_feature, plan
-from tests.servers import call_api, register_parties, serve_process
+from tests.builders import register_parties
+from tests.servers import call_api, serve_process
 
 RED_BOX = (36.0, 35.0, 36.5, 35.5)
 CIVIL_BOX = (38.0, 36.0, 39.0, 36.2)

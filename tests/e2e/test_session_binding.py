@@ -25,7 +25,8 @@ from websockets.exceptions import ConnectionClosed
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.sessions import TOKEN_EXPIRED, TOKEN_REVOKED, SessionEnding
 from deconflict.cli import main
-from tests.servers import call_api, register_parties, serve_process
+from tests.builders import register_parties
+from tests.servers import call_api, serve_process
 
 CLOSE_WITHIN_S = 2.0
 
