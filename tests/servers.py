@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tests.cli.conftest import run_main
+from tests.cli.conftest import party_add, token_of
 
 STARTUP_S = 30.0
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -83,11 +83,9 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 def register_party(db: Path, name: str, folder: Path) -> tuple[str, bytes]:
     """``deconflict party add NAME`` on ``db``: the token and the private key (written into ``folder``)."""
     key = folder / f"{name}.ed25519.pem"
-    code, out, err = run_main("party", "add", name, "--db", str(db), "--key-out", str(key))
+    code, out, err = party_add(db, name, "--key-out", str(key))
     assert code == 0, err
-    match = re.search(r"^token: (\S+)$", out, re.MULTILINE)
-    assert match, out
-    return match.group(1), key.read_bytes()
+    return token_of(out), key.read_bytes()
 
 
 def ungated_env(*parties: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import re
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -16,7 +17,16 @@ from pathlib import Path
 from deconflict.cli import _COMMANDS, _parser, main
 from tests.api.conftest import AppTransport, Channel, channel, channel_settings
 
-__all__ = ["CLIENT_URL", "channel", "channel_settings", "run_cli", "run_client", "run_main"]
+__all__ = [
+    "CLIENT_URL",
+    "channel",
+    "channel_settings",
+    "party_add",
+    "run_cli",
+    "run_client",
+    "run_main",
+    "token_of",
+]
 
 CLIENT_URL = "http://testserver"
 """The ``--url`` of a client command routed into the in-process app (the host is not looked up)."""
@@ -59,3 +69,15 @@ def run_cli(
         env=env if env is not None else dict(os.environ),
         check=False,
     )
+
+
+def party_add(db: Path, name: str, *extra: str) -> tuple[int, str, str]:
+    """``deconflict party add NAME --db DB EXTRA`` in this process: its exit code, stdout and stderr."""
+    return run_main("party", "add", name, "--db", str(db), *extra)
+
+
+def token_of(out: str) -> str:
+    """The token ``party add`` printed (once, on a ``token:`` line)."""
+    match = re.search(r"^token: (\S+)$", out, re.MULTILINE)
+    assert match, out
+    return match.group(1)

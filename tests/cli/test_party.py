@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import stat
 from pathlib import Path
 
@@ -16,26 +15,15 @@ from deconflict.channel.parties import authenticate
 from deconflict.cli import main
 from deconflict.errors import AuthenticationError
 from deconflict.storage import SQLitePartyStore
-
-
-def add(db: Path, name: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["party", "add", name, "--db", str(db), *extra])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def token_of(out: str) -> str:
-    match = re.search(r"^token: (\S+)$", out, re.MULTILINE)
-    assert match, out
-    return match.group(1)
+from tests.cli.conftest import party_add, token_of
 
 
 def test_add_prints_a_working_token_once_and_writes_a_private_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "server.db"
-    code, out, _ = add(db, "blue", capsys=capsys)
+    code, out, _ = party_add(db, "blue")
     assert code == 0
     token = token_of(out)
     key_path = tmp_path / "blue.ed25519.pem"
@@ -53,13 +41,11 @@ def test_add_prints_a_working_token_once_and_writes_a_private_key(
     assert token.encode() not in stored
 
 
-def test_add_with_a_public_key_writes_no_private_key(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_add_with_a_public_key_writes_no_private_key(tmp_path: Path) -> None:
     _, public_pem = generate_key_pair()
     key_file = tmp_path / "red.pub.pem"
     key_file.write_bytes(public_pem)
-    code, out, _ = add(tmp_path / "s.db", "red", "--public-key", str(key_file), capsys=capsys)
+    code, out, _ = party_add(tmp_path / "s.db", "red", "--public-key", str(key_file))
     assert code == 0 and "private key" not in out
     with SQLitePartyStore(tmp_path / "s.db") as parties:
         red = parties.get_party("red")
@@ -77,30 +63,29 @@ def test_add_with_a_public_key_writes_no_private_key(
 def test_add_errors_are_clear_and_exit_2(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     args: list[str],
     message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "garbage.pem").write_text("not a key")
-    code, out, err = add(tmp_path / "s.db", *args, capsys=capsys)
+    code, out, err = party_add(tmp_path / "s.db", *args)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
 
 
 def test_a_name_is_registered_once_and_an_existing_key_file_is_never_replaced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "s.db"
-    assert add(db, "blue", capsys=capsys)[0] == 0
+    assert party_add(db, "blue")[0] == 0
     key = (tmp_path / "blue.ed25519.pem").read_bytes()
-    code, _, err = add(db, "blue", "--key-out", "other.pem", capsys=capsys)
+    code, _, err = party_add(db, "blue", "--key-out", "other.pem")
     assert code == 2 and "'blue' already exists" in err
     assert not (tmp_path / "other.pem").exists()
     (tmp_path / "taken.pem").write_text("keep me")
-    code, _, err = add(db, "red", "--key-out", "taken.pem", capsys=capsys)
+    code, _, err = party_add(db, "red", "--key-out", "taken.pem")
     assert code == 2 and "exists already" in err
     assert (tmp_path / "taken.pem").read_text() == "keep me"
     assert (tmp_path / "blue.ed25519.pem").read_bytes() == key
@@ -116,9 +101,9 @@ def test_list_and_revoke(
     SQLitePartyStore(db).close()  # an existing channel without parties
     assert main(["party", "list", "--db", str(db)]) == 0
     assert "no parties" in capsys.readouterr().out
-    _, out, _ = add(db, "red", capsys=capsys)
+    _, out, _ = party_add(db, "red")
     red_token = token_of(out)
-    add(db, "blue", capsys=capsys)
+    party_add(db, "blue")
     assert main(["party", "revoke", "red", "--db", str(db)]) == 0
     assert "'red' revoked" in capsys.readouterr().out
     assert main(["party", "list", "--db", str(db)]) == 0

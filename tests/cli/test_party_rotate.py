@@ -12,14 +12,12 @@ from deconflict.channel.parties import authenticate
 from deconflict.cli import main
 from deconflict.errors import AuthenticationError
 from deconflict.storage import SQLiteAuditLog, open_storage
-from tests.cli.test_party import add, token_of
+from tests.cli.conftest import party_add, run_main, token_of
 from tests.servers import audit_key_file
 
 
-def rotate(db: Path, name: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["party", "rotate", name, "--db", str(db), *extra])
-    out, err = capsys.readouterr()
-    return code, out, err
+def rotate(db: Path, name: str, *extra: str) -> tuple[int, str, str]:
+    return run_main("party", "rotate", name, "--db", str(db), *extra)
 
 
 def new_token_of(out: str) -> str:
@@ -29,13 +27,13 @@ def new_token_of(out: str) -> str:
 
 
 def test_rotate_prints_a_new_token_and_keeps_the_old_one_for_the_grace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "server.db"
-    old = token_of(add(db, "blue", capsys=capsys)[1])
+    old = token_of(party_add(db, "blue")[1])
     before = time.time()
-    code, out, _ = rotate(db, "blue", "--grace-s", "120", capsys=capsys)
+    code, out, _ = rotate(db, "blue", "--grace-s", "120")
     assert code == 0
     new = new_token_of(out)
     assert new != old and out.count(new) == 1 and old not in out
@@ -54,13 +52,11 @@ def test_rotate_prints_a_new_token_and_keeps_the_old_one_for_the_grace(
     assert main(["audit", "verify", "--db", str(db), "--key", str(audit_key_file(db))]) == 0
 
 
-def test_rotate_defaults_to_an_hour_of_grace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_rotate_defaults_to_an_hour_of_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "server.db"
-    old = token_of(add(db, "blue", capsys=capsys)[1])
-    assert rotate(db, "blue", capsys=capsys)[0] == 0
+    old = token_of(party_add(db, "blue")[1])
+    assert rotate(db, "blue")[0] == 0
     with open_storage(db) as storage:
         parties = storage.parties
         assert authenticate(parties, old, time.time() + 3500.0).name == "blue"
@@ -73,12 +69,12 @@ def test_rotate_refuses_unknown_and_revoked_parties_and_bad_grace(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "server.db"
-    add(db, "blue", capsys=capsys)
-    code, _, err = rotate(db, "ghost", capsys=capsys)
+    party_add(db, "blue")
+    code, _, err = rotate(db, "ghost")
     assert code == 2 and "no party 'ghost'" in err
-    code, _, err = rotate(db, "blue", "--grace-s", "-5", capsys=capsys)
+    code, _, err = rotate(db, "blue", "--grace-s", "-5")
     assert code == 2 and "--grace-s" in err
     assert main(["party", "revoke", "blue", "--db", str(db)]) == 0
     capsys.readouterr()
-    code, out, err = rotate(db, "blue", capsys=capsys)
+    code, out, err = rotate(db, "blue")
     assert code == 2 and "revoked" in err and "token" not in out
