@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from deconflict.channel.messages import MessageContent
+from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party, revoke_party
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.geometry.geodesy import destination
@@ -25,6 +25,9 @@ from deconflict.units import Altitude, AltitudeReference
 T0_S = 1_767_268_800.0
 """2026-01-01T12:00:00Z."""
 T0_TEXT = "2026-01-01T12:00:00Z"
+
+STATE_MOTION_FIELDS = frozenset({"time", "lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps"})
+"""A track state's fields past its identity: in what POST /v1/tracks takes and GET /v1/tracks gives."""
 
 
 def ring(*corners: tuple[float, float]) -> np.ndarray:
@@ -154,6 +157,11 @@ def message_body(content: MessageContent, signature: str) -> dict[str, Any]:
         "nonce": content.nonce,
         "signature": signature,
     }
+
+
+def signed_message_body(content: MessageContent, private_key_pem: bytes) -> dict[str, Any]:
+    """:func:`message_body` with the signature of ``content`` by the sender's private key."""
+    return message_body(content, sign_content(content, private_key_pem))
 
 
 def register_parties(

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from deconflict.api import create_app
-from deconflict.channel.messages import MessageContent, sign_content
+from deconflict.channel.messages import MessageContent
 from deconflict.client import Response
 from deconflict.config import Settings
 from tests.builders import (
@@ -25,9 +25,9 @@ from tests.builders import (
     box_ring,
     collection,
     feature,
-    message_body,
     polygon_geometry,
     register_parties,
+    signed_message_body,
 )
 from tests.fakes import FakeClock
 
@@ -122,7 +122,7 @@ def signed_body(
     if params is None:
         params = {"operation": SECRET_OPERATION, "change": "raise the lower limit to FL100"}
     content = MessageContent(sender, to, code, params, text, reply_by, f"test-nonce-{next(_nonces):08d}")
-    return message_body(content, sign_content(content, key if key is not None else channel.keys[sender]))
+    return signed_message_body(content, key if key is not None else channel.keys[sender])
 
 
 def send(channel: Channel, sender: str = "blue", **kwargs: Any) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from deconflict.channel.messages import MessageContent, sign_content
+from deconflict.channel.messages import MessageContent
 from deconflict.config import Settings
 from tests.api.conftest import Channel, box_feature, open_channel, plan, signed_body
-from tests.builders import feature, message_body, polygon_geometry, register_parties
+from tests.builders import feature, polygon_geometry, register_parties, signed_message_body
 from tests.servers import serve_process
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -223,7 +223,7 @@ class RealServer:
     def send(self, sender: str, to: str, text: str) -> int:
         nonce = f"limits-{sender}-{time.monotonic_ns()}"
         content = MessageContent(sender, to, "FREE", {}, text, None, nonce)
-        data = json.dumps(message_body(content, sign_content(content, self.keys[sender]))).encode()
+        data = json.dumps(signed_message_body(content, self.keys[sender])).encode()
         head = (
             f"POST /v1/messages HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
             f"Authorization: Bearer {self.tokens[sender]}\r\nContent-Length: {len(data)}\r\n"

@@ -22,10 +22,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from deconflict.channel.messages import MessageContent, sign_content
+from deconflict.channel.messages import MessageContent
 from deconflict.channel.sessions import TOKEN_EXPIRED, TOKEN_REVOKED, SessionEnding
 from deconflict.cli import main
-from tests.builders import register_parties
+from tests.builders import register_parties, signed_message_body
 from tests.servers import call_api, serve_process
 
 CLOSE_WITHIN_S = 2.0
@@ -40,16 +40,7 @@ class Server:
 
     def send_frame(self, sender: str, to: str, text: str) -> dict[str, Any]:
         content = MessageContent(sender, to, "FREE", {}, text, None, f"nonce-of-{text:0>16}")
-        message = {
-            "to": to,
-            "code": "FREE",
-            "params": {},
-            "text": text,
-            "reply_by": None,
-            "nonce": content.nonce,
-            "signature": sign_content(content, self.keys[sender]),
-        }
-        return {"type": "send", "ref": text, "message": message}
+        return {"type": "send", "ref": text, "message": signed_message_body(content, self.keys[sender])}
 
     def inbox_texts(self, party: str) -> list[str]:
         status, messages = call_api(self.url, self.tokens[party], "GET", "/v1/messages?box=inbox")
