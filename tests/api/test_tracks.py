@@ -25,7 +25,7 @@ from deconflict.strategic.conflicts import format_time
 from deconflict.tactical.states import States, dead_reckon
 from tests.api.conftest import Channel, open_channel, send_text
 from tests.api.test_events import MARKER, events, until_marker
-from tests.builders import T0_S, register_parties
+from tests.builders import STATE_MOTION_FIELDS, T0_S, register_parties
 from tests.fakes import FakeClock
 
 GAP_DEG = 30_000.0 / 111_319.49  # 30 km on the equator
@@ -201,17 +201,7 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
         blue_picture = get(ch, "blue", "/v1/tracks")
         [foreign] = blue_picture["foreign"]
         assert (foreign["ref"], foreign["party"]) == (blue_alert["other_ref"], "red")
-        assert set(foreign) == {
-            "ref",
-            "party",
-            "time",
-            "lat_deg",
-            "lon_deg",
-            "alt_m",
-            "gs_mps",
-            "trk_deg",
-            "vs_mps",
-        }
+        assert set(foreign) == {"ref", "party", *STATE_MOTION_FIELDS}
         red_picture = get(ch, "red", "/v1/tracks")
         assert [f["ref"] for f in red_picture["foreign"]] == [red_alert["id"]]
         assert [o["id"] for o in sorted(blue_picture["own"], key=lambda o: o["id"])] == ["BLU101", "BLU202"]

@@ -12,6 +12,7 @@ import pytest
 from deconflict.cli import main
 from deconflict.demo.feed import feed
 from deconflict.strategic.geojson import parse_datetime_s
+from tests.builders import STATE_MOTION_FIELDS
 
 HEADER = "time_s,id,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n"
 REC0_S = 1_600_000_000.0
@@ -79,17 +80,7 @@ def test_a_recording_is_re_timed_to_now_and_posted_as_it_falls_due(tmp_path: Pat
     first = posts[0][1]
     assert {s["id"] for s in first} == {"A0", "A1", "A2"}
     assert all(parse_datetime_s(s["time"]) == START_S for s in first)
-    assert first[0].keys() == {
-        "id",
-        "callsign",
-        "time",
-        "lat_deg",
-        "lon_deg",
-        "alt_m",
-        "gs_mps",
-        "trk_deg",
-        "vs_mps",
-    }
+    assert first[0].keys() == {"id", "callsign", *STATE_MOTION_FIELDS}
     last = posts[-1][1]
     assert max(parse_datetime_s(s["time"]) for s in last) == START_S + 10 / 2.0
     assert fake.now_s - START_S == pytest.approx(5.0, abs=0.01)

@@ -10,6 +10,7 @@ from deconflict.demo import driver as driver_module
 from deconflict.demo.driver import ScenarioClock, flight_states
 from deconflict.demo.scenario import load_scenario
 from deconflict.strategic.conflicts import format_time
+from tests.builders import STATE_MOTION_FIELDS
 
 START_S = 1_795_000_000.0
 
@@ -47,17 +48,7 @@ def test_flight_states_follow_the_tracks_contract() -> None:
     states = flight_states(flights, 12.0, START_S)
     assert [s["id"] for s in states] == [f.id for f in flights]
     for state, flight in zip(states, flights, strict=True):
-        assert set(state) == {
-            "id",
-            "callsign",
-            "time",
-            "lat_deg",
-            "lon_deg",
-            "alt_m",
-            "gs_mps",
-            "trk_deg",
-            "vs_mps",
-        }
+        assert set(state) == {"id", "callsign", *STATE_MOTION_FIELDS}
         assert state["time"] == format_time(START_S + 12.0)
         expected = flight.states([12.0])
         assert state["lat_deg"] == pytest.approx(expected.lat_deg[0], abs=1e-6)
