@@ -123,6 +123,9 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.formats",
         "deconflict.formats.f3548",
         "deconflict.formats.kml",
+        "deconflict.cli.demo",
+        "deconflict.demo.scenario",
+        "deconflict.demo.driver",
     ],
 )
 def test_every_module_all_names_exist(module: str) -> None:

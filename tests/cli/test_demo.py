@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.cli import demo as demo_module
 from deconflict.demo.folder import DEMO_MARKER, prepare_folder
 from deconflict.demo.scenario import load_scenario
 from deconflict.errors import InputError
@@ -207,10 +206,6 @@ def test_bad_speed_and_duration_are_usage_errors(value: str) -> None:
         code, out, err = run_main("demo", option, value)
         assert (code, out) == (2, "")
         assert option in err
-
-
-def test_module_all_names_exist() -> None:
-    assert [n for n in demo_module.__all__ if not hasattr(demo_module, n)] == []
 
 
 def test_help_names_the_options() -> None:

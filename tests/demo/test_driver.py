@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from deconflict.demo import driver as driver_module
 from deconflict.demo.driver import ScenarioClock, flight_states
 from deconflict.demo.scenario import load_scenario
 from deconflict.strategic.conflicts import format_time
@@ -21,10 +20,6 @@ class FakeMonotonic:
 
     def __call__(self) -> float:
         return self.now_s
-
-
-def test_module_all_names_exist() -> None:
-    assert [n for n in driver_module.__all__ if not hasattr(driver_module, n)] == []
 
 
 @pytest.mark.parametrize("speed", [1.0, 4.0, 0.5])

@@ -11,7 +11,6 @@ from shapely.geometry import Point, Polygon
 
 from deconflict.channel.catalogue import load_catalogue
 from deconflict.config import Settings
-from deconflict.demo import scenario as scenario_module
 from deconflict.demo.scenario import Flight, Scenario, load_scenario
 from deconflict.geometry.geodesy import distance_m
 from deconflict.strategic import Volume, find_conflicts, parse_features
@@ -40,10 +39,6 @@ def west_of_the_line(scenario: Scenario) -> Polygon:
     """Everything south-west of the deconfliction line (the line closed far to the west)."""
     north_lon, south_lon = scenario.line[0][0], scenario.line[-1][0]
     return Polygon([*scenario.line, (south_lon, 30.0), (30.0, 30.0), (30.0, 40.0), (north_lon, 40.0)])
-
-
-def test_module_all_names_exist() -> None:
-    assert [n for n in scenario_module.__all__ if not hasattr(scenario_module, n)] == []
 
 
 def test_three_parties_of_three_kinds(scenario: Scenario) -> None:
