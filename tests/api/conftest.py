@@ -6,6 +6,7 @@ The app runs on a fake clock that starts at ``T0_S`` and moves only when a test 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
 
 from deconflict.api import create_app
 from deconflict.channel.messages import MessageContent
@@ -22,11 +24,14 @@ from deconflict.client import Response
 from deconflict.config import Settings
 from tests.builders import (
     T0_S,
+    altitude,
     box_ring,
     collection,
     feature,
+    point,
     polygon_geometry,
     register_parties,
+    ring,
     signed_message_body,
 )
 from tests.fakes import FakeClock
@@ -36,9 +41,8 @@ REPLY_BY = "2026-01-01T12:30:00Z"
 REPLY_BY_S = T0_S + 1800.0
 _nonces = itertools.count()
 
-# What blue tells red in a message by default: green, a third party, must never see any of it.
+# What blue tells red in a message by default (about BLUE_OPERATION): green must never see it.
 SECRET_TEXT = "Exercise NIGHTJAR: keep clear of R-45"
-SECRET_OPERATION = "blue-op-NIGHTJAR-7731"
 
 
 @dataclass
@@ -108,6 +112,95 @@ def box_feature(
     return feature(volume_id, geometry=polygon_geometry(box_ring(lon0, lat0, lon1, lat1)), **props)
 
 
+# Blue's plan: distinctive ids, texts and coordinates that red must never see.
+BLUE_OPERATION = "blue-op-NIGHTJAR-7731"
+BLUE_VOLUMES = ("blue-vol-ALPHA-5521", "blue-vol-BRAVO-6632")
+BLUE_TEXTS = ("SECRET-REMARK-callsign-SPECTRE", "Exercise-Crimson-Dawn")
+BLUE_TRIANGLE = ((36.1123457, 35.0456789), (36.6789123, 35.1234567), (36.3456789, 35.7891234))
+BLUE_CIRCLE = (37.9876543, 34.8765432, 4321.9)
+BLUE_UPPER_M = 5432.1
+
+# Red's box is cut by the triangle's edge B-C: a partial overlap, no blue vertex inside.
+RED_BOX = (36.45, 35.25, 36.65, 35.45)
+
+
+def blue_plan() -> dict[str, Any]:
+    triangle = feature(
+        BLUE_VOLUMES[0],
+        geometry=polygon_geometry(ring(*BLUE_TRIANGLE)),
+        altitude_lower=altitude(1234.5),
+        altitude_upper=altitude(BLUE_UPPER_M),
+        time_start="2026-01-01T12:00:00Z",
+        time_end="2026-01-01T13:30:00Z",
+        remarks=BLUE_TEXTS[0],
+        name=BLUE_TEXTS[1],
+    )
+    circle = feature(
+        BLUE_VOLUMES[1],
+        geometry=point(BLUE_CIRCLE[0], BLUE_CIRCLE[1]),
+        radius_m=BLUE_CIRCLE[2],
+        remarks=BLUE_TEXTS[0],
+    )
+    return {**plan(BLUE_OPERATION, triangle, circle, priority=7), "name": BLUE_TEXTS[1]}
+
+
+def red_plan(operation_id: str = "red-op") -> dict[str, Any]:
+    return plan(
+        operation_id,
+        box_feature(
+            "red-v1",
+            *RED_BOX,
+            altitude_lower=altitude(1000),
+            altitude_upper=altitude(2000),
+            time_start="2026-01-01T12:30:00Z",
+            time_end="2026-01-01T14:00:00Z",
+        ),
+        priority=2,
+    )
+
+
+def forbidden_strings() -> list[str]:
+    coordinates = [c for vertex in BLUE_TRIANGLE for c in vertex] + list(BLUE_CIRCLE) + [BLUE_UPPER_M]
+    return [BLUE_OPERATION, *BLUE_VOLUMES, *BLUE_TEXTS, "NIGHTJAR", "ALPHA", "BRAVO"] + [
+        json.dumps(c) for c in coordinates
+    ]
+
+
+def assert_allowed_view(conflict: dict[str, Any]) -> None:
+    """The facts red may learn are all there."""
+    assert (conflict["other_party"], conflict["state"]) == ("blue", "open")
+    assert not [key for key in conflict if "priority" in key]  # where, when, how high: never the rank
+    assert (conflict["operation"], conflict["volume"]) == ("red-op", "red-v1")
+    assert (conflict["time_start"], conflict["time_end"]) == ("2026-01-01T12:30:00Z", "2026-01-01T13:30:00Z")
+    assert (conflict["altitude_lower_m"], conflict["altitude_upper_m"]) == (1234.5, 2000.0)
+    assert conflict["altitude_reference"] == "MSL"
+    lon0, lat0, lon1, lat1 = conflict["overlap_bbox"]
+    # The overlap lies inside red's own box, and is cut by blue's edge inside it.
+    assert (lon0, lat0, lat1) == (RED_BOX[0], RED_BOX[1], RED_BOX[3])
+    assert RED_BOX[0] < lon1 < RED_BOX[2]
+    assert conflict["overlap_area_m2"] > 0.0
+
+
+MARKER = "end-of-scenario marker"
+
+
+@contextmanager
+def events(channel: Channel, party: str) -> Iterator[WebSocketTestSession]:
+    """A subscribed ``/v1/events`` connection of ``party`` (its ``ready`` frame already read)."""
+    with channel.client.websocket_connect("/v1/events", headers=channel.auth(party)) as ws:
+        assert ws.receive_json() == {"type": "ready", "party": party}
+        yield ws
+
+
+def until_marker(ws: WebSocketTestSession) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    while True:
+        frame: dict[str, Any] = ws.receive_json()
+        if frame["type"] == "message" and frame["message"]["text"] == MARKER:
+            return frames
+        frames.append(frame)
+
+
 def signed_body(
     channel: Channel,
     sender: str,
@@ -120,7 +213,7 @@ def signed_body(
 ) -> dict[str, Any]:
     """A POST /v1/messages body signed by ``sender``'s key (or ``key``), with a nonce never used before."""
     if params is None:
-        params = {"operation": SECRET_OPERATION, "change": "raise the lower limit to FL100"}
+        params = {"operation": BLUE_OPERATION, "change": "raise the lower limit to FL100"}
     content = MessageContent(sender, to, code, params, text, reply_by, f"test-nonce-{next(_nonces):08d}")
     return signed_message_body(content, key if key is not None else channel.keys[sender])
 

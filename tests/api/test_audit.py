@@ -19,8 +19,7 @@ from deconflict.api.schemas.audit import AuditEntryOut, AuditLinkOut
 from deconflict.channel.audit import ChainLink
 from deconflict.channel.audit_verify import verify_chain
 from deconflict.cli import main
-from tests.api.conftest import SECRET_TEXT, Channel, ack, send
-from tests.api.test_conflicts import blue_plan, forbidden_strings, red_plan
+from tests.api.conftest import SECRET_TEXT, Channel, ack, blue_plan, forbidden_strings, red_plan, send
 from tests.servers import audit_key_file
 
 STRANGER_TOKEN = "stranger-token-NEVER-STORED-0123456789abcdef"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.api.conftest import Channel
-from tests.api.test_conflicts import BLUE_OPERATION, blue_plan, forbidden_strings, red_plan
+from tests.api.conftest import BLUE_OPERATION, Channel, blue_plan, forbidden_strings, red_plan
 
 
 def _file_both(channel: Channel) -> int:

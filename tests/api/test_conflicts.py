@@ -3,80 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from tests.api.conftest import Channel, box_feature, plan
-from tests.builders import altitude, feature, point, polygon_geometry, ring
-
-# Blue's plan: distinctive ids, texts and coordinates that red must never see.
-BLUE_OPERATION = "blue-op-NIGHTJAR-7731"
-BLUE_VOLUMES = ("blue-vol-ALPHA-5521", "blue-vol-BRAVO-6632")
-BLUE_TEXTS = ("SECRET-REMARK-callsign-SPECTRE", "Exercise-Crimson-Dawn")
-BLUE_TRIANGLE = ((36.1123457, 35.0456789), (36.6789123, 35.1234567), (36.3456789, 35.7891234))
-BLUE_CIRCLE = (37.9876543, 34.8765432, 4321.9)
-BLUE_UPPER_M = 5432.1
-
-# Red's box is cut by the triangle's edge B-C: a partial overlap, no blue vertex inside.
-RED_BOX = (36.45, 35.25, 36.65, 35.45)
-
-
-def blue_plan() -> dict[str, Any]:
-    triangle = feature(
-        BLUE_VOLUMES[0],
-        geometry=polygon_geometry(ring(*BLUE_TRIANGLE)),
-        altitude_lower=altitude(1234.5),
-        altitude_upper=altitude(BLUE_UPPER_M),
-        time_start="2026-01-01T12:00:00Z",
-        time_end="2026-01-01T13:30:00Z",
-        remarks=BLUE_TEXTS[0],
-        name=BLUE_TEXTS[1],
-    )
-    circle = feature(
-        BLUE_VOLUMES[1],
-        geometry=point(BLUE_CIRCLE[0], BLUE_CIRCLE[1]),
-        radius_m=BLUE_CIRCLE[2],
-        remarks=BLUE_TEXTS[0],
-    )
-    return {**plan(BLUE_OPERATION, triangle, circle, priority=7), "name": BLUE_TEXTS[1]}
-
-
-def red_plan(operation_id: str = "red-op") -> dict[str, Any]:
-    return plan(
-        operation_id,
-        box_feature(
-            "red-v1",
-            *RED_BOX,
-            altitude_lower=altitude(1000),
-            altitude_upper=altitude(2000),
-            time_start="2026-01-01T12:30:00Z",
-            time_end="2026-01-01T14:00:00Z",
-        ),
-        priority=2,
-    )
-
-
-def forbidden_strings() -> list[str]:
-    coordinates = [c for vertex in BLUE_TRIANGLE for c in vertex] + list(BLUE_CIRCLE) + [BLUE_UPPER_M]
-    return [BLUE_OPERATION, *BLUE_VOLUMES, *BLUE_TEXTS, "NIGHTJAR", "ALPHA", "BRAVO"] + [
-        json.dumps(c) for c in coordinates
-    ]
-
-
-def assert_allowed_view(conflict: dict[str, Any]) -> None:
-    """The facts red may learn are all there."""
-    assert (conflict["other_party"], conflict["state"]) == ("blue", "open")
-    assert not [key for key in conflict if "priority" in key]  # where, when, how high: never the rank
-    assert (conflict["operation"], conflict["volume"]) == ("red-op", "red-v1")
-    assert (conflict["time_start"], conflict["time_end"]) == ("2026-01-01T12:30:00Z", "2026-01-01T13:30:00Z")
-    assert (conflict["altitude_lower_m"], conflict["altitude_upper_m"]) == (1234.5, 2000.0)
-    assert conflict["altitude_reference"] == "MSL"
-    lon0, lat0, lon1, lat1 = conflict["overlap_bbox"]
-    # The overlap lies inside red's own box, and is cut by blue's edge inside it.
-    assert (lon0, lat0, lat1) == (RED_BOX[0], RED_BOX[1], RED_BOX[3])
-    assert RED_BOX[0] < lon1 < RED_BOX[2]
-    assert conflict["overlap_area_m2"] > 0.0
+from tests.api.conftest import (
+    BLUE_OPERATION,
+    BLUE_TRIANGLE,
+    BLUE_VOLUMES,
+    RED_BOX,
+    Channel,
+    assert_allowed_view,
+    blue_plan,
+    forbidden_strings,
+    red_plan,
+)
 
 
 def test_red_learns_only_what_the_rules_allow(channel: Channel) -> None:

@@ -18,8 +18,15 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Channel, send
-from tests.api.test_conflicts import BLUE_CIRCLE, BLUE_OPERATION, blue_plan, forbidden_strings, red_plan
+from tests.api.conftest import (
+    BLUE_CIRCLE,
+    BLUE_OPERATION,
+    Channel,
+    blue_plan,
+    forbidden_strings,
+    red_plan,
+    send,
+)
 from tests.api.test_tracks import BLUE_SECRETS, RED_SECRETS, fly
 
 # What blue tells red (nothing of blue's plan in it): red reads it, green never.

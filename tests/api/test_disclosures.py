@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Channel, box_feature, plan
-from tests.api.test_events import events
+from tests.api.conftest import Channel, box_feature, events, plan
 
 FILINGS_PER_MINUTE = 6
 WITHDRAWALS_PER_MINUTE = 4

@@ -13,30 +13,31 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from deconflict.api.deps import Services
 from deconflict.channel.audit import AuditKind
 from deconflict.config import Settings
-from tests.api.conftest import REPLY_BY_S, Channel, ack, open_channel, send_text
-from tests.api.test_conflicts import RED_BOX, assert_allowed_view, blue_plan, forbidden_strings, red_plan
-
-MARKER = "end-of-scenario marker"
-
-
-@contextmanager
-def events(channel: Channel, party: str) -> Iterator[WebSocketTestSession]:
-    """A subscribed ``/v1/events`` connection of ``party`` (its ``ready`` frame already read)."""
-    with channel.client.websocket_connect("/v1/events", headers=channel.auth(party)) as ws:
-        assert ws.receive_json() == {"type": "ready", "party": party}
-        yield ws
+from tests.api.conftest import (
+    MARKER,
+    RED_BOX,
+    REPLY_BY_S,
+    Channel,
+    ack,
+    assert_allowed_view,
+    blue_plan,
+    events,
+    forbidden_strings,
+    open_channel,
+    red_plan,
+    send_text,
+    until_marker,
+)
 
 
 def refused(client: TestClient, headers: dict[str, str], first_frame: str | None = None) -> int:
@@ -47,15 +48,6 @@ def refused(client: TestClient, headers: dict[str, str], first_frame: str | None
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     return closed.value.code
-
-
-def until_marker(ws: WebSocketTestSession) -> list[dict[str, Any]]:
-    frames: list[dict[str, Any]] = []
-    while True:
-        frame: dict[str, Any] = ws.receive_json()
-        if frame["type"] == "message" and frame["message"]["text"] == MARKER:
-            return frames
-        frames.append(frame)
 
 
 def outbox_state(channel: Channel, party: str, message_id: int) -> str:

@@ -13,8 +13,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from deconflict.storage import SQLiteAuditLog
-from tests.api.conftest import Channel, signed_body
-from tests.api.test_events import events
+from tests.api.conftest import Channel, events, signed_body
 
 
 def send_frame(channel: Channel, sender: str, ref: str, **kwargs: Any) -> dict[str, Any]:

@@ -9,9 +9,9 @@ import pytest
 
 from deconflict.channel.messages import MessageContent, verify_signature
 from tests.api.conftest import (
+    BLUE_OPERATION,
     REPLY_BY,
     REPLY_BY_S,
-    SECRET_OPERATION,
     SECRET_TEXT,
     Channel,
     ack,
@@ -38,7 +38,7 @@ def test_a_message_goes_through_every_level(channel: Channel) -> None:
     assert (sent["created"], sent["reply_by"]) == ("2026-01-01T12:00:00Z", REPLY_BY)
     assert (
         sent["rendered"]
-        == f"Request to amend operation {SECRET_OPERATION}: raise the lower limit to FL100.\n{SECRET_TEXT}"
+        == f"Request to amend operation {BLUE_OPERATION}: raise the lower limit to FL100.\n{SECRET_TEXT}"
     )
 
     channel.clock.advance(30)
@@ -191,7 +191,7 @@ def test_other_parties_cannot_read_or_ack_and_see_nothing(channel: Channel) -> N
     # The sender cannot acknowledge its own message either.
     assert ack(channel, "blue", sent["id"], "accepted").status_code == 404
     for where, text in bodies.items():
-        for secret in (SECRET_TEXT, SECRET_OPERATION, "NIGHTJAR", sent["signature"], sent["nonce"]):
+        for secret in (SECRET_TEXT, BLUE_OPERATION, "NIGHTJAR", sent["signature"], sent["nonce"]):
             assert secret not in text, f"{where} discloses {secret!r}"
     # A 404 for another's message reads exactly like one for a message that does not exist.
     assert json.loads(bodies[f"GET /v1/messages/{sent['id']}"])["detail"] == f"no message {sent['id']}"

@@ -19,8 +19,7 @@ from deconflict.api import create_app
 from deconflict.api.middleware import ACCESS_LOGGER, JsonLogFormatter, logging_config
 from deconflict.config import Settings
 from deconflict.storage.sqlite.migrations import LATEST_VERSION
-from tests.api.conftest import Channel, send
-from tests.api.test_conflicts import blue_plan, red_plan
+from tests.api.conftest import Channel, blue_plan, red_plan, send
 from tests.builders import T0_S
 from tests.fakes import FakeClock
 

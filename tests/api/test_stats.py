@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from deconflict.channel.stats import month_of
-from tests.api.conftest import Channel, ack, send
-from tests.api.test_conflicts import blue_plan, red_plan
+from tests.api.conftest import Channel, ack, blue_plan, red_plan, send
 from tests.builders import T0_S
 
 JANUARY = month_of(T0_S)

@@ -23,8 +23,7 @@ from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
 from deconflict.strategic.conflicts import format_time
 from deconflict.tactical.states import States, dead_reckon
-from tests.api.conftest import Channel, open_channel, send_text
-from tests.api.test_events import MARKER, events, until_marker
+from tests.api.conftest import MARKER, Channel, events, open_channel, send_text, until_marker
 from tests.builders import STATE_MOTION_FIELDS, T0_S, register_parties
 from tests.fakes import FakeClock
 

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from deconflict.cli import _COMMANDS, main
-from tests.api.conftest import Channel
-from tests.api.test_conflicts import blue_plan, red_plan
+from tests.api.conftest import Channel, blue_plan, red_plan
 from tests.cli.conftest import CLIENT_URL, run_client
 
 

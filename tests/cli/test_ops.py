@@ -11,8 +11,7 @@ import pytest
 from deconflict.cli import _COMMANDS, main
 from deconflict.client import ChannelError
 from deconflict.errors import InputError
-from tests.api.conftest import Channel
-from tests.api.test_conflicts import BLUE_OPERATION, blue_plan, forbidden_strings, red_plan
+from tests.api.conftest import BLUE_OPERATION, Channel, blue_plan, forbidden_strings, red_plan
 from tests.builders import write_geojson
 from tests.cli.conftest import CLIENT_URL, run_client
 
