@@ -14,7 +14,8 @@ import pytest
 
 from deconflict.cli import main
 from deconflict.report import MAX_INCIDENTS
-from tests.report.test_report import T0_S, check_report, write_pair_csv
+from tests.builders import T0_S
+from tests.report.test_report import check_report, write_pair_csv
 
 SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
 

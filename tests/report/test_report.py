@@ -13,11 +13,10 @@ from deconflict.errors import InputError
 from deconflict.report import incident_order, write_report
 from deconflict.tactical.replay import ReplayReport, replay
 from deconflict.tactical.tracks import Tracks, read_tracks
+from tests.builders import T0_S
 
 SAMPLE = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-slices.csv.gz"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-T0_S = 1_767_268_800.0
-"""2026-01-01T12:00:00Z."""
 
 
 class _Page(HTMLParser):
