@@ -5,6 +5,7 @@ Plain functions with every value explicit, so a test reads as its scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from deconflict.channel.live import TrackState
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party, revoke_party
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
@@ -20,6 +22,7 @@ from deconflict.geometry.overlap import footprints_conflict
 from deconflict.storage import open_storage
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import Volume
+from deconflict.tactical.states import States, dead_reckon
 from deconflict.units import Altitude, AltitudeReference
 
 T0_S = 1_767_268_800.0
@@ -66,6 +69,19 @@ def conflicts_both_ways(a: Footprint, b: Footprint, buffer_m: float = 0.0) -> bo
     assert ab.shape == (1,) and ab.dtype == bool
     assert ab[0] == ba[0], "footprints_conflict is not symmetric"
     return bool(ab[0])
+
+
+def moved(s: TrackState, dt_s: float) -> TrackState:
+    """``s`` flown straight on for ``dt_s`` (what a party's tracker would report then)."""
+    one = States([s.lat_deg], [s.lon_deg], [s.alt_m], [s.gs_mps], [s.trk_deg], [s.vs_mps])
+    m = dead_reckon(one, dt_s)
+    return dataclasses.replace(
+        s,
+        time_s=s.time_s + dt_s,
+        lat_deg=float(m.lat_deg[0]),
+        lon_deg=float(m.lon_deg[0]),
+        alt_m=float(m.alt_m[0]),
+    )
 
 
 def volume(
@@ -139,6 +155,18 @@ def polygon_geometry(*rings: np.ndarray | list[list[float]]) -> dict[str, Any]:
 
 def collection(*features: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
+
+
+def plan(operation_id: str, *features: dict[str, Any], priority: int = 0) -> dict[str, Any]:
+    """A POST /v1/operations body: a FeatureCollection with the operation's id and priority."""
+    return {**collection(*features), "id": operation_id, "priority": priority}
+
+
+def box_feature(
+    volume_id: str, lon0: float, lat0: float, lon1: float, lat1: float, **props: Any
+) -> dict[str, Any]:
+    """A volume Feature over a lon/lat box (0..1000 m MSL, 12:00-13:00 by default)."""
+    return feature(volume_id, geometry=polygon_geometry(box_ring(lon0, lat0, lon1, lat1)), **props)
 
 
 def write_geojson(path: Path, document: object) -> Path:

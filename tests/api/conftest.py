@@ -25,9 +25,9 @@ from deconflict.config import Settings
 from tests.builders import (
     T0_S,
     altitude,
-    box_ring,
-    collection,
+    box_feature,
     feature,
+    plan,
     point,
     polygon_geometry,
     register_parties,
@@ -98,18 +98,6 @@ def channel(tmp_path: Path, channel_settings: dict[str, Any]) -> Iterator[Channe
     settings = Settings(db_path=tmp_path / "channel.db", **channel_settings)
     with open_channel(settings, "blue", "red", "green", "gone", revoked=("gone",)) as channel:
         yield channel
-
-
-def plan(operation_id: str, *features: dict[str, Any], priority: int = 0) -> dict[str, Any]:
-    """A POST /v1/operations body."""
-    return {**collection(*features), "id": operation_id, "priority": priority}
-
-
-def box_feature(
-    volume_id: str, lon0: float, lat0: float, lon1: float, lat1: float, **props: Any
-) -> dict[str, Any]:
-    """A volume Feature over a lon/lat box (0..1000 m MSL, 12:00-13:00 by default)."""
-    return feature(volume_id, geometry=polygon_geometry(box_ring(lon0, lat0, lon1, lat1)), **props)
 
 
 # Blue's plan: distinctive ids, texts and coordinates that red must never see.

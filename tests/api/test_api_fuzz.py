@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from deconflict.api.deps import Services
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.config import Settings
-from tests.api.conftest import Channel, box_feature, open_channel, plan
-from tests.builders import message_body
+from tests.api.conftest import Channel, open_channel
+from tests.builders import box_feature, message_body, plan
 from tests.channel.test_catalogue_fuzz import VALID_PARAMS
 from tests.mutations import mutated_document
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Channel, box_feature, events, plan
+from tests.api.conftest import Channel, events
+from tests.builders import box_feature, plan
 
 FILINGS_PER_MINUTE = 6
 WITHDRAWALS_PER_MINUTE = 4

@@ -23,8 +23,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from deconflict.channel.messages import MessageContent
 from deconflict.config import Settings
-from tests.api.conftest import Channel, box_feature, open_channel, plan, signed_body
-from tests.builders import feature, polygon_geometry, register_parties, signed_message_body
+from tests.api.conftest import Channel, open_channel, signed_body
+from tests.builders import box_feature, feature, plan, polygon_geometry, register_parties, signed_message_body
 from tests.servers import serve_process
 
 MAX_REQUEST_BYTES = 64 * 1024

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from deconflict.strategic.geojson import parse_features
-from tests.api.conftest import Channel, box_feature, plan
-from tests.builders import altitude
+from tests.api.conftest import Channel
+from tests.builders import altitude, box_feature, plan
 
 
 def file(

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, settings
 
 from deconflict.api import create_app
 from deconflict.config import Settings
-from tests.api.conftest import Channel, box_feature, open_channel, plan, signed_body
+from tests.api.conftest import Channel, open_channel, signed_body
+from tests.builders import box_feature, plan
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 """Examples per operation."""

@@ -21,9 +21,8 @@ from deconflict.config import Settings
 from deconflict.storage import open_storage
 from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.strategic.conflicts import Conflict
-from tests.builders import T0_S, box
-from tests.channel.test_gating import PLANS, sweep, victims
-from tests.channel.test_live import moved
+from tests.builders import T0_S, box, moved
+from tests.channel.conftest import PLANS, sweep, victims
 from tests.fakes import EventList, FootprintPlans
 
 PARTIES = ("blue", "red", "civil")

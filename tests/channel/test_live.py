@@ -20,7 +20,7 @@ from deconflict.channel.live import (
 )
 from deconflict.errors import InputError
 from deconflict.tactical.replay import ReplaySettings
-from deconflict.tactical.states import States, dead_reckon
+from tests.builders import moved
 
 T0_S = 1_790_000_000.0
 GAP_KM = 40.0
@@ -49,19 +49,6 @@ def state(aircraft_id: str, time_s: float, lon_deg: float, trk_deg: float, **kw:
         float(values["gs_mps"]),
         trk_deg,
         float(values["vs_mps"]),
-    )
-
-
-def moved(s: TrackState, dt_s: float) -> TrackState:
-    """``s`` flown straight on for ``dt_s`` (what a party's tracker would report then)."""
-    one = States([s.lat_deg], [s.lon_deg], [s.alt_m], [s.gs_mps], [s.trk_deg], [s.vs_mps])
-    m = dead_reckon(one, dt_s)
-    return dataclasses.replace(
-        s,
-        time_s=s.time_s + dt_s,
-        lat_deg=float(m.lat_deg[0]),
-        lon_deg=float(m.lon_deg[0]),
-        alt_m=float(m.alt_m[0]),
     )
 
 

@@ -32,7 +32,7 @@ from deconflict.client import ChannelClient, ChannelError
 from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
 from deconflict.storage.sqlite.public_ids import load_public_ids
-from tests.builders import box_ring, collection, feature, polygon_geometry
+from tests.builders import box_feature, plan
 from tests.cli.conftest import run_cli
 from tests.servers import call_api, new_party, serve_process
 
@@ -47,8 +47,7 @@ class Recorded:
 
 
 def _plan(operation_id: str) -> dict[str, object]:
-    geometry = polygon_geometry(box_ring(36.1, 35.2, 36.4, 35.5))
-    return {**collection(feature("v1", geometry=geometry)), "id": operation_id, "priority": 0}
+    return plan(operation_id, box_feature("v1", 36.1, 35.2, 36.4, 35.5))
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from typing import Any
 from deconflict.channel.public_ids import IdKind
 from deconflict.client import ChannelClient, ChannelError
 from deconflict.storage.sqlite.public_ids import load_public_ids
-from tests.builders import T0_S, box_ring, collection, feature, polygon_geometry
+from tests.builders import T0_S, box_feature, plan
 from tests.cli.conftest import run_cli
 from tests.servers import Party, audit_key_file, call_api, new_party, serve_process
 
@@ -64,8 +64,7 @@ def _server(
 
 def _plan(party: str, operation_id: str, n: int) -> dict[str, Any]:
     lon = 10.0 + (n % 40) * 0.01
-    geometry = polygon_geometry(box_ring(lon, 45.0, lon + 0.02, 45.02))
-    return {**collection(feature("v1", geometry=geometry)), "id": operation_id, "priority": 0}
+    return plan(operation_id, box_feature("v1", lon, 45.0, lon + 0.02, 45.02))
 
 
 def _writer(

@@ -27,8 +27,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from deconflict.config import Settings
-from tests.api.conftest import box_feature, plan
-from tests.builders import register_parties
+from tests.builders import box_feature, plan, register_parties
 from tests.servers import call_api, serve_process
 
 RED_BOX = (36.0, 35.0, 36.5, 35.5)

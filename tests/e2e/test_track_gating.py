@@ -44,8 +44,8 @@ from deconflict.client import ChannelClient
 from deconflict.demo.driver import flight_states
 from deconflict.demo.scenario import Scenario, load_scenario
 from deconflict.strategic.conflicts import format_time
-from tests.channel.test_gating import sweep
-from tests.channel.test_live import moved
+from tests.builders import moved
+from tests.channel.conftest import sweep
 from tests.servers import call_api, register_party, serve_process
 
 PROBATION_S = 3.0
