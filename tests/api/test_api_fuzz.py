@@ -104,7 +104,8 @@ def test_a_mutated_amendment_is_refused_without_a_trace(fuzzed: Channel, documen
     assert_refused_cleanly(fuzzed, response, before)
 
 
-def signed_body(channel: Channel, code: str, params: Any, text: str = "") -> dict[str, Any]:
+def fuzz_body(channel: Channel, code: str, params: Any, text: str = "") -> dict[str, Any]:
+    """A message from blue to red, signed if its params can be (else an invalid signature)."""
     nonce = f"api-fuzz-nonce-{next(_nonces):08d}"
     content = MessageContent("blue", "red", code, params, text, None, nonce)
     try:
@@ -122,14 +123,14 @@ def test_mutated_message_params_are_sent_or_refused_without_a_trace(
 ) -> None:
     params = data.draw(mutated_document(VALID_PARAMS[code]))
     before = stored(fuzzed)
-    response = post_raw(fuzzed, "POST", "/v1/messages", signed_body(fuzzed, code, params))
+    response = post_raw(fuzzed, "POST", "/v1/messages", fuzz_body(fuzzed, code, params))
     assert_refused_cleanly(fuzzed, response, before)
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_non_finite_params_are_422_naming_the_field(fuzzed: Channel, value: str) -> None:
     before = stored(fuzzed)
-    document = signed_body(fuzzed, "UNSAFE_ENCOUNTER_REPORT", {**VALID_PARAMS["UNSAFE_ENCOUNTER_REPORT"]})
+    document = fuzz_body(fuzzed, "UNSAFE_ENCOUNTER_REPORT", {**VALID_PARAMS["UNSAFE_ENCOUNTER_REPORT"]})
     text = json.dumps(document).replace('"horizontal_m": 1200.5', f'"horizontal_m": {value}')
     response = fuzzed.client.post(
         "/v1/messages", content=text.encode(), headers=fuzzed.auth("blue", content_type="application/json")
