@@ -18,7 +18,7 @@ def load() -> ModuleType:
     return load_benchmark("load")
 
 
-def run_main(load: ModuleType, *argv: str) -> tuple[int, dict[str, Any]]:
+def run_benchmark(load: ModuleType, *argv: str) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
     with redirect_stdout(out):
         code = load.main(list(argv))
@@ -27,7 +27,7 @@ def run_main(load: ModuleType, *argv: str) -> tuple[int, dict[str, Any]]:
 
 
 def test_a_short_mixed_load_has_no_errors(load: ModuleType) -> None:
-    code, figures = run_main(load, "--seconds", "8", "--parties", "3")
+    code, figures = run_benchmark(load, "--seconds", "8", "--parties", "3")
     assert figures["errors"] == 0, figures["error_kinds"]
     assert code == 0 and figures["ok"] is True
     kinds = figures["kinds"]
@@ -41,6 +41,6 @@ def test_a_short_mixed_load_has_no_errors(load: ModuleType) -> None:
 
 def test_growth_beyond_the_bound_fails_the_run(load: ModuleType) -> None:
     # A bound no server meets (memory must shrink by 1 GiB): the run must say so in its exit code.
-    code, figures = run_main(load, "--seconds", "1", "--parties", "2", "--max-rss-growth-mib", "-1024")
+    code, figures = run_benchmark(load, "--seconds", "1", "--parties", "2", "--max-rss-growth-mib", "-1024")
     assert figures["errors"] == 0
     assert figures["ok"] is False and code == 1
