@@ -21,7 +21,7 @@ def add_convert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     names = ", ".join(FORMATS)
     convert = sub.add_parser(
         "convert",
-        help="convert a plan between formats (GeoJSON, F3548, KML)",
+        help="convert a plan between formats (GeoJSON, F3548, NOTAM, KML)",
         description=(
             "Reads a plan (its format told by its content unless --from names it) and writes it in "
             f"another format (--to, or the suffix of OUT: .geojson, .kml). Formats: {names}; "
@@ -44,7 +44,12 @@ def add_convert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     convert.add_argument(
         "--operation",
         metavar="OP",
-        help="an F3548 plan's operation (default: its intent's id, else IN's name)",
+        help="an F3548 plan's operation (default: its intent's id, else IN's name), or a NOTAM's (its id)",
+    )
+    convert.add_argument(
+        "--fir",
+        metavar="XXXX",
+        help="the FIR of a NOTAM written (its ICAO location indicator; default XXXX, for the AIS office to fill)",
     )
 
 
@@ -64,7 +69,8 @@ def run_convert(args: argparse.Namespace) -> int:
     found, _document, volumes = read_plan_document(
         args.input, args.from_format, settings.limits(), party=args.party, operation=args.operation
     )
-    text = write_plan(volumes, to_format, margins=settings.altitude_margins())
+    options = {} if args.fir is None else {"fir": args.fir}
+    text = write_plan(volumes, to_format, margins=settings.altitude_margins(), **options)
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -134,7 +134,7 @@ def _read_collection(path: str, fmt: str | None, operation: str) -> dict[str, An
 
     if fmt is not None:
         format_named(fmt, "command line", reading=True, field="--from")
-    document = load_document(path)
+    document = load_document(path, fmt=fmt)
     found = detect_format(document, path) if fmt is None else format_named(fmt, path, reading=True)
     if found.name == "geojson":
         if not isinstance(document, dict) or document.get("type") != "FeatureCollection":

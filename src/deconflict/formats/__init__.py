@@ -12,7 +12,7 @@ f3548     yes    yes    ASTM F3548-21 volumes (:mod:`.f3548`)
 kml       no     yes    3-D volumes for Google Earth (:mod:`.kml`)
 ed269     no     no     EUROCAE ED-269 geographical zones (not supported yet)
 ed318     no     no     EUROCAE ED-318 geographical zones (not supported yet)
-notam     no     no     ICAO NOTAM (not supported yet)
+notam     yes    yes    ICAO NOTAM text (:mod:`.notam`)
 ========  =====  =====  =========================================================
 
 This package sits above the domain (it uses ``uas-standards``, a third-party
@@ -29,6 +29,7 @@ from pathlib import Path
 from deconflict.errors import InputError, Problem
 from deconflict.formats.f3548 import is_f3548, operation_details, parse_f3548
 from deconflict.formats.kml import plan_kml
+from deconflict.formats.notam import DEFAULT_FIR, NotamText, is_notam, notam_volumes, operation_notam
 from deconflict.strategic.geojson import parse_features, volume_feature
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import Volume
@@ -66,7 +67,7 @@ FORMATS: dict[str, Format] = {
         Format("kml", "KML 3-D volumes (Google Earth)", False, True, ".kml"),
         Format("ed269", "EUROCAE ED-269 geographical zones", False, False, ".json"),
         Format("ed318", "EUROCAE ED-318 geographical zones", False, False, ".json"),
-        Format("notam", "ICAO NOTAM", False, False, ".txt"),
+        Format("notam", "ICAO NOTAM", True, True, ".txt"),
     )
 }
 """Every format deconflict names, by name; some are named only to say they are not supported yet."""
@@ -93,13 +94,15 @@ def format_named(name: str, source: str, *, reading: bool, field: str = "format"
 
 
 def detect_format(document: object, source: str) -> Format:
-    """The readable format of a decoded JSON document, from its content.
+    """The readable format of a loaded document (decoded JSON, or :class:`NotamText`), from its content.
 
     Raises
     ------
     InputError
         If the document is in none of the readable formats.
     """
+    if isinstance(document, NotamText):
+        return FORMATS["notam"]
     if isinstance(document, dict) and document.get("type") == "FeatureCollection":
         return FORMATS["geojson"]
     if is_f3548(document):
@@ -108,9 +111,9 @@ def detect_format(document: object, source: str) -> Format:
         [
             Problem(
                 source,
-                "not a plan format deconflict reads: expected a GeoJSON FeatureCollection or "
+                "not a plan format deconflict reads: expected a GeoJSON FeatureCollection, "
                 "F3548 volumes (an OperationalIntent, its details, a reference request's extents, "
-                "a Volume4D or a list of them)",
+                "a Volume4D or a list of them) or ICAO NOTAM text",
             )
         ]
     )
@@ -121,8 +124,13 @@ def _reject_constant(name: str) -> float:
     return float(name.replace("Infinity", "inf"))
 
 
-def load_document(path: Path | str, limits: Limits = Limits()) -> object:
-    """The decoded JSON of a plan file, refused (with the reason) when too large, not UTF-8 or not JSON."""
+def load_document(path: Path | str, limits: Limits = Limits(), fmt: str | None = None) -> object:
+    """The decoded JSON of a plan file, or its :class:`NotamText`; refused (with the reason) when too large,
+    not UTF-8, or neither JSON nor NOTAM text.
+
+    The text is NOTAM text when ``fmt`` is ``notam``, or when ``fmt`` is not given and
+    the text looks like NOTAMs (:func:`~deconflict.formats.notam.is_notam`) rather than JSON.
+    """
     path = Path(path)
     source = str(path)
     try:
@@ -140,8 +148,10 @@ def load_document(path: Path | str, limits: Limits = Limits()) -> object:
         hint = "; UTF-16 or UTF-32? save it as UTF-8" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         raise InputError([Problem(source, f"not UTF-8 text (byte {exc.start}){hint}")]) from exc
     text = text.removeprefix("\ufeff")
+    if fmt == "notam" or (fmt is None and not text.lstrip()[:1] in ("{", "[") and is_notam(text)):
+        return NotamText(text)
     if text.lstrip().startswith("<"):
-        message = "is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548)"
+        message = "is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548, notam)"
         raise InputError([Problem(source, message)])
     try:
         return json.loads(text, parse_constant=_reject_constant)
@@ -162,8 +172,9 @@ def parse_plan(
 ) -> tuple[Format, list[Volume]]:
     """The format and volumes of a decoded document; ``fmt`` ``None``: detected from the content.
 
-    ``party`` is the party of volumes that name none (every F3548 volume);
-    ``operation`` names an F3548 document's operation (default: its intent's id, else the source's stem).
+    ``party`` is the party of volumes that name none (every F3548 and NOTAM volume);
+    ``operation`` names an F3548 document's operation (default: its intent's id, else the source's stem)
+    or a NOTAM's (default: the NOTAM's id).
 
     Raises
     ------
@@ -173,6 +184,12 @@ def parse_plan(
     found = detect_format(document, source) if fmt is None else format_named(fmt, source, reading=True)
     if found.name == "geojson":
         return found, parse_features(document, source, party, limits)
+    if found.name == "notam":
+        if not isinstance(document, NotamText):
+            raise InputError([Problem(source, "is JSON, not NOTAM text")])
+        return found, notam_volumes(document.text, source, party, operation, limits)
+    if isinstance(document, NotamText):
+        raise InputError([Problem(source, f"is NOTAM text, not {found.title}")])
     return found, parse_f3548(document, source, party, operation, limits)
 
 
@@ -210,7 +227,7 @@ def read_plan_document(
     path = Path(path)
     if fmt is not None:
         format_named(fmt, str(path), reading=True)
-    document = load_document(path, limits)
+    document = load_document(path, limits, fmt)
     default_party = party or path.stem.split(".")[0]
     found, volumes = parse_plan(document, str(path), default_party, fmt, operation, limits)
     return found, document, volumes
@@ -221,11 +238,13 @@ def write_plan(
     fmt: str,
     priority: int | None = None,
     margins: AltitudeMargins = AltitudeMargins(),
+    *,
+    fir: str = DEFAULT_FIR,
 ) -> str:
-    """Volumes as text in a writable format (F3548: one operation's details; KML: a document).
+    """Volumes as text in a writable format (F3548: one operation's details; KML: a document; NOTAM: one NOTAMN).
 
-    ``margins`` widen the bands F3548 and KML cannot state as given (the deployment's
-    :class:`~deconflict.units.AltitudeMargins`).
+    ``margins`` widen the bands F3548, KML and NOTAM cannot state as given (the deployment's
+    :class:`~deconflict.units.AltitudeMargins`); ``fir`` is a NOTAM's FIR.
 
     Raises
     ------
@@ -238,4 +257,6 @@ def write_plan(
         return json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
     if found.name == "f3548":
         return json.dumps(operation_details(volumes, priority, margins), indent=2) + "\n"
+    if found.name == "notam":
+        return operation_notam(volumes, fir, margins)
     return plan_kml(volumes, margins=margins)

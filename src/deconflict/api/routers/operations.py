@@ -51,6 +51,7 @@ from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
 from deconflict.formats import write_plan
+from deconflict.formats.notam import DEFAULT_FIR
 from deconflict.strategic.filing import FilingResult
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation
@@ -256,18 +257,25 @@ def get_own(
         PlanFormat | None,
         Query(
             alias="format",
-            description="f3548: ASTM F3548-21 OperationalIntentDetails; kml: 3-D volumes for Google Earth",
+            description=(
+                "f3548: ASTM F3548-21 OperationalIntentDetails; kml: 3-D volumes for Google Earth; "
+                "notam: the ICAO NOTAM text of the operation"
+            ),
         ),
     ] = None,
+    fir: Annotated[
+        str,
+        Query(pattern=r"^[A-Z]{4}$", description="format=notam: the FIR's ICAO location indicator"),
+    ] = DEFAULT_FIR,
 ) -> OperationOut | Response:
     """One of the caller's operations (another party's is not found), as JSON or in a plan format."""
     operation = store.get_operation(party.name, operation_id)
     if operation is None:
         raise NotFoundError(f"no operation {operation_id!r}")
     if plan_format is not None:
-        suffix = {"f3548": "-f3548.json", "kml": ".kml"}[plan_format]
+        suffix = {"f3548": "-f3548.json", "kml": ".kml", "notam": "-notam.txt"}[plan_format]
         download = Response(
-            write_plan(operation.volumes, plan_format, operation.priority, settings.altitude_margins()),
+            write_plan(operation.volumes, plan_format, operation.priority, settings.altitude_margins(), fir=fir),
             media_type=DOWNLOAD_MEDIA_TYPES[plan_format],
             headers={"Content-Disposition": f'attachment; filename="{operation.id}{suffix}"'},
         )

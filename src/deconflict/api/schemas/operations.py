@@ -32,12 +32,13 @@ OperationId = Annotated[
 ]
 
 
-PlanFormat = Literal["f3548", "kml"]
+PlanFormat = Literal["f3548", "kml", "notam"]
 """Formats an operation can be read in besides its JSON (:mod:`deconflict.formats`)."""
 
 DOWNLOAD_MEDIA_TYPES: dict[str, str] = {
     "f3548": "application/json",
     "kml": "application/vnd.google-earth.kml+xml",
+    "notam": "text/plain; charset=utf-8",
 }
 """The media type of each download format."""
 
