@@ -239,7 +239,27 @@ def test_an_operation_downloads_as_f3548_and_kml_to_its_party_only(channel: Chan
         other = channel.client.get(f"/v1/operations/op-r?format={plan_format}", headers=channel.auth("blue"))
         assert other.status_code == 404
     assert (
-        channel.client.get("/v1/operations/op-b?format=notam", headers=channel.auth("blue")).status_code
+        channel.client.get("/v1/operations/op-b?format=ed269", headers=channel.auth("blue")).status_code
         == 422
     )
     assert channel.client.get("/v1/operations/op-b?format=f3548").status_code == 401
+
+
+def test_an_operation_downloads_as_notam_text_to_its_party_only(channel: Channel) -> None:
+    import shapely
+
+    from deconflict.formats.notam import notam_volumes
+
+    file(channel, "blue", "op-b", 36.0, 35.0, 36.1, 35.1)
+    file(channel, "red", "op-r", 30.0, 30.0, 30.1, 30.1)
+    notam = channel.client.get("/v1/operations/op-b?format=notam&fir=LCCC", headers=channel.auth("blue"))
+    assert notam.status_code == 200 and notam.headers["ETag"] == '"1"'
+    assert notam.headers["content-type"] == "text/plain; charset=utf-8"
+    assert notam.headers["content-disposition"] == 'attachment; filename="op-b-notam.txt"'
+    assert "Q) LCCC/QRTCA/IV/BO/W/" in notam.text and "A) LCCC B) " in notam.text
+    (volume,) = notam_volumes(notam.text, "download", "blue")
+    assert volume.footprint.shape.covers(shapely.box(36.0, 35.0, 36.1, 35.1))
+    other = channel.client.get("/v1/operations/op-r?format=notam", headers=channel.auth("blue"))
+    assert other.status_code == 404
+    bad_fir = channel.client.get("/v1/operations/op-b?format=notam&fir=lc", headers=channel.auth("blue"))
+    assert bad_fir.status_code == 422

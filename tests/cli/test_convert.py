@@ -66,8 +66,8 @@ def test_f3548_to_geojson_to_f3548_and_kml(tmp_path: Path, capsys: pytest.Captur
             "error: command line: --to: cannot tell the format of 'out.json' from its name: give --to",
         ),
         (
-            ["out.txt", "--to", "notam"],
-            "error: command line: --to: ICAO NOTAM (notam) is not supported yet as an output",
+            ["out.txt", "--to", "ed269"],
+            "error: command line: --to: EUROCAE ED-269 geographical zones (ed269) is not supported yet as an output",
         ),
         (
             ["out.kml", "--from", "ed318"],

@@ -213,7 +213,7 @@ def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.Cap
     assert len(filed["operation"]["volumes"]["features"]) == len(red)
     assert filed["conflicts"] and {c["other_party"] for c in filed["conflicts"]} == {"blue"}
     with pytest.raises(InputError, match="not supported yet as an input"):
-        run_client(channel, "red", "ops", "file", str(path), "--id", "x", "--from", "notam")
+        run_client(channel, "red", "ops", "file", str(path), "--id", "x", "--from", "ed318")
     path.write_text('{"extents": [{"volume": {}}]}', encoding="utf-8")
     with pytest.raises(InputError, match=r"red-intent\.json: extents\[0\]: volume: needs exactly one of"):
         run_client(channel, "red", "ops", "file", str(path), "--id", "x")
