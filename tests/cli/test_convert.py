@@ -131,3 +131,38 @@ def test_the_deployments_altitude_margins_widen_the_export(
     assert code == 0
     volume = json.loads(out)["volumes"][0]["volume"]
     assert (volume["altitude_lower"]["value"], volume["altitude_upper"]["value"]) == (1020.0, 3030.0)
+
+
+def test_notam_in_and_out_and_check_reads_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """red as a NOTAM (one operation: circle, flight levels) conflicts with blue as red's GeoJSON did."""
+    notam = tmp_path / "red.txt"
+    code, out, err = run(capsys, "convert", str(GOOD / "red.geojson"), str(notam), "--to", "notam", "--fir", "LCCC")
+    assert (code, out) == (0, "")
+    assert err == f"{GOOD / 'red.geojson'} (geojson) -> {notam} (notam): 2 volumes of red\n"
+    text = notam.read_text(encoding="utf-8")
+    assert text.startswith("(A0000/26 NOTAMN\nQ) LCCC/QRTCA/IV/BO/W/")
+    code, before, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
+    code, after, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(notam))
+    assert code == 1
+    assert {c["a"] for c in json.loads(before)["conflicts"]} <= {c["a"] for c in json.loads(after)["conflicts"]}
+    geojson = tmp_path / "back.geojson"
+    code, _, err = run(capsys, "convert", str(notam), str(geojson), "--party", "red")
+    assert code == 0 and "(notam) ->" in err
+    features = json.loads(geojson.read_text(encoding="utf-8"))["features"]
+    assert features[0]["properties"]["operation"] == "A0000-26"
+    real = DATA / "notam" / "ulll_q1491_25_daily.txt"
+    code, out, _ = run(capsys, "convert", str(real), "-", "--to", "f3548")
+    assert code == 0 and len(json.loads(out)["volumes"]) == 6
+
+
+def test_a_bad_notam_names_file_notam_and_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text(
+        (DATA / "notam" / "ulll_q1233_25_circle.txt").read_text(encoding="utf-8").replace("C)2509271400", "C)2509270700"),
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "check", str(bad))
+    assert (code, out) == (2, "")
+    assert err == f"error: {bad}: NOTAM Q1233/25: C): 2509270700 is not after B) 2509270800\n"
+    code, _, err = run(capsys, "convert", str(GOOD / "red.geojson"), "-", "--to", "notam", "--fir", "lccc")
+    assert code == 2 and "FIR 'lccc' is not a four-letter ICAO location indicator" in err

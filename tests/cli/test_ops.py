@@ -217,3 +217,25 @@ def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.Cap
     path.write_text('{"extents": [{"volume": {}}]}', encoding="utf-8")
     with pytest.raises(InputError, match=r"red-intent\.json: extents\[0\]: volume: needs exactly one of"):
         run_client(channel, "red", "ops", "file", str(path), "--id", "x")
+
+
+def test_file_a_notam(channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A NOTAM written from red's plan is filed as red's operation and conflicts with blue as the plan did."""
+    from deconflict.formats.notam import operation_notam
+    from deconflict.strategic.geojson import parse_features
+
+    assert (
+        run_client(channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", "op-1")
+        == 0
+    )
+    red = parse_features({k: v for k, v in red_plan().items() if k not in ("id", "priority")}, "r", "red")
+    path = tmp_path / "red-notam.txt"
+    path.write_text(operation_notam(red, fir="LCCC"), encoding="utf-8")
+    capsys.readouterr()
+    for argv in ([], ["--from", "notam"]):
+        filed = run_json(channel, "red", capsys, "ops", "file", str(path), "--id", f"red-op{len(argv)}", *argv)
+        assert filed["operation"]["id"] == f"red-op{len(argv)}"
+        assert filed["conflicts"] and {c["other_party"] for c in filed["conflicts"]} == {"blue"}
+    path.write_text("(A0001/26 NOTAMN\nA) LCCC B) 2601011200 C) 2601011300\nE) NO Q-LINE)", encoding="utf-8")
+    with pytest.raises(InputError, match=r"red-notam\.txt: NOTAM A0001/26: Q\): missing"):
+        run_client(channel, "red", "ops", "file", str(path), "--id", "x")
