@@ -67,7 +67,7 @@ def test_f3548_to_geojson_to_f3548_and_kml(tmp_path: Path, capsys: pytest.Captur
         ),
         (
             ["out.txt", "--to", "ed269"],
-            "error: command line: --to: EUROCAE ED-269 geographical zones (ed269) is not supported yet as an output",
+            "error: command line: --to: EUROCAE ED-269 geographical zones (ed269) is not supported yet",
         ),
         (
             ["out.kml", "--from", "ed318"],
@@ -136,7 +136,9 @@ def test_the_deployments_altitude_margins_widen_the_export(
 def test_notam_in_and_out_and_check_reads_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """red as a NOTAM (one operation: circle, flight levels) conflicts with blue as red's GeoJSON did."""
     notam = tmp_path / "red.txt"
-    code, out, err = run(capsys, "convert", str(GOOD / "red.geojson"), str(notam), "--to", "notam", "--fir", "LCCC")
+    code, out, err = run(
+        capsys, "convert", str(GOOD / "red.geojson"), str(notam), "--to", "notam", "--fir", "LCCC"
+    )
     assert (code, out) == (0, "")
     assert err == f"{GOOD / 'red.geojson'} (geojson) -> {notam} (notam): 2 volumes of red\n"
     text = notam.read_text(encoding="utf-8")
@@ -144,7 +146,9 @@ def test_notam_in_and_out_and_check_reads_it(tmp_path: Path, capsys: pytest.Capt
     code, before, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
     code, after, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(notam))
     assert code == 1
-    assert {c["a"] for c in json.loads(before)["conflicts"]} <= {c["a"] for c in json.loads(after)["conflicts"]}
+    assert {c["a"] for c in json.loads(before)["conflicts"]} <= {
+        c["a"] for c in json.loads(after)["conflicts"]
+    }
     geojson = tmp_path / "back.geojson"
     code, _, err = run(capsys, "convert", str(notam), str(geojson), "--party", "red")
     assert code == 0 and "(notam) ->" in err
@@ -158,7 +162,9 @@ def test_notam_in_and_out_and_check_reads_it(tmp_path: Path, capsys: pytest.Capt
 def test_a_bad_notam_names_file_notam_and_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text(
-        (DATA / "notam" / "ulll_q1233_25_circle.txt").read_text(encoding="utf-8").replace("C)2509271400", "C)2509270700"),
+        (DATA / "notam" / "ulll_q1233_25_circle.txt")
+        .read_text(encoding="utf-8")
+        .replace("C)2509271400", "C)2509270700"),
         encoding="utf-8",
     )
     code, out, err = run(capsys, "check", str(bad))

@@ -233,7 +233,9 @@ def test_file_a_notam(channel: Channel, tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text(operation_notam(red, fir="LCCC"), encoding="utf-8")
     capsys.readouterr()
     for argv in ([], ["--from", "notam"]):
-        filed = run_json(channel, "red", capsys, "ops", "file", str(path), "--id", f"red-op{len(argv)}", *argv)
+        filed = run_json(
+            channel, "red", capsys, "ops", "file", str(path), "--id", f"red-op{len(argv)}", *argv
+        )
         assert filed["operation"]["id"] == f"red-op{len(argv)}"
         assert filed["conflicts"] and {c["other_party"] for c in filed["conflicts"]} == {"blue"}
     path.write_text("(A0001/26 NOTAMN\nA) LCCC B) 2601011200 C) 2601011300\nE) NO Q-LINE)", encoding="utf-8")

@@ -121,5 +121,6 @@ def test_kml_given_as_input_is_named(tmp_path: Path) -> None:
     path = tmp_path / "plan.kml"
     path.write_text('<?xml version="1.0"?><kml/>', encoding="utf-8")
     assert _problem(path) == (
-        f"{path}: is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548, notam)"
+        f"{path}: is XML (KML?), not JSON: "
+        "KML is not supported yet as an input (inputs: geojson, f3548, notam)"
     )

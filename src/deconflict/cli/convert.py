@@ -49,7 +49,7 @@ def add_convert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     convert.add_argument(
         "--fir",
         metavar="XXXX",
-        help="the FIR of a NOTAM written (its ICAO location indicator; default XXXX, for the AIS office to fill)",
+        help="a written NOTAM's FIR (ICAO location indicator; default XXXX, for the AIS office to fill)",
     )
 
 

@@ -148,10 +148,12 @@ def load_document(path: Path | str, limits: Limits = Limits(), fmt: str | None =
         hint = "; UTF-16 or UTF-32? save it as UTF-8" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         raise InputError([Problem(source, f"not UTF-8 text (byte {exc.start}){hint}")]) from exc
     text = text.removeprefix("\ufeff")
-    if fmt == "notam" or (fmt is None and not text.lstrip()[:1] in ("{", "[") and is_notam(text)):
+    if fmt == "notam" or (fmt is None and text.lstrip()[:1] not in ("{", "[") and is_notam(text)):
         return NotamText(text)
     if text.lstrip().startswith("<"):
-        message = "is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548, notam)"
+        message = (
+            "is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548, notam)"
+        )
         raise InputError([Problem(source, message)])
     try:
         return json.loads(text, parse_constant=_reject_constant)
@@ -241,7 +243,7 @@ def write_plan(
     *,
     fir: str = DEFAULT_FIR,
 ) -> str:
-    """Volumes as text in a writable format (F3548: one operation's details; KML: a document; NOTAM: one NOTAMN).
+    """Volumes as text in a writable format (F3548: an operation's details; KML: a document; NOTAM: a NOTAMN).
 
     ``margins`` widen the bands F3548, KML and NOTAM cannot state as given (the deployment's
     :class:`~deconflict.units.AltitudeMargins`); ``fir`` is a NOTAM's FIR.

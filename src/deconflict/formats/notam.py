@@ -45,6 +45,7 @@ expanded between them (a PERM NOTAM over ``horizon_s`` from B, default
 from __future__ import annotations
 
 import calendar
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -117,11 +118,13 @@ _LAT_LON = re.compile(
     r"|([NS])(\d{2})(\d{2})(\d{2}(?:\.\d+)?)?\s?([EW])(\d{3})(\d{2})(\d{2}(?:\.\d+)?)?"
     r")(?![A-Z0-9])"
 )
-_CHAIN_GAP = re.compile(r"\s*(?:-|–|,|TO)\s*")
+_CHAIN_GAP = re.compile(r"\s*(?:-|\u2013|,|TO)\s*")
 _UNREAD_SHAPES = re.compile(r"\b(ARC|SECTOR|ELLIPSE|EITHER SIDE|ALONG|BORDER|CORRIDOR|LINE JOINING)\b")
 _RADIUS_UNITS = {"NM": NM_TO_M, "KM": 1000.0, "M": 1.0}
 _CIRCLES = (
-    re.compile(r"RADIUS\s*(?:OF\s*)?(\d+(?:\.\d+)?)\s*(NM|KM|M)\b\W*(?:\w+\W+){0,2}?CENT\w*\s*(?:ON\s*)?(?:PSN\s*)?$"),
+    re.compile(
+        r"RADIUS\s*(?:OF\s*)?(\d+(?:\.\d+)?)\s*(NM|KM|M)\b\W*(?:\w+\W+){0,2}?CENT\w*\s*(?:ON\s*)?(?:PSN\s*)?$"
+    ),
     re.compile(r"(\d+(?:\.\d+)?)\s*(NM|KM|M)\s*RADIUS\W*(?:\w+\W+){0,2}?CENT\w*\s*(?:ON\s*)?(?:PSN\s*)?$"),
 )
 _RADIUS_AFTER = re.compile(r"^\W*(?:\w+\W+){0,2}?RADIUS\s*(?:OF\s*)?(\d+(?:\.\d+)?)\s*(NM|KM|M)\b")
@@ -216,7 +219,7 @@ def _schedule(windows: list[tuple[float, float]]) -> str | None:
     daily = (
         len(lengths) == 1
         and next(iter(lengths)) < timedelta(days=1)
-        and all(b - a == timedelta(days=1) for a, b in zip(starts, starts[1:], strict=False))
+        and all(b - a == timedelta(days=1) for a, b in itertools.pairwise(starts))
     )
     if daily:
         return f"DAILY {starts[0]:%H%M}-{ends[0]:%H%M}"
@@ -306,7 +309,9 @@ def _boundary_points(volumes: Sequence[Volume]) -> tuple[np.ndarray, list[tuple[
     return np.concatenate(points), circles
 
 
-def _covering_radius_m(lon: float, lat: float, points: np.ndarray, circles: list[tuple[float, float, float]]) -> float:
+def _covering_radius_m(
+    lon: float, lat: float, points: np.ndarray, circles: list[tuple[float, float, float]]
+) -> float:
     reach = float(distance_m(lon, lat, points[:, 0], points[:, 1]).max())
     for c_lon, c_lat, radius_m in circles:
         reach = max(reach, float(distance_m(lon, lat, c_lon, c_lat)) + radius_m)
@@ -327,7 +332,10 @@ def _covering_centre(points: np.ndarray) -> tuple[float, float]:
 
 
 def _e_polygon(volumes: Sequence[Volume]) -> str | None:
-    """The footprints' polygon as DMS text, grown so that its rounded vertices contain them; None if not one polygon."""
+    """The footprints' polygon as DMS text, grown so that its rounded vertices contain them.
+
+    ``None`` when a footprint is a circle or they are not one polygon: item E then gives a circle.
+    """
     if any(v.footprint.is_circle for v in volumes):
         return None
     union = shapely.union_all([v.footprint.shape for v in volumes])
@@ -395,7 +403,9 @@ def operation_notam(
     if not volumes:
         raise InputError([Problem("output", "no volumes to write as a NOTAM")])
     if not re.fullmatch(r"[A-Z]{4}", fir):
-        raise InputError([Problem("output", f"FIR {fir!r} is not a four-letter ICAO location indicator", None, "fir")])
+        raise InputError(
+            [Problem("output", f"FIR {fir!r} is not a four-letter ICAO location indicator", None, "fir")]
+        )
     points, circles = _boundary_points(volumes)
     # Q-line: centre to the minute, whole NM.
     q_lon, q_lat = _covering_centre(points)
@@ -409,9 +419,8 @@ def operation_notam(
     q_lower = min(999, max(0, _whole_down(low_m, FL_TO_M)))
     q_upper = min(999, max(q_lower + 1, _whole_up(high_m, FL_TO_M)))
     code, traffic, purpose, scope = _WRITTEN
-    q_line = (
-        f"Q) {fir}/{code}/{traffic}/{purpose}/{scope}/{q_lower:03d}/{q_upper:03d}/{q_text.replace(' ', '')}{q_radius_nm:03d}"
-    )
+    position = f"{q_text.replace(' ', '')}{q_radius_nm:03d}"
+    q_line = f"Q) {fir}/{code}/{traffic}/{purpose}/{scope}/{q_lower:03d}/{q_upper:03d}/{position}"
     windows = _windows(volumes)
     start_s, end_s = windows[0][0], windows[-1][1]
     schedule = _schedule(windows)
@@ -596,7 +605,11 @@ _Q_FIELDS = (
 def _q_line(c: _Collector, text: str) -> _QLine | None:
     fields = [f.strip() for f in " ".join(text.split()).split("/")]
     if len(fields) != len(_Q_FIELDS):
-        c.add("Q)", f"{_shorten(text)} has {len(fields)} fields, expected 8 (FIR/QCODE/TRAFFIC/PURPOSE/SCOPE/LOWER/UPPER/POSITION+RADIUS)")
+        c.add(
+            "Q)",
+            f"{_shorten(text)} has {len(fields)} fields, expected 8 "
+            "(FIR/QCODE/TRAFFIC/PURPOSE/SCOPE/LOWER/UPPER/POSITION+RADIUS)",
+        )
         return None
     ok = True
     for (name, pattern), value in zip(_Q_FIELDS, fields, strict=True):
@@ -651,7 +664,9 @@ def _e_shapes(c: _Collector, text: str, limits: Limits) -> list[Footprint] | Non
             continue
         radius_m = float(radius[0]) * _RADIUS_UNITS[radius[1]]
         if not 0.0 < radius_m <= limits.max_radius_m:
-            c.add("E)", f"circle radius {radius[0]} {radius[1]} is not between 0 and {limits.max_radius_m:g} m")
+            c.add(
+                "E)", f"circle radius {radius[0]} {radius[1]} is not between 0 and {limits.max_radius_m:g} m"
+            )
             return None
         lon, lat = positions[index]
         shapes.append(circle_footprint(lon, lat, radius_m))
@@ -661,7 +676,11 @@ def _e_shapes(c: _Collector, text: str, limits: Limits) -> list[Footprint] | Non
     for index, match in enumerate(matches):
         if index in in_circle:
             continue
-        if chain and _CHAIN_GAP.fullmatch(text[matches[chain[-1]].end() : match.start()]) and chain[-1] == index - 1:
+        if (
+            chain
+            and _CHAIN_GAP.fullmatch(text[matches[chain[-1]].end() : match.start()])
+            and chain[-1] == index - 1
+        ):
             chain.append(index)
         else:
             chains.append(chain)
@@ -672,7 +691,10 @@ def _e_shapes(c: _Collector, text: str, limits: Limits) -> list[Footprint] | Non
         if ring[0] == ring[-1]:
             ring.pop()
         if len(ring) > limits.max_vertices_per_ring:
-            c.add("E)", f"a polygon of {len(ring)} positions, more than the limit of {limits.max_vertices_per_ring}")
+            c.add(
+                "E)",
+                f"a polygon of {len(ring)} positions, more than the limit of {limits.max_vertices_per_ring}",
+            )
             return None
         if len(set(ring)) < 3:
             continue
@@ -690,7 +712,8 @@ def _e_footprint(shapes: list[Footprint]) -> Footprint:
     union = shapely.union_all([s.outer for s in shapes])
     parts = getattr(union, "geoms", [union])
     rings = [
-        [np.asarray(p.exterior.coords, dtype=np.float64)] + [np.asarray(h.coords, dtype=np.float64) for h in p.interiors]
+        [np.asarray(p.exterior.coords, dtype=np.float64)]
+        + [np.asarray(h.coords, dtype=np.float64) for h in p.interiors]
         for p in parts
     ]
     return polygon_footprint(rings)
@@ -744,7 +767,9 @@ def _schedule_windows(
             if a is None or b is None:
                 fail(clause)
                 return None
-            windows.append((a.timestamp() + int(h0) * 3600 + int(n0) * 60, b.timestamp() + int(h1) * 3600 + int(n1) * 60))
+            windows.append(
+                (a.timestamp() + int(h0) * 3600 + int(n0) * 60, b.timestamp() + int(h1) * 3600 + int(n1) * 60)
+            )
             continue
         times = [t for t in clause.split() if _D_TIMES.fullmatch(t)]
         tokens = [t for t in clause.split() if not _D_TIMES.fullmatch(t)]
@@ -762,9 +787,15 @@ def _schedule_windows(
                 month = _MONTHS[token]
             elif token in _WEEKDAYS:
                 weekdays.add(_WEEKDAYS[token])
-            elif (wr := _D_WEEKDAY_RANGE.match(token)) and wr.group(1) in _WEEKDAYS and wr.group(2) in _WEEKDAYS:
+            elif (
+                (wr := _D_WEEKDAY_RANGE.match(token))
+                and wr.group(1) in _WEEKDAYS
+                and wr.group(2) in _WEEKDAYS
+            ):
                 a_day, b_day = _WEEKDAYS[wr.group(1)], _WEEKDAYS[wr.group(2)]
-                weekdays.update(range(a_day, b_day + 1) if a_day <= b_day else [*range(a_day, 7), *range(b_day + 1)])
+                weekdays.update(
+                    range(a_day, b_day + 1) if a_day <= b_day else [*range(a_day, 7), *range(b_day + 1)]
+                )
             elif token.isdigit() and len(token) <= 2:
                 dates.add((month or first.month, int(token)))
             elif dr := _D_DAY_RANGE.match(token):
@@ -776,11 +807,7 @@ def _schedule_windows(
             days = set()
         day = datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(days=1)
         while day.date() <= last_day:
-            chosen = (
-                days is None
-                or day.weekday() in weekdays
-                or (day.month, day.day) in dates
-            )
+            chosen = days is None or day.weekday() in weekdays or (day.month, day.day) in dates
             if chosen:
                 for span_text in times:
                     h0, n0, h1, n1 = (int(v) for v in _D_TIMES.fullmatch(span_text).groups())  # type: ignore[union-attr]
@@ -846,10 +873,19 @@ def _read_one(
             if key not in items:
                 c.add(f"{key})", "missing: items F) and G) go together")
     elif q is not None:
-        lower = Altitude(0.0, AltitudeReference.AGL) if q.lower_fl == 0 else Altitude(altitude_to_m(q.lower_fl, "FL"), AltitudeReference.STD)
+        lower = (
+            Altitude(0.0, AltitudeReference.AGL)
+            if q.lower_fl == 0
+            else Altitude(altitude_to_m(q.lower_fl, "FL"), AltitudeReference.STD)
+        )
         upper_fl = min(q.upper_fl, int(limits.max_flight_level))
         upper = Altitude(altitude_to_m(upper_fl, "FL"), AltitudeReference.STD)
-    if lower is not None and upper is not None and lower.reference == upper.reference and not lower.value_m < upper.value_m:
+    if (
+        lower is not None
+        and upper is not None
+        and lower.reference == upper.reference
+        and not lower.value_m < upper.value_m
+    ):
         c.add("F)", f"lower {items.get('F', '')!r} is not below upper {items.get('G', '')!r}")
     if len(c.problems) > before or footprint is None or lower is None or upper is None:
         return []
@@ -870,8 +906,10 @@ def _read_one(
     ]
 
 
-def _joined(c: _Collector, found: list[tuple[str, str, str | None, str]]) -> list[tuple[str, str, str | None, str]]:
-    """Multi-part NOTAMs (``PART n OF m``) joined into one body each, parts in order; missing parts reported."""
+def _joined(
+    c: _Collector, found: list[tuple[str, str, str | None, str]]
+) -> list[tuple[str, str, str | None, str]]:
+    """Multi-part NOTAMs (``PART n OF m``) joined into one body each, in order; missing parts reported."""
     groups: dict[str, list[tuple[int, int, tuple[str, str, str | None, str]]]] = {}
     order: list[str] = []
     result: list[tuple[str, str, str | None, str]] = []
@@ -892,7 +930,11 @@ def _joined(c: _Collector, found: list[tuple[str, str, str | None, str]]) -> lis
         if numbers != list(range(1, count + 1)):
             c.record = f"NOTAM {notam_id}"
             missing = sorted(set(range(1, count + 1)) - set(numbers))
-            what = f"part {', '.join(map(str, missing))} of {count} missing" if missing else f"parts {numbers} of {count}"
+            what = (
+                f"part {', '.join(map(str, missing))} of {count} missing"
+                if missing
+                else f"parts {numbers} of {count}"
+            )
             c.add(None, f"multi-part NOTAM incomplete: {what}")
             c.record = None
             continue
@@ -968,7 +1010,9 @@ def parse_notams(
             notams.append(Notam(notam_id, kind, refers_to, ()))
             continue
         name = operation or _operation_name(notam_id)
-        volumes = _read_one(c, _items(body), (_operation_name(notam_id), default_party, name), limits, horizon_s)
+        volumes = _read_one(
+            c, _items(body), (_operation_name(notam_id), default_party, name), limits, horizon_s
+        )
         total += len(volumes)
         if total > limits.max_volumes_per_file:
             c.add(None, f"more than the limit of {limits.max_volumes_per_file} volumes")
@@ -1001,6 +1045,8 @@ def notam_volumes(
     volumes = [v for n in notams if n.id not in gone for v in n.volumes]
     if not volumes:
         cancels = [f"{n.id} cancels {n.refers_to}" for n in notams if n.kind == "C"]
-        reason = "NOTAMC " + "; ".join(cancels) + ": a cancellation has no volumes" if cancels else "no volumes"
+        reason = (
+            "NOTAMC " + "; ".join(cancels) + ": a cancellation has no volumes" if cancels else "no volumes"
+        )
         raise InputError([Problem(source, reason)])
     return volumes

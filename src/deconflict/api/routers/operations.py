@@ -275,7 +275,9 @@ def get_own(
     if plan_format is not None:
         suffix = {"f3548": "-f3548.json", "kml": ".kml", "notam": "-notam.txt"}[plan_format]
         download = Response(
-            write_plan(operation.volumes, plan_format, operation.priority, settings.altitude_margins(), fir=fir),
+            write_plan(
+                operation.volumes, plan_format, operation.priority, settings.altitude_margins(), fir=fir
+            ),
             media_type=DOWNLOAD_MEDIA_TYPES[plan_format],
             headers={"Content-Disposition": f'attachment; filename="{operation.id}{suffix}"'},
         )
