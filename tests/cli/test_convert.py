@@ -142,7 +142,7 @@ def test_notam_in_and_out_and_check_reads_it(tmp_path: Path, capsys: pytest.Capt
     assert (code, out) == (0, "")
     assert err == f"{GOOD / 'red.geojson'} (geojson) -> {notam} (notam): 2 volumes of red\n"
     text = notam.read_text(encoding="utf-8")
-    assert text.startswith("(A0000/26 NOTAMN\nQ) LCCC/QRTCA/IV/BO/W/")
+    assert text.startswith("(A0001/26 NOTAMN\nQ) LCCC/QRTCA/IV/BO/W/")
     code, before, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
     code, after, _ = run(capsys, "check", "--json", str(GOOD / "blue.geojson"), str(notam))
     assert code == 1
@@ -153,7 +153,7 @@ def test_notam_in_and_out_and_check_reads_it(tmp_path: Path, capsys: pytest.Capt
     code, _, err = run(capsys, "convert", str(notam), str(geojson), "--party", "red")
     assert code == 0 and "(notam) ->" in err
     features = json.loads(geojson.read_text(encoding="utf-8"))["features"]
-    assert features[0]["properties"]["operation"] == "A0000-26"
+    assert features[0]["properties"]["operation"] == "A0001-26"
     real = DATA / "notam" / "ulll_q1491_25_daily.txt"
     code, out, _ = run(capsys, "convert", str(real), "-", "--to", "f3548")
     assert code == 0 and len(json.loads(out)["volumes"]) == 6

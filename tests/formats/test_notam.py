@@ -304,7 +304,7 @@ def test_a_box_is_written_as_a_polygon_with_a_daily_schedule() -> None:
     ]
     text = operation_notam(volumes, fir="LCCC")
     lines = text.splitlines()
-    assert lines[0] == "(A0000/26 NOTAMN"
+    assert lines[0] == "(A0001/26 NOTAMN"
     assert lines[2] == "A) LCCC B) 2601011200 C) 2601031300"
     assert lines[3] == "D) DAILY 1200-1300"
     assert lines[5].startswith("WI AREA 345959N 0355959E - ")
@@ -442,3 +442,17 @@ def test_read_back_a_notam_conflicts_with_everything_the_operation_did(case: Cas
                 other_id in (d.a, d.b) and d.time_start_s <= c.time_start_s and c.time_end_s <= d.time_end_s
                 for d in after
             ), (c, after)
+
+
+def test_a_plan_of_several_operations_is_one_notam_each() -> None:
+    volumes = [
+        volume("a", "blue", box(36.0, 35.0, 36.1, 35.1), operation="op-1"),
+        volume("b", "blue", box(37.0, 35.0, 37.1, 35.1), operation="op-2"),
+        volume("c", "blue", box(36.0, 35.2, 36.1, 35.3), operation="op-1"),
+    ]
+    text = write_plan(volumes, "notam")
+    notams = parse_notams(text, "plan.txt", "blue")
+    assert [(n.id, len(n.volumes)) for n in notams] == [("A0001/26", 1), ("A0002/26", 1)]
+    assert "OPERATION OP-1 OF BLUE" in text and "OPERATION OP-2 OF BLUE" in text
+    op1 = notams[0].volumes[0].footprint.shape
+    assert op1.covers(volumes[0].footprint.shape) and op1.covers(volumes[2].footprint.shape)

@@ -29,7 +29,7 @@ from pathlib import Path
 from deconflict.errors import InputError, Problem
 from deconflict.formats.f3548 import is_f3548, operation_details, parse_f3548
 from deconflict.formats.kml import plan_kml
-from deconflict.formats.notam import DEFAULT_FIR, NotamText, is_notam, notam_volumes, operation_notam
+from deconflict.formats.notam import DEFAULT_FIR, NotamText, is_notam, notam_volumes, plan_notams
 from deconflict.strategic.geojson import parse_features, volume_feature
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import Volume
@@ -243,7 +243,7 @@ def write_plan(
     *,
     fir: str = DEFAULT_FIR,
 ) -> str:
-    """Volumes as text in a writable format (F3548: an operation's details; KML: a document; NOTAM: a NOTAMN).
+    """Volumes as text in a writable format (F3548: an operation's details; KML: a document; NOTAM: a NOTAMN per operation).
 
     ``margins`` widen the bands F3548, KML and NOTAM cannot state as given (the deployment's
     :class:`~deconflict.units.AltitudeMargins`); ``fir`` is a NOTAM's FIR.
@@ -260,5 +260,5 @@ def write_plan(
     if found.name == "f3548":
         return json.dumps(operation_details(volumes, priority, margins), indent=2) + "\n"
     if found.name == "notam":
-        return operation_notam(volumes, fir, margins)
+        return plan_notams(volumes, fir, margins)
     return plan_kml(volumes, margins=margins)

@@ -82,6 +82,7 @@ __all__ = [
     "notam_volumes",
     "operation_notam",
     "parse_notams",
+    "plan_notams",
 ]
 
 DEFAULT_FIR = "XXXX"
@@ -367,6 +368,7 @@ def operation_notam(
     volumes: Sequence[Volume],
     fir: str = DEFAULT_FIR,
     margins: AltitudeMargins = AltitudeMargins(),
+    number: int = 1,
 ) -> str:
     """The NOTAMN text of an operation's volumes (see the module's docstring for each item).
 
@@ -379,6 +381,8 @@ def operation_notam(
         (default ``XXXX``, for the AIS office to fill in).
     margins
         The altitude margins that widen bands given against another reference.
+    number
+        The NOTAM's number in series A (the AIS office gives the real series and number).
 
     Raises
     ------
@@ -393,7 +397,7 @@ def operation_notam(
     ...            Altitude(0.0, AltitudeReference.AGL), Altitude(120.0, AltitudeReference.AGL),
     ...            1767268800.0, 1767272400.0)
     >>> print(operation_notam([v], fir="LCCC"), end="")  # FL359: 120 m above any terrain, on any QNH
-    (A0000/26 NOTAMN
+    (A0001/26 NOTAMN
     Q) LCCC/QRTCA/IV/BO/W/000/359/3500N03600E002
     A) LCCC B) 2601011200 C) 2601011300
     E) TEMPORARY RESTRICTED AREA ACTIVATED FOR OPERATION OP-1 OF BLUE
@@ -442,7 +446,7 @@ def operation_notam(
             tenths += 1
         area = f"WI CIRCLE RADIUS {tenths / 10:.1f}NM CENTRE {e_text}."
     lines = [
-        f"(A0000/{_time_text(start_s)[:2]} NOTAMN",
+        f"(A{number:04d}/{_time_text(start_s)[:2]} NOTAMN",
         q_line,
         f"A) {fir} B) {_time_text(start_s)} C) {_time_text(end_s)}",
     ]
@@ -455,6 +459,25 @@ def operation_notam(
         f"G) {_limit_text([v.upper for v in volumes], True, margins)})",
     ]
     return "\n".join(lines) + "\n"
+
+
+def plan_notams(
+    volumes: Sequence[Volume], fir: str = DEFAULT_FIR, margins: AltitudeMargins = AltitudeMargins()
+) -> str:
+    """One NOTAMN per operation of ``volumes`` (by party and operation, in order), numbered from A0001.
+
+    Raises
+    ------
+    InputError
+        As :func:`operation_notam`.
+    """
+    groups: dict[tuple[str, str], list[Volume]] = {}
+    for v in volumes:
+        groups.setdefault((v.party, v.operation), []).append(v)
+    if not groups:
+        return operation_notam([], fir, margins)
+    texts = [operation_notam(group, fir, margins, n) for n, group in enumerate(groups.values(), start=1)]
+    return "\n".join(texts)
 
 
 # --------------------------------------------------------------------------- reading
