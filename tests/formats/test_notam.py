@@ -456,3 +456,8 @@ def test_a_plan_of_several_operations_is_one_notam_each() -> None:
     assert "OPERATION OP-1 OF BLUE" in text and "OPERATION OP-2 OF BLUE" in text
     op1 = notams[0].volumes[0].footprint.shape
     assert op1.covers(volumes[0].footprint.shape) and op1.covers(volumes[2].footprint.shape)
+
+
+def test_the_readme_example_is_what_deconflict_writes() -> None:
+    red = read_plan(Path(__file__).parents[2] / "src" / "deconflict" / "data" / "examples" / "red.geojson")
+    assert write_plan(red, "notam", fir="LCCC") == (DATA / "red-notam.txt").read_text(encoding="utf-8")
