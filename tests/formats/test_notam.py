@@ -461,3 +461,22 @@ def test_a_plan_of_several_operations_is_one_notam_each() -> None:
 def test_the_readme_example_is_what_deconflict_writes() -> None:
     red = read_plan(Path(__file__).parents[2] / "src" / "deconflict" / "data" / "examples" / "red.geojson")
     assert write_plan(red, "notam", fir="LCCC") == (DATA / "red-notam.txt").read_text(encoding="utf-8")
+
+
+def test_edges_of_the_world_and_of_the_scales() -> None:
+    # A polygon at the antimeridian is written as a circle; read back it still covers it.
+    east = volume("e", "blue", box(179.9, 10.0, 180.0, 10.1))
+    text = operation_notam([east])
+    assert "WI CIRCLE RADIUS" in text
+    [back] = notam_volumes(text, "n.txt", "blue")
+    xy = np.asarray(east.footprint.shape.exterior.coords)
+    assert (
+        distance_m(back.footprint.centre_lon_deg, back.footprint.centre_lat_deg, xy[:, 0], xy[:, 1])
+        <= back.footprint.radius_m
+    ).all()
+    # A pressure altitude below zero has no flight level: the widest AMSL it can mean.
+    low = volume("l", "blue", box(36.0, 35.0, 36.1, 35.1), lower_m=-200.0, upper_m=300.0, reference="STD")
+    # -200 m - 12 % - (1013.25 - 940) hPa x 9 m = -883.25 m
+    assert operation_notam([low]).splitlines()[-1] == "F) -2898FT AMSL G) FL010)"
+    with pytest.raises(InputError, match="output: B\\): NOTAM times .* 2000-01-01 to 2099-12-31"):
+        operation_notam([volume("old", "blue", box(36.0, 35.0, 36.1, 35.1), start_s=0.0, end_s=60.0)])

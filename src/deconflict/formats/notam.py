@@ -108,6 +108,8 @@ _WRITTEN = ("QRTCA", "IV", "BO", "W")
 _MONTHS = {name.upper(): index for index, name in enumerate(calendar.month_abbr) if name}
 _WEEKDAYS = {name.upper()[:3]: index for index, name in enumerate(calendar.day_abbr)}
 _DAY_S = 86_400.0
+_EARLIEST_S = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+_LATEST_S = datetime(2099, 12, 31, 23, 59, tzinfo=UTC).timestamp()
 
 _HEADER = re.compile(r"\(?\s*\b([A-Z]?\d{1,4}/\d{2})\s*NOTAM([NRC])\b(?:\s+([A-Z]?\d{1,4}/\d{2}))?")
 _ITEM = re.compile(r"(?<![A-Z0-9/])([QABCDEFG])\)")
@@ -255,6 +257,8 @@ def _limit_text(altitudes: Sequence[Altitude], upper: bool, margins: AltitudeMar
     pick = max if upper else min
     rounding = _whole_up if upper else _whole_down
     reference = references.pop() if len(references) == 1 else None
+    if reference is AltitudeReference.STD and pick(a.value_m for a in altitudes) < 0.0:
+        reference = None  # no flight level below zero: the widest AMSL it can mean
     if reference is AltitudeReference.STD:
         return f"FL{rounding(pick(a.value_m for a in altitudes), FL_TO_M):03d}"
     if reference is AltitudeReference.AGL:
@@ -345,8 +349,11 @@ def _e_polygon(volumes: Sequence[Volume]) -> str | None:
     exterior = shapely.Polygon(union.exterior.coords)
     # Rounding moves each vertex by at most half a second per axis: grow by more first.
     grown = exterior.buffer(1.0 / 3600.0, join_style="mitre", mitre_limit=4.0)
+    west, south, east, north = grown.bounds
+    if grown.geom_type != "Polygon" or west < -180.0 or east > 180.0 or south < -90.0 or north > 90.0:
+        return None  # at the antimeridian or a pole: a circle says it
     coords = list(grown.exterior.coords)[:-1]
-    if len(coords) > 100 or grown.geom_type != "Polygon":
+    if len(coords) > 100:
         return None
     texts: list[str] = []
     for lon, lat in coords:
@@ -387,8 +394,9 @@ def operation_notam(
     Raises
     ------
     InputError
-        If there are no volumes, the FIR is not four letters, or the volumes
-        span more than the 999 NM a Q-line radius can say.
+        If there are no volumes, the FIR is not four letters, the times are
+        outside 2000-2099 (two-digit years), or the volumes span more than the
+        999 NM a Q-line radius can say.
 
     Examples
     --------
@@ -410,6 +418,11 @@ def operation_notam(
         raise InputError(
             [Problem("output", f"FIR {fir!r} is not a four-letter ICAO location indicator", None, "fir")]
         )
+    first_s = min(v.time_start_s for v in volumes)
+    last_s = max(v.time_end_s for v in volumes)
+    if not (_EARLIEST_S <= first_s and last_s < _LATEST_S):
+        message = "NOTAM times (yyMMddHHmm) can only say 2000-01-01 to 2099-12-31"
+        raise InputError([Problem("output", message, None, "B)")])
     points, circles = _boundary_points(volumes)
     # Q-line: centre to the minute, whole NM.
     q_lon, q_lat = _covering_centre(points)
