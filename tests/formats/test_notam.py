@@ -478,5 +478,5 @@ def test_edges_of_the_world_and_of_the_scales() -> None:
     low = volume("l", "blue", box(36.0, 35.0, 36.1, 35.1), lower_m=-200.0, upper_m=300.0, reference="STD")
     # -200 m - 12 % - (1013.25 - 940) hPa x 9 m = -883.25 m
     assert operation_notam([low]).splitlines()[-1] == "F) -2898FT AMSL G) FL010)"
-    with pytest.raises(InputError, match="output: B\\): NOTAM times .* 2000-01-01 to 2099-12-31"):
+    with pytest.raises(InputError, match=r"output: B\): NOTAM times .* 2000-01-01 to 2099-12-31"):
         operation_notam([volume("old", "blue", box(36.0, 35.0, 36.1, 35.1), start_s=0.0, end_s=60.0)])

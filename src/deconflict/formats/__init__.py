@@ -243,7 +243,7 @@ def write_plan(
     *,
     fir: str = DEFAULT_FIR,
 ) -> str:
-    """Volumes as text in a writable format (F3548: an operation's details; KML: a document; NOTAM: a NOTAMN per operation).
+    """Volumes as text in a writable format (F3548: details; KML: a document; NOTAM: one per operation).
 
     ``margins`` widen the bands F3548, KML and NOTAM cannot state as given (the deployment's
     :class:`~deconflict.units.AltitudeMargins`); ``fir`` is a NOTAM's FIR.

@@ -420,7 +420,7 @@ def operation_notam(
         )
     first_s = min(v.time_start_s for v in volumes)
     last_s = max(v.time_end_s for v in volumes)
-    if not (_EARLIEST_S <= first_s and last_s < _LATEST_S):
+    if not (first_s >= _EARLIEST_S and last_s < _LATEST_S):
         message = "NOTAM times (yyMMddHHmm) can only say 2000-01-01 to 2099-12-31"
         raise InputError([Problem("output", message, None, "B)")])
     points, circles = _boundary_points(volumes)
