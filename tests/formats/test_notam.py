@@ -247,6 +247,10 @@ def test_hostile_notams_name_the_notam_and_the_item() -> None:
     assert _problems("nothing to see here") == [
         "n.txt: no NOTAM found: expected a header such as 'A1234/26 NOTAMN' and items Q) to G)"
     ]
+    # A part number run into a time is not a part of a billion: the time is wrong.
+    assert _problems(GOOD.replace("C) 2601011300", "C) PART 2 OF 32601011300")) == [
+        "n.txt: NOTAM A0012/26: C): 'PART 2 OF 32601011300' is not a time yyMMddHHmm (UTC)"
+    ]
     assert _problems(GOOD.replace("NOTAMN", "NOTAMR")) == [
         "n.txt: NOTAM A0012/26: NOTAMR must name the NOTAM it replaces"
     ]
@@ -480,3 +484,65 @@ def test_edges_of_the_world_and_of_the_scales() -> None:
     assert operation_notam([low]).splitlines()[-1] == "F) -2898FT AMSL G) FL010)"
     with pytest.raises(InputError, match=r"output: B\): NOTAM times .* 2000-01-01 to 2099-12-31"):
         operation_notam([volume("old", "blue", box(36.0, 35.0, 36.1, 35.1), start_s=0.0, end_s=60.0)])
+
+
+_REAL = [p.read_text(encoding="utf-8") for p in sorted(DATA.glob("*.txt"))]
+_PIECES = [
+    "Q)",
+    "A)",
+    "B)",
+    "C)",
+    "D)",
+    "E)",
+    "F)",
+    "G)",
+    "/",
+    "-",
+    " ",
+    "\n",
+    "(",
+    ")",
+    "PERM",
+    "EST",
+    "NOTAMC",
+    "NOTAMR A0001/26",
+    "PART 2 OF 3",
+    "9",
+    "0",
+    "N",
+    "E",
+    "S",
+    "W",
+    "RADIUS",
+    "CENTRE",
+    "FL",
+    "UNL",
+    "SFC",
+    "DAILY",
+    "MON-FRI",
+    "JAN",
+    "2400",
+    "999",
+    "000",
+    "99N",
+    "5960N",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_REAL),
+    st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 12), st.sampled_from(_PIECES)), max_size=6),
+)
+def test_mangled_real_notams_give_volumes_or_errors_never_a_traceback(
+    text: str, edits: list[tuple[float, int, str]]
+) -> None:
+    for where, cut, piece in edits:
+        at = int(where * len(text))
+        text = text[:at] + piece + text[at + cut :]
+    try:
+        volumes = notam_volumes(text, "n.txt", "blue")
+    except InputError as exc:
+        assert all(p.source == "n.txt" for p in exc.problems)
+    else:
+        assert all(v.time_start_s < v.time_end_s for v in volumes)

@@ -114,7 +114,7 @@ _LATEST_S = datetime(2099, 12, 31, 23, 59, tzinfo=UTC).timestamp()
 _HEADER = re.compile(r"\(?\s*\b([A-Z]?\d{1,4}/\d{2})\s*NOTAM([NRC])\b(?:\s+([A-Z]?\d{1,4}/\d{2}))?")
 _ITEM = re.compile(r"(?<![A-Z0-9/])([QABCDEFG])\)")
 _ORDER = "QABCDEFG"
-_PART = re.compile(r"\b(?:END\s+)?PART\s+(\d+)\s+OF\s+(\d+)\b")
+_PART = re.compile(r"\b(?:END\s+)?PART\s+(\d{1,2})\s+OF\s+(\d{1,2})\b")
 _LAT_LON = re.compile(
     r"(?<![A-Z0-9.])(?:"
     r"(\d{2})(\d{2})(\d{2}(?:\.\d+)?)?([NS])\s?(\d{3})(\d{2})(\d{2}(?:\.\d+)?)?([EW])"
