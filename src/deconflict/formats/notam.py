@@ -812,7 +812,6 @@ def _schedule_windows(
         if not times:
             fail(clause)
             return None
-        days: set[object] | None = None  # None: every day
         weekdays: set[int] = set()
         month: int | None = None
         dates: set[tuple[int, int]] = set()
@@ -839,17 +838,19 @@ def _schedule_windows(
             else:
                 fail(clause)
                 return None
-        if weekdays or dates:
-            days = set()
+        clocks = []
+        for span_text in times:
+            digits = span_text.replace("-", "")
+            h0, n0, h1, n1 = (int(digits[i : i + 2]) for i in (0, 2, 4, 6))
+            if h0 > 24 or h1 > 24 or n0 > 59 or n1 > 59:
+                fail(clause)
+                return None
+            clocks.append((h0, n0, h1, n1))
+        every_day = not (weekdays or dates)
         day = datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(days=1)
         while day.date() <= last_day:
-            chosen = days is None or day.weekday() in weekdays or (day.month, day.day) in dates
-            if chosen:
-                for span_text in times:
-                    h0, n0, h1, n1 = (int(v) for v in _D_TIMES.fullmatch(span_text).groups())  # type: ignore[union-attr]
-                    if h0 > 24 or h1 > 24 or n0 > 59 or n1 > 59:
-                        fail(clause)
-                        return None
+            if every_day or day.weekday() in weekdays or (day.month, day.day) in dates:
+                for h0, n0, h1, n1 in clocks:
                     t0 = day.timestamp() + h0 * 3600 + n0 * 60
                     t1 = day.timestamp() + h1 * 3600 + n1 * 60
                     if t1 <= t0:
