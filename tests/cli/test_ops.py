@@ -198,12 +198,8 @@ def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.Cap
     from deconflict.formats.f3548 import operation_details
     from deconflict.strategic.geojson import parse_features
 
-    assert (
-        run_client(
-            channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", "op-1"
-        )
-        == 0
-    )
+    blue_file = _plan_file(tmp_path, "b.geojson", blue_plan())
+    assert run_client(channel, "blue", "ops", "file", blue_file, "--id", "op-1") == 0
     red = parse_features({k: v for k, v in red_plan().items() if k not in ("id", "priority")}, "r", "red")
     path = tmp_path / "red-intent.json"
     path.write_text(json.dumps(operation_details(red, priority=3)), encoding="utf-8")
@@ -224,10 +220,8 @@ def test_file_a_notam(channel: Channel, tmp_path: Path, capsys: pytest.CaptureFi
     from deconflict.formats.notam import operation_notam
     from deconflict.strategic.geojson import parse_features
 
-    assert (
-        run_client(channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", "op-1")
-        == 0
-    )
+    blue_file = _plan_file(tmp_path, "b.geojson", blue_plan())
+    assert run_client(channel, "blue", "ops", "file", blue_file, "--id", "op-1") == 0
     red = parse_features({k: v for k, v in red_plan().items() if k not in ("id", "priority")}, "r", "red")
     path = tmp_path / "red-notam.txt"
     path.write_text(operation_notam(red, fir="LCCC"), encoding="utf-8")
