@@ -358,6 +358,17 @@ def _check_page(page: Any, seen: Seen, world: World, party: Party, shots: Path) 
         assert operation in plans_text
     for volume in party.volumes:
         assert volume in plans_text
+    # Each plan downloads in the plan formats, with the token (the server writes the file).
+    operation = party.operations[0]
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"download {operation} KML", exact=True).click()
+    assert download.value.suggested_filename == f"{operation}.kml"
+    kml = Path(download.value.path()).read_text(encoding="utf-8")
+    assert kml.startswith("<?xml") and "<kml" in kml and operation in kml
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"download {operation} NOTAM", exact=True).click()
+    assert download.value.suggested_filename == f"{operation}-notam.txt"
+    assert "NOTAMN" in Path(download.value.path()).read_text(encoding="utf-8")
 
     # Conflicts: blue and red conflict with each other.
     if name in ("blue", "red"):

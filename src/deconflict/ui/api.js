@@ -47,6 +47,26 @@ export class Api {
     return this.call("POST", path, body ?? {});
   }
 
+  /** GET a download: its bytes as a Blob and the file name the server gives (Content-Disposition). */
+  async download(path, fallbackName) {
+    const url = new URL(path, window.location.origin);
+    url.searchParams.set("lang", this.lang);
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${this.token}` } });
+    if (!response.ok) {
+      const text = await response.text();
+      let detail = text;
+      try {
+        detail = JSON.parse(text).detail ?? text;
+      } catch {
+        // not JSON: the text itself
+      }
+      throw new ApiError(response.status, detail);
+    }
+    const disposition = response.headers.get("Content-Disposition") ?? "";
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;
+    return { blob: await response.blob(), name };
+  }
+
   /** GET, answering MISSING when the route is not there (404 on a collection route). */
   async optional(path) {
     try {

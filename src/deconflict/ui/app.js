@@ -450,6 +450,19 @@ function showTab(tab) {
   if (tab === "audit" && state.api) guarded(loadAudit);
 }
 
+/** Save one of the party's operations in a plan format (the server writes it; the browser saves it). */
+async function downloadPlan(id, format) {
+  const path = `/v1/operations/${encodeURIComponent(id)}?format=${encodeURIComponent(format)}`;
+  const { blob, name } = await state.api.download(path, `${id}.${format}`);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
 async function onPanelClick(event) {
   // Typing or submitting a reason or comment moves nothing (Enter "clicks" the submit button).
   if (event.target.closest("form") && !event.target.closest("form [data-action]")) return;
@@ -510,6 +523,10 @@ async function onPanelClick(event) {
     }
     case "focus-plan":
       if (mapView) mapView.fitOwn();
+      break;
+    case "download-plan":
+      event.stopPropagation();
+      await guarded(() => downloadPlan(id, target.dataset.format));
       break;
     default:
       break;

@@ -15,6 +15,12 @@ import { t } from "./i18n.js";
 
 const UNANSWERED = new Set(["sent", "delivered", "read"]);
 const LEVEL_ORDER = { loss: 0, warning: 1, advisory: 2 };
+/** The plan formats an own operation downloads in (GET /v1/operations/{id}?format=...). */
+const PLAN_FORMATS = [
+  ["f3548", "F3548"],
+  ["kml", "KML"],
+  ["notam", "NOTAM"],
+];
 
 export function isUnanswered(message) {
   return UNANSWERED.has(message.state);
@@ -145,6 +151,10 @@ export function plansPanel(operations) {
       <div class="row"><span class="badge plan-state">${op.state}</span>
         <span class="who"><b>${op.id}</b></span>
         <span class="meta">${t("version")} ${op.version} · ${t("priority")} ${op.priority}</span></div>
+      <div class="downloads">${t("download")}: ${PLAN_FORMATS.map(
+        ([format, label]) => html`<button type="button" class="link" data-action="download-plan" data-id="${op.id}"
+          data-format="${format}" aria-label="${t("download")} ${op.id} ${label}">${label}</button>`,
+      )}</div>
       <ul class="volumes">${op.volumes.features.map((f) => {
         const p = f.properties;
         return html`<li><span class="vol">${p.id}</span> ${formatUtc(parseTime(p.time_start))} – ${formatUtc(parseTime(p.time_end), { short: true })} ·
