@@ -206,3 +206,14 @@ def register_parties(
     tokens = {name: r.token for name, r in registrations.items()}
     keys = {name: r.private_key_pem for name, r in registrations.items() if r.private_key_pem is not None}
     return tokens, keys
+
+
+def unpack_alerts(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``/v1/events`` frames with each coalesced ``alerts`` frame unpacked into one ``alert`` per change."""
+    out: list[dict[str, Any]] = []
+    for frame in frames:
+        if frame["type"] == "alerts":
+            out += [{"type": "alert", **change} for change in frame["changes"]]
+        else:
+            out.append(frame)
+    return out

@@ -24,7 +24,7 @@ from deconflict.config import Settings
 from deconflict.strategic.conflicts import format_time
 from deconflict.tactical.states import States, dead_reckon
 from tests.api.conftest import MARKER, Channel, events, open_channel, send_text, until_marker
-from tests.builders import STATE_MOTION_FIELDS, T0_S, register_parties
+from tests.builders import STATE_MOTION_FIELDS, T0_S, register_parties, unpack_alerts
 from tests.fakes import FakeClock
 
 GAP_DEG = 30_000.0 / 111_319.49  # 30 km on the equator
@@ -256,7 +256,7 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
         }
         for party in ("blue", "red", "green"):
             send_text(ch, "blue" if party != "blue" else "red", party, MARKER, None)
-        frames = {party: until_marker(ws) for party, ws in sockets.items()}
+        frames = {party: unpack_alerts(until_marker(ws)) for party, ws in sockets.items()}
 
     # Red never learns blue's ids or callsigns; green learns nothing of either.
     assert_none_in([bodies["red"], frames["red"], red_picture, red_alert], BLUE_SECRETS)

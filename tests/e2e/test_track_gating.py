@@ -44,7 +44,7 @@ from deconflict.client import ChannelClient
 from deconflict.demo.driver import flight_states
 from deconflict.demo.scenario import Scenario, load_scenario
 from deconflict.strategic.conflicts import format_time
-from tests.builders import moved
+from tests.builders import moved, unpack_alerts
 from tests.channel.conftest import sweep
 from tests.servers import call_api, register_party, serve_process
 
@@ -188,7 +188,7 @@ def test_a_sweep_of_invented_aircraft_discloses_no_foreign_position(tmp_path: Pa
             for party in PARTIES
         }
         ledgers = {party: api(url, tokens[party], "GET", "/v1/disclosures") for party in PARTIES}
-        frames = {party: ws.close() for party, ws in sockets.items()}
+        frames = {party: unpack_alerts(ws.close()) for party, ws in sockets.items()}
 
     assert_no_foreign_position(views["blue"], frames["blue"])
     # The victims are told they are swept, once each, on their socket and in their ledger; blue is not.
@@ -230,7 +230,7 @@ def test_the_demos_genuine_encounters_show_both_sides_where_the_other_is(tmp_pat
             time.sleep(1.0)
         alerts = {party: api(url, tokens[party], "GET", "/v1/alerts")["alerts"] for party in PARTIES}
         tracks = {party: api(url, tokens[party], "GET", "/v1/tracks") for party in PARTIES}
-        frames = {party: ws.close() for party, ws in sockets.items()}
+        frames = {party: unpack_alerts(ws.close()) for party, ws in sockets.items()}
 
     # Genuine encounters, their aircraft new and some out of their plans, are no sweep.
     assert [f for party in PARTIES for f in frames[party] if f["type"] == "probe_alarm"] == []

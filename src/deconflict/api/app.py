@@ -122,7 +122,9 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
             guard = asyncio.create_task(event_routes.end_stale_sessions(app.state.services))
             stack.push_async_callback(event_routes.stop_task, guard)
             # Live detection runs every tactical_cycle_s over all parties' latest states.
-            detection = asyncio.create_task(tracks_routes.run_cycles(app.state.services))
+            detection = asyncio.create_task(
+                tracks_routes.run_cycles(app.state.services, app.state.metrics.cycle_seconds.observe)
+            )
             stack.push_async_callback(event_routes.stop_task, detection)
             yield
             del app.state.services

@@ -13,7 +13,19 @@ Gauges read at scrape time:
 * ``deconflict_overdue_messages``: messages past their reply-by deadline and still unanswered;
 * ``deconflict_event_connections``: open ``/v1/events`` WebSocket connections;
 * ``deconflict_tracked_aircraft``, ``deconflict_active_alerts`` and
-  ``deconflict_open_incidents``: when the service runs the live picture.
+  ``deconflict_open_incidents``: when the service runs the live picture;
+* ``deconflict_tactical_picture_age_seconds``: how old the live picture is (the
+  time since the states of the latest finished detection cycle were taken).
+
+Counted as they happen:
+
+* ``deconflict_tactical_cycle_seconds`` (histogram): each detection cycle, from
+  taking the states to the events pushed;
+* ``deconflict_track_states_accepted_total`` and
+  ``deconflict_track_states_refused_total`` (by ``reason``: stale, older,
+  implausible ...): states posted to ``POST /v1/tracks``; their ``rate()`` is per second;
+* ``deconflict_event_alerts_coalesced`` (histogram): alert changes in each coalesced
+  ``alerts`` event pushed to a connection (one cycle's, or several cycles' for a slow reader).
 
 These are totals over all parties: a party that subtracts its own learns the
 others'. So they are for the operator only, never on the party port by
@@ -40,6 +52,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from deconflict.api.deps import Services
+from deconflict.channel.live import Intake
 
 __all__ = ["CONTENT_TYPE", "UNMATCHED_ROUTE", "Metrics", "MetricsServer", "serve_metrics"]
 
@@ -50,6 +63,8 @@ UNMATCHED_ROUTE = "<unmatched>"
 """The route label of requests that match no route (404s of unknown paths)."""
 
 _LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_CYCLE_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+_COALESCED_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 50000)
 
 
 class _ChannelState(Collector):
@@ -97,6 +112,13 @@ class _ChannelState(Collector):
                 "Losses of separation going on now",
                 value=len(live.open_incidents()),
             )
+            cycled_s = live.cycled_s
+            if cycled_s is not None:
+                yield GaugeMetricFamily(
+                    "deconflict_tactical_picture_age_seconds",
+                    "Time since the states of the latest finished detection cycle were taken",
+                    value=max(0.0, now_s - cycled_s),
+                )
 
 
 class Metrics:
@@ -123,12 +145,41 @@ class Metrics:
             buckets=_LATENCY_BUCKETS_S,
             registry=self.registry,
         )
+        self.cycle_seconds = Histogram(
+            "deconflict_tactical_cycle_seconds",
+            "Time one detection cycle of the live picture takes, events pushed included",
+            buckets=_CYCLE_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.states_accepted = Counter(
+            "deconflict_track_states_accepted",
+            "Aircraft states posted and taken into the live picture",
+            registry=self.registry,
+        )
+        self.states_refused = Counter(
+            "deconflict_track_states_refused",
+            "Aircraft states posted and not taken, by reason",
+            ("reason",),
+            registry=self.registry,
+        )
+        self.coalesced = Histogram(
+            "deconflict_event_alerts_coalesced",
+            "Alert changes carried by one coalesced alerts event pushed to a connection",
+            buckets=_COALESCED_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_ChannelState(services))
 
     def observe(self, route: str, method: str, status: int, duration_s: float) -> None:
         """Count one answered request and its latency."""
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(duration_s)
+
+    def count_states(self, intake: Intake) -> None:
+        """Count the states of one posted batch: accepted, and refused by reason."""
+        self.states_accepted.inc(intake.accepted)
+        for reason, count in intake.refused.items():
+            self.states_refused.labels(reason).inc(count)
 
     def exposition(self) -> bytes:
         """Everything in the Prometheus text format (:data:`CONTENT_TYPE`)."""

@@ -16,7 +16,17 @@ asyncio event loop and the bus hands events over with
 queue is full is dropped (its next :meth:`Subscription.next_batch` raises
 :class:`SlowConsumerError`) and the others go on. A dropped client
 reconnects and reads what it missed from the REST routes (the inbox,
-``/v1/conflicts``, ``/v1/escalations``).
+``/v1/conflicts``, ``/v1/escalations``): conflicts, messages and the rest are
+history, and none is ever dropped silently.
+
+Alerts are state, not history: a detection cycle publishes one ``alerts``
+event per party carrying all of that party's alert changes
+(:class:`~deconflict.channel.live.AlertBatch`), and a subscription holds at
+most one of them waiting. A newer batch published before the reader took the
+waiting one is coalesced into it (each alert once, at its latest state:
+:meth:`~deconflict.channel.live.AlertBatch.then`), so however many alerts a
+cycle changes, and however slow the reader, alerts never fill the queue nor
+drop the connection.
 
 A subscription may be bound to the credential that opened it (its token's
 hash): :meth:`EventBus.end_sessions` ends every subscription whose credential
@@ -36,7 +46,7 @@ from typing import Protocol
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.ledger import LedgerEntry
-from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
+from deconflict.channel.live import AlertBatch, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.channel.sessions import SessionEnding
 from deconflict.errors import DeconflictError
@@ -61,15 +71,13 @@ class EventKind(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     DEADLINE_PASSED = "deadline_passed"
     ESCALATION = "escalation"
-    ALERT = "alert"
+    ALERTS = "alerts"
     INCIDENT = "incident"
     INCIDENT_COMMENT = "incident_comment"
     PROBE_ALARM = "probe_alarm"
 
 
-EventSubject = (
-    ConflictView | Message | Escalation | AlertNotice | IncidentNotice | CommentNotice | LedgerEntry
-)
+EventSubject = ConflictView | Message | Escalation | AlertBatch | IncidentNotice | CommentNotice | LedgerEntry
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,8 @@ class Event:
     subject
         What it is about: the party's own view of a conflict (``conflict``), the
         message (``message``, ``acknowledgement``, ``deadline_passed``), the
-        escalation step (``escalation``), or the party's own view of an alert
-        (``alert``), an incident (``incident``) or an incident comment
+        escalation step (``escalation``), or the party's own view of the changes
+        to its alerts of a cycle (``alerts``), an incident (``incident``) or an incident comment
         (``incident_comment``) involving one of its aircraft, or the ledger entry
         of a probe alarm about another party's filings (``probe_alarm``).
     """
@@ -126,6 +134,10 @@ class SessionEndedError(DeconflictError):
         self.ending = ending
 
 
+_ALERTS_WAITING = Event(EventKind.ALERTS, "", AlertBatch(0.0, ()))
+"""Marks, in a subscription's queue, where its waiting alert changes go (itself never delivered)."""
+
+
 class Subscription:
     """One connection's bounded queue of events, consumed on the loop it was created on.
 
@@ -149,6 +161,8 @@ class Subscription:
         # Unbounded underneath: the bound is ours, so overflow drops the subscriber instead of blocking.
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._max_queued = max_queued
+        # The alert changes not yet taken by the reader: one slot, marked in the queue by _ALERTS_WAITING.
+        self._alerts: Event | None = None
         self.dropped = False
 
     def _stop(self) -> None:
@@ -157,13 +171,23 @@ class Subscription:
         self._bus._remove(self)
         while not self._queue.empty():
             self._queue.get_nowait()
+        self._alerts = None
         self._queue.put_nowait(None)
 
     def _offer(self, event: Event) -> None:
-        """Queue ``event``; on the subscription's loop only."""
+        """Queue ``event``, or coalesce alert changes with those waiting; on the subscription's loop only."""
         if self.dropped:
             return
-        if self._queue.qsize() >= self._max_queued:
+        if isinstance(event.subject, AlertBatch):
+            waiting = self._alerts
+            if waiting is None:
+                self._alerts = event
+                self._queue.put_nowait(_ALERTS_WAITING)
+            else:
+                assert isinstance(waiting.subject, AlertBatch)
+                self._alerts = Event(event.kind, event.party, waiting.subject.then(event.subject))
+            return
+        if self._queue.qsize() - (self._alerts is not None) >= self._max_queued:
             self._stop()
             return
         self._queue.put_nowait(event)
@@ -198,6 +222,10 @@ class Subscription:
     async def next_batch(self, max_events: int = 256) -> list[Event]:
         """Wait for at least one event and return it with whatever else is queued (up to ``max_events``).
 
+        Alert changes come as one ``alerts`` event, in the place of the first
+        of the cycles it coalesces; one that coalesced to nothing (alerts new
+        and cleared before the reader heard of them) is left out.
+
         Raises
         ------
         SlowConsumerError
@@ -216,9 +244,15 @@ class Subscription:
                     f"more than {self._max_queued} events were waiting for {self.party!r}: "
                     "connection dropped; reconnect and read the inbox"
                 )
-            batch.append(item)
+            if item is _ALERTS_WAITING:
+                item, self._alerts = self._alerts, None
+            if item is not None and not (isinstance(item.subject, AlertBatch) and not item.subject.changes):
+                batch.append(item)
             if len(batch) >= max_events or self._queue.empty():
-                return batch
+                if batch:
+                    return batch
+                item = await self._queue.get()
+                continue
             item = self._queue.get_nowait()
 
     def close(self) -> None:
@@ -239,6 +273,7 @@ class EventBus:
     ----------
     max_queued
         Events one connection may have waiting; one more drops the connection.
+        Alert changes count as one, however many: they are coalesced.
     max_connections_per_party
         Connections one party may hold at once.
 

@@ -378,13 +378,15 @@ function onEvent(frame) {
     case "conflict":
       guarded(loadConflicts);
       break;
-    case "alert": {
-      const rest = state.alerts.filter((a) => a.id !== frame.id);
-      if (frame.state !== "cleared") {
-        const { type, state: _s, ...alert } = frame;
-        rest.push(alert);
+    case "alerts": {
+      // One frame per cycle carries every change to the party's alerts: apply them all, render once.
+      const byId = new Map(state.alerts.map((a) => [a.id, a]));
+      for (const change of frame.changes) {
+        const { state: what, ...alert } = change;
+        if (what === "cleared") byId.delete(alert.id);
+        else byId.set(alert.id, alert);
       }
-      state.alerts = rest;
+      state.alerts = [...byId.values()];
       renderAlerts();
       break;
     }

@@ -21,9 +21,18 @@ Every frame is a JSON object with a ``type``. First ``{"type": "ready",
 - ``acknowledgement``: ``{"message": ...}``, a message the party sent, at its new level;
 - ``deadline_passed``: ``{"message": ...}``, to both sides;
 - ``escalation``: ``{"escalation": ...}``, each step, to both sides.
-- ``alert``: ``{"state": "new"|"update"|"cleared", ...}`` and the fields of
-  ``GET /v1/alerts``' alerts, to both sides, each from its own side; ``update``
-  when the level changes;
+- ``alerts``: ``{"time": ISO, "changes": [...], "more": BOOL}``, one per detection
+  cycle that changed the party's alerts, to both sides of each alert, each from its
+  own side. Each change is ``{"state": "new"|"update"|"cleared", ...}`` and the
+  fields of ``GET /v1/alerts``' alerts (``update`` when the level changes or a side
+  starts or stops being withheld); each alert at most once, the most urgent first:
+  losses of separation, then by time to closest approach (soonest first, withheld
+  figures last), cleared alerts last. More than :data:`MAX_ALERTS_PER_FRAME` changes
+  come as consecutive frames, in that order, ``more`` true on all but the last.
+  Alerts are state, not history: when the client has not taken a cycle's changes
+  by the time the next cycle's come, the two are coalesced into one (each alert at
+  its latest state; one new and cleared in between is left out), so a burst of
+  alerts, or a slow client, never closes the connection;
 - ``incident``: ``{"state": "opened"|"closed", ...}`` and the fields of ``GET
   /v1/incidents``' incidents, to both sides, each from its own side;
 - ``incident_comment``: ``{"incident_id": ..., "comment": {"party", "time", "text"}}``, to both sides.
@@ -48,9 +57,10 @@ A frame the server cannot decode (not JSON, nested deeper than
 :data:`MAX_FRAME_DEPTH`, a binary frame) closes the connection with code 1007
 (invalid payload), logged in one line; the party's other connections go on.
 
-A connection whose events pile up beyond ``events_max_queued`` is closed with
-code 1013 (try again later), as is one beyond ``events_max_connections_per_party``;
-the client reconnects and reads what it missed from the REST routes.
+A connection whose other events pile up beyond ``events_max_queued`` (alert
+changes count as one, however many) is closed with code 1013 (try again later),
+as is one beyond ``events_max_connections_per_party``; the client reconnects and
+reads what it missed from the REST routes.
 
 Credentials bind the connection
 -------------------------------
@@ -100,7 +110,7 @@ from deconflict.channel.events import (
     TooManyConnectionsError,
 )
 from deconflict.channel.ledger import LedgerEntry
-from deconflict.channel.live import AlertNotice, CommentNotice, IncidentNotice
+from deconflict.channel.live import AlertBatch, CommentNotice, IncidentNotice
 from deconflict.channel.messages import Message
 from deconflict.channel.parties import Party, authenticate, hash_token
 from deconflict.channel.public_ids import IdKind
@@ -108,12 +118,14 @@ from deconflict.channel.service.logins import record_login_failure
 from deconflict.channel.service.messages import deliver_pushed, pass_deadlines, send_batch
 from deconflict.channel.sessions import credential_ending
 from deconflict.errors import AuthenticationError
+from deconflict.strategic.conflicts import format_time
 
 __all__ = [
     "AUTH_TIMEOUT_S",
     "CLOSE_INVALID_PAYLOAD",
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_TRY_AGAIN_LATER",
+    "MAX_ALERTS_PER_FRAME",
     "MAX_FRAME_DEPTH",
     "MAX_SEND_BATCH",
     "end_stale_sessions",
@@ -123,6 +135,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+MAX_ALERTS_PER_FRAME = 1000
+"""Alert changes in one ``alerts`` frame at most (about 0.4 MB); more come in consecutive frames."""
 
 AUTH_TIMEOUT_S = 10.0
 """How long a connection without an ``Authorization`` header has to send its token."""
@@ -249,6 +264,26 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party
     return None
 
 
+def _alert_frames(batch: AlertBatch, services: Services) -> list[dict[str, Any]]:
+    """The ``alerts`` frames of ``batch``: its changes in order, :data:`MAX_ALERTS_PER_FRAME` at most each."""
+    ids = services.public_ids
+    changes = [
+        {"state": str(notice.state), **AlertOut.of(notice.alert, ids).model_dump(mode="json")}
+        for notice in batch.changes
+    ]
+    time = format_time(batch.time_s)
+    starts = range(0, len(changes), MAX_ALERTS_PER_FRAME)
+    return [
+        {
+            "type": str(EventKind.ALERTS),
+            "time": time,
+            "changes": changes[start : start + MAX_ALERTS_PER_FRAME],
+            "more": start + MAX_ALERTS_PER_FRAME < len(changes),
+        }
+        for start in starts
+    ]
+
+
 def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
     subject = event.subject
     ids = services.public_ids
@@ -259,9 +294,6 @@ def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
     if isinstance(subject, Message):
         out = MessageOut.of(subject, services.catalogue, language, ids)
         return {"type": str(event.kind), "message": out.model_dump(mode="json")}
-    if isinstance(subject, AlertNotice):
-        alert = AlertOut.of(subject.alert, ids).model_dump(mode="json")
-        return {"type": str(event.kind), "state": str(subject.state), **alert}
     if isinstance(subject, IncidentNotice):
         incident = IncidentOut.of(subject.incident, ids).model_dump(mode="json")
         return {"type": str(event.kind), "state": str(subject.state), **incident}
@@ -317,10 +349,17 @@ async def _push(
     deliveries: _Deliveries,
 ) -> None:
     """Send each batch of events; messages received are then marked delivered (by ``deliveries``)."""
+    metrics = getattr(websocket.app.state, "metrics", None)
     while True:
         batch = await subscription.next_batch()
         for event in batch:
-            await websocket.send_text(json.dumps(_frame(event, services, language)))
+            if isinstance(event.subject, AlertBatch):
+                if metrics is not None:
+                    metrics.coalesced.observe(len(event.subject.changes))
+                for frame in _alert_frames(event.subject, services):
+                    await websocket.send_text(json.dumps(frame))
+            else:
+                await websocket.send_text(json.dumps(_frame(event, services, language)))
         deliveries.add(
             [e.subject.id for e in batch if e.kind is EventKind.MESSAGE and isinstance(e.subject, Message)]
         )

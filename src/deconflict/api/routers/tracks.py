@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -109,7 +111,7 @@ IncidentsDep = Annotated[IncidentStore, Depends(_incidents)]
     },
 )
 def post_tracks(
-    body: TracksIn, party: CurrentParty, live: LiveDep, settings: SettingsDep, now_s: Now
+    body: TracksIn, party: CurrentParty, live: LiveDep, settings: SettingsDep, now_s: Now, request: Request
 ) -> TracksAcceptedOut:
     """Post states of the caller's own aircraft; detection takes them at its next cycle.
 
@@ -117,7 +119,11 @@ def post_tracks(
     not taken; the answer counts them by reason.
     """
     states = body.track_states(settings.tracks_max_batch)
-    return TracksAcceptedOut.of(live.take(party.name, states, now_s))
+    intake = live.take(party.name, states, now_s)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.count_states(intake)
+    return TracksAcceptedOut.of(intake)
 
 
 @router.get("/tracks", response_model=TracksOut)
@@ -176,11 +182,11 @@ def comment(
     return IncidentCommentOut.of(added)
 
 
-async def run_cycles(services: Services) -> None:
+async def run_cycles(services: Services, on_cycle: Callable[[float], None] | None = None) -> None:
     """Every ``tactical_cycle_s``, run a detection cycle in a worker thread (runs until cancelled).
 
     A cycle that fails is logged and the next one runs; a slow cycle delays the
-    next, never overlaps it.
+    next, never overlaps it. ``on_cycle`` hears how many seconds each finished cycle took.
     """
     if services.live is None or services.incidents is None:
         return
@@ -191,6 +197,7 @@ async def run_cycles(services: Services) -> None:
         await asyncio.sleep(max(0.0, period_s - (loop.time() - started)))
         started = loop.time()
         try:
+            took_s = time.perf_counter()
             await run_in_threadpool(
                 run_tactical_cycle,
                 services.live,
@@ -200,5 +207,7 @@ async def run_cycles(services: Services) -> None:
                 services.events,
                 services.ledger,
             )
+            if on_cycle is not None:
+                on_cycle(time.perf_counter() - took_s)
         except Exception:
             _log.exception("tactical detection cycle failed")

@@ -51,7 +51,15 @@ sees), :mod:`~deconflict.channel.live.alerts`,
 :mod:`~deconflict.channel.live.picture` (the engine and its cycle).
 """
 
-from deconflict.channel.live.alerts import Alert, AlertLevel, AlertNotice, AlertState, AlertView
+from deconflict.channel.live.alerts import (
+    Alert,
+    AlertBatch,
+    AlertLevel,
+    AlertNotice,
+    AlertState,
+    AlertView,
+    by_urgency,
+)
 from deconflict.channel.live.incidents import (
     MAX_COMMENT_CHARS,
     ClosestApproach,
@@ -87,6 +95,7 @@ __all__ = [
     "TRAIL_STEP_S",
     "Aircraft",
     "Alert",
+    "AlertBatch",
     "AlertLevel",
     "AlertNotice",
     "AlertState",
@@ -109,5 +118,6 @@ __all__ = [
     "TacticalHistory",
     "TrackState",
     "TrailPoint",
+    "by_urgency",
     "new_comment",
 ]

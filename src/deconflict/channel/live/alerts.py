@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -13,6 +14,7 @@ from deconflict.errors import NotFoundError
 
 __all__ = [
     "Alert",
+    "AlertBatch",
     "AlertChanges",
     "AlertLevel",
     "AlertNotice",
@@ -20,6 +22,8 @@ __all__ = [
     "AlertView",
     "Position",
     "alert_level",
+    "by_urgency",
+    "coalesce_notices",
     "merge_alerts",
 ]
 
@@ -163,6 +167,86 @@ class AlertNotice:
 
     state: AlertState
     alert: AlertView
+
+
+def _urgency(notice: AlertNotice) -> tuple[bool, bool, float, int, str]:
+    view = notice.alert
+    number = view.id.removeprefix("a-")
+    return (
+        notice.state is AlertState.CLEARED,
+        view.level is not AlertLevel.LOSS,
+        math.inf if view.time_to_cpa_s is None else view.time_to_cpa_s,
+        int(number) if number.isdigit() else 0,
+        view.id,
+    )
+
+
+def by_urgency(notices: Iterable[AlertNotice]) -> tuple[AlertNotice, ...]:
+    """``notices``, the most urgent first.
+
+    Alerts in loss of separation first, then by time to closest approach
+    (soonest first; an alert whose figures are withheld after those that have
+    them), then by id; cleared alerts after every alert still open.
+    """
+    return tuple(sorted(notices, key=_urgency))
+
+
+def coalesce_notices(
+    pending: dict[str, AlertNotice], incoming: Iterable[AlertNotice]
+) -> dict[str, AlertNotice]:
+    """Fold ``incoming`` into ``pending`` (changed in place, by alert id): what a reader still has to hear.
+
+    Alerts are state, not history: a reader that has not yet been told of
+    ``pending`` needs only the latest view of each alert. An alert still
+    ``new`` to the reader stays ``new`` with its latest figures, and one that
+    is new and cleared before the reader heard of it is left out altogether;
+    otherwise the latest notice replaces the earlier one.
+    """
+    for notice in incoming:
+        key = notice.alert.id
+        before = pending.get(key)
+        if before is not None and before.state is AlertState.NEW:
+            if notice.state is AlertState.CLEARED:
+                del pending[key]
+                continue
+            notice = AlertNotice(AlertState.NEW, notice.alert)
+        pending[key] = notice
+    return pending
+
+
+@dataclass(frozen=True)
+class AlertBatch:
+    """Every change to one party's alerts of one or more detection cycles: the subject of an ``alerts`` event.
+
+    Attributes
+    ----------
+    time_s
+        The latest cycle whose changes it carries.
+    changes
+        Each alert at most once, the most urgent first (:func:`by_urgency`).
+    """
+
+    time_s: float
+    changes: tuple[AlertNotice, ...]
+
+    @classmethod
+    def of(cls, time_s: float, notices: Iterable[AlertNotice]) -> AlertBatch:
+        """A batch of ``notices`` (at most one per alert), ordered by urgency."""
+        return cls(time_s, by_urgency(notices))
+
+    def then(self, later: AlertBatch) -> AlertBatch:
+        """This batch then ``later``, coalesced (:func:`coalesce_notices`) for a reader that heard neither.
+
+        >>> view = AlertView("a-1", AlertLevel.WARNING, "A1", "red", "a-1", 0.0,
+        ...                  30.0, 60.0, 100.0, 0.0, (0.0, 0.0, 0.0), None)
+        >>> first = AlertBatch.of(1.0, [AlertNotice(AlertState.NEW, view)])
+        >>> first.then(AlertBatch.of(2.0, [AlertNotice(AlertState.CLEARED, view)])).changes
+        ()
+        """
+        pending = {n.alert.id: n for n in self.changes}
+        return AlertBatch.of(
+            max(self.time_s, later.time_s), coalesce_notices(pending, later.changes).values()
+        )
 
 
 def alert_level(in_loss: bool, time_to_loss_s: float, warning_s: float) -> AlertLevel:

@@ -139,6 +139,7 @@ class LivePicture:
         # subject's aircraft id); and when the latest sweep of the pair was reported.
         self._suspects: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
         self._swept_s: dict[tuple[str, str], float] = {}
+        self._cycled_s: float | None = None
 
     @classmethod
     def resume(
@@ -184,7 +185,14 @@ class LivePicture:
     def cycle(self, now_s: float) -> CycleChanges:
         """Run one detection at ``now_s`` and merge it into the alerts and incidents."""
         with self._cycle_lock:
-            return self._cycle(now_s)
+            changes = self._cycle(now_s)
+            self._cycled_s = now_s
+            return changes
+
+    @property
+    def cycled_s(self) -> float | None:
+        """The time of the latest finished detection cycle (its states' time), ``None`` before the first."""
+        return self._cycled_s
 
     def _cycle(self, now_s: float) -> CycleChanges:
         settings = self.settings

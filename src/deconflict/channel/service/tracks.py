@@ -15,6 +15,7 @@ from deconflict.channel.ledger import (
     probe_alarm_on_sweep,
 )
 from deconflict.channel.live import (
+    AlertBatch,
     AlertNotice,
     AlertState,
     CycleChanges,
@@ -76,7 +77,9 @@ def run_tactical_cycle(
     the cycle saw raises a probe alarm to the party swept (at most one per
     prober and window, also across restarts: the ledger is asked). Then each
     side hears, from its own point of view, of new, changed and cleared alerts
-    and of opened and closed incidents, and the swept party of its alarm.
+    and of opened and closed incidents, and the swept party of its alarm: all
+    of a party's alert changes of the cycle in one ``alerts`` event, the most
+    urgent first (:class:`~deconflict.channel.live.AlertBatch`).
     """
     changes = live.cycle(now_s)
     closed: list[Incident] = []
@@ -117,13 +120,16 @@ def run_tactical_cycle(
             (AlertState.UPDATE, changes.changed_alerts),
             (AlertState.CLEARED, changes.cleared_alerts),
         )
+        notices: dict[str, list[AlertNotice]] = {}
+        for state, alerts in alert_changes:
+            for alert in alerts:
+                for side in alert.parties:
+                    notices.setdefault(side, []).append(AlertNotice(state, alert.view_for(side)))
         incident_changes = ((IncidentState.OPENED, changes.opened), (IncidentState.CLOSED, tuple(closed)))
         events.publish(
             [
-                Event(EventKind.ALERT, side, AlertNotice(state, alert.view_for(side)))
-                for state, alerts in alert_changes
-                for alert in alerts
-                for side in alert.parties
+                Event(EventKind.ALERTS, side, AlertBatch.of(now_s, found))
+                for side, found in sorted(notices.items())
             ]
             + [
                 Event(EventKind.INCIDENT, side, IncidentNotice(state, incident.view_for(side)))
