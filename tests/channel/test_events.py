@@ -15,6 +15,7 @@ from deconflict.channel.events import (
     SlowConsumerError,
     TooManyConnectionsError,
 )
+from deconflict.channel.live import AlertBatch, AlertLevel, AlertNotice, AlertState, AlertView
 from tests.builders import T0_S
 
 
@@ -117,3 +118,74 @@ def test_a_batch_holds_what_is_queued_up_to_its_limit() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         EventBus(max_queued=0)
+
+
+def view(number: int, level: str = "warning", tcpa_s: float | None = 60.0) -> AlertView:
+    return AlertView(
+        f"a-{number}", AlertLevel(level), f"B{number}", "red", f"a-{number}", T0_S,
+        30.0, tcpa_s, 100.0, 0.0, (0.0, 0.0, 3000.0), None,
+    )  # fmt: skip
+
+
+def alerts(party: str, time_s: float, *changes: tuple[str, AlertView]) -> Event:
+    return Event(
+        EventKind.ALERTS, party, AlertBatch.of(time_s, [AlertNotice(AlertState(s), v) for s, v in changes])
+    )
+
+
+def test_a_batch_of_alert_changes_is_ordered_by_urgency() -> None:
+    batch = AlertBatch.of(
+        T0_S,
+        [
+            AlertNotice(AlertState.CLEARED, view(1, "advisory", 5.0)),
+            AlertNotice(AlertState.NEW, view(2, "advisory", 200.0)),
+            AlertNotice(AlertState.NEW, view(3, "warning", None)),
+            AlertNotice(AlertState.UPDATE, view(4, "loss", 30.0)),
+            AlertNotice(AlertState.NEW, view(5, "warning", 20.0)),
+            AlertNotice(AlertState.NEW, view(6, "loss", 0.0)),
+        ],
+    )
+    assert [n.alert.id for n in batch.changes] == ["a-6", "a-4", "a-5", "a-2", "a-3", "a-1"]
+
+
+def test_a_slow_reader_gets_the_latest_state_of_each_alert_coalesced() -> None:
+    async def scenario() -> list[Event]:
+        bus = EventBus(max_queued=2, max_connections_per_party=1)
+        blue = bus.subscribe("blue")
+        # Many more cycles than max_queued, none read yet: they never drop the reader.
+        bus.publish([alerts("blue", T0_S, ("new", view(1, "advisory")), ("new", view(2)))])
+        bus.publish([event("blue", 7)])  # history: kept, in its place
+        bus.publish([alerts("blue", T0_S + 1, ("update", view(1, "warning")), ("new", view(3)))])
+        bus.publish([alerts("blue", T0_S + 2, ("cleared", view(2)), ("new", view(4, "loss", 0.0)))])
+        for k in range(3, 20):
+            bus.publish([alerts("blue", T0_S + k, ("update", view(4, "loss", 0.0)))])
+        got = await asyncio.wait_for(blue.next_batch(), 1.0)
+        blue.close()
+        return got
+
+    first, second = asyncio.run(scenario())
+    assert first.kind is EventKind.ALERTS and isinstance(first.subject, AlertBatch)
+    assert first.subject.time_s == T0_S + 19
+    changes = [(str(n.state), n.alert.id, str(n.alert.level)) for n in first.subject.changes]
+    # a-2 came and went before the reader heard of it; a-1 is still new to it, at its latest level.
+    assert changes == [("new", "a-4", "loss"), ("new", "a-1", "warning"), ("new", "a-3", "warning")]
+    assert second.kind is EventKind.ESCALATION
+
+
+def test_alert_changes_after_the_reader_took_the_last_ones_come_as_they_are() -> None:
+    async def scenario() -> tuple[list[Event], list[Event]]:
+        bus = EventBus(max_queued=1, max_connections_per_party=1)
+        blue = bus.subscribe("blue")
+        bus.publish([alerts("blue", T0_S, ("new", view(1)), ("new", view(2)))])
+        taken = await asyncio.wait_for(blue.next_batch(), 1.0)
+        bus.publish([alerts("blue", T0_S + 1, ("cleared", view(1)))])
+        bus.publish([alerts("blue", T0_S + 2, ("new", view(3)))])
+        bus.publish([alerts("blue", T0_S + 3, ("cleared", view(3)))])  # never heard of: left out
+        later = await asyncio.wait_for(blue.next_batch(), 1.0)
+        blue.close()
+        return taken, later
+
+    taken, later = asyncio.run(scenario())
+    assert [len(e.subject.changes) for e in taken if isinstance(e.subject, AlertBatch)] == [2]
+    [batch] = [e.subject for e in later if isinstance(e.subject, AlertBatch)]
+    assert [(str(n.state), n.alert.id) for n in batch.changes] == [("cleared", "a-1")]

@@ -1,0 +1,132 @@
+"""Bursts of alerts on ``/v1/events``: one coalesced ``alerts`` frame per party per cycle, never a close.
+
+A cycle that changes thousands of a party's alerts used to overflow the
+connection's queue (``events_max_queued``) and close it with 1013. Now each
+cycle's changes reach the socket together, the most urgent first, and the
+connection stays open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deconflict.api import create_app
+from deconflict.api.deps import Services
+from deconflict.api.routers.events import MAX_ALERTS_PER_FRAME
+from deconflict.channel.live import CycleChanges
+from deconflict.channel.parties import register_party
+from deconflict.channel.service.tracks import run_tactical_cycle
+from deconflict.config import Settings
+from deconflict.storage import open_storage
+from deconflict.strategic.conflicts import format_time
+from tests.api.conftest import Channel
+from tests.api.test_events import MARKER, events, post_message, until_marker
+from tests.builders import T0_S
+from tests.fakes import FakeClock
+
+PAIRS = 5_000
+M_PER_DEG = 111_319.49
+
+
+@pytest.fixture
+def burst_channel(tmp_path: Path) -> Iterator[Channel]:
+    settings = Settings(
+        db_path=tmp_path / "channel.db",
+        tactical_cycle_s=86_400.0,  # the test runs the cycles
+        tracks_probation_s=0.0,
+        tracks_disclose_anywhere=("blue", "red"),
+        events_max_queued=1000,  # the queue a cycle of 5,000 alerts used to overflow
+    )
+    with open_storage(settings.db_path) as storage:
+        registrations = {n: register_party(storage.parties, n, None, T0_S) for n in ("blue", "red")}
+    clock = FakeClock(T0_S)
+    app = create_app(settings, clock=clock)
+    with TestClient(app) as client:
+        yield Channel(
+            app,
+            client,
+            {n: r.token for n, r in registrations.items()},
+            {n: r.private_key_pem for n, r in registrations.items() if r.private_key_pem is not None},
+            clock,
+        )
+
+
+def head_on_pairs(count: int) -> dict[str, list[dict[str, Any]]]:
+    """``count`` pairs (blue east, red west at 100 m/s), each 1 to 50 km apart, on a grid far apart.
+
+    Pairs closer than the horizontal minimum (9,260 m) are in loss now; the
+    others reach their closest approach at ``gap / 200`` s, all within the look-ahead.
+    """
+    time = format_time(T0_S)
+    states: dict[str, list[dict[str, Any]]] = {"blue": [], "red": []}
+    for k in range(count):
+        lon_deg, lat_deg = -150.0 + 3.0 * (k % 100), -37.5 + 1.5 * (k // 100)
+        gap_m = 1_000.0 + (k * 7_919) % 49_000  # scrambled, so urgency is not the posting order
+        for party, offset_m, trk_deg in (("blue", 0.0, 90.0), ("red", gap_m, 270.0)):
+            states[party].append(
+                {
+                    "id": f"{party[0].upper()}{k}",
+                    "time": time,
+                    "lat_deg": lat_deg,
+                    "lon_deg": lon_deg + offset_m / M_PER_DEG,
+                    "alt_m": 3000.0,
+                    "gs_mps": 100.0,
+                    "trk_deg": trk_deg,
+                    "vs_mps": 0.0,
+                }
+            )
+    return states
+
+
+def cycle(channel: Channel) -> CycleChanges:
+    s: Services = channel.app.state.services
+    assert s.live is not None and s.incidents is not None
+    return run_tactical_cycle(s.live, s.incidents, s.audit, channel.clock.now_s(), s.events)
+
+
+def received(ws: Any, channel: Channel) -> list[dict[str, Any]]:
+    """The frames up to a marker message sent now: it arrives only while the connection is open."""
+    post_message(channel, "red", "blue", MARKER, None)
+    return until_marker(ws)
+
+
+def test_a_burst_of_5000_alerts_reaches_the_socket_coalesced_by_urgency(burst_channel: Channel) -> None:
+    ch = burst_channel
+    for party, states in head_on_pairs(PAIRS).items():
+        response = ch.client.post("/v1/tracks", json={"states": states}, headers=ch.auth(party))
+        assert response.status_code == 202 and response.json()["accepted"] == PAIRS, response.text
+    ids = ch.app.state.services.public_ids
+    with events(ch, "blue") as blue:
+        changes = cycle(ch)
+        assert len(changes.new_alerts) == PAIRS
+        frames = received(blue, ch)
+        opened = [f for f in frames if f["type"] == "incident"]  # the pairs in loss: one each
+        assert len(opened) == len(changes.opened) > 0
+        frames = [f for f in frames if f["type"] != "incident"]
+        assert [f["type"] for f in frames] == ["alerts"] * (PAIRS // MAX_ALERTS_PER_FRAME)
+        assert [f["more"] for f in frames] == [True] * (len(frames) - 1) + [False]
+        assert {f["time"] for f in frames} == {format_time(T0_S)}
+        shown = [c for f in frames for c in f["changes"]]
+        # Every change of the cycle's diff, once.
+        assert sorted(c["id"] for c in shown) == sorted(ids.ref(a.id) for a in changes.new_alerts)
+        assert {c["state"] for c in shown} == {"new"}
+        # Losses first, then by time to closest approach.
+        urgency = [(c["level"] != "loss", c["time_to_cpa_s"]) for c in shown]
+        assert urgency == sorted(urgency)
+        losses = sum(c["level"] == "loss" for c in shown)
+        assert losses == len(changes.opened)
+
+        # Every pair goes stale: the next cycle clears them all, again in frames, again without a close.
+        ch.clock.now = T0_S + 60.0
+        cleared = cycle(ch)
+        assert len(cleared.cleared_alerts) == PAIRS
+        frames = [f for f in received(blue, ch) if f["type"] != "incident"]
+        shown = [c for f in frames for c in f["changes"]]
+        assert len(shown) == PAIRS and {c["state"] for c in shown} == {"cleared"}
+        assert {c["id"] for c in shown} == {ids.ref(a.id) for a in cleared.cleared_alerts}
+    assert ch.client.get("/v1/alerts", headers=ch.auth("blue")).json()["alerts"] == []
