@@ -229,3 +229,17 @@ def ack(channel: Channel, party: str, message_id: int, level: str, reason: str |
     return channel.client.post(
         f"/v1/messages/{message_id}/ack", json={"level": level, "reason": reason}, headers=channel.auth(party)
     )
+
+
+@pytest.fixture
+def burst_channel(tmp_path: Path) -> Iterator[Channel]:
+    """A channel of blue and red with the live picture's gates off; the test runs the cycles."""
+    settings = Settings(
+        db_path=tmp_path / "channel.db",
+        tactical_cycle_s=86_400.0,  # the test runs the cycles
+        tracks_probation_s=0.0,
+        tracks_disclose_anywhere=("blue", "red"),
+        events_max_queued=1000,  # the queue a cycle of 5,000 alerts used to overflow
+    )
+    with open_channel(settings, "blue", "red") as channel:
+        yield channel

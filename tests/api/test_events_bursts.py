@@ -8,52 +8,19 @@ connection stays open.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-
-from deconflict.api import create_app
 from deconflict.api.deps import Services
 from deconflict.api.routers.events import MAX_ALERTS_PER_FRAME
 from deconflict.channel.live import CycleChanges
-from deconflict.channel.parties import register_party
 from deconflict.channel.service.tracks import run_tactical_cycle
-from deconflict.config import Settings
-from deconflict.storage import open_storage
 from deconflict.strategic.conflicts import format_time
 from tests.api.conftest import Channel
 from tests.api.test_events import MARKER, events, post_message, until_marker
 from tests.builders import T0_S
-from tests.fakes import FakeClock
 
 PAIRS = 5_000
 M_PER_DEG = 111_319.49
-
-
-@pytest.fixture
-def burst_channel(tmp_path: Path) -> Iterator[Channel]:
-    settings = Settings(
-        db_path=tmp_path / "channel.db",
-        tactical_cycle_s=86_400.0,  # the test runs the cycles
-        tracks_probation_s=0.0,
-        tracks_disclose_anywhere=("blue", "red"),
-        events_max_queued=1000,  # the queue a cycle of 5,000 alerts used to overflow
-    )
-    with open_storage(settings.db_path) as storage:
-        registrations = {n: register_party(storage.parties, n, None, T0_S) for n in ("blue", "red")}
-    clock = FakeClock(T0_S)
-    app = create_app(settings, clock=clock)
-    with TestClient(app) as client:
-        yield Channel(
-            app,
-            client,
-            {n: r.token for n, r in registrations.items()},
-            {n: r.private_key_pem for n, r in registrations.items() if r.private_key_pem is not None},
-            clock,
-        )
 
 
 def head_on_pairs(count: int) -> dict[str, list[dict[str, Any]]]:

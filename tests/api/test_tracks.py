@@ -195,7 +195,7 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
         )
         assert (red_alert["own_id"], red_alert["other_party"]) == ("RED707", "blue")
         assert blue_alert["time_to_loss_s"] == 0.0
-        assert get(ch, "green", "/v1/alerts") == {"alerts": []}
+        assert get(ch, "green", "/v1/alerts") == {"alerts": [], "next": None, "previous": None}
 
         blue_picture = get(ch, "blue", "/v1/tracks")
         [foreign] = blue_picture["foreign"]
@@ -235,7 +235,7 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
             )
             assert response.status_code == code, response.text
         assert ch.client.get(f"/v1/incidents/{incident_id}", headers=ch.auth("green")).status_code == 404
-        assert get(ch, "green", "/v1/incidents") == {"incidents": []}
+        assert get(ch, "green", "/v1/incidents") == {"incidents": [], "next": None, "previous": None}
 
         # Past the CPA the pair separates (196 s) and the alert clears after the gap.
         fly(ch, range(121, 215))
@@ -247,7 +247,7 @@ def test_alert_incident_and_thread_each_side_sees_its_own_and_a_third_party_noth
             ("red", "blue turned into us"),
             ("blue", "we held our level"),
         ]
-        assert get(ch, "blue", "/v1/alerts") == {"alerts": []}
+        assert get(ch, "blue", "/v1/alerts") == {"alerts": [], "next": None, "previous": None}
         assert get(ch, "blue", "/v1/tracks")["foreign"] == []
 
         bodies = {

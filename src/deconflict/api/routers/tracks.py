@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from deconflict.api.deps import (
@@ -38,11 +38,11 @@ from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOu
 from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
 from deconflict.api.schemas.tracks import TracksAcceptedOut, TracksIn, TracksOut
 from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings
-from deconflict.channel.public_ids import IdKind
+from deconflict.channel.public_ids import NO_ROW, IdKind, PublicIds
 from deconflict.channel.service.incidents import comment_on_incident
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
-from deconflict.errors import NotFoundError
+from deconflict.errors import InputError, NotFoundError, Problem
 from deconflict.tactical.detect import DetectionSettings
 from deconflict.tactical.replay import ReplaySettings
 from deconflict.tactical.states import GroundFilter
@@ -132,17 +132,95 @@ def get_tracks(party: CurrentParty, live: LiveDep, now_s: Now, ids: PublicIdsDep
     return TracksOut.of(live.picture_for(party.name, now_s), ids)
 
 
-@router.get("/alerts", response_model=AlertsOut)
-def get_alerts(party: CurrentParty, live: LiveDep, ids: PublicIdsDep) -> AlertsOut:
-    """The open alerts involving the caller's aircraft, oldest first."""
-    return AlertsOut(alerts=[AlertOut.of(a, ids) for a in live.alerts_for(party.name)])
+ALERTS_PAGE = 1000
+"""Alerts in a page of ``GET /v1/alerts`` unless ``limit`` says otherwise."""
+MAX_ALERTS_PAGE = 10_000
+INCIDENTS_PAGE = 200
+"""Incidents in a page of ``GET /v1/incidents`` unless ``limit`` says otherwise."""
+MAX_INCIDENTS_PAGE = 1000
+
+_AFTER = "the `next` of the page before: the page after it"
+_BEFORE = "the `previous` of the page after: the page before it"
+_BAD_CURSOR: dict[int | str, dict[str, Any]] = {
+    422: {"model": ProblemsOut, "description": "a cursor this listing never gave, or both"}
+}
 
 
-@router.get("/incidents", response_model=IncidentsOut)
-def list_incidents(party: CurrentParty, incidents: IncidentsDep, ids: PublicIdsDep) -> IncidentsOut:
-    """Every incident involving the caller's aircraft, oldest first, with both sides' comments."""
-    found = incidents.list_incidents(party.name)
-    return IncidentsOut(incidents=[IncidentOut.of(i.view_for(party.name), ids) for i in found])
+def _cursor_row(ids: PublicIds, kind: IdKind, name: str, cursor: str | None) -> int | None:
+    """The row (alert number, incident id) behind a cursor of a listing of ``kind``; ``None`` for none.
+
+    A cursor is the public id of a page's last (first) item: opaque to the
+    caller, decoded here, so row ids never leave the service.
+
+    Raises
+    ------
+    InputError
+        For text that is no cursor of this listing, naming the parameter.
+    """
+    if cursor is None:
+        return None
+    text = cursor.removeprefix("a-") if kind is IdKind.ALERT else cursor
+    row = NO_ROW if kind is IdKind.ALERT and text == cursor else ids.row(kind, text)
+    if row == NO_ROW:
+        raise InputError([Problem("request", f"not a cursor of this listing: {cursor[:40]!r}", None, name)])
+    return row
+
+
+def _cursors(
+    ids: PublicIds, kind: IdKind, after: str | None, before: str | None
+) -> tuple[int | None, int | None]:
+    if after is not None and before is not None:
+        raise InputError([Problem("request", "give after or before, not both", None, "before")])
+    return _cursor_row(ids, kind, "after", after), _cursor_row(ids, kind, "before", before)
+
+
+@router.get("/alerts", response_model=AlertsOut, responses=_BAD_CURSOR)
+def get_alerts(
+    party: CurrentParty,
+    live: LiveDep,
+    ids: PublicIdsDep,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_ALERTS_PAGE, description="alerts in the page at most")
+    ] = ALERTS_PAGE,
+    after: Annotated[str | None, Query(description=_AFTER)] = None,
+    before: Annotated[str | None, Query(description=_BEFORE)] = None,
+) -> AlertsOut:
+    """The open alerts involving the caller's aircraft, oldest first, a page at a time.
+
+    Follow ``next`` (as ``after``) until it is null to read them all, each once;
+    cursors are opaque and stay valid after their alert clears.
+    """
+    page = live.alerts_page(party.name, limit, *_cursors(ids, IdKind.ALERT, after, before))
+    shown = [AlertOut.of(a, ids) for a in page.items]
+    return AlertsOut(
+        alerts=shown,
+        next=shown[-1].id if page.more_after and shown else None,
+        previous=shown[0].id if page.more_before and shown else None,
+    )
+
+
+@router.get("/incidents", response_model=IncidentsOut, responses=_BAD_CURSOR)
+def list_incidents(
+    party: CurrentParty,
+    incidents: IncidentsDep,
+    ids: PublicIdsDep,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_INCIDENTS_PAGE, description="incidents in the page at most")
+    ] = INCIDENTS_PAGE,
+    after: Annotated[str | None, Query(description=_AFTER)] = None,
+    before: Annotated[str | None, Query(description=_BEFORE)] = None,
+) -> IncidentsOut:
+    """The incidents involving the caller's aircraft, oldest first, with both sides' comments, by pages.
+
+    Follow ``next`` (as ``after``) until it is null to read them all, each once.
+    """
+    page = incidents.page_incidents(party.name, limit, *_cursors(ids, IdKind.INCIDENT, after, before))
+    shown = [IncidentOut.of(i.view_for(party.name), ids) for i in page.items]
+    return IncidentsOut(
+        incidents=shown,
+        next=str(shown[-1].id) if page.more_after and shown else None,
+        previous=str(shown[0].id) if page.more_before and shown else None,
+    )
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut, responses=_NOT_FOUND)

@@ -58,6 +58,12 @@ class AlertOut(BaseModel):
 
 
 class AlertsOut(BaseModel):
-    """The caller's open alerts."""
+    """A page of the caller's open alerts, oldest first."""
 
     alerts: list[AlertOut]
+    next: str | None = Field(
+        default=None, description="pass as `after` for the next page; null: this is the last page"
+    )
+    previous: str | None = Field(
+        default=None, description="pass as `before` for the page before; null: this is the first page"
+    )

@@ -82,6 +82,12 @@ class IncidentOut(BaseModel):
 
 
 class IncidentsOut(BaseModel):
-    """The incidents involving the caller's aircraft."""
+    """A page of the incidents involving the caller's aircraft, oldest first."""
 
     incidents: list[IncidentOut]
+    next: str | None = Field(
+        default=None, description="pass as `after` for the next page; null: this is the last page"
+    )
+    previous: str | None = Field(
+        default=None, description="pass as `before` for the page before; null: this is the first page"
+    )

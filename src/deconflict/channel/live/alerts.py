@@ -22,6 +22,7 @@ __all__ = [
     "AlertView",
     "Position",
     "alert_level",
+    "alert_number",
     "by_urgency",
     "coalesce_notices",
     "merge_alerts",
@@ -169,14 +170,19 @@ class AlertNotice:
     alert: AlertView
 
 
+def alert_number(alert: Alert | AlertView) -> int:
+    """The number ``n`` of an alert ``a-<n>`` (0 for another form): alerts are numbered as they appear."""
+    number = alert.id.removeprefix("a-")
+    return int(number) if number.isdigit() else 0
+
+
 def _urgency(notice: AlertNotice) -> tuple[bool, bool, float, int, str]:
     view = notice.alert
-    number = view.id.removeprefix("a-")
     return (
         notice.state is AlertState.CLEARED,
         view.level is not AlertLevel.LOSS,
         math.inf if view.time_to_cpa_s is None else view.time_to_cpa_s,
-        int(number) if number.isdigit() else 0,
+        alert_number(view),
         view.id,
     )
 

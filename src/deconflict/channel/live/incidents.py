@@ -10,6 +10,7 @@ from typing import Protocol
 
 from deconflict.channel.live.alerts import Alert
 from deconflict.channel.live.tracks import Aircraft, Pair
+from deconflict.channel.paging import Page
 from deconflict.errors import InputError, NotFoundError, Problem
 
 __all__ = [
@@ -201,6 +202,16 @@ class IncidentStore(TacticalHistory, Protocol):
 
     def list_incidents(self, party: str) -> list[Incident]:
         """Every incident involving ``party``'s aircraft, oldest first, with comments."""
+        ...
+
+    def page_incidents(
+        self, party: str, limit: int, after: int | None = None, before: int | None = None
+    ) -> Page[Incident]:
+        """``limit`` incidents involving ``party``'s aircraft, oldest first, with comments.
+
+        Those after the incident ``after``, or before ``before``, or from the
+        first (:mod:`deconflict.channel.paging`).
+        """
         ...
 
     def add_comment(self, incident_id: int, comment: IncidentComment) -> None:

@@ -17,7 +17,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deconflict.channel.gating import PlanAreas, Shown, Sweep, Withheld
-from deconflict.channel.live.alerts import Alert, AlertView, Position, alert_level, merge_alerts
+from deconflict.channel.live.alerts import (
+    Alert,
+    AlertView,
+    Position,
+    alert_level,
+    alert_number,
+    merge_alerts,
+)
 from deconflict.channel.live.incidents import ClosestApproach, Incident, IncidentStore, merge_incidents
 from deconflict.channel.live.settings import LiveSettings
 from deconflict.channel.live.tracks import (
@@ -30,6 +37,7 @@ from deconflict.channel.live.tracks import (
     TrackState,
     TrackTable,
 )
+from deconflict.channel.paging import Page, page_of
 
 if TYPE_CHECKING:
     from deconflict.tactical.detect import Conflicts, Detection
@@ -321,10 +329,22 @@ class LivePicture:
     # -- views ----------------------------------------------------------------------------------
 
     def alerts_for(self, party: str) -> list[AlertView]:
-        """The open alerts involving ``party``'s aircraft, from its side, oldest first."""
+        """The open alerts involving ``party``'s aircraft, from its side, oldest first.
+
+        Alerts are numbered as they appear, so oldest first is by number.
+        """
         with self._lock:
             found = [a.view_for(party) for a in self._alerts.values() if a.involves(party)]
-        return sorted(found, key=lambda v: (v.since_s, v.id))
+        return sorted(found, key=alert_number)
+
+    def alerts_page(
+        self, party: str, limit: int, after: int | None = None, before: int | None = None
+    ) -> Page[AlertView]:
+        """:meth:`alerts_for`, ``limit`` at a time: after (before) the alert numbered ``after`` (``before``).
+
+        The alert of a cursor need not be open any more: paging goes on from its number.
+        """
+        return page_of(self.alerts_for(party), alert_number, limit, after, before)
 
     def open_incidents(self) -> list[Incident]:
         """The incidents open now."""

@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
+from deconflict.channel.paging import Page
 from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
 
 __all__ = ["SQLiteIncidentStore"]
@@ -48,10 +49,13 @@ class SQLiteIncidentStore(DatabaseStore):
             incident = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM incidents").fetchone()[0]
         return int(alert) + 1, int(incident) + 1
 
-    def _incidents(self, where: str, params: Sequence[object]) -> list[Incident]:
-        """Incidents matching ``where``, by id, with their comments (the lock is held)."""
+    def _incidents(
+        self, where: str, params: Sequence[object], order: str = "id", limit: int | None = None
+    ) -> list[Incident]:
+        """Incidents matching ``where``, by ``order``, with their comments (the lock is held)."""
+        bounded = "" if limit is None else f" LIMIT {int(limit)}"
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM incidents WHERE {where} ORDER BY id", params
+            f"SELECT {_COLUMNS} FROM incidents WHERE {where} ORDER BY {order}{bounded}", params
         ).fetchall()
         if not rows:
             return []
@@ -119,6 +123,33 @@ class SQLiteIncidentStore(DatabaseStore):
         """Every incident involving ``party``'s aircraft, oldest first, with comments."""
         with self._lock:
             return self._incidents("party_a = ? OR party_b = ?", (party, party))
+
+    def page_incidents(
+        self, party: str, limit: int, after: int | None = None, before: int | None = None
+    ) -> Page[Incident]:
+        """``limit`` incidents involving ``party``'s aircraft, oldest first, with comments.
+
+        Those after the incident ``after``, or before ``before``, or from the first.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        mine = "(party_a = ? OR party_b = ?)"
+        exists = f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id {{}} ?)"
+        with self._lock:
+            if before is not None:
+                found = self._incidents(f"{mine} AND id < ?", (party, party, before), "id DESC", limit + 1)
+                more_before = len(found) > limit
+                found = found[:limit][::-1]
+                edge = found[-1].id if found else before - 1
+                more_after = bool(self._db.execute(exists.format(">"), (party, party, edge)).fetchone()[0])
+            else:
+                start = 0 if after is None else after
+                found = self._incidents(f"{mine} AND id > ?", (party, party, start), "id", limit + 1)
+                more_after = len(found) > limit
+                found = found[:limit]
+                edge = found[0].id if found else start + 1
+                more_before = bool(self._db.execute(exists.format("<"), (party, party, edge)).fetchone()[0])
+        return Page(tuple(found), more_before, more_after)
 
     def add_comment(self, incident_id: int, comment: IncidentComment) -> None:
         """Append a comment to an incident's thread."""
