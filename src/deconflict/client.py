@@ -475,15 +475,30 @@ class ChannelClient:
         found: dict[str, Any] = self._call("GET", "/v1/tracks")
         return found
 
-    def alerts(self) -> list[dict[str, Any]]:
-        """The current alerts involving the caller's aircraft."""
-        found: dict[str, Any] = self._call("GET", "/v1/alerts")
-        return list(found["alerts"])
+    def _every_page(self, path: str, key: str, limit: int | None) -> list[dict[str, Any]]:
+        """Every item of a paged listing, following its ``next`` cursor from the first page to the last."""
+        items: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            found: dict[str, Any] = self._call("GET", path, query={"limit": limit, "after": after})
+            items += found[key]
+            after = found.get("next")
+            if after is None:
+                return items
 
-    def incidents(self) -> list[dict[str, Any]]:
-        """The incidents (losses of separation) involving the caller's aircraft, with their comments."""
-        found: dict[str, Any] = self._call("GET", "/v1/incidents")
-        return list(found["incidents"])
+    def alerts(self, page_size: int | None = None) -> list[dict[str, Any]]:
+        """The current alerts involving the caller's aircraft, oldest first.
+
+        Every page (``page_size`` a request; the server's default when ``None``).
+        """
+        return self._every_page("/v1/alerts", "alerts", page_size)
+
+    def incidents(self, page_size: int | None = None) -> list[dict[str, Any]]:
+        """The incidents (losses of separation) involving the caller's aircraft, with their comments.
+
+        Oldest first, every page (``page_size`` a request; the server's default when ``None``).
+        """
+        return self._every_page("/v1/incidents", "incidents", page_size)
 
     def incident(self, incident_id: int) -> dict[str, Any]:
         """One incident involving the caller's aircraft."""

@@ -9,6 +9,7 @@ import pytest
 from deconflict.channel.live import CycleChanges
 from deconflict.channel.public_ids import IdKind
 from tests.api.conftest import Channel
+from tests.api.test_client import client_of
 from tests.api.test_events_bursts import cycle, head_on_pairs
 from tests.builders import T0_S
 
@@ -104,3 +105,13 @@ def test_paging_returns_each_incident_once(busy: tuple[Channel, CycleChanges], l
         assert [i["id"] for i in back["incidents"]] == ids[-2 * limit : -limit]
     response = ch.client.get("/v1/incidents", params={"after": "nope"}, headers=ch.auth("blue"))
     assert response.status_code == 422
+
+
+def test_the_client_follows_the_pages(busy: tuple[Channel, CycleChanges]) -> None:
+    ch, changes = busy
+    blue = client_of(ch, "blue", with_key=False)
+    whole = page(ch, "/v1/alerts", limit=5000)["alerts"]
+    assert blue.alerts(page_size=7) == blue.alerts() == whole
+    incidents = blue.incidents(page_size=4)
+    assert len(incidents) == len(changes.opened)
+    assert incidents == page(ch, "/v1/incidents", limit=1000)["incidents"]

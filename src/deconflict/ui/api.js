@@ -76,6 +76,24 @@ export class Api {
       throw error;
     }
   }
+
+  /**
+   * Every item of a paged listing (`{[key]: [...], next}`), following `next` from the first page;
+   * MISSING as `optional` answers it.
+   */
+  async optionalPages(path, key) {
+    const first = await this.optional(path);
+    if (first === MISSING) return MISSING;
+    const items = [...first[key]];
+    let next = first.next;
+    while (next) {
+      const sep = path.includes("?") ? "&" : "?";
+      const page = await this.get(`${path}${sep}after=${encodeURIComponent(next)}`);
+      items.push(...page[key]);
+      next = page.next;
+    }
+    return { [key]: items };
+  }
 }
 
 /**

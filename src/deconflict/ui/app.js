@@ -327,7 +327,7 @@ async function loadConflicts() {
 
 async function loadLive() {
   const api = state.api;
-  const [tracks, alerts] = await Promise.all([api.optional("/v1/tracks"), api.optional("/v1/alerts")]);
+  const [tracks, alerts] = await Promise.all([api.optional("/v1/tracks"), api.optionalPages("/v1/alerts", "alerts")]);
   if (api !== state.api) return;
   state.tracksMissing = tracks === MISSING;
   state.tracks = tracks === MISSING ? null : tracks;
@@ -338,7 +338,7 @@ async function loadLive() {
 
 async function loadIncidents() {
   const api = state.api;
-  const incidents = await api.optional("/v1/incidents");
+  const incidents = await api.optionalPages("/v1/incidents", "incidents");
   if (api !== state.api) return;
   state.incidentsMissing = incidents === MISSING;
   state.incidents = incidents === MISSING ? [] : incidents.incidents;
