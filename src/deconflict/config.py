@@ -279,7 +279,10 @@ class Settings(BaseSettings):
 
     # Events (deconflict.channel.events, WebSocket /v1/events).
     events_max_queued: int = Field(
-        default=1000, ge=1, description="events one connection may have waiting; more drop it (too slow)"
+        default=1000,
+        ge=1,
+        description="events one connection may have waiting (alert changes coalesced count as one); "
+        "more drop it (too slow)",
     )
     events_max_connections_per_party: int = Field(default=8, ge=1, description="event connections per party")
     session_check_s: float = Field(
