@@ -159,8 +159,10 @@ def _cursor_row(ids: PublicIds, kind: IdKind, name: str, cursor: str | None) -> 
     """
     if cursor is None:
         return None
-    text = cursor.removeprefix("a-") if kind is IdKind.ALERT else cursor
-    row = NO_ROW if kind is IdKind.ALERT and text == cursor else ids.row(kind, text)
+    if kind is IdKind.ALERT:  # an alert's public id, a-<n>
+        row = ids.row(kind, cursor[2:]) if cursor.startswith("a-") else NO_ROW
+    else:
+        row = ids.row(kind, cursor)
     if row == NO_ROW:
         raise InputError([Problem("request", f"not a cursor of this listing: {cursor[:40]!r}", None, name)])
     return row
