@@ -15,8 +15,7 @@ from deconflict.api.routers.events import MAX_ALERTS_PER_FRAME
 from deconflict.channel.live import CycleChanges
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.strategic.conflicts import format_time
-from tests.api.conftest import Channel
-from tests.api.test_events import MARKER, events, post_message, until_marker
+from tests.api.conftest import MARKER, Channel, events, send_text, until_marker
 from tests.builders import T0_S
 
 PAIRS = 5_000
@@ -58,7 +57,7 @@ def cycle(channel: Channel) -> CycleChanges:
 
 def received(ws: Any, channel: Channel) -> list[dict[str, Any]]:
     """The frames up to a marker message sent now: it arrives only while the connection is open."""
-    post_message(channel, "red", "blue", MARKER, None)
+    send_text(channel, "red", "blue", MARKER)
     return until_marker(ws)
 
 

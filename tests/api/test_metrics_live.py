@@ -8,18 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
-
-from deconflict.api import create_app
-from deconflict.channel.parties import register_party
 from deconflict.config import Settings
-from deconflict.storage import open_storage
-from tests.api.conftest import Channel
-from tests.api.test_events import events
+from tests.api.conftest import Channel, events, open_channel
 from tests.api.test_events_bursts import cycle, head_on_pairs, received
 from tests.api.test_ops import OPERATOR, OPERATOR_TOKEN, _samples
-from tests.builders import T0_S
-from tests.fakes import FakeClock
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -33,17 +25,8 @@ def live_channel(tmp_path: Path, cycle_s: float) -> Iterator[Channel]:
         tracks_probation_s=0.0,
         tracks_disclose_anywhere=("blue", "red"),
     )
-    with open_storage(settings.db_path) as storage:
-        registrations = {n: register_party(storage.parties, n, None, T0_S) for n in ("blue", "red")}
-    clock = FakeClock(T0_S)
-    with TestClient(create_app(settings, clock=clock)) as client:
-        yield Channel(
-            client.app,  # type: ignore[arg-type]
-            client,
-            {n: r.token for n, r in registrations.items()},
-            {n: r.private_key_pem for n, r in registrations.items() if r.private_key_pem is not None},
-            clock,
-        )
+    with open_channel(settings, "blue", "red") as channel:
+        yield channel
 
 
 def scrape(ch: Channel) -> Samples:
