@@ -281,7 +281,7 @@ class Settings(BaseSettings):
     events_max_queued: int = Field(
         default=1000,
         ge=1,
-        description="events one connection may have waiting (alert changes coalesced count as one); "
+        description="events one connection may have waiting (a cycle's alerts or incidents count as one); "
         "more drop it (too slow)",
     )
     events_max_connections_per_party: int = Field(default=8, ge=1, description="event connections per party")

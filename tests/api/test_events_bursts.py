@@ -1,9 +1,9 @@
 """Bursts of alerts on ``/v1/events``: one coalesced ``alerts`` frame per party per cycle, never a close.
 
-A cycle that changes thousands of a party's alerts used to overflow the
-connection's queue (``events_max_queued``) and close it with 1013. Now each
-cycle's changes reach the socket together, the most urgent first, and the
-connection stays open.
+A cycle that changes thousands of a party's alerts (or opens over a thousand
+incidents) used to overflow the connection's queue (``events_max_queued``) and
+close it with 1013. Now each cycle's alert changes reach the socket together, the
+most urgent first, its incidents each in its frame, and the connection stays open.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ M_PER_DEG = 111_319.49
 
 
 def head_on_pairs(count: int) -> dict[str, list[dict[str, Any]]]:
-    """``count`` pairs (blue east, red west at 100 m/s), each 1 to 50 km apart, on a grid far apart.
+    """``count`` pairs (blue east, red west at 100 m/s), each 1 to 30 km apart, on a grid far apart.
 
     Pairs closer than the horizontal minimum (9,260 m) are in loss now; the
     others reach their closest approach at ``gap / 200`` s, all within the look-ahead.
@@ -32,7 +32,7 @@ def head_on_pairs(count: int) -> dict[str, list[dict[str, Any]]]:
     states: dict[str, list[dict[str, Any]]] = {"blue": [], "red": []}
     for k in range(count):
         lon_deg, lat_deg = -150.0 + 3.0 * (k % 100), -37.5 + 1.5 * (k // 100)
-        gap_m = 1_000.0 + (k * 7_919) % 49_000  # scrambled, so urgency is not the posting order
+        gap_m = 1_000.0 + (k * 7_919) % 29_000  # scrambled, so urgency is not the posting order
         for party, offset_m, trk_deg in (("blue", 0.0, 90.0), ("red", gap_m, 270.0)):
             states[party].append(
                 {
@@ -71,8 +71,10 @@ def test_a_burst_of_5000_alerts_reaches_the_socket_coalesced_by_urgency(burst_ch
         changes = cycle(ch)
         assert len(changes.new_alerts) == PAIRS
         frames = received(blue, ch)
-        opened = [f for f in frames if f["type"] == "incident"]  # the pairs in loss: one each
-        assert len(opened) == len(changes.opened) > 0
+        # The pairs in loss (over 1,000: a burst of incidents too), one incident frame each.
+        opened = [f for f in frames if f["type"] == "incident"]
+        assert len(opened) == len(changes.opened) > 1000
+        assert {f["state"] for f in opened} == {"opened"}
         frames = [f for f in frames if f["type"] != "incident"]
         assert [f["type"] for f in frames] == ["alerts"] * (PAIRS // MAX_ALERTS_PER_FRAME)
         assert [f["more"] for f in frames] == [True] * (len(frames) - 1) + [False]
@@ -91,7 +93,11 @@ def test_a_burst_of_5000_alerts_reaches_the_socket_coalesced_by_urgency(burst_ch
         ch.clock.now = T0_S + 60.0
         cleared = cycle(ch)
         assert len(cleared.cleared_alerts) == PAIRS
-        frames = [f for f in received(blue, ch) if f["type"] != "incident"]
+        frames = received(blue, ch)
+        closed = [f for f in frames if f["type"] == "incident"]
+        assert len(closed) == len(cleared.closed) == len(changes.opened)
+        assert {f["state"] for f in closed} == {"closed"}
+        frames = [f for f in frames if f["type"] != "incident"]
         shown = [c for f in frames for c in f["changes"]]
         assert len(shown) == PAIRS and {c["state"] for c in shown} == {"cleared"}
         assert {c["id"] for c in shown} == {ids.ref(a.id) for a in cleared.cleared_alerts}

@@ -15,7 +15,17 @@ from deconflict.channel.events import (
     SlowConsumerError,
     TooManyConnectionsError,
 )
-from deconflict.channel.live import AlertBatch, AlertLevel, AlertNotice, AlertState, AlertView
+from deconflict.channel.live import (
+    AlertBatch,
+    AlertLevel,
+    AlertNotice,
+    AlertState,
+    AlertView,
+    IncidentBatch,
+    IncidentNotice,
+    IncidentState,
+    IncidentView,
+)
 from tests.builders import T0_S
 
 
@@ -189,3 +199,29 @@ def test_alert_changes_after_the_reader_took_the_last_ones_come_as_they_are() ->
     assert [len(e.subject.changes) for e in taken if isinstance(e.subject, AlertBatch)] == [2]
     [batch] = [e.subject for e in later if isinstance(e.subject, AlertBatch)]
     assert [(str(n.state), n.alert.id) for n in batch.changes] == [("cleared", "a-1")]
+
+
+def test_a_cycles_incidents_wait_as_one_event_and_are_never_merged() -> None:
+    def incidents(time_s: float, *numbers: int) -> Event:
+        notices = tuple(
+            IncidentNotice(IncidentState.OPENED, IncidentView(n, f"B{n}", "red", time_s, None, None, ()))
+            for n in numbers
+        )
+        return Event(EventKind.INCIDENT, "blue", IncidentBatch(time_s, notices))
+
+    async def scenario() -> list[Event]:
+        bus = EventBus(max_queued=2, max_connections_per_party=1)
+        blue = bus.subscribe("blue")
+        bus.publish([incidents(T0_S, *range(1, 3001))])  # a burst of losses: one entry
+        bus.publish([incidents(T0_S + 1, 3001)])
+        got = await asyncio.wait_for(blue.next_batch(), 1.0)
+        assert not blue.dropped
+        bus.publish([incidents(T0_S + 2, 3002)])
+        bus.publish([incidents(T0_S + 3, 3003)])
+        bus.publish([incidents(T0_S + 4, 3004)])  # history piling up beyond max_queued: dropped
+        assert blue.dropped
+        return got
+
+    got = asyncio.run(scenario())
+    batches = [e.subject for e in got if isinstance(e.subject, IncidentBatch)]
+    assert [len(b.notices) for b in batches] == [3000, 1]

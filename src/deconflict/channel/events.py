@@ -26,7 +26,9 @@ most one of them waiting. A newer batch published before the reader took the
 waiting one is coalesced into it (each alert once, at its latest state:
 :meth:`~deconflict.channel.live.AlertBatch.then`), so however many alerts a
 cycle changes, and however slow the reader, alerts never fill the queue nor
-drop the connection.
+drop the connection. The incidents a cycle opens or closes for a party are
+one ``incident`` event too (:class:`~deconflict.channel.live.IncidentBatch`):
+history, never merged, but one entry in the queue however many there are.
 
 A subscription may be bound to the credential that opened it (its token's
 hash): :meth:`EventBus.end_sessions` ends every subscription whose credential
@@ -46,7 +48,7 @@ from typing import Protocol
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.ledger import LedgerEntry
-from deconflict.channel.live import AlertBatch, CommentNotice, IncidentNotice
+from deconflict.channel.live import AlertBatch, CommentNotice, IncidentBatch
 from deconflict.channel.messages import Message
 from deconflict.channel.sessions import SessionEnding
 from deconflict.errors import DeconflictError
@@ -77,7 +79,7 @@ class EventKind(StrEnum):
     PROBE_ALARM = "probe_alarm"
 
 
-EventSubject = ConflictView | Message | Escalation | AlertBatch | IncidentNotice | CommentNotice | LedgerEntry
+EventSubject = ConflictView | Message | Escalation | AlertBatch | IncidentBatch | CommentNotice | LedgerEntry
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,9 @@ class Event:
         What it is about: the party's own view of a conflict (``conflict``), the
         message (``message``, ``acknowledgement``, ``deadline_passed``), the
         escalation step (``escalation``), or the party's own view of the changes
-        to its alerts of a cycle (``alerts``), an incident (``incident``) or an incident comment
-        (``incident_comment``) involving one of its aircraft, or the ledger entry
+        to its alerts of a cycle (``alerts``), of the incidents a cycle opened or
+        closed (``incident``) or of an incident comment (``incident_comment``)
+        involving one of its aircraft, or the ledger entry
         of a probe alarm about another party's filings (``probe_alarm``).
     """
 

@@ -57,8 +57,9 @@ A frame the server cannot decode (not JSON, nested deeper than
 :data:`MAX_FRAME_DEPTH`, a binary frame) closes the connection with code 1007
 (invalid payload), logged in one line; the party's other connections go on.
 
-A connection whose other events pile up beyond ``events_max_queued`` (alert
-changes count as one, however many) is closed with code 1013 (try again later),
+A connection whose other events pile up beyond ``events_max_queued`` (a cycle's
+alert changes count as one, however many, and so do the incidents it opens or
+closes) is closed with code 1013 (try again later),
 as is one beyond ``events_max_connections_per_party``; the client reconnects and
 reads what it missed from the REST routes.
 
@@ -110,7 +111,7 @@ from deconflict.channel.events import (
     TooManyConnectionsError,
 )
 from deconflict.channel.ledger import LedgerEntry
-from deconflict.channel.live import AlertBatch, CommentNotice, IncidentNotice
+from deconflict.channel.live import AlertBatch, CommentNotice, IncidentBatch
 from deconflict.channel.messages import Message
 from deconflict.channel.parties import Party, authenticate, hash_token
 from deconflict.channel.public_ids import IdKind
@@ -294,9 +295,6 @@ def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
     if isinstance(subject, Message):
         out = MessageOut.of(subject, services.catalogue, language, ids)
         return {"type": str(event.kind), "message": out.model_dump(mode="json")}
-    if isinstance(subject, IncidentNotice):
-        incident = IncidentOut.of(subject.incident, ids).model_dump(mode="json")
-        return {"type": str(event.kind), "state": str(subject.state), **incident}
     if isinstance(subject, CommentNotice):
         comment = IncidentCommentOut.of(subject.comment).model_dump(mode="json")
         incident_id = ids.public(IdKind.INCIDENT, subject.incident_id)
@@ -357,6 +355,11 @@ async def _push(
                 if metrics is not None:
                     metrics.coalesced.observe(len(event.subject.changes))
                 for frame in _alert_frames(event.subject, services):
+                    await websocket.send_text(json.dumps(frame))
+            elif isinstance(event.subject, IncidentBatch):
+                for notice in event.subject.notices:
+                    incident = IncidentOut.of(notice.incident, services.public_ids).model_dump(mode="json")
+                    frame = {"type": str(event.kind), "state": str(notice.state), **incident}
                     await websocket.send_text(json.dumps(frame))
             else:
                 await websocket.send_text(json.dumps(_frame(event, services, language)))

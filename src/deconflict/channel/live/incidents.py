@@ -18,6 +18,7 @@ __all__ = [
     "ClosestApproach",
     "CommentNotice",
     "Incident",
+    "IncidentBatch",
     "IncidentChanges",
     "IncidentComment",
     "IncidentNotice",
@@ -135,6 +136,19 @@ class IncidentNotice:
 
     state: IncidentState
     incident: IncidentView
+
+
+@dataclass(frozen=True)
+class IncidentBatch:
+    """A party's incidents opened or closed in one detection cycle: the subject of an ``incident`` event.
+
+    History, not state: each notice reaches the party as it is (never merged
+    nor dropped); one cycle's, however many, wait in a connection's queue as
+    one event, so a burst of losses does not overflow it.
+    """
+
+    time_s: float
+    notices: tuple[IncidentNotice, ...]
 
 
 @dataclass(frozen=True)

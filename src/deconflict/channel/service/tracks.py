@@ -20,6 +20,7 @@ from deconflict.channel.live import (
     AlertState,
     CycleChanges,
     Incident,
+    IncidentBatch,
     IncidentNotice,
     IncidentState,
     IncidentStore,
@@ -79,7 +80,8 @@ def run_tactical_cycle(
     side hears, from its own point of view, of new, changed and cleared alerts
     and of opened and closed incidents, and the swept party of its alarm: all
     of a party's alert changes of the cycle in one ``alerts`` event, the most
-    urgent first (:class:`~deconflict.channel.live.AlertBatch`).
+    urgent first (:class:`~deconflict.channel.live.AlertBatch`), and its
+    incidents opened and closed in one ``incident`` event (:class:`~deconflict.channel.live.IncidentBatch`).
     """
     changes = live.cycle(now_s)
     closed: list[Incident] = []
@@ -126,16 +128,19 @@ def run_tactical_cycle(
                 for side in alert.parties:
                     notices.setdefault(side, []).append(AlertNotice(state, alert.view_for(side)))
         incident_changes = ((IncidentState.OPENED, changes.opened), (IncidentState.CLOSED, tuple(closed)))
+        told: dict[str, list[IncidentNotice]] = {}
+        for incident_state, found in incident_changes:
+            for incident in found:
+                for side in incident.parties:
+                    told.setdefault(side, []).append(IncidentNotice(incident_state, incident.view_for(side)))
         events.publish(
             [
                 Event(EventKind.ALERTS, side, AlertBatch.of(now_s, found))
                 for side, found in sorted(notices.items())
             ]
             + [
-                Event(EventKind.INCIDENT, side, IncidentNotice(state, incident.view_for(side)))
-                for state, found in incident_changes
-                for incident in found
-                for side in incident.parties
+                Event(EventKind.INCIDENT, side, IncidentBatch(now_s, tuple(found)))
+                for side, found in sorted(told.items())
             ]
             + alarm_events(alarms)
         )
