@@ -1,0 +1,112 @@
+"""The two storage backends, seen the same way by the store contract suite (``storage_backend``).
+
+A :class:`Backend` opens the bundle, a shared database, or one store of a kind
+on its fresh database, so a store test says what it does once and runs on both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from deconflict.storage.sqlite.audit import SQLiteAuditLog
+from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
+from deconflict.storage.sqlite.database import Database as SQLiteDatabase
+from deconflict.storage.sqlite.incidents import SQLiteIncidentStore
+from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
+from deconflict.storage.sqlite.messages import SQLiteMessageStore
+from deconflict.storage.sqlite.operations import SQLiteStore
+from deconflict.storage.sqlite.parties import SQLitePartyStore
+from deconflict.units import AltitudeMargins
+
+__all__ = ["Backend", "PostgresBackend", "SQLiteBackend"]
+
+
+class Backend(Protocol):
+    """A fresh database of one backend and how to open its stores."""
+
+    name: str
+
+    def database(self) -> Any:
+        """A shared database (its stores write in one transaction); close it once."""
+        ...
+
+    def store(self, kind: str, on: Any = None, **options: Any) -> Any:
+        """A store of ``kind`` (``operations``, ``parties``, ``messages``, ``audit``,
+        ``conflict_states``, ``incidents``, ``ledger``) on the database ``on``, or its own."""
+        ...
+
+    def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:
+        """The whole :class:`~deconflict.channel.stores.Storage` bundle."""
+        ...
+
+
+@dataclass(frozen=True)
+class SQLiteBackend:
+    """A new SQLite file in the test's folder."""
+
+    path: Path
+    folder: Path
+    name: str = "sqlite"
+
+    def database(self) -> SQLiteDatabase:
+        return SQLiteDatabase(self.path)
+
+    def store(self, kind: str, on: Any = None, **options: Any) -> Any:
+        where = self.path if on is None else on
+        if kind == "operations":
+            options.setdefault("checkpoint_interval_s", None)
+        return {
+            "operations": SQLiteStore,
+            "parties": SQLitePartyStore,
+            "messages": SQLiteMessageStore,
+            "audit": SQLiteAuditLog,
+            "conflict_states": SQLiteConflictStates,
+            "incidents": SQLiteIncidentStore,
+            "ledger": SQLiteDisclosureLedger,
+        }[kind](where, **options)
+
+    def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:
+        from deconflict.storage.sqlite.storage import SQLiteStorage
+
+        return SQLiteStorage.open(self.path, margins, checkpoint_interval_s=None)
+
+
+@dataclass(frozen=True)
+class PostgresBackend:
+    """The contract suite's PostgreSQL database, emptied; the audit key in the test's folder."""
+
+    url: str
+    folder: Path
+    name: str = "postgres"
+
+    @property
+    def key_path(self) -> Path:
+        return self.folder / "audit-key.pem"
+
+    def database(self) -> Any:
+        from deconflict.storage.postgres.database import Database
+
+        return Database(self.url)
+
+    def store(self, kind: str, on: Any = None, **options: Any) -> Any:
+        from deconflict.storage import postgres
+
+        where = self.url if on is None else on
+        if kind == "audit":
+            options.setdefault("key_path", self.key_path)
+        return {
+            "operations": postgres.PostgresStore,
+            "parties": postgres.PostgresPartyStore,
+            "messages": getattr(postgres, "PostgresMessageStore", None),
+            "audit": getattr(postgres, "PostgresAuditLog", None),
+            "conflict_states": getattr(postgres, "PostgresConflictStates", None),
+            "incidents": getattr(postgres, "PostgresIncidentStore", None),
+            "ledger": getattr(postgres, "PostgresDisclosureLedger", None),
+        }[kind](where, **options)
+
+    def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:
+        from deconflict.storage.postgres.storage import PostgresStorage  # type: ignore[import-not-found]
+
+        return PostgresStorage.open(self.url, margins, key_path=self.key_path)
