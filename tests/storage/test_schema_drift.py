@@ -59,7 +59,8 @@ def _postgres_schema(url: str) -> dict[tuple[str, str], tuple[str, bool]]:
     PostgresDatabase(url).close()
     with psycopg.connect(url) as connection:
         rows = connection.execute(
-            "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable FROM information_schema.columns c "
+            "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable "
+            "FROM information_schema.columns c "
             "JOIN information_schema.tables t USING (table_schema, table_name) "
             "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'"
         ).fetchall()
