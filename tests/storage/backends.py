@@ -92,13 +92,14 @@ class PostgresBackend:
 
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
         from deconflict.storage import postgres
+        from deconflict.storage.postgres.operations import PostgresStore
         from deconflict.storage.postgres.parties import PostgresPartyStore
 
         where = self.url if on is None else on
         if kind == "audit":
             options.setdefault("key_path", self.key_path)
         return {
-            "operations": getattr(postgres, "PostgresStore", None),
+            "operations": PostgresStore,
             "parties": PostgresPartyStore,
             "messages": getattr(postgres, "PostgresMessageStore", None),
             "audit": getattr(postgres, "PostgresAuditLog", None),

@@ -1,8 +1,9 @@
-"""The embedded SQLite store: durable, atomic, versioned, and an index that never loses a candidate."""
+"""The operations store on both backends: durable, atomic, versioned, its index never loses a candidate."""
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +19,11 @@ from deconflict.config import load_settings
 from deconflict.errors import StaleVersionError
 from deconflict.storage import SQLiteStore, open_storage
 from deconflict.strategic import file_operation, withdraw_operation
+from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation, OperationState, SearchBox
 from deconflict.units import AltitudeMargins
 from tests.builders import T0_S, box, circle, volume
+from tests.storage.backends import Backend
 
 SQUARE = box(36.0, 35.0, 36.5, 35.5)
 
@@ -30,8 +33,8 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "deconflict.db"
 
 
-def test_data_survives_reopening(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_data_survives_reopening(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
         file_operation(
             store,
@@ -39,7 +42,7 @@ def test_data_survives_reopening(db_path: Path) -> None:
             "b",
             [volume("b1", "blue", SQUARE), volume("b2", "blue", circle(38.0, 35.0, 5000.0))],
         )
-    with SQLiteStore(db_path) as store:
+    with storage_backend.store("operations") as store:
         assert store.count_volumes() == 3
         blue = store.get_operation("blue", "b")
         assert blue is not None and blue.version == 1 and len(blue.volumes) == 2
@@ -49,14 +52,14 @@ def test_data_survives_reopening(db_path: Path) -> None:
         assert sorted(c.b for c in result.conflicts) == ["b1", "r1"]
 
 
-def test_volumes_round_trip_exactly(db_path: Path) -> None:
+def test_volumes_round_trip_exactly(storage_backend: Backend) -> None:
     polygon_volume = volume(
         "p", "blue", box(179.0, -17.0, 181.0, -16.0), lower_m=914.4, upper_m=7620.0, upper_reference="STD"
     )
     circle_volume = volume("c", "blue", circle(36.123456789, 35.987654321, 1234.5), reference="AGL")
-    with SQLiteStore(db_path) as store:
+    with storage_backend.store("operations") as store:
         file_operation(store, "blue", "op", [polygon_volume, circle_volume], priority=4)
-    with SQLiteStore(db_path) as store:
+    with storage_backend.store("operations") as store:
         op = store.get_operation("blue", "op")
     assert op is not None
     p, c = op.volumes
@@ -76,8 +79,8 @@ def test_volumes_round_trip_exactly(db_path: Path) -> None:
     )
 
 
-def test_missing_operation_and_listing(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_missing_operation_and_listing(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         assert store.get_operation("blue", "nope") is None
         assert store.list_operations("blue") == []
         for op_id in ("op-b", "op-a", "op-c"):
@@ -87,8 +90,8 @@ def test_missing_operation_and_listing(db_path: Path) -> None:
         assert [o.id for o in store.list_operations("red")] == ["op-z"]
 
 
-def test_conflicts_are_listed_per_party_with_their_facts(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_conflicts_are_listed_per_party_with_their_facts(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         file_operation(store, "red", "r", [volume("r1", "red", SQUARE, lower_m=500.0, upper_m=3000.0)])
         file_operation(store, "green", "g", [volume("g1", "green", box(50, 50, 51, 51))])
         result = file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
@@ -99,15 +102,17 @@ def test_conflicts_are_listed_per_party_with_their_facts(db_path: Path) -> None:
         assert (conflict.altitude_lower_m, conflict.altitude_upper_m) == (500.0, 1000.0)
 
 
-def test_filing_is_atomic_when_saving_fails(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with SQLiteStore(db_path) as store:
+def test_filing_is_atomic_when_saving_fails(
+    storage_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with storage_backend.store("operations") as store:
         file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
         file_operation(store, "blue", "b", [volume("b1", "blue", box(0, 0, 1, 1))])
 
         def explode(conflict: object) -> str:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(sqlite_operations, "_conflict_to_json", explode)
+        monkeypatch.setattr(sys.modules[type(store).__module__], "_conflict_to_json", explode)
         # Volumes and version are written before the conflicts: all must roll back.
         with pytest.raises(RuntimeError, match="disk on fire"):
             file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)], replaces_version=1)
@@ -123,8 +128,8 @@ def test_filing_is_atomic_when_saving_fails(db_path: Path, monkeypatch: pytest.M
         ).conflicts
 
 
-def test_transaction_rolls_back_on_error(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_transaction_rolls_back_on_error(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         with pytest.raises(KeyError), store.transaction() as tx:
             tx.save_operation(Operation("op", "blue", (volume("v", "blue", SQUARE),)), [])
             raise KeyError("abort")
@@ -132,8 +137,8 @@ def test_transaction_rolls_back_on_error(db_path: Path) -> None:
         assert store.count_volumes() == 0
 
 
-def test_withdrawn_volumes_leave_the_index(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_withdrawn_volumes_leave_the_index(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
         withdraw_operation(store, "red", "r", version=1)
         with store.transaction() as tx:
@@ -145,8 +150,8 @@ def test_withdrawn_volumes_leave_the_index(db_path: Path) -> None:
         assert op is not None and op.state is OperationState.WITHDRAWN
 
 
-def test_candidates_exclude_the_party_and_touching_boxes_are_found(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_candidates_exclude_the_party_and_touching_boxes_are_found(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
         file_operation(store, "blue", "b", [volume("b1", "blue", box(40, 40, 41, 41))])
         margins = AltitudeMargins()
@@ -160,12 +165,12 @@ def test_candidates_exclude_the_party_and_touching_boxes_are_found(db_path: Path
             assert hits == []
 
 
-def test_import_operations_stores_without_checking(db_path: Path) -> None:
+def test_import_operations_stores_without_checking(storage_backend: Backend) -> None:
     ops = [
         Operation("a", "red", (volume("a1", "red", SQUARE),)),
         Operation("b", "blue", (volume("b1", "blue", SQUARE), volume("b2", "blue", SQUARE))),
     ]
-    with SQLiteStore(db_path) as store:
+    with storage_backend.store("operations") as store:
         assert store.import_operations(ops) == 3
         assert store.count_volumes() == 3
         assert store.list_conflicts("red") == []
@@ -190,9 +195,9 @@ def test_file_database_uses_wal(db_path: Path) -> None:
 # --- two parties racing ------------------------------------------------------------
 
 
-def _race_two_connections(db_path: Path, current: int) -> tuple[list[object], list[SQLiteStore]]:
+def _race_two_connections(storage_backend: Backend, current: int) -> tuple[list[object], list[Store]]:
     """Two connections update from ``current`` at the same moment; returns each one's outcome."""
-    stores = [SQLiteStore(db_path), SQLiteStore(db_path)]
+    stores: list[Store] = [storage_backend.store("operations"), storage_backend.store("operations")]
     barrier = threading.Barrier(2)
     outcome: list[object] = [None, None]
 
@@ -214,11 +219,11 @@ def _race_two_connections(db_path: Path, current: int) -> tuple[list[object], li
     return outcome, stores
 
 
-def test_two_connections_racing_from_the_same_version_exactly_one_wins(db_path: Path) -> None:
-    with SQLiteStore(db_path) as setup:
+def test_two_connections_racing_from_the_same_version_exactly_one_wins(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as setup:
         file_operation(setup, "blue", "op", [volume("v", "blue", SQUARE)])
     for current in range(1, 9):
-        outcome, stores = _race_two_connections(db_path, current)
+        outcome, stores = _race_two_connections(storage_backend, current)
         try:
             winners = [k for k in range(2) if outcome[k] == current + 1]
             losers = [k for k in range(2) if isinstance(outcome[k], StaleVersionError)]
@@ -237,7 +242,7 @@ def test_two_connections_racing_from_the_same_version_exactly_one_wins(db_path: 
 class _PausingStore:
     """Wraps a store so that a filing pauses inside its transaction, after reading the version."""
 
-    def __init__(self, inner: SQLiteStore, inside: threading.Event, proceed: threading.Event) -> None:
+    def __init__(self, inner: Store, inside: threading.Event, proceed: threading.Event) -> None:
         self._inner, self._inside, self._proceed = inner, inside, proceed
         self.margins = inner.margins
 
@@ -260,7 +265,7 @@ class _PausingStore:
             yield tx
 
 
-def _race_in_one_store(store: SQLiteStore, second: SQLiteStore) -> dict[str, object]:
+def _race_in_one_store(store: Store, second: Store) -> dict[str, object]:
     inside, proceed = threading.Event(), threading.Event()
     outcome: dict[str, object] = {}
 
@@ -291,8 +296,8 @@ def _race_in_one_store(store: SQLiteStore, second: SQLiteStore) -> dict[str, obj
     return outcome
 
 
-def test_a_writer_waits_for_another_connection_inside_its_transaction(db_path: Path) -> None:
-    with SQLiteStore(db_path) as a, SQLiteStore(db_path) as b:
+def test_a_writer_waits_for_another_connection_inside_its_transaction(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as a, storage_backend.store("operations") as b:
         file_operation(a, "blue", "op", [volume("v", "blue", SQUARE)])
         outcome = _race_in_one_store(a, b)
         assert outcome["first"] == "won"
@@ -301,8 +306,8 @@ def test_a_writer_waits_for_another_connection_inside_its_transaction(db_path: P
         assert op is not None and op.version == 2
 
 
-def test_two_threads_sharing_one_store_exactly_one_wins(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_two_threads_sharing_one_store_exactly_one_wins(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         file_operation(store, "blue", "op", [volume("v", "blue", SQUARE)])
         outcome = _race_in_one_store(store, store)
         assert outcome["first"] == "won"
