@@ -92,6 +92,7 @@ class PostgresBackend:
 
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
         from deconflict.storage import postgres
+        from deconflict.storage.postgres.audit import PostgresAuditLog
         from deconflict.storage.postgres.operations import PostgresStore
         from deconflict.storage.postgres.parties import PostgresPartyStore
 
@@ -102,7 +103,7 @@ class PostgresBackend:
             "operations": PostgresStore,
             "parties": PostgresPartyStore,
             "messages": getattr(postgres, "PostgresMessageStore", None),
-            "audit": getattr(postgres, "PostgresAuditLog", None),
+            "audit": PostgresAuditLog,
             "conflict_states": getattr(postgres, "PostgresConflictStates", None),
             "incidents": getattr(postgres, "PostgresIncidentStore", None),
             "ledger": getattr(postgres, "PostgresDisclosureLedger", None),

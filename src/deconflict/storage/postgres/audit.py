@@ -1,0 +1,183 @@
+"""The audit chain in the PostgreSQL database; the server's private key in a file of its own.
+
+The database keeps the chain and the public key (``audit_meta``); the private
+key is a file (mode 0600, created on the first append) that a database dump
+does not contain, as with SQLite (:mod:`deconflict.storage.sqlite.audit`),
+except that no database file sits beside it: its path is given. The log
+refuses to append with any other key than the one that signed the chain.
+
+Appending runs in a write transaction (the database's writer lock), so every
+process and node writing the database extends one chain in turn. Opened on a
+:class:`~deconflict.storage.postgres.database.Database` shared with other
+stores, the log offers ``transaction_with``: their change and its entries
+commit in one transaction. Before each append the log checks that the last
+entry it appended is still in the chain with the same hash; if not (the
+database was restored or edited under it) it refuses this and every later
+append with :class:`~deconflict.errors.StorageChangedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from deconflict.channel.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditRecord,
+    AuditSigner,
+    Checkpoint,
+    canonical_json,
+    seal,
+    sign_checkpoint,
+)
+from deconflict.errors import DeconflictError, StorageChangedError
+from deconflict.storage.postgres.database import Connection, Database, DatabaseStore
+from deconflict.storage.sqlite.audit import _create_key_file, _entry
+
+__all__ = ["PostgresAuditLog"]
+
+_COLUMNS = "seq, time_s, actor, kind, subject, audience, payload, prev_hash, hash, signature"
+
+
+class PostgresAuditLog(DatabaseStore):
+    """A :class:`~deconflict.channel.audit.AuditLog` (and ``SharedTransaction``) in PostgreSQL.
+
+    Parameters
+    ----------
+    url
+        The database's libpq URL, or a :class:`~deconflict.storage.postgres.database.Database`
+        to share with the other stores.
+    key_path
+        The server's private key file. It is read (or created) only when needed:
+        a log opened to verify never creates one.
+    """
+
+    def __init__(self, url: str | Database, key_path: Path) -> None:
+        super().__init__(url)
+        self.key_path = key_path
+        self._signer: AuditSigner | None = None
+        self._known_head: tuple[int, str] | None = None  # the last entry this log appended
+        self._changed: str | None = None  # why appending stopped, once it has
+
+    def _check_unchanged(self, db: Connection) -> None:
+        if self._changed is None and self._known_head is not None:
+            seq, digest = self._known_head
+            row = db.execute("SELECT hash FROM audit_log WHERE seq = %s", (seq,)).fetchone()
+            if row is None or str(row["hash"]) != digest:
+                found = "is gone" if row is None else f"has hash {str(row['hash'])[:16]}…"
+                self._changed = (
+                    f"{self.where}: the audit chain changed under the server: entry {seq} it appended "
+                    f"(hash {digest[:16]}…) {found} (was the database restored or edited?)"
+                )
+        if self._changed is not None:
+            raise StorageChangedError(f"{self._changed}; no more writes: restart the server")
+
+    def transaction_with(self, *stores: object) -> AbstractContextManager[object]:
+        """One transaction for the log and ``stores`` if they share its database, else no transaction."""
+        if stores and all(getattr(s, "database", None) is self.database for s in stores):
+            return self.database.transaction()
+        return contextlib.nullcontext()
+
+    def stored_public_key(self) -> str | None:
+        """The public key recorded in the database (that signed the chain), or ``None`` before any."""
+        with self.database.connection() as db:
+            row = db.execute("SELECT value FROM audit_meta WHERE key = 'public_key_pem'").fetchone()
+        return None if row is None else str(row["value"])
+
+    def _load_signer(self) -> AuditSigner:
+        if self._signer is not None:
+            return self._signer
+        if not self.key_path.exists():
+            if self.stored_public_key() is not None:
+                raise DeconflictError(
+                    f"{self.key_path}: the server's audit key is missing, but {self.where} holds a chain "
+                    "signed with it; restore the key file (no other key can continue the chain)"
+                )
+            _create_key_file(self.key_path)
+        signer = AuditSigner(self.key_path.read_bytes(), source=str(self.key_path))
+        with self.database.connection() as db:
+            db.execute(
+                "INSERT INTO audit_meta (key, value) VALUES ('public_key_pem', %s) "
+                "ON CONFLICT (key) DO NOTHING",
+                (signer.public_key_pem,),
+            )
+            row = db.execute("SELECT value FROM audit_meta WHERE key = 'public_key_pem'").fetchone()
+        if row is None or str(row["value"]) != signer.public_key_pem:
+            raise DeconflictError(
+                f"{self.key_path}: this is not the key that signed the audit chain of {self.where}"
+            )
+        self._signer = signer
+        return signer
+
+    @property
+    def public_key_pem(self) -> str:
+        """The server's public key (the key pair is created on first use)."""
+        return self._load_signer().public_key_pem
+
+    def append(
+        self, records: Sequence[AuditRecord], time_s: float, *, once: bool = False
+    ) -> list[AuditEntry]:
+        if not records:
+            return []
+        signer = self._load_signer()
+        added: list[AuditEntry] = []
+        with self.database.transaction() as db:  # a savepoint inside a caller's transaction
+            self._check_unchanged(db)
+            head = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev_hash = (0, GENESIS_HASH) if head is None else (int(head["seq"]), str(head["hash"]))
+            for record in records:
+                if (
+                    once
+                    and db.execute(
+                        "SELECT 1 FROM audit_log WHERE kind = %s AND subject = %s LIMIT 1",
+                        (str(record.kind), canonical_json(list(record.subject))),
+                    ).fetchone()
+                ):
+                    continue
+                seq += 1
+                entry = seal(record, seq, time_s, prev_hash, signer)
+                db.execute(
+                    f"INSERT INTO audit_log ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        entry.seq,
+                        entry.time_s,
+                        entry.actor,
+                        entry.kind,
+                        entry.subject_json,
+                        entry.audience_json,
+                        entry.payload_json,
+                        entry.prev_hash,
+                        entry.hash,
+                        entry.signature,
+                    ),
+                )
+                added.append(entry)
+                prev_hash = entry.hash
+            if added:
+                last = (added[-1].seq, added[-1].hash)
+                self.database.after_commit(lambda: setattr(self, "_known_head", last))
+        return added
+
+    def head(self, time_s: float) -> Checkpoint:
+        """The chain's last entry now (seq 0 and the genesis hash when empty), signed at ``time_s``."""
+        signer = self._load_signer()
+        with self.database.connection() as db:
+            row = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, digest = (0, GENESIS_HASH) if row is None else (int(row["seq"]), str(row["hash"]))
+        return sign_checkpoint(signer, seq, digest, time_s)
+
+    def entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        with self.database.connection() as db:
+            if limit is None:
+                rows = db.execute(
+                    f"SELECT {_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq", (after_seq,)
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    f"SELECT {_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq LIMIT %s",
+                    (after_seq, limit),
+                ).fetchall()
+        return [_entry(r) for r in rows]  # type: ignore[arg-type]
