@@ -1,6 +1,6 @@
 """Hotline messages in the domain: signatures, acknowledgement levels, deadlines and escalation.
 
-Runs on the real SQLite stores in tmp_path and a fake clock (no sleeping).
+Runs on the real stores of both backends (``storage_backend``) and a fake clock (no sleeping).
 """
 
 from __future__ import annotations
@@ -8,12 +8,18 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pytest
 
 from deconflict.channel.catalogue import Catalogue, load_catalogue
-from deconflict.channel.deadlines import Escalation, check_ladder, escalations_due, is_overdue, run_deadlines
+from deconflict.channel.deadlines import (
+    Escalation,
+    HotlineStore,
+    check_ladder,
+    escalations_due,
+    is_overdue,
+    run_deadlines,
+)
 from deconflict.channel.keys import generate_key_pair
 from deconflict.channel.messages import (
     AckLevel,
@@ -27,11 +33,11 @@ from deconflict.channel.messages import (
     sign_content,
     verify_signature,
 )
-from deconflict.channel.parties import register_party, revoke_party
+from deconflict.channel.parties import PartyStore, register_party, revoke_party
 from deconflict.errors import AlreadyExistsError, InputError, NotFoundError, TransitionError
-from deconflict.storage import SQLiteMessageStore, SQLitePartyStore
 from tests.builders import T0_S
 from tests.fakes import FakeClock
+from tests.storage.backends import Backend
 
 LADDER_S = (0.0, 900.0, 3600.0)
 REPLY_BY = "2026-01-01T12:30:00Z"  # T0 + 30 min
@@ -40,8 +46,8 @@ REPLY_BY_S = T0_S + 1800.0
 
 @dataclass
 class Hotline:
-    parties: SQLitePartyStore
-    messages: SQLiteMessageStore
+    parties: PartyStore
+    messages: HotlineStore
     catalogue: Catalogue
     keys: dict[str, bytes]
     clock: FakeClock
@@ -65,9 +71,8 @@ class Hotline:
 
 
 @pytest.fixture
-def hotline(tmp_path: Path) -> Iterator[Hotline]:
-    db = tmp_path / "hotline.db"
-    with SQLitePartyStore(db) as parties, SQLiteMessageStore(db) as messages:
+def hotline(storage_backend: Backend) -> Iterator[Hotline]:
+    with storage_backend.store("parties") as parties, storage_backend.store("messages") as messages:
         keys = {}
         for name in ("blue", "red", "green", "gone"):
             private_pem = register_party(parties, name, None, T0_S).private_key_pem

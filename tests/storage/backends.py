@@ -93,6 +93,7 @@ class PostgresBackend:
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
         from deconflict.storage import postgres
         from deconflict.storage.postgres.audit import PostgresAuditLog
+        from deconflict.storage.postgres.messages import PostgresMessageStore
         from deconflict.storage.postgres.operations import PostgresStore
         from deconflict.storage.postgres.parties import PostgresPartyStore
 
@@ -102,7 +103,7 @@ class PostgresBackend:
         return {
             "operations": PostgresStore,
             "parties": PostgresPartyStore,
-            "messages": getattr(postgres, "PostgresMessageStore", None),
+            "messages": PostgresMessageStore,
             "audit": PostgresAuditLog,
             "conflict_states": getattr(postgres, "PostgresConflictStates", None),
             "incidents": getattr(postgres, "PostgresIncidentStore", None),

@@ -1,0 +1,219 @@
+"""Hotline messages and escalations in the PostgreSQL database.
+
+The store shares its :class:`~deconflict.storage.postgres.database.Database`
+(and so its transactions) with the audit log when opened in a bundle: a
+message and the entry recording it commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, LiteralString
+
+import psycopg
+
+from deconflict.channel.deadlines import Escalation
+from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
+from deconflict.errors import AlreadyExistsError
+from deconflict.storage.postgres.database import DatabaseStore
+from deconflict.storage.sqlite.database import is_row_id
+
+__all__ = ["PostgresMessageStore"]
+
+_COLUMNS = (
+    "id, sender, recipient, code, params_json, text, reply_by, nonce, signature, created_s, level, "
+    "delivered_s, read_s, answered_s, reason, overdue_s"
+)
+
+
+def _message(row: dict[str, Any]) -> Message:
+    content = MessageContent(
+        sender=row["sender"],
+        recipient=row["recipient"],
+        code=row["code"],
+        params=json.loads(row["params_json"]),
+        text=row["text"],
+        reply_by=row["reply_by"],
+        nonce=row["nonce"],
+    )
+    return Message(
+        id=row["id"],
+        content=content,
+        signature=row["signature"],
+        created_s=row["created_s"],
+        level=AckLevel(row["level"]),
+        delivered_s=row["delivered_s"],
+        read_s=row["read_s"],
+        answered_s=row["answered_s"],
+        reason=row["reason"],
+        overdue_s=row["overdue_s"],
+    )
+
+
+def _escalation(row: dict[str, Any]) -> Escalation:
+    return Escalation(
+        message_id=row["message_id"],
+        code=row["code"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        step=row["step"],
+        due_s=row["due_s"],
+        recorded_s=row["recorded_s"],
+    )
+
+
+class PostgresMessageStore(DatabaseStore):
+    """A :class:`~deconflict.channel.messages.MessageStore` and
+    :class:`~deconflict.channel.deadlines.DeadlineStore` in PostgreSQL.
+
+    Parameters
+    ----------
+    url
+        The database's libpq URL, or a :class:`~deconflict.storage.postgres.database.Database`
+        to share with the audit log.
+    """
+
+    def add_message(self, content: MessageContent, signature: str, created_s: float) -> Message:
+        params_json = json.dumps(dict(content.params), ensure_ascii=False, allow_nan=False)
+        try:
+            with self.database.transaction() as db:  # a savepoint: a refused nonce spoils no batch
+                row = db.execute(
+                    "INSERT INTO messages (sender, recipient, code, params_json, text, reply_by, reply_by_s, "
+                    "nonce, signature, created_s, level) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "RETURNING id",
+                    (
+                        content.sender,
+                        content.recipient,
+                        content.code,
+                        params_json,
+                        content.text,
+                        content.reply_by,
+                        content.reply_by_s,
+                        content.nonce,
+                        signature,
+                        created_s,
+                        AckLevel.SENT.value,
+                    ),
+                ).fetchone()
+        except psycopg.errors.UniqueViolation as exc:
+            raise AlreadyExistsError(
+                f"party {content.sender!r} already sent a message with nonce {content.nonce!r}"
+            ) from exc
+        assert row is not None
+        return Message(id=int(row["id"]), content=content, signature=signature, created_s=created_s)
+
+    def get_message(self, message_id: int) -> Message | None:
+        if not is_row_id(message_id):
+            return None
+        with self.database.connection() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = %s", (message_id,)).fetchone()
+        return None if row is None else _message(row)
+
+    def list_messages(
+        self,
+        party: str,
+        box: Box,
+        level: AckLevel | None = None,
+        overdue: bool | None = None,
+        limit: int | None = None,
+        before_id: int | None = None,
+    ) -> list[Message]:
+        where: list[LiteralString] = ["recipient = %s" if box == "inbox" else "sender = %s"]
+        values: list[object] = [party]
+        if level is not None:
+            where.append("level = %s")
+            values.append(level.value)
+        if overdue is not None:
+            where.append("overdue_s IS NOT NULL" if overdue else "overdue_s IS NULL")
+        if before_id is not None:
+            where.append("id < %s")
+            values.append(before_id if is_row_id(before_id) else 2**63 - 1)
+        sql: LiteralString = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT %s"
+            values.append(limit)
+        with self.database.connection() as db:
+            rows = db.execute(sql, values).fetchall()
+        return [_message(r) for r in reversed(rows)]
+
+    def mark_delivered(self, recipient: str, delivered_s: float, message_id: int | None = None) -> None:
+        sql: LiteralString = (
+            "UPDATE messages SET level = 'delivered', delivered_s = %s "
+            "WHERE recipient = %s AND level = 'sent'"
+        )
+        values: list[object] = [delivered_s, recipient]
+        if message_id is not None:
+            if not is_row_id(message_id):
+                return
+            sql += " AND id = %s"
+            values.append(message_id)
+        with self.database.connection() as db:
+            db.execute(sql, values)
+
+    def update_state(self, message: Message, expected: AckLevel) -> bool:
+        with self.database.connection() as db:
+            cursor = db.execute(
+                "UPDATE messages SET level = %s, delivered_s = %s, read_s = %s, answered_s = %s, reason = %s "
+                "WHERE id = %s AND level = %s",
+                (
+                    message.level.value,
+                    message.delivered_s,
+                    message.read_s,
+                    message.answered_s,
+                    message.reason,
+                    message.id,
+                    expected.value,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def messages_past_deadline(self, now_s: float, steps: int) -> list[Message]:
+        with self.database.connection() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= %s "
+                "AND (answered_s IS NULL OR answered_s > reply_by_s) AND escalation_steps < %s ORDER BY id",
+                (now_s, steps),
+            ).fetchall()
+        return [_message(r) for r in rows]
+
+    def count_waiting_overdue(self, now_s: float) -> int:
+        with self.database.connection() as db:
+            row = db.execute(
+                "SELECT count(*) AS n FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= %s "
+                "AND answered_s IS NULL",
+                (now_s,),
+            ).fetchone()
+        return 0 if row is None else int(row["n"])
+
+    def record_escalations(self, overdue: Sequence[Message], escalations: Sequence[Escalation]) -> None:
+        with self.database.transaction() as db, db.cursor() as cursor:
+            if overdue:
+                cursor.executemany(
+                    "UPDATE messages SET overdue_s = reply_by_s WHERE id = %s AND overdue_s IS NULL",
+                    [(m.id,) for m in overdue],
+                )
+            if escalations:
+                cursor.executemany(
+                    "INSERT INTO escalations (message_id, step, code, sender, recipient, due_s, recorded_s) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    [
+                        (e.message_id, e.step, e.code, e.sender, e.recipient, e.due_s, e.recorded_s)
+                        for e in escalations
+                    ],
+                )
+            if overdue:
+                cursor.executemany(
+                    "UPDATE messages SET escalation_steps = "
+                    "(SELECT count(*) FROM escalations WHERE message_id = %s) WHERE id = %s",
+                    [(m.id, m.id) for m in overdue],
+                )
+
+    def list_escalations(self, party: str) -> list[Escalation]:
+        with self.database.connection() as db:
+            rows = db.execute(
+                "SELECT message_id, step, code, sender, recipient, due_s, recorded_s FROM escalations "
+                "WHERE sender = %s OR recipient = %s ORDER BY due_s, message_id, step",
+                (party, party),
+            ).fetchall()
+        return [_escalation(r) for r in rows]
