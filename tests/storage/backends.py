@@ -93,6 +93,7 @@ class PostgresBackend:
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
         from deconflict.storage import postgres
         from deconflict.storage.postgres.audit import PostgresAuditLog
+        from deconflict.storage.postgres.ledger import PostgresDisclosureLedger
         from deconflict.storage.postgres.messages import PostgresMessageStore
         from deconflict.storage.postgres.operations import PostgresStore
         from deconflict.storage.postgres.parties import PostgresPartyStore
@@ -107,7 +108,7 @@ class PostgresBackend:
             "audit": PostgresAuditLog,
             "conflict_states": getattr(postgres, "PostgresConflictStates", None),
             "incidents": getattr(postgres, "PostgresIncidentStore", None),
-            "ledger": getattr(postgres, "PostgresDisclosureLedger", None),
+            "ledger": PostgresDisclosureLedger,
         }[kind](where, **options)
 
     def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:

@@ -1,4 +1,4 @@
-"""The SQLite disclosure ledger: numbered per subject, paged, and written in the caller's transaction."""
+"""The disclosure ledger on both backends: numbered per subject, paged, in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from deconflict.channel.ledger import Disclosure, DisclosureKind
 from deconflict.storage.sqlite.database import Database
 from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
+from tests.storage.backends import Backend
 
 
 def told(subject: str, recipient: str, time_s: float, reason: str = "conflict:1") -> Disclosure:
@@ -16,8 +17,8 @@ def told(subject: str, recipient: str, time_s: float, reason: str = "conflict:1"
     return Disclosure(DisclosureKind.CONFLICT, subject, recipient, "op/v1", fields, reason, time_s)
 
 
-def test_each_subject_counts_its_own_entries_only(tmp_path: Path) -> None:
-    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+def test_each_subject_counts_its_own_entries_only(storage_backend: Backend) -> None:
+    with storage_backend.store("ledger") as ledger:
         entries = ledger.record(
             [told("red", "blue", 1.0), told("civil", "blue", 1.0), told("red", "blue", 2.0)]
         )
@@ -30,8 +31,8 @@ def test_each_subject_counts_its_own_entries_only(tmp_path: Path) -> None:
         assert ledger.list_for("blue", 100) == []
 
 
-def test_pages_back_from_the_newest(tmp_path: Path) -> None:
-    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+def test_pages_back_from_the_newest(storage_backend: Backend) -> None:
+    with storage_backend.store("ledger") as ledger:
         ledger.record([told("red", "blue", float(k)) for k in range(7)])
         newest = ledger.list_for("red", 3)
         assert [e.number for e in newest] == [5, 6, 7]
@@ -42,9 +43,9 @@ def test_pages_back_from_the_newest(tmp_path: Path) -> None:
         assert first.disclosure == told("red", "blue", 0.0)
 
 
-def test_an_entry_is_rolled_back_with_the_change_it_records(tmp_path: Path) -> None:
-    database = Database(tmp_path / "ledger.db")
-    with SQLiteDisclosureLedger(database) as ledger:
+def test_an_entry_is_rolled_back_with_the_change_it_records(storage_backend: Backend) -> None:
+    database = storage_backend.database()
+    with storage_backend.store("ledger", database) as ledger:
         with pytest.raises(RuntimeError), database.transaction():
             ledger.record([told("red", "blue", 1.0)])
             raise RuntimeError("the filing failed after its disclosures were written")
@@ -52,8 +53,8 @@ def test_an_entry_is_rolled_back_with_the_change_it_records(tmp_path: Path) -> N
     database.close()
 
 
-def test_when_conflicts_were_found_and_how_often(tmp_path: Path) -> None:
-    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+def test_when_conflicts_were_found_and_how_often(storage_backend: Backend) -> None:
+    with storage_backend.store("ledger") as ledger:
         ledger.record([told("red", "blue", 10.0, "conflict:4"), told("red", "blue", 10.0, "conflict:5")])
         ledger.record([told("red", "blue", 20.0, "conflict:6"), told("blue", "red", 20.0, "conflict:6")])
         assert ledger.conflicts_found_s("blue", [(4, "red"), (6, "red"), (7, "red")]) == {4: 10.0, 6: 20.0}
@@ -85,9 +86,11 @@ def test_the_burst_count_reads_no_table_once_a_subject_is_known(tmp_path: Path) 
     database.close()
 
 
-def test_the_burst_count_forgets_a_rolled_back_filing_and_keeps_a_committed_one(tmp_path: Path) -> None:
-    database = Database(tmp_path / "ledger.db")
-    with SQLiteDisclosureLedger(database) as ledger:
+def test_the_burst_count_forgets_a_rolled_back_filing_and_keeps_a_committed_one(
+    storage_backend: Backend,
+) -> None:
+    database = storage_backend.database()
+    with storage_backend.store("ledger", database) as ledger:
         ledger.record([told("red", "blue", 10.0)])
         with pytest.raises(RuntimeError), database.transaction():
             ledger.record([told("red", "blue", 20.0)])
@@ -101,11 +104,16 @@ def test_the_burst_count_forgets_a_rolled_back_filing_and_keeps_a_committed_one(
     database.close()
 
 
-def test_the_burst_count_is_rebuilt_from_the_table_and_shared_on_one_database(tmp_path: Path) -> None:
-    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+def test_the_burst_count_is_rebuilt_from_the_table_and_shared_on_one_database(
+    storage_backend: Backend,
+) -> None:
+    with storage_backend.store("ledger") as ledger:
         ledger.record([told("red", "blue", 10.0), told("red", "blue", 20.0), told("red", "civil", 20.0)])
-    database = Database(tmp_path / "ledger.db")  # a restart: memory starts empty
-    with SQLiteDisclosureLedger(database) as first, SQLiteDisclosureLedger(database) as second:
+    database = storage_backend.database()  # a restart: memory starts empty
+    with (
+        storage_backend.store("ledger", database) as first,
+        storage_backend.store("ledger", database) as second,
+    ):
         assert first.filings_revealing(["red"], "blue", 5.0, 10) == {"red": 2}
         second.record([told("red", "blue", 30.0)])
         assert first.filings_revealing(["red"], "blue", 5.0, 10) == {"red": 3}
@@ -113,8 +121,8 @@ def test_the_burst_count_is_rebuilt_from_the_table_and_shared_on_one_database(tm
     database.close()
 
 
-def test_a_burst_longer_than_memory_keeps_is_counted_in_full(tmp_path: Path) -> None:
-    with SQLiteDisclosureLedger(tmp_path / "ledger.db") as ledger:
+def test_a_burst_longer_than_memory_keeps_is_counted_in_full(storage_backend: Backend) -> None:
+    with storage_backend.store("ledger") as ledger:
         ledger.record([told("red", "blue", float(k)) for k in range(3000)])
         assert ledger.filings_revealing(["red"], "blue", -1.0, 2500) == {"red": 2500}
         assert ledger.filings_revealing(["red"], "blue", 2989.0, 2500) == {"red": 10}
