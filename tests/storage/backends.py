@@ -6,6 +6,7 @@ on its fresh database, so a store test says what it does once and runs on both.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +42,10 @@ class Backend(Protocol):
         """The whole :class:`~deconflict.channel.stores.Storage` bundle."""
         ...
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` (no parameters), read on a connection of its own."""
+        ...
+
 
 @dataclass(frozen=True)
 class SQLiteBackend:
@@ -72,6 +77,13 @@ class SQLiteBackend:
 
         return SQLiteStorage.open(self.path, margins, checkpoint_interval_s=None)
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        db = sqlite3.connect(self.path)
+        try:
+            return [tuple(row) for row in db.execute(sql)]
+        finally:
+            db.close()
+
 
 @dataclass(frozen=True)
 class PostgresBackend:
@@ -91,8 +103,9 @@ class PostgresBackend:
         return Database(self.url)
 
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
-        from deconflict.storage import postgres
         from deconflict.storage.postgres.audit import PostgresAuditLog
+        from deconflict.storage.postgres.conflict_states import PostgresConflictStates
+        from deconflict.storage.postgres.incidents import PostgresIncidentStore
         from deconflict.storage.postgres.ledger import PostgresDisclosureLedger
         from deconflict.storage.postgres.messages import PostgresMessageStore
         from deconflict.storage.postgres.operations import PostgresStore
@@ -106,8 +119,8 @@ class PostgresBackend:
             "parties": PostgresPartyStore,
             "messages": PostgresMessageStore,
             "audit": PostgresAuditLog,
-            "conflict_states": getattr(postgres, "PostgresConflictStates", None),
-            "incidents": getattr(postgres, "PostgresIncidentStore", None),
+            "conflict_states": PostgresConflictStates,
+            "incidents": PostgresIncidentStore,
             "ledger": PostgresDisclosureLedger,
         }[kind](where, **options)
 
@@ -115,3 +128,9 @@ class PostgresBackend:
         from deconflict.storage.postgres.storage import PostgresStorage  # type: ignore[import-not-found]
 
         return PostgresStorage.open(self.url, margins, key_path=self.key_path)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(self.url, connect_timeout=10) as db:
+            return [tuple(row) for row in db.execute(sql)]  # type: ignore[call-overload]

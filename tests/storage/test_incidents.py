@@ -1,9 +1,8 @@
-"""The SQLite incident store: incidents, comments and the alert log survive reopening; monthly counts."""
+"""The incident store on both backends: incidents, comments, alert log survive reopening; monthly counts."""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from deconflict.channel.live import (
     Aircraft,
@@ -15,8 +14,7 @@ from deconflict.channel.live import (
     LivePicture,
     LiveSettings,
 )
-from deconflict.storage import SQLiteIncidentStore
-from deconflict.storage.sqlite.migrations import schema_version
+from tests.storage.backends import Backend
 
 NOV_S = 1_795_600_000.0  # 2026-11-25
 DEC_S = 1_796_300_000.0  # 2026-12-03
@@ -48,10 +46,9 @@ def alert(number: int, a: Aircraft, b: Aircraft, since_s: float) -> Alert:
     )
 
 
-def test_incidents_and_comments_survive_reopening(tmp_path: Path) -> None:
-    db = tmp_path / "channel.db"
+def test_incidents_and_comments_survive_reopening(storage_backend: Backend) -> None:
     first = incident(1, BLUE, RED, NOV_S)
-    with SQLiteIncidentStore(db) as store:
+    with storage_backend.store("incidents") as store:
         assert store.next_ids() == (1, 1)
         store.record_opened(first)
         closer = dataclasses.replace(
@@ -62,8 +59,7 @@ def test_incidents_and_comments_survive_reopening(tmp_path: Path) -> None:
         store.add_comment(1, IncidentComment("blue", NOV_S + 90, "red did not answer the hotline"))
         store.record_opened(incident(2, RED, GREEN, NOV_S + 100))
         store.log_alerts([alert(1, BLUE, RED, NOV_S - 50)], [])
-    with SQLiteIncidentStore(db) as reopened:
-        assert schema_version(reopened._db) >= 6
+    with storage_backend.store("incidents") as reopened:
         assert reopened.next_ids() == (2, 3)
         assert [i.id for i in reopened.open_incidents()] == [1, 2]
         got = reopened.get_incident(1)
@@ -75,7 +71,7 @@ def test_incidents_and_comments_survive_reopening(tmp_path: Path) -> None:
         ]
         ended = reopened.record_closed(dataclasses.replace(closer, ended_s=NOV_S + 40))
         assert ended.ended_s == NOV_S + 40 and len(ended.comments) == 2
-    with SQLiteIncidentStore(db) as again:
+    with storage_backend.store("incidents") as again:
         assert [i.id for i in again.open_incidents()] == [2]
         assert [i.id for i in again.list_incidents("blue")] == [1]
         assert [i.id for i in again.list_incidents("red")] == [1, 2]
@@ -87,8 +83,8 @@ def test_incidents_and_comments_survive_reopening(tmp_path: Path) -> None:
         assert [i.id for i in changes.closed] == [2]
 
 
-def test_monthly_counts_by_other_party_and_utc_month(tmp_path: Path) -> None:
-    with SQLiteIncidentStore(tmp_path / "channel.db") as store:
+def test_monthly_counts_by_other_party_and_utc_month(storage_backend: Backend) -> None:
+    with storage_backend.store("incidents") as store:
         store.log_alerts(
             [
                 alert(1, BLUE, RED, NOV_S),
@@ -109,5 +105,4 @@ def test_monthly_counts_by_other_party_and_utc_month(tmp_path: Path) -> None:
         }
         assert store.monthly_counts("green") == {("2026-12", "red"): (1, 1)}
         assert store.monthly_counts("nobody") == {}
-        end = store._db.execute("SELECT end_s FROM alert_log WHERE number = 1").fetchone()[0]
-        assert end == NOV_S + 30
+        assert storage_backend.query("SELECT end_s FROM alert_log WHERE number = 1") == [(NOV_S + 30,)]

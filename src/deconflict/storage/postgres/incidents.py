@@ -1,0 +1,165 @@
+"""Incidents, their comment threads and the alert log, in the PostgreSQL database.
+
+The tables are those of SQLite's store (:mod:`deconflict.storage.sqlite.incidents`),
+created by :mod:`deconflict.storage.postgres.migrations` (step 6). Shared with
+the audit log through a :class:`~deconflict.storage.postgres.database.Database`,
+an incident and its audit entry commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import LiteralString
+
+from deconflict.channel.live import Alert, Incident, IncidentComment
+from deconflict.storage.postgres.database import Connection, DatabaseStore
+from deconflict.storage.sqlite.database import is_row_id
+from deconflict.storage.sqlite.incidents import _closest, _incident, _number
+
+__all__ = ["PostgresIncidentStore"]
+
+_COLUMNS = (
+    "id, party_a, aircraft_a, party_b, aircraft_b, started_s, ended_s, closest_time_s, "
+    "closest_distance_m, closest_vertical_m, closest_lon_deg, closest_lat_deg, closest_alt_m, withheld"
+)
+
+
+class PostgresIncidentStore(DatabaseStore):
+    """An :class:`~deconflict.channel.live.IncidentStore` (and ``TacticalHistory``) in PostgreSQL.
+
+    Parameters
+    ----------
+    url
+        The database's libpq URL, or a :class:`~deconflict.storage.postgres.database.Database`
+        to share with the other stores.
+    """
+
+    def next_ids(self) -> tuple[int, int]:
+        """The next alert number and incident id (one more than any recorded)."""
+        with self.database.connection() as db:
+            row = db.execute(
+                "SELECT (SELECT coalesce(max(number), 0) FROM alert_log) AS alert, "
+                "(SELECT coalesce(max(id), 0) FROM incidents) AS incident"
+            ).fetchone()
+        assert row is not None
+        return int(row["alert"]) + 1, int(row["incident"]) + 1
+
+    def _incidents(self, db: Connection, where: LiteralString, params: Sequence[object]) -> list[Incident]:
+        """Incidents matching ``where``, by id, with their comments."""
+        rows = db.execute(f"SELECT {_COLUMNS} FROM incidents WHERE {where} ORDER BY id", params).fetchall()
+        if not rows:
+            return []
+        ids = [int(r["id"]) for r in rows]
+        comments: dict[int, list[IncidentComment]] = {i: [] for i in ids}
+        for c in db.execute(
+            "SELECT incident_id, party, time_s, text FROM incident_comments WHERE incident_id = ANY(%s) "
+            "ORDER BY seq",
+            (ids,),
+        ).fetchall():
+            comments[int(c["incident_id"])].append(IncidentComment(c["party"], float(c["time_s"]), c["text"]))
+        return [_incident(r, tuple(comments[int(r["id"])])) for r in rows]
+
+    def open_incidents(self) -> list[Incident]:
+        """Incidents not closed yet."""
+        with self.database.connection() as db:
+            return self._incidents(db, "ended_s IS NULL", ())
+
+    def record_opened(self, incident: Incident) -> None:
+        """Record a new incident under its id."""
+        a, b = incident.a, incident.b
+        with self.database.transaction() as db:
+            db.execute(
+                f"INSERT INTO incidents ({_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    incident.id,
+                    a.party,
+                    a.id,
+                    b.party,
+                    b.id,
+                    incident.started_s,
+                    incident.ended_s,
+                    *_closest(incident.closest),
+                    ",".join(incident.withheld),
+                ),
+            )
+
+    def _record_closest(self, db: Connection, incident: Incident) -> None:
+        db.execute(
+            "UPDATE incidents SET closest_time_s = %s, closest_distance_m = %s, closest_vertical_m = %s, "
+            "closest_lon_deg = %s, closest_lat_deg = %s, closest_alt_m = %s, withheld = %s WHERE id = %s",
+            (*_closest(incident.closest), ",".join(incident.withheld), incident.id),
+        )
+
+    def record_closest(self, incident: Incident) -> None:
+        """Record a closer approach of an incident (and whom its closest approach is withheld from)."""
+        with self.database.transaction() as db:
+            self._record_closest(db, incident)
+
+    def record_closed(self, incident: Incident) -> Incident:
+        """Record an incident's end and final closest approach; returns it as stored, with comments."""
+        with self.database.transaction() as db:
+            self._record_closest(db, incident)
+            db.execute("UPDATE incidents SET ended_s = %s WHERE id = %s", (incident.ended_s, incident.id))
+            found = self._incidents(db, "id = %s", (incident.id,))
+        return found[0] if found else incident
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        """One incident with its comments, or ``None``."""
+        if not is_row_id(incident_id):
+            return None
+        with self.database.connection() as db:
+            found = self._incidents(db, "id = %s", (incident_id,))
+        return found[0] if found else None
+
+    def list_incidents(self, party: str) -> list[Incident]:
+        """Every incident involving ``party``'s aircraft, oldest first, with comments."""
+        with self.database.connection() as db:
+            return self._incidents(db, "party_a = %s OR party_b = %s", (party, party))
+
+    def add_comment(self, incident_id: int, comment: IncidentComment) -> None:
+        """Append a comment to an incident's thread."""
+        with self.database.transaction() as db:
+            db.execute(
+                "INSERT INTO incident_comments (incident_id, party, time_s, text) VALUES (%s, %s, %s, %s)",
+                (incident_id, comment.party, comment.time_s, comment.text),
+            )
+
+    def log_alerts(self, started: Sequence[Alert], ended: Sequence[Alert]) -> None:
+        """Record alerts that started, and the end (last time seen) of those that ended."""
+        if not started and not ended:
+            return
+        with self.database.transaction() as db, db.cursor() as cursor:
+            if started:
+                cursor.executemany(
+                    "INSERT INTO alert_log (number, party_a, aircraft_a, party_b, aircraft_b, start_s) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    [(_number(a), a.a.party, a.a.id, a.b.party, a.b.id, a.since_s) for a in started],
+                )
+            if ended:
+                cursor.executemany(
+                    "UPDATE alert_log SET end_s = %s WHERE number = %s",
+                    [(a.last_s, _number(a)) for a in ended],
+                )
+
+    def monthly_counts(self, party: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """``(month "YYYY-MM", other_party) -> (alerts, incidents)`` involving ``party``'s aircraft (UTC)."""
+        counts: dict[tuple[str, str], tuple[int, int]] = {}
+        queries: tuple[tuple[int, LiteralString, LiteralString], ...] = (
+            (0, "alert_log", "start_s"),
+            (1, "incidents", "started_s"),
+        )
+        with self.database.connection() as db:
+            for column, table, start in queries:
+                rows = db.execute(
+                    f"SELECT to_char(to_timestamp({start}) AT TIME ZONE 'UTC', 'YYYY-MM') AS month, "
+                    "CASE WHEN party_a = %s THEN party_b ELSE party_a END AS other, count(*) AS n "
+                    f"FROM {table} WHERE party_a = %s OR party_b = %s GROUP BY month, other",
+                    (party, party, party),
+                ).fetchall()
+                for row in rows:
+                    key = (str(row["month"]), str(row["other"]))
+                    alerts, incidents = counts.get(key, (0, 0))
+                    n = int(row["n"])
+                    counts[key] = (alerts + n, incidents) if column == 0 else (alerts, incidents + n)
+        return counts
