@@ -43,6 +43,7 @@ __all__ = [
     "NOT_SETTINGS",
     "SettingInfo",
     "Settings",
+    "is_database_url",
     "load_settings",
     "parse_bind",
     "read_config_file",
@@ -71,6 +72,15 @@ NOT_SETTINGS: dict[str, str] = {
     "DECONFLICT_BENCH_WRAP": "benchmarks: a command that wraps the server (a profiler)",
 }
 """``DECONFLICT_*`` variables that are not settings, each with what reads it; others are warned about."""
+
+
+def is_database_url(text: str) -> bool:
+    """Whether ``text`` names a PostgreSQL database (``postgresql://`` or ``postgres://``), not a file.
+
+    >>> is_database_url("postgresql://app@db:5432/channel"), is_database_url("deconflict.db")
+    (True, False)
+    """
+    return text.startswith(("postgresql://", "postgres://"))
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -108,6 +118,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DECONFLICT_", extra="forbid")
 
     db_path: Path = Field(default=Path("deconflict.db"), description="SQLite database file")
+    db_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "a PostgreSQL 15 database with PostGIS 3 instead of the SQLite file "
+            "(postgresql://user[:password]@host[:port]/name; `serve --db URL` sets it); every node "
+            "of a cluster uses the same"
+        ),
+    )
+    audit_key_path: Path | None = Field(
+        default=None,
+        description=(
+            "the server's private audit key file with db_url (created on first use; every node of a "
+            "cluster needs a copy); the SQLite file keeps its own beside it"
+        ),
+    )
     # Strategic conflicts (deconflict.strategic): buffers grow every volume on every side.
     buffer_m: float = Field(default=0.0, ge=0.0, description="grow every footprint by this (server filings)")
     vertical_buffer_m: float = Field(default=0.0, ge=0.0, description="grow every altitude band up and down")
@@ -342,6 +367,13 @@ class Settings(BaseSettings):
     def _valid_bind(cls, value: str | None) -> str | None:
         if value is not None:
             parse_bind(value)
+        return value
+
+    @field_validator("db_url")
+    @classmethod
+    def _valid_db_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_database_url(value.get_secret_value()):
+            raise ValueError("expected a URL postgresql://user@host:port/name")
         return value
 
     @field_validator("escalation_ladder_s")

@@ -1,4 +1,4 @@
-"""One connection shared by stores: nested transactions, and a message committed with its audit entry."""
+"""One database shared by stores: nested transactions, a change committed with its audit entry."""
 
 from __future__ import annotations
 
@@ -11,21 +11,23 @@ from typing import Any
 
 import pytest
 
-from deconflict.channel.audit import AuditKind, AuditRecord
+from deconflict.channel.audit import AuditKind, AuditLog, AuditRecord
 from deconflict.channel.catalogue import load_catalogue
+from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.service.messages import send_batch
 from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.channel.service.parties import add_party, revoke_party_token, rotate_party_token
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
-from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database, GroupCommitError
 from deconflict.storage.sqlite.operations import SQLiteStore
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.filing import FilingResult
 from deconflict.strategic.limits import Limits
+from deconflict.strategic.store import Store
 from tests.builders import T0_S, box, volume
 from tests.fakes import EventList
+from tests.storage.backends import Backend
 
 _PARTY_SQL = "INSERT INTO parties (name, public_key_pem, token_sha256, created_s) VALUES (?, 'pem', ?, 0.0)"
 
@@ -47,20 +49,22 @@ def _record(message_id: int) -> AuditRecord:
     return AuditRecord("blue", AuditKind.MESSAGE_SENT, subject, ("blue", "red"), {"message_id": message_id})
 
 
-def test_a_message_and_its_entry_commit_together_or_not_at_all(tmp_path: Path) -> None:
-    db = tmp_path / "shared.db"
-    database = Database(db)
-    with SQLiteMessageStore(database) as messages, SQLiteAuditLog(database) as audit:
+def test_a_message_and_its_entry_commit_together_or_not_at_all(storage_backend: Backend) -> None:
+    database = storage_backend.database()
+    with (
+        storage_backend.store("messages", database) as messages,
+        storage_backend.store("audit", database) as audit,
+    ):
         with audit.transaction_with(messages):
             message = messages.add_message(_content("n1"), "sig", T0_S)
             audit.append([_record(message.id)], T0_S)
-        assert (_count(db, "messages"), _count(db, "audit_log")) == (1, 1)
+        assert (_rows(storage_backend, "messages"), _rows(storage_backend, "audit_log")) == (1, 1)
 
         with pytest.raises(RuntimeError), audit.transaction_with(messages):
             message = messages.add_message(_content("n2"), "sig", T0_S)
             audit.append([_record(message.id)], T0_S)
             raise RuntimeError("the process dies before the commit")
-        assert (_count(db, "messages"), _count(db, "audit_log")) == (1, 1)
+        assert (_rows(storage_backend, "messages"), _rows(storage_backend, "audit_log")) == (1, 1)
     database.close()
 
 
@@ -87,9 +91,7 @@ def test_stores_on_separate_connections_get_no_shared_transaction(tmp_path: Path
         assert _count(db, "audit_log") == 1
 
 
-def _file(
-    store: SQLiteStore, audit: SQLiteAuditLog, states: SQLiteConflictStates, party: str
-) -> FilingResult:
+def _file(store: Store, audit: AuditLog, states: ConflictStateStore, party: str) -> FilingResult:
     # Every party files the same box: each filing conflicts with the others' operations.
     return file_plan(
         store,
@@ -107,8 +109,13 @@ def _file(
     )
 
 
-def _counts(path: Path) -> tuple[int, int, int]:
-    return (_count(path, "operations"), _count(path, "conflicts"), _count(path, "audit_log"))
+def _rows(backend: Backend, table: str) -> int:
+    [(count,)] = backend.query(f"SELECT count(*) FROM {table}")
+    return int(count)
+
+
+def _counts(backend: Backend) -> tuple[int, int, int]:
+    return (_rows(backend, "operations"), _rows(backend, "conflicts"), _rows(backend, "audit_log"))
 
 
 def _fail(*args: object, **kwargs: object) -> list[object]:
@@ -116,49 +123,47 @@ def _fail(*args: object, **kwargs: object) -> list[object]:
 
 
 def test_a_filing_and_its_entries_commit_together_or_not_at_all(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "filing.db"
-    database = Database(db)
+    database = storage_backend.database()
     with (
-        SQLiteStore(database, checkpoint_interval_s=None) as store,
-        SQLiteConflictStates(database) as states,
-        SQLiteAuditLog(database) as audit,
+        storage_backend.store("operations", database) as store,
+        storage_backend.store("conflict_states", database) as states,
+        storage_backend.store("audit", database) as audit,
     ):
         assert store.database is states.database is audit.database is database
         _file(store, audit, states, "blue")
         result = _file(store, audit, states, "red")
         assert len(result.conflict_ids) == 1
         # Two operations, one conflict; entries: two filings and the conflict found.
-        assert _counts(db) == (2, 1, 3)
+        assert _counts(storage_backend) == (2, 1, 3)
 
         with monkeypatch.context() as patch:
             patch.setattr(audit, "append", _fail)
             with pytest.raises(RuntimeError):
                 _file(store, audit, states, "green")
         assert not database.in_transaction
-        assert _counts(db) == (2, 1, 3)  # neither green's operation nor its two conflicts
+        assert _counts(storage_backend) == (2, 1, 3)  # neither green's operation nor its two conflicts
         assert store.get_operation("green", "op-1") is None
         assert [r.id for r in store.list_conflict_records("green")] == []
 
         _file(store, audit, states, "green")  # the chain goes on where it was
-        assert _counts(db) == (3, 3, 6)
+        assert _counts(storage_backend) == (3, 3, 6)
     database.close()
 
 
 def test_a_withdrawal_and_its_entries_commit_together_or_not_at_all(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "withdrawal.db"
-    database = Database(db)
+    database = storage_backend.database()
     with (
-        SQLiteStore(database, checkpoint_interval_s=None) as store,
-        SQLiteConflictStates(database) as states,
-        SQLiteAuditLog(database) as audit,
+        storage_backend.store("operations", database) as store,
+        storage_backend.store("conflict_states", database) as states,
+        storage_backend.store("audit", database) as audit,
     ):
         _file(store, audit, states, "blue")
         _file(store, audit, states, "red")
-        before = _count(db, "audit_log")
+        before = _rows(storage_backend, "audit_log")
 
         with monkeypatch.context() as patch:
             patch.setattr(audit, "append", _fail)
@@ -168,7 +173,7 @@ def test_a_withdrawal_and_its_entries_commit_together_or_not_at_all(
         operation = store.get_operation("red", "op-1")
         assert operation is not None and (operation.version, str(operation.state)) == (1, "proposed")
         assert states.list_for("red") == {}  # the conflict's resolution rolled back too
-        assert _count(db, "audit_log") == before
+        assert _rows(storage_backend, "audit_log") == before
 
         withdrawn = withdraw_plan(store, audit, "red", "op-1", 1, T0_S, conflict_states=states)
         assert (withdrawn.version, str(withdrawn.state)) == (2, "withdrawn")
@@ -284,13 +289,15 @@ def test_a_failed_group_commit_fails_every_writer_and_stores_nothing(tmp_path: P
 
 
 def test_party_changes_and_their_entries_commit_together_or_not_at_all(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "parties.db"
-    database = Database(db)
-    with SQLitePartyStore(database) as parties, SQLiteAuditLog(database) as audit:
+    database = storage_backend.database()
+    with (
+        storage_backend.store("parties", database) as parties,
+        storage_backend.store("audit", database) as audit,
+    ):
         add_party(parties, audit, "blue", None, T0_S)
-        assert (_count(db, "parties"), _count(db, "audit_log")) == (1, 1)
+        assert (_rows(storage_backend, "parties"), _rows(storage_backend, "audit_log")) == (1, 1)
         with monkeypatch.context() as patch:
             patch.setattr(audit, "append", _fail)
             with pytest.raises(RuntimeError):
@@ -299,7 +306,10 @@ def test_party_changes_and_their_entries_commit_together_or_not_at_all(
                 revoke_party_token(parties, audit, "blue", T0_S + 1)
             with pytest.raises(RuntimeError):
                 rotate_party_token(parties, audit, "blue", T0_S + 2)
-        assert (_count(db, "parties"), _count(db, "audit_log")) == (1, 1)  # no red, blue unchanged
+        assert (_rows(storage_backend, "parties"), _rows(storage_backend, "audit_log")) == (
+            1,
+            1,
+        )  # no red, blue unchanged
         blue = parties.get_party("blue")
         assert blue is not None and blue.is_active
         revoke_party_token(parties, audit, "blue", T0_S + 3)

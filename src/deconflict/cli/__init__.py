@@ -182,9 +182,19 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     serve = sub.add_parser(
         "serve",
         help="run the channel service (REST API, OpenAPI at /docs)",
-        description="Runs the channel service on embedded SQLite until interrupted.",
+        description=(
+            "Runs the channel service until interrupted, on embedded SQLite, or on PostgreSQL with PostGIS "
+            "(--db postgresql://...; several nodes may serve one database)."
+        ),
     )
-    serve.add_argument("--db", metavar="PATH", help=db_help)
+    serve.add_argument(
+        "--db",
+        metavar="DB",
+        help=(
+            "SQLite database file, or a postgresql://user@host:port/name URL (default: DECONFLICT_DB_URL, "
+            "else DECONFLICT_DB_PATH or deconflict.db)"
+        ),
+    )
     serve.add_argument(
         "--init", action="store_true", help="create the database if it does not exist (else: an error)"
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 from deconflict.channel.keys import fingerprint, generate_key_pair, public_key_of
 from deconflict.channel.parties import Party, check_party_name
 from deconflict.channel.service.parties import add_party, revoke_party_token, rotate_party_token
-from deconflict.config import Settings, load_settings
+from deconflict.config import Settings, is_database_url, load_settings
 from deconflict.errors import AlreadyExistsError, InputError, Problem
 from deconflict.strategic.conflicts import format_time
 
@@ -23,8 +23,10 @@ __all__ = ["existing_settings_for", "require_database", "run_party", "settings_f
 
 
 def settings_for(db: str | None) -> Settings:
-    """Settings from the environment, with ``--db`` taking precedence."""
-    return load_settings() if db is None else load_settings(db_path=Path(db))
+    """Settings from the environment, with ``--db`` taking precedence (a file, or a ``postgresql://`` URL)."""
+    if db is None:
+        return load_settings()
+    return load_settings(db_url=db) if is_database_url(db) else load_settings(db_path=Path(db))
 
 
 _REPLACE_HINT = "it is replaced only with --force"
@@ -54,7 +56,8 @@ def require_database(path: Path) -> None:
 def existing_settings_for(db: str | None) -> Settings:
     """:func:`settings_for`, for a command that reads an existing channel: the file must exist."""
     settings = settings_for(db)
-    require_database(settings.db_path)
+    if settings.db_url is None:  # a PostgreSQL database is checked when it is opened
+        require_database(settings.db_path)
     return settings
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from deconflict.cli.party import require_database, settings_for
 from deconflict.client import is_loopback_host
-from deconflict.config import parse_bind
+from deconflict.config import Settings, parse_bind
 from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -93,22 +93,33 @@ def check_tls(host: str, cert: str | None, key: str | None, behind_proxy: bool =
         raise InputError([problem]) from exc
 
 
-def _open_channel(db_path: Path, init: bool) -> tuple[ServerLock, str]:
-    """Take the database's server lock; refuse a missing file unless ``init``. Returns what to log."""
+def _open_channel(settings: Settings, init: bool) -> tuple[ServerLock | None, str]:
+    """Take the SQLite file's server lock, refusing a missing file unless ``init``; or check that the
+    PostgreSQL database opens (and migrate it). Returns the lock (``None`` for PostgreSQL, which
+    several nodes serve at once) and what to log."""
+    from deconflict.storage import open_storage
     from deconflict.storage.sqlite.lock import ServerLock
 
-    if not init:
-        require_database(db_path)
-    lock = ServerLock(db_path)  # a second server on the same file, or a restore under way, is refused
+    lock = None
+    if settings.db_url is None:
+        if not init:
+            require_database(settings.db_path)
+        # A second server on the same file, or a restore under way, is refused.
+        lock = ServerLock(settings.db_path)
     try:
-        from deconflict.storage import open_storage
-
-        with open_storage(db_path) as storage:  # creates (and migrates) the file with --init
+        with open_storage(settings) as storage:  # creates (and migrates) the file with --init
             count = len(storage.parties.list_parties())
     except BaseException:
-        lock.release()
+        if lock is not None:
+            lock.release()
         raise
-    return lock, f"database {db_path.resolve()}: {count} {'party' if count == 1 else 'parties'}"
+    if settings.db_url is None:
+        where = str(settings.db_path.resolve())
+    else:
+        from deconflict.storage.postgres.database import display_url
+
+        where = display_url(settings.db_url.get_secret_value())
+    return lock, f"database {where}: {count} {'party' if count == 1 else 'parties'}"
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -125,14 +136,15 @@ def run_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"metrics_bind": args.metrics_bind})
     log_config = logging_config(getattr(args, "log_format", "json"))
     logging.config.dictConfig(log_config)
-    lock, served = _open_channel(settings.db_path, getattr(args, "init", False))
+    lock, served = _open_channel(settings, getattr(args, "init", False))
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     clock = FileClock(clock_file) if clock_file else None
     app = create_app(settings, clock=clock)
     try:
         operator = _serve_metrics(app.state.metrics, settings.metrics_bind)
     except BaseException:
-        lock.release()
+        if lock is not None:
+            lock.release()
         raise
     _log.info("%s", served)
     if operator is not None:
@@ -154,7 +166,8 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         if operator is not None:
             operator.stop()
-        lock.release()
+        if lock is not None:
+            lock.release()
     return 0
 
 

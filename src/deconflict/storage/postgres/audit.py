@@ -180,4 +180,4 @@ class PostgresAuditLog(DatabaseStore):
                     f"SELECT {_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq LIMIT %s",
                     (after_seq, limit),
                 ).fetchall()
-        return [_entry(r) for r in rows]  # type: ignore[arg-type]
+        return [_entry(r) for r in rows]

@@ -40,7 +40,7 @@ class PostgresConflictStates(DatabaseStore):
             + (" FOR UPDATE" if lock else ""),
             (conflict_id,),
         ).fetchone()
-        return None if row is None else _lifecycle(row)  # type: ignore[arg-type]
+        return None if row is None else _lifecycle(row)
 
     def get(self, conflict_id: int) -> ConflictLifecycle | None:
         """The record of a conflict, or ``None``."""
@@ -55,7 +55,7 @@ class PostgresConflictStates(DatabaseStore):
                 "ORDER BY conflict_id",
                 (party, party),
             ).fetchall()
-        return {int(r["conflict_id"]): _lifecycle(r) for r in rows}  # type: ignore[arg-type]
+        return {int(r["conflict_id"]): _lifecycle(r) for r in rows}
 
     def update(
         self,

@@ -29,9 +29,10 @@ import contextlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from deconflict.channel.audit import (
     GENESIS_HASH,
@@ -60,7 +61,7 @@ def audit_key_path(db_path: Path | str) -> Path:
     return path.with_name(path.name + ".audit-key.pem")
 
 
-def _entry(row: sqlite3.Row) -> AuditEntry:
+def _entry(row: sqlite3.Row | Mapping[str, Any]) -> AuditEntry:
     return AuditEntry(
         seq=row["seq"],
         time_s=row["time_s"],

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import astuple, fields
+from typing import Any
 
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side, new_lifecycle
 from deconflict.errors import NotFoundError
@@ -44,7 +45,7 @@ def _facts(text: str) -> Conflict:
     return Conflict(**data)
 
 
-def _lifecycle(row: sqlite3.Row) -> ConflictLifecycle:
+def _lifecycle(row: sqlite3.Row | Mapping[str, Any]) -> ConflictLifecycle:
     return ConflictLifecycle(
         conflict_id=int(row["conflict_id"]),
         conflict=_facts(row["facts"]),

@@ -14,7 +14,8 @@ statistics.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
 from deconflict.channel.paging import Page
@@ -199,7 +200,7 @@ def _number(alert: Alert) -> int:
     return int(alert.id.removeprefix("a-"))
 
 
-def _incident(row: sqlite3.Row, comments: tuple[IncidentComment, ...]) -> Incident:
+def _incident(row: sqlite3.Row | Mapping[str, Any], comments: tuple[IncidentComment, ...]) -> Incident:
     return Incident(
         id=int(row["id"]),
         a=Aircraft(row["party_a"], row["aircraft_a"]),

@@ -23,7 +23,7 @@ import json
 import sqlite3
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
@@ -135,7 +135,7 @@ def _volume_row(volume: Volume) -> tuple[Any, ...]:
     )
 
 
-def _volumes_from_rows(rows: Sequence[sqlite3.Row]) -> list[Volume]:
+def _volumes_from_rows(rows: Sequence[sqlite3.Row | Mapping[str, Any]]) -> list[Volume]:
     if not rows:
         return []
     shapes = shapely.from_wkb([r["shape_wkb"] for r in rows])
