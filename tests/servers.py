@@ -28,16 +28,16 @@ _RUNNING = re.compile(r"running on (https?://127\.0\.0\.1:\d+)")
 
 @contextmanager
 def serve_process(
-    db: Path, log: Path, env: dict[str, str] | None = None, extra_args: Sequence[str] = ()
+    db: Path | str, log: Path, env: dict[str, str] | None = None, extra_args: Sequence[str] = ()
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Start ``deconflict serve`` on 127.0.0.1 and an ephemeral port; yield the process and its URL.
 
     The server's log goes to a file, polled for the "running on" line: never a
     pipe that could fill up, and no mix of select() with buffered reads. A
     database that does not exist yet is created (``--init``): a test asks for it
-    by naming a new file.
+    by naming a new file. A ``postgresql://`` URL (a string) is served as it is.
     """
-    init = [] if db.exists() else ["--init"]
+    init = [] if isinstance(db, str) or db.exists() else ["--init"]
     command = [
         sys.executable,
         "-m",

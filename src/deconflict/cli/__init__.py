@@ -178,7 +178,10 @@ def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db_help = "SQLite database file (default: DECONFLICT_DB_PATH or deconflict.db)"
+    db_help = (
+        "SQLite database file, or a postgresql://user@host:port/name URL "
+        "(default: DECONFLICT_DB_URL, else DECONFLICT_DB_PATH or deconflict.db)"
+    )
     serve = sub.add_parser(
         "serve",
         help="run the channel service (REST API, OpenAPI at /docs)",
@@ -187,14 +190,7 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
             "(--db postgresql://...; several nodes may serve one database)."
         ),
     )
-    serve.add_argument(
-        "--db",
-        metavar="DB",
-        help=(
-            "SQLite database file, or a postgresql://user@host:port/name URL (default: DECONFLICT_DB_URL, "
-            "else DECONFLICT_DB_PATH or deconflict.db)"
-        ),
-    )
+    serve.add_argument("--db", metavar="DB", help=db_help)
     serve.add_argument(
         "--init", action="store_true", help="create the database if it does not exist (else: an error)"
     )
@@ -237,7 +233,7 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         ),
     )
     add.add_argument("name", metavar="NAME", help="party name: 1-64 of a-z 0-9 _ -")
-    add.add_argument("--db", metavar="PATH", help=db_help)
+    add.add_argument("--db", metavar="DB", help=db_help)
     add.add_argument("--public-key", metavar="FILE", help="the party's Ed25519 public key (PEM)")
     add.add_argument(
         "--key-out",
@@ -256,11 +252,11 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     keygen.add_argument("--out", metavar="DIR", default=".", help="folder of the two files (default .)")
     keygen.add_argument("--force", action="store_true", help="replace existing key files")
     listing = party_sub.add_parser("list", help="list parties")
-    listing.add_argument("--db", metavar="PATH", help=db_help)
+    listing.add_argument("--db", metavar="DB", help=db_help)
     listing.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     revoke = party_sub.add_parser("revoke", help="revoke a party's token (its data stays)")
     revoke.add_argument("name", metavar="NAME")
-    revoke.add_argument("--db", metavar="PATH", help=db_help)
+    revoke.add_argument("--db", metavar="DB", help=db_help)
     rotate = party_sub.add_parser(
         "rotate",
         help="give a party a new token (printed once); the old one works until the grace period ends",
@@ -277,7 +273,7 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="S",
         help="seconds the old token keeps working (default 3600; 0: refused at once)",
     )
-    rotate.add_argument("--db", metavar="PATH", help=db_help)
+    rotate.add_argument("--db", metavar="DB", help=db_help)
 
     from deconflict.cli.convert import add_convert_parser
 

@@ -57,7 +57,9 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     source = verify.add_mutually_exclusive_group()
     source.add_argument(
-        "--db", metavar="PATH", help="the server's SQLite database (default: DECONFLICT_DB_PATH)"
+        "--db",
+        metavar="DB",
+        help="the server's SQLite database, or a postgresql:// URL (default: DECONFLICT_DB_URL or _DB_PATH)",
     )
     source.add_argument("--url", help="a server, e.g. http://127.0.0.1:8000 (with --token)")
     source.add_argument("--file", metavar="FILE", help="an export written by `deconflict audit export`")
@@ -95,7 +97,9 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     key_source = key_action.add_mutually_exclusive_group()
     key_source.add_argument(
-        "--db", metavar="PATH", help="the server's SQLite database (default: DECONFLICT_DB_PATH)"
+        "--db",
+        metavar="DB",
+        help="the server's SQLite database, or a postgresql:// URL (default: DECONFLICT_DB_URL or _DB_PATH)",
     )
     key_source.add_argument("--url", help="a server (with --token)")
     key_action.add_argument("--token", help="the party's bearer token (default: DECONFLICT_TOKEN)")
@@ -212,7 +216,7 @@ def _verify_db(args: argparse.Namespace) -> str:
                 )
             ]
         )
-    path = settings.db_path
+    path = settings.db_path if settings.db_url is None else _database_name(settings.db_url.get_secret_value())
     with open_storage(settings) as storage:
         entries = storage.audit.entries()
         stored_key = storage.audit.stored_public_key()
@@ -356,6 +360,13 @@ def _verify(args: argparse.Namespace) -> str:
     return _verify_db(args)
 
 
+def _database_name(url: str) -> str:
+    """A PostgreSQL database's URL without its password, for messages."""
+    from deconflict.storage.postgres.database import display_url
+
+    return display_url(url)
+
+
 def _server_key(args: argparse.Namespace) -> str:
     """The server's public key: from the private key file beside ``--db``, or from ``--url``."""
     if args.url is not None:
@@ -364,8 +375,12 @@ def _server_key(args: argparse.Namespace) -> str:
     from deconflict.cli.party import existing_settings_for
     from deconflict.storage.sqlite.audit import audit_key_path
 
-    path = existing_settings_for(args.db).db_path
-    private = audit_key_path(path)
+    settings = existing_settings_for(args.db)
+    private = audit_key_path(settings.db_path) if settings.db_url is None else settings.audit_key_path
+    if private is None:
+        raise InputError(
+            [Problem("settings", "the server's audit key file is not set", None, "DECONFLICT_AUDIT_KEY_PATH")]
+        )
     try:
         data = private.read_bytes()
     except OSError as exc:

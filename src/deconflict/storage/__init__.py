@@ -39,9 +39,7 @@ __all__ = [
 ]
 
 
-def open_storage(
-    settings: Settings | Path | str, *, audit_key_path: Path | None = None
-) -> Storage:
+def open_storage(settings: Settings | Path | str, *, audit_key_path: Path | None = None) -> Storage:
     """The storage the settings choose: every store over one database.
 
     Embedded SQLite at ``db_path``, or PostgreSQL at ``db_url`` when it is set
