@@ -131,6 +131,19 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert [op.id for op in store.list_operations("blue")] == ["op-1"]
 
 
+def test_db_commands_refuse_a_postgresql_database_and_name_pg_dump(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "postgresql://app@127.0.0.1:1/channel"
+    for action in ("backup", "restore"):
+        assert main(["db", action, str(tmp_path / "b.db"), "--db", url]) == 2
+        assert "pg_dump" in capsys.readouterr().err
+    monkeypatch.setenv("DECONFLICT_DB_URL", url)
+    assert main(["db", "backup", str(tmp_path / "b.db")]) == 2
+    assert "DECONFLICT_DB_URL" in capsys.readouterr().err
+    assert not (tmp_path / "b.db").exists()
+
+
 def test_the_audit_key_travels_with_the_backup(tmp_path: Path) -> None:
     from deconflict.storage.sqlite.audit import audit_key_path
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 
 from deconflict.cli.party import require_database
-from deconflict.config import load_settings
+from deconflict.config import is_database_url, load_settings
+from deconflict.errors import InputError, Problem
 from deconflict.storage.sqlite.backup import BackupSummary, backup_database, restore_database
 from deconflict.storage.sqlite.retention import prune_backups, timestamped_backup_path
 
@@ -41,7 +42,19 @@ def _prune(args: argparse.Namespace, console: Console) -> None:
 
 def run_db(args: argparse.Namespace) -> int:
     """``deconflict db backup PATH`` / ``deconflict db restore PATH``."""
-    db = Path(args.db) if args.db else load_settings().db_path
+    settings = None if args.db else load_settings()
+    if is_database_url(args.db or "") or (settings is not None and settings.db_url is not None):
+        # Refused, not guessed at: a URL is no file to copy.
+        raise InputError(
+            [
+                Problem(
+                    "--db" if args.db else "DECONFLICT_DB_URL",
+                    "`deconflict db backup|restore` copies a SQLite file; back up a PostgreSQL database "
+                    "with pg_dump (and keep the audit key file, DECONFLICT_AUDIT_KEY_PATH, with it)",
+                )
+            ]
+        )
+    db = Path(args.db) if settings is None else settings.db_path
     console = Console()
     if args.db_command == "backup":
         require_database(db)
