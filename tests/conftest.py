@@ -34,7 +34,7 @@ from tests.cluster.servers import (
     postgres_server,
     unavailable,
 )
-from tests.storage.backends import Backend, PostgresBackend, SQLiteBackend
+from tests.storage.backends import Backend, PostgresBackend, SQLiteBackend, empty_postgres
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
@@ -72,8 +72,6 @@ def nats() -> Iterator[NatsCluster]:
 
 _names = itertools.count()
 
-_KEPT_TABLES = ("schema_migrations", "spatial_ref_sys")
-
 
 def new_database(server: PostgresServer) -> str:
     """Create a new, empty database on ``server`` (PostGIS not yet created in it); return its URL."""
@@ -100,20 +98,6 @@ def contract_postgres_url(postgres: PostgresServer) -> str:
     return url
 
 
-def _truncate(url: str) -> None:
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
-        tables = [
-            str(name)
-            for (name,) in connection.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND NOT (tablename = ANY(%s))",
-                (list(_KEPT_TABLES),),
-            )
-        ]
-        connection.execute(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"  # type: ignore[arg-type]
-        )
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def storage_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """A fresh database of each backend: a new SQLite file, or the emptied PostgreSQL database."""
@@ -121,5 +105,5 @@ def storage_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         yield SQLiteBackend(tmp_path / "deconflict.db", tmp_path)
         return
     url: str = request.getfixturevalue("contract_postgres_url")
-    _truncate(url)
+    empty_postgres(url)
     yield PostgresBackend(url, tmp_path)

@@ -21,7 +21,25 @@ from deconflict.storage.sqlite.operations import SQLiteStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.units import AltitudeMargins
 
-__all__ = ["Backend", "PostgresBackend", "SQLiteBackend"]
+__all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "empty_postgres"]
+
+_KEPT_TABLES = ("schema_migrations", "spatial_ref_sys")
+
+
+def empty_postgres(url: str) -> None:
+    """Empty every table of a migrated database (its schema version and PostGIS's own kept)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
+        tables = [
+            str(name)
+            for (name,) in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND NOT (tablename = ANY(%s))",
+                (list(_KEPT_TABLES),),
+            )
+        ]
+        names = ", ".join(f'"{t}"' for t in tables)
+        connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
 
 
 class Backend(Protocol):
