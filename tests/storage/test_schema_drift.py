@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import psycopg
@@ -108,3 +109,23 @@ def test_a_postgres_database_newer_than_the_code_is_refused(fresh_postgres_url: 
         )
     with pytest.raises(DeconflictError, match="newer than this deconflict"):
         PostgresDatabase(fresh_postgres_url)
+
+
+def test_nodes_opening_a_new_postgres_database_at_once_do_not_fail(fresh_postgres_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_once() -> None:
+        try:
+            PostgresDatabase(fresh_postgres_url, max_size=1).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with psycopg.connect(fresh_postgres_url) as connection:
+        rows = connection.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+    assert [int(v) for (v,) in rows] == [m.version for m in pg_migrations.MIGRATIONS]
