@@ -11,6 +11,8 @@ from deconflict.storage.sqlite.backup import backup_database, restore_database
 from deconflict.storage.sqlite.connection import connect
 from deconflict.storage.sqlite.migrations import migrate
 from deconflict.storage.sqlite.public_ids import load_public_ids, public_ids_since_seq
+from tests.cluster.servers import PostgresServer
+from tests.conftest import new_database
 
 
 def _ids(db: Path) -> list[int]:
@@ -52,3 +54,36 @@ def test_a_chain_written_before_public_ids_is_marked_where_they_start(tmp_path: 
     SQLiteAuditLog(db).close()  # migrated to the latest version
     assert public_ids_since_seq(db) == 3
     assert len(set(_ids(db))) == 19
+
+
+def test_a_postgres_database_keeps_its_secret_and_marks_where_public_ids_start(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from deconflict.storage.postgres.audit import PostgresAuditLog
+    from deconflict.storage.postgres.migrations import migrate as migrate_postgres
+    from deconflict.storage.postgres.public_ids import public_ids_since_seq as since_in_postgres
+
+    old, new = new_database(postgres), new_database(postgres)
+    with psycopg.connect(old, autocommit=True) as raw:
+        migrate_postgres(raw, target=11)  # as an older server left it: two entries, no secret
+        for seq in (1, 2):
+            raw.execute(
+                "INSERT INTO audit_log VALUES "
+                "(%s, 1.0, 'server', 'party_added', '[]', '[]', '{}', '', '', '')",
+                (seq,),
+            )
+
+    def ids(log: PostgresAuditLog) -> list[int]:
+        return [log.public_ids.public(IdKind.MESSAGE, row) for row in range(1, 20)]
+
+    with PostgresAuditLog(old, tmp_path / "key.pem") as log:  # migrated to the latest version
+        assert since_in_postgres(log.database) == 3
+        first = ids(log)
+        assert len(set(first)) == 19
+    with PostgresAuditLog(old, tmp_path / "key.pem") as log:
+        assert ids(log) == first
+    with PostgresAuditLog(new, tmp_path / "key.pem") as log:
+        assert since_in_postgres(log.database) == 1
+        assert ids(log) != first

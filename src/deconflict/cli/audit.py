@@ -33,6 +33,8 @@ from deconflict.errors import AuditError, InputError, Problem
 if TYPE_CHECKING:
     from deconflict.channel.audit import AuditEntry, ChainLink, Checkpoint
     from deconflict.channel.messages import Message
+    from deconflict.channel.stores import Storage
+    from deconflict.config import Settings
 
 __all__ = ["add_audit_parser", "run_audit"]
 
@@ -200,7 +202,6 @@ def _verify_db(args: argparse.Namespace) -> str:
     from deconflict.channel.service.conflicts import conflict_lifecycles
     from deconflict.cli.party import existing_settings_for
     from deconflict.storage import open_storage
-    from deconflict.storage.sqlite.public_ids import public_ids_since_seq
 
     settings = existing_settings_for(args.db)
     if args.key is None and args.pin is None:
@@ -231,7 +232,7 @@ def _verify_db(args: argparse.Namespace) -> str:
         listed = storage.parties.list_parties()
         stored = [m for p in listed for m in storage.messages.list_messages(p.name, "outbox")]
         # Entries name objects as the parties see them; the store has rows.
-        as_rows = with_row_ids(entries, storage.audit.public_ids, public_ids_since_seq(path))
+        as_rows = with_row_ids(entries, storage.audit.public_ids, _public_ids_since_seq(storage, settings))
         signatures = verify_messages(stored, {p.name: p.public_key_pem for p in listed}, as_rows)
         operations = [(p.name, op) for p in listed for op in storage.operations.list_operations(p.name)]
         lifecycles = {
@@ -358,6 +359,19 @@ def _verify(args: argparse.Namespace) -> str:
             )
         return _verify_view(args, document, args.file, _read_key(args.key))
     return _verify_db(args)
+
+
+def _public_ids_since_seq(storage: Storage, settings: Settings) -> int:
+    """The first audit entry naming objects by public id, in the database ``settings`` name."""
+    if settings.db_url is None:
+        from deconflict.storage.sqlite.public_ids import public_ids_since_seq
+
+        return public_ids_since_seq(settings.db_path)
+    from deconflict.storage.postgres.public_ids import public_ids_since_seq as in_postgres
+    from deconflict.storage.postgres.storage import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    return in_postgres(storage.database)
 
 
 def _database_name(url: str) -> str:

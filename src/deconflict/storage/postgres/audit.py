@@ -33,8 +33,10 @@ from deconflict.channel.audit import (
     seal,
     sign_checkpoint,
 )
+from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import DeconflictError, StorageChangedError
 from deconflict.storage.postgres.database import Connection, Database, DatabaseStore
+from deconflict.storage.postgres.public_ids import load_public_ids
 from deconflict.storage.sqlite.audit import _create_key_file, _entry
 
 __all__ = ["PostgresAuditLog"]
@@ -59,6 +61,7 @@ class PostgresAuditLog(DatabaseStore):
         super().__init__(url)
         self.key_path = key_path
         self._signer: AuditSigner | None = None
+        self._public_ids: PublicIds | None = None
         self._known_head: tuple[int, str] | None = None  # the last entry this log appended
         self._changed: str | None = None  # why appending stopped, once it has
 
@@ -111,6 +114,13 @@ class PostgresAuditLog(DatabaseStore):
             )
         self._signer = signer
         return signer
+
+    @property
+    def public_ids(self) -> PublicIds:
+        """The database's public ids (:mod:`deconflict.storage.postgres.public_ids`), read once."""
+        if self._public_ids is None:
+            self._public_ids = load_public_ids(self.database)
+        return self._public_ids
 
     @property
     def public_key_pem(self) -> str:

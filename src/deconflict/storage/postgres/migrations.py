@@ -17,12 +17,14 @@ released step is never edited; a new one is appended with the next version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, LiteralString
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from deconflict.channel.public_ids import new_secret
 from deconflict.errors import DeconflictError
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "migrate", "schema_version"]
@@ -33,11 +35,12 @@ MIGRATION_LOCK = 0x6465_636F_6D69_6772  # "decomigr": one key, any deconflict da
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One step of the schema: the ``version`` reached, what it does, its SQL statements."""
+    """One step of the schema: the ``version`` reached, what it does, its SQL statements (or a
+    function given the connection, run inside the migration transaction)."""
 
     version: int
     description: str
-    statements: tuple[LiteralString, ...]
+    statements: tuple[LiteralString, ...] | Callable[[psycopg.Connection[Any]], None]
 
 
 _OPERATIONS = (
@@ -264,6 +267,22 @@ _DISCLOSURES_PAIR_WITHOUT_CONFLICTS = (
     "WHERE kind <> 'conflict'",
 )
 
+
+def _public_id_secret(connection: psycopg.Connection[Any]) -> None:
+    """The secret of the ids parties are shown (:mod:`deconflict.channel.public_ids`), made with the
+    database, as SQLite's step 12 makes it: one row; ``since_seq`` is the first audit entry that names
+    objects by public id."""
+    connection.execute(
+        "CREATE TABLE public_id_secret "
+        "(one BIGINT PRIMARY KEY CHECK (one = 1), secret TEXT NOT NULL, since_seq BIGINT NOT NULL)"
+    )
+    connection.execute(
+        "INSERT INTO public_id_secret (one, secret, since_seq) "
+        "SELECT 1, %s, coalesce(max(seq), 0) + 1 FROM audit_log",
+        (new_secret().hex(),),
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "operations, volumes with their PostGIS footprint, the 4-D box index, conflicts", _OPERATIONS
@@ -285,6 +304,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     # SQLite's step 11 drops its legacy ``meta`` table; PostgreSQL never had one.
     Migration(11, "the schema version is schema_migrations' alone (no meta table)", ()),
+    Migration(
+        12, "the secret of the ids parties are shown (a keyed permutation of row ids)", _public_id_secret
+    ),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps, as SQLite's."""
 
@@ -356,8 +378,11 @@ def migrate(connection: psycopg.Connection[Any], where: str = "database", target
         connection.execute(_VERSION_TABLE)
         for step in MIGRATIONS:
             if current < step.version <= goal:
-                for statement in step.statements:
-                    connection.execute(statement)
+                if callable(step.statements):
+                    step.statements(connection)
+                else:
+                    for statement in step.statements:
+                        connection.execute(statement)
                 connection.execute(
                     "INSERT INTO schema_migrations (version, description) VALUES (%s, %s)",
                     (step.version, step.description),
