@@ -23,11 +23,11 @@ from deconflict.units import AltitudeMargins
 
 __all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "empty_postgres"]
 
-_KEPT_TABLES = ("schema_migrations", "spatial_ref_sys")
+_KEPT_TABLES = ("schema_migrations", "spatial_ref_sys", "public_id_secret")  # made with the database
 
 
 def empty_postgres(url: str) -> None:
-    """Empty every table of a migrated database (its schema version and PostGIS's own kept)."""
+    """Empty every table of a migrated database (what migrations made once, and PostGIS's own, kept)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
