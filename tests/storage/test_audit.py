@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.channel.audit import GENESIS_HASH, AuditKind, AuditRecord, SharedTransaction, verify_chain
+from deconflict.channel.audit import GENESIS_HASH, AuditKind, AuditRecord, SharedTransaction
+from deconflict.channel.audit_verify import verify_chain
 from deconflict.errors import DeconflictError, StorageChangedError
 from tests.builders import T0_S
 from tests.storage.backends import Backend
