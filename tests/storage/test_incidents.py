@@ -106,3 +106,22 @@ def test_monthly_counts_by_other_party_and_utc_month(storage_backend: Backend) -
         assert store.monthly_counts("green") == {("2026-12", "red"): (1, 1)}
         assert store.monthly_counts("nobody") == {}
         assert storage_backend.query("SELECT end_s FROM alert_log WHERE number = 1") == [(NOV_S + 30,)]
+
+
+def test_incidents_page_forward_and_back_for_one_party(storage_backend: Backend) -> None:
+    with storage_backend.store("incidents") as store:
+        for n in range(1, 8):  # blue is in 1, 2, 4, 5, 7; green and red alone in 3 and 6
+            a, b = (GREEN, RED) if n in (3, 6) else (BLUE, RED)
+            store.record_opened(incident(n, a, b, NOV_S + n))
+
+        def ids(page: object) -> tuple[list[int], bool, bool]:
+            return [i.id for i in page.items], page.more_before, page.more_after  # type: ignore[attr-defined]
+
+        assert ids(store.page_incidents("blue", 2)) == ([1, 2], False, True)
+        assert ids(store.page_incidents("blue", 2, after=2)) == ([4, 5], True, True)
+        assert ids(store.page_incidents("blue", 2, after=5)) == ([7], True, False)
+        assert ids(store.page_incidents("blue", 2, before=7)) == ([4, 5], True, True)
+        assert ids(store.page_incidents("blue", 3, before=4)) == ([1, 2], False, True)
+        assert ids(store.page_incidents("blue", 9)) == ([1, 2, 4, 5, 7], False, False)
+        assert ids(store.page_incidents("nobody", 2)) == ([], False, False)
+        assert ids(store.page_incidents("blue", 2, after=2**62)) == ([], True, False)

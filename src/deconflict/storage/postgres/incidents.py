@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from typing import LiteralString
 
 from deconflict.channel.live import Alert, Incident, IncidentComment
+from deconflict.channel.paging import Page
 from deconflict.storage.postgres.database import Connection, DatabaseStore
 from deconflict.storage.sqlite.database import is_row_id
 from deconflict.storage.sqlite.incidents import _closest, _incident, _number
 
 __all__ = ["PostgresIncidentStore"]
+
+_SMALLEST_ID, _LARGEST_ID = -(2**63) + 1, 2**63 - 2  # ids beyond a BIGINT bound nothing more
 
 _COLUMNS = (
     "id, party_a, aircraft_a, party_b, aircraft_b, started_s, ended_s, closest_time_s, "
@@ -44,9 +47,20 @@ class PostgresIncidentStore(DatabaseStore):
         assert row is not None
         return int(row["alert"]) + 1, int(row["incident"]) + 1
 
-    def _incidents(self, db: Connection, where: LiteralString, params: Sequence[object]) -> list[Incident]:
-        """Incidents matching ``where``, by id, with their comments."""
-        rows = db.execute(f"SELECT {_COLUMNS} FROM incidents WHERE {where} ORDER BY id", params).fetchall()
+    def _incidents(
+        self,
+        db: Connection,
+        where: LiteralString,
+        params: Sequence[object],
+        order: LiteralString = "id",
+        limit: int | None = None,
+    ) -> list[Incident]:
+        """Incidents matching ``where``, by ``order``, with their comments."""
+        bounded: LiteralString = "" if limit is None else " LIMIT %s"
+        values = [*params] if limit is None else [*params, limit]
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM incidents WHERE {where} ORDER BY {order}{bounded}", values
+        ).fetchall()
         if not rows:
             return []
         ids = [int(r["id"]) for r in rows]
@@ -117,6 +131,39 @@ class PostgresIncidentStore(DatabaseStore):
         with self.database.connection() as db:
             return self._incidents(db, "party_a = %s OR party_b = %s", (party, party))
 
+    def page_incidents(
+        self, party: str, limit: int, after: int | None = None, before: int | None = None
+    ) -> Page[Incident]:
+        """``limit`` incidents involving ``party``'s aircraft, oldest first, with comments.
+
+        Those after the incident ``after``, or before ``before``, or from the first.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        mine: LiteralString = "(party_a = %s OR party_b = %s)"
+        with self.database.connection() as db:
+            if before is not None:
+                bound = min(max(before, _SMALLEST_ID), _LARGEST_ID)
+                found = self._incidents(
+                    db, f"{mine} AND id < %s", (party, party, bound), "id DESC", limit + 1
+                )
+                more_before = len(found) > limit
+                found = found[:limit][::-1]
+                edge = found[-1].id if found else bound - 1
+                more_after = _exists(
+                    db, f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id > %s)", party, edge
+                )
+            else:
+                start = 0 if after is None else min(max(after, _SMALLEST_ID), _LARGEST_ID)
+                found = self._incidents(db, f"{mine} AND id > %s", (party, party, start), "id", limit + 1)
+                more_after = len(found) > limit
+                found = found[:limit]
+                edge = found[0].id if found else start + 1
+                more_before = _exists(
+                    db, f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id < %s)", party, edge
+                )
+        return Page(tuple(found), more_before, more_after)
+
     def add_comment(self, incident_id: int, comment: IncidentComment) -> None:
         """Append a comment to an incident's thread."""
         with self.database.transaction() as db:
@@ -163,3 +210,8 @@ class PostgresIncidentStore(DatabaseStore):
                     n = int(row["n"])
                     counts[key] = (alerts + n, incidents) if column == 0 else (alerts, incidents + n)
         return counts
+
+
+def _exists(db: Connection, query: LiteralString, party: str, edge: int) -> bool:
+    row = db.execute(query, (party, party, edge)).fetchone()
+    return row is not None and bool(row["exists"])
