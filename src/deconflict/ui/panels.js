@@ -82,6 +82,10 @@ function messageItem(m, box, selectedId, nowMs, disputingId) {
           <button type="button" data-action="cancel-dispute" data-id="${m.id}">${t("cancel")}</button>
         </form>`
       : "";
+  const reply =
+    box === "inbox"
+      ? html`<button type="button" class="link" data-action="reply" data-id="${m.id}" aria-label="${t("reply")} #${m.id}">${t("reply")}</button>`
+      : "";
   const overdue = m.overdue && isUnanswered(m) ? " overdue" : "";
   return html`<li class="msg state-${m.state}${raw(selected)}${raw(overdue)}" data-msg="${m.id}" data-box="${box}">
     <div class="row">
@@ -93,7 +97,7 @@ function messageItem(m, box, selectedId, nowMs, disputingId) {
     <div class="title">${m.title}</div>
     <div class="body">${m.rendered}</div>
     ${m.reason ? html`<div class="reason">${t("reason")}: ${m.reason}</div>` : ""}
-    ${actions}${disputeForm}
+    ${actions}${disputeForm}${reply}
   </li>`;
 }
 
