@@ -697,8 +697,8 @@ function renderParamFields() {
       const kind = fieldKind(declared, schema);
       const mode = kind === "string" ? "text" : kind === "integer" ? "numeric" : "decimal";
       const hint = declared.description ?? schema.$defs?.[String(declared.$ref ?? "").split("/").pop()]?.description ?? "";
-      return `<div class="field"><label for="param-${escapeHtml(name)}">${escapeHtml(name)}${required.has(name) ? " *" : ""}</label>
-        <input id="param-${escapeHtml(name)}" name="${escapeHtml(name)}" inputmode="${mode}" autocomplete="off"
+      return `<div class="field"><label for="param-${escapeHtml(name)}">${escapeHtml(name)}${required.has(name) ? `<span aria-hidden="true"> *</span>` : ""}</label>
+        <input id="param-${escapeHtml(name)}" name="${escapeHtml(name)}" inputmode="${mode}" autocomplete="off"${required.has(name) ? " required" : ""} aria-label="${escapeHtml(name)}"
           placeholder="${escapeHtml(hint)}" value="${escapeHtml(typed[name] ?? "")}" /></div>`;
     })
     .join("");
