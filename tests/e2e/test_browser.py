@@ -454,7 +454,8 @@ def _check_page(page: Any, seen: Seen, world: World, party: Party, shots: Path) 
         assert page.locator("li.msg.selected").get_attribute("data-msg") != str(message_id)
         page.keyboard.press("k")
         assert page.locator("li.msg.selected").get_attribute("data-msg") == str(message_id)
-        page.keyboard.press("a")
+        page.keyboard.press("a")  # irreversible from one key: the page asks first
+        page.get_by_role("alertdialog").get_by_role("button", name="Confirm").click()
         expected = "accepted"
     elif name == "red":
         page.get_by_role("button", name=f"Dispute #{message_id}").click()

@@ -3,17 +3,8 @@
 
 import { Api, ApiError, EventStream, MISSING } from "./api.js";
 import { checkAuditChain } from "./audit.js";
-import { escapeHtml, formatDuration, formatUtc, parseTime } from "./format.js";
-import {
-  fieldKind,
-  importSigningKey,
-  newNonce,
-  preview,
-  readParams,
-  replyBy,
-  signedBody,
-  textProblems,
-} from "./hotline.js";
+import { renderComposer, replyTo, setupComposer, startComposer, stopComposer } from "./compose.js";
+import { formatDuration, formatUtc, parseTime } from "./format.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { MapView } from "./map.js";
 import {
@@ -57,14 +48,8 @@ const state = {
   disputingId: null,
   acceptingId: null,
   charts: [],
-  catalogue: null,
-  recipients: [],
   auditHeadSeq: null,
 };
-
-// The party's signing key: a non-extractable CryptoKey in this module's memory only
-// (never in `state`, storage or a request); forgotten on log-out and page unload.
-let signingKey = null;
 
 let mapView = null;
 
@@ -509,9 +494,14 @@ async function onPanelClick(event) {
       state.disputingId = Number(id);
       renderMessages();
       break;
-    case "reply":
-      replyTo(id);
+    case "reply": {
+      const message = (state.inbox ?? []).find((m) => String(m.id) === id);
+      if (message) {
+        showTab("outbox");
+        replyTo(message);
+      }
       break;
+    }
     case "cancel-dispute":
       state.disputingId = null;
       renderMessages();
@@ -643,175 +633,12 @@ function onKey(event) {
 }
 
 
-// ---------------------------------------------------------------- compose (sign and send)
+// ---------------------------------------------------------------- sent from the page
 
-const REPLY_MINUTES = [0, 5, 15, 30, 60, 120, 240];
-
-/** What the operator typed in the parameter fields: name -> text. */
-function typedParams() {
-  const typed = {};
-  for (const input of document.querySelectorAll("#compose-params input")) typed[input.name] = input.value;
-  return typed;
-}
-
-function catalogueEntry() {
-  return (state.catalogue?.messages ?? []).find((m) => m.code === $("#compose-code").value) ?? null;
-}
-
-function showKeyState(message) {
-  $("#key-state").textContent = message ?? (signingKey ? t("key_loaded", { name: signingKey.name }) : t("key_none"));
-  $("#forget-key").hidden = !signingKey;
-}
-
-/** The composer's selects, fields and preview in the page's language, keeping what was typed. */
-function renderCompose() {
-  if (!state.catalogue) return;
-  const lang = language();
-  const code = $("#compose-code");
-  const chosen = code.value || "FREE";
-  code.innerHTML = state.catalogue.messages
-    .map((m) => `<option value="${escapeHtml(m.code)}">${escapeHtml(m.title[lang] ?? m.code)}</option>`)
-    .join("");
-  code.value = chosen;
-  const to = $("#compose-to");
-  const recipient = to.value;
-  to.innerHTML = [`<option value=""></option>`, ...state.recipients.map((p) => `<option>${escapeHtml(p)}</option>`)].join("");
-  to.value = state.recipients.includes(recipient) ? recipient : "";
-  const reply = $("#compose-reply");
-  const minutes = reply.value || "30";
-  reply.innerHTML = REPLY_MINUTES.map(
-    (m) => `<option value="${m}">${m ? `${m} ${escapeHtml(t("minutes"))}` : escapeHtml(t("no_reply_by"))}</option>`,
-  ).join("");
-  reply.value = minutes;
-  renderParamFields();
-  showKeyState();
-}
-
-function renderParamFields() {
-  const entry = catalogueEntry();
-  const typed = typedParams();
-  const schema = entry?.params_schema ?? {};
-  const required = new Set(schema.required ?? []);
-  $("#compose-params").innerHTML = Object.entries(schema.properties ?? {})
-    .map(([name, declared]) => {
-      const kind = fieldKind(declared, schema);
-      const mode = kind === "string" ? "text" : kind === "integer" ? "numeric" : "decimal";
-      const hint = declared.description ?? schema.$defs?.[String(declared.$ref ?? "").split("/").pop()]?.description ?? "";
-      return `<div class="field"><label for="param-${escapeHtml(name)}">${escapeHtml(name)}${required.has(name) ? `<span aria-hidden="true"> *</span>` : ""}</label>
-        <input id="param-${escapeHtml(name)}" name="${escapeHtml(name)}" inputmode="${mode}" autocomplete="off"${required.has(name) ? " required" : ""} aria-label="${escapeHtml(name)}"
-          placeholder="${escapeHtml(hint)}" value="${escapeHtml(typed[name] ?? "")}" /></div>`;
-    })
-    .join("");
-  renderPreview();
-}
-
-function renderPreview() {
-  const entry = catalogueEntry();
-  const body = entry ? preview(entry, language(), typedParams()) : "";
-  const text = $("#compose-text").value.trim();
-  $("#compose-preview").textContent = [body, text].filter(Boolean).join("\n");
-}
-
-function showComposeProblems(problems) {
-  $("#compose-errors").innerHTML = problems
-    .map((p) => `<li data-field="${escapeHtml(p.field)}">${escapeHtml(p.field)}: ${escapeHtml(p.msg)}</li>`)
-    .join("");
-}
-
-async function loadCatalogue() {
-  const api = state.api;
-  const [catalogue, parties] = await Promise.all([api.get("/v1/catalogue"), api.get("/v1/parties")]);
-  if (api !== state.api) return;
-  state.catalogue = catalogue;
-  state.recipients = parties.filter((p) => p.name !== state.party && !p.revoked).map((p) => p.name);
-  renderCompose();
-}
-
-async function onKeyFile(event) {
-  const input = event.target;
-  const file = input.files?.[0];
-  input.value = ""; // the page keeps no handle on the file
-  if (!file) return;
-  try {
-    const key = await importSigningKey(await file.text());
-    signingKey = { name: file.name, key };
-    showKeyState();
-  } catch (error) {
-    signingKey = null;
-    showKeyState(t(error.message));
-  }
-}
-
-function forgetKey() {
-  signingKey = null;
-  showKeyState();
-}
-
-/** Check the composed message in the page (nothing is sent when a field is wrong), sign it, send it. */
-async function onComposeSubmit(event) {
-  event.preventDefault();
-  $("#compose-sent").textContent = "";
-  const entry = catalogueEntry();
-  const to = $("#compose-to").value;
-  const text = $("#compose-text").value;
-  const { params, problems } = entry ? readParams(entry.params_schema, typedParams()) : { params: {}, problems: [] };
-  problems.push(...textProblems(entry?.code, text));
-  if (!to) problems.unshift({ field: "to", key: "v_recipient", args: {} });
-  if (!signingKey) problems.unshift({ field: "key", key: "v_no_key", args: {} });
-  if (problems.length) {
-    showComposeProblems(problems.map((p) => ({ field: p.field, msg: t(p.key, p.args) })));
-    return;
-  }
-  const content = {
-    from: state.party,
-    to,
-    code: entry.code,
-    params,
-    text,
-    reply_by: replyBy(Number($("#compose-reply").value), Date.now()),
-    nonce: newNonce(),
-  };
-  try {
-    const sent = await state.api.post("/v1/messages", await signedBody(signingKey.key, content));
-    showComposeProblems([]);
-    $("#compose-text").value = "";
-    for (const input of document.querySelectorAll("#compose-params input")) input.value = "";
-    renderPreview();
-    $("#compose-sent").textContent = t("sent_ok", { id: sent.id, to: to.toUpperCase() });
-    await guarded(loadMessages);
-    guarded(refreshAuditBadge);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.status === 401) throw error; // guarded() logs out
-    const detail = Array.isArray(error.detail) ? error.detail : [{ field: "", msg: error.message }];
-    showComposeProblems(detail.map((p) => ({ field: p.field ?? "", msg: p.msg })));
-  }
-}
-
-/** Reply to a received message: the composer, addressed to its sender, the text starting "Re #id: ". */
-function replyTo(id) {
-  const message = (state.inbox ?? []).find((m) => String(m.id) === String(id));
-  if (!message) return;
-  showTab("outbox");
-  $("#compose-to").value = message.from;
-  const text = $("#compose-text");
-  text.value = t("re", { id: message.id });
-  renderPreview();
-  text.focus();
-  text.setSelectionRange(text.value.length, text.value.length);
-}
-
-function setupCompose() {
-  $("#signing-key").addEventListener("change", (event) => onKeyFile(event));
-  $("#forget-key").addEventListener("click", forgetKey);
-  $("#compose-code").addEventListener("change", () => {
-    renderParamFields();
-    showComposeProblems([]);
-  });
-  $("#compose-params").addEventListener("input", renderPreview);
-  $("#compose-text").addEventListener("input", renderPreview);
-  $("#compose-form").addEventListener("submit", (event) => guarded(() => onComposeSubmit(event)));
-  window.addEventListener("pagehide", forgetKey);
+/** A message the composer (compose.js) sent: the outbox shows it, the audit badge moves. */
+async function onMessageSent() {
+  await guarded(loadMessages);
+  guarded(refreshAuditBadge);
 }
 
 // ---------------------------------------------------------------- confirmation
@@ -862,7 +689,7 @@ function stopSession() {
   if (state.events) state.events.stop();
   state.events = null;
   state.api = null;
-  forgetKey();
+  stopComposer();
 }
 
 function logOut(message) {
@@ -882,8 +709,6 @@ function logOut(message) {
     selectedId: null,
     disputingId: null,
     acceptingId: null,
-    catalogue: null,
-    recipients: [],
     auditHeadSeq: null,
   });
   if (mapView) {
@@ -932,7 +757,7 @@ async function logIn(token) {
     guarded(loadIncidents),
     guarded(loadStats),
     guarded(loadAudit),
-    guarded(loadCatalogue),
+    guarded(() => startComposer(api, me.name, onMessageSent)),
   ]);
   every(PERIODS_MS.tracks, loadLive);
   every(PERIODS_MS.incidents, loadIncidents);
@@ -955,7 +780,7 @@ function switchLanguage(lang) {
   }
   setConnection($("#ws-state").dataset.state || "offline");
   renderAll();
-  renderCompose();
+  renderComposer();
   updateSliderLabel();
 }
 
@@ -999,7 +824,7 @@ async function main() {
     updateSliderLabel();
     mapView?.setTime($("#time-all").checked ? null : Number($("#time-slider").value) * 60000);
   });
-  setupCompose();
+  setupComposer(guarded);
   document.addEventListener("keydown", onKey);
   setInterval(tickClock, 1000);
   tickClock();
