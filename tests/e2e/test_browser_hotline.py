@@ -62,13 +62,17 @@ def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
 
 
 class Requests:
-    """Every request a page made: URL, headers and body, as text."""
+    """Every request a page made (URL, headers and body) and every WebSocket frame it sent, as text."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str]] = []  # (method url, headers, body)
 
     def attach(self, page: Any) -> None:
         page.on("request", self.record)
+        page.on("websocket", lambda ws: ws.on("framesent", lambda frame: self.sent_frame(ws.url, frame)))
+
+    def sent_frame(self, url: str, frame: Any) -> None:
+        self.seen.append((f"WS {url}", "", frame if isinstance(frame, str) else frame.decode("latin-1")))
 
     def record(self, request: Any) -> None:
         body = request.post_data_buffer or b""
@@ -261,6 +265,7 @@ def test_a_message_signed_in_the_page_is_sent_answered_and_verifies(hotline: Hot
 
     # No form of either private key in any request (URL, headers, body); the search saw the sends.
     assert len(requests.posts("/v1/messages")) == 3
+    assert any(where.startswith("WS ") for where, _, _ in requests.seen)
     for name in ("blue", "red"):
         for form in _key_forms(hotline.parties[name].key):
             for where, headers, body in requests.seen:
@@ -363,5 +368,15 @@ def test_at_1280_by_720_the_legend_and_the_statistics_show_whole(hotline: Hotlin
                 assert last["x"] + last["width"] <= side["x"] + side["width"], (language, last, side)
                 assert page.locator(".table-wrap").evaluate("e => e.scrollWidth <= e.clientWidth"), language
                 page.screenshot(path=str(_artifacts() / f"browser-hotline-stats-1280-{language}.png"))
+            # The composer speaks Russian too: its labels and the catalogue's titles.
+            page.get_by_role("tab", name="Исходящие").click()
+            compose = page.locator("#compose")
+            compose.get_by_label("Кому").select_option("red")
+            codes = compose.get_by_label("Сообщение", exact=True)
+            codes.select_option("TRAFFIC_ADVISORY")
+            assert "Информация о воздушном движении" in codes.inner_text()
+            compose.get_by_role("button", name="Подписать и отправить").click()
+            assert "сначала загрузите ключ подписи" in page.locator("#compose-errors").inner_text()
+            assert "params.callsign: обязательное поле" in page.locator("#compose-errors").inner_text()
         finally:
             browser.close()

@@ -579,7 +579,11 @@ function toggleHelp(show) {
 
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  if (!state.api || !$("#confirm").hidden) return;
+  if (!state.api) return;
+  if (!$("#confirm").hidden) {
+    if (event.key === "Escape") $("#confirm-no").click(); // focus may have left the dialog
+    return;
+  }
   const typing = event.target.closest?.("input, textarea, select");
   if (event.key === "Escape") {
     toggleHelp(false);
