@@ -1,0 +1,110 @@
+"""Surveillance feeds: track files, BaseStation (SBS-1) text and OpenSky state vectors, to states.
+
+The registry: :func:`read_feed` reads a file in any of :data:`FORMATS`, detected from
+its content (:func:`detect_format`) or named; every reader converts units at the edge
+and returns a :class:`Reading` (the states as :class:`~deconflict.tactical.tracks.Tracks`,
+and what it dropped, counted by reason). :mod:`deconflict.feeds.live` reads a live
+BaseStation source over TCP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from deconflict.errors import InputError, Problem
+from deconflict.feeds.drops import Drops, Reading
+from deconflict.feeds.files import head_text
+from deconflict.feeds.opensky import looks_like_opensky, read_opensky
+from deconflict.feeds.sbs import FeedState, SbsAssembler, assemble_sbs, looks_like_sbs, read_sbs
+from deconflict.tactical.tracks import Tracks, read_tracks
+
+__all__ = [
+    "FORMATS",
+    "Drops",
+    "FeedState",
+    "Reading",
+    "SbsAssembler",
+    "assemble_sbs",
+    "detect_format",
+    "latest_states",
+    "read_feed",
+    "read_opensky",
+    "read_sbs",
+]
+
+FORMATS = ("csv", "sbs", "opensky")
+"""``csv``: the track CSV (:mod:`deconflict.tactical.tracks`); ``sbs``: BaseStation text
+(:mod:`deconflict.feeds.sbs`); ``opensky``: OpenSky state vectors (:mod:`deconflict.feeds.opensky`)."""
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of a file from its first few kilobytes: ``sbs``, ``opensky``, else ``csv``.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read.
+    """
+    head = head_text(Path(path))
+    if looks_like_sbs(head):
+        return "sbs"
+    if looks_like_opensky(head):
+        return "opensky"
+    return "csv"
+
+
+def read_feed(path: str | Path, format: str | None = None, *, require_time: bool = False) -> Reading:
+    """Read a file in one of :data:`FORMATS` (detected when ``format`` is ``None``).
+
+    A track CSV raises on any bad row (it is our own format, written on purpose); the
+    receivers' formats drop bad records and count them in :attr:`Reading.drops`.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read; an unknown format; a track CSV with bad rows; a file
+        without report times when ``require_time`` (the receivers' formats always have them).
+    """
+    path = Path(path)
+    name = detect_format(path) if format is None else format
+    if name == "csv":
+        tracks = read_tracks(path, require_time=require_time)
+        return Reading("csv", tracks, Drops(str(path)), len(tracks))
+    if name == "sbs":
+        return read_sbs(path)
+    if name == "opensky":
+        return read_opensky(path)
+    raise InputError([Problem(str(path), f"unknown format {name!r}; expected one of {', '.join(FORMATS)}")])
+
+
+def latest_states(tracks: Tracks) -> Tracks:
+    """Each aircraft's latest report (by time, then row): a snapshot of a recording.
+
+    Examples
+    --------
+    >>> from deconflict.tactical.states import States
+    >>> s = States([1.0, 2.0, 3.0], [0.0] * 3, [900.0] * 3, [100.0] * 3, [0.0] * 3, [0.0] * 3)
+    >>> t = Tracks("f", np.array([1, 2, 3]), np.array(["a", "b", "a"]), np.array(["", "", ""]),
+    ...            np.array([10.0, 10.0, 11.0]), s)
+    >>> latest_states(t).row.tolist()
+    [2, 3]
+    """
+    if len(tracks) == 0:
+        return tracks
+    time_s = tracks.time_s if tracks.time_s is not None else np.zeros(len(tracks))
+    order = np.lexsort((tracks.row, time_s, tracks.ids))
+    ids = tracks.ids[order]
+    last = np.ones(ids.size, dtype=bool)
+    last[:-1] = ids[1:] != ids[:-1]
+    keep = np.sort(order[last])
+    return Tracks(
+        source=tracks.source,
+        row=tracks.row[keep],
+        ids=tracks.ids[keep],
+        callsigns=tracks.callsigns[keep],
+        time_s=None if tracks.time_s is None else tracks.time_s[keep],
+        states=tracks.states.take(keep),
+        on_ground=None if tracks.on_ground is None else tracks.on_ground[keep],
+    )

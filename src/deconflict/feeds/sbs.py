@@ -1,0 +1,541 @@
+"""BaseStation ("SBS-1") text, as dump1090 and readsb serve it on port 30003: lines to states.
+
+Each line is 22 comma-separated fields: ``MSG``, the transmission type (1-8), session,
+aircraft and flight ids, the 24-bit hex ident, the date and time the message was
+generated and logged (``YYYY/MM/DD``, ``HH:MM:SS.fff``), callsign, altitude (ft),
+ground speed (kt), track (deg), latitude, longitude, vertical rate (ft/min), squawk,
+alert, emergency, SPI and on-ground (``-1`` or ``1``: on the ground, ``0``: airborne).
+Other BaseStation lines (``SEL``, ``ID``, ``AIR``, ``STA``, ``CLK``) carry no state and
+are skipped.
+
+Assembly rule: positions (``MSG,3``, and ``MSG,2`` on the surface) and velocities
+(``MSG,4``; ``MSG,2`` carries both) arrive in different lines. For each aircraft, in the
+order of the lines, the reader keeps its latest velocity, altitude, callsign and ground
+flag. A state is emitted for every position whose aircraft has a velocity generated at
+most ``max_velocity_age_s`` (default 10 s) from the position, and an altitude (the
+position's own, else the latest one within the same age); the state's time is the
+position message's generated time (its logged time when that is empty), read as UTC
+(run the receiver with ``TZ=UTC``). A missing vertical rate counts as level (0 m/s).
+Positions without such a velocity or altitude are dropped (``no_velocity``,
+``no_altitude``), never guessed. Units are converted at the edge (ft, kt, ft/min to SI).
+
+Malformed lines never stop a read: each is dropped and counted under its reason
+(``garbage``, ``truncated``, ``bad_type``, ``bad_ident``, ``bad_time``, ``bad_number``,
+``out_of_range``). Files are read in chunks of lines, each decoded with array
+operations, then assembled with array operations; :class:`SbsAssembler` does the same
+line by line for a live source, and the two agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deconflict.feeds.drops import Drops, Reading
+from deconflict.feeds.files import open_text
+from deconflict.tactical.states import States
+from deconflict.tactical.tracks import Tracks
+from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
+
+__all__ = [
+    "DEFAULT_MAX_VELOCITY_AGE_S",
+    "FeedState",
+    "SbsAssembler",
+    "assemble_sbs",
+    "looks_like_sbs",
+    "read_sbs",
+]
+
+DEFAULT_MAX_VELOCITY_AGE_S = 10.0
+"""How far apart (message time) a position and the velocity it is joined with may be."""
+FIELDS = 22
+CHUNK_LINES = 65_536
+KINDS = frozenset({"MSG", "SEL", "ID", "AIR", "STA", "CLK"})
+IDENT = re.compile(r"~?[0-9a-fA-F]{6}")
+CLOCK = re.compile(r"(\d\d):(\d\d):(\d\d(?:\.\d*)?)")
+GROUND = {"-1": 1, "1": 1, "0": 0}
+"""On-ground flags: BaseStation writes ``-1`` for true; some feeders write ``1``."""
+
+# Which transmission types carry which field (the BaseStation spec); a field in a type
+# that does not carry it is ignored, whatever it holds.
+ALTITUDE_TYPES = ("2", "3", "5", "6", "7")
+VELOCITY_TYPES = ("2", "4")
+POSITION_TYPES = ("2", "3")
+COLUMNS = {"alt_ft": 11, "gs_kt": 12, "trk_deg": 13, "lat_deg": 14, "lon_deg": 15, "vr_ftpmin": 16}
+CARRIED_BY = {
+    "alt_ft": ALTITUDE_TYPES,
+    "gs_kt": VELOCITY_TYPES,
+    "trk_deg": VELOCITY_TYPES,
+    "lat_deg": POSITION_TYPES,
+    "lon_deg": POSITION_TYPES,
+    "vr_ftpmin": ("4",),
+}
+RANGE = {"lat_deg": (-90.0, 90.0), "lon_deg": (-180.0, 180.0), "trk_deg": (0.0, 360.0), "gs_kt": (0.0, math.inf)}
+
+Float = NDArray[np.float64]
+Int = NDArray[np.int64]
+Bool = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """One aircraft state from a feed, in SI units; ``time_s`` is the message's own time."""
+
+    id: str
+    callsign: str
+    time_s: float
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    gs_mps: float
+    trk_deg: float
+    vs_mps: float
+    on_ground: bool | None
+    row: int
+
+
+def looks_like_sbs(head: str) -> bool:
+    """Whether the first lines of a text are BaseStation lines (the first non-blank one is)."""
+    for line in head.splitlines():
+        if line.strip():
+            return line.split(",", 1)[0] in KINDS and line.count(",") >= 9
+    return False
+
+
+@functools.lru_cache(maxsize=1024)  # a capture spans a few dates; garbage cannot grow this
+def _date_s(text: str) -> float:
+    """Seconds since the epoch of a ``YYYY/MM/DD`` date at 00:00 UTC; NaN when it is not one."""
+    try:
+        return datetime.strptime(text, "%Y/%m/%d").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return math.nan
+
+
+def _clock_s(text: str) -> float:
+    """Seconds since midnight of ``HH:MM:SS[.fff]``; NaN when it is not one."""
+    match = CLOCK.fullmatch(text)
+    if match is None:
+        return math.nan
+    hours, minutes, seconds = int(match[1]), int(match[2]), float(match[3])
+    if hours > 23 or minutes > 59 or seconds >= 61.0:
+        return math.nan
+    return hours * 3600.0 + minutes * 60.0 + seconds
+
+
+class SbsAssembler:
+    """Line-by-line assembly of BaseStation states (the live path; see the module's rule).
+
+    Memory is bounded: aircraft not heard from for ``forget_s`` seconds (message time)
+    are forgotten.
+
+    Examples
+    --------
+    >>> a = SbsAssembler("live")
+    >>> a.line("MSG,4,1,1,4CA2D6,1,2024/05/01,12:00:00.000,2024/05/01,12:00:00.000,,,450,90.0,,,-640,,,,,0", 1)
+    >>> s = a.line("MSG,3,1,1,4CA2D6,1,2024/05/01,12:00:01.000,2024/05/01,12:00:01.000,,35000,,,48.5,2.25,,,0,0,0,0", 2)
+    >>> s.id, round(s.alt_m, 1), round(s.gs_mps, 2), round(s.vs_mps, 2), s.on_ground
+    ('4ca2d6', 10668.0, 231.5, -3.25, False)
+    >>> a.line("MSG,3,garbage", 3) is None, dict(a.drops.counts)
+    (True, {'truncated': 1})
+    """
+
+    def __init__(
+        self,
+        source: str,
+        max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+        forget_s: float = 300.0,
+    ) -> None:
+        self.drops = Drops(source)
+        self.max_velocity_age_s = max_velocity_age_s
+        self.forget_s = forget_s
+        self.records = 0
+        # id -> [velocity time, gs, trk, vs, altitude time, alt, callsign, ground, last heard]
+        self._aircraft: dict[str, list[object]] = {}
+        self._latest_s = -math.inf
+
+    def line(self, text: str, row: int) -> FeedState | None:
+        """Take one line; the state it completes, or ``None`` (a drop is counted in :attr:`drops`)."""
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            return None
+        self.records += 1
+        parts = text.split(",")
+        kind = parts[0]
+        if kind not in KINDS:
+            self.drops.add("garbage", row, None, f"not a BaseStation line: {text[:40]!r}")
+            return None
+        if len(parts) < FIELDS:
+            self.drops.add("truncated", row, None, f"expected {FIELDS} fields, got {len(parts)}")
+            return None
+        if kind != "MSG":
+            return None
+        msg_type = parts[1]
+        if msg_type not in ("1", "2", "3", "4", "5", "6", "7", "8"):
+            self.drops.add("bad_type", row, "transmission_type", f"must be 1 to 8, got {msg_type!r}")
+            return None
+        ident = parts[4]
+        if IDENT.fullmatch(ident) is None:
+            self.drops.add("bad_ident", row, "hex_ident", f"must be 6 hex digits, got {ident!r}")
+            return None
+        date, clock = (parts[6], parts[7]) if parts[6] or parts[7] else (parts[8], parts[9])
+        time_s = _date_s(date) + _clock_s(clock)
+        if math.isnan(time_s):
+            self.drops.add("bad_time", row, "time", f"must be YYYY/MM/DD HH:MM:SS.fff, got {date!r} {clock!r}")
+            return None
+        values: dict[str, float] = {}
+        for name, column in COLUMNS.items():
+            raw = parts[column]
+            if not raw or msg_type not in CARRIED_BY[name]:
+                continue
+            try:
+                number = float(raw)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                self.drops.add("bad_number", row, name, f"must be a number, got {raw!r}")
+                return None
+            low, high = RANGE.get(name, (-math.inf, math.inf))
+            if not low <= number <= high:
+                self.drops.add("out_of_range", row, name, f"must be within [{low:g}, {high:g}], got {raw}")
+                return None
+            values[name] = number
+        ident = ident.lower()
+        memory = self._aircraft.get(ident)
+        if memory is None:
+            memory = [math.nan, 0.0, 0.0, 0.0, math.nan, 0.0, "", None, time_s]
+            self._aircraft[ident] = memory
+        memory[8] = time_s
+        callsign = parts[10].strip()
+        if callsign:
+            memory[6] = callsign
+        ground = GROUND.get(parts[21].strip())
+        if ground is not None:
+            memory[7] = bool(ground)
+        elif msg_type == "2":
+            memory[7] = True
+        if "gs_kt" in values and "trk_deg" in values:
+            memory[0:4] = [time_s, values["gs_kt"], values["trk_deg"], values.get("vr_ftpmin", 0.0)]
+        own_alt = "alt_ft" in values
+        if own_alt:
+            memory[4:6] = [time_s, values["alt_ft"]]
+        self._prune(time_s)
+        if "lat_deg" not in values or "lon_deg" not in values:
+            return None
+        velocity_s = float(memory[0])  # type: ignore[arg-type]
+        if not abs(time_s - velocity_s) <= self.max_velocity_age_s:
+            self.drops.add("no_velocity", row, None, f"no velocity within {self.max_velocity_age_s:g} s")
+            return None
+        altitude_s = float(memory[4])  # type: ignore[arg-type]
+        if not own_alt and not abs(time_s - altitude_s) <= self.max_velocity_age_s:
+            self.drops.add("no_altitude", row, None, f"no altitude within {self.max_velocity_age_s:g} s")
+            return None
+        gs_kt, trk_deg, vr, alt_ft = (float(memory[k]) for k in (1, 2, 3, 5))  # type: ignore[arg-type]
+        return FeedState(
+            id=ident,
+            callsign=str(memory[6]),
+            time_s=time_s,
+            lat_deg=values["lat_deg"],
+            lon_deg=values["lon_deg"],
+            alt_m=alt_ft * FT_TO_M,
+            gs_mps=gs_kt * KT_TO_MPS,
+            trk_deg=trk_deg % 360.0,
+            vs_mps=vr * FT_PER_MIN_TO_MPS,
+            on_ground=memory[7],  # type: ignore[arg-type]
+            row=row,
+        )
+
+    def _prune(self, time_s: float) -> None:
+        if time_s > self._latest_s + self.forget_s:
+            self._latest_s = time_s
+            horizon_s = time_s - self.forget_s
+            for ident in [k for k, m in self._aircraft.items() if float(m[8]) < horizon_s]:  # type: ignore[arg-type]
+                del self._aircraft[ident]
+
+
+# --- files: decoded in chunks with array operations, then assembled -------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Messages:
+    """The decoded MSG lines of a file, one entry per line kept (arrays of equal length)."""
+
+    row: Int
+    aircraft: Int
+    msg_type: NDArray[np.int8]
+    time_s: Float
+    values: dict[str, Float]  # NaN where the line does not carry the field
+    callsign: NDArray[np.str_]
+    ground: NDArray[np.int8]  # -1 not given, 0 airborne, 1 on the ground
+
+
+def _floats(texts: NDArray[np.str_], name: str, rows: Int, carried: Bool, drops: Drops) -> tuple[Float, Bool]:
+    """Parse one numeric column where ``carried``; NaN elsewhere. The mask of lines to drop."""
+    given = carried & (texts != "")
+    work = np.where(given, texts, "nan")
+    bad = np.zeros(texts.size, dtype=bool)
+    try:
+        numbers = work.astype(np.float64)
+    except ValueError:
+        numbers = np.full(texts.size, np.nan)
+        for k in np.flatnonzero(given).tolist():
+            try:
+                numbers[k] = float(work[k])
+            except ValueError:
+                bad[k] = True
+    bad |= given & ~np.isfinite(numbers)
+    for k in np.flatnonzero(bad).tolist():
+        drops.add("bad_number", int(rows[k]), name, f"must be a number, got {str(texts[k])!r}")
+    low, high = RANGE.get(name, (-math.inf, math.inf))
+    outside = given & ~bad & ((numbers < low) | (numbers > high))
+    for k in np.flatnonzero(outside).tolist():
+        drops.add("out_of_range", int(rows[k]), name, f"must be within [{low:g}, {high:g}], got {texts[k]}")
+    return numbers, bad | outside
+
+
+def _clocks_s(texts: NDArray[np.str_]) -> Float:
+    """Vectorised :func:`_clock_s`: the characters as a code-point matrix, checked and summed."""
+    if texts.size == 0:
+        return np.empty(0)
+    width = max(texts.dtype.itemsize // 4, 9)
+    chars = texts.astype(f"<U{width}").view(np.uint32).reshape(texts.size, width).astype(np.int64)
+    digits = chars - ord("0")
+    is_digit = (digits >= 0) & (digits <= 9)
+    ok = is_digit[:, [0, 1, 3, 4, 6, 7]].all(axis=1) & (chars[:, 2] == ord(":")) & (chars[:, 5] == ord(":"))
+    tail = chars[:, 8:]
+    # after the seconds: nothing, or a point followed by digits, then only padding (code 0)
+    ok &= (tail[:, 0] == 0) | (tail[:, 0] == ord("."))
+    rest, rest_digits = tail[:, 1:], is_digit[:, 9:]
+    padding = rest == 0
+    ok &= (rest_digits | padding).all(axis=1)
+    # a digit after padding cannot happen in NumPy strings (only trailing code 0 is padding)
+    weights = 10.0 ** -np.arange(1, rest.shape[1] + 1)
+    fraction = np.where(rest_digits, digits[:, 9:], 0) @ weights if rest.shape[1] else np.zeros(texts.size)
+    hours = digits[:, 0] * 10 + digits[:, 1]
+    minutes = digits[:, 3] * 10 + digits[:, 4]
+    seconds = digits[:, 6] * 10 + digits[:, 7] + fraction
+    ok &= (hours <= 23) & (minutes <= 59) & (seconds < 61.0)
+    return np.where(ok, hours * 3600.0 + minutes * 60.0 + seconds, np.nan)
+
+
+def _decode_chunk(lines: list[str], first_row: int, codes: dict[str, int], drops: Drops) -> _Messages | None:
+    """Decode a chunk of lines; malformed ones are counted in ``drops`` and left out."""
+    kept: list[list[str]] = []
+    rows: list[int] = []
+    for row, text in enumerate(lines, first_row):
+        parts = text.rstrip("\r\n").split(",")
+        if parts[0] == "MSG" and len(parts) >= FIELDS:
+            kept.append(parts)
+            rows.append(row)
+        elif parts[0] not in KINDS:
+            if text.strip():
+                drops.add("garbage", row, None, f"not a BaseStation line: {text.rstrip()[:40]!r}")
+        elif len(parts) < FIELDS:
+            drops.add("truncated", row, None, f"expected {FIELDS} fields, got {len(parts)}")
+    if not kept:
+        return None
+    row = np.asarray(rows, dtype=np.int64)
+    columns = list(zip(*kept, strict=False))  # every kept line has at least FIELDS fields
+    text_of = {k: np.asarray(columns[k], dtype=np.str_) for k in (1, 4, 6, 7, 8, 9, 10, 21)}
+    types = text_of[1]
+    drop = ~np.isin(types, ["1", "2", "3", "4", "5", "6", "7", "8"])
+    for k in np.flatnonzero(drop).tolist():
+        drops.add("bad_type", int(row[k]), "transmission_type", f"must be 1 to 8, got {str(types[k])!r}")
+    msg_type = np.where(drop, "0", types).astype(np.int8)
+
+    idents, inverse = np.unique(text_of[4], return_inverse=True)
+    valid_ident = np.array([IDENT.fullmatch(str(i)) is not None for i in idents.tolist()], dtype=bool)
+    code_of = np.array([codes.setdefault(str(i).lower(), len(codes)) if v else -1 for i, v in
+                        zip(idents.tolist(), valid_ident.tolist(), strict=True)], dtype=np.int64)
+    aircraft = code_of[inverse]
+    bad_ident = ~drop & (aircraft < 0)
+    for k in np.flatnonzero(bad_ident).tolist():
+        drops.add("bad_ident", int(row[k]), "hex_ident", f"must be 6 hex digits, got {str(text_of[4][k])!r}")
+    drop |= bad_ident
+
+    generated = (text_of[6] != "") | (text_of[7] != "")
+    dates = np.where(generated, text_of[6], text_of[8])
+    clocks = np.where(generated, text_of[7], text_of[9])
+    unique_dates, date_index = np.unique(dates, return_inverse=True)
+    days_s = np.array([_date_s(str(d)) for d in unique_dates.tolist()], dtype=np.float64)
+    time_s = days_s[date_index] + _clocks_s(clocks)
+    bad_time = ~drop & np.isnan(time_s)
+    for k in np.flatnonzero(bad_time).tolist():
+        drops.add(
+            "bad_time",
+            int(row[k]),
+            "time",
+            f"must be YYYY/MM/DD HH:MM:SS.fff, got {str(dates[k])!r} {str(clocks[k])!r}",
+        )
+    drop |= bad_time
+
+    values: dict[str, Float] = {}
+    type_text = types
+    for name, column in COLUMNS.items():
+        carried = ~drop & np.isin(type_text, CARRIED_BY[name])
+        numbers, bad = _floats(np.asarray(columns[column], dtype=np.str_), name, row, carried, drops)
+        values[name] = numbers
+        drop |= bad
+
+    keep = ~drop
+    ground_text = np.char.strip(text_of[21])
+    ground = np.where(np.isin(ground_text, ["-1", "1"]), 1, np.where(ground_text == "0", 0, -1)).astype(np.int8)
+    return _Messages(
+        row=row[keep],
+        aircraft=aircraft[keep],
+        msg_type=msg_type[keep],
+        time_s=time_s[keep],
+        values={name: v[keep] for name, v in values.items()},
+        callsign=np.char.strip(text_of[10][keep]),
+        ground=ground[keep],
+    )
+
+
+def _latest(present: Bool, aircraft: Int) -> tuple[Int, Bool]:
+    """For each entry (sorted by aircraft, then line), the index of the latest entry of the same
+    aircraft at or before it where ``present``, and whether there is one."""
+    index = np.where(present, np.arange(present.size), -1)
+    np.maximum.accumulate(index, out=index)
+    found = index >= 0
+    found[found] = aircraft[index[found]] == aircraft[found]
+    return index, found
+
+
+def _assemble(messages: _Messages, names: list[str], source: str, max_age_s: float, drops: Drops) -> Tracks:
+    """Join positions with their aircraft's latest velocity and altitude (the module's rule)."""
+    order = np.lexsort((messages.row, messages.aircraft))
+    aircraft = messages.aircraft[order]
+    time_s = messages.time_s[order]
+    msg_type = messages.msg_type[order]
+    v = {name: values[order] for name, values in messages.values.items()}
+    row = messages.row[order]
+
+    has_alt = ~np.isnan(v["alt_ft"])
+    is_velocity = ~np.isnan(v["gs_kt"]) & ~np.isnan(v["trk_deg"])
+    is_position = ~np.isnan(v["lat_deg"]) & ~np.isnan(v["lon_deg"])
+    velocity_at, has_velocity = _latest(is_velocity, aircraft)
+    altitude_at, has_altitude = _latest(has_alt, aircraft)
+    callsign_at, has_callsign = _latest(messages.callsign[order] != "", aircraft)
+    ground = messages.ground[order]
+    ground = np.where((ground < 0) & (msg_type == 2), 1, ground)
+    ground_at, has_ground = _latest(ground >= 0, aircraft)
+
+    velocity_ok = has_velocity & (np.abs(time_s - time_s[velocity_at]) <= max_age_s)
+    altitude_ok = has_alt | (has_altitude & (np.abs(time_s - time_s[altitude_at]) <= max_age_s))
+    no_velocity = is_position & ~velocity_ok
+    no_altitude = is_position & velocity_ok & ~altitude_ok
+    for reason, mask, text in (
+        ("no_velocity", no_velocity, "no velocity"),
+        ("no_altitude", no_altitude, "no altitude"),
+    ):
+        for at in sorted(row[mask].tolist()):
+            drops.add(reason, at, None, f"{text} within {max_age_s:g} s")
+    emit = is_position & velocity_ok & altitude_ok
+    at = np.flatnonzero(emit)
+    at = at[np.argsort(row[at], kind="stable")]  # back to file order
+    vel = velocity_at[at]
+    alt = np.where(has_alt[at], at, altitude_at[at])
+    vs_ftpmin = np.nan_to_num(v["vr_ftpmin"][vel], nan=0.0)
+    callsigns = np.where(has_callsign[at], messages.callsign[order][callsign_at[at]], "")
+    on_ground = np.where(has_ground[at], ground[ground_at[at]] == 1, False)
+    names_array = np.asarray(names, dtype=np.str_)
+    states = States(
+        v["lat_deg"][at],
+        v["lon_deg"][at],
+        v["alt_ft"][alt] * FT_TO_M,
+        v["gs_kt"][vel] * KT_TO_MPS,
+        v["trk_deg"][vel] % 360.0,
+        vs_ftpmin * FT_PER_MIN_TO_MPS,
+    )
+    return Tracks(
+        source=source,
+        row=row[at],
+        ids=names_array[aircraft[at]] if names else np.empty(0, dtype=np.str_),
+        callsigns=np.asarray(callsigns, dtype=np.str_),
+        time_s=time_s[at],
+        states=states,
+        on_ground=np.asarray(on_ground, dtype=bool),
+    )
+
+
+def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(lines)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def assemble_sbs(
+    lines: Iterable[str],
+    source: str,
+    *,
+    max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+    chunk_lines: int = CHUNK_LINES,
+) -> Reading:
+    """States from BaseStation lines (see the module's rule); rows are line numbers from 1.
+
+    Examples
+    --------
+    >>> lines = [
+    ...     "MSG,4,1,1,4CA2D6,1,2024/05/01,12:00:00.000,2024/05/01,12:00:00.000,,,450,90.0,,,-640,,,,,0",
+    ...     "MSG,3,1,1,4CA2D6,1,2024/05/01,12:00:01.000,2024/05/01,12:00:01.000,,35000,,,48.5,2.25,,,0,0,0,0",
+    ...     "MSG,3,1,1,4CA2D6,1,2024/05/01,12:00:02.000,2024/05/01,12:00:02.000,,35000,,,95.0,2.25,,,0,0,0,0",
+    ...     "$GPGGA,noise",
+    ... ]
+    >>> reading = assemble_sbs(lines, "capture.sbs")
+    >>> len(reading.tracks), reading.tracks.row.tolist(), reading.drops.summary()
+    (1, [2], 'garbage 1, out_of_range 1')
+    """
+    drops = Drops(source)
+    codes: dict[str, int] = {}
+    parts: list[_Messages] = []
+    records = 0
+    first_row = 1
+    for chunk in _chunks(lines, chunk_lines):
+        records += sum(1 for text in chunk if text.strip())
+        decoded = _decode_chunk(chunk, first_row, codes, drops)
+        if decoded is not None:
+            parts.append(decoded)
+        first_row += len(chunk)
+    if parts:
+        messages = _Messages(
+            row=np.concatenate([p.row for p in parts]),
+            aircraft=np.concatenate([p.aircraft for p in parts]),
+            msg_type=np.concatenate([p.msg_type for p in parts]),
+            time_s=np.concatenate([p.time_s for p in parts]),
+            values={name: np.concatenate([p.values[name] for p in parts]) for name in COLUMNS},
+            callsign=np.concatenate([p.callsign.astype(object) for p in parts]).astype(np.str_),
+            ground=np.concatenate([p.ground for p in parts]),
+        )
+    else:
+        empty = np.empty(0)
+        messages = _Messages(
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+            np.empty(0, np.int8),
+            empty,
+            dict.fromkeys(COLUMNS, empty),
+            np.empty(0, np.str_),
+            np.empty(0, np.int8),
+        )
+    tracks = _assemble(messages, list(codes), source, max_velocity_age_s, drops)
+    return Reading("sbs", tracks, drops, records)
+
+
+def read_sbs(path: str | Path, *, max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S) -> Reading:
+    """Read a BaseStation capture file (optionally ``.gz``); see :func:`assemble_sbs`.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read (malformed lines are dropped and counted, not raised).
+    """
+    with open_text(Path(path)) as stream:
+        return assemble_sbs(stream, str(path), max_velocity_age_s=max_velocity_age_s)
