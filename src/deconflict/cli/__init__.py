@@ -37,6 +37,18 @@ def _add_floor_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_format_option(parser: argparse.ArgumentParser) -> None:
+    from deconflict.feeds import FORMATS
+
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="the file's format: csv (track CSV), sbs (BaseStation text), opensky (OpenSky state vectors); "
+        "default: detected from its content",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deconflict",
@@ -88,11 +100,15 @@ def _parser() -> argparse.ArgumentParser:
         "detect",
         help="predict losses of separation in one snapshot of aircraft states",
         description=(
-            "Tactical detection on a track CSV with one row per aircraft. "
+            "Tactical detection on one snapshot: a track CSV with one row per aircraft, or a recording "
+            "(BaseStation text, OpenSky state vectors) whose latest state per aircraft is taken. "
             "Exit 0: no conflict, 1: conflicts or losses of separation, 2: bad input."
         ),
     )
-    detect.add_argument("file", metavar="STATES.csv", help="track CSV (optionally .gz), one row per aircraft")
+    detect.add_argument(
+        "file", metavar="STATES", help="track CSV (one row per aircraft), SBS or OpenSky file (optionally .gz)"
+    )
+    _add_format_option(detect)
     detect.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     _add_floor_option(detect)
 
@@ -105,7 +121,10 @@ def _parser() -> argparse.ArgumentParser:
             "Exit 0: no incident, 1: incidents, 2: bad input."
         ),
     )
-    replay.add_argument("file", metavar="TRACKS.csv[.gz]", help="track CSV with time_s, optionally gzip")
+    replay.add_argument(
+        "file", metavar="TRACKS", help="track CSV with time_s, SBS or OpenSky file (optionally .gz)"
+    )
+    _add_format_option(replay)
     replay.add_argument("--json", action="store_true", help="print the full report as one JSON document")
     replay.add_argument(
         "--step-s",

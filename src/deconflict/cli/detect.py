@@ -23,14 +23,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from rich.table import Table
 
 from deconflict.cli.output import console as table_console
 from deconflict.config import Settings, load_settings
 from deconflict.errors import InputError
+from deconflict.feeds import Reading, latest_states, read_feed
 from deconflict.tactical import Detection, DetectionSettings, GroundFilter, detect, warm_up
 from deconflict.tactical.snapshot import Snapshot, take_snapshot
-from deconflict.tactical.tracks import PlausibleRanges, implausible_values, read_tracks
+from deconflict.tactical.tracks import PlausibleRanges, Tracks, implausible_values
 from deconflict.units import FT_TO_M, NM_TO_M
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "json_number",
     "left_out_text",
     "plausible_ranges",
+    "report_drops",
     "run_detect",
 ]
 
@@ -68,6 +72,20 @@ def plausible_ranges(settings: Settings) -> PlausibleRanges:
         max_gs_mps=settings.tactical_max_gs_mps,
         max_vs_mps=settings.tactical_max_vs_mps,
     )
+
+
+def report_drops(reading: Reading) -> None:
+    """Say on stderr what a receiver's file gave and what it dropped (nothing for a track CSV)."""
+    if reading.format == "csv":
+        return
+    dropped = f"; {reading.drops.total:,} dropped ({reading.drops.summary()})" if reading.drops.total else ""
+    print(
+        f"{reading.tracks.source}: {reading.format}, {reading.records:,} records, "
+        f"{len(reading.tracks):,} states{dropped}",
+        file=sys.stderr,
+    )
+    for problem in reading.drops.examples[:3]:
+        print(f"  e.g. {problem}", file=sys.stderr)
 
 
 def floor_text(ground: GroundFilter) -> str:
@@ -180,13 +198,39 @@ def _tables(snapshot: Snapshot, found: Detection, lookahead_s: float) -> list[Ta
     return tables
 
 
+def _without(tracks: Tracks, drop: NDArray[np.bool_]) -> Tracks:
+    keep = ~drop
+    return Tracks(
+        source=tracks.source,
+        row=tracks.row[keep],
+        ids=tracks.ids[keep],
+        callsigns=tracks.callsigns[keep],
+        time_s=None if tracks.time_s is None else tracks.time_s[keep],
+        states=tracks.states.take(keep),
+        on_ground=None if tracks.on_ground is None else tracks.on_ground[keep],
+    )
+
+
 def run_detect(args: argparse.Namespace) -> int:
     """``deconflict detect``: exit 0 no conflict, 1 conflicts or losses of separation, 2 bad input."""
     settings = load_settings()
-    tracks = read_tracks(Path(args.file))
+    reading = read_feed(Path(args.file), args.format)
+    report_drops(reading)
+    tracks = reading.tracks
     implausible = implausible_values(tracks, plausible_ranges(settings))
-    if implausible.problems:
-        raise InputError(implausible.problems)
+    if reading.format == "csv":
+        if implausible.problems:
+            raise InputError(implausible.problems)
+    else:
+        # A receiver's recording: its glitches are left out, as replay does, and the latest
+        # plausible state of each aircraft is the snapshot.
+        tracks = latest_states(_without(tracks, implausible.altitude | implausible.speed))
+        if len(implausible):
+            print(
+                f"warning: {tracks.source}: {len(implausible):,} states with implausible values left out, "
+                f"e.g. {implausible.problems[0]}",
+                file=sys.stderr,
+            )
     ground = ground_filter(settings, args.min_alt_ft)
     snapshot = take_snapshot(tracks, settings.tactical_stale_s, ground)
     minima = detection_settings(settings)

@@ -22,11 +22,13 @@ from deconflict.cli.detect import (
     json_number,
     left_out_text,
     plausible_ranges,
+    report_drops,
 )
 from deconflict.cli.output import console as table_console
 from deconflict.config import load_settings
+from deconflict.feeds import read_feed
 from deconflict.tactical.replay import Alert, Closest, Incident, ReplayReport, ReplaySettings, replay
-from deconflict.tactical.tracks import Implausible, Tracks, implausible_values, read_tracks
+from deconflict.tactical.tracks import Implausible, Tracks, implausible_values
 from deconflict.units import FT_TO_M, NM_TO_M
 
 if TYPE_CHECKING:  # matplotlib is only loaded with --report
@@ -298,7 +300,9 @@ def run_replay(args: argparse.Namespace) -> int:
     folder: ReportFolder | None = None
     steps = [0, 0]  # done, total: what an interrupt reports
     try:
-        tracks = read_tracks(Path(args.file), require_time=True)
+        reading = read_feed(Path(args.file), args.format, require_time=True)
+        report_drops(reading)
+        tracks = reading.tracks
         implausible = implausible_values(tracks, plausible_ranges(config))
         _warn(implausible, tracks.source)
         # Written into a temporary sibling, renamed into place at the end: never half a report.

@@ -39,13 +39,14 @@ def feed(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     on_progress: Callable[[int, int, float], None] | None = None,
+    format: str | None = None,
 ) -> FeedSummary:
     """Replay ``path`` through ``post`` (which returns how many states were accepted).
 
     Parameters
     ----------
     path
-        A track CSV with ``time_s``.
+        A track CSV with ``time_s``, or a BaseStation or OpenSky recording.
     post
         Posts one batch of states (``POST /v1/tracks`` bodies' items).
     speed, batch_s, max_seconds
@@ -56,6 +57,8 @@ def feed(
         Wall-clock time and sleeping (tests pass fakes).
     on_progress
         Called as ``on_progress(posted, total, elapsed_s)`` after each round.
+    format
+        The file's format (see :data:`deconflict.feeds.FORMATS`); detected when ``None``.
 
     Raises
     ------
@@ -64,10 +67,10 @@ def feed(
     """
     import numpy as np
 
+    from deconflict.feeds import read_feed
     from deconflict.strategic.conflicts import format_time
-    from deconflict.tactical.tracks import read_tracks
 
-    tracks = read_tracks(path, require_time=True)
+    tracks = read_feed(path, format, require_time=True).tracks
     times = tracks.time_s
     assert times is not None  # required above
     order = np.argsort(times, kind="stable")

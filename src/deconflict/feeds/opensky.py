@@ -159,7 +159,9 @@ class _Builder:
                     break
             low, high = RANGE.get(name, (-math.inf, math.inf))
             if value is not None and not low <= value <= high:
-                self.drops.add("out_of_range", row, keys[0], f"must be within [{low:g}, {high:g}], got {value:g}")
+                self.drops.add(
+                    "out_of_range", row, keys[0], f"must be within [{low:g}, {high:g}], got {value:g}"
+                )
                 return
             numbers[name] = value
         lat, lon, time_s = numbers["lat_deg"], numbers["lon_deg"], numbers["time_s"]
@@ -238,7 +240,9 @@ def _history_csv(builder: _Builder, stream: Iterable[str]) -> None:
     if "baroaltitude" not in header and "geoaltitude" not in header:
         missing.append("baroaltitude (or geoaltitude)")
     if missing:
-        raise InputError([Problem(builder.source, f"missing column(s) {', '.join(missing)}", "row 1", "header")])
+        raise InputError(
+            [Problem(builder.source, f"missing column(s) {', '.join(missing)}", "row 1", "header")]
+        )
     width = len(header)
     for record in reader:
         if not record:
@@ -246,7 +250,10 @@ def _history_csv(builder: _Builder, stream: Iterable[str]) -> None:
         if len(record) != width:
             builder.records += 1
             builder.drops.add(
-                "truncated", reader.line_num, None, f"expected {width} fields as in the header, got {len(record)}"
+                "truncated",
+                reader.line_num,
+                None,
+                f"expected {width} fields as in the header, got {len(record)}",
             )
             continue
         builder.add(reader.line_num, dict(zip(header, record, strict=True)), history=True)

@@ -79,7 +79,12 @@ CARRIED_BY = {
     "lon_deg": POSITION_TYPES,
     "vr_ftpmin": ("4",),
 }
-RANGE = {"lat_deg": (-90.0, 90.0), "lon_deg": (-180.0, 180.0), "trk_deg": (0.0, 360.0), "gs_kt": (0.0, math.inf)}
+RANGE = {
+    "lat_deg": (-90.0, 90.0),
+    "lon_deg": (-180.0, 180.0),
+    "trk_deg": (0.0, 360.0),
+    "gs_kt": (0.0, math.inf),
+}
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
@@ -189,7 +194,9 @@ class SbsAssembler:
         date, clock = (parts[6], parts[7]) if parts[6] or parts[7] else (parts[8], parts[9])
         time_s = _date_s(date) + _clock_s(clock)
         if math.isnan(time_s):
-            self.drops.add("bad_time", row, "time", f"must be YYYY/MM/DD HH:MM:SS.fff, got {date!r} {clock!r}")
+            self.drops.add(
+                "bad_time", row, "time", f"must be YYYY/MM/DD HH:MM:SS.fff, got {date!r} {clock!r}"
+            )
             return None
         values: dict[str, float] = {}
         for name, column in COLUMNS.items():
@@ -353,8 +360,13 @@ def _decode_chunk(lines: list[str], first_row: int, codes: dict[str, int], drops
 
     idents, inverse = np.unique(text_of[4], return_inverse=True)
     valid_ident = np.array([IDENT.fullmatch(str(i)) is not None for i in idents.tolist()], dtype=bool)
-    code_of = np.array([codes.setdefault(str(i).lower(), len(codes)) if v else -1 for i, v in
-                        zip(idents.tolist(), valid_ident.tolist(), strict=True)], dtype=np.int64)
+    code_of = np.array(
+        [
+            codes.setdefault(str(i).lower(), len(codes)) if v else -1
+            for i, v in zip(idents.tolist(), valid_ident.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
     aircraft = code_of[inverse]
     bad_ident = ~drop & (aircraft < 0)
     for k in np.flatnonzero(bad_ident).tolist():
@@ -387,7 +399,9 @@ def _decode_chunk(lines: list[str], first_row: int, codes: dict[str, int], drops
 
     keep = ~drop
     ground_text = np.char.strip(text_of[21])
-    ground = np.where(np.isin(ground_text, ["-1", "1"]), 1, np.where(ground_text == "0", 0, -1)).astype(np.int8)
+    ground = np.where(np.isin(ground_text, ["-1", "1"]), 1, np.where(ground_text == "0", 0, -1)).astype(
+        np.int8
+    )
     return _Messages(
         row=row[keep],
         aircraft=aircraft[keep],
