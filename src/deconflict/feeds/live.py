@@ -1,0 +1,231 @@
+"""A live BaseStation source (``sbs://HOST:PORT``, dump1090/readsb port 30003) read over TCP.
+
+:class:`SbsSource` connects on a background thread (an asyncio loop of its own), so a
+slow consumer never stalls the receiver and the receiver never blocks the consumer. Lines
+go through :class:`~deconflict.feeds.sbs.SbsAssembler`; each aircraft's latest state
+waits in a table until :meth:`SbsSource.take` collects it (a state replaced before it
+was taken counts as ``superseded``: the table is bounded by the number of aircraft).
+
+Time: a state carries its message's own time (generated at the receiver, read as UTC).
+:meth:`SbsSource.take` compares it with the consumer's clock (receive side) and drops
+states older than ``stale_s`` as ``stale`` instead of handing on positions that no
+longer hold: a feed that falls behind, or a receiver whose clock is off, says so by
+that count.
+
+When the connection fails, drops, or stays silent for ``stall_s``, the source reconnects
+after a back-off that doubles from ``initial_backoff_s`` to ``max_backoff_s`` and starts
+again from the first once a connection delivers data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from deconflict.errors import InputError, Problem
+from deconflict.feeds.sbs import DEFAULT_MAX_VELOCITY_AGE_S, FeedState, SbsAssembler
+
+__all__ = ["LiveCounts", "SbsSource", "parse_source"]
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 4096
+"""A longer 'line' is garbage (a wrong port, a binary protocol): dropped, counted."""
+
+
+def parse_source(url: str) -> tuple[str, int]:
+    """Host and port of ``sbs://HOST:PORT``.
+
+    Raises
+    ------
+    InputError
+        Not an ``sbs://`` URL with a host and a port.
+
+    Examples
+    --------
+    >>> parse_source("sbs://127.0.0.1:30003")
+    ('127.0.0.1', 30003)
+    """
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "sbs" or not parts.hostname or port is None:
+        raise InputError([Problem(url, "expected sbs://HOST:PORT (a BaseStation source)", None, "--source")])
+    return parts.hostname, port
+
+
+@dataclass(frozen=True)
+class LiveCounts:
+    """What a live source has done so far."""
+
+    connects: int
+    failures: int
+    lines: int
+    states: int
+    superseded: int
+    stale: int
+    dropped: dict[str, int]
+    connected: bool
+
+
+class SbsSource:
+    """Reads ``sbs://HOST:PORT`` on a background thread; :meth:`take` collects the latest states.
+
+    Parameters
+    ----------
+    host, port
+        The receiver.
+    max_velocity_age_s
+        The assembly rule's age (see :mod:`deconflict.feeds.sbs`).
+    initial_backoff_s, max_backoff_s
+        Reconnection delays: doubled after each failure, from the first to the second.
+    stall_s
+        A connection silent this long is closed and reopened.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+        initial_backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        stall_s: float = 30.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.url = f"sbs://{host}:{port}"
+        self.initial_backoff_s, self.max_backoff_s, self.stall_s = initial_backoff_s, max_backoff_s, stall_s
+        self.assembler = SbsAssembler(self.url, max_velocity_age_s)
+        self._lock = threading.Lock()
+        self._pending: dict[str, FeedState] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connects = self._failures = self._lines = self._states = self._superseded = self._stale = 0
+        self._connected = False
+
+    def start(self) -> SbsSource:
+        """Start reading (returns immediately)."""
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name=self.url, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop reading and wait (at most ``timeout_s``) for the thread to end."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def __enter__(self) -> SbsSource:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def take(self, now_s: float, stale_s: float) -> list[FeedState]:
+        """The states assembled since the last call, each aircraft's latest, older than
+        ``stale_s`` at ``now_s`` left out (counted as ``stale``)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        fresh = [state for state in pending.values() if now_s - state.time_s <= stale_s]
+        with self._lock:
+            self._stale += len(pending) - len(fresh)
+        return fresh
+
+    def counts(self) -> LiveCounts:
+        """A snapshot of the counters."""
+        with self._lock:
+            return LiveCounts(
+                self._connects,
+                self._failures,
+                self._lines,
+                self._states,
+                self._superseded,
+                self._stale,
+                dict(self.assembler.drops.counts),
+                self._connected,
+            )
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            got_data = False
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 5.0)
+            except (OSError, TimeoutError) as exc:
+                logger.warning("%s: cannot connect: %s", self.url, exc)
+            else:
+                with self._lock:
+                    self._connects += 1
+                    self._connected = True
+                logger.info("%s: connected", self.url)
+                try:
+                    got_data = await self._read(reader)
+                finally:
+                    with self._lock:
+                        self._connected = False
+                    writer.close()
+                    with contextlib.suppress(OSError, ConnectionError):
+                        await writer.wait_closed()
+            if self._stop.is_set():
+                break
+            failures = 0 if got_data else failures + 1
+            with self._lock:
+                self._failures += 1
+            delay_s = min(self.max_backoff_s, self.initial_backoff_s * 2.0 ** max(failures - 1, 0))
+            logger.warning("%s: connection lost; reconnecting in %.1f s", self.url, delay_s)
+            deadline = time.monotonic() + delay_s
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(min(0.05, delay_s))
+
+    async def _read(self, reader: asyncio.StreamReader) -> bool:
+        """Read until the connection ends, stalls or the source stops; whether any data came."""
+        partial = b""
+        got_data = False
+        silent_s = 0.0
+        row = self.assembler.records
+        while not self._stop.is_set():
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), 0.1)
+            except TimeoutError:
+                silent_s += 0.1
+                if silent_s >= self.stall_s:
+                    logger.warning("%s: silent for %.0f s", self.url, silent_s)
+                    return got_data
+                continue
+            except (OSError, ConnectionError):
+                return got_data
+            if not chunk:
+                return got_data
+            got_data, silent_s = True, 0.0
+            lines = (partial + chunk).split(b"\n")
+            partial = lines.pop()
+            if len(partial) > MAX_LINE_BYTES:
+                row += 1
+                self.assembler.drops.add("garbage", row, None, f"a line longer than {MAX_LINE_BYTES} bytes")
+                partial = b""
+            states: list[FeedState] = []
+            for raw in lines:
+                row += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    self.assembler.drops.add("garbage", row, None, f"a line longer than {MAX_LINE_BYTES} bytes")
+                    continue
+                state = self.assembler.line(raw.decode("utf-8", errors="replace"), row)
+                if state is not None:
+                    states.append(state)
+            with self._lock:
+                self._lines += len(lines)
+                self._states += len(states)
+                for state in states:
+                    if state.id in self._pending:
+                        self._superseded += 1
+                    self._pending[state.id] = state
+        return got_data
+
