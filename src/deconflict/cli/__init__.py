@@ -106,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     detect.add_argument(
-        "file", metavar="STATES", help="track CSV (one row per aircraft), SBS or OpenSky file (optionally .gz)"
+        "file",
+        metavar="STATES",
+        help="track CSV (one row per aircraft), SBS or OpenSky file (optionally .gz)",
     )
     _add_format_option(detect)
     detect.add_argument("--json", action="store_true", help="print one JSON document instead of a table")

@@ -1,13 +1,18 @@
-"""``deconflict feed``: replay a recorded track file to the channel service as a live feed.
+"""``deconflict feed``: replay a recording, or relay a live receiver, to the channel service.
 
-Reads a PRODUCT.md track CSV (optionally ``.gz``) with
-:func:`~deconflict.tactical.tracks.read_tracks`, re-times it so that the
+Reads a track CSV, a BaseStation capture or OpenSky state vectors (optionally ``.gz``;
+the format detected, or given with ``--format``) with :func:`~deconflict.feeds.read_feed`, re-times it so that the
 recording's first time is the moment the feed starts (at ``--speed X``, X
 recorded seconds pass per second), and posts the states that are due to
 ``POST /v1/tracks`` every ``--batch-s`` seconds, as the party the token
 belongs to. Exit 0 when the file (or ``--max-seconds`` of it) was fed, 2 for a
 bad file (naming file, row and field), a service that cannot be reached
 (naming the URL) or one that refuses the states.
+
+With ``--source sbs://HOST:PORT`` it relays a live BaseStation receiver instead
+(:mod:`deconflict.feeds.live`): states at their messages' own times, posted every
+``--batch-s``, stale ones dropped and counted, reconnecting when the receiver drops,
+until ``--max-seconds`` or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ from typing import Any
 
 from deconflict.cli import EXIT_INTERRUPTED, arguments
 from deconflict.cli.ops import add_server_arguments, client_from_args
-from deconflict.demo.feed import feed
+from deconflict.config import load_settings
+from deconflict.demo.feed import feed, feed_live
+from deconflict.errors import InputError, Problem
+from deconflict.feeds import FORMATS
+from deconflict.feeds.live import LiveCounts, SbsSource, parse_source
 
 __all__ = ["add_feed_parser", "run_feed"]
 
@@ -29,14 +38,31 @@ def add_feed_parser(sub: Any) -> None:
     """Add ``feed`` to the ``deconflict`` subcommands."""
     parser = sub.add_parser(
         "feed",
-        help="replay a track file to the channel service as a live feed (POST /v1/tracks)",
+        help="replay a track file, or relay a live receiver, to the channel service (POST /v1/tracks)",
         description=(
-            "Replays a track CSV (time_s, id, lat_deg, lon_deg, alt_m, gs_mps, trk_deg, vs_mps; "
-            "optionally .gz) to the service at real or accelerated speed, re-timed to now. "
-            "Exit 0: fed, 2: bad file, service unreachable or refusing."
+            "Replays a recording (track CSV with time_s, BaseStation capture or OpenSky state vectors; "
+            "optionally .gz) to the service at real or accelerated speed, re-timed to now; or, with "
+            "--source sbs://HOST:PORT, relays a live BaseStation receiver. "
+            "Exit 0: fed, 2: bad file or source, service unreachable or refusing."
         ),
     )
-    parser.add_argument("file", metavar="FILE.csv[.gz]", help="track CSV with time_s, optionally gzip")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="?",
+        help="recording: track CSV with time_s, SBS or OpenSky, optionally gzip",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="sbs://HOST:PORT (a live BaseStation receiver, e.g. dump1090 port 30003) or a recording FILE",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="the recording's format (csv, sbs, opensky); default: detected from its content",
+    )
     add_server_arguments(parser)
     parser.add_argument(
         "--speed",
@@ -63,6 +89,14 @@ def add_feed_parser(sub: Any) -> None:
 
 def run_feed(args: argparse.Namespace) -> int:
     """``deconflict feed``: exit 0 when fed, 2 for a bad file or a service that cannot be reached."""
+    if (args.file is None) == (args.source is None):
+        raise InputError(
+            [Problem("command line", "give a recording FILE or --source, not both", None, "FILE")]
+        )
+    if args.source is not None and args.source.startswith("sbs://"):
+        return _run_live(args)
+    if args.source is not None:
+        args.file = args.source
     client = client_from_args(args)
     interactive = sys.stderr.isatty()
     last_line = [0.0]
@@ -89,6 +123,7 @@ def run_feed(args: argparse.Namespace) -> int:
         batch_s=args.batch_s,
         max_seconds=args.max_seconds,
         on_progress=on_progress,
+        format=args.format,
     )
     if interactive:
         print(file=sys.stderr)
@@ -104,5 +139,71 @@ def run_feed(args: argparse.Namespace) -> int:
     print(
         f"fed {summary.posted} of {summary.rows} states from {args.file} to {client.url} "
         f"in {summary.posts} posts over {summary.elapsed_s:.1f} s; {summary.accepted} accepted{until}"
+    )
+    return EXIT_INTERRUPTED if summary.interrupted else 0
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    """``deconflict feed --source sbs://HOST:PORT``: relay until --max-seconds or Ctrl-C."""
+    host, port = parse_source(args.source)
+    client = client_from_args(args)
+    stale_s = load_settings().tactical_stale_s
+    interactive = sys.stderr.isatty()
+    last_line = [0.0]
+
+    def progress_text(counts: LiveCounts, posted: int) -> str:
+        state = "connected" if counts.connected else "reconnecting"
+        dropped = sum(counts.dropped.values())
+        return (
+            f"feed: {args.source} {state}, {counts.lines:,} lines, {posted:,} states posted, "
+            f"{counts.stale:,} stale, {dropped:,} lines dropped"
+        )
+
+    def on_progress(counts: LiveCounts, posted: int, elapsed_s: float) -> None:
+        if interactive:
+            print(f"\r{progress_text(counts, posted)}", end="", file=sys.stderr, flush=True)
+        elif elapsed_s - last_line[0] >= 5.0:
+            last_line[0] = elapsed_s
+            print(progress_text(counts, posted), file=sys.stderr, flush=True)
+        if counts.stale and elapsed_s - last_line[0] >= 5.0:
+            print(
+                f"warning: {args.source}: {counts.stale:,} states older than {stale_s:g} s dropped "
+                "(the feed falls behind, or the receiver's clock is not UTC)",
+                file=sys.stderr,
+            )
+
+    refused: collections.Counter[str] = collections.Counter()
+
+    def post(batch: list[dict[str, Any]]) -> int:
+        answer = client.post_tracks(batch)
+        refused.update({str(reason): int(n) for reason, n in answer.get("refused", {}).items()})
+        return int(answer["accepted"])
+
+    summary = feed_live(
+        SbsSource(host, port),
+        post,
+        stale_s=stale_s,
+        batch_s=args.batch_s,
+        max_seconds=args.max_seconds,
+        on_progress=on_progress,
+    )
+    if interactive:
+        print(file=sys.stderr)
+    c = summary.counts
+    dropped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(c.dropped.items()))
+    notes = [
+        f"{c.lines:,} lines over {c.connects} connection(s)",
+        f"{c.stale:,} stale and {c.superseded:,} superseded states not posted",
+    ]
+    if dropped:
+        notes.append(f"lines dropped: {dropped}")
+    if refused:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(refused.items()))
+        notes.append(f"{refused.total()} refused ({reasons})")
+    if summary.interrupted:
+        notes.append("interrupted by Ctrl-C")
+    print(
+        f"fed {summary.posted:,} states from {args.source} to {client.url} in {summary.posts} posts "
+        f"over {summary.elapsed_s:.1f} s; {summary.accepted:,} accepted; " + "; ".join(notes)
     )
     return EXIT_INTERRUPTED if summary.interrupted else 0

@@ -1,6 +1,8 @@
-"""A recorded track file replayed as a live feed: re-timed to now, posted in batches as it falls due.
+"""Feeding ``POST /v1/tracks``: a recording replayed as a live feed, or a live source relayed.
 
-What ``deconflict feed`` and ``deconflict demo --adsb`` post to ``POST /v1/tracks``.
+:func:`feed`: a recorded file re-timed to now, posted in batches as it falls due (what
+``deconflict feed FILE`` and ``deconflict demo --adsb`` post). :func:`feed_live`: a live
+BaseStation source's states, at their own times (``deconflict feed --source sbs://...``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FeedSummary", "feed"]
+from deconflict.feeds.live import LiveCounts, SbsSource
+from deconflict.feeds.sbs import FeedState
+
+__all__ = ["FeedSummary", "LiveSummary", "feed", "feed_live", "live_state"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +133,76 @@ def feed(
     except KeyboardInterrupt:  # stop where we are; the caller says what was fed
         complete, interrupted = False, True
     return FeedSummary(total, posted, accepted, posts, clock() - start_s, complete, interrupted)
+
+
+@dataclass(frozen=True)
+class LiveSummary:
+    """What a live feed posted, and what its source counted (see :class:`~deconflict.feeds.live.LiveCounts`)."""
+
+    posted: int
+    accepted: int
+    posts: int
+    elapsed_s: float
+    counts: LiveCounts
+    interrupted: bool = False
+
+
+def live_state(state: FeedState) -> dict[str, Any]:
+    """A ``POST /v1/tracks`` item of a live state, at its message's own time."""
+    from deconflict.strategic.conflicts import format_time
+
+    item: dict[str, Any] = {
+        "id": state.id,
+        "time": format_time(state.time_s),
+        "lat_deg": state.lat_deg,
+        "lon_deg": state.lon_deg,
+        "alt_m": state.alt_m,
+        "gs_mps": state.gs_mps,
+        "trk_deg": state.trk_deg,
+        "vs_mps": state.vs_mps,
+    }
+    if state.callsign:
+        item["callsign"] = state.callsign
+    if state.on_ground:
+        item["on_ground"] = True
+    return item
+
+
+def feed_live(
+    source: SbsSource,
+    post: Callable[[list[dict[str, Any]]], int],
+    *,
+    stale_s: float,
+    batch_s: float = 1.0,
+    max_seconds: float | None = None,
+    max_batch: int = 10_000,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    on_progress: Callable[[LiveCounts, int, float], None] | None = None,
+) -> LiveSummary:
+    """Post what a live source assembles every ``batch_s`` seconds until ``max_seconds`` or Ctrl-C.
+
+    The source reads on its own thread, so a slow post never stalls it; states older than
+    ``stale_s`` when collected are dropped (counted as ``stale``), never posted.
+    """
+    start_s = clock()
+    posted = accepted = posts = 0
+    interrupted = False
+    source.start()
+    try:
+        while max_seconds is None or clock() - start_s < max_seconds:
+            left_s = batch_s if max_seconds is None else min(batch_s, start_s + max_seconds - clock())
+            sleep(max(left_s, 1e-3))
+            states = source.take(clock(), stale_s)
+            for begin in range(0, len(states), max_batch):
+                batch = [live_state(s) for s in states[begin : begin + max_batch]]
+                accepted += post(batch)
+                posted += len(batch)
+                posts += 1
+            if on_progress is not None:
+                on_progress(source.counts(), posted, clock() - start_s)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        source.stop()
+    return LiveSummary(posted, accepted, posts, clock() - start_s, source.counts(), interrupted)

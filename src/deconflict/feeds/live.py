@@ -215,7 +215,9 @@ class SbsSource:
             for raw in lines:
                 row += 1
                 if len(raw) > MAX_LINE_BYTES:
-                    self.assembler.drops.add("garbage", row, None, f"a line longer than {MAX_LINE_BYTES} bytes")
+                    self.assembler.drops.add(
+                        "garbage", row, None, f"a line longer than {MAX_LINE_BYTES} bytes"
+                    )
                     continue
                 state = self.assembler.line(raw.decode("utf-8", errors="replace"), row)
                 if state is not None:
@@ -228,4 +230,3 @@ class SbsSource:
                         self._superseded += 1
                     self._pending[state.id] = state
         return got_data
-
