@@ -37,17 +37,17 @@ def _stamp(time_s: float) -> tuple[str, str]:
 
 def sbs_lines(tracks: Tracks) -> list[str]:
     """Per track row: a velocity (``MSG,4``) then a position (``MSG,3``) line, both at the row's
-    time; an identification (``MSG,1``) before an aircraft's first row. As dump1090 writes them."""
+    time; an identification (``MSG,1``) before an aircraft's first row and when its callsign changes. As dump1090 writes them."""
     assert tracks.time_s is not None
     s = tracks.states
     lines: list[str] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for k in range(len(tracks)):
         ident = str(tracks.ids[k]).upper()
         date, clock = _stamp(float(tracks.time_s[k]))
         head = f"MSG,{{}},1,1,{ident},1,{date},{clock},{date},{clock}"
-        if ident not in seen:
-            seen.add(ident)
+        if seen.get(ident) != tracks.callsigns[k]:
+            seen[ident] = str(tracks.callsigns[k])
             lines.append(head.format(1) + f",{tracks.callsigns[k]},,,,,,,,,,,0")
         gs_kt = float(s.gs_mps[k]) / KT_TO_MPS
         vr = float(s.vs_mps[k]) / FT_PER_MIN_TO_MPS
