@@ -12,8 +12,25 @@ from deconflict.errors import InputError
 from deconflict.feeds import detect_format, read_feed, read_opensky
 from tests.feeds.derived import opensky_history_csv, opensky_rest, real_tracks
 
-STATE = ["4ca2d6", "EIN52V  ", "Ireland", 1714564800, 1714564801, 2.25, 48.5, 10668.0, False, 231.5, 90.0,
-         -3.25, None, 10900.0, "1234", False, 0]
+STATE = [
+    "4ca2d6",
+    "EIN52V  ",
+    "Ireland",
+    1714564800,
+    1714564801,
+    2.25,
+    48.5,
+    10668.0,
+    False,
+    231.5,
+    90.0,
+    -3.25,
+    None,
+    10900.0,
+    "1234",
+    False,
+    0,
+]
 
 
 def test_rest_and_history_give_back_the_real_trajectories(tmp_path: Path) -> None:
@@ -38,7 +55,9 @@ def test_rest_row_fields_units_and_altitude_choice(tmp_path: Path) -> None:
     bad = [*STATE[:6], 95.0, *STATE[7:]]
     missing = [*STATE[:9], None, *STATE[10:]]
     path = tmp_path / "s.json"
-    path.write_text(json.dumps({"time": 1714564801, "states": [STATE, no_baro, bad, missing, STATE[:5], "x"]}))
+    path.write_text(
+        json.dumps({"time": 1714564801, "states": [STATE, no_baro, bad, missing, STATE[:5], "x"]})
+    )
     reading = read_opensky(path)
     t = reading.tracks
     assert dict(reading.drops.counts) == {"out_of_range": 1, "no_velocity": 1, "truncated": 2}

@@ -19,7 +19,9 @@ def msg(kind: int, second: int, rest: str, ident: str = "4CA2D6") -> str:
     return f"MSG,{kind},1,1,{ident},1,{STAMP.format(second, second)},{rest}"
 
 
-VELOCITY = ",,450,90.0,,,-640,,,,,0"  # callsign, alt, gs, trk, lat, lon, vr, squawk, alert, emerg, spi, ground
+VELOCITY = (
+    ",,450,90.0,,,-640,,,,,0"  # callsign, alt, gs, trk, lat, lon, vr, squawk, alert, emerg, spi, ground
+)
 POSITION = ",35000,,,48.5,2.25,,,0,0,0,0"
 
 
@@ -50,7 +52,10 @@ def test_the_array_path_agrees_with_the_line_by_line_reference() -> None:
     lines = sbs_lines(real_tracks())[:6000]
     lines[10:10] = ["garbage", msg(3, 1, ",35000,,,abc,2.25,,,0,0,0,0"), "MSG,3,1,1", msg(9, 1, POSITION)]
     lines[500:500] = [msg(3, 2, ",35000,,,48.5,200.0,,,0,0,0,0"), msg(4, 2, ",,450,400,,,0,,,,,0")]
-    lines[900:900] = [msg(3, 2, POSITION, "XYZ123"), "MSG,3,1,1,4CA2D6,1,2024/13/01,12:00:00,,,,35000,,,1,1,,,,,,0"]
+    lines[900:900] = [
+        msg(3, 2, POSITION, "XYZ123"),
+        "MSG,3,1,1,4CA2D6,1,2024/13/01,12:00:00,,,,35000,,,1,1,,,,,,0",
+    ]
     reading = assemble_sbs(lines, "c.sbs", chunk_lines=1000)  # several chunks
     states, drops = reference(lines)
     assert dict(reading.drops.counts) == drops

@@ -1,0 +1,149 @@
+"""``detect``, ``replay`` and ``feed`` on BaseStation and OpenSky files, and ``feed --source sbs://``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from deconflict.cli import main
+from deconflict.tactical.tracks import Tracks
+from tests.feeds.derived import opensky_history_csv, opensky_rest, real_tracks, sbs_lines
+from tests.feeds.test_live import Receiver, _lines
+
+SLICE_END_S = 1633609701.0  # the sample's first slice (5 min)
+
+
+def first_slice() -> Tracks:
+    t = real_tracks()
+    assert t.time_s is not None
+    keep = t.time_s < SLICE_END_S
+    return Tracks(t.source, t.row[keep], t.ids[keep], t.callsigns[keep], t.time_s[keep], t.states.take(keep))
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("recordings")
+    tracks = first_slice()
+    s = tracks.states
+    assert tracks.time_s is not None
+    csv_rows = [
+        f"{tracks.time_s[k]:.0f},{tracks.ids[k]},{tracks.callsigns[k]},{s.lat_deg[k]},{s.lon_deg[k]},"
+        f"{s.alt_m[k]},{s.gs_mps[k]},{s.trk_deg[k]},{s.vs_mps[k]}"
+        for k in range(len(tracks))
+    ]
+    files = {
+        "csv": (
+            "t.csv",
+            "time_s,icao24,callsign,lat_deg,lon_deg,alt_m,gs_mps,trk_deg,vs_mps\n" + "\n".join(csv_rows),
+        ),
+        "sbs": ("t.sbs", "\n".join(sbs_lines(tracks)) + "\n"),
+        "rest": ("t.json", opensky_rest(tracks)),
+        "history": ("sv.csv", opensky_history_csv(tracks)),
+    }
+    paths = {}
+    for name, (file_name, text) in files.items():
+        paths[name] = folder / file_name
+        paths[name].write_text(text)
+    return paths
+
+
+def _replay(path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, dict[str, Any], str]:
+    code = main(["replay", "--json", *flags, str(path)])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_replay_finds_the_same_incidents_in_every_format(
+    recordings: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, expected, _ = _replay(recordings["csv"], capsys)
+    pairs = {(i["a"], i["b"]) for i in expected["incidents"]}
+    assert code == 1 and pairs
+    for name in ("sbs", "rest", "history"):
+        code, doc, err = _replay(recordings[name], capsys)
+        assert code == 1 and {(i["a"], i["b"]) for i in doc["incidents"]} == pairs, name
+        assert doc["rows"] == expected["rows"]
+        assert "records" in err and "dropped" not in err
+    code, doc, _ = _replay(recordings["sbs"], capsys, "--format", "sbs")
+    assert code == 1
+
+
+def test_detect_takes_the_latest_state_of_each_aircraft_of_a_recording(
+    recordings: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    aircraft = len(set(first_slice().ids.tolist()))
+    documents = []
+    for name in ("sbs", "rest", "history"):
+        code = main(["detect", "--json", str(recordings[name])])
+        out, err = capsys.readouterr()
+        doc = json.loads(out)
+        assert code in (0, 1) and doc["aircraft"] + sum(doc["ignored"].values()) == aircraft, name
+        documents.append({(c["a"], c["b"]) for c in doc["conflicts"]})
+    assert documents[0] == documents[1] == documents[2]
+
+
+def test_a_wrong_format_is_exit_2(recordings: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["detect", "--format", "csv", str(recordings["sbs"])]) == 2
+    assert "missing column" in capsys.readouterr().err
+
+
+def test_feed_replays_a_capture(
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deconflict.client import ChannelClient
+
+    posted: list[dict[str, Any]] = []
+
+    def post_tracks(client: ChannelClient, states: list[dict[str, Any]]) -> dict[str, int]:
+        posted.extend(states)
+        return {"accepted": len(states)}
+
+    monkeypatch.setattr(ChannelClient, "post_tracks", post_tracks)
+    argv = ["feed", "--url", "http://127.0.0.1:9", "--token", "t", "--speed", "100000", "--batch-s", "0.01"]
+    assert main([*argv, "--source", str(recordings["sbs"])]) == 0
+    rows = len(first_slice())
+    assert len(posted) == rows and posted[0]["id"] == "0101de" and posted[0]["callsign"] == "MSR799"
+    assert capsys.readouterr().out.startswith(f"fed {rows} of {rows} states from ")
+
+
+def test_feed_relays_a_live_receiver_that_drops_and_comes_back(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from deconflict.client import ChannelClient
+
+    posted: list[dict[str, Any]] = []
+
+    def post_tracks(client: ChannelClient, states: list[dict[str, Any]]) -> dict[str, int]:
+        posted.extend(states)
+        return {"accepted": len(states)}
+
+    monkeypatch.setattr(ChannelClient, "post_tracks", post_tracks)
+    now = time.gmtime()
+    stamp = f"{now.tm_year:04d}/{now.tm_mon:02d}/{now.tm_mday:02d}"
+    fresh = _lines("4CA2D6", 1).replace(b"2024/05/01", stamp.encode())
+    fresh = fresh.replace(b"12:00:01.000", time.strftime("%H:%M:%S.000", now).encode())
+    receiver = Receiver([fresh + b"garbage\n", _lines("4CA2D7", 1)])  # the second one is stale
+    try:
+        argv = [
+            "feed",
+            "--url",
+            "http://127.0.0.1:9",
+            "--token",
+            "t",
+            "--batch-s",
+            "0.2",
+            "--max-seconds",
+            "2",
+        ]
+        assert main([*argv, "--source", f"sbs://127.0.0.1:{receiver.port}"]) == 0
+    finally:
+        receiver.close()
+    out = capsys.readouterr().out
+    assert [p["id"] for p in posted] == ["4ca2d6"]
+    assert "1 stale" in out and "lines dropped: garbage 1" in out and "2 connection(s)" in out, out
