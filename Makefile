@@ -74,6 +74,7 @@ $(BENCH_VENV)/.installed:
 bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(BIN)/python benchmarks/strategic.py --volumes 100000
 	$(BIN)/python benchmarks/tactical.py --n 1000 5000 10000
+	$(BIN)/python benchmarks/feeds.py --copies 20
 	$(BIN)/python benchmarks/channel.py --messages 2000 --seconds 60 --senders 8
 	$(BIN)/python benchmarks/channel.py --messages 10000 --seconds 60 --via socket
 	$(BIN)/python benchmarks/load.py --seconds 60 --parties 4 --max-rss-growth-mib 64

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from deconflict.errors import InputError, Problem
 
-__all__ = ["head_text", "open_text"]
+__all__ = ["head_text", "open_binary", "open_text"]
 
 READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError)
 
@@ -25,6 +25,18 @@ def open_text(path: Path) -> Iterator[io.TextIOBase]:
         raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
         with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as stream:
             yield stream
+    except READ_ERRORS as exc:
+        raise InputError([Problem(str(path), f"cannot read the file: {exc}")]) from None
+
+
+@contextmanager
+def open_binary(path: Path) -> Iterator[io.BufferedIOBase]:
+    """The file's bytes (gunzipped when it ends in ``.gz``); read errors raise
+    :class:`~deconflict.errors.InputError` naming it."""
+    try:
+        raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+        with raw as stream:
+            yield stream  # type: ignore[misc]
     except READ_ERRORS as exc:
         raise InputError([Problem(str(path), f"cannot read the file: {exc}")]) from None
 

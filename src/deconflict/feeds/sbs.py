@@ -29,6 +29,7 @@ line by line for a live source, and the two agree.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -40,8 +41,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from deconflict.feeds.drops import Drops, Reading
-from deconflict.feeds.files import open_text
+from deconflict.feeds.drops import MAX_EXAMPLES, Drops, Reading
+from deconflict.feeds.files import open_binary
+from deconflict.feeds.sbs_scan import BLANK, OK, REASONS, SLOW, scan
 from deconflict.tactical.states import States
 from deconflict.tactical.tracks import Tracks
 from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
@@ -59,9 +61,12 @@ DEFAULT_MAX_VELOCITY_AGE_S = 10.0
 """How far apart (message time) a position and the velocity it is joined with may be."""
 FIELDS = 22
 CHUNK_LINES = 65_536
+CHUNK_BYTES = 16 << 20
+GARBAGE, TRUNCATED, BAD_TYPE, BAD_IDENT, BAD_TIME, BAD_NUMBER, OUT_OF_RANGE = 3, 4, 5, 6, 7, 8, 9
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 KINDS = frozenset({"MSG", "SEL", "ID", "AIR", "STA", "CLK"})
 IDENT = re.compile(r"~?[0-9a-fA-F]{6}")
-CLOCK = re.compile(r"(\d\d):(\d\d):(\d\d(?:\.\d*)?)")
+CLOCK = re.compile(r"(\d\d):(\d\d):(\d\d(?:\.\d*)?)", re.ASCII)
 GROUND = {"-1": 1, "1": 1, "0": 0}
 """On-ground flags: BaseStation writes ``-1`` for true; some feeders write ``1``."""
 
@@ -70,6 +75,7 @@ GROUND = {"-1": 1, "1": 1, "0": 0}
 ALTITUDE_TYPES = ("2", "3", "5", "6", "7")
 VELOCITY_TYPES = ("2", "4")
 POSITION_TYPES = ("2", "3")
+NUMERIC_NAMES = ("alt_ft", "gs_kt", "trk_deg", "lat_deg", "lon_deg", "vr_ftpmin")
 COLUMNS = {"alt_ft": 11, "gs_kt": 12, "trk_deg": 13, "lat_deg": 14, "lon_deg": 15, "vr_ftpmin": 16}
 CARRIED_BY = {
     "alt_ft": ALTITUDE_TYPES,
@@ -203,10 +209,7 @@ class SbsAssembler:
             raw = parts[column]
             if not raw or msg_type not in CARRIED_BY[name]:
                 continue
-            try:
-                number = float(raw)
-            except ValueError:
-                number = math.nan
+            number = float(raw) if NUMBER.fullmatch(raw) else math.nan
             if not math.isfinite(number):
                 self.drops.add("bad_number", row, name, f"must be a number, got {raw!r}")
                 return None
@@ -284,133 +287,68 @@ class _Messages:
     ground: NDArray[np.int8]  # -1 not given, 0 airborne, 1 on the ground
 
 
-def _floats(texts: NDArray[np.str_], name: str, rows: Int, carried: Bool, drops: Drops) -> tuple[Float, Bool]:
-    """Parse one numeric column where ``carried``; NaN elsewhere. The mask of lines to drop."""
-    given = carried & (texts != "")
-    work = np.where(given, texts, "nan")
-    bad = np.zeros(texts.size, dtype=bool)
-    try:
-        numbers = work.astype(np.float64)
-    except ValueError:
-        numbers = np.full(texts.size, np.nan)
-        for k in np.flatnonzero(given).tolist():
-            try:
-                numbers[k] = float(work[k])
-            except ValueError:
-                bad[k] = True
-    bad |= given & ~np.isfinite(numbers)
-    for k in np.flatnonzero(bad).tolist():
-        drops.add("bad_number", int(rows[k]), name, f"must be a number, got {str(texts[k])!r}")
-    low, high = RANGE.get(name, (-math.inf, math.inf))
-    outside = given & ~bad & ((numbers < low) | (numbers > high))
-    for k in np.flatnonzero(outside).tolist():
-        drops.add("out_of_range", int(rows[k]), name, f"must be within [{low:g}, {high:g}], got {texts[k]}")
-    return numbers, bad | outside
+def _decode(data: bytes, first_row: int, codes: dict[str, int], drops: Drops) -> tuple[_Messages, int, int]:
+    """Decode the lines of ``data`` (compiled scan); malformed ones are counted in ``drops`` and
+    left out. Returns the messages kept, how many lines there were, and how many were not blank."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
+    ends = np.concatenate((newlines, [buf.size])).astype(np.int64)
+    if starts[-1] == buf.size:  # the text ends with a newline: no line after it
+        starts, ends = starts[:-1], ends[:-1]
+    status, bad_field, msg_type, ident, time_s, values, has, callsign, ground = scan(buf, starts, ends)
+    row = np.arange(first_row, first_row + starts.size, dtype=np.int64)
 
+    def text(i: int) -> str:
+        return data[starts[i] : ends[i]].decode("utf-8", errors="replace").rstrip("\r\n")
 
-def _clocks_s(texts: NDArray[np.str_]) -> Float:
-    """Vectorised :func:`_clock_s`: the characters as a code-point matrix, checked and summed."""
-    if texts.size == 0:
-        return np.empty(0)
-    width = max(texts.dtype.itemsize // 4, 9)
-    chars = texts.astype(f"<U{width}").view(np.uint32).reshape(texts.size, width).astype(np.int64)
-    digits = chars - ord("0")
-    is_digit = (digits >= 0) & (digits <= 9)
-    ok = is_digit[:, [0, 1, 3, 4, 6, 7]].all(axis=1) & (chars[:, 2] == ord(":")) & (chars[:, 5] == ord(":"))
-    tail = chars[:, 8:]
-    # after the seconds: nothing, or a point followed by digits, then only padding (code 0)
-    ok &= (tail[:, 0] == 0) | (tail[:, 0] == ord("."))
-    rest, rest_digits = tail[:, 1:], is_digit[:, 9:]
-    padding = rest == 0
-    ok &= (rest_digits | padding).all(axis=1)
-    # a digit after padding cannot happen in NumPy strings (only trailing code 0 is padding)
-    weights = 10.0 ** -np.arange(1, rest.shape[1] + 1)
-    fraction = np.where(rest_digits, digits[:, 9:], 0) @ weights if rest.shape[1] else np.zeros(texts.size)
-    hours = digits[:, 0] * 10 + digits[:, 1]
-    minutes = digits[:, 3] * 10 + digits[:, 4]
-    seconds = digits[:, 6] * 10 + digits[:, 7] + fraction
-    ok &= (hours <= 23) & (minutes <= 59) & (seconds < 61.0)
-    return np.where(ok, hours * 3600.0 + minutes * 60.0 + seconds, np.nan)
-
-
-def _decode_chunk(lines: list[str], first_row: int, codes: dict[str, int], drops: Drops) -> _Messages | None:
-    """Decode a chunk of lines; malformed ones are counted in ``drops`` and left out."""
-    kept: list[list[str]] = []
-    rows: list[int] = []
-    for row, text in enumerate(lines, first_row):
-        parts = text.rstrip("\r\n").split(",")
-        if parts[0] == "MSG" and len(parts) >= FIELDS:
-            kept.append(parts)
-            rows.append(row)
-        elif parts[0] not in KINDS:
-            if text.strip():
-                drops.add("garbage", row, None, f"not a BaseStation line: {text.rstrip()[:40]!r}")
-        elif len(parts) < FIELDS:
-            drops.add("truncated", row, None, f"expected {FIELDS} fields, got {len(parts)}")
-    if not kept:
-        return None
-    row = np.asarray(rows, dtype=np.int64)
-    columns = list(zip(*kept, strict=False))  # every kept line has at least FIELDS fields
-    text_of = {k: np.asarray(columns[k], dtype=np.str_) for k in (1, 4, 6, 7, 8, 9, 10, 21)}
-    types = text_of[1]
-    drop = ~np.isin(types, ["1", "2", "3", "4", "5", "6", "7", "8"])
-    for k in np.flatnonzero(drop).tolist():
-        drops.add("bad_type", int(row[k]), "transmission_type", f"must be 1 to 8, got {str(types[k])!r}")
-    msg_type = np.where(drop, "0", types).astype(np.int8)
-
-    idents, inverse = np.unique(text_of[4], return_inverse=True)
-    valid_ident = np.array([IDENT.fullmatch(str(i)) is not None for i in idents.tolist()], dtype=bool)
-    code_of = np.array(
-        [
-            codes.setdefault(str(i).lower(), len(codes)) if v else -1
-            for i, v in zip(idents.tolist(), valid_ident.tolist(), strict=True)
-        ],
-        dtype=np.int64,
-    )
-    aircraft = code_of[inverse]
-    bad_ident = ~drop & (aircraft < 0)
-    for k in np.flatnonzero(bad_ident).tolist():
-        drops.add("bad_ident", int(row[k]), "hex_ident", f"must be 6 hex digits, got {str(text_of[4][k])!r}")
-    drop |= bad_ident
-
-    generated = (text_of[6] != "") | (text_of[7] != "")
-    dates = np.where(generated, text_of[6], text_of[8])
-    clocks = np.where(generated, text_of[7], text_of[9])
-    unique_dates, date_index = np.unique(dates, return_inverse=True)
-    days_s = np.array([_date_s(str(d)) for d in unique_dates.tolist()], dtype=np.float64)
-    time_s = days_s[date_index] + _clocks_s(clocks)
-    bad_time = ~drop & np.isnan(time_s)
-    for k in np.flatnonzero(bad_time).tolist():
-        drops.add(
-            "bad_time",
-            int(row[k]),
-            "time",
-            f"must be YYYY/MM/DD HH:MM:SS.fff, got {str(dates[k])!r} {str(clocks[k])!r}",
-        )
-    drop |= bad_time
-
-    values: dict[str, Float] = {}
-    type_text = types
-    for name, column in COLUMNS.items():
-        carried = ~drop & np.isin(type_text, CARRIED_BY[name])
-        numbers, bad = _floats(np.asarray(columns[column], dtype=np.str_), name, row, carried, drops)
-        values[name] = numbers
-        drop |= bad
-
-    keep = ~drop
-    ground_text = np.char.strip(text_of[21])
-    ground = np.where(np.isin(ground_text, ["-1", "1"]), 1, np.where(ground_text == "0", 0, -1)).astype(
-        np.int8
-    )
-    return _Messages(
+    for i, k in zip(*np.nonzero(has == SLOW), strict=True):  # numbers the scan leaves to float()
+        name = NUMERIC_NAMES[k]
+        raw = text(int(i)).split(",")[COLUMNS[name]]
+        number = float(raw)
+        low, high = RANGE.get(name, (-math.inf, math.inf))
+        if not math.isfinite(number):
+            status[i], bad_field[i] = BAD_NUMBER, k
+        elif not low <= number <= high:
+            status[i], bad_field[i] = OUT_OF_RANGE, k
+        values[i, k] = number
+    for code, reason in REASONS.items():
+        where = np.flatnonzero(status == code)
+        shown = where[: max(MAX_EXAMPLES - len(drops.examples), 0)]
+        drops.add_many(reason, where.size - shown.size)
+        for i in shown.tolist():
+            line = text(i)
+            parts = line.split(",")
+            if code in (BAD_NUMBER, OUT_OF_RANGE):
+                name = NUMERIC_NAMES[int(bad_field[i])]
+                drops.add(reason, int(row[i]), name, f"got {parts[COLUMNS[name]]!r}")
+            elif code == GARBAGE:
+                drops.add(reason, int(row[i]), None, f"not a BaseStation line: {line[:40]!r}")
+            elif code == TRUNCATED:
+                drops.add(reason, int(row[i]), None, f"expected {FIELDS} fields, got {len(parts)}")
+            else:
+                field = {BAD_TYPE: "transmission_type", BAD_IDENT: "hex_ident", BAD_TIME: "time"}[code]
+                drops.add(reason, int(row[i]), field, f"got {line[:80]!r}")
+    keep = np.flatnonzero(status == OK)
+    kept_ident = ident[keep]
+    unique, inverse = np.unique(kept_ident, return_inverse=True)
+    names = [("~" if code >> 24 else "") + f"{code & 0xFFFFFF:06x}" for code in unique.tolist()]
+    aircraft = np.array([codes.setdefault(name, len(codes)) for name in names], dtype=np.int64)[inverse]
+    callsigns = np.zeros(keep.size, dtype=object)
+    callsigns[:] = ""
+    span = callsign[keep]
+    for j in np.flatnonzero(span[:, 1] > span[:, 0]).tolist():
+        callsigns[j] = data[span[j, 0] : span[j, 1]].decode("utf-8", errors="replace").strip()
+    messages = _Messages(
         row=row[keep],
-        aircraft=aircraft[keep],
+        aircraft=aircraft,
         msg_type=msg_type[keep],
         time_s=time_s[keep],
-        values={name: v[keep] for name, v in values.items()},
-        callsign=np.char.strip(text_of[10][keep]),
+        values={name: values[keep, k] for k, name in enumerate(NUMERIC_NAMES)},
+        callsign=callsigns.astype(np.str_) if keep.size else np.empty(0, dtype=np.str_),
         ground=ground[keep],
     )
+    return messages, int(starts.size), int((status != BLANK).sum())
 
 
 def _latest(present: Bool, aircraft: Int) -> tuple[Int, Bool]:
@@ -480,10 +418,52 @@ def _assemble(messages: _Messages, names: list[str], source: str, max_age_s: flo
     )
 
 
-def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(lines)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
+def _concatenate(parts: list[_Messages]) -> _Messages:
+    if not parts:
+        empty = np.empty(0)
+        return _Messages(
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+            np.empty(0, np.int8),
+            empty,
+            dict.fromkeys(COLUMNS, empty),
+            np.empty(0, np.str_),
+            np.empty(0, np.int8),
+        )
+    return _Messages(
+        row=np.concatenate([p.row for p in parts]),
+        aircraft=np.concatenate([p.aircraft for p in parts]),
+        msg_type=np.concatenate([p.msg_type for p in parts]),
+        time_s=np.concatenate([p.time_s for p in parts]),
+        values={name: np.concatenate([p.values[name] for p in parts]) for name in COLUMNS},
+        callsign=np.concatenate([p.callsign.astype(object) for p in parts]).astype(np.str_),
+        ground=np.concatenate([p.ground for p in parts]),
+    )
+
+
+def _read_chunks(chunks: Iterable[bytes], source: str, max_velocity_age_s: float) -> Reading:
+    """Decode byte chunks (split anywhere), then assemble."""
+    drops = Drops(source)
+    codes: dict[str, int] = {}
+    parts: list[_Messages] = []
+    records = 0
+    first_row = 1
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1
+        data, carry = data[:cut], data[cut:]
+        if data:
+            messages, lines, kept = _decode(data, first_row, codes, drops)
+            parts.append(messages)
+            records += kept
+            first_row += lines
+    if carry:
+        messages, _, kept = _decode(carry, first_row, codes, drops)
+        parts.append(messages)
+        records += kept
+    tracks = _assemble(_concatenate(parts), list(codes), source, max_velocity_age_s, drops)
+    return Reading("sbs", tracks, drops, records)
 
 
 def assemble_sbs(
@@ -507,40 +487,13 @@ def assemble_sbs(
     >>> len(reading.tracks), reading.tracks.row.tolist(), reading.drops.summary()
     (1, [2], 'garbage 1, out_of_range 1')
     """
-    drops = Drops(source)
-    codes: dict[str, int] = {}
-    parts: list[_Messages] = []
-    records = 0
-    first_row = 1
-    for chunk in _chunks(lines, chunk_lines):
-        records += sum(1 for text in chunk if text.strip())
-        decoded = _decode_chunk(chunk, first_row, codes, drops)
-        if decoded is not None:
-            parts.append(decoded)
-        first_row += len(chunk)
-    if parts:
-        messages = _Messages(
-            row=np.concatenate([p.row for p in parts]),
-            aircraft=np.concatenate([p.aircraft for p in parts]),
-            msg_type=np.concatenate([p.msg_type for p in parts]),
-            time_s=np.concatenate([p.time_s for p in parts]),
-            values={name: np.concatenate([p.values[name] for p in parts]) for name in COLUMNS},
-            callsign=np.concatenate([p.callsign.astype(object) for p in parts]).astype(np.str_),
-            ground=np.concatenate([p.ground for p in parts]),
-        )
-    else:
-        empty = np.empty(0)
-        messages = _Messages(
-            np.empty(0, np.int64),
-            np.empty(0, np.int64),
-            np.empty(0, np.int8),
-            empty,
-            dict.fromkeys(COLUMNS, empty),
-            np.empty(0, np.str_),
-            np.empty(0, np.int8),
-        )
-    tracks = _assemble(messages, list(codes), source, max_velocity_age_s, drops)
-    return Reading("sbs", tracks, drops, records)
+
+    def chunks() -> Iterator[bytes]:
+        iterator = iter(lines)
+        while chunk := list(islice(iterator, chunk_lines)):
+            yield "".join(line.rstrip("\r\n") + "\n" for line in chunk).encode("utf-8", "surrogateescape")
+
+    return _read_chunks(chunks(), source, max_velocity_age_s)
 
 
 def read_sbs(path: str | Path, *, max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S) -> Reading:
@@ -551,5 +504,12 @@ def read_sbs(path: str | Path, *, max_velocity_age_s: float = DEFAULT_MAX_VELOCI
     InputError
         The file cannot be read (malformed lines are dropped and counted, not raised).
     """
-    with open_text(Path(path)) as stream:
-        return assemble_sbs(stream, str(path), max_velocity_age_s=max_velocity_age_s)
+    with open_binary(Path(path)) as stream:
+        first = stream.read(CHUNK_BYTES)
+        if first.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+            first = first[3:]
+        return _read_chunks(
+            itertools.chain([first], iter(lambda: stream.read(CHUNK_BYTES), b"")),
+            str(path),
+            max_velocity_age_s,
+        )

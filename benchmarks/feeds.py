@@ -1,0 +1,117 @@
+"""Feed reading benchmark: BaseStation (SBS-1) lines per second, compiled scan against the reference.
+
+Builds a capture from the real trajectories in tests/data/adsb (each track row as a
+velocity ``MSG,4`` and a position ``MSG,3`` line, an ``MSG,1`` when the callsign
+changes), repeated ``--copies`` times with the times shifted so that the aircraft
+fly again, written to a temporary file; ``--garbage`` mixes in one malformed line
+every that many lines. Times :func:`~deconflict.feeds.read_sbs` (file to states,
+best of ``--repeat``, after one warm-up read that compiles the scan) and the
+line-by-line reference :class:`~deconflict.feeds.SbsAssembler` on the same lines,
+and checks that both give the same number of states. One core.
+
+Usage::
+
+    python benchmarks/feeds.py --copies 20 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deconflict.feeds import SbsAssembler, read_sbs
+from deconflict.tactical.tracks import read_tracks
+from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
+
+SAMPLE = Path(__file__).parent.parent / "tests" / "data" / "adsb" / "quickstart-slices.csv.gz"
+GARBAGE = (
+    "$GPGGA,123519,4807.038,N",
+    "MSG,3,1,1,4CA2D6",
+    "MSG,3,1,1,XYZ,1,2021/10/07,12:00:00.000,,,,1,,,a,b,,,,,,0",
+)
+
+
+def capture(copies: int, garbage_every: int) -> list[str]:
+    tracks = read_tracks(SAMPLE, require_time=True)
+    assert tracks.time_s is not None
+    s = tracks.states
+    span_s = float(tracks.time_s.max() - tracks.time_s.min()) + 1.0
+    lines: list[str] = []
+    for copy in range(copies):
+        callsigns: dict[str, str] = {}
+        for k in range(len(tracks)):
+            moment = datetime.fromtimestamp(float(tracks.time_s[k]) + copy * span_s, tz=UTC)
+            date, clock = moment.strftime("%Y/%m/%d"), moment.strftime("%H:%M:%S.000")
+            ident = str(tracks.ids[k]).upper()
+            head = f"MSG,{{}},1,1,{ident},1,{date},{clock},{date},{clock}"
+            if callsigns.get(ident) != tracks.callsigns[k]:
+                callsigns[ident] = str(tracks.callsigns[k])
+                lines.append(head.format(1) + f",{tracks.callsigns[k]},,,,,,,,,,,0")
+            gs_kt, vr = float(s.gs_mps[k]) / KT_TO_MPS, float(s.vs_mps[k]) / FT_PER_MIN_TO_MPS
+            lines.append(head.format(4) + f",,,{gs_kt:.1f},{float(s.trk_deg[k]):.1f},,,{vr:.0f},,,,,0")
+            alt_ft = float(s.alt_m[k]) / FT_TO_M
+            lines.append(
+                head.format(3)
+                + f",,{alt_ft:.0f},,,{float(s.lat_deg[k]):.5f},{float(s.lon_deg[k]):.5f},,,0,0,0,0"
+            )
+    if garbage_every:
+        for at in range(len(lines) - 1, 0, -garbage_every):
+            lines.insert(at, GARBAGE[at % len(GARBAGE)])
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--copies", type=int, default=20, help="copies of the sample (default 20: ~770,000 lines)"
+    )
+    parser.add_argument("--garbage", type=int, default=1000, metavar="N", help="a bad line every N (0: none)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    lines = capture(args.copies, args.garbage)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "capture.sbs"
+        path.write_text("\n".join(lines) + "\n")
+        read_sbs(path)  # compiles the scan (cached on disk afterwards)
+        best_s = float("inf")
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            reading = read_sbs(path)
+            best_s = min(best_s, time.perf_counter() - started)
+    started = time.perf_counter()
+    assembler = SbsAssembler("reference", forget_s=1e12)
+    states = sum(1 for row, line in enumerate(lines, 1) if assembler.line(line, row) is not None)
+    reference_s = time.perf_counter() - started
+    result = {
+        "lines": len(lines),
+        "states": len(reading.tracks),
+        "dropped": dict(reading.drops.counts),
+        "read_s": round(best_s, 3),
+        "lines_per_s": round(len(lines) / best_s),
+        "reference_lines_per_s": round(len(lines) / reference_s),
+        "speedup": round(reference_s / best_s, 1),
+        "identical": states == len(reading.tracks)
+        and dict(assembler.drops.counts) == dict(reading.drops.counts),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"SBS: {result['lines']:,} lines -> {result['states']:,} states in {best_s:.2f} s: "
+            f"{result['lines_per_s']:,} lines/s (reference {result['reference_lines_per_s']:,} lines/s, "
+            f"x{result['speedup']}); dropped {sum(reading.drops.counts.values()):,}; "
+            f"identical: {result['identical']}"
+        )
+    return 0 if result["identical"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
