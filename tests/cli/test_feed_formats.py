@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from deconflict.cli import main
@@ -79,7 +78,7 @@ def test_detect_takes_the_latest_state_of_each_aircraft_of_a_recording(
     documents = []
     for name in ("sbs", "rest", "history"):
         code = main(["detect", "--json", str(recordings[name])])
-        out, err = capsys.readouterr()
+        out, _ = capsys.readouterr()
         doc = json.loads(out)
         assert code in (0, 1) and doc["aircraft"] + sum(doc["ignored"].values()) == aircraft, name
         documents.append({(c["a"], c["b"]) for c in doc["conflicts"]})

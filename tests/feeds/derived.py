@@ -37,7 +37,8 @@ def _stamp(time_s: float) -> tuple[str, str]:
 
 def sbs_lines(tracks: Tracks) -> list[str]:
     """Per track row: a velocity (``MSG,4``) then a position (``MSG,3``) line, both at the row's
-    time; an identification (``MSG,1``) before an aircraft's first row and when its callsign changes. As dump1090 writes them."""
+    time; an identification (``MSG,1``) before an aircraft's first row and when its callsign
+    changes. As dump1090 writes them."""
     assert tracks.time_s is not None
     s = tracks.states
     lines: list[str] = []

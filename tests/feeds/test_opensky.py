@@ -68,7 +68,8 @@ def test_rest_row_fields_units_and_altitude_choice(tmp_path: Path) -> None:
 
 
 def test_history_csv_drops_repeats_and_bad_values(tmp_path: Path) -> None:
-    header = "time,icao24,lat,lon,velocity,heading,vertrate,callsign,onground,baroaltitude,geoaltitude,lastposupdate"
+    header = "time,icao24,lat,lon,velocity,heading,vertrate,callsign,onground,"
+    header += "baroaltitude,geoaltitude,lastposupdate"
     rows = [
         "100,abc123,48.5,2.25,200,90,0,AFR1,false,3000,3100,99.5",
         "101,abc123,48.5,2.25,200,90,0,AFR1,false,3000,3100,99.5",  # the same position carried forward

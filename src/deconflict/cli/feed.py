@@ -1,8 +1,8 @@
 """``deconflict feed``: replay a recording, or relay a live receiver, to the channel service.
 
 Reads a track CSV, a BaseStation capture or OpenSky state vectors (optionally ``.gz``;
-the format detected, or given with ``--format``) with :func:`~deconflict.feeds.read_feed`, re-times it so that the
-recording's first time is the moment the feed starts (at ``--speed X``, X
+the format detected, or given with ``--format``) with :func:`~deconflict.feeds.read_feed`,
+re-times it so that the recording's first time is the moment the feed starts (at ``--speed X``, X
 recorded seconds pass per second), and posts the states that are due to
 ``POST /v1/tracks`` every ``--batch-s`` seconds, as the party the token
 belongs to. Exit 0 when the file (or ``--max-seconds`` of it) was fed, 2 for a

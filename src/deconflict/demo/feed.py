@@ -137,7 +137,7 @@ def feed(
 
 @dataclass(frozen=True)
 class LiveSummary:
-    """What a live feed posted, and what its source counted (see :class:`~deconflict.feeds.live.LiveCounts`)."""
+    """What a live feed posted, and what its source counted (:class:`~deconflict.feeds.live.LiveCounts`)."""
 
     posted: int
     accepted: int

@@ -36,7 +36,7 @@ def open_binary(path: Path) -> Iterator[io.BufferedIOBase]:
     try:
         raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
         with raw as stream:
-            yield stream  # type: ignore[misc]
+            yield stream
     except READ_ERRORS as exc:
         raise InputError([Problem(str(path), f"cannot read the file: {exc}")]) from None
 

@@ -103,7 +103,7 @@ def _date_s_py(buf: Any, s: int, e: int) -> float:
         digits += 1
     if digits == 0 or p != e or year < 1 or not 1 <= month <= 12 or not 1 <= day <= _month_days(year, month):
         return np.nan
-    return _days_from_civil(year, month, day) * 86400.0
+    return float(_days_from_civil(year, month, day) * 86400.0)
 
 
 def _clock_s_py(buf: Any, s: int, e: int) -> float:
@@ -131,7 +131,7 @@ def _clock_s_py(buf: Any, s: int, e: int) -> float:
         seconds = mantissa / POW10[places]
     if hours > 23 or minutes > 59 or seconds >= 61.0:
         return np.nan
-    return hours * 3600.0 + minutes * 60.0 + seconds
+    return float(hours * 3600.0 + minutes * 60.0 + seconds)
 
 
 def _number_py(buf: Any, s: int, e: int, pow10: Any) -> tuple[int, float]:
@@ -322,9 +322,7 @@ def _scan_py(
             q -= 1
         if q - p == 1 and buf[p] == 48:
             ground[i] = 0
-        elif q - p == 1 and buf[p] == 49:
-            ground[i] = 1
-        elif q - p == 2 and buf[p] == 45 and buf[p + 1] == 49:
+        elif (q - p == 1 and buf[p] == 49) or (q - p == 2 and buf[p] == 45 and buf[p + 1] == 49):
             ground[i] = 1
     return status, bad_field, msg_type, ident, time_s, values, has, callsign, ground
 
