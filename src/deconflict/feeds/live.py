@@ -180,7 +180,7 @@ class SbsSource:
             with self._lock:
                 self._failures += 1
             delay_s = min(self.max_backoff_s, self.initial_backoff_s * 2.0 ** max(failures - 1, 0))
-            logger.warning("%s: connection lost; reconnecting in %.1f s", self.url, delay_s)
+            logger.warning("%s: reconnecting in %.1f s", self.url, delay_s)
             deadline = time.monotonic() + delay_s
             while not self._stop.is_set() and time.monotonic() < deadline:
                 await asyncio.sleep(min(0.05, delay_s))
