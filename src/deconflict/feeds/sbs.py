@@ -63,6 +63,7 @@ FIELDS = 22
 CHUNK_LINES = 65_536
 CHUNK_BYTES = 16 << 20
 GARBAGE, TRUNCATED, BAD_TYPE, BAD_IDENT, BAD_TIME, BAD_NUMBER, OUT_OF_RANGE = 3, 4, 5, 6, 7, 8, 9
+ASCII_SPACE = " \t\n\r\x0b\x0c"
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 KINDS = frozenset({"MSG", "SEL", "ID", "AIR", "STA", "CLK"})
 IDENT = re.compile(r"~?[0-9a-fA-F]{6}")
@@ -177,7 +178,7 @@ class SbsAssembler:
     def line(self, text: str, row: int) -> FeedState | None:
         """Take one line; the state it completes, or ``None`` (a drop is counted in :attr:`drops`)."""
         text = text.rstrip("\r\n")
-        if not text.strip():
+        if not text.strip(ASCII_SPACE):  # as the compiled scan: ASCII white space only
             return None
         self.records += 1
         parts = text.split(",")
@@ -228,7 +229,7 @@ class SbsAssembler:
         callsign = parts[10].strip()
         if callsign:
             memory[6] = callsign
-        ground = GROUND.get(parts[21].strip())
+        ground = GROUND.get(parts[21].strip(ASCII_SPACE))
         if ground is not None:
             memory[7] = bool(ground)
         elif msg_type == "2":
