@@ -143,6 +143,21 @@ def _clock_s(text: str) -> float:
     return hours * 3600.0 + minutes * 60.0 + seconds
 
 
+@dataclass(slots=True)
+class _Aircraft:
+    """What the line-by-line assembly remembers of one aircraft: its latest of each."""
+
+    velocity_s: float = math.nan
+    gs_kt: float = 0.0
+    trk_deg: float = 0.0
+    vr_ftpmin: float = 0.0
+    altitude_s: float = math.nan
+    alt_ft: float = 0.0
+    callsign: str = ""
+    on_ground: bool | None = None
+    heard_s: float = -math.inf
+
+
 class SbsAssembler:
     """Line-by-line assembly of BaseStation states (the live path; see the module's rule).
 
@@ -172,7 +187,7 @@ class SbsAssembler:
         self.forget_s = forget_s
         self.records = 0
         # id -> [velocity time, gs, trk, vs, altitude time, alt, callsign, ground, last heard]
-        self._aircraft: dict[str, list[object]] = {}
+        self._aircraft: dict[str, _Aircraft] = {}
         self._latest_s = -math.inf
 
     def line(self, text: str, row: int) -> FeedState | None:
@@ -223,45 +238,42 @@ class SbsAssembler:
         ident = ident.lower()
         memory = self._aircraft.get(ident)
         if memory is None:
-            memory = [math.nan, 0.0, 0.0, 0.0, math.nan, 0.0, "", None, time_s]
-            self._aircraft[ident] = memory
-        memory[8] = time_s
+            memory = self._aircraft[ident] = _Aircraft()
+        memory.heard_s = time_s
         callsign = parts[10].strip()
         if callsign:
-            memory[6] = callsign
+            memory.callsign = callsign
         ground = GROUND.get(parts[21].strip(ASCII_SPACE))
         if ground is not None:
-            memory[7] = bool(ground)
+            memory.on_ground = bool(ground)
         elif msg_type == "2":
-            memory[7] = True
+            memory.on_ground = True
         if "gs_kt" in values and "trk_deg" in values:
-            memory[0:4] = [time_s, values["gs_kt"], values["trk_deg"], values.get("vr_ftpmin", 0.0)]
+            memory.velocity_s, memory.gs_kt, memory.trk_deg = time_s, values["gs_kt"], values["trk_deg"]
+            memory.vr_ftpmin = values.get("vr_ftpmin", 0.0)
         own_alt = "alt_ft" in values
         if own_alt:
-            memory[4:6] = [time_s, values["alt_ft"]]
+            memory.altitude_s, memory.alt_ft = time_s, values["alt_ft"]
         self._prune(time_s)
         if "lat_deg" not in values or "lon_deg" not in values:
             return None
-        velocity_s = float(memory[0])  # type: ignore[arg-type]
-        if not abs(time_s - velocity_s) <= self.max_velocity_age_s:
+        if not abs(time_s - memory.velocity_s) <= self.max_velocity_age_s:
             self.drops.add("no_velocity", row, None, f"no velocity within {self.max_velocity_age_s:g} s")
             return None
-        altitude_s = float(memory[4])  # type: ignore[arg-type]
-        if not own_alt and not abs(time_s - altitude_s) <= self.max_velocity_age_s:
+        if not own_alt and not abs(time_s - memory.altitude_s) <= self.max_velocity_age_s:
             self.drops.add("no_altitude", row, None, f"no altitude within {self.max_velocity_age_s:g} s")
             return None
-        gs_kt, trk_deg, vr, alt_ft = (float(memory[k]) for k in (1, 2, 3, 5))  # type: ignore[arg-type]
         return FeedState(
             id=ident,
-            callsign=str(memory[6]),
+            callsign=memory.callsign,
             time_s=time_s,
             lat_deg=values["lat_deg"],
             lon_deg=values["lon_deg"],
-            alt_m=alt_ft * FT_TO_M,
-            gs_mps=gs_kt * KT_TO_MPS,
-            trk_deg=trk_deg % 360.0,
-            vs_mps=vr * FT_PER_MIN_TO_MPS,
-            on_ground=memory[7],  # type: ignore[arg-type]
+            alt_m=memory.alt_ft * FT_TO_M,
+            gs_mps=memory.gs_kt * KT_TO_MPS,
+            trk_deg=memory.trk_deg % 360.0,
+            vs_mps=memory.vr_ftpmin * FT_PER_MIN_TO_MPS,
+            on_ground=memory.on_ground,
             row=row,
         )
 
@@ -269,7 +281,7 @@ class SbsAssembler:
         if time_s > self._latest_s + self.forget_s:
             self._latest_s = time_s
             horizon_s = time_s - self.forget_s
-            for ident in [k for k, m in self._aircraft.items() if float(m[8]) < horizon_s]:  # type: ignore[arg-type]
+            for ident in [k for k, m in self._aircraft.items() if m.heard_s < horizon_s]:
                 del self._aircraft[ident]
 
 
