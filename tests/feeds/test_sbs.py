@@ -4,6 +4,7 @@ array path against the line-by-line reference (:class:`SbsAssembler`)."""
 from __future__ import annotations
 
 import gzip
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,14 @@ def test_files_are_detected_and_read_gzip_too(tmp_path: Path) -> None:
     reading = read_feed(path)
     assert reading.format == "sbs" and len(reading.tracks) == 1 and reading.records == 3
     assert dict(reading.drops.counts) == {"garbage": 1}
+
+
+def test_a_read_logs_its_summary_and_first_drops(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "c.sbs"
+    path.write_text("\n".join([msg(4, 0, VELOCITY), msg(3, 1, POSITION), "junk"]) + "\n")
+    with caplog.at_level(logging.DEBUG, logger="deconflict.feeds"):
+        read_feed(path)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: 3 records read, 1 dropped (garbage 1)",
+        f"{path}: row 3: garbage: not a BaseStation line: 'junk'",
+    ]

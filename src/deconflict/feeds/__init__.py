@@ -9,6 +9,7 @@ BaseStation source over TCP.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ __all__ = [
     "read_opensky",
     "read_sbs",
 ]
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("csv", "sbs", "opensky")
 """``csv``: the track CSV (:mod:`deconflict.tactical.tracks`); ``sbs``: BaseStation text
@@ -71,12 +74,17 @@ def read_feed(path: str | Path, format: str | None = None, *, require_time: bool
     name = detect_format(path) if format is None else format
     if name == "csv":
         tracks = read_tracks(path, require_time=require_time)
-        return Reading("csv", tracks, Drops(str(path)), len(tracks))
-    if name == "sbs":
-        return read_sbs(path)
-    if name == "opensky":
-        return read_opensky(path)
-    raise InputError([Problem(str(path), f"unknown format {name!r}; expected one of {', '.join(FORMATS)}")])
+        reading = Reading("csv", tracks, Drops(str(path)), len(tracks))
+    elif name == "sbs":
+        reading = read_sbs(path)
+    elif name == "opensky":
+        reading = read_opensky(path)
+    else:
+        raise InputError(
+            [Problem(str(path), f"unknown format {name!r}; expected one of {', '.join(FORMATS)}")]
+        )
+    reading.drops.log(logger, reading.records)
+    return reading
 
 
 def latest_states(tracks: Tracks) -> Tracks:

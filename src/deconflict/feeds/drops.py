@@ -66,11 +66,10 @@ class Drops:
         return ", ".join(f"{reason} {n:,}" for reason, n in sorted(self.counts.items()) if n)
 
     def log(self, logger: logging.Logger, read: int) -> None:
-        """Log a one-line summary (a warning when anything was dropped) and the first examples at debug."""
-        if not self.total:
-            logger.info("%s: %d records read, none dropped", self.source, read)
-            return
-        logger.warning("%s: %d records read, %d dropped (%s)", self.source, read, self.total, self.summary())
+        """Log a one-line summary at info (an interface says it to its user its own way) and the
+        first examples at debug."""
+        dropped = f"{self.total:,} dropped ({self.summary()})" if self.total else "none dropped"
+        logger.info("%s: %s records read, %s", self.source, f"{read:,}", dropped)
         for problem in self.examples:
             logger.debug("%s", problem)
 

@@ -122,6 +122,8 @@ class SbsSource:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+            self._thread = None
+            self.assembler.drops.log(logger, self.assembler.records)
 
     def __enter__(self) -> SbsSource:
         return self.start()
