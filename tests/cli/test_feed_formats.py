@@ -88,6 +88,8 @@ def test_detect_takes_the_latest_state_of_each_aircraft_of_a_recording(
 def test_a_wrong_format_is_exit_2(recordings: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["detect", "--format", "csv", str(recordings["sbs"])]) == 2
     assert "missing column" in capsys.readouterr().err
+    assert main(["replay", "--format", "sbs", str(recordings["csv"])]) == 2
+    assert "t.csv: no sbs record in the file (another format? see --format)" in capsys.readouterr().err
 
 
 def test_feed_replays_a_capture(

@@ -90,9 +90,7 @@ def add_feed_parser(sub: Any) -> None:
 def run_feed(args: argparse.Namespace) -> int:
     """``deconflict feed``: exit 0 when fed, 2 for a bad file or a service that cannot be reached."""
     if (args.file is None) == (args.source is None):
-        raise InputError(
-            [Problem("command line", "give a recording FILE or --source, not both", None, "FILE")]
-        )
+        raise InputError([Problem("command line", "give one of a recording FILE and --source", None, "FILE")])
     if args.source is not None and args.source.startswith("sbs://"):
         return _run_live(args)
     if args.source is not None:

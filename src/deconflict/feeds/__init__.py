@@ -67,7 +67,8 @@ def read_feed(path: str | Path, format: str | None = None, *, require_time: bool
     Raises
     ------
     InputError
-        The file cannot be read; an unknown format; a track CSV with bad rows; a file
+        The file cannot be read; an unknown format; a file with no record of the format
+        (only garbage: another format); a track CSV with bad rows; a file
         without report times when ``require_time`` (the receivers' formats always have them).
     """
     path = Path(path)
@@ -84,6 +85,9 @@ def read_feed(path: str | Path, format: str | None = None, *, require_time: bool
             [Problem(str(path), f"unknown format {name!r}; expected one of {', '.join(FORMATS)}")]
         )
     reading.drops.log(logger, reading.records)
+    drops = reading.drops
+    if reading.records and drops.counts["garbage"] == drops.total == reading.records:
+        raise InputError([Problem(str(path), f"no {name} record in the file (another format? see --format)")])
     return reading
 
 
