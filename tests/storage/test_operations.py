@@ -112,7 +112,7 @@ def test_filing_is_atomic_when_saving_fails(
         def explode(conflict: object) -> str:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(sys.modules[type(store).__module__], "_conflict_to_json", explode)
+        monkeypatch.setattr(sys.modules[type(store).__module__], "conflict_to_json", explode)
         # Volumes and version are written before the conflicts: all must roll back.
         with pytest.raises(RuntimeError, match="disk on fire"):
             file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)], replaces_version=1)

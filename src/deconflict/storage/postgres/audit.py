@@ -37,7 +37,7 @@ from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import DeconflictError, StorageChangedError
 from deconflict.storage.postgres.database import Connection, Database, DatabaseStore
 from deconflict.storage.postgres.public_ids import load_public_ids
-from deconflict.storage.sqlite.audit import _create_key_file, _entry
+from deconflict.storage.rows import audit_entry, create_key_file
 
 __all__ = ["PostgresAuditLog"]
 
@@ -99,7 +99,7 @@ class PostgresAuditLog(DatabaseStore):
                     f"{self.key_path}: the server's audit key is missing, but {self.where} holds a chain "
                     "signed with it; restore the key file (no other key can continue the chain)"
                 )
-            _create_key_file(self.key_path)
+            create_key_file(self.key_path)
         signer = AuditSigner(self.key_path.read_bytes(), source=str(self.key_path))
         with self.database.connection() as db:
             db.execute(
@@ -190,4 +190,4 @@ class PostgresAuditLog(DatabaseStore):
                     f"SELECT {_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq LIMIT %s",
                     (after_seq, limit),
                 ).fetchall()
-        return [_entry(r) for r in rows]
+        return [audit_entry(r) for r in rows]

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from deconflict.channel.conflicts import ConflictLifecycle, new_lifecycle
 from deconflict.errors import NotFoundError
 from deconflict.storage.postgres.database import Connection, DatabaseStore
-from deconflict.storage.sqlite.conflict_states import _COLUMNS, _lifecycle, _row
-from deconflict.storage.sqlite.database import is_row_id
+from deconflict.storage.rows import LIFECYCLE_COLUMNS, is_row_id, lifecycle_from_row, lifecycle_row
 from deconflict.strategic.conflicts import Conflict
 
 __all__ = ["PostgresConflictStates"]
 
-_ASSIGNMENTS = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ") if c != "conflict_id")
+_ASSIGNMENTS = ", ".join(f"{c} = excluded.{c}" for c in LIFECYCLE_COLUMNS.split(", ") if c != "conflict_id")
 
 
 class PostgresConflictStates(DatabaseStore):
@@ -36,11 +35,11 @@ class PostgresConflictStates(DatabaseStore):
         if not is_row_id(conflict_id):
             return None
         row = db.execute(
-            f"SELECT {_COLUMNS} FROM conflict_states WHERE conflict_id = %s"
+            f"SELECT {LIFECYCLE_COLUMNS} FROM conflict_states WHERE conflict_id = %s"
             + (" FOR UPDATE" if lock else ""),
             (conflict_id,),
         ).fetchone()
-        return None if row is None else _lifecycle(row)
+        return None if row is None else lifecycle_from_row(row)
 
     def get(self, conflict_id: int) -> ConflictLifecycle | None:
         """The record of a conflict, or ``None``."""
@@ -51,11 +50,11 @@ class PostgresConflictStates(DatabaseStore):
         """The records of every conflict ``party`` is on a side of, by id."""
         with self.database.connection() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM conflict_states WHERE party_a = %s OR party_b = %s "
+                f"SELECT {LIFECYCLE_COLUMNS} FROM conflict_states WHERE party_a = %s OR party_b = %s "
                 "ORDER BY conflict_id",
                 (party, party),
             ).fetchall()
-        return {int(r["conflict_id"]): _lifecycle(r) for r in rows}
+        return {int(r["conflict_id"]): lifecycle_from_row(r) for r in rows}
 
     def update(
         self,
@@ -72,9 +71,9 @@ class PostgresConflictStates(DatabaseStore):
                 current = new_lifecycle(conflict_id, conflict)
             changed = change(current)
             db.execute(
-                f"INSERT INTO conflict_states ({_COLUMNS}) "
+                f"INSERT INTO conflict_states ({LIFECYCLE_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 f"ON CONFLICT (conflict_id) DO UPDATE SET {_ASSIGNMENTS}",
-                _row(changed),
+                lifecycle_row(changed),
             )
         return changed

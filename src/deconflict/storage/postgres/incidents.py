@@ -14,8 +14,7 @@ from typing import LiteralString
 from deconflict.channel.live import Alert, Incident, IncidentComment
 from deconflict.channel.paging import Page
 from deconflict.storage.postgres.database import Connection, DatabaseStore
-from deconflict.storage.sqlite.database import is_row_id
-from deconflict.storage.sqlite.incidents import _closest, _incident, _number
+from deconflict.storage.rows import alert_number, closest_columns, incident_from_row, is_row_id
 
 __all__ = ["PostgresIncidentStore"]
 
@@ -71,7 +70,7 @@ class PostgresIncidentStore(DatabaseStore):
             (ids,),
         ).fetchall():
             comments[int(c["incident_id"])].append(IncidentComment(c["party"], float(c["time_s"]), c["text"]))
-        return [_incident(r, tuple(comments[int(r["id"])])) for r in rows]
+        return [incident_from_row(r, tuple(comments[int(r["id"])])) for r in rows]
 
     def open_incidents(self) -> list[Incident]:
         """Incidents not closed yet."""
@@ -93,7 +92,7 @@ class PostgresIncidentStore(DatabaseStore):
                     b.id,
                     incident.started_s,
                     incident.ended_s,
-                    *_closest(incident.closest),
+                    *closest_columns(incident.closest),
                     ",".join(incident.withheld),
                 ),
             )
@@ -102,7 +101,7 @@ class PostgresIncidentStore(DatabaseStore):
         db.execute(
             "UPDATE incidents SET closest_time_s = %s, closest_distance_m = %s, closest_vertical_m = %s, "
             "closest_lon_deg = %s, closest_lat_deg = %s, closest_alt_m = %s, withheld = %s WHERE id = %s",
-            (*_closest(incident.closest), ",".join(incident.withheld), incident.id),
+            (*closest_columns(incident.closest), ",".join(incident.withheld), incident.id),
         )
 
     def record_closest(self, incident: Incident) -> None:
@@ -181,12 +180,12 @@ class PostgresIncidentStore(DatabaseStore):
                 cursor.executemany(
                     "INSERT INTO alert_log (number, party_a, aircraft_a, party_b, aircraft_b, start_s) "
                     "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    [(_number(a), a.a.party, a.a.id, a.b.party, a.b.id, a.since_s) for a in started],
+                    [(alert_number(a), a.a.party, a.a.id, a.b.party, a.b.id, a.since_s) for a in started],
                 )
             if ended:
                 cursor.executemany(
                     "UPDATE alert_log SET end_s = %s WHERE number = %s",
-                    [(a.last_s, _number(a)) for a in ended],
+                    [(a.last_s, alert_number(a)) for a in ended],
                 )
 
     def monthly_counts(self, party: str) -> dict[tuple[str, str], tuple[int, int]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.storage.postgres.database import Connection, DatabaseStore
-from deconflict.storage.sqlite.database import is_row_id
+from deconflict.storage.rows import is_row_id
 
 __all__ = ["PostgresDisclosureLedger"]
 

@@ -17,7 +17,7 @@ from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
 from deconflict.storage.postgres.database import DatabaseStore
-from deconflict.storage.sqlite.database import is_row_id
+from deconflict.storage.rows import is_row_id
 
 __all__ = ["PostgresMessageStore"]
 

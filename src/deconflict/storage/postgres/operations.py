@@ -24,14 +24,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from deconflict.storage.postgres.database import Connection, Database
-from deconflict.storage.sqlite.operations import (
-    _PARTS_PER_VOLUME,
-    _TIME_ORIGIN_S,
-    _conflict_from_json,
-    _conflict_to_json,
-    _index_boxes,
-    _volume_row,
-    _volumes_from_rows,
+from deconflict.storage.rows import (
+    PARTS_PER_VOLUME,
+    TIME_ORIGIN_S,
+    conflict_from_json,
+    conflict_to_json,
+    index_boxes,
+    volume_row,
+    volumes_from_rows,
 )
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
@@ -63,8 +63,8 @@ def _index_row(box: SearchBox) -> dict[str, float]:
         "lat1": box.lat_max_deg,
         "alt0": box.alt_min_m,
         "alt1": box.alt_max_m,
-        "t0": box.time_min_s - _TIME_ORIGIN_S,
-        "t1": box.time_max_s - _TIME_ORIGIN_S,
+        "t0": box.time_min_s - TIME_ORIGIN_S,
+        "t1": box.time_max_s - TIME_ORIGIN_S,
     }
 
 
@@ -91,7 +91,7 @@ class _Transaction:
                 fetched = self._db.execute(
                     f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE rowid = ANY(%s)", (missing,)
                 ).fetchall()
-                for row, volume in zip(fetched, _volumes_from_rows(fetched), strict=True):
+                for row, volume in zip(fetched, volumes_from_rows(fetched), strict=True):
                     self._decoded[int(row["rowid"])] = volume
             out.append([v for i in ids if (v := self._decoded[i]).party != exclude_party])
         return out
@@ -134,17 +134,17 @@ class PostgresStore:
 
     def _insert_volumes(self, db: Connection, volumes: Sequence[Volume], live: bool) -> None:
         for volume in volumes:
-            boxes = _index_boxes(volume.search_boxes(self.margins)) if live else []
+            boxes = index_boxes(volume.search_boxes(self.margins)) if live else []
             row = db.execute(
                 "INSERT INTO volumes (party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, "
                 "upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, "
                 "outer_wkb, inner_wkb, live, index_parts) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "RETURNING rowid",
-                (*_volume_row(volume), int(live), len(boxes)),
+                (*volume_row(volume), int(live), len(boxes)),
             ).fetchone()
             assert row is not None
-            first = int(row["rowid"]) * _PARTS_PER_VOLUME
+            first = int(row["rowid"]) * PARTS_PER_VOLUME
             if boxes:
                 with db.cursor() as cursor:
                     cursor.executemany(
@@ -183,7 +183,7 @@ class PostgresStore:
             row = db.execute(
                 "INSERT INTO conflicts (party_a, operation_a, party_b, operation_b, state, facts, created_s) "
                 "VALUES (%s, %s, %s, %s, 'open', %s, %s) RETURNING id",
-                (c.party_a, c.operation_a, c.party_b, c.operation_b, _conflict_to_json(c), now),
+                (c.party_a, c.operation_a, c.party_b, c.operation_b, conflict_to_json(c), now),
             ).fetchone()
             assert row is not None
             ids.append(int(row["id"]))
@@ -214,7 +214,7 @@ class PostgresStore:
         return Operation(
             id=operation_id,
             party=party,
-            volumes=tuple(_volumes_from_rows(rows)),
+            volumes=tuple(volumes_from_rows(rows)),
             priority=row["priority"],
             state=OperationState(row["state"]),
             version=row["version"],
@@ -244,7 +244,7 @@ class PostgresStore:
                 "WHERE state = 'open' AND (party_a = %s OR party_b = %s) ORDER BY id",
                 (party, party),
             ).fetchall()
-        return [ConflictRecord(int(r["id"]), str(r["state"]), _conflict_from_json(r["facts"])) for r in rows]
+        return [ConflictRecord(int(r["id"]), str(r["state"]), conflict_from_json(r["facts"])) for r in rows]
 
     def count_volumes(self) -> int:
         return self._count("SELECT count(*) AS n FROM volumes WHERE live = 1")

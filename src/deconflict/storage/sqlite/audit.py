@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 from deconflict.channel.audit import (
     GENESIS_HASH,
@@ -47,6 +44,7 @@ from deconflict.channel.audit import (
 from deconflict.channel.keys import generate_key_pair
 from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import DeconflictError, StorageChangedError
+from deconflict.storage.rows import audit_entry, create_key_file
 from deconflict.storage.sqlite.database import Database, DatabaseStore
 from deconflict.storage.sqlite.public_ids import load_public_ids
 
@@ -59,39 +57,6 @@ def audit_key_path(db_path: Path | str) -> Path:
     """Where the server's private audit key of a database file is kept: ``<db>.audit-key.pem``."""
     path = Path(db_path)
     return path.with_name(path.name + ".audit-key.pem")
-
-
-def _entry(row: sqlite3.Row | Mapping[str, Any]) -> AuditEntry:
-    return AuditEntry(
-        seq=row["seq"],
-        time_s=row["time_s"],
-        actor=row["actor"],
-        kind=row["kind"],
-        subject_json=row["subject"],
-        audience_json=row["audience"],
-        payload_json=row["payload"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-        signature=row["signature"],
-    )
-
-
-def _create_key_file(path: Path) -> None:
-    """Write a new private key to ``path`` (mode 0600) unless one appears there first."""
-    private_pem, _ = generate_key_pair()
-    # Written to a temporary file and linked into place: another process never
-    # reads a half-written key, and an existing key is never replaced.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(private_pem)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
 
 
 def _file_identity(path: str) -> tuple[int, int] | None:
@@ -173,7 +138,7 @@ class SQLiteAuditLog(DatabaseStore):
                         f"{self.key_path}: the server's audit key is missing, but {self.path} holds a chain "
                         "signed with it; restore the key file (no other key can continue the chain)"
                     )
-                _create_key_file(self.key_path)
+                create_key_file(self.key_path)
             signer = AuditSigner(self.key_path.read_bytes(), source=str(self.key_path))
         with self._lock:
             self._db.execute(
@@ -260,4 +225,4 @@ class SQLiteAuditLog(DatabaseStore):
             values.append(limit)
         with self._lock:
             rows = self._db.execute(sql, values).fetchall()
-        return [_entry(r) for r in rows]
+        return [audit_entry(r) for r in rows]

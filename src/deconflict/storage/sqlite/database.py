@@ -27,16 +27,7 @@ from typing import Self
 from deconflict.storage.sqlite.connection import WalCheckpointer, connect
 from deconflict.storage.sqlite.migrations import migrate
 
-__all__ = ["Database", "DatabaseStore", "GroupCommitError", "is_row_id"]
-
-
-def is_row_id(value: int) -> bool:
-    """Whether ``value`` fits an SQLite INTEGER (64-bit); a larger id names no row, it cannot be bound.
-
-    >>> is_row_id(2**63 - 1), is_row_id(2**63)
-    (True, False)
-    """
-    return -(2**63) <= value < 2**63
+__all__ = ["Database", "DatabaseStore", "GroupCommitError"]
 
 
 @dataclass

@@ -13,13 +13,12 @@ statistics.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
+from deconflict.channel.live import Alert, Incident, IncidentComment
 from deconflict.channel.paging import Page
-from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
+from deconflict.storage.rows import alert_number, closest_columns, incident_from_row, is_row_id
+from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteIncidentStore"]
 
@@ -27,10 +26,6 @@ _COLUMNS = (
     "id, party_a, aircraft_a, party_b, aircraft_b, started_s, ended_s, closest_time_s, "
     "closest_distance_m, closest_vertical_m, closest_lon_deg, closest_lat_deg, closest_alt_m, withheld"
 )
-
-
-def _closest(c: ClosestApproach) -> tuple[float, ...]:
-    return (c.time_s, c.distance_m, c.vertical_m, c.lon_deg, c.lat_deg, c.alt_m)
 
 
 class SQLiteIncidentStore(DatabaseStore):
@@ -69,7 +64,7 @@ class SQLiteIncidentStore(DatabaseStore):
             ids,
         ):
             comments[int(c["incident_id"])].append(IncidentComment(c["party"], float(c["time_s"]), c["text"]))
-        return [_incident(r, tuple(comments[int(r["id"])])) for r in rows]
+        return [incident_from_row(r, tuple(comments[int(r["id"])])) for r in rows]
 
     def open_incidents(self) -> list[Incident]:
         """Incidents not closed yet."""
@@ -90,7 +85,7 @@ class SQLiteIncidentStore(DatabaseStore):
                     b.id,
                     incident.started_s,
                     incident.ended_s,
-                    *_closest(incident.closest),
+                    *closest_columns(incident.closest),
                     ",".join(incident.withheld),
                 ),
             )
@@ -101,7 +96,7 @@ class SQLiteIncidentStore(DatabaseStore):
             self._db.execute(
                 "UPDATE incidents SET closest_time_s = ?, closest_distance_m = ?, closest_vertical_m = ?, "
                 "closest_lon_deg = ?, closest_lat_deg = ?, closest_alt_m = ?, withheld = ? WHERE id = ?",
-                (*_closest(incident.closest), ",".join(incident.withheld), incident.id),
+                (*closest_columns(incident.closest), ",".join(incident.withheld), incident.id),
             )
 
     def record_closed(self, incident: Incident) -> Incident:
@@ -168,10 +163,11 @@ class SQLiteIncidentStore(DatabaseStore):
             self._db.executemany(
                 "INSERT OR IGNORE INTO alert_log (number, party_a, aircraft_a, party_b, aircraft_b, start_s) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(_number(a), a.a.party, a.a.id, a.b.party, a.b.id, a.since_s) for a in started],
+                [(alert_number(a), a.a.party, a.a.id, a.b.party, a.b.id, a.since_s) for a in started],
             )
             self._db.executemany(
-                "UPDATE alert_log SET end_s = ? WHERE number = ?", [(a.last_s, _number(a)) for a in ended]
+                "UPDATE alert_log SET end_s = ? WHERE number = ?",
+                [(a.last_s, alert_number(a)) for a in ended],
             )
 
     def monthly_counts(self, party: str) -> dict[tuple[str, str], tuple[int, int]]:
@@ -194,27 +190,3 @@ class SQLiteIncidentStore(DatabaseStore):
                     n = int(row["n"])
                     counts[key] = (alerts + n, incidents) if column == 0 else (alerts, incidents + n)
         return counts
-
-
-def _number(alert: Alert) -> int:
-    return int(alert.id.removeprefix("a-"))
-
-
-def _incident(row: sqlite3.Row | Mapping[str, Any], comments: tuple[IncidentComment, ...]) -> Incident:
-    return Incident(
-        id=int(row["id"]),
-        a=Aircraft(row["party_a"], row["aircraft_a"]),
-        b=Aircraft(row["party_b"], row["aircraft_b"]),
-        started_s=float(row["started_s"]),
-        ended_s=None if row["ended_s"] is None else float(row["ended_s"]),
-        closest=ClosestApproach(
-            float(row["closest_time_s"]),
-            float(row["closest_distance_m"]),
-            float(row["closest_vertical_m"]),
-            float(row["closest_lon_deg"]),
-            float(row["closest_lat_deg"]),
-            float(row["closest_alt_m"]),
-        ),
-        comments=comments,
-        withheld=tuple(p for p in str(row["withheld"]).split(",") if p),
-    )

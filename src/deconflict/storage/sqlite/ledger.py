@@ -26,7 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
-from deconflict.storage.sqlite.database import Database, DatabaseStore, is_row_id
+from deconflict.storage.rows import is_row_id
+from deconflict.storage.sqlite.database import Database, DatabaseStore
 
 __all__ = ["SQLiteDisclosureLedger"]
 

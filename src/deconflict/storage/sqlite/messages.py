@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
-from deconflict.storage.sqlite.database import DatabaseStore, is_row_id
+from deconflict.storage.rows import is_row_id
+from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteMessageStore"]
 

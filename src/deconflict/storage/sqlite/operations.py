@@ -19,28 +19,30 @@ transaction becomes a savepoint, and commits with the caller's audit entries.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
-import shapely
-
-from deconflict.geometry.footprint import Footprint
+from deconflict.storage.rows import (
+    PARTS_PER_VOLUME,
+    TIME_ORIGIN_S,
+    conflict_from_json,
+    conflict_to_json,
+    index_boxes,
+    volume_row,
+    volumes_from_rows,
+)
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
 from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
-from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
+from deconflict.units import AltitudeMargins
 
 __all__ = ["SQLiteStore"]
 
-_TIME_ORIGIN_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -54,7 +56,6 @@ _VOLUME_COLUMNS = (
 
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
-_PARTS_PER_VOLUME = 64  # box ids: rowid * 64 + part
 _SMALLEST_F32 = 1.401298464324817e-45
 
 
@@ -86,102 +87,9 @@ def _index_row(box: SearchBox) -> tuple[float, ...]:
         _f32(box.lat_max_deg, False),
         _f32(box.alt_min_m, True),
         _f32(box.alt_max_m, False),
-        _f32(box.time_min_s - _TIME_ORIGIN_S, True),
-        _f32(box.time_max_s - _TIME_ORIGIN_S, False),
+        _f32(box.time_min_s - TIME_ORIGIN_S, True),
+        _f32(box.time_max_s - TIME_ORIGIN_S, False),
     )
-
-
-def _index_boxes(boxes: list[SearchBox]) -> list[SearchBox]:
-    """At most :data:`_PARTS_PER_VOLUME` boxes; the surplus merged into the last (a superset)."""
-    if len(boxes) <= _PARTS_PER_VOLUME:
-        return boxes
-    keep, rest = boxes[: _PARTS_PER_VOLUME - 1], boxes[_PARTS_PER_VOLUME - 1 :]
-    merged = SearchBox(
-        min(b.lon_min_deg for b in rest),
-        min(b.lat_min_deg for b in rest),
-        max(b.lon_max_deg for b in rest),
-        max(b.lat_max_deg for b in rest),
-        min(b.alt_min_m for b in rest),
-        max(b.alt_max_m for b in rest),
-        min(b.time_min_s for b in rest),
-        max(b.time_max_s for b in rest),
-    )
-    return [*keep, merged]
-
-
-def _volume_row(volume: Volume) -> tuple[Any, ...]:
-    fp = volume.footprint
-    # One call for all three: shapely's per-call overhead dominates small shapes.
-    shape_wkb, outer_wkb, inner_wkb = shapely.to_wkb(
-        [fp.shape, fp.outer if fp.is_circle else None, fp.inner if fp.is_circle else None]
-    )
-    return (
-        volume.party,
-        volume.operation,
-        volume.id,
-        volume.priority,
-        volume.lower.value_m,
-        str(volume.lower.reference),
-        volume.upper.value_m,
-        str(volume.upper.reference),
-        volume.time_start_s,
-        volume.time_end_s,
-        fp.centre_lon_deg,
-        fp.centre_lat_deg,
-        fp.radius_m,
-        shape_wkb,
-        outer_wkb,
-        inner_wkb,
-    )
-
-
-def _volumes_from_rows(rows: Sequence[sqlite3.Row | Mapping[str, Any]]) -> list[Volume]:
-    if not rows:
-        return []
-    shapes = shapely.from_wkb([r["shape_wkb"] for r in rows])
-    outers = shapely.from_wkb([r["outer_wkb"] for r in rows])
-    inners = shapely.from_wkb([r["inner_wkb"] for r in rows])
-    volumes = []
-    for k, r in enumerate(rows):
-        circle = r["radius_m"] is not None
-        fp = Footprint(
-            shape=shapes[k],
-            outer=outers[k] if circle else shapes[k],
-            inner=inners[k] if circle else shapes[k],
-            centre_lon_deg=r["centre_lon_deg"],
-            centre_lat_deg=r["centre_lat_deg"],
-            radius_m=r["radius_m"],
-        )
-        volumes.append(
-            Volume(
-                id=r["volume_id"],
-                party=r["party"],
-                operation=r["operation_id"],
-                footprint=fp,
-                lower=Altitude(r["lower_m"], AltitudeReference(r["lower_ref"])),
-                upper=Altitude(r["upper_m"], AltitudeReference(r["upper_ref"])),
-                time_start_s=r["time_start_s"],
-                time_end_s=r["time_end_s"],
-                priority=r["priority"],
-            )
-        )
-    return volumes
-
-
-_CONFLICT_FIELDS = tuple(f.name for f in fields(Conflict))
-
-
-def _conflict_from_json(text: str) -> Conflict:
-    values = json.loads(text)
-    # Rows written before a field was added are shorter: that field keeps its default.
-    data = dict(zip(_CONFLICT_FIELDS, values, strict=False))
-    data["overlap_bbox"] = tuple(data["overlap_bbox"])
-    return Conflict(**data)
-
-
-def _conflict_to_json(conflict: Conflict) -> str:
-    # A plain list in field order: dataclasses.asdict deep-copies and is slow.
-    return json.dumps([getattr(conflict, name) for name in _CONFLICT_FIELDS])
 
 
 def _locked(method: Callable[Concatenate[SQLiteStore, P], R]) -> Callable[Concatenate[SQLiteStore, P], R]:
@@ -219,7 +127,7 @@ class _Transaction:
                 "AND alt0 <= ? AND alt1 >= ? AND t0 <= ? AND t1 >= ?",
                 (hi_lon, lo_lon, hi_lat, lo_lat, hi_alt, lo_alt, hi_t, lo_t),
             ).fetchall()
-            ids = list(dict.fromkeys(r[0] // _PARTS_PER_VOLUME for r in rows))
+            ids = list(dict.fromkeys(r[0] // PARTS_PER_VOLUME for r in rows))
             missing = [i for i in ids if i not in self._decoded]
             for chunk_start in range(0, len(missing), 500):
                 chunk = missing[chunk_start : chunk_start + 500]
@@ -227,7 +135,7 @@ class _Transaction:
                 fetched = self._db.execute(
                     f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE rowid IN ({marks})", chunk
                 ).fetchall()
-                for row, volume in zip(fetched, _volumes_from_rows(fetched), strict=True):
+                for row, volume in zip(fetched, volumes_from_rows(fetched), strict=True):
                     self._decoded[row["rowid"]] = volume
             out.append([v for i in ids if (v := self._decoded[i]).party != exclude_party])
         return out
@@ -288,7 +196,7 @@ class SQLiteStore:
 
     def _delete_volumes(self, party: str, operation_id: str) -> None:
         boxes = [
-            (rowid * _PARTS_PER_VOLUME + part,)
+            (rowid * PARTS_PER_VOLUME + part,)
             for rowid, parts in self._db.execute(
                 "SELECT rowid, index_parts FROM volumes WHERE party = ? AND operation_id = ?",
                 (party, operation_id),
@@ -300,15 +208,15 @@ class SQLiteStore:
 
     def _insert_volumes(self, volumes: Sequence[Volume], live: bool) -> None:
         for volume in volumes:
-            boxes = _index_boxes(volume.search_boxes(self.margins)) if live else []
+            boxes = index_boxes(volume.search_boxes(self.margins)) if live else []
             cursor = self._db.execute(
                 "INSERT INTO volumes (party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, "
                 "upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, "
                 "outer_wkb, inner_wkb, live, index_parts) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*_volume_row(volume), int(live), len(boxes)),
+                (*volume_row(volume), int(live), len(boxes)),
             )
-            first = int(cursor.lastrowid or 0) * _PARTS_PER_VOLUME
+            first = int(cursor.lastrowid or 0) * PARTS_PER_VOLUME
             self._db.executemany(
                 "INSERT INTO volume_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(first + part, *_index_row(box)) for part, box in enumerate(boxes)],
@@ -337,7 +245,7 @@ class SQLiteStore:
             cursor = self._db.execute(
                 "INSERT INTO conflicts (party_a, operation_a, party_b, operation_b, state, facts, created_s) "
                 "VALUES (?, ?, ?, ?, 'open', ?, ?)",
-                (c.party_a, c.operation_a, c.party_b, c.operation_b, _conflict_to_json(c), now),
+                (c.party_a, c.operation_a, c.party_b, c.operation_b, conflict_to_json(c), now),
             )
             ids.append(int(cursor.lastrowid or 0))
         return ids
@@ -371,7 +279,7 @@ class SQLiteStore:
         return Operation(
             id=operation_id,
             party=party,
-            volumes=tuple(_volumes_from_rows(rows)),
+            volumes=tuple(volumes_from_rows(rows)),
             priority=row["priority"],
             state=OperationState(row["state"]),
             version=row["version"],
@@ -395,7 +303,7 @@ class SQLiteStore:
             "ORDER BY id",
             (party, party),
         ).fetchall()
-        return [ConflictRecord(int(r[0]), str(r[1]), _conflict_from_json(r[2])) for r in rows]
+        return [ConflictRecord(int(r[0]), str(r[1]), conflict_from_json(r[2])) for r in rows]
 
     @_locked
     def count_volumes(self) -> int:

@@ -1,0 +1,271 @@
+"""How the domain's objects become table rows and back: one format for the SQLite and PostgreSQL stores.
+
+Both backends keep the same columns (a test keeps their schemas from drifting
+apart), so they share the encoders and decoders here: volumes as WKB shapes
+and plain columns, their search boxes cut to :data:`PARTS_PER_VOLUME` per
+volume, conflicts as JSON lists of their fields in field order, conflict
+lifecycles, audit entries and incidents. A decoder takes any mapping by column
+name (an ``sqlite3.Row`` or a psycopg dictionary row).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from deconflict.channel.audit import AuditEntry
+from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side
+from deconflict.channel.keys import generate_key_pair
+from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
+from deconflict.geometry.footprint import Footprint
+from deconflict.strategic.conflicts import Conflict
+from deconflict.strategic.volume import SearchBox, Volume
+from deconflict.units import Altitude, AltitudeReference
+
+__all__ = [
+    "LIFECYCLE_COLUMNS",
+    "PARTS_PER_VOLUME",
+    "TIME_ORIGIN_S",
+    "alert_number",
+    "audit_entry",
+    "closest_columns",
+    "conflict_from_json",
+    "conflict_to_json",
+    "create_key_file",
+    "incident_from_row",
+    "index_boxes",
+    "is_row_id",
+    "lifecycle_from_row",
+    "lifecycle_row",
+    "volume_row",
+    "volumes_from_rows",
+]
+
+Row = Mapping[str, Any]
+"""A row by column name: ``sqlite3.Row`` and psycopg's dictionary rows both are."""
+
+TIME_ORIGIN_S = 1_577_836_800.0
+"""2020-01-01T00:00:00Z: search boxes store time relative to it (small numbers keep float32 precise)."""
+
+PARTS_PER_VOLUME = 64
+"""The most search boxes a volume is indexed by; box ids are ``rowid * 64 + part``."""
+
+LIFECYCLE_COLUMNS = (
+    "conflict_id, party_a, party_b, acknowledged_a_s, acknowledged_b_s, accepted_a_s, accept_a_reason, "
+    "accepted_b_s, accept_b_reason, resolution, resolved_by, resolved_s, facts"
+)
+"""The columns of ``conflict_states``, in the order :func:`lifecycle_row` gives them."""
+
+_CONFLICT_FIELDS = tuple(f.name for f in fields(Conflict))
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` fits a 64-bit INTEGER / BIGINT; a larger id names no row, it cannot be bound.
+
+    >>> is_row_id(2**63 - 1), is_row_id(2**63)
+    (True, False)
+    """
+    return -(2**63) <= value < 2**63
+
+
+def index_boxes(boxes: list[SearchBox]) -> list[SearchBox]:
+    """At most :data:`PARTS_PER_VOLUME` boxes; the surplus merged into the last (a superset)."""
+    if len(boxes) <= PARTS_PER_VOLUME:
+        return boxes
+    keep, rest = boxes[: PARTS_PER_VOLUME - 1], boxes[PARTS_PER_VOLUME - 1 :]
+    merged = SearchBox(
+        min(b.lon_min_deg for b in rest),
+        min(b.lat_min_deg for b in rest),
+        max(b.lon_max_deg for b in rest),
+        max(b.lat_max_deg for b in rest),
+        min(b.alt_min_m for b in rest),
+        max(b.alt_max_m for b in rest),
+        min(b.time_min_s for b in rest),
+        max(b.time_max_s for b in rest),
+    )
+    return [*keep, merged]
+
+
+def volume_row(volume: Volume) -> tuple[Any, ...]:
+    """A volume's column values, ``party`` to ``inner_wkb`` (shapes as WKB; circles keep all three)."""
+    fp = volume.footprint
+    # One call for all three: shapely's per-call overhead dominates small shapes.
+    shape_wkb, outer_wkb, inner_wkb = shapely.to_wkb(
+        [fp.shape, fp.outer if fp.is_circle else None, fp.inner if fp.is_circle else None]
+    )
+    return (
+        volume.party,
+        volume.operation,
+        volume.id,
+        volume.priority,
+        volume.lower.value_m,
+        str(volume.lower.reference),
+        volume.upper.value_m,
+        str(volume.upper.reference),
+        volume.time_start_s,
+        volume.time_end_s,
+        fp.centre_lon_deg,
+        fp.centre_lat_deg,
+        fp.radius_m,
+        shape_wkb,
+        outer_wkb,
+        inner_wkb,
+    )
+
+
+def volumes_from_rows(rows: Sequence[Row]) -> list[Volume]:
+    """The volumes of rows with :func:`volume_row`'s columns, by name (shapes decoded in one call)."""
+    if not rows:
+        return []
+    shapes = shapely.from_wkb([r["shape_wkb"] for r in rows])
+    outers = shapely.from_wkb([r["outer_wkb"] for r in rows])
+    inners = shapely.from_wkb([r["inner_wkb"] for r in rows])
+    volumes = []
+    for k, r in enumerate(rows):
+        circle = r["radius_m"] is not None
+        fp = Footprint(
+            shape=shapes[k],
+            outer=outers[k] if circle else shapes[k],
+            inner=inners[k] if circle else shapes[k],
+            centre_lon_deg=r["centre_lon_deg"],
+            centre_lat_deg=r["centre_lat_deg"],
+            radius_m=r["radius_m"],
+        )
+        volumes.append(
+            Volume(
+                id=r["volume_id"],
+                party=r["party"],
+                operation=r["operation_id"],
+                footprint=fp,
+                lower=Altitude(r["lower_m"], AltitudeReference(r["lower_ref"])),
+                upper=Altitude(r["upper_m"], AltitudeReference(r["upper_ref"])),
+                time_start_s=r["time_start_s"],
+                time_end_s=r["time_end_s"],
+                priority=r["priority"],
+            )
+        )
+    return volumes
+
+
+def conflict_from_json(text: str) -> Conflict:
+    """A conflict from its JSON list of fields; rows written before a field was added keep its default."""
+    data = dict(zip(_CONFLICT_FIELDS, json.loads(text), strict=False))
+    data["overlap_bbox"] = tuple(data["overlap_bbox"])
+    return Conflict(**data)
+
+
+def conflict_to_json(conflict: Conflict) -> str:
+    """A conflict as a JSON list of its fields in field order.
+
+    >>> c = Conflict("a", "b", "p", "q", "o1", "o2", 0.0, 60.0, 0.0, 100.0, "MSL", 1.0, (0, 0, 1, 1))
+    >>> conflict_from_json(conflict_to_json(c)) == c
+    True
+    """
+    # A plain list in field order: dataclasses.asdict deep-copies and is slow.
+    return json.dumps([getattr(conflict, name) for name in _CONFLICT_FIELDS])
+
+
+def lifecycle_from_row(row: Row) -> ConflictLifecycle:
+    """A conflict's lifecycle from a ``conflict_states`` row (:data:`LIFECYCLE_COLUMNS`)."""
+    return ConflictLifecycle(
+        conflict_id=int(row["conflict_id"]),
+        conflict=conflict_from_json(row["facts"]),
+        side_a=Side(row["party_a"], row["acknowledged_a_s"], row["accepted_a_s"], row["accept_a_reason"]),
+        side_b=Side(row["party_b"], row["acknowledged_b_s"], row["accepted_b_s"], row["accept_b_reason"]),
+        resolution=None if row["resolution"] is None else Resolution(row["resolution"]),
+        resolved_by=row["resolved_by"],
+        resolved_s=row["resolved_s"],
+    )
+
+
+def lifecycle_row(lifecycle: ConflictLifecycle) -> tuple[object, ...]:
+    """A lifecycle's ``conflict_states`` values, in :data:`LIFECYCLE_COLUMNS` order."""
+    a, b = lifecycle.side_a, lifecycle.side_b
+    return (
+        lifecycle.conflict_id,
+        a.party,
+        b.party,
+        a.acknowledged_s,
+        b.acknowledged_s,
+        a.accepted_s,
+        a.accept_reason,
+        b.accepted_s,
+        b.accept_reason,
+        None if lifecycle.resolution is None else str(lifecycle.resolution),
+        lifecycle.resolved_by,
+        lifecycle.resolved_s,
+        conflict_to_json(lifecycle.conflict),
+    )
+
+
+def audit_entry(row: Row) -> AuditEntry:
+    """An audit entry from an ``audit_log`` row (the JSON columns kept as text, as they were hashed)."""
+    return AuditEntry(
+        seq=row["seq"],
+        time_s=row["time_s"],
+        actor=row["actor"],
+        kind=row["kind"],
+        subject_json=row["subject"],
+        audience_json=row["audience"],
+        payload_json=row["payload"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+        signature=row["signature"],
+    )
+
+
+def create_key_file(path: Path) -> None:
+    """Write a new private audit key to ``path`` (mode 0600) unless one appears there first."""
+    private_pem, _ = generate_key_pair()
+    # Written to a temporary file and linked into place: another process never
+    # reads a half-written key, and an existing key is never replaced.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(private_pem)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+def closest_columns(c: ClosestApproach) -> tuple[float, ...]:
+    """A closest approach's ``closest_*`` column values: time (s), distance and vertical (m), position."""
+    return (c.time_s, c.distance_m, c.vertical_m, c.lon_deg, c.lat_deg, c.alt_m)
+
+
+def alert_number(alert: Alert) -> int:
+    """An alert's number in ``alert_log``: its id ``a-<n>`` without the prefix."""
+    return int(alert.id.removeprefix("a-"))
+
+
+def incident_from_row(row: Row, comments: tuple[IncidentComment, ...]) -> Incident:
+    """An incident from an ``incidents`` row and its comment thread."""
+    return Incident(
+        id=int(row["id"]),
+        a=Aircraft(row["party_a"], row["aircraft_a"]),
+        b=Aircraft(row["party_b"], row["aircraft_b"]),
+        started_s=float(row["started_s"]),
+        ended_s=None if row["ended_s"] is None else float(row["ended_s"]),
+        closest=ClosestApproach(
+            float(row["closest_time_s"]),
+            float(row["closest_distance_m"]),
+            float(row["closest_vertical_m"]),
+            float(row["closest_lon_deg"]),
+            float(row["closest_lat_deg"]),
+            float(row["closest_alt_m"]),
+        ),
+        comments=comments,
+        withheld=tuple(p for p in str(row["withheld"]).split(",") if p),
+    )
