@@ -80,7 +80,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def register_party(db: Path, name: str, folder: Path) -> tuple[str, bytes]:
+def register_party(db: Path | str, name: str, folder: Path) -> tuple[str, bytes]:
     """``deconflict party add NAME`` on ``db``: the token and the private key (written into ``folder``)."""
     key = folder / f"{name}.ed25519.pem"
     code, out, err = party_add(db, name, "--key-out", str(key))
@@ -143,7 +143,7 @@ class Party:
     key: bytes
 
 
-def new_party(db: Path, folder: Path, name: str) -> Party:
+def new_party(db: Path | str, folder: Path, name: str) -> Party:
     """:func:`register_party`, as a :class:`Party`."""
     token, key = register_party(db, name, folder)
     return Party(name, token, key)

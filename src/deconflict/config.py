@@ -133,6 +133,18 @@ class Settings(BaseSettings):
             "cluster needs a copy); the SQLite file keeps its own beside it"
         ),
     )
+    db_pool_size: int = Field(
+        default=8, ge=1, description="with db_url: the most connections to the database each node opens"
+    )
+    db_pool_timeout_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=60.0,
+        description=(
+            "with db_url: how long a request waits for a database connection (and a new connection "
+            "for the server) before it is answered 503 with Retry-After"
+        ),
+    )
     # Strategic conflicts (deconflict.strategic): buffers grow every volume on every side.
     buffer_m: float = Field(default=0.0, ge=0.0, description="grow every footprint by this (server filings)")
     vertical_buffer_m: float = Field(default=0.0, ge=0.0, description="grow every altitude band up and down")

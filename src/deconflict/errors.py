@@ -20,6 +20,7 @@ __all__ = [
     "Problem",
     "StaleVersionError",
     "StorageChangedError",
+    "StorageUnavailableError",
     "TransitionError",
 ]
 
@@ -124,6 +125,19 @@ class StorageChangedError(DeconflictError):
     The server stops writing to it: whatever it wrote next would extend a chain
     that is not the one it signed. Restart it on the file as it now is.
     """
+
+
+class StorageUnavailableError(DeconflictError):
+    """The database cannot be reached now: it is down or restarting, or no connection came in time.
+
+    What was asked was not done; only when the connection broke during the
+    commit itself is its outcome unknown, and the caller should look before
+    doing it again. ``retry_after_s`` (whole seconds) is when to try again.
+    """
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class TransitionError(DeconflictError):

@@ -71,7 +71,7 @@ def run_cli(
     )
 
 
-def party_add(db: Path, name: str, *extra: str) -> tuple[int, str, str]:
+def party_add(db: Path | str, name: str, *extra: str) -> tuple[int, str, str]:
     """``deconflict party add NAME --db DB EXTRA`` in this process: its exit code, stdout and stderr."""
     return run_main("party", "add", name, "--db", str(db), *extra)
 

@@ -99,6 +99,20 @@ class PostgresServer:
         """The libpq URL of ``database`` (default: the test database, with PostGIS)."""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database or self.database}"
 
+    def stop(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``: its clients are cut off), keeping its data and port."""
+        _stop_postgres(self.data_dir, _server_user(), self.data_dir.parent)
+
+    def start(self) -> None:
+        """Start it again (after :meth:`stop`) on the same data and port; returns once it accepts clients."""
+        pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log), "-w", "-t"]
+        _run_as(
+            [*pg_ctl, str(int(POSTGRES_STARTUP_S)), "start"],
+            _server_user(),
+            self.data_dir.parent,
+            POSTGRES_STARTUP_S + 10,
+        )
+
 
 def postgres_missing() -> str | None:
     """Why a PostgreSQL 15 server with PostGIS cannot be started here, or None when it can."""

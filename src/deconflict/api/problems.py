@@ -18,6 +18,7 @@ from deconflict.errors import (
     NotFoundError,
     StaleVersionError,
     StorageChangedError,
+    StorageUnavailableError,
     TransitionError,
 )
 
@@ -32,7 +33,12 @@ __all__ = [
 
 
 def error_response(exc: DeconflictError) -> JSONResponse:
-    """The answer to one of our exceptions: its message, the fitting 4xx (REST routes and WebSocket alike)."""
+    """The answer to one of our exceptions: its message, the fitting 4xx (REST routes and WebSocket alike).
+
+    A database that cannot be reached, or one replaced under the server, is the
+    service's fault, not the request's: 503, with ``Retry-After`` (seconds)
+    when it is expected back.
+    """
     if isinstance(exc, InputError):
         problems = [
             ProblemOut(msg=p.message, source=p.source, record=p.record, field=p.field) for p in exc.problems
@@ -53,6 +59,12 @@ def error_response(exc: DeconflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "current": exc.current}, status.HTTP_409_CONFLICT)
     if isinstance(exc, AlreadyExistsError):
         return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+    if isinstance(exc, StorageUnavailableError):
+        return JSONResponse(
+            {"detail": str(exc)},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
     if isinstance(exc, StorageChangedError):
         return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
     return JSONResponse({"detail": str(exc)}, status.HTTP_400_BAD_REQUEST)

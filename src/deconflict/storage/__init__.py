@@ -62,15 +62,26 @@ def open_storage(settings: Settings | Path | str, *, audit_key_path: Path | None
     """
     if isinstance(settings, Settings):
         if settings.db_url is not None:
-            key = settings.audit_key_path
-            return _open_postgres(settings.db_url.get_secret_value(), settings.altitude_margins(), key)
+            return _open_postgres(
+                settings.db_url.get_secret_value(),
+                settings.altitude_margins(),
+                settings.audit_key_path,
+                settings.db_pool_size,
+                settings.db_pool_timeout_s,
+            )
         return SQLiteStorage.open(settings.db_path, settings.altitude_margins())
     if is_database_url(str(settings)):
         return _open_postgres(str(settings), AltitudeMargins(), audit_key_path)
     return SQLiteStorage.open(settings)
 
 
-def _open_postgres(url: str, margins: AltitudeMargins, key_path: Path | None) -> PostgresStorage:
+def _open_postgres(
+    url: str,
+    margins: AltitudeMargins,
+    key_path: Path | None,
+    pool_size: int = 8,
+    pool_timeout_s: float = 5.0,
+) -> PostgresStorage:
     from deconflict.storage.postgres.storage import PostgresStorage
 
     if key_path is None:
@@ -85,4 +96,6 @@ def _open_postgres(url: str, margins: AltitudeMargins, key_path: Path | None) ->
                 )
             ]
         )
-    return PostgresStorage.open(url, margins, key_path=key_path.resolve())
+    return PostgresStorage.open(
+        url, margins, key_path=key_path.resolve(), max_connections=pool_size, timeout_s=pool_timeout_s
+    )

@@ -31,7 +31,7 @@ from deconflict.channel.messages import (
 from deconflict.channel.parties import PartyStore
 from deconflict.channel.public_ids import IdKind, PublicIds
 from deconflict.channel.service.common import together
-from deconflict.errors import DeconflictError
+from deconflict.errors import DeconflictError, StorageUnavailableError
 
 __all__ = [
     "acknowledge_message",
@@ -110,6 +110,8 @@ def send_batch(
                 with together(audit, messages):
                     message = send_message(messages, parties, catalogue, content, signature, now_s)
                     audit.append([_sent(message, audit.public_ids)], now_s)
+            except StorageUnavailableError:
+                raise  # the whole batch fails: no message can be stored
             except DeconflictError as exc:
                 results.append(exc)
             else:

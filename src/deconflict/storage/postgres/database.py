@@ -13,12 +13,22 @@ it reads (an operation's version, the audit chain's head, the candidates of a
 filing) cannot change under it before it commits, whichever process or node
 runs it. Statements outside a transaction run in autocommit, one by one.
 
+A database that cannot be reached fails fast and recovers by itself: a caller
+waits at most ``timeout_s`` for a connection, then gets
+:class:`~deconflict.errors.StorageUnavailableError` (so does any statement or
+commit whose connection fails: the API answers 503 with ``Retry-After``). Each
+connection is checked as it leaves the pool, so one that outlived a server
+restart is dropped, not used; a reconnection attempt gives up after
+``timeout_s`` too, and the next caller starts a new one, so the pool is back
+within seconds of the server (psycopg's default keeps backing off for minutes).
+
 :class:`~deconflict.storage.postgres.storage.PostgresStorage` opens one
 :class:`Database` and gives it to every store (``deconflict.storage.open_storage``).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,7 +39,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from deconflict.errors import DeconflictError
+from deconflict.errors import DeconflictError, StorageUnavailableError
 from deconflict.storage.postgres.migrations import migrate
 
 __all__ = ["WRITER_LOCK", "Connection", "Database", "DatabaseStore", "display_url"]
@@ -74,25 +84,30 @@ class Database:
     min_size, max_size
         The pool's bounds (connections kept open, connections at most).
     timeout_s
-        How long a caller waits for a pooled connection, and a new connection for the server.
+        How long a caller waits for a pooled connection (then
+        :class:`~deconflict.errors.StorageUnavailableError`), a new connection for the
+        server, and a failed reconnection before it starts again.
 
     Notes
     -----
     ``close`` is reference-counted: each :meth:`acquire` needs one more ``close``.
     """
 
-    def __init__(self, url: str, min_size: int = 1, max_size: int = 8, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, min_size: int = 1, max_size: int = 8, timeout_s: float = 5.0) -> None:
         self.url = url
         self.where = display_url(url)
         self._local = _Local()
         self._users = 1
         self._users_lock = threading.Lock()
+        self.retry_after_s = max(1, math.ceil(timeout_s))
         self.pool: ConnectionPool[Connection] = ConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout_s,
-            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": max(1, int(timeout_s))},
+            reconnect_timeout=timeout_s,
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": self.retry_after_s},
             open=False,
             name="deconflict",
         )
@@ -128,13 +143,43 @@ class Database:
         return self._local.connection is not None
 
     @contextmanager
+    def available(self) -> Iterator[None]:
+        """Raise :class:`~deconflict.errors.StorageUnavailableError` for a database that fails inside.
+
+        A connection that cannot be had in time, or one that fails (the server
+        down or restarting, the connection cut, a statement cancelled): psycopg's
+        ``OperationalError``.
+        """
+        try:
+            yield
+        except PoolTimeout as exc:
+            raise StorageUnavailableError(
+                f"database {self.where}: unavailable (no connection within {self.pool.timeout:g} s); "
+                f"try again in {self.retry_after_s} s",
+                self.retry_after_s,
+            ) from exc
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().split("\n", 1)[0] or type(exc).__name__
+            raise StorageUnavailableError(
+                f"database {self.where}: unavailable ({reason}); try again in {self.retry_after_s} s",
+                self.retry_after_s,
+            ) from exc
+
+    @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """The calling thread's transaction connection inside :meth:`transaction`, else a pooled one."""
+        """The calling thread's transaction connection inside :meth:`transaction`, else a pooled one.
+
+        Raises
+        ------
+        StorageUnavailableError
+            The database cannot be reached (see :meth:`available`).
+        """
         current = self._local.connection
         if current is not None:
-            yield current
+            with self.available():
+                yield current
             return
-        with self.pool.connection() as connection:
+        with self.available(), self.pool.connection() as connection:
             yield connection
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -153,20 +198,26 @@ class Database:
 
         Commits when the outermost block ends without error; rolls back (to the
         savepoint, for an inner block) when it raises.
+
+        Raises
+        ------
+        StorageUnavailableError
+            The database cannot be reached (see :meth:`available`): nothing was
+            committed, unless the connection broke during the commit itself.
         """
         local = self._local
         current = local.connection
         if current is not None:
             pending = len(local.after_commit)
             try:
-                with current.transaction():
+                with self.available(), current.transaction():
                     yield current
             except BaseException:
                 del local.after_commit[pending:]
                 raise
             return
         callbacks: list[Callable[[], None]] = []
-        with self.pool.connection() as connection:
+        with self.available(), self.pool.connection() as connection:
             local.connection = connection
             local.after_commit = []
             try:

@@ -88,6 +88,7 @@ class PostgresStorage:
         *,
         key_path: Path,
         max_connections: int = 8,
+        timeout_s: float = 5.0,
     ) -> PostgresStorage:
         """Connect to (migrating if needed) the database at ``url``.
 
@@ -101,8 +102,11 @@ class PostgresStorage:
             The server's private audit key file (created on the first append).
         max_connections
             The most connections the pool opens.
+        timeout_s
+            How long a caller waits for a connection before
+            :class:`~deconflict.errors.StorageUnavailableError` (and a new connection for the server).
         """
-        database = Database(url, max_size=max_connections)
+        database = Database(url, max_size=max_connections, timeout_s=timeout_s)
         with contextlib.ExitStack() as opened:
             opened.callback(database.close)  # the bundle's own reference, kept on success
 
