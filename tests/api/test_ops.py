@@ -17,7 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deconflict.api import create_app
 from deconflict.api.middleware import ACCESS_LOGGER, JsonLogFormatter, logging_config
+from deconflict.api.problems import error_response
 from deconflict.config import Settings
+from deconflict.errors import StorageUnavailableError
 from deconflict.storage.sqlite.migrations import LATEST_VERSION
 from tests.api.conftest import Channel, blue_plan, red_plan, send
 from tests.builders import T0_S
@@ -295,3 +297,13 @@ def test_two_apps_in_one_process_count_apart(tmp_path: Path, channel: Channel) -
         theirs = _samples(client.get("/metrics", headers=OPERATOR).text)
     assert _requests(theirs, "/v1/health", 200) == 2
     assert _requests(mine, "/v1/health", 200) == 1
+
+
+def test_a_database_out_of_reach_is_503_with_retry_after_not_a_500() -> None:
+    text = (
+        "database postgresql://app@db:5432/channel: unavailable (no connection within 3 s); try again in 3 s"
+    )
+    response = error_response(StorageUnavailableError(text, retry_after_s=3))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "3"
+    assert json.loads(response.body) == {"detail": text}
