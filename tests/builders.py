@@ -16,6 +16,7 @@ import numpy as np
 from deconflict.channel.live import TrackState
 from deconflict.channel.messages import MessageContent, sign_content
 from deconflict.channel.parties import register_party, revoke_party
+from deconflict.config import Settings
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.geometry.geodesy import destination
 from deconflict.geometry.overlap import footprints_conflict
@@ -193,9 +194,11 @@ def signed_message_body(content: MessageContent, private_key_pem: bytes) -> dict
 
 
 def register_parties(
-    db: Path, *names: str, time_s: float = T0_S, revoked: Sequence[str] = ()
+    db: Path | Settings, *names: str, time_s: float = T0_S, revoked: Sequence[str] = ()
 ) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Register parties in a database file (a server not started yet): their tokens and private keys.
+    """Register parties in a database file, or the one settings name (a server not started yet).
+
+    Returns their tokens and private keys.
 
     The ``revoked`` ones (among ``names``) are revoked a second after ``time_s``.
     """

@@ -1,6 +1,8 @@
 """A real channel app on a SQLite file in tmp_path, with parties blue, red, green and revoked gone.
 
 The app runs on a fake clock that starts at ``T0_S`` and moves only when a test says.
+A test module that overrides ``channel_backend`` with :func:`both_backends` runs its
+tests on PostgreSQL too (the contract suite's database, emptied for each test).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tests.builders import (
     signed_message_body,
 )
 from tests.fakes import FakeClock
+from tests.storage.backends import empty_postgres
 
 REPLY_BY = "2026-01-01T12:30:00Z"
 """The reply deadline of :func:`signed_body`'s message by default: 30 minutes after ``T0_S``."""
@@ -78,6 +81,18 @@ def channel_settings() -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture
+def channel_backend() -> str:
+    """The storage the ``channel`` app runs on: SQLite; a module overrides it (:func:`both_backends`)."""
+    return "sqlite"
+
+
+def both_backends(request: pytest.FixtureRequest) -> str:
+    """``channel_backend`` for a module whose tests run on SQLite and on PostgreSQL:
+    ``channel_backend = pytest.fixture(params=["sqlite", "postgres"])(both_backends)``."""
+    return str(request.param)
+
+
 @contextmanager
 def open_channel(
     settings: Settings, *parties: str, revoked: Sequence[str] = (), clock: FakeClock | None = None
@@ -86,7 +101,7 @@ def open_channel(
 
     On ``clock`` (a new one at ``T0_S`` by default); shut down on leaving.
     """
-    tokens, keys = register_parties(settings.db_path, *parties, revoked=revoked)
+    tokens, keys = register_parties(settings, *parties, revoked=revoked)
     clock = clock if clock is not None else FakeClock(T0_S)
     app = create_app(settings, clock=clock)
     with TestClient(app) as client:
@@ -94,8 +109,16 @@ def open_channel(
 
 
 @pytest.fixture
-def channel(tmp_path: Path, channel_settings: dict[str, Any]) -> Iterator[Channel]:
-    settings = Settings(db_path=tmp_path / "channel.db", **channel_settings)
+def channel(
+    tmp_path: Path, channel_settings: dict[str, Any], channel_backend: str, request: pytest.FixtureRequest
+) -> Iterator[Channel]:
+    if channel_backend == "postgres":
+        url: str = request.getfixturevalue("contract_postgres_url")
+        empty_postgres(url)
+        database: dict[str, Any] = {"db_url": url, "audit_key_path": tmp_path / "audit-key.pem"}
+    else:
+        database = {"db_path": tmp_path / "channel.db"}
+    settings = Settings(**database, **channel_settings)
     with open_channel(settings, "blue", "red", "green", "gone", revoked=("gone",)) as channel:
         yield channel
 

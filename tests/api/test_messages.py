@@ -1,4 +1,7 @@
-"""The hotline through the API: signed messages, boxes, acknowledgements, deadlines, languages."""
+"""The hotline through the API: signed messages, boxes, acknowledgements, deadlines, languages.
+
+Every test runs on SQLite and on PostgreSQL (``channel_backend``).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,12 @@ from tests.api.conftest import (
     SECRET_TEXT,
     Channel,
     ack,
+    both_backends,
     send,
     signed_body,
 )
+
+channel_backend = pytest.fixture(params=["sqlite", "postgres"])(both_backends)
 
 
 def test_the_catalogue_lists_every_code_with_texts_and_schemas(channel: Channel) -> None:

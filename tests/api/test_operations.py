@@ -1,12 +1,19 @@
-"""Filing, amending, withdrawing and reading operations: own only, versioned, clear 422s."""
+"""Filing, amending, withdrawing and reading operations: own only, versioned, clear 422s.
+
+Every test runs on SQLite and on PostgreSQL (``channel_backend``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from deconflict.strategic.geojson import parse_features
-from tests.api.conftest import Channel
+from tests.api.conftest import Channel, both_backends
 from tests.builders import altitude, box_feature, plan
+
+channel_backend = pytest.fixture(params=["sqlite", "postgres"])(both_backends)
 
 
 def file(
