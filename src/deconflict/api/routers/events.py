@@ -48,8 +48,9 @@ less per message than a ``POST`` each: a frame ``{"type": "send", "ref": ANY,
 way). Each is answered, in the order sent, by ``{"type": "sent", "ref",
 "message"}`` once the message is durably stored (as a 201 is), or ``{"type":
 "refused", "ref", "status", "detail"}`` with the status and detail ``POST``
-would answer (422, 409, and 429 with ``retry_after_s``: the same per-party
-``messages_per_minute`` counts both ways); a frame that is not a ``send`` is
+would answer (422, 409, 429 with ``retry_after_s``: the same per-party
+``messages_per_minute`` counts both ways; 503 with ``retry_after_s`` while the
+database is out of reach); a frame that is not a ``send`` is
 refused with 400. Frames that arrive together are stored in one transaction
 (:data:`MAX_SEND_BATCH` at most): one commit for many.
 
@@ -118,7 +119,7 @@ from deconflict.channel.public_ids import IdKind
 from deconflict.channel.service.logins import record_login_failure
 from deconflict.channel.service.messages import deliver_pushed, pass_deadlines, send_batch
 from deconflict.channel.sessions import credential_ending
-from deconflict.errors import AuthenticationError
+from deconflict.errors import AuthenticationError, StorageUnavailableError
 from deconflict.strategic.conflicts import format_time
 
 __all__ = [
@@ -459,16 +460,21 @@ class _Outbox:
                     f"over messages_per_minute ({limit}): retry in {retry_s} s",
                     retry_after_s=retry_s,
                 )
-        results = await run_in_threadpool(
-            send_batch,
-            services.messages,
-            services.parties,
-            services.catalogue,
-            services.audit,
-            [(body.content(self._party.name), body.signature) for _, body in admitted],
-            now_s,
-            services.events,
-        )
+        try:
+            results = await run_in_threadpool(
+                send_batch,
+                services.messages,
+                services.parties,
+                services.catalogue,
+                services.audit,
+                [(body.content(self._party.name), body.signature) for _, body in admitted],
+                now_s,
+                services.events,
+            )
+        except StorageUnavailableError as exc:  # the database is out of reach: each is refused, 503
+            for ref, _ in admitted:
+                await self._refuse(ref, 503, str(exc), retry_after_s=exc.retry_after_s)
+            return
         for (ref, _), result in zip(admitted, results, strict=True):
             if isinstance(result, Message):
                 shown = MessageOut.of(result, services.catalogue, self._language, services.public_ids)
