@@ -5,8 +5,10 @@ A private PostgreSQL server (the session's is shared by other tests) serves one
 signed messages in a bounded loop. PostgreSQL is stopped mid-load
 (``pg_ctl stop -m fast``) and started again on the same data: meanwhile every
 request the node cannot serve is answered 503 with ``Retry-After`` and a JSON
-``detail`` (never a 500), ``/v1/ready`` fails, and afterwards the same node
-serves again. Every filing and message that got a 2xx is then listed exactly once.
+``detail`` (never a 500), a message sent on an open WebSocket is refused with 503
+and ``retry_after_s`` (the socket stays open), ``/v1/ready`` fails, and afterwards
+the same node serves again. Every filing and message that got a 2xx (or a ``sent``
+frame) is then listed exactly once.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as websocket_connect
 
+from deconflict.channel.messages import MessageContent
 from deconflict.client import ChannelClient, ChannelError
-from tests.builders import box_feature, plan
+from tests.builders import box_feature, plan, signed_message_body
 from tests.cluster.servers import PostgresServer, ServerUnavailable, postgres_server, unavailable
 from tests.servers import Party, new_party, serve_process
 
@@ -122,6 +127,19 @@ def _writer(url: str, me: Party, to: str, seen: Seen, stop: threading.Event) -> 
                 seen.messages.add((me.name, text))
 
 
+def _send_on_socket(ws: ClientConnection, me: Party, to: str, text: str) -> dict[str, Any]:
+    """Send a signed message on an open ``/v1/events`` socket; the ``sent`` or ``refused`` frame for it."""
+    content = MessageContent(
+        me.name, to, "FREE", {}, text, REPLY_BY, f"socket-nonce-{text.replace(' ', '-')}"
+    )
+    ws.send(json.dumps({"type": "send", "ref": text, "message": signed_message_body(content, me.key)}))
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        frame: dict[str, Any] = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if frame.get("ref") == text:
+            return frame
+
+
 def _wait(condition: Any, what: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while not condition():
@@ -150,25 +168,39 @@ def test_postgresql_restarted_mid_load_answers_503_then_recovers_losing_no_2xx(
             threading.Thread(target=_writer, args=(url, parties[a], b, seen, stop), daemon=True)
             for a, b in (("blue", "red"), ("red", "blue"))
         ]
-        for writer in writers:
-            writer.start()
-        try:
-            _wait(lambda: seen.successes() >= 10, "the load to start")
-            own_postgres.stop()
-            assert _ready(url) == 503
-            _wait(
-                lambda: len(seen.unavailable) >= 4 or seen.failures, "requests answered 503 during the outage"
-            )
-            assert not seen.failures, seen.failures[:5]
-            assert _ready(url) == 503
-            own_postgres.start()
-            _wait(lambda: _ready(url) == 200, "/v1/ready to recover")
-            after_restart = seen.successes()
-            _wait(lambda: seen.successes() >= after_restart + 10, "the node to serve again")
-        finally:
-            stop.set()
+        with websocket_connect(
+            url.replace("http", "ws", 1) + "/v1/events",
+            additional_headers={"Authorization": f"Bearer {parties['blue'].token}"},
+            open_timeout=WAIT_S,
+        ) as ws:
+            assert json.loads(ws.recv(timeout=WAIT_S)) == {"type": "ready", "party": "blue"}
             for writer in writers:
-                writer.join(timeout=WAIT_S)
+                writer.start()
+            try:
+                _wait(lambda: seen.successes() >= 10, "the load to start")
+                own_postgres.stop()
+                assert _ready(url) == 503
+                refused = _send_on_socket(ws, parties["blue"], "red", "socket 1")
+                assert (refused["type"], refused["status"]) == ("refused", 503), refused
+                assert refused["retry_after_s"] == POOL_TIMEOUT_S and "unavailable" in refused["detail"]
+                _wait(
+                    lambda: len(seen.unavailable) >= 4 or seen.failures,
+                    "requests answered 503 during the outage",
+                )
+                assert not seen.failures, seen.failures[:5]
+                assert _ready(url) == 503
+                own_postgres.start()
+                _wait(lambda: _ready(url) == 200, "/v1/ready to recover")
+                after_restart = seen.successes()
+                _wait(lambda: seen.successes() >= after_restart + 10, "the node to serve again")
+                sent_frame = _send_on_socket(ws, parties["blue"], "red", "socket 2")
+                assert sent_frame["type"] == "sent", sent_frame
+                with seen.lock:
+                    seen.messages.add(("blue", "socket 2"))
+            finally:
+                stop.set()
+                for writer in writers:
+                    writer.join(timeout=WAIT_S)
         assert process.poll() is None, "the node must keep running through the outage"
         assert not seen.failures, seen.failures[:5]
         for what, retry_after, body in seen.unavailable:

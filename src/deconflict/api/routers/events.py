@@ -324,20 +324,34 @@ class _Deliveries:
         self._wakeup.set()
 
     async def flush(self) -> None:
-        """Mark what is pending now."""
+        """Mark what is pending now.
+
+        Raises
+        ------
+        StorageUnavailableError
+            The database is out of reach: what was pending stays pending.
+        """
         batch, self._pending = self._pending, []
         if batch:
             services = self._services
             now_s = services.clock.now_s()
-            await run_in_threadpool(
-                deliver_pushed, services.messages, services.audit, self._party, batch, now_s
-            )
+            try:
+                await run_in_threadpool(
+                    deliver_pushed, services.messages, services.audit, self._party, batch, now_s
+                )
+            except StorageUnavailableError:
+                self._pending[:0] = batch
+                raise
 
     async def run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except StorageUnavailableError as exc:  # the socket stays open; marked once the database is back
+                await asyncio.sleep(exc.retry_after_s)
+                self._wakeup.set()
 
 
 async def _push(
@@ -401,6 +415,13 @@ class _Outbox:
             frame["retry_after_s"] = retry_after_s
         await self._websocket.send_text(json.dumps(frame))
 
+    async def _unavailable(
+        self, batch: list[tuple[Any, MessageCreate]], exc: StorageUnavailableError
+    ) -> None:
+        """The database is out of reach: each is refused with 503 and when to retry; the socket stays open."""
+        for ref, _ in batch:
+            await self._refuse(ref, 503, str(exc), retry_after_s=exc.retry_after_s)
+
     async def read(self) -> None:
         """Read the client's frames until it goes away; queue ``send`` frames, refuse anything else.
 
@@ -440,7 +461,11 @@ class _Outbox:
         now_s = services.clock.now_s()
         credential = self._subscription.credential
         if credential is not None:
-            ending = await run_in_threadpool(credential_ending, services.parties, credential, now_s)
+            try:
+                ending = await run_in_threadpool(credential_ending, services.parties, credential, now_s)
+            except StorageUnavailableError as exc:
+                await self._unavailable(batch, exc)
+                return
             if ending is not None:  # revoked or rotated out since the last check: nothing is stored
                 for ref, _ in batch:
                     await self._refuse(ref, 401, f"{ending.reason}: not sent")
@@ -471,9 +496,8 @@ class _Outbox:
                 now_s,
                 services.events,
             )
-        except StorageUnavailableError as exc:  # the database is out of reach: each is refused, 503
-            for ref, _ in admitted:
-                await self._refuse(ref, 503, str(exc), retry_after_s=exc.retry_after_s)
+        except StorageUnavailableError as exc:
+            await self._unavailable(admitted, exc)
             return
         for (ref, _), result in zip(admitted, results, strict=True):
             if isinstance(result, Message):
@@ -521,7 +545,10 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                 await task
-        await deliveries.flush()  # what was pushed before the end is delivered
+        # What was pushed before the end is delivered (unless the database is out of reach: those
+        # messages stay "sent", and the recipient's next fetch delivers them).
+        with contextlib.suppress(StorageUnavailableError):
+            await deliveries.flush()
         failed = next((t.exception() for t in (marking, sending) if t in done), None)
         if failed is not None:
             raise failed
@@ -564,6 +591,8 @@ async def sweep_deadlines(services: Services) -> None:
                 services.settings.escalation_ladder_s,
                 services.events,
             )
+        except StorageUnavailableError as exc:  # one line, not a traceback, for a known outage
+            _log.warning("deadline sweep failed, retried at the next one: %s", exc)
         except Exception:  # a failed sweep is retried at the next one; requests sweep too
             _log.exception("deadline sweep failed")
 
@@ -582,6 +611,8 @@ async def end_stale_sessions(services: Services) -> None:
                 services.events.end_sessions,
                 functools.partial(credential_ending, services.parties, now_s=now_s),
             )
+        except StorageUnavailableError as exc:
+            _log.warning("credential check of the open event connections failed, retried: %s", exc)
         except Exception:  # retried at the next check
             _log.exception("credential check of the open event connections failed")
 

@@ -42,7 +42,7 @@ from deconflict.channel.public_ids import NO_ROW, IdKind, PublicIds
 from deconflict.channel.service.incidents import comment_on_incident
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
-from deconflict.errors import InputError, NotFoundError, Problem
+from deconflict.errors import InputError, NotFoundError, Problem, StorageUnavailableError
 from deconflict.tactical.detect import DetectionSettings
 from deconflict.tactical.replay import ReplaySettings
 from deconflict.tactical.states import GroundFilter
@@ -289,5 +289,7 @@ async def run_cycles(services: Services, on_cycle: Callable[[float], None] | Non
             )
             if on_cycle is not None:
                 on_cycle(time.perf_counter() - took_s)
+        except StorageUnavailableError as exc:  # one line, not a traceback, for a known outage
+            _log.warning("tactical detection cycle failed, retried at the next one: %s", exc)
         except Exception:
             _log.exception("tactical detection cycle failed")
