@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -326,3 +329,42 @@ def test_refiling_an_operation_reports_its_current_conflicts(case: Case) -> None
         assert conflict_pairs(again.conflicts) - unsure == expected - unsure
         mine = {p for p in found if first.party in {q for q, _ in p}} - expected
         assert conflict_pairs(store.list_conflicts(first.party)) == mine | conflict_pairs(again.conflicts)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(min_size=2, max_size=8), data=st.data())
+def test_filing_across_a_rollback_and_a_reopened_file_finds_what_find_conflicts_finds(
+    case: Case, data: st.DataObject
+) -> None:
+    """The store's memory-resident index: rebuilt on reopening, never serving a rolled-back filing."""
+    order = data.draw(st.permutations(range(len(case.volumes))))
+    rollback_at = data.draw(st.integers(0, len(order)))
+    reopen_at = data.draw(st.integers(0, len(order)))
+    ghost = case.volumes[data.draw(st.sampled_from(order))]
+    expected = conflict_pairs(find_conflicts(case.volumes))
+    _, unsure = reference_conflicts(case.volumes, case.shapes, Buffers())
+    found: set[frozenset[tuple[str, str]]] = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deconflict.db"
+        store = SQLiteStore(path)
+        try:
+            for position, k in enumerate(order):
+                if position == rollback_at:
+                    # A filing whose transaction is rolled back: it must leave no trace.
+                    with contextlib.suppress(_RolledBack), store.database.transaction():
+                        file_operation(store, "ghost", "op", [replace(ghost, party="ghost")])
+                        raise _RolledBack
+                if position == reopen_at:
+                    store.close()
+                    store = SQLiteStore(path)  # reopened: the index rebuilt from the file
+                v = case.volumes[k]
+                result = file_operation(store, v.party, f"{v.party}-{v.id}-{k}", [v])
+                found |= conflict_pairs(result.conflicts)
+            assert found - unsure == expected - unsure
+            assert store.count_volumes() == len(case.volumes)
+        finally:
+            store.close()
