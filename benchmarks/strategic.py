@@ -7,6 +7,12 @@ new operations of 1-10 volumes each, timing check + durable commit. The same
 checks are then done by a plain baseline: one shapely STRtree over all stored
 volumes in memory, then the same exact checks. Both must find the same conflicts.
 
+After them come ``--wide`` filings of one large volume (1.5-3 degrees a side,
+12-48 h: hundreds of conflicts each) and one filing over the whole region whose
+window is chosen to meet about ``--worst-meets`` stored volumes. Filing times
+are reported by conflicts found (0, 1-10, 11-50, more than 50); ``file_p50_ms``
+and ``file_p99_ms`` are those of the ``--operations`` random filings.
+
 Usage::
 
     python benchmarks/strategic.py --volumes 100000 --json
@@ -136,8 +142,34 @@ class Baseline:
         return sorted((c.a, c.b) for c in evaluate_pairs(left, right, Buffers(), margins))
 
 
-def percentile_ms(values: list[float], q: float) -> float:
-    return round(float(np.percentile(np.asarray(values), q)) * 1e3, 3)
+def percentile_ms(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(np.asarray(values), q)) * 1e3, 3) if values else None
+
+
+def wide_operation(rng: np.random.Generator, name: str, days: float) -> Operation:
+    """One volume 1.5-3 degrees a side over 12-48 h, the whole altitude range: many conflicts."""
+    lon = rng.uniform(*LON_RANGE)
+    lat = rng.uniform(*LAT_RANGE)
+    half = rng.uniform(0.75, 1.5)
+    start = T0_S + float(rng.uniform(0.0, days * 86_400.0))
+    return one_box_operation(
+        name, lon - half, lat - half, lon + half, lat + half, start, start + rng.uniform(12, 48) * 3600
+    )
+
+
+def one_box_operation(
+    name: str, lon0: float, lat0: float, lon1: float, lat1: float, start_s: float, end_s: float
+) -> Operation:
+    ring = np.array([[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]])
+    footprint = polygon_footprint([[ring]])
+    volume = Volume(
+        f"{name}/v0", "filer", name, footprint, Altitude(-500.0, AltitudeReference.MSL),
+        Altitude(20_000.0, AltitudeReference.MSL), start_s, end_s,
+    )  # fmt: skip
+    return Operation(name, "filer", (volume,), 0, OperationState.PROPOSED, 1)
+
+
+CONFLICT_CLASSES = (("0", 0, 0), ("1-10", 1, 10), ("11-50", 11, 50), (">50", 51, None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operations", type=int, default=1000, help="operations to file (default 1000)")
     parser.add_argument("--days", type=float, default=40.0, help="span of the time windows (default 40)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wide", type=int, default=20, help="filings of one large volume (default 20)")
+    parser.add_argument(
+        "--worst-meets",
+        type=int,
+        default=10_000,
+        help="stored volumes the last filing meets (about; default 10000)",
+    )
     parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
@@ -179,6 +218,16 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - t_load
         new_ops = list(random_operations(rng, 10 * args.operations, args.days, ("filer",), "new"))
         new_ops = new_ops[: args.operations]
+        new_ops += [wide_operation(rng, f"wide{k}", args.days) for k in range(args.wide)]
+        # The whole region over a window holding about --worst-meets of the stored volumes.
+        window_s = args.days * 86_400.0 * min(1.0, args.worst_meets / max(args.volumes, 1))
+        start_s = T0_S + args.days * 86_400.0 / 2.0
+        new_ops.append(
+            one_box_operation(
+                "worst", *LON_RANGE[:1], LAT_RANGE[0], LON_RANGE[1], LAT_RANGE[1], start_s, start_s + window_s
+            )
+        )
+        stored_volumes = store.count_volumes()
 
         file_s: list[float] = []
         ours: list[list[tuple[str, str]]] = []
@@ -218,19 +267,41 @@ def main(argv: list[str] | None = None) -> int:
             theirs.append(baseline.check(op, margins))
             base_s.append(time.perf_counter() - t)
 
+    random_s = file_s[: args.operations]
+    counts = [len(c) for c in ours]
+    by_class = {}
+    for label, low, high in CONFLICT_CLASSES:
+        times = [t for t, n in zip(file_s, counts, strict=True) if n >= low and (high is None or n <= high)]
+        by_class[label] = {
+            "filings": len(times),
+            "p50_ms": percentile_ms(times, 50),
+            "p99_ms": percentile_ms(times, 99),
+        }
     report = {
         "volumes": args.volumes,
+        "stored_volumes": stored_volumes,
         "path": "channel" if args.channel else "store",
-        "operations": len(new_ops),
+        "operations": args.operations,
+        "wide_operations": args.wide,
         "generate_s": round(generate_s, 2),
         "load_s": round(load_s, 2),
-        "file_p50_ms": percentile_ms(file_s, 50),
-        "file_p99_ms": percentile_ms(file_s, 99),
-        "conflicts_found": sum(len(c) for c in ours),
+        "file_p50_ms": percentile_ms(random_s, 50),
+        "file_p99_ms": percentile_ms(random_s, 99),
+        "file_by_conflicts": by_class,
+        "worst_filing_ms": round(file_s[-1] * 1e3, 3),
+        "worst_filing_conflicts": counts[-1],
+        "conflicts_found": sum(counts),
+        "conflicts_per_filing": {
+            "mean": round(float(np.mean(counts[: args.operations])), 3),
+            "max": max(counts[: args.operations]),
+            "wide_mean": round(float(np.mean(counts[args.operations : -1])), 1) if args.wide else None,
+        },
         "baseline_build_s": round(baseline_build_s, 2),
-        "baseline_p50_ms": percentile_ms(base_s, 50),
-        "baseline_p99_ms": percentile_ms(base_s, 99),
-        "p50_ratio_store_to_baseline": round(float(np.median(file_s) / np.median(base_s)), 3),
+        "baseline_p50_ms": percentile_ms(base_s[: args.operations], 50),
+        "baseline_p99_ms": percentile_ms(base_s[: args.operations], 99),
+        "p50_ratio_store_to_baseline": round(
+            float(np.median(random_s) / np.median(base_s[: args.operations])), 3
+        ),
         "agree": ours == theirs,
     }
     if args.json:
