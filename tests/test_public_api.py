@@ -127,6 +127,7 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.formats",
         "deconflict.formats.f3548",
         "deconflict.formats.kml",
+        "deconflict.formats.notam",
         "deconflict.cli.demo",
         "deconflict.demo.scenario",
         "deconflict.demo.driver",

@@ -1,5 +1,8 @@
 """Settings: every default in one place, read from the environment only when asked.
 
+One module though over 600 lines: most of it is :class:`Settings`' fields, each with its
+default and description; loading, checking and listing them belong beside them.
+
 Nothing is read at import time: :func:`load_settings` builds a :class:`Settings`
 from ``DECONFLICT_*`` environment variables (over an optional TOML file named
 by ``DECONFLICT_CONFIG``) when a program starts, and the domain receives the

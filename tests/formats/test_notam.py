@@ -361,7 +361,7 @@ def test_write_plan_and_bad_fir() -> None:
 
 def _circles(text: str) -> list[tuple[float, float, float]]:
     """(lon, lat, radius_m) of the Q-line's and item E's circles (when E has one)."""
-    from deconflict.formats.notam import _dms_value
+    from deconflict.formats.notam.common import _dms_value
 
     q = text.splitlines()[1].split("/")[-1]
     found = [(*_dms_value(q[:11]), int(q[11:]) * NM_TO_M)]

@@ -1,5 +1,8 @@
 """``WebSocket /v1/events``: each party's own events, pushed as they happen.
 
+One module though over 600 lines: authentication, pushed frames, sends and the credential
+checks all live on one connection's lifecycle (:func:`events`), documented together below.
+
 Authentication
 --------------
 With the ``Authorization: Bearer <token>`` header of the upgrade request, as
