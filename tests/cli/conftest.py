@@ -15,11 +15,12 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from deconflict.cli import _COMMANDS, _parser, main
-from tests.api.conftest import AppTransport, Channel, channel, channel_settings
+from tests.api.conftest import AppTransport, Channel, channel, channel_backend, channel_settings
 
 __all__ = [
     "CLIENT_URL",
     "channel",
+    "channel_backend",
     "channel_settings",
     "party_add",
     "run_cli",
