@@ -222,9 +222,7 @@ def test_overlapping_filings_through_two_nodes_make_each_conflict_once(
         assert storage.operations.count_open_conflicts() == PAIRS
         for name in ("blue", "red"):
             records = storage.operations.list_conflict_records(name)
-            pairs = Counter(
-                frozenset((r.conflict.operation_a, r.conflict.operation_b)) for r in records
-            )
+            pairs = Counter(frozenset((r.conflict.operation_a, r.conflict.operation_b)) for r in records)
             assert set(pairs) == {frozenset((f"blue-{n}", f"red-{n}")) for n in range(PAIRS)}
             assert set(pairs.values()) == {1}, pairs
 
