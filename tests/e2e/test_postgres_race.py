@@ -93,12 +93,20 @@ def _pair_plans(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
 def _filer(
     url: str, party: Party, plans: list[dict[str, Any]], barrier: threading.Barrier, out: list[Filed]
 ) -> None:
-    """File each plan as soon as the other party's filer is ready to file its pair's."""
-    for body in plans:
-        barrier.wait(timeout=WAIT_S)
-        started = time.perf_counter()
-        status, answer = call_api(url, party.token, "POST", "/v1/operations", body)
-        out.append(Filed(status, answer, time.perf_counter() - started))
+    """File each plan as soon as the other party's filer is ready to file its pair's.
+
+    A filer that fails breaks the barrier, so the other stops at once rather than
+    waiting out its timeout.
+    """
+    try:
+        for body in plans:
+            barrier.wait(timeout=WAIT_S)
+            started = time.perf_counter()
+            status, answer = call_api(url, party.token, "POST", "/v1/operations", body)
+            out.append(Filed(status, answer, time.perf_counter() - started))
+    except BaseException:
+        barrier.abort()
+        raise
 
 
 def _read(ws: ClientConnection, pushed: Pushed, stop: threading.Event) -> None:
