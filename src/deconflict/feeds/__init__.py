@@ -1,4 +1,4 @@
-"""Surveillance feeds: track files, BaseStation (SBS-1) text and OpenSky state vectors, to states.
+"""Surveillance feeds: track files, BaseStation (SBS-1) text, Beast binary and OpenSky state vectors, to states.
 
 The registry: :func:`read_feed` reads a file in any of :data:`FORMATS`, detected from
 its content (:func:`detect_format`) or named; every reader converts units at the edge
@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from deconflict.errors import InputError, Problem
+from deconflict.feeds.beast import looks_like_beast, read_beast
 from deconflict.feeds.drops import Drops, Reading
-from deconflict.feeds.files import head_text
+from deconflict.feeds.files import head_bytes, head_text
 from deconflict.feeds.opensky import looks_like_opensky, read_opensky
 from deconflict.feeds.sbs import FeedState, SbsAssembler, assemble_sbs, looks_like_sbs, read_sbs
 from deconflict.tactical.tracks import Tracks, read_tracks
@@ -30,6 +31,7 @@ __all__ = [
     "assemble_sbs",
     "detect_format",
     "latest_states",
+    "read_beast",
     "read_feed",
     "read_opensky",
     "read_sbs",
@@ -37,19 +39,22 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("csv", "sbs", "opensky")
+FORMATS = ("csv", "sbs", "opensky", "beast")
 """``csv``: the track CSV (:mod:`deconflict.tactical.tracks`); ``sbs``: BaseStation text
-(:mod:`deconflict.feeds.sbs`); ``opensky``: OpenSky state vectors (:mod:`deconflict.feeds.opensky`)."""
+(:mod:`deconflict.feeds.sbs`); ``opensky``: OpenSky state vectors (:mod:`deconflict.feeds.opensky`); ``beast``: Beast binary
+(:mod:`deconflict.feeds.beast`)."""
 
 
 def detect_format(path: str | Path) -> str:
-    """The format of a file from its first few kilobytes: ``sbs``, ``opensky``, else ``csv``.
+    """The format of a file from its first few kilobytes: ``beast``, ``sbs``, ``opensky``, else ``csv``.
 
     Raises
     ------
     InputError
         The file cannot be read.
     """
+    if looks_like_beast(head_bytes(Path(path))):
+        return "beast"
     head = head_text(Path(path))
     if looks_like_sbs(head):
         return "sbs"
@@ -58,8 +63,18 @@ def detect_format(path: str | Path) -> str:
     return "csv"
 
 
-def read_feed(path: str | Path, format: str | None = None, *, require_time: bool = False) -> Reading:
+def read_feed(
+    path: str | Path,
+    format: str | None = None,
+    *,
+    require_time: bool = False,
+    start_s: float = 0.0,
+    reference: tuple[float, float] | None = None,
+) -> Reading:
     """Read a file in one of :data:`FORMATS` (detected when ``format`` is ``None``).
+
+    ``start_s`` and ``reference`` are for Beast captures (:func:`~deconflict.feeds.beast.read_beast`):
+    the time of the first frame, and a position near the receiver for local CPR decoding.
 
     A track CSV raises on any bad row (it is our own format, written on purpose); the
     receivers' formats drop bad records and count them in :attr:`Reading.drops`.
@@ -78,6 +93,8 @@ def read_feed(path: str | Path, format: str | None = None, *, require_time: bool
         reading = Reading("csv", tracks, Drops(str(path)), len(tracks))
     elif name == "sbs":
         reading = read_sbs(path)
+    elif name == "beast":
+        reading = read_beast(path, start_s=start_s, reference=reference)
     elif name == "opensky":
         reading = read_opensky(path)
     else:

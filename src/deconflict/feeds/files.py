@@ -11,7 +11,7 @@ from pathlib import Path
 
 from deconflict.errors import InputError, Problem
 
-__all__ = ["head_text", "open_binary", "open_text"]
+__all__ = ["head_bytes", "head_text", "open_binary", "open_text"]
 
 READ_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError)
 
@@ -44,4 +44,10 @@ def open_binary(path: Path) -> Iterator[io.BufferedIOBase]:
 def head_text(path: Path, size: int = 4096) -> str:
     """The first ``size`` characters of the file (for format detection)."""
     with open_text(path) as stream:
+        return stream.read(size)
+
+
+def head_bytes(path: Path, size: int = 4096) -> bytes:
+    """The first ``size`` bytes of the file (gunzipped; for format detection)."""
+    with open_binary(path) as stream:
         return stream.read(size)

@@ -51,7 +51,9 @@ from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
 __all__ = [
     "DEFAULT_MAX_VELOCITY_AGE_S",
     "FeedState",
+    "Messages",
     "SbsAssembler",
+    "assemble_messages",
     "assemble_sbs",
     "looks_like_sbs",
     "read_sbs",
@@ -289,8 +291,9 @@ class SbsAssembler:
 
 
 @dataclass(frozen=True, eq=False)
-class _Messages:
-    """The decoded MSG lines of a file, one entry per line kept (arrays of equal length)."""
+class Messages:
+    """Decoded messages, one entry per message kept (arrays of equal length): the BaseStation
+    lines of a file, or the ADS-B messages of a Beast capture (with BaseStation transmission types)."""
 
     row: Int
     aircraft: Int
@@ -301,7 +304,7 @@ class _Messages:
     ground: NDArray[np.int8]  # -1 not given, 0 airborne, 1 on the ground
 
 
-def _decode(data: bytes, first_row: int, codes: dict[str, int], drops: Drops) -> tuple[_Messages, int, int]:
+def _decode(data: bytes, first_row: int, codes: dict[str, int], drops: Drops) -> tuple[Messages, int, int]:
     """Decode the lines of ``data`` (compiled scan); malformed ones are counted in ``drops`` and
     left out. Returns the messages kept, how many lines there were, and how many were not blank."""
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -353,7 +356,7 @@ def _decode(data: bytes, first_row: int, codes: dict[str, int], drops: Drops) ->
     span = callsign[keep]
     for j in np.flatnonzero(span[:, 1] > span[:, 0]).tolist():
         callsigns[j] = data[span[j, 0] : span[j, 1]].decode("utf-8", errors="replace").strip()
-    messages = _Messages(
+    messages = Messages(
         row=row[keep],
         aircraft=aircraft,
         msg_type=msg_type[keep],
@@ -375,7 +378,7 @@ def _latest(present: Bool, aircraft: Int) -> tuple[Int, Bool]:
     return index, found
 
 
-def _assemble(messages: _Messages, names: list[str], source: str, max_age_s: float, drops: Drops) -> Tracks:
+def assemble_messages(messages: Messages, names: list[str], source: str, max_age_s: float, drops: Drops) -> Tracks:
     """Join positions with their aircraft's latest velocity and altitude (the module's rule)."""
     order = np.lexsort((messages.row, messages.aircraft))
     aircraft = messages.aircraft[order]
@@ -432,10 +435,10 @@ def _assemble(messages: _Messages, names: list[str], source: str, max_age_s: flo
     )
 
 
-def _concatenate(parts: list[_Messages]) -> _Messages:
+def _concatenate(parts: list[Messages]) -> Messages:
     if not parts:
         empty = np.empty(0)
-        return _Messages(
+        return Messages(
             np.empty(0, np.int64),
             np.empty(0, np.int64),
             np.empty(0, np.int8),
@@ -444,7 +447,7 @@ def _concatenate(parts: list[_Messages]) -> _Messages:
             np.empty(0, np.str_),
             np.empty(0, np.int8),
         )
-    return _Messages(
+    return Messages(
         row=np.concatenate([p.row for p in parts]),
         aircraft=np.concatenate([p.aircraft for p in parts]),
         msg_type=np.concatenate([p.msg_type for p in parts]),
@@ -459,7 +462,7 @@ def _read_chunks(chunks: Iterable[bytes], source: str, max_velocity_age_s: float
     """Decode byte chunks (split anywhere), then assemble."""
     drops = Drops(source)
     codes: dict[str, int] = {}
-    parts: list[_Messages] = []
+    parts: list[Messages] = []
     records = 0
     first_row = 1
     carry = b""
@@ -476,7 +479,7 @@ def _read_chunks(chunks: Iterable[bytes], source: str, max_velocity_age_s: float
         messages, _, kept = _decode(carry, first_row, codes, drops)
         parts.append(messages)
         records += kept
-    tracks = _assemble(_concatenate(parts), list(codes), source, max_velocity_age_s, drops)
+    tracks = assemble_messages(_concatenate(parts), list(codes), source, max_velocity_age_s, drops)
     return Reading("sbs", tracks, drops, records)
 
 

@@ -1,0 +1,326 @@
+"""Beast binary (dump1090/readsb port 30005): frames to Mode S messages to states.
+
+Framing: each frame is ``0x1a``, a type byte (``'1'`` Mode A/C, 2 bytes; ``'2'`` Mode S
+short, 7 bytes; ``'3'`` Mode S long, 14 bytes; ``'4'`` receiver status), a 6-byte
+big-endian MLAT timestamp (a 12 MHz counter), a 1-byte signal level, then the message;
+a ``0x1a`` inside a frame is sent twice. Bytes between frames are resynchronised on the
+next ``0x1a`` and counted as ``garbage``; a frame cut short (by the end of the data, or
+by a new frame start) counts as ``truncated``.
+
+Decoding: Mode S messages are decoded by `rs1090 <https://pypi.org/project/rs1090/>`_
+(MIT). Only ADS-B (DF17/18) carries states: airborne positions (CPR decoded globally
+from even/odd pairs, or locally against ``reference`` when given), surface positions
+(on the ground), velocities (ground speed) and identification (callsign). A Mode S long
+frame whose CRC does not check is dropped as ``bad_crc``. Mode A/C, status frames and
+other Mode S messages carry no state and are skipped (read, not dropped).
+
+Time: the MLAT counter has no epoch. A file's states are timed ``start_s`` plus the
+counter's elapsed time since the file's first frame (12 MHz ticks; the counter wraps
+at 2**48); ``start_s`` defaults to 0 (times are seconds into the capture: give
+``--start-time`` for wall-clock times). A frame whose counter goes backwards (a
+receiver restart) keeps the previous frame's time. A live source times states by
+their receive time.
+
+Assembly is the BaseStation reader's rule (:mod:`deconflict.feeds.sbs`): a position
+becomes a state when its aircraft has a velocity and an altitude within
+``max_velocity_age_s``; the decoded messages go through the same assembly code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rs1090
+
+from deconflict.feeds.drops import Drops, Reading
+from deconflict.feeds.files import open_binary
+from deconflict.feeds.sbs import DEFAULT_MAX_VELOCITY_AGE_S, Messages, assemble_messages
+
+__all__ = ["Frame", "FrameScan", "looks_like_beast", "read_beast", "scan_frames", "decode_frames"]
+
+ESCAPE = 0x1A
+PAYLOAD_BYTES = {0x31: 2, 0x32: 7, 0x33: 14}
+"""Message bytes per frame type; status frames (``'4'``) run to the next frame start."""
+STATUS = 0x34
+CLOCK_HZ = 12_000_000.0
+CLOCK_WRAP = 1 << 48
+# BaseStation transmission types, so the decoded messages go through the same assembly.
+IDENTIFICATION, SURFACE, AIRBORNE, VELOCITY = 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One Beast frame: its type byte, MLAT ticks (12 MHz), signal level and message bytes."""
+
+    kind: int
+    ticks: int
+    signal: int
+    message: bytes
+
+
+@dataclass
+class FrameScan:
+    """What :func:`scan_frames` found: the frames, where an unfinished frame starts (the
+    caller keeps the bytes from there for the next chunk), and the bytes it skipped."""
+
+    frames: list[Frame] = field(default_factory=list)
+    rest: int = 0
+    garbage: int = 0
+    truncated: int = 0
+
+
+def looks_like_beast(head: bytes) -> bool:
+    """Whether data starts like a Beast stream: a frame start ``0x1a`` + ``'1'``..``'4'``, and
+    another frame start within the first few frames."""
+    if len(head) < 2 or head[0] != ESCAPE or head[1] not in (0x31, 0x32, 0x33, 0x34):
+        return False
+    scan = scan_frames(head[:4096], final=False)
+    return len(scan.frames) >= 1 and scan.garbage == 0
+
+
+def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
+    """Split Beast bytes into frames, undoing the ``0x1a`` escapes.
+
+    With ``final=False`` a frame left unfinished at the end is not counted: :attr:`FrameScan.rest`
+    says where it starts (the live reader keeps those bytes for the next read).
+
+    Examples
+    --------
+    >>> frame = bytes([0x1A, 0x32, 0, 0, 0, 0, 0, 1, 0x80]) + bytes.fromhex("5d3c6614c6e7f0")
+    >>> scan = scan_frames(b"junk" + frame + frame[:5])
+    >>> len(scan.frames), scan.frames[0].message.hex(), scan.garbage, scan.truncated
+    (1, '5d3c6614c6e7f0', 1, 1)
+    """
+    scan = FrameScan()
+    n = len(data)
+    i = 0
+    while i < n:
+        if data[i] != ESCAPE:
+            scan.garbage += 1  # one run of bytes between frames
+            j = data.find(b"\x1a", i)
+            i = n if j < 0 else j
+            continue
+        if i + 1 >= n:
+            break
+        kind = data[i + 1]
+        if kind == STATUS:
+            j = data.find(b"\x1a", i + 2)
+            while 0 <= j < n - 1 and data[j + 1] == ESCAPE:
+                j = data.find(b"\x1a", j + 2)
+            if j < 0 or j == n - 1:
+                if final:
+                    i = n
+                    continue
+                break
+            i = j
+            continue
+        size = PAYLOAD_BYTES.get(kind)
+        if size is None:
+            scan.garbage += 1
+            j = data.find(b"\x1a", i + 1 + (kind == ESCAPE))
+            i = n if j < 0 else j
+            continue
+        need = 7 + size
+        body = data[i + 2 : i + 2 + need]
+        if ESCAPE in body:
+            body, j, cut = _unescape(data, i + 2, need)
+        else:
+            j, cut = i + 2 + need, len(body) < need
+        if cut:
+            if j >= n and not final:
+                break
+            scan.truncated += 1
+            i = j
+            continue
+        ticks = int.from_bytes(body[:6], "big")
+        scan.frames.append(Frame(kind, ticks, body[6], bytes(body[7:])))
+        i = j
+    scan.rest = i
+    return scan
+
+
+def _unescape(data: bytes, start: int, need: int) -> tuple[bytes, int, bool]:
+    """``need`` bytes from ``start`` with doubled ``0x1a`` made single; where the frame ends,
+    and whether it was cut short (a single ``0x1a``, a new frame, or the end of the data)."""
+    out = bytearray()
+    j, n = start, len(data)
+    while len(out) < need:
+        if j >= n:
+            return bytes(out), j, True
+        byte = data[j]
+        if byte == ESCAPE:
+            if j + 1 < n and data[j + 1] == ESCAPE:
+                j += 2
+            else:
+                return bytes(out), j, True
+        else:
+            j += 1
+        out.append(byte)
+    return bytes(out), j, False
+
+
+def frame_times(frames: list[Frame], start_s: float) -> list[float]:
+    """Each frame's time: ``start_s`` plus the MLAT counter's elapsed time since the first frame."""
+    times: list[float] = []
+    if not frames:
+        return times
+    elapsed = 0
+    last = frames[0].ticks
+    for frame in frames:
+        step = (frame.ticks - last) % CLOCK_WRAP
+        if step < CLOCK_WRAP // 2:  # a counter going backwards (a restart) keeps the time
+            elapsed += step
+            last = frame.ticks
+        times.append(start_s + elapsed / CLOCK_HZ)
+    return times
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One ADS-B message with what it says about its aircraft (NaN where it says nothing)."""
+
+    icao24: str
+    msg_type: int
+    alt_ft: float
+    gs_kt: float
+    trk_deg: float
+    lat_deg: float
+    lon_deg: float
+    vr_ftpmin: float
+    callsign: str
+    ground: int
+
+
+def _number(message: dict[str, Any], key: str) -> float:
+    value = message.get(key)
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
+def to_decoded(message: dict[str, Any]) -> Decoded | None:
+    """What an rs1090 message says about its aircraft; ``None`` when it carries no state."""
+    if message.get("df") not in ("17", "18") or "icao24" not in message:
+        return None
+    bds = message.get("bds")
+    lat_deg, lon_deg = _number(message, "latitude"), _number(message, "longitude")
+    nan = math.nan
+    if bds == "05":
+        return Decoded(
+            message["icao24"], AIRBORNE, _number(message, "altitude"), nan, nan, lat_deg, lon_deg, nan, "", 0
+        )
+    if bds == "06":
+        return Decoded(
+            message["icao24"],
+            SURFACE,
+            nan,
+            _number(message, "groundspeed"),
+            _number(message, "track"),
+            lat_deg,
+            lon_deg,
+            nan,
+            "",
+            1,
+        )
+    if bds == "09":
+        gs_kt, trk_deg = _number(message, "groundspeed"), _number(message, "track")
+        vr = _number(message, "vertical_rate")
+        return Decoded(message["icao24"], VELOCITY, nan, gs_kt, trk_deg, nan, nan, vr, "", -1)
+    if bds == "08":
+        callsign = str(message.get("callsign") or "").strip().rstrip("_#")
+        return Decoded(message["icao24"], IDENTIFICATION, nan, nan, nan, nan, nan, nan, callsign, -1)
+    return None
+
+
+def decode_frames(
+    frames: list[Frame],
+    times_s: list[float],
+    rows: list[int],
+    drops: Drops,
+    *,
+    reference: tuple[float, float] | None = None,
+) -> list[tuple[int, float, Decoded]]:
+    """Decode Mode S frames with rs1090: (row, time, what it says) for each ADS-B message with a
+    state's part; long frames whose CRC fails are counted in ``drops`` as ``bad_crc``."""
+    picked = [k for k, frame in enumerate(frames) if frame.kind == 0x33 and frame.message[0] >> 3 in (17, 18)]
+    if not picked:
+        return []
+    hexes = [frames[k].message.hex() for k in picked]
+    messages = rs1090.decode(hexes, [times_s[k] for k in picked], reference=reference)
+    out: list[tuple[int, float, Decoded]] = []
+    m = 0
+    for k, text in zip(picked, hexes, strict=True):
+        if m < len(messages) and messages[m].get("frame") == text:
+            decoded = to_decoded(dict(messages[m]))
+            m += 1
+            if decoded is not None:
+                out.append((rows[k], times_s[k], decoded))
+        else:  # rs1090 leaves out messages whose parity (CRC) does not check
+            drops.add("bad_crc", rows[k], None, f"CRC does not check: {text}")
+    return out
+
+
+def to_messages(decoded: list[tuple[int, float, Decoded]], codes: dict[str, int]) -> Messages:
+    """The decoded messages as the assembly's arrays."""
+
+    def column(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return np.array([getattr(d, name) for _, _, d in decoded], dtype=np.float64)
+
+    return Messages(
+        row=np.array([row for row, _, _ in decoded], dtype=np.int64),
+        aircraft=np.array([codes.setdefault(d.icao24, len(codes)) for _, _, d in decoded], dtype=np.int64),
+        msg_type=np.array([d.msg_type for _, _, d in decoded], dtype=np.int8),
+        time_s=np.array([time_s for _, time_s, _ in decoded], dtype=np.float64),
+        values={
+            name: column(name) for name in ("alt_ft", "gs_kt", "trk_deg", "lat_deg", "lon_deg", "vr_ftpmin")
+        },
+        callsign=np.array([d.callsign for _, _, d in decoded], dtype=np.str_)
+        if decoded
+        else np.empty(0, np.str_),
+        ground=np.array([d.ground for _, _, d in decoded], dtype=np.int8),
+    )
+
+
+def assemble_beast(
+    data: bytes,
+    source: str,
+    *,
+    start_s: float = 0.0,
+    reference: tuple[float, float] | None = None,
+    max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+) -> Reading:
+    """States from the bytes of a Beast capture (see the module's rules); rows are frame numbers
+    from 1."""
+    drops = Drops(source)
+    scan = scan_frames(data)
+    drops.add_many("garbage", scan.garbage)
+    drops.add_many("truncated", scan.truncated)
+    frames = scan.frames
+    rows = list(range(1, len(frames) + 1))
+    decoded = decode_frames(frames, frame_times(frames, start_s), rows, drops, reference=reference)
+    codes: dict[str, int] = {}
+    tracks = assemble_messages(to_messages(decoded, codes), list(codes), source, max_velocity_age_s, drops)
+    return Reading("beast", tracks, drops, len(frames) + scan.garbage + scan.truncated)
+
+
+def read_beast(
+    path: str | Path,
+    *,
+    start_s: float = 0.0,
+    reference: tuple[float, float] | None = None,
+    max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+) -> Reading:
+    """Read a Beast capture file (optionally ``.gz``); see :func:`assemble_beast`.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read (bad frames are dropped and counted, not raised).
+    """
+    with open_binary(Path(path)) as stream:
+        data = stream.read()
+    return assemble_beast(
+        data, str(path), start_s=start_s, reference=reference, max_velocity_age_s=max_velocity_age_s
+    )
