@@ -10,8 +10,10 @@ by a new frame start) counts as ``truncated``.
 Decoding: Mode S messages are decoded by `rs1090 <https://pypi.org/project/rs1090/>`_
 (MIT). Only ADS-B (DF17/18) carries states: airborne positions (CPR decoded globally
 from even/odd pairs, or locally against ``reference`` when given), surface positions
-(on the ground), velocities (ground speed) and identification (callsign). A Mode S long
-frame whose CRC does not check is dropped as ``bad_crc``. Mode A/C, status frames and
+(on the ground), velocities (ground speed) and identification (callsign). A position
+that neither a pair nor the reference resolves is dropped as ``no_position``. A Mode S long
+frame whose CRC does not check (rs1090 rejects it; it also rejects the rare message
+with a field out of its range, e.g. an altitude code above 50,175 ft) is dropped as ``bad_crc``. Mode A/C, status frames and
 other Mode S messages carry no state and are skipped (read, not dropped).
 
 Time: the MLAT counter has no epoch. A file's states are timed ``start_s`` plus the
@@ -253,12 +255,24 @@ def decode_frames(
     m = 0
     for k, text in zip(picked, hexes, strict=True):
         if m < len(messages) and messages[m].get("frame") == text:
-            decoded = to_decoded(dict(messages[m]))
+            message = dict(messages[m])
             m += 1
-            if decoded is not None:
-                out.append((rows[k], times_s[k], decoded))
-        else:  # rs1090 leaves out messages whose parity (CRC) does not check
-            drops.add("bad_crc", rows[k], None, f"CRC does not check: {text}")
+            if message.get("bds") in ("05", "06") and "latitude" not in message and reference is not None:
+                # rs1090 decodes a lone position against a reference one message at a time only
+                message = dict(rs1090.decode(text, reference=reference))
+            decoded = to_decoded(message)
+            if decoded is None:
+                continue
+            if decoded.msg_type in (AIRBORNE, SURFACE) and math.isnan(decoded.lat_deg):
+                drops.add(
+                    "no_position", rows[k], None, "CPR: no even/odd pair within 10 s, and no --reference"
+                )
+                continue
+            out.append((rows[k], times_s[k], decoded))
+        else:  # rs1090 leaves out a message whose parity (CRC) does not check
+            drops.add(
+                "bad_crc", rows[k], None, f"rejected by the decoder (CRC, or a field out of range): {text}"
+            )
     return out
 
 

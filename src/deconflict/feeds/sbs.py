@@ -378,7 +378,9 @@ def _latest(present: Bool, aircraft: Int) -> tuple[Int, Bool]:
     return index, found
 
 
-def assemble_messages(messages: Messages, names: list[str], source: str, max_age_s: float, drops: Drops) -> Tracks:
+def assemble_messages(
+    messages: Messages, names: list[str], source: str, max_age_s: float, drops: Drops
+) -> Tracks:
     """Join positions with their aircraft's latest velocity and altitude (the module's rule)."""
     order = np.lexsort((messages.row, messages.aircraft))
     aircraft = messages.aircraft[order]

@@ -1,0 +1,149 @@
+"""Beast reading: the real trajectories back from a derived capture (rs1090 decoding), the
+framing's escapes and resynchronisation, and hostile input counted, never raised."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deconflict.errors import InputError
+from deconflict.feeds import detect_format, read_feed
+from deconflict.feeds.beast import SURFACE, assemble_beast, scan_frames, to_decoded
+from deconflict.tactical.tracks import Tracks
+from tests.feeds.beast_encoder import beast_capture, beast_frame, position, velocity
+from tests.feeds.derived import real_tracks
+
+KLM = 0x40621D
+# A surface position published with rs1090 (its README): decodes locally near Amsterdam.
+SURFACE_MESSAGE = "8c4841753a9a153237aef0f275be"
+
+
+@pytest.fixture(scope="module")
+def tracks() -> Tracks:
+    return real_tracks()
+
+
+def test_the_real_trajectories_come_back_from_their_capture(tracks: Tracks) -> None:
+    assert tracks.time_s is not None
+    start_s = float(tracks.time_s.min())
+    reading = assemble_beast(beast_capture(tracks), "capture.beast", start_s=start_s)
+    got = reading.tracks
+    aircraft = len(set(tracks.ids.tolist()))
+    # a velocity and a position a row, identifications
+    assert 2 * len(tracks) + aircraft <= reading.records < 2 * len(tracks) + 2 * aircraft
+    # the encoder clamps altitudes above the altitude code's range, which rs1090 rejects
+    too_high = int((tracks.states.alt_m > 50_175 * 0.3048).sum())
+    counts = reading.drops.counts
+    assert (
+        set(counts) <= {"bad_crc", "no_position", "no_velocity", "no_altitude"}
+        and counts["bad_crc"] == too_high
+    )
+    # each aircraft's first position has no CPR pair yet, nor one after a gap of more than 10 s
+    assert aircraft <= counts["no_position"] < 0.02 * len(tracks)
+    assert len(got) + counts["no_position"] + counts["no_velocity"] + counts["no_altitude"] + too_high == len(
+        tracks
+    )
+    truth = {
+        (i, float(t)): k for k, (i, t) in enumerate(zip(tracks.ids.tolist(), tracks.time_s, strict=True))
+    }
+    assert got.time_s is not None
+    at = np.array([truth[(i, float(t))] for i, t in zip(got.ids.tolist(), got.time_s, strict=True)])
+    s, t = got.states, tracks.states.take(at)
+    assert got.callsigns.tolist() == tracks.callsigns[at].tolist()
+    assert np.abs(s.lat_deg - t.lat_deg).max() < 1e-4 and np.abs(s.lon_deg - t.lon_deg).max() < 1e-4  # ~10 m
+    low = t.alt_m > -1000 * 0.3048
+    assert np.abs(s.alt_m - t.alt_m)[low].max() <= 12.5 * 0.3048 + 1e-6  # 25 ft steps
+    assert np.abs(s.gs_mps - t.gs_mps).max() < 0.75  # whole kt east and north
+    assert np.abs(s.vs_mps - t.vs_mps).max() <= 32 * 0.00508 + 1e-6  # 64 ft/min steps
+    assert got.on_ground is not None and not got.on_ground.any()
+
+
+def test_frames_undo_escapes_and_resynchronise_after_garbage() -> None:
+    message = velocity(KLM, 450.0, 90.0, 0.0)
+    ticks = 0x1A1A001A1A1A  # escapes in the timestamp
+    frame = beast_frame(message, ticks, signal=0x1A)
+    assert frame.count(b"\x1a\x1a") >= 3
+    status = b"\x1a4" + bytes(6) + b"\x00" + bytes(14)
+    mode_ac = b"\x1a1" + bytes(7) + b"\x12\x34"
+    data = b"GARBAGE" + frame + status + mode_ac + b"\x00\xff" + frame + frame[:9]
+    scan = scan_frames(data)
+    kinds = [f.kind for f in scan.frames]
+    assert kinds == [0x33, 0x31, 0x33], kinds
+    assert (
+        scan.frames[0].message == message and scan.frames[0].ticks == ticks and scan.frames[0].signal == 0x1A
+    )
+    assert (scan.garbage, scan.truncated) == (2, 1)
+    cut = scan_frames(frame + frame[:9], final=False)
+    assert len(cut.frames) == 1 and cut.truncated == 0 and cut.rest == len(frame)
+
+
+def test_a_frame_cut_by_the_next_one_is_truncated_and_the_next_one_kept() -> None:
+    frame = beast_frame(velocity(KLM, 300.0, 10.0, 0.0), 12)
+    scan = scan_frames(frame[:10] + frame)
+    assert len(scan.frames) == 1 and scan.truncated == 1 and scan.garbage == 0
+
+
+def test_hostile_frames_are_counted_never_raised() -> None:
+    a = position(KLM, 52.2572, 3.9194, 38000, 0)
+    b = position(KLM, 52.2600, 3.9200, 38000, 1)
+    v = velocity(KLM, 450.0, 90.0, -640.0)
+    bad = bytes(a[:5]) + bytes([a[5] ^ 0x10]) + a[6:]
+    data = (
+        beast_frame(v, 0)
+        + b"\xde\xad"
+        + beast_frame(bad, 12_000_000)
+        + beast_frame(a, 12_000_000)
+        + beast_frame(b, 24_000_000)[:12]
+        + beast_frame(b, 24_000_000)
+    )
+    reading = assemble_beast(data, "hostile.beast", start_s=1000.0)
+    assert dict(reading.drops.counts) == {"garbage": 1, "bad_crc": 1, "truncated": 1, "no_position": 1}
+    assert len(reading.tracks) == 1
+    assert reading.tracks.time_s is not None and reading.tracks.time_s.tolist() == [1002.0]
+    s = reading.tracks.states
+    assert abs(float(s.lat_deg[0]) - 52.26) < 1e-4 and abs(float(s.alt_m[0]) - 38000 * 0.3048) < 1e-6
+    assert (
+        abs(float(s.gs_mps[0]) - 450 * 1852 / 3600) < 0.5 and abs(float(s.vs_mps[0]) + 640 * 0.00508) < 1e-6
+    )
+
+
+def test_a_reference_position_decodes_a_lone_position_locally() -> None:
+    data = beast_frame(velocity(KLM, 450.0, 90.0, 0.0), 0) + beast_frame(
+        position(KLM, 52.2572, 3.9194, 38000, 1), 5
+    )
+    assert len(assemble_beast(data, "x").tracks) == 0  # no even/odd pair
+    reading = assemble_beast(data, "x", reference=(52.0, 4.0))
+    assert len(reading.tracks) == 1 and abs(float(reading.tracks.states.lon_deg[0]) - 3.9194) < 1e-4
+
+
+def test_a_surface_position_is_on_the_ground() -> None:
+    import rs1090
+
+    decoded = to_decoded(dict(rs1090.decode(SURFACE_MESSAGE, reference=(52.3, 4.7))))
+    assert decoded is not None and decoded.msg_type == SURFACE and decoded.ground == 1
+    assert abs(decoded.lat_deg - 52.3206) < 1e-3 and decoded.gs_kt == 17.0
+
+
+def test_files_are_detected_and_read_gzip_too(tmp_path: Path, tracks: Tracks) -> None:
+    data = beast_capture(
+        Tracks(
+            tracks.source,
+            tracks.row[:300],
+            tracks.ids[:300],
+            tracks.callsigns[:300],
+            None if tracks.time_s is None else tracks.time_s[:300],
+            tracks.states.take(np.arange(300)),
+        )
+    )
+    plain, packed = tmp_path / "c.bin", tmp_path / "c.bin.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    assert detect_format(plain) == detect_format(packed) == "beast"
+    assert len(read_feed(plain).tracks) == len(read_feed(packed, "beast").tracks) > 0
+    garbage = tmp_path / "g.bin"
+    garbage.write_bytes(b"\x00\xff" * 100)
+    with pytest.raises(InputError, match="no beast record"):
+        read_feed(garbage, "beast")
