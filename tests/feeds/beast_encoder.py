@@ -124,8 +124,8 @@ def beast_frame(message: bytes, ticks: int, signal: int = 0x80) -> bytes:
 
 def beast_capture(tracks: Tracks) -> bytes:
     """Per track row: a velocity then a position (even and odd in turn per aircraft), an
-    identification before an aircraft's first row and when its callsign changes; timed by the 12 MHz counter from the
-    first row's time (so ``--start-time`` of that time gives the rows' own times)."""
+    identification before an aircraft's first row and when its callsign changes; timed by the
+    12 MHz counter from the first row's time (a start time of that time gives the rows' own)."""
     assert tracks.time_s is not None
     start_s = float(tracks.time_s.min())
     parity: dict[str, int] = {}

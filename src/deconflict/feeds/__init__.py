@@ -1,4 +1,4 @@
-"""Surveillance feeds: track files, BaseStation (SBS-1) text, Beast binary and OpenSky state vectors, to states.
+"""Surveillance feeds: track files, BaseStation (SBS-1) text, Beast binary, OpenSky state vectors.
 
 The registry: :func:`read_feed` reads a file in any of :data:`FORMATS`, detected from
 its content (:func:`detect_format`) or named; every reader converts units at the edge
@@ -41,8 +41,8 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("csv", "sbs", "opensky", "beast")
 """``csv``: the track CSV (:mod:`deconflict.tactical.tracks`); ``sbs``: BaseStation text
-(:mod:`deconflict.feeds.sbs`); ``opensky``: OpenSky state vectors (:mod:`deconflict.feeds.opensky`); ``beast``: Beast binary
-(:mod:`deconflict.feeds.beast`)."""
+(:mod:`deconflict.feeds.sbs`); ``opensky``: OpenSky state vectors (:mod:`deconflict.feeds.opensky`);
+``beast``: Beast binary (:mod:`deconflict.feeds.beast`)."""
 
 
 def detect_format(path: str | Path) -> str:

@@ -11,10 +11,11 @@ Decoding: Mode S messages are decoded by `rs1090 <https://pypi.org/project/rs109
 (MIT). Only ADS-B (DF17/18) carries states: airborne positions (CPR decoded globally
 from even/odd pairs, or locally against ``reference`` when given), surface positions
 (on the ground), velocities (ground speed) and identification (callsign). A position
-that neither a pair nor the reference resolves is dropped as ``no_position``. A Mode S long
-frame whose CRC does not check (rs1090 rejects it; it also rejects the rare message
-with a field out of its range, e.g. an altitude code above 50,175 ft) is dropped as ``bad_crc``. Mode A/C, status frames and
-other Mode S messages carry no state and are skipped (read, not dropped).
+that neither a pair nor the reference resolves is dropped as ``no_position``. A Mode S
+long frame whose CRC does not check (rs1090 rejects it; it also rejects the rare message
+with a field out of its range, e.g. an altitude code above 50,175 ft) is dropped as
+``bad_crc``. Mode A/C, status frames and other Mode S messages carry no state and are
+skipped (read, not dropped).
 
 Time: the MLAT counter has no epoch. A file's states are timed ``start_s`` plus the
 counter's elapsed time since the file's first frame (12 MHz ticks; the counter wraps
@@ -42,7 +43,7 @@ from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import open_binary
 from deconflict.feeds.sbs import DEFAULT_MAX_VELOCITY_AGE_S, Messages, assemble_messages
 
-__all__ = ["Frame", "FrameScan", "looks_like_beast", "read_beast", "scan_frames", "decode_frames"]
+__all__ = ["Frame", "FrameScan", "decode_frames", "looks_like_beast", "read_beast", "scan_frames"]
 
 ESCAPE = 0x1A
 PAYLOAD_BYTES = {0x31: 2, 0x32: 7, 0x33: 14}
