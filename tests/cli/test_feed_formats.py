@@ -10,6 +10,7 @@ import pytest
 
 from deconflict.cli import main
 from deconflict.tactical.tracks import Tracks
+from tests.feeds.beast_encoder import beast_capture
 from tests.feeds.derived import opensky_history_csv, opensky_rest, real_tracks, sbs_lines
 from tests.feeds.test_live import Receiver, _lines
 
@@ -47,6 +48,8 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name, (file_name, text) in files.items():
         paths[name] = folder / file_name
         paths[name].write_text(text)
+    paths["beast"] = folder / "t.bin"
+    paths["beast"].write_bytes(beast_capture(tracks))
     return paths
 
 
@@ -69,6 +72,25 @@ def test_replay_finds_the_same_incidents_in_every_format(
         assert "records" in err and "dropped" not in err
     code, doc, _ = _replay(recordings["sbs"], capsys, "--format", "sbs")
     assert code == 1
+
+
+def test_replay_and_detect_read_a_beast_capture_from_its_start_time(
+    recordings: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, expected, _ = _replay(recordings["csv"], capsys)
+    start = f"{first_slice().time_s.min():.0f}"  # type: ignore[union-attr]
+    code, doc, err = _replay(recordings["beast"], capsys, "--start-time", start)
+    assert code == 1 and {(i["a"], i["b"]) for i in doc["incidents"]} == {
+        (i["a"], i["b"]) for i in expected["incidents"]
+    }
+    # each aircraft's first position waits for its CPR pair
+    assert "beast" in err and "no_position" in err and doc["rows"] < expected["rows"]
+    code, relative, _ = _replay(recordings["beast"], capsys, "--format", "beast")
+    assert code == 1 and relative["incidents"][0]["start_s"] < 1e6 < doc["incidents"][0]["start_s"]
+    assert main(["detect", "--json", "--reference", "49.0,2.5", str(recordings["beast"])]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["aircraft"] > 0
+    assert main(["detect", "--reference", "91,0", str(recordings["beast"])]) == 2
+    assert "--reference: must be a latitude within [-90, 90]" in capsys.readouterr().err
 
 
 def test_detect_takes_the_latest_state_of_each_aircraft_of_a_recording(

@@ -44,8 +44,29 @@ def _add_format_option(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=FORMATS,
         default=None,
-        help="the file's format: csv (track CSV), sbs (BaseStation text), opensky (OpenSky state vectors); "
-        "default: detected from its content",
+        help="the file's format: csv (track CSV), sbs (BaseStation text), opensky (OpenSky state vectors), "
+        "beast (Beast binary); default: detected from its content",
+    )
+    add_beast_options(parser)
+
+
+def add_beast_options(parser: argparse.ArgumentParser) -> None:
+    """``--start-time`` and ``--reference``: what a Beast capture does not say itself."""
+    parser.add_argument(
+        "--start-time",
+        type=arguments.start_time,
+        default=0.0,
+        metavar="TIME",
+        help="a Beast capture's first frame time (epoch seconds or ISO 8601, UTC); its MLAT clock has no "
+        "epoch (default 0: times are seconds into the capture)",
+    )
+    parser.add_argument(
+        "--reference",
+        type=arguments.position,
+        default=None,
+        metavar="LAT,LON",
+        help="a Beast capture's receiver position, to decode lone CPR positions locally "
+        "(default: only even/odd pairs, decoded globally)",
     )
 
 

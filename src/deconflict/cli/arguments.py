@@ -12,9 +12,11 @@ __all__ = [
     "bind",
     "non_negative",
     "port",
+    "position",
     "positive",
     "positive_finite",
     "speed",
+    "start_time",
     "whole_number",
 ]
 
@@ -100,3 +102,37 @@ def speed(text: str) -> float:
     if not 0.0 < value <= 100.0:
         raise argparse.ArgumentTypeError(f"must be > 0 and <= 100, got {text!r}")
     return value
+
+
+def start_time(text: str) -> float:
+    """A time as seconds since the epoch: a number, or an ISO 8601 date-time (UTC unless it
+    says otherwise)."""
+    from datetime import UTC, datetime
+
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be seconds since the epoch or an ISO 8601 time (2024-05-01T12:00:00Z), got {text!r}"
+            ) from None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def position(text: str) -> tuple[float, float]:
+    """``LAT,LON`` in degrees (latitude within [-90, 90], longitude within [-180, 180])."""
+    parts = text.split(",")
+    try:
+        lat_deg, lon_deg = (float(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be LAT,LON in degrees, got {text!r}") from None
+    if not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 180.0):
+        raise argparse.ArgumentTypeError(
+            f"must be a latitude within [-90, 90], longitude within [-180, 180], got {text!r}"
+        )
+    return lat_deg, lon_deg

@@ -214,7 +214,7 @@ def _without(tracks: Tracks, drop: NDArray[np.bool_]) -> Tracks:
 def run_detect(args: argparse.Namespace) -> int:
     """``deconflict detect``: exit 0 no conflict, 1 conflicts or losses of separation, 2 bad input."""
     settings = load_settings()
-    reading = read_feed(Path(args.file), args.format)
+    reading = read_feed(Path(args.file), args.format, start_s=args.start_time, reference=args.reference)
     report_drops(reading)
     tracks = reading.tracks
     implausible = implausible_values(tracks, plausible_ranges(settings))

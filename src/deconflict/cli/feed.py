@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deconflict.cli import EXIT_INTERRUPTED, arguments
+from deconflict.cli import EXIT_INTERRUPTED, add_beast_options, arguments
 from deconflict.cli.ops import add_server_arguments, client_from_args
 from deconflict.config import load_settings
 from deconflict.demo.feed import feed, feed_live
@@ -61,8 +61,9 @@ def add_feed_parser(sub: Any) -> None:
         "--format",
         choices=FORMATS,
         default=None,
-        help="the recording's format (csv, sbs, opensky); default: detected from its content",
+        help="the recording's format (csv, sbs, opensky, beast); default: detected from its content",
     )
+    add_beast_options(parser)
     add_server_arguments(parser)
     parser.add_argument(
         "--speed",
@@ -122,6 +123,8 @@ def run_feed(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         on_progress=on_progress,
         format=args.format,
+        start_s=args.start_time,
+        reference=args.reference,
     )
     if interactive:
         print(file=sys.stderr)

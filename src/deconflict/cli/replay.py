@@ -300,7 +300,9 @@ def run_replay(args: argparse.Namespace) -> int:
     folder: ReportFolder | None = None
     steps = [0, 0]  # done, total: what an interrupt reports
     try:
-        reading = read_feed(Path(args.file), args.format, require_time=True)
+        reading = read_feed(
+            Path(args.file), args.format, require_time=True, start_s=args.start_time, reference=args.reference
+        )
         report_drops(reading)
         tracks = reading.tracks
         implausible = implausible_values(tracks, plausible_ranges(config))

@@ -45,6 +45,8 @@ def feed(
     sleep: Callable[[float], None] = time.sleep,
     on_progress: Callable[[int, int, float], None] | None = None,
     format: str | None = None,
+    start_s: float = 0.0,
+    reference: tuple[float, float] | None = None,
 ) -> FeedSummary:
     """Replay ``path`` through ``post`` (which returns how many states were accepted).
 
@@ -64,6 +66,8 @@ def feed(
         Called as ``on_progress(posted, total, elapsed_s)`` after each round.
     format
         The file's format (see :data:`deconflict.feeds.FORMATS`); detected when ``None``.
+    start_s, reference
+        A Beast capture's first frame time and receiver position (see :func:`deconflict.feeds.read_feed`).
 
     Raises
     ------
@@ -75,7 +79,7 @@ def feed(
     from deconflict.feeds import read_feed
     from deconflict.strategic.conflicts import format_time
 
-    tracks = read_feed(path, format, require_time=True).tracks
+    tracks = read_feed(path, format, require_time=True, start_s=start_s, reference=reference).tracks
     times = tracks.time_s
     assert times is not None  # required above
     order = np.argsort(times, kind="stable")
