@@ -41,7 +41,13 @@ import rs1090
 
 from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import open_binary
-from deconflict.feeds.sbs import DEFAULT_MAX_VELOCITY_AGE_S, Messages, assemble_messages
+from deconflict.feeds.sbs import (
+    DEFAULT_MAX_VELOCITY_AGE_S,
+    FeedState,
+    Messages,
+    SbsAssembler,
+    assemble_messages,
+)
 
 __all__ = ["Frame", "FrameScan", "decode_frames", "looks_like_beast", "read_beast", "scan_frames"]
 
@@ -255,26 +261,30 @@ def decode_frames(
     out: list[tuple[int, float, Decoded]] = []
     m = 0
     for k, text in zip(picked, hexes, strict=True):
-        if m < len(messages) and messages[m].get("frame") == text:
-            message = dict(messages[m])
-            m += 1
-            if message.get("bds") in ("05", "06") and "latitude" not in message and reference is not None:
-                # rs1090 decodes a lone position against a reference one message at a time only
-                message = dict(rs1090.decode(text, reference=reference))
-            decoded = to_decoded(message)
-            if decoded is None:
-                continue
-            if decoded.msg_type in (AIRBORNE, SURFACE) and math.isnan(decoded.lat_deg):
-                drops.add(
-                    "no_position", rows[k], None, "CPR: no even/odd pair within 10 s, and no --reference"
-                )
-                continue
+        found = m < len(messages) and messages[m].get("frame") == text
+        decoded = _checked(dict(messages[m]) if found else None, text, rows[k], drops, reference)
+        m += found
+        if decoded is not None:
             out.append((rows[k], times_s[k], decoded))
-        else:  # rs1090 leaves out a message whose parity (CRC) does not check
-            drops.add(
-                "bad_crc", rows[k], None, f"rejected by the decoder (CRC, or a field out of range): {text}"
-            )
     return out
+
+
+def _checked(
+    message: dict[str, Any] | None, text: str, row: int, drops: Drops, reference: tuple[float, float] | None
+) -> Decoded | None:
+    """What a decoded message says (``None``: rejected, or nothing), a lone position decoded
+    against ``reference``; rejected messages and unresolved positions are counted."""
+    if message is None:  # rs1090 leaves out a message whose parity (CRC) does not check
+        drops.add("bad_crc", row, None, f"rejected by the decoder (CRC, or a field out of range): {text}")
+        return None
+    if message.get("bds") in ("05", "06") and "latitude" not in message and reference is not None:
+        # rs1090 decodes a lone position against a reference one message at a time only
+        message = dict(rs1090.decode(text, reference=reference))
+    decoded = to_decoded(message)
+    if decoded is not None and decoded.msg_type in (AIRBORNE, SURFACE) and math.isnan(decoded.lat_deg):
+        drops.add("no_position", row, None, "CPR: no even/odd pair within 10 s, and no --reference")
+        return None
+    return decoded
 
 
 def to_messages(decoded: list[tuple[int, float, Decoded]], codes: dict[str, int]) -> Messages:
@@ -339,3 +349,76 @@ def read_beast(
     return assemble_beast(
         data, str(path), start_s=start_s, reference=reference, max_velocity_age_s=max_velocity_age_s
     )
+
+
+class BeastAssembler:
+    """Frame-by-frame assembly of Beast states (the live path): each ADS-B message is decoded
+    as it comes, a position against its aircraft's previous position message of the other
+    parity (within 10 s; global CPR) or else against ``reference`` (local CPR), and goes
+    through the BaseStation reader's assembly (:class:`~deconflict.feeds.sbs.SbsAssembler`).
+
+    Examples
+    --------
+    >>> a = BeastAssembler("live")
+    >>> frame = bytes([0x1A, 0x33, 0, 0, 0, 0, 0, 0, 0x80]) + bytes.fromhex("8d485020994409940838175b284f")
+    >>> a.frames(scan_frames(frame).frames, 100.0), a.records, dict(a.drops.counts)
+    ([], 1, {})
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        reference: tuple[float, float] | None = None,
+        max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+    ) -> None:
+        self.assembler = SbsAssembler(source, max_velocity_age_s)
+        self.drops = self.assembler.drops
+        self.reference = reference
+        self.records = 0
+        # icao24 -> (parity, frame hex, time): the latest airborne position message
+        self._positions: dict[str, tuple[str, str, float]] = {}
+
+    def frames(self, frames: list[Frame], time_s: float) -> list[FeedState]:
+        """Take frames received at ``time_s``; the states they complete."""
+        states: list[FeedState] = []
+        for frame in frames:
+            self.records += 1
+            if frame.kind != 0x33 or frame.message[0] >> 3 not in (17, 18):
+                continue
+            text = frame.message.hex()
+            found = rs1090.decode([text], [time_s])
+            message = dict(found[0]) if found else None
+            if message is not None and message.get("bds") == "05" and "latitude" not in message:
+                message = self._paired(message, text, time_s)
+            decoded = _checked(message, text, self.records, self.drops, self.reference)
+            state = None if decoded is None else self._message(decoded, time_s, self.records)
+            if state is not None:
+                states.append(state)
+        return states
+
+    def _paired(self, message: dict[str, Any], text: str, time_s: float) -> dict[str, Any]:
+        """An airborne position decoded globally with the aircraft's previous one of the other
+        parity, when there is one within 10 s; else as it is."""
+        icao24, parity = str(message["icao24"]), str(message.get("parity"))
+        previous = self._positions.get(icao24)
+        self._positions[icao24] = (parity, text, time_s)
+        if previous is None or previous[0] == parity or not 0 <= time_s - previous[2] <= 10.0:
+            return message
+        pair = rs1090.decode([previous[1], text], [previous[2], time_s])
+        return dict(pair[-1]) if len(pair) == 2 and "latitude" in pair[-1] else message
+
+    def _message(self, decoded: Decoded, time_s: float, row: int) -> FeedState | None:
+        return self.assembler.message(
+            decoded.icao24,
+            decoded.msg_type,
+            time_s,
+            {
+                name: value
+                for name in ("alt_ft", "gs_kt", "trk_deg", "lat_deg", "lon_deg", "vr_ftpmin")
+                if not math.isnan(value := getattr(decoded, name))
+            },
+            decoded.callsign,
+            None if decoded.ground < 0 else decoded.ground,
+            row,
+        )

@@ -237,18 +237,31 @@ class SbsAssembler:
                 self.drops.add("out_of_range", row, name, f"must be within [{low:g}, {high:g}], got {raw}")
                 return None
             values[name] = number
-        ident = ident.lower()
+        ground = GROUND.get(parts[21].strip(ASCII_SPACE))
+        return self.message(ident.lower(), int(msg_type), time_s, values, parts[10].strip(), ground, row)
+
+    def message(
+        self,
+        ident: str,
+        msg_type: int,
+        time_s: float,
+        values: dict[str, float],
+        callsign: str,
+        ground: int | None,
+        row: int,
+    ) -> FeedState | None:
+        """Take one decoded message (a BaseStation transmission type; ``values`` in the
+        module's units, keyed as :data:`COLUMNS`, only those it carries); the state it
+        completes, or ``None``. The Beast reader's messages come in here too."""
         memory = self._aircraft.get(ident)
         if memory is None:
             memory = self._aircraft[ident] = _Aircraft()
         memory.heard_s = time_s
-        callsign = parts[10].strip()
         if callsign:
             memory.callsign = callsign
-        ground = GROUND.get(parts[21].strip(ASCII_SPACE))
         if ground is not None:
             memory.on_ground = bool(ground)
-        elif msg_type == "2":
+        elif msg_type == 2:
             memory.on_ground = True
         if "gs_kt" in values and "trk_deg" in values:
             memory.velocity_s, memory.gs_kt, memory.trk_deg = time_s, values["gs_kt"], values["trk_deg"]
