@@ -1,6 +1,6 @@
 """``deconflict feed``: replay a recording, or relay a live receiver, to the channel service.
 
-Reads a track CSV, a BaseStation capture or OpenSky state vectors (optionally ``.gz``;
+Reads a track CSV, a BaseStation or Beast capture, or OpenSky state vectors (optionally ``.gz``;
 the format detected, or given with ``--format``) with :func:`~deconflict.feeds.read_feed`,
 re-times it so that the recording's first time is the moment the feed starts (at ``--speed X``, X
 recorded seconds pass per second), and posts the states that are due to
@@ -9,8 +9,10 @@ belongs to. Exit 0 when the file (or ``--max-seconds`` of it) was fed, 2 for a
 bad file (naming file, row and field), a service that cannot be reached
 (naming the URL) or one that refuses the states.
 
-With ``--source sbs://HOST:PORT`` it relays a live BaseStation receiver instead
-(:mod:`deconflict.feeds.live`): states at their messages' own times, posted every
+With ``--source sbs://HOST:PORT`` (or ``beast://HOST:PORT``) it relays a live BaseStation
+(or Beast) receiver instead
+(:mod:`deconflict.feeds.live`): states at their messages' own times (Beast: their
+receive times), posted every
 ``--batch-s``, stale ones dropped and counted, reconnecting when the receiver drops,
 until ``--max-seconds`` or Ctrl-C.
 """
@@ -29,7 +31,7 @@ from deconflict.config import load_settings
 from deconflict.demo.feed import feed, feed_live
 from deconflict.errors import InputError, Problem
 from deconflict.feeds import FORMATS
-from deconflict.feeds.live import LiveCounts, SbsSource, parse_source
+from deconflict.feeds.live import LiveCounts, open_source
 
 __all__ = ["add_feed_parser", "run_feed"]
 
@@ -42,7 +44,7 @@ def add_feed_parser(sub: Any) -> None:
         description=(
             "Replays a recording (track CSV with time_s, BaseStation capture or OpenSky state vectors; "
             "optionally .gz) to the service at real or accelerated speed, re-timed to now; or, with "
-            "--source sbs://HOST:PORT, relays a live BaseStation receiver. "
+            "--source sbs://HOST:PORT or beast://HOST:PORT, relays a live receiver. "
             "Exit 0: fed, 2: bad file or source, service unreachable or refusing."
         ),
     )
@@ -55,7 +57,8 @@ def add_feed_parser(sub: Any) -> None:
     parser.add_argument(
         "--source",
         metavar="SOURCE",
-        help="sbs://HOST:PORT (a live BaseStation receiver, e.g. dump1090 port 30003) or a recording FILE",
+        help="sbs://HOST:PORT (a live BaseStation receiver, e.g. dump1090 port 30003), beast://HOST:PORT "
+        "(Beast binary, port 30005) or a recording FILE",
     )
     parser.add_argument(
         "--format",
@@ -92,7 +95,7 @@ def run_feed(args: argparse.Namespace) -> int:
     """``deconflict feed``: exit 0 when fed, 2 for a bad file or a service that cannot be reached."""
     if (args.file is None) == (args.source is None):
         raise InputError([Problem("command line", "give one of a recording FILE and --source", None, "FILE")])
-    if args.source is not None and args.source.startswith("sbs://"):
+    if args.source is not None and args.source.startswith(("sbs://", "beast://")):
         return _run_live(args)
     if args.source is not None:
         args.file = args.source
@@ -145,8 +148,9 @@ def run_feed(args: argparse.Namespace) -> int:
 
 
 def _run_live(args: argparse.Namespace) -> int:
-    """``deconflict feed --source sbs://HOST:PORT``: relay until --max-seconds or Ctrl-C."""
-    host, port = parse_source(args.source)
+    """``deconflict feed --source sbs://HOST:PORT`` (or ``beast://``): relay until --max-seconds or Ctrl-C."""
+    options: dict[str, Any] = {} if args.source.startswith("sbs://") else {"reference": args.reference}
+    source = open_source(args.source, **options)
     client = client_from_args(args)
     stale_s = load_settings().tactical_stale_s
     interactive = sys.stderr.isatty()
@@ -181,7 +185,7 @@ def _run_live(args: argparse.Namespace) -> int:
         return int(answer["accepted"])
 
     summary = feed_live(
-        SbsSource(host, port),
+        source,
         post,
         stale_s=stale_s,
         batch_s=args.batch_s,

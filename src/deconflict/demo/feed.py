@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deconflict.feeds.live import LiveCounts, SbsSource
+from deconflict.feeds.live import LiveCounts, LiveSource
 from deconflict.feeds.sbs import FeedState
 
 __all__ = ["FeedSummary", "LiveSummary", "feed", "feed_live", "live_state"]
@@ -173,7 +173,7 @@ def live_state(state: FeedState) -> dict[str, Any]:
 
 
 def feed_live(
-    source: SbsSource,
+    source: LiveSource,
     post: Callable[[list[dict[str, Any]]], int],
     *,
     stale_s: float,

@@ -1,13 +1,17 @@
-"""A live BaseStation source (``sbs://HOST:PORT``, dump1090/readsb port 30003) read over TCP.
+"""Live receiver sources read over TCP: BaseStation (``sbs://HOST:PORT``, dump1090/readsb
+port 30003) and Beast binary (``beast://HOST:PORT``, port 30005).
 
-:class:`SbsSource` connects on a background thread (an asyncio loop of its own), so a
-slow consumer never stalls the receiver and the receiver never blocks the consumer. Lines
-go through :class:`~deconflict.feeds.sbs.SbsAssembler`; each aircraft's latest state
-waits in a table until :meth:`SbsSource.take` collects it (a state replaced before it
+A :class:`LiveSource` connects on a background thread (an asyncio loop of its own), so a
+slow consumer never stalls the receiver and the receiver never blocks the consumer; its
+subclasses only turn received bytes into states: :class:`SbsSource` lines through
+:class:`~deconflict.feeds.sbs.SbsAssembler`, :class:`BeastSource` frames through
+:class:`~deconflict.feeds.beast.BeastAssembler`. Each aircraft's latest state
+waits in a table until :meth:`LiveSource.take` collects it (a state replaced before it
 was taken counts as ``superseded``: the table is bounded by the number of aircraft).
 
-Time: a state carries its message's own time (generated at the receiver, read as UTC).
-:meth:`SbsSource.take` compares it with the consumer's clock (receive side) and drops
+Time: a BaseStation state carries its message's own time (generated at the receiver,
+read as UTC); a Beast state its receive time (the Beast MLAT clock has no epoch).
+:meth:`LiveSource.take` compares it with the consumer's clock (receive side) and drops
 states older than ``stale_s`` as ``stale`` instead of handing on positions that no
 longer hold: a feed that falls behind, or a receiver whose clock is off, says so by
 that count.
@@ -24,27 +28,34 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from deconflict.errors import InputError, Problem
+from deconflict.feeds.beast import BeastAssembler, scan_frames
+from deconflict.feeds.drops import Drops
 from deconflict.feeds.sbs import DEFAULT_MAX_VELOCITY_AGE_S, FeedState, SbsAssembler
 
-__all__ = ["LiveCounts", "SbsSource", "parse_source"]
+__all__ = ["BeastSource", "LiveCounts", "LiveSource", "SbsSource", "open_source", "parse_source"]
 
 logger = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 4096
 """A longer 'line' is garbage (a wrong port, a binary protocol): dropped, counted."""
+MAX_FRAME_BYTES = 4096
+"""Unframed Beast bytes kept for the next read at most (a frame is far shorter)."""
+SCHEMES = ("sbs", "beast")
 
 
 def parse_source(url: str) -> tuple[str, int]:
-    """Host and port of ``sbs://HOST:PORT``.
+    """Host and port of ``sbs://HOST:PORT`` or ``beast://HOST:PORT``.
 
     Raises
     ------
     InputError
-        Not an ``sbs://`` URL with a host and a port.
+        Not such a URL with a host and a port.
 
     Examples
     --------
@@ -56,14 +67,15 @@ def parse_source(url: str) -> tuple[str, int]:
         port = parts.port
     except ValueError:
         port = None
-    if parts.scheme != "sbs" or not parts.hostname or port is None:
-        raise InputError([Problem(url, "expected sbs://HOST:PORT (a BaseStation source)", None, "--source")])
+    if parts.scheme not in SCHEMES or not parts.hostname or port is None:
+        message = "expected sbs://HOST:PORT (a BaseStation source) or beast://HOST:PORT (Beast binary)"
+        raise InputError([Problem(url, message, None, "--source")])
     return parts.hostname, port
 
 
 @dataclass(frozen=True)
 class LiveCounts:
-    """What a live source has done so far."""
+    """What a live source has done so far (``lines``: lines, or Beast frames, received)."""
 
     connects: int
     failures: int
@@ -75,35 +87,34 @@ class LiveCounts:
     connected: bool
 
 
-class SbsSource:
-    """Reads ``sbs://HOST:PORT`` on a background thread; :meth:`take` collects the latest states.
+class LiveSource:
+    """Reads a receiver on a background thread; :meth:`take` collects the latest states.
+    Subclasses say what the bytes are (:meth:`_consume`).
 
     Parameters
     ----------
     host, port
         The receiver.
-    max_velocity_age_s
-        The assembly rule's age (see :mod:`deconflict.feeds.sbs`).
     initial_backoff_s, max_backoff_s
         Reconnection delays: doubled after each failure, from the first to the second.
     stall_s
         A connection silent this long is closed and reopened.
     """
 
+    scheme = ""
+
     def __init__(
         self,
         host: str,
         port: int,
         *,
-        max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
         initial_backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
         stall_s: float = 30.0,
     ) -> None:
         self.host, self.port = host, port
-        self.url = f"sbs://{host}:{port}"
+        self.url = f"{self.scheme}://{host}:{port}"
         self.initial_backoff_s, self.max_backoff_s, self.stall_s = initial_backoff_s, max_backoff_s, stall_s
-        self.assembler = SbsAssembler(self.url, max_velocity_age_s)
         self._lock = threading.Lock()
         self._pending: dict[str, FeedState] = {}
         self._stop = threading.Event()
@@ -111,7 +122,24 @@ class SbsSource:
         self._connects = self._failures = self._lines = self._states = self._superseded = self._stale = 0
         self._connected = False
 
-    def start(self) -> SbsSource:
+    @property
+    def drops(self) -> Drops:
+        """What the source dropped so far."""
+        raise NotImplementedError
+
+    @property
+    def records(self) -> int:
+        """How many records (lines, frames) it read so far."""
+        raise NotImplementedError
+
+    def _consume(self, chunk: bytes) -> tuple[int, list[FeedState]]:
+        """Take received bytes; how many records they completed and the states assembled."""
+        raise NotImplementedError
+
+    def _connection_ends(self) -> None:
+        """Forget what was left unfinished of the connection's last record."""
+
+    def start(self) -> LiveSource:
         """Start reading (returns immediately)."""
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name=self.url, daemon=True)
         self._thread.start()
@@ -123,9 +151,9 @@ class SbsSource:
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
-            self.assembler.drops.log(logger, self.assembler.records)
+            self.drops.log(logger, self.records)
 
-    def __enter__(self) -> SbsSource:
+    def __enter__(self) -> LiveSource:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -151,7 +179,7 @@ class SbsSource:
                 self._states,
                 self._superseded,
                 self._stale,
-                dict(self.assembler.drops.counts),
+                dict(self.drops.counts),
                 self._connected,
             )
 
@@ -171,6 +199,7 @@ class SbsSource:
                 try:
                     got_data = await self._read(reader)
                 finally:
+                    self._connection_ends()
                     with self._lock:
                         self._connected = False
                     writer.close()
@@ -189,10 +218,8 @@ class SbsSource:
 
     async def _read(self, reader: asyncio.StreamReader) -> bool:
         """Read until the connection ends, stalls or the source stops; whether any data came."""
-        partial = b""
         got_data = False
         silent_s = 0.0
-        row = self.assembler.records
         while not self._stop.is_set():
             try:
                 chunk = await asyncio.wait_for(reader.read(65536), 0.1)
@@ -207,28 +234,122 @@ class SbsSource:
             if not chunk:
                 return got_data
             got_data, silent_s = True, 0.0
-            lines = (partial + chunk).split(b"\n")
-            partial = lines.pop()
-            if len(partial) > MAX_LINE_BYTES:
-                row += 1
-                self.assembler.drops.add("garbage", row, None, f"a line longer than {MAX_LINE_BYTES} bytes")
-                partial = b""
-            states: list[FeedState] = []
-            for raw in lines:
-                row += 1
-                if len(raw) > MAX_LINE_BYTES:
-                    self.assembler.drops.add(
-                        "garbage", row, None, f"a line longer than {MAX_LINE_BYTES} bytes"
-                    )
-                    continue
-                state = self.assembler.line(raw.decode("utf-8", errors="replace"), row)
-                if state is not None:
-                    states.append(state)
+            records, states = self._consume(chunk)
             with self._lock:
-                self._lines += len(lines)
+                self._lines += records
                 self._states += len(states)
                 for state in states:
                     if state.id in self._pending:
                         self._superseded += 1
                     self._pending[state.id] = state
         return got_data
+
+
+class SbsSource(LiveSource):
+    """Reads ``sbs://HOST:PORT``: BaseStation lines (see :class:`LiveSource` for the options;
+    ``max_velocity_age_s``: the assembly rule's, :mod:`deconflict.feeds.sbs`)."""
+
+    scheme = "sbs"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+        **options: float,
+    ) -> None:
+        super().__init__(host, port, **options)
+        self.assembler = SbsAssembler(self.url, max_velocity_age_s)
+        self._partial = b""
+        self._row = 0
+
+    @property
+    def drops(self) -> Drops:
+        return self.assembler.drops
+
+    @property
+    def records(self) -> int:
+        return self.assembler.records
+
+    def _connection_ends(self) -> None:
+        self._partial = b""
+
+    def _consume(self, chunk: bytes) -> tuple[int, list[FeedState]]:
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > MAX_LINE_BYTES:
+            self._row += 1
+            self.drops.add("garbage", self._row, None, f"a line longer than {MAX_LINE_BYTES} bytes")
+            self._partial = b""
+        states: list[FeedState] = []
+        for raw in lines:
+            self._row += 1
+            if len(raw) > MAX_LINE_BYTES:
+                self.drops.add("garbage", self._row, None, f"a line longer than {MAX_LINE_BYTES} bytes")
+                continue
+            state = self.assembler.line(raw.decode("utf-8", errors="replace"), self._row)
+            if state is not None:
+                states.append(state)
+        return len(lines), states
+
+
+class BeastSource(LiveSource):
+    """Reads ``beast://HOST:PORT``: Beast frames, timed by their receive time (see
+    :class:`LiveSource` for the options; ``reference``: a position near the receiver for
+    local CPR decoding, :mod:`deconflict.feeds.beast`)."""
+
+    scheme = "beast"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        reference: tuple[float, float] | None = None,
+        max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+        clock: Callable[[], float] = time.time,
+        **options: float,
+    ) -> None:
+        super().__init__(host, port, **options)
+        self.assembler = BeastAssembler(self.url, reference=reference, max_velocity_age_s=max_velocity_age_s)
+        self.clock = clock
+        self._partial = b""
+
+    @property
+    def drops(self) -> Drops:
+        return self.assembler.drops
+
+    @property
+    def records(self) -> int:
+        return self.assembler.records
+
+    def _connection_ends(self) -> None:
+        if self._partial:
+            self.drops.add("truncated", None, None, "a frame cut by the end of the connection")
+        self._partial = b""
+
+    def _consume(self, chunk: bytes) -> tuple[int, list[FeedState]]:
+        data = self._partial + chunk
+        scan = scan_frames(data, final=False)
+        self._partial = data[scan.rest :]
+        if len(self._partial) > MAX_FRAME_BYTES:
+            scan.garbage += 1
+            self._partial = b""
+        self.drops.add_many("garbage", scan.garbage)
+        self.drops.add_many("truncated", scan.truncated)
+        states = self.assembler.frames(scan.frames, self.clock())
+        return len(scan.frames) + scan.garbage + scan.truncated, states
+
+
+def open_source(url: str, **options: Any) -> LiveSource:
+    """The live source of ``sbs://HOST:PORT`` or ``beast://HOST:PORT`` (``options``: its own).
+
+    Raises
+    ------
+    InputError
+        Not such a URL.
+    """
+    host, port = parse_source(url)
+    kind: type[SbsSource] | type[BeastSource] = SbsSource if url.startswith("sbs:") else BeastSource
+    return kind(host, port, **options)
