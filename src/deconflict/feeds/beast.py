@@ -356,6 +356,8 @@ class BeastAssembler:
     as it comes, a position against its aircraft's previous position message of the other
     parity (within 10 s; global CPR) or else against ``reference`` (local CPR), and goes
     through the BaseStation reader's assembly (:class:`~deconflict.feeds.sbs.SbsAssembler`).
+    A file's messages are decoded together instead, rs1090 pairing positions by its own
+    rules: the two paths resolve nearly, not exactly, the same positions, and agree on those.
 
     Examples
     --------
