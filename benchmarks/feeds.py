@@ -9,9 +9,14 @@ best of ``--repeat``, after one warm-up read that compiles the scan) and the
 line-by-line reference :class:`~deconflict.feeds.SbsAssembler` on the same lines,
 and checks that both give the same number of states. One core.
 
+Beast: the same trajectories as Beast frames (the tests' DF17 encoder: an identification,
+a velocity and an airborne position per row), ``--beast-copies`` times with a garbage
+run and a frame with a bad CRC between copies; times :func:`~deconflict.feeds.read_beast`
+(frames to states, rs1090 decoding; best of ``--repeat``) in frames per second.
+
 Usage::
 
-    python benchmarks/feeds.py --copies 20 --json
+    python benchmarks/feeds.py --copies 20 --beast-copies 5 --json
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deconflict.feeds import SbsAssembler, read_sbs
+from deconflict.feeds import SbsAssembler, read_beast, read_sbs
 from deconflict.tactical.tracks import read_tracks
 from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
 
-SAMPLE = Path(__file__).parent.parent / "tests" / "data" / "adsb" / "quickstart-slices.csv.gz"
+ROOT = Path(__file__).parent.parent
+SAMPLE = ROOT / "tests" / "data" / "adsb" / "quickstart-slices.csv.gz"
 GARBAGE = (
     "$GPGGA,123519,4807.038,N",
     "MSG,3,1,1,4CA2D6",
@@ -65,6 +71,33 @@ def capture(copies: int, garbage_every: int) -> list[str]:
     return lines
 
 
+def beast(copies: int, repeat: int) -> dict[str, object]:
+    """Frames per second of :func:`read_beast` on a capture of the real trajectories."""
+    sys.path.insert(0, str(ROOT))  # the DF17 encoder lives with the tests (it is not product code)
+    from tests.feeds.beast_encoder import beast_capture, beast_frame, position
+
+    one = beast_capture(read_tracks(SAMPLE, require_time=True))
+    bad = bytearray(position(0x40621D, 48.0, 2.0, 30000.0, 0))
+    bad[9] ^= 0x04
+    between = b"\x00\xffgarbage" + beast_frame(bytes(bad), 0)
+    data = between.join([one] * copies)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "capture.beast"
+        path.write_bytes(data)
+        best_s = float("inf")
+        for _ in range(repeat):
+            started = time.perf_counter()
+            reading = read_beast(path)
+            best_s = min(best_s, time.perf_counter() - started)
+    return {
+        "frames": reading.records,
+        "states": len(reading.tracks),
+        "dropped": dict(reading.drops.counts),
+        "read_s": round(best_s, 3),
+        "frames_per_s": round(reading.records / best_s),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -73,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         "--copies", type=int, default=20, help="copies of the sample (default 20: ~770,000 lines)"
     )
     parser.add_argument("--garbage", type=int, default=1000, metavar="N", help="a bad line every N (0: none)")
+    parser.add_argument(
+        "--beast-copies",
+        type=int,
+        default=5,
+        help="copies of the sample as Beast (default 5: ~190,000 frames)",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -101,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         "identical": states == len(reading.tracks)
         and dict(assembler.drops.counts) == dict(reading.drops.counts),
     }
+    beast_result = beast(args.beast_copies, args.repeat) if args.beast_copies else None
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result if beast_result is None else {**result, "beast": beast_result}, indent=2))
     else:
         print(
             f"SBS: {result['lines']:,} lines -> {result['states']:,} states in {best_s:.2f} s: "
@@ -110,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
             f"x{result['speedup']}); dropped {sum(reading.drops.counts.values()):,}; "
             f"identical: {result['identical']}"
         )
+        if beast_result is not None:
+            b = beast_result
+            print(
+                f"Beast: {b['frames']:,} frames -> {b['states']:,} states in {b['read_s']:.2f} s: "
+                f"{b['frames_per_s']:,} frames/s; dropped {b['dropped']}"
+            )
     return 0 if result["identical"] else 1
 
 
