@@ -11,14 +11,17 @@ characters). The Beast framing follows the Mode-S Beast receiver's documentation
 type, 48-bit 12 MHz timestamp, signal, message; 0x1a doubled inside). rs1090 decodes
 these files in the tests; this module only makes them.
 
-    python -m tests.feeds.beast_encoder OUT   # writes the Beast capture of the real slices
+    python -m tests.feeds.beast_encoder OUT.gz   # tests/data/adsb/quickstart-60s.beast.gz
 """
 
 from __future__ import annotations
 
+import gzip
 import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from deconflict.tactical.tracks import Tracks
 from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
@@ -28,6 +31,7 @@ __all__ = [
     "beast_capture",
     "beast_frame",
     "crc24",
+    "first_minute",
     "identification",
     "position",
     "velocity",
@@ -152,5 +156,41 @@ def beast_capture(tracks: Tracks) -> bytes:
     return bytes(out)
 
 
+def first_minute() -> bytes:
+    """The first 60 s of the real sample's first slice as Beast frames, with hostile frames put
+    in on purpose: garbage between frames 100 and 101, frame 1001 cut short by the next, and
+    frame 2001 (a position) with a bit flipped (its CRC fails)."""
+    t = real_tracks()
+    assert t.time_s is not None
+    keep = np.flatnonzero(t.time_s < t.time_s.min() + 60.0)
+    minute = Tracks(
+        t.source, t.row[keep], t.ids[keep], t.callsigns[keep], t.time_s[keep], t.states.take(keep)
+    )
+    frames = scan_frames(beast_capture(minute))
+    out = bytearray()
+    for k, (kind, body) in enumerate(frames, 1):
+        if k == 2001:
+            body = body[:12] + bytes([body[12] ^ 0x08]) + body[13:]
+        frame = b"\x1a" + kind + body.replace(b"\x1a", b"\x1a\x1a")
+        out += frame[:12] if k == 1001 else frame
+        if k == 100:
+            out += b"\x1b[2J@@garbage"
+    return bytes(out)
+
+
+def scan_frames(data: bytes) -> list[tuple[bytes, bytes]]:
+    """Type byte and unescaped body of each frame of what :func:`beast_capture` wrote."""
+    out: list[tuple[bytes, bytes]] = []
+    i = 0
+    while i < len(data):
+        kind, j, body = data[i + 1 : i + 2], i + 2, bytearray()
+        while len(body) < 21:
+            body.append(data[j])
+            j += 2 if data[j] == 0x1A else 1
+        out.append((kind, bytes(body)))
+        i = j
+    return out
+
+
 if __name__ == "__main__":
-    Path(sys.argv[1]).write_bytes(beast_capture(real_tracks()))
+    Path(sys.argv[1]).write_bytes(gzip.compress(first_minute(), compresslevel=9, mtime=0))

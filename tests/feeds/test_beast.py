@@ -13,7 +13,7 @@ from deconflict.errors import InputError
 from deconflict.feeds import detect_format, read_feed
 from deconflict.feeds.beast import SURFACE, assemble_beast, scan_frames, to_decoded
 from deconflict.tactical.tracks import Tracks
-from tests.feeds.beast_encoder import beast_capture, beast_frame, position, velocity
+from tests.feeds.beast_encoder import beast_capture, beast_frame, first_minute, position, velocity
 from tests.feeds.derived import real_tracks
 
 KLM = 0x40621D
@@ -147,3 +147,14 @@ def test_files_are_detected_and_read_gzip_too(tmp_path: Path, tracks: Tracks) ->
     garbage.write_bytes(b"\x00\xff" * 100)
     with pytest.raises(InputError, match="no beast record"):
         read_feed(garbage, "beast")
+
+
+def test_the_shipped_sample_is_the_encoders_and_keeps_its_hostile_frames() -> None:
+    sample = Path(__file__).parent.parent / "data" / "adsb" / "quickstart-60s.beast.gz"
+    assert gzip.decompress(sample.read_bytes()) == first_minute()
+    assert detect_format(sample) == "beast"
+    reading = read_feed(sample, start_s=1633609401.0)
+    counts = reading.drops.counts
+    assert (counts["garbage"], counts["truncated"], counts["bad_crc"]) == (1, 1, 1)
+    assert reading.tracks.time_s is not None and reading.tracks.time_s.min() >= 1633609401.0
+    assert len(set(reading.tracks.ids.tolist())) == 24 and len(reading.tracks) > 1200

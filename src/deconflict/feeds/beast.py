@@ -83,12 +83,10 @@ class FrameScan:
 
 
 def looks_like_beast(head: bytes) -> bool:
-    """Whether data starts like a Beast stream: a frame start ``0x1a`` + ``'1'``..``'4'``, and
-    another frame start within the first few frames."""
-    if len(head) < 2 or head[0] != ESCAPE or head[1] not in (0x31, 0x32, 0x33, 0x34):
-        return False
-    scan = scan_frames(head[:4096], final=False)
-    return len(scan.frames) >= 1 and scan.garbage == 0
+    """Whether data looks like a Beast stream: mostly frames (a capture may start inside a
+    frame and hold some garbage; text holds no frame)."""
+    scan = scan_frames(head, final=False)
+    return len(scan.frames) >= 2 and 4 * (scan.garbage + scan.truncated) < len(scan.frames)
 
 
 def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
