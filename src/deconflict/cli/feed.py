@@ -151,6 +151,7 @@ def _run_live(args: argparse.Namespace) -> int:
     """``deconflict feed --source sbs://HOST:PORT`` (or ``beast://``): relay until --max-seconds or Ctrl-C."""
     options: dict[str, Any] = {} if args.source.startswith("sbs://") else {"reference": args.reference}
     source = open_source(args.source, **options)
+    unit = "lines" if args.source.startswith("sbs://") else "frames"
     client = client_from_args(args)
     stale_s = load_settings().tactical_stale_s
     interactive = sys.stderr.isatty()
@@ -160,8 +161,8 @@ def _run_live(args: argparse.Namespace) -> int:
         state = "connected" if counts.connected else "reconnecting"
         dropped = sum(counts.dropped.values())
         return (
-            f"feed: {args.source} {state}, {counts.lines:,} lines, {posted:,} states posted, "
-            f"{counts.stale:,} stale, {dropped:,} lines dropped"
+            f"feed: {args.source} {state}, {counts.lines:,} {unit}, {posted:,} states posted, "
+            f"{counts.stale:,} stale, {dropped:,} {unit} dropped"
         )
 
     def on_progress(counts: LiveCounts, posted: int, elapsed_s: float) -> None:
@@ -197,11 +198,11 @@ def _run_live(args: argparse.Namespace) -> int:
     c = summary.counts
     dropped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(c.dropped.items()))
     notes = [
-        f"{c.lines:,} lines over {c.connects} connection(s)",
+        f"{c.lines:,} {unit} over {c.connects} connection(s)",
         f"{c.stale:,} stale and {c.superseded:,} superseded states not posted",
     ]
     if dropped:
-        notes.append(f"lines dropped: {dropped}")
+        notes.append(f"{unit} dropped: {dropped}")
     if refused:
         reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(refused.items()))
         notes.append(f"{refused.total()} refused ({reasons})")
