@@ -81,7 +81,7 @@ class Reading:
     Attributes
     ----------
     format
-        The format's name in the registry (``csv``, ``sbs``, ``opensky``).
+        The format's name in the registry (``csv``, ``sbs``, ``opensky``, ``beast``).
     tracks
         The states, one row per report, with the file's row (line, or record) numbers.
     drops
