@@ -25,6 +25,7 @@ from deconflict.channel.audit import AuditEntry
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side
 from deconflict.channel.keys import generate_key_pair
 from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
+from deconflict.channel.messages import AckLevel, Message, MessageContent
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import SearchBox, Volume
@@ -32,6 +33,7 @@ from deconflict.units import Altitude, AltitudeReference
 
 __all__ = [
     "LIFECYCLE_COLUMNS",
+    "MESSAGE_COLUMNS",
     "PARTS_PER_VOLUME",
     "TIME_ORIGIN_S",
     "alert_number",
@@ -45,6 +47,7 @@ __all__ = [
     "is_row_id",
     "lifecycle_from_row",
     "lifecycle_row",
+    "message_from_row",
     "volume_row",
     "volumes_from_rows",
 ]
@@ -203,6 +206,38 @@ def lifecycle_row(lifecycle: ConflictLifecycle) -> tuple[object, ...]:
         lifecycle.resolved_by,
         lifecycle.resolved_s,
         conflict_to_json(lifecycle.conflict),
+    )
+
+
+MESSAGE_COLUMNS = (
+    "id, sender, recipient, code, params_json, text, reply_by, nonce, signature, created_s, level, "
+    "delivered_s, read_s, answered_s, reason, overdue_s"
+)
+"""The columns of ``messages`` that :func:`message_from_row` reads."""
+
+
+def message_from_row(row: Row) -> Message:
+    """A hotline message from a ``messages`` row of :data:`MESSAGE_COLUMNS`."""
+    content = MessageContent(
+        sender=row["sender"],
+        recipient=row["recipient"],
+        code=row["code"],
+        params=json.loads(row["params_json"]),
+        text=row["text"],
+        reply_by=row["reply_by"],
+        nonce=row["nonce"],
+    )
+    return Message(
+        id=row["id"],
+        content=content,
+        signature=row["signature"],
+        created_s=row["created_s"],
+        level=AckLevel(row["level"]),
+        delivered_s=row["delivered_s"],
+        read_s=row["read_s"],
+        answered_s=row["answered_s"],
+        reason=row["reason"],
+        overdue_s=row["overdue_s"],
     )
 
 

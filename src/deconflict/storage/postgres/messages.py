@@ -17,38 +17,9 @@ from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
 from deconflict.storage.postgres.database import DatabaseStore
-from deconflict.storage.rows import is_row_id
+from deconflict.storage.rows import MESSAGE_COLUMNS, is_row_id, message_from_row
 
 __all__ = ["PostgresMessageStore"]
-
-_COLUMNS = (
-    "id, sender, recipient, code, params_json, text, reply_by, nonce, signature, created_s, level, "
-    "delivered_s, read_s, answered_s, reason, overdue_s"
-)
-
-
-def _message(row: dict[str, Any]) -> Message:
-    content = MessageContent(
-        sender=row["sender"],
-        recipient=row["recipient"],
-        code=row["code"],
-        params=json.loads(row["params_json"]),
-        text=row["text"],
-        reply_by=row["reply_by"],
-        nonce=row["nonce"],
-    )
-    return Message(
-        id=row["id"],
-        content=content,
-        signature=row["signature"],
-        created_s=row["created_s"],
-        level=AckLevel(row["level"]),
-        delivered_s=row["delivered_s"],
-        read_s=row["read_s"],
-        answered_s=row["answered_s"],
-        reason=row["reason"],
-        overdue_s=row["overdue_s"],
-    )
 
 
 def _escalation(row: dict[str, Any]) -> Escalation:
@@ -107,8 +78,10 @@ class PostgresMessageStore(DatabaseStore):
         if not is_row_id(message_id):
             return None
         with self.database.connection() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = %s", (message_id,)).fetchone()
-        return None if row is None else _message(row)
+            row = db.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = %s", (message_id,)
+            ).fetchone()
+        return None if row is None else message_from_row(row)
 
     def list_messages(
         self,
@@ -129,13 +102,15 @@ class PostgresMessageStore(DatabaseStore):
         if before_id is not None:
             where.append("id < %s")
             values.append(before_id if is_row_id(before_id) else 2**63 - 1)
-        sql: LiteralString = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
+        sql: LiteralString = (
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
+        )
         if limit is not None:
             sql += " LIMIT %s"
             values.append(limit)
         with self.database.connection() as db:
             rows = db.execute(sql, values).fetchall()
-        return [_message(r) for r in reversed(rows)]
+        return [message_from_row(r) for r in reversed(rows)]
 
     def mark_delivered(self, recipient: str, delivered_s: float, message_id: int | None = None) -> None:
         sql: LiteralString = (
@@ -171,11 +146,11 @@ class PostgresMessageStore(DatabaseStore):
     def messages_past_deadline(self, now_s: float, steps: int) -> list[Message]:
         with self.database.connection() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= %s "
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= %s "
                 "AND (answered_s IS NULL OR answered_s > reply_by_s) AND escalation_steps < %s ORDER BY id",
                 (now_s, steps),
             ).fetchall()
-        return [_message(r) for r in rows]
+        return [message_from_row(r) for r in rows]
 
     def count_waiting_overdue(self, now_s: float) -> int:
         with self.database.connection() as db:

@@ -13,39 +13,10 @@ from collections.abc import Sequence
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
-from deconflict.storage.rows import is_row_id
+from deconflict.storage.rows import MESSAGE_COLUMNS, is_row_id, message_from_row
 from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteMessageStore"]
-
-_COLUMNS = (
-    "id, sender, recipient, code, params_json, text, reply_by, nonce, signature, created_s, level, "
-    "delivered_s, read_s, answered_s, reason, overdue_s"
-)
-
-
-def _message(row: sqlite3.Row) -> Message:
-    content = MessageContent(
-        sender=row["sender"],
-        recipient=row["recipient"],
-        code=row["code"],
-        params=json.loads(row["params_json"]),
-        text=row["text"],
-        reply_by=row["reply_by"],
-        nonce=row["nonce"],
-    )
-    return Message(
-        id=row["id"],
-        content=content,
-        signature=row["signature"],
-        created_s=row["created_s"],
-        level=AckLevel(row["level"]),
-        delivered_s=row["delivered_s"],
-        read_s=row["read_s"],
-        answered_s=row["answered_s"],
-        reason=row["reason"],
-        overdue_s=row["overdue_s"],
-    )
 
 
 def _escalation(row: sqlite3.Row) -> Escalation:
@@ -109,8 +80,10 @@ class SQLiteMessageStore(DatabaseStore):
         if not is_row_id(message_id):
             return None
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
-        return None if row is None else _message(row)
+            row = self._db.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+        return None if row is None else message_from_row(row)
 
     def list_messages(
         self,
@@ -131,13 +104,13 @@ class SQLiteMessageStore(DatabaseStore):
         if before_id is not None:
             where.append("id < ?")
             values.append(before_id if is_row_id(before_id) else 2**63 - 1)
-        sql = f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
+        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             values.append(limit)
         with self._lock:
             rows = self._db.execute(sql, values).fetchall()
-        return [_message(r) for r in reversed(rows)]
+        return [message_from_row(r) for r in reversed(rows)]
 
     def mark_delivered(self, recipient: str, delivered_s: float, message_id: int | None = None) -> None:
         sql = (
@@ -170,11 +143,11 @@ class SQLiteMessageStore(DatabaseStore):
     def messages_past_deadline(self, now_s: float, steps: int) -> list[Message]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= ? "
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_by_s IS NOT NULL AND reply_by_s <= ? "
                 "AND (answered_s IS NULL OR answered_s > reply_by_s) AND escalation_steps < ? ORDER BY id",
                 (now_s, steps),
             ).fetchall()
-        return [_message(r) for r in rows]
+        return [message_from_row(r) for r in rows]
 
     def count_waiting_overdue(self, now_s: float) -> int:
         with self._lock:
