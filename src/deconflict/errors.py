@@ -7,8 +7,9 @@ exceptions into exit code 2 or an HTTP 4xx with the same message.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "AlreadyExistsError",
@@ -18,10 +19,12 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "Problem",
+    "Problems",
     "StaleVersionError",
     "StorageChangedError",
     "StorageUnavailableError",
     "TransitionError",
+    "describe_value",
 ]
 
 
@@ -59,6 +62,46 @@ class Problem:
             parts.append(self.field)
         parts.append(self.message)
         return ": ".join(parts)
+
+
+@dataclass
+class Problems:
+    """The problems of one input as a reader finds them, each located by the current record.
+
+    A reader sets :attr:`record` as it moves from record to record and calls
+    :meth:`add` with the field; the edges raise :class:`InputError` with them all.
+
+    Examples
+    --------
+    >>> found = Problems("a.geojson")
+    >>> found.record = "feature 0"
+    >>> found.add("priority", "must be a number, got 'x'")
+    >>> [str(p) for p in found.problems]
+    ["a.geojson: feature 0: priority: must be a number, got 'x'"]
+    """
+
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+    record: str | None = None
+
+    def add(self, field: str | None, message: str) -> None:
+        """Note a problem of the current record's ``field`` (``None``: the record itself)."""
+        self.problems.append(Problem(self.source, message, self.record, field))
+
+
+def describe_value(value: object) -> str:
+    """A bad input value as an error message shows it: JSON where it can be, at most 40 characters.
+
+    >>> describe_value("x" * 50)
+    '"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'
+    >>> describe_value(1e400), describe_value({1, 2})
+    ('inf', '{1, 2}')
+    """
+    try:
+        text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class DeconflictError(Exception):

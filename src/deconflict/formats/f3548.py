@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from uas_standards.astm.f3548.v21 import api as f3548
 
-from deconflict.errors import InputError, Problem
+from deconflict.errors import InputError, Problems, describe_value
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.strategic.conflicts import format_time
 from deconflict.strategic.geojson import parse_datetime_s
@@ -59,42 +59,22 @@ _TIME_FORMATS = tuple(f.value for f in f3548.TimeFormat)
 _VOLUME_LISTS = ("volumes", "off_nominal_volumes")
 
 
-class _Collector:
-    """Problems of one document, located by volume path and field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-        self.record: str | None = None
-
-    def add(self, field: str | None, message: str) -> None:
-        self.problems.append(Problem(self.source, message, self.record, field))
-
-
-def _describe(value: object) -> str:
-    try:
-        text = json.dumps(value) if not isinstance(value, float) else repr(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _object(c: _Collector, field: str | None, value: object, what: str) -> Mapping[str, Any] | None:
+def _object(c: Problems, field: str | None, value: object, what: str) -> Mapping[str, Any] | None:
     if value is None:
         c.add(field, f"missing ({what})")
         return None
     if not isinstance(value, Mapping):
-        c.add(field, f"must be an object ({what}), got {_describe(value)}")
+        c.add(field, f"must be an object ({what}), got {describe_value(value)}")
         return None
     return value
 
 
-def _number(c: _Collector, field: str, value: object) -> float | None:
+def _number(c: Problems, field: str, value: object) -> float | None:
     if value is None:
         c.add(field, "missing")
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        c.add(field, f"must be a number, got {_describe(value)}")
+        c.add(field, f"must be a number, got {describe_value(value)}")
         return None
     try:
         number = float(value)
@@ -107,7 +87,7 @@ def _number(c: _Collector, field: str, value: object) -> float | None:
     return number
 
 
-def _point(c: _Collector, field: str, value: object) -> tuple[float, float] | None:
+def _point(c: Problems, field: str, value: object) -> tuple[float, float] | None:
     spec = _object(c, field, value, 'a point {"lat": ..., "lng": ...}')
     if spec is None:
         return None
@@ -125,13 +105,13 @@ def _point(c: _Collector, field: str, value: object) -> tuple[float, float] | No
     return (lng, lat) if ok else None
 
 
-def _polygon(c: _Collector, field: str, value: object, limits: Limits) -> Footprint | None:
+def _polygon(c: Problems, field: str, value: object, limits: Limits) -> Footprint | None:
     spec = _object(c, field, value, 'a polygon {"vertices": [...]}')
     if spec is None:
         return None
     vertices = spec.get("vertices")
     if not isinstance(vertices, list):
-        c.add(f"{field}.vertices", f"must be a list of points, got {_describe(vertices)}")
+        c.add(f"{field}.vertices", f"must be a list of points, got {describe_value(vertices)}")
         return None
     if len(vertices) > limits.max_vertices_per_ring:
         c.add(
@@ -156,7 +136,7 @@ def _polygon(c: _Collector, field: str, value: object, limits: Limits) -> Footpr
         return None
 
 
-def _circle(c: _Collector, field: str, value: object, limits: Limits) -> Footprint | None:
+def _circle(c: Problems, field: str, value: object, limits: Limits) -> Footprint | None:
     spec = _object(c, field, value, 'a circle {"center": ..., "radius": ...}')
     if spec is None:
         return None
@@ -167,7 +147,7 @@ def _circle(c: _Collector, field: str, value: object, limits: Limits) -> Footpri
     radius_m = _number(c, f"{field}.radius.value", radius.get("value"))
     units = radius.get("units", f3548.RadiusUnits.M.value)
     if units not in _RADIUS_UNITS:
-        c.add(f"{field}.radius.units", f"unknown unit {_describe(units)} (the standard allows only M)")
+        c.add(f"{field}.radius.units", f"unknown unit {describe_value(units)} (the standard allows only M)")
         return None
     if radius_m is None or centre is None:
         return None
@@ -182,7 +162,7 @@ def _circle(c: _Collector, field: str, value: object, limits: Limits) -> Footpri
     return circle_footprint(centre[0], centre[1], radius_m)
 
 
-def _altitude(c: _Collector, field: str, value: object, limits: Limits) -> Altitude | None:
+def _altitude(c: Problems, field: str, value: object, limits: Limits) -> Altitude | None:
     spec = _object(c, field, value, 'e.g. {"value": 120, "reference": "W84", "units": "M"}')
     if spec is None:
         return None
@@ -191,7 +171,7 @@ def _altitude(c: _Collector, field: str, value: object, limits: Limits) -> Altit
     units = spec.get("units")
     ok = True
     if reference not in _REFERENCES:
-        what = "missing" if reference is None else f"reference {_describe(reference)} is not allowed"
+        what = "missing" if reference is None else f"reference {describe_value(reference)} is not allowed"
         c.add(
             f"{field}.reference",
             f"{what}: F3548 altitudes are heights above the WGS 84 ellipsoid (W84)",
@@ -199,7 +179,7 @@ def _altitude(c: _Collector, field: str, value: object, limits: Limits) -> Altit
         ok = False
     unit = _UNITS.get(units.upper()) if isinstance(units, str) else None
     if unit is None:
-        what = "missing" if units is None else f"unknown unit {_describe(units)}"
+        what = "missing" if units is None else f"unknown unit {describe_value(units)}"
         c.add(f"{field}.units", f"{what} (expected M, or FT)")
         ok = False
     if not ok or number is None or unit is None:
@@ -215,17 +195,17 @@ def _altitude(c: _Collector, field: str, value: object, limits: Limits) -> Altit
     return Altitude(value_m, AltitudeReference.W84)
 
 
-def _time(c: _Collector, field: str, value: object) -> float | None:
+def _time(c: Problems, field: str, value: object) -> float | None:
     spec = _object(c, field, value, 'e.g. {"value": "2026-01-01T12:00:00Z", "format": "RFC3339"}')
     if spec is None:
         return None
     time_format = spec.get("format", f3548.TimeFormat.RFC3339.value)
     if time_format not in _TIME_FORMATS:
-        c.add(f"{field}.format", f"unknown time format {_describe(time_format)} (expected RFC3339)")
+        c.add(f"{field}.format", f"unknown time format {describe_value(time_format)} (expected RFC3339)")
         return None
     text = spec.get("value")
     if not isinstance(text, str):
-        c.add(f"{field}.value", f"must be an RFC 3339 string, got {_describe(text)}")
+        c.add(f"{field}.value", f"must be an RFC 3339 string, got {describe_value(text)}")
         return None
     try:
         return parse_datetime_s(text)
@@ -235,7 +215,7 @@ def _time(c: _Collector, field: str, value: object) -> float | None:
 
 
 def _volume(
-    c: _Collector, value: object, names: tuple[str, str, str], priority: int, limits: Limits
+    c: Problems, value: object, names: tuple[str, str, str], priority: int, limits: Limits
 ) -> Volume | None:
     """One ``Volume4D`` as a volume named ``names`` (id, party, operation)."""
     spec4d = _object(c, None, value, "a Volume4D")
@@ -272,22 +252,22 @@ def _volume(
     return Volume(volume_id, party, operation, footprint, lower, upper, start, end, priority)
 
 
-def _priority(c: _Collector, details: Mapping[str, Any]) -> int:
+def _priority(c: Problems, details: Mapping[str, Any]) -> int:
     priority = details.get("priority")
     if priority is None:
         return 0
     if isinstance(priority, bool) or not isinstance(priority, int):
-        c.add("priority", f"must be an integer, got {_describe(priority)}")
+        c.add("priority", f"must be an integer, got {describe_value(priority)}")
         return 0
     return priority
 
 
-def _lists(c: _Collector, document: object) -> tuple[list[tuple[str, object]], int, str | None]:
+def _lists(c: Problems, document: object) -> tuple[list[tuple[str, object]], int, str | None]:
     """The (path, Volume4D) pairs of a document, its priority and its operational intent's id."""
     if isinstance(document, list):
         return [(f"volume {i}", v) for i, v in enumerate(document)], 0, None
     if not isinstance(document, Mapping):
-        c.add(None, f"must be an F3548 object or a list of Volume4D, got {_describe(document)}")
+        c.add(None, f"must be an F3548 object or a list of Volume4D, got {describe_value(document)}")
         return [], 0, None
     top: Mapping[str, Any] = document
     prefix = ""
@@ -325,12 +305,12 @@ def _lists(c: _Collector, document: object) -> tuple[list[tuple[str, object]], i
     return _items(c, lists), priority, operation_id
 
 
-def _items(c: _Collector, lists: list[tuple[str, object]]) -> list[tuple[str, object]]:
+def _items(c: Problems, lists: list[tuple[str, object]]) -> list[tuple[str, object]]:
     """(path[i], item) of each list, each non-list reported."""
     pairs: list[tuple[str, object]] = []
     for path, items in lists:
         if not isinstance(items, list):
-            c.add(path, f"must be a list of Volume4D, got {_describe(items)}")
+            c.add(path, f"must be a list of Volume4D, got {describe_value(items)}")
             continue
         pairs.extend((f"{path}[{i}]", v) for i, v in enumerate(items))
     return pairs
@@ -371,7 +351,7 @@ def parse_f3548(
     >>> v.id, v.upper.value_m, str(v.upper.reference), v.footprint.radius_m
     ('intent/0', 121.92, 'W84', 500.0)
     """
-    c = _Collector(source)
+    c = Problems(source)
     pairs, priority, intent_id = _lists(c, document)
     if c.problems:
         raise InputError(c.problems)

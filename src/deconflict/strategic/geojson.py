@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import shapely.geometry
 
-from deconflict.errors import InputError, Problem
+from deconflict.errors import InputError, Problem, Problems, describe_value
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.strategic.conflicts import format_time
 from deconflict.strategic.limits import Limits
@@ -37,26 +37,9 @@ _GEOMETRY_TYPES = ("Polygon", "MultiPolygon", "Point")
 _REFERENCES = ("W84", "MSL", "AGL")
 
 
-class _Collector:
-    """Problems of one input, located by feature and field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-        self.record: str | None = None
-
-    def add(self, field: str | None, message: str) -> None:
-        self.problems.append(Problem(self.source, message, self.record, field))
-
-
-def _describe(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _number(c: _Collector, field: str, value: object) -> float | None:
+def _number(c: Problems, field: str, value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        c.add(field, f"must be a number, got {_describe(value)}")
+        c.add(field, f"must be a number, got {describe_value(value)}")
         return None
     try:
         number = float(value)
@@ -87,13 +70,13 @@ def parse_datetime_s(text: str) -> float:
     return value.timestamp()
 
 
-def _time(c: _Collector, props: Mapping[str, Any], field: str) -> float | None:
+def _time(c: Problems, props: Mapping[str, Any], field: str) -> float | None:
     if field not in props:
         c.add(field, "missing (an RFC 3339 time such as 2026-01-01T12:00:00Z)")
         return None
     value = props[field]
     if not isinstance(value, str):
-        c.add(field, f"must be an RFC 3339 string, got {_describe(value)}")
+        c.add(field, f"must be an RFC 3339 string, got {describe_value(value)}")
         return None
     try:
         return parse_datetime_s(value)
@@ -102,7 +85,7 @@ def _time(c: _Collector, props: Mapping[str, Any], field: str) -> float | None:
         return None
 
 
-def _plausible_m(c: _Collector, field: str, value: float, units: str, limits: Limits) -> float | None:
+def _plausible_m(c: Problems, field: str, value: float, units: str, limits: Limits) -> float | None:
     """The altitude in metres, or ``None`` (reported) when no one can mean it."""
     if units == "FL":
         if not 0.0 <= value <= limits.max_flight_level:
@@ -125,13 +108,13 @@ def _plausible_m(c: _Collector, field: str, value: float, units: str, limits: Li
     return value_m
 
 
-def _altitude(c: _Collector, props: Mapping[str, Any], field: str, limits: Limits) -> Altitude | None:
+def _altitude(c: Problems, props: Mapping[str, Any], field: str, limits: Limits) -> Altitude | None:
     if field not in props:
         c.add(field, 'missing (e.g. {"value": 3000, "units": "ft", "reference": "MSL"})')
         return None
     spec = props[field]
     if not isinstance(spec, Mapping):
-        c.add(field, f"must be an object with value, units and reference, got {_describe(spec)}")
+        c.add(field, f"must be an object with value, units and reference, got {describe_value(spec)}")
         return None
     ok = True
     value = _number(c, f"{field}.value", spec.get("value")) if "value" in spec else None
@@ -140,19 +123,19 @@ def _altitude(c: _Collector, props: Mapping[str, Any], field: str, limits: Limit
         ok = False
     units = spec.get("units")
     if units not in ALTITUDE_UNITS:
-        c.add(f"{field}.units", f"unknown unit {_describe(units)} (expected one of m, ft, FL)")
+        c.add(f"{field}.units", f"unknown unit {describe_value(units)} (expected one of m, ft, FL)")
         ok = False
     reference = spec.get("reference")
     if units == "FL":
         if reference not in (None, "STD"):
             c.add(
                 f"{field}.reference",
-                f"flight levels are pressure altitudes; got reference {_describe(reference)}",
+                f"flight levels are pressure altitudes; got reference {describe_value(reference)}",
             )
             ok = False
         reference = "STD"
     elif reference not in _REFERENCES:
-        what = "missing" if reference is None else f"unknown reference {_describe(reference)}"
+        what = "missing" if reference is None else f"unknown reference {describe_value(reference)}"
         c.add(f"{field}.reference", f"{what} (expected one of W84, MSL, AGL)")
         ok = False
     if not ok or value is None:
@@ -163,9 +146,9 @@ def _altitude(c: _Collector, props: Mapping[str, Any], field: str, limits: Limit
     return Altitude(value_m, AltitudeReference(str(reference)))
 
 
-def _position(c: _Collector, field: str, value: object) -> tuple[float, float] | None:
+def _position(c: Problems, field: str, value: object) -> tuple[float, float] | None:
     if not isinstance(value, list | tuple) or len(value) < 2:
-        c.add(field, f"must be a position [lon, lat], got {_describe(value)}")
+        c.add(field, f"must be a position [lon, lat], got {describe_value(value)}")
         return None
     lon = _number(c, f"{field}[0]", value[0])
     lat = _number(c, f"{field}[1]", value[1])
@@ -184,9 +167,9 @@ def _position(c: _Collector, field: str, value: object) -> tuple[float, float] |
     return (lon, lat) if ok else None
 
 
-def _ring(c: _Collector, field: str, value: object, limits: Limits) -> np.ndarray | None:
+def _ring(c: Problems, field: str, value: object, limits: Limits) -> np.ndarray | None:
     if not isinstance(value, list):
-        c.add(field, f"must be a list of positions, got {_describe(value)}")
+        c.add(field, f"must be a list of positions, got {describe_value(value)}")
         return None
     if len(value) > limits.max_vertices_per_ring:
         c.add(field, f"has {len(value)} positions, more than the limit of {limits.max_vertices_per_ring}")
@@ -210,9 +193,9 @@ def _ring(c: _Collector, field: str, value: object, limits: Limits) -> np.ndarra
     return np.asarray(positions, dtype=np.float64)
 
 
-def _polygon_rings(c: _Collector, field: str, value: object, limits: Limits) -> list[np.ndarray] | None:
+def _polygon_rings(c: Problems, field: str, value: object, limits: Limits) -> list[np.ndarray] | None:
     if not isinstance(value, list) or not value:
-        c.add(field, f"must be a non-empty list of rings, got {_describe(value)}")
+        c.add(field, f"must be a non-empty list of rings, got {describe_value(value)}")
         return None
     rings = [_ring(c, f"{field}[{i}]", r, limits) for i, r in enumerate(value)]
     if any(r is None for r in rings):
@@ -220,7 +203,7 @@ def _polygon_rings(c: _Collector, field: str, value: object, limits: Limits) -> 
     return rings  # type: ignore[return-value]
 
 
-def _footprint(c: _Collector, geometry: object, props: Mapping[str, Any], limits: Limits) -> Footprint | None:
+def _footprint(c: Problems, geometry: object, props: Mapping[str, Any], limits: Limits) -> Footprint | None:
     if not isinstance(geometry, Mapping):
         c.add("geometry", f"missing or not an object (one of {', '.join(_GEOMETRY_TYPES)})")
         return None
@@ -229,7 +212,7 @@ def _footprint(c: _Collector, geometry: object, props: Mapping[str, Any], limits
     if kind not in _GEOMETRY_TYPES:
         c.add(
             "geometry.type",
-            f"unsupported geometry {_describe(kind)} (expected one of {', '.join(_GEOMETRY_TYPES)})",
+            f"unsupported geometry {describe_value(kind)} (expected one of {', '.join(_GEOMETRY_TYPES)})",
         )
         return None
     if kind == "Point":
@@ -254,7 +237,9 @@ def _footprint(c: _Collector, geometry: object, props: Mapping[str, Any], limits
         parts = None if rings is None else [rings]
     else:
         if not isinstance(coords, list) or not coords:
-            c.add("geometry.coordinates", f"must be a non-empty list of polygons, got {_describe(coords)}")
+            c.add(
+                "geometry.coordinates", f"must be a non-empty list of polygons, got {describe_value(coords)}"
+            )
             return None
         polys = [_polygon_rings(c, f"geometry.coordinates[{i}]", p, limits) for i, p in enumerate(coords)]
         parts = None if any(p is None for p in polys) else [p for p in polys if p is not None]
@@ -274,13 +259,13 @@ def _band_possible(lower: Altitude, upper: Altitude) -> bool:
     return lower.msl_range_m(AltitudeMargins())[0] < upper.msl_range_m(AltitudeMargins())[1]
 
 
-def _text(c: _Collector, props: Mapping[str, Any], field: str, default: str | None) -> str | None:
+def _text(c: Problems, props: Mapping[str, Any], field: str, default: str | None) -> str | None:
     value = props.get(field, default)
     if value is None:
         c.add(field, "missing")
         return None
     if not isinstance(value, str) or not value.strip():
-        c.add(field, f"must be a non-empty string, got {_describe(value)}")
+        c.add(field, f"must be a non-empty string, got {describe_value(value)}")
         return None
     if len(value) > 200:
         c.add(field, f"is {len(value)} characters long, more than 200")
@@ -288,7 +273,7 @@ def _text(c: _Collector, props: Mapping[str, Any], field: str, default: str | No
     return value
 
 
-def _feature(c: _Collector, feature: object, default_party: str, limits: Limits) -> Volume | None:
+def _feature(c: Problems, feature: object, default_party: str, limits: Limits) -> Volume | None:
     if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
         c.add(None, "must be a GeoJSON Feature object")
         return None
@@ -307,7 +292,7 @@ def _feature(c: _Collector, feature: object, default_party: str, limits: Limits)
     end = _time(c, props, "time_end")
     priority = props.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
-        c.add("priority", f"must be an integer, got {_describe(priority)}")
+        c.add("priority", f"must be an integer, got {describe_value(priority)}")
     if lower is not None and upper is not None and not _band_possible(lower, upper):
         c.add(
             "altitude_lower",
@@ -343,7 +328,7 @@ def parse_features(
     InputError
         With every problem found, each naming ``source``, feature and field.
     """
-    c = _Collector(source)
+    c = Problems(source)
     if not isinstance(document, Mapping) or document.get("type") != "FeatureCollection":
         c.add(None, 'must be a GeoJSON FeatureCollection ({"type": "FeatureCollection", "features": [...]})')
         raise InputError(c.problems)

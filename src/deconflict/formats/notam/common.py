@@ -1,7 +1,8 @@
 """What the NOTAM writer and reader share: constants, the NOTAM read, positions as DMS text and back.
 
-:class:`_Collector` (the problems of one text) is the reader's, shared by its
-modules (:mod:`~deconflict.formats.notam.read`, :mod:`~deconflict.formats.notam.schedule`).
+The reader's modules (:mod:`~deconflict.formats.notam.read`,
+:mod:`~deconflict.formats.notam.schedule`) collect problems in one
+:class:`deconflict.errors.Problems` per text.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from deconflict.errors import Problem
 from deconflict.strategic.volume import Volume
 
 DEFAULT_FIR = "XXXX"
@@ -107,18 +107,6 @@ def _position(match: re.Match[str]) -> tuple[float, float] | str:
     lat = -values[0] if lat_sign == "S" else values[0]
     lon = -values[1] if lon_sign == "W" else values[1]
     return lon, lat
-
-
-class _Collector:
-    """Problems of one text, located by NOTAM and item."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-        self.record: str | None = None
-
-    def add(self, field: str | None, message: str) -> None:
-        self.problems.append(Problem(self.source, message, self.record, field))
 
 
 def _shorten(text: str) -> str:

@@ -12,12 +12,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import shapely
 
-from deconflict.errors import InputError, Problem
+from deconflict.errors import InputError, Problem, Problems
 from deconflict.formats.notam.common import (
     _LAT_LON,
     DEFAULT_HORIZON_S,
     Notam,
-    _Collector,
     _position,
     _shorten,
 )
@@ -56,7 +55,7 @@ def is_notam(text: str) -> bool:
     return bool(_HEADER.search(head)) or ("Q)" in head and "E)" in head)
 
 
-def _split(c: _Collector, text: str) -> list[tuple[str, str, str | None, str]]:
+def _split(c: Problems, text: str) -> list[tuple[str, str, str | None, str]]:
     """(id, kind, refers_to, body) of each NOTAM of the text, in order."""
     headers = list(_HEADER.finditer(text))
     if not headers:
@@ -90,7 +89,7 @@ def _items(body: str) -> dict[str, str]:
     return items
 
 
-def _time(c: _Collector, field: str, text: str) -> float | None:
+def _time(c: Problems, field: str, text: str) -> float | None:
     match = _TIME.match(" ".join(text.split()))
     if match is None:
         c.add(field, f"{_shorten(text)} is not a time yyMMddHHmm (UTC)")
@@ -107,7 +106,7 @@ def _time(c: _Collector, field: str, text: str) -> float | None:
     return value.timestamp()
 
 
-def _limit(c: _Collector, field: str, text: str, limits: Limits) -> Altitude | None:
+def _limit(c: Problems, field: str, text: str, limits: Limits) -> Altitude | None:
     words = " ".join(text.replace(".", " ").split())
     match = _LIMIT.match(words)
     if match is None:
@@ -153,7 +152,7 @@ _Q_FIELDS = (
 """The Q-line's fields in order, each with the pattern it must match (empty allowed where ICAO lets it be)."""
 
 
-def _q_line(c: _Collector, text: str) -> _QLine | None:
+def _q_line(c: Problems, text: str) -> _QLine | None:
     fields = [f.strip() for f in " ".join(text.split()).split("/")]
     if len(fields) != len(_Q_FIELDS):
         c.add(
@@ -185,7 +184,7 @@ def _q_line(c: _Collector, text: str) -> _QLine | None:
     return _QLine(lower, upper, position[0], position[1], radius_nm)
 
 
-def _e_shapes(c: _Collector, text: str, limits: Limits) -> list[Footprint] | None:
+def _e_shapes(c: Problems, text: str, limits: Limits) -> list[Footprint] | None:
     """Polygons and circles (as footprints' outer polygons) of item E; None when it gives none it can read."""
     if _UNREAD_SHAPES.search(text):
         return None
@@ -271,7 +270,7 @@ def _e_footprint(shapes: list[Footprint]) -> Footprint:
 
 
 def _read_one(
-    c: _Collector,
+    c: Problems,
     items: dict[str, str],
     names: tuple[str, str, str],
     limits: Limits,
@@ -350,7 +349,7 @@ def _read_one(
 
 
 def _joined(
-    c: _Collector, found: list[tuple[str, str, str | None, str]]
+    c: Problems, found: list[tuple[str, str, str | None, str]]
 ) -> list[tuple[str, str, str | None, str]]:
     """Multi-part NOTAMs (``PART n OF m``) joined into one body each, in order; missing parts reported."""
     groups: dict[str, list[tuple[int, int, tuple[str, str, str | None, str]]]] = {}
@@ -436,7 +435,7 @@ def parse_notams(
     >>> n.id, n.kind, len(n.volumes), n.volumes[0].footprint.radius_m, str(n.volumes[0].upper.reference)
     ('A0012/26', 'N', 3, 9260.0, 'MSL')
     """
-    c = _Collector(source)
+    c = Problems(source)
     upper = text.upper().replace("\r", "")
     found = _joined(c, _split(c, upper))
     if len(found) > limits.max_volumes_per_file:

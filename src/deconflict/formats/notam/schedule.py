@@ -6,7 +6,8 @@ import calendar
 import re
 from datetime import UTC, datetime, timedelta
 
-from deconflict.formats.notam.common import _Collector, _shorten
+from deconflict.errors import Problems
+from deconflict.formats.notam.common import _shorten
 
 _MONTHS = {name.upper(): index for index, name in enumerate(calendar.month_abbr) if name}
 _WEEKDAYS = {name.upper()[:3]: index for index, name in enumerate(calendar.day_abbr)}
@@ -20,7 +21,7 @@ _D_WEEKDAY_RANGE = re.compile(r"^([A-Z]{3})-([A-Z]{3})$")
 
 
 def _schedule_windows(
-    c: _Collector, text: str, start_s: float, end_s: float
+    c: Problems, text: str, start_s: float, end_s: float
 ) -> list[tuple[float, float]] | None:
     """Item D's windows between B and C (clipped to them), or None with the problem reported.
 
