@@ -8,6 +8,7 @@ exceptions into exit code 2 or an HTTP 4xx with the same message.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -87,6 +88,28 @@ class Problems:
     def add(self, field: str | None, message: str) -> None:
         """Note a problem of the current record's ``field`` (``None``: the record itself)."""
         self.problems.append(Problem(self.source, message, self.record, field))
+
+    def number(self, field: str, value: object) -> float | None:
+        """``value`` as a finite float, or ``None`` with a problem of ``field`` noted.
+
+        >>> found = Problems("a.json")
+        >>> found.number("lat", 1), found.number("lat", True), found.number("lat", 10**400)
+        (1.0, None, None)
+        >>> [p.message for p in found.problems]
+        ['must be a number, got true', 'number out of range (401 digits)']
+        """
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(field, f"must be a number, got {describe_value(value)}")
+            return None
+        try:
+            number = float(value)
+        except OverflowError:
+            self.add(field, f"number out of range ({len(str(value))} digits)")
+            return None
+        if not math.isfinite(number):
+            self.add(field, f"must be a finite number, got {value!r}")
+            return None
+        return number
 
 
 def describe_value(value: object) -> str:

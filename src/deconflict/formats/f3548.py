@@ -73,18 +73,7 @@ def _number(c: Problems, field: str, value: object) -> float | None:
     if value is None:
         c.add(field, "missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        c.add(field, f"must be a number, got {describe_value(value)}")
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        c.add(field, f"number out of range ({len(str(value))} digits)")
-        return None
-    if not math.isfinite(number):
-        c.add(field, f"must be a finite number, got {value!r}")
-        return None
-    return number
+    return c.number(field, value)
 
 
 def _point(c: Problems, field: str, value: object) -> tuple[float, float] | None:

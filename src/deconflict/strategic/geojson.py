@@ -8,7 +8,6 @@ file, the feature (index and id) and the field, e.g.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -35,21 +34,6 @@ __all__ = ["parse_datetime_s", "parse_features", "read_volumes", "volume_feature
 
 _GEOMETRY_TYPES = ("Polygon", "MultiPolygon", "Point")
 _REFERENCES = ("W84", "MSL", "AGL")
-
-
-def _number(c: Problems, field: str, value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        c.add(field, f"must be a number, got {describe_value(value)}")
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        c.add(field, f"number out of range ({len(str(value))} digits)")
-        return None
-    if not math.isfinite(number):
-        c.add(field, f"must be a finite number, got {value!r}")
-        return None
-    return number
 
 
 def parse_datetime_s(text: str) -> float:
@@ -117,7 +101,7 @@ def _altitude(c: Problems, props: Mapping[str, Any], field: str, limits: Limits)
         c.add(field, f"must be an object with value, units and reference, got {describe_value(spec)}")
         return None
     ok = True
-    value = _number(c, f"{field}.value", spec.get("value")) if "value" in spec else None
+    value = c.number(f"{field}.value", spec.get("value")) if "value" in spec else None
     if "value" not in spec:
         c.add(f"{field}.value", "missing")
         ok = False
@@ -150,8 +134,8 @@ def _position(c: Problems, field: str, value: object) -> tuple[float, float] | N
     if not isinstance(value, list | tuple) or len(value) < 2:
         c.add(field, f"must be a position [lon, lat], got {describe_value(value)}")
         return None
-    lon = _number(c, f"{field}[0]", value[0])
-    lat = _number(c, f"{field}[1]", value[1])
+    lon = c.number(f"{field}[0]", value[0])
+    lat = c.number(f"{field}[1]", value[1])
     if lon is None or lat is None:
         return None
     ok = True
@@ -220,7 +204,7 @@ def _footprint(c: Problems, geometry: object, props: Mapping[str, Any], limits: 
         if "radius_m" not in props:
             c.add("radius_m", "missing: a Point footprint is a circle and needs radius_m")
             return None
-        radius = _number(c, "radius_m", props["radius_m"])
+        radius = c.number("radius_m", props["radius_m"])
         if radius is None:
             return None
         if radius <= 0.0:
