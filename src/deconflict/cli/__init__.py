@@ -87,12 +87,23 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="find conflicts between planned volumes of different parties",
         description=(
-            "Strategic check of plan files (GeoJSON or F3548, told apart by their content). "
-            "Exit 0: no conflict, 1: conflicts, 2: bad input."
+            "Strategic check of plan files (GeoJSON, F3548 or NOTAM, told apart by their content) "
+            "against each other and against the geographical zones (ED-269, ED-318) given. "
+            "Exit 0: no conflict, 1: conflicts or restrictions entered, 2: bad input."
         ),
     )
     check.add_argument(
-        "files", nargs="+", metavar="FILE", help="plan file: GeoJSON FeatureCollection or F3548 volumes"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="plan file (GeoJSON, F3548 volumes, NOTAM text) or geographical zone file (ED-269, ED-318)",
+    )
+    check.add_argument(
+        "--zones",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a geographical zone file (ED-269 or ED-318; repeatable): refused if it is not one",
     )
     check.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     check.add_argument(

@@ -10,8 +10,8 @@ format    read   write  what
 geojson   yes    yes    deconflict's FeatureCollection (:mod:`deconflict.strategic.geojson`)
 f3548     yes    yes    ASTM F3548-21 volumes (:mod:`.f3548`)
 kml       no     yes    3-D volumes for Google Earth (:mod:`.kml`)
-ed269     no     no     EUROCAE ED-269 geographical zones (not supported yet)
-ed318     no     no     EUROCAE ED-318 geographical zones (not supported yet)
+ed269     yes    no     EUROCAE ED-269 geographical zones (:mod:`.ed269`)
+ed318     yes    no     EUROCAE ED-318 geographical zones (:mod:`.ed318`)
 notam     yes    yes    ICAO NOTAM text (:mod:`.notam`)
 ========  =====  =====  =========================================================
 
@@ -24,15 +24,25 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from deconflict.errors import InputError, Problem
 from deconflict.formats.f3548 import is_f3548, operation_details, parse_f3548
 from deconflict.formats.kml import plan_kml
-from deconflict.formats.notam import DEFAULT_FIR, NotamText, is_notam, notam_volumes, plan_notams
+from deconflict.formats.notam import (
+    DEFAULT_FIR,
+    DEFAULT_HORIZON_S,
+    NotamText,
+    is_notam,
+    notam_volumes,
+    plan_notams,
+)
+from deconflict.formats.zones import parse_zones, zone_format
 from deconflict.strategic.geojson import parse_features, volume_feature
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import Volume
+from deconflict.strategic.zones import Zone, zone_volumes
 from deconflict.units import AltitudeMargins
 
 __all__ = [
@@ -44,7 +54,9 @@ __all__ = [
     "parse_plan",
     "read_plan",
     "read_plan_document",
+    "read_plan_or_zones",
     "write_plan",
+    "zones_horizon_start_s",
 ]
 
 
@@ -65,8 +77,8 @@ FORMATS: dict[str, Format] = {
         Format("geojson", "deconflict GeoJSON FeatureCollection", True, True, ".geojson"),
         Format("f3548", "ASTM F3548-21 operational intent volumes (JSON)", True, True, ".json"),
         Format("kml", "KML 3-D volumes (Google Earth)", False, True, ".kml"),
-        Format("ed269", "EUROCAE ED-269 geographical zones", False, False, ".json"),
-        Format("ed318", "EUROCAE ED-318 geographical zones", False, False, ".json"),
+        Format("ed269", "EUROCAE ED-269 geographical zones", True, False, ".json"),
+        Format("ed318", "EUROCAE ED-318 geographical zones", True, False, ".json"),
         Format("notam", "ICAO NOTAM", True, True, ".txt"),
     )
 }
@@ -103,6 +115,9 @@ def detect_format(document: object, source: str) -> Format:
     """
     if isinstance(document, NotamText):
         return FORMATS["notam"]
+    zones = zone_format(document)
+    if zones is not None:
+        return FORMATS[zones]
     if isinstance(document, dict) and document.get("type") == "FeatureCollection":
         return FORMATS["geojson"]
     if is_f3548(document):
@@ -113,7 +128,7 @@ def detect_format(document: object, source: str) -> Format:
                 source,
                 "not a plan format deconflict reads: expected a GeoJSON FeatureCollection, "
                 "F3548 volumes (an OperationalIntent, its details, a reference request's extents, "
-                "a Volume4D or a list of them) or ICAO NOTAM text",
+                "a Volume4D or a list of them), ED-269 or ED-318 geographical zones or ICAO NOTAM text",
             )
         ]
     )
@@ -152,7 +167,8 @@ def load_document(path: Path | str, limits: Limits = Limits(), fmt: str | None =
         return NotamText(text)
     if text.lstrip().startswith("<"):
         message = (
-            "is XML (KML?), not JSON: KML is not supported yet as an input (inputs: geojson, f3548, notam)"
+            "is XML (KML?), not JSON: KML is not supported yet as an input "
+            "(inputs: geojson, f3548, ed269, ed318, notam)"
         )
         raise InputError([Problem(source, message)])
     try:
@@ -171,12 +187,16 @@ def parse_plan(
     fmt: str | None = None,
     operation: str | None = None,
     limits: Limits = Limits(),
+    zones_start_s: float | None = None,
 ) -> tuple[Format, list[Volume]]:
     """The format and volumes of a decoded document; ``fmt`` ``None``: detected from the content.
 
-    ``party`` is the party of volumes that name none (every F3548 and NOTAM volume);
-    ``operation`` names an F3548 document's operation (default: its intent's id, else the source's stem)
-    or a NOTAM's (default: the NOTAM's id).
+    ``party`` is the party of volumes that name none (every F3548 and NOTAM volume, and
+    every zone's); ``operation`` names an F3548 document's operation (default: its intent's id,
+    else the source's stem) or a NOTAM's (default: the NOTAM's id). Geographical zones
+    become the volumes of their applicable windows over 90 days from ``zones_start_s``
+    (default: :func:`zones_horizon_start_s`), one per layer and window, their operation the
+    zone's identifier.
 
     Raises
     ------
@@ -184,6 +204,13 @@ def parse_plan(
         Naming ``source``, the feature or volume, and the field of every problem.
     """
     found = detect_format(document, source) if fmt is None else format_named(fmt, source, reading=True)
+    if found.name in ("ed269", "ed318"):
+        if isinstance(document, NotamText):
+            raise InputError([Problem(source, f"is NOTAM text, not {found.title}")])
+        zones = parse_zones(document, source, found.name, limits)
+        start_s = zones_horizon_start_s(zones) if zones_start_s is None else zones_start_s
+        end_s = start_s + DEFAULT_HORIZON_S
+        return found, [v for zone in zones for v in zone_volumes(zone, party, start_s, end_s)]
     if found.name == "geojson":
         return found, parse_features(document, source, party, limits)
     if found.name == "notam":
@@ -224,6 +251,7 @@ def read_plan_document(
     *,
     party: str | None = None,
     operation: str | None = None,
+    zones_start_s: float | None = None,
 ) -> tuple[Format, object, list[Volume]]:
     """:func:`read_plan`, with the format found and the decoded document."""
     path = Path(path)
@@ -231,8 +259,43 @@ def read_plan_document(
         format_named(fmt, str(path), reading=True)
     document = load_document(path, limits, fmt)
     default_party = party or path.stem.split(".")[0]
-    found, volumes = parse_plan(document, str(path), default_party, fmt, operation, limits)
+    found, volumes = parse_plan(document, str(path), default_party, fmt, operation, limits, zones_start_s)
     return found, document, volumes
+
+
+def read_plan_or_zones(
+    path: Path | str, limits: Limits = Limits(), *, zones_only: bool = False
+) -> tuple[Format, list[Volume], list[Zone]]:
+    """The volumes of a plan file, or the zones of a geographical zone file (format told by content).
+
+    Zones keep what volumes cannot say (their restriction, name, message and
+    authorities) and are expanded only against the plans they are checked with.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_plan`; when ``zones_only``, also if the file is not ED-269 or ED-318.
+    """
+    path = Path(path)
+    document = load_document(path, limits, None)
+    zones = zone_format(document)
+    if zones is not None or zones_only:
+        return FORMATS[zones or "ed269"], [], parse_zones(document, str(path), zones, limits)
+    found, volumes = parse_plan(document, str(path), path.stem.split(".")[0], None, None, limits)
+    return found, volumes, []
+
+
+def zones_horizon_start_s(zones: Sequence[Zone]) -> float:
+    """Where zones are expanded from when no plan says: the earliest start date they give, else today.
+
+    Today is the current UTC day from midnight; a zone of fixed dates starts its own horizon,
+    so that converting it gives the same volumes any day.
+    """
+    starts = [a.start_s for zone in zones for a in zone.applicability if a.start_s is not None]
+    if starts:
+        return min(starts)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today.timestamp()
 
 
 def write_plan(
