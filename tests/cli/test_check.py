@@ -395,17 +395,90 @@ def test_demo_plans_only_json() -> None:
 
 
 def test_ctrl_c_says_what_was_done_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(*args: object) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr("deconflict.cli.check.find_conflicts", interrupted)
     code, out, err = run_main("check", str(GOOD / "blue.geojson"), str(GOOD / "red.geojson"))
     assert (code, out) == (130, "")
     assert err == "check: interrupted (Ctrl-C) while looking for conflicts among 4 volumes; no result\n"
-    monkeypatch.setattr("deconflict.cli.check.read_plan", interrupted)
+    monkeypatch.setattr("deconflict.cli.check.read_plan_or_zones", interrupted)
     code, out, err = run_main("check", str(GOOD / "blue.geojson"))
     assert (code, out) == (130, "")
     assert err == (
         f"check: interrupted (Ctrl-C) while reading {GOOD / 'blue.geojson'} (0 of 1 files read); "
         "nothing was checked\n"
     )
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "deconflict" / "data" / "examples"
+ZONES = DATA / "zones"
+
+
+def test_zone_files_are_told_by_content_and_restrictions_entered_are_listed() -> None:
+    code, out, err = run_main(
+        "check",
+        str(EXAMPLES / "blue.geojson"),
+        str(ZONES / "levant_ed269.json"),
+        "--zones",
+        str(ZONES / "levant_ed318.json"),
+    )
+    assert (code, err) == (1, "")
+    lines = out.strip().splitlines()
+    assert lines[0] == "No conflicts among 4 volumes of 1 party (blue)."
+    assert "Restrictions entered" in out
+    # LX001 (prohibited) of both files over op-17/v1; LX002 (working days, +03:00) over isr-3.
+    assert lines[-1] == "4 restrictions entered, in 4 of 6 zones."
+    for text in (
+        "blue op-17/v1",
+        "levant_ed269 LX001",
+        "prohibited",
+        "SENSITIVE; No UAS flights: air",
+        "uas@caa.example",
+    ):
+        assert text in out
+
+
+def test_zone_conflicts_in_json_carry_the_zone_as_published() -> None:
+    code, out, _ = run_main(
+        "check", "--json", str(EXAMPLES / "blue.geojson"), "--zones", str(ZONES / "levant_ed269.json")
+    )
+    assert code == 1
+    document = json.loads(out)
+    assert (document["volumes"], document["zones"], document["conflicts"]) == (4, 4, [])
+    entered = document["zone_conflicts"]
+    assert [(z["a"], z["b"], z["zone"]["restriction"]) for z in entered] == [
+        ("isr-3", "LX002/0/0", "req_authorisation"),
+        ("op-17/v1", "LX001/0/0", "prohibited"),
+    ]
+    # LX002 applies 05:00-13:00 UTC on a Thursday; isr-3 flies 10:00-18:00.
+    assert (entered[0]["time_start"], entered[0]["time_end"]) == (
+        "2026-01-01T10:00:00Z",
+        "2026-01-01T13:00:00Z",
+    )
+    zone = entered[1]["zone"]
+    assert zone["name"] == "Eastern plain air defence site"
+    assert zone["message"] == "No UAS flights: air defence activity"
+    assert zone["authorities"][0]["phone"] == "+000 555 0100"
+
+
+def test_no_restriction_entered_exits_0(tmp_path: Path) -> None:
+    code, out, _ = run_main(
+        "check", str(EXAMPLES / "civil.geojson"), "--zones", str(ZONES / "levant_ed269.json")
+    )
+    assert code == 0
+    assert out.strip().splitlines()[-1] == "No restriction entered among 4 zones."
+
+
+def test_a_plan_given_as_zones_and_bad_zones_are_refused(tmp_path: Path) -> None:
+    code, _, err = run_main("check", str(EXAMPLES / "blue.geojson"), "--zones", str(EXAMPLES / "red.geojson"))
+    assert code == 2
+    assert "red.geojson: not a geographical zone file" in err
+    bad = tmp_path / "bad-zones.json"
+    document = json.loads((ZONES / "levant_ed269.json").read_text(encoding="utf-8"))
+    document["features"][1]["geometry"][0]["upperLimit"] = None
+    document["features"][1]["geometry"][0]["lowerLimit"] = "ground"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    code, _, err = run_main("check", str(EXAMPLES / "blue.geojson"), str(bad))
+    assert code == 2
+    assert err == f'error: {bad}: feature 1 (LX002): geometry[0].lowerLimit: must be a number, got "ground"\n'

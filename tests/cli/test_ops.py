@@ -208,7 +208,7 @@ def test_file_an_f3548_plan(channel: Channel, tmp_path: Path, capsys: pytest.Cap
     assert (filed["operation"]["id"], filed["operation"]["priority"]) == ("red-op", 3)
     assert len(filed["operation"]["volumes"]["features"]) == len(red)
     assert filed["conflicts"] and {c["other_party"] for c in filed["conflicts"]} == {"blue"}
-    with pytest.raises(InputError, match="not supported yet as an input"):
+    with pytest.raises(InputError, match="ED-318 geographical zones are restrictions an authority publishes"):
         run_client(channel, "red", "ops", "file", str(path), "--id", "x", "--from", "ed318")
     path.write_text('{"extents": [{"volume": {}}]}', encoding="utf-8")
     with pytest.raises(InputError, match=r"red-intent\.json: extents\[0\]: volume: needs exactly one of"):

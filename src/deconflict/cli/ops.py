@@ -136,6 +136,12 @@ def _read_collection(path: str, fmt: str | None, operation: str) -> dict[str, An
         format_named(fmt, "command line", reading=True, field="--from")
     document = load_document(path, fmt=fmt)
     found = detect_format(document, path) if fmt is None else format_named(fmt, path, reading=True)
+    if found.name in ("ed269", "ed318"):
+        message = (
+            f"{found.title} are restrictions an authority publishes, not an operation: "
+            "check plans against them with `deconflict check --zones FILE`"
+        )
+        raise InputError([Problem(path, message)])
     if found.name == "geojson":
         if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
             raise InputError([Problem(path, "must be a GeoJSON FeatureCollection", None, "type")])

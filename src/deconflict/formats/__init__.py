@@ -166,10 +166,8 @@ def load_document(path: Path | str, limits: Limits = Limits(), fmt: str | None =
     if fmt == "notam" or (fmt is None and text.lstrip()[:1] not in ("{", "[") and is_notam(text)):
         return NotamText(text)
     if text.lstrip().startswith("<"):
-        message = (
-            "is XML (KML?), not JSON: KML is not supported yet as an input "
-            "(inputs: geojson, f3548, ed269, ed318, notam)"
-        )
+        inputs = ", ".join(f.name for f in FORMATS.values() if f.readable)
+        message = f"is XML (KML?), not JSON: KML is not supported yet as an input (inputs: {inputs})"
         raise InputError([Problem(source, message)])
     try:
         return json.loads(text, parse_constant=_reject_constant)

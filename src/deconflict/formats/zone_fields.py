@@ -46,6 +46,8 @@ T = TypeVar("T")
 
 WEEKDAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", re.IGNORECASE)
+_NAIVE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", re.IGNORECASE)
 _UNITS = {"M": "m", "FT": "ft"}
 _REFERENCES = {"AGL": AltitudeReference.AGL, "AMSL": AltitudeReference.MSL, "MSL": AltitudeReference.MSL}
 
@@ -103,10 +105,12 @@ class ZoneProblems(Problems):
             self.add(field, f"must be an ISO 8601 date and time, got {describe_value(value)}")
             return None
         text = value.strip()
+        if not _DATETIME.match(text):
+            example = "e.g. 2026-01-01T12:00:00Z"
+            self.add(field, f"not an ISO 8601 date and time ({example}): {describe_value(value)}")
+            return None
         try:
-            if "T" in text.upper() and not re.search(r"(Z|[+-]\d{2}:?\d{2})$", text, re.IGNORECASE):
-                text += "Z"
-            return parse_datetime_s(text)
+            return parse_datetime_s(text + "Z" if _NAIVE_DATETIME.match(text) else text)
         except ValueError as exc:
             self.add(field, f"not an ISO 8601 date and time {describe_value(value)}: {exc}")
             return None
@@ -152,6 +156,9 @@ class ZoneProblems(Problems):
         start_clock = (0.0, None) if start is None else self.clock(f"{field}.startTime", start)
         end_clock = (86_400.0, None) if end is None else self.clock(f"{field}.endTime", end)
         if start_clock is None or end_clock is None:
+            return None
+        if start_clock[0] >= 86_400.0:
+            self.add(f"{field}.startTime", "24:00 ends a day, it does not start one: write 00:00")
             return None
         offsets = {o for o in (start_clock[1], end_clock[1]) if o is not None}
         if len(offsets) > 1:

@@ -186,7 +186,7 @@ def _period_windows(period: DailyPeriod, start_s: float, end_s: float) -> list[t
             midnight_s = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() - period.utc_offset_s
             t0 = midnight_s + period.start_s
             t1 = midnight_s + period.end_s
-            if t1 <= t0:
+            while t1 <= t0:
                 t1 += _DAY_S
             if t0 < end_s and t1 > start_s:
                 windows.append((t0, t1))
