@@ -433,7 +433,7 @@ def test_zone_files_are_told_by_content_and_restrictions_entered_are_listed() ->
         "blue op-17/v1",
         "levant_ed269 LX001",
         "prohibited",
-        "SENSITIVE; No UAS flights: air",
+        "SENSITIVE;",
         "uas@caa.example",
     ):
         assert text in out
