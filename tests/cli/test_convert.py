@@ -169,3 +169,39 @@ def test_a_bad_notam_names_file_notam_and_item(tmp_path: Path, capsys: pytest.Ca
     assert err == f"error: {bad}: NOTAM Q1233/25: C): 2509270700 is not after B) 2509270800\n"
     code, _, err = run(capsys, "convert", str(GOOD / "red.geojson"), "-", "--to", "notam", "--fir", "lccc")
     assert code == 2 and "FIR 'lccc' is not a four-letter ICAO location indicator" in err
+
+
+ZONES = DATA / "zones"
+
+
+def test_zones_convert_to_restriction_volumes_over_the_horizon(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    geojson = tmp_path / "zones.geojson"
+    argv = ["convert", str(ZONES / "levant_ed269.json"), str(geojson), "--party", "caa"]
+    code, _, err = run(capsys, *argv, "--horizon-start", "2026-01-01T00:00:00Z")
+    # LX001 for the 90 days; LX002 on 64 working days; LX003 once; LX004 restricts nothing.
+    assert (code, err) == (
+        0,
+        f"{ZONES / 'levant_ed269.json'} (ed269) -> {geojson} (geojson): 66 volumes of caa\n",
+    )
+    features = json.loads(geojson.read_text(encoding="utf-8"))["features"]
+    props = [f["properties"] for f in features]
+    assert {p["operation"] for p in props} == {"LX001", "LX002", "LX003"}
+    assert (props[0]["id"], props[0]["time_start"], props[0]["time_end"]) == (
+        "LX001/0/0",
+        "2026-01-01T00:00:00Z",
+        "2026-04-01T00:00:00Z",
+    )
+    assert (props[1]["time_start"], props[1]["time_end"]) == ("2026-01-01T05:00:00Z", "2026-01-01T13:00:00Z")
+    # Read back, the restrictions still meet blue's op-17/v1 and isr-3.
+    blue = Path(__file__).resolve().parents[2] / "src" / "deconflict" / "data" / "examples" / "blue.geojson"
+    code, out, _ = run(capsys, "check", "--json", str(blue), str(geojson))
+    pairs = {(c["a"], c["b"]) for c in json.loads(out)["conflicts"]}
+    assert code == 1
+    assert {"LX001/0/0", "LX002/0/0"} == {b for _, b in pairs}
+    code, _, err = run(capsys, *argv, "--horizon-start", "tomorrow")
+    assert (code, err.splitlines()[0]) == (
+        2,
+        "error: command line: --horizon-start: not an RFC 3339 time 'tomorrow': Invalid isoformat string: 'tomorrow'",
+    )

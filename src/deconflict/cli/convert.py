@@ -21,7 +21,7 @@ def add_convert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     names = ", ".join(FORMATS)
     convert = sub.add_parser(
         "convert",
-        help="convert a plan between formats (GeoJSON, F3548, NOTAM, KML)",
+        help="convert a plan between formats (GeoJSON, F3548, NOTAM, KML; ED-269/ED-318 zones in)",
         description=(
             "Reads a plan (its format told by its content unless --from names it) and writes it in "
             f"another format (--to, or the suffix of OUT: .geojson, .kml). Formats: {names}; "
@@ -47,6 +47,14 @@ def add_convert_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="an F3548 plan's operation (default: its intent's id, else IN's name), or a NOTAM's (its id)",
     )
     convert.add_argument(
+        "--horizon-start",
+        metavar="T",
+        help=(
+            "geographical zones: expand their schedules over 90 days from T (RFC 3339; default: "
+            "the earliest date the zones give, else today 00:00 UTC)"
+        ),
+    )
+    convert.add_argument(
         "--fir",
         metavar="XXXX",
         help="a written NOTAM's FIR (ICAO location indicator; default XXXX, for the AIS office to fill)",
@@ -57,6 +65,7 @@ def run_convert(args: argparse.Namespace) -> int:
     """Run ``deconflict convert``; errors propagate to :func:`deconflict.cli.main`."""
     from deconflict.config import load_settings
     from deconflict.formats import format_named, read_plan_document, write_plan
+    from deconflict.strategic.geojson import parse_datetime_s
 
     if args.from_format is not None:
         format_named(args.from_format, "command line", reading=True, field="--from")
@@ -66,8 +75,20 @@ def run_convert(args: argparse.Namespace) -> int:
         raise InputError([Problem("command line", message, None, "--to")])
     format_named(to_format, "command line", reading=False, field="--to")
     settings = load_settings()
+    zones_start_s = None
+    if args.horizon_start is not None:
+        try:
+            zones_start_s = parse_datetime_s(args.horizon_start)
+        except ValueError as exc:
+            message = f"not an RFC 3339 time {args.horizon_start!r}: {exc}"
+            raise InputError([Problem("command line", message, None, "--horizon-start")]) from exc
     found, _document, volumes = read_plan_document(
-        args.input, args.from_format, settings.limits(), party=args.party, operation=args.operation
+        args.input,
+        args.from_format,
+        settings.limits(),
+        party=args.party,
+        operation=args.operation,
+        zones_start_s=zones_start_s,
     )
     options = {} if args.fir is None else {"fir": args.fir}
     text = write_plan(volumes, to_format, margins=settings.altitude_margins(), **options)

@@ -191,10 +191,10 @@ def parse_plan(
 
     ``party`` is the party of volumes that name none (every F3548 and NOTAM volume, and
     every zone's); ``operation`` names an F3548 document's operation (default: its intent's id,
-    else the source's stem) or a NOTAM's (default: the NOTAM's id). Geographical zones
-    become the volumes of their applicable windows over 90 days from ``zones_start_s``
-    (default: :func:`zones_horizon_start_s`), one per layer and window, their operation the
-    zone's identifier.
+    else the source's stem) or a NOTAM's (default: the NOTAM's id). Geographical zones that
+    restrict (not ``NO_RESTRICTION``) become the volumes of their applicable windows over 90
+    days from ``zones_start_s`` (default: :func:`zones_horizon_start_s`), one per layer and
+    window, their operation the zone's identifier.
 
     Raises
     ------
@@ -208,7 +208,8 @@ def parse_plan(
         zones = parse_zones(document, source, found.name, limits)
         start_s = zones_horizon_start_s(zones) if zones_start_s is None else zones_start_s
         end_s = start_s + DEFAULT_HORIZON_S
-        return found, [v for zone in zones for v in zone_volumes(zone, party, start_s, end_s)]
+        restrictions = [zone for zone in zones if zone.restriction.restricts]
+        return found, [v for zone in restrictions for v in zone_volumes(zone, party, start_s, end_s)]
     if found.name == "geojson":
         return found, parse_features(document, source, party, limits)
     if found.name == "notam":
