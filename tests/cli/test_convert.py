@@ -203,5 +203,6 @@ def test_zones_convert_to_restriction_volumes_over_the_horizon(
     code, _, err = run(capsys, *argv, "--horizon-start", "tomorrow")
     assert (code, err.splitlines()[0]) == (
         2,
-        "error: command line: --horizon-start: not an RFC 3339 time 'tomorrow': Invalid isoformat string: 'tomorrow'",
+        "error: command line: --horizon-start: not an RFC 3339 time 'tomorrow': "
+        "Invalid isoformat string: 'tomorrow'",
     )
