@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconflict.strategic.buffers import Buffers
-from deconflict.strategic.conflicts import find_conflicts
+from deconflict.strategic.conflicts import evaluate_pairs, find_conflicts
 from deconflict.strategic.zones import (
     Applicability,
     DailyPeriod,
@@ -204,3 +205,66 @@ def test_zone_conflicts_are_find_conflicts_restricted_to_plan_and_zone() -> None
     assert sorted((c.conflict.a, c.conflict.b) for c in found) == sorted(
         (c.a, c.b) if c.party_b == "dca" else (c.b, c.a) for c in expected
     )
+
+
+_boxes = st.tuples(
+    st.floats(35.0, 36.0), st.floats(34.0, 35.0), st.floats(0.01, 0.5), st.floats(0.01, 0.5)
+).map(lambda t: box(t[0], t[1], t[0] + t[2], t[1] + t[3]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plans=st.lists(
+        st.tuples(_boxes, st.integers(0, 7 * 24), st.integers(1, 48), st.floats(0.0, 500.0)),
+        min_size=1,
+        max_size=6,
+    ),
+    zones=st.lists(
+        st.tuples(
+            _boxes, st.frozensets(st.integers(0, 6), min_size=1), st.integers(0, 23), st.floats(50.0, 1000.0)
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    buffer_m=st.sampled_from([0.0, 2000.0]),
+)
+def test_zone_conflicts_are_every_pair_of_plan_and_zone_volume_that_conflicts(
+    plans: list[tuple[Any, int, int, float]],
+    zones: list[tuple[Any, frozenset[int], int, float]],
+    buffer_m: float,
+) -> None:
+    """The indexed search misses nothing and adds nothing against all pairs tested exactly."""
+    volumes = [
+        volume(
+            f"v{i}",
+            "blue",
+            fp,
+            start_s=T0 + h * HOUR_S,
+            end_s=T0 + (h + n) * HOUR_S,
+            lower_m=low,
+            upper_m=low + 100.0,
+            reference="AGL",
+        )
+        for i, (fp, h, n, low) in enumerate(plans)
+    ]
+    published = [
+        (
+            "dca",
+            Zone(
+                f"Z{k}",
+                "CYP",
+                ZoneRestriction.CONDITIONAL,
+                (ZoneLayer(fp, Altitude(0.0, AltitudeReference.AGL), Altitude(top, AltitudeReference.AGL)),),
+                (Applicability(schedule=(DailyPeriod(days, hour * HOUR_S, (hour + 6) * HOUR_S % DAY_S),)),),
+            ),
+        )
+        for k, (fp, days, hour, top) in enumerate(zones)
+    ]
+    buffers = Buffers(buffer_m, 0.0, 0.0)
+    found = {(z.conflict.a, z.conflict.b) for z in zone_conflicts(volumes, published, buffers)}
+    start = min(v.time_start_s for v in volumes)
+    end = max(v.time_end_s for v in volumes)
+    restricted = [v for _, zone in published for v in zone_volumes(zone, "dca", start, end)]
+    pairs = [(a, b) for a in volumes for b in restricted]
+    expected = {(c.a, c.b) for c in evaluate_pairs([a for a, _ in pairs], [b for _, b in pairs], buffers)}
+    assert found == expected
