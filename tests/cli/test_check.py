@@ -463,9 +463,12 @@ def test_zone_conflicts_in_json_carry_the_zone_as_published() -> None:
 
 
 def test_no_restriction_entered_exits_0(tmp_path: Path) -> None:
-    code, out, _ = run_main(
-        "check", str(EXAMPLES / "civil.geojson"), "--zones", str(ZONES / "levant_ed269.json")
+    # In the festival zone (LX003) the day before it applies, and in the information zone (LX004).
+    festival = polygon_geometry([[37.1, 36.1], [37.2, 36.1], [37.2, 36.2], [37.1, 36.1]])
+    plan = write_geojson(
+        tmp_path / "early.geojson", collection(feature("v1", party="blue", geometry=festival))
     )
+    code, out, _ = run_main("check", str(plan), "--zones", str(ZONES / "levant_ed269.json"))
     assert code == 0
     assert out.strip().splitlines()[-1] == "No restriction entered among 4 zones."
 

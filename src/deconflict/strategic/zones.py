@@ -21,7 +21,7 @@ saving rules, so none is applied: a schedule published as ``08:00+01:00`` is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -146,7 +146,7 @@ class Zone:
     other_reason: str | None = None
     message: str | None = None
     conditions: str | None = None
-    authorities: tuple[ZoneAuthority, ...] = field(default=())
+    authorities: tuple[ZoneAuthority, ...] = ()
 
     def facts(self) -> dict[str, object]:
         """The zone's public facts, as shown to whoever enters it (JSON-ready)."""
