@@ -15,6 +15,7 @@ from deconflict.formats import detect_format, read_plan, read_plan_or_zones
 from deconflict.formats.ed269 import parse_ed269
 from deconflict.formats.ed318 import parse_ed318
 from deconflict.formats.zones import parse_zones, zone_format
+from deconflict.strategic.limits import Limits
 from deconflict.strategic.zones import ZoneRestriction, applicable_windows
 from deconflict.units import AltitudeReference
 
@@ -401,6 +402,12 @@ def test_read_plan_gives_zone_volumes_over_ninety_days(tmp_path: Path) -> None:
     assert (lx002[0].time_start_s, lx002[0].time_end_s) == (1767330000.0, 1767358800.0)
 
 
+def test_zone_volumes_over_the_horizon_have_a_limit() -> None:
+    with pytest.raises(InputError) as info:
+        read_plan(ED269, limits=Limits(max_volumes_per_file=50))
+    assert str(info.value) == f"{ED269}: the zones make 66 volumes over 90 days, more than the limit of 50"
+
+
 def test_read_plan_or_zones_keeps_the_zones_and_refuses_a_plan_as_zones() -> None:
     fmt, volumes, zones = read_plan_or_zones(ED318)
     assert (fmt.name, volumes, [z.identifier for z in zones]) == ("ed318", [], ["LX001", "LX002"])
@@ -416,7 +423,5 @@ def test_bad_encoding_and_size_are_refused_whole(tmp_path: Path) -> None:
     utf16.write_bytes(DEVIATIONS.read_text(encoding="utf-8").encode("utf-16"))
     with pytest.raises(InputError, match=r"not UTF-8 text .*UTF-16"):
         read_plan_or_zones(utf16)
-    from deconflict.strategic.limits import Limits
-
     with pytest.raises(InputError, match="more than the limit of 1000"):
         read_plan_or_zones(ED269, Limits(max_file_bytes=1000))

@@ -209,7 +209,14 @@ def parse_plan(
         start_s = zones_horizon_start_s(zones) if zones_start_s is None else zones_start_s
         end_s = start_s + DEFAULT_HORIZON_S
         restrictions = [zone for zone in zones if zone.restriction.restricts]
-        return found, [v for zone in restrictions for v in zone_volumes(zone, party, start_s, end_s)]
+        volumes = [v for zone in restrictions for v in zone_volumes(zone, party, start_s, end_s)]
+        if len(volumes) > limits.max_volumes_per_file:
+            message = (
+                f"the zones make {len(volumes)} volumes over 90 days, more than the limit of "
+                f"{limits.max_volumes_per_file}"
+            )
+            raise InputError([Problem(source, message)])
+        return found, volumes
     if found.name == "geojson":
         return found, parse_features(document, source, party, limits)
     if found.name == "notam":
