@@ -150,6 +150,19 @@ def test_missing_limits_and_applicability_take_the_zone_as_large_as_it_can_be() 
     assert (zone.layers[0].lower.value_m, zone.layers[0].upper.value_m) == (0.0, 100_000.0)
 
 
+def test_a_ring_without_its_list_and_a_day_without_its_list_are_read() -> None:
+    ring = [[40.0, 35.0], [40.1, 35.0], [40.1, 35.1], [40.0, 35.0]]
+    zone = _zone(
+        geometry=[_layer(horizontalProjection={"type": "Polygon", "coordinates": ring})],
+        applicability=[
+            {"permanent": "YES", "schedule": [{"day": "SAT", "startTime": "08:00", "endTime": "09:00"}]}
+        ],
+    )
+    [read] = parse_ed269([zone], "z")
+    assert read.layers[0].footprint.shape.bounds == (40.0, 35.0, 40.1, 35.1)
+    assert read.applicability[0].schedule[0].weekdays == frozenset({5})
+
+
 def test_american_spelling_and_lower_case_are_read() -> None:
     [zone] = parse_ed269([_zone(restriction="req_authorization", geometry=[_layer(uomDimensions="ft")])], "z")
     assert zone.restriction is ZoneRestriction.REQ_AUTHORISATION

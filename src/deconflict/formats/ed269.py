@@ -142,6 +142,8 @@ def _layer(c: ZoneProblems, field: str, value: object, limits: Limits) -> Pendin
                 rings = [[centre]]
         elif kind == ed269.HorizontalProjectionType.Polygon.value:
             coordinates = projection.get("coordinates")
+            if isinstance(coordinates, list) and coordinates and _is_position(coordinates[0]):
+                coordinates = [coordinates]  # one ring without the list of rings around it: unambiguous
             if not isinstance(coordinates, list) or not coordinates:
                 c.add(f"{pfield}.coordinates", f"must be a list of rings, got {describe_value(coordinates)}")
             else:
@@ -157,6 +159,10 @@ def _layer(c: ZoneProblems, field: str, value: object, limits: Limits) -> Pendin
         return None
     shape = "circle" if kind == ed269.HorizontalProjectionType.Circle.value else "polygon"
     return PendingLayer(c.record, f"{field}.horizontalProjection", shape, rings, radius_m, lower, upper)
+
+
+def _is_position(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(x, int | float | str) for x in value)
 
 
 def _zones(c: Problems, document: object) -> list[object]:

@@ -11,7 +11,8 @@ with the file, the feature and the field:
   no upper limit (the highest plausible altitude, 100 km above mean sea level):
   both take the zone as large as it can be, never smaller;
 - a missing or empty applicability is at all times (again the larger reading);
-- an unclosed polygon ring is closed;
+- an unclosed polygon ring is closed; a ring given without the list of rings
+  around it, and a day given without its list, are read as the one they are;
 - positions are ``[lon, lat]`` as in GeoJSON; a file whose positions show
   ``[lat, lon]`` (a second number beyond 90, none first beyond 90) is read
   swapped, and one that shows both orders is refused at the features of the
@@ -141,6 +142,8 @@ class ZoneProblems(Problems):
         """A daily period; ``False`` when it is empty (no day, no time: no schedule), ``None`` if refused."""
         if not days and start is None and end is None:
             return False
+        if isinstance(days, str):
+            days = [days]  # one day without its list: unambiguous
         if not isinstance(days, list) or not days:
             self.add(f"{field}.day", f"needs at least one day (MON..SUN or ANY), got {describe_value(days)}")
             return None
