@@ -19,6 +19,7 @@ from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.operations import SQLiteStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
+from deconflict.storage.sqlite.zones import SQLiteZoneStore
 from deconflict.units import AltitudeMargins
 
 __all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "empty_postgres"]
@@ -53,7 +54,7 @@ class Backend(Protocol):
 
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
         """A store of ``kind`` (``operations``, ``parties``, ``messages``, ``audit``,
-        ``conflict_states``, ``incidents``, ``ledger``) on the database ``on``, or its own."""
+        ``conflict_states``, ``incidents``, ``ledger``, ``zones``) on the database ``on``, or its own."""
         ...
 
     def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:
@@ -88,6 +89,7 @@ class SQLiteBackend:
             "conflict_states": SQLiteConflictStates,
             "incidents": SQLiteIncidentStore,
             "ledger": SQLiteDisclosureLedger,
+            "zones": SQLiteZoneStore,
         }[kind](where, **options)
 
     def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:
@@ -128,6 +130,7 @@ class PostgresBackend:
         from deconflict.storage.postgres.messages import PostgresMessageStore
         from deconflict.storage.postgres.operations import PostgresStore
         from deconflict.storage.postgres.parties import PostgresPartyStore
+        from deconflict.storage.postgres.zones import PostgresZoneStore
 
         where = self.url if on is None else on
         if kind == "audit":
@@ -140,6 +143,7 @@ class PostgresBackend:
             "conflict_states": PostgresConflictStates,
             "incidents": PostgresIncidentStore,
             "ledger": PostgresDisclosureLedger,
+            "zones": PostgresZoneStore,
         }[kind](where, **options)
 
     def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:

@@ -17,6 +17,7 @@ from deconflict.channel.deadlines import HotlineStore
 from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.live import IncidentStore
 from deconflict.channel.parties import PartyStore
+from deconflict.channel.zones import ZoneStore
 from deconflict.strategic.store import Store
 
 __all__ = ["Storage"]
@@ -64,6 +65,11 @@ class Storage(Protocol):
     @property
     def ledger(self) -> DisclosureLedger:
         """What each party was told about another."""
+        ...
+
+    @property
+    def zones(self) -> ZoneStore:
+        """Geographical zones published by parties (public to every party)."""
         ...
 
     def readiness_problem(self) -> str | None:

@@ -29,6 +29,14 @@ from deconflict.channel.messages import AckLevel, Message, MessageContent
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import SearchBox, Volume
+from deconflict.strategic.zones import (
+    Applicability,
+    DailyPeriod,
+    Zone,
+    ZoneAuthority,
+    ZoneLayer,
+    ZoneRestriction,
+)
 from deconflict.units import Altitude, AltitudeReference
 
 __all__ = [
@@ -50,6 +58,8 @@ __all__ = [
     "message_from_row",
     "volume_row",
     "volumes_from_rows",
+    "zone_from_json",
+    "zone_to_json",
 ]
 
 Row = Mapping[str, Any]
@@ -174,6 +184,98 @@ def conflict_to_json(conflict: Conflict) -> str:
     """
     # A plain list in field order: dataclasses.asdict deep-copies and is slow.
     return json.dumps([getattr(conflict, name) for name in _CONFLICT_FIELDS])
+
+
+def _footprint_json(fp: Footprint) -> dict[str, Any]:
+    shape, outer, inner = shapely.to_wkb([fp.shape, fp.outer, fp.inner], hex=True)
+    return {
+        "shape": shape,
+        "outer": outer,
+        "inner": inner,
+        "centre_lon_deg": fp.centre_lon_deg,
+        "centre_lat_deg": fp.centre_lat_deg,
+        "radius_m": fp.radius_m,
+    }
+
+
+def _footprint(data: Mapping[str, Any]) -> Footprint:
+    shape, outer, inner = shapely.from_wkb([data["shape"], data["outer"], data["inner"]])
+    return Footprint(shape, outer, inner, data["centre_lon_deg"], data["centre_lat_deg"], data["radius_m"])
+
+
+def _altitude_json(altitude: Altitude) -> list[Any]:
+    return [altitude.value_m, str(altitude.reference)]
+
+
+def _altitude(data: Sequence[Any]) -> Altitude:
+    return Altitude(float(data[0]), AltitudeReference(data[1]))
+
+
+def zone_to_json(zone: Zone) -> str:
+    """A published zone as JSON text: its public facts, its layers (shapes as hex WKB) and applicability.
+
+    >>> import numpy as np
+    >>> from deconflict.geometry.footprint import polygon_footprint
+    >>> square = polygon_footprint([[np.array([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)])]])
+    >>> layer = ZoneLayer(square,
+    ...                   Altitude(0.0, AltitudeReference.AGL), Altitude(120.0, AltitudeReference.AGL))
+    >>> z = Zone("LX1", "SYR", ZoneRestriction.PROHIBITED, (layer,), name="Base")
+    >>> back = zone_from_json(zone_to_json(z))
+    >>> (back.facts() == z.facts(), back.layers[0].footprint.shape.equals(layer.footprint.shape))
+    (True, True)
+    """
+    return json.dumps(
+        {
+            "facts": zone.facts(),
+            "layers": [
+                {
+                    "footprint": _footprint_json(layer.footprint),
+                    "lower": _altitude_json(layer.lower),
+                    "upper": _altitude_json(layer.upper),
+                }
+                for layer in zone.layers
+            ],
+            "applicability": [
+                {
+                    "start_s": a.start_s,
+                    "end_s": a.end_s,
+                    "schedule": [
+                        [sorted(p.weekdays), p.start_s, p.end_s, p.utc_offset_s] for p in a.schedule
+                    ],
+                }
+                for a in zone.applicability
+            ],
+        }
+    )
+
+
+def zone_from_json(text: str) -> Zone:
+    """A zone from :func:`zone_to_json`'s text."""
+    data = json.loads(text)
+    facts = data["facts"]
+    return Zone(
+        identifier=facts["identifier"],
+        country=facts["country"],
+        restriction=ZoneRestriction(facts["restriction"]),
+        layers=tuple(
+            ZoneLayer(_footprint(layer["footprint"]), _altitude(layer["lower"]), _altitude(layer["upper"]))
+            for layer in data["layers"]
+        ),
+        applicability=tuple(
+            Applicability(
+                a["start_s"],
+                a["end_s"],
+                tuple(DailyPeriod(frozenset(days), t0, t1, offset) for days, t0, t1, offset in a["schedule"]),
+            )
+            for a in data["applicability"]
+        ),
+        name=facts["name"],
+        reasons=tuple(facts["reasons"]),
+        other_reason=facts["other_reason"],
+        message=facts["message"],
+        conditions=facts["conditions"],
+        authorities=tuple(ZoneAuthority(**a) for a in facts["authorities"]),
+    )
 
 
 def lifecycle_from_row(row: Row) -> ConflictLifecycle:

@@ -283,6 +283,17 @@ def _public_id_secret(connection: psycopg.Connection[Any]) -> None:
     )
 
 
+_ZONES = (
+    """CREATE TABLE zones (
+    party TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    published_s DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (party, identifier)
+)""",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "operations, volumes with their PostGIS footprint, the 4-D box index, conflicts", _OPERATIONS
@@ -307,6 +318,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         12, "the secret of the ids parties are shown (a keyed permutation of row ids)", _public_id_secret
     ),
+    Migration(13, "geographical zones published by parties", _ZONES),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps, as SQLite's."""
 

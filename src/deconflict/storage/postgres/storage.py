@@ -27,6 +27,7 @@ from deconflict.storage.postgres.messages import PostgresMessageStore
 from deconflict.storage.postgres.migrations import LATEST_VERSION, schema_version
 from deconflict.storage.postgres.operations import PostgresStore
 from deconflict.storage.postgres.parties import PostgresPartyStore
+from deconflict.storage.postgres.zones import PostgresZoneStore
 from deconflict.units import AltitudeMargins
 
 __all__ = ["PostgresStorage", "readiness_problem"]
@@ -79,6 +80,7 @@ class PostgresStorage:
     conflict_states: PostgresConflictStates
     incidents: PostgresIncidentStore
     ledger: PostgresDisclosureLedger
+    zones: PostgresZoneStore
 
     @classmethod
     def open(
@@ -124,6 +126,7 @@ class PostgresStorage:
                 store(PostgresConflictStates),
                 store(PostgresIncidentStore),
                 store(PostgresDisclosureLedger),
+                store(PostgresZoneStore),
             )
             opened.pop_all()
         return storage
@@ -141,6 +144,7 @@ class PostgresStorage:
     def close(self) -> None:
         """Close every store, then the database (its pool closes with its last user)."""
         for store in (
+            self.zones,
             self.ledger,
             self.incidents,
             self.conflict_states,

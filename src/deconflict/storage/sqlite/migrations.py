@@ -322,6 +322,17 @@ def _public_id_secret(db: sqlite3.Connection) -> None:
     )
 
 
+_ZONES = """
+CREATE TABLE IF NOT EXISTS zones (
+    party TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    published_s REAL NOT NULL,
+    PRIMARY KEY (party, identifier)
+);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
@@ -343,6 +354,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         12, "the secret of the ids parties are shown (a keyed permutation of row ids)", _public_id_secret
     ),
+    Migration(13, "geographical zones published by parties", _ZONES),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 

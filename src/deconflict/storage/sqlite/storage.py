@@ -24,6 +24,7 @@ from deconflict.storage.sqlite.messages import SQLiteMessageStore
 from deconflict.storage.sqlite.operations import SQLiteStore
 from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.readiness import readiness_problem
+from deconflict.storage.sqlite.zones import SQLiteZoneStore
 from deconflict.units import AltitudeMargins
 
 __all__ = ["SQLiteStorage"]
@@ -53,6 +54,7 @@ class SQLiteStorage:
     conflict_states: SQLiteConflictStates
     incidents: SQLiteIncidentStore
     ledger: SQLiteDisclosureLedger
+    zones: SQLiteZoneStore
 
     @classmethod
     def open(
@@ -93,6 +95,7 @@ class SQLiteStorage:
                 store(SQLiteConflictStates),
                 store(SQLiteIncidentStore),
                 store(SQLiteDisclosureLedger),
+                store(SQLiteZoneStore),
             )
             opened.pop_all()
         return storage
@@ -110,6 +113,7 @@ class SQLiteStorage:
     def close(self) -> None:
         """Close every store, then the database (its connection closes with its last user)."""
         for store in (
+            self.zones,
             self.ledger,
             self.incidents,
             self.conflict_states,

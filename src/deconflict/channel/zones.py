@@ -1,0 +1,115 @@
+"""Geographical zones published through the channel: who publishes them, where they are kept.
+
+Any party may publish zones (:class:`~deconflict.strategic.zones.Zone`, read
+from an ED-269 or ED-318 document): the publisher is the zones' authority, and
+a zone is its own, replaced or withdrawn by its identifier (two parties may use
+the same identifier for different zones). Zones are public: every party lists
+every published zone with all it publishes.
+
+A filing that enters an applicable restriction of a zone is a conflict between
+the filer and the zone's authority (:mod:`deconflict.channel.service.operations`).
+A zone is the standing plan of its authority, so it is bounded as a filed
+operation is (:func:`check_zone_extent`): no zone lets its authority learn of
+filings beyond the area and altitude span an operation could cover.
+
+Publishing, replacing or withdrawing a zone does not re-check operations
+already filed: a plan's conflicts are found when its party files it, at the
+time it chooses, never on another party's initiative. Operations filed before
+meet the zones as published when they are next amended; conflicts found with a
+zone stand until the filer amends or withdraws its operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from deconflict.channel.plans import check_extent
+from deconflict.errors import InputError, Problem
+from deconflict.strategic.limits import Limits
+from deconflict.strategic.volume import Volume
+from deconflict.strategic.zones import Zone
+
+__all__ = [
+    "ZONE_OPERATION_PREFIX",
+    "PublishedZone",
+    "ZoneStore",
+    "check_zone_extent",
+    "zone_operation",
+]
+
+ZONE_OPERATION_PREFIX = "zone/"
+"""What a conflict with a zone names as the authority's operation: ``zone/IDENTIFIER``.
+
+Operation ids cannot hold a ``/``, so a zone never shares a name with one of
+its authority's operations (amending that operation leaves the zone's conflicts alone).
+"""
+
+
+def zone_operation(identifier: str) -> str:
+    """The authority's side of a conflict with zone ``identifier``.
+
+    >>> zone_operation("LX001")
+    'zone/LX001'
+    """
+    return f"{ZONE_OPERATION_PREFIX}{identifier}"
+
+
+@dataclass(frozen=True)
+class PublishedZone:
+    """A zone as the channel keeps it: its authority (the party that published it) and when."""
+
+    party: str
+    zone: Zone
+    published_s: float
+
+
+def check_zone_extent(zones: Sequence[Zone], limits: Limits) -> None:
+    """Refuse a zone larger than an operation may be, in area or altitude span; refuse duplicates.
+
+    The area is that of the union of the zone's layers, the altitude span from
+    its lowest floor to its highest ceiling (a zone applies at whatever times
+    its schedule says, so its time span is not bounded).
+
+    Raises
+    ------
+    InputError
+        One problem per zone and limit exceeded, and per identifier given twice.
+    """
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for zone in zones:
+        if zone.identifier in seen:
+            problems.append(Problem("zones", "is given twice", f"zone {zone.identifier}", "identifier"))
+        seen.add(zone.identifier)
+        volumes = [
+            Volume(str(i), "", zone.identifier, layer.footprint, layer.lower, layer.upper, 0.0, 1.0)
+            for i, layer in enumerate(zone.layers)
+        ]
+        try:
+            check_extent(zone_operation(zone.identifier), volumes, limits)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+
+
+class ZoneStore(Protocol):
+    """Where published zones are kept (storage implements it)."""
+
+    def publish(self, party: str, zones: Sequence[Zone], now_s: float) -> None:
+        """Store ``zones`` as ``party``'s, each replacing its zone of the same identifier (one transaction)."""
+        ...
+
+    def withdraw(self, party: str, identifier: str) -> bool:
+        """Remove ``party``'s zone ``identifier``; whether there was one."""
+        ...
+
+    def list_zones(self) -> list[PublishedZone]:
+        """Every published zone, by party then identifier."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...
