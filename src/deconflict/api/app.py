@@ -26,6 +26,7 @@ from deconflict.api.routers import parties as party_routes
 from deconflict.api.routers import stats as stats_routes
 from deconflict.api.routers import tracks as tracks_routes
 from deconflict.api.routers import ui as ui_routes
+from deconflict.api.routers import zones as zone_routes
 from deconflict.channel.catalogue import load_catalogue
 from deconflict.channel.deadlines import Clock, SystemClock
 from deconflict.channel.events import EventBus
@@ -150,6 +151,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
         health,
         party_routes,
         operations,
+        zone_routes,
         conflicts,
         disclosures,
         catalogue_routes,

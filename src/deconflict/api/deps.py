@@ -26,6 +26,7 @@ from deconflict.channel.public_ids import IdKind, PublicIds, new_secret
 from deconflict.channel.service.logins import record_login_failure
 from deconflict.channel.service.messages import pass_deadlines
 from deconflict.channel.stores import Storage
+from deconflict.channel.zones import ZoneStore
 from deconflict.config import Settings
 from deconflict.errors import AuthenticationError, DeconflictError, InputError, Problem
 from deconflict.strategic.store import Store
@@ -51,6 +52,7 @@ __all__ = [
     "Services",
     "SettingsDep",
     "StoreDep",
+    "ZonesDep",
     "current_party",
     "if_match_version",
 ]
@@ -114,6 +116,11 @@ class Services:
         """Where disclosures to other parties are recorded for their subject."""
         return self.storage.ledger
 
+    @property
+    def zones(self) -> ZoneStore:
+        """Geographical zones published by parties."""
+        return self.storage.zones
+
 
 def _services(request: Request) -> Services:
     services = getattr(request.app.state, "services", None)
@@ -166,6 +173,10 @@ async def _ledger(request: Request) -> DisclosureLedger | None:
     return _services(request).ledger
 
 
+async def _zones(request: Request) -> ZoneStore:
+    return _services(request).zones
+
+
 async def _public_ids(request: Request) -> PublicIds:
     return _services(request).public_ids
 
@@ -185,6 +196,8 @@ LedgerDep = Annotated[DisclosureLedger | None, Depends(_ledger)]
 """The disclosure ledger, or ``None`` when the app runs without one."""
 EventsDep = Annotated[EventBus, Depends(_events)]
 """The app's event bus: pass it to the :mod:`~deconflict.channel.service` functions that publish."""
+ZonesDep = Annotated[ZoneStore, Depends(_zones)]
+"""Published geographical zones: every filing is checked against them."""
 PublicIdsDep = Annotated[PublicIds, Depends(_public_ids)]
 """The ids parties are shown (:mod:`deconflict.channel.public_ids`): encode every id a response carries."""
 Now = Annotated[float, Depends(_now)]

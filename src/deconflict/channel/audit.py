@@ -96,6 +96,8 @@ class AuditKind(StrEnum):
     INCIDENT_CLOSED = "incident_closed"
     INCIDENT_COMMENTED = "incident_commented"
     TOKEN_ROTATED = "token_rotated"
+    ZONES_PUBLISHED = "zones_published"
+    ZONE_WITHDRAWN = "zone_withdrawn"
 
 
 def canonical_json(value: Any) -> str:

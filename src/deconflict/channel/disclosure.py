@@ -8,11 +8,19 @@ the two volumes share: where (the overlap region's bounding box and area), when
 party's priority, volume id, operation id, geometry beyond the overlap and other
 volumes never reach it. Each disclosure is recorded in the other party's ledger
 (:mod:`deconflict.channel.ledger`).
+
+A conflict with a geographical zone (the other side a zone's authority) also
+carries the zone's public facts, as the zone published them (name,
+restriction, reasons, message, conditions, contacts): both sides see them,
+since zones are public. The authority learns of the filer's plan only what any
+other side learns.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from deconflict.errors import NotFoundError
 from deconflict.strategic.conflicts import Conflict
@@ -41,6 +49,9 @@ class ConflictView:
         Area and (min lon, min lat, max lon, max lat) of the common footprint
         region: inside the viewer's own footprint (grown by the horizontal
         buffer, when one is configured).
+    zone
+        For a conflict with a geographical zone, the zone's public facts
+        (:meth:`~deconflict.strategic.zones.Zone.facts`); ``None`` between plans.
     """
 
     id: int
@@ -55,6 +66,7 @@ class ConflictView:
     altitude_reference: str
     overlap_area_m2: float
     overlap_bbox: tuple[float, float, float, float]
+    zone: dict[str, Any] | None = None
 
 
 def conflict_view(conflict: Conflict, viewer_party: str, *, conflict_id: int, state: str) -> ConflictView:
@@ -92,4 +104,5 @@ def conflict_view(conflict: Conflict, viewer_party: str, *, conflict_id: int, st
         altitude_reference=conflict.altitude_reference,
         overlap_area_m2=conflict.overlap_area_m2,
         overlap_bbox=conflict.overlap_bbox,
+        zone=None if conflict.zone is None else json.loads(conflict.zone),
     )

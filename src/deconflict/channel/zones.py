@@ -29,32 +29,13 @@ from deconflict.channel.plans import check_extent
 from deconflict.errors import InputError, Problem
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.volume import Volume
-from deconflict.strategic.zones import Zone
+from deconflict.strategic.zones import Zone, zone_operation
 
 __all__ = [
-    "ZONE_OPERATION_PREFIX",
     "PublishedZone",
     "ZoneStore",
     "check_zone_extent",
-    "zone_operation",
 ]
-
-ZONE_OPERATION_PREFIX = "zone/"
-"""What a conflict with a zone names as the authority's operation: ``zone/IDENTIFIER``.
-
-Operation ids cannot hold a ``/``, so a zone never shares a name with one of
-its authority's operations (amending that operation leaves the zone's conflicts alone).
-"""
-
-
-def zone_operation(identifier: str) -> str:
-    """The authority's side of a conflict with zone ``identifier``.
-
-    >>> zone_operation("LX001")
-    'zone/LX001'
-    """
-    return f"{ZONE_OPERATION_PREFIX}{identifier}"
-
 
 @dataclass(frozen=True)
 class PublishedZone:
@@ -66,7 +47,7 @@ class PublishedZone:
 
 
 def check_zone_extent(zones: Sequence[Zone], limits: Limits) -> None:
-    """Refuse a zone larger than an operation may be, in area or altitude span; refuse duplicates.
+    """Refuse a zone larger than an operation may be, in area or altitude span.
 
     The area is that of the union of the zone's layers, the altitude span from
     its lowest floor to its highest ceiling (a zone applies at whatever times
@@ -75,14 +56,10 @@ def check_zone_extent(zones: Sequence[Zone], limits: Limits) -> None:
     Raises
     ------
     InputError
-        One problem per zone and limit exceeded, and per identifier given twice.
+        One problem per zone and limit exceeded.
     """
     problems: list[Problem] = []
-    seen: set[str] = set()
     for zone in zones:
-        if zone.identifier in seen:
-            problems.append(Problem("zones", "is given twice", f"zone {zone.identifier}", "identifier"))
-        seen.add(zone.identifier)
         volumes = [
             Volume(str(i), "", zone.identifier, layer.footprint, layer.lower, layer.upper, 0.0, 1.0)
             for i, layer in enumerate(zone.layers)

@@ -9,6 +9,8 @@ compare through conservative MSL ranges (:mod:`deconflict.units`).
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +40,10 @@ class Conflict:
     conservative MSL overlap). ``overlap_bbox`` is (min lon, min lat, max lon,
     max lat) of the footprints' common region. ``priority_a`` and ``priority_b``
     are the priorities of the two volumes (their operations' priorities once filed).
+    ``zone``, for a plan that enters a geographical zone's restriction (``b`` the
+    zone's volume), is the zone's public facts
+    (:meth:`~deconflict.strategic.zones.Zone.facts`) as JSON text, kept as they were
+    when the conflict was found; ``None`` between plans.
     """
 
     a: str
@@ -55,10 +61,11 @@ class Conflict:
     overlap_bbox: tuple[float, float, float, float]
     priority_a: int = 0
     priority_b: int = 0
+    zone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The conflict as PRODUCT.md's JSON object."""
-        return {
+        """The conflict as PRODUCT.md's JSON object (with ``zone``'s facts for a conflict with a zone)."""
+        found = {
             "a": self.a,
             "b": self.b,
             "party_a": self.party_a,
@@ -71,6 +78,9 @@ class Conflict:
             "overlap_area_m2": round(self.overlap_area_m2, 3),
             "overlap_bbox": [round(v, 7) for v in self.overlap_bbox],
         }
+        if self.zone is not None:
+            found["zone"] = json.loads(self.zone)
+        return found
 
 
 def format_time(time_s: float) -> str:

@@ -11,6 +11,7 @@ from deconflict.strategic.conflicts import Conflict, evaluate_pairs
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation, OperationState, Volume
+from deconflict.strategic.zones import Zone, zone_conflicts
 
 __all__ = ["FilingResult", "file_operation", "withdraw_operation"]
 
@@ -65,6 +66,7 @@ def file_operation(
     replaces_version: int | None = None,
     buffers: Buffers = Buffers(),
     limits: Limits = Limits(),
+    zones: Sequence[tuple[str, Zone]] = (),
 ) -> FilingResult:
     """File a new operation, or a new version of one, and find its conflicts.
 
@@ -79,6 +81,11 @@ def file_operation(
         (0 for a new operation).
     replaces_version
         ``None`` to file a new operation; the current version to update one.
+    zones
+        Published geographical zones, each with its authority party: each
+        applicable restriction the operation enters is a conflict with the
+        authority (:meth:`~deconflict.strategic.zones.ZoneConflict.filed`), after
+        those with other parties' plans. The party's own zones are skipped.
 
     Raises
     ------
@@ -119,6 +126,8 @@ def file_operation(
                         right.append(other)
             position += len(group)
         conflicts = evaluate_pairs(left, right, buffers, margins)
+        others = [(authority, zone) for authority, zone in zones if authority != party]
+        conflicts += [z.filed() for z in zone_conflicts(volumes, others, buffers, margins)]
         operation = Operation(
             id=operation_id,
             party=party,

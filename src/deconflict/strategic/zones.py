@@ -21,7 +21,8 @@ saving rules, so none is applied: a schedule published as ``08:00+01:00`` is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -45,6 +46,7 @@ __all__ = [
     "ZoneRestriction",
     "applicable_windows",
     "zone_conflicts",
+    "zone_operation",
     "zone_volumes",
 ]
 
@@ -240,6 +242,18 @@ def applicable_windows(
     return _merged([(t0, t1) for t0, t1 in windows if t0 < t1])
 
 
+def zone_operation(identifier: str) -> str:
+    """What a filed conflict with zone ``identifier`` names as its authority's operation.
+
+    Operation ids cannot hold a ``/``, so a zone never shares a name with an
+    operation of its authority (amending that operation leaves the zone's conflicts alone).
+
+    >>> zone_operation("LX001")
+    'zone/LX001'
+    """
+    return f"zone/{identifier}"
+
+
 def zone_volumes(zone: Zone, party: str, start_s: float, end_s: float) -> list[Volume]:
     """The zone as volumes of ``party`` over the horizon [start_s, end_s): one per layer and window.
 
@@ -272,6 +286,15 @@ class ZoneConflict:
     def to_json(self) -> dict[str, object]:
         """The conflict (``a`` the plan's volume, ``b`` the zone's) with the zone's public facts."""
         return {**self.conflict.to_json(), "zone": self.zone.facts()}
+
+    def filed(self) -> Conflict:
+        """The conflict as the channel files it: the zone's facts on it (as they are now), and
+        :func:`zone_operation` as the authority's operation."""
+        return replace(
+            self.conflict,
+            operation_b=zone_operation(self.zone.identifier),
+            zone=json.dumps(self.zone.facts(), sort_keys=True),
+        )
 
 
 def zone_conflicts(

@@ -26,6 +26,7 @@ from deconflict.api.deps import (
     PublicIdsDep,
     SettingsDep,
     StoreDep,
+    ZonesDep,
     current_party,
 )
 from deconflict.api.limits import RatedFiler, RatedWithdrawer
@@ -48,6 +49,7 @@ from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.plans import plan_volumes
 from deconflict.channel.public_ids import PublicIds
 from deconflict.channel.service.operations import file_plan, withdraw_plan
+from deconflict.channel.zones import ZoneStore
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
 from deconflict.formats import write_plan
@@ -104,8 +106,10 @@ def _file(
     events: EventSink | None = None,
     conflict_states: ConflictStateStore | None = None,
     ledger: DisclosureLedger | None = None,
+    zones: ZoneStore | None = None,
 ) -> FilingResult:
     document = body.document()
+    published = [] if zones is None else [(z.party, z.zone) for z in zones.list_zones()]
     volumes = plan_volumes(document, party, limits=settings.limits())
     return file_plan(
         store,
@@ -123,6 +127,7 @@ def _file(
         conflict_states=conflict_states,
         ledger=ledger,
         probes=settings.probe_rules(),
+        zones=published,
     )
 
 
@@ -141,11 +146,16 @@ def file_new(
     settings: SettingsDep,
     events: EventsDep,
     ledger: LedgerDep,
+    zones: ZonesDep,
     response: Response,
     ids: PublicIdsDep,
 ) -> FilingOut:
-    """File a new operation; the strategic check runs atomically with the commit."""
-    result = _file(store, audit, now_s, settings, party.name, body.id, body, None, events, None, ledger)
+    """File a new operation; the strategic check runs atomically with the commit.
+
+    Each applicable restriction of a published zone it enters is a conflict with
+    the zone's authority, with the zone's public facts.
+    """
+    result = _file(store, audit, now_s, settings, party.name, body.id, body, None, events, None, ledger, zones)
     _set_version_headers(response, result.operation)
     response.headers["Location"] = f"/v1/operations/{result.operation.id}"
     return _filing_out(result, party.name, ids)
@@ -164,10 +174,14 @@ def amend(
     events: EventsDep,
     conflict_states: ConflictStatesDep,
     ledger: LedgerDep,
+    zones: ZonesDep,
     response: Response,
     ids: PublicIdsDep,
 ) -> FilingOut:
-    """Replace an operation's volumes and priority; ``If-Match`` names the version replaced."""
+    """Replace an operation's volumes and priority; ``If-Match`` names the version replaced.
+
+    It is checked against the zones published now, as a new filing is.
+    """
     if body.id is not None and body.id != operation_id:
         raise InputError(
             [
@@ -191,6 +205,7 @@ def amend(
         events,
         conflict_states,
         ledger,
+        zones,
     )
     _set_version_headers(response, result.operation)
     return _filing_out(result, party.name, ids)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconflict.api.schemas.common import PUBLIC_ID
+from deconflict.api.schemas.zones import ZoneFactsOut
 from deconflict.channel.conflicts import MAX_REASON_CHARS, LifecycleView
 from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.public_ids import IdKind, PublicIds
@@ -67,6 +68,10 @@ class ConflictOut(BaseModel):
     resolution: Literal["amended", "withdrawn"] | None = None
     resolved_by: str | None = None
     resolved: str | None = Field(default=None, description="RFC 3339 UTC time of the resolution")
+    zone: ZoneFactsOut | None = Field(
+        default=None,
+        description="a conflict with a geographical zone: the zone's public facts, as published when found",
+    )
 
     @classmethod
     def of(cls, view: ConflictView, ids: PublicIds, lifecycle: LifecycleView | None = None) -> ConflictOut:
@@ -100,4 +105,5 @@ class ConflictOut(BaseModel):
             altitude_reference=view.altitude_reference,
             overlap_area_m2=round(view.overlap_area_m2, 3),
             overlap_bbox=(lon0, lat0, lon1, lat1),
+            zone=None if view.zone is None else ZoneFactsOut.model_validate(view.zone),
         )

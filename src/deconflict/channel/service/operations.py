@@ -36,6 +36,7 @@ from deconflict.strategic.filing import FilingResult, file_operation, withdraw_o
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import ConflictRecord, Store
 from deconflict.strategic.volume import Operation, Volume
+from deconflict.strategic.zones import Zone
 
 __all__ = ["file_plan", "withdraw_plan"]
 
@@ -61,6 +62,8 @@ def _conflict_record(filer: str, conflict: Conflict, conflict_id: int, ids: Publ
         "overlap_area_m2": conflict.overlap_area_m2,
         "overlap_bbox": list(conflict.overlap_bbox),
     }
+    if conflict.zone is not None:
+        payload["zone"] = conflict.operation_b  # zone/IDENTIFIER: public, as zones are
     audience = tuple(sorted({conflict.party_a, conflict.party_b}))
     return AuditRecord(filer, AuditKind.CONFLICT_FOUND, (f"conflict:{shown}",), audience, payload)
 
@@ -82,6 +85,7 @@ def file_plan(
     conflict_states: ConflictStateStore | None = None,
     ledger: DisclosureLedger | None = None,
     probes: ProbeRules = ProbeRules(),
+    zones: Sequence[tuple[str, Zone]] = (),
 ) -> FilingResult:
     """File (or amend) an operation and record it with one ``conflict_found`` entry per conflict.
 
@@ -92,6 +96,9 @@ def file_plan(
     Given a ``ledger``, what each conflict tells each side about the other is
     recorded in it, in the same transaction, and a burst of filings revealing
     one party's plans raises a probe alarm to it (recorded, and pushed).
+    ``zones`` (published zones with their authorities): each applicable
+    restriction entered is a conflict with the zone's authority, recorded as
+    every other conflict is (its entry also names the zone).
 
     Raises
     ------
@@ -113,6 +120,7 @@ def file_plan(
             replaces_version=replaces_version,
             buffers=buffers,
             limits=limits,
+            zones=zones,
         )
         operation = result.operation
         kind = AuditKind.OPERATION_FILED if replaces_version is None else AuditKind.OPERATION_UPDATED
