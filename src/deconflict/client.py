@@ -420,6 +420,21 @@ class ChannelClient:
         )
         return withdrawn
 
+    def publish_zones(self, document: Any) -> dict[str, Any]:
+        """Publish the zones of an ED-269 or ED-318 document as the caller's (each replacing the
+        caller's zone of its identifier); returns ``{published: [identifiers]}``."""
+        published: dict[str, Any] = self._call("POST", "/v1/zones", document)
+        return published
+
+    def zones(self) -> list[dict[str, Any]]:
+        """Every published zone (zones are public), by authority then identifier."""
+        listed: list[dict[str, Any]] = self._call("GET", "/v1/zones")
+        return listed
+
+    def withdraw_zone(self, identifier: str) -> None:
+        """Withdraw the caller's zone ``identifier``."""
+        self._call("DELETE", f"/v1/zones/{urllib.parse.quote(identifier, safe='')}")
+
     def conflicts(self, state: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """The caller's conflicts (all but resolved ones, unless ``state`` names one) with their lifecycle."""
         listed: list[dict[str, Any]] = self._call(

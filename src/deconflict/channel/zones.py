@@ -37,6 +37,7 @@ __all__ = [
     "check_zone_extent",
 ]
 
+
 @dataclass(frozen=True)
 class PublishedZone:
     """A zone as the channel keeps it: its authority (the party that published it) and when."""
@@ -46,7 +47,7 @@ class PublishedZone:
     published_s: float
 
 
-def check_zone_extent(zones: Sequence[Zone], limits: Limits) -> None:
+def check_zone_extent(zones: Sequence[Zone], limits: Limits, source: str = "request") -> None:
     """Refuse a zone larger than an operation may be, in area or altitude span.
 
     The area is that of the union of the zone's layers, the altitude span from
@@ -56,7 +57,7 @@ def check_zone_extent(zones: Sequence[Zone], limits: Limits) -> None:
     Raises
     ------
     InputError
-        One problem per zone and limit exceeded.
+        One problem per zone and limit exceeded, naming ``source`` and the zone.
     """
     problems: list[Problem] = []
     for zone in zones:
@@ -67,7 +68,7 @@ def check_zone_extent(zones: Sequence[Zone], limits: Limits) -> None:
         try:
             check_extent(zone_operation(zone.identifier), volumes, limits)
         except InputError as exc:
-            problems.extend(exc.problems)
+            problems.extend(Problem(source, p.message, f"zone {zone.identifier}", p.field) for p in exc.problems)
     if problems:
         raise InputError(problems)
 

@@ -191,12 +191,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``ops``, ``conflicts``, ``disclosures``: a party's plans, conflicts and ledger, through a server."""
+    """``ops``, ``conflicts``, ``disclosures``, ``zones``: a party's plans, conflicts, ledger and
+    zones, through a server."""
     from deconflict.cli.conflicts import add_conflicts_parser
     from deconflict.cli.disclosures import add_disclosures_parser
     from deconflict.cli.ops import add_ops_parser
+    from deconflict.cli.zones import add_zones_parser
 
     add_ops_parser(sub)
+    add_zones_parser(sub)
     add_conflicts_parser(sub)
     add_disclosures_parser(sub)
 
@@ -352,6 +355,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "msg": ("msg", "run_msg"),
     "ops": ("ops", "run_ops"),
     "conflicts": ("conflicts", "run_conflicts"),
+    "zones": ("zones", "run_zones"),
     "disclosures": ("disclosures", "run_disclosures"),
     "db": ("db", "run_db"),
     "audit": ("audit", "run_audit"),

@@ -25,7 +25,9 @@ __all__ = [
     "add_server_arguments",
     "client_from_args",
     "conflicts_table",
+    "located_problems",
     "run_ops",
+    "zones_entered_table",
 ]
 
 
@@ -159,7 +161,7 @@ def _read_collection(path: str, fmt: str | None, operation: str) -> dict[str, An
     }
 
 
-def _file_problems(exc: ChannelError, path: str) -> list[Problem]:
+def located_problems(exc: ChannelError, path: str) -> list[Problem]:
     """The problems of a refused filing (422), located in the file as ``check`` locates them."""
     detail = exc.detail
     if exc.status != 422 or not isinstance(detail, list) or not all(isinstance(p, dict) for p in detail):
@@ -173,6 +175,37 @@ def _file_problems(exc: ChannelError, path: str) -> list[Problem]:
         )
         for p in detail
     ]
+
+
+def zones_entered_table(conflicts: list[dict[str, Any]]) -> Table:
+    """The zones that conflicts enter, as the zones publish themselves: why, and whom to contact."""
+    from rich.table import Table
+
+    table = Table(title="Zones entered", title_justify="left")
+    for column in ("conflict", "zone", "restriction", "why", "contact"):
+        table.add_column(column)
+    for c in conflicts:
+        zone = c.get("zone")
+        if not zone:
+            continue
+        why = [", ".join(zone["reasons"]), zone["other_reason"], zone["message"], zone["conditions"]]
+        contacts = [
+            ", ".join(
+                str(a[k])
+                for k in ("name", "service", "contact_name", "email", "phone", "site_url")
+                if a.get(k)
+            )
+            for a in zone["authorities"]
+        ]
+        table.add_row(
+            str(c["id"]),
+            f"[bold]{c['other_party']}[/] {zone['identifier']}"
+            + (f" {zone['name']}" if zone["name"] else ""),
+            str(zone["restriction"]),
+            "; ".join(t for t in why if t),
+            "; ".join(t for t in contacts if t),
+        )
+    return table
 
 
 def _operations_table(operations: list[dict[str, Any]]) -> Table:
@@ -227,7 +260,7 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
         try:
             filed = client.file_operation(args.id, collection, priority, args.replaces)
         except ChannelError as exc:
-            problems = _file_problems(exc, args.file)
+            problems = located_problems(exc, args.file)
             if problems:
                 raise InputError(problems) from exc
             raise
@@ -238,6 +271,8 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
             out.print(f"filed {op['id']} version {op['version']} ({op['state']}, priority {op['priority']})")
             if filed["conflicts"]:
                 out.print(conflicts_table(filed["conflicts"], "Conflicts found"))
+                if any(c.get("zone") for c in filed["conflicts"]):
+                    out.print(zones_entered_table(filed["conflicts"]))
             else:
                 out.print("no conflict")
         return 1 if filed["conflicts"] else 0

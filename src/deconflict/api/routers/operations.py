@@ -155,7 +155,9 @@ def file_new(
     Each applicable restriction of a published zone it enters is a conflict with
     the zone's authority, with the zone's public facts.
     """
-    result = _file(store, audit, now_s, settings, party.name, body.id, body, None, events, None, ledger, zones)
+    result = _file(
+        store, audit, now_s, settings, party.name, body.id, body, None, events, None, ledger, zones
+    )
     _set_version_headers(response, result.operation)
     response.headers["Location"] = f"/v1/operations/{result.operation.id}"
     return _filing_out(result, party.name, ids)

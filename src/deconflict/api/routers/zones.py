@@ -67,9 +67,7 @@ def publish(
     return ZonesPublishedOut(published=published)
 
 
-@router.delete(
-    "/{identifier}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {"model": ErrorOut}}
-)
+@router.delete("/{identifier}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {"model": ErrorOut}})
 def withdraw(identifier: str, party: CurrentParty, zones: ZonesDep, audit: AuditDep, now_s: Now) -> Response:
     """Withdraw one of the caller's zones (another party's is not found)."""
     withdraw_zone(zones, audit, party.name, identifier, now_s)

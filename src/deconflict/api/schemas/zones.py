@@ -70,7 +70,9 @@ class ZoneCircleOut(BaseModel):
 class ZoneLayerOut(BaseModel):
     """One airspace volume of a zone: a footprint between two limits."""
 
-    geometry: dict[str, Any] = Field(description="GeoJSON (lon, lat) of the footprint; a circle as its polygon")
+    geometry: dict[str, Any] = Field(
+        description="GeoJSON (lon, lat) of the footprint; a circle as its polygon"
+    )
     circle: ZoneCircleOut | None = None
     altitude_lower: ZoneAltitudeOut
     altitude_upper: ZoneAltitudeOut
