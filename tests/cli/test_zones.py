@@ -50,14 +50,14 @@ def test_publish_list_and_withdraw(
 def test_a_bad_zone_file_is_refused_naming_the_file_and_field(channel: Channel, tmp_path: Path) -> None:
     bad = str(_DATA / "bad_zones_ed269.json")
     with pytest.raises(
-        InputError, match="bad_zones_ed269.json: feature 0 .LX001.: geometry.0..upperVerticalReference"
+        InputError, match=r"bad_zones_ed269.json: feature 0 .LX001.: geometry.0..upperVerticalReference"
     ):
         run_client(channel, "red", "zones", "publish", bad)
     plan = _plan_file(tmp_path, "blue.geojson", blue_plan())
-    with pytest.raises(InputError, match="blue.geojson"):
+    with pytest.raises(InputError, match=r"blue\.geojson"):
         run_client(channel, "red", "zones", "publish", plan)
     huge = _zone_file(tmp_path, zone("RZ002", box=(20.0, 20.0, 60.0, 60.0)))
-    with pytest.raises(InputError, match="zones.json.*max_operation_area_km2"):
+    with pytest.raises(InputError, match=r"zones\.json.*max_operation_area_km2"):
         run_client(channel, "red", "zones", "publish", huge)
 
 

@@ -1,4 +1,4 @@
-"""The zone store contract, on both backends: zones kept whole, replaced and withdrawn by party and identifier."""
+"""The zone store contract, on both backends: zones kept whole, replaced and withdrawn by party and id."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def test_zones_round_trip_whole_on_both_backends(storage_backend: Backend) -> No
         assert back.facts() == zone.facts()
         assert back.restriction is zone.restriction
         horizon = (T0_S, T0_S + 30 * 86_400.0)
-        assert applicable_windows(back.applicability, *horizon) == applicable_windows(zone.applicability, *horizon)
+        assert applicable_windows(back.applicability, *horizon) == applicable_windows(
+            zone.applicability, *horizon
+        )
         assert len(back.layers) == len(zone.layers)
         for got, want in zip(back.layers, zone.layers, strict=True):
             assert (got.lower, got.upper) == (want.lower, want.upper)

@@ -68,7 +68,9 @@ def check_zone_extent(zones: Sequence[Zone], limits: Limits, source: str = "requ
         try:
             check_extent(zone_operation(zone.identifier), volumes, limits)
         except InputError as exc:
-            problems.extend(Problem(source, p.message, f"zone {zone.identifier}", p.field) for p in exc.problems)
+            problems.extend(
+                Problem(source, p.message, f"zone {zone.identifier}", p.field) for p in exc.problems
+            )
     if problems:
         raise InputError(problems)
 
@@ -77,7 +79,7 @@ class ZoneStore(Protocol):
     """Where published zones are kept (storage implements it)."""
 
     def publish(self, party: str, zones: Sequence[Zone], now_s: float) -> None:
-        """Store ``zones`` as ``party``'s, each replacing its zone of the same identifier (one transaction)."""
+        """Store ``zones`` as ``party``'s, each replacing its zone of that identifier (one transaction)."""
         ...
 
     def withdraw(self, party: str, identifier: str) -> bool:

@@ -10,7 +10,6 @@ compare through conservative MSL ranges (:mod:`deconflict.units`).
 from __future__ import annotations
 
 import json
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime

@@ -20,8 +20,8 @@ saving rules, so none is applied: a schedule published as ``08:00+01:00`` is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum

@@ -126,7 +126,7 @@ class ZoneApplicabilityOut(BaseModel):
 
 
 class ZoneOut(ZoneFactsOut):
-    """A published zone, as every party sees it: its authority (the party that published it) and all it says."""
+    """A published zone, as every party sees it: its authority (the party that published it), all it says."""
 
     party: str = Field(description="the zone's authority: the party that published it")
     published: str = Field(description="RFC 3339 UTC time it was last published")

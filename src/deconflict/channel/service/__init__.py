@@ -4,7 +4,8 @@ The API (and the ``party`` command) call these functions instead of the bare
 domain operations, so no state change escapes the log. One module per
 resource, as the API's routers and schemas are: ``operations``, ``conflicts``,
 ``messages`` (and their deadlines), ``parties``, ``logins``, ``tracks`` (the
-live picture's cycle), ``incidents`` and ``zones`` (geographical zones published); ``common`` holds what they share.
+live picture's cycle), ``incidents`` and ``zones`` (geographical zones published);
+``common`` holds what they share.
 
 When entries are written
 ------------------------

@@ -32,6 +32,7 @@ class PostgresZoneStore(DatabaseStore):
     def list_zones(self) -> list[PublishedZone]:
         with self.database.connection() as db:
             rows = db.execute(
-                'SELECT party, zone, published_s FROM zones ORDER BY party COLLATE "C", identifier COLLATE "C"'
+                "SELECT party, zone, published_s FROM zones "
+                'ORDER BY party COLLATE "C", identifier COLLATE "C"'
             ).fetchall()
         return [PublishedZone(r["party"], zone_from_json(r["zone"]), float(r["published_s"])) for r in rows]
