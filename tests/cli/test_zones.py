@@ -40,6 +40,8 @@ def test_publish_list_and_withdraw(
     assert "Zones" in table and "LX001" in table and "red" in table
     listed = run_json(channel, "blue", capsys, "zones", "list")
     assert {("red", "LX001"), ("red", "LX004")} <= {(z["party"], z["identifier"]) for z in listed}
+    # No upper limit (100 km above mean sea level): a zone's band is not bounded as an operation's is.
+    assert run_client(channel, "green", "zones", "publish", str(_DATA / "deviations_ed269.json")) == 0
     assert run_client(channel, "red", "zones", "withdraw", "LX004") == 0
     assert "withdrew zone LX004" in capsys.readouterr().out
     assert "LX004" not in {z["identifier"] for z in run_json(channel, "red", capsys, "zones", "list")}

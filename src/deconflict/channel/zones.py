@@ -8,9 +8,11 @@ every published zone with all it publishes.
 
 A filing that enters an applicable restriction of a zone is a conflict between
 the filer and the zone's authority (:mod:`deconflict.channel.service.operations`).
-A zone is the standing plan of its authority, so it is bounded as a filed
-operation is (:func:`check_zone_extent`): no zone lets its authority learn of
-filings beyond the area and altitude span an operation could cover.
+A zone is the standing plan of its authority, so it is bounded in area as a
+filed operation is (:func:`check_zone_extent`): no zone lets its authority
+learn of filings over a wider area than an operation could. Its altitude span
+is not bounded: zones commonly reach from the surface to no upper limit, and
+what a conflict tells of a plan's band lies within the plan's own band.
 
 Publishing, replacing or withdrawing a zone does not re-check operations
 already filed: a plan's conflicts are found when its party files it, at the
@@ -22,7 +24,8 @@ zone stand until the filer amends or withdraws its operation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from deconflict.channel.plans import check_extent
@@ -48,11 +51,11 @@ class PublishedZone:
 
 
 def check_zone_extent(zones: Sequence[Zone], limits: Limits, source: str = "request") -> None:
-    """Refuse a zone larger than an operation may be, in area or altitude span.
+    """Refuse a zone that covers a larger area than an operation may.
 
-    The area is that of the union of the zone's layers, the altitude span from
-    its lowest floor to its highest ceiling (a zone applies at whatever times
-    its schedule says, so its time span is not bounded).
+    The area is that of the union of the zone's layers. Neither its altitude
+    span (see the module) nor its time span (it applies whenever its schedule
+    says) is bounded.
 
     Raises
     ------
@@ -60,13 +63,14 @@ def check_zone_extent(zones: Sequence[Zone], limits: Limits, source: str = "requ
         One problem per zone and limit exceeded, naming ``source`` and the zone.
     """
     problems: list[Problem] = []
+    area_only = replace(limits, max_operation_band_m=math.inf)
     for zone in zones:
         volumes = [
             Volume(str(i), "", zone.identifier, layer.footprint, layer.lower, layer.upper, 0.0, 1.0)
             for i, layer in enumerate(zone.layers)
         ]
         try:
-            check_extent(zone_operation(zone.identifier), volumes, limits)
+            check_extent(zone_operation(zone.identifier), volumes, area_only)
         except InputError as exc:
             problems.extend(
                 Problem(source, p.message, f"zone {zone.identifier}", p.field) for p in exc.problems

@@ -58,8 +58,8 @@ def publish(
     """Publish the document's zones as the caller's, each replacing the caller's zone of its identifier.
 
     The caller is their authority: a filing that enters an applicable restriction
-    is a conflict with it. A zone is bounded in area and altitude span as an
-    operation is (422 naming the setting).
+    is a conflict with it. A zone is bounded in area as an operation is (422
+    naming the setting).
     """
     limits = settings.limits()
     found = parse_zones(document, "request", limits=limits)

@@ -46,7 +46,7 @@ def publish_zones(
     Raises
     ------
     InputError
-        If a zone is larger than an operation may be
+        If a zone covers a larger area than an operation may
         (:func:`~deconflict.channel.zones.check_zone_extent`): nothing is published.
     """
     check_zone_extent(zones, limits)
