@@ -23,8 +23,8 @@ zone stand until the filer amends or withdraws its operation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
