@@ -236,6 +236,11 @@ def test_the_zone_conflicts_lifecycle_and_audit_are_those_of_any_conflict(channe
     assert found["payload"]["zone"] == "zone/RZ001"
     assert found["payload"]["parties"] == ["blue", "red"]
     assert not [s for s in forbidden_strings() if s in json.dumps(entries)]
+    ledger = channel.client.get("/v1/disclosures", headers=channel.auth("blue")).json()
+    told = [d for d in (ledger["entries"] if isinstance(ledger, dict) else ledger) if d["kind"] == "conflict"]
+    assert [(d["recipient"], d["subject_ref"]) for d in told] == [
+        ("red", f"{BLUE_OPERATION}/blue-vol-ALPHA-5521")
+    ]
 
 
 def test_bad_and_oversized_zones_are_refused_whole(channel: Channel) -> None:
