@@ -15,11 +15,15 @@ import pytest
 
 from tests.api.conftest import (
     BLUE_OPERATION,
+    MARKER,
     RED_BOX,
     Channel,
     blue_plan,
     both_backends,
+    events,
     forbidden_strings,
+    send_text,
+    until_marker,
 )
 from tests.builders import box_feature, plan
 
@@ -264,3 +268,19 @@ def test_bad_and_oversized_zones_are_refused_whole(channel: Channel) -> None:
     )
     assert not_zones.status_code == 422
     assert channel.client.get("/v1/zones").status_code == 401
+
+
+def test_both_sides_are_pushed_the_zone_conflict_and_a_third_party_nothing(channel: Channel) -> None:
+    publish(channel, "red", zone("RZ001"))
+    with events(channel, "blue") as blue, events(channel, "red") as red, events(channel, "green") as green:
+        (entered,) = file_blue(channel)
+        send_text(channel, "red", "blue", MARKER, None)
+        send_text(channel, "blue", "red", MARKER, None)
+        send_text(channel, "blue", "green", MARKER, None)
+        got = {party: until_marker(ws) for party, ws in (("blue", blue), ("red", red), ("green", green))}
+    assert [f["type"] for f in got["green"]] == []
+    (to_blue,) = got["blue"]
+    assert to_blue["conflict"] == entered
+    (to_red,) = got["red"]
+    assert to_red["conflict"] == conflicts_of(channel, "red")[0]
+    assert not [s for s in forbidden_strings() if s in json.dumps(to_red)]
