@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deconflict.cli import _COMMANDS
+from deconflict.cli import _COMMANDS, main
 from deconflict.client import ChannelError
 from deconflict.errors import InputError
 from tests.api.conftest import Channel, blue_plan, forbidden_strings
@@ -78,3 +78,17 @@ def test_filing_into_a_zone_shows_the_zone_to_the_filer(
     seen = capsys.readouterr().out
     assert "zone/RZ001" in seen and "blue" in seen
     assert not [s for s in forbidden_strings() if s in seen]
+
+
+def test_the_audit_chain_with_zones_and_their_conflicts_verifies(
+    channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_client(channel, "red", "zones", "publish", _zone_file(tmp_path, zone("RZ001"))) == 0
+    plan = _plan_file(tmp_path, "blue.geojson", blue_plan())
+    assert run_client(channel, "blue", "ops", "file", plan, "--id", "op-1") == 1
+    assert run_client(channel, "blue", "ops", "file", plan, "--id", "op-1", "--replaces", "1") == 1
+    assert run_client(channel, "red", "zones", "withdraw", "RZ001") == 0
+    db, key = tmp_path / "channel.db", tmp_path / "server.pub.pem"
+    assert main(["audit", "key", "--db", str(db), "--out", str(key)]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify", "--db", str(db), "--key", str(key)]) == 0, capsys.readouterr()
