@@ -64,6 +64,7 @@ FUZZ_EXAMPLES ?= 500
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider tests/api/test_schemathesis.py
 
+# The live picture at 50k and 100k aircraft (several minutes each): `make bench BENCH_LIVE_FULL=1`.
 # BlueSky (the tactical reference) lives in its own environment, never imported by ours.
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed:
@@ -78,6 +79,12 @@ bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(BIN)/python benchmarks/channel.py --messages 2000 --seconds 60 --senders 8
 	$(BIN)/python benchmarks/channel.py --messages 10000 --seconds 60 --via socket
 	$(BIN)/python benchmarks/load.py --seconds 60 --parties 4 --max-rss-growth-mib 64
+	$(BIN)/python benchmarks/live.py --aircraft 10000 --duration 30
+ifdef BENCH_LIVE_FULL
+	$(BIN)/python benchmarks/live.py --aircraft 50000 --duration 60
+	$(BIN)/python benchmarks/live.py --aircraft 50000 --dense --duration 60
+	$(BIN)/python benchmarks/live.py --aircraft 100000 --duration 60
+endif
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis .coverage
