@@ -17,14 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deconflict.channel.gating import PlanAreas, Shown, Sweep, Withheld
-from deconflict.channel.live.alerts import (
-    Alert,
-    AlertView,
-    Position,
-    alert_level,
-    alert_number,
-    merge_alerts,
-)
+from deconflict.channel.live.alert_table import NOT_WITHHELD, WITHHELD, AlertTable, SeenAlerts, aircraft_array
+from deconflict.channel.live.alerts import Alert, AlertView, Position, alert_number
 from deconflict.channel.live.incidents import ClosestApproach, Incident, IncidentStore, merge_incidents
 from deconflict.channel.live.settings import LiveSettings
 from deconflict.channel.live.tracks import (
@@ -82,7 +76,7 @@ class CycleChanges:
     new_alerts: tuple[Alert, ...]
     changed_alerts: tuple[Alert, ...]
     cleared_alerts: tuple[Alert, ...]
-    alerts: tuple[Alert, ...]
+    alerts: Sequence[Alert]
     opened: tuple[Incident, ...]
     closer: tuple[Incident, ...]
     closed: tuple[Incident, ...]
@@ -137,7 +131,7 @@ class LivePicture:
         self._lock = threading.RLock()
         self._cycle_lock = threading.Lock()
         self._tracks = TrackTable(self.settings)
-        self._alerts: dict[Pair, Alert] = {}
+        self._alerts = AlertTable()
         self._incidents: dict[Pair, Incident] = {(i.a, i.b): i for i in open_incidents}
         self._next_alert = next_alert_number
         self._next_incident = next_incident_id
@@ -211,7 +205,7 @@ class LivePicture:
             ghosts = self._tracks.ghosts(now_s)
             parties = self._tracks.parties()
         slots, codes, age_s = fresh.slots, fresh.codes, fresh.age_s
-        if slots.size < 2 and not self._alerts and not self._incidents and ghosts is None:
+        if slots.size < 2 and not len(self._alerts) and not self._incidents and ghosts is None:
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
 
@@ -246,9 +240,10 @@ class LivePicture:
                 assert x is not None and y is not None
                 return ((x, y), ka, kb) if x < y else ((y, x), kb, ka)
 
-            seen = _alerts_seen(pairs, states, withheld, pair_of, settings.warning_s, now_s)
-            alerts = merge_alerts(self._alerts, seen, self._next_alert, now_s, tracking.alert_gap_s)
+            seen = _alerts_seen(pairs, states, withheld, slots, names, settings.warning_s)
+            alerts = self._alerts.merge(seen, self._next_alert, now_s, tracking.alert_gap_s)
             self._next_alert = alerts.next_number
+            open_alerts = self._alerts.open()
             in_loss = _incidents_seen(pairs, states, withheld, pair_of, now_s)
             incidents = merge_incidents(self._incidents, in_loss, self._next_incident, now_s)
             self._next_incident = incidents.next_id
@@ -263,7 +258,7 @@ class LivePicture:
             new_alerts=alerts.new,
             changed_alerts=alerts.changed,
             cleared_alerts=alerts.cleared,
-            alerts=alerts.open,
+            alerts=open_alerts,
             opened=incidents.opened,
             closer=incidents.closer,
             closed=incidents.closed,
@@ -334,8 +329,7 @@ class LivePicture:
         Alerts are numbered as they appear, so oldest first is by number.
         """
         with self._lock:
-            found = [a.view_for(party) for a in self._alerts.values() if a.involves(party)]
-        return sorted(found, key=alert_number)
+            return [a.view_for(party) for a in self._alerts.involving(party)]
 
     def alerts_page(
         self, party: str, limit: int, after: int | None = None, before: int | None = None
@@ -345,6 +339,11 @@ class LivePicture:
         The alert of a cursor need not be open any more: paging goes on from its number.
         """
         return page_of(self.alerts_for(party), alert_number, limit, after, before)
+
+    def alert_count(self) -> int:
+        """Alerts open now (each once, whichever side looks)."""
+        with self._lock:
+            return len(self._alerts)
 
     def open_incidents(self) -> list[Incident]:
         """The incidents open now."""
@@ -357,12 +356,11 @@ class LivePicture:
             own = self._tracks.own_tracks(party, now_s)
             foreign: list[ForeignTrack] = []
             with_alert: set[Pair] = set()
-            for alert in self._alerts.values():
-                if alert.involves(party):
-                    with_alert.add((alert.a, alert.b))
-                    if alert.withheld_from(party) is None:
-                        other = alert.b if alert.a.party == party else alert.a
-                        foreign += self._tracks.foreign(alert.id, other)
+            for alert in self._alerts.involving(party):
+                with_alert.add((alert.a, alert.b))
+                if alert.withheld_from(party) is None:
+                    other = alert.b if alert.a.party == party else alert.a
+                    foreign += self._tracks.foreign(alert.id, other)
             for pair, incident in self._incidents.items():
                 if incident.involves(party) and pair not in with_alert:
                     mine = incident.a.party == party
@@ -454,36 +452,50 @@ def _alerts_seen(
     pairs: _CrossParty,
     states: States,
     withheld: dict[int, Withheld],
-    pair_of: Callable[[int, int], tuple[Pair, int, int]],
+    slots: Int,
+    names: list[Aircraft | None],
     warning_s: float,
-    now_s: float,
-) -> list[Alert]:
-    """The cycle's pairs in conflict as alerts seen now (no id yet: :func:`merge_alerts` gives it)."""
-    in_loss = pairs.in_loss
-    seen = []
-    for k in range(pairs.ca.size):
-        pair, ka, kb = pair_of(int(pairs.ca[k]), int(pairs.cb[k]))
-        loss = (min(ka, kb), max(ka, kb)) in in_loss
-        to_loss_s = 0.0 if loss else max(float(pairs.tin_s[k]), 0.0)
-        seen.append(
-            Alert(
-                id="",
-                level=alert_level(loss, to_loss_s, warning_s),
-                a=pair[0],
-                b=pair[1],
-                since_s=now_s,
-                last_s=now_s,
-                time_to_loss_s=to_loss_s,
-                time_to_cpa_s=float(pairs.tcpa_s[k]),
-                distance_cpa_m=float(pairs.dcpa_m[k]),
-                vertical_cpa_m=float(pairs.vcpa_m[k]),
-                position_a=_where(states, ka),
-                position_b=_where(states, kb),
-                withheld_a=withheld.get(ka),
-                withheld_b=withheld.get(kb),
-            )
-        )
-    return seen
+) -> SeenAlerts:
+    """The cycle's pairs in conflict as columns, each pair in the :class:`Alert` order (``a < b``)."""
+    ca, cb = pairs.ca, pairs.cb
+    rows = np.unique(np.concatenate([ca, cb]))
+    aircraft: list[Aircraft] = []
+    for slot in slots[rows].tolist():
+        found = names[slot]
+        assert found is not None
+        aircraft.append(found)
+    # Each involved aircraft's rank in the (party, id) order, so that every pair is put in order at once.
+    rank = np.empty(rows.size, dtype=np.int64)
+    rank[sorted(range(rows.size), key=lambda k: (aircraft[k].party, aircraft[k].id))] = np.arange(rows.size)
+    at_a, at_b = np.searchsorted(rows, ca), np.searchsorted(rows, cb)
+    swap = rank[at_a] > rank[at_b]
+    ka, kb = np.where(swap, cb, ca), np.where(swap, ca, cb)
+    objects = aircraft_array(aircraft)
+    oa, ob = np.where(swap, at_b, at_a), np.where(swap, at_a, at_b)
+
+    size = len(states)
+    loss = np.isin(ca * size + cb, pairs.la * size + pairs.lb)
+    to_loss_s = np.where(loss, 0.0, np.maximum(pairs.tin_s, 0.0))
+    level = np.where(loss, 2, np.where(to_loss_s <= warning_s, 1, 0)).astype(np.int8)
+    code = np.full(size, NOT_WITHHELD, dtype=np.int8)
+    for row, reason in withheld.items():
+        code[row] = WITHHELD.index(reason)
+    position = np.column_stack([states.lon_deg, states.lat_deg, states.alt_m])
+    return SeenAlerts(
+        slot_a=slots[ka],
+        slot_b=slots[kb],
+        a=objects[oa],
+        b=objects[ob],
+        level=level,
+        withheld_a=code[ka],
+        withheld_b=code[kb],
+        time_to_loss_s=to_loss_s,
+        time_to_cpa_s=pairs.tcpa_s,
+        distance_cpa_m=pairs.dcpa_m,
+        vertical_cpa_m=pairs.vcpa_m,
+        position_a=position[ka],
+        position_b=position[kb],
+    )
 
 
 def _incidents_seen(
