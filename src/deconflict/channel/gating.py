@@ -105,6 +105,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_EXACT",
+    "NOT_REFUSED",
+    "REFUSALS",
     "GatingSettings",
     "Kinematics",
     "PlanAreas",
@@ -115,6 +117,7 @@ __all__ = [
     "Withheld",
     "check_cap",
     "implausible",
+    "implausible_many",
     "near_footprints",
 ]
 
@@ -302,6 +305,52 @@ def implausible(settings: GatingSettings, state: Kinematics, previous: Kinematic
     if north_m * north_m + east_m * east_m > reach_m * reach_m:
         return Refusal.POSITION_JUMP
     return None
+
+
+REFUSALS = tuple(Refusal)
+"""Each refusal code's reason (:func:`implausible_many`); -1 for none."""
+NOT_REFUSED = -1
+
+
+def implausible_many(
+    settings: GatingSettings,
+    state: Sequence[NDArray[np.float64]],
+    previous: Sequence[NDArray[np.float64]],
+    has_previous: NDArray[np.bool_],
+) -> NDArray[np.int8]:
+    """:func:`implausible` over columns: each row's refusal code (:data:`REFUSALS`) or :data:`NOT_REFUSED`.
+
+    ``state`` and ``previous`` are the :data:`Kinematics` columns (``previous``
+    read only where ``has_previous``).
+    """
+    time_s, lat_deg, lon_deg, _, gs_mps, trk_deg, vs_mps = state[:7]
+    time0_s, lat0_deg, lon0_deg, _, gs0_mps, trk0_deg = previous[:6]
+    out = np.full(time_s.size, NOT_REFUSED, dtype=np.int8)
+
+    def refuse(where: NDArray[np.bool_], reason: Refusal) -> None:
+        out[where & (out == NOT_REFUSED)] = REFUSALS.index(reason)
+
+    refuse(gs_mps > settings.max_gs_mps, Refusal.GROUND_SPEED)
+    refuse(np.abs(vs_mps) > settings.max_climb_mps, Refusal.VERTICAL_SPEED)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dt_s = time_s - time0_s
+        refuse(
+            has_previous & (np.abs(gs_mps - gs0_mps) > settings.max_accel_mps2 * dt_s + _SPEED_TOLERANCE_MPS),
+            Refusal.ACCELERATION,
+        )
+        slowest_mps = np.minimum(gs_mps, gs0_mps)
+        turn_deg = np.abs((trk_deg - trk0_deg + 180.0) % 360.0 - 180.0)
+        max_turn_deg = _DEG_PER_RAD * settings.max_lateral_accel_mps2 / slowest_mps * dt_s
+        turning = has_previous & (slowest_mps > 0.0) & (trk_deg != trk0_deg)
+        refuse(turning & (turn_deg > max_turn_deg + _TURN_TOLERANCE_DEG), Refusal.TURN)
+        reach_m = np.maximum(gs_mps, gs0_mps) * dt_s + settings.position_tolerance_m
+        north_m = (lat_deg - lat0_deg) * _M_PER_DEG
+        east_deg = (lon_deg - lon0_deg + 180.0) % 360.0 - 180.0
+        near = np.abs(north_m) + np.abs(east_deg) * _M_PER_DEG <= reach_m  # an upper bound of the distance
+        east_m = east_deg * _M_PER_DEG * np.cos(lat0_deg * _RAD_PER_DEG)
+        jump = north_m * north_m + east_m * east_m > reach_m * reach_m
+    refuse(has_previous & ~near & jump, Refusal.POSITION_JUMP)
+    return out
 
 
 def check_cap(party: str, held: int, new: int, cap: int) -> None:

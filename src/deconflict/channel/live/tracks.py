@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from deconflict.channel.gating import Kinematics, Refusal, check_cap, implausible
+from deconflict.channel.gating import NOT_REFUSED, REFUSALS, Kinematics, Refusal, check_cap, implausible_many
 from deconflict.channel.live.settings import LiveSettings
 from deconflict.errors import InputError, Problem
 
@@ -27,6 +27,7 @@ __all__ = [
     "OwnTrack",
     "Pair",
     "PartyPicture",
+    "StateColumns",
     "TrackState",
     "TrackTable",
     "TrailPoint",
@@ -37,7 +38,7 @@ TRAIL_STEP_S = 5.0
 
 COLUMNS = ("time_s", "lat_deg", "lon_deg", "alt_m", "gs_mps", "trk_deg", "vs_mps")
 """The track table's state columns: the time, then :class:`~deconflict.tactical.states.States`' order."""
-_GATE_COLUMNS = ("since_s", "on_ground")
+_GATE_COLUMNS = ("since_s", "on_ground", "trail_s")
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
@@ -61,6 +62,47 @@ class TrackState:
     trk_deg: float
     vs_mps: float
     on_ground: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class StateColumns:
+    """A batch of posted states as columns (the :class:`TrackState` fields, in its order).
+
+    ``ids`` and ``callsigns`` are lists (``""`` for no callsign); the rest are
+    NumPy arrays of one value per state.
+    """
+
+    ids: list[str]
+    callsigns: list[str]
+    time_s: Float
+    lat_deg: Float
+    lon_deg: Float
+    alt_m: Float
+    gs_mps: Float
+    trk_deg: Float
+    vs_mps: Float
+    on_ground: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def of(cls, states: Sequence[TrackState]) -> StateColumns:
+        """The columns of ``states``."""
+
+        def column(name: str) -> Float:
+            return np.fromiter((getattr(s, name) for s in states), np.float64, len(states))
+
+        return cls(
+            [s.id for s in states],
+            [s.callsign for s in states],
+            *(column(name) for name in COLUMNS),
+            np.fromiter((s.on_ground for s in states), bool, len(states)),
+        )
+
+    def kinematics(self, rows: Int) -> list[Float]:
+        """The ``Kinematics`` columns of ``rows`` (``on_ground`` 0.0 or 1.0)."""
+        return [getattr(self, name)[rows] for name in COLUMNS] + [self.on_ground[rows].astype(np.float64)]
 
 
 @dataclass(frozen=True)
@@ -157,6 +199,20 @@ class FreshStates:
     on_ground: NDArray[np.bool_]
 
 
+def _distinct_runs(ids: Sequence[str]) -> list[Int]:
+    """``range(len(ids))`` cut into consecutive runs in which no id comes twice (one run, as a rule)."""
+    runs: list[Int] = []
+    seen: set[str] = set()
+    start = 0
+    for k, aircraft_id in enumerate(ids):
+        if aircraft_id in seen:
+            runs.append(np.arange(start, k))
+            seen, start = set(), k
+        seen.add(aircraft_id)
+    runs.append(np.arange(start, len(ids)))
+    return runs
+
+
 class TrackTable:
     """Every party's aircraft: the latest accepted state of each in columns, its trail, and the refused ones.
 
@@ -167,16 +223,16 @@ class TrackTable:
     Attributes
     ----------
     columns
-        The states' columns (:data:`COLUMNS`), plus ``since_s`` (when each
-        aircraft's plausible track began) and ``on_ground`` (1.0 on the ground).
+        The states' columns (:data:`COLUMNS`: the latest accepted state, the
+        plausibility check's reference), plus ``since_s`` (when each
+        aircraft's plausible track began), ``on_ground`` (1.0 on the ground)
+        and ``trail_s`` (the time of its latest trail point, NaN for none).
     party_code, used
         Per slot: the party's code (:attr:`codes`), and whether it holds a state.
     aircraft, callsigns
         Per slot: the aircraft (``None`` when free) and its latest callsign.
-    latest, restarting
-        Each slot's latest accepted state (the plausibility check's reference:
-        the :data:`COLUMNS` and on_ground, as a tuple of floats), and the slots
-        whose track restarts at their next good state (after a refused one).
+    restarting
+        The slots whose track restarts at their next good state (after a refused one).
     slots, codes
         Each party's slot per aircraft id, and each party's code.
     trails
@@ -192,7 +248,6 @@ class TrackTable:
         self.used = np.zeros(0, dtype=bool)
         self.aircraft: list[Aircraft | None] = []
         self.callsigns: list[str] = []
-        self.latest: list[Kinematics | None] = []
         self.restarting: set[int] = set()
         self._free: list[int] = []
         self.slots: dict[str, dict[str, int]] = {}
@@ -210,7 +265,6 @@ class TrackTable:
             slot = self._free.pop()
             self.aircraft[slot] = Aircraft(party, aircraft_id)
             self.callsigns[slot] = ""
-            self.latest[slot] = None
         else:
             slot = len(self.aircraft)
             if slot >= self.used.size:
@@ -223,14 +277,18 @@ class TrackTable:
                 self.used = grown
             self.aircraft.append(Aircraft(party, aircraft_id))
             self.callsigns.append("")
-            self.latest.append(None)
         code = self.codes.setdefault(party, len(self.codes))
+        self.columns["trail_s"][slot] = np.nan  # no trail point yet
         self.party_code[slot] = code
         self.used[slot] = False  # no state yet
         slots[aircraft_id] = slot
         return slot
 
     def take(self, party: str, states: Sequence[TrackState], now_s: float) -> Intake:
+        """Take ``party``'s aircraft states (see :meth:`take_columns`)."""
+        return self.take_columns(party, StateColumns.of(states), now_s)
+
+    def take_columns(self, party: str, states: StateColumns, now_s: float) -> Intake:
         """Take ``party``'s aircraft states; what was accepted, and why the rest was not.
 
         A state is not accepted (and not an error) when it is no newer than the
@@ -239,6 +297,10 @@ class TrackTable:
         kinematics are implausible (:func:`~deconflict.channel.gating.implausible`;
         the aircraft's track then restarts, and with it its probation).
 
+        The states are judged as columns, in order: a batch naming an aircraft
+        twice is taken in runs of distinct aircraft, each judged against what
+        the runs before it took.
+
         Raises
         ------
         InputError
@@ -246,99 +308,122 @@ class TrackTable:
             time zone), naming ``states[i].time``; or a batch that would take
             the party over its aircraft cap, naming the setting. Nothing is taken then.
         """
-        from deconflict.tactical.tracks import altitude_jumps
+        tracking = self.settings.tracking
+        ahead = np.flatnonzero(states.time_s > now_s + tracking.stale_s)
+        if ahead.size:
+            raise InputError(
+                [
+                    Problem(
+                        "request",
+                        f"{states.time_s[i] - now_s:.1f} s in the future "
+                        f"(at most {tracking.stale_s:g} s allowed)",
+                        f"states[{i}] (id {states.ids[i]})",
+                        f"states[{i}].time",
+                    )
+                    for i in ahead.tolist()
+                ]
+            )
+        held = self.slots.get(party, {})
+        new = len({i for i in states.ids if i not in held})
+        if new:
+            check_cap(party, len(held), new, self.settings.gating.max_aircraft_per_party)
+        refused: dict[str, int] = {}
+        accepted = 0
+        for run in _distinct_runs(states.ids):
+            accepted += self._take_run(party, states, run, now_s, refused)
+        return Intake(accepted, refused)
+
+    def _take_run(
+        self, party: str, states: StateColumns, rows: Int, now_s: float, refused: dict[str, int]
+    ) -> int:
+        """Take the states ``rows`` (of distinct aircraft); count the refused ones into ``refused``."""
+        from deconflict.tactical.tracks import ALT_JUMP_TOLERANCE_M  # the one rule of altitude_jumps
 
         tracking = self.settings.tracking
         gating = self.settings.gating
-        problems = [
-            Problem(
-                "request",
-                f"{s.time_s - now_s:.1f} s in the future (at most {tracking.stale_s:g} s allowed)",
-                f"states[{i}] (id {s.id})",
-                f"states[{i}].time",
-            )
-            for i, s in enumerate(states)
-            if s.time_s > now_s + tracking.stale_s
-        ]
-        if problems:
-            raise InputError(problems)
-        accepted = 0
-        refused: dict[str, int] = {}
-        stale_s, max_alt_m, max_vs_mps = tracking.stale_s, tracking.max_alt_m, tracking.max_vs_mps
-        columns = self.columns  # its arrays are replaced when they grow: index them through it
         held = self.slots.get(party, {})
-        new = len({s.id for s in states if s.id not in held})
-        if new:
-            check_cap(party, len(held), new, gating.max_aircraft_per_party)
-        latest, restarting = self.latest, self.restarting
-        ghosts = self.refused.get(party)
-        for state in states:
-            reason: Refusal | None = None
-            slot = held.get(state.id)
-            # The aircraft's latest accepted state, while its track goes on (not stale).
-            previous = None if slot is None else latest[slot]
-            now: Kinematics = (
-                state.time_s,
-                state.lat_deg,
-                state.lon_deg,
-                state.alt_m,
-                state.gs_mps,
-                state.trk_deg,
-                state.vs_mps,
-                1.0 if state.on_ground else 0.0,
-            )
-            if now_s - now[0] > stale_s:
-                reason = Refusal.STALE
-            elif now[3] > max_alt_m:
-                reason = Refusal.ALTITUDE
-            elif previous is not None:
-                dt = now[0] - previous[0]
-                if dt <= 0.0:
-                    reason = Refusal.OLDER
-                elif dt > stale_s:
-                    previous = None
-                elif altitude_jumps(now[3], previous[3], previous[6], dt, max_vs_mps):
-                    reason = Refusal.ALTITUDE_JUMP
-            if reason is None:
-                if slot in restarting:
-                    previous = None
-                reason = implausible(gating, now, previous)
-            if reason is not None:
-                refused[reason.value] = refused.get(reason.value, 0) + 1
-                if reason not in (Refusal.STALE, Refusal.OLDER):
-                    if slot is not None:
-                        restarting.add(slot)  # the track restarts at the next good state
-                    if ghosts is None:
-                        ghosts = self.refused.setdefault(party, {})
-                    if state.id in ghosts or len(ghosts) < gating.max_aircraft_per_party:
-                        ghosts[state.id] = now
-                continue
-            if ghosts:
-                ghosts.pop(state.id, None)
-            if slot is None:
-                slot = self._slot(party, state.id)
-                held = self.slots[party]
-            if previous is None:
-                columns["since_s"][slot] = now[0]
-                restarting.discard(slot)
-            for name, value in zip(COLUMNS, now, strict=False):
-                columns[name][slot] = value
-            if previous is None or previous[7] != now[7]:
-                columns["on_ground"][slot] = now[7]
-            latest[slot] = now
-            self.used[slot] = True
-            if state.callsign:
-                self.callsigns[slot] = state.callsign
-            self._add_trail(slot, state)
-            accepted += 1
-        return Intake(accepted, refused)
+        ids = [states.ids[k] for k in rows.tolist()]
+        slot = np.fromiter((held.get(i, -1) for i in ids), np.int64, len(ids))
+        now = states.kinematics(rows)
+        time_s, alt_m = now[0], now[3]
+        has_previous = slot >= 0
+        known = slot[has_previous]
+        previous = []
+        for name in (*COLUMNS, "on_ground"):
+            column = np.full(len(ids), np.nan)
+            column[has_previous] = self.columns[name][known]
+            previous.append(column)
+        reason = np.full(len(ids), NOT_REFUSED, dtype=np.int8)
 
-    def _add_trail(self, slot: int, state: TrackState) -> None:
-        trail = self.trails.setdefault(slot, deque())
-        if not trail or state.time_s - trail[-1].time_s >= TRAIL_STEP_S:
-            trail.append(TrailPoint(state.time_s, state.lon_deg, state.lat_deg, state.alt_m))
-        while trail and trail[0].time_s < state.time_s - self.settings.trail_s:
-            trail.popleft()
+        def refuse(where: NDArray[np.bool_], why: Refusal) -> None:
+            reason[where & (reason == NOT_REFUSED)] = REFUSALS.index(why)
+
+        refuse(now_s - time_s > tracking.stale_s, Refusal.STALE)
+        refuse(alt_m > tracking.max_alt_m, Refusal.ALTITUDE)
+        dt_s = time_s - previous[0]
+        refuse(has_previous & (dt_s <= 0.0), Refusal.OLDER)
+        going_on = has_previous & (dt_s <= tracking.stale_s)  # else the track starts anew
+        expected_m = previous[3] + previous[6] * dt_s
+        jumps = np.abs(alt_m - expected_m) > tracking.max_vs_mps * dt_s + ALT_JUMP_TOLERANCE_M
+        refuse(going_on & (dt_s > 0.0) & jumps, Refusal.ALTITUDE_JUMP)
+        if self.restarting:
+            going_on &= ~np.isin(slot, np.fromiter(self.restarting, np.int64, len(self.restarting)))
+        judged = reason == NOT_REFUSED
+        reason[judged] = implausible_many(
+            gating, [c[judged] for c in now], [c[judged] for c in previous], going_on[judged]
+        )
+
+        stale, older = REFUSALS.index(Refusal.STALE), REFUSALS.index(Refusal.OLDER)
+        ghosts = self.refused.get(party)
+        for k in np.flatnonzero(reason != NOT_REFUSED).tolist():
+            why = REFUSALS[int(reason[k])]
+            refused[why.value] = refused.get(why.value, 0) + 1
+            if reason[k] in (stale, older):
+                continue
+            if slot[k] >= 0:
+                self.restarting.add(int(slot[k]))  # the track restarts at the next good state
+            if ghosts is None:
+                ghosts = self.refused.setdefault(party, {})
+            if ids[k] in ghosts or len(ghosts) < gating.max_aircraft_per_party:
+                ghosts[ids[k]] = tuple(float(c[k]) for c in now)  # type: ignore[assignment]
+
+        taken = np.flatnonzero(reason == NOT_REFUSED)
+        if not taken.size:
+            return 0
+        if ghosts:
+            for k in taken.tolist():
+                ghosts.pop(ids[k], None)
+        for k in np.flatnonzero(slot[taken] < 0).tolist():
+            slot[taken[k]] = self._slot(party, ids[taken[k]])
+        columns = self.columns  # its arrays are replaced when they grow
+        at = slot[taken]
+        starting = at[~going_on[taken]]
+        columns["since_s"][starting] = time_s[taken][~going_on[taken]]
+        if self.restarting:
+            self.restarting.difference_update(starting.tolist())
+        for name, values in zip((*COLUMNS, "on_ground"), now, strict=True):
+            columns[name][at] = values[taken]
+        self.used[at] = True
+        if any(states.callsigns):
+            for k in taken.tolist():
+                callsign = states.callsigns[int(rows[k])]
+                if callsign:
+                    self.callsigns[int(slot[k])] = callsign
+        self._add_trails(at, time_s[taken], now[2][taken], now[1][taken], alt_m[taken])
+        return int(taken.size)
+
+    def _add_trails(self, slots: Int, time_s: Float, lon_deg: Float, lat_deg: Float, alt_m: Float) -> None:
+        """A trail point for each of ``slots`` whose latest is :data:`TRAIL_STEP_S` old (or that has none)."""
+        last_s = self.columns["trail_s"][slots]
+        due = np.flatnonzero(np.isnan(last_s) | (time_s - last_s >= TRAIL_STEP_S))
+        self.columns["trail_s"][slots[due]] = time_s[due]
+        keep_s = self.settings.trail_s
+        for k in due.tolist():
+            trail = self.trails.setdefault(int(slots[k]), deque())
+            point = TrailPoint(float(time_s[k]), float(lon_deg[k]), float(lat_deg[k]), float(alt_m[k]))
+            trail.append(point)
+            while trail and trail[0].time_s < point.time_s - keep_s:
+                trail.popleft()
 
     def state(self, slot: int) -> TrackState:
         """The latest accepted state of the aircraft in ``slot``."""
@@ -363,7 +448,6 @@ class TrackTable:
             del self.slots[aircraft.party][aircraft.id]
             self.aircraft[slot] = None
             self.used[slot] = False
-            self.latest[slot] = None
             self.restarting.discard(slot)
             self.trails.pop(slot, None)
             self._free.append(slot)
