@@ -20,7 +20,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Message
 
 from deconflict.api.deps import (
     AuditDep,
@@ -36,8 +38,8 @@ from deconflict.api.deps import (
 from deconflict.api.schemas.alerts import AlertOut, AlertsOut
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
-from deconflict.api.schemas.tracks import TracksAcceptedOut, TracksIn, TracksOut
-from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings
+from deconflict.api.schemas.tracks import TracksAcceptedOut, TracksIn, TracksOut, decode_track_columns
+from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings, StateColumns
 from deconflict.channel.public_ids import NO_ROW, IdKind, PublicIds
 from deconflict.channel.service.incidents import comment_on_incident
 from deconflict.channel.service.tracks import run_tactical_cycle
@@ -47,7 +49,7 @@ from deconflict.tactical.detect import DetectionSettings
 from deconflict.tactical.replay import ReplaySettings
 from deconflict.tactical.states import GroundFilter
 
-__all__ = ["live_settings", "router", "run_cycles"]
+__all__ = ["ColumnarTracksRoute", "live_settings", "router", "run_cycles"]
 
 _log = logging.getLogger(__name__)
 
@@ -99,17 +101,42 @@ LiveDep = Annotated[LivePicture, Depends(_live)]
 IncidentsDep = Annotated[IncidentStore, Depends(_incidents)]
 
 
-@router.post(
-    "/tracks",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=TracksAcceptedOut,
-    responses={
-        422: {
-            "model": ProblemsOut,
-            "description": "a bad state (states[i].field), too many states, or the party's aircraft cap",
-        }
-    },
-)
+TRACK_COLUMNS = "deconflict.track_columns"
+"""The scope key under which :class:`ColumnarTracksRoute` hands the decoded columns to the route."""
+_NO_STATES = b'{"states":[]}'
+
+
+class ColumnarTracksRoute(APIRoute):
+    """``POST /v1/tracks`` decoded into columns first (:func:`decode_track_columns`), off the event loop.
+
+    A body whose states are all good reaches the route as columns (under
+    :data:`TRACK_COLUMNS` in the scope; the framework then validates an empty
+    batch in its place): no per-state model is built. Any other body takes the
+    framework's own path through :class:`TracksIn`, so every error is today's,
+    naming the state and field.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def columnar(request: Request) -> Response:
+            if request.method == "POST":
+                body = await request.body()
+                max_batch = request.app.state.services.settings.tracks_max_batch
+                content_type = request.headers.get("content-type")
+                columns = await run_in_threadpool(decode_track_columns, body, content_type, max_batch)
+                if columns is not None:
+
+                    async def receive() -> Message:
+                        return {"type": "http.request", "body": _NO_STATES, "more_body": False}
+
+                    request = Request({**request.scope, TRACK_COLUMNS: columns}, receive)
+            response: Response = await handler(request)
+            return response
+
+        return columnar
+
+
 def post_tracks(
     body: TracksIn, party: CurrentParty, live: LiveDep, settings: SettingsDep, now_s: Now, request: Request
 ) -> TracksAcceptedOut:
@@ -118,12 +145,30 @@ def post_tracks(
     States that are stale, older than the aircraft's latest or implausible are
     not taken; the answer counts them by reason.
     """
-    states = body.track_states(settings.tracks_max_batch)
-    intake = live.take(party.name, states, now_s)
+    columns = request.scope.get(TRACK_COLUMNS)
+    if not isinstance(columns, StateColumns):
+        columns = StateColumns.of(body.track_states(settings.tracks_max_batch))
+    intake = live.take_columns(party.name, columns, now_s)
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.count_states(intake)
     return TracksAcceptedOut.of(intake)
+
+
+router.add_api_route(
+    "/tracks",
+    post_tracks,
+    methods=["POST"],
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TracksAcceptedOut,
+    responses={
+        422: {
+            "model": ProblemsOut,
+            "description": "a bad state (states[i].field), too many states, or the party's aircraft cap",
+        }
+    },
+    route_class_override=ColumnarTracksRoute,
+)
 
 
 @router.get("/tracks", response_model=TracksOut)

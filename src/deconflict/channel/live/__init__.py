@@ -83,6 +83,7 @@ from deconflict.channel.live.tracks import (
     Intake,
     OwnTrack,
     PartyPicture,
+    StateColumns,
     TrackState,
     TrailPoint,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "LiveSettings",
     "OwnTrack",
     "PartyPicture",
+    "StateColumns",
     "TacticalHistory",
     "TrackState",
     "TrailPoint",

@@ -28,6 +28,7 @@ from deconflict.channel.live.tracks import (
     Intake,
     Pair,
     PartyPicture,
+    StateColumns,
     TrackState,
     TrackTable,
 )
@@ -181,6 +182,11 @@ class LivePicture:
         """
         with self._lock:
             return self._tracks.take(party, states, now_s)
+
+    def take_columns(self, party: str, states: StateColumns, now_s: float) -> Intake:
+        """:meth:`take`, the states given as columns (as ``POST /v1/tracks`` decodes them)."""
+        with self._lock:
+            return self._tracks.take_columns(party, states, now_s)
 
     # -- detection ------------------------------------------------------------------------------
 

@@ -94,10 +94,16 @@ class StateColumns:
             return np.fromiter((getattr(s, name) for s in states), np.float64, len(states))
 
         return cls(
-            [s.id for s in states],
-            [s.callsign for s in states],
-            *(column(name) for name in COLUMNS),
-            np.fromiter((s.on_ground for s in states), bool, len(states)),
+            ids=[s.id for s in states],
+            callsigns=[s.callsign for s in states],
+            time_s=column("time_s"),
+            lat_deg=column("lat_deg"),
+            lon_deg=column("lon_deg"),
+            alt_m=column("alt_m"),
+            gs_mps=column("gs_mps"),
+            trk_deg=column("trk_deg"),
+            vs_mps=column("vs_mps"),
+            on_ground=np.fromiter((s.on_ground for s in states), bool, len(states)),
         )
 
     def kinematics(self, rows: Int) -> list[Float]:
