@@ -289,6 +289,11 @@ def _alert_frames(batch: AlertBatch, services: Services) -> list[dict[str, Any]]
     ]
 
 
+def _alert_texts(batch: AlertBatch, services: Services) -> list[str]:
+    """The ``alerts`` frames of ``batch`` as JSON texts."""
+    return [json.dumps(frame) for frame in _alert_frames(batch, services)]
+
+
 def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
     subject = event.subject
     ids = services.public_ids
@@ -372,8 +377,10 @@ async def _push(
             if isinstance(event.subject, AlertBatch):
                 if metrics is not None:
                     metrics.coalesced.observe(len(event.subject.changes))
-                for frame in _alert_frames(event.subject, services):
-                    await websocket.send_text(json.dumps(frame))
+                # Off the event loop: a dense cycle's thousands of changes would stall every request.
+                texts = await run_in_threadpool(_alert_texts, event.subject, services)
+                for text in texts:
+                    await websocket.send_text(text)
             elif isinstance(event.subject, IncidentBatch):
                 for notice in event.subject.notices:
                     incident = IncidentOut.of(notice.incident, services.public_ids).model_dump(mode="json")
