@@ -89,9 +89,9 @@ class Plan:
     dense: bool
     batch: int
     seed: int
-    start_wall_s: float
-    stop_wall_s: float
+    stop_after_s: float
     planted: list[dict[str, Any]]
+    """Planted pairs, ``at_s`` counted from the start (which the poster reads once it is ready)."""
 
 
 def area_deg(aircraft: int, dense: bool) -> tuple[float, float, float]:
@@ -106,7 +106,7 @@ def area_deg(aircraft: int, dense: bool) -> tuple[float, float, float]:
 def planted_pairs(
     count: int, aircraft: int, dense: bool, first_s: float, last_s: float, seed: int
 ) -> list[dict[str, Any]]:
-    """``count`` head-on pairs of two parties' aircraft, each with the wall time it first appears."""
+    """``count`` head-on pairs of two parties' aircraft, each with the time it first appears (``at_s``)."""
     rng = np.random.default_rng(seed + 99)
     centre_lat, half_lat, half_lon = area_deg(aircraft, dense)
     pairs = []
@@ -138,7 +138,12 @@ def _time_text(wall_s: float) -> str:
 
 
 def poster(plan: Plan) -> dict[str, Any]:
-    """Post a party's aircraft once a second until ``stop_wall_s``: each batch's times and counts."""
+    """Post a party's aircraft once a second until ``stop_after_s`` after the start: each batch's figures.
+
+    Says ``ready`` on stdout once its aircraft are made, then reads the start
+    (wall-clock seconds) from stdin: every party starts together, however
+    long each took to start on a loaded machine.
+    """
     rng = np.random.default_rng(plan.seed + plan.party)
     n = plan.aircraft // PARTIES + (1 if plan.party < plan.aircraft % PARTIES else 0)
     centre_lat, half_lat, half_lon = area_deg(plan.aircraft, plan.dense)
@@ -150,21 +155,24 @@ def poster(plan: Plan) -> dict[str, Any]:
     v_north = gs_mps * np.cos(np.radians(trk_deg)) / M_PER_DEG
     v_east = gs_mps * np.sin(np.radians(trk_deg)) / (M_PER_DEG * np.cos(np.radians(lat0)))
     ids = [f"p{plan.party}-{i}" for i in range(n)]
-    mine = [(p["at_s"], side) for p in plan.planted for side in p["sides"] if side[0] == plan.party]
+    print("ready", flush=True)
+    start_s = float(sys.stdin.readline())
+    stop_s = start_s + plan.stop_after_s
+    mine = [(start_s + p["at_s"], side) for p in plan.planted for side in p["sides"] if side[0] == plan.party]
     connection = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=120)
     headers = {"Authorization": f"Bearer {plan.token}", "Content-Type": "application/json"}
     batches: list[list[float]] = []  # [sent, answered, states, accepted]
     first_sent: dict[str, float] = {}
     errors: collections.Counter[str] = collections.Counter()
-    tick_s = plan.start_wall_s
+    tick_s = start_s
     last_state_s = 0.0
-    while tick_s < plan.stop_wall_s:
+    while tick_s < stop_s:
         delay_s = tick_s - time.time()
         if delay_s > 0:
             time.sleep(delay_s)
         now_s = max(time.time(), last_state_s + 0.001)
         last_state_s = now_s
-        dt_s = now_s - plan.start_wall_s
+        dt_s = now_s - start_s
         when = _time_text(now_s)
         lat = lat0 + v_north * dt_s
         lon = lon0 + v_east * dt_s
@@ -454,31 +462,44 @@ def _measure(
     batch: int,
     seed: int,
 ) -> dict[str, Any]:
-    start_s = time.time() + 1.0
-    measure_s = start_s + warmup_s
-    stop_s = measure_s + duration_s
     # The planted pairs appear within the measured window, the last one with 8 s to spare.
-    pairs = planted_pairs(planted, aircraft, dense, measure_s, max(measure_s, stop_s - 8.0), seed)
+    pairs = planted_pairs(
+        planted, aircraft, dense, warmup_s, max(warmup_s, warmup_s + duration_s - 8.0), seed
+    )
     listener = Listener(server.port, tokens, {side[1] for p in pairs for side in p["sides"]})
     listening = threading.Thread(target=listener.run, daemon=True)
     listening.start()
     if not listener.ready.wait(60):
         raise RuntimeError("the event sockets did not open")
+    posters = []
+    for party, token in enumerate(tokens):
+        plan = Plan(server.port, token, party, aircraft, dense, batch, seed, warmup_s + duration_s, pairs)
+        plan_file = root / f"plan-{party}.json"
+        plan_file.write_text(json.dumps(plan.__dict__))
+        posters.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "--poster", str(plan_file)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for process in posters:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError("a poster did not start")
     probes = Probes(server.port, metrics_token)
     threads = [threading.Thread(target=probes.health), threading.Thread(target=probes.cycles)]
     for thread in threads:
         thread.start()
     cpu_before_s = server.cpu_s()
-    posters = []
-    for party, token in enumerate(tokens):
-        plan = Plan(server.port, token, party, aircraft, dense, batch, seed, start_s, stop_s, pairs)
-        plan_file = root / f"plan-{party}.json"
-        plan_file.write_text(json.dumps(plan.__dict__))
-        posters.append(
-            subprocess.Popen(
-                [sys.executable, __file__, "--poster", str(plan_file)], stdout=subprocess.PIPE, text=True
-            )
-        )
+    start_s = time.time() + 0.5
+    measure_s = start_s + warmup_s
+    stop_s = measure_s + duration_s
+    for process in posters:
+        assert process.stdin is not None
+        process.stdin.write(f"{start_s!r}\n")
+        process.stdin.flush()
     results = []
     for process in posters:
         out, _ = process.communicate(timeout=duration_s + warmup_s + 300)
