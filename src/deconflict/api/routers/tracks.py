@@ -121,7 +121,11 @@ class ColumnarTracksRoute(APIRoute):
 
         async def columnar(request: Request) -> Response:
             if request.method == "POST":
-                body = await request.body()
+                try:
+                    body = await request.body()
+                except Exception:  # a client gone mid-body: the framework's own path answers it
+                    answer: Response = await handler(request)
+                    return answer
                 max_batch = request.app.state.services.settings.tracks_max_batch
                 content_type = request.headers.get("content-type")
                 columns = await run_in_threadpool(decode_track_columns, body, content_type, max_batch)
