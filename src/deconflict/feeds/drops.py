@@ -43,12 +43,22 @@ class Drops:
     counts: Counter[str] = field(default_factory=Counter)
     examples: list[Problem] = field(default_factory=list)
 
-    def add(self, reason: str, row: int | None, column: str | None = None, message: str = "") -> None:
-        """Count one dropped record; keep it as an example while there are fewer than the maximum."""
+    def add(
+        self,
+        reason: str,
+        row: int | None,
+        column: str | None = None,
+        message: str = "",
+        *,
+        record: str | None = None,
+    ) -> None:
+        """Count one dropped record; keep it as an example while there are fewer than the maximum.
+        ``record`` names the record otherwise than by its row (e.g. ``"record at byte 812"``)."""
         self.counts[reason] += 1
         if len(self.examples) < MAX_EXAMPLES:
             text = f"{reason}: {message}" if message else reason
-            record = None if row is None else f"row {row}"
+            if record is None and row is not None:
+                record = f"row {row}"
             self.examples.append(Problem(self.source, text, record, column))
 
     def add_many(self, reason: str, count: int) -> None:
