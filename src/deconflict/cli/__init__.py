@@ -45,20 +45,23 @@ def _add_format_option(parser: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         default=None,
         help="the file's format: csv (track CSV), sbs (BaseStation text), opensky (OpenSky state vectors), "
-        "beast (Beast binary); default: detected from its content",
+        "beast (Beast binary), asterix (ASTERIX CAT021/CAT062 data blocks); "
+        "default: detected from its content",
     )
     add_beast_options(parser)
 
 
 def add_beast_options(parser: argparse.ArgumentParser) -> None:
-    """``--start-time`` and ``--reference``: what a Beast capture does not say itself."""
+    """``--start-time`` and ``--reference``: what a Beast capture (or an ASTERIX recording's date)
+    does not say itself."""
     parser.add_argument(
         "--start-time",
         type=arguments.start_time,
         default=0.0,
         metavar="TIME",
         help="a Beast capture's first frame time (epoch seconds or ISO 8601, UTC); its MLAT clock has no "
-        "epoch (default 0: times are seconds into the capture)",
+        "epoch (default 0: times are seconds into the capture). For ASTERIX, the recording's start: its "
+        "times of day are dated from this day on (default: 1970-01-01)",
     )
     parser.add_argument(
         "--reference",

@@ -9,10 +9,10 @@ belongs to. Exit 0 when the file (or ``--max-seconds`` of it) was fed, 2 for a
 bad file (naming file, row and field), a service that cannot be reached
 (naming the URL) or one that refuses the states.
 
-With ``--source sbs://HOST:PORT`` (or ``beast://HOST:PORT``) it relays a live BaseStation
-(or Beast) receiver instead
+With ``--source sbs://HOST:PORT`` (or ``beast://HOST:PORT``, ``asterix+udp://HOST:PORT``) it
+relays a live BaseStation (or Beast receiver, or ASTERIX datagrams received on HOST:PORT) instead
 (:mod:`deconflict.feeds.live`): states at their messages' own times (Beast: their
-receive times), posted every
+receive times; ASTERIX: their times of day on the receive date), posted every
 ``--batch-s``, stale ones dropped and counted, reconnecting when the receiver drops,
 until ``--max-seconds`` or Ctrl-C.
 """
@@ -44,7 +44,7 @@ def add_feed_parser(sub: Any) -> None:
         description=(
             "Replays a recording (track CSV with time_s, BaseStation capture or OpenSky state vectors; "
             "optionally .gz) to the service at real or accelerated speed, re-timed to now; or, with "
-            "--source sbs://HOST:PORT or beast://HOST:PORT, relays a live receiver. "
+            "--source sbs://HOST:PORT, beast://HOST:PORT or asterix+udp://HOST:PORT, relays a live receiver. "
             "Exit 0: fed, 2: bad file or source, service unreachable or refusing."
         ),
     )
@@ -52,19 +52,20 @@ def add_feed_parser(sub: Any) -> None:
         "file",
         metavar="FILE",
         nargs="?",
-        help="recording: track CSV with time_s, SBS or OpenSky, optionally gzip",
+        help="recording: track CSV with time_s, SBS, Beast, ASTERIX or OpenSky, optionally gzip",
     )
     parser.add_argument(
         "--source",
         metavar="SOURCE",
         help="sbs://HOST:PORT (a live BaseStation receiver, e.g. dump1090 port 30003), beast://HOST:PORT "
-        "(Beast binary, port 30005) or a recording FILE",
+        "(Beast binary, port 30005), asterix+udp://HOST:PORT (ASTERIX CAT021/CAT062 datagrams received on "
+        "HOST:PORT, a multicast group joined) or a recording FILE",
     )
     parser.add_argument(
         "--format",
         choices=FORMATS,
         default=None,
-        help="the recording's format (csv, sbs, opensky, beast); default: detected from its content",
+        help="the recording's format (csv, sbs, opensky, beast, asterix); default: detected from its content",
     )
     add_beast_options(parser)
     add_server_arguments(parser)
@@ -95,7 +96,7 @@ def run_feed(args: argparse.Namespace) -> int:
     """``deconflict feed``: exit 0 when fed, 2 for a bad file or a service that cannot be reached."""
     if (args.file is None) == (args.source is None):
         raise InputError([Problem("command line", "give one of a recording FILE and --source", None, "FILE")])
-    if args.source is not None and args.source.startswith(("sbs://", "beast://")):
+    if args.source is not None and args.source.startswith(("sbs://", "beast://", "asterix+udp://")):
         return _run_live(args)
     if args.source is not None:
         args.file = args.source
@@ -148,10 +149,11 @@ def run_feed(args: argparse.Namespace) -> int:
 
 
 def _run_live(args: argparse.Namespace) -> int:
-    """``deconflict feed --source sbs://HOST:PORT`` (or ``beast://``): relay until --max-seconds or Ctrl-C."""
-    options: dict[str, Any] = {} if args.source.startswith("sbs://") else {"reference": args.reference}
+    """``deconflict feed --source sbs://HOST:PORT`` (or ``beast://``, ``asterix+udp://``): relay until
+    --max-seconds or Ctrl-C."""
+    options: dict[str, Any] = {"reference": args.reference} if args.source.startswith("beast://") else {}
     source = open_source(args.source, **options)
-    unit = "lines" if args.source.startswith("sbs://") else "frames"
+    unit = {"sbs": "lines", "beast": "frames"}.get(args.source.split(":", 1)[0], "records")
     client = client_from_args(args)
     stale_s = load_settings().tactical_stale_s
     interactive = sys.stderr.isatty()

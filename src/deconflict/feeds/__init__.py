@@ -1,10 +1,11 @@
-"""Surveillance feeds: track files, BaseStation (SBS-1) text, Beast binary, OpenSky state vectors.
+"""Surveillance feeds: track files, BaseStation (SBS-1) text, Beast binary, ASTERIX CAT021/CAT062,
+OpenSky state vectors.
 
 The registry: :func:`read_feed` reads a file in any of :data:`FORMATS`, detected from
 its content (:func:`detect_format`) or named; every reader converts units at the edge
 and returns a :class:`Reading` (the states as :class:`~deconflict.tactical.tracks.Tracks`,
 and what it dropped, counted by reason). :mod:`deconflict.feeds.live` reads a live
-BaseStation source over TCP.
+BaseStation or Beast source over TCP, or ASTERIX over UDP.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from deconflict.errors import InputError, Problem
+from deconflict.feeds.asterix import looks_like_asterix, read_asterix
 from deconflict.feeds.beast import looks_like_beast, read_beast
 from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import head_bytes, head_text
@@ -31,6 +33,7 @@ __all__ = [
     "assemble_sbs",
     "detect_format",
     "latest_states",
+    "read_asterix",
     "read_beast",
     "read_feed",
     "read_opensky",
@@ -39,14 +42,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("csv", "sbs", "opensky", "beast")
+FORMATS = ("csv", "sbs", "opensky", "beast", "asterix")
 """``csv``: the track CSV (:mod:`deconflict.tactical.tracks`); ``sbs``: BaseStation text
 (:mod:`deconflict.feeds.sbs`); ``opensky``: OpenSky state vectors (:mod:`deconflict.feeds.opensky`);
-``beast``: Beast binary (:mod:`deconflict.feeds.beast`)."""
+``beast``: Beast binary (:mod:`deconflict.feeds.beast`); ``asterix``: ASTERIX CAT021/CAT062 data
+blocks (:mod:`deconflict.feeds.asterix`)."""
+ASTERIX_HEAD_BYTES = 1 << 17
+"""Enough of a file to hold two ASTERIX data blocks (one is at most 65,535 bytes)."""
 
 
 def detect_format(path: str | Path) -> str:
-    """The format of a file from its first few kilobytes: ``beast``, ``sbs``, ``opensky``, else ``csv``.
+    """The format of a file from its first few kilobytes: ``beast``, ``asterix``, ``sbs``, ``opensky``,
+    else ``csv``.
 
     Raises
     ------
@@ -55,6 +62,9 @@ def detect_format(path: str | Path) -> str:
     """
     if looks_like_beast(head_bytes(Path(path))):
         return "beast"
+    blocks = head_bytes(Path(path), ASTERIX_HEAD_BYTES)
+    if looks_like_asterix(blocks, whole=len(blocks) < ASTERIX_HEAD_BYTES):
+        return "asterix"
     head = head_text(Path(path))
     if looks_like_sbs(head):
         return "sbs"
@@ -74,7 +84,9 @@ def read_feed(
     """Read a file in one of :data:`FORMATS` (detected when ``format`` is ``None``).
 
     ``start_s`` and ``reference`` are for Beast captures (:func:`~deconflict.feeds.beast.read_beast`):
-    the time of the first frame, and a position near the receiver for local CPR decoding.
+    the time of the first frame, and a position near the receiver for local CPR decoding;
+    ``start_s`` also dates an ASTERIX recording's times of day
+    (:func:`~deconflict.feeds.asterix.read_asterix`).
 
     A track CSV raises on any bad row (it is our own format, written on purpose); the
     receivers' formats drop bad records and count them in :attr:`Reading.drops`.
@@ -95,6 +107,8 @@ def read_feed(
         reading = read_sbs(path)
     elif name == "beast":
         reading = read_beast(path, start_s=start_s, reference=reference)
+    elif name == "asterix":
+        reading = read_asterix(path, start_s=start_s)
     elif name == "opensky":
         reading = read_opensky(path)
     else:

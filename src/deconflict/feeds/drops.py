@@ -91,7 +91,7 @@ class Reading:
     Attributes
     ----------
     format
-        The format's name in the registry (``csv``, ``sbs``, ``opensky``, ``beast``).
+        The format's name in the registry (``csv``, ``sbs``, ``opensky``, ``beast``, ``asterix``).
     tracks
         The states, one row per report, with the file's row (line, or record) numbers.
     drops

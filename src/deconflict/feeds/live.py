@@ -1,16 +1,19 @@
-"""Live receiver sources read over TCP: BaseStation (``sbs://HOST:PORT``, dump1090/readsb
-port 30003) and Beast binary (``beast://HOST:PORT``, port 30005).
+"""Live receiver sources: BaseStation (``sbs://HOST:PORT``, dump1090/readsb port 30003) and Beast
+binary (``beast://HOST:PORT``, port 30005) read over TCP; ASTERIX CAT021/CAT062
+(``asterix+udp://HOST:PORT``) received as UDP datagrams on HOST:PORT.
 
 A :class:`LiveSource` connects on a background thread (an asyncio loop of its own), so a
 slow consumer never stalls the receiver and the receiver never blocks the consumer; its
 subclasses only turn received bytes into states: :class:`SbsSource` lines through
 :class:`~deconflict.feeds.sbs.SbsAssembler`, :class:`BeastSource` frames through
-:class:`~deconflict.feeds.beast.BeastAssembler`. Each aircraft's latest state
+:class:`~deconflict.feeds.beast.BeastAssembler`, :class:`AsterixSource` datagrams through
+:class:`~deconflict.feeds.asterix.AsterixAssembler`. Each aircraft's latest state
 waits in a table until :meth:`LiveSource.take` collects it (a state replaced before it
 was taken counts as ``superseded``: the table is bounded by the number of aircraft).
 
 Time: a BaseStation state carries its message's own time (generated at the receiver,
-read as UTC); a Beast state its receive time (the Beast MLAT clock has no epoch).
+read as UTC); a Beast state its receive time (the Beast MLAT clock has no epoch); an ASTERIX
+state its record's time of day, on the date that puts it nearest its receive time.
 :meth:`LiveSource.take` compares it with the consumer's clock (receive side) and drops
 states older than ``stale_s`` as ``stale`` instead of handing on positions that no
 longer hold: a feed that falls behind, or a receiver whose clock is off, says so by
@@ -18,14 +21,19 @@ that count.
 
 When the connection fails, drops, or stays silent for ``stall_s``, the source reconnects
 after a back-off that doubles from ``initial_backoff_s`` to ``max_backoff_s`` and starts
-again from the first once a connection delivers data.
+again from the first once a connection delivers data. A UDP source has no connection: it
+binds HOST:PORT (a multicast group address is joined on all interfaces), retrying with the
+same back-off while it cannot, and says so when no datagram came for ``stall_s``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -34,11 +42,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from deconflict.errors import InputError, Problem
+from deconflict.feeds.asterix import AsterixAssembler
 from deconflict.feeds.beast import BeastAssembler, scan_frames
 from deconflict.feeds.drops import Drops
 from deconflict.feeds.sbs import DEFAULT_MAX_VELOCITY_AGE_S, FeedState, SbsAssembler
 
-__all__ = ["BeastSource", "LiveCounts", "LiveSource", "SbsSource", "open_source", "parse_source"]
+__all__ = [
+    "AsterixSource",
+    "BeastSource",
+    "LiveCounts",
+    "LiveSource",
+    "SbsSource",
+    "open_source",
+    "parse_source",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +63,11 @@ MAX_LINE_BYTES = 4096
 """A longer 'line' is garbage (a wrong port, a binary protocol): dropped, counted."""
 MAX_FRAME_BYTES = 4096
 """Unframed Beast bytes kept for the next read at most (a frame is far shorter)."""
-SCHEMES = ("sbs", "beast")
+SCHEMES = ("sbs", "beast", "asterix+udp")
 
 
 def parse_source(url: str) -> tuple[str, int]:
-    """Host and port of ``sbs://HOST:PORT`` or ``beast://HOST:PORT``.
+    """Host and port of ``sbs://HOST:PORT``, ``beast://HOST:PORT`` or ``asterix+udp://HOST:PORT``.
 
     Raises
     ------
@@ -68,7 +85,10 @@ def parse_source(url: str) -> tuple[str, int]:
     except ValueError:
         port = None
     if parts.scheme not in SCHEMES or not parts.hostname or port is None:
-        message = "expected sbs://HOST:PORT (a BaseStation source) or beast://HOST:PORT (Beast binary)"
+        message = (
+            "expected sbs://HOST:PORT (a BaseStation source), beast://HOST:PORT (Beast binary) or "
+            "asterix+udp://HOST:PORT (ASTERIX datagrams received on HOST:PORT)"
+        )
         raise InputError([Problem(url, message, None, "--source")])
     return parts.hostname, port
 
@@ -342,8 +362,114 @@ class BeastSource(LiveSource):
         return len(scan.frames) + scan.garbage + scan.truncated, states
 
 
+class AsterixSource(LiveSource):
+    """Receives ``asterix+udp://HOST:PORT``: ASTERIX CAT021/CAT062 data blocks in UDP datagrams
+    bound on HOST:PORT, each record dated nearest its receive time (see :class:`LiveSource` for
+    the options; ``max_velocity_age_s``: the assembly rule's, :mod:`deconflict.feeds.sbs`)."""
+
+    scheme = "asterix+udp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
+        clock: Callable[[], float] = time.time,
+        **options: float,
+    ) -> None:
+        super().__init__(host, port, **options)
+        self.assembler = AsterixAssembler(self.url, max_velocity_age_s=max_velocity_age_s)
+        self.clock = clock
+
+    @property
+    def drops(self) -> Drops:
+        return self.assembler.drops
+
+    @property
+    def records(self) -> int:
+        return self.assembler.records
+
+    def _consume(self, chunk: bytes) -> tuple[int, list[FeedState]]:
+        before = self.assembler.records
+        states = self.assembler.datagram(chunk, self.clock())
+        return self.assembler.records - before, states
+
+    def _socket(self) -> socket.socket:
+        """A UDP socket bound on the source's address (joined to it when it is a multicast group)."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+            sock.bind((self.host, self.port))
+            address = ipaddress.ip_address(self.host) if self.host[0].isdigit() or ":" in self.host else None
+            if address is not None and address.is_multicast and family == socket.AF_INET:
+                group = struct.pack("4s4s", address.packed, socket.inet_aton("0.0.0.0"))
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                sock = self._socket()
+            except OSError as exc:
+                logger.warning("%s: cannot bind: %s", self.url, exc)
+                failures += 1
+                with self._lock:
+                    self._failures += 1
+                delay_s = min(self.max_backoff_s, self.initial_backoff_s * 2.0 ** max(failures - 1, 0))
+                logger.warning("%s: binding again in %.1f s", self.url, delay_s)
+                deadline = time.monotonic() + delay_s
+                while not self._stop.is_set() and time.monotonic() < deadline:
+                    await asyncio.sleep(min(0.05, delay_s))
+                continue
+            with self._lock:
+                self._connects += 1
+                self._connected = True
+            logger.info("%s: listening", self.url)
+            try:
+                await self._receive(loop, sock)
+            finally:
+                with self._lock:
+                    self._connected = False
+                sock.close()
+
+    async def _receive(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        silent_s = 0.0
+        warned = False
+        while not self._stop.is_set():
+            try:
+                datagram = await asyncio.wait_for(loop.sock_recv(sock, 65536), 0.1)
+            except TimeoutError:
+                silent_s += 0.1
+                if silent_s >= self.stall_s and not warned:
+                    logger.warning("%s: no datagram for %.0f s", self.url, silent_s)
+                    warned = True
+                continue
+            except OSError as exc:
+                logger.warning("%s: %s", self.url, exc)
+                return
+            silent_s, warned = 0.0, False
+            records, states = self._consume(datagram)
+            with self._lock:
+                self._lines += records
+                self._states += len(states)
+                for state in states:
+                    if state.id in self._pending:
+                        self._superseded += 1
+                    self._pending[state.id] = state
+
+
 def open_source(url: str, **options: Any) -> LiveSource:
-    """The live source of ``sbs://HOST:PORT`` or ``beast://HOST:PORT`` (``options``: its own).
+    """The live source of ``sbs://HOST:PORT``, ``beast://HOST:PORT`` or ``asterix+udp://HOST:PORT``
+    (``options``: its own).
 
     Raises
     ------
@@ -351,5 +477,9 @@ def open_source(url: str, **options: Any) -> LiveSource:
         Not such a URL.
     """
     host, port = parse_source(url)
-    kind: type[SbsSource] | type[BeastSource] = SbsSource if url.startswith("sbs:") else BeastSource
-    return kind(host, port, **options)
+    kinds: dict[str, type[LiveSource]] = {
+        "sbs": SbsSource,
+        "beast": BeastSource,
+        "asterix+udp": AsterixSource,
+    }
+    return kinds[url.split(":", 1)[0]](host, port, **options)
