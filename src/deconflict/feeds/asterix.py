@@ -83,6 +83,9 @@ __all__ = [
 
 EDITIONS: dict[int, Any] = {21: Cat_021_2_7, 62: Cat_062_1_21}
 """The libasterix specification each category is parsed with."""
+CATEGORIES = frozenset({1, 2, 8, 10, 11, 19, 20, 21, 23, 25, 34, 48, 62, 63, 65, 150, 247, 252})
+"""Categories a surveillance stream carries beside CAT021/CAT062 (plots, service messages):
+what may follow a block (the framing's plausibility check)."""
 DAY_S = 86_400.0
 HALF_DAY_S = 43_200.0
 HEADER_BYTES = 3
@@ -119,16 +122,23 @@ def _block_at(data: bytes, i: int) -> int:
 
 
 def _ours_at(data: bytes, i: int, depth: int = 2) -> bool:
-    """Whether a CAT021/CAT062 block starts at ``i`` followed by ``depth`` more (or the end of the
-    data): a single length field says little, a chain of them does."""
+    """Whether a CAT021/CAT062 block starts at ``i`` followed by ``depth`` more blocks of the
+    categories a surveillance stream carries (or the end of the data): a single length field
+    says little, a chain of them does."""
     if i == len(data):
         return True
-    if data[i] not in EDITIONS:
+    return data[i] in EDITIONS and _block_at(data, i) > 0 and _chain(data, i, depth)
+
+
+def _chain(data: bytes, i: int, depth: int) -> bool:
+    if i == len(data):
+        return True
+    if data[i] not in CATEGORIES:
         return False
     length = _block_at(data, i)
     if length < 0:
-        return depth < 2  # a block cut by the end of the data, after others
-    return length > 0 and (depth == 0 or _ours_at(data, i + length, depth - 1))
+        return True  # a block cut by the end of the data
+    return length > 0 and (depth == 0 or _chain(data, i + length, depth - 1))
 
 
 def _resynchronise(data: bytes, start: int) -> int:
@@ -159,7 +169,7 @@ def scan_blocks(data: bytes) -> BlockScan:
         length = _block_at(data, i)
         ours = data[i] in EDITIONS
         if length > 0:
-            follows = _ours_at(data, i + length, 1)
+            follows = _chain(data, i + length, 0)
             if ours and not follows:
                 j = _resynchronise(data, i + 1)
                 if j < i + length:  # a block starts inside this one: this one was cut short
@@ -192,7 +202,7 @@ def looks_like_asterix(head: bytes, whole: bool) -> bool:
         return False
     if length == len(head):
         return whole
-    return _ours_at(head, length, 1)
+    return _chain(head, length, 1)
 
 
 @dataclass(frozen=True)
