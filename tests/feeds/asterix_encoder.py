@@ -156,7 +156,15 @@ def recording(tracks: Tracks, category: int) -> bytes:
         else:
             address = None if number % 5 == 0 else int(ident, 16)
             record = cat062_record(
-                number, time_s, lat_deg, lon_deg, alt_ft, float(s.gs_mps[k]), trk_deg, vr_ftpmin, callsign,
+                number,
+                time_s,
+                lat_deg,
+                lon_deg,
+                alt_ft,
+                float(s.gs_mps[k]),
+                trk_deg,
+                vr_ftpmin,
+                callsign,
                 icao24=address,
             )
         pending.append(record)

@@ -56,7 +56,9 @@ def test_the_real_trajectories_come_back_from_their_recording(tracks: Tracks, ca
     else:  # every fifth aircraft's track has no address: known by its track number
         ids = set(got.ids.tolist())
         tracked = {i for i in ids if i.startswith("track-25-10-")}
-        assert len(tracked) == len(set(tracks.ids.tolist())) // 5 and len(ids) == len(set(tracks.ids.tolist()))
+        assert len(tracked) == len(set(tracks.ids.tolist())) // 5 and len(ids) == len(
+            set(tracks.ids.tolist())
+        )
         assert {i for i in ids if not i.startswith("track-")} <= set(tracks.ids.tolist())
 
 

@@ -494,8 +494,9 @@ def assemble_asterix(
     start_s: float = 0.0,
     max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
 ) -> Reading:
-    """States from the bytes of an ASTERIX recording (see the module's rules); rows are record
-    numbers from 1, in file order."""
+    """States from the bytes of an ASTERIX recording (see the module's rules); rows are the numbers
+    of the data blocks' records from 1, in file order (a block of another category counts as one);
+    :attr:`Reading.records` counts those and the runs of garbage and cut blocks."""
     drops = Drops(source)
     scan = scan_blocks(data)
     _scan_drops(scan, drops)
@@ -505,7 +506,7 @@ def assemble_asterix(
     rows: list[int] = []
     times: list[float] = []
     reports: list[Report] = []
-    records = len(scan.garbage) + len(scan.truncated)
+    records = 0  # of the blocks, in file order: states' rows
     for block in scan.blocks:
         if block.category not in EDITIONS:
             records += 1
@@ -516,6 +517,7 @@ def assemble_asterix(
             times.append(clock.time_s(report.time_of_day_s))
             reports.append(report)
         records += decoded.records
+    records += len(scan.garbage) + len(scan.truncated)
     tracks = assemble_messages(
         _messages(rows, times, reports, codes), list(codes), source, max_velocity_age_s, drops
     )
@@ -561,7 +563,8 @@ def read_asterix(
 class AsterixAssembler:
     """Datagram-by-datagram assembly (the live path): each datagram's blocks are decoded as they
     come, each record dated nearest its receive time, and go through the BaseStation reader's
-    assembly (:class:`~deconflict.feeds.sbs.SbsAssembler`); rows are record numbers from 1.
+    assembly (:class:`~deconflict.feeds.sbs.SbsAssembler`); rows are record numbers from 1, and
+    byte offsets count from the first datagram's first byte.
 
     Examples
     --------
@@ -575,6 +578,7 @@ class AsterixAssembler:
         self.drops = self.assembler.drops
         self.records = 0
         self.received = 0  # bytes so far: offsets in messages count from the first datagram
+        self._rows = 0  # records of the blocks so far: states' rows, as a file's
         self._addresses: dict[str, str] = {}
 
     def datagram(self, data: bytes, time_s: float) -> list[FeedState]:
@@ -586,12 +590,13 @@ class AsterixAssembler:
         self.records += len(scan.garbage) + len(scan.truncated)
         states: list[FeedState] = []
         for block in scan.blocks:
+            first = self._rows
             if block.category not in EDITIONS:
-                self.records += 1
-                continue
-            decoded = decode_block(block, self.drops, self._addresses, base)
-            first = self.records
+                decoded = Decoded(records=1)
+            else:
+                decoded = decode_block(block, self.drops, self._addresses, base)
             self.records += decoded.records
+            self._rows += decoded.records
             for number, report in decoded.reports:
                 state = self._report(report, nearest(time_s, report.time_of_day_s), first + number + 1)
                 if state is not None:
