@@ -170,3 +170,50 @@ def test_feed_relays_a_live_receiver_that_drops_and_comes_back(
     out = capsys.readouterr().out
     assert [p["id"] for p in posted] == ["4ca2d6"]
     assert "1 stale" in out and "lines dropped: garbage 1" in out and "2 connection(s)" in out, out
+
+
+def _planted_encounter() -> bytes:
+    """Two aircraft head-on at FL350, 20 NM apart at 450 kt each: one an ADS-B ground station's
+    CAT021 target, the other an SDPS's CAT062 track without an aircraft address; reports every
+    4 s for 80 s, a data block of each category per report time."""
+    from tests.feeds.asterix_encoder import cat021_record, cat062_record, data_block
+
+    start_s = 1714564800.0  # 2024-05-01T12:00:00Z
+    blocks = []
+    speed_deg_per_s = 450.0 / 3600.0 / 60.0  # 450 kt along a meridian
+    for k in range(21):
+        time_s = start_s + 4.0 * k
+        north = 48.0 + 4.0 * k * speed_deg_per_s
+        south = 48.0 + 20.0 / 60.0 - 4.0 * k * speed_deg_per_s
+        blocks.append(
+            data_block(21, [cat021_record(0x40621D, time_s, north, 2.0, 35000, 450, 0.0, 0, "KLM1")])
+        )
+        track = cat062_record(7, time_s, south, 2.0, 35000, 450 * 1852 / 3600, 180.0, 0, "AFR2")
+        blocks.append(data_block(62, [track]))
+    return b"".join(blocks)
+
+
+def test_replay_alerts_on_an_encounter_planted_in_an_asterix_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "encounter.ast"
+    path.write_bytes(_planted_encounter())
+    code, doc, err = _replay(path, capsys, "--start-time", "2024-05-01")
+    assert code == 1 and doc["rows"] == 42, err
+    assert "asterix" in err and "dropped" not in err
+    assert {(a["a"], a["b"]) for a in doc["alerts"]} == {("40621d", "track-25-10-7")}
+    # 20 NM closing at 900 kt: 5 NM apart 60 s after the first report
+    assert {(i["a"], i["b"]) for i in doc["incidents"]} == {("40621d", "track-25-10-7")}
+    assert doc["incidents"][0]["start"].startswith("2024-05-01T12:01")
+    assert main(["detect", "--json", "--format", "asterix", str(path)]) == 1
+    assert json.loads(capsys.readouterr().out)["aircraft"] == 2
+
+
+def test_detect_reads_the_shipped_asterix_samples(capsys: pytest.CaptureFixture[str]) -> None:
+    sample = Path(__file__).parents[1] / "data" / "adsb" / "quickstart-60s.cat062.ast.gz"
+    code = main(["detect", "--start-time", "2021-10-07T12:23:21Z", str(sample)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "among 24 aircraft" in out
+    assert "asterix, 1,273 records, 1,270 states" in err and "(bad_record 1, garbage 1, truncated 1)" in err
+    assert "track-25-10-5 AFR91QD" in out  # a track without an aircraft address
+    assert f"{sample}: record at byte 23108: I062/105: bad_record: " in err
