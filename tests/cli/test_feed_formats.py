@@ -1,4 +1,5 @@
-"""``detect``, ``replay`` and ``feed`` on BaseStation and OpenSky files, and ``feed --source sbs://``."""
+"""``detect``, ``replay`` and ``feed`` on BaseStation, OpenSky, Beast and ASTERIX files, and ``feed --source``
+of a live BaseStation receiver and of ASTERIX datagrams."""
 
 from __future__ import annotations
 
@@ -217,3 +218,44 @@ def test_detect_reads_the_shipped_asterix_samples(capsys: pytest.CaptureFixture[
     assert "asterix, 1,273 records, 1,270 states" in err and "(bad_record 1, garbage 1, truncated 1)" in err
     assert "track-25-10-5 AFR91QD" in out  # a track without an aircraft address
     assert f"{sample}: record at byte 23108: I062/105: bad_record: " in err
+
+
+def test_feed_relays_asterix_datagrams(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import threading
+    import time
+
+    from deconflict.client import ChannelClient
+    from tests.feeds.asterix_encoder import cat021_record, data_block
+
+    posted: list[dict[str, Any]] = []
+
+    def post_tracks(client: ChannelClient, states: list[dict[str, Any]]) -> dict[str, int]:
+        posted.extend(states)
+        return {"accepted": len(states)}
+
+    monkeypatch.setattr(ChannelClient, "post_tracks", post_tracks)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+
+    def send() -> None:
+        time.sleep(0.5)
+        now_s = time.time()
+        fresh = cat021_record(0x40621D, now_s, 48.5, 2.0, 35000, 450, 90, 0, "KLM1")
+        stale = cat021_record(0x3944F1, now_s - 600, 48.0, 2.0, 30000, 400, 10, 0)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(data_block(21, [fresh, stale]) + b"\x00\xff", ("127.0.0.1", port))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    argv = ["feed", "--url", "http://127.0.0.1:9", "--token", "t", "--batch-s", "0.2", "--max-seconds", "2"]
+    try:
+        assert main([*argv, "--source", f"asterix+udp://127.0.0.1:{port}"]) == 0
+    finally:
+        sender.join()
+    out = capsys.readouterr().out
+    assert [p["id"] for p in posted] == ["40621d"]
+    assert "3 records" in out and "1 stale" in out and "records dropped: garbage 1" in out, out
