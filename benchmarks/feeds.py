@@ -14,9 +14,13 @@ a velocity and an airborne position per row), ``--beast-copies`` times with a ga
 run and a frame with a bad CRC between copies; times :func:`~deconflict.feeds.read_beast`
 (frames to states, rs1090 decoding; best of ``--repeat``) in frames per second.
 
+ASTERIX: the same trajectories as CAT021 and CAT062 records (the tests' encoder, libasterix),
+``--asterix-copies`` times with garbage between copies; times :func:`~deconflict.feeds.read_asterix`
+(data blocks to states, libasterix parsing; best of ``--repeat``) in records per second.
+
 Usage::
 
-    python benchmarks/feeds.py --copies 20 --beast-copies 5 --json
+    python benchmarks/feeds.py --copies 20 --beast-copies 5 --asterix-copies 1 --json
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deconflict.feeds import SbsAssembler, read_beast, read_sbs
+from deconflict.feeds import SbsAssembler, read_asterix, read_beast, read_sbs
 from deconflict.tactical.tracks import read_tracks
 from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
 
@@ -98,6 +102,34 @@ def beast(copies: int, repeat: int) -> dict[str, object]:
     }
 
 
+def asterix(copies: int, repeat: int) -> dict[str, object]:
+    """Records per second of :func:`read_asterix` on CAT021 and CAT062 recordings of the real
+    trajectories (one file of each category)."""
+    sys.path.insert(0, str(ROOT))  # the encoder lives with the tests (it is not product code)
+    from tests.feeds.asterix_encoder import recording
+
+    tracks = read_tracks(SAMPLE, require_time=True)
+    results: dict[str, object] = {}
+    for category in (21, 62):
+        data = b"\x00\xffgarbage".join([recording(tracks, category)] * copies)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"capture.cat{category:03d}"
+            path.write_bytes(data)
+            best_s = float("inf")
+            for _ in range(repeat):
+                started = time.perf_counter()
+                reading = read_asterix(path, start_s=1633564800.0)
+                best_s = min(best_s, time.perf_counter() - started)
+        results[f"cat{category:03d}"] = {
+            "records": reading.records,
+            "states": len(reading.tracks),
+            "dropped": dict(reading.drops.counts),
+            "read_s": round(best_s, 3),
+            "records_per_s": round(reading.records / best_s),
+        }
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=5,
         help="copies of the sample as Beast (default 5: ~190,000 frames)",
+    )
+    parser.add_argument(
+        "--asterix-copies",
+        type=int,
+        default=1,
+        help="copies of the sample as CAT021 and as CAT062 (default 1: ~19,000 records each)",
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
@@ -141,8 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         and dict(assembler.drops.counts) == dict(reading.drops.counts),
     }
     beast_result = beast(args.beast_copies, args.repeat) if args.beast_copies else None
+    asterix_result = asterix(args.asterix_copies, args.repeat) if args.asterix_copies else None
     if args.json:
-        print(json.dumps(result if beast_result is None else {**result, "beast": beast_result}, indent=2))
+        document: dict[str, object] = dict(result)
+        if beast_result is not None:
+            document["beast"] = beast_result
+        if asterix_result is not None:
+            document["asterix"] = asterix_result
+        print(json.dumps(document, indent=2))
     else:
         print(
             f"SBS: {result['lines']:,} lines -> {result['states']:,} states in {best_s:.2f} s: "
@@ -155,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"Beast: {b['frames']:,} frames -> {b['states']:,} states in {b['read_s']:.2f} s: "
                 f"{b['frames_per_s']:,} frames/s; dropped {b['dropped']}"
+            )
+        for name, a in (asterix_result or {}).items():
+            assert isinstance(a, dict)
+            print(
+                f"ASTERIX {name.upper()}: {a['records']:,} records -> {a['states']:,} states in "
+                f"{a['read_s']:.2f} s: {a['records_per_s']:,} records/s; dropped {a['dropped']}"
             )
     return 0 if result["identical"] else 1
 
