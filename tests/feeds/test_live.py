@@ -102,6 +102,7 @@ def test_a_source_that_refuses_is_retried_with_back_off_without_blocking() -> No
 def test_source_urls() -> None:
     assert parse_source("sbs://localhost:30003") == ("localhost", 30003)
     assert parse_source("beast://localhost:30005") == ("localhost", 30005)
-    for bad in ("asterix+udp://h:8600", "sbs://h", "sbs://:30003", "sbs://h:port"):
+    assert parse_source("asterix+udp://localhost:8600") == ("localhost", 8600)
+    for bad in ("asterix://h:8600", "asterix+tcp://h:8600", "sbs://h", "sbs://:30003", "sbs://h:port"):
         with pytest.raises(InputError):
             parse_source(bad)
