@@ -21,6 +21,7 @@ from deconflict.feeds.beast import looks_like_beast, read_beast
 from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import head_bytes, head_text
 from deconflict.feeds.opensky import looks_like_opensky, read_opensky
+from deconflict.feeds.pcap import PCAPNG, is_pcap, udp_datagrams
 from deconflict.feeds.sbs import FeedState, SbsAssembler, assemble_sbs, looks_like_sbs, read_sbs
 from deconflict.tactical.tracks import Tracks, read_tracks
 
@@ -52,8 +53,8 @@ ASTERIX_HEAD_BYTES = 1 << 17
 
 
 def detect_format(path: str | Path) -> str:
-    """The format of a file from its first few kilobytes: ``beast``, ``asterix``, ``sbs``, ``opensky``,
-    else ``csv``.
+    """The format of a file from its first few kilobytes: ``beast``, ``asterix`` (data blocks, or a
+    pcap capture of them), ``sbs``, ``opensky``, else ``csv``.
 
     Raises
     ------
@@ -63,7 +64,9 @@ def detect_format(path: str | Path) -> str:
     if looks_like_beast(head_bytes(Path(path))):
         return "beast"
     blocks = head_bytes(Path(path), ASTERIX_HEAD_BYTES)
-    if looks_like_asterix(blocks, whole=len(blocks) < ASTERIX_HEAD_BYTES):
+    if looks_like_asterix(blocks, whole=len(blocks) < ASTERIX_HEAD_BYTES) or _asterix_capture(
+        blocks, str(path)
+    ):
         return "asterix"
     head = head_text(Path(path))
     if looks_like_sbs(head):
@@ -71,6 +74,17 @@ def detect_format(path: str | Path) -> str:
     if looks_like_opensky(head):
         return "opensky"
     return "csv"
+
+
+def _asterix_capture(head: bytes, source: str) -> bool:
+    """Whether data is a pcap capture whose first UDP datagram holds ASTERIX data blocks (a pcapng
+    capture counts: the ASTERIX reader says how to convert it)."""
+    if head[:4] == PCAPNG:
+        return True
+    if not is_pcap(head):
+        return False
+    found = udp_datagrams(head, source).datagrams
+    return bool(found) and looks_like_asterix(found[0].payload, whole=True)
 
 
 def read_feed(

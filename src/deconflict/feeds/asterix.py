@@ -7,7 +7,8 @@ a block whose length is shorter than a header and a field specification, or byte
 not start a block, are skipped up to the next plausible CAT021/CAT062 block and counted as
 ``garbage``; a block running past the end of the data counts as ``truncated``. Blocks of
 other categories (service messages, radar plots) carry no state and are skipped (read, not
-dropped).
+dropped). A pcap capture of the UDP datagrams is read too (:mod:`deconflict.feeds.pcap`): each
+datagram's blocks as above, byte offsets still the file's.
 
 Decoding: records are parsed by `libasterix <https://pypi.org/project/libasterix/>`_ (MIT)
 with the editions :data:`EDITIONS` (CAT021 2.7, CAT062 1.21). A record the library
@@ -39,7 +40,7 @@ the next day when its time of day is more than 12 h before the start's), and eac
 after it at the time of day nearest to the previous record's time (a recording that runs
 past midnight goes on into the next day). Without ``start_s`` times are seconds from
 1970-01-01 00:00 UTC, the time of day plus whole days. A live source dates each record
-nearest to its receive time.
+nearest to its receive time, a pcap capture nearest to its packet's capture time.
 
 Assembly is the BaseStation reader's rule (:mod:`deconflict.feeds.sbs`): a record with a
 position becomes a state when its aircraft has a velocity and an altitude within
@@ -60,6 +61,7 @@ from asterix.generated import Cat_021_2_7, Cat_062_1_21
 
 from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import open_binary
+from deconflict.feeds.pcap import is_pcap, udp_datagrams
 from deconflict.feeds.sbs import (
     DEFAULT_MAX_VELOCITY_AGE_S,
     FeedState,
@@ -494,34 +496,54 @@ def assemble_asterix(
     start_s: float = 0.0,
     max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
 ) -> Reading:
-    """States from the bytes of an ASTERIX recording (see the module's rules); rows are the numbers
-    of the data blocks' records from 1, in file order (a block of another category counts as one);
-    :attr:`Reading.records` counts those and the runs of garbage and cut blocks."""
+    """States from the bytes of an ASTERIX recording (see the module's rules): data blocks back to
+    back, or a pcap capture of UDP datagrams (:mod:`deconflict.feeds.pcap`; each record then dated
+    nearest its packet's capture time, ``start_s`` unused). Rows are the numbers of the data
+    blocks' records from 1, in file order (a block of another category counts as one);
+    :attr:`Reading.records` counts those, the runs of garbage and cut blocks, and the packets of a
+    capture that are not whole UDP datagrams.
+
+    Raises
+    ------
+    InputError
+        A pcapng capture, or a pcap capture of a link type :mod:`~deconflict.feeds.pcap` does not read.
+    """
     drops = Drops(source)
-    scan = scan_blocks(data)
-    _scan_drops(scan, drops)
+    if is_pcap(data):
+        capture = udp_datagrams(data, source)
+        drops.add_many("not_udp", capture.skipped)
+        if capture.cut:
+            drops.add("truncated", None, None, "a packet cut by the end of the capture", record="last packet")
+        parts = [(d.payload, d.offset, d.time_s) for d in capture.datagrams]
+        records = capture.skipped + capture.cut
+    else:
+        parts = [(data, 0, math.nan)]
+        records = 0
     addresses: dict[str, str] = {}
     clock = DayClock(start_s)
     codes: dict[str, int] = {}
     rows: list[int] = []
     times: list[float] = []
     reports: list[Report] = []
-    records = 0  # of the blocks, in file order: states' rows
-    for block in scan.blocks:
-        if block.category not in EDITIONS:
-            records += 1
-            continue
-        decoded = decode_block(block, drops, addresses)
-        for number, report in decoded.reports:
-            rows.append(records + number + 1)
-            times.append(clock.time_s(report.time_of_day_s))
-            reports.append(report)
-        records += decoded.records
-    records += len(scan.garbage) + len(scan.truncated)
-    tracks = assemble_messages(
-        _messages(rows, times, reports, codes), list(codes), source, max_velocity_age_s, drops
-    )
-    return Reading("asterix", tracks, drops, records)
+    rows_so_far = 0  # of the blocks, in file order: states' rows
+    for payload, base, captured_s in parts:
+        scan = scan_blocks(payload)
+        _scan_drops(scan, drops, base)
+        records += len(scan.garbage) + len(scan.truncated)
+        for block in scan.blocks:
+            if block.category not in EDITIONS:
+                rows_so_far += 1
+                continue
+            decoded = decode_block(block, drops, addresses, base)
+            for number, report in decoded.reports:
+                rows.append(rows_so_far + number + 1)
+                dated = clock.time_s(report.time_of_day_s)
+                times.append(dated if math.isnan(captured_s) else nearest(captured_s, report.time_of_day_s))
+                reports.append(report)
+            rows_so_far += decoded.records
+    messages = _messages(rows, times, reports, codes)
+    tracks = assemble_messages(messages, list(codes), source, max_velocity_age_s, drops)
+    return Reading("asterix", tracks, drops, records + rows_so_far)
 
 
 def _messages(rows: list[int], times: list[float], reports: list[Report], codes: dict[str, int]) -> Messages:
