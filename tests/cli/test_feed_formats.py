@@ -258,4 +258,4 @@ def test_feed_relays_asterix_datagrams(
         sender.join()
     out = capsys.readouterr().out
     assert [p["id"] for p in posted] == ["40621d"]
-    assert "3 records" in out and "1 stale" in out and "records dropped: garbage 1" in out, out
+    assert "3 records over 1 bind(s)" in out and "1 stale" in out and "records dropped: garbage 1" in out, out

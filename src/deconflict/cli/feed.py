@@ -154,13 +154,17 @@ def _run_live(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"reference": args.reference} if args.source.startswith("beast://") else {}
     source = open_source(args.source, **options)
     unit = {"sbs": "lines", "beast": "frames"}.get(args.source.split(":", 1)[0], "records")
+    udp = args.source.startswith("asterix+udp://")  # no connection: a bound socket
     client = client_from_args(args)
     stale_s = load_settings().tactical_stale_s
     interactive = sys.stderr.isatty()
     last_line = [0.0]
 
     def progress_text(counts: LiveCounts, posted: int) -> str:
-        state = "connected" if counts.connected else "reconnecting"
+        if udp:
+            state = "listening" if counts.connected else "binding"
+        else:
+            state = "connected" if counts.connected else "reconnecting"
         dropped = sum(counts.dropped.values())
         return (
             f"feed: {args.source} {state}, {counts.lines:,} {unit}, {posted:,} states posted, "
@@ -200,7 +204,7 @@ def _run_live(args: argparse.Namespace) -> int:
     c = summary.counts
     dropped = ", ".join(f"{reason} {n:,}" for reason, n in sorted(c.dropped.items()))
     notes = [
-        f"{c.lines:,} {unit} over {c.connects} connection(s)",
+        f"{c.lines:,} {unit} over {c.connects} {'bind(s)' if udp else 'connection(s)'}",
         f"{c.stale:,} stale and {c.superseded:,} superseded states not posted",
     ]
     if dropped:
