@@ -90,3 +90,52 @@ def test_a_history_csv_without_the_needed_columns_is_refused(tmp_path: Path) -> 
     path.write_text("time,icao24,lat,lon,baroaltitude\n1,a,1,1,1\n")
     with pytest.raises(InputError, match="missing column"):
         read_feed(path, "opensky")
+
+
+def test_a_parquet_history_extract_reads_as_its_csv(tmp_path: Path) -> None:
+    import csv
+    import io
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tracks = real_tracks()
+    text = opensky_history_csv(tracks)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    numbers = ("lat", "lon", "velocity", "heading", "vertrate", "baroaltitude", "geoaltitude")
+
+    def column(name: str) -> list[object]:
+        values = [row[name] for row in rows]
+        if name in numbers:
+            return [float(v) if v else None for v in values]
+        if name in ("time", "lastposupdate", "lastcontact"):  # timestamps, as pyopensky writes them
+            return [datetime.fromtimestamp(float(v), tz=UTC) for v in values]
+        if name in ("onground", "alert", "spi"):
+            return [v.lower() == "true" for v in values]
+        return values
+
+    table = pa.table({name: column(name) for name in rows[0]})
+    table = table.set_column(
+        table.column_names.index("geoaltitude"), "geoaltitude", pa.array([None] * len(rows), pa.float64())
+    )
+    parquet, history = tmp_path / "sv.parquet", tmp_path / "sv.csv"
+    pq.write_table(table, parquet)
+    history.write_text(text)
+    assert detect_format(parquet) == "opensky"
+    got, expected = read_feed(parquet).tracks, read_feed(history).tracks
+    assert len(got) == len(expected) == len(tracks)
+    assert got.ids.tolist() == expected.ids.tolist() and got.row.tolist() == [
+        r - 1 for r in expected.row.tolist()
+    ]
+    assert np.array_equal(got.time_s, expected.time_s)  # type: ignore[arg-type]
+    assert np.array_equal(got.states.alt_m, expected.states.alt_m)
+    assert np.array_equal(got.states.lat_deg, expected.states.lat_deg)
+    bare = tmp_path / "bare.parquet"
+    pq.write_table(table.drop_columns(["lat", "baroaltitude", "geoaltitude"]), bare)
+    with pytest.raises(InputError, match=r"missing column\(s\) lat, baroaltitude \(or geoaltitude\)"):
+        read_feed(bare, "opensky")
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1" + b"\x00" * 50)
+    with pytest.raises(InputError, match="cannot read the Parquet file"):
+        read_feed(broken)

@@ -20,7 +20,7 @@ from deconflict.feeds.asterix import looks_like_asterix, read_asterix
 from deconflict.feeds.beast import looks_like_beast, read_beast
 from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import head_bytes, head_text
-from deconflict.feeds.opensky import looks_like_opensky, read_opensky
+from deconflict.feeds.opensky import looks_like_opensky, looks_like_parquet, read_opensky
 from deconflict.feeds.pcap import PCAPNG, is_pcap, udp_datagrams
 from deconflict.feeds.sbs import FeedState, SbsAssembler, assemble_sbs, looks_like_sbs, read_sbs
 from deconflict.tactical.tracks import Tracks, read_tracks
@@ -54,7 +54,7 @@ ASTERIX_HEAD_BYTES = 1 << 17
 
 def detect_format(path: str | Path) -> str:
     """The format of a file from its first few kilobytes: ``beast``, ``asterix`` (data blocks, or a
-    pcap capture of them), ``sbs``, ``opensky``, else ``csv``.
+    pcap capture of them), ``sbs``, ``opensky`` (also Parquet), else ``csv``.
 
     Raises
     ------
@@ -64,6 +64,8 @@ def detect_format(path: str | Path) -> str:
     if looks_like_beast(head_bytes(Path(path))):
         return "beast"
     blocks = head_bytes(Path(path), ASTERIX_HEAD_BYTES)
+    if looks_like_parquet(blocks):  # the only Parquet we read: OpenSky's state_vectors_data4
+        return "opensky"
     if looks_like_asterix(blocks, whole=len(blocks) < ASTERIX_HEAD_BYTES) or _asterix_capture(
         blocks, str(path)
     ):

@@ -11,8 +11,11 @@ Two layouts, one set of rules:
 - **History** (the Impala table ``state_vectors_data4``): columns ``time, icao24, lat,
   lon, velocity, heading, vertrate, callsign, onground, alert, spi, squawk,
   baroaltitude, geoaltitude, lastposupdate, lastcontact[, hour]``, as CSV with a header
-  (row N is line N) or as a JSON array of records (row N is the Nth record). Missing
-  values are empty, ``NULL`` or JSON ``null``.
+  (row N is line N), as a JSON array of records (row N is the Nth record), or as Parquet
+  (what the history's exports and ``pyopensky`` write; row N is the Nth row; read with
+  ``pyarrow``, an optional dependency: ``pip install deconflict[parquet]``). Missing values
+  are empty, ``NULL`` or JSON ``null``. ``time``, ``lastposupdate`` and ``lastcontact`` may be
+  Parquet timestamps as well as epoch seconds.
 
 Units are SI already (m, m/s, degrees) and are converted only to our names. A state's
 time is the time of its position (``time_position``; in the history ``lastposupdate``,
@@ -33,6 +36,7 @@ import csv
 import json
 import math
 from collections.abc import Iterable, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +44,11 @@ import numpy as np
 
 from deconflict.errors import InputError, Problem
 from deconflict.feeds.drops import Drops, Reading
-from deconflict.feeds.files import open_text
+from deconflict.feeds.files import open_binary, open_text
 from deconflict.tactical.states import States
 from deconflict.tactical.tracks import Tracks
 
-__all__ = ["HISTORY_COLUMNS", "REST_FIELDS", "looks_like_opensky", "read_opensky"]
+__all__ = ["HISTORY_COLUMNS", "REST_FIELDS", "looks_like_opensky", "looks_like_parquet", "read_opensky"]
 
 REST_FIELDS = (
     "icao24",
@@ -259,8 +263,42 @@ def _history_csv(builder: _Builder, stream: Iterable[str]) -> None:
         builder.add(reader.line_num, dict(zip(header, record, strict=True)), history=True)
 
 
+PARQUET_MAGIC = b"PAR1"
+
+
+def _history_parquet(builder: _Builder, path: Path) -> None:
+    """The rows of a Parquet ``state_vectors_data4`` extract (timestamps as epoch seconds)."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
+        message = "reading Parquet needs pyarrow (pip install 'deconflict[parquet]'), or export as CSV"
+        raise InputError([Problem(str(path), message)]) from None
+    try:
+        table = parquet.read_table(path)
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise InputError([Problem(str(path), f"cannot read the Parquet file: {exc}")]) from None
+    header = table.column_names
+    missing = [name for name in HISTORY_COLUMNS if name not in header]
+    if "baroaltitude" not in header and "geoaltitude" not in header:
+        missing.append("baroaltitude (or geoaltitude)")
+    if missing:
+        raise InputError([Problem(str(path), f"missing column(s) {', '.join(missing)}", None, "schema")])
+    for row, record in enumerate(table.to_pylist(), 1):
+        for name in ("time", "lastposupdate", "lastcontact"):
+            value = record.get(name)
+            if hasattr(value, "timestamp"):  # a Parquet timestamp column: a datetime
+                aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+                record[name] = aware.timestamp()
+        builder.add(row, record, history=True)
+
+
+def looks_like_parquet(head: bytes) -> bool:
+    """Whether data starts as a Parquet file."""
+    return head[:4] == PARQUET_MAGIC
+
+
 def read_opensky(path: str | Path) -> Reading:
-    """Read an OpenSky REST response file or a ``state_vectors_data4`` extract (CSV or JSON).
+    """Read an OpenSky REST response file or a ``state_vectors_data4`` extract (CSV, JSON or Parquet).
 
     Raises
     ------
@@ -270,6 +308,10 @@ def read_opensky(path: str | Path) -> Reading:
     """
     path = Path(path)
     builder = _Builder(str(path))
+    with open_binary(path) as raw:
+        if looks_like_parquet(raw.read(4)):
+            _history_parquet(builder, path)
+            return builder.reading()
     with open_text(path) as stream:
         text = stream.read()
     start = text.lstrip("\ufeff \t\r\n")[:1]
