@@ -6,10 +6,11 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from deconflict.feeds.asterix import AsterixAssembler, assemble_asterix
+from deconflict.feeds.pcap import is_pcap
 
 SAMPLES = {
     category: gzip.decompress(
@@ -40,6 +41,7 @@ def test_damaged_recordings_are_read_never_raised(category: int, edits: list[tup
             del data[at : at + len(value)]
         else:
             data[at:at] = value
+    assume(not is_pcap(bytes(data)))  # damage that writes a capture's magic makes it read as one
     reading = assemble_asterix(bytes(data), "damaged.ast", start_s=1633609401.0)
     assert len(reading.tracks) <= reading.records
     assert all(p.source == "damaged.ast" for p in reading.drops.examples)
