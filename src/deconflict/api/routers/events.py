@@ -42,6 +42,10 @@ Every frame is a JSON object with a ``type``. First ``{"type": "ready",
 - ``probe_alarm``: ``{"alarm": ...}``, an entry of ``GET /v1/disclosures``: another party
   withdrew an operation right after it revealed this party's plans, or revealed them in a
   burst of filings.
+- ``tracks``, only on a connection opened with ``?tracks=true``: ``{"time", "own", "foreign"}``
+  as ``GET /v1/tracks/columns`` answers (the party's own aircraft as columns, no trails;
+  the foreign aircraft it may see), once at once and then after each detection cycle.
+  The picture is state: a client slower than the cycles gets the latest one, never a queue.
 
 Sending
 -------
@@ -103,6 +107,7 @@ from deconflict.api.schemas.conflicts import ConflictOut
 from deconflict.api.schemas.disclosures import DisclosureOut
 from deconflict.api.schemas.incidents import IncidentCommentOut, IncidentOut
 from deconflict.api.schemas.messages import EscalationOut, MessageCreate, MessageOut
+from deconflict.api.schemas.tracks import TracksColumnsOut
 from deconflict.channel.catalogue import choose_language
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
@@ -133,6 +138,7 @@ __all__ = [
     "MAX_ALERTS_PER_FRAME",
     "MAX_FRAME_DEPTH",
     "MAX_SEND_BATCH",
+    "TRACKS_POLL_S",
     "end_stale_sessions",
     "router",
     "stop_task",
@@ -161,6 +167,10 @@ CLOSE_INVALID_PAYLOAD = 1007
 
 MAX_FRAME_DEPTH = 32
 """How deeply a frame's JSON may nest (objects and arrays); a ``send`` frame needs 4."""
+
+
+TRACKS_POLL_S = 0.1
+"""How often a ``tracks`` connection looks for a finished detection cycle (in process: no I/O)."""
 
 
 class _UndecodableFrameError(Exception):
@@ -393,6 +403,36 @@ async def _push(
         )
 
 
+def _tracks_frame(services: Services, party: str) -> str:
+    """The ``tracks`` frame of ``party`` now, as JSON text (built off the event loop: a fleet is large)."""
+    assert services.live is not None
+    picture = services.live.columns_for(party, services.clock.now_s())
+    body = TracksColumnsOut.of(picture, services.public_ids).model_dump_json()
+    return '{"type":"tracks",' + body[1:]
+
+
+async def _push_tracks(websocket: WebSocket, services: Services, party: str) -> None:
+    """Send ``party``'s picture at once and after each detection cycle; ends when the socket is gone.
+
+    One frame per cycle at most, the latest picture: a cycle finished while a
+    frame was being built or sent is covered by the next frame.
+    """
+    live = services.live
+    if live is None:  # no live picture on this server: nothing to send, ever
+        await asyncio.Event().wait()
+        return
+    sent_for: float | None = math.nan
+    try:
+        while True:
+            cycled_s = live.cycled_s
+            if cycled_s != sent_for:
+                sent_for = cycled_s
+                await websocket.send_text(await run_in_threadpool(_tracks_frame, services, party))
+            await asyncio.sleep(TRACKS_POLL_S)
+    except (WebSocketDisconnect, RuntimeError):  # the socket closed: the other tasks say why
+        return
+
+
 class _Outbox:
     """Messages the party sends over its connection, sent in batches: one durable commit per batch.
 
@@ -520,7 +560,7 @@ class _Outbox:
 
 
 @router.websocket("/v1/events")
-async def events(websocket: WebSocket, lang: str | None = None) -> None:
+async def events(websocket: WebSocket, lang: str | None = None, tracks: bool = False) -> None:
     """The caller's events as JSON frames (see the module documentation for the protocol)."""
     services = _services(websocket)
     await websocket.accept()
@@ -547,9 +587,10 @@ async def events(websocket: WebSocket, lang: str | None = None) -> None:
         drain = asyncio.create_task(outbox.read())
         marking = asyncio.create_task(deliveries.run())
         sending = asyncio.create_task(outbox.run())
-        done, pending = await asyncio.wait(
-            {push, drain, marking, sending}, return_when=asyncio.FIRST_COMPLETED
-        )
+        tasks = {push, drain, marking, sending}
+        if tracks:
+            tasks.add(asyncio.create_task(_push_tracks(websocket, services, party.name)))
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         for task in pending:

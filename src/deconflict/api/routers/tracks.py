@@ -38,7 +38,14 @@ from deconflict.api.deps import (
 from deconflict.api.schemas.alerts import AlertOut, AlertsOut
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
-from deconflict.api.schemas.tracks import TracksAcceptedOut, TracksIn, TracksOut, decode_track_columns
+from deconflict.api.schemas.tracks import (
+    OwnTrackOut,
+    TracksAcceptedOut,
+    TracksColumnsOut,
+    TracksIn,
+    TracksOut,
+    decode_track_columns,
+)
 from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings, StateColumns
 from deconflict.channel.public_ids import NO_ROW, IdKind, PublicIds
 from deconflict.channel.service.incidents import comment_on_incident
@@ -179,6 +186,25 @@ router.add_api_route(
 def get_tracks(party: CurrentParty, live: LiveDep, now_s: Now, ids: PublicIdsDep) -> TracksOut:
     """The caller's own tracks (with trails) and the foreign aircraft in alerts with them."""
     return TracksOut.of(live.picture_for(party.name, now_s), ids)
+
+
+@router.get("/tracks/columns", response_model=TracksColumnsOut)
+def get_track_columns(party: CurrentParty, live: LiveDep, now_s: Now, ids: PublicIdsDep) -> TracksColumnsOut:
+    """As ``GET /v1/tracks`` without trails, the caller's own aircraft as columns: for a large fleet.
+
+    The same as the ``tracks`` frames of ``/v1/events?tracks=true``; a trail is
+    read with ``GET /v1/tracks/own/{aircraft_id}``.
+    """
+    return TracksColumnsOut.of(live.columns_for(party.name, now_s), ids)
+
+
+@router.get("/tracks/own/{aircraft_id}", response_model=OwnTrackOut, responses=_NOT_FOUND)
+def get_own_track(aircraft_id: str, party: CurrentParty, live: LiveDep, now_s: Now) -> OwnTrackOut:
+    """One of the caller's own aircraft with its trail (404 for an id it holds no state for)."""
+    track = live.own_track(party.name, aircraft_id, now_s)
+    if track is None:
+        raise NotFoundError(f"no aircraft {aircraft_id[:64]!r} of party {party.name!r} with a state")
+    return OwnTrackOut.of(track)
 
 
 ALERTS_PAGE = 1000

@@ -10,7 +10,16 @@ import msgspec
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from deconflict.channel.live import ForeignTrack, Intake, OwnTrack, PartyPicture, StateColumns, TrackState
+from deconflict.channel.live import (
+    ForeignTrack,
+    Intake,
+    OwnColumns,
+    OwnTrack,
+    PartyColumns,
+    PartyPicture,
+    StateColumns,
+    TrackState,
+)
 from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import InputError, Problem
 from deconflict.strategic.conflicts import format_time
@@ -18,9 +27,11 @@ from deconflict.strategic.geojson import parse_datetime_s
 
 __all__ = [
     "ForeignTrackOut",
+    "OwnColumnsOut",
     "OwnTrackOut",
     "TrackStateIn",
     "TracksAcceptedOut",
+    "TracksColumnsOut",
     "TracksIn",
     "TracksOut",
     "decode_track_columns",
@@ -273,5 +284,47 @@ class TracksOut(BaseModel):
         return cls(
             time=format_time(picture.time_s),
             own=[OwnTrackOut.of(t) for t in picture.own],
+            foreign=[ForeignTrackOut.of(t, ids) for t in picture.foreign],
+        )
+
+
+# Rounding of the columns: 1e-6 degree is about 0.1 m; a tenth of a metre, m/s or degree is below any
+# sensor's precision. It keeps a fleet's columns about half the size of full doubles.
+_DECIMALS = {"time_s": 2, "lat_deg": 6, "lon_deg": 6, "alt_m": 1, "gs_mps": 1, "trk_deg": 1, "vs_mps": 1}
+
+
+class OwnColumnsOut(BaseModel):
+    """The caller's aircraft as columns: item ``i`` of every list is aircraft ``i`` (by id)."""
+
+    id: list[str]
+    callsign: list[str] = Field(description='the latest callsign posted, "" when none')
+    time_s: list[float] = Field(description="time of the latest state, seconds since the epoch")
+    lat_deg: list[float]
+    lon_deg: list[float]
+    alt_m: list[float]
+    gs_mps: list[float]
+    trk_deg: list[float]
+    vs_mps: list[float]
+
+    @classmethod
+    def of(cls, own: OwnColumns) -> OwnColumnsOut:
+        """The response body of own columns (rounded as :data:`_DECIMALS` says)."""
+        numbers = {name: own.columns[name].round(places).tolist() for name, places in _DECIMALS.items()}
+        return cls(id=list(own.ids), callsign=list(own.callsigns), **numbers)
+
+
+class TracksColumnsOut(BaseModel):
+    """The live picture as the caller may see it, without trails and its own aircraft as columns."""
+
+    time: str
+    own: OwnColumnsOut
+    foreign: list[ForeignTrackOut]
+
+    @classmethod
+    def of(cls, picture: PartyColumns, ids: PublicIds) -> TracksColumnsOut:
+        """The response body of a party's picture as columns."""
+        return cls(
+            time=format_time(picture.time_s),
+            own=OwnColumnsOut.of(picture.own),
             foreign=[ForeignTrackOut.of(t, ids) for t in picture.foreign],
         )

@@ -26,7 +26,9 @@ from deconflict.channel.live.tracks import (
     Aircraft,
     ForeignTrack,
     Intake,
+    OwnTrack,
     Pair,
+    PartyColumns,
     PartyPicture,
     StateColumns,
     TrackState,
@@ -359,21 +361,34 @@ class LivePicture:
     def picture_for(self, party: str, now_s: float) -> PartyPicture:
         """What ``party`` may see now: its own tracks, and the foreign aircraft in alerts with them."""
         with self._lock:
-            own = self._tracks.own_tracks(party, now_s)
-            foreign: list[ForeignTrack] = []
-            with_alert: set[Pair] = set()
-            for alert in self._alerts.involving(party):
-                with_alert.add((alert.a, alert.b))
-                if alert.withheld_from(party) is None:
-                    other = alert.b if alert.a.party == party else alert.a
-                    foreign += self._tracks.foreign(alert.id, other)
-            for pair, incident in self._incidents.items():
-                if incident.involves(party) and pair not in with_alert:
-                    mine = incident.a.party == party
-                    viewer, other = (incident.a, incident.b) if mine else (incident.b, incident.a)
-                    if viewer not in self._withheld:
-                        foreign += self._tracks.foreign(incident.ref, other)
-        return PartyPicture(now_s, own, tuple(foreign))
+            return PartyPicture(now_s, self._tracks.own_tracks(party, now_s), self._foreign_for(party))
+
+    def columns_for(self, party: str, now_s: float) -> PartyColumns:
+        """:meth:`picture_for` without trails, ``party``'s own aircraft as columns (cheap for a fleet)."""
+        with self._lock:
+            return PartyColumns(now_s, self._tracks.own_columns(party), self._foreign_for(party))
+
+    def own_track(self, party: str, aircraft_id: str, now_s: float) -> OwnTrack | None:
+        """One of ``party``'s own aircraft with its trail; ``None`` for an id it has no state for."""
+        with self._lock:
+            return self._tracks.own_track(party, aircraft_id, now_s)
+
+    def _foreign_for(self, party: str) -> tuple[ForeignTrack, ...]:
+        """The foreign aircraft ``party`` may see (in its alerts and open incidents); under the lock."""
+        foreign: list[ForeignTrack] = []
+        with_alert: set[Pair] = set()
+        for alert in self._alerts.involving(party):
+            with_alert.add((alert.a, alert.b))
+            if alert.withheld_from(party) is None:
+                other = alert.b if alert.a.party == party else alert.a
+                foreign += self._tracks.foreign(alert.id, other)
+        for pair, incident in self._incidents.items():
+            if incident.involves(party) and pair not in with_alert:
+                mine = incident.a.party == party
+                viewer, other = (incident.a, incident.b) if mine else (incident.b, incident.a)
+                if viewer not in self._withheld:
+                    foreign += self._tracks.foreign(incident.ref, other)
+        return tuple(foreign)
 
     def aircraft_count(self) -> int:
         """Aircraft with a state held now (fresh or not)."""

@@ -24,8 +24,10 @@ __all__ = [
     "ForeignTrack",
     "FreshStates",
     "Intake",
+    "OwnColumns",
     "OwnTrack",
     "Pair",
+    "PartyColumns",
     "PartyPicture",
     "StateColumns",
     "TrackState",
@@ -137,6 +139,26 @@ class OwnTrack:
     trail: tuple[TrailPoint, ...]
 
 
+@dataclass(frozen=True, eq=False)
+class OwnColumns:
+    """A party's aircraft with a state, by id, as columns and without trails: the bulk view of a large fleet.
+
+    Attributes
+    ----------
+    ids, callsigns
+        Each aircraft's id and latest callsign (``""`` when none was posted).
+    columns
+        The latest states' :data:`COLUMNS` (``time_s``, ``lat_deg``, ...), one row per aircraft.
+    """
+
+    ids: tuple[str, ...]
+    callsigns: tuple[str, ...]
+    columns: dict[str, Float]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 @dataclass(frozen=True)
 class ForeignTrack:
     """Another party's aircraft as the caller may see it: kinematics under a reference, no identity.
@@ -162,6 +184,15 @@ class PartyPicture:
 
     time_s: float
     own: tuple[OwnTrack, ...]
+    foreign: tuple[ForeignTrack, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class PartyColumns:
+    """:class:`PartyPicture` without trails, the own aircraft as columns (:class:`OwnColumns`)."""
+
+    time_s: float
+    own: OwnColumns
     foreign: tuple[ForeignTrack, ...]
 
 
@@ -518,6 +549,24 @@ class TrackTable:
             for _, slot in sorted(self.slots.get(party, {}).items())
             if self.used[slot]
         )
+
+    def own_columns(self, party: str) -> OwnColumns:
+        """``party``'s aircraft with a state, by id, as columns (no trails, no object per aircraft)."""
+        held = sorted((i, s) for i, s in self.slots.get(party, {}).items() if self.used[s])
+        slots = np.fromiter((s for _, s in held), dtype=np.int64, count=len(held))
+        return OwnColumns(
+            tuple(i for i, _ in held),
+            tuple(self.callsigns[s] for _, s in held),
+            {name: self.columns[name][slots] for name in COLUMNS},
+        )
+
+    def own_track(self, party: str, aircraft_id: str, now_s: float) -> OwnTrack | None:
+        """One of ``party``'s aircraft with its trail; ``None`` when it has none with a state."""
+        slot = self.slots.get(party, {}).get(aircraft_id)
+        if slot is None or not self.used[slot]:
+            return None
+        start_s = now_s - self.settings.trail_s
+        return OwnTrack(self.state(slot), tuple(p for p in self.trails.get(slot, ()) if p.time_s >= start_s))
 
     def foreign(self, ref: str, other: Aircraft) -> list[ForeignTrack]:
         """``other`` as a foreign track under ``ref`` (none when it has no state)."""
