@@ -122,7 +122,8 @@ export class EventStream {
     if (this.stopped) return;
     this.onState("connecting");
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${window.location.host}/v1/events?lang=${this.lang}`);
+    // tracks=true: the party's aircraft are pushed after each detection cycle (no polling).
+    const socket = new WebSocket(`${scheme}://${window.location.host}/v1/events?lang=${this.lang}&tracks=true`);
     this.socket = socket;
     socket.addEventListener("open", () => {
       socket.send(JSON.stringify({ type: "auth", token: this.token }));

@@ -8,6 +8,7 @@ import { formatDuration, formatUtc, parseTime } from "./format.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { MapView } from "./map.js";
 import {
+  aircraftPanel,
   alertsPanel,
   auditPanel,
   conflictsPanel,
@@ -21,7 +22,9 @@ import {
 const TOKEN_KEY = "deconflict.token";
 const LANG_KEY = "deconflict.lang";
 const TABS = ["inbox", "outbox", "conflicts", "plans", "incidents", "stats", "audit"];
-const PERIODS_MS = { tracks: 2000, incidents: 5000, channel: 15000, stats: 60000, audit: 30000 };
+const PERIODS_MS = { live: 2000, trails: 5000, incidents: 5000, channel: 15000, stats: 60000, audit: 30000 };
+/** Trails of the whole fleet are drawn up to this many aircraft; beyond, the selected aircraft's only. */
+const TRAILS_FLEET_MAX = 2000;
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -36,8 +39,11 @@ const state = {
   outbox: null,
   alerts: [],
   alertsMissing: false,
-  tracks: null,
+  tracks: null, // GET /v1/tracks/columns, or the latest `tracks` frame
   tracksMissing: false,
+  trails: null, // GET /v1/tracks' own aircraft with their trails (small fleets, trails on)
+  selected: null, // {id, track: GET /v1/tracks/own/{id} or null}
+  connected: false,
   incidents: null,
   incidentsMissing: false,
   stats: null,
@@ -146,6 +152,60 @@ function renderTracks() {
   const levels = new Map(state.alerts.map((a) => [a.other_ref, a.level]));
   mapView.setTracks(state.tracks, levels);
   $("#tracks-note").hidden = !state.tracksMissing;
+  renderTrails();
+  renderAircraft();
+}
+
+function renderTrails() {
+  if (!mapView) return;
+  const size = mapView.fleet.size;
+  const on = $("#trails").checked;
+  const tooMany = on && size > TRAILS_FLEET_MAX;
+  $("#trails-note").hidden = !tooMany;
+  if (tooMany) $("#trails-note").textContent = t("trails_too_many", { n: size });
+  mapView.setTrails(on && !tooMany ? state.trails : null);
+}
+
+/** The selected own aircraft's details (over the map) and its trail on the map. */
+function renderAircraft() {
+  const panel = $("#aircraft-details");
+  const selected = state.selected;
+  if (!selected || !mapView) {
+    panel.hidden = true;
+    panel.innerHTML = "";
+    if (mapView) mapView.setSelected(null);
+    return;
+  }
+  const row = mapView.fleet.row(selected.id);
+  const alerts = state.alerts.filter((a) => a.own_id === selected.id);
+  panel.innerHTML = String(aircraftPanel(selected.id, row, selected.track, alerts));
+  panel.hidden = false;
+  if (mapView.fleet.selectedId !== selected.id || mapView.selectedTrack !== selected.track) {
+    mapView.selectedTrack = selected.track;
+    mapView.setSelected(selected.track ?? { id: selected.id, trail: [] });
+  }
+}
+
+/** Select an own aircraft (null: none): its details at once, its history when the server answers. */
+function selectAircraft(id) {
+  state.selected = id === null ? null : { id, track: null };
+  renderAircraft();
+  if (id !== null) guarded(loadSelected);
+}
+
+async function loadSelected() {
+  const api = state.api;
+  const selected = state.selected;
+  if (!api || !selected) return;
+  let track = null;
+  try {
+    track = await api.get(`/v1/tracks/own/${encodeURIComponent(selected.id)}`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+  }
+  if (api !== state.api || state.selected !== selected) return;
+  selected.track = track;
+  renderAircraft();
 }
 
 function renderMessages() {
@@ -327,15 +387,38 @@ async function loadConflicts() {
   renderConflicts();
 }
 
-async function loadLive() {
+/**
+ * Alerts, and the tracks while the live connection is not there to push them (the first render
+ * too: the page is ready with its aircraft drawn).
+ */
+async function loadLive(withTracks = !state.connected) {
   const api = state.api;
-  const [tracks, alerts] = await Promise.all([api.optional("/v1/tracks"), api.optionalPages("/v1/alerts", "alerts")]);
+  const [tracks, alerts] = await Promise.all([
+    withTracks ? api.optional("/v1/tracks/columns") : null,
+    api.optionalPages("/v1/alerts", "alerts"),
+  ]);
   if (api !== state.api) return;
-  state.tracksMissing = tracks === MISSING;
-  state.tracks = tracks === MISSING ? null : tracks;
+  if (tracks !== null) {
+    state.tracksMissing = tracks === MISSING;
+    state.tracks = tracks === MISSING ? null : tracks;
+  }
   state.alertsMissing = alerts === MISSING;
   state.alerts = alerts === MISSING ? [] : alerts.alerts;
   renderAlerts();
+}
+
+/** The fleet's trails, while they are on and the fleet small enough to draw them all. */
+async function loadTrails() {
+  const api = state.api;
+  if (!mapView || !$("#trails").checked || mapView.fleet.size > TRAILS_FLEET_MAX) {
+    state.trails = null;
+    renderTrails();
+    return;
+  }
+  const tracks = await api.optional("/v1/tracks");
+  if (api !== state.api) return;
+  state.trails = tracks === MISSING ? null : tracks.own;
+  renderTrails();
 }
 
 async function loadIncidents() {
@@ -397,6 +480,11 @@ function onEvent(frame) {
     case "incident":
     case "incident_comment":
       guarded(loadIncidents);
+      break;
+    case "tracks":
+      state.tracks = frame;
+      state.tracksMissing = false;
+      renderTracks();
       break;
     default:
       break;
@@ -591,6 +679,7 @@ function onKey(event) {
       state.disputingId = null;
       renderMessages();
     }
+    if (state.selected) selectAircraft(null);
     return;
   }
   if (typing) return;
@@ -707,6 +796,9 @@ function logOut(message) {
     outbox: null,
     alerts: [],
     tracks: null,
+    trails: null,
+    selected: null,
+    connected: false,
     incidents: null,
     stats: null,
     audit: null,
@@ -751,19 +843,25 @@ async function logIn(token) {
     token,
     lang: language(),
     onEvent,
-    onState: setConnection,
+    onState: (kind) => {
+      state.connected = kind === "connected";
+      setConnection(kind);
+    },
     onRejected: () => logOut(t("bad_token")),
   });
   state.events.start();
   await Promise.all([
     guarded(loadChannel),
-    guarded(loadLive),
+    guarded(() => loadLive(true)),
     guarded(loadIncidents),
     guarded(loadStats),
     guarded(loadAudit),
     guarded(() => startComposer(api, me.name, onMessageSent)),
   ]);
-  every(PERIODS_MS.tracks, loadLive);
+  await guarded(loadTrails);
+  every(PERIODS_MS.live, loadLive);
+  every(PERIODS_MS.trails, loadTrails);
+  every(PERIODS_MS.trails, loadSelected);
   every(PERIODS_MS.incidents, loadIncidents);
   every(PERIODS_MS.channel, loadChannel);
   every(PERIODS_MS.stats, loadStats);
@@ -797,7 +895,8 @@ async function main() {
     button.addEventListener("click", () => switchLanguage(button.dataset.lang));
   }
   if (assetsPresent()) {
-    mapView = new MapView($("#map"));
+    mapView = new MapView($("#map"), (id) => selectAircraft(id));
+    window.deconflictMap = mapView; // read by the browser tests and benchmarks/page.py
     mapView.loadBasemap("/ui/vendor/countries-50m.json").catch(() => showAssetsMissing());
   } else {
     showAssetsMissing();
@@ -812,6 +911,10 @@ async function main() {
   $("#help-button").addEventListener("click", () => toggleHelp());
   $("#help-close").addEventListener("click", () => toggleHelp(false));
   $("#fit").addEventListener("click", () => mapView?.fitOwn());
+  $("#trails").addEventListener("change", () => guarded(loadTrails));
+  $("#aircraft-details").addEventListener("click", (event) => {
+    if (event.target.closest("[data-action=close-aircraft]")) selectAircraft(null);
+  });
   for (const button of document.querySelectorAll("[data-tab]")) {
     button.addEventListener("click", () => showTab(button.dataset.tab));
   }

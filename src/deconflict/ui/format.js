@@ -79,3 +79,19 @@ export function formatBound(bound) {
   const value = Number(bound.value);
   return `${Number.isInteger(value) ? value : value.toFixed(0)} ${bound.units}${bound.reference ? " " + bound.reference : ""}`;
 }
+
+const FT_PER_M = 1 / 0.3048;
+const KT_PER_MPS = 3600 / 1852;
+/** A vertical speed past this (about 100 ft/min) is a climb or a descent in a data block. */
+const LEVEL_VS_MPS = 0.5;
+
+/**
+ * A radar-style data block of an aircraft ({id, callsign, alt_m, gs_mps, vs_mps}): its name
+ * (the callsign where known, else its id) and "FL350↑ 452kt" (flight level, climb or descent
+ * arrow, ground speed in knots).
+ */
+export function dataBlock(a) {
+  const fl = String(Math.max(0, Math.round((a.alt_m * FT_PER_M) / 100))).padStart(3, "0");
+  const arrow = a.vs_mps > LEVEL_VS_MPS ? "↑" : a.vs_mps < -LEVEL_VS_MPS ? "↓" : " ";
+  return { name: a.callsign || a.id, level: `FL${fl}${arrow} ${Math.round(a.gs_mps * KT_PER_MPS)}kt` };
+}

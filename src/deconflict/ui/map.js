@@ -1,11 +1,16 @@
 // The map: offline world basemap, own plans, conflict regions, live tracks, alerts, incidents.
 /* global L, topojson */
 
+import { Fleet } from "./fleet.js";
 import { escapeHtml, formatAltitude, formatBound, formatDistance, formatDuration, formatUtc, parseTime } from "./format.js";
 import { t } from "./i18n.js";
 
+/** Alert lines labelled with their time to loss at most (the most urgent): more would hide the map. */
+const ALERT_LABELS_MAX = 50;
+
 export const COLOURS = {
   own: "#4db8ff",
+  selected: "#ffffff",
   plan: "#3d8bfd",
   conflict: "#d45cff",
   advisory: "#ffc107",
@@ -13,18 +18,6 @@ export const COLOURS = {
   loss: "#ff2d2d",
   incident: "#ff2d2d",
 };
-
-function arrowIcon(colour, trkDeg, label) {
-  const svg =
-    `<svg viewBox="-12 -12 24 24" width="26" height="26" style="transform:rotate(${Number(trkDeg) || 0}deg)">` +
-    `<path d="M0,-10 L7,8 L0,4 L-7,8 Z" fill="${colour}" stroke="#061018" stroke-width="1.5"/></svg>`;
-  return L.divIcon({
-    className: "ac-icon",
-    html: `${svg}<span class="ac-label own-label">${escapeHtml(label)}</span>`,
-    iconSize: [26, 26],
-    iconAnchor: [13, 13],
-  });
-}
 
 function diamondIcon(colour, label) {
   const svg =
@@ -48,7 +41,8 @@ function incidentIcon() {
 }
 
 export class MapView {
-  constructor(element) {
+  /** `onSelect(id)`: an own aircraft was clicked on the map. */
+  constructor(element, onSelect) {
     this.map = L.map(element, { zoomControl: true, worldCopyJump: true, minZoom: 2, preferCanvas: false });
     this.map.attributionControl.setPrefix(false);
     this.map.attributionControl.addAttribution("Natural Earth (world-atlas)");
@@ -61,7 +55,13 @@ export class MapView {
       trails: L.layerGroup().addTo(this.map),
       alerts: L.layerGroup().addTo(this.map),
       tracks: L.layerGroup().addTo(this.map),
+      selected: L.layerGroup().addTo(this.map),
     };
+    // Alert lines on a canvas: a dense scene has thousands.
+    this.alertRenderer = L.canvas({ padding: 0.25 });
+    this.fleet = new Fleet(this.map, { own: COLOURS.own, selected: COLOURS.selected, alert: COLOURS.warning }, (id) =>
+      onSelect?.(id),
+    );
     this.volumes = []; // {layer, startMs, endMs}
     this.timeMs = null;
     this.planBounds = null;
@@ -183,33 +183,23 @@ export class MapView {
     this.map.setView([lat, lon], Math.max(this.map.getZoom(), 9));
   }
 
-  /** Own tracks (with trails) and the foreign aircraft in alert, coloured by the alert's level. */
+  /**
+   * The live picture as GET /v1/tracks/columns (or a `tracks` frame) gives it: the own aircraft
+   * on the fleet's canvas, the foreign ones in alert as markers coloured by the alert's level.
+   */
   setTracks(tracks, levelByRef) {
     this.layers.tracks.clearLayers();
-    this.layers.trails.clearLayers();
-    if (!tracks) return;
-    const positions = [...(tracks.own ?? []), ...(tracks.foreign ?? [])].map((a) => [a.lat_deg, a.lon_deg]);
-    this.trackBounds = positions.length ? L.latLngBounds(positions) : null;
+    this.fleet.update(tracks ? tracks.own : null);
+    const foreign = tracks?.foreign ?? [];
+    const bounds = L.latLngBounds([]);
+    if (this.fleet.bounds) bounds.extend(this.fleet.bounds);
+    for (const other of foreign) bounds.extend([other.lat_deg, other.lon_deg]);
+    this.trackBounds = bounds.isValid() ? bounds : null;
     if (!this.tracksFitted && this.trackBounds) {
       this.tracksFitted = true; // once, when the first aircraft are known; then the operator's view is kept
       this.fitOwn();
     }
-    for (const own of tracks.own ?? []) {
-      const trail = (own.trail ?? []).map((p) => [p[1], p[0]]);
-      if (trail.length > 1) {
-        L.polyline(trail, { color: COLOURS.own, weight: 2, opacity: 0.6, dashArray: "2 4", interactive: false }).addTo(
-          this.layers.trails,
-        );
-      }
-      const label = own.callsign ? `${own.callsign}` : own.id;
-      L.marker([own.lat_deg, own.lon_deg], { icon: arrowIcon(COLOURS.own, own.trk_deg, label), keyboard: false })
-        .bindTooltip(
-          `<b>${escapeHtml(own.id)}</b>${own.callsign ? " · " + escapeHtml(own.callsign) : ""}<br>` +
-            `${escapeHtml(formatAltitude(own.alt_m))} · ${Math.round(own.gs_mps)} m/s · ${Math.round(own.trk_deg)}°`,
-        )
-        .addTo(this.layers.tracks);
-    }
-    for (const other of tracks.foreign ?? []) {
+    for (const other of foreign) {
       const level = levelByRef.get(other.ref) ?? "loss";
       L.marker([other.lat_deg, other.lon_deg], {
         icon: diamondIcon(COLOURS[level], other.party.toUpperCase()),
@@ -222,27 +212,67 @@ export class MapView {
     }
   }
 
+  /** Trails of own aircraft (GET /v1/tracks' "own", each with its trail); null: none. */
+  setTrails(own) {
+    this.layers.trails.clearLayers();
+    for (const track of own ?? []) {
+      const trail = (track.trail ?? []).map((p) => [p[1], p[0]]);
+      if (trail.length > 1) {
+        L.polyline(trail, { color: COLOURS.own, weight: 2, opacity: 0.6, dashArray: "2 4", interactive: false }).addTo(
+          this.layers.trails,
+        );
+      }
+    }
+  }
+
+  /** The selected own aircraft (GET /v1/tracks/own/{id}): highlighted, its trail drawn; null: none. */
+  setSelected(track) {
+    this.layers.selected.clearLayers();
+    this.fleet.select(track ? track.id : null);
+    if (!track) return;
+    const trail = (track.trail ?? []).map((p) => [p[1], p[0]]);
+    if (trail.length > 1) {
+      L.polyline(trail, { color: COLOURS.selected, weight: 2, opacity: 0.9, interactive: false }).addTo(
+        this.layers.selected,
+      );
+    }
+  }
+
   /** A line between the two aircraft of each alert, labelled with the time to loss of separation. */
   setAlerts(alerts) {
     this.layers.alerts.clearLayers();
+    this.fleet.setAlerted(alerts.map((a) => a.own_id));
+    const order = { loss: 0, warning: 1, advisory: 2 };
+    const urgent = [...alerts]
+      .sort((a, b) => (order[a.level] ?? 3) - (order[b.level] ?? 3) || (a.time_to_loss_s ?? 0) - (b.time_to_loss_s ?? 0))
+      .slice(0, ALERT_LABELS_MAX);
+    const labelled = new Set(urgent.map((a) => a.id));
     for (const a of alerts) {
       if (!a.own || !a.other) continue;
       const colour = COLOURS[a.level] ?? COLOURS.loss;
-      const label = a.level === "loss" ? "LOS" : `${formatDuration(a.time_to_loss_s)} ${t("los_in")}`;
-      L.polyline(
+      const line = L.polyline(
         [
           [a.own[1], a.own[0]],
           [a.other[1], a.other[0]],
         ],
-        { color: colour, weight: a.level === "advisory" ? 2 : 4, dashArray: a.level === "loss" ? null : "8 6" },
-      )
-        .bindTooltip(label, {
+        {
+          color: colour,
+          weight: a.level === "advisory" ? 2 : 4,
+          dashArray: a.level === "loss" ? null : "8 6",
+          renderer: this.alertRenderer,
+          interactive: false,
+        },
+      );
+      if (labelled.has(a.id)) {
+        const label = a.level === "loss" ? "LOS" : `${formatDuration(a.time_to_loss_s)} ${t("los_in")}`;
+        line.bindTooltip(label, {
           permanent: true,
           direction: "top",
           offset: [0, -18],
           className: `alert-label level-${a.level}`,
-        })
-        .addTo(this.layers.alerts);
+        });
+      }
+      line.addTo(this.layers.alerts);
     }
   }
 

@@ -2,6 +2,7 @@
 // Buttons carry data-action and data-id; app.js handles them by delegation.
 
 import {
+  dataBlock,
   formatAltitude,
   formatBound,
   formatDistance,
@@ -226,4 +227,36 @@ export function auditPanel(audit) {
       (e) => html`<li><span class="when">#${e.seq} ${formatUtc(e.time_s * 1000, { seconds: true })}</span> <b>${e.kind}</b> ${e.actor} ${e.subject.join(" ")}</li>`,
     )}</ul>
   </div>`;
+}
+
+/**
+ * The selected own aircraft: its data block, state and alerts (`row`, from the fleet's columns),
+ * and its history (`track`: GET /v1/tracks/own/{id}, its trail newest first); null row: gone.
+ */
+export function aircraftPanel(id, row, track, alerts) {
+  const close = html`<button type="button" class="close" data-action="close-aircraft" aria-label="${t("close")}">×</button>`;
+  if (!row) return html`<header><h3>${id}</h3>${close}</header><p class="note">${t("aircraft_gone")}</p>`;
+  const block = dataBlock(row);
+  const history = [...(track?.trail ?? [])].reverse().slice(0, 10);
+  const vsFpm = Math.round((row.vs_mps * 60) / 0.3048 / 10) * 10;
+  return html`<header><h3 id="aircraft-title" title="${row.id}">${block.name}</h3>${close}</header>
+    <dl>
+      <dt>${t("aircraft_address")}</dt><dd class="address">${row.id}</dd>
+      <dt>${t("aircraft_level")}</dt><dd class="level">${block.level}</dd>
+      <dt>${t("aircraft_track")}</dt><dd>${Math.round(row.trk_deg)}°</dd>
+      <dt>${t("aircraft_vs")}</dt><dd>${vsFpm} ft/min</dd>
+      <dt>${t("aircraft_position")}</dt><dd>${row.lat_deg.toFixed(4)}, ${row.lon_deg.toFixed(4)}</dd>
+      <dt>${t("aircraft_seen")}</dt><dd>${formatUtc(row.time_s * 1000, { seconds: true })}</dd>
+    </dl>
+    ${alerts.length
+      ? html`<p class="aircraft-alerts">${t("aircraft_alerts")}: ${alerts.map(
+          (a) => html`<span class="badge level-${a.level}">${t(`badge_${a.level}`)}</span> ${a.other_party.toUpperCase()} `,
+        )}</p>`
+      : ""}
+    <h4>${t("aircraft_history")}</h4>
+    <table class="history">
+      <tbody>${history.map(
+        (p) => html`<tr><td>${formatUtc(parseTime(p[3]), { short: true, seconds: true })}</td><td>${formatAltitude(p[2])}</td><td>${p[1].toFixed(3)}, ${p[0].toFixed(3)}</td></tr>`,
+      )}</tbody>
+    </table>`;
 }
