@@ -102,6 +102,7 @@ export class Fleet {
     this.selectedId = null;
     this.alerted = new Set(); // own ids in alert: labelled first, drawn in the alert colour
     this.updatedMs = 0; // how long the latest update took (main thread), for the benchmark
+    this.reconciledMs = 0; // and the latest redraw (after a pan, a zoom or an update)
     this.hover = L.tooltip({ direction: "top", offset: [0, -8] });
     this.group.on("click", (event) => {
       L.DomEvent.stopPropagation(event);
@@ -201,6 +202,7 @@ export class Fleet {
    * made, those that left dropped, the rest moved in place; then one redraw of the canvas.
    */
   reconcile() {
+    const started = performance.now();
     const c = this.columns;
     const view = this.map.getBounds().pad(PAD);
     const south = view.getSouth();
@@ -253,6 +255,7 @@ export class Fleet {
       this.renderer._redrawBounds = null; // the whole canvas, now
       this.renderer._redraw();
     }
+    this.reconciledMs = performance.now() - started;
   }
 
   /** Place and draw the data blocks (see DataBlocks); the boxes placed, in layer pixels. */
