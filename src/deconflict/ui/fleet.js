@@ -5,15 +5,102 @@
 import { dataBlock, escapeHtml } from "./format.js";
 
 /** Beyond the view, this fraction of it on each side is drawn too: a short pan shows no gap. */
-const PAD = 0.25;
+const PAD = 0.15;
 /** Data blocks are drawn while at most this many aircraft are in view (beyond, only the selected one). */
 const LABELS_MAX = 400;
 const FONT = "11px 'DejaVu Sans Mono', monospace";
 const LINE_PX = 12;
 
+/** An aircraft's arrow: nose, right wing, tail notch, left wing (in radii; north up, y down). */
+const ARROW = [
+  [0, -1.4],
+  [1, 1],
+  [0, 0.45],
+  [-1, 1],
+];
+const RADIUS_PX = 6;
+const HEADING_STEP_DEG = 10;
+const HEADINGS = 360 / HEADING_STEP_DEG;
+
 /**
- * One aircraft: a heading arrow on the fleet's canvas. Leaflet's circle marker does the hit
- * test (its radius) and the bookkeeping; only the shape drawn is ours.
+ * An arrow of `colour` and `radius` (pixels) at every HEADING_STEP_DEG: for each, its visible
+ * pixels (RGBA as one little-endian number each) and their offsets in an image `width` wide.
+ */
+function arrowSprites(colour, radius, width) {
+  const size = Math.ceil(radius * 3.2);
+  const canvas = document.createElement("canvas");
+  canvas.width = size;
+  canvas.height = size;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const sheet = [];
+  for (let k = 0; k < HEADINGS; k++) {
+    const a = (k * HEADING_STEP_DEG * Math.PI) / 180;
+    ctx.clearRect(0, 0, size, size);
+    ctx.beginPath();
+    ARROW.forEach(([dx, dy], i) => {
+      const px = size / 2 + (dx * Math.cos(a) - dy * Math.sin(a)) * radius;
+      const py = size / 2 + (dx * Math.sin(a) + dy * Math.cos(a)) * radius;
+      if (i === 0) ctx.moveTo(px, py);
+      else ctx.lineTo(px, py);
+    });
+    ctx.closePath();
+    ctx.fillStyle = colour;
+    ctx.fill();
+    ctx.strokeStyle = "#061018";
+    ctx.lineWidth = 1;
+    ctx.stroke();
+    const pixels = new Uint32Array(ctx.getImageData(0, 0, size, size).data.buffer);
+    const dxs = [];
+    const dys = [];
+    const values = [];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const value = pixels[y * size + x];
+        if (value >>> 24) {
+          dxs.push(x - Math.floor(size / 2));
+          dys.push(y - Math.floor(size / 2));
+          values.push(value);
+        }
+      }
+    }
+    sheet.push({
+      dx: Int32Array.from(dxs),
+      dy: Int32Array.from(dys),
+      offset: Int32Array.from(dxs, (dx, i) => dys[i] * width + dx),
+      value: Uint32Array.from(values),
+      reach: Math.ceil(size / 2),
+    });
+  }
+  return sheet;
+}
+
+/** Copy a sprite's pixels centred on (cx, cy); an opaque pixel, or a more opaque one, wins. */
+function blitSprite(pixels, width, height, sprite, cx, cy) {
+  const { offset, value } = sprite;
+  const n = value.length;
+  if (cx >= sprite.reach && cx < width - sprite.reach && cy >= sprite.reach && cy < height - sprite.reach) {
+    const base = cy * width + cx;
+    for (let k = 0; k < n; k++) {
+      const v = value[k];
+      const i = base + offset[k];
+      if (v >>> 24 === 255 || pixels[i] >>> 24 < v >>> 24) pixels[i] = v;
+    }
+    return;
+  }
+  for (let k = 0; k < n; k++) {
+    const x = cx + sprite.dx[k];
+    const y = cy + sprite.dy[k];
+    if (x < 0 || y < 0 || x >= width || y >= height) continue;
+    const v = value[k];
+    const i = y * width + x;
+    if (v >>> 24 === 255 || pixels[i] >>> 24 < v >>> 24) pixels[i] = v;
+  }
+}
+
+/**
+ * One aircraft for Leaflet's canvas renderer, which projects it, tests it for clicks and hover
+ * (a circle marker's radius) and dispatches its events. It draws nothing itself: the fleet's
+ * painter (FleetPaint) draws all of them at once (see Fleet.paint).
  */
 const AircraftMarker = L.CircleMarker.extend({
   // The renderer projects its layers itself on zoom and view reset: thousands of per-marker map
@@ -22,40 +109,14 @@ const AircraftMarker = L.CircleMarker.extend({
     return {};
   },
 
-  _updatePath() {
-    const renderer = this._renderer;
-    if (!renderer._drawing || this._empty()) return;
-    const ctx = renderer._ctx;
-    const { x, y } = this._point;
-    const r = this._radius;
-    const a = (this.trkDeg * Math.PI) / 180;
-    const cos = Math.cos(a);
-    const sin = Math.sin(a);
-    // Nose, right wing, tail notch, left wing; rotated clockwise from north (screen y points down).
-    const shape = [
-      [0, -1.4 * r],
-      [r, r],
-      [0, 0.45 * r],
-      [-r, r],
-    ];
-    ctx.beginPath();
-    shape.forEach(([dx, dy], i) => {
-      const px = x + dx * cos - dy * sin;
-      const py = y + dx * sin + dy * cos;
-      if (i === 0) ctx.moveTo(px, py);
-      else ctx.lineTo(px, py);
-    });
-    ctx.closePath();
-    renderer._fillStroke(ctx, this);
-  },
+  _updatePath() {},
 });
 
 /**
- * The data blocks of the aircraft drawn, on the same canvas, after them (brought to the front).
- * Placed greedily, most important first (the selected aircraft, then those in alert), each at
- * the first of four corners where it overlaps no block already placed: labels never overlap.
+ * The fleet's drawing on its canvas, after the markers (brought to the front): the aircraft as
+ * arrows (Fleet.paint), then their data blocks (Fleet.placeLabels).
  */
-const DataBlocks = L.Path.extend({
+const FleetPaint = L.Path.extend({
   options: { interactive: false, stroke: false, fill: false },
 
   initialize(fleet, options) {
@@ -78,6 +139,7 @@ const DataBlocks = L.Path.extend({
   _updatePath() {
     const renderer = this._renderer;
     if (!renderer._drawing) return;
+    this.fleet.paint(renderer._ctx);
     this.placed = this.fleet.placeLabels(renderer._ctx);
   },
 });
@@ -94,11 +156,13 @@ export class Fleet {
     this.onSelect = onSelect;
     this.renderer = L.canvas({ padding: PAD, tolerance: 3 });
     this.group = L.featureGroup().addTo(map);
-    this.labels = new DataBlocks(this, { renderer: this.renderer }).addTo(map);
     this.columns = null; // the latest own columns (GET /v1/tracks/columns' "own")
     this.rowOf = new Map(); // id -> row in the columns
     this.markers = new Map(); // id -> marker, for the aircraft drawn (in or near the view)
     this.bounds = null;
+    this.sheets = new Map(); // colour/radius/width -> the arrows' sprites (arrowSprites)
+    this.image = null; // the canvas's pixels, reused from one redraw to the next
+    this.generation = 0; // of the latest reconcile: a marker not seen in it has left the view
     this.selectedId = null;
     this.alerted = new Set(); // own ids in alert: labelled first, drawn in the alert colour
     this.updatedMs = 0; // how long the latest update took (main thread), for the benchmark
@@ -116,6 +180,8 @@ export class Fleet {
     });
     this.group.on("mouseout", () => this.map.closeTooltip(this.hover));
     map.on("moveend", () => this.reconcile());
+    // Last: adding it draws (the renderer's first update), which reads all of the above.
+    this.painter = new FleetPaint(this, { renderer: this.renderer }).addTo(map);
   }
 
   /** How many own aircraft the party has; how many are drawn now. */
@@ -183,18 +249,70 @@ export class Fleet {
 
   setAlerted(ids) {
     this.alerted = new Set(ids);
-    this.reconcile();
+    this.redraw();
   }
 
   select(id) {
     this.selectedId = id;
-    this.reconcile();
+    this.redraw();
   }
 
-  markerStyle(id) {
-    const colour =
-      id === this.selectedId ? this.style.selected : this.alerted.has(id) ? this.style.alert : this.style.own;
-    return { color: "#061018", weight: 1, fillColor: colour, fillOpacity: 1, radius: id === this.selectedId ? 8 : 6 };
+  colourOf(id) {
+    return id === this.selectedId ? this.style.selected : this.alerted.has(id) ? this.style.alert : this.style.own;
+  }
+
+  /** The whole canvas, now (not at the next frame: the caller's input is answered in this one). */
+  redraw() {
+    if (!this.renderer._map) return;
+    this.renderer._redrawBounds = null;
+    this.renderer._redraw();
+  }
+
+  /**
+   * Draw the aircraft in view as arrows, pixel by pixel into one image put on the canvas at once:
+   * a canvas call per aircraft (a path, an image or even a rectangle) costs microseconds each in
+   * a software-rendered browser, which 25,000 aircraft turn into a redraw of a third of a second.
+   * The canvas holds nothing else (the markers draw nothing); the data blocks come after.
+   */
+  paint(ctx) {
+    const canvas = this.renderer._container;
+    const width = canvas.width;
+    const height = canvas.height;
+    if (!width || !height) return; // the map is hidden (before the log-in)
+    const b = this.renderer._bounds;
+    const scale = width / Math.max(1, b.max.x - b.min.x); // 2 on a retina screen
+    if (!this.image || this.image.width !== width || this.image.height !== height) {
+      this.image = ctx.createImageData(width, height);
+      this.pixels = new Uint32Array(this.image.data.buffer);
+    } else {
+      this.pixels.fill(0);
+    }
+    const blit = (marker, sheet) => {
+      const frame = sheet[Math.round((((marker.trkDeg % 360) + 360) % 360) / HEADING_STEP_DEG) % HEADINGS];
+      const cx = Math.round((marker._point.x - b.min.x) * scale);
+      const cy = Math.round((marker._point.y - b.min.y) * scale);
+      blitSprite(this.pixels, width, height, frame, cx, cy);
+    };
+    const own = this.sprites(this.style.own, RADIUS_PX * scale, width);
+    const alert = this.sprites(this.style.alert, RADIUS_PX * scale, width);
+    let selected = null;
+    for (const marker of this.markers.values()) {
+      if (marker.aircraftId === this.selectedId) selected = marker;
+      else blit(marker, this.alerted.has(marker.aircraftId) ? alert : own);
+    }
+    if (selected) blit(selected, this.sprites(this.style.selected, RADIUS_PX * 1.4 * scale, width));
+    ctx.putImageData(this.image, 0, 0);
+  }
+
+  /** The arrows of one colour and size at every HEADING_STEP_DEG, as sprites for rows `width` long. */
+  sprites(colour, radius, width) {
+    const key = `${colour}/${radius}/${width}`;
+    let sheet = this.sheets.get(key);
+    if (!sheet) {
+      sheet = arrowSprites(colour, radius, width);
+      this.sheets.set(key, sheet);
+    }
+    return sheet;
   }
 
   /**
@@ -212,53 +330,42 @@ export class Fleet {
     const east = view.getEast();
     const inView = (lat, lon) =>
       lat >= south && lat <= north && ((lon >= west && lon <= east) || (lon + 360 >= west && lon + 360 <= east) || (lon - 360 >= west && lon - 360 <= east));
-    const keep = new Set();
+    const generation = ++this.generation;
     const added = [];
-    const moved = [];
     if (c) {
       for (let i = 0; i < c.id.length; i++) {
         const lat = c.lat_deg[i];
         const lon = c.lon_deg[i];
         if (!inView(lat, lon)) continue;
         const id = c.id[i];
-        keep.add(id);
         let marker = this.markers.get(id);
         if (!marker) {
-          marker = new AircraftMarker([lat, lon], { ...this.markerStyle(id), renderer: this.renderer });
+          marker = new AircraftMarker([lat, lon], { radius: RADIUS_PX, stroke: false, renderer: this.renderer });
           marker.aircraftId = id;
-          marker.trkDeg = c.trk_deg[i];
           this.markers.set(id, marker);
           added.push(marker);
-        } else {
+        } else if (marker._latlng.lat !== lat || marker._latlng.lng !== lon) {
           // In place, without setLatLng: that asks the renderer for a redraw per marker.
           marker._latlng = L.latLng(lat, lon);
-          marker.trkDeg = c.trk_deg[i];
-          const style = this.markerStyle(id);
-          if (style.fillColor !== marker.options.fillColor || style.radius !== marker.options.radius) {
-            L.setOptions(marker, style);
-            marker._radius = style.radius;
-          }
-          moved.push(marker);
+          marker._project();
         }
+        marker.trkDeg = c.trk_deg[i];
+        marker.generation = generation;
       }
     }
     for (const [id, marker] of this.markers) {
-      if (!keep.has(id)) {
+      if (marker.generation !== generation) {
         this.group.removeLayer(marker);
         this.markers.delete(id);
       }
     }
-    for (const marker of moved) marker._project();
     for (const marker of added) this.group.addLayer(marker);
-    this.labels.bringToFront();
-    if (this.renderer._map) {
-      this.renderer._redrawBounds = null; // the whole canvas, now
-      this.renderer._redraw();
-    }
+    this.painter.bringToFront();
+    this.redraw();
     this.reconciledMs = performance.now() - started;
   }
 
-  /** Place and draw the data blocks (see DataBlocks); the boxes placed, in layer pixels. */
+  /** Place and draw the data blocks (drawn by FleetPaint); the boxes placed, in layer pixels. */
   placeLabels(ctx) {
     const c = this.columns;
     if (!c) return [];
@@ -296,7 +403,7 @@ export class Fleet {
         ctx.fillStyle = "#0b141d";
         ctx.fillRect(x0, y0, w, h);
         ctx.globalAlpha = 1;
-        ctx.fillStyle = marker.options.fillColor;
+        ctx.fillStyle = this.colourOf(marker.aircraftId);
         lines.forEach((line, k) => ctx.fillText(line, x0 + 3, y0 + 2 + k * LINE_PX));
         break;
       }
