@@ -19,6 +19,8 @@ const ARROW = [
   [-1, 1],
 ];
 const RADIUS_PX = 6;
+/** A click or hover this far (pixels) beyond an arrow's radius still finds it. */
+const HIT_TOLERANCE_PX = 3;
 const HEADING_STEP_DEG = 10;
 const HEADINGS = 360 / HEADING_STEP_DEG;
 
@@ -98,23 +100,10 @@ function blitSprite(pixels, width, height, sprite, cx, cy) {
 }
 
 /**
- * One aircraft for Leaflet's canvas renderer, which projects it, tests it for clicks and hover
- * (a circle marker's radius) and dispatches its events. It draws nothing itself: the fleet's
- * painter (FleetPaint) draws all of them at once (see Fleet.paint).
- */
-const AircraftMarker = L.CircleMarker.extend({
-  // The renderer projects its layers itself on zoom and view reset: thousands of per-marker map
-  // listeners would cost as much again (and Leaflet checks each new listener against all others).
-  getEvents() {
-    return {};
-  },
-
-  _updatePath() {},
-});
-
-/**
- * The fleet's drawing on its canvas, after the markers (brought to the front): the aircraft as
- * arrows (Fleet.paint), then their data blocks (Fleet.placeLabels).
+ * The fleet's one layer on its canvas (Leaflet's canvas renderer, which sizes, moves and scales
+ * the canvas with the map): the aircraft as arrows (Fleet.paint), then their data blocks
+ * (Fleet.placeLabels). No Leaflet layer per aircraft: making 25,000 costs a second, and every
+ * redraw, hit test and projection walks them all; the fleet keeps plain arrays instead.
  */
 const FleetPaint = L.Path.extend({
   options: { interactive: false, stroke: false, fill: false },
@@ -154,32 +143,31 @@ export class Fleet {
     this.map = map;
     this.style = style;
     this.onSelect = onSelect;
-    this.renderer = L.canvas({ padding: PAD, tolerance: 3 });
-    this.group = L.featureGroup().addTo(map);
+    this.renderer = L.canvas({ padding: PAD });
     this.columns = null; // the latest own columns (GET /v1/tracks/columns' "own")
     this.rowOf = new Map(); // id -> row in the columns
-    this.markers = new Map(); // id -> marker, for the aircraft drawn (in or near the view)
+    // The aircraft drawn (in or near the view): their rows, and where they are in layer pixels.
+    this.shown = new Int32Array(0);
+    this.xs = new Float64Array(0);
+    this.ys = new Float64Array(0);
     this.bounds = null;
     this.sheets = new Map(); // colour/radius/width -> the arrows' sprites (arrowSprites)
     this.image = null; // the canvas's pixels, reused from one redraw to the next
-    this.generation = 0; // of the latest reconcile: a marker not seen in it has left the view
     this.selectedId = null;
     this.alerted = new Set(); // own ids in alert: labelled first, drawn in the alert colour
     this.updatedMs = 0; // how long the latest update took (main thread), for the benchmark
-    this.reconciledMs = 0; // and the latest redraw (after a pan, a zoom or an update)
+    this.reconciledMs = 0; // and the latest reconcile (after a pan, a zoom or an update)
     this.hover = L.tooltip({ direction: "top", offset: [0, -8] });
-    this.group.on("click", (event) => {
-      L.DomEvent.stopPropagation(event);
-      this.onSelect(event.layer.aircraftId);
+    this.hoverId = null;
+    this.hoverBusy = false;
+    map.on("click", (event) => {
+      const id = this.hit(event.layerPoint);
+      if (id !== null) this.onSelect(id);
     });
-    this.group.on("mouseover", (event) => {
-      const row = this.rowOf.get(event.layer.aircraftId);
-      if (row === undefined) return;
-      this.hover.setLatLng(event.layer.getLatLng()).setContent(this.tooltipHtml(row));
-      this.map.openTooltip(this.hover);
-    });
-    this.group.on("mouseout", () => this.map.closeTooltip(this.hover));
-    map.on("moveend", () => this.reconcile());
+    map.on("mousemove", (event) => this.onHover(event));
+    // Before the renderer's own moveend (it is added below): the aircraft that came in are
+    // projected when it redraws, once.
+    map.on("moveend", () => this.reconcile({ redraw: false }));
     // Last: adding it draws (the renderer's first update), which reads all of the above.
     this.painter = new FleetPaint(this, { renderer: this.renderer }).addTo(map);
   }
@@ -190,7 +178,7 @@ export class Fleet {
   }
 
   get drawn() {
-    return this.markers.size;
+    return this.shown.length;
   }
 
   /** The name shown for an own aircraft: its callsign where known, else its id. */
@@ -216,10 +204,47 @@ export class Fleet {
     };
   }
 
-  tooltipHtml(row) {
-    const a = this.row(this.columns.id[row]);
+  tooltipHtml(id) {
+    const a = this.row(id);
     const block = dataBlock(a);
     return `<b>${escapeHtml(block.name)}</b> · ${escapeHtml(a.id)}<br>${escapeHtml(block.level)}`;
+  }
+
+  /** The aircraft drawn nearest to a layer point, within its arrow (and a few pixels); else null. */
+  hit(point) {
+    const reach = (RADIUS_PX + HIT_TOLERANCE_PX) ** 2;
+    let best = null;
+    let bestD = reach;
+    for (let k = 0; k < this.shown.length; k++) {
+      const dx = this.xs[k] - point.x;
+      const dy = this.ys[k] - point.y;
+      const d = dx * dx + dy * dy;
+      if (d <= bestD) {
+        bestD = d;
+        best = k;
+      }
+    }
+    return best === null ? null : this.columns.id[this.shown[best]];
+  }
+
+  /** The hovered aircraft's name, address and data block (at most one hit test per frame). */
+  onHover(event) {
+    if (this.hoverBusy) return;
+    this.hoverBusy = true;
+    requestAnimationFrame(() => {
+      this.hoverBusy = false;
+      const id = this.map.dragging?.moving() ? null : this.hit(event.layerPoint);
+      this.map.getContainer().classList.toggle("over-aircraft", id !== null);
+      if (id === this.hoverId) return;
+      this.hoverId = id;
+      if (id === null) {
+        this.map.closeTooltip(this.hover);
+        return;
+      }
+      const row = this.rowOf.get(id);
+      this.hover.setLatLng([this.columns.lat_deg[row], this.columns.lon_deg[row]]).setContent(this.tooltipHtml(id));
+      this.map.openTooltip(this.hover);
+    });
   }
 
   /** Take the fleet's latest columns (null: none) and redraw. */
@@ -269,10 +294,51 @@ export class Fleet {
   }
 
   /**
+   * Find the aircraft in (or near) the view, and where they are in layer pixels; then redraw
+   * (unless the renderer is about to: after a pan or zoom).
+   */
+  reconcile({ redraw = true } = {}) {
+    const started = performance.now();
+    const c = this.columns;
+    const n = c ? c.id.length : 0;
+    const shown = new Int32Array(n);
+    const xs = new Float64Array(n);
+    const ys = new Float64Array(n);
+    let count = 0;
+    if (c && this.map._loaded) {
+      const view = this.map.getBounds().pad(PAD);
+      const south = view.getSouth();
+      const north = view.getNorth();
+      // Past the antimeridian (worldCopyJump) the view's longitudes run beyond ±180.
+      const west = view.getWest();
+      const east = view.getEast();
+      const project = projector(this.map);
+      for (let i = 0; i < n; i++) {
+        const lat = c.lat_deg[i];
+        if (lat < south || lat > north) continue;
+        let lon = c.lon_deg[i];
+        if (lon < west) lon += 360;
+        else if (lon > east) lon -= 360;
+        if (lon < west || lon > east) continue;
+        const [x, y] = project(lat, lon);
+        shown[count] = i;
+        xs[count] = x;
+        ys[count] = y;
+        count++;
+      }
+    }
+    this.shown = shown.subarray(0, count);
+    this.xs = xs.subarray(0, count);
+    this.ys = ys.subarray(0, count);
+    if (redraw) this.redraw();
+    this.reconciledMs = performance.now() - started;
+  }
+
+  /**
    * Draw the aircraft in view as arrows, pixel by pixel into one image put on the canvas at once:
    * a canvas call per aircraft (a path, an image or even a rectangle) costs microseconds each in
    * a software-rendered browser, which 25,000 aircraft turn into a redraw of a third of a second.
-   * The canvas holds nothing else (the markers draw nothing); the data blocks come after.
+   * The canvas holds nothing else; the data blocks come after.
    */
   paint(ctx) {
     const canvas = this.renderer._container;
@@ -287,20 +353,24 @@ export class Fleet {
     } else {
       this.pixels.fill(0);
     }
-    const blit = (marker, sheet) => {
-      const frame = sheet[Math.round((((marker.trkDeg % 360) + 360) % 360) / HEADING_STEP_DEG) % HEADINGS];
-      const cx = Math.round((marker._point.x - b.min.x) * scale);
-      const cy = Math.round((marker._point.y - b.min.y) * scale);
-      blitSprite(this.pixels, width, height, frame, cx, cy);
-    };
     const own = this.sprites(this.style.own, RADIUS_PX * scale, width);
     const alert = this.sprites(this.style.alert, RADIUS_PX * scale, width);
+    const c = this.columns;
+    const blit = (k, sheet) => {
+      const trk = c.trk_deg[this.shown[k]];
+      const frame = sheet[Math.round((((trk % 360) + 360) % 360) / HEADING_STEP_DEG) % HEADINGS];
+      const cx = Math.round((this.xs[k] - b.min.x) * scale);
+      const cy = Math.round((this.ys[k] - b.min.y) * scale);
+      blitSprite(this.pixels, width, height, frame, cx, cy);
+    };
     let selected = null;
-    for (const marker of this.markers.values()) {
-      if (marker.aircraftId === this.selectedId) selected = marker;
-      else blit(marker, this.alerted.has(marker.aircraftId) ? alert : own);
+    const alerting = this.alerted.size > 0;
+    for (let k = 0; k < this.shown.length; k++) {
+      const id = c.id[this.shown[k]];
+      if (id === this.selectedId) selected = k;
+      else blit(k, alerting && this.alerted.has(id) ? alert : own);
     }
-    if (selected) blit(selected, this.sprites(this.style.selected, RADIUS_PX * 1.4 * scale, width));
+    if (selected !== null) blit(selected, this.sprites(this.style.selected, RADIUS_PX * 1.4 * scale, width));
     ctx.putImageData(this.image, 0, 0);
   }
 
@@ -315,67 +385,21 @@ export class Fleet {
     return sheet;
   }
 
-  /**
-   * Draw the aircraft in (or near) the view and no others: markers of those that came in are
-   * made, those that left dropped, the rest moved in place; then one redraw of the canvas.
-   */
-  reconcile() {
-    const started = performance.now();
-    const c = this.columns;
-    const view = this.map.getBounds().pad(PAD);
-    const south = view.getSouth();
-    const north = view.getNorth();
-    // Past the antimeridian (worldCopyJump) the view's longitudes run beyond ±180.
-    const west = view.getWest();
-    const east = view.getEast();
-    const inView = (lat, lon) =>
-      lat >= south && lat <= north && ((lon >= west && lon <= east) || (lon + 360 >= west && lon + 360 <= east) || (lon - 360 >= west && lon - 360 <= east));
-    const generation = ++this.generation;
-    const added = [];
-    if (c) {
-      for (let i = 0; i < c.id.length; i++) {
-        const lat = c.lat_deg[i];
-        const lon = c.lon_deg[i];
-        if (!inView(lat, lon)) continue;
-        const id = c.id[i];
-        let marker = this.markers.get(id);
-        if (!marker) {
-          marker = new AircraftMarker([lat, lon], { radius: RADIUS_PX, stroke: false, renderer: this.renderer });
-          marker.aircraftId = id;
-          this.markers.set(id, marker);
-          added.push(marker);
-        } else if (marker._latlng.lat !== lat || marker._latlng.lng !== lon) {
-          // In place, without setLatLng: that asks the renderer for a redraw per marker.
-          marker._latlng = L.latLng(lat, lon);
-          marker._project();
-        }
-        marker.trkDeg = c.trk_deg[i];
-        marker.generation = generation;
-      }
-    }
-    for (const [id, marker] of this.markers) {
-      if (marker.generation !== generation) {
-        this.group.removeLayer(marker);
-        this.markers.delete(id);
-      }
-    }
-    for (const marker of added) this.group.addLayer(marker);
-    this.painter.bringToFront();
-    this.redraw();
-    this.reconciledMs = performance.now() - started;
-  }
-
   /** Place and draw the data blocks (drawn by FleetPaint); the boxes placed, in layer pixels. */
   placeLabels(ctx) {
     const c = this.columns;
     if (!c) return [];
     const candidates = [];
-    if (this.markers.size <= LABELS_MAX) {
-      for (const marker of this.markers.values()) candidates.push(marker);
-    } else if (this.selectedId && this.markers.has(this.selectedId)) {
-      candidates.push(this.markers.get(this.selectedId));
+    if (this.shown.length <= LABELS_MAX) {
+      for (let k = 0; k < this.shown.length; k++) candidates.push(k);
+    } else {
+      const k = this.indexOf(this.selectedId);
+      if (k !== null) candidates.push(k);
     }
-    const rank = (m) => (m.aircraftId === this.selectedId ? 0 : this.alerted.has(m.aircraftId) ? 1 : 2);
+    const rank = (k) => {
+      const id = c.id[this.shown[k]];
+      return id === this.selectedId ? 0 : this.alerted.has(id) ? 1 : 2;
+    };
     candidates.sort((a, b) => rank(a) - rank(b));
     ctx.save();
     ctx.font = FONT;
@@ -383,12 +407,14 @@ export class Fleet {
     const placed = [];
     const overlaps = (box) =>
       placed.some((p) => box.x0 < p.x1 && p.x0 < box.x1 && box.y0 < p.y1 && p.y0 < box.y1);
-    for (const marker of candidates) {
-      const block = dataBlock(this.row(marker.aircraftId));
+    for (const k of candidates) {
+      const id = c.id[this.shown[k]];
+      const block = dataBlock(this.row(id));
       const lines = [block.name, block.level];
       const w = Math.max(...lines.map((line) => ctx.measureText(line).width)) + 6;
       const h = lines.length * LINE_PX + 4;
-      const { x, y } = marker._point;
+      const x = this.xs[k];
+      const y = this.ys[k];
       const corners = [
         [x + 9, y - h - 3],
         [x + 9, y + 5],
@@ -396,15 +422,15 @@ export class Fleet {
         [x - w - 9, y + 5],
       ];
       for (const [x0, y0] of corners) {
-        const box = { id: marker.aircraftId, x0, y0, x1: x0 + w, y1: y0 + h };
+        const box = { id, x0, y0, x1: x0 + w, y1: y0 + h };
         if (overlaps(box)) continue;
         placed.push(box);
         ctx.globalAlpha = 0.85;
         ctx.fillStyle = "#0b141d";
         ctx.fillRect(x0, y0, w, h);
         ctx.globalAlpha = 1;
-        ctx.fillStyle = this.colourOf(marker.aircraftId);
-        lines.forEach((line, k) => ctx.fillText(line, x0 + 3, y0 + 2 + k * LINE_PX));
+        ctx.fillStyle = this.colourOf(id);
+        lines.forEach((line, j) => ctx.fillText(line, x0 + 3, y0 + 2 + j * LINE_PX));
         break;
       }
     }
@@ -412,12 +438,44 @@ export class Fleet {
     return placed;
   }
 
+  /** Where in `shown` an aircraft is, or null when it is not drawn. */
+  indexOf(id) {
+    if (id === null) return null;
+    const row = this.rowOf.get(id);
+    if (row === undefined) return null;
+    const k = this.shown.indexOf(row);
+    return k < 0 ? null : k;
+  }
+
   /** Where an own aircraft is on the page (client pixels), or null when it is not drawn. */
   screenPoint(id) {
-    const marker = this.markers.get(id);
-    if (!marker) return null;
-    const point = this.map.latLngToContainerPoint(marker.getLatLng());
+    const k = this.indexOf(id);
+    if (k === null) return null;
+    const point = this.map.layerPointToContainerPoint([this.xs[k], this.ys[k]]);
     const box = this.map.getContainer().getBoundingClientRect();
     return { x: box.left + point.x, y: box.top + point.y };
   }
+}
+
+/**
+ * (lat, lon) -> layer pixels at the map's zoom: Leaflet's latLngToLayerPoint without its three
+ * objects per call, for the spherical Mercator every Leaflet map uses unless told otherwise.
+ */
+function projector(map) {
+  if (map.options.crs !== L.CRS.EPSG3857) {
+    return (lat, lon) => {
+      const p = map.latLngToLayerPoint([lat, lon]);
+      return [p.x, p.y];
+    };
+  }
+  const scale = 256 * 2 ** map.getZoom();
+  const origin = map.getPixelOrigin();
+  const limit = L.Projection.SphericalMercator.MAX_LATITUDE;
+  const d = Math.PI / 180;
+  return (lat, lon) => {
+    const sin = Math.sin(Math.max(Math.min(limit, lat), -limit) * d);
+    const x = scale * (0.5 + lon / 360);
+    const y = scale * (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI));
+    return [Math.round(x) - origin.x, Math.round(y) - origin.y];
+  };
 }
