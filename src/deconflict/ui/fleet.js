@@ -250,8 +250,11 @@ export class Fleet {
   /** Take the fleet's latest columns (null: none) and redraw. */
   update(own) {
     const started = performance.now();
+    const before = this.columns;
     this.columns = own && own.id.length ? own : null;
-    this.rowOf = new Map();
+    // The same aircraft as before (the usual case: a fleet at 1 Hz) keep their rows.
+    const same = before && this.columns && sameIds(before.id, this.columns.id);
+    if (!same) this.rowOf = new Map();
     this.bounds = null;
     if (this.columns) {
       const c = this.columns;
@@ -260,7 +263,7 @@ export class Fleet {
       let west = 180;
       let east = -180;
       for (let i = 0; i < c.id.length; i++) {
-        this.rowOf.set(c.id[i], i);
+        if (!same) this.rowOf.set(c.id[i], i);
         south = Math.min(south, c.lat_deg[i]);
         north = Math.max(north, c.lat_deg[i]);
         west = Math.min(west, c.lon_deg[i]);
@@ -455,6 +458,12 @@ export class Fleet {
     const box = this.map.getContainer().getBoundingClientRect();
     return { x: box.left + point.x, y: box.top + point.y };
   }
+}
+
+function sameIds(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
