@@ -2,7 +2,7 @@
 
 Starts ``deconflict serve`` on 127.0.0.1 (an ephemeral port, a temporary database),
 registers one party and posts ``--aircraft`` of its own aircraft (spread over about
-2,000 × 2,000 km, flying straight lines; a tenth without a callsign), then keeps posting
+2,000 by 2,000 km, flying straight lines; a tenth without a callsign), then keeps posting
 all of them every ``--post-every`` seconds while headless Chromium (the system's,
 ``/usr/bin/chromium``, driven by Playwright) logs in and uses the page. Measured:
 
@@ -76,7 +76,8 @@ PROBES = """() => {
   for (const type of ["click", "mousedown", "mousemove", "mouseup", "wheel"]) {
     window.addEventListener(type, (event) => {
       const start = event.timeStamp;
-      requestAnimationFrame(() => setTimeout(() => window.__inputs.push({ type, ms: performance.now() - start })));
+      const done = () => window.__inputs.push({ type, ms: performance.now() - start });
+      requestAnimationFrame(() => setTimeout(done));
     }, { capture: true, passive: true });
   }
   new PerformanceObserver((list) => {
@@ -347,7 +348,10 @@ def run(aircraft: int, clicks: int = 5, post_every_s: float = 1.0) -> dict[str, 
     with fleet_server(aircraft, post_every_s) as scene, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1600, "height": 900}, locale="en-US")
+            # The probes are scripts evaluated from text, which the page's CSP (script-src 'self') refuses.
+            context = browser.new_context(
+                viewport={"width": 1600, "height": 900}, locale="en-US", bypass_csp=True
+            )
             context.set_default_timeout(60_000)
             figures = measure(context.new_page(), scene, clicks)
         finally:
@@ -358,9 +362,13 @@ def run(aircraft: int, clicks: int = 5, post_every_s: float = 1.0) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--aircraft", type=int, nargs="+", default=[25_000], help="own aircraft (several: a run each)")
+    parser.add_argument(
+        "--aircraft", type=int, nargs="+", default=[25_000], help="own aircraft (several: a run each)"
+    )
     parser.add_argument("--clicks", type=int, default=5, help="aircraft clicked")
-    parser.add_argument("--post-every", type=float, default=1.0, help="seconds between two posts of the fleet")
+    parser.add_argument(
+        "--post-every", type=float, default=1.0, help="seconds between two posts of the fleet"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON lines")
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
