@@ -411,10 +411,12 @@ def _check_page(page: Any, seen: Seen, world: World, party: Party, shots: Path) 
 
     if world.tracks and name in ("blue", "red"):
         other = "RED" if name == "blue" else "BLUE"
-        own = "BLU101" if name == "blue" else "RDX7"
+        # One name per aircraft: the callsign where known, the address on hover.
+        own, address = ("VIPER1", "BLU101") if name == "blue" else ("FALCON7", "RDX7")
         alert = page.locator("#alerts-list li.alert", has_text=own).first
         alert.wait_for()
         assert f"{own} vs {other}" in alert.inner_text()
+        assert alert.locator("b.aircraft").get_attribute("title") == address
         page.wait_for_function("document.title.startsWith('(⚠')")  # the tab tells of alerts at a glance
         page.locator(".foreign-label", has_text=other).first.wait_for()
         if name == "blue":  # BLU202 was sent twice: its trail is drawn

@@ -137,14 +137,19 @@ function updateTitle() {
   document.title = `${parts.length ? `(${parts.join(" ")}) ` : ""}${t("title")}${who}`;
 }
 
+/** One name per own aircraft, on the map and in the panels: its callsign where known, else its id. */
+function nameOf(id) {
+  return mapView ? mapView.fleet.nameOf(id) : id;
+}
+
 function renderAlerts() {
   updateTitle();
-  setPanel("alerts-list", alertsPanel(state.alerts, state.alertsMissing));
+  if (mapView) mapView.setAlerts(state.alerts);
+  renderTracks(); // first: the names of the aircraft come with them
+  setPanel("alerts-list", alertsPanel(state.alerts, state.alertsMissing, nameOf));
   const worst = ["loss", "warning", "advisory"].find((l) => state.alerts.some((a) => a.level === l));
   $("#alerts-panel").dataset.level = worst ?? "none";
   $("#alerts-count").textContent = state.alerts.length ? String(state.alerts.length) : "";
-  if (mapView) mapView.setAlerts(state.alerts);
-  renderTracks();
 }
 
 function renderTracks() {
@@ -241,10 +246,10 @@ function renderPlans() {
 }
 
 function renderIncidents() {
-  setPanel("panel-incidents", incidentsPanel(state.incidents, state.incidentsMissing));
+  setPanel("panel-incidents", incidentsPanel(state.incidents, state.incidentsMissing, nameOf));
   const open = (state.incidents ?? []).filter((i) => !i.ended);
   setCount("incidents", open.length, true);
-  if (mapView) mapView.setIncidents(state.incidents ?? []);
+  if (mapView) mapView.setIncidents(state.incidents ?? [], nameOf);
 }
 
 function renderStats() {
@@ -616,6 +621,7 @@ async function onPanelClick(event) {
     case "focus-alert": {
       const a = state.alerts.find((x) => x.id === id);
       if (a && a.own && mapView) mapView.focusPoint(a.own[0], a.own[1]);
+      if (a) selectAircraft(a.own_id);
       break;
     }
     case "focus-incident": {

@@ -276,14 +276,15 @@ export class MapView {
     }
   }
 
-  setIncidents(incidents) {
+  /** `nameOf(id)`: an own aircraft's name (see Fleet.nameOf). */
+  setIncidents(incidents, nameOf = (id) => id) {
     this.layers.incidents.clearLayers();
     for (const i of incidents) {
       const c = i.closest;
       if (!c) continue;
       L.marker([c.lat_deg, c.lon_deg], { icon: incidentIcon(), keyboard: false })
         .bindTooltip(
-          `<b>${t("incidents")} #${i.id}</b> ${escapeHtml(i.own_id)} ${t("vs")} ${escapeHtml(i.other_party)}<br>` +
+          `<b>${t("incidents")} #${i.id}</b> ${escapeHtml(nameOf(i.own_id))} ${t("vs")} ${escapeHtml(i.other_party)}<br>` +
             `${t("closest")}: ${formatDistance(c.distance_m)} / ${formatDistance(c.vertical_m)} · ${formatUtc(parseTime(c.time), { seconds: true })}`,
         )
         .addTo(this.layers.incidents);

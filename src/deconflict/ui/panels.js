@@ -46,7 +46,13 @@ export function deadline(message, nowMs) {
   return html`<span class="deadline${raw(urgent)}" data-reply-by="${message.reply_by}">${t("reply_in")} ${formatDuration(left)}</span>`;
 }
 
-export function alertsPanel(alerts, missing) {
+/** An own aircraft as the page names it: `name` (its callsign where known), its address on hover. */
+function aircraftName(id, nameOf) {
+  return html`<b class="aircraft" title="${id}">${nameOf(id)}</b>`;
+}
+
+/** `nameOf(id)`: the name of an own aircraft (its callsign where the page knows it, else its id). */
+export function alertsPanel(alerts, missing, nameOf = (id) => id) {
   if (missing) return note(t("not_available"));
   if (!alerts.length) return html`<p class="note calm">${t("no_alerts")}</p>`;
   const sorted = [...alerts].sort(
@@ -55,7 +61,7 @@ export function alertsPanel(alerts, missing) {
   return html`<ul class="list alerts">${sorted.map(
     (a) => html`<li class="alert level-${a.level}" data-action="focus-alert" data-id="${a.id}">
       <span class="badge level-${a.level}">${t(`badge_${a.level}`)}</span>
-      <span class="pair"><b>${a.own_id}</b> ${t("vs")} <b>${a.other_party.toUpperCase()}</b></span>
+      <span class="pair">${aircraftName(a.own_id, nameOf)} ${t("vs")} <b>${a.other_party.toUpperCase()}</b></span>
       ${a.withheld
         ? html`<span class="withheld">${a.level === "loss" ? `${t("loss")} · ` : ""}${t(`withheld_${a.withheld}`)}</span>`
         : html`<span class="ttl">${a.level === "loss" ? t("loss") : html`${formatDuration(a.time_to_loss_s)} ${t("los_in")}`}</span>
@@ -169,7 +175,7 @@ export function plansPanel(operations) {
   )}</ul>`;
 }
 
-export function incidentsPanel(incidents, missing) {
+export function incidentsPanel(incidents, missing, nameOf = (id) => id) {
   if (missing) return note(t("not_available"));
   if (incidents === null) return note("…");
   if (!incidents.length) return note(t("empty"));
@@ -178,7 +184,7 @@ export function incidentsPanel(incidents, missing) {
     return html`<li class="incident ${i.ended ? "closed" : "open"}">
       <div class="row" data-action="focus-incident" data-id="${i.id}">
         <span class="badge ${i.ended ? "state-accepted" : "level-loss"}">${i.ended ? t("closed") : t("open")}</span>
-        <span class="who">#${i.id} <b>${i.own_id}</b> ${t("vs")} <b>${i.other_party.toUpperCase()}</b></span>
+        <span class="who">#${i.id} ${aircraftName(i.own_id, nameOf)} ${t("vs")} <b>${i.other_party.toUpperCase()}</b></span>
         <span class="when">${formatUtc(parseTime(i.started), { seconds: true })}${i.ended ? html` – ${formatUtc(parseTime(i.ended), { short: true, seconds: true })}` : ""}</span>
       </div>
       <div class="body">${t("closest")}: ${formatDistance(c.distance_m)} / ${formatDistance(c.vertical_m)} · ${formatAltitude(c.alt_m)} · ${formatUtc(parseTime(c.time), { short: true, seconds: true })}</div>
