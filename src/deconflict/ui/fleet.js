@@ -21,6 +21,8 @@ const ARROW = [
 const RADIUS_PX = 6;
 /** A click or hover this far (pixels) beyond an arrow's radius still finds it. */
 const HIT_TOLERANCE_PX = 3;
+/** A press and release further apart than this (pixels) is a drag of the map, not a click. */
+const DRAG_PX = 4;
 const HEADING_STEP_DEG = 10;
 const HEADINGS = 360 / HEADING_STEP_DEG;
 
@@ -143,7 +145,11 @@ export class Fleet {
     this.map = map;
     this.style = style;
     this.onSelect = onSelect;
-    this.renderer = L.canvas({ padding: PAD });
+    // Its own pane, above the plans and the basemap (the overlay pane) and below the markers;
+    // the pointer goes through it (app.css), the fleet finds what is under it itself (hit).
+    const pane = map.createPane("fleet");
+    pane.classList.add("fleet-pane");
+    this.renderer = L.canvas({ padding: PAD, pane: "fleet" });
     this.columns = null; // the latest own columns (GET /v1/tracks/columns' "own")
     this.rowOf = new Map(); // id -> row in the columns
     // The aircraft drawn (in or near the view): their rows, and where they are in layer pixels.
@@ -160,11 +166,20 @@ export class Fleet {
     this.hover = L.tooltip({ direction: "top", offset: [0, -8] });
     this.hoverId = null;
     this.hoverBusy = false;
-    map.on("click", (event) => {
-      const id = this.hit(event.layerPoint);
+    // On the map's element, not as Leaflet map events: the fleet's pane lets the pointer through
+    // (plans beneath keep their tooltips), and a click on an aircraft over a plan is still ours.
+    const container = map.getContainer();
+    let down = null;
+    container.addEventListener("mousedown", (event) => {
+      down = [event.clientX, event.clientY];
+    });
+    container.addEventListener("click", (event) => {
+      if (down && Math.hypot(event.clientX - down[0], event.clientY - down[1]) > DRAG_PX) return;
+      if (event.target.closest(".leaflet-control")) return;
+      const id = this.hit(map.mouseEventToLayerPoint(event));
       if (id !== null) this.onSelect(id);
     });
-    map.on("mousemove", (event) => this.onHover(event));
+    container.addEventListener("mousemove", (event) => this.onHover(event));
     // Before the renderer's own moveend (it is added below): the aircraft that came in are
     // projected when it redraws, once.
     map.on("moveend", () => this.reconcile({ redraw: false }));
@@ -233,7 +248,7 @@ export class Fleet {
     this.hoverBusy = true;
     requestAnimationFrame(() => {
       this.hoverBusy = false;
-      const id = this.map.dragging?.moving() ? null : this.hit(event.layerPoint);
+      const id = this.map.dragging?.moving() ? null : this.hit(this.map.mouseEventToLayerPoint(event));
       this.map.getContainer().classList.toggle("over-aircraft", id !== null);
       if (id === this.hoverId) return;
       this.hoverId = id;

@@ -58,7 +58,8 @@ export class MapView {
       selected: L.layerGroup().addTo(this.map),
     };
     // Alert lines on a canvas: a dense scene has thousands.
-    this.alertRenderer = L.canvas({ padding: 0.25 });
+    this.map.createPane("alert-lines").classList.add("alert-lines-pane");
+    this.alertRenderer = L.canvas({ padding: 0.25, pane: "alert-lines" });
     this.fleet = new Fleet(this.map, { own: COLOURS.own, selected: COLOURS.selected, alert: COLOURS.warning }, (id) =>
       onSelect?.(id),
     );
