@@ -24,7 +24,7 @@ const LANG_KEY = "deconflict.lang";
 const TABS = ["inbox", "outbox", "conflicts", "plans", "incidents", "stats", "audit"];
 const PERIODS_MS = { live: 2000, trails: 5000, incidents: 5000, channel: 15000, stats: 60000, audit: 30000 };
 /** Trails of the whole fleet are drawn up to this many aircraft; beyond, the selected aircraft's only. */
-const TRAILS_FLEET_MAX = 2000;
+const TRAILS_FLEET_MAX = 500;
 
 const $ = (selector) => document.querySelector(selector);
 

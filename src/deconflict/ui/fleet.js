@@ -19,6 +19,9 @@ const ARROW = [
   [-1, 1],
 ];
 const RADIUS_PX = 6;
+/** Past this many aircraft drawn, their arrows are smaller: half the pixels to write, less overlap. */
+const CROWD = 8000;
+const CROWD_RADIUS_PX = 4;
 /** A click or hover this far (pixels) beyond an arrow's radius still finds it. */
 const HIT_TOLERANCE_PX = 3;
 /** A press and release further apart than this (pixels) is a drag of the map, not a click. */
@@ -227,7 +230,7 @@ export class Fleet {
 
   /** The aircraft drawn nearest to a layer point, within its arrow (and a few pixels); else null. */
   hit(point) {
-    const reach = (RADIUS_PX + HIT_TOLERANCE_PX) ** 2;
+    const reach = (this.radius() + HIT_TOLERANCE_PX) ** 2;
     let best = null;
     let bestD = reach;
     for (let k = 0; k < this.shown.length; k++) {
@@ -298,6 +301,11 @@ export class Fleet {
   select(id) {
     this.selectedId = id;
     this.redraw();
+  }
+
+  /** The arrows' radius (pixels) now: smaller in a crowd. */
+  radius() {
+    return this.shown.length > CROWD ? CROWD_RADIUS_PX : RADIUS_PX;
   }
 
   colourOf(id) {
@@ -371,8 +379,9 @@ export class Fleet {
     } else {
       this.pixels.fill(0);
     }
-    const own = this.sprites(this.style.own, RADIUS_PX * scale, width);
-    const alert = this.sprites(this.style.alert, RADIUS_PX * scale, width);
+    const radius = this.radius();
+    const own = this.sprites(this.style.own, radius * scale, width);
+    const alert = this.sprites(this.style.alert, radius * scale, width);
     const c = this.columns;
     const blit = (k, sheet) => {
       const trk = c.trk_deg[this.shown[k]];
