@@ -298,9 +298,13 @@ export class Fleet {
     this.redraw();
   }
 
+  /**
+   * Select an aircraft (null: none). Its ring is the map's (a marker); the canvas is redrawn
+   * at once only where data blocks are drawn (the selected one's first), else at the next update.
+   */
   select(id) {
     this.selectedId = id;
-    this.redraw();
+    if (this.shown.length <= LABELS_MAX) this.redraw();
   }
 
   /** The arrows' radius (pixels) now: smaller in a crowd. */

@@ -191,6 +191,7 @@ export class MapView {
   setTracks(tracks, levelByRef) {
     this.layers.tracks.clearLayers();
     this.fleet.update(tracks ? tracks.own : null);
+    this.moveSelectedRing();
     const foreign = tracks?.foreign ?? [];
     const bounds = L.latLngBounds([]);
     if (this.fleet.bounds) bounds.extend(this.fleet.bounds);
@@ -226,9 +227,13 @@ export class MapView {
     }
   }
 
-  /** The selected own aircraft (GET /v1/tracks/own/{id}): highlighted, its trail drawn; null: none. */
+  /**
+   * The selected own aircraft (GET /v1/tracks/own/{id}): its trail, and a ring around it that
+   * follows it (a marker of its own: selecting never waits for the fleet's canvas); null: none.
+   */
   setSelected(track) {
     this.layers.selected.clearLayers();
+    this.selectedRing = null;
     this.fleet.select(track ? track.id : null);
     if (!track) return;
     const trail = (track.trail ?? []).map((p) => [p[1], p[0]]);
@@ -237,6 +242,27 @@ export class MapView {
         this.layers.selected,
       );
     }
+    this.selectedRing = L.circleMarker([0, 0], {
+      pane: "markerPane",
+      radius: 11,
+      color: COLOURS.selected,
+      weight: 2,
+      fill: false,
+      interactive: false,
+    });
+    this.moveSelectedRing();
+  }
+
+  moveSelectedRing() {
+    const ring = this.selectedRing;
+    if (!ring) return;
+    const row = this.fleet.row(this.fleet.selectedId);
+    if (!row) {
+      ring.remove();
+      return;
+    }
+    ring.setLatLng([row.lat_deg, row.lon_deg]);
+    if (!this.layers.selected.hasLayer(ring)) ring.addTo(this.layers.selected);
   }
 
   /** A line between the two aircraft of each alert, labelled with the time to loss of separation. */
