@@ -16,6 +16,7 @@ __all__ = [
     "AlreadyExistsError",
     "AuditError",
     "AuthenticationError",
+    "BlindSessionError",
     "DeconflictError",
     "InputError",
     "NotFoundError",
@@ -139,6 +140,15 @@ class InputError(DeconflictError):
         if not self.problems:
             raise ValueError("InputError needs at least one problem")
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class BlindSessionError(DeconflictError):
+    """A blind session cannot go on: a message was altered, replayed, truncated or out of turn,
+    a party's cover exceeds the agreed cap, or the parameters disagree.
+
+    The session is over; it never yields "no conflicts". The message names the phase and
+    the reason, never a cell, a coordinate or a volume.
+    """
 
 
 class NotFoundError(DeconflictError):

@@ -1,0 +1,1 @@
+"""Blind deconfliction: which volumes conflict, without showing anyone the plans."""
