@@ -90,24 +90,37 @@ def grown_footprint(footprint: Footprint, buffer_m: float) -> list[Polygon]:
 
 
 def _cells_meeting(shape: Polygon, params: GridParameters) -> NDArray[np.int64]:
-    """(column, row) of every cell whose closed box meets ``shape`` (in [-180, 180] longitudes)."""
+    """(column, row) of every cell whose closed box meets ``shape`` (in [-180, 180] longitudes).
+
+    Row by row: the shape's piece in each row's strip bounds the columns to test,
+    so the work follows the cells found, not the shape's bounding box.
+    """
     c = params.cell_deg
     lon_lo, lat_lo, lon_hi, lat_hi = shape.bounds
-    i = np.arange(math.floor((lon_lo + 180.0) / c) - 1, math.floor((lon_hi + 180.0) / c) + 2)
-    j = np.arange(
+    rows = np.arange(
         max(0, math.floor((lat_lo + 90.0) / c) - 1),
         min(params.lat_cells, math.floor((lat_hi + 90.0) / c) + 2),
     )
-    ii, jj = (a.ravel() for a in np.meshgrid(i, j, indexing="ij"))
-    boxes = shapely.box(
-        -180.0 + ii * c - _EPS_DEG,
-        -90.0 + jj * c - _EPS_DEG,
-        -180.0 + (ii + 1) * c + _EPS_DEG,
-        -90.0 + (jj + 1) * c + _EPS_DEG,
+    strips = shapely.box(
+        lon_lo - 1.0, -90.0 + rows * c - _EPS_DEG, lon_hi + 1.0, -90.0 + (rows + 1) * c + _EPS_DEG
     )
-    shapely.prepare(shape)
-    hit = shapely.intersects(shape, boxes)
-    return np.column_stack([ii[hit] % params.lon_cells, jj[hit]]).astype(np.int64)
+    pieces = shapely.intersection(shape, strips)
+    found = []
+    for row, piece in zip(rows.tolist(), pieces.tolist(), strict=True):
+        if piece.is_empty:
+            continue
+        x0, _, x1, _ = piece.bounds
+        columns = np.arange(math.floor((x0 + 180.0) / c) - 1, math.floor((x1 + 180.0) / c) + 2)
+        boxes = shapely.box(
+            -180.0 + columns * c - _EPS_DEG,
+            -90.0 + row * c - _EPS_DEG,
+            -180.0 + (columns + 1) * c + _EPS_DEG,
+            -90.0 + (row + 1) * c + _EPS_DEG,
+        )
+        # The whole shape, not the piece: a cell touching the shape only at the strip's edge counts.
+        hit = shapely.intersects(shape, boxes)
+        found.append(np.column_stack([columns[hit] % params.lon_cells, np.full(int(hit.sum()), row)]))
+    return np.concatenate(found).astype(np.int64) if found else np.empty((0, 2), dtype=np.int64)
 
 
 def cover_footprint(footprint: Footprint, params: GridParameters) -> NDArray[np.int64]:
@@ -115,6 +128,13 @@ def cover_footprint(footprint: Footprint, params: GridParameters) -> NDArray[np.
     found = [_cells_meeting(p, params) for p in grown_footprint(footprint, params.buffers.buffer_m)]
     cells = np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
     return np.unique(cells, axis=0)
+
+
+def _over_cap(count: int, cap: int) -> BlindSessionError:
+    return BlindSessionError(
+        f"the volumes cover {count} cells or more, more than the session's cap of {cap}: "
+        "agree coarser cells, slots or bands, or a larger cap"
+    )
 
 
 def _indices(lo: float, hi: float, size: float) -> NDArray[np.int64]:
@@ -136,6 +156,11 @@ def volume_intervals(volume: Volume, params: GridParameters) -> tuple[float, flo
 def cover_volume(volume: Volume, params: GridParameters) -> NDArray[np.int64]:
     """Unique cells (rows of column, row, slot, band) covering ``volume`` grown by the buffers.
 
+    Raises
+    ------
+    BlindSessionError
+        If the volume alone covers more cells than the session's cap.
+
     Examples
     --------
     >>> from deconflict.geometry.footprint import circle_footprint
@@ -146,10 +171,14 @@ def cover_volume(volume: Volume, params: GridParameters) -> NDArray[np.int64]:
     >>> cover_volume(v, GridParameters("s", 0.1, 900.0, 500.0, cap=10_000)).shape
     (288, 4)
     """
-    horizontal = cover_footprint(volume.footprint, params)
     t0, t1, a0, a1 = volume_intervals(volume, params)
     slots = _indices(t0, t1, params.slot_s)
     bands = _indices(a0, a1, params.band_m)
+    if slots.size * bands.size > params.cap:
+        raise _over_cap(slots.size * bands.size, params.cap)
+    horizontal = cover_footprint(volume.footprint, params)
+    if horizontal.shape[0] * slots.size * bands.size > params.cap:
+        raise _over_cap(horizontal.shape[0] * slots.size * bands.size, params.cap)
     h = np.repeat(horizontal, slots.size * bands.size, axis=0)
     k = np.tile(np.repeat(slots, bands.size), horizontal.shape[0])
     band = np.tile(bands, horizontal.shape[0] * slots.size)
@@ -197,10 +226,7 @@ def cover_volumes(volumes: Sequence[Volume], params: GridParameters) -> Cover:
     cells, inverse = np.unique(every, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     if cells.shape[0] > params.cap:
-        raise BlindSessionError(
-            f"the volumes cover {cells.shape[0]} cells, more than the session's cap of {params.cap}: "
-            "agree coarser cells, slots or bands, or a larger cap"
-        )
+        raise _over_cap(cells.shape[0], params.cap)
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=cells.shape[0])
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
