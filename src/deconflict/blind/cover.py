@@ -73,7 +73,7 @@ def grown_footprint(footprint: Footprint, buffer_m: float) -> list[Polygon]:
         if buffer_m <= 0.0:
             grown.append(part)
             continue
-        lon_lo, lat_lo, lon_hi, lat_hi = part.bounds
+        _, lat_lo, _, lat_hi = part.bounds
         dlat = buffer_m * _DEG_LAT_PER_M
         lat_reach = min(90.0, max(abs(lat_lo), abs(lat_hi)) + dlat)
         cos_lat = math.cos(math.radians(lat_reach))
