@@ -80,6 +80,7 @@ bench: $(STAMP) $(BENCH_VENV)/.installed
 	$(BIN)/python benchmarks/channel.py --messages 10000 --seconds 60 --via socket
 	$(BIN)/python benchmarks/load.py --seconds 60 --parties 4 --max-rss-growth-mib 64
 	$(BIN)/python benchmarks/page.py --aircraft 25000
+	$(BIN)/python benchmarks/blind.py --volumes 10000 --exact 1000
 	$(BIN)/python benchmarks/live.py --aircraft 10000 --duration 30
 ifdef BENCH_LIVE_FULL
 	$(BIN)/python benchmarks/live.py --aircraft 50000 --duration 60
