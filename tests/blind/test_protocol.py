@@ -3,7 +3,9 @@ and that every fault aborts."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from deconflict.blind.cover import cover_volumes
 from deconflict.blind.grid import GridParameters
 from deconflict.blind.protocol import BlindParty, BlindResult, Envelope, Phase
+from deconflict.blind.psi import hash_cells
 from deconflict.errors import BlindSessionError
 from deconflict.strategic.conflicts import find_conflicts
 from deconflict.strategic.volume import Volume
@@ -231,3 +234,24 @@ def test_results_never_miss_a_conflict_the_exact_engine_finds() -> None:
     assert conflicts, "the scenario should have conflicts"
     assert {c.a for c in conflicts} <= {blue[i].id for i in ra.volumes.tolist()}
     assert {c.b for c in conflicts} <= {red[i].id for i in rb.volumes.tolist()}
+
+
+def test_messages_carry_no_volume_id_coordinate_cell_or_cell_hash() -> None:
+    # Planted canaries: what a relay stores is these envelopes, so none may appear in them.
+    canary = [
+        volume_with(
+            circle(36.123457, 35.987653, 4_000.0), "CANARY-VOLUME-7f3a", "blue", T0_S, T0_S + 3600, 0, 900
+        )
+    ]
+    a, b = parties(canary, RED)
+    _, _, sent_a, _ = run(a, b)
+    cover = cover_volumes(canary, PARAMS)
+    cell_hashes = hash_cells(cover.cells, PARAMS.session_id)
+    wire = b"".join(e.to_bytes() for e in sent_a)
+    plain = b"".join(e.body for e in sent_a)
+    for needle in [b"CANARY", b"7f3a", b"36.12", b"35.98", b"op-CANARY"]:
+        assert needle not in wire
+    for element in cell_hashes:
+        assert element not in plain and base64.b64encode(element) not in wire
+    for row in cover.cells.tolist():
+        assert struct.pack(">4q", *row) not in plain
