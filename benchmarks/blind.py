@@ -171,24 +171,19 @@ def false_positives(rng: np.random.Generator, n: int, params: GridParameters) ->
     extra_b = sorted(flagged_b - true_b)
     # The largest gap that still matched: over the flagged blue volumes with no conflict, the nearest red one.
     worst = {"horizontal_m": 0.0, "time_s": 0.0, "altitude_m": 0.0}
-    for i in extra_b[:200]:
+    loose = uncapped(params)
+    red_cells = [set(map(tuple, cover_volume(y, loose).tolist())) for y in red]
+    for i in extra_b:
         x = blue[i]
-        for y in red:
-            if max(x.time_start_s, y.time_start_s) - min(x.time_end_s, y.time_end_s) > params.slot_s:
+        x_cells = set(map(tuple, cover_volume(x, loose).tolist()))
+        for y, y_cells in zip(red, red_cells, strict=True):
+            if x_cells.isdisjoint(y_cells):
                 continue
-            if max(x.lower.value_m, y.lower.value_m) - min(x.upper.value_m, y.upper.value_m) > params.band_m:
-                continue
-            if set(map(tuple, cover_volume(x, uncapped(params)).tolist())) & set(
-                map(tuple, cover_volume(y, uncapped(params)).tolist())
-            ):
-                worst["horizontal_m"] = max(worst["horizontal_m"], gap_m(x.footprint, y.footprint))
-                worst["time_s"] = max(
-                    worst["time_s"], max(x.time_start_s, y.time_start_s) - min(x.time_end_s, y.time_end_s)
-                )
-                worst["altitude_m"] = max(
-                    worst["altitude_m"],
-                    max(x.lower.value_m, y.lower.value_m) - min(x.upper.value_m, y.upper.value_m),
-                )
+            time_gap = max(x.time_start_s, y.time_start_s) - min(x.time_end_s, y.time_end_s)
+            alt_gap = max(x.lower.value_m, y.lower.value_m) - min(x.upper.value_m, y.upper.value_m)
+            worst["time_s"] = max(worst["time_s"], time_gap)
+            worst["altitude_m"] = max(worst["altitude_m"], alt_gap)
+            worst["horizontal_m"] = max(worst["horizontal_m"], gap_m(x.footprint, y.footprint))
     return {
         "volumes_per_party": n,
         "exact_conflicts": len(conflicts),
