@@ -3,6 +3,7 @@ cells, and every pair the exact engine finds in conflict shares a cell."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -114,9 +115,12 @@ def shares_a_cell(a: Volume, b: Volume, params: GridParameters) -> bool:
         bands[1], bands_b[1]
     ):
         return False
-    horizontal_a = as_set(cover_footprint(a.footprint, params))
-    assume(len(horizontal_a) <= CAP)
-    return bool(horizontal_a & as_set(cover_footprint(b.footprint, params)))
+    horizontal_a = cover_footprint(a.footprint, params)
+    assume(horizontal_a.shape[0] <= CAP)
+    horizontal_b = cover_footprint(b.footprint, params)
+    keys_a = horizontal_a[:, 0] * params.lat_cells + horizontal_a[:, 1]
+    keys_b = horizontal_b[:, 0] * params.lat_cells + horizontal_b[:, 1]
+    return bool(np.isin(keys_b, keys_a, kind="sort").any())
 
 
 def check_pair(a: Volume, b: Volume, params: GridParameters) -> None:
@@ -147,15 +151,23 @@ def check_pair(a: Volume, b: Volume, params: GridParameters) -> None:
 def test_no_false_negatives_on_touching_and_near_touching_pairs(data: st.DataObject) -> None:
     params = data.draw(grids())
     a, b = data.draw(pairs(params.buffers.buffer_m))
+    if max(abs(a.footprint.outer.bounds[1]), abs(a.footprint.outer.bounds[3])) > 80.0:
+        # Near a pole a volume spans hundreds of thousands of fine cells: test there on coarser ones.
+        params = dataclasses.replace(params, cell_deg=max(params.cell_deg, 0.25))
     check_pair(a, b, params)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cases(min_size=2, max_size=6), st.sampled_from([0.01, 0.02, 0.05]), st.sampled_from([0.0, 100.0]))
-def test_no_false_negatives_on_the_engines_edge_cases(case, cell: float, buffer_m: float) -> None:  # type: ignore[no-untyped-def]
-    # The strategic engine's own edge cases: shared edges and ends, float jitter, tangent circles.
+@given(st.data(), st.sampled_from([0.01, 0.02, 0.05]), st.sampled_from([0.0, 100.0]))
+def test_no_false_negatives_on_the_engines_edge_cases(
+    data: st.DataObject, cell: float, buffer_m: float
+) -> None:
+    # The strategic engine's own edge cases: shared edges and ends, float jitter, tangent circles;
+    # every altitude reference, whose bounds (flight levels: stretched) the cover widens to MSL.
+    reference = data.draw(st.sampled_from(["MSL", "STD", "AGL", "W84"]))
+    case = data.draw(cases(min_size=2, max_size=6, reference=reference))
     params = GridParameters(
-        "s", cell_deg=cell, slot_s=600.0, band_m=100.0, cap=10**7, buffers=Buffers(buffer_m, 10.0, 60.0)
+        "s", cell_deg=cell, slot_s=600.0, band_m=100.0, cap=10**7, buffers=Buffers(buffer_m, 40.0, 60.0)
     )
     vs = case.volumes
     for x in range(len(vs)):
