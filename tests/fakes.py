@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,3 +53,6 @@ class EventList:
 
     def publish(self, events: Iterable[Event]) -> None:
         self.events.extend(events)
+
+    def record(self, events: Sequence[Event]) -> bool:
+        return False  # nowhere to store them: published after the commit

@@ -46,6 +46,7 @@ __all__ = [
     "NOT_SETTINGS",
     "SettingInfo",
     "Settings",
+    "check_nats_url",
     "is_database_url",
     "load_settings",
     "parse_bind",
@@ -115,6 +116,20 @@ _PROBES_BURST_FILINGS = 10
 _SWEEP_AIRCRAFT = 5  # GatingSettings.sweep_aircraft, likewise
 
 
+def check_nats_url(value: str) -> str:
+    """``value`` if it is a comma-separated list of ``nats://`` (or ``tls://``) server URLs.
+
+    Raises
+    ------
+    ValueError
+        Saying what is expected.
+    """
+    urls = [u.strip() for u in value.split(",")]
+    if not all(u.startswith(("nats://", "tls://")) and len(u) > len("nats://") for u in urls):
+        raise ValueError(f"{value!r}: expected nats://host:port URLs separated by commas")
+    return value
+
+
 class Settings(BaseSettings):
     """Process-wide settings, from ``DECONFLICT_*`` environment variables."""
 
@@ -146,6 +161,23 @@ class Settings(BaseSettings):
         description=(
             "with db_url: how long a request waits for a database connection (and a new connection "
             "for the server) before it is answered 503 with Retry-After"
+        ),
+    )
+    nats_url: str | None = Field(
+        default=None,
+        description=(
+            "with db_url: the NATS JetStream servers events cross nodes through, comma-separated "
+            "(nats://host:4222,nats://host2:4222,...; give every server; `serve --nats URLS` sets it); "
+            "without it each node pushes only the events it committed"
+        ),
+    )
+    nats_stream_replicas: int = Field(
+        default=3,
+        ge=1,
+        le=5,
+        description=(
+            "with nats_url: replicas of the events stream (3 on a 3-server cluster: an event survives "
+            "the loss of one server, and the stream takes writes while 2 of 3 are up)"
         ),
     )
     # Strategic conflicts (deconflict.strategic): buffers grow every volume on every side.
@@ -325,6 +357,14 @@ class Settings(BaseSettings):
         "more drop it (too slow)",
     )
     events_max_connections_per_party: int = Field(default=8, ge=1, description="event connections per party")
+    events_keep_s: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=60.0,
+        description=(
+            "how long the outbox (and the events stream) keeps an event, for clients resuming from "
+            "their last event id; older ones are pruned hourly (7 days)"
+        ),
+    )
     session_check_s: float = Field(
         default=1.0,
         gt=0.0,
@@ -390,6 +430,11 @@ class Settings(BaseSettings):
         if value is not None and not is_database_url(value.get_secret_value()):
             raise ValueError("expected a URL postgresql://user@host:port/name")
         return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _valid_nats_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_nats_url(value)
 
     @field_validator("escalation_ladder_s")
     @classmethod

@@ -29,6 +29,17 @@ def test_serve_refuses_a_missing_database_unless_init(tmp_path: Path) -> None:
     assert not missing.exists()
 
 
+def test_serve_refuses_nats_without_postgresql_and_a_url_that_is_not_nats(tmp_path: Path) -> None:
+    db = tmp_path / "one.db"
+    done = run_cli("serve", "--db", str(db), "--init", "--port", "0", "--nats", "nats://127.0.0.1:4222")
+    assert done.returncode == 2
+    assert "events cross nodes only with a PostgreSQL database" in done.stderr.splitlines()[-1]
+    done = run_cli("serve", "--db", str(db), "--init", "--port", "0", "--nats", "http://127.0.0.1:4222")
+    assert done.returncode == 2
+    assert "expected nats://host:port URLs" in done.stderr.splitlines()[-1]
+    assert not db.exists()
+
+
 def test_serve_init_creates_the_database_and_logs_it_with_its_party_count(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     with serve_process(db, tmp_path / "serve.log") as (_, url):  # a new file: served with --init

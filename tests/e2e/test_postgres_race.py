@@ -15,11 +15,11 @@ time, so each pair makes exactly one conflict). Afterwards:
   red on node 2: different nodes), and is pushed each conflict found on that
   node exactly once, and no conflict twice.
 
-Events do not cross nodes yet: a conflict is pushed by the node whose filing
-found it, to the sockets that node holds, so the party whose socket is on the
-other node learns of it from ``GET /v1/conflicts`` (asserted above). Socket
-delivery across nodes waits for the outbox and NATS JetStream relay (issue 13,
-item 3).
+The nodes run without NATS (no ``--nats``), so events do not cross nodes: a
+conflict is pushed by the node whose filing found it, to the sockets that node
+holds, and the party whose socket is on the other node learns of it from ``GET
+/v1/conflicts`` (asserted above). ``tests/e2e/test_nats_events.py`` runs nodes
+with the relay, where every event reaches every party once.
 
 Run with ``-s`` to see the filings' latency (p50/p99 through the API, both
 nodes contending for the writers' lock).

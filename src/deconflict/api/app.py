@@ -98,13 +98,30 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
                 stores: Storage = storage
             else:
                 stores = stack.enter_context(open_storage(settings))
+            bus = EventBus(
+                settings.events_max_queued, settings.events_max_connections_per_party, stores.outbox
+            )
+            if settings.nats_url is not None and settings.db_url is not None:
+                # Events cross nodes through the stream: the relay and this node's delivery.
+                from deconflict.storage.relay import EventRelay, nats_urls
+
+                relay = EventRelay(
+                    settings.db_url.get_secret_value(),
+                    nats_urls(settings.nats_url),
+                    bus,
+                    settings.nats_stream_replicas,
+                    settings.events_keep_s,
+                )
+                await relay.start()
+                stack.push_async_callback(relay.stop)
+                app.state.relay = relay
             app.state.services = Services(
                 settings=settings,
                 storage=stores,
                 catalogue=load_catalogue(),
                 clock=clock if clock is not None else SystemClock(),
                 public_ids=stores.audit.public_ids,
-                events=EventBus(settings.events_max_queued, settings.events_max_connections_per_party),
+                events=bus,
                 live=LivePicture.resume(
                     tracks_routes.live_settings(settings), stores.incidents, StorePlanAreas(stores.operations)
                 ),
@@ -119,6 +136,9 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
             # Passed deadlines are pushed even when no request comes in to notice them.
             sweeper = asyncio.create_task(event_routes.sweep_deadlines(app.state.services))
             stack.push_async_callback(event_routes.stop_task, sweeper)
+            # Events older than events_keep_s leave the outbox.
+            pruner = asyncio.create_task(event_routes.prune_events(app.state.services))
+            stack.push_async_callback(event_routes.stop_task, pruner)
             # Revoked and expired tokens end their open connections (the CLI changes the database).
             guard = asyncio.create_task(event_routes.end_stale_sessions(app.state.services))
             stack.push_async_callback(event_routes.stop_task, guard)

@@ -15,9 +15,10 @@ asyncio event loop and the bus hands events over with
 ``loop.call_soon_threadsafe``. Publishing never blocks: a subscriber whose
 queue is full is dropped (its next :meth:`Subscription.next_batch` raises
 :class:`SlowConsumerError`) and the others go on. A dropped client
-reconnects and reads what it missed from the REST routes (the inbox,
-``/v1/conflicts``, ``/v1/escalations``): conflicts, messages and the rest are
-history, and none is ever dropped silently.
+reconnects with its last event id and is given what it missed from the outbox
+(below), or reads it from the REST routes (the inbox, ``/v1/conflicts``,
+``/v1/escalations``): conflicts, messages and the rest are history, and none is
+ever dropped silently.
 
 Alerts are state, not history: a detection cycle publishes one ``alerts``
 event per party carrying all of that party's alert changes
@@ -30,6 +31,17 @@ drop the connection. The incidents a cycle opens or closes for a party are
 one ``incident`` event too (:class:`~deconflict.channel.live.IncidentBatch`):
 history, never merged, but one entry in the queue however many there are.
 
+Events are numbered: with an outbox (:mod:`deconflict.channel.outbox`, the
+storage's), :meth:`EventBus.record` stores them in the transaction of the fact
+they report and they reach the subscriptions once it commits, each with its
+``id``, in the order of the commits. A subscription opened to resume
+(``resume_after``) holds live events back until the client has been given the
+stored ones after its last id (:meth:`Subscription.go_live`), then drops the
+live ones it has already been given: every later event once, no gap, no
+duplicate. Numbered alert changes waiting take the id of the latest cycle they
+carry and move behind the events queued before it, so ids on one connection
+only grow.
+
 A subscription may be bound to the credential that opened it (its token's
 hash): :meth:`EventBus.end_sessions` ends every subscription whose credential
 no longer holds (:mod:`deconflict.channel.sessions`), and its next
@@ -39,9 +51,10 @@ no longer holds (:mod:`deconflict.channel.sessions`), and its next
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -57,6 +70,7 @@ __all__ = [
     "Event",
     "EventBus",
     "EventKind",
+    "EventOutbox",
     "EventSink",
     "SessionEndedError",
     "SlowConsumerError",
@@ -100,11 +114,15 @@ class Event:
         closed (``incident``) or of an incident comment (``incident_comment``)
         involving one of its aircraft, or the ledger entry
         of a probe alarm about another party's filings (``probe_alarm``).
+    id
+        Its number in the outbox (:mod:`deconflict.channel.outbox`), once stored;
+        ``None`` for an event of a bus without one.
     """
 
     kind: EventKind
     party: str
     subject: EventSubject
+    id: int | None = None
 
 
 class EventSink(Protocol):
@@ -112,6 +130,46 @@ class EventSink(Protocol):
 
     def publish(self, events: Iterable[Event]) -> None:
         """Hand the events to their parties' subscribers without blocking."""
+        ...
+
+    def record(self, events: Sequence[Event]) -> bool:
+        """Inside the transaction of the facts the events report: store them with it, to be
+        delivered once it commits; ``False`` when there is nowhere to store them (the caller
+        publishes them after the commit)."""
+        ...
+
+
+class EventOutbox(Protocol):
+    """Where events are stored with the facts they report (storage implements it)."""
+
+    def record(self, events: Sequence[Event], then: Callable[[list[Event]], None]) -> None:
+        """Store ``events`` in the caller's transaction (a transaction of their own outside one).
+
+        Once it commits, ``then`` is called with them numbered (their ``id``), in
+        the order given; never when it is rolled back. Commits call it in the
+        order they commit where the storage can (SQLite: under its lock).
+        """
+        ...
+
+    def since(self, party: str, after_id: int, limit: int) -> list[Event]:
+        """``party``'s events numbered above ``after_id``, oldest first, ``limit`` at most."""
+        ...
+
+    def after(self, after_id: int, limit: int) -> list[Event]:
+        """Every party's events numbered above ``after_id``, oldest first, ``limit`` at most."""
+        ...
+
+    def latest_id(self) -> int:
+        """The number of the latest event stored (0 before any)."""
+        ...
+
+    def pruned_id(self) -> int:
+        """The number of the latest event pruned (0 before any): resuming from below it has a gap."""
+        ...
+
+    def prune(self, before_s: float, published_only: bool) -> int:
+        """Delete the events stored before ``before_s`` (Unix time; with ``published_only``, only
+        those the relay published); return how many."""
         ...
 
 
@@ -137,8 +195,8 @@ class SessionEndedError(DeconflictError):
         self.ending = ending
 
 
-_ALERTS_WAITING = Event(EventKind.ALERTS, "", AlertBatch(0.0, ()))
-"""Marks, in a subscription's queue, where its waiting alert changes go (itself never delivered)."""
+_SEEN_KEPT = 4096
+"""Numbered events a subscription remembers having queued, to drop a second delivery of one."""
 
 
 class Subscription:
@@ -154,6 +212,7 @@ class Subscription:
         max_queued: int,
         loop: asyncio.AbstractEventLoop,
         credential: str | None = None,
+        resume_after: int | None = None,
     ) -> None:
         self.party = party
         self.credential = credential
@@ -164,8 +223,17 @@ class Subscription:
         # Unbounded underneath: the bound is ours, so overflow drops the subscriber instead of blocking.
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._max_queued = max_queued
-        # The alert changes not yet taken by the reader: one slot, marked in the queue by _ALERTS_WAITING.
+        # The alert changes not yet taken by the reader: one slot, marked in the queue by _alerts_marker.
         self._alerts: Event | None = None
+        self._alerts_marker: Event | None = None
+        self._stale_markers = 0
+        # Resuming: live events held back until the stored ones are given (go_live); then those at
+        # or below the last id given are dropped.
+        self._held: list[Event] | None = None if resume_after is None else []
+        self._given_id = resume_after
+        # The latest numbered events queued: one delivered twice (a relay's retry) is dropped.
+        self._seen: set[int] = set()
+        self._seen_order: collections.deque[int] = collections.deque()
         self.dropped = False
 
     def _stop(self) -> None:
@@ -175,25 +243,57 @@ class Subscription:
         while not self._queue.empty():
             self._queue.get_nowait()
         self._alerts = None
+        self._alerts_marker = None
+        self._held = None
         self._queue.put_nowait(None)
 
     def _offer(self, event: Event) -> None:
         """Queue ``event``, or coalesce alert changes with those waiting; on the subscription's loop only."""
         if self.dropped:
             return
+        if self._held is not None:
+            if len(self._held) >= self._max_queued and not isinstance(event.subject, AlertBatch):
+                self._stop()
+                return
+            self._held.append(event)
+            return
+        if event.id is not None:
+            if (self._given_id is not None and event.id <= self._given_id) or event.id in self._seen:
+                return  # given already (resumed from the outbox), or delivered twice
+            self._seen.add(event.id)
+            self._seen_order.append(event.id)
+            if len(self._seen_order) > _SEEN_KEPT:
+                self._seen.discard(self._seen_order.popleft())
         if isinstance(event.subject, AlertBatch):
             waiting = self._alerts
-            if waiting is None:
-                self._alerts = event
-                self._queue.put_nowait(_ALERTS_WAITING)
-            else:
+            if waiting is not None:
                 assert isinstance(waiting.subject, AlertBatch)
-                self._alerts = Event(event.kind, event.party, waiting.subject.then(event.subject))
+                event = replace(event, subject=waiting.subject.then(event.subject))
+                if event.id is None:  # unnumbered: in the place of the first cycle
+                    self._alerts = event
+                    return
+                # Numbered: the latest cycle's id, and its place, behind what was queued before it.
+                self._stale_markers += 1
+            self._alerts = event
+            self._alerts_marker = Event(EventKind.ALERTS, "", AlertBatch(0.0, ()))
+            self._queue.put_nowait(self._alerts_marker)
             return
-        if self._queue.qsize() - (self._alerts is not None) >= self._max_queued:
+        waiting_alerts = (self._alerts is not None) + self._stale_markers
+        if self._queue.qsize() - waiting_alerts >= self._max_queued:
             self._stop()
             return
         self._queue.put_nowait(event)
+
+    def _go_live(self, given_id: int | None) -> None:
+        held, self._held = self._held, None
+        if given_id is not None:
+            self._given_id = given_id if self._given_id is None else max(given_id, self._given_id)
+        for event in held or ():
+            self._offer(event)
+
+    def go_live(self, given_id: int | None) -> None:
+        """From any thread: the client has every event up to ``given_id``; deliver later ones held back."""
+        self._on_loop(self._go_live, given_id)
 
     def _end(self, ending: SessionEnding) -> None:
         if not self.dropped:
@@ -247,8 +347,12 @@ class Subscription:
                     f"more than {self._max_queued} events were waiting for {self.party!r}: "
                     "connection dropped; reconnect and read the inbox"
                 )
-            if item is _ALERTS_WAITING:
-                item, self._alerts = self._alerts, None
+            if item.party == "" and isinstance(item.subject, AlertBatch):  # a marker of waiting alerts
+                if item is self._alerts_marker:
+                    item, self._alerts, self._alerts_marker = self._alerts, None, None
+                else:  # moved behind later events when more changes came
+                    self._stale_markers -= 1
+                    item = None
             if item is not None and not (isinstance(item.subject, AlertBatch) and not item.subject.changes):
                 batch.append(item)
             if len(batch) >= max_events or self._queue.empty():
@@ -279,6 +383,16 @@ class EventBus:
         Alert changes count as one, however many: they are coalesced.
     max_connections_per_party
         Connections one party may hold at once.
+    outbox
+        Where :meth:`record` stores events with their facts; ``None``: events are
+        published after the commit, unnumbered.
+
+    Attributes
+    ----------
+    deliver
+        What takes the events an outbox committed (numbered, in commit order):
+        :meth:`publish` to this node's subscriptions by default; a relay that
+        publishes them to every node instead, when events cross nodes.
 
     Examples
     --------
@@ -287,19 +401,27 @@ class EventBus:
     0
     """
 
-    def __init__(self, max_queued: int = 1000, max_connections_per_party: int = 8) -> None:
+    def __init__(
+        self, max_queued: int = 1000, max_connections_per_party: int = 8, outbox: EventOutbox | None = None
+    ) -> None:
         if max_queued < 1 or max_connections_per_party < 1:
             raise ValueError("max_queued and max_connections_per_party must be at least 1")
         self.max_queued = max_queued
         self.max_connections_per_party = max_connections_per_party
+        self.outbox = outbox
+        self.deliver: Callable[[list[Event]], None] = self.publish
         self._lock = threading.Lock()
         self._subscriptions: dict[str, list[Subscription]] = {}
 
-    def subscribe(self, party: str, credential: str | None = None) -> Subscription:
+    def subscribe(
+        self, party: str, credential: str | None = None, resume_after: int | None = None
+    ) -> Subscription:
         """A new subscription to ``party``'s events, on the running event loop.
 
         ``credential`` (the hash of the token that opened it) binds it to that
-        token: see :meth:`end_sessions`.
+        token: see :meth:`end_sessions`. With ``resume_after`` (the last event
+        id the client has) live events are held back until
+        :meth:`Subscription.go_live`.
 
         Raises
         ------
@@ -314,7 +436,7 @@ class EventBus:
                     f"party {party!r} already has {len(current)} event connections "
                     f"(at most {self.max_connections_per_party})"
                 )
-            subscription = Subscription(self, party, self.max_queued, loop, credential)
+            subscription = Subscription(self, party, self.max_queued, loop, credential, resume_after)
             current.append(subscription)
         return subscription
 
@@ -357,3 +479,12 @@ class EventBus:
                 targets: Sequence[Subscription] = tuple(self._subscriptions.get(event.party, ()))
             for subscription in targets:
                 subscription.deliver(event)
+
+    def record(self, events: Sequence[Event]) -> bool:
+        """Store ``events`` in the outbox, in the caller's transaction; :attr:`deliver` gets them once it
+        commits. ``False`` without an outbox: the caller publishes them after its commit."""
+        if self.outbox is None:
+            return False
+        if events:
+            self.outbox.record(events, self.deliver)
+        return True

@@ -14,6 +14,7 @@ from typing import Protocol, Self
 from deconflict.channel.audit import AuditLog
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import HotlineStore
+from deconflict.channel.events import EventOutbox
 from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.live import IncidentStore
 from deconflict.channel.parties import PartyStore
@@ -70,6 +71,11 @@ class Storage(Protocol):
     @property
     def zones(self) -> ZoneStore:
         """Geographical zones published by parties (public to every party)."""
+        ...
+
+    @property
+    def outbox(self) -> EventOutbox:
+        """Every party event, numbered, stored with the fact it reports."""
         ...
 
     def readiness_problem(self) -> str | None:

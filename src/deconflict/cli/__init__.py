@@ -253,6 +253,12 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     serve.add_argument(
         "--init", action="store_true", help="create the database if it does not exist (else: an error)"
     )
+    serve.add_argument(
+        "--nats",
+        metavar="URLS",
+        help="with --db postgresql://...: the NATS JetStream servers events cross nodes through, "
+        "comma-separated (default: DECONFLICT_NATS_URL)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument(
         "--port", type=arguments.port, default=8000, help="port (default 8000; 0: any free port)"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from deconflict.cli.party import require_database, settings_for
 from deconflict.client import is_loopback_host
-from deconflict.config import Settings, parse_bind
+from deconflict.config import Settings, check_nats_url, parse_bind
 from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -132,6 +132,19 @@ def run_serve(args: argparse.Namespace) -> int:
 
     check_tls(args.host, args.tls_cert, args.tls_key, args.behind_proxy)
     settings = settings_for(args.db)
+    if getattr(args, "nats", None) is not None:
+        try:
+            settings = settings.model_copy(update={"nats_url": check_nats_url(args.nats)})
+        except ValueError as exc:
+            raise InputError([Problem("--nats", str(exc))]) from None
+    if settings.nats_url is not None and settings.db_url is None:
+        raise InputError(
+            [
+                Problem(
+                    "nats_url", "events cross nodes only with a PostgreSQL database (--db postgresql://...)"
+                )
+            ]
+        )
     if getattr(args, "metrics_bind", None) is not None:
         settings = settings.model_copy(update={"metrics_bind": args.metrics_bind})
     log_config = logging_config(getattr(args, "log_format", "json"))

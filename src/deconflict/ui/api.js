@@ -98,7 +98,9 @@ export class Api {
 
 /**
  * The live event connection: authenticates with a first frame, reconnects with
- * back-off, and reports its state ("connecting", "connected", "offline").
+ * back-off, and reports its state ("connecting", "connected", "offline"). It
+ * keeps the id of the last event it received and gives it back when it
+ * reconnects (`last_event_id`), so the server sends every event it missed once.
  */
 export class EventStream {
   constructor({ token, lang, onEvent, onState, onRejected }) {
@@ -111,6 +113,7 @@ export class EventStream {
     this.stopped = false;
     this.delayMs = 1000;
     this.timer = null;
+    this.lastEventId = null;
   }
 
   start() {
@@ -126,7 +129,9 @@ export class EventStream {
     const socket = new WebSocket(`${scheme}://${window.location.host}/v1/events?lang=${this.lang}&tracks=true`);
     this.socket = socket;
     socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ type: "auth", token: this.token }));
+      const auth = { type: "auth", token: this.token };
+      if (this.lastEventId !== null) auth.last_event_id = this.lastEventId;
+      socket.send(JSON.stringify(auth));
     });
     socket.addEventListener("message", (event) => {
       let frame;
@@ -138,6 +143,9 @@ export class EventStream {
       if (frame.type === "ready") {
         this.delayMs = 1000;
         this.onState("connected");
+      }
+      if (Number.isInteger(frame.id) && (this.lastEventId === null || frame.id > this.lastEventId)) {
+        this.lastEventId = frame.id;
       }
       this.onEvent(frame);
     });

@@ -16,7 +16,12 @@ and is recorded in the audit log as any failed login (a hash, never the token).
 Frames
 ------
 Every frame is a JSON object with a ``type``. First ``{"type": "ready",
-"party": NAME}`` once the connection is subscribed; then, as they happen:
+"party": NAME}`` once the connection is subscribed; then, as they happen, the
+party's events, each with its ``id`` (after ``type``): the event's number in the
+database's outbox (:mod:`deconflict.channel.outbox`), 1, 2, ... in the order the
+facts were committed, gaps allowed. Ids on one connection only grow; the frames
+of one event (an ``alerts`` event over :data:`MAX_ALERTS_PER_FRAME` changes, a
+cycle's ``incident`` frames) share its id and come together:
 
 - ``conflict``: ``{"conflict": ...}``, the party's own view (as ``GET /v1/conflicts``);
 - ``message``: ``{"message": ...}``, a message the party received; pushing it
@@ -47,6 +52,25 @@ Every frame is a JSON object with a ``type``. First ``{"type": "ready",
   the foreign aircraft it may see), once at once and then after each detection cycle.
   The picture is state: a client slower than the cycles gets the latest one, never a queue.
 
+Resuming
+--------
+A client that lost its connection (or its node) reconnects, to any node of the
+channel, with the id of the last event it received: the ``Last-Event-ID`` header
+(as server-sent events name it), ``"last_event_id"`` in its auth frame, or the
+``last_event_id`` query parameter (an id is no secret). After ``ready`` it is sent
+every later event of its own, once and in order, read from the outbox (the
+frames as they were pushed live), then the live ones: no gap, no duplicate.
+Live events that come meanwhile wait, and those already sent from the outbox
+are dropped. Alerts are resent too: their frames are the changes of each cycle,
+and a client that applies them in order ends at the current state (those that
+wait together are coalesced as live ones are). A value that is not a whole number
+from 0 closes the connection with 1007. Without a last id a connection gets the
+events from its ``ready`` on, as before: the REST routes give the state then.
+The outbox keeps events ``events_keep_s`` (:func:`prune_events`): a client whose
+last id is below the latest pruned one is first sent ``{"type": "gap", "after":
+LAST, "pruned_through": ID}``, then every event after ``ID``; what it missed in
+between it reads from the REST routes.
+
 Sending
 -------
 A party may also send hotline messages on its connection, which costs far
@@ -68,8 +92,9 @@ A frame the server cannot decode (not JSON, nested deeper than
 A connection whose other events pile up beyond ``events_max_queued`` (a cycle's
 alert changes count as one, however many, and so do the incidents it opens or
 closes) is closed with code 1013 (try again later),
-as is one beyond ``events_max_connections_per_party``; the client reconnects and
-reads what it missed from the REST routes.
+as is one beyond ``events_max_connections_per_party``; the client reconnects with
+its last event id (or reads what it missed from the REST routes). So is one that
+resumes while the database is out of reach.
 
 Credentials bind the connection
 -------------------------------
@@ -94,6 +119,7 @@ import functools
 import json
 import logging
 import math
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -138,8 +164,11 @@ __all__ = [
     "MAX_ALERTS_PER_FRAME",
     "MAX_FRAME_DEPTH",
     "MAX_SEND_BATCH",
+    "PRUNE_INTERVAL_S",
+    "REPLAY_PAGE",
     "TRACKS_POLL_S",
     "end_stale_sessions",
+    "prune_events",
     "router",
     "stop_task",
     "sweep_deadlines",
@@ -167,6 +196,12 @@ CLOSE_INVALID_PAYLOAD = 1007
 
 MAX_FRAME_DEPTH = 32
 """How deeply a frame's JSON may nest (objects and arrays); a ``send`` frame needs 4."""
+
+REPLAY_PAGE = 500
+"""Stored events read at a time when a connection resumes."""
+
+PRUNE_INTERVAL_S = 3600.0
+"""How often events older than ``events_keep_s`` are pruned from the outbox."""
 
 
 TRACKS_POLL_S = 0.1
@@ -242,29 +277,58 @@ def _services(websocket: WebSocket) -> Services:
     return services
 
 
-async def _presented_token(websocket: WebSocket) -> tuple[str | None, str | None]:
-    """The ``Authorization`` header (or ``None``) and the bearer token in it or in the first frame."""
+async def _presented_token(websocket: WebSocket) -> tuple[str | None, str | None, object]:
+    """The ``Authorization`` header (or ``None``), the bearer token in it or in the first frame, and
+    the ``last_event_id`` of that frame (``None`` when not given)."""
     authorization = websocket.headers.get("authorization")
     if authorization is not None:
         scheme, _, credentials = authorization.partition(" ")
         bearer = scheme.lower() == "bearer" and credentials.strip()
-        return authorization, credentials.strip() if bearer else None
+        return authorization, credentials.strip() if bearer else None, None
     try:
         document = await asyncio.wait_for(_receive_frame(websocket), AUTH_TIMEOUT_S)
     except (TimeoutError, WebSocketDisconnect):
-        return None, None
-    found = document.get("token") if isinstance(document, dict) and document.get("type") == "auth" else None
-    return None, found if isinstance(found, str) and found else None
+        return None, None, None
+    if not isinstance(document, dict) or document.get("type") != "auth":
+        return None, None, None
+    found = document.get("token")
+    return None, found if isinstance(found, str) and found else None, document.get("last_event_id")
 
 
-async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party, str] | None:
-    """The party and the hash of the token it presented, or ``None`` (recorded as a failed login)."""
-    authorization, token = await _presented_token(websocket)
+class _BadLastEventIdError(Exception):
+    """A ``last_event_id`` that is not a whole number from 0: the connection is closed with 1007."""
+
+
+def _last_event_id(websocket: WebSocket, in_frame: object) -> int | None:
+    """The id of the last event the client has (``Last-Event-ID`` header, ``last_event_id`` query
+    parameter or auth frame field), or ``None`` for a connection that does not resume.
+
+    Raises
+    ------
+    _BadLastEventIdError
+        For a value that is not a whole number from 0.
+    """
+    given: object = in_frame
+    if given is None:
+        given = websocket.headers.get("last-event-id") or websocket.query_params.get("last_event_id")
+    if given is None:
+        return None
+    if isinstance(given, str) and given.strip().isdigit():
+        given = int(given.strip())
+    if isinstance(given, bool) or not isinstance(given, int) or given < 0 or given >= 2**63:
+        raise _BadLastEventIdError(f"last_event_id: {str(given)[:40]!r} is not a whole number from 0")
+    return given
+
+
+async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party, str, object] | None:
+    """The party, the hash of the token it presented and the auth frame's ``last_event_id``, or
+    ``None`` (recorded as a failed login)."""
+    authorization, token, last_event_id = await _presented_token(websocket)
     now_s = services.clock.now_s()
     if token is not None:
         try:
             party = await run_in_threadpool(authenticate, services.parties, token, now_s)
-            return party, hash_token(token)
+            return party, hash_token(token), last_event_id
         except AuthenticationError:
             pass
     # A token sent in the first frame is recorded as a bearer header would be.
@@ -277,6 +341,13 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party
         )
     )
     return None
+
+
+def _with_id(event: Event, frame: dict[str, Any]) -> dict[str, Any]:
+    """``frame`` with its event's ``id`` (first after ``type``), when the event has one."""
+    if event.id is None:
+        return frame
+    return {"type": frame["type"], "id": event.id, **frame}
 
 
 def _alert_frames(batch: AlertBatch, services: Services) -> list[dict[str, Any]]:
@@ -299,9 +370,10 @@ def _alert_frames(batch: AlertBatch, services: Services) -> list[dict[str, Any]]
     ]
 
 
-def _alert_texts(batch: AlertBatch, services: Services) -> list[str]:
-    """The ``alerts`` frames of ``batch`` as JSON texts."""
-    return [json.dumps(frame) for frame in _alert_frames(batch, services)]
+def _alert_texts(event: Event, services: Services) -> list[str]:
+    """The ``alerts`` frames of an ``alerts`` event as JSON texts, each with the event's id."""
+    assert isinstance(event.subject, AlertBatch)
+    return [json.dumps(_with_id(event, frame)) for frame in _alert_frames(event.subject, services)]
 
 
 def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
@@ -372,35 +444,60 @@ class _Deliveries:
                 self._wakeup.set()
 
 
+async def _send_events(
+    websocket: WebSocket, batch: list[Event], services: Services, language: str, deliveries: _Deliveries
+) -> None:
+    """Send each event of ``batch`` as its frames; messages received are then marked delivered."""
+    metrics = getattr(websocket.app.state, "metrics", None)
+    for event in batch:
+        if isinstance(event.subject, AlertBatch):
+            if metrics is not None:
+                metrics.coalesced.observe(len(event.subject.changes))
+            # Off the event loop: a dense cycle's thousands of changes would stall every request.
+            texts = await run_in_threadpool(_alert_texts, event, services)
+            for text in texts:
+                await websocket.send_text(text)
+        elif isinstance(event.subject, IncidentBatch):
+            for notice in event.subject.notices:
+                incident = IncidentOut.of(notice.incident, services.public_ids).model_dump(mode="json")
+                frame = {"type": str(event.kind), "state": str(notice.state), **incident}
+                await websocket.send_text(json.dumps(_with_id(event, frame)))
+        else:
+            await websocket.send_text(json.dumps(_with_id(event, _frame(event, services, language))))
+    deliveries.add(
+        [e.subject.id for e in batch if e.kind is EventKind.MESSAGE and isinstance(e.subject, Message)]
+    )
+
+
 async def _push(
     websocket: WebSocket,
     subscription: Subscription,
     services: Services,
     language: str,
     deliveries: _Deliveries,
+    resume_after: int | None,
 ) -> None:
-    """Send each batch of events; messages received are then marked delivered (by ``deliveries``)."""
-    metrics = getattr(websocket.app.state, "metrics", None)
+    """Send what the client missed after ``resume_after`` (the outbox's events), then each batch of
+    live events; messages received are then marked delivered (by ``deliveries``)."""
+    outbox = services.events.outbox
+    if resume_after is not None:
+        given = resume_after
+        pruned_id = 0 if outbox is None else await run_in_threadpool(outbox.pruned_id)
+        if given < pruned_id:  # some of what the client missed is gone: say so, then the rest
+            gap = {"type": "gap", "after": given, "pruned_through": pruned_id}
+            await websocket.send_text(json.dumps(gap))
+            given = pruned_id
+        while outbox is not None:
+            page = await run_in_threadpool(outbox.since, subscription.party, given, REPLAY_PAGE)
+            if page:
+                await _send_events(websocket, page, services, language, deliveries)
+                given = page[-1].id or given
+            if len(page) < REPLAY_PAGE:
+                break
+        subscription.go_live(given)
     while True:
         batch = await subscription.next_batch()
-        for event in batch:
-            if isinstance(event.subject, AlertBatch):
-                if metrics is not None:
-                    metrics.coalesced.observe(len(event.subject.changes))
-                # Off the event loop: a dense cycle's thousands of changes would stall every request.
-                texts = await run_in_threadpool(_alert_texts, event.subject, services)
-                for text in texts:
-                    await websocket.send_text(text)
-            elif isinstance(event.subject, IncidentBatch):
-                for notice in event.subject.notices:
-                    incident = IncidentOut.of(notice.incident, services.public_ids).model_dump(mode="json")
-                    frame = {"type": str(event.kind), "state": str(notice.state), **incident}
-                    await websocket.send_text(json.dumps(frame))
-            else:
-                await websocket.send_text(json.dumps(_frame(event, services, language)))
-        deliveries.add(
-            [e.subject.id for e in batch if e.kind is EventKind.MESSAGE and isinstance(e.subject, Message)]
-        )
+        await _send_events(websocket, batch, services, language, deliveries)
 
 
 def _tracks_frame(services: Services, party: str) -> str:
@@ -572,17 +669,24 @@ async def events(websocket: WebSocket, lang: str | None = None, tracks: bool = F
     if authenticated is None:
         await websocket.close(CLOSE_POLICY_VIOLATION, "missing, malformed, unknown or revoked bearer token")
         return
-    party, credential = authenticated
+    party, credential, in_frame = authenticated
+    try:
+        resume_after = _last_event_id(websocket, in_frame)
+    except _BadLastEventIdError as exc:
+        await _close_undecodable(websocket, party.name, _UndecodableFrameError(str(exc)))
+        return
     language = choose_language(lang, websocket.headers.get("accept-language"))
     try:
-        subscription = services.events.subscribe(party.name, credential)
+        subscription = services.events.subscribe(party.name, credential, resume_after)
     except TooManyConnectionsError as exc:
         await websocket.close(CLOSE_TRY_AGAIN_LATER, str(exc)[:120])
         return
     with subscription:
         await websocket.send_text(json.dumps({"type": "ready", "party": party.name}))
         deliveries = _Deliveries(services, party.name)
-        push = asyncio.create_task(_push(websocket, subscription, services, language, deliveries))
+        push = asyncio.create_task(
+            _push(websocket, subscription, services, language, deliveries, resume_after)
+        )
         outbox = _Outbox(websocket, services, subscription, party, language)
         drain = asyncio.create_task(outbox.read())
         marking = asyncio.create_task(deliveries.run())
@@ -618,6 +722,9 @@ async def events(websocket: WebSocket, lang: str | None = None, tracks: bool = F
                 _log.info("events: closed a connection of %r: %s", party.name, error.ending.reason)
                 with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                     await websocket.close(error.ending.code, error.ending.reason)
+            elif isinstance(error, StorageUnavailableError):  # resuming, and the outbox out of reach
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await websocket.close(CLOSE_TRY_AGAIN_LATER, "database unavailable: reconnect")
             elif isinstance(error, WebSocketDisconnect):
                 pass
             elif error is not None:
@@ -673,3 +780,21 @@ async def stop_task(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def prune_events(services: Services) -> None:
+    """Every :data:`PRUNE_INTERVAL_S`, delete the outbox's events older than ``events_keep_s``
+    (with a relay, only those it published); runs until cancelled."""
+    outbox = services.events.outbox
+    if outbox is None:
+        return
+    relayed = services.settings.nats_url is not None and services.settings.db_url is not None
+    while True:
+        try:
+            before_s = time.time() - services.settings.events_keep_s  # stored times are the system's
+            await run_in_threadpool(outbox.prune, before_s, relayed)
+        except StorageUnavailableError as exc:
+            _log.warning("pruning the event outbox failed, retried at the next one: %s", exc)
+        except Exception:  # retried at the next one
+            _log.exception("pruning the event outbox failed")
+        await asyncio.sleep(PRUNE_INTERVAL_S)

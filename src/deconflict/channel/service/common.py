@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from deconflict.channel.audit import AuditLog, SharedTransaction
-from deconflict.channel.events import Event, EventKind
+from deconflict.channel.events import Event, EventKind, EventSink
 from deconflict.channel.ledger import LedgerEntry
 
-__all__ = ["alarm_events", "present", "together"]
+__all__ = ["alarm_events", "present", "publish_events", "record_events", "together"]
 
 
 def together(audit: AuditLog, *stores: object) -> AbstractContextManager[object]:
@@ -27,3 +27,17 @@ def present(*stores: object) -> tuple[object, ...]:
 def alarm_events(alarms: Sequence[LedgerEntry]) -> list[Event]:
     """Each probe alarm, pushed to the party it warns (the subject of its ledger entry)."""
     return [Event(EventKind.PROBE_ALARM, a.disclosure.subject, a) for a in alarms]
+
+
+def record_events(events: EventSink | None, found: Sequence[Event]) -> list[Event]:
+    """Inside the transaction of the facts ``found`` reports: store them with it (the sink's outbox
+    delivers them once it commits); what is left for :func:`publish_events` after the commit."""
+    if events is None or not found:
+        return []
+    return [] if events.record(found) else list(found)
+
+
+def publish_events(events: EventSink | None, pending: Sequence[Event]) -> None:
+    """After the commit: publish what :func:`record_events` could not store."""
+    if events is not None and pending:
+        events.publish(pending)

@@ -6,7 +6,7 @@ from deconflict.channel.audit import AuditKind, AuditLog, AuditRecord
 from deconflict.channel.events import Event, EventKind, EventSink
 from deconflict.channel.live import CommentNotice, IncidentComment, IncidentStore, new_comment
 from deconflict.channel.public_ids import IdKind
-from deconflict.channel.service.common import together
+from deconflict.channel.service.common import publish_events, record_events, together
 from deconflict.errors import NotFoundError
 
 __all__ = ["comment_on_incident"]
@@ -42,11 +42,12 @@ def comment_on_incident(
             party, AuditKind.INCIDENT_COMMENTED, (f"incident:{shown}",), incident.parties, payload
         )
         audit.append([record], now_s)
-    if events is not None:
-        events.publish(
+        pending = record_events(
+            events,
             [
                 Event(EventKind.INCIDENT_COMMENT, side, CommentNotice(incident_id, comment))
                 for side in incident.parties
-            ]
+            ],
         )
+    publish_events(events, pending)
     return comment

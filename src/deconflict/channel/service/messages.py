@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from deconflict.channel.audit import SERVER, AuditKind, AuditLog, AuditRecord, canonical_json, message_sha256
+from deconflict.channel.audit import (
+    SERVER,
+    AuditEntry,
+    AuditKind,
+    AuditLog,
+    AuditRecord,
+    canonical_json,
+    message_sha256,
+)
 from deconflict.channel.catalogue import Catalogue
 from deconflict.channel.deadlines import DeadlineStore, Escalation, is_overdue, run_deadlines
 from deconflict.channel.events import Event, EventKind, EventSink
@@ -30,7 +38,7 @@ from deconflict.channel.messages import (
 )
 from deconflict.channel.parties import PartyStore
 from deconflict.channel.public_ids import IdKind, PublicIds
-from deconflict.channel.service.common import together
+from deconflict.channel.service.common import publish_events, record_events, together
 from deconflict.errors import DeconflictError, StorageUnavailableError
 
 __all__ = [
@@ -83,8 +91,8 @@ def send(
     with together(audit, messages):
         message = send_message(messages, parties, catalogue, content, signature, now_s)
         audit.append([_sent(message, audit.public_ids)], now_s)
-    if events is not None:
-        events.publish([Event(EventKind.MESSAGE, content.recipient, message)])
+        pending = record_events(events, [Event(EventKind.MESSAGE, content.recipient, message)])
+    publish_events(events, pending)
     return message
 
 
@@ -116,10 +124,11 @@ def send_batch(
                 results.append(exc)
             else:
                 results.append(message)
-    if events is not None:
-        events.publish(
-            [Event(EventKind.MESSAGE, m.content.recipient, m) for m in results if isinstance(m, Message)]
+        pending = record_events(
+            events,
+            [Event(EventKind.MESSAGE, m.content.recipient, m) for m in results if isinstance(m, Message)],
         )
+    publish_events(events, pending)
     return results
 
 
@@ -206,8 +215,8 @@ def acknowledge_message(
         audit.append(
             [AuditRecord(party, AuditKind.MESSAGE_ACKNOWLEDGED, subject, _both(message), payload)], now_s
         )
-    if events is not None:
-        events.publish([Event(EventKind.ACKNOWLEDGEMENT, message.content.sender, message)])
+        pending = record_events(events, [Event(EventKind.ACKNOWLEDGEMENT, message.content.sender, message)])
+    publish_events(events, pending)
     return message
 
 
@@ -258,32 +267,36 @@ def pass_deadlines(
             for e in escalations
         ]
         added = audit.append(records, now_s, once=True)
-    if events is not None and added:
-        new = {(entry.kind, entry.subject_json) for entry in added}
-        overdue = [
-            m
-            for m in past
-            if (
-                str(AuditKind.MESSAGE_OVERDUE),
-                canonical_json([f"message:{ids.public(IdKind.MESSAGE, m.id)}"]),
-            )
-            in new
-        ]
-        stepped = [
-            e
-            for e in escalations
-            if (
-                str(AuditKind.ESCALATION),
-                canonical_json([f"message:{ids.public(IdKind.MESSAGE, e.message_id)}", f"step:{e.step}"]),
-            )
-            in new
-        ]
-        events.publish(
-            [Event(EventKind.DEADLINE_PASSED, side, m) for m in overdue for side in _both(m)]
-            + [
-                Event(EventKind.ESCALATION, side, e)
-                for e in stepped
-                for side in sorted({e.sender, e.recipient})
-            ]
-        )
+        pending = record_events(events, _deadline_events(past, escalations, added, ids))
+    publish_events(events, pending)
     return escalations
+
+
+def _deadline_events(
+    past: Sequence[Message], escalations: Sequence[Escalation], added: Sequence[AuditEntry], ids: PublicIds
+) -> list[Event]:
+    """The events of the deadlines and steps whose entries are new (``added``): to both sides."""
+    if not added:
+        return []
+    new = {(entry.kind, entry.subject_json) for entry in added}
+    overdue = [
+        m
+        for m in past
+        if (
+            str(AuditKind.MESSAGE_OVERDUE),
+            canonical_json([f"message:{ids.public(IdKind.MESSAGE, m.id)}"]),
+        )
+        in new
+    ]
+    stepped = [
+        e
+        for e in escalations
+        if (
+            str(AuditKind.ESCALATION),
+            canonical_json([f"message:{ids.public(IdKind.MESSAGE, e.message_id)}", f"step:{e.step}"]),
+        )
+        in new
+    ]
+    return [Event(EventKind.DEADLINE_PASSED, side, m) for m in overdue for side in _both(m)] + [
+        Event(EventKind.ESCALATION, side, e) for e in stepped for side in sorted({e.sender, e.recipient})
+    ]

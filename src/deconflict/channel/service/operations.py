@@ -28,7 +28,13 @@ from deconflict.channel.ledger import (
 from deconflict.channel.plans import check_extent
 from deconflict.channel.probes import ProbeRules
 from deconflict.channel.public_ids import IdKind, PublicIds
-from deconflict.channel.service.common import alarm_events, present, together
+from deconflict.channel.service.common import (
+    alarm_events,
+    present,
+    publish_events,
+    record_events,
+    together,
+)
 from deconflict.channel.service.conflicts import resolve_superseded
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import Conflict
@@ -147,15 +153,16 @@ def file_plan(
             ledger.record([d for i, c in found for d in conflict_disclosures(c, i, now_s)])
             burst = probe_alarm_on_burst(ledger, party, found, now_s, probes.window_s, probes.burst_filings)
             alarms = ledger.record(burst)
-    if events is not None:
-        events.publish(
+        pending = record_events(
+            events,
             [
                 Event(EventKind.CONFLICT, side, conflict_view(c, side, conflict_id=i, state="open"))
                 for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
                 for side in sorted({c.party_a, c.party_b})
             ]
-            + alarm_events(alarms)
+            + alarm_events(alarms),
         )
+    publish_events(events, pending)
     return result
 
 
@@ -201,8 +208,8 @@ def withdraw_plan(
             found_s = ledger.conflicts_found_s(party, others)
             pairs = [(r.id, r.conflict) for r in revealed]
             alarms = ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
-    if events is not None and alarms:
-        events.publish(alarm_events(alarms))
+        pending = record_events(events, alarm_events(alarms))
+    publish_events(events, pending)
     return operation
 
 

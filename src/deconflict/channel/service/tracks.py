@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from deconflict.channel.audit import SERVER, AuditKind, AuditLog, AuditRecord
@@ -27,7 +28,13 @@ from deconflict.channel.live import (
     LivePicture,
 )
 from deconflict.channel.public_ids import IdKind, PublicIds
-from deconflict.channel.service.common import alarm_events, present, together
+from deconflict.channel.service.common import (
+    alarm_events,
+    present,
+    publish_events,
+    record_events,
+    together,
+)
 
 __all__ = ["run_tactical_cycle"]
 
@@ -89,7 +96,9 @@ def run_tactical_cycle(
     touched = changes.opened or changes.closer or changes.closed
     shown = changes.shown if ledger is not None else ()
     sweeps = changes.sweeps if ledger is not None else ()
-    if touched or changes.new_alerts or changes.cleared_alerts or shown or sweeps:
+    alerted = changes.new_alerts or changes.changed_alerts or changes.cleared_alerts
+    pending: list[Event] = []
+    if touched or alerted or shown or sweeps:
         with together(audit, *present(incidents, ledger)):
             if ledger is not None and sweeps:
                 since_s = now_s - live.settings.gating.sweep_window_s
@@ -116,32 +125,39 @@ def run_tactical_cycle(
             records += [_incident_record(AuditKind.INCIDENT_CLOSED, i, ids) for i in closed]
             if records:
                 audit.append(records, now_s)
-    if events is not None:
-        alert_changes = (
-            (AlertState.NEW, changes.new_alerts),
-            (AlertState.UPDATE, changes.changed_alerts),
-            (AlertState.CLEARED, changes.cleared_alerts),
-        )
-        notices: dict[str, list[AlertNotice]] = {}
-        for state, alerts in alert_changes:
-            for alert in alerts:
-                for side in alert.parties:
-                    notices.setdefault(side, []).append(AlertNotice(state, alert.view_for(side)))
-        incident_changes = ((IncidentState.OPENED, changes.opened), (IncidentState.CLOSED, tuple(closed)))
-        told: dict[str, list[IncidentNotice]] = {}
-        for incident_state, found in incident_changes:
-            for incident in found:
-                for side in incident.parties:
-                    told.setdefault(side, []).append(IncidentNotice(incident_state, incident.view_for(side)))
-        events.publish(
-            [
-                Event(EventKind.ALERTS, side, AlertBatch.of(now_s, found))
-                for side, found in sorted(notices.items())
-            ]
-            + [
-                Event(EventKind.INCIDENT, side, IncidentBatch(now_s, tuple(found)))
-                for side, found in sorted(told.items())
-            ]
-            + alarm_events(alarms)
-        )
+            pending = record_events(events, _cycle_events(changes, closed, alarms, now_s))
+    publish_events(events, pending)
     return changes
+
+
+def _cycle_events(
+    changes: CycleChanges, closed: Sequence[Incident], alarms: Sequence[LedgerEntry], now_s: float
+) -> list[Event]:
+    """Each side's alert changes of the cycle as one event, its incidents opened and closed as one, alarms."""
+    alert_changes = (
+        (AlertState.NEW, changes.new_alerts),
+        (AlertState.UPDATE, changes.changed_alerts),
+        (AlertState.CLEARED, changes.cleared_alerts),
+    )
+    notices: dict[str, list[AlertNotice]] = {}
+    for state, alerts in alert_changes:
+        for alert in alerts:
+            for side in alert.parties:
+                notices.setdefault(side, []).append(AlertNotice(state, alert.view_for(side)))
+    incident_changes = ((IncidentState.OPENED, changes.opened), (IncidentState.CLOSED, tuple(closed)))
+    told: dict[str, list[IncidentNotice]] = {}
+    for incident_state, found in incident_changes:
+        for incident in found:
+            for side in incident.parties:
+                told.setdefault(side, []).append(IncidentNotice(incident_state, incident.view_for(side)))
+    return (
+        [
+            Event(EventKind.ALERTS, side, AlertBatch.of(now_s, found))
+            for side, found in sorted(notices.items())
+        ]
+        + [
+            Event(EventKind.INCIDENT, side, IncidentBatch(now_s, tuple(found)))
+            for side, found in sorted(told.items())
+        ]
+        + alarm_events(alarms)
+    )

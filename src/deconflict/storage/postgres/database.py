@@ -97,6 +97,7 @@ class Database:
         self.url = url
         self.where = display_url(url)
         self._local = _Local()
+        self._commit_order = threading.Lock()
         self._users = 1
         self._users_lock = threading.Lock()
         self.retry_after_s = max(1, math.ceil(timeout_s))
@@ -185,7 +186,9 @@ class Database:
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the calling thread's open transaction commits (at once outside one).
 
-        It is dropped if what was done before it is rolled back.
+        It is dropped if what was done before it is rolled back. The callbacks of this
+        process's transactions run in the order the transactions committed (the next
+        writer waits for them, so they must be quick and never open a transaction).
         """
         if self._local.connection is None:
             callback()
@@ -217,19 +220,28 @@ class Database:
                 raise
             return
         callbacks: list[Callable[[], None]] = []
-        with self.available(), self.pool.connection() as connection:
-            local.connection = connection
-            local.after_commit = []
-            try:
-                with connection.transaction():
-                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-                    yield connection
-                callbacks = local.after_commit
-            finally:
-                local.connection = None
+        ordered = False
+        try:
+            with self.available(), self.pool.connection() as connection:
+                local.connection = connection
                 local.after_commit = []
-        for callback in callbacks:
-            callback()
+                try:
+                    with connection.transaction():
+                        connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                        # Held from the writer lock until this commit's callbacks have run: this
+                        # node's commits call them back in the order they committed.
+                        self._commit_order.acquire()
+                        ordered = True
+                        yield connection
+                    callbacks = local.after_commit
+                finally:
+                    local.connection = None
+                    local.after_commit = []
+            for callback in callbacks:
+                callback()
+        finally:
+            if ordered:
+                self._commit_order.release()
 
 
 class DatabaseStore:

@@ -21,6 +21,7 @@ from psycopg.rows import tuple_row
 from deconflict.storage.postgres.audit import PostgresAuditLog
 from deconflict.storage.postgres.conflict_states import PostgresConflictStates
 from deconflict.storage.postgres.database import Database
+from deconflict.storage.postgres.events import PostgresEventOutbox
 from deconflict.storage.postgres.incidents import PostgresIncidentStore
 from deconflict.storage.postgres.ledger import PostgresDisclosureLedger
 from deconflict.storage.postgres.messages import PostgresMessageStore
@@ -81,6 +82,7 @@ class PostgresStorage:
     incidents: PostgresIncidentStore
     ledger: PostgresDisclosureLedger
     zones: PostgresZoneStore
+    outbox: PostgresEventOutbox
 
     @classmethod
     def open(
@@ -127,6 +129,7 @@ class PostgresStorage:
                 store(PostgresIncidentStore),
                 store(PostgresDisclosureLedger),
                 store(PostgresZoneStore),
+                store(PostgresEventOutbox),
             )
             opened.pop_all()
         return storage
@@ -145,6 +148,7 @@ class PostgresStorage:
         """Close every store, then the database (its pool closes with its last user)."""
         for store in (
             self.zones,
+            self.outbox,
             self.ledger,
             self.incidents,
             self.conflict_states,

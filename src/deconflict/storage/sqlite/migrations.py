@@ -333,6 +333,27 @@ CREATE TABLE IF NOT EXISTS zones (
 """
 
 
+_EVENTS = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    party TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    time_s REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_party ON events (party, id);
+CREATE INDEX IF NOT EXISTS events_time ON events (time_s);
+CREATE TABLE IF NOT EXISTS event_relay (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    epoch TEXT NOT NULL,
+    published_id INTEGER NOT NULL,
+    pruned_id INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO event_relay (one, epoch, published_id, pruned_id)
+VALUES (1, lower(hex(randomblob(16))), 0, 0);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
@@ -355,6 +376,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         12, "the secret of the ids parties are shown (a keyed permutation of row ids)", _public_id_secret
     ),
     Migration(13, "geographical zones published by parties", _ZONES),
+    # Step 14 is the cluster's lease (another change); reserved here so that versions have no gap.
+    Migration(14, "reserved (the cluster's lease step)", ""),
+    Migration(15, "the event outbox: every party event, numbered, stored with its fact", _EVENTS),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 

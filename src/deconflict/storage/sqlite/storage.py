@@ -18,6 +18,7 @@ from typing import Protocol, Self, TypeVar
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database
+from deconflict.storage.sqlite.events import SQLiteEventOutbox
 from deconflict.storage.sqlite.incidents import SQLiteIncidentStore
 from deconflict.storage.sqlite.ledger import SQLiteDisclosureLedger
 from deconflict.storage.sqlite.messages import SQLiteMessageStore
@@ -55,6 +56,7 @@ class SQLiteStorage:
     incidents: SQLiteIncidentStore
     ledger: SQLiteDisclosureLedger
     zones: SQLiteZoneStore
+    outbox: SQLiteEventOutbox
 
     @classmethod
     def open(
@@ -96,6 +98,7 @@ class SQLiteStorage:
                 store(SQLiteIncidentStore),
                 store(SQLiteDisclosureLedger),
                 store(SQLiteZoneStore),
+                store(SQLiteEventOutbox),
             )
             opened.pop_all()
         return storage
@@ -114,6 +117,7 @@ class SQLiteStorage:
         """Close every store, then the database (its connection closes with its last user)."""
         for store in (
             self.zones,
+            self.outbox,
             self.ledger,
             self.incidents,
             self.conflict_states,

@@ -1,0 +1,127 @@
+"""The event outbox: every party event stored, numbered, in the transaction of the fact it reports.
+
+An event (:class:`~deconflict.channel.events.Event`) is written to the outbox by
+the same transaction that stores what it reports (the conflict, the message, the
+acknowledgement, the escalation, the cycle's alerts and incidents, the comment,
+the probe alarm), so a fact is never stored without its event nor an event
+without its fact. The outbox numbers events in commit order, 1, 2, ... per
+database (gaps allowed: a rolled-back transaction may use a number): the
+``id`` a client sees on every frame and gives back to resume
+(:meth:`EventOutbox.since`). Numbers grow in commit order because writers are
+serialised (SQLite's one writer; PostgreSQL's writer lock), so whatever a reader
+sees of the outbox is every event up to some number.
+
+Once the transaction commits, the outbox hands the numbered events to whoever
+delivers them (:meth:`EventOutbox.record`'s ``then``): the node's own bus, or
+the relay that publishes them to the other nodes.
+
+Events are stored as JSON (:func:`encode_subject`, :func:`decode_subject`): the
+subject's fields as they are, so a replayed event is the same as a live one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from deconflict.channel.deadlines import Escalation
+from deconflict.channel.disclosure import ConflictView
+from deconflict.channel.events import Event, EventKind, EventOutbox, EventSubject
+from deconflict.channel.ledger import LedgerEntry
+from deconflict.channel.live import AlertBatch, CommentNotice, IncidentBatch
+from deconflict.channel.messages import Message
+
+__all__ = [
+    "SUBJECT_TYPES",
+    "EventOutbox",
+    "decode_event",
+    "decode_subject",
+    "encode_subject",
+]
+
+SUBJECT_TYPES: Mapping[EventKind, type[EventSubject]] = {
+    EventKind.CONFLICT: ConflictView,
+    EventKind.MESSAGE: Message,
+    EventKind.ACKNOWLEDGEMENT: Message,
+    EventKind.DEADLINE_PASSED: Message,
+    EventKind.ESCALATION: Escalation,
+    EventKind.ALERTS: AlertBatch,
+    EventKind.INCIDENT: IncidentBatch,
+    EventKind.INCIDENT_COMMENT: CommentNotice,
+    EventKind.PROBE_ALARM: LedgerEntry,
+}
+"""The subject's type of each kind of event."""
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON values: dataclasses as objects of their fields, enums as their values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def encode_subject(subject: EventSubject) -> str:
+    """The subject of an event as JSON text (its fields, nested; enums as values).
+
+    >>> from deconflict.channel.deadlines import Escalation
+    >>> encode_subject(Escalation(7, "REQUEST_CLARIFICATION", "blue", "red", 0, 10.0, 11.5))
+    '{"message_id":7,"code":"REQUEST_CLARIFICATION","sender":"blue","recipient":"red","step":0,"due_s":10.0,"recorded_s":11.5}'
+    """
+    return json.dumps(_plain(subject), separators=(",", ":"), ensure_ascii=False)
+
+
+def _typed(kind: Any, value: Any) -> Any:
+    """``value`` (JSON) as the type ``kind`` (a dataclass, enum, tuple, optional or plain type)."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        arms = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None:
+            return None
+        if len(arms) != 1:
+            raise TypeError(f"cannot decode a value of the union {kind}")
+        return _typed(arms[0], value)
+    if origin is tuple:
+        args = typing.get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_typed(args[0], v) for v in value)
+        return tuple(_typed(a, v) for a, v in zip(args, value, strict=True))
+    if origin is not None:  # Mapping[str, Any] and the like: JSON as it is
+        return value
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        fields = {f.name for f in dataclasses.fields(kind) if f.init}
+        return kind(**{name: _typed(hints[name], v) for name, v in value.items() if name in fields})
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(value)
+    if kind is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def decode_subject(kind: EventKind, text: str) -> EventSubject:
+    """The subject of an event of ``kind`` from :func:`encode_subject`'s text.
+
+    >>> from deconflict.channel.deadlines import Escalation
+    >>> step = Escalation(7, "REQUEST_CLARIFICATION", "blue", "red", 0, 10.0, 11.5)
+    >>> decode_subject(EventKind.ESCALATION, encode_subject(step)) == step
+    True
+    """
+    subject: EventSubject = _typed(SUBJECT_TYPES[kind], json.loads(text))
+    return subject
+
+
+def decode_event(event_id: int, kind: str, party: str, text: str) -> Event:
+    """An outbox row as the event it stores."""
+    event_kind = EventKind(kind)
+    return Event(event_kind, party, decode_subject(event_kind, text), event_id)
