@@ -48,6 +48,7 @@ from deconflict.units import AltitudeMargins
 __all__ = [
     "FORMATS",
     "Format",
+    "decode_document",
     "detect_format",
     "format_named",
     "load_document",
@@ -157,6 +158,20 @@ def load_document(path: Path | str, limits: Limits = Limits(), fmt: str | None =
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError([Problem(source, f"cannot read file: {exc.strerror or exc}")]) from exc
+    return decode_document(raw, source, limits, fmt)
+
+
+def decode_document(raw: bytes, source: str, limits: Limits = Limits(), fmt: str | None = None) -> object:
+    """:func:`load_document` of a file's bytes already read (an upload); problems name ``source``.
+
+    Raises
+    ------
+    InputError
+        If the bytes are more than ``limits.max_file_bytes``, not UTF-8, or neither JSON nor NOTAM text.
+    """
+    if len(raw) > limits.max_file_bytes:
+        message = f"file is {len(raw)} bytes, more than the limit of {limits.max_file_bytes}"
+        raise InputError([Problem(source, message)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

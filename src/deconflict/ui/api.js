@@ -17,11 +17,15 @@ export class Api {
     this.lang = lang;
   }
 
-  async call(method, path, body) {
+  /** `body`: sent as JSON, or as it is when a Blob or ArrayBuffer (a file's bytes); `headers`: extra ones. */
+  async call(method, path, body, headers = {}) {
     const url = new URL(path, window.location.origin);
     url.searchParams.set("lang", this.lang);
-    const init = { method, headers: { Authorization: `Bearer ${this.token}` } };
-    if (body !== undefined) {
+    const init = { method, headers: { ...headers, Authorization: `Bearer ${this.token}` } };
+    if (body instanceof Blob || body instanceof ArrayBuffer) {
+      init.headers["Content-Type"] = "application/octet-stream";
+      init.body = body;
+    } else if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
@@ -43,8 +47,12 @@ export class Api {
     return this.call("GET", path);
   }
 
-  post(path, body) {
-    return this.call("POST", path, body ?? {});
+  post(path, body, headers) {
+    return this.call("POST", path, body ?? {}, headers);
+  }
+
+  put(path, body, headers) {
+    return this.call("PUT", path, body, headers);
   }
 
   /** GET a download: its bytes as a Blob and the file name the server gives (Content-Disposition). */

@@ -4,6 +4,7 @@
 import { Api, ApiError, EventStream, MISSING } from "./api.js";
 import { checkAuditChain } from "./audit.js";
 import { renderComposer, replyTo, setupComposer, startComposer, stopComposer } from "./compose.js";
+import { amendPlan, renderPlanner, startPlanner, stopPlanner, withdrawPlan } from "./planner.js";
 import { formatDuration, formatUtc, parseTime } from "./format.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { MapView } from "./map.js";
@@ -51,6 +52,7 @@ const state = {
   audit: null,
   tab: "inbox",
   selectedId: null,
+  planId: null,
   disputingId: null,
   acceptingId: null,
   charts: [],
@@ -237,7 +239,8 @@ function renderConflicts() {
 }
 
 function renderPlans() {
-  setPanel("panel-plans", plansPanel(state.operations));
+  setPanel("panel-plans", plansPanel(state.operations, state.planId));
+  renderPlanner();
   setCount("plans", (state.operations ?? []).length, false);
   if (mapView) {
     mapView.setPlans(state.operations ?? []);
@@ -630,7 +633,19 @@ async function onPanelClick(event) {
       break;
     }
     case "focus-plan":
+      state.planId = id;
+      for (const el of document.querySelectorAll(".plan.selected")) el.classList.remove("selected");
+      target.classList.add("selected");
       if (mapView) mapView.fitOwn();
+      break;
+    case "amend-plan":
+      event.stopPropagation();
+      state.planId = id;
+      amendPlan(id);
+      break;
+    case "withdraw-plan":
+      event.stopPropagation();
+      await guarded(() => withdrawPlan(id));
       break;
     case "download-plan":
       event.stopPropagation();
@@ -721,6 +736,12 @@ function onKey(event) {
         await loadConflicts();
       });
     }
+  } else if (key === "w") {
+    // Withdraw the plan selected in the Plans tab: irreversible, so confirmed first.
+    const plan = (state.operations ?? []).find((op) => op.id === state.planId && op.state !== "withdrawn");
+    if (!plan) return;
+    showTab("plans");
+    confirmAction(t("confirm_withdraw", { id: plan.id })).then((yes) => yes && guarded(() => withdrawPlan(plan.id)));
   } else if (key === "f") {
     if (mapView) mapView.fitOwn();
   } else if (/^[1-7]$/.test(key)) {
@@ -789,6 +810,7 @@ function stopSession() {
   state.events = null;
   state.api = null;
   stopComposer();
+  stopPlanner();
 }
 
 function logOut(message) {
@@ -809,6 +831,7 @@ function logOut(message) {
     stats: null,
     audit: null,
     selectedId: null,
+    planId: null,
     disputingId: null,
     acceptingId: null,
     auditHeadSeq: null,
@@ -864,6 +887,12 @@ async function logIn(token) {
     guarded(loadAudit),
     guarded(() => startComposer(api, me.name, onMessageSent)),
   ]);
+  startPlanner({
+    api,
+    mapView,
+    operations: () => state.operations ?? [],
+    onChanged: () => guarded(loadChannel),
+  });
   await guarded(loadTrails);
   every(PERIODS_MS.live, loadLive);
   every(PERIODS_MS.trails, loadTrails);
@@ -889,6 +918,7 @@ function switchLanguage(lang) {
   setConnection($("#ws-state").dataset.state || "offline");
   renderAll();
   renderComposer();
+  renderPlanner();
   updateSliderLabel();
 }
 

@@ -122,6 +122,81 @@ export class MapView {
     }
   }
 
+  /**
+   * Draw a shape to file: "polygon" (a click per vertex, a double click or a click on the first
+   * vertex ends it) or "circle" (a click on the centre, a second at the radius). `onDone(shape)`
+   * gets {kind: "polygon", ring: [[lon, lat], ...]} or {kind: "circle", centre: [lon, lat], radius_m}.
+   */
+  startDrawing(kind, onDone) {
+    this.stopDrawing();
+    const style = { color: COLOURS.selected, weight: 2, dashArray: "4 4", fillOpacity: 0.1 };
+    const sketch = L.layerGroup().addTo(this.map);
+    const points = [];
+    const finish = (shape) => {
+      this.stopDrawing(true);
+      this.drawn = L.layerGroup(sketch.getLayers()).addTo(this.map);
+      onDone(shape);
+    };
+    const click = (event) => {
+      const at = event.latlng.wrap();
+      if (kind === "circle") {
+        if (!points.length) {
+          points.push(at);
+          L.circleMarker(at, { ...style, radius: 3 }).addTo(sketch);
+          return;
+        }
+        const radius_m = this.map.distance(points[0], at);
+        L.circle(points[0], { ...style, radius: radius_m }).addTo(sketch);
+        finish({ kind, centre: [points[0].lng, points[0].lat], radius_m });
+        return;
+      }
+      const first = points[0];
+      const closing =
+        points.length >= 3 && this.map.latLngToContainerPoint(first).distanceTo(event.containerPoint) < 8;
+      if (!closing) {
+        points.push(at);
+        L.circleMarker(at, { ...style, radius: 3 }).addTo(sketch);
+        sketch.eachLayer((layer) => layer instanceof L.Polyline && sketch.removeLayer(layer));
+        L.polyline(points, style).addTo(sketch);
+        return;
+      }
+      end();
+    };
+    const end = () => {
+      if (points.length < 3) return;
+      sketch.eachLayer((layer) => layer instanceof L.Polyline && sketch.removeLayer(layer));
+      L.polygon(points, style).addTo(sketch);
+      const ring = points.map((p) => [p.lng, p.lat]);
+      finish({ kind, ring: [...ring, ring[0]] });
+    };
+    const dblclick = (event) => {
+      L.DomEvent.stop(event);
+      end();
+    };
+    this.map.doubleClickZoom.disable();
+    this.map.getContainer().classList.add("drawing");
+    this.map.on("click", click);
+    this.map.on("dblclick", dblclick);
+    this.drawing = { sketch, click, dblclick };
+  }
+
+  /** Stop drawing; the last shape drawn stays shown unless `keep` is false (the default clears it). */
+  stopDrawing(keep = false) {
+    if (this.drawing) {
+      const { sketch, click, dblclick } = this.drawing;
+      this.map.off("click", click);
+      this.map.off("dblclick", dblclick);
+      this.map.removeLayer(sketch);
+      this.map.getContainer().classList.remove("drawing");
+      this.map.doubleClickZoom.enable();
+      this.drawing = null;
+    }
+    if (!keep && this.drawn) {
+      this.map.removeLayer(this.drawn);
+      this.drawn = null;
+    }
+  }
+
   /** Show only the volumes active at `ms` (all of them when `ms` is null). */
   setTime(ms) {
     this.timeMs = ms;

@@ -154,14 +154,21 @@ export function conflictsPanel(conflicts, party, acceptingId) {
   })}</ul>`;
 }
 
-export function plansPanel(operations) {
+/** `selectedId`: the plan the "w" key withdraws (chosen by a click). */
+export function plansPanel(operations, selectedId = null) {
   if (operations === null) return note("…");
   if (!operations.length) return note(t("empty"));
   return html`<ul class="list plans">${operations.map(
-    (op) => html`<li class="plan" data-action="focus-plan" data-id="${op.id}">
+    (op) => html`<li class="plan${raw(op.id === selectedId ? " selected" : "")}" data-action="focus-plan" data-id="${op.id}">
       <div class="row"><span class="badge plan-state">${op.state}</span>
         <span class="who"><b>${op.id}</b></span>
         <span class="meta">${t("version")} ${op.version} · ${t("priority")} ${op.priority}</span></div>
+      ${op.state === "withdrawn"
+        ? ""
+        : html`<div class="actions">
+            <button type="button" data-action="amend-plan" data-id="${op.id}" aria-label="${t("amend")} ${op.id}">${t("amend")}</button>
+            <button type="button" class="danger" data-action="withdraw-plan" data-id="${op.id}" aria-label="${t("withdraw")} ${op.id}">${t("withdraw")}</button>
+          </div>`}
       <div class="downloads">${t("download")}: ${PLAN_FORMATS.map(
         ([format, label]) => html`<button type="button" class="link" data-action="download-plan" data-id="${op.id}"
           data-format="${format}" aria-label="${t("download")} ${op.id} ${label}">${label}</button>`,

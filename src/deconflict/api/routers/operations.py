@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from deconflict.api.deps import (
     AuditDep,
@@ -34,12 +34,15 @@ from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOu
 from deconflict.api.schemas.conflicts import ConflictOut
 from deconflict.api.schemas.operations import (
     DOWNLOAD_MEDIA_TYPES,
+    OPERATION_ID_PATTERN,
     FilingOut,
     OperationCreate,
     OperationOut,
     OperationUpdate,
     PlanFormat,
+    ReadableFormat,
     VersionConflictOut,
+    VolumeCollectionOut,
 )
 from deconflict.channel.audit import AuditLog
 from deconflict.channel.conflicts import ConflictStateStore
@@ -52,9 +55,10 @@ from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.channel.zones import ZoneStore
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
-from deconflict.formats import write_plan
+from deconflict.formats import decode_document, parse_plan, write_plan
 from deconflict.formats.notam import DEFAULT_FIR
 from deconflict.strategic.filing import FilingResult
+from deconflict.strategic.geojson import volume_feature
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation
 
@@ -246,6 +250,66 @@ def withdraw(
     )
     _set_version_headers(response, operation)
     return OperationOut.of(operation)
+
+
+async def _upload(request: Request) -> bytes:
+    return await request.body()
+
+
+_CONVERT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "a plan file as uploaded: GeoJSON, F3548, ED-269 or ED-318 JSON, or ICAO NOTAM text",
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/convert",
+    response_model=VolumeCollectionOut,
+    responses={422: {"model": ProblemsOut}},
+    openapi_extra=_CONVERT_BODY,
+)
+def convert(
+    party: CurrentParty,
+    settings: SettingsDep,
+    upload: Annotated[bytes, Depends(_upload)],
+    plan_format: Annotated[
+        ReadableFormat | None,
+        Query(alias="format", description="the file's format; omitted: told from its content"),
+    ] = None,
+    operation_id: Annotated[
+        str | None,
+        Query(
+            alias="operation",
+            pattern=OPERATION_ID_PATTERN,
+            description="the operation the volumes are for (default: the file's own, F3548 or NOTAM)",
+        ),
+    ] = None,
+    name: Annotated[
+        str, Query(max_length=255, description="the file's name, as problems name it")
+    ] = "upload",
+) -> VolumeCollectionOut:
+    """A plan file in any format the command line reads, as the GeoJSON this API files.
+
+    Nothing is filed: the page uploads a file here, then files (``POST``) or amends
+    (``PUT``) the volumes returned. Every volume is the caller's.
+    """
+    limits = settings.limits()
+    document = decode_document(upload, name, limits, plan_format)
+    _, volumes = parse_plan(document, name, party.name, plan_format, operation_id, limits)
+    foreign = sorted({v.party for v in volumes if v.party != party.name})
+    if foreign:
+        message = (
+            f"names party {foreign[0]!r}, but the plan is filed by {party.name!r}: "
+            "a party files only its own plans"
+        )
+        raise InputError([Problem(name, message, None, "party")])
+    return VolumeCollectionOut(features=[volume_feature(v) for v in volumes])
 
 
 @router.get("", response_model=list[OperationOut])

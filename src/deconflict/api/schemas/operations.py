@@ -18,6 +18,7 @@ __all__ = [
     "OperationOut",
     "OperationUpdate",
     "PlanFormat",
+    "ReadableFormat",
     "VersionConflictOut",
     "VolumeCollectionOut",
 ]
@@ -34,6 +35,9 @@ OperationId = Annotated[
 
 PlanFormat = Literal["f3548", "kml", "notam"]
 """Formats an operation can be read in besides its JSON (:mod:`deconflict.formats`)."""
+
+ReadableFormat = Literal["geojson", "f3548", "ed269", "ed318", "notam"]
+"""Formats a plan file can be uploaded in (``POST /v1/operations/convert``), as the CLI reads them."""
 
 DOWNLOAD_MEDIA_TYPES: dict[str, str] = {
     "f3548": "application/json",
