@@ -153,6 +153,9 @@ export class MapView {
       const first = points[0];
       const closing =
         points.length >= 3 && this.map.latLngToContainerPoint(first).distanceTo(event.containerPoint) < 8;
+      const last = points[points.length - 1];
+      // A double click's two clicks (or a shaky one) add one vertex, not two at the same place.
+      if (last && this.map.latLngToContainerPoint(last).distanceTo(event.containerPoint) < 4) return;
       if (!closing) {
         points.push(at);
         L.circleMarker(at, { ...style, radius: 3 }).addTo(sketch);
