@@ -96,3 +96,10 @@ def test_a_geojson_naming_another_party_is_refused(channel: Channel) -> None:
 def test_converting_needs_a_party(channel: Channel) -> None:
     response = channel.client.post("/v1/operations/convert", content=NOTAM.read_bytes())
     assert response.status_code == 401
+
+
+def test_geographical_zones_convert_to_the_callers_volumes(channel: Channel) -> None:
+    zones = DATA / "zones" / "levant_ed269.json"
+    converted = parse_features(_convert(channel, zones, format="ed269"), "response", "nobody")
+    assert converted and {v.party for v in converted} == {"blue"}
+    assert len(converted) == len(read_plan(zones, party="blue"))
