@@ -9,12 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-import deconflict.storage.sqlite.operations as sqlite_operations
 from deconflict.config import load_settings
 from deconflict.errors import StaleVersionError
 from deconflict.storage import SQLiteStore, open_storage
@@ -312,23 +308,3 @@ def test_two_threads_sharing_one_store_exactly_one_wins(storage_backend: Backend
         outcome = _race_in_one_store(store, store)
         assert outcome["first"] == "won"
         assert isinstance(outcome["second"], StaleVersionError), outcome["second"]
-
-
-# --- float32 rounding of the index ------------------------------------------------------
-
-finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
-
-
-@settings(max_examples=400, deadline=None)
-@given(
-    values=st.lists(finite | st.sampled_from([0.0, -0.0, 1e-45, -1e-45, 0.1, -0.1]), min_size=1, max_size=8)
-)
-def test_index_bounds_round_outward_to_float32(values: list[float]) -> None:
-    down = [sqlite_operations._f32(x, down=True) for x in values]
-    up = [sqlite_operations._f32(x, down=False) for x in values]
-    for x, lo, hi in zip(values, down, up, strict=True):
-        assert lo <= x <= hi
-        assert float(np.float32(lo)) == lo and float(np.float32(hi)) == hi
-        # The tightest such bounds: one float32 step further would cross x.
-        assert float(np.nextafter(np.float32(lo), np.float32(np.inf))) > x or lo == x
-        assert float(np.nextafter(np.float32(hi), np.float32(-np.inf))) < x or hi == x

@@ -343,6 +343,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Step 14 is the cluster's lease (another change); reserved here so that versions have no gap.
     Migration(14, "reserved (the cluster's lease step)", ()),
     Migration(15, "the event outbox: every party event, numbered, stored with its fact", _EVENTS),
+    # SQLite's step 16 replaces its R*Tree by a plain table like this one's volume_index.
+    Migration(16, "volume_index as SQLite's plain box table has it (unchanged here)", ()),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps, as SQLite's."""
 

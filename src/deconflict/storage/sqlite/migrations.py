@@ -354,6 +354,30 @@ VALUES (1, lower(hex(randomblob(16))), 0, 0);
 """
 
 
+_PLAIN_VOLUME_INDEX = """
+CREATE TABLE volume_boxes (
+    id INTEGER PRIMARY KEY,
+    lon0 REAL NOT NULL,
+    lon1 REAL NOT NULL,
+    lat0 REAL NOT NULL,
+    lat1 REAL NOT NULL,
+    alt0 REAL NOT NULL,
+    alt1 REAL NOT NULL,
+    t0 REAL NOT NULL,
+    t1 REAL NOT NULL
+);
+INSERT INTO volume_boxes SELECT id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1 FROM volume_index ORDER BY id;
+DROP TABLE volume_index;
+ALTER TABLE volume_boxes RENAME TO volume_index;
+"""
+"""The volume boxes as a plain table, appended to by filings; the store searches its copy in memory.
+
+An R*Tree rebalances its nodes on every insert (most of a filing's write cost);
+a rowid table only appends. The R*Tree's boxes (32-bit floats, rounded
+outward) are kept as they are: each still contains its volume.
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "operations, volumes, R*Tree index, conflicts, meta", _OPERATIONS),
     Migration(2, "parties and their token hashes", _PARTIES),
@@ -379,6 +403,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Step 14 is the cluster's lease (another change); reserved here so that versions have no gap.
     Migration(14, "reserved (the cluster's lease step)", ""),
     Migration(15, "the event outbox: every party event, numbered, stored with its fact", _EVENTS),
+    Migration(
+        16,
+        "volume_index becomes a plain table of boxes (searched in memory; no R*Tree to rebalance)",
+        _PLAIN_VOLUME_INDEX,
+    ),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""
 

@@ -1,11 +1,12 @@
-"""Operations, volumes and conflicts in the SQLite file (WAL, durable commits), with a 4-D R*Tree index.
+"""Operations, volumes and conflicts in the SQLite file (WAL, durable commits), with a 4-D box index.
 
-The R*Tree holds one box per footprint part: lon, lat, MSL altitude range and
-time. It stores 32-bit floats, so every box is rounded outward before it is
-written (and times are kept relative to 2020 to keep their resolution): the
-index may return a few extra candidates, never lose one. The exact test in the
-domain decides. A box's id is ``volume rowid * 64 + part``, so a hit names its
-volume without a second lookup.
+Each volume is indexed by one box per footprint part (lon, lat, MSL altitude
+range and time, times relative to 2020) in the plain table ``volume_index``:
+a box's id is ``volume rowid * 64 + part``, so a hit names its volume without a
+second lookup. Filings append their boxes there; searches run on the table's
+copy in memory (:mod:`~deconflict.storage.sqlite.box_index`), built when the
+store first searches and kept in step with every commit. The index may return
+a few extra candidates, never lose one: the exact test in the domain decides.
 
 Commits are durable (WAL, ``synchronous = FULL``). WAL checkpoints run on a
 background connection of the database
@@ -19,22 +20,23 @@ transaction becomes a savepoint, and commits with the caller's audit entries.
 
 from __future__ import annotations
 
-import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
+import numpy as np
+
 from deconflict.storage.rows import (
     PARTS_PER_VOLUME,
-    TIME_ORIGIN_S,
     conflict_from_json,
     conflict_to_json,
     index_boxes,
     volume_row,
     volumes_from_rows,
 )
+from deconflict.storage.sqlite.box_index import Change, Floats, Ints, StoredBoxIndex, box_array
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
@@ -52,44 +54,6 @@ _VOLUME_COLUMNS = (
     "rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, upper_ref, "
     "time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, outer_wkb, inner_wkb"
 )
-
-
-_F32 = struct.Struct("<f")
-_U32 = struct.Struct("<I")
-_SMALLEST_F32 = 1.401298464324817e-45
-
-
-def _f32(x: float, down: bool) -> float:
-    """``x`` rounded to a float32 downward (``down``) or upward, never inward.
-
-    Examples
-    --------
-    >>> _f32(0.1, down=True) <= 0.1 <= _f32(0.1, down=False)
-    True
-    """
-    f: float = _F32.unpack(_F32.pack(x))[0]  # nearest float32
-    if (f > x) if down else (f < x):
-        if f == 0.0:
-            return -_SMALLEST_F32 if down else _SMALLEST_F32
-        # Step one unit in the last place: the bit pattern of a float32 is
-        # ordered by magnitude, so away from zero is +1 and towards zero -1.
-        bits: int = _U32.unpack(_F32.pack(f))[0]
-        bits += 1 if (f > 0.0) != down else -1
-        f = _F32.unpack(_U32.pack(bits))[0]
-    return f
-
-
-def _index_row(box: SearchBox) -> tuple[float, ...]:
-    return (
-        _f32(box.lon_min_deg, True),
-        _f32(box.lon_max_deg, False),
-        _f32(box.lat_min_deg, True),
-        _f32(box.lat_max_deg, False),
-        _f32(box.alt_min_m, True),
-        _f32(box.alt_max_m, False),
-        _f32(box.time_min_s - TIME_ORIGIN_S, True),
-        _f32(box.time_max_s - TIME_ORIGIN_S, False),
-    )
 
 
 def _locked(method: Callable[Concatenate[SQLiteStore, P], R]) -> Callable[Concatenate[SQLiteStore, P], R]:
@@ -118,26 +82,23 @@ class _Transaction:
         return None if row is None else int(row[0])
 
     def candidates(self, boxes: Sequence[SearchBox], exclude_party: str) -> list[list[Volume]]:
-        out: list[list[Volume]] = []
-        for box in boxes:
-            lo_lon, hi_lon, lo_lat, hi_lat, lo_alt, hi_alt, lo_t, hi_t = _index_row(box)
-            rows = self._db.execute(
-                "SELECT id FROM volume_index "
-                "WHERE lon0 <= ? AND lon1 >= ? AND lat0 <= ? AND lat1 >= ? "
-                "AND alt0 <= ? AND alt1 >= ? AND t0 <= ? AND t1 >= ?",
-                (hi_lon, lo_lon, hi_lat, lo_lat, hi_alt, lo_alt, hi_t, lo_t),
+        query, rowids = self._store._boxes.search(box_array(boxes), exclude_party)
+        out: list[list[Volume]] = [[] for _ in boxes]
+        if rowids.size == 0:
+            return out
+        # Each volume once per query box, in rowid order.
+        pairs = np.unique(np.column_stack([query, rowids]), axis=0)
+        missing = [i for i in np.unique(pairs[:, 1]).tolist() if i not in self._decoded]
+        for chunk_start in range(0, len(missing), 500):
+            chunk = missing[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            fetched = self._db.execute(
+                f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE rowid IN ({marks})", chunk
             ).fetchall()
-            ids = list(dict.fromkeys(r[0] // PARTS_PER_VOLUME for r in rows))
-            missing = [i for i in ids if i not in self._decoded]
-            for chunk_start in range(0, len(missing), 500):
-                chunk = missing[chunk_start : chunk_start + 500]
-                marks = ",".join("?" * len(chunk))
-                fetched = self._db.execute(
-                    f"SELECT {_VOLUME_COLUMNS} FROM volumes WHERE rowid IN ({marks})", chunk
-                ).fetchall()
-                for row, volume in zip(fetched, volumes_from_rows(fetched), strict=True):
-                    self._decoded[row["rowid"]] = volume
-            out.append([v for i in ids if (v := self._decoded[i]).party != exclude_party])
+            for row, volume in zip(fetched, volumes_from_rows(fetched), strict=True):
+                self._decoded[row["rowid"]] = volume
+        for q, rowid in pairs.tolist():
+            out[q].append(self._decoded[rowid])
         return out
 
     def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
@@ -176,6 +137,7 @@ class SQLiteStore:
         self.margins = margins
         self._db = self.database.connection
         self._lock = self.database.lock
+        self._boxes = StoredBoxIndex(self.database)
 
     def close(self) -> None:
         self.database.close()
@@ -194,33 +156,52 @@ class SQLiteStore:
         with self.database.transaction():
             yield _Transaction(self)
 
-    def _delete_volumes(self, party: str, operation_id: str) -> None:
-        boxes = [
-            (rowid * PARTS_PER_VOLUME + part,)
-            for rowid, parts in self._db.execute(
-                "SELECT rowid, index_parts FROM volumes WHERE party = ? AND operation_id = ?",
-                (party, operation_id),
+    def _delete_volumes(self, party: str, operation_id: str) -> list[int]:
+        """Delete an operation's volumes and their boxes; return the volumes' rowids."""
+        rowids = [
+            int(r[0])
+            for r in self._db.execute(
+                "SELECT rowid FROM volumes WHERE party = ? AND operation_id = ?", (party, operation_id)
             )
-            for part in range(parts)
         ]
-        self._db.executemany("DELETE FROM volume_index WHERE id = ?", boxes)
-        self._db.execute("DELETE FROM volumes WHERE party = ? AND operation_id = ?", (party, operation_id))
-
-    def _insert_volumes(self, volumes: Sequence[Volume], live: bool) -> None:
-        for volume in volumes:
-            boxes = index_boxes(volume.search_boxes(self.margins)) if live else []
-            cursor = self._db.execute(
-                "INSERT INTO volumes (party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, "
-                "upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, "
-                "outer_wkb, inner_wkb, live, index_parts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*volume_row(volume), int(live), len(boxes)),
-            )
-            first = int(cursor.lastrowid or 0) * PARTS_PER_VOLUME
+        if rowids:
             self._db.executemany(
-                "INSERT INTO volume_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(first + part, *_index_row(box)) for part, box in enumerate(boxes)],
+                "DELETE FROM volume_index WHERE id >= ? AND id < ?",
+                [(r * PARTS_PER_VOLUME, (r + 1) * PARTS_PER_VOLUME) for r in rowids],
             )
+            self._db.execute(
+                "DELETE FROM volumes WHERE party = ? AND operation_id = ?", (party, operation_id)
+            )
+        return rowids
+
+    def _insert_volumes(self, volumes: Sequence[Volume], live: bool) -> tuple[Ints, Floats]:
+        """Insert volumes and (if ``live``) their boxes; return each box's volume rowid and the boxes."""
+        # Rowids as SQLite would pick them (the largest plus one; the write lock is held),
+        # so that the volumes and their boxes are one statement each.
+        first = int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM volumes").fetchone()[0])
+        groups = [index_boxes(v.search_boxes(self.margins)) if live else [] for v in volumes]
+        self._db.executemany(
+            "INSERT INTO volumes (rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, "
+            "upper_m, upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, "
+            "shape_wkb, outer_wkb, inner_wkb, live, index_parts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (first + k, *volume_row(volume), int(live), len(group))
+                for k, (volume, group) in enumerate(zip(volumes, groups, strict=True))
+            ],
+        )
+        counts = [len(group) for group in groups]
+        rowids = np.repeat(np.arange(first, first + len(volumes), dtype=np.int64), counts)
+        boxes = box_array([box for group in groups for box in group])
+        if rowids.size:
+            parts = np.arange(rowids.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            ids = rowids * PARTS_PER_VOLUME + parts
+            self._db.executemany(
+                "INSERT INTO volume_index (id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(i, *row) for i, row in zip(ids.tolist(), boxes.tolist(), strict=True)],
+            )
+        return rowids, boxes
 
     def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         now = time.time()
@@ -231,8 +212,12 @@ class SQLiteStore:
             "priority = excluded.priority, updated_s = excluded.updated_s",
             (operation.party, operation.id, operation.version, str(operation.state), operation.priority, now),
         )
-        self._delete_volumes(operation.party, operation.id)
-        self._insert_volumes(operation.volumes, operation.state.is_live)
+        removed = self._delete_volumes(operation.party, operation.id)
+        rowids, boxes = self._insert_volumes(operation.volumes, operation.state.is_live)
+        party = self._boxes.party_code(operation.party)
+        self._boxes.record(
+            Change(np.array(removed, np.int64), rowids, np.full(rowids.size, party, np.int64), boxes)
+        )
         # Conflicts of the replaced version are superseded by those found now.
         for side in ("a", "b"):
             self._db.execute(
@@ -240,15 +225,19 @@ class SQLiteStore:
                 "AND state = 'open'",
                 (operation.party, operation.id),
             )
-        ids: list[int] = []
-        for c in conflicts:
-            cursor = self._db.execute(
-                "INSERT INTO conflicts (party_a, operation_a, party_b, operation_b, state, facts, created_s) "
-                "VALUES (?, ?, ?, ?, 'open', ?, ?)",
-                (c.party_a, c.operation_a, c.party_b, c.operation_b, conflict_to_json(c), now),
-            )
-            ids.append(int(cursor.lastrowid or 0))
-        return ids
+        if not conflicts:
+            return []
+        # Ids as SQLite would pick them, so that the rows are one statement.
+        first = int(self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM conflicts").fetchone()[0])
+        self._db.executemany(
+            "INSERT INTO conflicts (id, party_a, operation_a, party_b, operation_b, state, facts, created_s) "
+            "VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            (
+                (first + k, c.party_a, c.operation_a, c.party_b, c.operation_b, conflict_to_json(c), now)
+                for k, c in enumerate(conflicts)
+            ),
+        )
+        return list(range(first, first + len(conflicts)))
 
     @_locked
     def import_operations(self, operations: Iterable[Operation]) -> int:
@@ -256,8 +245,6 @@ class SQLiteStore:
 
         Returns the number of volumes written. Commits once at the end.
         """
-        # Inserting in time order keeps R*Tree nodes compact in time, so later
-        # queries visit fewer nodes.
         ordered = sorted(operations, key=lambda op: min((v.time_start_s for v in op.volumes), default=0.0))
         with self.transaction():
             for operation in ordered:

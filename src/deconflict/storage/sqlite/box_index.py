@@ -1,0 +1,378 @@
+"""The volumes' 4-D boxes in memory, searched by a compiled kernel; kept in step with the SQLite file.
+
+The ``volume_index`` table is the source of truth: a plain table of boxes
+(``id = volume rowid * 64 + part``; lon, lat, MSL altitude, time relative to
+2020), appended to and deleted from in the filing's transaction. This module
+keeps a copy of it in memory, built from the table when the store first
+searches (so it survives ``kill -9``: a restarted process rebuilds it), and
+in step with the store's own commits:
+
+- a change (boxes added, volumes removed) is *pending* until its transaction
+  commits: searches inside that transaction (and inside a group commit, see
+  :class:`~deconflict.storage.sqlite.database.Database`) see it, its commit
+  applies it to the copy, and a rollback (of its savepoint, or of a failed
+  commit) drops it, so a rolled-back volume is never served;
+- a commit by another connection (another process, or a store on its own
+  :class:`~deconflict.storage.sqlite.database.Database`) changes SQLite's
+  ``data_version``: the copy is then rebuilt from the table.
+
+:class:`BoxIndex` is the copy itself: boxes sorted by start time within
+classes of duration (so a search reads only the boxes whose start is within
+the class's longest duration of the query window), plus an unsorted tail of
+boxes added since, merged in before a search once it is long. Dead boxes
+(removed volumes) stay, marked, until the next merge.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deconflict.storage.rows import PARTS_PER_VOLUME, TIME_ORIGIN_S
+from deconflict.strategic.volume import SearchBox
+
+__all__ = ["BoxIndex", "Change", "Floats", "Ints", "StoredBoxIndex", "box_array"]
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+_DURATION_EDGES_S = np.array([3_600.0, 4 * 3_600.0, 16 * 3_600.0, 64 * 3_600.0, 256 * 3_600.0])
+"""Upper bounds of the duration classes (the last class takes any longer box)."""
+
+_TAIL_BOXES = 2_048
+"""Boxes added since the last merge that a search scans one by one before it merges them in."""
+
+
+def box_array(boxes: Sequence[SearchBox]) -> Floats:
+    """Boxes as rows of ``volume_index``'s columns: lon0, lon1, lat0, lat1, alt0, alt1, t0, t1.
+
+    Times are seconds since 2020 (:data:`~deconflict.storage.rows.TIME_ORIGIN_S`).
+
+    >>> box_array([SearchBox(1.0, 2.0, 3.0, 4.0, 0.0, 100.0, TIME_ORIGIN_S, TIME_ORIGIN_S + 60.0)]).tolist()
+    [[1.0, 3.0, 2.0, 4.0, 0.0, 100.0, 0.0, 60.0]]
+    """
+    out = np.array(
+        [
+            (
+                b.lon_min_deg,
+                b.lon_max_deg,
+                b.lat_min_deg,
+                b.lat_max_deg,
+                b.alt_min_m,
+                b.alt_max_m,
+                b.time_min_s,
+                b.time_max_s,
+            )
+            for b in boxes
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 8)
+    out[:, 6:] -= TIME_ORIGIN_S
+    return out
+
+
+def _meets_py(boxes: Floats, p: int, queries: Floats, q: int) -> bool:
+    """Whether box ``p`` and query ``q`` intersect (closed intervals on all four axes)."""
+    for axis in range(4):
+        if boxes[p, 2 * axis] > queries[q, 2 * axis + 1] or boxes[p, 2 * axis + 1] < queries[q, 2 * axis]:
+            return False
+    return True
+
+
+def _grow_py(values: Ints, size: int) -> Ints:
+    bigger = np.empty(2 * values.size, np.int64)
+    bigger[:size] = values[:size]
+    return bigger
+
+
+def _search_py(
+    start_s: Floats,
+    boxes: Floats,
+    usable: NDArray[np.bool_],
+    class_start: Ints,
+    class_span_s: Floats,
+    tail_start: int,
+    count: int,
+    queries: Floats,
+) -> tuple[Ints, Ints]:
+    """(query, box position) pairs that meet; the plain reference of the compiled kernel.
+
+    Positions below ``tail_start`` are sorted by start time within each class
+    ``class_start[k]:class_start[k + 1]``, whose boxes last at most
+    ``class_span_s[k]``; positions from ``tail_start`` to ``count`` are
+    scanned one by one. ``usable`` marks live boxes of a party searched for.
+    """
+    out_q = np.empty(64, np.int64)
+    out_p = np.empty(64, np.int64)
+    found = 0
+    for q in range(queries.shape[0]):
+        for k in range(class_span_s.size):
+            first, end = class_start[k], class_start[k + 1]
+            if first == end:
+                continue
+            lo = first + np.searchsorted(start_s[first:end], queries[q, 6] - class_span_s[k], "left")
+            hi = first + np.searchsorted(start_s[first:end], queries[q, 7], "right")
+            for p in range(lo, hi):
+                if usable[p] and _meets(boxes, p, queries, q):
+                    if found == out_q.size:
+                        out_q = _grow(out_q, found)
+                        out_p = _grow(out_p, found)
+                    out_q[found] = q
+                    out_p[found] = p
+                    found += 1
+        for p in range(tail_start, count):
+            if usable[p] and _meets(boxes, p, queries, q):
+                if found == out_q.size:
+                    out_q = _grow(out_q, found)
+                    out_p = _grow(out_p, found)
+                out_q[found] = q
+                out_p[found] = p
+                found += 1
+    return out_q[:found], out_p[:found]
+
+
+# The plain versions run uncompiled until _compiled() swaps in numba's (imported
+# on first search only: opening a store for anything else never loads numba).
+_meets: Any = _meets_py
+_grow: Any = _grow_py
+_search_kernel: Any = None
+
+
+def _compiled() -> Any:
+    global _meets, _grow, _search_kernel
+    if _search_kernel is None:
+        import numba
+
+        _meets = numba.njit(cache=True, inline="always")(_meets_py)
+        _grow = numba.njit(cache=True)(_grow_py)
+        _search_kernel = numba.njit(cache=True)(_search_py)
+    return _search_kernel
+
+
+class BoxIndex:
+    """Boxes in memory with the volume rowid and party code of each; searched all queries at once.
+
+    Parameters
+    ----------
+    rowids, parties, boxes
+        One entry per box: its volume's rowid, its party's code, its
+        :func:`box_array` row.
+    compiled
+        Search with the numba kernel (``False``: the plain Python reference).
+    """
+
+    def __init__(self, rowids: Ints, parties: Ints, boxes: Floats, compiled: bool = True) -> None:
+        self._kernel = _compiled() if compiled else _search_py
+        self._rowids = np.asarray(rowids, np.int64)
+        self._parties = np.asarray(parties, np.int64)
+        self._boxes = np.asarray(boxes, np.float64).reshape(-1, 8)
+        self._alive = np.ones(self._rowids.size, bool)
+        self._count = self._rowids.size
+        self._merge()
+
+    def __len__(self) -> int:
+        """Live boxes."""
+        return int(np.count_nonzero(self._alive[: self._count]))
+
+    def _merge(self) -> None:
+        """Sort every live box into its duration class by start time; empty the tail."""
+        live = np.flatnonzero(self._alive[: self._count])
+        boxes = self._boxes[live]
+        duration_s = boxes[:, 7] - boxes[:, 6]
+        klass = np.searchsorted(_DURATION_EDGES_S, duration_s)
+        order = np.lexsort((boxes[:, 6], klass))
+        live = live[order]
+        self._boxes = np.ascontiguousarray(boxes[order])
+        self._rowids = self._rowids[live]
+        self._parties = self._parties[live]
+        self._count = self._main = live.size
+        self._alive = np.ones(live.size, bool)
+        self._start_s = np.ascontiguousarray(self._boxes[:, 6])
+        klass = klass[order]
+        classes = _DURATION_EDGES_S.size + 1
+        self._class_start = np.searchsorted(klass, np.arange(classes + 1)).astype(np.int64)
+        span = np.zeros(classes)
+        np.maximum.at(span, klass, duration_s[order])
+        self._class_span_s = span
+        self._by_rowid = np.argsort(self._rowids, kind="stable")
+        self._sorted_rowids = self._rowids[self._by_rowid]
+
+    def add(self, rowids: Ints, parties: Ints, boxes: Floats) -> None:
+        """Append boxes (to the tail: sorted in at a later search)."""
+        n = len(rowids)
+        end = self._count + n
+        if end > self._rowids.size:
+            capacity = max(end, 2 * self._rowids.size, 64)
+            self._rowids = np.resize(self._rowids, capacity)
+            self._parties = np.resize(self._parties, capacity)
+            self._alive = np.resize(self._alive, capacity)
+            grown = np.empty((capacity, 8))
+            grown[: self._count] = self._boxes[: self._count]
+            self._boxes = grown
+        self._rowids[self._count : end] = rowids
+        self._parties[self._count : end] = parties
+        self._boxes[self._count : end] = boxes
+        self._alive[self._count : end] = True
+        self._count = end
+
+    def remove(self, rowids: Ints) -> None:
+        """Mark the boxes of volumes ``rowids`` dead."""
+        if len(rowids) == 0:
+            return
+        rowids = np.asarray(rowids, np.int64)
+        lo = np.searchsorted(self._sorted_rowids, rowids, "left")
+        hi = np.searchsorted(self._sorted_rowids, rowids, "right")
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+            self._alive[self._by_rowid[a:b]] = False
+        tail = slice(self._main, self._count)
+        self._alive[tail] &= ~np.isin(self._rowids[tail], rowids)
+
+    def search(self, queries: Floats, exclude_party: int) -> tuple[Ints, Ints]:
+        """(query index, volume rowid) pairs whose boxes meet, of volumes not of ``exclude_party``.
+
+        A volume may come once per box of it that meets the query.
+        """
+        if self._count - self._main > _TAIL_BOXES:
+            self._merge()
+        usable = self._alive[: self._count] & (self._parties[: self._count] != exclude_party)
+        q, p = self._kernel(
+            self._start_s,
+            self._boxes,
+            usable,
+            self._class_start,
+            self._class_span_s,
+            self._main,
+            self._count,
+            np.ascontiguousarray(queries, np.float64),
+        )
+        return q, self._rowids[p]
+
+
+def _brute_force(
+    rowids: Ints, parties: Ints, boxes: Floats, queries: Floats, exclude: int
+) -> tuple[Ints, Ints]:
+    """The pairs of :meth:`BoxIndex.search` for a few boxes, by NumPy broadcasting."""
+    meets = (parties != exclude)[None, :]
+    for axis in range(4):
+        meets = meets & (boxes[None, :, 2 * axis] <= queries[:, None, 2 * axis + 1])
+        meets = meets & (boxes[None, :, 2 * axis + 1] >= queries[:, None, 2 * axis])
+    q, p = np.nonzero(meets)
+    return q.astype(np.int64), rowids[p]
+
+
+@dataclass(eq=False)
+class Change:
+    """What one save did to the boxes: volumes removed (rowids), then boxes added."""
+
+    removed: Ints
+    rowids: Ints
+    parties: Ints
+    boxes: Floats
+    committed: bool = False
+    in_copy: bool = False  # the copy was rebuilt from the table while this was pending
+    on_commit: Callable[[], None] = field(default=lambda: None)
+
+
+class StoredBoxIndex:
+    """The ``volume_index`` table's copy in memory, for one connection; see the module notes.
+
+    Parameters
+    ----------
+    database
+        The store's :class:`~deconflict.storage.sqlite.database.Database` (its
+        ``connection``, ``after_commit`` and ``awaits_commit``).
+    compiled
+        Search with the numba kernel (``False``: the plain Python reference).
+    """
+
+    def __init__(self, database: Any, compiled: bool = True) -> None:
+        self._database = database
+        self._compiled = compiled
+        self._copy: BoxIndex | None = None
+        self._data_version = -1
+        self._pending: list[Change] = []
+        self._party_codes: dict[str, int] = {}
+
+    def party_code(self, party: str) -> int:
+        """A small integer for ``party`` (stable while this process runs)."""
+        return self._party_codes.setdefault(party, len(self._party_codes))
+
+    def _db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection = self._database.connection
+        return connection
+
+    def _rebuild(self) -> None:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT i.id, v.party, i.lon0, i.lon1, i.lat0, i.lat1, i.alt0, i.alt1, i.t0, i.t1 "
+                "FROM volume_index i JOIN volumes v ON v.rowid = i.id / ?",
+                (PARTS_PER_VOLUME,),
+            )
+            .fetchall()
+        )
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        parties = np.fromiter((self.party_code(r[1]) for r in rows), np.int64, len(rows))
+        boxes = np.array([tuple(r)[2:] for r in rows], np.float64).reshape(-1, 8)
+        self._copy = BoxIndex(ids // PARTS_PER_VOLUME, parties, boxes, self._compiled)
+        # The table read holds every change still pending in this transaction.
+        for change in self._pending:
+            change.in_copy = True
+
+    def record(self, change: Change) -> None:
+        """Note a save's change, pending until the open transaction commits.
+
+        Noted even before the copy is first built: a search inside the same
+        transaction reads the table with it, and must know if it rolls back.
+        """
+        if len(self._pending) >= 64:
+            self._pending = [c for c in self._pending if not c.committed]
+
+        def commit() -> None:
+            change.committed = True
+            if self._copy is not None and not change.in_copy:
+                self._copy.remove(change.removed)
+                self._copy.add(change.rowids, change.parties, change.boxes)
+
+        change.on_commit = commit
+        self._pending.append(change)
+        self._database.after_commit(commit)
+
+    def _sync(self) -> None:
+        """Drop committed and rolled-back changes; rebuild after another connection's commit."""
+        stale = False
+        kept = []
+        for change in self._pending:
+            if change.committed:
+                continue
+            if self._database.awaits_commit(change.on_commit):
+                kept.append(change)
+            elif change.in_copy:
+                stale = True  # rolled back after the copy was read with it
+        self._pending = kept
+        version = int(self._db().execute("PRAGMA data_version").fetchone()[0])
+        if stale or version != self._data_version or self._copy is None:
+            self._data_version = version
+            self._rebuild()
+
+    def search(self, boxes: Floats, exclude_party: str) -> tuple[Ints, Ints]:
+        """(query index, volume rowid) pairs whose boxes meet (a rowid may repeat), as the table says now."""
+        self._sync()
+        assert self._copy is not None
+        exclude = self.party_code(exclude_party)
+        q, rowids = self._copy.search(boxes, exclude)
+        for change in self._pending:
+            if change.in_copy:
+                continue
+            if change.removed.size:
+                keep = ~np.isin(rowids, change.removed)
+                q, rowids = q[keep], rowids[keep]
+            if change.rowids.size:
+                more_q, more = _brute_force(change.rowids, change.parties, change.boxes, boxes, exclude)
+                q, rowids = np.concatenate([q, more_q]), np.concatenate([rowids, more])
+        return q, rowids
