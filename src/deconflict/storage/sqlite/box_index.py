@@ -296,6 +296,7 @@ class StoredBoxIndex:
         self._copy: BoxIndex | None = None
         self._data_version = -1
         self._pending: list[Change] = []
+        self._prune_at = 64
         self._party_codes: dict[str, int] = {}
 
     def party_code(self, party: str) -> int:
@@ -330,8 +331,9 @@ class StoredBoxIndex:
         Noted even before the copy is first built: a search inside the same
         transaction reads the table with it, and must know if it rolls back.
         """
-        if len(self._pending) >= 64:
+        if len(self._pending) >= self._prune_at:
             self._pending = [c for c in self._pending if not c.committed]
+            self._prune_at = max(64, 2 * len(self._pending))
 
         def commit() -> None:
             change.committed = True
