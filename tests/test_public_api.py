@@ -121,6 +121,7 @@ def test_public_names_are_defined_in_deconflict(name: str) -> None:
         "deconflict.api.deps",
         "deconflict.channel.conflicts",
         "deconflict.storage.sqlite.conflict_states",
+        "deconflict.storage.sqlite.box_index",
         "deconflict.cli.ops",
         "deconflict.cli.conflicts",
         "deconflict.cli.convert",

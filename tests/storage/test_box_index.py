@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from deconflict.storage import SQLiteStore
 from deconflict.storage.rows import PARTS_PER_VOLUME
-from deconflict.storage.sqlite.database import GroupCommitError
 from deconflict.storage.sqlite.box_index import BoxIndex, _brute_force
+from deconflict.storage.sqlite.database import GroupCommitError
 from deconflict.strategic import file_operation, find_conflicts, withdraw_operation
 from deconflict.strategic.volume import Volume
 from tests.builders import T0_S, box, conflict_pairs, volume
