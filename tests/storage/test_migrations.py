@@ -12,10 +12,13 @@ import pytest
 from deconflict.channel.parties import Party
 from deconflict.errors import DeconflictError
 from deconflict.storage import SQLiteStore
+from deconflict.storage.rows import volume_row
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
+from deconflict.storage.sqlite.box_index import box_array
 from deconflict.storage.sqlite.connection import connect
 from deconflict.storage.sqlite.migrations import LATEST_VERSION, MIGRATIONS, migrate, schema_version
 from deconflict.strategic import file_operation
+from deconflict.units import AltitudeMargins
 from tests.builders import box, volume
 
 _TABLES = {
@@ -196,3 +199,30 @@ def test_a_file_from_before_migrations_at_another_meta_version_is_refused(tmp_pa
         SQLiteStore(db)
     assert _version(db) == 0  # the refused migration left the file as it was
     assert "meta" in _tables(db)
+
+
+def test_the_r_tree_boxes_move_to_the_plain_table_and_still_find_conflicts(tmp_path: Path) -> None:
+    db = tmp_path / "v12.db"
+    raw = connect(db)
+    assert migrate(raw, str(db), target=12) == 12
+    stored = volume("b1", "blue", box(36.0, 35.0, 36.5, 35.5), operation="op-b")
+    raw.execute(
+        "INSERT INTO operations (party, id, version, state, priority, updated_s) "
+        "VALUES ('blue', 'op-b', 1, 'proposed', 0, 0.0)"
+    )
+    raw.execute(
+        "INSERT INTO volumes (rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, "
+        "upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, "
+        "outer_wkb, inner_wkb, live, index_parts) "
+        "VALUES (3, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)",
+        volume_row(stored),
+    )
+    (row,) = box_array(stored.search_boxes(AltitudeMargins())).tolist()
+    raw.execute("INSERT INTO volume_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (3 * 64, *row))
+    raw.close()
+    with SQLiteStore(db) as store:
+        assert _version(db) == LATEST_VERSION
+        (sql,) = store._db.execute("SELECT sql FROM sqlite_master WHERE name = 'volume_index'").fetchone()
+        assert "rtree" not in sql.lower()
+        result = file_operation(store, "red", "op-r", [volume("r1", "red", box(36.4, 35.4, 37.0, 36.0))])
+        assert [(c.a, c.b) for c in result.conflicts] == [("r1", "b1")]

@@ -21,9 +21,6 @@ _TYPES = {"TEXT": "text", "REAL": "double precision", "INTEGER": "bigint", "BLOB
 # What only one backend has, and why.
 _SQLITE_ONLY_TABLES = {
     "sqlite_sequence",  # AUTOINCREMENT's counters (PostgreSQL: identity columns)
-    "volume_index_node",  # the R*Tree's own tables (PostgreSQL: a GiST index)
-    "volume_index_parent",
-    "volume_index_rowid",
 }
 _POSTGRES_ONLY_TABLES = {
     "schema_migrations",  # the version reached (SQLite: PRAGMA user_version)
@@ -33,8 +30,6 @@ _POSTGRES_ONLY_COLUMNS = {
     ("volumes", "footprint"),  # the shape as a PostGIS geometry (GiST index)
     ("volume_index", "box"),  # the 4-D box as an XYZM line (n-D GiST index)
 }
-# An R*Tree's columns are 32-bit floats whatever they declare, its id an integer.
-_RTREE_TYPES = {"id": "INTEGER"}
 
 
 def _sqlite_schema(path: Path) -> dict[tuple[str, str], tuple[str, bool]]:
@@ -47,10 +42,8 @@ def _sqlite_schema(path: Path) -> dict[tuple[str, str], tuple[str, bool]]:
             if table in _SQLITE_ONLY_TABLES:
                 continue
             for _, column, kind, notnull, _, pk in db.execute(f"PRAGMA table_info({table})"):
-                declared = _RTREE_TYPES.get(column, "REAL") if table == "volume_index" else str(kind)
-                # A primary key is never null; an R*Tree's columns neither.
-                nullable = not (notnull or pk or table == "volume_index")
-                out[(table, str(column))] = (_TYPES[declared.upper()], nullable)
+                nullable = not (notnull or pk)  # a primary key is never null
+                out[(table, str(column))] = (_TYPES[str(kind).upper()], nullable)
         return out
     finally:
         db.close()
