@@ -301,3 +301,14 @@ def test_a_reopened_file_after_kill_9_files_as_find_conflicts_says(tmp_path: Pat
         expected = {p for p in conflict_pairs(find_conflicts([*stored, newcomer])) if ("green", "n") in p}
         assert conflict_pairs(result.conflicts) == expected
         assert expected  # the test means something
+
+
+def test_a_filing_of_many_volumes_pairs_each_with_its_own_candidates(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "deconflict.db") as store:
+        file_operation(store, "red", "wide", [volume("w", "red", box(36.0, 35.0, 37.0, 35.05))])
+        file_operation(store, "red", "far", [volume("f", "red", box(38.0, 35.0, 38.1, 35.1))])
+        small = [
+            volume(f"s{k}", "blue", box(36.0 + 0.01 * k, 35.0, 36.005 + 0.01 * k, 35.2)) for k in range(90)
+        ]
+        result = file_operation(store, "blue", "many", small)
+        assert sorted((c.a, c.b) for c in result.conflicts) == sorted((f"s{k}", "w") for k in range(90))

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deconflict.storage.rows import PARTS_PER_VOLUME, TIME_ORIGIN_S
+from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.volume import SearchBox
 
 __all__ = ["BoxIndex", "Change", "Floats", "Ints", "StoredBoxIndex", "box_array"]
@@ -93,7 +94,9 @@ def _grow_py(values: Ints, size: int) -> Ints:
 def _search_py(
     start_s: Floats,
     boxes: Floats,
-    usable: NDArray[np.bool_],
+    alive: NDArray[np.bool_],
+    parties: Ints,
+    exclude_party: int,
     class_start: Ints,
     class_span_s: Floats,
     tail_start: int,
@@ -105,7 +108,7 @@ def _search_py(
     Positions below ``tail_start`` are sorted by start time within each class
     ``class_start[k]:class_start[k + 1]``, whose boxes last at most
     ``class_span_s[k]``; positions from ``tail_start`` to ``count`` are
-    scanned one by one. ``usable`` marks live boxes of a party searched for.
+    scanned one by one. Dead boxes and those of ``exclude_party`` are skipped.
     """
     out_q = np.empty(64, np.int64)
     out_p = np.empty(64, np.int64)
@@ -118,7 +121,7 @@ def _search_py(
             lo = first + np.searchsorted(start_s[first:end], queries[q, 6] - class_span_s[k], "left")
             hi = first + np.searchsorted(start_s[first:end], queries[q, 7], "right")
             for p in range(lo, hi):
-                if usable[p] and _meets(boxes, p, queries, q):
+                if alive[p] and parties[p] != exclude_party and _meets(boxes, p, queries, q):
                     if found == out_q.size:
                         out_q = _grow(out_q, found)
                         out_p = _grow(out_p, found)
@@ -126,7 +129,7 @@ def _search_py(
                     out_p[found] = p
                     found += 1
         for p in range(tail_start, count):
-            if usable[p] and _meets(boxes, p, queries, q):
+            if alive[p] and parties[p] != exclude_party and _meets(boxes, p, queries, q):
                 if found == out_q.size:
                     out_q = _grow(out_q, found)
                     out_p = _grow(out_p, found)
@@ -239,11 +242,12 @@ class BoxIndex:
         """
         if self._count - self._main > _TAIL_BOXES:
             self._merge()
-        usable = self._alive[: self._count] & (self._parties[: self._count] != exclude_party)
         q, p = self._kernel(
             self._start_s,
             self._boxes,
-            usable,
+            self._alive,
+            self._parties,
+            exclude_party,
             self._class_start,
             self._class_span_s,
             self._main,
@@ -290,7 +294,7 @@ class StoredBoxIndex:
         Search with the numba kernel (``False``: the plain Python reference).
     """
 
-    def __init__(self, database: Any, compiled: bool = True) -> None:
+    def __init__(self, database: Database, compiled: bool = True) -> None:
         self._database = database
         self._compiled = compiled
         self._copy: BoxIndex | None = None
@@ -304,8 +308,7 @@ class StoredBoxIndex:
         return self._party_codes.setdefault(party, len(self._party_codes))
 
     def _db(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection = self._database.connection
-        return connection
+        return self._database.connection
 
     def _rebuild(self) -> None:
         rows = (

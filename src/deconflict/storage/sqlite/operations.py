@@ -87,8 +87,9 @@ class _Transaction:
         if rowids.size == 0:
             return out
         # Each volume once per query box, in rowid order.
-        pairs = np.unique(np.column_stack([query, rowids]), axis=0)
-        missing = [i for i in np.unique(pairs[:, 1]).tolist() if i not in self._decoded]
+        keys = np.unique(rowids * len(boxes) + query)
+        rowids, query = np.divmod(keys, len(boxes))
+        missing = [i for i in np.unique(rowids).tolist() if i not in self._decoded]
         for chunk_start in range(0, len(missing), 500):
             chunk = missing[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
@@ -97,7 +98,7 @@ class _Transaction:
             ).fetchall()
             for row, volume in zip(fetched, volumes_from_rows(fetched), strict=True):
                 self._decoded[row["rowid"]] = volume
-        for q, rowid in pairs.tolist():
+        for q, rowid in zip(query.tolist(), rowids.tolist(), strict=True):
             out[q].append(self._decoded[rowid])
         return out
 
