@@ -57,6 +57,7 @@ __all__ = [
     "lifecycle_row",
     "message_from_row",
     "volume_row",
+    "volume_rows",
     "volumes_from_rows",
     "zone_from_json",
     "zone_to_json",
@@ -109,29 +110,35 @@ def index_boxes(boxes: list[SearchBox]) -> list[SearchBox]:
 
 def volume_row(volume: Volume) -> tuple[Any, ...]:
     """A volume's column values, ``party`` to ``inner_wkb`` (shapes as WKB; circles keep all three)."""
-    fp = volume.footprint
-    # One call for all three: shapely's per-call overhead dominates small shapes.
-    shape_wkb, outer_wkb, inner_wkb = shapely.to_wkb(
-        [fp.shape, fp.outer if fp.is_circle else None, fp.inner if fp.is_circle else None]
-    )
-    return (
-        volume.party,
-        volume.operation,
-        volume.id,
-        volume.priority,
-        volume.lower.value_m,
-        str(volume.lower.reference),
-        volume.upper.value_m,
-        str(volume.upper.reference),
-        volume.time_start_s,
-        volume.time_end_s,
-        fp.centre_lon_deg,
-        fp.centre_lat_deg,
-        fp.radius_m,
-        shape_wkb,
-        outer_wkb,
-        inner_wkb,
-    )
+    return volume_rows([volume])[0]
+
+
+def volume_rows(volumes: Sequence[Volume]) -> list[tuple[Any, ...]]:
+    """:func:`volume_row` of each volume; the shapes in one call (shapely's per-call cost dominates)."""
+    shapes = []
+    for volume in volumes:
+        fp = volume.footprint
+        shapes += [fp.shape, fp.outer if fp.is_circle else None, fp.inner if fp.is_circle else None]
+    wkb = shapely.to_wkb(shapes).tolist()
+    return [
+        (
+            volume.party,
+            volume.operation,
+            volume.id,
+            volume.priority,
+            volume.lower.value_m,
+            str(volume.lower.reference),
+            volume.upper.value_m,
+            str(volume.upper.reference),
+            volume.time_start_s,
+            volume.time_end_s,
+            volume.footprint.centre_lon_deg,
+            volume.footprint.centre_lat_deg,
+            volume.footprint.radius_m,
+            *wkb[3 * k : 3 * k + 3],
+        )
+        for k, volume in enumerate(volumes)
+    ]
 
 
 def volumes_from_rows(rows: Sequence[Row]) -> list[Volume]:

@@ -33,7 +33,7 @@ from deconflict.storage.rows import (
     conflict_from_json,
     conflict_to_json,
     index_boxes,
-    volume_row,
+    volume_rows,
     volumes_from_rows,
 )
 from deconflict.storage.sqlite.box_index import Change, Floats, Ints, StoredBoxIndex, box_array
@@ -187,8 +187,8 @@ class SQLiteStore:
             "shape_wkb, outer_wkb, inner_wkb, live, index_parts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (first + k, *volume_row(volume), int(live), len(group))
-                for k, (volume, group) in enumerate(zip(volumes, groups, strict=True))
+                (first + k, *row, int(live), len(group))
+                for k, (row, group) in enumerate(zip(volume_rows(volumes), groups, strict=True))
             ],
         )
         counts = [len(group) for group in groups]
