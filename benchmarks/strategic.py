@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,6 +121,41 @@ def random_operations(
         yield Operation(op_id, party, volumes, 0, OperationState.PROPOSED, 1)
         made += size
         number += 1
+
+
+# Run in a new process: open the stored file, file one operation; time both and the peak memory.
+REOPEN_SCRIPT = """
+import json, resource, sys, time
+t = time.perf_counter()
+from deconflict.storage import open_storage
+from deconflict.strategic import file_operation
+from strategic import one_box_operation, T0_S
+storage = open_storage(sys.argv[1])
+op = one_box_operation("reopen", 37.0, 34.0, 37.1, 34.1, T0_S + 86400.0, T0_S + 90000.0)
+found = file_operation(storage.operations, op.party, op.id, op.volumes).conflicts
+first_s = time.perf_counter() - t
+t = time.perf_counter()
+op = one_box_operation("reopen2", 38.0, 35.0, 38.1, 35.1, T0_S + 86400.0, T0_S + 90000.0)
+file_operation(storage.operations, op.party, op.id, op.volumes)
+second_s = time.perf_counter() - t
+storage.close()
+rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+print(json.dumps({"open_and_first_filing_s": round(first_s, 2), "second_filing_ms": round(second_s * 1e3, 2),
+                  "peak_rss_mib": round(rss_mib), "conflicts": len(found)}))
+"""
+
+
+def reopen(db: Path) -> dict[str, object]:
+    """Open ``db`` in a new process and file one operation: the restart a server goes through."""
+    done = subprocess.run(
+        [sys.executable, "-c", REOPEN_SCRIPT, str(db)],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
 
 
 class Baseline:
@@ -263,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                 ours.append(sorted((c.a, c.b) for c in result.conflicts))
                 progress.advance(task)
         storage.close()
+        reopened = reopen(db)
 
         t = time.perf_counter()
         baseline = Baseline(stored)
@@ -316,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "p50_ratio_store_to_baseline": round(
             float(np.median(random_s) / np.median(base_s[: args.operations])), 3
         ),
+        "reopened": reopened,
         "agree": ours == theirs,
     }
     if args.json:
