@@ -3,8 +3,8 @@
 The steps have the version numbers and meaning of the SQLite file's
 (:mod:`deconflict.storage.sqlite.migrations`), so "version 9" means the same
 schema on both backends; ``tests/storage/test_schema_drift.py`` keeps the two
-schemas' tables and columns the same. Where SQLite keeps an R*Tree of 4-D
-boxes (``volume_index``), PostgreSQL keeps the same boxes as PostGIS ``XYZM``
+schemas' tables and columns the same. Where SQLite keeps a plain table of 4-D
+boxes (``volume_index``, searched in memory), PostgreSQL keeps the same boxes as PostGIS ``XYZM``
 line strings (longitude, latitude, MSL altitude, time) under an n-D GiST index:
 the ``&&&`` operator gives the candidates, the engine's exact test decides.
 
@@ -78,7 +78,7 @@ _OPERATIONS = (
     "CREATE INDEX volumes_by_operation ON volumes (party, operation_id)",
     "CREATE INDEX volumes_footprint ON volumes USING gist (footprint)",
     "CREATE INDEX volumes_time ON volumes (time_start_s, time_end_s)",
-    # The boxes the candidates come from: as SQLite's R*Tree (id = volume rowid * 64 + part, times
+    # The boxes the candidates come from: as SQLite's volume_index (id = volume rowid * 64 + part, times
     # relative to 2020), plus the box as one XYZM line whose n-D bounding box the GiST index keeps.
     """CREATE TABLE volume_index (
     id BIGINT PRIMARY KEY,

@@ -6,7 +6,7 @@ relative to 2020; at most 64 per volume, as in SQLite) are rows of
 ``gist_geometry_ops_nd`` index. A filing's candidates are the boxes that
 ``&&&`` (n-D bounding boxes intersect) its own, checked again against the
 exact double-precision bounds; the engine's exact test then decides, as with
-SQLite's R*Tree. Volumes keep their footprint as a PostGIS geometry too
+SQLite's boxes (searched there in memory). Volumes keep their footprint as a PostGIS geometry too
 (``volumes.footprint``, GiST-indexed) for spatial queries by operators.
 
 Volumes and conflicts are encoded as the SQLite store encodes them (WKB

@@ -36,7 +36,7 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
     ``synchronous = FULL`` makes every commit survive a crash of the machine, so a
     2xx the server sent is never lost. A large page cache, and reads through the OS
-    page cache (``mmap_size``), keep the R*Tree and the tables warm. The connection may be used from several
+    page cache (``mmap_size``), keep the tables warm. The connection may be used from several
     threads; each store serialises its own use with a lock. A new file is
     created mode 0600 (SQLite gives its ``-wal`` and ``-shm`` files the same
     mode): a channel's database is as private as its key.
