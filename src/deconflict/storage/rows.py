@@ -141,6 +141,15 @@ def volume_rows(volumes: Sequence[Volume]) -> list[tuple[Any, ...]]:
     ]
 
 
+_REFERENCES = {str(reference): reference for reference in AltitudeReference}
+
+
+def _reference(text: str) -> AltitudeReference:
+    """The reference named ``text`` (a dictionary look-up: calling the enum costs more than a filing's
+    search); an unknown name raises as the enum does."""
+    return _REFERENCES.get(text) or AltitudeReference(text)
+
+
 def volumes_from_rows(rows: Sequence[Row]) -> list[Volume]:
     """The volumes of rows with :func:`volume_row`'s columns, by name (shapes decoded in one call)."""
     if not rows:
@@ -165,8 +174,8 @@ def volumes_from_rows(rows: Sequence[Row]) -> list[Volume]:
                 party=r["party"],
                 operation=r["operation_id"],
                 footprint=fp,
-                lower=Altitude(r["lower_m"], AltitudeReference(r["lower_ref"])),
-                upper=Altitude(r["upper_m"], AltitudeReference(r["upper_ref"])),
+                lower=Altitude(r["lower_m"], _reference(r["lower_ref"])),
+                upper=Altitude(r["upper_m"], _reference(r["upper_ref"])),
                 time_start_s=r["time_start_s"],
                 time_end_s=r["time_end_s"],
                 priority=r["priority"],
