@@ -77,14 +77,6 @@ def box_array(boxes: Sequence[SearchBox]) -> Floats:
     return out
 
 
-def _meets_py(boxes: Floats, p: int, queries: Floats, q: int) -> bool:
-    """Whether box ``p`` and query ``q`` intersect (closed intervals on all four axes)."""
-    for axis in range(4):
-        if boxes[p, 2 * axis] > queries[q, 2 * axis + 1] or boxes[p, 2 * axis + 1] < queries[q, 2 * axis]:
-            return False
-    return True
-
-
 def _grow_py(values: Ints, size: int) -> Ints:
     bigger = np.empty(2 * values.size, np.int64)
     bigger[:size] = values[:size]
@@ -113,45 +105,50 @@ def _search_py(
     out_q = np.empty(64, np.int64)
     out_p = np.empty(64, np.int64)
     found = 0
+    classes = class_span_s.size
     for q in range(queries.shape[0]):
-        for k in range(class_span_s.size):
-            first, end = class_start[k], class_start[k + 1]
-            if first == end:
-                continue
-            lo = first + np.searchsorted(start_s[first:end], queries[q, 6] - class_span_s[k], "left")
-            hi = first + np.searchsorted(start_s[first:end], queries[q, 7], "right")
+        lon0, lon1, lat0, lat1 = queries[q, 0], queries[q, 1], queries[q, 2], queries[q, 3]
+        alt0, alt1, t0, t1 = queries[q, 4], queries[q, 5], queries[q, 6], queries[q, 7]
+        for k in range(classes + 1):
+            if k < classes:  # the boxes of class k that start late enough and early enough
+                first, end = class_start[k], class_start[k + 1]
+                lo = first + np.searchsorted(start_s[first:end], t0 - class_span_s[k], "left")
+                hi = first + np.searchsorted(start_s[first:end], t1, "right")
+            else:  # the tail, one by one
+                lo, hi = tail_start, count
             for p in range(lo, hi):
-                if alive[p] and parties[p] != exclude_party and _meets(boxes, p, queries, q):
+                if (
+                    alive[p]
+                    and parties[p] != exclude_party
+                    and boxes[p, 0] <= lon1
+                    and boxes[p, 1] >= lon0
+                    and boxes[p, 2] <= lat1
+                    and boxes[p, 3] >= lat0
+                    and boxes[p, 4] <= alt1
+                    and boxes[p, 5] >= alt0
+                    and boxes[p, 6] <= t1
+                    and boxes[p, 7] >= t0
+                ):
                     if found == out_q.size:
                         out_q = _grow(out_q, found)
                         out_p = _grow(out_p, found)
                     out_q[found] = q
                     out_p[found] = p
                     found += 1
-        for p in range(tail_start, count):
-            if alive[p] and parties[p] != exclude_party and _meets(boxes, p, queries, q):
-                if found == out_q.size:
-                    out_q = _grow(out_q, found)
-                    out_p = _grow(out_p, found)
-                out_q[found] = q
-                out_p[found] = p
-                found += 1
     return out_q[:found], out_p[:found]
 
 
 # The plain versions run uncompiled until _compiled() swaps in numba's (imported
 # on first search only: opening a store for anything else never loads numba).
-_meets: Any = _meets_py
 _grow: Any = _grow_py
 _search_kernel: Any = None
 
 
 def _compiled() -> Any:
-    global _meets, _grow, _search_kernel
+    global _grow, _search_kernel
     if _search_kernel is None:
         import numba
 
-        _meets = numba.njit(cache=True, inline="always")(_meets_py)
         _grow = numba.njit(cache=True)(_grow_py)
         _search_kernel = numba.njit(cache=True)(_search_py)
     return _search_kernel
