@@ -246,11 +246,12 @@ class SQLiteStore:
 
         Returns the number of volumes written. Commits once at the end.
         """
-        ordered = sorted(operations, key=lambda op: min((v.time_start_s for v in op.volumes), default=0.0))
+        written = 0
         with self.transaction():
-            for operation in ordered:
+            for operation in operations:
                 self._save(operation, [])
-        return sum(len(op.volumes) for op in ordered)
+                written += len(operation.volumes)
+        return written
 
     @_locked
     def get_operation(self, party: str, operation_id: str) -> Operation | None:
