@@ -308,20 +308,36 @@ class StoredBoxIndex:
         return self._database.connection
 
     def _rebuild(self) -> None:
+        """Read the copy from the file: the box table, and the parties from an index (not the volumes).
+
+        Neither read touches the volumes' rows (their shapes are most of the file), so a
+        restart keeps little of the file resident; rows are read in chunks of plain
+        tuples, transposed in C.
+        """
         cursor = self._db().cursor()
-        cursor.row_factory = None  # plain tuples: a million rows transpose in C
-        rows = cursor.execute(
-            "SELECT i.id, v.party, i.lon0, i.lon1, i.lat0, i.lat1, i.alt0, i.alt1, i.t0, i.t1 "
-            "FROM volume_index i JOIN volumes v ON v.rowid = i.id / ?",
-            (PARTS_PER_VOLUME,),
-        ).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * 10
-        del rows
-        ids = np.array(columns[0], np.int64)
-        codes = {party: self.party_code(party) for party in set(columns[1])}
-        parties = np.array([codes[party] for party in columns[1]], np.int64)
-        boxes = np.array(columns[2:], np.float64).T.reshape(-1, 8)
-        self._copy = BoxIndex(ids // PARTS_PER_VOLUME, parties, boxes, self._compiled)
+        cursor.row_factory = None
+        cursor.execute("SELECT id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1 FROM volume_index")
+        ids_parts: list[Ints] = []
+        box_parts: list[Floats] = []
+        while rows := cursor.fetchmany(65_536):
+            columns = list(zip(*rows, strict=True))
+            ids_parts.append(np.array(columns[0], np.int64))
+            box_parts.append(np.array(columns[1:], np.float64).T)
+        ids = np.concatenate(ids_parts) if ids_parts else np.empty(0, np.int64)
+        boxes = np.concatenate(box_parts) if box_parts else np.empty((0, 8))
+        # (party, operation_id) index: a volume's rowid and party without reading its row.
+        cursor.execute("SELECT rowid, party FROM volumes INDEXED BY volumes_by_operation")
+        owner_parts: list[Ints] = []
+        party_parts: list[Ints] = []
+        while rows := cursor.fetchmany(65_536):
+            owner_parts.append(np.array([r[0] for r in rows], np.int64))
+            party_parts.append(np.array([self.party_code(r[1]) for r in rows], np.int64))
+        owners = np.concatenate(owner_parts) if owner_parts else np.empty(0, np.int64)
+        owner_party = np.concatenate(party_parts) if party_parts else np.empty(0, np.int64)
+        order = np.argsort(owners)
+        rowids = ids // PARTS_PER_VOLUME
+        parties = owner_party[order[np.searchsorted(owners[order], rowids)]] if rowids.size else rowids
+        self._copy = BoxIndex(rowids, parties, boxes, self._compiled)
         # The table read holds every change still pending in this transaction.
         for change in self._pending:
             change.in_copy = True
