@@ -125,21 +125,23 @@ def random_operations(
 
 # Run in a new process: open the stored file, file one operation; time both and the peak memory.
 REOPEN_SCRIPT = """
-import json, resource, sys, time
+import json, os, sys, time
 t = time.perf_counter()
 from deconflict.storage import open_storage
 from deconflict.strategic import file_operation
 from strategic import one_box_operation, T0_S
 storage = open_storage(sys.argv[1])
-op = one_box_operation("reopen", 37.0, 34.0, 37.1, 34.1, T0_S + 86400.0, T0_S + 90000.0)
+op = one_box_operation(f"reopen{os.getpid()}", 37.0, 34.0, 37.1, 34.1, T0_S + 86400.0, T0_S + 90000.0)
 found = file_operation(storage.operations, op.party, op.id, op.volumes).conflicts
 first_s = time.perf_counter() - t
 t = time.perf_counter()
-op = one_box_operation("reopen2", 38.0, 35.0, 38.1, 35.1, T0_S + 86400.0, T0_S + 90000.0)
+op = one_box_operation(f"reopen{os.getpid()}b", 38.0, 35.0, 38.1, 35.1, T0_S + 86400.0, T0_S + 90000.0)
 file_operation(storage.operations, op.party, op.id, op.volumes)
 second_s = time.perf_counter() - t
 storage.close()
-rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+# VmHWM: this process's own peak (ru_maxrss would keep the parent's, inherited through fork and exec).
+status = open("/proc/self/status").read()
+rss_mib = int(status.split("VmHWM:")[1].split()[0]) / 1024.0
 print(json.dumps({"open_and_first_filing_s": round(first_s, 2), "second_filing_ms": round(second_s * 1e3, 2),
                   "peak_rss_mib": round(rss_mib), "conflicts": len(found)}))
 """
