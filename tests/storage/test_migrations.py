@@ -202,9 +202,9 @@ def test_a_file_from_before_migrations_at_another_meta_version_is_refused(tmp_pa
 
 
 def test_the_r_tree_boxes_move_to_the_plain_table_and_still_find_conflicts(tmp_path: Path) -> None:
-    db = tmp_path / "v12.db"
+    db = tmp_path / "v15.db"
     raw = connect(db)
-    assert migrate(raw, str(db), target=12) == 12
+    assert migrate(raw, str(db), target=15) == 15
     stored = volume("b1", "blue", box(36.0, 35.0, 36.5, 35.5), operation="op-b")
     raw.execute(
         "INSERT INTO operations (party, id, version, state, priority, updated_s) "
