@@ -25,9 +25,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
@@ -179,6 +179,30 @@ class Settings(BaseSettings):
             "with nats_url: replicas of the events stream (3 on a 3-server cluster: an event survives "
             "the loss of one server, and the stream takes writes while 2 of 3 are up)"
         ),
+    )
+    # A cluster (deconflict.channel.cluster): nodes sharing db_url; nothing to set on SQLite.
+    node_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="with db_url: this node's name in the cluster, in its logs and the lease's holder "
+        "(default host:pid); unique per node",
+    )
+    lease_ttl_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=300.0,
+        description=(
+            "with db_url: how long the scheduler's lease (deadlines, detection) outlives its holder's last "
+            "renewal: another node takes over within about this after the holder dies"
+        ),
+    )
+    lease_renew_s: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=60.0,
+        description="with db_url: how often a node renews (or tries to take) the scheduler's lease; "
+        "well under lease_ttl_s",
     )
     # Strategic conflicts (deconflict.strategic): buffers grow every volume on every side.
     buffer_m: float = Field(default=0.0, ge=0.0, description="grow every footprint by this (server filings)")
@@ -435,6 +459,15 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_nats_url(cls, value: str | None) -> str | None:
         return None if value is None else check_nats_url(value)
+
+    @model_validator(mode="after")
+    def _renewed_within_ttl(self) -> Self:
+        if self.lease_renew_s * 2 > self.lease_ttl_s:
+            raise ValueError(
+                f"lease_renew_s ({self.lease_renew_s:g}) must be at most half of lease_ttl_s "
+                f"({self.lease_ttl_s:g}): one late renewal must not lose the lease"
+            )
+        return self
 
     @field_validator("escalation_ladder_s")
     @classmethod

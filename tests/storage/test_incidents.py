@@ -13,7 +13,9 @@ from deconflict.channel.live import (
     IncidentComment,
     LivePicture,
     LiveSettings,
+    TrackState,
 )
+from deconflict.channel.live.alerts import alert_number
 from tests.storage.backends import Backend
 
 NOV_S = 1_795_600_000.0  # 2026-11-25
@@ -81,6 +83,42 @@ def test_incidents_and_comments_survive_reopening(storage_backend: Backend) -> N
         assert [i.id for i in live.open_incidents()] == [2]
         changes = live.cycle(NOV_S + 200)
         assert [i.id for i in changes.closed] == [2]
+
+
+def test_a_picture_taking_over_continues_from_the_store(storage_backend: Backend) -> None:
+    # A node that takes the scheduler's lease after another ran the cycle (and recorded these).
+    with storage_backend.store("incidents") as store:
+        live = LivePicture.resume(LiveSettings(), store)  # started while the other node held it
+        store.record_opened(incident(4, BLUE, RED, NOV_S))
+        store.record_opened(incident(5, RED, GREEN, NOV_S + 1))
+        store.record_closed(dataclasses.replace(incident(4, BLUE, RED, NOV_S), ended_s=NOV_S + 5))
+        store.log_alerts([alert(9, BLUE, RED, NOV_S - 50)], [])
+        assert live.open_incidents() == []
+        live.take_over(store)
+        assert [i.id for i in live.open_incidents()] == [5]
+        # Numbering goes on after what the other node recorded: the next incident is 6.
+        here = TrackState("B1", "", NOV_S + 10, 35.0, 36.2, 3000.0, 100.0, 90.0, 0.0)
+        there = TrackState("G1", "", NOV_S + 10, 35.0, 36.2, 3000.0, 100.0, 270.0, 0.0)
+        live.post("blue", [here], NOV_S + 10)
+        live.post("green", [there], NOV_S + 10)
+        changes = live.cycle(NOV_S + 10)
+        assert [i.id for i in changes.opened] == [6]
+        assert [alert_number(a) for a in changes.new_alerts] == [10]
+        assert [i.id for i in changes.closed] == [5]  # red's aircraft is gone: the pair is separated
+        # What another node mirrors shows the same alerts and incidents.
+        state = live.state()
+        mirror = LivePicture.resume(LiveSettings(), store)
+        mirror.post("blue", [here], NOV_S + 10)
+        mirror.post("green", [there], NOV_S + 10)
+        mirror.mirror(state)
+        assert mirror.alerts_for("green") == live.alerts_for("green") != []
+        assert mirror.open_incidents() == live.open_incidents() != []
+        assert mirror.picture_for("blue", NOV_S + 10) == live.picture_for("blue", NOV_S + 10)
+        # Another node takes the lease: this one shows no alerts or incidents, keeps the tracks.
+        live.step_down()
+        assert live.open_incidents() == [] and live.alerts_for("blue") == []
+        assert live.picture_for("blue", NOV_S + 10).foreign == ()
+        assert [t.state.id for t in live.picture_for("blue", NOV_S + 10).own] == ["B1"]
 
 
 def test_monthly_counts_by_other_party_and_utc_month(storage_backend: Backend) -> None:

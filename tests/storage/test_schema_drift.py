@@ -25,6 +25,12 @@ _SQLITE_ONLY_TABLES = {
 _POSTGRES_ONLY_TABLES = {
     "schema_migrations",  # the version reached (SQLite: PRAGMA user_version)
     "spatial_ref_sys",  # PostGIS's
+    # A cluster's shared state (step 14); one node serves a SQLite file and keeps these in memory.
+    "leases",
+    "rate_events",
+    "event_connections",
+    "track_posts",
+    "live_mirror",
 }
 _POSTGRES_ONLY_COLUMNS = {
     ("volumes", "footprint"),  # the shape as a PostGIS geometry (GiST index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -10,12 +11,12 @@ from fastapi import FastAPI, status
 from fastapi.exceptions import RequestValidationError
 
 from deconflict import __version__
-from deconflict.api import problems
+from deconflict.api import cluster, problems
 from deconflict.api.deps import Services
 from deconflict.api.limits import RequestLimits
 from deconflict.api.metrics import Metrics
 from deconflict.api.middleware import RequestObserver
-from deconflict.api.rates import RateLimiter
+from deconflict.api.rates import RATE_WINDOW_S, RateLimiter
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import catalogue as catalogue_routes
 from deconflict.api.routers import conflicts, disclosures, docs, health, operations
@@ -28,6 +29,13 @@ from deconflict.api.routers import tracks as tracks_routes
 from deconflict.api.routers import ui as ui_routes
 from deconflict.api.routers import zones as zone_routes
 from deconflict.channel.catalogue import load_catalogue
+from deconflict.channel.cluster import (
+    SCHEDULER_LEASE,
+    Coordination,
+    SharedRate,
+    SoleHolder,
+    default_node_name,
+)
 from deconflict.channel.deadlines import Clock, SystemClock
 from deconflict.channel.events import EventBus
 from deconflict.channel.gating import StorePlanAreas
@@ -67,6 +75,13 @@ revoked` or 4002 `token expired`.
 def _record_counted_logins(services: Services) -> None:
     if services.logins is not None:
         record_counted_login_failures(services.audit, services.logins, services.clock.now_s())
+
+
+def _per_minute(shared: Coordination | None, name: str, limit: int) -> SharedRate:
+    """A party's rate called ``name``: counted in this process, or for the cluster when nodes share it."""
+    if shared is None:
+        return RateLimiter(limit)
+    return shared.rate(name, limit, RATE_WINDOW_S)
 
 
 def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clock | None = None) -> FastAPI:
@@ -115,6 +130,10 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
                 await relay.start()
                 stack.push_async_callback(relay.stop)
                 app.state.relay = relay
+            # One name per process: a node restarted under its name is not taken for its former self
+            # (whose sockets and lease it would keep alive).
+            node = f"{settings.node_name or default_node_name()}#{secrets.token_hex(3)}"
+            shared = stores.coordination(node)  # None: this node is alone on its database
             app.state.services = Services(
                 settings=settings,
                 storage=stores,
@@ -126,11 +145,22 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
                     tracks_routes.live_settings(settings), stores.incidents, StorePlanAreas(stores.operations)
                 ),
                 tactical=stores.incidents,
-                rate=RateLimiter(settings.messages_per_minute),
+                rate=_per_minute(shared, "messages", settings.messages_per_minute),
                 logins=LoginFailures(settings.login_failure_interval_s, settings.login_failures_per_minute),
-                filing_rate=RateLimiter(settings.filings_per_minute),
-                withdrawal_rate=RateLimiter(settings.withdrawals_per_minute),
+                filing_rate=_per_minute(shared, "filings", settings.filings_per_minute),
+                withdrawal_rate=_per_minute(shared, "withdrawals", settings.withdrawals_per_minute),
+                lease=SoleHolder() if shared is None else shared.lease(SCHEDULER_LEASE, settings.lease_ttl_s),
+                connections=None if shared is None else shared.connections(settings.lease_ttl_s),
+                track_posts=None if shared is None else shared.track_posts(),
+                live_mirror=None if shared is None else shared.live_mirror(),
             )
+            if shared is not None:
+                # First: the node that takes the lease continues the live picture before its first cycle.
+                holder = asyncio.create_task(cluster.hold_lease(app.state.services, node))
+                stack.push_async_callback(event_routes.stop_task, holder)
+                posts = shared.track_posts()
+                follower = asyncio.create_task(cluster.follow_tracks(app.state.services, posts))
+                stack.push_async_callback(event_routes.stop_task, follower)
             # Failed logins still only counted are recorded before the stores close.
             stack.callback(_record_counted_logins, app.state.services)
             # Passed deadlines are pushed even when no request comes in to notice them.

@@ -12,9 +12,16 @@ from typing import Annotated, Literal
 from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from deconflict.api.rates import RateLimiter
 from deconflict.channel.audit import AuditLog
 from deconflict.channel.catalogue import Catalogue, choose_language
+from deconflict.channel.cluster import (
+    Lease,
+    LiveMirror,
+    SharedConnections,
+    SharedRate,
+    SoleHolder,
+    TrackPosts,
+)
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import Clock, HotlineStore
 from deconflict.channel.events import EventBus
@@ -74,14 +81,24 @@ class Services:
     """The live picture (tracks, alerts, open incidents); ``None`` runs without it."""
     tactical: TacticalHistory | None = None
     """Counts of past alerts and incidents for statistics (the storage's incidents); ``None`` counts none."""
-    rate: RateLimiter | None = None
-    """Each party's hotline rate (``messages_per_minute``), however it sends; ``None`` limits nothing."""
+    rate: SharedRate | None = None
+    """Each party's hotline rate (``messages_per_minute``), however it sends; ``None`` limits nothing.
+    Counted in this process's memory (:class:`~deconflict.api.rates.RateLimiter`), or in the database
+    when nodes share it."""
     logins: LoginFailures | None = None
     """Failed logins per source: aggregated in the audit log, limited; ``None`` records each one."""
-    filing_rate: RateLimiter | None = None
+    filing_rate: SharedRate | None = None
     """Each party's filings and amendments (``filings_per_minute``); ``None`` limits nothing."""
-    withdrawal_rate: RateLimiter | None = None
+    withdrawal_rate: SharedRate | None = None
     """Each party's withdrawals (``withdrawals_per_minute``); ``None`` limits nothing."""
+    lease: Lease = field(default_factory=SoleHolder)
+    """The scheduler's lease (:mod:`deconflict.channel.cluster`): deadlines and detection run while held."""
+    connections: SharedConnections | None = None
+    """Each party's event connections over every node (sharing the database); ``None``: this node's only."""
+    track_posts: TrackPosts | None = None
+    """Where posted states go for the other nodes (sharing the database); ``None``: no other nodes."""
+    live_mirror: LiveMirror | None = None
+    """Where the cycle's node leaves its alerts and incidents for the others; ``None``: no other nodes."""
 
     # The stores the routes use, by the names they use them.
 
@@ -300,7 +317,12 @@ def _now_after_deadlines(request: Request) -> float:
     services = _services(request)
     now_s = services.clock.now_s()
     pass_deadlines(
-        services.messages, services.audit, now_s, services.settings.escalation_ladder_s, services.events
+        services.messages,
+        services.audit,
+        now_s,
+        services.settings.escalation_ladder_s,
+        services.events,
+        services.lease,
     )
     return now_s
 

@@ -30,10 +30,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconflict.api.deps import CurrentParty, Services
 from deconflict.api.rates import RATE_WINDOW_S, RateLimiter
+from deconflict.channel.cluster import SharedRate
 from deconflict.channel.parties import Party
 
 __all__ = [
@@ -118,14 +120,20 @@ class RequestLimits:
         await self.app(scope, _replay(messages, receive), send)
 
 
-def _admit(services: Services, limiter: RateLimiter | None, party: Party, what: str, setting: str) -> Party:
+async def _admit(
+    services: Services, limiter: SharedRate | None, party: Party, what: str, setting: str
+) -> Party:
     """``party`` counted against ``limiter``: 429 with ``Retry-After`` naming ``setting`` when over it.
 
     ``what`` says what the party did, with ``{limit}`` for the limit's number.
     """
     if limiter is None:
         return party
-    wait_s = limiter.admit(party.name, services.clock.now_s())
+    now_s = services.clock.now_s()
+    if isinstance(limiter, RateLimiter):  # in memory: no I/O, on the event loop
+        wait_s = limiter.admit(party.name, now_s)
+    else:  # counted in the database, for the cluster
+        wait_s = await run_in_threadpool(limiter.admit, party.name, now_s)
     if wait_s is None:
         return party
     retry_after_s = max(1, math.ceil(wait_s))
@@ -145,13 +153,13 @@ async def rated_sender(request: Request, party: CurrentParty) -> Party:
     limiter, ``Services.rate``.
     """
     services: Services = request.app.state.services
-    return _admit(services, services.rate, party, "sent {limit} messages", "messages_per_minute")
+    return await _admit(services, services.rate, party, "sent {limit} messages", "messages_per_minute")
 
 
 async def rated_filer(request: Request, party: CurrentParty) -> Party:
     """The caller, counted against its filing rate: 429 with ``Retry-After`` past ``filings_per_minute``."""
     services: Services = request.app.state.services
-    return _admit(
+    return await _admit(
         services, services.filing_rate, party, "filed or amended {limit} operations", "filings_per_minute"
     )
 
@@ -162,7 +170,7 @@ async def rated_withdrawer(request: Request, party: CurrentParty) -> Party:
     The setting is ``withdrawals_per_minute``.
     """
     services: Services = request.app.state.services
-    return _admit(
+    return await _admit(
         services, services.withdrawal_rate, party, "withdrew {limit} operations", "withdrawals_per_minute"
     )
 

@@ -57,3 +57,18 @@ class RateLimiter:
                 return times_s[0] + self.window_s - now_s
             times_s.append(now_s)
             return None
+
+    def admit_many(self, key: str, count: int, now_s: float) -> tuple[int, float | None]:
+        """Count up to ``count`` events of ``key`` at ``now_s``, as many :meth:`admit` calls would:
+        how many were admitted, and for the rest the seconds until one would be (``None`` if none left).
+
+        >>> RateLimiter(2).admit_many("blue", 3, 0.0)
+        (2, 60.0)
+        """
+        admitted = 0
+        for _ in range(count):
+            wait_s = self.admit(key, now_s)
+            if wait_s is not None:
+                return admitted, wait_s
+            admitted += 1
+        return admitted, None

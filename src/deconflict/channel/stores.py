@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol, Self
 
 from deconflict.channel.audit import AuditLog
+from deconflict.channel.cluster import Coordination
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import HotlineStore
 from deconflict.channel.events import EventOutbox
@@ -76,6 +77,11 @@ class Storage(Protocol):
     @property
     def outbox(self) -> EventOutbox:
         """Every party event, numbered, stored with the fact it reports."""
+        ...
+
+    def coordination(self, node: str) -> Coordination | None:
+        """What the nodes sharing this database share, as node ``node`` sees it; ``None`` for a
+        database that has one node (it holds every lease and counts its limits itself)."""
         ...
 
     def readiness_problem(self) -> str | None:

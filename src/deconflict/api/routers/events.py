@@ -128,6 +128,7 @@ from starlette.concurrency import run_in_threadpool
 
 from deconflict.api.deps import Services
 from deconflict.api.problems import error_response, validation_problems
+from deconflict.api.rates import RateLimiter
 from deconflict.api.schemas.alerts import AlertOut
 from deconflict.api.schemas.conflicts import ConflictOut
 from deconflict.api.schemas.disclosures import DisclosureOut
@@ -135,6 +136,7 @@ from deconflict.api.schemas.incidents import IncidentCommentOut, IncidentOut
 from deconflict.api.schemas.messages import EscalationOut, MessageCreate, MessageOut
 from deconflict.api.schemas.tracks import TracksColumnsOut
 from deconflict.channel.catalogue import choose_language
+from deconflict.channel.cluster import SharedConnections
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.events import (
@@ -530,6 +532,17 @@ async def _push_tracks(websocket: WebSocket, services: Services, party: str) -> 
         return
 
 
+async def _admit(services: Services, party: str, count: int, now_s: float) -> tuple[int, float | None]:
+    """``count`` messages of ``party`` counted against its hotline rate at once: how many were
+    admitted (the first ones), and when the rest could be (see :class:`_Outbox`)."""
+    rate = services.rate
+    if rate is None:
+        return count, None
+    if isinstance(rate, RateLimiter):  # in memory: no I/O, on the event loop
+        return rate.admit_many(party, count, now_s)
+    return await run_in_threadpool(rate.admit_many, party, count, now_s)  # in the database: the cluster's
+
+
 class _Outbox:
     """Messages the party sends over its connection, sent in batches: one durable commit per batch.
 
@@ -618,14 +631,16 @@ class _Outbox:
                     await self._refuse(ref, 401, f"{ending.reason}: not sent")
                 self._subscription.end(ending)
                 return
-        admitted: list[tuple[Any, MessageCreate]] = []
-        for ref, body in batch:
-            wait_s = None if services.rate is None else services.rate.admit(self._party.name, now_s)
-            if wait_s is None:
-                admitted.append((ref, body))
-            else:
-                retry_s = max(1, math.ceil(wait_s))
-                limit = services.settings.messages_per_minute
+        try:
+            count, wait_s = await _admit(services, self._party.name, len(batch), now_s)
+        except StorageUnavailableError as exc:
+            await self._unavailable(batch, exc)
+            return
+        admitted = batch[:count]
+        if wait_s is not None:
+            retry_s = max(1, math.ceil(wait_s))
+            limit = services.settings.messages_per_minute
+            for ref, _ in batch[count:]:
                 await self._refuse(
                     ref,
                     429,
@@ -681,7 +696,12 @@ async def events(websocket: WebSocket, lang: str | None = None, tracks: bool = F
     except TooManyConnectionsError as exc:
         await websocket.close(CLOSE_TRY_AGAIN_LATER, str(exc)[:120])
         return
-    with subscription:
+    with subscription, contextlib.ExitStack() as counted:
+        if services.connections is not None:  # the cap holds over every node sharing the database
+            refused = await _count_connection(services, services.connections, party.name, counted)
+            if refused is not None:
+                await websocket.close(CLOSE_TRY_AGAIN_LATER, refused[:120])
+                return
         await websocket.send_text(json.dumps({"type": "ready", "party": party.name}))
         deliveries = _Deliveries(services, party.name)
         push = asyncio.create_task(
@@ -731,6 +751,30 @@ async def events(websocket: WebSocket, lang: str | None = None, tracks: bool = F
                 raise error
 
 
+async def _count_connection(
+    services: Services, connections: SharedConnections, party: str, counted: contextlib.ExitStack
+) -> str | None:
+    """Count a connection of ``party`` in the cluster (uncounted when ``counted`` closes); why not, if not."""
+    limit = services.settings.events_max_connections_per_party
+    try:
+        connection_id = await run_in_threadpool(connections.open, party, limit)
+    except StorageUnavailableError as exc:
+        return str(exc)
+    if connection_id is None:
+        return f"party {party!r} already has {limit} event connections (at most {limit})"
+
+    def uncount() -> None:
+        try:
+            connections.close(connection_id)
+        except StorageUnavailableError as exc:  # it stops counting once this node's heartbeat stops
+            _log.warning("event connection of %r not uncounted: %s", party, exc)
+
+    # Off the event loop, not awaited: the socket has ended, and a database outage must not hold the loop.
+    loop = asyncio.get_running_loop()
+    counted.callback(lambda: loop.run_in_executor(None, uncount))
+    return None
+
+
 async def sweep_deadlines(services: Services) -> None:
     """Every ``deadline_sweep_s``, record the deadlines passed and push them (runs until cancelled).
 
@@ -748,6 +792,7 @@ async def sweep_deadlines(services: Services) -> None:
                 services.clock.now_s(),
                 services.settings.escalation_ladder_s,
                 services.events,
+                services.lease,
             )
         except StorageUnavailableError as exc:  # one line, not a traceback, for a known outage
             _log.warning("deadline sweep failed, retried at the next one: %s", exc)

@@ -46,6 +46,7 @@ from deconflict.api.schemas.tracks import (
     TracksOut,
     decode_track_columns,
 )
+from deconflict.channel.cluster import LeaseLostError, TrackPosts
 from deconflict.channel.live import IncidentStore, LivePicture, LiveSettings, StateColumns
 from deconflict.channel.public_ids import NO_ROW, IdKind, PublicIds
 from deconflict.channel.service.incidents import comment_on_incident
@@ -160,6 +161,9 @@ def post_tracks(
     if not isinstance(columns, StateColumns):
         columns = StateColumns.of(body.track_states(settings.tracks_max_batch))
     intake = live.take_columns(party.name, columns, now_s)
+    posts: TrackPosts | None = request.app.state.services.track_posts
+    if posts is not None:  # for the other nodes: whichever runs the cycle takes them too
+        posts.append(party.name, columns, now_s)
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.count_states(intake)
@@ -341,16 +345,21 @@ async def run_cycles(services: Services, on_cycle: Callable[[float], None] | Non
     """Every ``tactical_cycle_s``, run a detection cycle in a worker thread (runs until cancelled).
 
     A cycle that fails is logged and the next one runs; a slow cycle delays the
-    next, never overlaps it. ``on_cycle`` hears how many seconds each finished cycle took.
+    next, never overlaps it. In a cluster, only the node holding the scheduler's
+    lease runs it (:mod:`deconflict.api.cluster`). ``on_cycle`` hears how many seconds each
+    finished cycle took.
     """
     if services.live is None or services.incidents is None:
         return
+    lease = services.lease
     period_s = services.settings.tactical_cycle_s
     loop = asyncio.get_running_loop()
     started = loop.time()
     while True:
         await asyncio.sleep(max(0.0, period_s - (loop.time() - started)))
         started = loop.time()
+        if not lease.held():  # another node of the cluster runs the cycle
+            continue
         try:
             took_s = time.perf_counter()
             await run_in_threadpool(
@@ -361,10 +370,14 @@ async def run_cycles(services: Services, on_cycle: Callable[[float], None] | Non
                 services.clock.now_s(),
                 services.events,
                 services.ledger,
+                lease,
             )
+            if services.live_mirror is not None:  # for the nodes that run no cycle
+                # Every cycle, even one with nothing open: the other nodes learn that a cycle ran.
+                await run_in_threadpool(services.live_mirror.write, services.live.state())
             if on_cycle is not None:
                 on_cycle(time.perf_counter() - took_s)
-        except StorageUnavailableError as exc:  # one line, not a traceback, for a known outage
+        except (StorageUnavailableError, LeaseLostError) as exc:  # one line, not a traceback
             _log.warning("tactical detection cycle failed, retried at the next one: %s", exc)
         except Exception:
             _log.exception("tactical detection cycle failed")

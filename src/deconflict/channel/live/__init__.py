@@ -74,7 +74,7 @@ from deconflict.channel.live.incidents import (
     TacticalHistory,
     new_comment,
 )
-from deconflict.channel.live.picture import CycleChanges, LivePicture
+from deconflict.channel.live.picture import CycleChanges, LivePicture, PictureState
 from deconflict.channel.live.settings import LiveSettings
 from deconflict.channel.live.tracks import (
     TRAIL_STEP_S,
@@ -122,6 +122,7 @@ __all__ = [
     "OwnTrack",
     "PartyColumns",
     "PartyPicture",
+    "PictureState",
     "StateColumns",
     "TacticalHistory",
     "TrackState",

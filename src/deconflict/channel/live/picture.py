@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 # The tactical package (the detector's compiled kernels) is imported where it is used, not here
 # (see the package's __init__).
 
-__all__ = ["CycleChanges", "LivePicture"]
+__all__ = ["CycleChanges", "LivePicture", "PictureState"]
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
@@ -86,6 +86,21 @@ class CycleChanges:
     detect_s: float
     shown: tuple[Shown, ...] = ()
     sweeps: tuple[Sweep, ...] = ()
+
+
+@dataclass(frozen=True)
+class PictureState:
+    """What the views of a live picture read besides tracks, as of a cycle at ``time_s``.
+
+    The open alerts and incidents, and the aircraft of the latest cycle that did
+    not vouch (why they are withheld): what a node that runs no cycle mirrors
+    from the one that does (:meth:`LivePicture.mirror`).
+    """
+
+    time_s: float
+    alerts: tuple[Alert, ...]
+    incidents: tuple[Incident, ...]
+    withheld: tuple[tuple[Aircraft, Withheld], ...]
 
 
 Meeting = tuple[int, int, str]
@@ -135,6 +150,8 @@ class LivePicture:
         self._cycle_lock = threading.Lock()
         self._tracks = TrackTable(self.settings)
         self._alerts = AlertTable()
+        # Another node's alerts shown instead of this picture's own (it runs no cycle): see mirror.
+        self._mirrored: tuple[Alert, ...] | None = None
         self._incidents: dict[Pair, Incident] = {(i.a, i.b): i for i in open_incidents}
         self._next_alert = next_alert_number
         self._next_incident = next_incident_id
@@ -159,6 +176,60 @@ class LivePicture:
             open_incidents=store.open_incidents(),
             plans=plans,
         )
+
+    def take_over(self, store: IncidentStore) -> None:
+        """Continue from ``store`` after another node ran the cycle: its numbering and open incidents.
+
+        For a node that takes the scheduler's lease (:mod:`deconflict.channel.cluster`):
+        numbers go on after every alert and incident recorded, and the incidents
+        the previous holder left open continue here (or close at the first cycle
+        that finds the pair separated). Alerts are not stored: the first cycle
+        here raises those still there afresh.
+        """
+        next_alert, next_incident = store.next_ids()
+        still_open = store.open_incidents()
+        with self._cycle_lock, self._lock:
+            self._next_alert = max(self._next_alert, next_alert)
+            self._next_incident = max(self._next_incident, next_incident)
+            self._incidents = {(i.a, i.b): i for i in still_open}
+            self._mirrored = None  # the cycle here raises the alerts still there afresh
+
+    def state(self) -> PictureState:
+        """The open alerts and incidents and the aircraft withheld, as of the latest cycle."""
+        with self._lock:
+            return PictureState(
+                self._cycled_s or 0.0,
+                tuple(self._alerts.open()),
+                tuple(self._incidents.values()),
+                tuple(self._withheld.items()),
+            )
+
+    def mirror(self, state: PictureState) -> None:
+        """Show ``state`` (another node's, which runs the cycle) in this picture's views.
+
+        Alerts and incidents are then answered as that node would answer them;
+        the foreign aircraft shown are this picture's own latest states of them.
+        Until :meth:`take_over`, this picture's own cycle's alerts are not shown.
+        """
+        with self._cycle_lock, self._lock:
+            self._cycled_s = state.time_s  # what follows cycles (the tracks frames) follows that node's
+            self._mirrored = state.alerts
+            self._incidents = {(i.a, i.b): i for i in state.incidents}
+            self._withheld = dict(state.withheld)
+
+    def step_down(self) -> None:
+        """Forget the alerts and incidents: another node runs the cycle (it holds the scheduler's lease).
+
+        What this picture found before is no longer kept up to date here, so it
+        shows none of it (no alerts, no foreign aircraft), rather than stale
+        alerts or an aircraft that the holder now withholds. The tracks stay.
+        """
+        with self._cycle_lock, self._lock:
+            self._alerts = AlertTable()
+            self._mirrored = ()
+            self._incidents = {}
+            self._withheld = {}
+            self._suspects = {}
 
     # -- states ---------------------------------------------------------------------------------
 
@@ -337,7 +408,13 @@ class LivePicture:
         Alerts are numbered as they appear, so oldest first is by number.
         """
         with self._lock:
-            return [a.view_for(party) for a in self._alerts.involving(party)]
+            return [a.view_for(party) for a in self._involving(party)]
+
+    def _involving(self, party: str) -> list[Alert]:
+        """The open alerts with one of ``party``'s aircraft, oldest first (the mirrored ones, if any)."""
+        if self._mirrored is None:
+            return self._alerts.involving(party)
+        return sorted((a for a in self._mirrored if a.involves(party)), key=alert_number)
 
     def alerts_page(
         self, party: str, limit: int, after: int | None = None, before: int | None = None
@@ -351,7 +428,7 @@ class LivePicture:
     def alert_count(self) -> int:
         """Alerts open now (each once, whichever side looks)."""
         with self._lock:
-            return len(self._alerts)
+            return len(self._alerts) if self._mirrored is None else len(self._mirrored)
 
     def open_incidents(self) -> list[Incident]:
         """The incidents open now."""
@@ -377,7 +454,7 @@ class LivePicture:
         """The foreign aircraft ``party`` may see (in its alerts and open incidents); under the lock."""
         foreign: list[ForeignTrack] = []
         with_alert: set[Pair] = set()
-        for alert in self._alerts.involving(party):
+        for alert in self._involving(party):
             with_alert.add((alert.a, alert.b))
             if alert.withheld_from(party) is None:
                 other = alert.b if alert.a.party == party else alert.a

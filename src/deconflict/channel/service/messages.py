@@ -24,6 +24,7 @@ from deconflict.channel.audit import (
     message_sha256,
 )
 from deconflict.channel.catalogue import Catalogue
+from deconflict.channel.cluster import Lease, LeaseLostError
 from deconflict.channel.deadlines import DeadlineStore, Escalation, is_overdue, run_deadlines
 from deconflict.channel.events import Event, EventKind, EventSink
 from deconflict.channel.messages import (
@@ -226,18 +227,49 @@ def pass_deadlines(
     now_s: float,
     ladder_s: Sequence[float],
     events: EventSink | None = None,
+    lease: Lease | None = None,
 ) -> list[Escalation]:
     """Run the deadlines (:func:`~deconflict.channel.deadlines.run_deadlines`) and record what they found.
 
     Each overdue message and each escalation step is recorded once, however
     often this runs (entries are keyed by their subject), and so is each event:
     a deadline passed and an escalation step are published to both sides only
-    when their entry is new.
+    when their entry is new. Given the scheduler's ``lease``
+    (:mod:`deconflict.channel.cluster`), only while this node holds it: checked
+    in the transaction that records them, so a node that lost it writes nothing
+    (and returns nothing; the holder does the work).
     """
+    if lease is not None and not lease.held():
+        return []
     past = messages.messages_past_deadline(now_s, len(ladder_s))
     if not past:  # the common case, on every request: one query, not two
         return []
+    try:
+        return _record_deadlines(messages, audit, past, now_s, ladder_s, events, lease)
+    except LeaseLostError:
+        return []
+
+
+def _record_deadlines(
+    messages: DeadlineStore,
+    audit: AuditLog,
+    past: list[Message],
+    now_s: float,
+    ladder_s: Sequence[float],
+    events: EventSink | None,
+    lease: Lease | None,
+) -> list[Escalation]:
+    """Record the overdue messages and escalation steps, with their entries and events, in one
+    transaction; then publish the events.
+
+    Raises
+    ------
+    LeaseLostError
+        Given a ``lease`` this node no longer holds: nothing was recorded.
+    """
     with together(audit, messages):
+        if lease is not None:
+            lease.fence()
         escalations = run_deadlines(messages, now_s, ladder_s)
         ids = audit.public_ids
         records = [

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from deconflict.channel.audit import SERVER, AuditKind, AuditLog, AuditRecord
+from deconflict.channel.cluster import Lease
 from deconflict.channel.events import Event, EventKind, EventSink
 from deconflict.channel.ledger import (
     ALERT_FIELDS,
@@ -74,6 +75,7 @@ def run_tactical_cycle(
     now_s: float,
     events: EventSink | None = None,
     ledger: DisclosureLedger | None = None,
+    lease: Lease | None = None,
 ) -> CycleChanges:
     """Run one detection cycle of the live picture and record what it changed.
 
@@ -89,6 +91,11 @@ def run_tactical_cycle(
     of a party's alert changes of the cycle in one ``alerts`` event, the most
     urgent first (:class:`~deconflict.channel.live.AlertBatch`), and its
     incidents opened and closed in one ``incident`` event (:class:`~deconflict.channel.live.IncidentBatch`).
+
+    Given the scheduler's ``lease`` (:mod:`deconflict.channel.cluster`), what the
+    cycle found is recorded only while this node holds it, checked in the same
+    transaction (:class:`~deconflict.channel.cluster.LeaseLostError` otherwise,
+    and nothing is recorded or pushed).
     """
     changes = live.cycle(now_s)
     closed: list[Incident] = []
@@ -100,6 +107,8 @@ def run_tactical_cycle(
     pending: list[Event] = []
     if touched or alerted or shown or sweeps:
         with together(audit, *present(incidents, ledger)):
+            if lease is not None:
+                lease.fence()
             if ledger is not None and sweeps:
                 since_s = now_s - live.settings.gating.sweep_window_s
                 last_s = {s: ledger.last_alarm_s(s.subject, s.prober, str(ProbeReason.SWEEP)) for s in sweeps}

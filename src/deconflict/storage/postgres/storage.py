@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from deconflict.storage.postgres.audit import PostgresAuditLog
+from deconflict.storage.postgres.cluster import PostgresCoordination
 from deconflict.storage.postgres.conflict_states import PostgresConflictStates
 from deconflict.storage.postgres.database import Database
 from deconflict.storage.postgres.events import PostgresEventOutbox
@@ -138,6 +139,10 @@ class PostgresStorage:
     def path(self) -> str:
         """The database, as a URL without its password."""
         return self.database.where
+
+    def coordination(self, node: str) -> PostgresCoordination:
+        """The cluster's shared state here (leases, limits, posted tracks), as ``node`` sees it."""
+        return PostgresCoordination(self.database, node)
 
     def readiness_problem(self) -> str | None:
         """Why the database cannot serve now (a new connection cannot query it, or its schema is not

@@ -400,8 +400,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         12, "the secret of the ids parties are shown (a keyed permutation of row ids)", _public_id_secret
     ),
     Migration(13, "geographical zones published by parties", _ZONES),
-    # Step 14 is the cluster's lease (another change); reserved here so that versions have no gap.
-    Migration(14, "reserved (the cluster's lease step)", ""),
+    # PostgreSQL's step 14 makes what nodes sharing a database need; a SQLite file has one node.
+    Migration(14, "nothing: a cluster's shared state lives only in PostgreSQL", ""),
     Migration(15, "the event outbox: every party event, numbered, stored with its fact", _EVENTS),
     Migration(
         16,

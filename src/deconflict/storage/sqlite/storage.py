@@ -108,6 +108,11 @@ class SQLiteStorage:
         """The database file (``":memory:"`` for an in-memory one)."""
         return self.database.path
 
+    def coordination(self, node: str) -> None:
+        """``None``: one node serves a SQLite file (a server lock keeps others out), so it holds every
+        lease and counts its limits in its own memory."""
+        return None
+
     def readiness_problem(self) -> str | None:
         """Why the file cannot serve now (a fresh connection cannot read it, or its schema is not
         the latest), or ``None`` when it can."""
