@@ -307,3 +307,26 @@ def test_a_database_out_of_reach_is_503_with_retry_after_not_a_500() -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "3"
     assert json.loads(response.body) == {"detail": text}
+
+
+class _Bus:
+    """An event relay as ``/v1/ready`` asks it (storage.relay.EventRelay.problem)."""
+
+    def __init__(self, problem: str | None) -> None:
+        self._problem = problem
+
+    def problem(self) -> str | None:
+        return self._problem
+
+
+def test_not_ready_while_the_event_bus_is_out_of_reach(channel: Channel) -> None:
+    app = channel.client.app
+    app.state.relay = _Bus("event bus nats://127.0.0.1:4222: not connected")  # type: ignore[attr-defined]
+    try:
+        response = channel.client.get("/v1/ready")
+        assert response.status_code == 503
+        assert response.json()["reason"] == "event bus nats://127.0.0.1:4222: not connected"
+        app.state.relay = _Bus(None)  # type: ignore[attr-defined]
+        assert channel.client.get("/v1/ready").status_code == 200
+    finally:
+        del app.state.relay  # type: ignore[attr-defined]

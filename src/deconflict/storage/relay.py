@@ -158,6 +158,13 @@ class EventRelay:
             asyncio.create_task(self._relay_forever(), name="deconflict-events-relay"),
         ]
 
+    def problem(self) -> str | None:
+        """Why this node cannot reach the bus now (not connected to any of its servers), or ``None``."""
+        client = self._client
+        if client is not None and client.is_connected:
+            return None
+        return f"event bus {', '.join(self.urls)}: not connected"
+
     async def wait_started(self, timeout_s: float) -> bool:
         """Whether delivery has subscribed to the stream within ``timeout_s``."""
         with contextlib.suppress(TimeoutError):

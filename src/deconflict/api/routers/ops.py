@@ -1,7 +1,8 @@
 """Operations endpoints for whoever runs the service: ``GET /v1/ready`` (no token) and ``GET /metrics``.
 
 ``/v1/health`` (liveness) says the process answers; ``/v1/ready`` (readiness)
-says it can serve: its database answers and is at the latest schema version.
+says it can serve: its database answers and is at the latest schema version, and (with
+``nats_url``) it is connected to the event bus.
 
 ``/metrics`` holds all-party totals (a party that subtracts its own learns
 the others'), so the party port serves it only to the operator token
@@ -32,7 +33,8 @@ router = APIRouter(tags=["operations of the service"])
     responses={503: {"model": ReadyOut, "description": "not ready, with the reason"}},
 )
 def ready(request: Request) -> JSONResponse:
-    """200 when the database answers at the latest schema version; 503 with the reason otherwise.
+    """200 when the database answers at the latest schema version (and the event bus is connected,
+    when events cross nodes through it); 503 with the reason otherwise.
 
     For load balancers and orchestrators: send traffic only while this says ready.
     """
@@ -41,6 +43,9 @@ def ready(request: Request) -> JSONResponse:
         body = ReadyOut(status="not ready", reason="the service is starting or stopping")
         return JSONResponse(body.model_dump(), status.HTTP_503_SERVICE_UNAVAILABLE)
     problem = services.storage.readiness_problem()
+    relay = getattr(request.app.state, "relay", None)  # the event bus, when events cross nodes
+    if problem is None and relay is not None:
+        problem = relay.problem()
     if problem is not None:
         body = ReadyOut(status="not ready", reason=problem)
         return JSONResponse(body.model_dump(), status.HTTP_503_SERVICE_UNAVAILABLE)
