@@ -411,6 +411,26 @@ class ChannelClient:
         listed: list[dict[str, Any]] = self._call("GET", "/v1/operations")
         return listed
 
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        """One of the caller's operations."""
+        found: dict[str, Any] = self._call(
+            "GET", f"/v1/operations/{urllib.parse.quote(operation_id, safe='')}"
+        )
+        return found
+
+    def change_operation(
+        self, operation_id: str, action: str, version: int, until: str | None = None
+    ) -> dict[str, Any]:
+        """``activate``, ``release`` or ``extend`` (to ``until``, RFC 3339) the caller's operation at
+        ``version`` (sent as ``If-Match``); returns the operation (``extend``: with the conflicts found)."""
+        changed: dict[str, Any] = self._call(
+            "POST",
+            f"/v1/operations/{urllib.parse.quote(operation_id, safe='')}/{action}",
+            None if until is None else {"until": until},
+            extra_headers={"If-Match": f'"{int(version)}"'},
+        )
+        return changed
+
     def withdraw(self, operation_id: str, version: int) -> dict[str, Any]:
         """Withdraw the caller's operation at ``version`` (sent as ``If-Match``); returns it."""
         withdrawn: dict[str, Any] = self._call(

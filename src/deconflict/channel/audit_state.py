@@ -13,7 +13,8 @@ What the log says
 - a message: ``sent`` at ``message_sent``, ``delivered`` at ``message_delivered``,
   then the ``level`` of each ``message_acknowledged`` (the last one counts);
 - an operation (``party/id``): the ``version`` and ``state`` of its last
-  ``operation_filed``, ``operation_updated`` or ``operation_withdrawn``;
+  ``operation_filed``, ``operation_updated``, ``operation_withdrawn``,
+  ``operation_activated``, ``operation_released`` or ``operation_extended``;
 - a conflict: ``open`` at ``conflict_found``, then the ``state`` of each
   ``conflict_acknowledged``, ``conflict_accepted`` and ``conflict_resolved``.
 """
@@ -30,7 +31,14 @@ from deconflict.strategic.volume import Operation
 
 __all__ = ["logged_state", "verify_state"]
 
-_OPERATION_KINDS = {AuditKind.OPERATION_FILED, AuditKind.OPERATION_UPDATED, AuditKind.OPERATION_WITHDRAWN}
+_OPERATION_KINDS = {
+    AuditKind.OPERATION_FILED,
+    AuditKind.OPERATION_UPDATED,
+    AuditKind.OPERATION_WITHDRAWN,
+    AuditKind.OPERATION_ACTIVATED,
+    AuditKind.OPERATION_RELEASED,
+    AuditKind.OPERATION_EXTENDED,
+}
 _LIFECYCLE_KINDS = {
     AuditKind.CONFLICT_ACKNOWLEDGED,
     AuditKind.CONFLICT_ACCEPTED,

@@ -67,6 +67,7 @@ class Resolution(StrEnum):
 
     AMENDED = "amended"
     WITHDRAWN = "withdrawn"
+    RELEASED = "released"
 
 
 @dataclass(frozen=True)

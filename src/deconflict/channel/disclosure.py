@@ -52,6 +52,9 @@ class ConflictView:
     zone
         For a conflict with a geographical zone, the zone's public facts
         (:meth:`~deconflict.strategic.zones.Zone.facts`); ``None`` between plans.
+    resolution, resolved_by, resolved_s
+        How a resolved conflict stopped existing (``released``, ...), by which
+        party and when, when the view announces its resolution; ``None`` otherwise.
     """
 
     id: int
@@ -67,6 +70,9 @@ class ConflictView:
     overlap_area_m2: float
     overlap_bbox: tuple[float, float, float, float]
     zone: dict[str, Any] | None = None
+    resolution: str | None = None
+    resolved_by: str | None = None
+    resolved_s: float | None = None
 
 
 def conflict_view(conflict: Conflict, viewer_party: str, *, conflict_id: int, state: str) -> ConflictView:

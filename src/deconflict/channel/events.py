@@ -72,6 +72,7 @@ __all__ = [
     "EventKind",
     "EventOutbox",
     "EventSink",
+    "OperationNotice",
     "SessionEndedError",
     "SlowConsumerError",
     "Subscription",
@@ -91,9 +92,34 @@ class EventKind(StrEnum):
     INCIDENT = "incident"
     INCIDENT_COMMENT = "incident_comment"
     PROBE_ALARM = "probe_alarm"
+    OPERATION = "operation"
 
 
-EventSubject = ConflictView | Message | Escalation | AlertBatch | IncidentBatch | CommentNotice | LedgerEntry
+@dataclass(frozen=True)
+class OperationNotice:
+    """One of the party's own operations as it is after its owner activated, released or extended it.
+
+    Attributes
+    ----------
+    id, version, state
+        The operation's id, its new version (its ETag) and state (``activated``, ``ended``, ...).
+    """
+
+    id: str
+    version: int
+    state: str
+
+
+EventSubject = (
+    ConflictView
+    | Message
+    | Escalation
+    | AlertBatch
+    | IncidentBatch
+    | CommentNotice
+    | LedgerEntry
+    | OperationNotice
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +139,9 @@ class Event:
         to its alerts of a cycle (``alerts``), of the incidents a cycle opened or
         closed (``incident``) or of an incident comment (``incident_comment``)
         involving one of its aircraft, or the ledger entry
-        of a probe alarm about another party's filings (``probe_alarm``).
+        of a probe alarm about another party's filings (``probe_alarm``), or
+        the party's own operation after it was activated, released or extended
+        (``operation``).
     id
         Its number in the outbox (:mod:`deconflict.channel.outbox`), once stored;
         ``None`` for an event of a bus without one.

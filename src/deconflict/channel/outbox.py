@@ -31,7 +31,7 @@ from typing import Any
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
-from deconflict.channel.events import Event, EventKind, EventOutbox, EventSubject
+from deconflict.channel.events import Event, EventKind, EventOutbox, EventSubject, OperationNotice
 from deconflict.channel.ledger import LedgerEntry
 from deconflict.channel.live import AlertBatch, CommentNotice, IncidentBatch
 from deconflict.channel.messages import Message
@@ -54,6 +54,7 @@ SUBJECT_TYPES: Mapping[EventKind, type[EventSubject]] = {
     EventKind.INCIDENT: IncidentBatch,
     EventKind.INCIDENT_COMMENT: CommentNotice,
     EventKind.PROBE_ALARM: LedgerEntry,
+    EventKind.OPERATION: OperationNotice,
 }
 """The subject's type of each kind of event."""
 

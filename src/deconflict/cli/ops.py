@@ -1,6 +1,6 @@
-"""``deconflict ops file|list|withdraw``: a party's operations on a channel server, from the command line.
+"""``deconflict ops file|list|withdraw|activate|release|extend``: a party's operations on a channel server.
 
-``ops file`` exits 1 when the filing found conflicts (as ``check`` does), 0 otherwise.
+``ops file`` and ``ops extend`` exit 1 when the check found conflicts (as ``check`` does), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from deconflict.cli.output import console
 from deconflict.errors import InputError, Problem
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
     from deconflict.client import ChannelClient, ChannelError, Transport
@@ -57,7 +58,7 @@ def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     """Add ``ops`` and its actions to the ``deconflict`` parser."""
     ops = sub.add_parser(
         "ops",
-        help="file, list and withdraw the party's operations on a channel server",
+        help="file, list, withdraw, activate, release and extend the party's operations on a channel server",
         description="Talks to a channel server with the party's token.",
     )
     actions = ops.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
@@ -92,6 +93,22 @@ def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     add_common_arguments(withdraw)
     withdraw.add_argument("id", metavar="OP", help="the operation's id")
     withdraw.add_argument("--version", required=True, type=int, help="the version withdrawn (its ETag)")
+
+    for action, text in (
+        ("activate", "activate an operation: its activity has started"),
+        ("release", "release an activated operation early: it ends now, its conflicts are resolved"),
+        ("extend", "extend an operation running late (exit 1: new conflicts found)"),
+    ):
+        change = actions.add_parser(action, help=text)
+        add_common_arguments(change)
+        change.add_argument("id", metavar="OP", help="the operation's id")
+        change.add_argument(
+            "--version", type=int, help="the version changed (its ETag; default: the current one, read first)"
+        )
+        if action == "extend":
+            change.add_argument(
+                "--until", required=True, metavar="TIME", help="RFC 3339 new end, e.g. 2026-01-01T14:00:00Z"
+            )
 
 
 def client_from_args(
@@ -248,6 +265,23 @@ def conflicts_table(conflicts: list[dict[str, Any]], title: str = "Conflicts") -
     return table
 
 
+def _change(client: ChannelClient, args: argparse.Namespace, out: Console) -> int:
+    version = args.version if args.version is not None else int(client.operation(args.id)["version"])
+    changed = client.change_operation(args.id, args.ops_command, version, getattr(args, "until", None))
+    if args.json:
+        print(json.dumps(changed, indent=2, ensure_ascii=False))
+        return 1 if changed.get("conflicts") else 0
+    op = changed.get("operation", changed)
+    done = {"activate": "activated", "release": "released", "extend": "extended"}[args.ops_command]
+    out.print(f"{done} {op['id']}: version {op['version']}, {op['state']}")
+    if args.ops_command != "extend":
+        return 0
+    out.print(
+        conflicts_table(changed["conflicts"], "Conflicts found") if changed["conflicts"] else "no conflict"
+    )
+    return 1 if changed["conflicts"] else 0
+
+
 def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int:
     """Run ``deconflict ops ACTION``; errors propagate to :func:`deconflict.cli.main`."""
     client = client_from_args(args, transport)
@@ -285,6 +319,8 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
         else:
             out.print("no operations")
         return 0
+    if args.ops_command in ("activate", "release", "extend"):
+        return _change(client, args, out)
     withdrawn = client.withdraw(args.id, args.version)
     if args.json:
         print(json.dumps(withdrawn, indent=2, ensure_ascii=False))

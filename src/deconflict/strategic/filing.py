@@ -5,15 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from deconflict.errors import InputError, NotFoundError, Problem, StaleVersionError
+from deconflict.errors import InputError, NotFoundError, Problem, StaleVersionError, TransitionError
 from deconflict.strategic.buffers import Buffers
-from deconflict.strategic.conflicts import Conflict, evaluate_pairs
+from deconflict.strategic.conflicts import Conflict, evaluate_pairs, format_time
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation, OperationState, Volume
 from deconflict.strategic.zones import Zone, zone_conflicts
 
-__all__ = ["FilingResult", "file_operation", "withdraw_operation"]
+__all__ = [
+    "ACTIVATION_LEAD_S",
+    "FilingResult",
+    "activate_operation",
+    "extended_volumes",
+    "file_operation",
+    "release_operation",
+    "withdraw_operation",
+]
+
+ACTIVATION_LEAD_S = 1800.0
+"""How long before its earliest start an operation may be activated (s): crews report ready early."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ def file_operation(
     buffers: Buffers = Buffers(),
     limits: Limits = Limits(),
     zones: Sequence[tuple[str, Zone]] = (),
+    state: OperationState = OperationState.PROPOSED,
 ) -> FilingResult:
     """File a new operation, or a new version of one, and find its conflicts.
 
@@ -86,6 +98,9 @@ def file_operation(
         applicable restriction the operation enters is a conflict with the
         authority (:meth:`~deconflict.strategic.zones.ZoneConflict.filed`), after
         those with other parties' plans. The party's own zones are skipped.
+    state
+        The state of the version filed: ``proposed`` for a filing or an
+        amendment; an extension keeps the operation's own (``activated``, say).
 
     Raises
     ------
@@ -133,7 +148,7 @@ def file_operation(
             party=party,
             volumes=volumes,
             priority=priority,
-            state=OperationState.PROPOSED,
+            state=state,
             version=1 if current is None else current + 1,
         )
         ids = tx.save_operation(operation, conflicts)
@@ -152,3 +167,126 @@ def withdraw_operation(store: Store, party: str, operation_id: str, version: int
         withdrawn = replace(existing, state=OperationState.WITHDRAWN, version=version + 1)
         tx.save_operation(withdrawn, [])
     return withdrawn
+
+
+def _window_s(operation: Operation) -> tuple[float, float]:
+    """The operation's earliest start and latest end (s since the epoch)."""
+    return (
+        min(v.time_start_s for v in operation.volumes),
+        max(v.time_end_s for v in operation.volumes),
+    )
+
+
+def _stored(store: Store, party: str, operation_id: str) -> Operation:
+    existing = store.get_operation(party, operation_id)
+    if existing is None:
+        raise NotFoundError(f"party {party!r} has no operation {operation_id!r}")
+    return existing
+
+
+def _change_state(
+    store: Store, existing: Operation, version: int, state: OperationState, *, keep_conflicts: bool
+) -> Operation:
+    changed = replace(existing, state=state, version=version + 1)
+    with store.transaction() as tx:
+        current = tx.current_version(existing.party, existing.id)
+        if current != version:
+            raise StaleVersionError(existing.id, version, current)
+        if keep_conflicts:
+            tx.set_state(existing.party, existing.id, state, version + 1)
+        else:
+            tx.save_operation(changed, [])
+    return changed
+
+
+def activate_operation(store: Store, party: str, operation_id: str, version: int, now_s: float) -> Operation:
+    """Activate an operation: its activity has started. Volumes and conflicts stay as they are.
+
+    A ``proposed`` or ``accepted`` operation may be activated from
+    :data:`ACTIVATION_LEAD_S` before its earliest start until its latest end;
+    the version goes up by one.
+
+    Raises
+    ------
+    NotFoundError
+        If ``party`` has no such operation.
+    TransitionError
+        If it is not ``proposed`` or ``accepted``, or ``now_s`` is outside that span.
+    StaleVersionError
+        If ``version`` is not the stored one.
+    """
+    existing = _stored(store, party, operation_id)
+    if existing.state not in (OperationState.PROPOSED, OperationState.ACCEPTED):
+        raise TransitionError(
+            f"operation {operation_id!r} is {existing.state}: "
+            "only a proposed or accepted one can be activated",
+            str(existing.state),
+        )
+    start_s, end_s = _window_s(existing)
+    if now_s < start_s - ACTIVATION_LEAD_S:
+        raise TransitionError(
+            f"operation {operation_id!r} starts at {format_time(start_s)}: it can be activated from "
+            f"{ACTIVATION_LEAD_S / 60:.0f} minutes before",
+            str(existing.state),
+        )
+    if now_s >= end_s:
+        raise TransitionError(
+            f"operation {operation_id!r} ended at {format_time(end_s)}: extend it before activating it",
+            str(existing.state),
+        )
+    return _change_state(store, existing, version, OperationState.ACTIVATED, keep_conflicts=True)
+
+
+def release_operation(store: Store, party: str, operation_id: str, version: int) -> Operation:
+    """Release an activated operation early: it ends now, its volumes stop conflicting.
+
+    The volumes are kept as filed (the record of what was reserved); the
+    store supersedes its open conflicts, as a withdrawal does.
+
+    Raises
+    ------
+    NotFoundError
+        If ``party`` has no such operation.
+    TransitionError
+        If it is not ``activated``.
+    StaleVersionError
+        If ``version`` is not the stored one.
+    """
+    existing = _stored(store, party, operation_id)
+    if existing.state is not OperationState.ACTIVATED:
+        raise TransitionError(
+            f"operation {operation_id!r} is {existing.state}: only an activated one can be released",
+            str(existing.state),
+        )
+    return _change_state(store, existing, version, OperationState.ENDED, keep_conflicts=False)
+
+
+def extended_volumes(operation: Operation, until_s: float, now_s: float) -> tuple[Volume, ...]:
+    """The operation's volumes with those that end last running until ``until_s`` instead.
+
+    Raises
+    ------
+    TransitionError
+        If the operation is ended or withdrawn.
+    InputError
+        If ``until_s`` is not later than both its latest end and ``now_s``.
+
+    """
+    if not operation.state.is_live:
+        raise TransitionError(
+            f"operation {operation.id!r} is {operation.state}: it cannot be extended", str(operation.state)
+        )
+    _, end_s = _window_s(operation)
+    if until_s <= max(end_s, now_s):
+        later = "its end, " + format_time(end_s) if end_s >= now_s else "now, " + format_time(now_s)
+        raise InputError(
+            [
+                Problem(
+                    f"operation {operation.id}",
+                    f"{format_time(until_s)} is not later than {later}",
+                    None,
+                    "until",
+                )
+            ]
+        )
+    return tuple(replace(v, time_end_s=until_s) if v.time_end_s == end_s else v for v in operation.volumes)

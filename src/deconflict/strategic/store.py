@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from deconflict.strategic.conflicts import Conflict
-from deconflict.strategic.volume import Operation, SearchBox, Volume
+from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
 from deconflict.units import AltitudeMargins
 
 __all__ = ["ConflictRecord", "Store", "StoreTransaction"]
@@ -58,6 +58,10 @@ class StoreTransaction(Protocol):
 
         Returns the ids given to ``conflicts``, in order.
         """
+        ...
+
+    def set_state(self, party: str, operation_id: str, state: OperationState, version: int) -> None:
+        """Change a stored operation's state and version only: its volumes and conflicts stay as they are."""
         ...
 
 

@@ -142,6 +142,7 @@ from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.events import (
     Event,
     EventKind,
+    OperationNotice,
     SessionEndedError,
     SlowConsumerError,
     Subscription,
@@ -394,6 +395,9 @@ def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
         return {"type": str(event.kind), "incident_id": incident_id, "comment": comment}
     if isinstance(subject, LedgerEntry):
         return {"type": str(event.kind), "alarm": DisclosureOut.of(subject, ids).model_dump(mode="json")}
+    if isinstance(subject, OperationNotice):
+        operation = {"id": subject.id, "version": subject.version, "state": subject.state}
+        return {"type": str(event.kind), "operation": operation}
     raise TypeError(f"no frame for {type(subject).__name__}")  # pragma: no cover - Event's types are closed
 
 

@@ -37,6 +37,7 @@ from deconflict.api.schemas.operations import (
     OPERATION_ID_PATTERN,
     FilingOut,
     OperationCreate,
+    OperationExtend,
     OperationOut,
     OperationUpdate,
     PlanFormat,
@@ -51,7 +52,13 @@ from deconflict.channel.events import EventSink
 from deconflict.channel.ledger import DisclosureLedger
 from deconflict.channel.plans import plan_volumes
 from deconflict.channel.public_ids import PublicIds
-from deconflict.channel.service.operations import file_plan, withdraw_plan
+from deconflict.channel.service.operations import (
+    activate_plan,
+    extend_plan,
+    file_plan,
+    release_plan,
+    withdraw_plan,
+)
 from deconflict.channel.zones import ZoneStore
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem
@@ -310,6 +317,117 @@ def convert(
         )
         raise InputError([Problem(name, message, None, "party")])
     return VolumeCollectionOut(features=[volume_feature(v) for v in volumes])
+
+
+_TRANSITION: dict[int | str, dict[str, Any]] = {
+    **_CHANGE,
+    409: {
+        "model": VersionConflictOut,
+        "description": "stale If-Match (the body names the current version), or a state not allowing it",
+    },
+}
+
+
+@router.post("/{operation_id}/activate", response_model=OperationOut, responses=_TRANSITION)
+def activate(
+    operation_id: str,
+    version: IfMatch,
+    party: CurrentParty,
+    store: StoreDep,
+    audit: AuditDep,
+    now_s: Now,
+    events: EventsDep,
+    response: Response,
+) -> OperationOut:
+    """Activate a proposed or accepted operation: its activity has started.
+
+    Allowed from 30 minutes before its earliest start until its latest end
+    (409 otherwise); its volumes and conflicts stay as they are, and the other
+    side of its conflicts is not told.
+    """
+    operation = activate_plan(store, audit, party.name, operation_id, version, now_s, events=events)
+    _set_version_headers(response, operation)
+    return OperationOut.of(operation)
+
+
+@router.post("/{operation_id}/release", response_model=OperationOut, responses=_TRANSITION)
+def release(
+    operation_id: str,
+    version: IfMatch,
+    party: RatedWithdrawer,
+    store: StoreDep,
+    audit: AuditDep,
+    now_s: Now,
+    settings: SettingsDep,
+    events: EventsDep,
+    conflict_states: ConflictStatesDep,
+    ledger: LedgerDep,
+    response: Response,
+) -> OperationOut:
+    """Release an activated operation early: it is ``ended`` now and its volumes stop conflicting.
+
+    Its conflicts become resolved (``released``) at once; the other side of each
+    gets a ``conflict`` event saying so, and nothing more. Counted as a withdrawal
+    (rate, probe alarm).
+    """
+    operation = release_plan(
+        store,
+        audit,
+        party.name,
+        operation_id,
+        version,
+        now_s,
+        conflict_states,
+        ledger=ledger,
+        probes=settings.probe_rules(),
+        events=events,
+    )
+    _set_version_headers(response, operation)
+    return OperationOut.of(operation)
+
+
+@router.post("/{operation_id}/extend", response_model=FilingOut, responses=_TRANSITION)
+def extend(
+    operation_id: str,
+    body: OperationExtend,
+    version: IfMatch,
+    party: RatedFiler,
+    store: StoreDep,
+    audit: AuditDep,
+    now_s: Now,
+    settings: SettingsDep,
+    events: EventsDep,
+    conflict_states: ConflictStatesDep,
+    ledger: LedgerDep,
+    zones: ZonesDep,
+    response: Response,
+    ids: PublicIdsDep,
+) -> FilingOut:
+    """Extend an operation running late: the volumes that end last run until ``until``.
+
+    Checked as an amendment is (against every plan and zone, the limits; the
+    earlier conflicts resolved ``amended``, the new ones returned); the state
+    and priority are kept. 422 when ``until`` is not later than its end and now.
+    """
+    published = [] if zones is None else [(z.party, z.zone) for z in zones.list_zones()]
+    result = extend_plan(
+        store,
+        audit,
+        party.name,
+        operation_id,
+        version,
+        body.until.timestamp(),
+        buffers=settings.buffers(),
+        limits=settings.limits(),
+        now_s=now_s,
+        events=events,
+        conflict_states=conflict_states,
+        ledger=ledger,
+        probes=settings.probe_rules(),
+        zones=published,
+    )
+    _set_version_headers(response, result.operation)
+    return _filing_out(result, party.name, ids)
 
 
 @router.get("", response_model=list[OperationOut])

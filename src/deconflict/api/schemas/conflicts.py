@@ -44,7 +44,7 @@ class ConflictOut(BaseModel):
 
     ``state`` is ``open``, ``acknowledged`` (by both sides), ``accepted`` (by
     both, each with a reason) or ``resolved`` (``resolution``: one side
-    ``amended`` or ``withdrawn`` its operation, ``resolved_by`` names it).
+    ``amended``, ``withdrawn`` or ``released`` its operation, ``resolved_by`` names it).
     """
 
     id: int = Field(description=PUBLIC_ID.format("conflict"))
@@ -65,7 +65,7 @@ class ConflictOut(BaseModel):
     accepted_by: list[ConflictAcceptanceOut] = Field(
         default=[], description="sides that accepted it as it is, with their reasons"
     )
-    resolution: Literal["amended", "withdrawn"] | None = None
+    resolution: Literal["amended", "withdrawn", "released"] | None = None
     resolved_by: str | None = None
     resolved: str | None = Field(default=None, description="RFC 3339 UTC time of the resolution")
     zone: ZoneFactsOut | None = Field(
@@ -78,6 +78,12 @@ class ConflictOut(BaseModel):
         """The response body of a conflict view, public id, and lifecycle (once something happened to it)."""
         lon0, lat0, lon1, lat1 = (round(v, 7) for v in view.overlap_bbox)
         extra: dict[str, Any] = {}
+        if view.resolution is not None:
+            extra = {
+                "resolution": view.resolution,
+                "resolved_by": view.resolved_by,
+                "resolved": None if view.resolved_s is None else format_time(view.resolved_s),
+            }
         if lifecycle is not None:
             extra = {
                 "acknowledged_by": [

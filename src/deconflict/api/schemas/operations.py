@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 
 from deconflict.api.schemas.conflicts import ConflictOut
 from deconflict.strategic.geojson import volume_feature
@@ -15,6 +15,7 @@ __all__ = [
     "OPERATION_ID_PATTERN",
     "FilingOut",
     "OperationCreate",
+    "OperationExtend",
     "OperationOut",
     "OperationUpdate",
     "PlanFormat",
@@ -78,6 +79,14 @@ class OperationUpdate(_PlanIn):
 
     id: OperationId | None = None
     priority: Priority | None = Field(default=None, description="higher wins; omitted: unchanged")
+
+
+class OperationExtend(BaseModel):
+    """Body of ``POST /v1/operations/{id}/extend``."""
+
+    until: AwareDatetime = Field(
+        description="RFC 3339 time the volumes that end last run until instead, e.g. 2026-01-01T14:00:00Z"
+    )
 
 
 class VolumeCollectionOut(BaseModel):

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from deconflict.channel.audit import AuditKind, AuditLog, AuditRecord, canonical_json
 from deconflict.channel.conflicts import ConflictStateStore, Resolution
 from deconflict.channel.disclosure import conflict_view
-from deconflict.channel.events import Event, EventKind, EventSink
+from deconflict.channel.events import Event, EventKind, EventSink, OperationNotice
 from deconflict.channel.ledger import (
     DisclosureLedger,
     LedgerEntry,
@@ -36,15 +37,24 @@ from deconflict.channel.service.common import (
     together,
 )
 from deconflict.channel.service.conflicts import resolve_superseded
+from deconflict.errors import NotFoundError
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import Conflict
-from deconflict.strategic.filing import FilingResult, file_operation, withdraw_operation
+from deconflict.strategic.filing import (
+    FilingResult,
+    activate_operation,
+    extended_volumes,
+    file_operation,
+    release_operation,
+    withdraw_operation,
+)
+from deconflict.strategic.geojson import volume_feature
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import ConflictRecord, Store
-from deconflict.strategic.volume import Operation, Volume
+from deconflict.strategic.volume import Operation, OperationState, Volume
 from deconflict.strategic.zones import Zone
 
-__all__ = ["file_plan", "withdraw_plan"]
+__all__ = ["activate_plan", "extend_plan", "file_plan", "release_plan", "withdraw_plan"]
 
 
 def _document_sha256(document: object) -> str | None:
@@ -92,6 +102,8 @@ def file_plan(
     ledger: DisclosureLedger | None = None,
     probes: ProbeRules = ProbeRules(),
     zones: Sequence[tuple[str, Zone]] = (),
+    state: OperationState = OperationState.PROPOSED,
+    audit_kind: AuditKind | None = None,
 ) -> FilingResult:
     """File (or amend) an operation and record it with one ``conflict_found`` entry per conflict.
 
@@ -104,7 +116,11 @@ def file_plan(
     one party's plans raises a probe alarm to it (recorded, and pushed).
     ``zones`` (published zones with their authorities): each applicable
     restriction entered is a conflict with the zone's authority, recorded as
-    every other conflict is (its entry also names the zone).
+    every other conflict is (its entry also names the zone). ``state`` is the
+    state of the version filed and ``audit_kind`` the kind of its entry
+    (``operation_filed`` or ``operation_updated`` unless given): an extension
+    gives the operation's own state and ``operation_extended`` (and its owner
+    an ``operation`` event with the others).
 
     Raises
     ------
@@ -127,9 +143,12 @@ def file_plan(
             buffers=buffers,
             limits=limits,
             zones=zones,
+            state=state,
         )
         operation = result.operation
-        kind = AuditKind.OPERATION_FILED if replaces_version is None else AuditKind.OPERATION_UPDATED
+        kind = audit_kind or (
+            AuditKind.OPERATION_FILED if replaces_version is None else AuditKind.OPERATION_UPDATED
+        )
         payload = {
             "operation": operation.id,
             "version": operation.version,
@@ -160,7 +179,8 @@ def file_plan(
                 for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
                 for side in sorted({c.party_a, c.party_b})
             ]
-            + alarm_events(alarms),
+            + alarm_events(alarms)
+            + ([_notice(party, operation)] if audit_kind is AuditKind.OPERATION_EXTENDED else []),
         )
     publish_events(events, pending)
     return result
@@ -211,6 +231,158 @@ def withdraw_plan(
         pending = record_events(events, alarm_events(alarms))
     publish_events(events, pending)
     return operation
+
+
+def _notice(party: str, operation: Operation) -> Event:
+    """The owner's ``operation`` event: the operation's id, new version and state."""
+    return Event(
+        EventKind.OPERATION, party, OperationNotice(operation.id, operation.version, str(operation.state))
+    )
+
+
+def _operation_record(kind: AuditKind, party: str, operation: Operation) -> AuditRecord:
+    payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
+    return AuditRecord(party, kind, (f"operation:{party}/{operation.id}",), (party,), payload)
+
+
+def activate_plan(
+    store: Store,
+    audit: AuditLog,
+    party: str,
+    operation_id: str,
+    version: int,
+    now_s: float,
+    *,
+    events: EventSink | None = None,
+) -> Operation:
+    """Activate an operation (:func:`~deconflict.strategic.filing.activate_operation`) and record it.
+
+    The ``operation_activated`` entry is the owner's alone, and so is the
+    ``operation`` event: the other side of its conflicts is not told (the
+    conflicts stand as they were).
+    """
+    with together(audit, store):
+        operation = activate_operation(store, party, operation_id, version, now_s)
+        audit.append([_operation_record(AuditKind.OPERATION_ACTIVATED, party, operation)], now_s)
+        pending = record_events(events, [_notice(party, operation)])
+    publish_events(events, pending)
+    return operation
+
+
+def release_plan(
+    store: Store,
+    audit: AuditLog,
+    party: str,
+    operation_id: str,
+    version: int,
+    now_s: float,
+    conflict_states: ConflictStateStore | None = None,
+    *,
+    ledger: DisclosureLedger | None = None,
+    probes: ProbeRules = ProbeRules(),
+    events: EventSink | None = None,
+) -> Operation:
+    """Release an activated operation early (it ends now) and record it.
+
+    Its open conflicts become resolved (``released``) at once, each with a
+    ``conflict_resolved`` entry for both sides and a ``conflict`` event to each
+    side: all the other side learns is that the conflict was resolved by a
+    release. Released within ``probes.window_s`` of its conflicts being found,
+    it raises the same probe alarm a withdrawal does (file, activate, release
+    must not map the others' plans more cheaply than file and withdraw).
+    """
+    alarms: list[LedgerEntry] = []
+    with together(audit, *present(store, conflict_states, ledger)):
+        revealed = _conflicts_of_operation(store, party, operation_id)
+        superseded = revealed if conflict_states is not None else []
+        operation = release_operation(store, party, operation_id, version)
+        records = [_operation_record(AuditKind.OPERATION_RELEASED, party, operation)]
+        records += resolve_superseded(
+            conflict_states, superseded, party, Resolution.RELEASED, now_s, audit.public_ids
+        )
+        audit.append(records, now_s)
+        if ledger is not None and revealed:
+            others = [(r.id, _other_side(r.conflict, party)) for r in revealed]
+            found_s = ledger.conflicts_found_s(party, others)
+            pairs = [(r.id, r.conflict) for r in revealed]
+            alarms = ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
+        resolved = [
+            Event(
+                EventKind.CONFLICT,
+                side,
+                replace(
+                    conflict_view(r.conflict, side, conflict_id=r.id, state="resolved"),
+                    resolution=str(Resolution.RELEASED),
+                    resolved_by=party,
+                    resolved_s=now_s,
+                ),
+            )
+            for r in superseded
+            for side in sorted({r.conflict.party_a, r.conflict.party_b})
+        ]
+        pending = record_events(events, [_notice(party, operation), *resolved, *alarm_events(alarms)])
+    publish_events(events, pending)
+    return operation
+
+
+def extend_plan(
+    store: Store,
+    audit: AuditLog,
+    party: str,
+    operation_id: str,
+    version: int,
+    until_s: float,
+    *,
+    buffers: Buffers,
+    limits: Limits,
+    now_s: float,
+    events: EventSink | None = None,
+    conflict_states: ConflictStateStore | None = None,
+    ledger: DisclosureLedger | None = None,
+    probes: ProbeRules = ProbeRules(),
+    zones: Sequence[tuple[str, Zone]] = (),
+) -> FilingResult:
+    """Extend an operation: the volumes that end last run until ``until_s``.
+
+    The extended volumes go through :func:`file_plan` as an amendment of
+    ``version`` would (the strategic check against every live plan and zone,
+    the extent limits, the earlier conflicts resolved ``amended``, the new ones
+    found, disclosed and pushed), keeping the operation's state and priority;
+    its entry is ``operation_extended``, and its owner gets an ``operation`` event.
+
+    Raises
+    ------
+    NotFoundError
+        If ``party`` has no such operation.
+    TransitionError, InputError
+        See :func:`~deconflict.strategic.filing.extended_volumes`.
+    StaleVersionError
+        If ``version`` is not the stored one.
+    """
+    existing = store.get_operation(party, operation_id)
+    if existing is None:
+        raise NotFoundError(f"party {party!r} has no operation {operation_id!r}")
+    volumes = extended_volumes(existing, until_s, now_s)
+    return file_plan(
+        store,
+        audit,
+        party,
+        operation_id,
+        volumes,
+        document={"type": "FeatureCollection", "features": [volume_feature(v) for v in volumes]},
+        priority=existing.priority,
+        replaces_version=version,
+        buffers=buffers,
+        limits=limits,
+        now_s=now_s,
+        events=events,
+        conflict_states=conflict_states,
+        ledger=ledger,
+        probes=probes,
+        zones=zones,
+        state=existing.state,
+        audit_kind=AuditKind.OPERATION_EXTENDED,
+    )
 
 
 def _open_conflicts_of(

@@ -99,6 +99,12 @@ class _Transaction:
     def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         return self._store._save(self._db, operation, conflicts)
 
+    def set_state(self, party: str, operation_id: str, state: OperationState, version: int) -> None:
+        self._db.execute(
+            "UPDATE operations SET state = %s, version = %s, updated_s = %s WHERE party = %s AND id = %s",
+            (str(state), version, time.time(), party, operation_id),
+        )
+
 
 class PostgresStore:
     """A :class:`~deconflict.strategic.store.Store` in PostgreSQL with PostGIS.

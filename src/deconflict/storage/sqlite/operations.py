@@ -105,6 +105,12 @@ class _Transaction:
     def save_operation(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         return self._store._save(operation, conflicts)
 
+    def set_state(self, party: str, operation_id: str, state: OperationState, version: int) -> None:
+        self._db.execute(
+            "UPDATE operations SET state = ?, version = ?, updated_s = ? WHERE party = ? AND id = ?",
+            (str(state), version, time.time(), party, operation_id),
+        )
+
 
 class SQLiteStore:
     """The default :class:`~deconflict.strategic.store.Store`: one SQLite file.
