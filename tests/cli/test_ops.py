@@ -61,6 +61,32 @@ def test_file_list_amend_and_withdraw(
     assert run_json(channel, "red", capsys, "ops", "list")[0]["state"] == "withdrawn"
 
 
+def test_activate_extend_and_release(
+    channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blue_file = _plan_file(tmp_path, "blue.geojson", blue_plan())
+    assert run_client(channel, "blue", "ops", "file", blue_file, "--id", "op-1") == 0
+    red_file = _plan_file(tmp_path, "red.geojson", red_plan())
+    assert run_client(channel, "red", "ops", "file", red_file, "--id", "red-op") == 1
+    capsys.readouterr()
+    # Without --version the current one is read first.
+    assert run_client(channel, "blue", "ops", "activate", "op-1") == 0
+    assert "activated op-1: version 2, activated" in capsys.readouterr().out
+    # Still across red's plan: the extension's check finds the conflict again (exit 1).
+    extend = ("ops", "extend", "op-1", "--version", "2", "--until", "2026-01-01T15:00:00Z")
+    assert run_client(channel, "blue", *extend) == 1
+    out = capsys.readouterr().out
+    assert "extended op-1: version 3, activated" in out and "Conflicts found" in out
+    with pytest.raises(ChannelError, match="HTTP 409"):  # stale version
+        run_client(channel, "blue", "ops", "release", "op-1", "--version", "2")
+    released = run_json(channel, "blue", capsys, "ops", "release", "op-1", "--version", "3")
+    assert (released["state"], released["version"]) == ("ended", 4)
+    (resolved,) = run_json(channel, "red", capsys, "conflicts", "list", "--state", "resolved")[-1:]
+    assert (resolved["resolution"], resolved["resolved_by"]) == ("released", "blue")
+    with pytest.raises(ChannelError, match="HTTP 409"):  # ended: nothing left to release
+        run_client(channel, "blue", "ops", "release", "op-1")
+
+
 def test_an_amendment_keeps_the_priority_unless_given_again(
     channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
