@@ -55,6 +55,11 @@ export class Api {
     return this.call("PUT", path, body, headers);
   }
 
+  /** POST a change of an object at `version` (sent as If-Match, like the CLI's --version). */
+  postIfMatch(path, version, body) {
+    return this.call("POST", path, body ?? {}, { "If-Match": `"${version}"` });
+  }
+
   /** GET a download: its bytes as a Blob and the file name the server gives (Content-Disposition). */
   async download(path, fallbackName) {
     const url = new URL(path, window.location.origin);
