@@ -85,6 +85,12 @@ def test_activate_extend_and_release(
     assert (resolved["resolution"], resolved["resolved_by"]) == ("released", "blue")
     with pytest.raises(ChannelError, match="HTTP 409"):  # ended: nothing left to release
         run_client(channel, "blue", "ops", "release", "op-1")
+    # The log replays to the stored state: op-1 at version 4, ended; its conflicts resolved.
+    db, key = tmp_path / "channel.db", tmp_path / "server.pub.pem"
+    assert main(["audit", "key", "--db", str(db), "--out", str(key)]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify", "--db", str(db), "--key", str(key)]) == 0
+    assert "stored objects as logged" in capsys.readouterr().out
 
 
 def test_an_amendment_keeps_the_priority_unless_given_again(
