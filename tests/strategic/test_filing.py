@@ -13,12 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deconflict.errors import InputError, NotFoundError, StaleVersionError
+from deconflict.errors import InputError, NotFoundError, StaleVersionError, TransitionError
 from deconflict.storage import SQLiteStore
 from deconflict.strategic import file_operation, find_conflicts, withdraw_operation
 from deconflict.strategic.buffers import Buffers
+from deconflict.strategic.filing import (
+    ACTIVATION_LEAD_S,
+    activate_operation,
+    extended_volumes,
+    release_operation,
+)
 from deconflict.strategic.limits import Limits
-from deconflict.strategic.volume import OperationState, Volume
+from deconflict.strategic.volume import Operation, OperationState, Volume
 from tests.builders import T0_S, box, circle, conflict_pairs, volume
 from tests.strategic.reference import reference_conflicts
 from tests.strategic.strategies import Case, cases
@@ -368,3 +374,52 @@ def test_filing_across_a_rollback_and_a_reopened_file_finds_what_find_conflicts_
             assert store.count_volumes() == len(case.volumes)
         finally:
             store.close()
+
+
+def test_activation_keeps_volumes_and_conflicts_within_its_span(store: SQLiteStore) -> None:
+    file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+    with pytest.raises(TransitionError, match="can be activated from 30 minutes before"):
+        activate_operation(store, "blue", "b", 1, T0_S - ACTIVATION_LEAD_S - 1.0)
+    with pytest.raises(TransitionError, match="ended at"):
+        activate_operation(store, "blue", "b", 1, T0_S + 3600.0)
+    with pytest.raises(StaleVersionError):
+        activate_operation(store, "blue", "b", 2, T0_S)
+    with pytest.raises(NotFoundError):
+        activate_operation(store, "blue", "nope", 1, T0_S)
+    activated = activate_operation(store, "blue", "b", 1, T0_S - ACTIVATION_LEAD_S)
+    assert (activated.state, activated.version) == (OperationState.ACTIVATED, 2)
+    stored = store.get_operation("blue", "b")
+    assert stored is not None and (stored.state, stored.version) == (OperationState.ACTIVATED, 2)
+    assert [v.id for v in stored.volumes] == ["b1"]
+    assert len(store.list_conflict_records("blue")) == 1  # still open
+    assert store.count_volumes() == 2  # still indexed
+    with pytest.raises(TransitionError, match="only a proposed or accepted one"):
+        activate_operation(store, "blue", "b", 2, T0_S)
+
+
+def test_release_ends_an_activated_operation_and_supersedes_its_conflicts(store: SQLiteStore) -> None:
+    file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+    file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+    with pytest.raises(TransitionError, match="only an activated one can be released"):
+        release_operation(store, "blue", "b", 1)
+    activate_operation(store, "blue", "b", 1, T0_S)
+    released = release_operation(store, "blue", "b", 2)
+    assert (released.state, released.version) == (OperationState.ENDED, 3)
+    assert store.list_conflict_records("red") == []
+    assert store.count_volumes() == 1  # only red's is live
+    assert file_operation(store, "red", "r2", [volume("r2", "red", SQUARE)]).conflicts == ()
+
+
+def test_an_extension_moves_the_volumes_that_end_last() -> None:
+    early = volume("v1", "blue", SQUARE, end_s=T0_S + 1800.0, operation="b")
+    late = volume("v2", "blue", SQUARE, end_s=T0_S + 3600.0, operation="b")
+    operation = Operation("b", "blue", (early, late))
+    extended = extended_volumes(operation, T0_S + 7200.0, T0_S)
+    assert [v.time_end_s for v in extended] == [T0_S + 1800.0, T0_S + 7200.0]
+    with pytest.raises(InputError, match="is not later than its end"):
+        extended_volumes(operation, T0_S + 3600.0, T0_S)
+    with pytest.raises(InputError, match="is not later than now"):
+        extended_volumes(operation, T0_S + 3700.0, T0_S + 4000.0)
+    with pytest.raises(TransitionError, match="cannot be extended"):
+        extended_volumes(replace(operation, state=OperationState.ENDED), T0_S + 7200.0, T0_S)
