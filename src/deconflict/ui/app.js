@@ -5,7 +5,7 @@ import { Api, ApiError, EventStream, MISSING } from "./api.js";
 import { checkAuditChain } from "./audit.js";
 import { renderComposer, replyTo, setupComposer, startComposer, stopComposer } from "./compose.js";
 import { amendPlan, renderPlanner, startPlanner, stopPlanner, withdrawPlan } from "./planner.js";
-import { formatDuration, formatUtc, parseTime } from "./format.js";
+import { formatDuration, formatUtc, html, parseTime } from "./format.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { MapView } from "./map.js";
 import {
@@ -55,6 +55,8 @@ const state = {
   planId: null,
   disputingId: null,
   acceptingId: null,
+  extendingId: null,
+  planError: null,
   charts: [],
   auditHeadSeq: null,
 };
@@ -239,7 +241,9 @@ function renderConflicts() {
 }
 
 function renderPlans() {
-  setPanel("panel-plans", plansPanel(state.operations, state.planId));
+  const error = state.planError ? html`<p class="note error" role="alert">${state.planError}</p>` : "";
+  const plans = plansPanel(state.operations, state.planId, state.conflicts ?? [], Date.now(), state.extendingId);
+  setPanel("panel-plans", html`${error}${plans}`);
   renderPlanner();
   setCount("plans", (state.operations ?? []).length, false);
   if (mapView) {
@@ -393,6 +397,36 @@ async function loadConflicts() {
   if (api !== state.api) return;
   state.conflicts = conflicts;
   renderConflicts();
+  renderPlans();
+}
+
+async function loadOperations() {
+  const api = state.api;
+  const operations = await api.get("/v1/operations");
+  if (api !== state.api) return;
+  state.operations = operations;
+  renderPlans();
+}
+
+/**
+ * Activate, release or extend an own operation at the version the page shows (If-Match); a refusal
+ * (its state, its window, a stale version) is shown above the plans, and the plans read again.
+ */
+async function changePlan(id, action, body) {
+  const op = (state.operations ?? []).find((o) => o.id === id);
+  if (!op) return;
+  await guarded(async () => {
+    try {
+      await state.api.postIfMatch(`/v1/operations/${encodeURIComponent(id)}/${action}`, op.version, body);
+      state.planError = null;
+      state.extendingId = null;
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status === 401) throw error;
+      const detail = Array.isArray(error.detail) ? error.detail.map((p) => p.msg).join("; ") : error.detail;
+      state.planError = `${id}: ${detail}`;
+    }
+    await Promise.all([loadOperations(), loadConflicts()]);
+  });
 }
 
 /**
@@ -472,6 +506,10 @@ function onEvent(frame) {
       break;
     case "conflict":
       guarded(loadConflicts);
+      break;
+    case "operation":
+      guarded(loadOperations);
+      guarded(refreshAuditBadge);
       break;
     case "alerts": {
       // One frame per cycle carries every change to the party's alerts: apply them all, render once.
@@ -647,6 +685,25 @@ async function onPanelClick(event) {
       event.stopPropagation();
       await guarded(() => withdrawPlan(id));
       break;
+    case "activate-plan":
+      event.stopPropagation();
+      await changePlan(id, "activate");
+      break;
+    case "release-plan":
+      event.stopPropagation();
+      if (await confirmAction(t("confirm_release", { id }))) await changePlan(id, "release");
+      break;
+    case "extend-plan":
+      event.stopPropagation();
+      state.extendingId = id;
+      renderPlans();
+      document.querySelector(".extend-form input")?.focus();
+      break;
+    case "cancel-extend":
+      event.stopPropagation();
+      state.extendingId = null;
+      renderPlans();
+      break;
     case "download-plan":
       event.stopPropagation();
       await guarded(() => downloadPlan(id, target.dataset.format));
@@ -665,6 +722,8 @@ async function onPanelSubmit(event) {
   if (!text) return;
   if (form.classList.contains("dispute-form")) {
     await ackMessage(id, "disputed", text);
+  } else if (form.classList.contains("extend-form")) {
+    await changePlan(id, "extend", { until: text });
   } else if (form.classList.contains("accept-form")) {
     await guarded(async () => {
       await state.api.post(`/v1/conflicts/${id}/accept`, { reason: text });
@@ -834,6 +893,8 @@ function logOut(message) {
     planId: null,
     disputingId: null,
     acceptingId: null,
+    extendingId: null,
+    planError: null,
     auditHeadSeq: null,
   });
   if (mapView) {

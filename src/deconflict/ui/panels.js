@@ -154,21 +154,101 @@ export function conflictsPanel(conflicts, party, acceptingId) {
   })}</ul>`;
 }
 
-/** `selectedId`: the plan the "w" key withdraws (chosen by a click). */
-export function plansPanel(operations, selectedId = null) {
+/** What the owner may do with an operation in each state (the server checks it again). */
+const PLAN_ACTIONS = {
+  proposed: ["activate", "extend"],
+  accepted: ["activate", "extend"],
+  activated: ["release", "extend"],
+};
+
+/** An operation's latest end (ms), the end an extension moves. */
+export function planEndMs(op) {
+  return Math.max(...op.volumes.features.map((f) => parseTime(f.properties.time_end)));
+}
+
+const DAY_MS = 86_400_000;
+const CHART = { width: 440, label: 72, row: 22, axis: 18 };
+
+/**
+ * The planning chart: the UTC day of `nowMs` on a time axis, each own operation a row of bars (one
+ * per volume, coloured by its state), the open conflicts of each marked on its row, "now" a line.
+ */
+export function planningChart(operations, conflicts, nowMs) {
+  const day0 = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  const plotW = CHART.width - CHART.label - 12;
+  const x = (ms) => CHART.label + (Math.min(Math.max(ms, day0), day0 + DAY_MS) - day0) * (plotW / DAY_MS);
+  const inDay = (start, end) => end > day0 && start < day0 + DAY_MS;
+  const rows = operations.filter((op) =>
+    op.volumes.features.some((f) => inDay(parseTime(f.properties.time_start), parseTime(f.properties.time_end))),
+  );
+  const height = CHART.axis + Math.max(rows.length, 1) * CHART.row + 2;
+  const ticks = [0, 3, 6, 9, 12, 15, 18, 21, 24].map((h) => {
+    const at = x(day0 + h * 3_600_000);
+    return html`<line class="tick" x1="${at}" x2="${at}" y1="${CHART.axis - 4}" y2="${height}"/>
+      <text class="tick-label" x="${at}" y="${CHART.axis - 6}">${String(h).padStart(2, "0")}</text>`;
+  });
+  const bars = rows.map((op, i) => {
+    const y = CHART.axis + i * CHART.row + 3;
+    const own = (conflicts ?? []).filter(
+      (c) => c.operation === op.id && c.state !== "resolved" && inDay(parseTime(c.time_start), parseTime(c.time_end)),
+    );
+    return html`<g class="chart-row" data-id="${op.id}">
+      <text class="row-label" x="2" y="${y + (CHART.row - 8) / 2}">${op.id.length > 11 ? op.id.slice(0, 10) + "…" : op.id}<title>${op.id}</title></text>
+      ${op.volumes.features.map((f) => {
+        const [start, end] = [parseTime(f.properties.time_start), parseTime(f.properties.time_end)];
+        if (!inDay(start, end)) return "";
+        return html`<rect class="bar state-${op.state}" x="${x(start)}" y="${y}" width="${Math.max(1, x(end) - x(start))}"
+          height="${CHART.row - 8}"><title>${op.id} · ${f.properties.id} · ${t("op_" + op.state)} · ${formatUtc(start, { short: true })}–${formatUtc(end, { short: true })}</title></rect>`;
+      })}
+      ${own.map((c) => {
+        const [start, end] = [parseTime(c.time_start), parseTime(c.time_end)];
+        return html`<rect class="conflict-mark" data-conflict="${c.id}" x="${x(start)}" y="${y + CHART.row - 7}"
+          width="${Math.max(2, x(end) - x(start))}" height="4"><title>${t("conflicts")} #${c.id} ${t("vs")} ${c.other_party.toUpperCase()} · ${formatUtc(start, { short: true })}–${formatUtc(end, { short: true })}</title></rect>`;
+      })}
+    </g>`;
+  });
+  const now = x(nowMs);
+  return html`<figure class="planning-chart"><figcaption>${t("planning_chart")} ${formatUtc(day0).slice(0, 10)}</figcaption>
+    <svg viewBox="0 0 ${CHART.width} ${height}" role="img" aria-label="${t("planning_chart")}">
+      ${ticks}${rows.length ? bars : html`<text class="row-label" x="2" y="${CHART.axis + 12}">${t("chart_empty")}</text>`}
+      <line class="now" x1="${now}" x2="${now}" y1="${CHART.axis - 4}" y2="${height}"><title>${t("now")}</title></line>
+    </svg></figure>`;
+}
+
+/** The extension form of `op`, open while `extendingId` is its id: the new end, RFC 3339 UTC. */
+function extendForm(op, extendingId) {
+  if (extendingId !== op.id) return "";
+  const until = new Date(planEndMs(op) + 3_600_000).toISOString().replace(".000Z", "Z");
+  return html`<form class="extend-form" data-id="${op.id}">
+    <input name="until" required value="${until}" aria-label="${t("extend_until")} ${op.id}" title="${t("extend_until")}" />
+    <button type="submit" class="primary">${t("plan_extend")}</button>
+    <button type="button" data-action="cancel-extend" data-id="${op.id}">${t("cancel")}</button>
+  </form>`;
+}
+
+/**
+ * `selectedId`: the plan the "w" key withdraws (chosen by a click); `conflicts` and `nowMs` for the
+ * planning chart above the list; `extendingId`: the plan whose extension form is open.
+ */
+export function plansPanel(operations, selectedId = null, conflicts = [], nowMs = Date.now(), extendingId = null) {
   if (operations === null) return note("…");
   if (!operations.length) return note(t("empty"));
-  return html`<ul class="list plans">${operations.map(
+  return html`${planningChart(operations, conflicts, nowMs)}<ul class="list plans">${operations.map(
     (op) => html`<li class="plan${raw(op.id === selectedId ? " selected" : "")}" data-action="focus-plan" data-id="${op.id}">
-      <div class="row"><span class="badge plan-state">${op.state}</span>
+      <div class="row"><span class="badge plan-state op-${op.state}">${t("op_" + op.state)}</span>
         <span class="who"><b>${op.id}</b></span>
         <span class="meta">${t("version")} ${op.version} · ${t("priority")} ${op.priority}</span></div>
-      ${op.state === "withdrawn"
+      ${op.state === "withdrawn" || op.state === "ended"
         ? ""
         : html`<div class="actions">
+            ${(PLAN_ACTIONS[op.state] ?? []).map(
+              (action) => html`<button type="button" class="${action === "activate" ? "primary" : ""}" data-action="${action}-plan"
+                data-id="${op.id}" aria-label="${t("plan_" + action)} ${op.id}">${t("plan_" + action)}</button>`,
+            )}
             <button type="button" data-action="amend-plan" data-id="${op.id}" aria-label="${t("amend")} ${op.id}">${t("amend")}</button>
             <button type="button" class="danger" data-action="withdraw-plan" data-id="${op.id}" aria-label="${t("withdraw")} ${op.id}">${t("withdraw")}</button>
-          </div>`}
+          </div>
+          ${extendForm(op, extendingId)}`}
       <div class="downloads">${t("download")}: ${PLAN_FORMATS.map(
         ([format, label]) => html`<button type="button" class="link" data-action="download-plan" data-id="${op.id}"
           data-format="${format}" aria-label="${t("download")} ${op.id} ${label}">${label}</button>`,
