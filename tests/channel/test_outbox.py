@@ -16,7 +16,7 @@ import pytest
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
-from deconflict.channel.events import Event, EventBus, EventKind, EventSubject
+from deconflict.channel.events import Event, EventBus, EventKind, EventSubject, OperationNotice
 from deconflict.channel.gating import Withheld
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.channel.live import (
@@ -119,6 +119,7 @@ SUBJECTS: dict[EventKind, EventSubject] = {
             DisclosureKind.PROBE_ALARM, "blue", "red", "op", ("time_window",), "conflict:1,2", T0_S, "burst"
         ),
     ),
+    EventKind.OPERATION: OperationNotice("op-1", 3, "ended"),
 }
 
 
