@@ -185,3 +185,22 @@ def test_another_partys_operation_cannot_be_activated_released_or_extended(chann
         assert change(channel, "blue", "red-op", action, 1, **body).status_code == 404
     red = channel.client.get("/v1/operations/red-op", headers=channel.auth("red")).json()
     assert (red["version"], red["state"]) == (1, "proposed")
+
+
+def test_an_amendment_of_an_activated_operation_keeps_it_activated(channel: Channel) -> None:
+    file(channel, "blue", "blue-op", *BLUE_BOX)
+    assert change(channel, "blue", "blue-op", "activate", 1).status_code == 200
+    body = plan("blue-op", box_feature("blue-op-v2", 36.2, 35.0, 36.3, 35.1))
+    amended = channel.client.put(
+        "/v1/operations/blue-op", json=body, headers=channel.auth("blue", If_Match='"2"')
+    )
+    assert amended.status_code == 200, amended.text
+    assert (amended.json()["operation"]["state"], amended.json()["operation"]["version"]) == ("activated", 3)
+    # A proposed one stays proposed; a withdrawn one filed again is proposed again.
+    file(channel, "blue", "other", 30.0, 30.0, 30.1, 30.1)
+    again = channel.client.put(
+        "/v1/operations/other",
+        json=plan("other", box_feature("o", 30.0, 30.0, 30.1, 30.1)),
+        headers=channel.auth("blue", If_Match='"1"'),
+    )
+    assert again.json()["operation"]["state"] == "proposed"

@@ -78,7 +78,7 @@ def file_operation(
     buffers: Buffers = Buffers(),
     limits: Limits = Limits(),
     zones: Sequence[tuple[str, Zone]] = (),
-    state: OperationState = OperationState.PROPOSED,
+    state: OperationState | None = None,
 ) -> FilingResult:
     """File a new operation, or a new version of one, and find its conflicts.
 
@@ -99,8 +99,9 @@ def file_operation(
         authority (:meth:`~deconflict.strategic.zones.ZoneConflict.filed`), after
         those with other parties' plans. The party's own zones are skipped.
     state
-        The state of the version filed: ``proposed`` for a filing or an
-        amendment; an extension keeps the operation's own (``activated``, say).
+        The state of the version filed; ``None``: ``proposed``, except that an
+        amendment of an ``activated`` operation keeps it ``activated`` (the
+        activity goes on under the amended plan).
 
     Raises
     ------
@@ -111,11 +112,15 @@ def file_operation(
         If the volumes are empty, too many, of another party or have duplicate ids.
     """
     _check_volumes(operation_id, party, volumes, limits)
-    if priority is None:
+    if priority is None or state is None:
         # Read before the transaction: if the operation changes meanwhile, its version
         # does too and the check below refuses the amendment as stale.
         existing = None if replaces_version is None else store.get_operation(party, operation_id)
-        priority = existing.priority if existing is not None else 0
+        if priority is None:
+            priority = existing.priority if existing is not None else 0
+        if state is None:
+            running = existing is not None and existing.state is OperationState.ACTIVATED
+            state = OperationState.ACTIVATED if running else OperationState.PROPOSED
     margins = store.margins
     volumes = tuple(replace(v, operation=operation_id, priority=priority) for v in volumes)
     with store.transaction() as tx:

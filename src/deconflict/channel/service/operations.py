@@ -102,7 +102,7 @@ def file_plan(
     ledger: DisclosureLedger | None = None,
     probes: ProbeRules = ProbeRules(),
     zones: Sequence[tuple[str, Zone]] = (),
-    state: OperationState = OperationState.PROPOSED,
+    state: OperationState | None = None,
     audit_kind: AuditKind | None = None,
 ) -> FilingResult:
     """File (or amend) an operation and record it with one ``conflict_found`` entry per conflict.
@@ -117,8 +117,10 @@ def file_plan(
     ``zones`` (published zones with their authorities): each applicable
     restriction entered is a conflict with the zone's authority, recorded as
     every other conflict is (its entry also names the zone). ``state`` is the
-    state of the version filed and ``audit_kind`` the kind of its entry
-    (``operation_filed`` or ``operation_updated`` unless given): an extension
+    state of the version filed (``None``: as
+    :func:`~deconflict.strategic.filing.file_operation` decides) and
+    ``audit_kind`` the kind of its entry (``operation_filed`` or
+    ``operation_updated`` unless given): an extension
     gives the operation's own state and ``operation_extended`` (and its owner
     an ``operation`` event with the others).
 
