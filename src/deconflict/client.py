@@ -13,19 +13,24 @@ A session looks like this (it needs a running server)::
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
 import secrets
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.errors import DeconflictError, InputError, Problem
+from deconflict.errors import BlindSessionError, DeconflictError, InputError, Problem
+
+if TYPE_CHECKING:  # the blind protocol (NumPy, ristretto255) is imported only by those who run it
+    from deconflict.blind.protocol import BlindParty, BlindResult
 
 __all__ = [
     "ChannelClient",
@@ -545,3 +550,98 @@ class ChannelClient:
         path = f"/v1/incidents/{int(incident_id)}/comments"
         added: dict[str, Any] = self._call("POST", path, {"text": text})
         return added
+
+    # --- blind sessions: the server relays opaque messages (deconflict.blind) --------------
+
+    def _blind_path(self, session: str, *rest: str) -> str:
+        return "/".join(["/v1/blind/sessions", urllib.parse.quote(session, safe=""), *rest])
+
+    def blind_start(self, session: str, peer: str, parameters: str) -> dict[str, Any]:
+        """Start blind session ``session`` with ``peer`` under the agreed public ``parameters``."""
+        started: dict[str, Any] = self._call(
+            "POST", "/v1/blind/sessions", {"session": session, "peer": peer, "parameters": parameters}
+        )
+        return started
+
+    def blind_status(self, session: str) -> dict[str, Any]:
+        """The relay's view of a session: parties, parameters, which phases each posted."""
+        found: dict[str, Any] = self._call("GET", self._blind_path(session))
+        return found
+
+    def blind_post(self, session: str, phase: str, body: bytes) -> None:
+        """Post the caller's message of ``phase`` (opaque to the server)."""
+        path = self._blind_path(session, "messages", phase)
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/octet-stream"}
+        response = self._transport.request("PUT", self.url + path, headers, body)
+        if response.status >= 400:
+            raise ChannelError(
+                f"PUT {path}: HTTP {response.status}: {_describe(response.body[:200])}", response.status
+            )
+
+    def blind_fetch(self, session: str, phase: str) -> bytes:
+        """The other party's message of ``phase``, as it posted it."""
+        path = self._blind_path(session, "messages", phase)
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/octet-stream"}
+        response = self._transport.request("GET", self.url + path, headers, None)
+        if response.status >= 400:
+            raise ChannelError(
+                f"GET {path}: HTTP {response.status}: {_describe(response.body[:200])}", response.status
+            )
+        return response.body
+
+    def blind_end(self, session: str) -> None:
+        """End the session for both parties: the server deletes its messages."""
+        self._call("DELETE", self._blind_path(session))
+
+    def _blind_posted(self, session: str, sender: str, phase: str) -> bool:
+        try:
+            posted = self.blind_status(session)["posted"]
+        except ChannelError as exc:
+            if exc.status == 404:
+                raise BlindSessionError(
+                    f"blind session {session!r} was ended by the other party, or expired"
+                ) from exc
+            raise
+        return any(p["sender"] == sender and p["phase"] == phase for p in posted)
+
+    def run_blind_session(
+        self, party: BlindParty, *, poll_s: float = 1.0, timeout_s: float = 3600.0, sleep: Any = time.sleep
+    ) -> BlindResult:
+        """Run ``party``'s side of its session through the relay: post each phase, wait for the other's.
+
+        The session must have been started (:meth:`blind_start`). Any fault the
+        protocol finds (an altered, replayed or misaddressed message) raises
+        :class:`~deconflict.errors.BlindSessionError` and never yields a result.
+
+        Raises
+        ------
+        BlindSessionError
+            The protocol aborted, or the other party's message did not come within ``timeout_s``.
+        """
+        from deconflict.blind.protocol import Phase
+
+        session = party.params.session_id
+        waited_s = 0.0
+        result: BlindResult | None = None
+        try:
+            for phase, make in (
+                (Phase.HELLO, party.hello),
+                (Phase.BLINDED, party.blinded),
+                (Phase.REBLINDED, party.reblinded),
+            ):
+                self.blind_post(session, phase.value, make().to_bytes())
+                while not self._blind_posted(session, party.peer, phase.value):
+                    if waited_s >= timeout_s:
+                        raise BlindSessionError(
+                            f"{phase.value} from {party.peer!r} did not come within {timeout_s:.0f} s"
+                        )
+                    sleep(poll_s)
+                    waited_s += poll_s
+                result = party.receive(self.blind_fetch(session, phase.value))
+        except BlindSessionError:
+            with contextlib.suppress(ChannelError):  # the other party is told by the session's end
+                self.blind_end(session)
+            raise
+        if result is None:  # pragma: no cover - the protocol returns its result on the last phase
+            raise BlindSessionError("the session ended without a result")
+        return result

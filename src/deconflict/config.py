@@ -402,6 +402,23 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=16 * 1024 * 1024, gt=0, description="largest request body, with or without Content-Length"
     )
+    blind_sessions_per_hour: int = Field(
+        default=4,
+        gt=0,
+        description=(
+            "blind sessions one pair of parties may start in any hour (POST /v1/blind/sessions, either "
+            "party starting): each lets a party learn where the other flies inside its own cover, so "
+            "this bounds how much a prober with huge covers learns"
+        ),
+    )
+    blind_session_ttl_s: float = Field(
+        default=6 * 3600.0,
+        gt=0.0,
+        description=(
+            "a blind session's messages are deleted this long after it started, if neither party "
+            "ended it before (a 10k-volume session takes about half an hour)"
+        ),
+    )
     messages_per_minute: int = Field(
         default=120, gt=0, description="messages one party may send in any 60 s (POST /v1/messages)"
     )

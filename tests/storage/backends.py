@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
+from deconflict.storage.sqlite.blind import SQLiteBlindRelayStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database as SQLiteDatabase
 from deconflict.storage.sqlite.incidents import SQLiteIncidentStore
@@ -59,7 +60,8 @@ class Backend(Protocol):
 
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
         """A store of ``kind`` (``operations``, ``parties``, ``messages``, ``audit``,
-        ``conflict_states``, ``incidents``, ``ledger``, ``zones``) on the database ``on``, or its own."""
+        ``conflict_states``, ``incidents``, ``ledger``, ``zones``, ``blind``) on the database ``on``,
+        or its own."""
         ...
 
     def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:
@@ -95,6 +97,7 @@ class SQLiteBackend:
             "incidents": SQLiteIncidentStore,
             "ledger": SQLiteDisclosureLedger,
             "zones": SQLiteZoneStore,
+            "blind": SQLiteBlindRelayStore,
         }[kind](where, **options)
 
     def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:
@@ -129,6 +132,7 @@ class PostgresBackend:
 
     def store(self, kind: str, on: Any = None, **options: Any) -> Any:
         from deconflict.storage.postgres.audit import PostgresAuditLog
+        from deconflict.storage.postgres.blind import PostgresBlindRelayStore
         from deconflict.storage.postgres.conflict_states import PostgresConflictStates
         from deconflict.storage.postgres.incidents import PostgresIncidentStore
         from deconflict.storage.postgres.ledger import PostgresDisclosureLedger
@@ -149,6 +153,7 @@ class PostgresBackend:
             "incidents": PostgresIncidentStore,
             "ledger": PostgresDisclosureLedger,
             "zones": PostgresZoneStore,
+            "blind": PostgresBlindRelayStore,
         }[kind](where, **options)
 
     def open(self, margins: AltitudeMargins = AltitudeMargins()) -> Any:

@@ -18,6 +18,7 @@ from deconflict.api.metrics import Metrics
 from deconflict.api.middleware import RequestObserver
 from deconflict.api.rates import RATE_WINDOW_S, RateLimiter
 from deconflict.api.routers import audit as audit_routes
+from deconflict.api.routers import blind as blind_routes
 from deconflict.api.routers import catalogue as catalogue_routes
 from deconflict.api.routers import conflicts, disclosures, docs, health, operations
 from deconflict.api.routers import events as event_routes
@@ -211,6 +212,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
         stats_routes,
         tracks_routes,
         ops_routes,
+        blind_routes,
         ui_routes,
         docs,
     ):

@@ -13,6 +13,7 @@ from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from deconflict.channel.audit import AuditLog
+from deconflict.channel.blind_relay import BlindRelayStore
 from deconflict.channel.catalogue import Catalogue, choose_language
 from deconflict.channel.cluster import (
     Lease,
@@ -40,6 +41,7 @@ from deconflict.strategic.store import Store
 
 __all__ = [
     "AuditDep",
+    "BlindRelayDep",
     "CatalogueDep",
     "ConflictRow",
     "ConflictStatesDep",
@@ -138,6 +140,11 @@ class Services:
         """Geographical zones published by parties."""
         return self.storage.zones
 
+    @property
+    def blind(self) -> BlindRelayStore:
+        """Blind sessions and their opaque messages."""
+        return self.storage.blind
+
 
 def _services(request: Request) -> Services:
     services = getattr(request.app.state, "services", None)
@@ -194,6 +201,10 @@ async def _zones(request: Request) -> ZoneStore:
     return _services(request).zones
 
 
+async def _blind(request: Request) -> BlindRelayStore:
+    return _services(request).blind
+
+
 async def _public_ids(request: Request) -> PublicIds:
     return _services(request).public_ids
 
@@ -215,6 +226,8 @@ EventsDep = Annotated[EventBus, Depends(_events)]
 """The app's event bus: pass it to the :mod:`~deconflict.channel.service` functions that publish."""
 ZonesDep = Annotated[ZoneStore, Depends(_zones)]
 """Published geographical zones: every filing is checked against them."""
+BlindRelayDep = Annotated[BlindRelayStore, Depends(_blind)]
+"""The blind relay: sessions and the opaque messages of their two parties."""
 PublicIdsDep = Annotated[PublicIds, Depends(_public_ids)]
 """The ids parties are shown (:mod:`deconflict.channel.public_ids`): encode every id a response carries."""
 Now = Annotated[float, Depends(_now)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol, Self
 
 from deconflict.channel.audit import AuditLog
+from deconflict.channel.blind_relay import BlindRelayStore
 from deconflict.channel.cluster import Coordination
 from deconflict.channel.conflicts import ConflictStateStore
 from deconflict.channel.deadlines import HotlineStore
@@ -82,6 +83,11 @@ class Storage(Protocol):
     def coordination(self, node: str) -> Coordination | None:
         """What the nodes sharing this database share, as node ``node`` sees it; ``None`` for a
         database that has one node (it holds every lease and counts its limits itself)."""
+        ...
+
+    @property
+    def blind(self) -> BlindRelayStore:
+        """Blind sessions and their opaque messages, relayed between two parties."""
         ...
 
     def readiness_problem(self) -> str | None:

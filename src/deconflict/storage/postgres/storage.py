@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from deconflict.storage.postgres.audit import PostgresAuditLog
+from deconflict.storage.postgres.blind import PostgresBlindRelayStore
 from deconflict.storage.postgres.cluster import PostgresCoordination
 from deconflict.storage.postgres.conflict_states import PostgresConflictStates
 from deconflict.storage.postgres.database import Database
@@ -84,6 +85,7 @@ class PostgresStorage:
     ledger: PostgresDisclosureLedger
     zones: PostgresZoneStore
     outbox: PostgresEventOutbox
+    blind: PostgresBlindRelayStore
 
     @classmethod
     def open(
@@ -131,6 +133,7 @@ class PostgresStorage:
                 store(PostgresDisclosureLedger),
                 store(PostgresZoneStore),
                 store(PostgresEventOutbox),
+                store(PostgresBlindRelayStore),
             )
             opened.pop_all()
         return storage
@@ -152,6 +155,7 @@ class PostgresStorage:
     def close(self) -> None:
         """Close every store, then the database (its pool closes with its last user)."""
         for store in (
+            self.blind,
             self.zones,
             self.outbox,
             self.ledger,

@@ -332,6 +332,27 @@ CREATE TABLE IF NOT EXISTS zones (
 );
 """
 
+_BLIND_RELAY = """
+CREATE TABLE IF NOT EXISTS blind_sessions (
+    id TEXT PRIMARY KEY,
+    initiator TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    started_s REAL NOT NULL,
+    ended_s REAL
+);
+CREATE INDEX IF NOT EXISTS blind_sessions_started ON blind_sessions (started_s);
+CREATE TABLE IF NOT EXISTS blind_messages (
+    seq INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES blind_sessions (id),
+    sender TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    body BLOB NOT NULL,
+    posted_s REAL NOT NULL,
+    UNIQUE (session_id, sender, phase)
+);
+"""
+
 
 _EVENTS = """
 CREATE TABLE IF NOT EXISTS events (
@@ -407,6 +428,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         16,
         "volume_index becomes a plain table of boxes (searched in memory; no R*Tree to rebalance)",
         _PLAIN_VOLUME_INDEX,
+    ),
+    Migration(
+        17, "the blind relay: sessions and their opaque messages, deleted when a session ends", _BLIND_RELAY
     ),
 )
 """Every step of the schema, in order; versions are 1, 2, ... without gaps."""

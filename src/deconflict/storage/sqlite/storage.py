@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol, Self, TypeVar
 
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
+from deconflict.storage.sqlite.blind import SQLiteBlindRelayStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
 from deconflict.storage.sqlite.database import Database
 from deconflict.storage.sqlite.events import SQLiteEventOutbox
@@ -57,6 +58,7 @@ class SQLiteStorage:
     ledger: SQLiteDisclosureLedger
     zones: SQLiteZoneStore
     outbox: SQLiteEventOutbox
+    blind: SQLiteBlindRelayStore
 
     @classmethod
     def open(
@@ -99,6 +101,7 @@ class SQLiteStorage:
                 store(SQLiteDisclosureLedger),
                 store(SQLiteZoneStore),
                 store(SQLiteEventOutbox),
+                store(SQLiteBlindRelayStore),
             )
             opened.pop_all()
         return storage
@@ -121,6 +124,7 @@ class SQLiteStorage:
     def close(self) -> None:
         """Close every store, then the database (its connection closes with its last user)."""
         for store in (
+            self.blind,
             self.zones,
             self.outbox,
             self.ledger,
