@@ -163,6 +163,17 @@ def _describe(detail: Any) -> str:
     return str(detail)
 
 
+def _http_error(method: str, path: str, response: Response) -> ChannelError:
+    try:
+        document = json.loads(response.body)
+    except ValueError:
+        document = None
+    detail = document.get("detail") if isinstance(document, Mapping) else response.body[:200]
+    return ChannelError(
+        f"{method} {path}: HTTP {response.status}: {_describe(detail)}", response.status, detail
+    )
+
+
 class ChannelClient:
     """A party's client of the channel service.
 
@@ -230,10 +241,7 @@ class ChannelClient:
         except ValueError:
             document = None
         if response.status >= 400:
-            detail = document.get("detail") if isinstance(document, Mapping) else response.body[:200]
-            raise ChannelError(
-                f"{method} {path}: HTTP {response.status}: {_describe(detail)}", response.status, detail
-            )
+            raise _http_error(method, path, response)
         return document
 
     def me(self) -> dict[str, Any]:
@@ -574,9 +582,7 @@ class ChannelClient:
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/octet-stream"}
         response = self._transport.request("PUT", self.url + path, headers, body)
         if response.status >= 400:
-            raise ChannelError(
-                f"PUT {path}: HTTP {response.status}: {_describe(response.body[:200])}", response.status
-            )
+            raise _http_error("PUT", path, response)
 
     def blind_fetch(self, session: str, phase: str) -> bytes:
         """The other party's message of ``phase``, as it posted it."""
@@ -584,9 +590,7 @@ class ChannelClient:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/octet-stream"}
         response = self._transport.request("GET", self.url + path, headers, None)
         if response.status >= 400:
-            raise ChannelError(
-                f"GET {path}: HTTP {response.status}: {_describe(response.body[:200])}", response.status
-            )
+            raise _http_error("GET", path, response)
         return response.body
 
     def blind_end(self, session: str) -> None:
@@ -638,6 +642,12 @@ class ChannelClient:
                     sleep(poll_s)
                     waited_s += poll_s
                 result = party.receive(self.blind_fetch(session, phase.value))
+        except ChannelError as exc:
+            if exc.status != 404:
+                raise
+            raise BlindSessionError(
+                f"blind session {session!r} was ended by the other party, or expired"
+            ) from exc
         except BlindSessionError:
             with contextlib.suppress(ChannelError):  # the other party is told by the session's end
                 self.blind_end(session)

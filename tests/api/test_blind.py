@@ -67,7 +67,7 @@ def _party(channel: Channel, params: GridParameters, me: str, peer: str, volumes
 
 
 def _params(session: str) -> GridParameters:
-    return GridParameters(session, cell_deg=0.05, slot_s=900.0, band_m=300.0, cap=256)
+    return GridParameters(session, cell_deg=0.05, slot_s=900.0, band_m=300.0, cap=2048)
 
 
 def _run_both(
@@ -94,9 +94,14 @@ def _run_both(
     return results["blue"], results["red"]
 
 
+def _db_url(channel: Channel) -> str | None:
+    url = channel.app.state.services.settings.db_url
+    return None if url is None else str(url.get_secret_value())
+
+
 def _stored_text(channel: Channel, tmp_path: Path) -> bytes:
     """Everything the database holds: the SQLite files' bytes, or the PostgreSQL tables' rows."""
-    db_url = channel.app.state.services.settings.db_url
+    db_url = _db_url(channel)
     if db_url is None:
         return b"".join(p.read_bytes() for p in tmp_path.glob("channel.db*"))
     import psycopg
@@ -165,7 +170,8 @@ def test_two_parties_each_learn_their_own_matched_volumes_and_the_server_nothing
     _client(channel, "blue").blind_end(params.session_id)
     gone = channel.client.get(f"/v1/blind/sessions/{params.session_id}", headers=channel.auth("red"))
     assert gone.status_code == 404
-    if channel.app.state.services.settings.db_url is None:
+    db_url = _db_url(channel)
+    if db_url is None:
         assert (
             channel.app.state.services.storage.database.connection.execute(
                 "SELECT count(*) FROM blind_messages"
@@ -175,7 +181,7 @@ def test_two_parties_each_learn_their_own_matched_volumes_and_the_server_nothing
     else:
         import psycopg
 
-        with psycopg.connect(channel.app.state.services.settings.db_url) as db:
+        with psycopg.connect(db_url) as db:
             assert db.execute("SELECT count(*) FROM blind_messages").fetchone() == (0,)
 
 

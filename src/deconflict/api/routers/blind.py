@@ -12,7 +12,7 @@ visible to its two parties only: to anyone else it does not exist (404).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
@@ -35,7 +35,7 @@ router = APIRouter(
     prefix="/v1/blind", tags=["blind"], dependencies=[Depends(current_party)], responses=COMMON_RESPONSES
 )
 
-_NOT_FOUND = {404: {"model": ErrorOut, "description": "no such session of the caller's"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such session of the caller's"}}
 _Phase = Annotated[str, Path(description=f"one of {', '.join(PHASES)}")]
 
 

@@ -1,4 +1,4 @@
-"""The blind relay's sessions and opaque messages in the SQLite file (tables blind_sessions, blind_messages)."""
+"""The blind relay's sessions and opaque messages in the SQLite file (blind_sessions, blind_messages)."""
 
 from __future__ import annotations
 
