@@ -609,11 +609,19 @@ class ChannelClient:
         return any(p["sender"] == sender and p["phase"] == phase for p in posted)
 
     def run_blind_session(
-        self, party: BlindParty, *, poll_s: float = 1.0, timeout_s: float = 3600.0, sleep: Any = time.sleep
+        self,
+        party: BlindParty,
+        *,
+        poll_s: float = 1.0,
+        timeout_s: float = 3600.0,
+        end: bool = True,
+        sleep: Any = time.sleep,
     ) -> BlindResult:
         """Run ``party``'s side of its session through the relay: post each phase, wait for the other's.
 
-        The session must have been started (:meth:`blind_start`). Any fault the
+        The session must have been started (:meth:`blind_start`). With ``end``, the
+        party posts ``done`` once it has its result, and the second party done ends
+        the session (the server deletes its messages). Any fault the
         protocol finds (an altered, replayed or misaddressed message) raises
         :class:`~deconflict.errors.BlindSessionError` and never yields a result.
 
@@ -654,4 +662,10 @@ class ChannelClient:
             raise
         if result is None:  # pragma: no cover - the protocol returns its result on the last phase
             raise BlindSessionError("the session ended without a result")
+        if end:
+            # Whoever is done second ends the session: the other has fetched all it needed by then.
+            self.blind_post(session, "done", b"done")
+            if self._blind_posted(session, party.peer, "done"):
+                with contextlib.suppress(ChannelError):  # both may be done at once
+                    self.blind_end(session)
         return result

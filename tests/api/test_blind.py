@@ -6,10 +6,10 @@ bounded; a third party cannot read or post; a blob altered in storage aborts the
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import struct
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def _params(session: str) -> GridParameters:
 
 
 def _run_both(
-    channel: Channel, params: GridParameters, before_red: Callable[[], None] = lambda: None
+    channel: Channel, params: GridParameters, *, end: bool = True
 ) -> tuple[BlindResult | Exception, BlindResult | Exception]:
     blue, red = _party(channel, params, "blue", "red", BLUE), _party(channel, params, "red", "blue", RED)
     _client(channel, "blue").blind_start(params.session_id, "red", params.describe())
@@ -79,7 +79,9 @@ def _run_both(
 
     def run(name: str, party: BlindParty) -> None:
         try:
-            results[name] = _client(channel, name).run_blind_session(party, poll_s=0.01, timeout_s=20.0)
+            results[name] = _client(channel, name).run_blind_session(
+                party, poll_s=0.01, timeout_s=20.0, end=end
+            )
         except Exception as exc:
             results[name] = exc
 
@@ -133,7 +135,7 @@ def test_two_parties_each_learn_their_own_matched_volumes_and_the_server_nothing
 ) -> None:
     caplog.set_level(logging.DEBUG)
     params = _params("blind-e2e-1")
-    blue_result, red_result = _run_both(channel, params)
+    blue_result, red_result = _run_both(channel, params, end=False)
     assert isinstance(blue_result, BlindResult) and isinstance(red_result, BlindResult)
     assert [BLUE[i].id for i in blue_result.volumes.tolist()] == [BLUE_CANARY]
     assert [RED[i].id for i in red_result.volumes.tolist()] == [RED_CANARY]
@@ -183,6 +185,14 @@ def test_two_parties_each_learn_their_own_matched_volumes_and_the_server_nothing
 
         with psycopg.connect(db_url) as db:
             assert db.execute("SELECT count(*) FROM blind_messages").fetchone() == (0,)
+
+
+def test_a_finished_session_is_ended_by_the_second_party_done(channel: Channel) -> None:
+    params = _params("blind-done")
+    blue_result, red_result = _run_both(channel, params)
+    assert isinstance(blue_result, BlindResult) and isinstance(red_result, BlindResult)
+    assert channel.app.state.services.storage.blind.session(params.session_id) is None
+    assert channel.app.state.services.storage.blind.messages(params.session_id, "blue") == []
 
 
 def test_a_third_party_cannot_read_post_end_or_see_the_session(channel: Channel) -> None:
@@ -263,8 +273,12 @@ def test_a_blob_altered_by_the_server_aborts_the_session_on_the_client(
 
     def tampering_put(session_id: str, sender: str, phase: str, body: bytes, now_s: float) -> bool:
         if sender == "blue" and phase == "blinded":
-            at = len(body) // 2
-            body = body[:at] + bytes([body[at] ^ 0x01]) + body[at + 1 :]
+            # A careful server: a well-formed envelope whose sealed body has one bit flipped.
+            envelope = json.loads(body)
+            sealed = bytearray(base64.b64decode(envelope["body"]))
+            sealed[len(sealed) // 2] ^= 0x01
+            envelope["body"] = base64.b64encode(bytes(sealed)).decode("ascii")
+            body = json.dumps(envelope).encode("ascii")
         return bool(original_put(session_id, sender, phase, body, now_s))
 
     monkeypatch.setattr(store, "put", tampering_put)  # the server's storage alters what blue posted

@@ -29,8 +29,10 @@ __all__ = [
     "start_session",
 ]
 
-PHASES = ("hello", "blinded", "reblinded")
-"""The phases each party posts once, in this order (:class:`deconflict.blind.Phase`)."""
+PHASES = ("hello", "blinded", "reblinded", "done")
+"""The phases each party posts once, in this order: the protocol's three
+(:class:`deconflict.blind.Phase`), then ``done`` once it has its result (the second
+``done`` lets its poster end the session, knowing the other fetched all it needed)."""
 
 _RATE_WINDOW_S = 3600.0
 _MAX_SESSION_ID = 128

@@ -206,6 +206,10 @@ def _add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     add_conflicts_parser(sub)
     add_disclosures_parser(sub)
 
+    from deconflict.cli.blind import add_blind_parser
+
+    add_blind_parser(sub)
+
     from deconflict.cli.stats import add_stats_parser
 
     add_stats_parser(sub)
@@ -365,6 +369,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "ops": ("ops", "run_ops"),
     "conflicts": ("conflicts", "run_conflicts"),
     "zones": ("zones", "run_zones"),
+    "blind": ("blind", "run_blind"),
     "disclosures": ("disclosures", "run_disclosures"),
     "db": ("db", "run_db"),
     "audit": ("audit", "run_audit"),

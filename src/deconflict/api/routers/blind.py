@@ -35,7 +35,9 @@ router = APIRouter(
     prefix="/v1/blind", tags=["blind"], dependencies=[Depends(current_party)], responses=COMMON_RESPONSES
 )
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such session of the caller's"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such session of the caller's"}
+}
 _Phase = Annotated[str, Path(description=f"one of {', '.join(PHASES)}")]
 
 

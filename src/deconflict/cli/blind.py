@@ -1,0 +1,218 @@
+"""``deconflict blind start|join|status``: a blind session with another party, through a channel server.
+
+Each party runs its own side on its own machine, with its own plan files and its
+own Ed25519 key (``party keygen``); it needs the other party's public key, got
+and checked as when joining a channel (never from the server, which only
+relays). The server sees the session's public parameters and opaque messages.
+Each side prints which of its own volumes matched the other's cover, at the
+agreed resolution: the cells (a column, a row, a time slot, an altitude band)
+where they did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from deconflict.cli.arguments import at_least_one, non_negative, positive_finite
+from deconflict.cli.ops import add_common_arguments, client_from_args
+from deconflict.cli.output import console
+from deconflict.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from deconflict.blind.grid import GridParameters
+    from deconflict.blind.protocol import BlindResult
+    from deconflict.client import ChannelClient, Transport
+    from deconflict.strategic.volume import Volume
+
+__all__ = ["add_blind_parser", "run_blind"]
+
+
+def _add_party_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--plan", required=True, action="append", metavar="FILE", help="your plan file (repeat for more)"
+    )
+    parser.add_argument("--key", required=True, metavar="FILE", help="your Ed25519 private key (PEM)")
+    parser.add_argument(
+        "--peer-key",
+        required=True,
+        metavar="FILE",
+        help="the other party's Ed25519 public key (PEM), got from it and its fingerprint checked",
+    )
+    grid = parser.add_argument_group("the agreed public parameters (both parties give the same)")
+    grid.add_argument("--cell-deg", required=True, type=positive_finite, help="cell size in degrees")
+    grid.add_argument("--slot-s", required=True, type=positive_finite, help="time slot in seconds")
+    grid.add_argument("--band-m", required=True, type=positive_finite, help="altitude band in metres")
+    grid.add_argument(
+        "--cap", required=True, type=at_least_one, help="elements per party (sets padded to it)"
+    )
+    grid.add_argument("--buffer-m", type=non_negative, default=0.0, help="horizontal buffer, metres")
+    grid.add_argument("--vertical-buffer-m", type=non_negative, default=0.0, help="vertical buffer, metres")
+    grid.add_argument("--time-buffer-s", type=non_negative, default=0.0, help="time buffer, seconds")
+    parser.add_argument(
+        "--timeout-s", type=positive_finite, default=3600.0, help="how long to wait for the other party"
+    )
+    parser.add_argument("--poll-s", type=positive_finite, default=1.0, help=argparse.SUPPRESS)
+
+
+def add_blind_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``blind`` and its actions to the ``deconflict`` parser."""
+    blind = sub.add_parser(
+        "blind",
+        help="find which of your volumes meet another party's without either showing its plan",
+        description="The server relays sealed messages and learns nothing of either plan.",
+    )
+    actions = blind.add_subparsers(dest="blind_command", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="start a session with PEER and run your side of it")
+    start.add_argument("peer", metavar="PEER", help="the other party")
+    start.add_argument("--session", metavar="ID", help="the session id (a random one by default)")
+    _add_party_arguments(start)
+    join = actions.add_parser("join", help="join the session ID another party started and run your side")
+    join.add_argument("session", metavar="ID", help="the session id the other party gave you")
+    _add_party_arguments(join)
+    status = actions.add_parser("status", help="a session's parties, parameters and phases posted")
+    status.add_argument("session", metavar="ID")
+    add_common_arguments(status)
+
+
+def _params(args: argparse.Namespace, session: str) -> GridParameters:
+    from deconflict.blind.grid import GridParameters
+    from deconflict.errors import DeconflictError
+    from deconflict.strategic.buffers import Buffers
+
+    try:
+        return GridParameters(
+            session,
+            cell_deg=args.cell_deg,
+            slot_s=args.slot_s,
+            band_m=args.band_m,
+            cap=args.cap,
+            buffers=Buffers(args.buffer_m, args.vertical_buffer_m, args.time_buffer_s),
+        )
+    except (ValueError, DeconflictError) as exc:
+        raise InputError([Problem("command line", str(exc))]) from exc
+
+
+def _read_key(path: str, private: bool) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        key = load_pem_private_key(data, None) if private else load_pem_public_key(data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError([Problem(path, f"not a readable Ed25519 PEM key ({exc})")]) from exc
+    if not isinstance(key, Ed25519PrivateKey if private else Ed25519PublicKey):
+        raise InputError([Problem(path, "not an Ed25519 key")])
+    return key
+
+
+def _volumes(paths: list[str]) -> list[Volume]:
+    from deconflict.formats import read_plan
+
+    return [v for path in paths for v in read_plan(path)]
+
+
+def _run_side(
+    client: ChannelClient, args: argparse.Namespace, me: str, peer: str, params: GridParameters
+) -> int:
+    from deconflict.blind.cover import cover_volumes
+    from deconflict.blind.protocol import BlindParty
+
+    volumes = _volumes(args.plan)
+    party = BlindParty(
+        params,
+        me,
+        peer,
+        _read_key(args.key, private=True),
+        _read_key(args.peer_key, private=False),
+        cover_volumes(volumes, params),
+    )
+    result = client.run_blind_session(party, poll_s=args.poll_s, timeout_s=args.timeout_s)
+    _print_result(args, params, volumes, result)
+    return 0
+
+
+def _cell(params: GridParameters, row: list[int]) -> dict[str, Any]:
+    i, j, k, band = row
+    c = params.cell_deg
+    return {
+        "lon_deg": [round(-180.0 + i * c, 9), round(-180.0 + (i + 1) * c, 9)],
+        "lat_deg": [round(-90.0 + j * c, 9), round(-90.0 + (j + 1) * c, 9)],
+        "time_s": [k * params.slot_s, (k + 1) * params.slot_s],
+        "alt_msl_m": [band * params.band_m, (band + 1) * params.band_m],
+    }
+
+
+def _print_result(
+    args: argparse.Namespace, params: GridParameters, volumes: list[Volume], result: BlindResult
+) -> None:
+    from deconflict.blind.cover import cover_volumes
+
+    cover = cover_volumes(volumes, params)
+    row_of = {tuple(cell): r for r, cell in enumerate(cover.cells.tolist())}
+    cells_of: dict[int, list[list[int]]] = {}
+    for cell in result.cells.tolist():
+        r = row_of[tuple(cell)]
+        for owner in cover.owners[cover.starts[r] : cover.starts[r + 1]].tolist():
+            cells_of.setdefault(int(owner), []).append(cell)
+    matched = [
+        {
+            "volume": volumes[index].id,
+            "operation": volumes[index].operation,
+            "cells": [_cell(params, cell) for cell in cells_of.get(index, [])],
+        }
+        for index in result.volumes.tolist()
+    ]
+    if args.json:
+        print(json.dumps({"session": params.session_id, "parameters": params.describe(), "matched": matched}))
+        return
+    out = console()
+    if not matched:
+        out.print(f"session {params.session_id}: none of your {len(volumes)} volumes meets the other party's")
+        return
+    out.print(
+        f"session {params.session_id}: {len(matched)} of your {len(volumes)} volumes meet the other party's"
+    )
+    for m in matched:
+        out.print(f"  {m['volume']} (operation {m['operation']}): {len(m['cells'])} cells")
+
+
+def run_blind(args: argparse.Namespace, transport: Transport | None = None) -> int:
+    """Run ``deconflict blind ACTION``; errors propagate to :func:`deconflict.cli.main`."""
+    client = client_from_args(args, transport)
+    if args.blind_command == "status":
+        found = client.blind_status(args.session)
+        if args.json:
+            print(json.dumps(found))
+        else:
+            posted = ", ".join(f"{p['sender']} {p['phase']}" for p in found["posted"]) or "nothing yet"
+            console().print(
+                f"session {found['session']}: {found['initiator']} with {found['peer']}; posted: {posted}\n"
+                f"parameters: {found['parameters']}"
+            )
+        return 0
+    me = str(client.me()["name"])
+    if args.blind_command == "start":
+        params = _params(args, args.session or f"blind-{secrets.token_hex(8)}")
+        client.blind_start(params.session_id, args.peer, params.describe())
+        if not args.json:
+            console().print(f"session {params.session_id}: give this id to {args.peer} to join")
+        return _run_side(client, args, me, args.peer, params)
+    params = _params(args, args.session)
+    found = client.blind_status(args.session)
+    if found["parameters"] != params.describe():
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    f"session {args.session}: the parameters {found['initiator']} started it with differ "
+                    f"from yours: {found['parameters']}",
+                )
+            ]
+        )
+    return _run_side(client, args, me, str(found["initiator"]), params)
