@@ -47,6 +47,7 @@ _ANY_COMMAND = {
     "conflicts": ["conflicts", "list", "--url", "http://127.0.0.1:9", "--token", "t"],
     "disclosures": ["disclosures", "list", "--url", "http://127.0.0.1:9", "--token", "t"],
     "zones": ["zones", "list", "--url", "http://127.0.0.1:9", "--token", "t"],
+    "blind": ["blind", "status", "s-1", "--url", "http://127.0.0.1:9", "--token", "t"],
     "db": ["db", "backup", "x.backup", "--db", "x.db"],
     "audit": ["audit", "verify", "--db", "x.db"],
     "serve": ["serve", "--db", "x.db", "--port", "0"],
