@@ -39,7 +39,7 @@ CANARY_LON, CANARY_LAT = 36.123457, 35.987653
 
 @pytest.fixture
 def channel_settings() -> dict[str, Any]:
-    return {"metrics_token": OPERATOR_TOKEN, "blind_sessions_per_hour": 3}
+    return {"metrics_token": OPERATOR_TOKEN, "blind_sessions_per_hour": 3, "max_request_bytes": 200_000}
 
 
 def _v(name: str, party: str, lon: float, lat: float) -> Volume:
@@ -252,6 +252,15 @@ def test_sessions_per_pair_are_bounded_per_hour_either_party_starting(channel: C
         ),
     ]
     assert [a.status_code for a in answers] == [409, 422, 422]
+
+
+def test_a_message_over_max_request_bytes_is_refused_and_not_stored(channel: Channel) -> None:
+    _client(channel, "blue").blind_start("big-1", "red", "p")
+    refused = channel.client.put(
+        "/v1/blind/sessions/big-1/messages/hello", content=b"\x00" * 200_001, headers=channel.auth("blue")
+    )
+    assert refused.status_code == 413
+    assert channel.app.state.services.storage.blind.messages("big-1", "blue") == []
 
 
 def test_sessions_expire_after_their_time_to_live(channel: Channel) -> None:
