@@ -25,6 +25,8 @@ __all__ = [
     "end_session",
     "fetch_messages",
     "post_message",
+    "rate_error",
+    "rate_window_start",
     "session_for",
     "start_session",
 ]
@@ -67,8 +69,17 @@ class RelaySession:
 class BlindRelayStore(Protocol):
     """Where the relay keeps sessions and their opaque messages (storage implements it)."""
 
-    def create(self, session: RelaySession) -> None:
-        """Store a new session; :class:`AlreadyExistsError` if its id was ever used."""
+    def create(self, session: RelaySession, per_pair_per_hour: int) -> None:
+        """Store a new session, counting the pair's in the same transaction (concurrent starts
+        cannot pass the bound together).
+
+        Raises
+        ------
+        AlreadyExistsError
+            Its id was ever used.
+        BlindRateError
+            The pair started ``per_pair_per_hour`` sessions in the hour before it (:func:`rate_error`).
+        """
         ...
 
     def session(self, session_id: str) -> RelaySession | None:
@@ -143,17 +154,30 @@ def start_session(
     if not 1 <= len(parameters) <= _MAX_PARAMETERS:
         raise _bad(f"parameters are 1 to {_MAX_PARAMETERS} characters", "parameters")
     store.expire(now_s - ttl_s, now_s)
-    started = sorted(store.started_since(party, peer, now_s - _RATE_WINDOW_S))
-    if len(started) >= per_pair_per_hour:
-        retry_s = started[len(started) - per_pair_per_hour] + _RATE_WINDOW_S - now_s
-        raise BlindRateError(
-            f"{party!r} and {peer!r} started {len(started)} blind sessions in the last hour "
-            f"(blind_sessions_per_hour is {per_pair_per_hour})",
-            max(retry_s, 1.0),
-        )
     session = RelaySession(session_id, party, peer, parameters, now_s)
-    store.create(session)
+    store.create(session, per_pair_per_hour)
     return session
+
+
+def rate_window_start(now_s: float) -> float:
+    """Sessions started after this (the hour before ``now_s``) count against the pair's bound."""
+    return now_s - _RATE_WINDOW_S
+
+
+def rate_error(
+    session: RelaySession, started_s: list[float], per_pair_per_hour: int
+) -> BlindRateError | None:
+    """The error refusing ``session`` when its pair started ``per_pair_per_hour`` sessions
+    (at ``started_s``) in the hour before it, else ``None`` (the stores' ``create`` raises it)."""
+    if len(started_s) < per_pair_per_hour:
+        return None
+    started = sorted(started_s)
+    retry_s = started[len(started) - per_pair_per_hour] + _RATE_WINDOW_S - session.started_s
+    return BlindRateError(
+        f"{session.initiator!r} and {session.peer!r} started {len(started)} blind sessions in the last "
+        f"hour (blind_sessions_per_hour is {per_pair_per_hour})",
+        max(retry_s, 1.0),
+    )
 
 
 def session_for(

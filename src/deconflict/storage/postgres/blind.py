@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from deconflict.channel.blind_relay import RelaySession
+from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
 from deconflict.errors import AlreadyExistsError
 from deconflict.storage.postgres.database import DatabaseStore
 
@@ -13,8 +13,22 @@ __all__ = ["PostgresBlindRelayStore"]
 class PostgresBlindRelayStore(DatabaseStore):
     """A :class:`~deconflict.channel.blind_relay.BlindRelayStore` in PostgreSQL."""
 
-    def create(self, session: RelaySession) -> None:
+    def create(self, session: RelaySession, per_pair_per_hour: int) -> None:
         with self.database.transaction() as db:
+            started = db.execute(
+                "SELECT started_s FROM blind_sessions WHERE started_s > %s AND "
+                "((initiator = %s AND peer = %s) OR (initiator = %s AND peer = %s))",
+                (
+                    rate_window_start(session.started_s),
+                    session.initiator,
+                    session.peer,
+                    session.peer,
+                    session.initiator,
+                ),
+            ).fetchall()
+            refused = rate_error(session, [float(r["started_s"]) for r in started], per_pair_per_hour)
+            if refused is not None:
+                raise refused
             cursor = db.execute(
                 "INSERT INTO blind_sessions (id, initiator, peer, parameters, started_s, ended_s) "
                 "VALUES (%s, %s, %s, %s, %s, NULL) ON CONFLICT (id) DO NOTHING",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from deconflict.channel.blind_relay import RelaySession
+from typing import Any
+
+from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
 from deconflict.errors import AlreadyExistsError
 from deconflict.storage.sqlite.database import DatabaseStore
 
@@ -16,8 +18,11 @@ class SQLiteBlindRelayStore(DatabaseStore):
     per pair per hour, and keeps its id from being reused); its messages are deleted.
     """
 
-    def create(self, session: RelaySession) -> None:
+    def create(self, session: RelaySession, per_pair_per_hour: int) -> None:
         with self.database.transaction():
+            refused = rate_error(session, self._started_since(session, self._db), per_pair_per_hour)
+            if refused is not None:
+                raise refused
             cursor = self._db.execute(
                 "INSERT INTO blind_sessions (id, initiator, peer, parameters, started_s, ended_s) "
                 "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
@@ -46,6 +51,20 @@ class SQLiteBlindRelayStore(DatabaseStore):
             float(row["started_s"]),
             tuple((str(p["sender"]), str(p["phase"])) for p in posted),
         )
+
+    def _started_since(self, session: RelaySession, db: Any) -> list[float]:
+        rows = db.execute(
+            "SELECT started_s FROM blind_sessions WHERE started_s > ? AND "
+            "((initiator = ? AND peer = ?) OR (initiator = ? AND peer = ?))",
+            (
+                rate_window_start(session.started_s),
+                session.initiator,
+                session.peer,
+                session.peer,
+                session.initiator,
+            ),
+        ).fetchall()
+        return [float(r["started_s"]) for r in rows]
 
     def started_since(self, party_a: str, party_b: str, since_s: float) -> list[float]:
         with self._lock:
