@@ -52,14 +52,14 @@ def test_incidents_and_comments_survive_reopening(storage_backend: Backend) -> N
     first = incident(1, BLUE, RED, NOV_S)
     with storage_backend.store("incidents") as store:
         assert store.next_ids() == (1, 1)
-        store.record_opened(first)
+        store.record_opened([first])
         closer = dataclasses.replace(
             first, closest=ClosestApproach(NOV_S + 9, 1500.0, 20.0, 36.21, 35.01, 3010.0)
         )
-        store.record_closest(closer)
+        store.record_closest([closer])
         store.add_comment(1, IncidentComment("red", NOV_S + 60, "blue turned into us"))
         store.add_comment(1, IncidentComment("blue", NOV_S + 90, "red did not answer the hotline"))
-        store.record_opened(incident(2, RED, GREEN, NOV_S + 100))
+        store.record_opened([incident(2, RED, GREEN, NOV_S + 100)])
         store.log_alerts([alert(1, BLUE, RED, NOV_S - 50)], [])
     with storage_backend.store("incidents") as reopened:
         assert reopened.next_ids() == (2, 3)
@@ -133,8 +133,8 @@ def test_monthly_counts_by_other_party_and_utc_month(storage_backend: Backend) -
             [],
         )
         store.log_alerts([], [dataclasses.replace(alert(1, BLUE, RED, NOV_S), last_s=NOV_S + 30)])
-        store.record_opened(incident(1, BLUE, RED, NOV_S + 20))
-        store.record_opened(incident(2, GREEN, RED, DEC_S + 5))
+        store.record_opened([incident(1, BLUE, RED, NOV_S + 20)])
+        store.record_opened([incident(2, GREEN, RED, DEC_S + 5)])
         assert store.monthly_counts("blue") == {("2026-11", "red"): (2, 1), ("2026-12", "red"): (1, 0)}
         assert store.monthly_counts("red") == {
             ("2026-11", "blue"): (2, 1),
@@ -150,7 +150,7 @@ def test_incidents_page_forward_and_back_for_one_party(storage_backend: Backend)
     with storage_backend.store("incidents") as store:
         for n in range(1, 8):  # blue is in 1, 2, 4, 5, 7; green and red alone in 3 and 6
             a, b = (GREEN, RED) if n in (3, 6) else (BLUE, RED)
-            store.record_opened(incident(n, a, b, NOV_S + n))
+            store.record_opened([incident(n, a, b, NOV_S + n)])
 
         def ids(page: object) -> tuple[list[int], bool, bool]:
             return [i.id for i in page.items], page.more_before, page.more_after  # type: ignore[attr-defined]
@@ -163,3 +163,24 @@ def test_incidents_page_forward_and_back_for_one_party(storage_backend: Backend)
         assert ids(store.page_incidents("blue", 9)) == ([1, 2, 4, 5, 7], False, False)
         assert ids(store.page_incidents("nobody", 2)) == ([], False, False)
         assert ids(store.page_incidents("blue", 2, after=2**62)) == ([], True, False)
+
+
+def test_a_cycles_incidents_and_closer_approaches_are_recorded_together(storage_backend: Backend) -> None:
+    opened = [incident(n, BLUE if n % 2 else GREEN, RED, NOV_S + n) for n in range(1, 41)]
+    nearer = [
+        dataclasses.replace(
+            i,
+            closest=ClosestApproach(NOV_S + 50, 1000.0 + i.id, 10.0 * i.id, 36.3, 35.1, 2900.0),
+            withheld=("red",) if i.id % 3 == 0 else (),
+        )
+        for i in opened
+        if i.id % 4 != 0
+    ]
+    with storage_backend.store("incidents") as store:
+        store.record_opened(opened)
+        store.record_closest(nearer)
+        store.record_opened([])
+        store.record_closest([])
+    with storage_backend.store("incidents") as reopened:
+        expected = {i.id: i for i in opened} | {i.id: i for i in nearer}
+        assert reopened.open_incidents() == [expected[n] for n in range(1, 41)]

@@ -398,6 +398,27 @@ def closest_columns(c: ClosestApproach) -> tuple[float, ...]:
     return (c.time_s, c.distance_m, c.vertical_m, c.lon_deg, c.lat_deg, c.alt_m)
 
 
+def opened_row(incident: Incident) -> tuple[object, ...]:
+    """A new incident's ``incidents`` row, in the stores' column order (id, parties and aircraft, times, closest, withheld)."""
+    a, b = incident.a, incident.b
+    return (
+        incident.id,
+        a.party,
+        a.id,
+        b.party,
+        b.id,
+        incident.started_s,
+        incident.ended_s,
+        *closest_columns(incident.closest),
+        ",".join(incident.withheld),
+    )
+
+
+def closest_row(incident: Incident) -> tuple[object, ...]:
+    """An incident's closer approach as update values: the ``closest_*`` columns, ``withheld``, then its id."""
+    return (*closest_columns(incident.closest), ",".join(incident.withheld), incident.id)
+
+
 def alert_number(alert: Alert) -> int:
     """An alert's number in ``alert_log``: its id ``a-<n>`` without the prefix."""
     return int(alert.id.removeprefix("a-"))

@@ -198,12 +198,12 @@ class IncidentStore(TacticalHistory, Protocol):
         """Incidents not closed yet (e.g. when the service stopped during one)."""
         ...
 
-    def record_opened(self, incident: Incident) -> None:
-        """Record a new incident under its id."""
+    def record_opened(self, incidents: Sequence[Incident]) -> None:
+        """Record new incidents, each under its id (one statement for all of a cycle's)."""
         ...
 
-    def record_closest(self, incident: Incident) -> None:
-        """Record a closer approach of an open incident."""
+    def record_closest(self, incidents: Sequence[Incident]) -> None:
+        """Record closer approaches of open incidents (one statement for all of a cycle's)."""
         ...
 
     def record_closed(self, incident: Incident) -> Incident:

@@ -123,10 +123,10 @@ def run_tactical_cycle(
                         for s in shown
                     ]
                 )
-            for incident in changes.opened:
-                incidents.record_opened(incident)
-            for incident in changes.closer:
-                incidents.record_closest(incident)
+            if changes.opened:
+                incidents.record_opened(changes.opened)
+            if changes.closer:
+                incidents.record_closest(changes.closer)
             closed = [incidents.record_closed(i) for i in changes.closed]
             incidents.log_alerts(changes.new_alerts, changes.cleared_alerts)
             ids = audit.public_ids

@@ -14,7 +14,7 @@ from typing import LiteralString
 from deconflict.channel.live import Alert, Incident, IncidentComment
 from deconflict.channel.paging import Page
 from deconflict.storage.postgres.database import Connection, DatabaseStore
-from deconflict.storage.rows import alert_number, closest_columns, incident_from_row, is_row_id
+from deconflict.storage.rows import alert_number, closest_row, incident_from_row, is_row_id, opened_row
 
 __all__ = ["PostgresIncidentStore"]
 
@@ -77,42 +77,36 @@ class PostgresIncidentStore(DatabaseStore):
         with self.database.connection() as db:
             return self._incidents(db, "ended_s IS NULL", ())
 
-    def record_opened(self, incident: Incident) -> None:
-        """Record a new incident under its id."""
-        a, b = incident.a, incident.b
-        with self.database.transaction() as db:
-            db.execute(
+    def record_opened(self, incidents: Sequence[Incident]) -> None:
+        """Record new incidents, each under its id (one pipelined statement for all)."""
+        if not incidents:
+            return
+        with self.database.transaction() as db, db.cursor() as cursor:
+            cursor.executemany(
                 f"INSERT INTO incidents ({_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    incident.id,
-                    a.party,
-                    a.id,
-                    b.party,
-                    b.id,
-                    incident.started_s,
-                    incident.ended_s,
-                    *closest_columns(incident.closest),
-                    ",".join(incident.withheld),
-                ),
+                [opened_row(i) for i in incidents],
             )
 
-    def _record_closest(self, db: Connection, incident: Incident) -> None:
-        db.execute(
-            "UPDATE incidents SET closest_time_s = %s, closest_distance_m = %s, closest_vertical_m = %s, "
-            "closest_lon_deg = %s, closest_lat_deg = %s, closest_alt_m = %s, withheld = %s WHERE id = %s",
-            (*closest_columns(incident.closest), ",".join(incident.withheld), incident.id),
-        )
+    def _record_closest(self, db: Connection, incidents: Sequence[Incident]) -> None:
+        if not incidents:
+            return
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE incidents SET closest_time_s = %s, closest_distance_m = %s, closest_vertical_m = %s, "
+                "closest_lon_deg = %s, closest_lat_deg = %s, closest_alt_m = %s, withheld = %s WHERE id = %s",
+                [closest_row(i) for i in incidents],
+            )
 
-    def record_closest(self, incident: Incident) -> None:
-        """Record a closer approach of an incident (and whom its closest approach is withheld from)."""
+    def record_closest(self, incidents: Sequence[Incident]) -> None:
+        """Record closer approaches of incidents (and whom each one's is withheld from), one pipelined statement."""
         with self.database.transaction() as db:
-            self._record_closest(db, incident)
+            self._record_closest(db, incidents)
 
     def record_closed(self, incident: Incident) -> Incident:
         """Record an incident's end and final closest approach; returns it as stored, with comments."""
         with self.database.transaction() as db:
-            self._record_closest(db, incident)
+            self._record_closest(db, [incident])
             db.execute("UPDATE incidents SET ended_s = %s WHERE id = %s", (incident.ended_s, incident.id))
             found = self._incidents(db, "id = %s", (incident.id,))
         return found[0] if found else incident

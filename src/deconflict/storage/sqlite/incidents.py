@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from deconflict.channel.live import Alert, Incident, IncidentComment
 from deconflict.channel.paging import Page
-from deconflict.storage.rows import alert_number, closest_columns, incident_from_row, is_row_id
+from deconflict.storage.rows import alert_number, closest_row, incident_from_row, is_row_id, opened_row
 from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteIncidentStore"]
@@ -71,38 +71,27 @@ class SQLiteIncidentStore(DatabaseStore):
         with self._lock:
             return self._incidents("ended_s IS NULL", ())
 
-    def record_opened(self, incident: Incident) -> None:
-        """Record a new incident under its id."""
-        a, b = incident.a, incident.b
+    def record_opened(self, incidents: Sequence[Incident]) -> None:
+        """Record new incidents, each under its id (one statement for all)."""
         with self.database.transaction():
-            self._db.execute(
+            self._db.executemany(
                 f"INSERT INTO incidents ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    incident.id,
-                    a.party,
-                    a.id,
-                    b.party,
-                    b.id,
-                    incident.started_s,
-                    incident.ended_s,
-                    *closest_columns(incident.closest),
-                    ",".join(incident.withheld),
-                ),
+                [opened_row(i) for i in incidents],
             )
 
-    def record_closest(self, incident: Incident) -> None:
-        """Record a closer approach of an incident (and whom its closest approach is withheld from)."""
+    def record_closest(self, incidents: Sequence[Incident]) -> None:
+        """Record closer approaches of incidents (and whom each one's is withheld from), one statement for all."""
         with self.database.transaction():
-            self._db.execute(
+            self._db.executemany(
                 "UPDATE incidents SET closest_time_s = ?, closest_distance_m = ?, closest_vertical_m = ?, "
                 "closest_lon_deg = ?, closest_lat_deg = ?, closest_alt_m = ?, withheld = ? WHERE id = ?",
-                (*closest_columns(incident.closest), ",".join(incident.withheld), incident.id),
+                [closest_row(i) for i in incidents],
             )
 
     def record_closed(self, incident: Incident) -> Incident:
         """Record an incident's end and final closest approach; returns it as stored, with comments."""
         with self.database.transaction():
-            self.record_closest(incident)
+            self.record_closest([incident])
             self._db.execute("UPDATE incidents SET ended_s = ? WHERE id = ?", (incident.ended_s, incident.id))
             found = self._incidents("id = ?", (incident.id,))
         return found[0] if found else incident
