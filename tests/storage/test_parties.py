@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 
-from deconflict.channel.parties import Party, authenticate, register_party, revoke_party
+from deconflict.channel.parties import Party, authenticate, register_party, revoke_party, rotate_token
 from deconflict.errors import AlreadyExistsError, AuthenticationError, NotFoundError
+from deconflict.storage.sqlite import SQLitePartyStore
+from deconflict.storage.sqlite.database import Database
 from tests.builders import T0_S
 from tests.storage.backends import Backend
 
@@ -67,3 +72,50 @@ def test_a_refused_party_leaves_the_callers_transaction_usable(storage_backend: 
             assert [p.name for p in parties.list_parties()] == ["blue", "red"]
     finally:
         database.close()
+
+
+def test_a_token_lookup_does_not_wait_behind_an_open_write_transaction(tmp_path: Path) -> None:
+    database = Database(tmp_path / "channel.db")
+    try:
+        parties = SQLitePartyStore(database)
+        blue = register_party(parties, "blue", None, T0_S)
+        writing, done = threading.Event(), threading.Event()
+
+        def long_write() -> None:  # a detection cycle's transaction, say
+            with database.transaction() as db:
+                db.execute("UPDATE parties SET created_s = created_s WHERE name = 'blue'")
+                writing.set()
+                done.wait(10.0)
+
+        writer = threading.Thread(target=long_write)
+        writer.start()
+        try:
+            assert writing.wait(10.0)
+            found: list[str] = []
+            reader = threading.Thread(target=lambda: found.append(authenticate(parties, blue.token).name))
+            reader.start()
+            reader.join(5.0)
+            assert found == ["blue"]  # answered while the write transaction is still open
+        finally:
+            done.set()
+            writer.join()
+        parties.close()
+    finally:
+        database.close()
+
+
+def test_a_revocation_or_rotation_by_another_process_holds_at_the_next_lookup(tmp_path: Path) -> None:
+    path = tmp_path / "channel.db"
+    with SQLitePartyStore(path) as server, SQLitePartyStore(path) as cli:  # two connections, as two processes
+        blue = register_party(server, "blue", None, T0_S)
+        red = register_party(server, "red", None, T0_S)
+        assert authenticate(server, blue.token).name == "blue"
+        assert authenticate(server, red.token).name == "red"
+        revoke_party(cli, "blue", T0_S + 10)
+        with pytest.raises(AuthenticationError):
+            authenticate(server, blue.token)
+        rotated = rotate_token(cli, "red", T0_S + 20, grace_s=60.0)
+        assert authenticate(server, rotated.token, T0_S + 21).name == "red"
+        assert authenticate(server, red.token, T0_S + 21).name == "red"
+        with pytest.raises(AuthenticationError):
+            authenticate(server, red.token, T0_S + 81)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from deconflict.errors import DeconflictError
 
-__all__ = ["WalCheckpointer", "connect", "create_private_file"]
+__all__ = ["WalCheckpointer", "connect", "connect_reader", "create_private_file"]
 
 _AUTOCHECKPOINT_PAGES = 16384
 """The backstop under a :class:`WalCheckpointer`: at 64 MiB of WAL a commit checkpoints by itself."""
@@ -54,6 +54,20 @@ def connect(path: Path | str) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA cache_size = -262144")
     # Reads through the OS page cache: a new connection is warm at once.
+    db.execute("PRAGMA mmap_size = 17179869184")
+    return db
+
+
+def connect_reader(path: Path | str) -> sqlite3.Connection:
+    """A read-only connection to an existing database file (WAL): its reads never wait for a writer.
+
+    In WAL mode a reader sees the last committed state and neither blocks nor is
+    blocked by the transaction a writer holds open. ``query_only`` makes any
+    write through it an error.
+    """
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA query_only = ON")
     db.execute("PRAGMA mmap_size = 17179869184")
     return db
 

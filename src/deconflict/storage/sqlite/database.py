@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from deconflict.storage.sqlite.connection import WalCheckpointer, connect
+from deconflict.storage.sqlite.connection import WalCheckpointer, connect, connect_reader
 from deconflict.storage.sqlite.migrations import migrate
 
 __all__ = ["Database", "DatabaseStore", "GroupCommitError"]
@@ -127,6 +127,8 @@ class Database:
         self._after_commit: list[Callable[[], None]] = []
         self._committed = threading.Condition()
         self._checkpointer: WalCheckpointer | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
         try:
             with self.lock:
                 migrate(self.connection, self.path)
@@ -152,6 +154,32 @@ class Database:
                     self._checkpointer.stop()
                 self._commit_group()
                 self.connection.close()
+                with self._reader_lock:
+                    if self._reader is not None:
+                        self._reader.close()
+                        self._reader = None
+
+    @contextmanager
+    def committed(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads of what is committed, which never wait behind a write transaction.
+
+        A second connection of its own (opened at first use, read-only, under
+        its own lock): in WAL mode it sees the last commit, whatever this
+        database's connection, or another process, is writing meanwhile. So a
+        request's token lookup does not queue behind a detection cycle's
+        transaction, and a party revoked or a token rotated (here or by another
+        process) is seen at the next read. Read every row (``fetchall``): a
+        statement left unfinished would keep its snapshot. ``":memory:"`` has
+        no second connection: the reads take the database's lock and connection.
+        """
+        if self.path == ":memory:":
+            with self.lock:
+                yield self.connection
+            return
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = connect_reader(self.path)
+            yield self._reader
 
     @property
     def in_transaction(self) -> bool:

@@ -49,11 +49,12 @@ class SQLitePartyStore(DatabaseStore):
         return None if row is None else _party(row)
 
     def party_for_token(self, token_sha256: str) -> tuple[Party, str] | None:
-        with self._lock:
-            row = self._db.execute(
+        # Every request asks: read what is committed, never behind a write transaction.
+        with self.database.committed() as db:
+            rows = db.execute(
                 f"SELECT {_COLUMNS}, token_sha256 FROM parties WHERE token_sha256 = ?", (token_sha256,)
-            ).fetchone()
-        return None if row is None else (_party(row), str(row["token_sha256"]))
+            ).fetchall()
+        return (_party(rows[0]), str(rows[0]["token_sha256"])) if rows else None
 
     def list_parties(self) -> list[Party]:
         with self._lock:
@@ -83,12 +84,13 @@ class SQLitePartyStore(DatabaseStore):
         return _party(row)
 
     def party_for_previous_token(self, token_sha256: str) -> tuple[Party, str, float] | None:
-        with self._lock:
-            row = self._db.execute(
+        with self.database.committed() as db:
+            rows = db.execute(
                 f"SELECT {_COLUMNS}, previous_token_sha256, previous_token_until_s FROM parties "
                 "WHERE previous_token_sha256 = ?",
                 (token_sha256,),
-            ).fetchone()
-        if row is None:
+            ).fetchall()
+        if not rows:
             return None
+        row = rows[0]
         return _party(row), str(row["previous_token_sha256"]), float(row["previous_token_until_s"])
