@@ -22,6 +22,7 @@ __all__ = [
     "destination",
     "distance_m",
     "midpoint",
+    "midpoints",
 ]
 
 WGS84 = Geod(ellps="WGS84")
@@ -134,6 +135,28 @@ def midpoint(lon_a_deg: float, lat_a_deg: float, lon_b_deg: float, lat_b_deg: fl
         y += math.cos(lat_rad) * math.sin(lon_rad)
         z += math.sin(lat_rad)
     return math.degrees(math.atan2(y, x)), math.degrees(math.atan2(z, math.hypot(x, y)))
+
+
+def midpoints(
+    lon_a_deg: NDArray[np.float64],
+    lat_a_deg: NDArray[np.float64],
+    lon_b_deg: NDArray[np.float64],
+    lat_b_deg: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`midpoint` over arrays of pairs: ``(lon_deg, lat_deg)`` arrays.
+
+    Examples
+    --------
+    >>> lon_a, lon_b = np.array([179.0, 0.0]), np.array([-179.0, 2.0])
+    >>> lon_deg, lat_deg = midpoints(lon_a, np.zeros(2), lon_b, np.zeros(2))
+    >>> lon_deg.tolist(), lat_deg.tolist()
+    ([180.0, 1.0], [0.0, 0.0])
+    """
+    lon_a, lat_a, lon_b, lat_b = (np.radians(v) for v in (lon_a_deg, lat_a_deg, lon_b_deg, lat_b_deg))
+    x = np.cos(lat_a) * np.cos(lon_a) + np.cos(lat_b) * np.cos(lon_b)
+    y = np.cos(lat_a) * np.sin(lon_a) + np.cos(lat_b) * np.sin(lon_b)
+    z = np.sin(lat_a) + np.sin(lat_b)
+    return np.degrees(np.arctan2(y, x)), np.degrees(np.arctan2(z, np.hypot(x, y)))
 
 
 @lru_cache(maxsize=1)

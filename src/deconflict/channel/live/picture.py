@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 from deconflict.channel.gating import PlanAreas, Shown, Sweep, Withheld
 from deconflict.channel.live.alert_table import NOT_WITHHELD, WITHHELD, AlertTable, SeenAlerts, aircraft_array
 from deconflict.channel.live.alerts import Alert, AlertView, Position, alert_number
-from deconflict.channel.live.incidents import ClosestApproach, Incident, IncidentStore, merge_incidents
+from deconflict.channel.live.incident_table import HIDDEN_A, HIDDEN_B, IncidentTable, SeenIncidents
+from deconflict.channel.live.incidents import Incident, IncidentStore
 from deconflict.channel.live.settings import LiveSettings
 from deconflict.channel.live.tracks import (
     COLUMNS,
@@ -47,6 +48,7 @@ __all__ = ["CycleChanges", "LivePicture", "PictureState"]
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
+Objects = NDArray[np.object_]
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ class LivePicture:
         self._alerts = AlertTable()
         # Another node's alerts shown instead of this picture's own (it runs no cycle): see mirror.
         self._mirrored: tuple[Alert, ...] | None = None
-        self._incidents: dict[Pair, Incident] = {(i.a, i.b): i for i in open_incidents}
+        self._incidents = IncidentTable(open_incidents)
         self._next_alert = next_alert_number
         self._next_incident = next_incident_id
         # The aircraft in alerts or incidents at the last cycle that did not vouch, and why.
@@ -191,7 +193,7 @@ class LivePicture:
         with self._cycle_lock, self._lock:
             self._next_alert = max(self._next_alert, next_alert)
             self._next_incident = max(self._next_incident, next_incident)
-            self._incidents = {(i.a, i.b): i for i in still_open}
+            self._incidents = IncidentTable(still_open)
             self._mirrored = None  # the cycle here raises the alerts still there afresh
 
     def state(self) -> PictureState:
@@ -200,7 +202,7 @@ class LivePicture:
             return PictureState(
                 self._cycled_s or 0.0,
                 tuple(self._alerts.open()),
-                tuple(self._incidents.values()),
+                tuple(self._incidents.open()),
                 tuple(self._withheld.items()),
             )
 
@@ -214,7 +216,7 @@ class LivePicture:
         with self._cycle_lock, self._lock:
             self._cycled_s = state.time_s  # what follows cycles (the tracks frames) follows that node's
             self._mirrored = state.alerts
-            self._incidents = {(i.a, i.b): i for i in state.incidents}
+            self._incidents = IncidentTable(state.incidents)
             self._withheld = dict(state.withheld)
 
     def step_down(self) -> None:
@@ -227,7 +229,7 @@ class LivePicture:
         with self._cycle_lock, self._lock:
             self._alerts = AlertTable()
             self._mirrored = ()
-            self._incidents = {}
+            self._incidents = IncidentTable()
             self._withheld = {}
             self._suspects = {}
 
@@ -284,7 +286,7 @@ class LivePicture:
             ghosts = self._tracks.ghosts(now_s)
             parties = self._tracks.parties()
         slots, codes, age_s = fresh.slots, fresh.codes, fresh.age_s
-        if slots.size < 2 and not len(self._alerts) and not self._incidents and ghosts is None:
+        if slots.size < 2 and not len(self._alerts) and not len(self._incidents) and ghosts is None:
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
 
@@ -314,17 +316,19 @@ class LivePicture:
         with self._lock:
             names = self._tracks.aircraft
 
-            def pair_of(ka: int, kb: int) -> tuple[Pair, int, int]:
-                x, y = names[int(slots[ka])], names[int(slots[kb])]
-                assert x is not None and y is not None
-                return ((x, y), ka, kb) if x < y else ((y, x), kb, ka)
+            index: dict[Aircraft, int] = {}
+
+            def slot_of(aircraft: Aircraft) -> int | None:  # only for incidents resumed from the store
+                if not index:
+                    index.update((x, s) for s, x in enumerate(names) if x is not None)
+                return index.get(aircraft)
 
             seen = _alerts_seen(pairs, states, withheld, slots, names, settings.warning_s)
             alerts = self._alerts.merge(seen, self._next_alert, now_s, tracking.alert_gap_s)
             self._next_alert = alerts.next_number
             open_alerts = self._alerts.open()
-            in_loss = _incidents_seen(pairs, states, withheld, pair_of, now_s)
-            incidents = merge_incidents(self._incidents, in_loss, self._next_incident, now_s)
+            in_loss = _incidents_seen(pairs, states, withheld, slots, names)
+            incidents = self._incidents.merge(in_loss, self._next_incident, now_s, slot_of)
             self._next_incident = incidents.next_id
             aircraft_of = (names[int(slots[k])] for k in withheld)
             self._withheld = {a: w for a, w in zip(aircraft_of, withheld.values(), strict=True) if a}
@@ -433,7 +437,7 @@ class LivePicture:
     def open_incidents(self) -> list[Incident]:
         """The incidents open now."""
         with self._lock:
-            return list(self._incidents.values())
+            return self._incidents.open()
 
     def picture_for(self, party: str, now_s: float) -> PartyPicture:
         """What ``party`` may see now: its own tracks, and the foreign aircraft in alerts with them."""
@@ -459,8 +463,8 @@ class LivePicture:
             if alert.withheld_from(party) is None:
                 other = alert.b if alert.a.party == party else alert.a
                 foreign += self._tracks.foreign(alert.id, other)
-        for pair, incident in self._incidents.items():
-            if incident.involves(party) and pair not in with_alert:
+        for incident in self._incidents.open():
+            if incident.involves(party) and (incident.a, incident.b) not in with_alert:
                 mine = incident.a.party == party
                 viewer, other = (incident.a, incident.b) if mine else (incident.b, incident.a)
                 if viewer not in self._withheld:
@@ -556,20 +560,7 @@ def _alerts_seen(
 ) -> SeenAlerts:
     """The cycle's pairs in conflict as columns, each pair in the :class:`Alert` order (``a < b``)."""
     ca, cb = pairs.ca, pairs.cb
-    rows = np.unique(np.concatenate([ca, cb]))
-    aircraft: list[Aircraft] = []
-    for slot in slots[rows].tolist():
-        found = names[slot]
-        assert found is not None
-        aircraft.append(found)
-    # Each involved aircraft's rank in the (party, id) order, so that every pair is put in order at once.
-    rank = np.empty(rows.size, dtype=np.int64)
-    rank[sorted(range(rows.size), key=lambda k: (aircraft[k].party, aircraft[k].id))] = np.arange(rows.size)
-    at_a, at_b = np.searchsorted(rows, ca), np.searchsorted(rows, cb)
-    swap = rank[at_a] > rank[at_b]
-    ka, kb = np.where(swap, cb, ca), np.where(swap, ca, cb)
-    objects = aircraft_array(aircraft)
-    oa, ob = np.where(swap, at_b, at_a), np.where(swap, at_a, at_b)
+    ka, kb, objects_a, objects_b = _in_order(ca, cb, slots, names)
 
     size = len(states)
     loss = np.isin(ca * size + cb, pairs.la * size + pairs.lb)
@@ -582,8 +573,8 @@ def _alerts_seen(
     return SeenAlerts(
         slot_a=slots[ka],
         slot_b=slots[kb],
-        a=objects[oa],
-        b=objects[ob],
+        a=objects_a,
+        b=objects_b,
         level=level,
         withheld_a=code[ka],
         withheld_b=code[kb],
@@ -596,27 +587,59 @@ def _alerts_seen(
     )
 
 
+def _in_order(
+    ra: Int, rb: Int, slots: Int, names: list[Aircraft | None]
+) -> tuple[Int, Int, Objects, Objects]:
+    """Pairs of rows put in their aircraft's (party, id) order: the rows and the aircraft of each side."""
+    rows = np.unique(np.concatenate([ra, rb]))
+    aircraft: list[Aircraft] = []
+    for slot in slots[rows].tolist():
+        found = names[slot]
+        assert found is not None
+        aircraft.append(found)
+    # Each involved aircraft's rank in the (party, id) order, so that every pair is put in order at once.
+    rank = np.empty(rows.size, dtype=np.int64)
+    rank[sorted(range(rows.size), key=lambda k: (aircraft[k].party, aircraft[k].id))] = np.arange(rows.size)
+    at_a, at_b = np.searchsorted(rows, ra), np.searchsorted(rows, rb)
+    swap = rank[at_a] > rank[at_b]
+    objects = aircraft_array(aircraft)
+    return (
+        np.where(swap, rb, ra),
+        np.where(swap, ra, rb),
+        objects[np.where(swap, at_b, at_a)],
+        objects[np.where(swap, at_a, at_b)],
+    )
+
+
 def _incidents_seen(
     pairs: _CrossParty,
     states: States,
     withheld: dict[int, Withheld],
-    pair_of: Callable[[int, int], tuple[Pair, int, int]],
-    now_s: float,
-) -> list[Incident]:
-    """The cycle's pairs in loss as incidents seen now (no id yet: :func:`merge_incidents` gives it)."""
-    from deconflict.geometry.geodesy import midpoint
+    slots: Int,
+    names: list[Aircraft | None],
+) -> SeenIncidents:
+    """The cycle's pairs in loss as columns, each pair in the :class:`Incident` order (``a < b``)."""
+    from deconflict.geometry.geodesy import midpoints
 
-    seen = []
-    for k in range(pairs.la.size):
-        pair, ka, kb = pair_of(int(pairs.la[k]), int(pairs.lb[k]))
-        (lon_a, lat_a, alt_a), (lon_b, lat_b, alt_b) = _where(states, ka), _where(states, kb)
-        lon, lat = midpoint(lon_a, lat_a, lon_b, lat_b)
-        moment = ClosestApproach(
-            now_s, float(pairs.dist_m[k]), float(pairs.dalt_m[k]), lon, lat, (alt_a + alt_b) / 2.0
-        )
-        hidden = tuple(pair[side].party for side, row in ((0, ka), (1, kb)) if row in withheld)
-        seen.append(Incident(0, pair[0], pair[1], now_s, None, moment, withheld=hidden))
-    return seen
+    ka, kb, objects_a, objects_b = _in_order(pairs.la, pairs.lb, slots, names)
+    lon_deg, lat_deg = midpoints(
+        states.lon_deg[ka], states.lat_deg[ka], states.lon_deg[kb], states.lat_deg[kb]
+    )
+    held = np.zeros(len(states), dtype=bool)
+    held[list(withheld)] = True
+    hidden = (np.where(held[ka], HIDDEN_A, 0) | np.where(held[kb], HIDDEN_B, 0)).astype(np.int8)
+    return SeenIncidents(
+        slot_a=slots[ka],
+        slot_b=slots[kb],
+        a=objects_a,
+        b=objects_b,
+        distance_m=pairs.dist_m.astype(np.float64),
+        vertical_m=pairs.dalt_m.astype(np.float64),
+        lon_deg=lon_deg,
+        lat_deg=lat_deg,
+        alt_m=(states.alt_m[ka] + states.alt_m[kb]) / 2.0,
+        hidden=hidden,
+    )
 
 
 def _unvouched_meetings(
