@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deconflict.geometry.geodesy import WGS84, destination, distance_m, midpoint
+from deconflict.geometry.geodesy import WGS84, destination, distance_m, midpoint, midpoints
 
 
 def test_midpoint_takes_and_returns_lon_then_lat() -> None:
@@ -51,3 +52,17 @@ def test_midpoint_is_within_decimetres_of_the_wgs84_geodesic_midpoint(
     assert -180.0 <= found[0] <= 180.0
     assert float(distance_m(*found, lon_half, lat_half)) < 0.2
     assert midpoint(lon_b, lat_b, lon_deg, lat_deg) == pytest.approx(found, abs=1e-9)
+
+
+def test_midpoints_over_arrays_are_the_midpoints_of_each_pair() -> None:
+    rng = np.random.default_rng(7)
+    lon_a, lat_a = rng.uniform(-180.0, 180.0, 500), rng.uniform(-89.0, 89.0, 500)
+    lon_b = lon_a + rng.uniform(-0.2, 0.2, 500)
+    lat_b = np.clip(lat_a + rng.uniform(-0.2, 0.2, 500), -89.9, 89.9)
+    lon_deg, lat_deg = midpoints(lon_a, lat_a, lon_b, lat_b)
+    expected = [
+        midpoint(*p) for p in zip(lon_a.tolist(), lat_a.tolist(), lon_b.tolist(), lat_b.tolist(), strict=True)
+    ]
+    apart_deg = (lon_deg - np.array([e[0] for e in expected]) + 180.0) % 360.0 - 180.0  # 180 is -180
+    assert np.allclose(apart_deg, 0.0, rtol=0.0, atol=1e-9)
+    assert np.allclose(lat_deg, [e[1] for e in expected], rtol=0.0, atol=1e-9)

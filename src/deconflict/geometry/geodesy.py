@@ -149,7 +149,7 @@ def midpoints(
     --------
     >>> lon_a, lon_b = np.array([179.0, 0.0]), np.array([-179.0, 2.0])
     >>> lon_deg, lat_deg = midpoints(lon_a, np.zeros(2), lon_b, np.zeros(2))
-    >>> lon_deg.tolist(), lat_deg.tolist()
+    >>> np.round(lon_deg, 9).tolist(), np.round(lat_deg, 9).tolist()
     ([180.0, 1.0], [0.0, 0.0])
     """
     lon_a, lat_a, lon_b, lat_b = (np.radians(v) for v in (lon_a_deg, lat_a_deg, lon_b_deg, lat_b_deg))
