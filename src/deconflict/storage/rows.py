@@ -399,7 +399,7 @@ def closest_columns(c: ClosestApproach) -> tuple[float, ...]:
 
 
 def opened_row(incident: Incident) -> tuple[object, ...]:
-    """A new incident's ``incidents`` row, in the stores' column order (id, parties and aircraft, times, closest, withheld)."""
+    """A new incident's ``incidents`` row: id, parties and aircraft, times, closest, withheld."""
     a, b = incident.a, incident.b
     return (
         incident.id,
@@ -415,7 +415,7 @@ def opened_row(incident: Incident) -> tuple[object, ...]:
 
 
 def closest_row(incident: Incident) -> tuple[object, ...]:
-    """An incident's closer approach as update values: the ``closest_*`` columns, ``withheld``, then its id."""
+    """An incident's closer approach as update values: ``closest_*``, ``withheld``, then its id."""
     return (*closest_columns(incident.closest), ",".join(incident.withheld), incident.id)
 
 

@@ -99,7 +99,7 @@ class PostgresIncidentStore(DatabaseStore):
             )
 
     def record_closest(self, incidents: Sequence[Incident]) -> None:
-        """Record closer approaches of incidents (and whom each one's is withheld from), one pipelined statement."""
+        """Record closer approaches of incidents (and whom each is withheld from), one pipelined statement."""
         with self.database.transaction() as db:
             self._record_closest(db, incidents)
 

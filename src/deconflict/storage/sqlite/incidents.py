@@ -80,7 +80,7 @@ class SQLiteIncidentStore(DatabaseStore):
             )
 
     def record_closest(self, incidents: Sequence[Incident]) -> None:
-        """Record closer approaches of incidents (and whom each one's is withheld from), one statement for all."""
+        """Record closer approaches of incidents (and whom each is withheld from), one statement for all."""
         with self.database.transaction():
             self._db.executemany(
                 "UPDATE incidents SET closest_time_s = ?, closest_distance_m = ?, closest_vertical_m = ?, "
