@@ -47,6 +47,16 @@ def test_an_alert_withheld_from_one_side_shows_the_other_and_changes_when_it_vou
     assert [a.id for a in later.changed] == ["a-1"] and [s.party for s in later.shown] == ["blue"]
 
 
+def test_an_alert_changes_once_when_why_a_side_is_withheld_changes_and_shows_nothing() -> None:
+    open_alerts: dict[Pair, Alert] = {}
+    merge_alerts(open_alerts, [seen(100.0, withheld_a=Withheld.PROBATION)], 1, 100.0, 10.0)
+    outside = merge_alerts(open_alerts, [seen(131.0, withheld_a=Withheld.OUTSIDE_PLANS)], 2, 131.0, 10.0)
+    assert [(a.id, a.withheld_a) for a in outside.changed] == [("a-1", Withheld.OUTSIDE_PLANS)]
+    assert outside.shown == ()
+    again = merge_alerts(open_alerts, [seen(132.0, withheld_a=Withheld.OUTSIDE_PLANS)], 2, 132.0, 10.0)
+    assert again.changed == ()
+
+
 def in_loss(now_s: float, distance_m: float, withheld: tuple[str, ...] = ()) -> Incident:
     moment = ClosestApproach(now_s, distance_m, 100.0, 2.0, 48.0, 3000.0)
     return Incident(0, BLUE, RED, now_s, None, moment, withheld=withheld)

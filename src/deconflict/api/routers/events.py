@@ -33,7 +33,9 @@ cycle's ``incident`` frames) share its id and come together:
   cycle that changed the party's alerts, to both sides of each alert, each from its
   own side. Each change is ``{"state": "new"|"update"|"cleared", ...}`` and the
   fields of ``GET /v1/alerts``' alerts (``update`` when the level changes or a side
-  starts or stops being withheld); each alert at most once, the most urgent first:
+  starts or stops being withheld, or is withheld for another reason: each alert once
+  when its aircraft's probation ends outside its party's plans); each alert at most
+  once, the most urgent first:
   losses of separation, then by time to closest approach (soonest first, withheld
   figures last), cleared alerts last. More than :data:`MAX_ALERTS_PER_FRAME` changes
   come as consecutive frames, in that order, ``more`` true on all but the last.

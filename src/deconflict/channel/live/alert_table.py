@@ -209,7 +209,8 @@ class AlertTable:
         A pair seen again keeps its number and ``since_s`` and takes the new
         figures; a new pair gets the next number (in the order of ``seen``);
         an alert is changed when its level changes or a side starts or stops
-        being withheld; one not seen for more than ``gap_s`` is cleared.
+        being withheld or is withheld for another reason; one not seen for
+        more than ``gap_s`` is cleared.
         """
         old = self._rows
         key = pair_key(seen.slot_a, seen.slot_b)

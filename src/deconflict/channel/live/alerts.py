@@ -284,8 +284,9 @@ def merge_alerts(
     A pair seen again keeps its alert's id and ``since_s`` and takes the new
     figures; a new pair gets the id ``a-<next_number>`` (counting on). An
     alert is *changed* when its level changes or a side starts or stops being
-    withheld; one not seen for more than ``gap_s`` is cleared. ``shown`` lists
-    the sides newly shown the other aircraft (for the disclosure ledger).
+    withheld or is withheld for another reason; one not seen for more than
+    ``gap_s`` is cleared. ``shown`` lists the sides newly shown the other
+    aircraft (for the disclosure ledger).
     """
     new: list[Alert] = []
     changed: list[Alert] = []
