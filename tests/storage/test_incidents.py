@@ -89,8 +89,8 @@ def test_a_picture_taking_over_continues_from_the_store(storage_backend: Backend
     # A node that takes the scheduler's lease after another ran the cycle (and recorded these).
     with storage_backend.store("incidents") as store:
         live = LivePicture.resume(LiveSettings(), store)  # started while the other node held it
-        store.record_opened(incident(4, BLUE, RED, NOV_S))
-        store.record_opened(incident(5, RED, GREEN, NOV_S + 1))
+        store.record_opened([incident(4, BLUE, RED, NOV_S)])
+        store.record_opened([incident(5, RED, GREEN, NOV_S + 1)])
         store.record_closed(dataclasses.replace(incident(4, BLUE, RED, NOV_S), ended_s=NOV_S + 5))
         store.log_alerts([alert(9, BLUE, RED, NOV_S - 50)], [])
         assert live.open_incidents() == []
