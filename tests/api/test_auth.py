@@ -7,12 +7,19 @@ every route), so a route added later is tested without editing this file.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from tests.api.conftest import Channel
 
 UNAUTHENTICATED = {("GET", "/v1/health"), ("GET", "/v1/ready"), ("GET", "/metrics")}
+
+
+@pytest.fixture
+def channel_settings() -> dict[str, Any]:
+    """Room for one failed login per route: the API has more routes than the default limit."""
+    return {"login_failures_per_minute": 10_000}
 
 
 def protected_routes(channel: Channel) -> list[tuple[str, str]]:
