@@ -332,7 +332,7 @@ def implausible_many(
 
     refuse(gs_mps > settings.max_gs_mps, Refusal.GROUND_SPEED)
     refuse(np.abs(vs_mps) > settings.max_climb_mps, Refusal.VERTICAL_SPEED)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         dt_s = time_s - time0_s
         refuse(
             has_previous & (np.abs(gs_mps - gs0_mps) > settings.max_accel_mps2 * dt_s + _SPEED_TOLERANCE_MPS),
