@@ -131,17 +131,18 @@ def test_db_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert [op.id for op in store.list_operations("blue")] == ["op-1"]
 
 
-def test_db_commands_refuse_a_postgresql_database_and_name_pg_dump(
+def test_db_commands_on_an_unreachable_postgresql_database_say_so_and_write_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = "postgresql://app@127.0.0.1:1/channel"
-    for action in ("backup", "restore"):
-        assert main(["db", action, str(tmp_path / "b.db"), "--db", url]) == 2
-        assert "pg_dump" in capsys.readouterr().err
+    assert main(["db", "backup", str(tmp_path / "b.dump"), "--db", url]) == 2
+    assert "127.0.0.1:1/channel" in capsys.readouterr().err
     monkeypatch.setenv("DECONFLICT_DB_URL", url)
-    assert main(["db", "backup", str(tmp_path / "b.db")]) == 2
-    assert "DECONFLICT_DB_URL" in capsys.readouterr().err
-    assert not (tmp_path / "b.db").exists()
+    assert main(["db", "backup", str(tmp_path / "b.dump")]) == 2
+    assert "127.0.0.1:1/channel" in capsys.readouterr().err
+    assert main(["db", "restore", str(tmp_path / "b.dump")]) == 2  # no such dump: checked first
+    assert f"{tmp_path / 'b.dump'}: no such dump file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_audit_key_travels_with_the_backup(tmp_path: Path) -> None:

@@ -218,8 +218,12 @@ def _add_client_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser(
         "db",
-        help="back up or restore the embedded database",
-        description="Online backup (consistent while the server writes) and restore of the SQLite database.",
+        help="back up or restore the database (SQLite file, or PostgreSQL with pg_dump)",
+        description=(
+            "Online backup (consistent while the server writes) and restore of the SQLite database, "
+            "or of a PostgreSQL database (--db postgresql://... or DECONFLICT_DB_URL) with pg_dump/pg_restore: "
+            "the dump is checked before use, a restore goes into an empty database."
+        ),
     )
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     backup = db_sub.add_parser("backup", help="write a consistent copy of the database to PATH")
@@ -229,9 +233,15 @@ def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     for action in (backup, restore):
         action.add_argument("path", metavar="PATH", help="the backup file")
         action.add_argument(
-            "--db", metavar="DB", help="database file (default: DECONFLICT_DB_PATH or deconflict.db)"
+            "--db",
+            metavar="DB",
+            help="database file, or a postgresql:// URL (default: DECONFLICT_DB_URL, else DECONFLICT_DB_PATH or deconflict.db)",
         )
-        action.add_argument("--force", action="store_true", help="overwrite an existing file")
+        action.add_argument(
+            "--force",
+            action="store_true",
+            help="overwrite an existing file (PostgreSQL restore: replace the dump's tables in a non-empty database)",
+        )
     backup.add_argument(
         "--keep",
         type=arguments.at_least_one,
