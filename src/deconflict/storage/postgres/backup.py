@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from deconflict.errors import DeconflictError
 from deconflict.storage.postgres.database import display_url
@@ -75,10 +76,26 @@ def _tool(name: str) -> str:
     return str(candidates[-1])
 
 
-def _run(command: list[str], what: str) -> str:
+def _without_password(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` as a libpq connection string without its password, and the environment that carries it
+    (``PGPASSWORD``): a password on a command line is visible to every user of the machine."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise DeconflictError(f"{display_url(url)}: not a valid database URL: {exc}") from exc
+    password = parts.pop("password", None)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**{k: str(v) for k, v in parts.items()}), env
+
+
+def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> str:
     """Run a PostgreSQL tool; its stdout, or a :class:`DeconflictError` naming ``what`` with its stderr."""
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=_TOOL_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=_TOOL_TIMEOUT_S, check=False, env=env
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise DeconflictError(f"{what}: {Path(command[0]).name} failed: {exc}") from exc
     if done.returncode != 0:
@@ -162,10 +179,12 @@ def backup_postgres(url: str, target: Path | str, *, overwrite: bool = False) ->
         raise DeconflictError(
             f"{partial}: exists (another backup running, or left over): make sure none runs, then remove it"
         )
+    conninfo, env = _without_password(url)
     try:
         _run(
-            [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={partial}", f"--dbname={url}"],
+            [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={partial}", f"--dbname={conninfo}"],
             f"{where}: backup",
+            env,
         )
         os.chmod(partial, 0o600)
         summary = check_dump(partial)
@@ -232,7 +251,8 @@ def restore_postgres(source: Path | str, url: str, *, force: bool = False) -> Du
     command = [_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction"]
     if existing:
         command += ["--clean", "--if-exists"]
-    _run([*command, f"--dbname={url}", str(summary.path)], f"{where}: restore of {summary.path}")
+    conninfo, env = _without_password(url)
+    _run([*command, f"--dbname={conninfo}", str(summary.path)], f"{where}: restore of {summary.path}", env)
     entries = _verify_audit(url, where)
     return DumpSummary(
         summary.path,
