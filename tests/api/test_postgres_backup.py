@@ -69,6 +69,7 @@ def test_a_restored_dump_serves_the_same_channel_and_its_chain_verifies(
     postgres: PostgresServer,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dump, channel, views, settings = dumped
     restored = new_database(postgres)
@@ -78,6 +79,7 @@ def test_a_restored_dump_serves_the_same_channel_and_its_chain_verifies(
     again = Settings(db_url=restored, audit_key_path=settings.audit_key_path)
     with TestClient(create_app(again, clock=FakeClock(channel.clock.now))) as client:
         assert _views(client, channel.tokens) == views
+    monkeypatch.setenv("DECONFLICT_AUDIT_KEY_PATH", str(settings.audit_key_path))
     pin = tmp_path / "server-key.pem"
     assert main(["audit", "verify", "--db", restored, "--pin", str(pin)]) == 0
     assert "chain verified" in capsys.readouterr().out
