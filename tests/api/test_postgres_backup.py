@@ -59,6 +59,7 @@ def dumped(
         assert main(["db", "backup", str(dump), "--db", url]) == 0  # online: the app still runs
     out = capsys.readouterr().out
     assert f"backup written to {dump}" in out and f"schema version {LATEST_VERSION}" in out
+    assert "audit chain verified" in out
     assert not dump.with_name("channel.dump.partial").exists()
     assert dump.stat().st_mode & 0o777 == 0o600
     return dump, channel, views, settings
@@ -142,3 +143,23 @@ def test_a_dump_from_a_newer_deconflict_is_refused(
     assert main(["db", "restore", str(dump), "--db", new_database(postgres)]) == 2
     err = capsys.readouterr().err
     assert str(dump) in err and "newer than this deconflict" in err
+
+
+def test_a_broken_audit_chain_is_refused_by_backup_and_restore(
+    dumped: tuple[Path, Channel, list[Any], Settings],
+    postgres: PostgresServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = dumped[3]
+    url = settings.db_url.get_secret_value() if settings.db_url else ""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("UPDATE audit_log SET payload = payload || ' ' WHERE seq = 2")
+    assert main(["db", "backup", str(tmp_path / "broken.dump"), "--db", url]) == 2
+    assert "audit chain does not verify" in capsys.readouterr().err
+    assert not (tmp_path / "broken.dump").exists() and not (tmp_path / "broken.dump.partial").exists()
+    dump = tmp_path / "raw.dump"  # dumped without the check: the restore finds it out
+    subprocess.run([str(PG_BIN / "pg_dump"), "--format=custom", f"--file={dump}", url], check=True)
+    assert main(["db", "restore", str(dump), "--db", new_database(postgres)]) == 2
+    err = capsys.readouterr().err
+    assert "audit chain does not verify" in err and "do not serve this database" in err

@@ -33,9 +33,11 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
 
 from deconflict.errors import DeconflictError
 from deconflict.storage.postgres.database import display_url
@@ -46,6 +48,7 @@ __all__ = ["DumpSummary", "backup_postgres", "check_dump", "restore_postgres"]
 EXPECTED_TABLES = ("schema_migrations", "operations", "volumes", "parties", "messages", "audit_log")
 """Tables every deconflict dump holds (all migration versions that back up)."""
 
+_AUDIT_COLUMNS = "seq, time_s, actor, kind, subject, audience, payload, prev_hash, hash, signature"
 _TOOL_TIMEOUT_S = 3600.0
 _TABLE_LINE = re.compile(r"^\d+; \d+ \d+ TABLE (\S+) (\S+) ")
 
@@ -165,48 +168,64 @@ def backup_postgres(url: str, target: Path | str, *, overwrite: bool = False) ->
         raise DeconflictError(f"{target.parent}: no such folder (for {target.name}); create it first")
     if target.exists() and not overwrite:
         raise DeconflictError(f"{target}: exists; choose another name or pass --force to overwrite it")
-    started = time.perf_counter()
-    version = _database_version(url, where)
-    if version == 0:
-        raise DeconflictError(f"{where}: not a deconflict database (no schema_migrations); nothing to back up")
-    if version > LATEST_VERSION:
-        raise DeconflictError(
-            f"{where}: database schema version {version} is newer than this deconflict "
-            f"(knows up to {LATEST_VERSION}); back it up with the deconflict that wrote it"
-        )
     partial = target.with_name(target.name + ".partial")
     if partial.exists() or partial.is_symlink():
         raise DeconflictError(
             f"{partial}: exists (another backup running, or left over): make sure none runs, then remove it"
         )
+    started = time.perf_counter()
     conninfo, env = _without_password(url)
-    try:
-        _run(
-            [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={partial}", f"--dbname={conninfo}"],
-            f"{where}: backup",
-            env,
-        )
-        os.chmod(partial, 0o600)
-        summary = check_dump(partial)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with _connect(url, where) as connection:
+        # One snapshot, exported to pg_dump: the version and the chain checked are those dumped.
+        connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with connection.transaction():
+            row = connection.execute("SELECT pg_export_snapshot()").fetchone()
+            snapshot = str(row[0]) if row is not None else ""
+            version = schema_version(connection)
+            if version == 0:
+                raise DeconflictError(
+                    f"{where}: not a deconflict database (no schema_migrations); nothing to back up"
+                )
+            if version > LATEST_VERSION:
+                raise DeconflictError(
+                    f"{where}: database schema version {version} is newer than this deconflict "
+                    f"(knows up to {LATEST_VERSION}); back it up with the deconflict that wrote it"
+                )
+            entries = _verify_chain(connection, where)
+            try:
+                _run(
+                    [
+                        _tool("pg_dump"),
+                        "--format=custom",
+                        "--no-owner",
+                        f"--snapshot={snapshot}",
+                        f"--file={partial}",
+                        f"--dbname={conninfo}",
+                    ],
+                    f"{where}: backup",
+                    env,
+                )
+                os.chmod(partial, 0o600)
+                summary = check_dump(partial)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
     os.replace(partial, target)
     return DumpSummary(
-        target, target.stat().st_size, time.perf_counter() - started, summary.schema_version, summary.tables
+        target,
+        target.stat().st_size,
+        time.perf_counter() - started,
+        summary.schema_version,
+        summary.tables,
+        entries,
     )
 
 
-def _connect(url: str, where: str) -> psycopg.Connection[tuple[object, ...]]:
+def _connect(url: str, where: str) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         raise DeconflictError(f"{where}: cannot connect: {exc}") from exc
-
-
-def _database_version(url: str, where: str) -> int:
-    with _connect(url, where) as connection:
-        return schema_version(connection)
 
 
 def _user_tables(url: str, where: str) -> list[str]:
@@ -253,7 +272,11 @@ def restore_postgres(source: Path | str, url: str, *, force: bool = False) -> Du
         command += ["--clean", "--if-exists"]
     conninfo, env = _without_password(url)
     _run([*command, f"--dbname={conninfo}", str(summary.path)], f"{where}: restore of {summary.path}", env)
-    entries = _verify_audit(url, where)
+    with _connect(url, where) as connection:
+        try:
+            entries = _verify_chain(connection, where)
+        except DeconflictError as exc:
+            raise DeconflictError(f"{exc}; restored, but do not serve this database: drop it") from exc
     return DumpSummary(
         summary.path,
         summary.bytes,
@@ -264,23 +287,19 @@ def restore_postgres(source: Path | str, url: str, *, force: bool = False) -> Du
     )
 
 
-def _verify_audit(url: str, where: str) -> int:
-    """Verify the restored audit chain against the public key stored with it; the number of entries."""
+def _verify_chain(connection: psycopg.Connection[Any], where: str) -> int:
+    """Verify the audit chain the connection sees against the public key stored with it; its length."""
     from deconflict.channel.audit_verify import verify_chain
-    from deconflict.storage.postgres.audit import PostgresAuditLog
+    from deconflict.storage.rows import audit_entry
 
-    # The key file is never read: a log opened to verify does not sign.
-    log = PostgresAuditLog(url, Path(os.devnull))
-    try:
-        entries = log.entries()
-        key = log.stored_public_key()
-    finally:
-        log.close()
+    rows = connection.cursor(row_factory=dict_row).execute(f"SELECT {_AUDIT_COLUMNS} FROM audit_log ORDER BY seq")
+    entries = [audit_entry(r) for r in rows.fetchall()]
     if not entries:
         return 0
+    key = connection.execute("SELECT value FROM audit_meta WHERE key = 'public_key_pem'").fetchone()
     if key is None:
-        raise DeconflictError(f"{where}: restored an audit chain without its public key (audit_meta)")
+        raise DeconflictError(f"{where}: an audit chain without its public key (audit_meta)")
     try:
-        return verify_chain(entries, key)
+        return verify_chain(entries, str(key[0]))
     except DeconflictError as exc:
-        raise DeconflictError(f"{where}: the restored audit chain does not verify: {exc}") from exc
+        raise DeconflictError(f"{where}: the audit chain does not verify: {exc}") from exc
