@@ -221,7 +221,8 @@ def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="back up or restore the database (SQLite file, or PostgreSQL with pg_dump)",
         description=(
             "Online backup (consistent while the server writes) and restore of the SQLite database, "
-            "or of a PostgreSQL database (--db postgresql://... or DECONFLICT_DB_URL) with pg_dump/pg_restore: "
+            "or of a PostgreSQL database (--db postgresql://... or DECONFLICT_DB_URL) "
+            "with pg_dump/pg_restore: "
             "the dump is checked before use, a restore goes into an empty database."
         ),
     )
@@ -235,12 +236,18 @@ def _add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action.add_argument(
             "--db",
             metavar="DB",
-            help="database file, or a postgresql:// URL (default: DECONFLICT_DB_URL, else DECONFLICT_DB_PATH or deconflict.db)",
+            help=(
+                "database file, or a postgresql:// URL "
+                "(default: DECONFLICT_DB_URL, else DECONFLICT_DB_PATH or deconflict.db)"
+            ),
         )
         action.add_argument(
             "--force",
             action="store_true",
-            help="overwrite an existing file (PostgreSQL restore: replace the dump's tables in a non-empty database)",
+            help=(
+                "overwrite an existing file "
+                "(PostgreSQL restore: replace the dump's tables in a non-empty database)"
+            ),
         )
     backup.add_argument(
         "--keep",

@@ -70,7 +70,11 @@ def _run_postgres(args: argparse.Namespace, url: str) -> int:
     from deconflict.storage.postgres.backup import DumpSummary, backup_postgres, restore_postgres
 
     def show(verb: str, summary: DumpSummary) -> None:
-        audit = "" if summary.audit_entries is None else f", audit chain verified ({summary.audit_entries} entries)"
+        audit = (
+            ""
+            if summary.audit_entries is None
+            else f", audit chain verified ({summary.audit_entries} entries)"
+        )
         console.print(
             f"{verb} {summary.path} ({summary.bytes / 1e6:,.1f} MB in {summary.duration_s:.2f} s, "
             f"schema version {summary.schema_version}, {len(summary.tables)} tables, dump checked{audit})",

@@ -75,7 +75,9 @@ def _tool(name: str) -> str:
         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
     )
     if not candidates:
-        raise DeconflictError(f"{name}: not found on PATH nor in /usr/lib/postgresql/*/bin; install postgresql-client")
+        raise DeconflictError(
+            f"{name}: not found on PATH nor in /usr/lib/postgresql/*/bin; install postgresql-client"
+        )
     return str(candidates[-1])
 
 
@@ -243,7 +245,8 @@ def _user_tables(url: str, where: str) -> list[str]:
 
 
 def restore_postgres(source: Path | str, url: str, *, force: bool = False) -> DumpSummary:
-    """Restore the dump ``source`` into the database at ``url`` (empty, unless ``force``); verify its audit chain.
+    """Restore the dump ``source`` into the database at ``url`` (empty, unless ``force``), then verify
+    its audit chain.
 
     Raises
     ------
@@ -292,7 +295,9 @@ def _verify_chain(connection: psycopg.Connection[Any], where: str) -> int:
     from deconflict.channel.audit_verify import verify_chain
     from deconflict.storage.rows import audit_entry
 
-    rows = connection.cursor(row_factory=dict_row).execute(f"SELECT {_AUDIT_COLUMNS} FROM audit_log ORDER BY seq")
+    rows = connection.cursor(row_factory=dict_row).execute(
+        f"SELECT {_AUDIT_COLUMNS} FROM audit_log ORDER BY seq"
+    )
     entries = [audit_entry(r) for r in rows.fetchall()]
     if not entries:
         return 0
