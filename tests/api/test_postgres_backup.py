@@ -163,3 +163,17 @@ def test_a_broken_audit_chain_is_refused_by_backup_and_restore(
     assert main(["db", "restore", str(dump), "--db", new_database(postgres)]) == 2
     err = capsys.readouterr().err
     assert "audit chain does not verify" in err and "do not serve this database" in err
+
+
+def test_scheduled_dumps_keep_the_newest(
+    dumped: tuple[Path, Channel, list[Any], Settings], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = dumped[3]
+    url = settings.db_url.get_secret_value() if settings.db_url else ""
+    folder = tmp_path / "backups"
+    for _ in range(3):
+        assert main(["db", "backup", "--db", url, "--keep", "2", str(folder)]) == 0
+    kept = sorted(folder.iterdir())
+    assert len(kept) == 2 and all(p.suffix == ".dump" for p in kept)
+    assert "removed" in capsys.readouterr().out
+    assert check_dump(kept[-1]).schema_version == LATEST_VERSION

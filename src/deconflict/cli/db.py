@@ -31,11 +31,11 @@ def _print(console: Console, verb: str, summary: BackupSummary) -> None:
     )
 
 
-def _backup_target(args: argparse.Namespace) -> Path:
+def _backup_target(args: argparse.Namespace, suffix: str = ".db") -> Path:
     """PATH, or with ``--keep`` a new timestamped file in the folder PATH."""
     if args.keep is None:
         return Path(args.path)
-    return timestamped_backup_path(Path(args.path), time.time())
+    return timestamped_backup_path(Path(args.path), time.time(), suffix)
 
 
 def _prune(args: argparse.Namespace, console: Console) -> None:
@@ -84,7 +84,7 @@ def _run_postgres(args: argparse.Namespace, url: str) -> int:
 
     console = Console()
     if args.db_command == "backup":
-        show("backup written to", backup_postgres(url, _backup_target(args), overwrite=args.force))
+        show("backup written to", backup_postgres(url, _backup_target(args, ".dump"), overwrite=args.force))
         _prune(args, console)
     else:
         show("restored", restore_postgres(args.path, url, force=args.force))

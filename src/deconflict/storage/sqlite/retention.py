@@ -17,12 +17,14 @@ from deconflict.storage.sqlite.audit import audit_key_path
 
 __all__ = ["BACKUP_NAME", "prune_backups", "timestamped_backup_path"]
 
-BACKUP_NAME = re.compile(r"deconflict-\d{8}T\d{6}\.\d{6}Z\.db")
-"""A timestamped backup's file name; names sort as the backups' times do."""
+BACKUP_NAME = re.compile(r"deconflict-\d{8}T\d{6}\.\d{6}Z\.(?:db|dump)")
+"""A timestamped backup's file name (``.db`` a SQLite copy, ``.dump`` a PostgreSQL dump); names sort
+as the backups' times do."""
 
 
-def timestamped_backup_path(folder: Path, now_s: float) -> Path:
-    """``folder/deconflict-YYYYmmddTHHMMSS.ffffffZ.db`` for the UTC time ``now_s``; makes ``folder`` (0700).
+def timestamped_backup_path(folder: Path, now_s: float, suffix: str = ".db") -> Path:
+    """``folder/deconflict-YYYYmmddTHHMMSS.ffffffZ.db`` (or ``suffix``) for the UTC time ``now_s``;
+    makes ``folder`` (0700).
 
     The folder holds copies of the server's private audit key, so only its
     owner may read it.
@@ -44,7 +46,7 @@ def timestamped_backup_path(folder: Path, now_s: float) -> Path:
             [Problem(str(folder), f"cannot make the backup folder: {exc.strerror or exc}")]
         ) from exc
     when = datetime.datetime.fromtimestamp(now_s, datetime.UTC)
-    return folder / f"deconflict-{when:%Y%m%dT%H%M%S.%f}Z.db"
+    return folder / f"deconflict-{when:%Y%m%dT%H%M%S.%f}Z{suffix}"
 
 
 def prune_backups(folder: Path, keep: int) -> list[Path]:
