@@ -100,7 +100,9 @@ def test_a_truncated_or_corrupted_dump_is_refused_naming_the_file(
     truncated.write_bytes(data[: len(data) // 2])
     corrupted = dump.with_name("corrupted.dump")
     corrupted.write_bytes(b"\0" * 64 + data[64:])
-    for bad in (truncated, corrupted):
+    cut_short = dump.with_name("cut-short.dump")  # the table of contents whole, the last data block cut
+    cut_short.write_bytes(data[:-200])
+    for bad in (truncated, corrupted, cut_short):
         target = new_database(postgres)
         assert main(["db", "restore", str(bad), "--db", target]) == 2
         err = capsys.readouterr().err

@@ -8,7 +8,8 @@ checked before it is moved into place, so a failed backup never leaves a
 half-written file under the target's name.
 
 A dump is checked (:func:`check_dump`) before every use: ``pg_restore --list``
-must read it, it must hold the expected tables, and its ``schema_migrations``
+must read it, it must hold the expected tables, ``pg_restore`` must read every
+data block of it (to nowhere), and its ``schema_migrations``
 data gives the migration version (a dump from a newer deconflict is refused on
 restore). A restore goes only into an empty database (unless ``force``: then
 the dump's objects replace the target's), in one transaction, and the restored
@@ -127,7 +128,9 @@ def check_dump(path: Path | str) -> DumpSummary:
     missing = [t for t in EXPECTED_TABLES if t not in tables]
     if missing:
         raise DeconflictError(f"{path}: not a deconflict database dump (no table {', '.join(missing)})")
-    # The data of schema_migrations, read back: this also reads the file's data blocks up to that table.
+    # Every data block read back (a dump cut short or damaged anywhere fails here), written nowhere.
+    _run([_tool("pg_restore"), f"--file={os.devnull}", str(path)], f"{path}: damaged dump")
+    # The data of schema_migrations: the migration version.
     data = _run(
         [_tool("pg_restore"), "--data-only", "--table=schema_migrations", "--file=-", str(path)],
         f"{path}: unreadable data",
