@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from deconflict.api import create_app
 from deconflict.cli import main
 from deconflict.config import Settings
+from deconflict.errors import DeconflictError
 from deconflict.storage.postgres.backup import check_dump
 from deconflict.storage.postgres.migrations import LATEST_VERSION
 from tests.api.conftest import Channel, open_channel
@@ -102,6 +103,8 @@ def test_a_truncated_or_corrupted_dump_is_refused_naming_the_file(
     corrupted.write_bytes(b"\0" * 64 + data[64:])
     cut_short = dump.with_name("cut-short.dump")  # the table of contents whole, the last data block cut
     cut_short.write_bytes(data[:-200])
+    with pytest.raises(DeconflictError, match="damaged dump"):  # found only by reading every block
+        check_dump(cut_short)
     for bad in (truncated, corrupted, cut_short):
         target = new_database(postgres)
         assert main(["db", "restore", str(bad), "--db", target]) == 2
