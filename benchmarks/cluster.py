@@ -51,8 +51,10 @@ from urllib.parse import urlparse
 import numpy as np
 from websockets.sync.client import connect as websocket_connect
 
-from tests.cluster.servers import nats_cluster, postgres_server
-from tests.servers import Party, load_benchmark, new_party, serve_process
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the servers' helpers live with the tests (they are not product code)
+from tests.cluster.servers import nats_cluster, postgres_server  # noqa: E402
+from tests.servers import Party, load_benchmark, new_party, serve_process  # noqa: E402
 
 NODES = 3
 TARGET_MESSAGES_PER_S = 1000.0
@@ -117,7 +119,9 @@ def _port(url: str) -> int:
     return port
 
 
-def throughput(nodes: Nodes, blue: Party, red: Party, messages: int, seconds: float, senders: int) -> dict[str, Any]:
+def throughput(
+    nodes: Nodes, blue: Party, red: Party, messages: int, seconds: float, senders: int
+) -> dict[str, Any]:
     """Blue sends through nodes 1 and 3, red reads on node 2: channel.py's senders and receiver."""
     tally = channel.Tally()
     ready, done = threading.Event(), threading.Event()
@@ -157,7 +161,11 @@ def throughput(nodes: Nodes, blue: Party, red: Party, messages: int, seconds: fl
     answered = sorted(tally.answered_at.values())
     elapsed_s = (answered[-1] - started) if answered else float("nan")
     latencies_ms = np.array(
-        [(tally.delivered_at[n] - tally.sent_at[n]) * 1000.0 for n in tally.answered_at if n in tally.delivered_at]
+        [
+            (tally.delivered_at[n] - tally.sent_at[n]) * 1000.0
+            for n in tally.answered_at
+            if n in tally.delivered_at
+        ]
     )
     undelivered = len(tally.answered_at.keys() - tally.delivered_at.keys())
     rate = len(answered) / elapsed_s if answered else 0.0
@@ -308,6 +316,7 @@ def failover(
                 "caught_up_s": [None if t is None else round(t, 3) for t in took],
                 "duplicates": sum(c.duplicates() for c in held),
                 "resumes": sum(c.resumes for c in held),
+                "drops": sorted({e for c in held for e in c.errors}),
             }
         )
         nodes.restart(victim)
@@ -386,6 +395,7 @@ def cluster(root: Path) -> Iterator[tuple[Nodes, Party, Party, Any, Any]]:
     """PostgreSQL, 3 NATS servers and 3 nodes; blue and red registered."""
     with postgres_server() as database, nats_cluster() as nats, contextlib.ExitStack() as stack:
         url = database.url()
+        os.environ["DECONFLICT_AUDIT_KEY_PATH"] = str(root / "audit-key.pem")  # party add needs it too
         blue, red = new_party(url, root, "blue"), new_party(url, root, "red")
         nodes = Nodes(url, root, _node_env(nats.urls, root / "audit-key.pem"), stack)
         yield nodes, blue, red, database, nats
@@ -398,13 +408,17 @@ def run(
     load_before = os.getloadavg()
     wall_started = time.perf_counter()
     own_started = time.process_time()
-    with tempfile.TemporaryDirectory(prefix="deconflict-bench-cluster-") as tmp, cluster(Path(tmp)) as (
-        nodes,
-        blue,
-        red,
-        database,
-        nats,
+    with (
+        tempfile.TemporaryDirectory(prefix="deconflict-bench-cluster-") as tmp,
+        cluster(Path(tmp)) as (
+            nodes,
+            blue,
+            red,
+            database,
+            nats,
+        ),
     ):
+
         def servers_cpu_s() -> float:
             pids = [p.pid for p in nodes.processes] + [n.process.pid for n in nats.nodes if n.process]
             return _process_tree_cpu_s(pids + _postgres_pids(database.data_dir))
@@ -413,7 +427,9 @@ def run(
         measured = throughput(nodes, blue, red, messages, seconds, senders)
         measured["servers_cpu_s"] = round(servers_cpu_s() - cpu_before, 2)
         measured["cpu_ms_per_message"] = (
-            round(measured["servers_cpu_s"] * 1000.0 / measured["messages"], 3) if measured["messages"] else None
+            round(measured["servers_cpu_s"] * 1000.0 / measured["messages"], 3)
+            if measured["messages"]
+            else None
         )
         failed_over = failover(nodes, blue, red, kills, clients, interval_s)
     return {
@@ -441,15 +457,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--messages", type=int, default=3000, help="messages to send at most (throughput)")
     parser.add_argument("--seconds", type=float, default=60.0, help="time to send for at most (throughput)")
-    parser.add_argument("--senders", type=int, default=8, help="concurrent senders, alternately on nodes 1 and 3")
-    parser.add_argument("--kills", type=int, default=5, help="nodes SIGKILLed, one after the other (failover)")
+    parser.add_argument(
+        "--senders", type=int, default=8, help="concurrent senders, alternately on nodes 1 and 3"
+    )
+    parser.add_argument(
+        "--kills", type=int, default=5, help="nodes SIGKILLed, one after the other (failover)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="red sockets on the node killed each time")
-    parser.add_argument("--interval-ms", type=float, default=50.0, help="failover: time between blue's messages")
+    parser.add_argument(
+        "--interval-ms", type=float, default=50.0, help="failover: time between blue's messages"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     if min(args.messages, args.senders, args.kills, args.clients) < 1 or args.seconds <= 0:
         parser.error("--messages, --seconds, --senders, --kills and --clients must be positive")
-    figures = run(args.messages, args.seconds, args.senders, args.kills, args.clients, args.interval_ms / 1000.0)
+    figures = run(
+        args.messages, args.seconds, args.senders, args.kills, args.clients, args.interval_ms / 1000.0
+    )
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
