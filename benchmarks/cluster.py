@@ -257,9 +257,9 @@ class Client:
 def failover(
     nodes: Nodes, blue: Party, red: Party, kills: int, clients: int, interval_s: float
 ) -> dict[str, Any]:
-    """SIGKILL a node holding ``clients`` of red's sockets, ``kills`` times; kill to every client caught up."""
+    """SIGKILL a node holding ``clients`` of red's sockets, ``kills`` times: kill to each client caught up."""
     times_s: list[float] = []
-    rounds = []
+    rounds: list[dict[str, Any]] = []
     sent = itertools.count()
     for k in range(kills):
         victim = k % NODES
@@ -274,17 +274,11 @@ def failover(
         answered: list[tuple[float, str]] = []
         stop_sending = threading.Event()
 
-        def keep_sending(url: str) -> None:
-            while not stop_sending.is_set():
-                text = f"failover-{next(sent)}"
-                try:
-                    channel_send(url, blue, red.name, text)
-                    answered.append((time.perf_counter(), text))
-                except (OSError, RuntimeError):
-                    pass
-                time.sleep(interval_s)
-
-        sending = threading.Thread(target=keep_sending, args=(nodes.urls[sender_node],), daemon=True)
+        sending = threading.Thread(
+            target=keep_sending,
+            args=(nodes.urls[sender_node], blue, red.name, sent, interval_s, answered, stop_sending),
+            daemon=True,
+        )
         sending.start()
         time.sleep(1.0)  # messages flowing to every client
         killed_at = time.perf_counter()
@@ -335,6 +329,26 @@ def failover(
     }
 
 
+def keep_sending(
+    url: str,
+    sender: Party,
+    to: str,
+    numbers: Iterator[int],
+    interval_s: float,
+    answered: list[tuple[float, str]],
+    stop: threading.Event,
+) -> None:
+    """Send a message every ``interval_s`` until ``stop``; each 201 goes into ``answered`` with its time."""
+    while not stop.is_set():
+        text = f"failover-{next(numbers)}"
+        try:
+            channel_send(url, sender, to, text)
+            answered.append((time.perf_counter(), text))
+        except (OSError, RuntimeError):
+            pass
+        time.sleep(interval_s)
+
+
 def channel_send(url: str, sender: Party, to: str, text: str) -> None:
     """POST one signed FREE message; RuntimeError unless 201."""
     import urllib.request
@@ -343,7 +357,7 @@ def channel_send(url: str, sender: Party, to: str, text: str) -> None:
 
     nonce = f"cluster-{text}"
     content = MessageContent(sender.name, to, "FREE", {}, text, None, nonce)
-    body = {
+    body: dict[str, Any] = {
         "to": to,
         "code": "FREE",
         "params": {},
@@ -483,8 +497,9 @@ def main(argv: list[str] | None = None) -> int:
             f"delivery p50 {t['delivery_p50_ms']} ms p99 {t['delivery_p99_ms']} ms "
             f"(target {TARGET_P99_MS:.0f}), errors {t['errors']}, servers' CPU {t['servers_cpu_s']} s\n"
             f"failover over {f['kills']} kills x {f['clients']} clients: p50 {f['failover_p50_s']} s "
-            f"p99 {f['failover_p99_s']} s (target {TARGET_FAILOVER_S:.0f}), not caught up {f['not_caught_up']}, "
-            f"duplicates {f['duplicates']}\nload average {figures['load_average_before']} -> "
+            f"p99 {f['failover_p99_s']} s (target {TARGET_FAILOVER_S:.0f}), "
+            f"not caught up {f['not_caught_up']}, duplicates {f['duplicates']}\n"
+            f"load average {figures['load_average_before']} -> "
             f"{figures['load_average_after']} on {figures['cpus']} CPUs"
         )
     return 0
