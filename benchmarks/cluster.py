@@ -120,9 +120,12 @@ def _port(url: str) -> int:
 
 
 def throughput(
-    nodes: Nodes, blue: Party, red: Party, messages: int, seconds: float, senders: int
+    nodes: Nodes, blue: Party, red: Party, messages: int, seconds: float, senders: int, via: str, window: int
 ) -> dict[str, Any]:
-    """Blue sends through nodes 1 and 3, red reads on node 2: channel.py's senders and receiver."""
+    """Red reads on node 2; blue POSTs through nodes 1 and 3, or sends frames on node 1 (``via="socket"``).
+
+    channel.py's senders and receiver.
+    """
     tally = channel.Tally()
     ready, done = threading.Event(), threading.Event()
     receiver = threading.Thread(
@@ -151,6 +154,13 @@ def throughput(
             )
             for i in range(senders)
         ]
+        if via == "socket":  # one WebSocket on node 1, `send` frames, channel.py's window
+            workers = []
+            asyncio.run(
+                channel.socket_sender(
+                    _port(nodes.urls[0]), blue.token, blue.key, messages, started + seconds, tally, window
+                )
+            )
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -171,8 +181,10 @@ def throughput(
     rate = len(answered) / elapsed_s if answered else 0.0
     p99 = _pct(latencies_ms, 99)
     return {
+        "via": via,
         "messages": len(answered),
-        "senders": senders,
+        "senders": senders if via == "post" else 1,
+        "window": window if via == "socket" else None,
         "seconds": round(elapsed_s, 3),
         "messages_per_s": round(rate, 1),
         "delivery_p50_ms": _pct(latencies_ms, 50),
@@ -416,7 +428,14 @@ def cluster(root: Path) -> Iterator[tuple[Nodes, Party, Party, Any, Any]]:
 
 
 def run(
-    messages: int, seconds: float, senders: int, kills: int, clients: int, interval_s: float
+    messages: int,
+    seconds: float,
+    senders: int,
+    kills: int,
+    clients: int,
+    interval_s: float,
+    via: str = "post",
+    window: int = 32,
 ) -> dict[str, Any]:
     """Both phases on one cluster; the figures as one document."""
     load_before = os.getloadavg()
@@ -438,7 +457,7 @@ def run(
             return _process_tree_cpu_s(pids + _postgres_pids(database.data_dir))
 
         cpu_before = servers_cpu_s()
-        measured = throughput(nodes, blue, red, messages, seconds, senders)
+        measured = throughput(nodes, blue, red, messages, seconds, senders, via, window)
         measured["servers_cpu_s"] = round(servers_cpu_s() - cpu_before, 2)
         measured["cpu_ms_per_message"] = (
             round(measured["servers_cpu_s"] * 1000.0 / measured["messages"], 3)
@@ -481,19 +500,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--interval-ms", type=float, default=50.0, help="failover: time between blue's messages"
     )
+    parser.add_argument(
+        "--via",
+        choices=("post", "socket"),
+        default="post",
+        help="throughput: POST from --senders connections on nodes 1 and 3, or frames on one WebSocket on node 1",
+    )
+    parser.add_argument("--window", type=int, default=32, help="with --via socket: unanswered frames at most")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     if min(args.messages, args.senders, args.kills, args.clients) < 1 or args.seconds <= 0:
         parser.error("--messages, --seconds, --senders, --kills and --clients must be positive")
     figures = run(
-        args.messages, args.seconds, args.senders, args.kills, args.clients, args.interval_ms / 1000.0
+        args.messages,
+        args.seconds,
+        args.senders,
+        args.kills,
+        args.clients,
+        args.interval_ms / 1000.0,
+        args.via,
+        args.window,
     )
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
         t, f = figures["throughput"], figures["failover"]
         print(
-            f"3 nodes, cross-node: {t['messages_per_s']} msg/s (target {TARGET_MESSAGES_PER_S:.0f}), "
+            f"3 nodes, cross-node ({t['via']}): {t['messages_per_s']} msg/s (target {TARGET_MESSAGES_PER_S:.0f}), "
             f"delivery p50 {t['delivery_p50_ms']} ms p99 {t['delivery_p99_ms']} ms "
             f"(target {TARGET_P99_MS:.0f}), errors {t['errors']}, servers' CPU {t['servers_cpu_s']} s\n"
             f"failover over {f['kills']} kills x {f['clients']} clients: p50 {f['failover_p50_s']} s "
