@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         "--via",
         choices=("post", "socket"),
         default="post",
-        help="throughput: POST from --senders connections on nodes 1 and 3, or frames on one WebSocket on node 1",
+        help="throughput: POST on nodes 1 and 3 (--senders connections), or frames on one WebSocket on node 1",
     )
     parser.add_argument("--window", type=int, default=32, help="with --via socket: unanswered frames at most")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -526,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         t, f = figures["throughput"], figures["failover"]
         print(
-            f"3 nodes, cross-node ({t['via']}): {t['messages_per_s']} msg/s (target {TARGET_MESSAGES_PER_S:.0f}), "
+            f"3 nodes, cross-node ({t['via']}): {t['messages_per_s']} msg/s "
+            f"(target {TARGET_MESSAGES_PER_S:.0f}), "
             f"delivery p50 {t['delivery_p50_ms']} ms p99 {t['delivery_p99_ms']} ms "
             f"(target {TARGET_P99_MS:.0f}), errors {t['errors']}, servers' CPU {t['servers_cpu_s']} s\n"
             f"failover over {f['kills']} kills x {f['clients']} clients: p50 {f['failover_p50_s']} s "

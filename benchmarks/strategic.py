@@ -28,6 +28,7 @@ transaction on the shared database).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import subprocess
@@ -36,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -54,6 +56,8 @@ from deconflict.units import FL_TO_M, Altitude, AltitudeMargins, AltitudeReferen
 LON_RANGE = (36.0, 40.6)
 LAT_RANGE = (33.0, 37.0)
 T0_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+STORES = ("sqlite", "postgres")
+ROOT = Path(__file__).resolve().parents[1]
 PARTIES = ("blue", "red", "green", "civil", "yellow", "white")
 M_PER_DEG_LAT = 110_900.0
 
@@ -126,11 +130,12 @@ def random_operations(
 # Run in a new process: open the stored file, file one operation; time both and the peak memory.
 REOPEN_SCRIPT = """
 import json, os, sys, time
+from pathlib import Path
 t = time.perf_counter()
 from deconflict.storage import open_storage
 from deconflict.strategic import file_operation
 from strategic import one_box_operation, T0_S
-storage = open_storage(sys.argv[1])
+storage = open_storage(sys.argv[1], audit_key_path=Path(sys.argv[2]) if len(sys.argv) > 2 else None)
 op = one_box_operation(f"reopen{os.getpid()}", 37.0, 34.0, 37.1, 34.1, T0_S + 86400.0, T0_S + 90000.0)
 found = file_operation(storage.operations, op.party, op.id, op.volumes).conflicts
 first_s = time.perf_counter() - t
@@ -147,10 +152,10 @@ print(json.dumps({"open_and_first_filing_s": round(first_s, 2), "second_filing_m
 """
 
 
-def reopen(db: Path) -> dict[str, object]:
+def reopen(db: Path | str, audit_key: Path | None = None) -> dict[str, object]:
     """Open ``db`` in a new process and file one operation: the restart a server goes through."""
     done = subprocess.run(
-        [sys.executable, "-c", REOPEN_SCRIPT, str(db)],
+        [sys.executable, "-c", REOPEN_SCRIPT, str(db), *([str(audit_key)] if audit_key else [])],
         cwd=Path(__file__).parent,
         capture_output=True,
         text=True,
@@ -212,107 +217,103 @@ def one_box_operation(
 CONFLICT_CLASSES = (("0", 0, 0), ("1-10", 1, 10), ("11-50", 11, 50), (">50", 51, None))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--volumes", type=int, default=100_000, help="stored volumes (default 100000)")
-    parser.add_argument("--operations", type=int, default=1000, help="operations to file (default 1000)")
-    parser.add_argument("--days", type=float, default=40.0, help="span of the time windows (default 40)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--wide", type=int, default=20, help="filings of one large volume (default 20)")
-    parser.add_argument(
-        "--worst-meets",
-        type=int,
-        default=10_000,
-        help="stored volumes the last filing meets (about; default 10000)",
-    )
-    parser.add_argument("--db", type=Path, help="database file (default: a temporary one)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument(
-        "--channel", action="store_true", help="file through the channel service (audit entries, ledger)"
-    )
-    args = parser.parse_args(argv)
-    console = Console(stderr=True)
-    rng = np.random.default_rng(args.seed)
-    margins = AltitudeMargins()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = args.db or Path(tmp) / "bench.db"
-        storage = open_storage(db)  # the server's: every store on one connection, the WAL checkpointer
-        store, audit, ledger = storage.operations, storage.audit, storage.ledger
-        t_generate = time.perf_counter()
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("generating volumes", total=args.volumes)
-            existing: list[Operation] = []
-            for op in random_operations(rng, args.volumes, args.days, PARTIES, "op"):
-                existing.append(op)
-                progress.advance(task, len(op.volumes))
-        generate_s = time.perf_counter() - t_generate
-        stored = [v for op in existing for v in op.volumes]
-        # A bulk import in time order, as a restore or a migration would do it.
-        existing.sort(key=lambda op: min(v.time_start_s for v in op.volumes))
-        t_load = time.perf_counter()
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("loading volumes", total=args.volumes)
-            for start in range(0, len(existing), 5_000):
-                batch = existing[start : start + 5_000]
-                progress.advance(task, store.import_operations(batch))
-        load_s = time.perf_counter() - t_load
-        new_ops = list(random_operations(rng, 10 * args.operations, args.days, ("filer",), "new"))
-        new_ops = new_ops[: args.operations]
-        new_ops += [wide_operation(rng, f"wide{k}", args.days) for k in range(args.wide)]
-        # The whole region over a window holding about --worst-meets of the stored volumes.
-        window_s = args.days * 86_400.0 * min(1.0, args.worst_meets / max(args.volumes, 1))
-        start_s = T0_S + args.days * 86_400.0 / 2.0
-        new_ops.append(
-            one_box_operation(
-                "worst", *LON_RANGE[:1], LAT_RANGE[0], LON_RANGE[1], LAT_RANGE[1], start_s, start_s + window_s
-            )
+def generate(
+    args: argparse.Namespace, rng: np.random.Generator, console: Console
+) -> tuple[list[Operation], list[Operation], float]:
+    """The stored operations (in time order, as imported) and the ones to file; seconds taken."""
+    t_generate = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("generating volumes", total=args.volumes)
+        existing: list[Operation] = []
+        for op in random_operations(rng, args.volumes, args.days, PARTIES, "op"):
+            existing.append(op)
+            progress.advance(task, len(op.volumes))
+    generate_s = time.perf_counter() - t_generate
+    # A bulk import in time order, as a restore or a migration would do it.
+    existing.sort(key=lambda op: min(v.time_start_s for v in op.volumes))
+    new_ops = list(random_operations(rng, 10 * args.operations, args.days, ("filer",), "new"))
+    new_ops = new_ops[: args.operations]
+    new_ops += [wide_operation(rng, f"wide{k}", args.days) for k in range(args.wide)]
+    # The whole region over a window holding about --worst-meets of the stored volumes.
+    window_s = args.days * 86_400.0 * min(1.0, args.worst_meets / max(args.volumes, 1))
+    start_s = T0_S + args.days * 86_400.0 / 2.0
+    new_ops.append(
+        one_box_operation(
+            "worst", *LON_RANGE[:1], LAT_RANGE[0], LON_RANGE[1], LAT_RANGE[1], start_s, start_s + window_s
         )
-        stored_volumes = store.count_volumes()
+    )
+    return existing, new_ops, generate_s
 
-        file_s: list[float] = []
-        cpu_s: list[
-            float
-        ] = []  # this process's CPU time: what the filing cost, whatever else the machine runs
-        ours: list[list[tuple[str, str]]] = []
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("filing operations", total=len(new_ops))
-            for op in new_ops:
-                t = time.perf_counter()
-                c = time.process_time()
-                if args.channel:
-                    result = file_plan(
-                        store,
-                        audit,
-                        op.party,
-                        op.id,
-                        op.volumes,
-                        document=None,
-                        priority=0,
-                        replaces_version=None,
-                        buffers=Buffers(),
-                        limits=CHECKED_NOT_ENFORCED,
-                        now_s=time.time(),
-                        ledger=ledger,
-                    )
-                else:
-                    result = file_operation(store, op.party, op.id, op.volumes)
-                file_s.append(time.perf_counter() - t)
-                cpu_s.append(time.process_time() - c)
-                ours.append(sorted((c.a, c.b) for c in result.conflicts))
-                progress.advance(task)
-        storage.close()
-        reopened = reopen(db)
 
-        t = time.perf_counter()
-        baseline = Baseline(stored)
-        baseline_build_s = time.perf_counter() - t
-        base_s: list[float] = []
-        theirs: list[list[tuple[str, str]]] = []
+def file_on(
+    db: Path | str,
+    audit_key: Path | None,
+    args: argparse.Namespace,
+    existing: list[Operation],
+    new_ops: list[Operation],
+    console: Console,
+) -> dict[str, Any]:
+    """Import ``existing`` into the store at ``db`` and file ``new_ops`` there: times and conflicts found."""
+    storage = open_storage(db, audit_key_path=audit_key)  # the server's: every store on one connection
+    store, audit, ledger = storage.operations, storage.audit, storage.ledger
+    t_load = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("loading volumes", total=args.volumes)
+        for start in range(0, len(existing), 5_000):
+            batch = existing[start : start + 5_000]
+            progress.advance(task, store.import_operations(batch))
+    load_s = time.perf_counter() - t_load
+    stored_volumes = store.count_volumes()
+    file_s: list[float] = []
+    cpu_s: list[float] = []  # this process's CPU time: what the filing cost, whatever else the machine runs
+    ours: list[list[tuple[str, str]]] = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("filing operations", total=len(new_ops))
         for op in new_ops:
             t = time.perf_counter()
-            theirs.append(baseline.check(op, margins))
-            base_s.append(time.perf_counter() - t)
+            c = time.process_time()
+            if args.channel:
+                result = file_plan(
+                    store,
+                    audit,
+                    op.party,
+                    op.id,
+                    op.volumes,
+                    document=None,
+                    priority=0,
+                    replaces_version=None,
+                    buffers=Buffers(),
+                    limits=CHECKED_NOT_ENFORCED,
+                    now_s=time.time(),
+                    ledger=ledger,
+                )
+            else:
+                result = file_operation(store, op.party, op.id, op.volumes)
+            file_s.append(time.perf_counter() - t)
+            cpu_s.append(time.process_time() - c)
+            ours.append(sorted((c.a, c.b) for c in result.conflicts))
+            progress.advance(task)
+    storage.close()
+    return {
+        "load_s": load_s,
+        "stored_volumes": stored_volumes,
+        "file_s": file_s,
+        "cpu_s": cpu_s,
+        "ours": ours,
+        "reopened": reopen(db, audit_key),
+    }
 
+
+def report_of(
+    args: argparse.Namespace,
+    filed: dict[str, Any],
+    generate_s: float,
+    baseline_build_s: float,
+    base_s: list[float],
+    theirs: list[list[tuple[str, str]]],
+) -> dict[str, Any]:
+    """One store's figures, against the baseline's."""
+    file_s, cpu_s, ours = filed["file_s"], filed["cpu_s"], filed["ours"]
     random_s = file_s[: args.operations]
     counts = [len(c) for c in ours]
     by_class = {}
@@ -327,14 +328,14 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_p50_ms": percentile_ms(cpu, 50),
             "cpu_p99_ms": percentile_ms(cpu, 99),
         }
-    report = {
+    return {
         "volumes": args.volumes,
-        "stored_volumes": stored_volumes,
+        "stored_volumes": filed["stored_volumes"],
         "path": "channel" if args.channel else "store",
         "operations": args.operations,
         "wide_operations": args.wide,
         "generate_s": round(generate_s, 2),
-        "load_s": round(load_s, 2),
+        "load_s": round(filed["load_s"], 2),
         "file_p50_ms": percentile_ms(random_s, 50),
         "file_p99_ms": percentile_ms(random_s, 99),
         "file_cpu_p50_ms": percentile_ms(cpu_s[: args.operations], 50),
@@ -355,15 +356,102 @@ def main(argv: list[str] | None = None) -> int:
         "p50_ratio_store_to_baseline": round(
             float(np.median(random_s) / np.median(base_s[: args.operations])), 3
         ),
-        "reopened": reopened,
+        "reopened": filed["reopened"],
         "agree": ours == theirs,
     }
+
+
+@contextlib.contextmanager
+def postgres_database(tmp: Path) -> Iterator[tuple[str, Path]]:
+    """A new PostgreSQL server with PostGIS (tests/cluster/servers.py): its URL and an audit key file."""
+    sys.path.insert(0, str(ROOT))  # the servers' helpers live with the tests (they are not product code)
+    from tests.cluster.servers import postgres_server
+
+    with postgres_server() as server:
+        yield server.url(), tmp / "audit-key.pem"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--volumes", type=int, default=100_000, help="stored volumes (default 100000)")
+    parser.add_argument("--operations", type=int, default=1000, help="operations to file (default 1000)")
+    parser.add_argument("--days", type=float, default=40.0, help="span of the time windows (default 40)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wide", type=int, default=20, help="filings of one large volume (default 20)")
+    parser.add_argument(
+        "--worst-meets",
+        type=int,
+        default=10_000,
+        help="stored volumes the last filing meets (about; default 10000)",
+    )
+    parser.add_argument("--db", type=Path, help="SQLite database file (default: a temporary one)")
+    parser.add_argument(
+        "--store",
+        nargs="+",
+        choices=STORES,
+        default=["sqlite"],
+        help="the stores to file on, the same volumes and filings on each (default sqlite; "
+        "postgres starts a PostgreSQL server with PostGIS on 127.0.0.1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--channel", action="store_true", help="file through the channel service (audit entries, ledger)"
+    )
+    args = parser.parse_args(argv)
+    stores = list(dict.fromkeys(args.store))
+    console = Console(stderr=True)
+    rng = np.random.default_rng(args.seed)
+    margins = AltitudeMargins()
+    existing, new_ops, generate_s = generate(args, rng, console)
+    stored = [v for op in existing for v in op.volumes]
+    filed: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in stores:
+            if name == "sqlite":
+                filed[name] = file_on(
+                    args.db or Path(tmp) / "bench.db", None, args, existing, new_ops, console
+                )
+            else:
+                with postgres_database(Path(tmp)) as (url, audit_key):
+                    filed[name] = file_on(url, audit_key, args, existing, new_ops, console)
+
+    t = time.perf_counter()
+    baseline = Baseline(stored)
+    baseline_build_s = time.perf_counter() - t
+    base_s: list[float] = []
+    theirs: list[list[tuple[str, str]]] = []
+    for op in new_ops:
+        t = time.perf_counter()
+        theirs.append(baseline.check(op, margins))
+        base_s.append(time.perf_counter() - t)
+
+    reports = {
+        name: report_of(args, filed[name], generate_s, baseline_build_s, base_s, theirs) for name in stores
+    }
+    document: dict[str, Any] = reports[stores[0]] if len(stores) == 1 else dict(reports)
+    if len(stores) > 1:
+        first, second = stores[0], stores[1]
+        document["ratio"] = {
+            f"file_p50_{second}_to_{first}": round(
+                reports[second]["file_p50_ms"] / reports[first]["file_p50_ms"], 3
+            ),
+            f"file_p99_{second}_to_{first}": round(
+                reports[second]["file_p99_ms"] / reports[first]["file_p99_ms"], 3
+            ),
+            "same_conflicts": filed[first]["ours"] == filed[second]["ours"],
+        }
     if args.json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    else:
-        for key, value in report.items():
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    elif len(stores) == 1:
+        for key, value in document.items():
             console.print(f"{key:>30}: {value}")
-    return 0 if report["agree"] else 1
+    else:
+        for name in stores:
+            console.print(f"[bold]{name}[/bold]")
+            for key, value in reports[name].items():
+                console.print(f"{key:>30}: {value}")
+        console.print(f"{'ratio':>30}: {document['ratio']}")
+    return 0 if all(r["agree"] for r in reports.values()) else 1
 
 
 if __name__ == "__main__":
