@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         "--via",
         choices=("post", "socket"),
         default="post",
-        help="throughput: POST on nodes 1 and 3 (--senders connections), or frames on one WebSocket on node 1",
+        help="throughput: POST on nodes 1 and 3 (--senders connections), or frames on a WebSocket on node 1",
     )
     parser.add_argument("--window", type=int, default=32, help="with --via socket: unanswered frames at most")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
