@@ -65,6 +65,7 @@ fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider tests/api/test_schemathesis.py
 
 # The live picture at 50k and 100k aircraft (several minutes each): `make bench BENCH_LIVE_FULL=1`.
+# The cluster (PostgreSQL, 3 NATS servers, 3 nodes) and the strategic filing on both stores: `make bench BENCH_CLUSTER=1`.
 # BlueSky (the tactical reference) lives in its own environment, never imported by ours.
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed:
@@ -86,6 +87,11 @@ ifdef BENCH_LIVE_FULL
 	$(BIN)/python benchmarks/live.py --aircraft 50000 --duration 60
 	$(BIN)/python benchmarks/live.py --aircraft 50000 --dense --duration 60
 	$(BIN)/python benchmarks/live.py --aircraft 100000 --duration 60
+endif
+ifdef BENCH_CLUSTER
+	$(BIN)/python benchmarks/strategic.py --volumes 100000 --store sqlite postgres
+	$(BIN)/python benchmarks/cluster.py --messages 3000 --seconds 60 --senders 8 --kills 5
+	$(BIN)/python benchmarks/cluster.py --messages 10000 --seconds 60 --via socket --kills 5
 endif
 
 clean:
