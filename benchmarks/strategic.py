@@ -1,4 +1,4 @@
-"""Strategic filing benchmark: the SQLite store against an in-memory STRtree baseline.
+"""Strategic filing benchmark: the SQLite (or PostgreSQL) store against an in-memory STRtree baseline.
 
 Builds a store of N random, realistic volumes (polygons and geodesic circles of
 1-50 km, mixed altitude bands and references, time windows over several weeks,
@@ -18,6 +18,14 @@ other processes: comparable on a busy machine).
 Usage::
 
     python benchmarks/strategic.py --volumes 100000 --json
+    python benchmarks/strategic.py --volumes 100000 --store sqlite postgres --json
+
+With ``--store sqlite postgres`` the same generated volumes and filings go into
+both stores, one after the other (PostgreSQL with PostGIS started on 127.0.0.1 by
+``tests/cluster/servers.py``, stopped at the end), and the JSON is one document
+with an object per store (each as the single-store output) and ``ratio``: the
+second store's p50 and p99 over the first's, and whether both found the same
+conflicts.
 
 With ``--channel`` each operation is filed as the server files it: through
 ``deconflict.channel.service.operations.file_plan`` (the extent check, the
