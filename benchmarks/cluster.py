@@ -244,6 +244,8 @@ class Client:
                     return
                 with self.lock:
                     self.errors.append(type(exc).__name__)
+            if self.stop.is_set():
+                return
             live = [u for u in self.nodes.live() if u != url] or self.nodes.live()
             if not live:
                 time.sleep(0.05)
