@@ -327,7 +327,8 @@ def failover(
                 "drops": sorted({e for c in held for e in c.errors}),
             }
         )
-        nodes.restart(victim)
+        if k + 1 < kills:
+            nodes.restart(victim)
     values = np.array(times_s)
     p99 = None if not values.size else round(float(np.percentile(values, 99)), 3)
     return {
@@ -423,9 +424,17 @@ def cluster(root: Path) -> Iterator[tuple[Nodes, Party, Party, Any, Any]]:
     """PostgreSQL, 3 NATS servers and 3 nodes; blue and red registered."""
     with postgres_server() as database, nats_cluster() as nats, contextlib.ExitStack() as stack:
         url = database.url()
-        os.environ["DECONFLICT_AUDIT_KEY_PATH"] = str(root / "audit-key.pem")  # party add needs it too
-        blue, red = new_party(url, root, "blue"), new_party(url, root, "red")
-        nodes = Nodes(url, root, _node_env(nats.urls, root / "audit-key.pem"), stack)
+        key = root / "audit-key.pem"
+        before = os.environ.get("DECONFLICT_AUDIT_KEY_PATH")
+        os.environ["DECONFLICT_AUDIT_KEY_PATH"] = str(key)  # party add (run in this process) needs it too
+        try:
+            blue, red = new_party(url, root, "blue"), new_party(url, root, "red")
+        finally:
+            if before is None:
+                del os.environ["DECONFLICT_AUDIT_KEY_PATH"]
+            else:
+                os.environ["DECONFLICT_AUDIT_KEY_PATH"] = before
+        nodes = Nodes(url, root, _node_env(nats.urls, key), stack)
         yield nodes, blue, red, database, nats
 
 
