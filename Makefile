@@ -90,7 +90,7 @@ ifdef BENCH_LIVE_FULL
 endif
 ifdef BENCH_CLUSTER
 	$(BIN)/python benchmarks/strategic.py --volumes 100000 --store sqlite postgres
-	$(BIN)/python benchmarks/cluster.py --messages 3000 --seconds 60 --senders 8 --kills 5
+	$(BIN)/python benchmarks/cluster.py --messages 10000 --seconds 60 --senders 8 --kills 5
 	$(BIN)/python benchmarks/cluster.py --messages 10000 --seconds 60 --via socket --kills 5
 endif
 

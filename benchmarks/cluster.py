@@ -26,7 +26,7 @@ reported beside wall time, with the load average: the machine may be shared.
 
 Usage::
 
-    python benchmarks/cluster.py --messages 3000 --seconds 60 --senders 8 --kills 5 --json
+    python benchmarks/cluster.py --messages 10000 --seconds 60 --senders 8 --kills 5 --json
 """
 
 from __future__ import annotations
