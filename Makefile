@@ -91,7 +91,7 @@ endif
 ifdef BENCH_CLUSTER
 	$(BIN)/python benchmarks/strategic.py --volumes 100000 --store sqlite postgres
 	$(BIN)/python benchmarks/cluster.py --messages 10000 --seconds 60 --senders 8 --kills 5
-	$(BIN)/python benchmarks/cluster.py --messages 10000 --seconds 60 --via socket --kills 5
+	$(BIN)/python benchmarks/cluster.py --messages 10000 --seconds 60 --via socket --window 16 --kills 5
 endif
 
 clean:
