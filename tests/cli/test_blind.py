@@ -38,6 +38,10 @@ def _side(channel: Channel, tmp_path: Path, party: str, peer: str, plan: str) ->
     return ["--plan", plan, "--key", key, "--peer-key", peer_key, *GRID, "--json"]
 
 
+def _cell_key(cell: dict[str, list[float]]) -> tuple[float, ...]:
+    return (*cell["lon_deg"], *cell["lat_deg"], *cell["time_s"], *cell["alt_msl_m"])
+
+
 def test_two_parties_each_print_only_their_own_matched_volumes(
     channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -60,6 +64,8 @@ def test_two_parties_each_print_only_their_own_matched_volumes(
             "--session",
             "cli-1",
             *_side(channel, tmp_path, "blue", "red", blue_file),
+            "--out",
+            str(tmp_path / "blue-result.geojson"),
         ),
     )
     blue.start()
@@ -68,7 +74,15 @@ def test_two_parties_each_print_only_their_own_matched_volumes(
             break
         threading.Event().wait(0.01)
     red = threading.Thread(
-        target=run, args=("red", "join", "cli-1", *_side(channel, tmp_path, "red", "blue", red_file))
+        target=run,
+        args=(
+            "red",
+            "join",
+            "cli-1",
+            *_side(channel, tmp_path, "red", "blue", red_file),
+            "--out",
+            str(tmp_path / "red-result.geojson"),
+        ),
     )
     red.start()
     blue.join(60.0)
@@ -84,6 +98,30 @@ def test_two_parties_each_print_only_their_own_matched_volumes(
     cell = by_volume["red-v1"]["cells"][0]
     assert cell["lon_deg"][1] - cell["lon_deg"][0] == pytest.approx(0.1)
     assert cell["time_s"][1] - cell["time_s"][0] == 3600.0
+    # --out wrote the same cells as GeoJSON: one rectangle per matched cell, the own volume ids in it.
+    for doc in printed:
+        party = "blue" if {m["volume"] for m in doc["matched"]} == {BLUE_VOLUMES[0]} else "red"
+        geo = json.loads((tmp_path / f"{party}-result.geojson").read_text())
+        assert geo["type"] == "FeatureCollection"
+        assert geo["deconflict_blind"] == {"session": "cli-1", "parameters": doc["parameters"]}
+        expected: dict[tuple[float, ...], set[str]] = {}
+        for m in doc["matched"]:
+            for c in m["cells"]:
+                expected.setdefault(_cell_key(c), set()).add(m["volume"])
+        features = geo["features"]
+        assert len(features) == len(expected) > 0
+        got = {}
+        for feature in features:
+            props = feature["properties"]
+            (lon0, lon1), (lat0, lat1) = props["lon_deg"], props["lat_deg"]
+            assert feature["geometry"] == {
+                "type": "Polygon",
+                "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]],
+            }
+            assert props["time_start"] < props["time_end"]
+            assert props["time_start"].endswith("Z")
+            got[_cell_key(props)] = set(props["volumes"])
+        assert got == expected
     # Both ended the session: the server holds nothing of it.
     assert channel.client.get("/v1/blind/sessions/cli-1", headers=channel.auth("blue")).status_code == 404
 

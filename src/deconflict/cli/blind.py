@@ -56,6 +56,11 @@ def _add_party_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout-s", type=positive_finite, default=3600.0, help="how long to wait for the other party"
     )
     parser.add_argument("--poll-s", type=positive_finite, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="also write the matched cells to FILE as GeoJSON (rectangles), for the web map or any GIS",
+    )
 
 
 def add_blind_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -148,6 +153,68 @@ def _cell(params: GridParameters, row: list[int]) -> dict[str, Any]:
     }
 
 
+def _iso(time_s: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(time_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _result_geojson(
+    params: GridParameters, volumes: list[Volume], cells_of: dict[int, list[list[int]]], result: BlindResult
+) -> dict[str, Any]:
+    """The matched cells as a GeoJSON FeatureCollection: one rectangle per cell, with the own volumes in it.
+
+    Each feature's properties give the cell's ``time_s`` and ``alt_msl_m`` bounds (as in
+    ``--json``), the slot as ISO 8601 ``time_start``/``time_end``, and the ids of the party's
+    own ``volumes`` (and their ``operations``) that matched there.
+    """
+    owners: dict[tuple[int, ...], list[int]] = {}
+    for index in result.volumes.tolist():
+        for cell in cells_of.get(index, []):
+            owners.setdefault(tuple(cell), []).append(index)
+    features = []
+    for cell in result.cells.tolist():
+        bounds = _cell(params, cell)
+        (lon0, lon1), (lat0, lat1) = bounds["lon_deg"], bounds["lat_deg"]
+        indices = owners.get(tuple(cell), [])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]],
+                },
+                "properties": {
+                    **bounds,
+                    "time_start": _iso(bounds["time_s"][0]),
+                    "time_end": _iso(bounds["time_s"][1]),
+                    "volumes": [volumes[i].id for i in indices],
+                    "operations": sorted({volumes[i].operation for i in indices}),
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "deconflict_blind": {"session": params.session_id, "parameters": params.describe()},
+        "features": features,
+    }
+
+
+def _write_geojson(
+    path: str,
+    params: GridParameters,
+    volumes: list[Volume],
+    cells_of: dict[int, list[list[int]]],
+    result: BlindResult,
+) -> None:
+    doc = _result_geojson(params, volumes, cells_of, result)
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+    except OSError as exc:
+        raise InputError([Problem(path, f"cannot write the result ({exc})")]) from exc
+
+
 def _print_result(
     args: argparse.Namespace, params: GridParameters, volumes: list[Volume], result: BlindResult
 ) -> None:
@@ -168,6 +235,8 @@ def _print_result(
         }
         for index in result.volumes.tolist()
     ]
+    if args.out:
+        _write_geojson(args.out, params, volumes, cells_of, result)
     if args.json:
         print(json.dumps({"session": params.session_id, "parameters": params.describe(), "matched": matched}))
         return

@@ -4,6 +4,7 @@
 import { Api, ApiError, EventStream, MISSING } from "./api.js";
 import { checkAuditChain } from "./audit.js";
 import { renderComposer, replyTo, setupComposer, startComposer, stopComposer } from "./compose.js";
+import { clearBlindResult, setupBlindResult } from "./blind.js";
 import { amendPlan, renderPlanner, startPlanner, stopPlanner, withdrawPlan } from "./planner.js";
 import { formatDuration, formatUtc, html, parseTime } from "./format.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
@@ -870,6 +871,7 @@ function stopSession() {
   state.api = null;
   stopComposer();
   stopPlanner();
+  clearBlindResult(() => mapView);
 }
 
 function logOut(message) {
@@ -1029,6 +1031,7 @@ async function main() {
     mapView?.setTime($("#time-all").checked ? null : Number($("#time-slider").value) * 60000);
   });
   setupComposer(guarded);
+  setupBlindResult(() => mapView);
   document.addEventListener("keydown", onKey);
   setInterval(tickClock, 1000);
   tickClock();

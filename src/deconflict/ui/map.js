@@ -13,6 +13,7 @@ export const COLOURS = {
   selected: "#ffffff",
   plan: "#3d8bfd",
   conflict: "#d45cff",
+  blind: "#2ee6a6",
   advisory: "#ffc107",
   warning: "#ff7a1a",
   loss: "#ff2d2d",
@@ -51,6 +52,7 @@ export class MapView {
       basemap: L.layerGroup().addTo(this.map),
       plans: L.layerGroup().addTo(this.map),
       conflicts: L.layerGroup().addTo(this.map),
+      blind: L.layerGroup().addTo(this.map),
       incidents: L.layerGroup().addTo(this.map),
       trails: L.layerGroup().addTo(this.map),
       alerts: L.layerGroup().addTo(this.map),
@@ -245,6 +247,38 @@ export class MapView {
         )
         .addTo(this.layers.conflicts);
     }
+  }
+
+  /**
+   * Draw a blind session's matched cells (from `parseBlindResult`), or none (`null`), and fit
+   * the map to them. Drawn from the party's own file only: nothing of it goes to the server.
+   */
+  setBlindCells(cells) {
+    this.layers.blind.clearLayers();
+    if (!cells || cells.length === 0) return;
+    const bounds = L.latLngBounds([]);
+    for (const cell of cells) {
+      const [lon0, lon1] = cell.lonDeg;
+      const [lat0, lat1] = cell.latDeg;
+      const rectangle = L.rectangle(
+        [
+          [lat0, lon0],
+          [lat1, lon1],
+        ],
+        { color: COLOURS.blind, weight: 1.5, fillColor: COLOURS.blind, fillOpacity: 0.25, className: "blind-cell" },
+      );
+      rectangle
+        .bindTooltip(
+          `<b>${escapeHtml(t("blind_cell"))}</b><br>` +
+            `${formatUtc(cell.startMs)} – ${formatUtc(cell.endMs, { short: true })}<br>` +
+            `${Math.round(cell.altMslM[0])} – ${Math.round(cell.altMslM[1])} m MSL<br>` +
+            `${escapeHtml(t("blind_volumes"))}: ${escapeHtml(cell.volumes.join(", "))}`,
+          { sticky: true },
+        )
+        .addTo(this.layers.blind);
+      bounds.extend(rectangle.getBounds());
+    }
+    this.map.fitBounds(bounds, { padding: [60, 60], maxZoom: 11 });
   }
 
   focusBbox(bbox) {
