@@ -153,6 +153,22 @@ def _cell(params: GridParameters, row: list[int]) -> dict[str, Any]:
     }
 
 
+def _cells_of(
+    params: GridParameters, volumes: list[Volume], result: BlindResult
+) -> dict[int, list[list[int]]]:
+    """The matched cells of each own volume (by index), from the party's own cover."""
+    from deconflict.blind.cover import cover_volumes
+
+    cover = cover_volumes(volumes, params)
+    row_of = {tuple(cell): r for r, cell in enumerate(cover.cells.tolist())}
+    cells_of: dict[int, list[list[int]]] = {}
+    for cell in result.cells.tolist():
+        r = row_of[tuple(cell)]
+        for owner in cover.owners[cover.starts[r] : cover.starts[r + 1]].tolist():
+            cells_of.setdefault(int(owner), []).append(cell)
+    return cells_of
+
+
 def _iso(time_s: float) -> str:
     from datetime import UTC, datetime
 
@@ -218,15 +234,7 @@ def _write_geojson(
 def _print_result(
     args: argparse.Namespace, params: GridParameters, volumes: list[Volume], result: BlindResult
 ) -> None:
-    from deconflict.blind.cover import cover_volumes
-
-    cover = cover_volumes(volumes, params)
-    row_of = {tuple(cell): r for r, cell in enumerate(cover.cells.tolist())}
-    cells_of: dict[int, list[list[int]]] = {}
-    for cell in result.cells.tolist():
-        r = row_of[tuple(cell)]
-        for owner in cover.owners[cover.starts[r] : cover.starts[r + 1]].tolist():
-            cells_of.setdefault(int(owner), []).append(cell)
+    cells_of = _cells_of(params, volumes, result)
     matched = [
         {
             "volume": volumes[index].id,
