@@ -42,6 +42,7 @@ export function parseBlindResult(text) {
 function show(status, loaded) {
   $("#blind-state").textContent = status;
   $("#blind-clear").hidden = !loaded;
+  $("#blind-swatch").hidden = !loaded;
 }
 
 /** Wire the "Show blind session result…" control to `getMap()` (a MapView or null). */
