@@ -6,7 +6,8 @@ and checked as when joining a channel (never from the server, which only
 relays). The server sees the session's public parameters and opaque messages.
 Each side prints which of its own volumes matched the other's cover, at the
 agreed resolution: the cells (a column, a row, a time slot, an altitude band)
-where they did.
+where they did; ``--out FILE`` also writes those cells as GeoJSON, which the web map
+shows from the operator's own disk.
 """
 
 from __future__ import annotations
