@@ -21,7 +21,14 @@ from deconflict.blind.grid import GridParameters
 from deconflict.blind.protocol import BlindResult
 from deconflict.cli.blind import _cells_of, _result_geojson
 from deconflict.formats import read_plan
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _artifacts, _register, _require_browser
+from tests.e2e.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    _artifacts,
+    _register,
+    _require_browser,
+)
 from tests.e2e.test_browser_hotline import Requests, _log_in
 from tests.e2e.test_browser_plans import _box_plan
 from tests.servers import serve_process, ungated_env
@@ -82,7 +89,8 @@ def test_the_page_draws_a_blind_result_from_a_local_file_and_sends_none_of_it(
 
             page.get_by_role("button", name="Show blind session result…").wait_for()
             page.locator("#blind-file").set_input_files(str(path))
-            page.locator("#blind-state", has_text=f"{len(features)} matched cells of session {SESSION}").wait_for()
+            shown = f"{len(features)} matched cells of session {SESSION}"
+            page.locator("#blind-state", has_text=shown).wait_for()
             cells = page.locator("path.blind-cell")
             assert cells.count() == len(features)
 
@@ -94,9 +102,8 @@ def test_the_page_draws_a_blind_result_from_a_local_file_and_sends_none_of_it(
                 })"""
             )
             expected = [
-                [f["properties"]["lon_deg"][0], f["properties"]["lat_deg"][0]]
-                + [f["properties"]["lon_deg"][1], f["properties"]["lat_deg"][1]]
-                for f in features
+                [p["lon_deg"][0], p["lat_deg"][0], p["lon_deg"][1], p["lat_deg"][1]]
+                for p in (f["properties"] for f in features)
             ]
             assert sorted([round(x, 6) for x in b] for b in drawn) == sorted(
                 [round(x, 6) for x in b] for b in expected
@@ -109,7 +116,8 @@ def test_the_page_draws_a_blind_result_from_a_local_file_and_sends_none_of_it(
             text = tooltip.inner_text()
             first = features[0]["properties"]
             assert VOLUME in text
-            assert f"{round(first['alt_msl_m'][0])} – {round(first['alt_msl_m'][1])} m MSL" in text
+            band = f"{round(first['alt_msl_m'][0])} \N{EN DASH} {round(first['alt_msl_m'][1])} m MSL"
+            assert band in text
             assert time.strftime("%H:%MZ", time.gmtime(first["time_s"][1])) in text
             page.screenshot(path=str(_artifacts() / "browser-blind-result.png"))
 
