@@ -3,13 +3,15 @@
 Both sides of a conflict acknowledge it and may accept it as it is (each with
 a reason both see); it is resolved when one side amends or withdraws its
 operation. A conflict the caller is not a side of is not found (404).
+``?format=kml`` gives the same listing as a KML download (its overlap volumes
+for Google Earth), drawn from the very records of the JSON answer.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from deconflict.api.deps import (
     AuditDep,
@@ -18,11 +20,13 @@ from deconflict.api.deps import (
     CurrentParty,
     Now,
     PublicIdsDep,
+    SettingsDep,
     StoreDep,
     current_party,
 )
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.conflicts import ConflictAcceptIn, ConflictOut
+from deconflict.api.schemas.operations import DOWNLOAD_MEDIA_TYPES
 from deconflict.channel.conflicts import ConflictLifecycle, lifecycle_view
 from deconflict.channel.disclosure import conflict_view
 from deconflict.channel.public_ids import PublicIds
@@ -32,6 +36,7 @@ from deconflict.channel.service.conflicts import (
     conflict_lifecycles,
 )
 from deconflict.errors import NotFoundError
+from deconflict.formats.kml import conflicts_kml
 
 __all__ = ["router"]
 
@@ -55,26 +60,46 @@ def _out(lifecycle: ConflictLifecycle, party: str, ids: PublicIds) -> ConflictOu
     return ConflictOut.of(view, ids, lifecycle_view(lifecycle, party))
 
 
-@router.get("", response_model=list[ConflictOut])
+_LIST: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the conflicts; with ``format=kml``, their overlap volumes as a KML download",
+        "content": {DOWNLOAD_MEDIA_TYPES["kml"]: {"schema": {"type": "string"}}},
+    },
+}
+
+
+@router.get("", response_model=list[ConflictOut], responses=_LIST)
 def list_conflicts(
     party: CurrentParty,
     store: StoreDep,
     conflict_states: ConflictStatesDep,
     ids: PublicIdsDep,
+    settings: SettingsDep,
     operation: Annotated[str | None, Query(description="only conflicts of this operation of yours")] = None,
     state: Annotated[
         Literal["open", "acknowledged", "accepted", "resolved"] | None,
         Query(description="only conflicts in this state; default: all but resolved ones"),
     ] = None,
-) -> list[ConflictOut]:
+    download_format: Annotated[
+        Literal["kml"] | None,
+        Query(alias="format", description="kml: the same conflicts as 3-D overlap volumes for Google Earth"),
+    ] = None,
+) -> list[ConflictOut] | Response:
     """The caller's conflicts, oldest first (minimal disclosure of the other side), with their lifecycle."""
     found = [_out(lc, party.name, ids) for lc in conflict_lifecycles(store, conflict_states, party.name)]
-    return [
+    shown = [
         c
         for c in found
         if (operation is None or c.operation == operation)
         and (c.state == state if state is not None else c.state != "resolved")
     ]
+    if download_format is None:
+        return shown
+    return Response(
+        conflicts_kml(shown, f"conflicts of {party.name}", settings.altitude_margins()),
+        media_type=DOWNLOAD_MEDIA_TYPES["kml"],
+        headers={"Content-Disposition": 'attachment; filename="conflicts.kml"'},
+    )
 
 
 def _one(lifecycles: list[ConflictLifecycle], conflict_id: int, party: str) -> ConflictLifecycle:

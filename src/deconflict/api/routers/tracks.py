@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.routing import APIRoute
@@ -38,6 +38,7 @@ from deconflict.api.deps import (
 from deconflict.api.schemas.alerts import AlertOut, AlertsOut
 from deconflict.api.schemas.common import COMMON_RESPONSES, ErrorOut, ProblemsOut
 from deconflict.api.schemas.incidents import IncidentCommentIn, IncidentCommentOut, IncidentOut, IncidentsOut
+from deconflict.api.schemas.operations import DOWNLOAD_MEDIA_TYPES
 from deconflict.api.schemas.tracks import (
     OwnTrackOut,
     TracksAcceptedOut,
@@ -53,6 +54,7 @@ from deconflict.channel.service.incidents import comment_on_incident
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.config import Settings
 from deconflict.errors import InputError, NotFoundError, Problem, StorageUnavailableError
+from deconflict.formats.kml import incidents_kml
 from deconflict.tactical.detect import DetectionSettings
 from deconflict.tactical.replay import ReplaySettings
 from deconflict.tactical.states import GroundFilter
@@ -280,7 +282,16 @@ def get_alerts(
     )
 
 
-@router.get("/incidents", response_model=IncidentsOut, responses=_BAD_CURSOR)
+_INCIDENTS: dict[int | str, dict[str, Any]] = {
+    **_BAD_CURSOR,
+    200: {
+        "description": "a page of incidents; with ``format=kml``, the page's incidents as a KML download",
+        "content": {DOWNLOAD_MEDIA_TYPES["kml"]: {"schema": {"type": "string"}}},
+    },
+}
+
+
+@router.get("/incidents", response_model=IncidentsOut, responses=_INCIDENTS)
 def list_incidents(
     party: CurrentParty,
     incidents: IncidentsDep,
@@ -290,13 +301,25 @@ def list_incidents(
     ] = INCIDENTS_PAGE,
     after: Annotated[str | None, Query(description=_AFTER)] = None,
     before: Annotated[str | None, Query(description=_BEFORE)] = None,
-) -> IncidentsOut:
+    download_format: Annotated[
+        Literal["kml"] | None,
+        Query(alias="format", description="kml: the page's incidents as placemarks for Google Earth"),
+    ] = None,
+) -> IncidentsOut | Response:
     """The incidents involving the caller's aircraft, oldest first, with both sides' comments, by pages.
 
     Follow ``next`` (as ``after``) until it is null to read them all, each once.
+    ``format=kml`` gives the page's incidents (where, when, how close) as KML,
+    drawn from the very records of the JSON page.
     """
     page = incidents.page_incidents(party.name, limit, *_cursors(ids, IdKind.INCIDENT, after, before))
     shown = [IncidentOut.of(i.view_for(party.name), ids) for i in page.items]
+    if download_format is not None:
+        return Response(
+            incidents_kml(shown, f"incidents of {party.name}"),
+            media_type=DOWNLOAD_MEDIA_TYPES["kml"],
+            headers={"Content-Disposition": 'attachment; filename="incidents.kml"'},
+        )
     return IncidentsOut(
         incidents=shown,
         next=str(shown[-1].id) if page.more_after and shown else None,
