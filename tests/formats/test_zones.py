@@ -23,6 +23,7 @@ DATA = Path(__file__).parents[1] / "data" / "zones"
 ED269 = DATA / "levant_ed269.json"
 ED318 = DATA / "levant_ed318.json"
 DEVIATIONS = DATA / "deviations_ed269.json"
+INTERUSS_CHE = DATA / "interuss_che_cis_source_sample_ed269.json"  # published, Apache-2.0
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -142,6 +143,23 @@ def test_published_deviations_are_accepted_when_unambiguous() -> None:
         zone.authorities[0].contact()
         == "Sample city, Supervisor, admin@city.example, 000555, https://city.example/contact"
     )
+
+
+def test_the_swiss_sample_of_interuss_is_read_as_published() -> None:
+    document = _load(INTERUSS_CHE)
+    assert zone_format(document) == "ed269"
+    [zone] = parse_zones(document, str(INTERUSS_CHE))
+    assert (zone.identifier, zone.country, zone.name) == ("LSXX", "CHE", "LSXX City Sample")
+    assert zone.restriction is ZoneRestriction.REQ_AUTHORISATION
+    [applicability] = zone.applicability
+    assert applicability.schedule == ()  # permanent, with an empty dailyPeriod
+    [layer] = zone.layers
+    assert (layer.lower.value_m, layer.lower.reference) == (0.0, AltitudeReference.AGL)  # "0"
+    assert (layer.upper.value_m, layer.upper.reference) == (100_000.0, AltitudeReference.MSL)  # null
+    lon0, lat0, lon1, lat1 = layer.footprint.shape.bounds
+    assert (lon0, lat0) == (6.166485701899006, 46.212280093834295)  # lon/lat as GeoJSON, near Geneva
+    assert (lon1, lat1) == (6.170816070746923, 46.21802321032931)
+    assert "admin@example.interuss.org" in zone.authorities[0].contact()
 
 
 def test_missing_limits_and_applicability_take_the_zone_as_large_as_it_can_be() -> None:
