@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from tests.api.conftest import Channel, blue_plan, forbidden_strings, red_plan
-from tests.api.test_tracks import BLUE_SECRETS, RED_SECRETS, fly
+from tests.api.test_tracks import BLUE_SECRETS, RED_SECRETS, fly, live_channel
+
+__all__ = ["live_channel"]  # the fixture, with the disclosure gates off: closest approaches are shown
 
 NS = "{http://www.opengis.net/kml/2.2}"
 KML_TYPE = "application/vnd.google-earth.kml+xml"
@@ -124,11 +126,9 @@ def test_the_kml_discloses_nothing_the_json_withholds(channel: Channel) -> None:
     assert list(green.iter(f"{NS}Placemark")) == []
 
 
-@pytest.mark.usefixtures("seeded")
-@pytest.mark.parametrize(("party", "own_id", "other"), [("red", "RED707", "blue"), ("blue", "BLU101", "red")])
-def test_incidents_kml_is_the_json_page_drawn(channel: Channel, party: str, own_id: str, other: str) -> None:
-    page = _json(channel, party, "/v1/incidents")
-    [incident] = page["incidents"]
+def _incident_matches(channel: Channel, party: str, own_id: str, other: str) -> ET.Element | None:
+    """The party's one incident in KML agrees with its JSON page; its Point, if any."""
+    [incident] = _json(channel, party, "/v1/incidents")["incidents"]
     root = _kml(channel, party, "/v1/incidents")
     [placemark] = list(root.iter(f"{NS}Placemark"))
     data = _values(root)[f"incident {incident['id']}"]
@@ -139,11 +139,26 @@ def test_incidents_kml_is_the_json_page_drawn(channel: Channel, party: str, own_
     closest = incident["closest"]
     if closest is None:
         assert placemark.find(f"{NS}Point") is None  # withheld: when and with whom, never where
-    else:
-        [[lon, lat, alt]] = _points(placemark)
-        assert (lon, lat, alt) == (closest["lon_deg"], closest["lat_deg"], closest["alt_m"])
-        assert float(data["distance_m"]) == pytest.approx(closest["distance_m"], rel=1e-5)
-        assert data["closest_time"] == closest["time"]
+        assert "distance_m" not in data
+        return None
+    [[lon, lat, alt]] = _points(placemark)
+    assert (lon, lat, alt) == (closest["lon_deg"], closest["lat_deg"], closest["alt_m"])
+    assert float(data["distance_m"]) == pytest.approx(closest["distance_m"], rel=1e-5)
+    assert data["closest_time"] == closest["time"]
+    return placemark.find(f"{NS}Point")
+
+
+@pytest.mark.usefixtures("seeded")
+def test_a_withheld_closest_approach_is_not_drawn(channel: Channel) -> None:
+    assert _incident_matches(channel, "red", "RED707", "blue") is None  # gated: nothing vouched
+    assert _incident_matches(channel, "blue", "BLU101", "red") is None
+
+
+def test_a_disclosed_closest_approach_is_a_point_with_how_close(live_channel: Channel) -> None:
+    fly(live_channel, range(0, 215))  # past the closest approach: the pair separates
+    for party, own_id, other in (("blue", "BLU101", "red"), ("red", "RED707", "blue")):
+        point = _incident_matches(live_channel, party, own_id, other)
+        assert point is not None and point.findtext(f"{NS}altitudeMode") == "absolute"
 
 
 def test_an_unknown_format_is_refused(channel: Channel) -> None:
