@@ -217,6 +217,20 @@ class ChannelClient:
         self.checkpoint: dict[str, Any] | None = None
         """The latest signed head of the audit chain this client saw (``GET /v1/audit/head``), if any."""
 
+    def _url(self, path: str, query: Mapping[str, Any] | None) -> str:
+        items = {
+            k: str(v).lower() if isinstance(v, bool) else v for k, v in (query or {}).items() if v is not None
+        }
+        return self.url + path + (f"?{urllib.parse.urlencode(items)}" if items else "")
+
+    def _download(self, path: str, query: Mapping[str, Any]) -> str:
+        """The text of a ``GET`` that answers a file (``?format=kml``), not JSON."""
+        url = self._url(path, query)
+        response = self._transport.request("GET", url, {"Authorization": f"Bearer {self._token}"}, None)
+        if response.status >= 400:
+            raise _http_error("GET", path, response)
+        return response.body.decode("utf-8")
+
     def _call(
         self,
         method: str,
@@ -225,10 +239,7 @@ class ChannelClient:
         query: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
-        items = {
-            k: str(v).lower() if isinstance(v, bool) else v for k, v in (query or {}).items() if v is not None
-        }
-        url = self.url + path + (f"?{urllib.parse.urlencode(items)}" if items else "")
+        url = self._url(path, query)
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         headers.update(extra_headers or {})
         body = None
@@ -474,6 +485,10 @@ class ChannelClient:
             "GET", "/v1/conflicts", query={"state": state, "operation": operation}
         )
         return listed
+
+    def conflicts_kml(self, state: str | None = None, operation: str | None = None) -> str:
+        """The caller's conflicts as :meth:`conflicts` lists them, as a KML document (text)."""
+        return self._download("/v1/conflicts", {"state": state, "operation": operation, "format": "kml"})
 
     def conflict(self, conflict_id: int) -> dict[str, Any]:
         """One of the caller's conflicts, whatever its state."""

@@ -267,3 +267,24 @@ def test_file_a_notam(channel: Channel, tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text("(A0001/26 NOTAMN\nA) LCCC B) 2601011200 C) 2601011300\nE) NO Q-LINE)", encoding="utf-8")
     with pytest.raises(InputError, match=r"red-notam\.txt: NOTAM A0001/26: Q\): missing"):
         run_client(channel, "red", "ops", "file", str(path), "--id", "x")
+
+
+def test_conflicts_list_writes_the_servers_kml(
+    channel: Channel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_client(
+        channel, "blue", "ops", "file", _plan_file(tmp_path, "b.geojson", blue_plan()), "--id", BLUE_OPERATION
+    )
+    run_client(channel, "red", "ops", "file", _plan_file(tmp_path, "r.geojson", red_plan()), "--id", "red-op")
+    [conflict] = run_json(channel, "red", capsys, "conflicts", "list")
+    out = tmp_path / "conflicts.kml"
+    assert run_client(channel, "red", "conflicts", "list", "--kml", str(out)) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    served = channel.client.get("/v1/conflicts", params={"format": "kml"}, headers=channel.auth("red"))
+    assert text == served.text
+    assert f"<name>conflict {conflict['id']}</name>" in text
+    assert not any(secret in text for secret in forbidden_strings())
+    assert run_client(channel, "red", "conflicts", "list", "--kml", "-", "--state", "resolved") == 0
+    stdout = capsys.readouterr().out
+    assert stdout.startswith("<?xml") and "<Placemark>" not in stdout  # none resolved yet

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deconflict.cli.ops import add_common_arguments, client_from_args, conflicts_table
@@ -27,6 +29,11 @@ def add_conflicts_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     add_common_arguments(listing)
     listing.add_argument("--state", choices=("open", "acknowledged", "accepted", "resolved"))
     listing.add_argument("--operation", metavar="OP", help="only conflicts of this operation of yours")
+    listing.add_argument(
+        "--kml",
+        metavar="OUT",
+        help="write the listed conflicts as KML (3-D overlap volumes for Google Earth) to OUT ('-': stdout)",
+    )
     ack = actions.add_parser("ack", help="acknowledge a conflict")
     add_common_arguments(ack)
     ack.add_argument("id", type=int, metavar="ID", help="the conflict id")
@@ -40,6 +47,14 @@ def run_conflicts(args: argparse.Namespace, transport: Transport | None = None) 
     """Run ``deconflict conflicts ACTION``; errors propagate to :func:`deconflict.cli.main`."""
     client = client_from_args(args, transport)
     document: Any
+    if args.conflicts_command == "list" and args.kml is not None:
+        text = client.conflicts_kml(args.state, args.operation)
+        if args.kml == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.kml).write_text(text, encoding="utf-8")
+            console().print(f"wrote {args.kml}")
+        return 0
     if args.conflicts_command == "list":
         document = client.conflicts(args.state, args.operation)
     elif args.conflicts_command == "ack":
