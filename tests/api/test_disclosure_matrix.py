@@ -90,8 +90,22 @@ def _bodies(channel: Channel, party: str, ids: dict[str, list[str]]) -> Iterator
         for path, existing in _fill(template, ids):
             headers = {**channel.auth(party), "If-Match": '"1"'}
             body: Any = {} if method in ("POST", "PUT", "PATCH") else None
-            response = channel.client.request(method, path, headers=headers, json=body)
-            yield f"{method} {path}", existing, response.status_code, _without_echo(response.text, path)
+            for query in [None, *_formats(channel, method, template)]:
+                response = channel.client.request(method, path, headers=headers, json=body, params=query)
+                request = f"{method} {path}" + ("" if query is None else f"?format={query['format']}")
+                yield request, existing, response.status_code, _without_echo(response.text, path)
+
+
+def _formats(channel: Channel, method: str, template: str) -> list[dict[str, str]]:
+    """A ``format`` query for each download format the route offers (``?format=kml``, ...)."""
+    operation = channel.app.openapi()["paths"][template][method.lower()]
+    found: list[dict[str, str]] = []
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] == "format" and parameter["in"] == "query":
+            schema = parameter["schema"]
+            options = schema.get("anyOf", [schema])
+            found += [{"format": v} for o in options for v in o.get("enum", [o.get("const")]) if v]
+    return found
 
 
 def _without_echo(text: str, path: str) -> str:
@@ -109,7 +123,10 @@ def _without_echo(text: str, path: str) -> str:
 def test_the_owner_reads_its_own_data_so_the_search_has_teeth(
     channel: Channel, seeded: dict[str, list[str]]
 ) -> None:
-    seen = "".join(text for _, _, _, text in _bodies(channel, "blue", seeded))
+    bodies = list(_bodies(channel, "blue", seeded))
+    seen = "".join(text for _, _, _, text in bodies)
+    requests = {request for request, _, _, _ in bodies}
+    assert {"GET /v1/conflicts?format=kml", "GET /v1/incidents?format=kml"} <= requests  # downloads too
     for own in (BLUE_OPERATION, json.dumps(BLUE_CIRCLE[0]), SECRET_TEXT, *BLUE_SECRETS):
         assert own in seen
 
