@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 
-from deconflict.formats.kml import plan_kml
+from deconflict.formats.kml import conflicts_kml, incidents_kml, plan_kml
 from deconflict.geometry.footprint import polygon_footprint
 from deconflict.strategic.conflicts import find_conflicts
 from deconflict.strategic.volume import Volume
@@ -146,3 +149,88 @@ def test_drawn_solids_contain_the_volumes_so_conflicts_survive(case: Case) -> No
         assert footprint.covers(v.footprint.shape)
         assert floor_m <= v.lower.value_m and roof_m >= v.upper.value_m
         assert placemark.findtext(f"{NS}TimeSpan/{NS}begin") is not None
+
+
+def _conflict_facts(**changes: Any) -> SimpleNamespace:
+    facts: dict[str, Any] = {
+        "id": 7,
+        "state": "open",
+        "operation": "op",
+        "volume": "v1",
+        "other_party": "red",
+        "time_start": "2026-01-01T12:00:00Z",
+        "time_end": "2026-01-01T13:00:00Z",
+        "altitude_lower_m": 100.0,
+        "altitude_upper_m": 300.0,
+        "altitude_reference": "MSL",
+        "overlap_area_m2": 1.0e6,
+        "overlap_bbox": (36.0, 35.0, 36.01, 35.01),
+    }
+    return SimpleNamespace(**(facts | changes))
+
+
+def test_conflicts_are_foldered_and_styled_by_state_and_other_party() -> None:
+    conflicts = [
+        _conflict_facts(id=1),
+        _conflict_facts(id=2, state="acknowledged"),
+        _conflict_facts(id=3, state="resolved", other_party="green"),
+        _conflict_facts(id=4, state="open", other_party="green"),
+    ]
+    root = ET.fromstring(conflicts_kml(conflicts))
+    folders = {f.findtext(f"{NS}name"): f for f in root.iter(f"{NS}Folder")}
+    assert list(folders) == ["open", "acknowledged", "resolved"]  # the lifecycle's order
+    names = {
+        state: [p.findtext(f"{NS}name") for p in folder.iter(f"{NS}Placemark")]
+        for state, folder in folders.items()
+    }
+    assert names == {
+        "open": ["conflict 1", "conflict 4"],
+        "acknowledged": ["conflict 2"],
+        "resolved": ["conflict 3"],
+    }
+    styles = {s.get("id"): s for s in root.iter(f"{NS}Style")}
+    used = {p.findtext(f"{NS}styleUrl", "")[1:] for p in root.iter(f"{NS}Placemark")}
+    assert used == set(styles) and len(used) == 4  # one per (state, other party)
+    fills: dict[str, set[str | None]] = {}
+    lines: dict[str, set[str | None]] = {}
+    for i in used:
+        state, party_hash = i.split("-party-")
+        fills.setdefault(state, set()).add(styles[i].findtext(f"{NS}PolyStyle/{NS}color"))
+        lines.setdefault(party_hash, set()).add(styles[i].findtext(f"{NS}LineStyle/{NS}color"))
+    # Faces by state (one colour each, three states, three colours), lines by party.
+    assert all(len(v) == 1 for v in fills.values()) and len(set.union(*fills.values())) == 3
+    assert len(lines) == 2 and all(len(v) == 1 for v in lines.values())
+
+
+def test_a_conflict_is_its_overlap_box_between_its_band() -> None:
+    placemark = _placemarks(conflicts_kml([_conflict_facts()]))["conflict 7"]
+    footprint, floor_m, roof_m, modes = _solid(placemark)
+    assert footprint.equals(shapely.box(36.0, 35.0, 36.01, 35.01))
+    assert (floor_m, roof_m, modes) == (100.0, 300.0, {"absolute"})
+    assert placemark.findtext(f"{NS}TimeSpan/{NS}begin") == "2026-01-01T12:00:00Z"
+
+
+def test_a_conflict_above_ground_or_across_the_antimeridian_is_drawn_as_such() -> None:
+    agl = _placemarks(conflicts_kml([_conflict_facts(altitude_reference="AGL")]))["conflict 7"]
+    assert _solid(agl)[3] == {"relativeToGround"}
+    across = _placemarks(conflicts_kml([_conflict_facts(overlap_bbox=(179.9, 10.0, -179.9, 10.1))]))
+    footprint = _solid(across["conflict 7"])[0]
+    assert footprint.bounds == (-180.0, 10.0, 180.0, 10.1) and footprint.area == pytest.approx(0.02)
+    flight_level = _placemarks(conflicts_kml([_conflict_facts(altitude_reference="STD")]))["conflict 7"]
+    _, floor_m, roof_m, modes = _solid(flight_level)
+    assert modes == {"absolute"} and floor_m <= 100.0 and roof_m >= 300.0  # the widest MSL band
+
+
+def test_an_incident_without_a_disclosed_closest_approach_has_no_geometry() -> None:
+    incident = SimpleNamespace(
+        id=3,
+        own_id="BLU101",
+        other_party="red",
+        started="2026-01-01T12:00:00Z",
+        ended="2026-01-01T12:02:00Z",
+        closest=None,
+    )
+    placemark = _placemarks(incidents_kml([incident]))["incident 3"]
+    assert placemark.find(f"{NS}Point") is None
+    assert placemark.findtext(f"{NS}TimeSpan/{NS}end") == "2026-01-01T12:02:00Z"
+    assert placemark.findtext(f"{NS}styleUrl", "").startswith("#ended-party-")

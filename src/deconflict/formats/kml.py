@@ -387,7 +387,10 @@ def conflicts_kml(
     """
     root, document = _document(name)
     _state_styles(document, [(c.state, c.other_party) for c in conflicts])
-    for state in sorted({c.state for c in conflicts}, key=lambda s: (s not in _STATE_RGB, s)):
+    order = list(_STATE_RGB)  # the lifecycle's order; a state this module does not know last
+    for state in sorted(
+        {c.state for c in conflicts}, key=lambda s: (order.index(s) if s in order else 99, s)
+    ):
         folder = _sub(document, "Folder")
         _sub(folder, "name", state)
         for conflict in (c for c in conflicts if c.state == state):
