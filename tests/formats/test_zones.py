@@ -24,6 +24,7 @@ ED269 = DATA / "levant_ed269.json"
 ED318 = DATA / "levant_ed318.json"
 DEVIATIONS = DATA / "deviations_ed269.json"
 INTERUSS_CHE = DATA / "interuss_che_cis_source_sample_ed269.json"  # published, Apache-2.0
+INTERUSS_CHE_ED318 = DATA / "interuss_che_cis_source_sample_ed318.json"  # published, Apache-2.0
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -160,6 +161,27 @@ def test_the_swiss_sample_of_interuss_is_read_as_published() -> None:
     assert (lon0, lat0) == (6.166485701899006, 46.212280093834295)  # lon/lat as GeoJSON, near Geneva
     assert (lon1, lat1) == (6.170816070746923, 46.21802321032931)
     assert "admin@example.interuss.org" in zone.authorities[0].contact()
+
+
+def test_the_swiss_ed318_sample_of_interuss_is_read_as_published() -> None:
+    document = _load(INTERUSS_CHE_ED318)
+    assert zone_format(document) == "ed318"
+    zones = parse_zones(document, str(INTERUSS_CHE_ED318))
+    assert [(zone.identifier, zone.country) for zone in zones] == [
+        ("LSZB003", "CHE"),
+        ("BLns058", "CHE"),
+        ("LSTB002", "CHE"),
+    ]
+    bern = zones[0]
+    assert bern.name == "LSZB Bern-Belp 2"  # the en-GB text of four languages
+    assert bern.restriction is ZoneRestriction.REQ_AUTHORISATION  # published as REQ_AUTHORIZATION
+    assert bern.applicability == ()  # no applicability: always
+    [layer] = bern.layers
+    assert (layer.lower.value_m, layer.lower.reference) == (60.0, AltitudeReference.AGL)
+    assert (layer.upper.value_m, layer.upper.reference) == (99_999.0, AltitudeReference.AGL)
+    lon0, lat0, lon1, lat1 = layer.footprint.shape.bounds
+    assert 7.4 < lon0 < lon1 < 7.6 and 46.8 < lat0 < lat1 < 47.0  # lon/lat as GeoJSON, at Bern
+    assert "Skyguide" in bern.authorities[0].contact()
 
 
 def test_missing_limits_and_applicability_take_the_zone_as_large_as_it_can_be() -> None:
