@@ -1,4 +1,4 @@
-"""``deconflict blind start|join|status``: a blind session with another party, through a channel server.
+"""``deconflict blind start|join|status|reveal``: a blind session with another party, through a server.
 
 Each party runs its own side on its own machine, with its own plan files and its
 own Ed25519 key (``party keygen``); it needs the other party's public key, got
@@ -8,6 +8,11 @@ Each side prints which of its own volumes matched the other's cover, at the
 agreed resolution: the cells (a column, a row, a time slot, an altitude band)
 where they did; ``--out FILE`` also writes those cells as GeoJSON, which the web map
 shows from the operator's own disk.
+
+``blind reveal RESULT`` is the way out of blindness, one way: it files, as ordinary
+operations through the channel, only the party's own volumes that matched (each matched
+operation with just its matched volumes, as ``blind:SESSION:OPERATION``), so that both
+sides get the exact check's minimal facts; nothing else of the plan is sent.
 """
 
 from __future__ import annotations
@@ -82,6 +87,23 @@ def add_blind_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     status = actions.add_parser("status", help="a session's parties, parameters and phases posted")
     status.add_argument("session", metavar="ID")
     add_common_arguments(status)
+    reveal = actions.add_parser(
+        "reveal",
+        help="file just your matched volumes as operations, for the exact check (exit 1: conflicts found)",
+        description="Files, through the channel, only the volumes of RESULT that matched: each matched "
+        "operation as blind:SESSION:OPERATION with just its matched volumes. The other party then learns "
+        "that they exist, and the minimal facts of any conflict: there is no going back to blind.",
+    )
+    reveal.add_argument(
+        "result",
+        metavar="RESULT",
+        help="the session's result: what `start`/`join` printed with --json, or --out",
+    )
+    reveal.add_argument(
+        "--plan", required=True, action="append", metavar="FILE", help="your plan file (repeat for more)"
+    )
+    reveal.add_argument("--yes", action="store_true", help="file without asking first")
+    add_common_arguments(reveal)
 
 
 def _params(args: argparse.Namespace, session: str) -> GridParameters:
@@ -260,9 +282,129 @@ def _print_result(
         out.print(f"  {m['volume']} (operation {m['operation']}): {len(m['cells'])} cells")
 
 
+def _read_result(path: str) -> tuple[str, dict[str, list[str]]]:
+    """The session and the matched volume ids per operation of a result file (``--json`` or ``--out``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise InputError([Problem(path, f"not a readable blind session result ({exc})")]) from exc
+    pairs: list[tuple[str, str]] = []
+    try:
+        if isinstance(doc, dict) and "matched" in doc:
+            session = doc["session"]
+            pairs = [(m["operation"], m["volume"]) for m in doc["matched"]]
+        else:
+            session = doc["deconflict_blind"]["session"]
+            for feature in doc["features"]:
+                props = feature["properties"]
+                if len(props["operations"]) == 1:
+                    pairs += [(props["operations"][0], v) for v in props["volumes"]]
+                else:  # the volumes' own operations are read from the plans
+                    pairs += [("", v) for v in props["volumes"]]
+    except (KeyError, TypeError, IndexError) as exc:
+        message = f"not a blind session result (from `blind start|join --json` or `--out`): no {exc}"
+        raise InputError([Problem(path, message)]) from exc
+    if not isinstance(session, str) or not all(isinstance(x, str) for pair in pairs for x in pair):
+        raise InputError([Problem(path, "not a blind session result: session and ids must be text")])
+    matched: dict[str, list[str]] = {}
+    for operation, volume in pairs:
+        ids = matched.setdefault(operation, [])
+        if volume not in ids:
+            ids.append(volume)
+    return session, matched
+
+
+def _revealed(
+    result_path: str, session: str, matched: dict[str, list[str]], volumes: list[Volume]
+) -> dict[str, list[Volume]]:
+    """The plans' volumes that matched, per operation id to file them under (``blind:SESSION:OPERATION``)."""
+    by_id: dict[str, list[Volume]] = {}
+    for v in volumes:
+        by_id.setdefault(v.id, []).append(v)
+    chosen: dict[str, list[Volume]] = {}
+    problems = []
+    for operation, ids in matched.items():
+        for volume_id in ids:
+            found = [v for v in by_id.get(volume_id, []) if operation in ("", v.operation)]
+            if not found:
+                where = f" of operation {operation}" if operation else ""
+                problems.append(
+                    Problem(result_path, f"volume {volume_id}{where} is in none of the --plan files")
+                )
+            for v in found:
+                filed_as = f"blind:{session}:{v.operation}"
+                if not any(v is w for w in chosen.setdefault(filed_as, [])):
+                    chosen[filed_as].append(v)
+    too_long = [f for f in chosen if len(f) > 128]
+    problems += [Problem(result_path, f"operation id {f} is longer than 128 characters") for f in too_long]
+    if problems:
+        raise InputError(problems)
+    return chosen
+
+
+def _confirmed(chosen: dict[str, list[Volume]]) -> bool:
+    import sys
+
+    count = sum(len(vs) for vs in chosen.values())
+    print(
+        f"This files {count} matched volumes as {len(chosen)} operations through the channel: "
+        "the other party will learn that they exist and the minimal facts of any conflict.",
+        file=sys.stderr,
+    )
+    for filed_as, vs in chosen.items():
+        print(f"  {filed_as}: {', '.join(v.id for v in vs)}", file=sys.stderr)
+    print("File them? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def _reveal(client: ChannelClient, args: argparse.Namespace) -> int:
+    from deconflict.cli.ops import conflicts_table
+    from deconflict.strategic.geojson import volume_feature
+
+    session, matched = _read_result(args.result)
+    chosen = _revealed(args.result, session, matched, _volumes(args.plan))
+    out = console()
+    if not chosen:
+        if args.json:
+            print(json.dumps({"session": session, "filed": []}))
+        else:
+            out.print(f"session {session}: none of your volumes matched; nothing filed")
+        return 0
+    if not args.yes and not _confirmed(chosen):
+        if args.json:
+            print(json.dumps({"session": session, "filed": []}))
+        else:
+            out.print("nothing filed")
+        return 0
+    filed = []
+    for filed_as, vs in chosen.items():
+        features = []
+        for v in vs:
+            feature = volume_feature(v)
+            del feature["properties"]["party"]
+            feature["properties"]["operation"] = filed_as
+            features.append(feature)
+        collection = {"type": "FeatureCollection", "features": features}
+        filed.append(client.file_operation(filed_as, collection, max(v.priority for v in vs)))
+    if args.json:
+        print(json.dumps({"session": session, "filed": filed}, ensure_ascii=False))
+    else:
+        for one in filed:
+            op = one["operation"]
+            n = len(op.get("volumes", {}).get("features", []))
+            out.print(f"filed {op['id']} version {op['version']} ({n} volumes)")
+        conflicts = [c for one in filed for c in one["conflicts"]]
+        out.print(conflicts_table(conflicts, "Conflicts found") if conflicts else "no conflict")
+    return 1 if any(one["conflicts"] for one in filed) else 0
+
+
 def run_blind(args: argparse.Namespace, transport: Transport | None = None) -> int:
     """Run ``deconflict blind ACTION``; errors propagate to :func:`deconflict.cli.main`."""
     client = client_from_args(args, transport)
+    if args.blind_command == "reveal":
+        return _reveal(client, args)
     if args.blind_command == "status":
         found = client.blind_status(args.session)
         if args.json:
