@@ -59,6 +59,9 @@ def _session(
 ) -> dict[str, int | BaseException]:
     """Blue starts ``session`` and red joins it, each with ``--json`` and ``--out PARTY-result.geojson``."""
     codes: dict[str, int | BaseException] = {}
+    # Both sides' key files are written before either runs: none is rewritten while read.
+    blue_side = _side(channel, tmp_path, "blue", "red", blue_file)
+    red_side = _side(channel, tmp_path, "red", "blue", red_file)
 
     def run(name: str, *argv: str) -> None:
         try:
@@ -74,7 +77,7 @@ def _session(
             "red",
             "--session",
             session,
-            *_side(channel, tmp_path, "blue", "red", blue_file),
+            *blue_side,
             "--out",
             str(tmp_path / "blue-result.geojson"),
         ),
@@ -93,7 +96,7 @@ def _session(
             "red",
             "join",
             session,
-            *_side(channel, tmp_path, "red", "blue", red_file),
+            *red_side,
             "--out",
             str(tmp_path / "red-result.geojson"),
         ),
@@ -289,3 +292,16 @@ def test_reveal_refuses_a_matched_volume_missing_from_the_plans(channel: Channel
     result.write_text("{}")
     with pytest.raises(InputError, match="not a blind session result"):
         _reveal(channel, "red", str(result), "--plan", red_file, "--yes")
+    # An --out cell that names several operations does not say which a volume id there is of.
+    plan = red_plan()
+    box = plan["features"][0]
+    other = {**plan, "features": [{**box, "properties": {**box["properties"], "operation": "other"}}]}
+    other_file = _plan_file(tmp_path, "red-other.geojson", other)
+    cell = {
+        "type": "Feature",
+        "geometry": None,
+        "properties": {"volumes": ["red-v1"], "operations": ["a", "b"]},
+    }
+    result.write_text(json.dumps({"deconflict_blind": {"session": "s"}, "features": [cell]}))
+    with pytest.raises(InputError, match="red-v1 is in several operations"):
+        _reveal(channel, "red", str(result), "--plan", red_file, "--plan", other_file, "--yes")

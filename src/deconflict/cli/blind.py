@@ -332,6 +332,12 @@ def _revealed(
                 problems.append(
                     Problem(result_path, f"volume {volume_id}{where} is in none of the --plan files")
                 )
+            elif len(found) > 1:  # a cell of the --out file named several operations: which one is not said
+                message = (
+                    f"volume {volume_id} is in several operations of the --plan files "
+                    f"({', '.join(v.operation for v in found)}): give the `--json` result, which says which"
+                )
+                problems.append(Problem(result_path, message))
             for v in found:
                 filed_as = f"blind:{session}:{v.operation}"
                 if not any(v is w for w in chosen.setdefault(filed_as, [])):
