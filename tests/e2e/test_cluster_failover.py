@@ -11,7 +11,9 @@ while the load goes on. Then every 2xx answer (operation, conflict, message,
 acknowledgement) is found exactly once through the REST routes; each party
 received each event id once, and every message, conflict and acknowledgement of
 its own as one event; the party whose node died resumed on another node
-(``Last-Event-ID``); and ``deconflict audit verify`` passes on the database.
+(``Last-Event-ID``: it reconnects only once the other parties were pushed their
+events, so what it missed was relayed while it was away); and ``deconflict audit verify``
+passes on the database.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ PARTIES = ("blue", "red", "green")
 ROUNDS = 30
 """Load rounds; each party files, sends and acknowledges once a round (at most 90 requests each kind)."""
 KILL_AT = 8
+RESUME_AT = 11
+"""The party whose node was killed reconnects only then, once the others were pushed their events:
+it has missed three rounds' events, already relayed."""
 RESTART_AT = 16
 LOAD_S = 25.0
 """The load stops after this long even if rounds are left (not before a round on the restarted node)."""
@@ -65,7 +70,7 @@ class Answered:
 class ResumingClient:
     """A party's ``/v1/events`` socket read by a thread that reconnects, to the next node, when its node dies.
 
-    Every reconnection gives the last event id received (``Last-Event-ID``).
+    Every reconnection gives the last event id received (``Last-Event-ID``), once ``may_reconnect`` is set.
     """
 
     party: Party
@@ -77,6 +82,10 @@ class ResumingClient:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
     ready: threading.Event = field(default_factory=threading.Event)
+    may_reconnect: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.may_reconnect.set()
 
     def last_id(self) -> int | None:
         with self.lock:
@@ -88,6 +97,9 @@ class ResumingClient:
 
     def run(self) -> None:
         for n in itertools.count(self.start):
+            while not self.may_reconnect.wait(0.05):
+                if self.stop.is_set():
+                    return
             if self.stop.is_set():
                 return
             url = self.urls[n % len(self.urls)]
@@ -216,8 +228,13 @@ def test_a_service_node_and_a_nats_server_killed_mid_load_lose_and_double_nothin
                 if n > RESTART_AT and time.monotonic() - load_started > LOAD_S:
                     break
                 if n == KILL_AT:
+                    clients[0].may_reconnect.clear()
                     running[0][0].kill()  # SIGKILL: node 1 and its sockets go, no goodbye
                     nats.kill(killed_nats)
+                if n == RESUME_AT:  # once the others were pushed theirs: what it missed was relayed
+                    for client, party in zip(clients[1:], parties[1:], strict=True):
+                        _wait(lambda c=client, p=party: _caught_up(urls[1], p, c, parties, answered), "relay")
+                    clients[0].may_reconnect.set()
                 if n == RESTART_AT:
                     nats.start(killed_nats)
                     log = tmp_path / "node-1-restarted.log"
@@ -233,6 +250,8 @@ def test_a_service_node_and_a_nats_server_killed_mid_load_lose_and_double_nothin
                 client.stop.set()
             for reader in readers:
                 reader.join(timeout=WAIT_S)
+            for client in clients:
+                client.may_reconnect.set()
             if killed_nats.process is None:
                 nats.start(killed_nats)
         _check_rest(urls[1], parties, answered)
