@@ -11,6 +11,8 @@ parties' plans raises a probe alarm to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -68,6 +70,7 @@ from deconflict.strategic.filing import FilingResult
 from deconflict.strategic.geojson import volume_feature
 from deconflict.strategic.store import Store
 from deconflict.strategic.volume import Operation
+from deconflict.strategic.zones import Zone
 
 __all__ = ["router"]
 
@@ -95,7 +98,15 @@ def _set_version_headers(response: Response, operation: Operation) -> None:
     response.headers["ETag"] = f'"{operation.version}"'
 
 
-def _filing_out(result: FilingResult, party: str, ids: PublicIds) -> FilingOut:
+def _operation_out(response: Response, operation: Operation) -> OperationOut:
+    """The operation as a change returns it, its version in the ``ETag`` header."""
+    _set_version_headers(response, operation)
+    return OperationOut.of(operation)
+
+
+def _filing_out(response: Response, result: FilingResult, party: str, ids: PublicIds) -> FilingOut:
+    """A filing as a change returns it (the conflicts it found), its version in the ``ETag`` header."""
+    _set_version_headers(response, result.operation)
     views = [
         conflict_view(c, party, conflict_id=i, state="open")
         for c, i in zip(result.conflicts, result.conflict_ids, strict=True)
@@ -103,6 +114,56 @@ def _filing_out(result: FilingResult, party: str, ids: PublicIds) -> FilingOut:
     return FilingOut(
         operation=OperationOut.of(result.operation), conflicts=[ConflictOut.of(v, ids) for v in views]
     )
+
+
+def _published(zones: ZoneStore | None) -> list[tuple[str, Zone]]:
+    """The zones published now, each with its authority: what a filing is checked against."""
+    return [] if zones is None else [(z.party, z.zone) for z in zones.list_zones()]
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """What a withdrawal or a release needs besides the operation: one dependency for both routes."""
+
+    store: Store
+    audit: AuditLog
+    now_s: float
+    settings: Settings
+    events: EventSink
+    conflict_states: ConflictStateStore
+    ledger: DisclosureLedger | None
+
+    def end(
+        self, end_plan: Callable[..., Operation], party: str, operation_id: str, version: int
+    ) -> Operation:
+        """Withdraw or release (``end_plan``) one of ``party``'s operations."""
+        return end_plan(
+            self.store,
+            self.audit,
+            party,
+            operation_id,
+            version,
+            self.now_s,
+            self.conflict_states,
+            ledger=self.ledger,
+            probes=self.settings.probe_rules(),
+            events=self.events,
+        )
+
+
+def _ending(
+    store: StoreDep,
+    audit: AuditDep,
+    now_s: Now,
+    settings: SettingsDep,
+    events: EventsDep,
+    conflict_states: ConflictStatesDep,
+    ledger: LedgerDep,
+) -> _Ending:
+    return _Ending(store, audit, now_s, settings, events, conflict_states, ledger)
+
+
+EndingDep = Annotated[_Ending, Depends(_ending)]
 
 
 def _file(
@@ -120,7 +181,6 @@ def _file(
     zones: ZoneStore | None = None,
 ) -> FilingResult:
     document = body.document()
-    published = [] if zones is None else [(z.party, z.zone) for z in zones.list_zones()]
     volumes = plan_volumes(document, party, limits=settings.limits())
     return file_plan(
         store,
@@ -138,7 +198,7 @@ def _file(
         conflict_states=conflict_states,
         ledger=ledger,
         probes=settings.probe_rules(),
-        zones=published,
+        zones=_published(zones),
     )
 
 
@@ -169,9 +229,8 @@ def file_new(
     result = _file(
         store, audit, now_s, settings, party.name, body.id, body, None, events, None, ledger, zones
     )
-    _set_version_headers(response, result.operation)
     response.headers["Location"] = f"/v1/operations/{result.operation.id}"
-    return _filing_out(result, party.name, ids)
+    return _filing_out(response, result, party.name, ids)
 
 
 @router.put("/{operation_id}", response_model=FilingOut, responses=_CHANGE)
@@ -220,8 +279,7 @@ def amend(
         ledger,
         zones,
     )
-    _set_version_headers(response, result.operation)
-    return _filing_out(result, party.name, ids)
+    return _filing_out(response, result, party.name, ids)
 
 
 @router.post("/{operation_id}/withdraw", response_model=OperationOut, responses=_CHANGE)
@@ -229,13 +287,7 @@ def withdraw(
     operation_id: str,
     version: IfMatch,
     party: RatedWithdrawer,
-    store: StoreDep,
-    audit: AuditDep,
-    now_s: Now,
-    settings: SettingsDep,
-    events: EventsDep,
-    conflict_states: ConflictStatesDep,
-    ledger: LedgerDep,
+    ending: EndingDep,
     response: Response,
 ) -> OperationOut:
     """Withdraw an operation: its volumes stop conflicting; its conflicts become resolved (withdrawn).
@@ -243,20 +295,7 @@ def withdraw(
     Withdrawn within ``probe_window_s`` of its conflicts being found, it raises a
     probe alarm to the party on the other side of each.
     """
-    operation = withdraw_plan(
-        store,
-        audit,
-        party.name,
-        operation_id,
-        version,
-        now_s,
-        conflict_states,
-        ledger=ledger,
-        probes=settings.probe_rules(),
-        events=events,
-    )
-    _set_version_headers(response, operation)
-    return OperationOut.of(operation)
+    return _operation_out(response, ending.end(withdraw_plan, party.name, operation_id, version))
 
 
 async def _upload(request: Request) -> bytes:
@@ -346,8 +385,7 @@ def activate(
     side of its conflicts is not told.
     """
     operation = activate_plan(store, audit, party.name, operation_id, version, now_s, events=events)
-    _set_version_headers(response, operation)
-    return OperationOut.of(operation)
+    return _operation_out(response, operation)
 
 
 @router.post("/{operation_id}/release", response_model=OperationOut, responses=_TRANSITION)
@@ -355,13 +393,7 @@ def release(
     operation_id: str,
     version: IfMatch,
     party: RatedWithdrawer,
-    store: StoreDep,
-    audit: AuditDep,
-    now_s: Now,
-    settings: SettingsDep,
-    events: EventsDep,
-    conflict_states: ConflictStatesDep,
-    ledger: LedgerDep,
+    ending: EndingDep,
     response: Response,
 ) -> OperationOut:
     """Release an activated operation early: it is ``ended`` now and its volumes stop conflicting.
@@ -370,20 +402,7 @@ def release(
     gets a ``conflict`` event saying so, and nothing more. Counted as a withdrawal
     (rate, probe alarm).
     """
-    operation = release_plan(
-        store,
-        audit,
-        party.name,
-        operation_id,
-        version,
-        now_s,
-        conflict_states,
-        ledger=ledger,
-        probes=settings.probe_rules(),
-        events=events,
-    )
-    _set_version_headers(response, operation)
-    return OperationOut.of(operation)
+    return _operation_out(response, ending.end(release_plan, party.name, operation_id, version))
 
 
 @router.post("/{operation_id}/extend", response_model=FilingOut, responses=_TRANSITION)
@@ -409,7 +428,6 @@ def extend(
     earlier conflicts resolved ``amended``, the new ones returned); the state
     and priority are kept. 422 when ``until`` is not later than its end and now.
     """
-    published = [] if zones is None else [(z.party, z.zone) for z in zones.list_zones()]
     result = extend_plan(
         store,
         audit,
@@ -424,10 +442,9 @@ def extend(
         conflict_states=conflict_states,
         ledger=ledger,
         probes=settings.probe_rules(),
-        zones=published,
+        zones=_published(zones),
     )
-    _set_version_headers(response, result.operation)
-    return _filing_out(result, party.name, ids)
+    return _filing_out(response, result, party.name, ids)
 
 
 @router.get("", response_model=list[OperationOut])
@@ -482,5 +499,4 @@ def get_own(
         )
         _set_version_headers(download, operation)
         return download
-    _set_version_headers(response, operation)
-    return OperationOut.of(operation)
+    return _operation_out(response, operation)
