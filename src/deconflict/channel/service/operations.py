@@ -213,23 +213,12 @@ def withdraw_plan(
     were found raises a probe alarm to each party on their other side: recorded
     in its ledger (same transaction) and pushed to it.
     """
-    alarms: list[LedgerEntry] = []
     with together(audit, *present(store, conflict_states, ledger)):
         revealed = _conflicts_of_operation(store, party, operation_id) if ledger is not None else []
         superseded = _open_conflicts_of(store, conflict_states, party, operation_id, version)
         operation = withdraw_operation(store, party, operation_id, version)
-        payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
-        subject = (f"operation:{party}/{operation.id}",)
-        records = [AuditRecord(party, AuditKind.OPERATION_WITHDRAWN, subject, (party,), payload)]
-        records += resolve_superseded(
-            conflict_states, superseded, party, Resolution.WITHDRAWN, now_s, audit.public_ids
-        )
-        audit.append(records, now_s)
-        if ledger is not None and revealed:
-            others = [(r.id, _other_side(r.conflict, party)) for r in revealed]
-            found_s = ledger.conflicts_found_s(party, others)
-            pairs = [(r.id, r.conflict) for r in revealed]
-            alarms = ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
+        _record_end(audit, conflict_states, superseded, party, operation, Resolution.WITHDRAWN, now_s)
+        alarms = _withdrawal_alarms(ledger, party, revealed, now_s, probes)
         pending = record_events(events, alarm_events(alarms))
     publish_events(events, pending)
     return operation
@@ -245,6 +234,43 @@ def _notice(party: str, operation: Operation) -> Event:
 def _operation_record(kind: AuditKind, party: str, operation: Operation) -> AuditRecord:
     payload = {"operation": operation.id, "version": operation.version, "state": str(operation.state)}
     return AuditRecord(party, kind, (f"operation:{party}/{operation.id}",), (party,), payload)
+
+
+_END_KINDS = {
+    Resolution.WITHDRAWN: AuditKind.OPERATION_WITHDRAWN,
+    Resolution.RELEASED: AuditKind.OPERATION_RELEASED,
+}
+
+
+def _record_end(
+    audit: AuditLog,
+    conflict_states: ConflictStateStore | None,
+    superseded: Sequence[ConflictRecord],
+    party: str,
+    operation: Operation,
+    resolution: Resolution,
+    now_s: float,
+) -> None:
+    """Audit an operation withdrawn or released (``resolution``) and its ``superseded`` conflicts resolved."""
+    records = [_operation_record(_END_KINDS[resolution], party, operation)]
+    records += resolve_superseded(conflict_states, superseded, party, resolution, now_s, audit.public_ids)
+    audit.append(records, now_s)
+
+
+def _withdrawal_alarms(
+    ledger: DisclosureLedger | None,
+    party: str,
+    revealed: Sequence[ConflictRecord],
+    now_s: float,
+    probes: ProbeRules,
+) -> list[LedgerEntry]:
+    """The probe alarms (recorded in ``ledger``) of ending an operation soon after ``revealed`` were found."""
+    if ledger is None or not revealed:
+        return []
+    others = [(r.id, _other_side(r.conflict, party)) for r in revealed]
+    found_s = ledger.conflicts_found_s(party, others)
+    pairs = [(r.id, r.conflict) for r in revealed]
+    return ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
 
 
 def activate_plan(
@@ -293,21 +319,12 @@ def release_plan(
     it raises the same probe alarm a withdrawal does (file, activate, release
     must not map the others' plans more cheaply than file and withdraw).
     """
-    alarms: list[LedgerEntry] = []
     with together(audit, *present(store, conflict_states, ledger)):
         revealed = _conflicts_of_operation(store, party, operation_id)
         superseded = revealed if conflict_states is not None else []
         operation = release_operation(store, party, operation_id, version)
-        records = [_operation_record(AuditKind.OPERATION_RELEASED, party, operation)]
-        records += resolve_superseded(
-            conflict_states, superseded, party, Resolution.RELEASED, now_s, audit.public_ids
-        )
-        audit.append(records, now_s)
-        if ledger is not None and revealed:
-            others = [(r.id, _other_side(r.conflict, party)) for r in revealed]
-            found_s = ledger.conflicts_found_s(party, others)
-            pairs = [(r.id, r.conflict) for r in revealed]
-            alarms = ledger.record(probe_alarms_on_withdrawal(party, pairs, found_s, now_s, probes.window_s))
+        _record_end(audit, conflict_states, superseded, party, operation, Resolution.RELEASED, now_s)
+        alarms = _withdrawal_alarms(ledger, party, revealed, now_s, probes)
         resolved = [
             Event(
                 EventKind.CONFLICT,
