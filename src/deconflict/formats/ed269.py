@@ -34,7 +34,7 @@ from typing import Any
 
 from uas_standards import eurocae_ed269 as ed269
 
-from deconflict.errors import InputError, Problems, describe_value
+from deconflict.errors import Problems, describe_value
 from deconflict.formats.zone_fields import PendingLayer, ZoneProblems, finish_zones, list_field, object_field
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.zones import Applicability, DailyPeriod, Zone, ZoneAuthority, ZoneRestriction
@@ -203,12 +203,7 @@ def parse_ed269(document: object, source: str, limits: Limits = Limits()) -> lis
     """
     c = ZoneProblems(source)
     items = _zones(c, document)
-    if not c.problems and not items:
-        c.add("features", "no zones (an empty list)")
-    if len(items) > limits.max_volumes_per_file:
-        c.add("features", f"{len(items)} zones, more than the limit of {limits.max_volumes_per_file}")
-    if c.problems:
-        raise InputError(c.problems)
+    c.check_count(len(items), limits)
     read: list[tuple[Zone, list[PendingLayer]]] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -216,12 +211,7 @@ def parse_ed269(document: object, source: str, limits: Limits = Limits()) -> lis
         spec = object_field(c, None, item, "a UASZoneVersion")
         if spec is None:
             continue
-        identifier = c.text("identifier", spec.get("identifier"), required=True)
-        if identifier is not None:
-            c.record = f"feature {index} ({identifier})"
-            if identifier in seen:
-                c.add("identifier", f"duplicate identifier (also feature {seen[identifier]})")
-            seen.setdefault(identifier, index)
+        identifier = c.identify("identifier", spec.get("identifier"), index, seen)
         zone = _zone(c, spec, identifier, limits)
         if zone is not None:
             read.append(zone)
@@ -234,11 +224,7 @@ def _zone(
     before = len(c.problems)
     country = c.text("country", spec.get("country")) or ""
     restriction = c.choice("restriction", spec.get("restriction"), RESTRICTIONS, "restriction")
-    reasons = []
-    for i, reason in enumerate(list_field(c, "reason", spec.get("reason"))):
-        found = c.choice(f"reason[{i}]", reason, REASONS, "reason")
-        if found is not None:
-            reasons.append(found)
+    reasons = c.reasons("reason", spec.get("reason"), REASONS)
     conditions_value = spec.get("restrictionConditions")
     if isinstance(conditions_value, list) and all(isinstance(v, str) for v in conditions_value):
         conditions_value = "; ".join(conditions_value)

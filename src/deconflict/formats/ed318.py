@@ -31,7 +31,7 @@ from typing import Any
 
 from uas_standards import eurocae_ed318 as ed318
 
-from deconflict.errors import InputError, describe_value
+from deconflict.errors import describe_value
 from deconflict.formats.zone_fields import PendingLayer, ZoneProblems, finish_zones, list_field, object_field
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.zones import Applicability, DailyPeriod, Zone, ZoneAuthority, ZoneRestriction
@@ -214,11 +214,7 @@ def _zone(
     before = len(c.problems)
     country = c.text("properties.country", props.get("country")) or ""
     restriction = c.choice("properties.type", props.get("type"), RESTRICTIONS, "zone type")
-    reasons = []
-    for i, reason in enumerate(list_field(c, "properties.reason", props.get("reason"))):
-        found = c.choice(f"properties.reason[{i}]", reason, REASONS, "reason")
-        if found is not None:
-            reasons.append(found)
+    reasons = c.reasons("properties.reason", props.get("reason"), REASONS)
     conditions = c.text("properties.restrictionConditions", props.get("restrictionConditions"))
     authorities = [
         _authority(c, f"properties.zoneAuthority[{i}]", a)
@@ -266,12 +262,7 @@ def parse_ed318(document: object, source: str, limits: Limits = Limits()) -> lis
     c = ZoneProblems(source)
     spec = object_field(c, None, document, "an ED-318 FeatureCollection")
     features = [] if spec is None else list_field(c, "features", spec.get("features"), required=True)
-    if not c.problems and not features:
-        c.add("features", "no zones (an empty list)")
-    if len(features) > limits.max_volumes_per_file:
-        c.add("features", f"{len(features)} zones, more than the limit of {limits.max_volumes_per_file}")
-    if c.problems:
-        raise InputError(c.problems)
+    c.check_count(len(features), limits)
     read: list[tuple[Zone, list[PendingLayer]]] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(features):
@@ -282,12 +273,7 @@ def parse_ed318(document: object, source: str, limits: Limits = Limits()) -> lis
         props = object_field(c, "properties", feature.get("properties"), "a UASZone")
         if props is None:
             continue
-        identifier = c.text("properties.identifier", props.get("identifier"), required=True)
-        if identifier is not None:
-            c.record = f"feature {index} ({identifier})"
-            if identifier in seen:
-                c.add("properties.identifier", f"duplicate identifier (also feature {seen[identifier]})")
-            seen.setdefault(identifier, index)
+        identifier = c.identify("properties.identifier", props.get("identifier"), index, seen)
         zone = _zone(c, props, feature.get("geometry"), identifier, limits)
         if zone is not None:
             read.append(zone)

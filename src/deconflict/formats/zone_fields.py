@@ -231,6 +231,39 @@ class ZoneProblems(Problems):
             return None
         return x, y
 
+    def check_count(self, count: int, limits: Limits) -> None:
+        """Refuse a file of no zones or of more than ``limits`` allow, with every problem so far.
+
+        Raises
+        ------
+        InputError
+            If any problem is found by now.
+        """
+        if not self.problems and not count:
+            self.add("features", "no zones (an empty list)")
+        if count > limits.max_volumes_per_file:
+            self.add("features", f"{count} zones, more than the limit of {limits.max_volumes_per_file}")
+        if self.problems:
+            raise InputError(self.problems)
+
+    def identify(self, field: str, value: object, index: int, seen: dict[str, int]) -> str | None:
+        """Feature ``index``'s identifier (required, unique in ``seen``): it names the record from now on."""
+        identifier = self.text(field, value, required=True)
+        if identifier is not None:
+            self.record = f"feature {index} ({identifier})"
+            if identifier in seen:
+                self.add(field, f"duplicate identifier (also feature {seen[identifier]})")
+            seen.setdefault(identifier, index)
+        return identifier
+
+    def reasons(self, field: str, value: object, known: Mapping[str, str]) -> list[str]:
+        """A list of the ``known`` reasons; each one not known is a problem."""
+        found = [
+            self.choice(f"{field}[{i}]", r, known, "reason")
+            for i, r in enumerate(list_field(self, field, value))
+        ]
+        return [r for r in found if r is not None]
+
 
 def object_field(c: Problems, field: str | None, value: object, what: str) -> Mapping[str, Any] | None:
     """``value`` when it is an object, else ``None`` with a problem saying it should be ``what``."""
