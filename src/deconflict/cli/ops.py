@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from deconflict.cli.output import console
 from deconflict.errors import InputError, Problem
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
     from deconflict.client import ChannelClient, ChannelError, Transport
 
 __all__ = [
+    "Actions",
+    "add_action",
+    "add_actions",
     "add_common_arguments",
     "add_insecure_argument",
     "add_ops_parser",
@@ -27,6 +32,9 @@ __all__ = [
     "client_from_args",
     "conflicts_table",
     "located_problems",
+    "print_json",
+    "print_listing",
+    "problems_located_in",
     "run_ops",
     "zones_entered_table",
 ]
@@ -54,21 +62,42 @@ def add_insecure_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+# A parser's subcommands: argparse's own type, generic only to type checkers.
+Actions: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_actions(sub: Actions, command: str, help: str, description: str) -> Actions:
+    """Add a client ``command`` to the ``deconflict`` parser: its actions, added to what this returns.
+
+    The action chosen is ``args.<command>_command``.
+    """
+    parser = sub.add_parser(command, help=help, description=description)
+    return parser.add_subparsers(dest=f"{command}_command", required=True, metavar="ACTION")
+
+
+def add_action(
+    actions: Actions, name: str, help: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """Add an action taking the common arguments (:func:`add_common_arguments`) to a client command."""
+    parser = actions.add_parser(name, help=help, description=description)
+    add_common_arguments(parser)
+    return parser
+
+
+def add_ops_parser(sub: Actions) -> None:
     """Add ``ops`` and its actions to the ``deconflict`` parser."""
-    ops = sub.add_parser(
+    actions = add_actions(
+        sub,
         "ops",
         help="file, list, withdraw, activate, release and extend the party's operations on a channel server",
         description="Talks to a channel server with the party's token.",
     )
-    actions = ops.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
-
-    file = actions.add_parser(
+    file = add_action(
+        actions,
         "file",
         help="file a plan (GeoJSON or F3548) as an operation (exit 1: conflicts found)",
         description="Files (or, with --replaces, amends) an operation; prints the conflicts found.",
     )
-    add_common_arguments(file)
     file.add_argument(
         "file", metavar="FILE", help="GeoJSON FeatureCollection (one Feature per volume) or F3548 volumes"
     )
@@ -86,11 +115,8 @@ def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--replaces", type=int, metavar="VERSION", help="amend the operation: the version it replaces"
     )
 
-    listing = actions.add_parser("list", help="list the party's operations")
-    add_common_arguments(listing)
-
-    withdraw = actions.add_parser("withdraw", help="withdraw an operation")
-    add_common_arguments(withdraw)
+    add_action(actions, "list", help="list the party's operations")
+    withdraw = add_action(actions, "withdraw", help="withdraw an operation")
     withdraw.add_argument("id", metavar="OP", help="the operation's id")
     withdraw.add_argument("--version", required=True, type=int, help="the version withdrawn (its ETag)")
 
@@ -99,8 +125,7 @@ def add_ops_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         ("release", "release an activated operation early: it ends now, its conflicts are resolved"),
         ("extend", "extend an operation running late (exit 1: new conflicts found)"),
     ):
-        change = actions.add_parser(action, help=text)
-        add_common_arguments(change)
+        change = add_action(actions, action, help=text)
         change.add_argument("id", metavar="OP", help="the operation's id")
         change.add_argument(
             "--version", type=int, help="the version changed (its ETag; default: the current one, read first)"
@@ -194,6 +219,47 @@ def located_problems(exc: ChannelError, path: str) -> list[Problem]:
     ]
 
 
+@contextmanager
+def problems_located_in(path: str) -> Iterator[None]:
+    """A channel error of a file refused (422) raised as an ``InputError`` located in ``path``.
+
+    Raises
+    ------
+    InputError
+        With :func:`located_problems`, when the server refused the file for them.
+    """
+    from deconflict.client import ChannelError
+
+    try:
+        yield
+    except ChannelError as exc:
+        problems = located_problems(exc, path)
+        if problems:
+            raise InputError(problems) from exc
+        raise
+
+
+def print_json(document: object) -> None:
+    """``--json``: one JSON document, indented, as it is (non-ASCII kept)."""
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def print_listing(
+    args: argparse.Namespace,
+    out: Console,
+    items: list[dict[str, Any]],
+    table: Callable[[list[dict[str, Any]]], Table],
+    nothing: str,
+) -> None:
+    """A ``list`` action's output: JSON with ``--json``, else ``table(items)``, or ``nothing`` when empty."""
+    if args.json:
+        print_json(items)
+    elif items:
+        out.print(table(items))
+    else:
+        out.print(nothing)
+
+
 def zones_entered_table(conflicts: list[dict[str, Any]]) -> Table:
     """The zones that conflicts enter, as the zones publish themselves: why, and whom to contact."""
     from rich.table import Table
@@ -269,7 +335,7 @@ def _change(client: ChannelClient, args: argparse.Namespace, out: Console) -> in
     version = args.version if args.version is not None else int(client.operation(args.id)["version"])
     changed = client.change_operation(args.id, args.ops_command, version, getattr(args, "until", None))
     if args.json:
-        print(json.dumps(changed, indent=2, ensure_ascii=False))
+        print_json(changed)
         return 1 if changed.get("conflicts") else 0
     op = changed.get("operation", changed)
     done = {"activate": "activated", "release": "released", "extend": "extended"}[args.ops_command]
@@ -289,17 +355,10 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
     if args.ops_command == "file":
         collection = _read_collection(args.file, args.from_format, args.id)
         priority = args.priority if args.priority is not None else collection.get("priority")
-        from deconflict.client import ChannelError
-
-        try:
+        with problems_located_in(args.file):
             filed = client.file_operation(args.id, collection, priority, args.replaces)
-        except ChannelError as exc:
-            problems = located_problems(exc, args.file)
-            if problems:
-                raise InputError(problems) from exc
-            raise
         if args.json:
-            print(json.dumps(filed, indent=2, ensure_ascii=False))
+            print_json(filed)
         else:
             op = filed["operation"]
             out.print(f"filed {op['id']} version {op['version']} ({op['state']}, priority {op['priority']})")
@@ -312,18 +371,13 @@ def run_ops(args: argparse.Namespace, transport: Transport | None = None) -> int
         return 1 if filed["conflicts"] else 0
     if args.ops_command == "list":
         operations = client.operations()
-        if args.json:
-            print(json.dumps(operations, indent=2, ensure_ascii=False))
-        elif operations:
-            out.print(_operations_table(operations))
-        else:
-            out.print("no operations")
+        print_listing(args, out, operations, _operations_table, "no operations")
         return 0
     if args.ops_command in ("activate", "release", "extend"):
         return _change(client, args, out)
     withdrawn = client.withdraw(args.id, args.version)
     if args.json:
-        print(json.dumps(withdrawn, indent=2, ensure_ascii=False))
+        print_json(withdrawn)
     else:
         out.print(f"withdrew {withdrawn['id']}: version {withdrawn['version']}, {withdrawn['state']}")
     return 0
