@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,6 +117,38 @@ def _register(db: Path, root: Path, name: str) -> Party:
     match = re.search(r"^token: (\S+)$", done.stdout, re.MULTILINE)
     assert match, done.stdout
     return Party(name, match.group(1), key_path.read_bytes())
+
+
+@contextmanager
+def served_parties(
+    root: Path, names: Sequence[str] = ("blue", "red")
+) -> Iterator[tuple[str, Path, dict[str, Party]]]:
+    """A real ``deconflict serve`` in ``root`` with ``names`` registered: its URL, database and parties.
+
+    Skips without a browser (see :func:`_require_browser`): the pages are what is tested.
+    """
+    _require_browser()
+    db = root / "channel.db"
+    parties = {name: _register(db, root, name) for name in names}
+    with serve_process(db, root / "serve.log", ungated_env(*parties)) as (_, url):
+        yield url, db, parties
+
+
+def open_page(browser: Any) -> Any:
+    """A page in a context of its own (storage, cookies): 1280 x 720, en-US, waits of at most TIMEOUT_MS."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def log_in_with_token(page: Any, url: str, party: Party, *, connected: bool = True) -> None:
+    """Log ``party`` in at ``url`` with its token: the page ready (and with ``connected``, its WebSocket)."""
+    page.goto(url + "/")
+    page.get_by_label("Token").fill(party.token)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT_MS)
+    if connected:
+        page.wait_for_selector("#ws-state[data-state=connected]", timeout=TIMEOUT_MS)
 
 
 def _file_examples(client: ChannelClient, party: Party) -> None:
@@ -232,11 +265,7 @@ def _seed(url: str, parties: dict[str, Party]) -> World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    _require_browser()
-    root = tmp_path_factory.mktemp("browser")
-    db = root / "channel.db"
-    parties = {name: _register(db, root, name) for name in PARTIES}
-    with serve_process(db, root / "serve.log", ungated_env(*PARTIES)) as (_, url):
+    with served_parties(tmp_path_factory.mktemp("browser"), PARTIES) as (url, _, parties):
         yield _seed(url, parties)
 
 

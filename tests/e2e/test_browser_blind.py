@@ -28,8 +28,9 @@ from tests.e2e.test_browser import (
     _artifacts,
     _register,
     _require_browser,
+    log_in_with_token,
 )
-from tests.e2e.test_browser_hotline import Requests, _log_in
+from tests.e2e.test_browser_hotline import Requests
 from tests.e2e.test_browser_plans import _box_plan
 from tests.servers import serve_process, ungated_env
 
@@ -77,7 +78,7 @@ def test_the_page_draws_a_blind_result_from_a_local_file_and_sends_none_of_it(
             context.set_default_timeout(TIMEOUT_MS)
             page = context.new_page()
             requests.attach(page)
-            _log_in(page, url, blue)
+            log_in_with_token(page, url, blue)
             assert page.locator("path.blind-cell").count() == 0
 
             # A file that is not a result: said on the page, nothing drawn.

@@ -36,10 +36,10 @@ from tests.e2e.test_browser import (
     TIMEOUT_MS,
     Party,
     _artifacts,
-    _register,
-    _require_browser,
+    log_in_with_token,
+    open_page,
+    served_parties,
 )
-from tests.servers import serve_process, ungated_env
 
 
 @dataclass
@@ -53,11 +53,8 @@ class Hotline:
 
 @pytest.fixture(scope="module")
 def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
-    _require_browser()
     root = tmp_path_factory.mktemp("hotline")
-    db = root / "channel.db"
-    parties = {name: _register(db, root, name) for name in ("blue", "red")}
-    with serve_process(db, root / "serve.log", ungated_env(*parties)) as (_, url):
+    with served_parties(root) as (url, db, parties):
         yield Hotline(url, db, root, parties, {name: root / f"{name}.pem" for name in parties})
 
 
@@ -107,14 +104,6 @@ def _key_forms(pem: bytes) -> list[str]:
             blob.hex().upper(),
         ]
     return forms
-
-
-def _log_in(page: Any, url: str, party: Party) -> None:
-    page.goto(url + "/")
-    page.get_by_label("Token").fill(party.token)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT_MS)
-    page.wait_for_selector("#ws-state[data-state=connected]", timeout=TIMEOUT_MS)
 
 
 def _badge_seq(page: Any) -> int:
@@ -228,12 +217,10 @@ def test_a_message_signed_in_the_page_is_sent_answered_and_verifies(hotline: Hot
         try:
             pages = {}
             for name in ("blue", "red"):
-                context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
-                context.set_default_timeout(TIMEOUT_MS)
-                page = context.new_page()
+                page = open_page(browser)
                 requests.attach(page)
                 page.on("response", lambda response: statuses.append((response.status, response.url)))
-                _log_in(page, hotline.url, hotline.parties[name])
+                log_in_with_token(page, hotline.url, hotline.parties[name])
                 pages[name] = page
             blue_page = pages["blue"]
             # Headless Chromium fetches no icon by itself: the one the page links to must be there.
@@ -358,7 +345,7 @@ def test_at_1280_by_720_the_legend_and_the_statistics_show_whole(hotline: Hotlin
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 720}, locale="en-US")
             page.set_default_timeout(TIMEOUT_MS)
-            _log_in(page, hotline.url, hotline.parties["blue"])
+            log_in_with_token(page, hotline.url, hotline.parties["blue"])
             legend = page.locator(".legend").bounding_box()
             attribution = page.locator(".leaflet-control-attribution").bounding_box()
             assert legend and attribution

@@ -23,13 +23,12 @@ from tests.builders import box_feature, collection
 from tests.e2e.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    TIMEOUT_MS,
     Party,
     _artifacts,
-    _register,
-    _require_browser,
+    log_in_with_token,
+    open_page,
+    served_parties,
 )
-from tests.servers import serve_process, ungated_env
 
 
 @dataclass
@@ -40,11 +39,7 @@ class Plans:
 
 @pytest.fixture(scope="module")
 def live_plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
-    _require_browser()
-    root = tmp_path_factory.mktemp("live-plans")
-    db = root / "channel.db"
-    parties = {name: _register(db, root, name) for name in ("blue", "red")}
-    with serve_process(db, root / "serve.log", ungated_env(*parties)) as (_, url):
+    with served_parties(tmp_path_factory.mktemp("live-plans")) as (url, _, parties):
         yield Plans(url, parties)
 
 
@@ -52,13 +47,6 @@ def _file(client: ChannelClient, operation_id: str, lon0: float, start_s: float,
     window = {"time_start": format_time(start_s), "time_end": format_time(end_s)}
     volume = box_feature(f"{operation_id}-v1", lon0, 35.0, lon0 + 0.1, 35.1, **window)
     return client.file_operation(operation_id, collection(volume))
-
-
-def _log_in(page: Any, url: str, party: Party) -> None:
-    page.goto(url + "/")
-    page.get_by_label("Token").fill(party.token)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT_MS)
 
 
 def test_blue_activates_extends_and_releases_from_the_plans_tab(live_plans: Plans) -> None:
@@ -78,14 +66,12 @@ def test_blue_activates_extends_and_releases_from_the_plans_tab(live_plans: Plan
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
+            page = open_page(browser)
             page.on(
                 "request",
                 lambda r: posts.append((r.url, r.headers.get("if-match"))) if r.method == "POST" else None,
             )
-            _log_in(page, live_plans.url, live_plans.parties["blue"])
+            log_in_with_token(page, live_plans.url, live_plans.parties["blue"], connected=False)
             page.get_by_role("tab", name="Plans").click()
             chart = page.locator("#panel-plans .planning-chart")
             chart.locator(".chart-row[data-id='blue-op'] rect.bar.state-proposed").wait_for()

@@ -25,14 +25,13 @@ from deconflict.strategic.geojson import parse_features
 from tests.e2e.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    TIMEOUT_MS,
     Party,
     _artifacts,
-    _register,
-    _require_browser,
+    log_in_with_token,
+    open_page,
+    served_parties,
 )
-from tests.e2e.test_browser_hotline import Requests, _log_in
-from tests.servers import serve_process, ungated_env
+from tests.e2e.test_browser_hotline import Requests
 
 BOX = (36.0, 35.0, 36.2, 35.2)
 """blue's uploaded area; red's F3548 plan is the same area hours later, red's drawing is over it."""
@@ -47,11 +46,8 @@ class Planning:
 
 @pytest.fixture(scope="module")
 def planning(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planning]:
-    _require_browser()
     root = tmp_path_factory.mktemp("planning")
-    db = root / "channel.db"
-    parties = {name: _register(db, root, name) for name in ("blue", "red")}
-    with serve_process(db, root / "serve.log", ungated_env(*parties)) as (_, url):
+    with served_parties(root) as (url, _, parties):
         yield Planning(url, root, parties)
 
 
@@ -142,11 +138,9 @@ def test_operations_are_filed_amended_and_withdrawn_from_the_page(planning: Plan
         pages: dict[str, Any] = {}
         try:
             for name in ("blue", "red"):
-                context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
-                context.set_default_timeout(TIMEOUT_MS)
-                page = context.new_page()
+                page = open_page(browser)
                 requests.attach(page)
-                _log_in(page, planning.url, planning.parties[name])
+                log_in_with_token(page, planning.url, planning.parties[name])
                 page.get_by_role("tab", name="Plans").click()
                 pages[name] = page
             blue, red = pages["blue"], pages["red"]
