@@ -122,8 +122,8 @@ def _published(zones: ZoneStore | None) -> list[tuple[str, Zone]]:
 
 
 @dataclass(frozen=True)
-class _Ending:
-    """What a withdrawal or a release needs besides the operation: one dependency for both routes."""
+class _Change:
+    """What a change of an operation (amend, withdraw, release, extend) needs: one dependency for each."""
 
     store: Store
     audit: AuditLog
@@ -132,6 +132,7 @@ class _Ending:
     events: EventSink
     conflict_states: ConflictStateStore
     ledger: DisclosureLedger | None
+    zones: ZoneStore
 
     def end(
         self, end_plan: Callable[..., Operation], party: str, operation_id: str, version: int
@@ -151,7 +152,7 @@ class _Ending:
         )
 
 
-def _ending(
+def _change(
     store: StoreDep,
     audit: AuditDep,
     now_s: Now,
@@ -159,11 +160,12 @@ def _ending(
     events: EventsDep,
     conflict_states: ConflictStatesDep,
     ledger: LedgerDep,
-) -> _Ending:
-    return _Ending(store, audit, now_s, settings, events, conflict_states, ledger)
+    zones: ZonesDep,
+) -> _Change:
+    return _Change(store, audit, now_s, settings, events, conflict_states, ledger, zones)
 
 
-EndingDep = Annotated[_Ending, Depends(_ending)]
+ChangeDep = Annotated[_Change, Depends(_change)]
 
 
 def _file(
@@ -239,14 +241,7 @@ def amend(
     body: OperationUpdate,
     version: IfMatch,
     party: RatedFiler,
-    store: StoreDep,
-    audit: AuditDep,
-    now_s: Now,
-    settings: SettingsDep,
-    events: EventsDep,
-    conflict_states: ConflictStatesDep,
-    ledger: LedgerDep,
-    zones: ZonesDep,
+    change: ChangeDep,
     response: Response,
     ids: PublicIdsDep,
 ) -> FilingOut:
@@ -265,19 +260,20 @@ def amend(
                 )
             ]
         )
+    c = change
     result = _file(
-        store,
-        audit,
-        now_s,
-        settings,
+        c.store,
+        c.audit,
+        c.now_s,
+        c.settings,
         party.name,
         operation_id,
         body,
         version,
-        events,
-        conflict_states,
-        ledger,
-        zones,
+        c.events,
+        c.conflict_states,
+        c.ledger,
+        c.zones,
     )
     return _filing_out(response, result, party.name, ids)
 
@@ -287,7 +283,7 @@ def withdraw(
     operation_id: str,
     version: IfMatch,
     party: RatedWithdrawer,
-    ending: EndingDep,
+    change: ChangeDep,
     response: Response,
 ) -> OperationOut:
     """Withdraw an operation: its volumes stop conflicting; its conflicts become resolved (withdrawn).
@@ -295,7 +291,7 @@ def withdraw(
     Withdrawn within ``probe_window_s`` of its conflicts being found, it raises a
     probe alarm to the party on the other side of each.
     """
-    return _operation_out(response, ending.end(withdraw_plan, party.name, operation_id, version))
+    return _operation_out(response, change.end(withdraw_plan, party.name, operation_id, version))
 
 
 async def _upload(request: Request) -> bytes:
@@ -393,7 +389,7 @@ def release(
     operation_id: str,
     version: IfMatch,
     party: RatedWithdrawer,
-    ending: EndingDep,
+    change: ChangeDep,
     response: Response,
 ) -> OperationOut:
     """Release an activated operation early: it is ``ended`` now and its volumes stop conflicting.
@@ -402,7 +398,7 @@ def release(
     gets a ``conflict`` event saying so, and nothing more. Counted as a withdrawal
     (rate, probe alarm).
     """
-    return _operation_out(response, ending.end(release_plan, party.name, operation_id, version))
+    return _operation_out(response, change.end(release_plan, party.name, operation_id, version))
 
 
 @router.post("/{operation_id}/extend", response_model=FilingOut, responses=_TRANSITION)
@@ -411,14 +407,7 @@ def extend(
     body: OperationExtend,
     version: IfMatch,
     party: RatedFiler,
-    store: StoreDep,
-    audit: AuditDep,
-    now_s: Now,
-    settings: SettingsDep,
-    events: EventsDep,
-    conflict_states: ConflictStatesDep,
-    ledger: LedgerDep,
-    zones: ZonesDep,
+    change: ChangeDep,
     response: Response,
     ids: PublicIdsDep,
 ) -> FilingOut:
@@ -428,21 +417,22 @@ def extend(
     earlier conflicts resolved ``amended``, the new ones returned); the state
     and priority are kept. 422 when ``until`` is not later than its end and now.
     """
+    c = change
     result = extend_plan(
-        store,
-        audit,
+        c.store,
+        c.audit,
         party.name,
         operation_id,
         version,
         body.until.timestamp(),
-        buffers=settings.buffers(),
-        limits=settings.limits(),
-        now_s=now_s,
-        events=events,
-        conflict_states=conflict_states,
-        ledger=ledger,
-        probes=settings.probe_rules(),
-        zones=_published(zones),
+        buffers=c.settings.buffers(),
+        limits=c.settings.limits(),
+        now_s=c.now_s,
+        events=c.events,
+        conflict_states=c.conflict_states,
+        ledger=c.ledger,
+        probes=c.settings.probe_rules(),
+        zones=_published(c.zones),
     )
     return _filing_out(response, result, party.name, ids)
 
