@@ -229,14 +229,8 @@ def _zone(
     if isinstance(conditions_value, list) and all(isinstance(v, str) for v in conditions_value):
         conditions_value = "; ".join(conditions_value)
     conditions = c.text("restrictionConditions", conditions_value)
-    authorities = [
-        _authority(c, f"zoneAuthority[{i}]", a)
-        for i, a in enumerate(list_field(c, "zoneAuthority", spec.get("zoneAuthority")))
-    ]
-    applicability = [
-        _applicability(c, f"applicability[{i}]", a)
-        for i, a in enumerate(list_field(c, "applicability", spec.get("applicability")))
-    ]
+    authorities = c.items("zoneAuthority", spec.get("zoneAuthority"), _authority)
+    applicability = c.items("applicability", spec.get("applicability"), _applicability)
     geometry = list_field(c, "geometry", spec.get("geometry"), required=True)
     if isinstance(spec.get("geometry"), list) and not geometry:
         c.add("geometry", "no airspace volume (an empty list)")
@@ -251,12 +245,12 @@ def _zone(
         country=country,
         restriction=restriction,
         layers=(),
-        applicability=tuple(a for a in applicability if a is not None),
+        applicability=tuple(applicability),
         name=name,
         reasons=tuple(reasons),
         other_reason=other,
         message=message,
         conditions=conditions,
-        authorities=tuple(a for a in authorities if a is not None),
+        authorities=tuple(authorities),
     )
     return zone, [p for p in pending if p is not None]

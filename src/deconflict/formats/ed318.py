@@ -216,16 +216,10 @@ def _zone(
     restriction = c.choice("properties.type", props.get("type"), RESTRICTIONS, "zone type")
     reasons = c.reasons("properties.reason", props.get("reason"), REASONS)
     conditions = c.text("properties.restrictionConditions", props.get("restrictionConditions"))
-    authorities = [
-        _authority(c, f"properties.zoneAuthority[{i}]", a)
-        for i, a in enumerate(list_field(c, "properties.zoneAuthority", props.get("zoneAuthority")))
-    ]
-    applicability = [
-        _applicability(c, f"properties.limitedApplicability[{i}]", a)
-        for i, a in enumerate(
-            list_field(c, "properties.limitedApplicability", props.get("limitedApplicability"))
-        )
-    ]
+    authorities = c.items("properties.zoneAuthority", props.get("zoneAuthority"), _authority)
+    applicability = c.items(
+        "properties.limitedApplicability", props.get("limitedApplicability"), _applicability
+    )
     layers = _layers(c, "geometry", geometry, limits)
     name = _text(c, "properties.name", props.get("name"))
     message = _text(c, "properties.message", props.get("message"))
@@ -240,13 +234,13 @@ def _zone(
         country=country,
         restriction=restriction,
         layers=(),
-        applicability=tuple(a for a in applicability if a is not None),
+        applicability=tuple(applicability),
         name=name,
         reasons=tuple(reasons),
         other_reason=other,
         message=message,
         conditions=conditions,
-        authorities=tuple(a for a in authorities if a is not None),
+        authorities=tuple(authorities),
     )
     return zone, layers
 

@@ -28,7 +28,7 @@ geometries that are neither polygons nor circles, duplicate identifiers.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -255,6 +255,13 @@ class ZoneProblems(Problems):
                 self.add(field, f"duplicate identifier (also feature {seen[identifier]})")
             seen.setdefault(identifier, index)
         return identifier
+
+    def items(
+        self, field: str, value: object, read: Callable[[ZoneProblems, str, object], T | None]
+    ) -> list[T]:
+        """Each item of a list field as ``read`` reads it (as ``field[i]``); those not read left out."""
+        found = [read(self, f"{field}[{i}]", v) for i, v in enumerate(list_field(self, field, value))]
+        return [x for x in found if x is not None]
 
     def reasons(self, field: str, value: object, known: Mapping[str, str]) -> list[str]:
         """A list of the ``known`` reasons; each one not known is a problem."""
