@@ -117,3 +117,13 @@ def test_frame_by_frame_assembly_agrees_with_the_file_path() -> None:
     assert np.allclose([s.gs_mps for s in mine], theirs.gs_mps) and np.allclose(
         [s.alt_m for s in mine], theirs.alt_m
     )
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7, 1000])
+def test_a_run_of_garbage_split_across_reads_counts_once(piece: int) -> None:
+    data = b"\x00garbage" + _frames(KLM, 48.5, 0) + b"junk" + _frames(KLM, 48.5, 1) + b"tail"
+    source = BeastSource("127.0.0.1", 9, clock=lambda: 1714564805.0)
+    for start in range(0, len(data), piece):
+        source._consume(data[start : start + piece])
+    source._connection_ends()
+    assert source.drops.counts["garbage"] == 3 and "truncated" not in source.drops.counts, source.drops.counts

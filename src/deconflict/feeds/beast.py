@@ -92,8 +92,9 @@ def looks_like_beast(head: bytes) -> bool:
 def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
     """Split Beast bytes into frames, undoing the ``0x1a`` escapes.
 
-    With ``final=False`` a frame left unfinished at the end is not counted: :attr:`FrameScan.rest`
-    says where it starts (the live reader keeps those bytes for the next read).
+    With ``final=False`` a frame left unfinished at the end is not counted, nor a run of bytes
+    between frames that reaches the end: :attr:`FrameScan.rest` says where it starts (the live
+    reader keeps those bytes for the next read, so a run split across reads counts once).
 
     Examples
     --------
@@ -107,8 +108,10 @@ def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
     i = 0
     while i < n:
         if data[i] != ESCAPE:
-            scan.garbage += 1  # one run of bytes between frames
             j = data.find(b"\x1a", i)
+            if j < 0 and not final:
+                break  # a run the next chunk may go on with: counted once, where it ends
+            scan.garbage += 1  # one run of bytes between frames
             i = n if j < 0 else j
             continue
         if i + 1 >= n:

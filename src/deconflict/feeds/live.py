@@ -345,8 +345,10 @@ class BeastSource(LiveSource):
         return self.assembler.records
 
     def _connection_ends(self) -> None:
-        if self._partial:
+        if self._partial[:1] == b"\x1a":
             self.drops.add("truncated", None, None, "a frame cut by the end of the connection")
+        elif self._partial:
+            self.drops.add("garbage", None, None, "bytes between frames at the end of the connection")
         self._partial = b""
 
     def _consume(self, chunk: bytes) -> tuple[int, list[FeedState]]:
