@@ -83,7 +83,7 @@ def _session(
         ),
     )
     blue.start()
-    for _ in range(500):  # red joins once blue has started the session
+    for _ in range(3000):  # red joins once blue has started the session (30 s at most: a loaded machine)
         if (
             channel.client.get(f"/v1/blind/sessions/{session}", headers=channel.auth("red")).status_code
             == 200
