@@ -113,12 +113,12 @@ def test_the_demo_database_verifies(live_run: tuple[dict[str, object], Path, flo
 
 def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
     log = tmp_path / "out.txt"
-    command = [sys.executable, "-m", "deconflict", "demo", "--port", "0", "--speed", "4"]
+    command = [sys.executable, "-m", "deconflict", "demo", "--port", "0", "--speed", "8"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60.0
-        # At speed 4 the first incident's report (scenario time 50 s) comes after about 13 s.
+        # At speed 8 the first incident's report (scenario time 50 s) comes after about 7 s.
         while "UNSAFE_ENCOUNTER_REPORT" not in log.read_text(errors="replace"):
             assert process.poll() is None, log.read_text(errors="replace")
             assert time.monotonic() < deadline, log.read_text(errors="replace")
@@ -150,7 +150,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
     assert "map:         http://127.0.0.1:" in text
     assert "interrupted: stopping" in text
     assert "Summary" in text and "parties:     blue, civil, red" in text
-    assert "at speed 4" in text
+    assert "at speed 8" in text
     assert "escalation step 2 of" in text  # the deadline ladder runs on the scenario clock too
     assert "skipped" not in text and "step failed" not in text
     assert "Traceback" not in text
