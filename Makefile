@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean vendor fuzz test-deps
+.PHONY: demo test lint typecheck unit coverage bench clean vendor fuzz test-deps
 
 # The Debian packages the tests drive or start (Chromium, nginx, PostgreSQL 15 with PostGIS),
 # with make, node and npm: looked for on every run, installed (apt-get) only when missing.
@@ -55,6 +55,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP) test-deps
+	$(BIN)/pytest
+
+# The same tests with a line-coverage report (about half as much CPU again as `unit`, so not in `make test`).
+coverage: $(STAMP) test-deps
 	$(BIN)/pytest --cov=deconflict --cov-report=term:skip-covered
 
 test: test-deps lint typecheck unit
