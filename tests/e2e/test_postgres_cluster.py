@@ -6,7 +6,7 @@
   during the first takeover escalates exactly once per step of the ladder
   (the recipient's socket on the surviving node hears each step once, and the
   database holds each once).
-- A party's hotline rate (``messages_per_minute``) counts its messages through
+- A party's hotline rate (``messages_per_minute``) and a source's failed logins count through
   both nodes together, and its event connection cap counts its sockets on both;
   a killed node's sockets stop counting once its heartbeat is older than the
   lease's time to live.
@@ -244,6 +244,7 @@ def test_tracks_reach_the_cycle_and_limits_hold_across_two_nodes(
     settings = {
         "DECONFLICT_MESSAGES_PER_MINUTE": "10",
         "DECONFLICT_EVENTS_MAX_CONNECTIONS_PER_PARTY": "2",
+        "DECONFLICT_LOGIN_FAILURES_PER_MINUTE": "6",
         "DECONFLICT_TRACKS_PROBATION_S": "0",
         "DECONFLICT_TRACKS_DISCLOSE_ANYWHERE": json.dumps(["blue", "red"]),
     }
@@ -290,6 +291,9 @@ def test_tracks_reach_the_cycle_and_limits_hold_across_two_nodes(
             except ChannelError as exc:
                 statuses.append(exc.status or 0)
         assert statuses.count(201) == 10 and statuses.count(429) == 14, statuses
+        # Failed logins from one address alternate between the nodes: six answered 401 in all, then 429.
+        failed = [call_api(urls[n % 2], "not-a-token", "GET", "/v1/alerts")[0] for n in range(10)]
+        assert failed == [401] * 6 + [429] * 4, failed
         # Two sockets, one on each node: a third is refused on either (1013, try again later).
         first = stack.enter_context(_socket(urls[0], blue))
         second = stack.enter_context(_socket(urls[1], blue))

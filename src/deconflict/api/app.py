@@ -41,7 +41,7 @@ from deconflict.channel.deadlines import Clock, SystemClock
 from deconflict.channel.events import EventBus
 from deconflict.channel.gating import StorePlanAreas
 from deconflict.channel.live import LivePicture
-from deconflict.channel.logins import LoginFailures
+from deconflict.channel.logins import MINUTE_S, LoginFailures
 from deconflict.channel.service.logins import record_counted_login_failures
 from deconflict.channel.stores import Storage
 from deconflict.config import Settings
@@ -83,6 +83,13 @@ def _per_minute(shared: Coordination | None, name: str, limit: int) -> SharedRat
     if shared is None:
         return RateLimiter(limit)
     return shared.rate(name, limit, RATE_WINDOW_S)
+
+
+def _login_failures(shared: Coordination | None, settings: Settings) -> LoginFailures:
+    """Failed logins per source: limited for the cluster when nodes share the database."""
+    limit = settings.login_failures_per_minute
+    rate = None if shared is None else shared.rate("logins", limit, MINUTE_S)
+    return LoginFailures(settings.login_failure_interval_s, limit, rate)
 
 
 def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clock | None = None) -> FastAPI:
@@ -147,7 +154,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
                 ),
                 tactical=stores.incidents,
                 rate=_per_minute(shared, "messages", settings.messages_per_minute),
-                logins=LoginFailures(settings.login_failure_interval_s, settings.login_failures_per_minute),
+                logins=_login_failures(shared, settings),
                 filing_rate=_per_minute(shared, "filings", settings.filings_per_minute),
                 withdrawal_rate=_per_minute(shared, "withdrawals", settings.withdrawals_per_minute),
                 lease=SoleHolder() if shared is None else shared.lease(SCHEDULER_LEASE, settings.lease_ttl_s),

@@ -12,7 +12,12 @@ source adds at most two entries per kind and interval, however fast it fails.
 A source with ``per_minute`` failures in the last 60 s is told to wait (HTTP
 429 with ``Retry-After``) instead of being told why its token is bad. A valid
 token is never refused on account of its address: parties behind one proxy or
-NAT share it with whoever floods.
+NAT share it with whoever floods. In a cluster the limit holds for the cluster:
+a failure this node would admit is also counted in a
+:class:`~deconflict.channel.cluster.SharedRate` over every node (so a source
+spreading its tries over the nodes gets ``per_minute`` in all, not per node),
+while one this node already refuses costs the database nothing. The audit
+entries stay per node: a source adds at most two per kind, interval and node.
 
 Times are seconds by the caller's clock; nothing here reads the time.
 """
@@ -22,6 +27,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+
+from deconflict.channel.cluster import SharedRate
 
 __all__ = ["FailureCount", "LoginFailures"]
 
@@ -57,13 +64,19 @@ class LoginFailures:
         Length of an aggregation window, seconds (> 0).
     per_minute
         Failures per source in any 60 s after which it gets 429 (>= 1).
+    shared
+        Given (nodes sharing a database), the failures this node admits are counted there
+        too, per source over 60 s, and the limit is ``shared.limit`` for the cluster.
     """
 
-    def __init__(self, interval_s: float = 60.0, per_minute: int = 30) -> None:
+    def __init__(
+        self, interval_s: float = 60.0, per_minute: int = 30, shared: SharedRate | None = None
+    ) -> None:
         if not interval_s > 0.0 or per_minute < 1:
             raise ValueError(f"need interval_s > 0 and per_minute >= 1, got {interval_s}, {per_minute}")
         self.interval_s = interval_s
         self.per_minute = per_minute
+        self.shared = shared
         self._windows: dict[tuple[str, str, tuple[str, ...]], _Window] = {}
         self._recent: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -102,6 +115,8 @@ class LoginFailures:
             retry_after_s = recent[-self.per_minute - 1] + MINUTE_S - now_s if over else None
             while len(recent) > self.per_minute + 1:  # only the oldest that matters is kept
                 recent.popleft()
+        if retry_after_s is None and self.shared is not None:  # outside the lock: a database round trip
+            retry_after_s = self.shared.admit(source, now_s)
         return record_now, retry_after_s, due
 
     def due(self, now_s: float, *, everything: bool = False) -> list[FailureCount]:
