@@ -463,13 +463,18 @@ def run(
         ),
     ):
 
-        def servers_cpu_s() -> float:
-            pids = [p.pid for p in nodes.processes] + [n.process.pid for n in nats.nodes if n.process]
-            return _process_tree_cpu_s(pids + _postgres_pids(database.data_dir))
+        def servers_cpu_s() -> dict[str, float]:
+            return {
+                "nodes": _process_tree_cpu_s([p.pid for p in nodes.processes]),
+                "postgresql": _process_tree_cpu_s(_postgres_pids(database.data_dir)),
+                "nats": _process_tree_cpu_s([n.process.pid for n in nats.nodes if n.process]),
+            }
 
         cpu_before = servers_cpu_s()
         measured = throughput(nodes, blue, red, messages, seconds, senders, via, window)
-        measured["servers_cpu_s"] = round(servers_cpu_s() - cpu_before, 2)
+        cpu_after = servers_cpu_s()
+        measured["servers_cpu_by_kind_s"] = {k: round(cpu_after[k] - cpu_before[k], 2) for k in cpu_after}
+        measured["servers_cpu_s"] = round(sum(measured["servers_cpu_by_kind_s"].values()), 2)
         measured["cpu_ms_per_message"] = (
             round(measured["servers_cpu_s"] * 1000.0 / measured["messages"], 3)
             if measured["messages"]
