@@ -79,8 +79,10 @@ def test_empty_tracks_are_no_error(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_html_report_with_json_keeps_stdout_one_document(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # One pair (the report of the real sample, 33 incidents and 67 figures, is tests/report's).
+    source = write_pair_csv(tmp_path / "pair.csv", "AAA", "BBB")
     directory = tmp_path / "report"
-    code = main(["replay", "--json", "--report", str(directory), str(SAMPLE)])
+    code = main(["replay", "--json", "--report", str(directory), str(source)])
     out, err = capsys.readouterr()
     assert code == 1
     doc = json.loads(out)
