@@ -319,6 +319,27 @@ def test_overlap_region_of_a_one_centimetre_sliver() -> None:
     np.testing.assert_allclose(bbox[0], [west, 45.0, 10.01, 45.01], atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ((10.0, 89.5, 100_000.0), (-30.0, 89.7, 80_000.0)),  # both around the north pole
+        ((10.0, -89.6, 90_000.0), (150.0, -89.8, 60_000.0)),  # the south pole
+        ((179.9, 10.0, 100_000.0), (-179.9, 10.1, 80_000.0)),  # across the antimeridian
+    ],
+)
+def test_a_buffered_overlap_at_a_pole_or_the_seam_is_larger_and_stays_on_the_globe(
+    a: tuple[float, float, float], b: tuple[float, float, float]
+) -> None:
+    """A buffer grows the overlap (once it grew past latitude 90: a NaN area, or wrapped at 180)."""
+    fa, fb = circle_footprint(*a), circle_footprint(*b)
+    plain, _ = overlap_regions([fa], [fb])
+    with np.errstate(all="raise"):
+        grown, bbox = overlap_regions([fa], [fb], 5_000.0)
+    assert np.isfinite(grown[0]) and grown[0] > plain[0]
+    west, south, east, north = bbox[0]
+    assert min(west, east) >= -180.0 and max(west, east) <= 180.0 and -90.0 <= south < north <= 90.0
+
+
 def test_geodesic_helpers_are_pyproj_geod() -> None:
     _, _, d = WGS84.inv(36.0, 35.0, 37.0, 36.0)
     assert float(distance_m(36.0, 35.0, 37.0, 36.0)) == d

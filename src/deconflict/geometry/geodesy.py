@@ -163,7 +163,7 @@ def midpoints(
 def _equal_area() -> Transformer:
     # Lambert cylindrical equal-area on the WGS 84 ellipsoid: areas are exact
     # for the projected shape, whose edges follow lon/lat straight lines closely.
-    return Transformer.from_crs("EPSG:4326", "+proj=cea +ellps=WGS84 +units=m", always_xy=True)
+    return Transformer.from_crs("EPSG:4326", "+proj=cea +ellps=WGS84 +units=m +over", always_xy=True)
 
 
 def _to_equal_area(coords: Float) -> Float:

@@ -232,15 +232,20 @@ def _circle_polygon_conflict(a: Footprint, b: Footprint, buffer_m: float) -> boo
 
 
 def _grown(shape: Shape, buffer_m: float) -> Shape:
-    """The shape grown by ``buffer_m`` in a local frame (for drawing, not for decisions)."""
+    """The shape grown by ``buffer_m`` in a local frame (for drawing, not for decisions).
+
+    Cut at the poles: a shape grown past latitude 90 has no area there (nor any place).
+    """
     if buffer_m == 0.0:
         return shape
     _, lat_lo, _, lat_hi = shape.bounds
     k = max(np.cos(np.radians((lat_lo + lat_hi) / 2.0)), 1e-3)
     scaled = shapely.transform(shape, lambda xy: xy * np.array([k, 1.0]))
     grown = shapely.buffer(scaled, buffer_m / _MIN_M_PER_DEG_LAT, quad_segs=8)
-    out = shapely.transform(grown, lambda xy: xy / np.array([k, 1.0]))
-    return out if isinstance(out, Polygon | MultiPolygon) else shape
+    out = shapely.clip_by_rect(
+        shapely.transform(grown, lambda xy: xy / np.array([k, 1.0])), -540.0, -90.0, 540.0, 90.0
+    )
+    return out if isinstance(out, Polygon | MultiPolygon) and not out.is_empty else shape
 
 
 def overlap_regions(
@@ -355,6 +360,7 @@ def _polygon_regions(
     boxes = np.asarray(shapely.bounds(inter), dtype=np.float64)
     for k in np.flatnonzero((boxes[:, 0] <= -180.0) & (boxes[:, 2] >= 180.0)).tolist():
         boxes[k] = bbox_across_antimeridian(inter[k])
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], -180.0, 180.0)  # a grown shape reaches past the seam
     return areas, boxes
 
 
