@@ -117,7 +117,9 @@ def test_the_page_draws_a_blind_result_from_a_local_file_and_sends_none_of_it(
             text = tooltip.inner_text()
             first = features[0]["properties"]
             assert VOLUME in text
-            band = f"{round(first['alt_msl_m'][0])} \N{EN DASH} {round(first['alt_msl_m'][1])} m MSL"
+            # In the page's default units (ft, flight levels): the figures the file holds in metres.
+            lower_ft, upper_ft = (round(m / 0.3048) for m in first["alt_msl_m"])
+            band = f"{lower_ft}\N{EN DASH}{upper_ft} ft MSL"
             assert band in text
             assert time.strftime("%H:%MZ", time.gmtime(first["time_s"][1])) in text
             page.screenshot(path=str(_artifacts() / "browser-blind-result.png"))

@@ -6,7 +6,7 @@ import { checkAuditChain } from "./audit.js";
 import { renderComposer, replyTo, setupComposer, startComposer, stopComposer } from "./compose.js";
 import { clearBlindResult, setupBlindResult } from "./blind.js";
 import { amendPlan, renderPlanner, startPlanner, stopPlanner, withdrawPlan } from "./planner.js";
-import { formatDuration, formatUtc, html, parseTime } from "./format.js";
+import { formatDuration, formatUtc, html, parseTime, setUnitSystem, unitSystem } from "./format.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { MapView } from "./map.js";
 import {
@@ -241,10 +241,16 @@ function renderConflicts() {
   if (state.acceptingId !== null) document.querySelector(".accept-form input")?.focus();
 }
 
-function renderPlans() {
+/** The plans listed and their timeline (the map's time marked on it), without redrawing the map. */
+function renderPlansPanel() {
   const error = state.planError ? html`<p class="note error" role="alert">${state.planError}</p>` : "";
-  const plans = plansPanel(state.operations, state.planId, state.conflicts ?? [], Date.now(), state.extendingId);
+  const conflicts = state.conflicts ?? [];
+  const plans = plansPanel(state.operations, state.planId, conflicts, Date.now(), state.extendingId, mapTimeMs());
   setPanel("panel-plans", html`${error}${plans}`);
+}
+
+function renderPlans() {
+  renderPlansPanel();
   renderPlanner();
   setCount("plans", (state.operations ?? []).length, false);
   if (mapView) {
@@ -347,6 +353,11 @@ function setupSlider() {
   if (!slider.dataset.touched) slider.value = slider.min;
   updateSliderLabel();
   mapView.setTime(all.checked ? null : Number(slider.value) * 60000);
+}
+
+/** The map's time: the slider's (ms), or null while "All times" is ticked. */
+function mapTimeMs() {
+  return $("#time-all").checked ? null : Number($("#time-slider").value) * 60000;
 }
 
 function updateSliderLabel() {
@@ -983,6 +994,16 @@ function switchLanguage(lang) {
   renderComposer();
   renderPlanner();
   updateSliderLabel();
+  mapView?.fleet.redraw();
+}
+
+/** Show every altitude, speed and distance in `system` ("aviation" or "si"), kept for this browser. */
+function switchUnits(system) {
+  setUnitSystem(system);
+  $("#units").value = unitSystem();
+  renderAll();
+  renderPlanner();
+  mapView?.fleet.redraw();
 }
 
 async function main() {
@@ -1024,12 +1045,16 @@ async function main() {
     $("#time-slider").dataset.touched = "true";
     $("#time-all").checked = false;
     updateSliderLabel();
-    mapView?.setTime(Number($("#time-slider").value) * 60000);
+    mapView?.setTime(mapTimeMs());
+    renderPlansPanel();
   });
   $("#time-all").addEventListener("change", () => {
     updateSliderLabel();
-    mapView?.setTime($("#time-all").checked ? null : Number($("#time-slider").value) * 60000);
+    mapView?.setTime(mapTimeMs());
+    renderPlansPanel();
   });
+  $("#units").value = unitSystem();
+  $("#units").addEventListener("change", () => switchUnits($("#units").value));
   setupComposer(guarded);
   setupBlindResult(() => mapView);
   document.addEventListener("keydown", onKey);

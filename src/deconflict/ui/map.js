@@ -2,8 +2,21 @@
 /* global L, topojson */
 
 import { Fleet } from "./fleet.js";
-import { escapeHtml, formatAltitude, formatBound, formatDistance, formatDuration, formatUtc, parseTime } from "./format.js";
+import {
+  escapeHtml,
+  formatAltitude,
+  formatAltitudeBand,
+  formatBound,
+  formatDistance,
+  formatDuration,
+  formatHeight,
+  formatSpeed,
+  formatTime,
+  formatWindow,
+  parseTime,
+} from "./format.js";
 import { t } from "./i18n.js";
+import { activeAt } from "./timeline.js";
 
 /** Alert lines labelled with their time to loss at most (the most urgent): more would hide the map. */
 const ALERT_LABELS_MAX = 50;
@@ -66,6 +79,7 @@ export class MapView {
       onSelect?.(id),
     );
     this.volumes = []; // {layer, startMs, endMs}
+    this.conflictAreas = []; // the same, of the conflict regions
     this.timeMs = null;
     this.planBounds = null;
     this.trackBounds = null;
@@ -105,7 +119,7 @@ export class MapView {
             : L.geoJSON(feature, { style });
         layer.bindTooltip(
           `<b>${escapeHtml(operation.id)}</b> · ${escapeHtml(p.id)}<br>` +
-            `${formatUtc(parseTime(p.time_start))} – ${formatUtc(parseTime(p.time_end), { short: true })}<br>` +
+            `${formatWindow(parseTime(p.time_start), parseTime(p.time_end))}<br>` +
             `${escapeHtml(formatBound(p.altitude_lower))} – ${escapeHtml(formatBound(p.altitude_upper))}`,
           { sticky: true },
         );
@@ -202,18 +216,21 @@ export class MapView {
     }
   }
 
-  /** Show only the volumes active at `ms` (all of them when `ms` is null). */
+  /** Show only the volumes and conflict regions active at `ms` (all of them when `ms` is null). */
   setTime(ms) {
     this.timeMs = ms;
     this.applyTime();
   }
 
   applyTime() {
-    for (const v of this.volumes) {
-      const on = this.timeMs === null || (v.startMs <= this.timeMs && this.timeMs < v.endMs);
-      if (on) this.layers.plans.addLayer(v.layer);
-      else this.layers.plans.removeLayer(v.layer);
-    }
+    const show = (areas, group) => {
+      for (const v of areas) {
+        if (activeAt(v.startMs, v.endMs, this.timeMs)) group.addLayer(v.layer);
+        else group.removeLayer(v.layer);
+      }
+    };
+    show(this.volumes, this.layers.plans);
+    show(this.conflictAreas, this.layers.conflicts);
   }
 
   timeRange() {
@@ -232,21 +249,24 @@ export class MapView {
 
   setConflicts(conflicts) {
     this.layers.conflicts.clearLayers();
+    this.conflictAreas = [];
     for (const c of conflicts) {
       const [lon0, lat0, lon1, lat1] = c.overlap_bbox;
-      L.rectangle(
+      const layer = L.rectangle(
         [
           [lat0, lon0],
           [lat1, lon1],
         ],
         { color: COLOURS.conflict, weight: 2, dashArray: "6 4", fillColor: COLOURS.conflict, fillOpacity: 0.22 },
-      )
-        .bindTooltip(
-          `<b>#${c.id}</b> ${escapeHtml(c.operation)} ${t("vs")} ${escapeHtml(c.other_party)} · ${escapeHtml(t("conflict_" + c.state))}`,
-          { sticky: true },
-        )
-        .addTo(this.layers.conflicts);
+      ).bindTooltip(
+        `<b>#${c.id}</b> ${escapeHtml(c.operation)} ${t("vs")} ${escapeHtml(c.other_party)} · ${escapeHtml(t("conflict_" + c.state))}<br>` +
+          `${formatWindow(parseTime(c.time_start), parseTime(c.time_end))}<br>` +
+          `${escapeHtml(formatAltitudeBand(c.altitude_lower_m, c.altitude_upper_m, c.altitude_reference))}`,
+        { sticky: true },
+      );
+      this.conflictAreas.push({ layer, startMs: parseTime(c.time_start), endMs: parseTime(c.time_end) });
     }
+    this.applyTime();
   }
 
   /**
@@ -270,8 +290,8 @@ export class MapView {
       rectangle
         .bindTooltip(
           `<b>${escapeHtml(t("blind_cell"))}</b><br>` +
-            `${formatUtc(cell.startMs)} – ${formatUtc(cell.endMs, { short: true })}<br>` +
-            `${Math.round(cell.altMslM[0])} – ${Math.round(cell.altMslM[1])} m MSL<br>` +
+            `${formatWindow(cell.startMs, cell.endMs)}<br>` +
+            `${escapeHtml(formatAltitudeBand(cell.altMslM[0], cell.altMslM[1], "MSL"))}<br>` +
             `${escapeHtml(t("blind_volumes"))}: ${escapeHtml(cell.volumes.join(", "))}`,
           { sticky: true },
         )
@@ -320,7 +340,7 @@ export class MapView {
         keyboard: false,
       })
         .bindTooltip(
-          `<b>${escapeHtml(other.party)}</b> · ${escapeHtml(t(level === "loss" ? "loss_short" : level))}<br>${escapeHtml(formatAltitude(other.alt_m))} · ${Math.round(other.gs_mps)} m/s`,
+          `<b>${escapeHtml(other.party)}</b> · ${escapeHtml(t(level === "loss" ? "loss_short" : level))}<br>${escapeHtml(formatAltitude(other.alt_m))} · ${escapeHtml(formatSpeed(other.gs_mps))}`,
         )
         .addTo(this.layers.tracks);
     }
@@ -424,7 +444,7 @@ export class MapView {
       L.marker([c.lat_deg, c.lon_deg], { icon: incidentIcon(), keyboard: false })
         .bindTooltip(
           `<b>${t("incidents")} #${i.id}</b> ${escapeHtml(nameOf(i.own_id))} ${t("vs")} ${escapeHtml(i.other_party)}<br>` +
-            `${t("closest")}: ${formatDistance(c.distance_m)} / ${formatDistance(c.vertical_m)} · ${formatUtc(parseTime(c.time), { seconds: true })}`,
+            `${t("closest")}: ${formatDistance(c.distance_m)} / ${formatHeight(c.vertical_m)} · ${formatTime(parseTime(c.time), { seconds: true })}`,
         )
         .addTo(this.layers.incidents);
     }

@@ -4,15 +4,22 @@
 import {
   dataBlock,
   formatAltitude,
+  formatAltitudeBand,
+  formatArea,
   formatBound,
   formatDistance,
   formatDuration,
-  formatUtc,
+  formatHeight,
+  formatMessageText,
+  formatTime,
+  formatVerticalSpeed,
+  formatWindow,
   html,
   parseTime,
   raw,
 } from "./format.js";
 import { t } from "./i18n.js";
+import { planningChart } from "./timeline.js";
 
 const UNANSWERED = new Set(["sent", "delivered", "read"]);
 const LEVEL_ORDER = { loss: 0, warning: 1, advisory: 2 };
@@ -34,7 +41,7 @@ function note(text) {
 /** The countdown to a message's reply_by: "reply in 4:12", or "OVERDUE 2:10" (red). */
 export function deadline(message, nowMs) {
   if (!isUnanswered(message)) {
-    return html`<span class="deadline done">${t("answered")} ${formatUtc(parseTime(message.answered), { short: true })}</span>`;
+    return html`<span class="deadline done">${t("answered")} ${formatTime(parseTime(message.answered))}</span>`;
   }
   const byMs = parseTime(message.reply_by);
   if (!Number.isFinite(byMs)) return html`<span class="deadline none">${t("no_deadline")}</span>`;
@@ -65,7 +72,7 @@ export function alertsPanel(alerts, missing, nameOf = (id) => id) {
       ${a.withheld
         ? html`<span class="withheld">${a.level === "loss" ? `${t("loss")} · ` : ""}${t(`withheld_${a.withheld}`)}</span>`
         : html`<span class="ttl">${a.level === "loss" ? t("loss") : html`${formatDuration(a.time_to_loss_s)} ${t("los_in")}`}</span>
-      <span class="cpa">${t("cpa")} ${formatDistance(a.distance_cpa_m)} / ${formatDistance(a.vertical_cpa_m)} ${t("in")} ${formatDuration(a.time_to_cpa_s)}</span>`}
+      <span class="cpa">${t("cpa")} ${formatDistance(a.distance_cpa_m)} / ${formatHeight(a.vertical_cpa_m)} ${t("in")} ${formatDuration(a.time_to_cpa_s)}</span>`}
     </li>`,
   )}</ul>`;
 }
@@ -98,11 +105,11 @@ function messageItem(m, box, selectedId, nowMs, disputingId) {
     <div class="row">
       <span class="badge state-${m.state}">${t("state_" + m.state)}</span>
       <span class="who">#${m.id} ${who}</span>
-      <span class="when">${formatUtc(parseTime(m.created), { short: true })}</span>
+      <span class="when">${formatTime(parseTime(m.created))}</span>
       ${deadline(m, nowMs)}
     </div>
     <div class="title">${m.title}</div>
-    <div class="body">${m.rendered}</div>
+    <div class="body">${formatMessageText(m.rendered, m.params)}</div>
     ${m.reason ? html`<div class="reason">${t("reason")}: ${m.reason}</div>` : ""}
     ${actions}${disputeForm}${reply}
   </li>`;
@@ -133,9 +140,9 @@ export function conflictsPanel(conflicts, party, acceptingId) {
         <span class="who">#${c.id} <b>${c.operation}</b> · ${c.volume}</span>
         <span class="other">${t("vs")} <b>${c.other_party.toUpperCase()}</b></span>
       </div>
-      <div class="body">${formatUtc(parseTime(c.time_start))} – ${formatUtc(parseTime(c.time_end), { short: true })} ·
-        ${Math.round(c.altitude_lower_m)}–${Math.round(c.altitude_upper_m)} m ${c.altitude_reference} ·
-        ${t("overlap")} ${(c.overlap_area_m2 / 1e6).toFixed(1)} km²</div>
+      <div class="body"><span class="window">${formatWindow(parseTime(c.time_start), parseTime(c.time_end))}</span> ·
+        <span class="band">${formatAltitudeBand(c.altitude_lower_m, c.altitude_upper_m, c.altitude_reference)}</span> ·
+        ${t("overlap")} <span class="area">${formatArea(c.overlap_area_m2)}</span></div>
       ${c.acknowledged_by.length ? html`<div class="meta">${t("acknowledged_by")}: ${c.acknowledged_by.map((a) => a.party).join(", ")}</div>` : ""}
       ${c.accepted_by.map((a) => html`<div class="meta">${t("accepted_by")} ${a.party}: “${a.reason}”</div>`)}
       ${c.resolved_by ? html`<div class="meta">${t("resolved_by")} ${c.resolved_by} (${c.resolution})</div>` : ""}
@@ -166,55 +173,6 @@ export function planEndMs(op) {
   return Math.max(...op.volumes.features.map((f) => parseTime(f.properties.time_end)));
 }
 
-const DAY_MS = 86_400_000;
-const CHART = { width: 440, label: 72, row: 22, axis: 18 };
-
-/**
- * The planning chart: the UTC day of `nowMs` on a time axis, each own operation a row of bars (one
- * per volume, coloured by its state), the open conflicts of each marked on its row, "now" a line.
- */
-export function planningChart(operations, conflicts, nowMs) {
-  const day0 = Math.floor(nowMs / DAY_MS) * DAY_MS;
-  const plotW = CHART.width - CHART.label - 12;
-  const x = (ms) => CHART.label + (Math.min(Math.max(ms, day0), day0 + DAY_MS) - day0) * (plotW / DAY_MS);
-  const inDay = (start, end) => end > day0 && start < day0 + DAY_MS;
-  const rows = operations.filter((op) =>
-    op.volumes.features.some((f) => inDay(parseTime(f.properties.time_start), parseTime(f.properties.time_end))),
-  );
-  const height = CHART.axis + Math.max(rows.length, 1) * CHART.row + 2;
-  const ticks = [0, 3, 6, 9, 12, 15, 18, 21, 24].map((h) => {
-    const at = x(day0 + h * 3_600_000);
-    return html`<line class="tick" x1="${at}" x2="${at}" y1="${CHART.axis - 4}" y2="${height}"/>
-      <text class="tick-label" x="${at}" y="${CHART.axis - 6}">${String(h).padStart(2, "0")}</text>`;
-  });
-  const bars = rows.map((op, i) => {
-    const y = CHART.axis + i * CHART.row + 3;
-    const own = (conflicts ?? []).filter(
-      (c) => c.operation === op.id && c.state !== "resolved" && inDay(parseTime(c.time_start), parseTime(c.time_end)),
-    );
-    return html`<g class="chart-row" data-id="${op.id}">
-      <text class="row-label" x="2" y="${y + (CHART.row - 8) / 2}">${op.id.length > 11 ? op.id.slice(0, 10) + "…" : op.id}<title>${op.id}</title></text>
-      ${op.volumes.features.map((f) => {
-        const [start, end] = [parseTime(f.properties.time_start), parseTime(f.properties.time_end)];
-        if (!inDay(start, end)) return "";
-        return html`<rect class="bar state-${op.state}" x="${x(start)}" y="${y}" width="${Math.max(1, x(end) - x(start))}"
-          height="${CHART.row - 8}"><title>${op.id} · ${f.properties.id} · ${t("op_" + op.state)} · ${formatUtc(start, { short: true })}–${formatUtc(end, { short: true })}</title></rect>`;
-      })}
-      ${own.map((c) => {
-        const [start, end] = [parseTime(c.time_start), parseTime(c.time_end)];
-        return html`<rect class="conflict-mark" data-conflict="${c.id}" x="${x(start)}" y="${y + CHART.row - 7}"
-          width="${Math.max(2, x(end) - x(start))}" height="4"><title>${t("conflicts")} #${c.id} ${t("vs")} ${c.other_party.toUpperCase()} · ${formatUtc(start, { short: true })}–${formatUtc(end, { short: true })}</title></rect>`;
-      })}
-    </g>`;
-  });
-  const now = x(nowMs);
-  return html`<figure class="planning-chart"><figcaption>${t("planning_chart")} ${formatUtc(day0).slice(0, 10)}</figcaption>
-    <svg viewBox="0 0 ${CHART.width} ${height}" role="img" aria-label="${t("planning_chart")}">
-      ${ticks}${rows.length ? bars : html`<text class="row-label" x="2" y="${CHART.axis + 12}">${t("chart_empty")}</text>`}
-      <line class="now" x1="${now}" x2="${now}" y1="${CHART.axis - 4}" y2="${height}"><title>${t("now")}</title></line>
-    </svg></figure>`;
-}
-
 /** The extension form of `op`, open while `extendingId` is its id: the new end, RFC 3339 UTC. */
 function extendForm(op, extendingId) {
   if (extendingId !== op.id) return "";
@@ -227,13 +185,21 @@ function extendForm(op, extendingId) {
 }
 
 /**
- * `selectedId`: the plan the "w" key withdraws (chosen by a click); `conflicts` and `nowMs` for the
- * planning chart above the list; `extendingId`: the plan whose extension form is open.
+ * `selectedId`: the plan the "w" key withdraws (chosen by a click); `conflicts`, `nowMs` and the
+ * map's time `atMs` (null: all times) for the timeline above the list; `extendingId`: the plan
+ * whose extension form is open.
  */
-export function plansPanel(operations, selectedId = null, conflicts = [], nowMs = Date.now(), extendingId = null) {
+export function plansPanel(
+  operations,
+  selectedId = null,
+  conflicts = [],
+  nowMs = Date.now(),
+  extendingId = null,
+  atMs = null,
+) {
   if (operations === null) return note("…");
   if (!operations.length) return note(t("empty"));
-  return html`${planningChart(operations, conflicts, nowMs)}<ul class="list plans">${operations.map(
+  return html`${planningChart(operations, conflicts, nowMs, atMs)}<ul class="list plans">${operations.map(
     (op) => html`<li class="plan${raw(op.id === selectedId ? " selected" : "")}" data-action="focus-plan" data-id="${op.id}">
       <div class="row"><span class="badge plan-state op-${op.state}">${t("op_" + op.state)}</span>
         <span class="who"><b>${op.id}</b></span>
@@ -255,7 +221,7 @@ export function plansPanel(operations, selectedId = null, conflicts = [], nowMs 
       )}</div>
       <ul class="volumes">${op.volumes.features.map((f) => {
         const p = f.properties;
-        return html`<li><span class="vol">${p.id}</span> ${formatUtc(parseTime(p.time_start))} – ${formatUtc(parseTime(p.time_end), { short: true })} ·
+        return html`<li><span class="vol">${p.id}</span> ${formatWindow(parseTime(p.time_start), parseTime(p.time_end))} ·
           ${formatBound(p.altitude_lower)} – ${formatBound(p.altitude_upper)}</li>`;
       })}</ul>
     </li>`,
@@ -272,11 +238,11 @@ export function incidentsPanel(incidents, missing, nameOf = (id) => id) {
       <div class="row" data-action="focus-incident" data-id="${i.id}">
         <span class="badge ${i.ended ? "state-accepted" : "level-loss"}">${i.ended ? t("closed") : t("open")}</span>
         <span class="who">#${i.id} ${aircraftName(i.own_id, nameOf)} ${t("vs")} <b>${i.other_party.toUpperCase()}</b></span>
-        <span class="when">${formatUtc(parseTime(i.started), { seconds: true })}${i.ended ? html` – ${formatUtc(parseTime(i.ended), { short: true, seconds: true })}` : ""}</span>
+        <span class="when">${i.ended ? formatWindow(parseTime(i.started), parseTime(i.ended), { seconds: true }) : formatTime(parseTime(i.started), { seconds: true })}</span>
       </div>
-      <div class="body">${t("closest")}: ${formatDistance(c.distance_m)} / ${formatDistance(c.vertical_m)} · ${formatAltitude(c.alt_m)} · ${formatUtc(parseTime(c.time), { short: true, seconds: true })}</div>
+      <div class="body">${t("closest")}: ${formatDistance(c.distance_m)} / ${formatHeight(c.vertical_m)} · ${formatAltitude(c.alt_m)} · ${formatTime(parseTime(c.time), { seconds: true })}</div>
       <ul class="comments">${(i.comments ?? []).map(
-        (k) => html`<li><b>${k.party.toUpperCase()}</b> <span class="when">${formatUtc(parseTime(k.time), { short: true })}</span> ${k.text}</li>`,
+        (k) => html`<li><b>${k.party.toUpperCase()}</b> <span class="when">${formatTime(parseTime(k.time))}</span> ${k.text}</li>`,
       )}</ul>
       <form class="comment-form" data-id="${i.id}">
         <input name="text" required placeholder="${t("comment_placeholder")}" aria-label="${t("comment")} #${i.id}" />
@@ -317,7 +283,7 @@ export function auditPanel(audit) {
     <div class="audit-status">${ok ? html`✔ ${t("chain_verified")} ${audit.lastSeq}` : html`✖ ${t("chain_broken")} ${audit.brokenAt}`}</div>
     <div class="meta">${t("chain_detail", { links: audit.links, sigs: audit.signatures, visible: audit.visible })}</div>
     <ul class="list audit-entries">${audit.recent.map(
-      (e) => html`<li><span class="when">#${e.seq} ${formatUtc(e.time_s * 1000, { seconds: true })}</span> <b>${e.kind}</b> ${e.actor} ${e.subject.join(" ")}</li>`,
+      (e) => html`<li><span class="when">#${e.seq} ${formatTime(e.time_s * 1000, { seconds: true })}</span> <b>${e.kind}</b> ${e.actor} ${e.subject.join(" ")}</li>`,
     )}</ul>
   </div>`;
 }
@@ -331,15 +297,14 @@ export function aircraftPanel(id, row, track, alerts) {
   if (!row) return html`<header><h3>${id}</h3>${close}</header><p class="note">${t("aircraft_gone")}</p>`;
   const block = dataBlock(row);
   const history = [...(track?.trail ?? [])].reverse().slice(0, 10);
-  const vsFpm = Math.round((row.vs_mps * 60) / 0.3048 / 10) * 10;
   return html`<header><h3 id="aircraft-title" title="${row.id}">${block.name}</h3>${close}</header>
     <dl>
       <dt>${t("aircraft_address")}</dt><dd class="address">${row.id}</dd>
       <dt>${t("aircraft_level")}</dt><dd class="level">${block.level}</dd>
       <dt>${t("aircraft_track")}</dt><dd>${Math.round(row.trk_deg)}°</dd>
-      <dt>${t("aircraft_vs")}</dt><dd>${vsFpm} ft/min</dd>
+      <dt>${t("aircraft_vs")}</dt><dd>${formatVerticalSpeed(row.vs_mps)}</dd>
       <dt>${t("aircraft_position")}</dt><dd>${row.lat_deg.toFixed(4)}, ${row.lon_deg.toFixed(4)}</dd>
-      <dt>${t("aircraft_seen")}</dt><dd>${formatUtc(row.time_s * 1000, { seconds: true })}</dd>
+      <dt>${t("aircraft_seen")}</dt><dd>${formatTime(row.time_s * 1000, { seconds: true })}</dd>
     </dl>
     ${alerts.length
       ? html`<p class="aircraft-alerts">${t("aircraft_alerts")}: ${alerts.map(
@@ -349,7 +314,7 @@ export function aircraftPanel(id, row, track, alerts) {
     <h4>${t("aircraft_history")}</h4>
     <table class="history">
       <tbody>${history.map(
-        (p) => html`<tr><td>${formatUtc(parseTime(p[3]), { short: true, seconds: true })}</td><td>${formatAltitude(p[2])}</td><td>${p[1].toFixed(3)}, ${p[0].toFixed(3)}</td></tr>`,
+        (p) => html`<tr><td>${formatTime(parseTime(p[3]), { seconds: true })}</td><td>${formatAltitude(p[2])}</td><td>${p[1].toFixed(3)}, ${p[0].toFixed(3)}</td></tr>`,
       )}</tbody>
     </table>`;
 }
