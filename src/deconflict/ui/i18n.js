@@ -1,7 +1,7 @@
 // Texts of the page in the operator's language (EN/RU). Catalogue messages are
 // rendered by the server in the same language (?lang= on every API call).
 
-const TEXTS = {
+export const TEXTS = {
   en: {
     title: "deconflict — operations",
     login_title: "Operator log-in",
@@ -223,6 +223,7 @@ const TEXTS = {
     u_mps: "m/s",
     u_fpm: "ft/min",
     units: "Units",
+    map_time: "Map time",
     units_aviation: "FL, ft, kt, NM",
     units_si: "SI: m, km/h, km",
   },
@@ -446,6 +447,7 @@ const TEXTS = {
     u_mps: "м/с",
     u_fpm: "фт/мин",
     units: "Единицы",
+    map_time: "Время карты",
     units_aviation: "FL, фт, уз, NM",
     units_si: "СИ: м, км/ч, км",
   },
