@@ -274,6 +274,18 @@ export function statsTable(stats, missing) {
     )}</tbody></table></div><p class="meta">* ${t("conflict_states")}</p>`;
 }
 
+/** The text of `prefix + code` in the page's language, or the code itself when there is none (a party's name). */
+function translated(prefix, code) {
+  const text = t(prefix + code);
+  return text === prefix + code ? code : text;
+}
+
+/** An audit subject ("operation:blue/op-1") with its kind in the page's language. */
+function subjectText(subject) {
+  const at = subject.indexOf(":");
+  return at < 0 ? subject : `${translated("subject_", subject.slice(0, at))}:${subject.slice(at + 1)}`;
+}
+
 export function auditPanel(audit) {
   if (audit === null) return note(t("chain_checking"));
   if (audit.missing) return note(t("not_available"));
@@ -283,7 +295,8 @@ export function auditPanel(audit) {
     <div class="audit-status">${ok ? html`✔ ${t("chain_verified")} ${audit.lastSeq}` : html`✖ ${t("chain_broken")} ${audit.brokenAt}`}</div>
     <div class="meta">${t("chain_detail", { links: audit.links, sigs: audit.signatures, visible: audit.visible })}</div>
     <ul class="list audit-entries">${audit.recent.map(
-      (e) => html`<li><span class="when">#${e.seq} ${formatTime(e.time_s * 1000, { seconds: true })}</span> <b>${e.kind}</b> ${e.actor} ${e.subject.join(" ")}</li>`,
+      (e) => html`<li><span class="when">#${e.seq} ${formatTime(e.time_s * 1000, { seconds: true })}</span>
+        <b title="${e.kind}">${translated("audit_", e.kind)}</b> ${translated("actor_", e.actor)} ${e.subject.map(subjectText).join(" ")}</li>`,
     )}</ul>
   </div>`;
 }
