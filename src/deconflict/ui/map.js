@@ -423,7 +423,7 @@ export class MapView {
         },
       );
       if (labelled.has(a.id)) {
-        const label = a.level === "loss" ? "LOS" : `${formatDuration(a.time_to_loss_s)} ${t("los_in")}`;
+        const label = a.level === "loss" ? t("legend_loss") : `${formatDuration(a.time_to_loss_s)} ${t("los_in")}`;
         line.bindTooltip(label, {
           permanent: true,
           direction: "top",
