@@ -46,6 +46,7 @@ M_PER_FT = 0.3048
 M_PER_NM = 1852.0
 CONFLICT_COLOUR = "#d45cff"  # conflict regions on the map (ui/map.js COLOURS.conflict)
 DAY_S = 86_400.0
+DASH = "\N{EN DASH}"  # between the ends of a window or a band
 
 ALLOWED_LATIN = {
     # names and codes the page shows as they are, in any language
@@ -126,7 +127,7 @@ def _send_aircraft(scene: Scene) -> None:
 
 def _check_aviation(page: Any, conflict: dict[str, Any]) -> None:
     band = page.locator(f"li.conflict[data-id='{conflict['id']}'] .band").inner_text()
-    match = re.fullmatch(r"FL(\d{3})–FL(\d{3}) \((\d+)–(\d+) ft (\w+)\)", band)
+    match = re.fullmatch(r"FL(\d{3})\u2013FL(\d{3}) \((\d+)\u2013(\d+) ft (\w+)\)", band)
     assert match, band
     lower_fl, upper_fl, lower_ft, upper_ft = (int(g) for g in match.groups()[:4])
     assert lower_ft == round(conflict["altitude_lower_m"] / M_PER_FT)
@@ -140,7 +141,7 @@ def _check_aviation(page: Any, conflict: dict[str, Any]) -> None:
 
 def _check_si(page: Any, conflict: dict[str, Any]) -> None:
     band = page.locator(f"li.conflict[data-id='{conflict['id']}'] .band").inner_text()
-    match = re.fullmatch(r"(\d+)–(\d+) m (\w+)", band)
+    match = re.fullmatch(r"(\d+)\u2013(\d+) m (\w+)", band)
     assert match, band
     assert int(match.group(1)) == round(conflict["altitude_lower_m"])
     assert int(match.group(2)) == round(conflict["altitude_upper_m"])
@@ -166,7 +167,9 @@ def _english_words(page: Any) -> list[str]:
     words = re.findall(r"[A-Za-z][A-Za-z0-9]*", text)
     ids = {"blue", "op", "night", "v1", "red", "north", "range"}  # operation, volume and area names
     return [
-        w for w in words if w not in ALLOWED_LATIN and w not in ids and not re.fullmatch(r"FL\d+|\d+Z?|p\d\d", w)
+        w
+        for w in words
+        if w not in ALLOWED_LATIN and w not in ids and not re.fullmatch(r"FL\d+|\d+Z?|p\d\d", w)
     ]
 
 
@@ -191,21 +194,21 @@ def test_units_time_and_russian_on_blues_page(scene: Scene) -> None:
             volumes = (
                 page.locator("#panel-plans li.plan", has_text="blue-op").locator("ul.volumes").inner_text()
             )
-            assert "2000 ft MSL – 8000 ft MSL" in volumes, volumes
+            assert f"2000 ft MSL {DASH} 8000 ft MSL" in volumes, volumes
             _send_aircraft(scene)
             page.locator("#alerts-list li.alert .cpa").first.wait_for()
             horizontal_m, vertical_m, to_cpa = _alert_cpa(page)
             assert re.fullmatch(r"\d+:\d\d", to_cpa)
             page.screenshot(path=str(shots / "browser-units-aviation.png"))
 
-            page.locator("#units").select_option("si")
+            page.get_by_label("Units", exact=True).select_option("si")  # the header control
             page.get_by_role("tab", name="Conflicts").click()
             _check_si(page, conflict)
             page.get_by_role("tab", name="Plans").click()
             volumes = (
                 page.locator("#panel-plans li.plan", has_text="blue-op").locator("ul.volumes").inner_text()
             )
-            assert f"{round(2000 * M_PER_FT)} m MSL – {round(8000 * M_PER_FT)} m MSL" in volumes, volumes
+            assert f"{round(2000 * M_PER_FT)} m MSL {DASH} {round(8000 * M_PER_FT)} m MSL" in volumes, volumes
             si_horizontal_m, si_vertical_m, _ = _alert_cpa(page)
             # The same closest approach (straight and level: the same prediction each cycle), to the
             # figures' rounding: 0.01 NM or 0.1 km horizontally, a foot or a metre vertically.
@@ -263,11 +266,13 @@ def test_units_time_and_russian_on_blues_page(scene: Scene) -> None:
                 page.locator("#panel-plans li.plan", has_text="blue-night").locator("ul.volumes").inner_text()
             )
             next_day = time.strftime("%Y-%m-%d", time.gmtime(scene.night_start_s + 7200.0))
-            assert f"{night_day} 23:00Z – {next_day} 01:00Z" in night, night
+            assert f"{night_day} 23:00Z {DASH} {next_day} 01:00Z" in night, night
 
             # Russian: each tab's visible text, no English left but names and codes.
             page.get_by_role("button", name="RU").first.click()
-            page.locator(f"li.msg[data-msg='{scene.message_id}'] .body", has_text="фт").wait_for(state="attached")
+            page.locator(f"li.msg[data-msg='{scene.message_id}'] .body", has_text="фт").wait_for(
+                state="attached"
+            )
             for index in range(1, 8):
                 page.locator("#map").click(position={"x": 5, "y": 5})
                 page.keyboard.press(str(index))
@@ -279,9 +284,8 @@ def test_units_time_and_russian_on_blues_page(scene: Scene) -> None:
                     page.screenshot(path=str(shots / f"browser-units-{names[index]}-ru.png"))
             page.locator("#units").select_option("si")
             page.keyboard.press("3")
-            assert re.fullmatch(
-                r"\d+–\d+ м \w+", page.locator(f"li.conflict[data-id='{conflict['id']}'] .band").inner_text()
-            )
+            band = page.locator(f"li.conflict[data-id='{conflict['id']}'] .band").inner_text()
+            assert re.fullmatch(r"\d+\u2013\d+ м \w+", band), band
             page.locator("#units").select_option("aviation")
             page.get_by_role("button", name="EN").first.click()
         finally:
