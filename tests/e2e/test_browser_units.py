@@ -243,11 +243,15 @@ def test_units_time_and_russian_on_blues_page(scene: Scene) -> None:
             plan_paths = page.locator(f"#map path[stroke='{PLAN_COLOUR}']")
             conflict_paths = page.locator(f"#map path[stroke='{CONFLICT_COLOUR}']")
             assert plan_paths.count() == 2 and conflict_paths.count() == 1
-            page.evaluate(
-                "(minute) => { const s = document.querySelector('#time-slider'); s.value = String(minute);"
-                " s.dispatchEvent(new Event('input')); }",
-                int((scene.night_start_s + 1800.0) // 60),
-            )
+
+            def slide(minute: int) -> None:
+                page.evaluate(
+                    "(minute) => { const s = document.querySelector('#time-slider');"
+                    " s.value = String(minute); s.dispatchEvent(new Event('input')); }",
+                    minute,
+                )
+
+            slide(int((scene.night_start_s + 1800.0) // 60))
             assert plan_paths.count() == 1  # blue-op is over by then: hidden, and its conflict region too
             assert conflict_paths.count() == 0
             night_day = time.strftime("%Y-%m-%d", time.gmtime(scene.night_start_s))
@@ -255,11 +259,21 @@ def test_units_time_and_russian_on_blues_page(scene: Scene) -> None:
             assert chart.locator("line.cursor").count() == 1  # a line: no width, never "visible"
             assert chart.locator(".chart-row[data-id='blue-night'] rect.bar.off").count() == 0
             assert chart.locator(".chart-row[data-id='blue-night'] rect.bar").count() == 1
+            # 45 minutes from now, today: blue-op is over, dimmed on the timeline with its conflict.
+            later_minute = int((scene.now_s + 2700.0) // 60)
+            if later_minute * 60 < (scene.now_s // DAY_S + 1) * DAY_S:  # not when that is tomorrow
+                slide(later_minute)
+                assert plan_paths.count() == 0 and conflict_paths.count() == 0
+                row = chart.locator(".chart-row[data-id='blue-op']")
+                assert row.locator("rect.bar.off").count() == 1
+                assert row.locator("rect.conflict-mark.off").count() == 1
+                assert chart.locator("line.now").count() == 1 and chart.locator("line.cursor").count() == 1
+                chart.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / "browser-units-timeline.png"))
             page.get_by_label("All times").check()
             assert plan_paths.count() == 2 and conflict_paths.count() == 1
             assert chart.locator("line.cursor").count() == 0
-            page.locator("#panel-plans .planning-chart").scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "browser-units-timeline.png"))
+            assert chart.locator("rect.off").count() == 0
 
             # Across midnight: both dates.
             night = (
