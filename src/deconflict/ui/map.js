@@ -287,9 +287,11 @@ export class MapView {
         ],
         { color: COLOURS.blind, weight: 1.5, fillColor: COLOURS.blind, fillOpacity: 0.25, className: "blind-cell" },
       );
+      // Written when shown: in the page's language and units of that moment (the file is not read again).
       rectangle
         .bindTooltip(
-          `<b>${escapeHtml(t("blind_cell"))}</b><br>` +
+          () =>
+            `<b>${escapeHtml(t("blind_cell"))}</b><br>` +
             `${formatWindow(cell.startMs, cell.endMs)}<br>` +
             `${escapeHtml(formatAltitudeBand(cell.altMslM[0], cell.altMslM[1], "MSL"))}<br>` +
             `${escapeHtml(t("blind_volumes"))}: ${escapeHtml(cell.volumes.join(", "))}`,
