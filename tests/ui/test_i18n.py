@@ -6,17 +6,11 @@ what is checked is what the browser loads.
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 
 import pytest
 
-from deconflict.api.routers.ui import ui_root
-from deconflict.config import Settings
-
-UI = ui_root(Settings())
+from tests.ui.conftest import UI, RunModule
 
 SAME_IN_RU = {
     "utc": "UTC, the time scale's name in both languages",
@@ -27,22 +21,10 @@ SAME_IN_RU = {
 
 
 @pytest.fixture(scope="module")
-def texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is missing (the Makefile needs it for the page's assets)")
-    folder = tmp_path_factory.mktemp("i18n")
-    shutil.copy(UI / "i18n.js", folder / "i18n.mjs")  # .mjs: an ES module whatever Node's default
-    script = "import { TEXTS } from './i18n.mjs'; console.log(JSON.stringify(TEXTS));"
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", script],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+def texts(run_module: RunModule) -> dict[str, dict[str, str]]:
+    loaded: dict[str, dict[str, str]] = run_module(
+        "import { TEXTS } from './i18n.js'; console.log(JSON.stringify(TEXTS));"
     )
-    loaded: dict[str, dict[str, str]] = json.loads(done.stdout)
     return loaded
 
 
