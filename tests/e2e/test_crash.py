@@ -173,9 +173,11 @@ class _PostgresCrashDatabase(PostgresBackend):
 
     def writing(self) -> bool:
         # Every write transaction first takes the writer's advisory lock (storage/postgres/database.py).
-        return (
-            int(self.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")[0][0]) > 0
+        held = self.query(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
+        return int(held[0][0]) > 0
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
