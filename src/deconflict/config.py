@@ -457,6 +457,14 @@ class Settings(BaseSettings):
     ui_dir: Path | None = Field(
         default=None, description="folder of the web map's files; default: the installed package's ui/"
     )
+    map_overlays: tuple[Path, ...] = Field(
+        default=(),
+        description=(
+            "GeoJSON files of the web map's overlays every party sees (deconfliction lines, airways, "
+            "restricted areas, FIR boundaries; each feature with properties name and kind), read and "
+            "checked at start: a bad file stops the server (`serve --overlay FILE` sets it)"
+        ),
+    )
 
     @field_validator("metrics_bind")
     @classmethod

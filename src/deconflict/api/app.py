@@ -20,6 +20,7 @@ from deconflict.api.rates import RATE_WINDOW_S, RateLimiter
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import blind as blind_routes
 from deconflict.api.routers import catalogue as catalogue_routes
+from deconflict.api.routers import map as map_routes
 from deconflict.api.routers import conflicts, disclosures, docs, health, operations
 from deconflict.api.routers import events as event_routes
 from deconflict.api.routers import messages as message_routes
@@ -42,6 +43,7 @@ from deconflict.channel.events import EventBus
 from deconflict.channel.gating import StorePlanAreas
 from deconflict.channel.live import LivePicture
 from deconflict.channel.logins import MINUTE_S, LoginFailures
+from deconflict.channel.overlays import read_overlays
 from deconflict.channel.service.logins import record_counted_login_failures
 from deconflict.channel.stores import Storage
 from deconflict.config import Settings
@@ -98,12 +100,17 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
     Parameters
     ----------
     settings
-        Where the database is, buffers, limits.
+        Where the database is, buffers, limits, the map's overlay files.
     storage
         The stores to use instead of opening those the settings choose; the
         caller keeps it (the app closes only a storage it opened itself).
     clock
         Where the time comes from (deadlines, timestamps); the system clock by default.
+
+    Raises
+    ------
+    InputError
+        If an overlay file of ``settings.map_overlays`` is bad (naming the file, feature and field).
 
     Notes
     -----
@@ -113,6 +120,9 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
     # Imported here: the storage package implements the domain's protocols and
     # the API only chooses it through the settings.
     from deconflict.storage import open_storage
+
+    # Read once, at start: a bad overlay file is an InputError here, before the app serves anything.
+    overlays = read_overlays(settings.map_overlays)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -198,6 +208,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
         docs_url=None,
         redoc_url=None,
     )
+    app.state.overlays = map_routes.overlays_body(overlays)
     app.add_exception_handler(DeconflictError, problems.domain_error_handler)
     app.add_exception_handler(RequestValidationError, problems.validation_error_handler)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, problems.method_not_allowed_handler)
@@ -213,6 +224,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
         conflicts,
         disclosures,
         catalogue_routes,
+        map_routes,
         message_routes,
         audit_routes,
         event_routes,

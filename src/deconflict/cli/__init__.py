@@ -290,6 +290,13 @@ def _add_channel_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         default="json",
         help="one JSON object per log line (default), or plain text",
     )
+    serve.add_argument(
+        "--overlay",
+        metavar="FILE",
+        action="append",
+        help="a GeoJSON file of the web map's overlays (lines, airways, restricted areas, FIR boundaries); "
+        "repeat for more (default: DECONFLICT_MAP_OVERLAYS)",
+    )
     serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS: certificate chain (PEM)")
     serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key, PEM")
     serve.add_argument(

@@ -161,7 +161,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from deconflict.demo.adsb import AdsbReplay, check_recording
     from deconflict.demo.driver import DemoDriver, ScenarioClock, play
     from deconflict.demo.folder import prepare_folder, register_parties, write_marker, write_server_key
-    from deconflict.demo.scenario import load_scenario
+    from deconflict.demo.scenario import demo_overlays_path, load_scenario
     from deconflict.demo.server import listen, party_clients, server_url, start_server, stop_server
 
     recording = Path(args.adsb) if args.adsb else None
@@ -171,7 +171,12 @@ def run_demo(args: argparse.Namespace) -> int:
     names = list(scenario.parties)
     db = Path(args.db) if args.db else Path("demo") / "deconflict.db"
     folder = prepare_folder(db, names)
-    settings = load_settings(db_path=db, escalation_ladder_s=DEMO_LADDER_S, deadline_sweep_s=_DEMO_SWEEP_S)
+    settings = load_settings(
+        db_path=db,
+        escalation_ladder_s=DEMO_LADDER_S,
+        deadline_sweep_s=_DEMO_SWEEP_S,
+        map_overlays=(demo_overlays_path(),),
+    )
     # The marker first: whatever happens next, the next demo may replace these files.
     write_marker(folder, db, names)
     sock = listen(args.host, args.port)

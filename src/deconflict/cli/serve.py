@@ -147,12 +147,15 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     if getattr(args, "metrics_bind", None) is not None:
         settings = settings.model_copy(update={"metrics_bind": args.metrics_bind})
+    if getattr(args, "overlay", None):
+        settings = settings.model_copy(update={"map_overlays": tuple(Path(p) for p in args.overlay)})
     log_config = logging_config(getattr(args, "log_format", "json"))
     logging.config.dictConfig(log_config)
-    lock, served = _open_channel(settings, getattr(args, "init", False))
     clock_file = os.environ.get(CLOCK_FILE_ENV)
     clock = FileClock(clock_file) if clock_file else None
+    # Before the database: a bad overlay file stops the server before it takes the database's lock.
     app = create_app(settings, clock=clock)
+    lock, served = _open_channel(settings, getattr(args, "init", False))
     try:
         operator = _serve_metrics(app.state.metrics, settings.metrics_bind)
     except BaseException:

@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "PlannedOperation",
     "Scenario",
     "Step",
+    "demo_overlays_path",
     "load_scenario",
 ]
 
@@ -359,6 +361,12 @@ def _flight(raw: Mapping[str, Any]) -> Flight:
         path=path,
         offset_m=float(np.mod(offset_m, np.sum(lengths))),
     )
+
+
+def demo_overlays_path() -> Path:
+    """The demo's map overlays (``data/overlays/euphrates.geojson``): the scenario's deconfliction line,
+    a restricted area, an airway and an FIR boundary, served to every party's page."""
+    return Path(str(resources.files("deconflict").joinpath("data/overlays/euphrates.geojson")))
 
 
 def load_scenario() -> Scenario:
