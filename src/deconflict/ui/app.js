@@ -7,6 +7,7 @@ import { renderComposer, replyTo, setupComposer, startComposer, stopComposer } f
 import { clearBlindResult, setupBlindResult } from "./blind.js";
 import { amendPlan, renderPlanner, startPlanner, stopPlanner, withdrawPlan } from "./planner.js";
 import { formatDuration, formatUtc, html, parseTime, setUnitSystem, unitSystem } from "./format.js";
+import { GeoContext } from "./geo.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { MapView } from "./map.js";
 import {
@@ -63,6 +64,7 @@ const state = {
 };
 
 let mapView = null;
+let geo = null; // graticule, scale, cursor position, place names, overlays (ui/geo.js)
 
 // ---------------------------------------------------------------- assets
 
@@ -910,6 +912,7 @@ function logOut(message) {
     planError: null,
     auditHeadSeq: null,
   });
+  geo?.clearOverlays();
   if (mapView) {
     mapView.fitted = false;
     mapView.tracksFitted = false;
@@ -960,6 +963,7 @@ async function logIn(token) {
     guarded(loadStats),
     guarded(loadAudit),
     guarded(() => startComposer(api, me.name, onMessageSent)),
+    guarded(() => geo?.loadOverlays(api)),
   ]);
   startPlanner({
     api,
@@ -1018,6 +1022,8 @@ async function main() {
     mapView = new MapView($("#map"), (id) => selectAircraft(id));
     window.deconflictMap = mapView; // read by the browser tests and benchmarks/page.py
     mapView.loadBasemap("/ui/vendor/countries-50m.json").catch(() => showAssetsMissing());
+    geo = new GeoContext(mapView.map);
+    geo.loadPlaces("/ui/vendor/places.json").catch(() => showAssetsMissing());
   } else {
     showAssetsMissing();
     $("#map").classList.add("no-map");

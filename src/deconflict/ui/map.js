@@ -59,7 +59,7 @@ export class MapView {
   constructor(element, onSelect) {
     this.map = L.map(element, { zoomControl: true, worldCopyJump: true, minZoom: 2, preferCanvas: false });
     this.map.attributionControl.setPrefix(false);
-    this.map.attributionControl.addAttribution("Natural Earth (world-atlas)");
+    this.map.attributionControl.addAttribution("Natural Earth (world-atlas), GeoNames (CC BY 4.0)");
     this.map.setView([30, 20], 3);
     this.layers = {
       basemap: L.layerGroup().addTo(this.map),
@@ -92,14 +92,13 @@ export class MapView {
     if (!response.ok) throw new Error(`basemap: ${response.status}`);
     const topo = await response.json();
     const land = topojson.feature(topo, topo.objects.countries);
+    // A pane of its own, under everything else (the graticule and overlays of ui/geo.js too).
+    if (!this.map.getPane("basemap")) this.map.createPane("basemap").style.zIndex = "300";
     L.geoJSON(land, {
       interactive: false,
+      pane: "basemap",
       style: { color: "#5b6b7c", weight: 0.8, fillColor: "#1f2a36", fillOpacity: 1 },
     }).addTo(this.layers.basemap);
-    const grid = [];
-    for (let lon = -180; lon <= 180; lon += 10) grid.push([[-85, lon], [85, lon]]);
-    for (let lat = -80; lat <= 80; lat += 10) grid.push([[lat, -180], [lat, 180]]);
-    L.polyline(grid, { color: "#2b3a4a", weight: 0.5, interactive: false }).addTo(this.layers.basemap);
   }
 
   setPlans(operations) {

@@ -33,6 +33,8 @@ VENDOR_FILES = (
     "topojson-client.min.js",
     "countries-50m.json",
     "chart.umd.min.js",
+    "mgrs.esm.js",
+    "places.json",
 )
 """Files of ``ui/vendor/`` the page loads (the Makefile's ``vendor`` rule copies them)."""
 
