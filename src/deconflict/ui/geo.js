@@ -15,8 +15,8 @@ const GRATICULE_LINES_MIN = 3;
 const PLACES_MAX = 150;
 const PLACE_FONT = "11px sans-serif";
 const CAPITAL_FONT = "bold 12px sans-serif";
-/** What else floats over the map: place labels keep clear of it. */
-const OVER_MAP = ".leaflet-control, .legend, .blindbar, .map-note, .aircraft-details";
+/** What else floats over the map (controls, panels, other layers' labels): place labels keep clear of it. */
+const OVER_MAP = ".leaflet-control, .legend, .blindbar, .map-note, .aircraft-details, .leaflet-tooltip";
 
 /** How each kind of overlay feature is drawn unless its file says otherwise. */
 export const OVERLAY_STYLES = {
@@ -145,7 +145,7 @@ export class GeoContext {
       if (map.hasLayer(this.places)) this.drawPlaces();
     };
     map.on("moveend zoomend resize", redraw);
-    map.on("overlayadd", (event) => (event.layer === this.graticule || event.layer === this.places) && redraw());
+    map.on("overlayadd overlayremove", redraw); // a layer's labels come or go: place names move around them
     map.whenReady(redraw);
   }
 
@@ -267,6 +267,7 @@ export class GeoContext {
       this.overlays.push({ name: overlay.name, layer });
     }
     this.showLayersControl();
+    if (this.map.hasLayer(this.places)) this.drawPlaces(); // clear of the overlays' labels
   }
 
   clearOverlays() {
