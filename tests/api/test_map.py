@@ -70,7 +70,7 @@ def test_a_bad_overlay_file_stops_the_app_at_start(tmp_path: Path) -> None:
     with pytest.raises(InputError) as raised:
         create_app(Settings(db_path=tmp_path / "c.db", map_overlays=(demo_overlays_path(), bad)))
     assert str(raised.value) == (
-        f"{bad}: feature 1 (R-9): properties.kind: must be one of line, airway, restricted, fir; got \"danger\""
+        f'{bad}: feature 1 (R-9): properties.kind: must be one of line, airway, restricted, fir; got "danger"'
     )
 
 
@@ -82,7 +82,13 @@ def test_serve_refuses_a_bad_overlay_before_touching_the_database(tmp_path: Path
     assert f"{bad}: feature 1 (R-9): properties.kind: must be one of" in done.stderr
     assert not db.exists()
     env_set = run_cli(
-        "serve", "--db", str(db), "--init", "--port", "0", env={**_env(), "DECONFLICT_MAP_OVERLAYS": json.dumps([str(bad)])}
+        "serve",
+        "--db",
+        str(db),
+        "--init",
+        "--port",
+        "0",
+        env={**_env(), "DECONFLICT_MAP_OVERLAYS": json.dumps([str(bad)])},
     )
     assert env_set.returncode == 2
     assert f"{bad}: feature 1 (R-9): properties.kind" in env_set.stderr

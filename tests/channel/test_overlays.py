@@ -33,7 +33,11 @@ def test_a_good_file_gives_its_features_in_order(tmp_path: Path) -> None:
     )
     overlay = read_overlay(path)
     assert (overlay.name, overlay.file) == ("lines", "lines.geojson")
-    assert [(f.name, f.kind) for f in overlay.features] == [("DL", "line"), ("R-1", "restricted"), ("FIR", "fir")]
+    assert [(f.name, f.kind) for f in overlay.features] == [
+        ("DL", "line"),
+        ("R-1", "restricted"),
+        ("FIR", "fir"),
+    ]
     assert overlay.features[1].style == OverlayStyle(colour="#f00", weight_px=3.0, fill_opacity=0.2)
     assert overlay.features[0].geometry == LINE
     named = _write(tmp_path / "b.geojson", _feature("DL", "line", LINE), name="Deconfliction lines")
@@ -43,7 +47,10 @@ def test_a_good_file_gives_its_features_in_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("feature", "expected"),
     [
-        (_feature("R-1", "zone", AREA), 'feature 0 (R-1): properties.kind: must be one of line, airway, restricted, fir'),
+        (
+            _feature("R-1", "zone", AREA),
+            "feature 0 (R-1): properties.kind: must be one of line, airway, restricted, fir",
+        ),
         (_feature("", "line", LINE), "feature 0: properties.name: must be a label"),
         (_feature("DL", "line", {"type": "Circle"}), "feature 0 (DL): geometry.type: must be one of"),
         (
@@ -55,16 +62,29 @@ def test_a_good_file_gives_its_features_in_order(tmp_path: Path) -> None:
             "feature 0 (DL): geometry.coordinates[1][1]: latitude 138 out of range",
         ),
         (
-            _feature("R", "restricted", {"type": "Polygon", "coordinates": [[[38, 35], [39, 35], [39, 36], [38, 36]]]}),
+            _feature(
+                "R",
+                "restricted",
+                {"type": "Polygon", "coordinates": [[[38, 35], [39, 35], [39, 36], [38, 36]]]},
+            ),
             "feature 0 (R): geometry.coordinates[0]: ring is not closed",
         ),
-        (_feature("DL", "line", LINE, style={"color": "#fff"}), "feature 0 (DL): properties.style.color: not a style key"),
-        (_feature("DL", "line", LINE, style={"colour": "red"}), "feature 0 (DL): properties.style.colour: must be #rgb"),
+        (
+            _feature("DL", "line", LINE, style={"color": "#fff"}),
+            "feature 0 (DL): properties.style.color: not a style key",
+        ),
+        (
+            _feature("DL", "line", LINE, style={"colour": "red"}),
+            "feature 0 (DL): properties.style.colour: must be #rgb",
+        ),
         (
             _feature("DL", "line", LINE, style={"fill_opacity": 2}),
             "feature 0 (DL): properties.style.fill_opacity: must be from 0 to 1, got 2",
         ),
-        ({"type": "Feature", "geometry": LINE}, "feature 0: properties: must be an object with name and kind"),
+        (
+            {"type": "Feature", "geometry": LINE},
+            "feature 0: properties: must be an object with name and kind",
+        ),
     ],
 )
 def test_a_bad_feature_is_named_with_its_field(tmp_path: Path, feature: object, expected: str) -> None:

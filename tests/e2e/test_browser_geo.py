@@ -33,7 +33,9 @@ from tests.e2e.test_browser import (
 from tests.servers import serve_process, ungated_env
 
 AIR_GAP = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-"""No name resolves but the server's address: a network with no way out (as tests/e2e/test_docs_browser.py)."""
+"""No name resolves but the server's address: a network with no way out (as in test_docs_browser.py)."""
+PRIME, DOUBLE_PRIME = "\u2032", "\u2033"
+"""Minutes and seconds of arc, as the page writes them."""
 CENTRE = (35.6, 39.3)
 """Where the map is looked at (lat, lon): the demo's Euphrates valley."""
 POINT = (35.5123, 39.4321)
@@ -60,7 +62,8 @@ def dms(value: float, width: int, positive: str, negative: str) -> str:
     tenths = math.floor(abs(value) * 36000 + 0.5)
     degrees, rest = divmod(tenths, 36000)
     minutes, seconds10 = divmod(rest, 600)
-    return f"{degrees:0{width}d}°{minutes:02d}′{seconds10 / 10:04.1f}″{negative if value < 0 else positive}"
+    hemisphere = negative if value < 0 else positive
+    return f"{degrees:0{width}d}°{minutes:02d}{PRIME}{seconds10 / 10:04.1f}{DOUBLE_PRIME}{hemisphere}"
 
 
 def test_the_reference_mgrs_agrees_with_a_hand_computed_point() -> None:
@@ -108,7 +111,10 @@ def test_the_map_says_where_it_is_offline(served: tuple[str, Party]) -> None:
             context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
             context.set_default_timeout(TIMEOUT_MS)
             page = context.new_page()
-            page.on("request", lambda r: outside.append(r.url) if urlsplit(r.url).hostname != "127.0.0.1" else None)
+            page.on(
+                "request",
+                lambda r: outside.append(r.url) if urlsplit(r.url).hostname != "127.0.0.1" else None,
+            )
             page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
             page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -138,7 +144,7 @@ def _check_context(page: Any) -> None:
     # The graticule: lines and their labels (8 at zoom 8: 30' apart).
     assert page.locator("#map path.graticule").count() == 1
     labels = page.locator(".graticule-label").all_inner_texts()
-    assert "35°30′N" in labels and "39°00′E" in labels, labels
+    assert f"35°30{PRIME}N" in labels and f"39°00{PRIME}E" in labels, labels
     # The scale bar: km and NM, each a round number.
     metric, nautical = page.locator(".leaflet-control-scale-line").all_inner_texts()
     assert re.fullmatch(r"\d+ km", metric) and re.fullmatch(r"\d+ NM", nautical), (metric, nautical)
@@ -166,7 +172,10 @@ def _check_cursor(page: Any) -> None:
     page.mouse.move(box["x"] + at["x"], box["y"] + at["y"])
     shown = page.locator("#cursor-position")
     page.wait_for_function("document.querySelector('#cursor-position').dataset.lat !== undefined")
-    lat, lon = float(shown.get_attribute("data-lat") or "nan"), float(shown.get_attribute("data-lon") or "nan")
+    lat, lon = (
+        float(shown.get_attribute("data-lat") or "nan"),
+        float(shown.get_attribute("data-lon") or "nan"),
+    )
     assert abs(lat - POINT[0]) < 0.01 and abs(lon - POINT[1]) < 0.01, (lat, lon)  # a pixel is 0.005°
     assert shown.locator(".decimal").inner_text() == f"{lat:.5f}, {lon:.5f}"
     assert shown.locator(".dms").inner_text() == f"{dms(lat, 2, 'N', 'S')} {dms(lon, 3, 'E', 'W')}"

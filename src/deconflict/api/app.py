@@ -20,9 +20,9 @@ from deconflict.api.rates import RATE_WINDOW_S, RateLimiter
 from deconflict.api.routers import audit as audit_routes
 from deconflict.api.routers import blind as blind_routes
 from deconflict.api.routers import catalogue as catalogue_routes
-from deconflict.api.routers import map as map_routes
 from deconflict.api.routers import conflicts, disclosures, docs, health, operations
 from deconflict.api.routers import events as event_routes
+from deconflict.api.routers import map as map_routes
 from deconflict.api.routers import messages as message_routes
 from deconflict.api.routers import ops as ops_routes
 from deconflict.api.routers import parties as party_routes

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 KINDS = ("line", "airway", "restricted", "fir")
-"""What an overlay feature is: a deconfliction (or other) line, an airway, a restricted area, an FIR boundary."""
+"""What an overlay feature is: a line (e.g. a deconfliction line), airway, restricted area, FIR boundary."""
 
 MAX_OVERLAY_BYTES = 20 * 1024 * 1024
 """Larger overlay files are refused: every page loads them whole."""
@@ -71,7 +71,7 @@ class OverlayFeature:
 
 @dataclass(frozen=True)
 class Overlay:
-    """One overlay file: its name (the collection's ``name``, else the file's stem), file name and features."""
+    """One overlay file: its name (the collection's ``name``, else the file's stem), file, features."""
 
     name: str
     file: str
@@ -177,7 +177,10 @@ def _style(c: Problems, style: object) -> OverlayStyle:
         colour = None
     dash = style.get("dash")
     if dash is not None and not (isinstance(dash, str) and len(dash) <= 40 and _DASH.fullmatch(dash.strip())):
-        c.add("properties.style.dash", f'must be dash lengths in pixels such as "6 4", got {describe_value(dash)}')
+        c.add(
+            "properties.style.dash",
+            f'must be dash lengths in pixels such as "6 4", got {describe_value(dash)}',
+        )
         dash = None
     weight = style.get("weight_px")
     opacity = style.get("fill_opacity")
@@ -185,7 +188,9 @@ def _style(c: Problems, style: object) -> OverlayStyle:
         colour=colour,
         weight_px=None if weight is None else _bounded(c, "properties.style.weight_px", weight, 0.5, 20.0),
         dash=None if dash is None else dash.strip(),
-        fill_opacity=None if opacity is None else _bounded(c, "properties.style.fill_opacity", opacity, 0.0, 1.0),
+        fill_opacity=None
+        if opacity is None
+        else _bounded(c, "properties.style.fill_opacity", opacity, 0.0, 1.0),
     )
 
 
@@ -202,7 +207,9 @@ def _feature(c: Problems, index: int, feature: object) -> OverlayFeature | None:
     if isinstance(name, str) and name.strip():
         c.record = f"feature {index} ({name.strip()[:60]})"
     if not isinstance(name, str) or not name.strip() or len(name) > _NAME_MAX:
-        c.add("properties.name", f"must be a label of 1 to {_NAME_MAX} characters, got {describe_value(name)}")
+        c.add(
+            "properties.name", f"must be a label of 1 to {_NAME_MAX} characters, got {describe_value(name)}"
+        )
         name = None
     kind = props.get("kind")
     if not isinstance(kind, str) or kind.lower() not in KINDS:
@@ -273,7 +280,9 @@ def read_overlay(path: Path | str) -> Overlay:
     try:
         size = path.stat().st_size
         if size > MAX_OVERLAY_BYTES:
-            raise InputError([Problem(source, f"file is {size} bytes, more than the limit of {MAX_OVERLAY_BYTES}")])
+            raise InputError(
+                [Problem(source, f"file is {size} bytes, more than the limit of {MAX_OVERLAY_BYTES}")]
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError([Problem(source, f"cannot read the overlay file: {exc.strerror or exc}")]) from exc

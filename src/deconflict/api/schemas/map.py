@@ -39,7 +39,9 @@ class OverlayFeatureOut(BaseModel):
     def of(cls, feature: OverlayFeature) -> OverlayFeatureOut:
         """The response body of one feature."""
         s = feature.style
-        style = OverlayStyleOut(colour=s.colour, weight_px=s.weight_px, dash=s.dash, fill_opacity=s.fill_opacity)
+        style = OverlayStyleOut(
+            colour=s.colour, weight_px=s.weight_px, dash=s.dash, fill_opacity=s.fill_opacity
+        )
         return cls(
             geometry=dict(feature.geometry),
             properties=OverlayPropertiesOut(name=feature.name, kind=feature.kind, style=style),  # type: ignore[arg-type]
@@ -57,7 +59,9 @@ class OverlayOut(BaseModel):
     @classmethod
     def of(cls, overlay: Overlay) -> OverlayOut:
         """The response body of one overlay file."""
-        return cls(name=overlay.name, file=overlay.file, features=[OverlayFeatureOut.of(f) for f in overlay.features])
+        return cls(
+            name=overlay.name, file=overlay.file, features=[OverlayFeatureOut.of(f) for f in overlay.features]
+        )
 
 
 class OverlaysOut(BaseModel):
