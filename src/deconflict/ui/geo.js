@@ -121,6 +121,39 @@ const CursorPosition = L.Control.extend({
   },
 });
 
+/**
+ * Text pinned to places, as one element of positioned children in a pane: no marker per label
+ * (hundreds would be hundreds of Leaflet markers). Hidden while a zoom animates; redrawn by
+ * its owner after each move with `set`.
+ */
+const Labels = L.Layer.extend({
+  initialize(pane) {
+    L.setOptions(this, { pane });
+    this.items = []; // {latDeg, lonDeg, className, html}
+  },
+  onAdd() {
+    this.box = L.DomUtil.create("div", "geo-labels leaflet-zoom-hide", this.getPane());
+    this.draw();
+  },
+  onRemove() {
+    L.DomUtil.remove(this.box);
+    this.box = null;
+  },
+  set(items) {
+    this.items = items;
+    this.draw();
+  },
+  draw() {
+    if (!this.box || !this._map) return;
+    this.box.innerHTML = this.items
+      .map((item) => {
+        const at = this._map.latLngToLayerPoint([item.latDeg, item.lonDeg]);
+        return `<div class="${item.className}" style="transform: translate(${Math.round(at.x)}px, ${Math.round(at.y)}px)">${item.html}</div>`;
+      })
+      .join("");
+  },
+});
+
 // ---------------------------------------------------------------- the context
 
 export class GeoContext {
@@ -131,8 +164,11 @@ export class GeoContext {
       map.createPane(name).classList.add(`${name}-pane`);
       map.getPane(name).style.zIndex = String(z);
     }
-    this.graticule = L.layerGroup().addTo(map);
-    this.places = L.layerGroup().addTo(map);
+    this.graticuleLines = L.layerGroup();
+    this.graticuleLabels = new Labels("geo-labels");
+    this.graticule = L.layerGroup([this.graticuleLines, this.graticuleLabels]).addTo(map);
+    this.placeLabels = new Labels("geo-labels");
+    this.places = L.layerGroup([this.placeLabels]).addTo(map);
     this.placeRows = [];
     this.overlays = []; // [{name, layer}]
     this.measure = document.createElement("canvas").getContext("2d");
@@ -163,7 +199,7 @@ export class GeoContext {
   }
 
   drawGraticule() {
-    this.graticule.clearLayers();
+    this.graticuleLines.clearLayers();
     const bounds = this.map.getBounds();
     const south = Math.max(bounds.getSouth(), -85);
     const north = Math.min(bounds.getNorth(), 85);
@@ -182,15 +218,10 @@ export class GeoContext {
       lines.push([[lat, bounds.getWest()], [lat, bounds.getEast()]]);
       labels.push([lat, bounds.getWest(), formatGraticule(lat, step, "N", "S"), "parallel"]);
     }
-    L.polyline(lines, style).addTo(this.graticule);
-    for (const [lat, lon, text, kind] of labels) {
-      L.marker([lat, lon], {
-        pane: "geo-labels",
-        interactive: false,
-        keyboard: false,
-        icon: L.divIcon({ className: `graticule-label ${kind}`, html: escapeHtml(text), iconSize: [0, 0] }),
-      }).addTo(this.graticule);
-    }
+    L.polyline(lines, style).addTo(this.graticuleLines);
+    this.graticuleLabels.set(
+      labels.map(([latDeg, lonDeg, text, kind]) => ({ latDeg, lonDeg, className: `graticule-label ${kind}`, html: escapeHtml(text) })),
+    );
   }
 
   /** The place names (ui/vendor/places.json, most important first), drawn from then on. */
@@ -204,7 +235,6 @@ export class GeoContext {
 
   /** Labels by zoom (capitals first, then larger towns), none over another nor under a control. */
   drawPlaces() {
-    this.places.clearLayers();
     const map = this.map;
     const zoom = map.getZoom();
     const size = map.getSize();
@@ -217,9 +247,9 @@ export class GeoContext {
       taken.push({ x0: r.left - origin.left, y0: r.top - origin.top, x1: r.right - origin.left, y1: r.bottom - origin.top });
     }
     const clear = (box) => !taken.some((b) => box.x0 < b.x1 && b.x0 < box.x1 && box.y0 < b.y1 && b.y0 < box.y1);
-    let drawn = 0;
+    const drawn = [];
     for (const [lonDeg, latDeg, population, rank, name] of this.placeRows) {
-      if (drawn >= PLACES_MAX) break;
+      if (drawn.length >= PLACES_MAX) break;
       if (minZoom(population, rank) > zoom || latDeg < bounds.getSouth() || latDeg > bounds.getNorth()) continue;
       // The world repeats sideways: the copy of the place in view, if any.
       const lon = lonDeg + 360 * Math.round((bounds.getCenter().lng - lonDeg) / 360);
@@ -230,18 +260,14 @@ export class GeoContext {
       const box = { x0: at.x - 4, y0: at.y - 9, x1: at.x + 8 + width, y1: at.y + 9 };
       if (box.x0 < 0 || box.y0 < 0 || box.x1 > size.x || box.y1 > size.y || !clear(box)) continue;
       taken.push(box);
-      drawn += 1;
-      L.marker([latDeg, lon], {
-        pane: "geo-labels",
-        interactive: false,
-        keyboard: false,
-        icon: L.divIcon({
-          className: `place-label${rank === 2 ? " capital" : ""}`,
-          html: `<i></i><span>${escapeHtml(name)}</span>`,
-          iconSize: [0, 0],
-        }),
-      }).addTo(this.places);
+      drawn.push({
+        latDeg,
+        lonDeg: lon,
+        className: `place-label${rank === 2 ? " capital" : ""}`,
+        html: `<i></i><span>${escapeHtml(name)}</span>`,
+      });
     }
+    this.placeLabels.set(drawn);
   }
 
   /** The deployment's overlays (GET /v1/map/overlays), each file a layer of the layer switch. */
