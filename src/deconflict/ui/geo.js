@@ -3,9 +3,11 @@
 // Everything from the server's own files: the page needs no internet.
 /* global L */
 
-import { forward as toMgrs } from "./vendor/mgrs.esm.js";
 import { escapeHtml } from "./format.js";
 import { t } from "./i18n.js";
+
+// Loaded when the map is made: without ui/vendor/ (make not run) the page still loads and says so.
+let toMgrs = null;
 
 /** Graticule spacings, degrees, coarse to fine (30° to 1'). */
 const GRATICULE_STEPS_DEG = [30, 20, 10, 5, 2, 1, 0.5, 0.25, 1 / 6, 1 / 12, 1 / 30, 1 / 60];
@@ -51,6 +53,7 @@ export function formatDms(latDeg, lonDeg) {
 export function formatMgrs(latDeg, lonDeg) {
   let text;
   try {
+    if (!toMgrs) return null;
     text = toMgrs([lonDeg, latDeg], 5);
   } catch {
     return null; // the polar regions have UPS, not MGRS
@@ -74,91 +77,103 @@ function wrapLon(lonDeg) {
 
 // ---------------------------------------------------------------- controls
 
-/** Leaflet's scale bar, in km and NM (the aviation unit) with the page's language. */
-const Scale = L.Control.Scale.extend({
-  options: { metric: true, imperial: false, maxWidth: 120 },
-  _addScales(options, className, container) {
-    this._mScale = L.DomUtil.create("div", className, container);
-    this._nScale = L.DomUtil.create("div", `${className} nautical`, container);
-  },
-  _updateScales(maxMeters) {
-    const metres = this._getRoundNum(maxMeters);
-    const metric = metres < 1000 ? `${metres} <span data-i18n="unit_m">${t("unit_m")}</span>` : `${metres / 1000} <span data-i18n="unit_km">${t("unit_km")}</span>`;
-    this._updateScale(this._mScale, metric, metres / maxMeters);
-    const maxNm = maxMeters / 1852;
-    const nm = maxNm >= 1 ? this._getRoundNum(maxNm) : [0.5, 0.2, 0.1].find((n) => n <= maxNm) ?? 0.1;
-    this._updateScale(this._nScale, `${nm} <span data-i18n="unit_nm">${t("unit_nm")}</span>`, nm / maxNm);
-  },
-});
+// Leaflet's classes are extended once Leaflet is there (ui/vendor/leaflet.js; see GeoContext).
+let Scale = null;
+let CursorPosition = null;
+let Labels = null;
 
-/** The cursor's position in three notations; the last position stays when the cursor leaves. */
-const CursorPosition = L.Control.extend({
-  options: { position: "bottomright" },
-  onAdd(map) {
-    const box = L.DomUtil.create("div", "cursor-position");
-    box.id = "cursor-position";
-    box.innerHTML =
-      `<div><span data-i18n="geo_cursor">${escapeHtml(t("geo_cursor"))}</span></div>` +
-      `<div class="decimal">—</div><div class="dms"></div><div class="mgrs"></div>`;
-    L.DomEvent.disableClickPropagation(box);
-    this._box = box;
-    this._move = (event) => this.show(event.latlng);
-    map.on("mousemove", this._move);
-    return box;
-  },
-  onRemove(map) {
-    map.off("mousemove", this._move);
-  },
-  show(latlng) {
-    const lat = latlng.lat;
-    const lon = wrapLon(latlng.lng);
-    this._box.dataset.lat = String(lat);
-    this._box.dataset.lon = String(lon);
-    this._box.querySelector(".decimal").textContent = formatDecimal(lat, lon);
-    this._box.querySelector(".dms").textContent = formatDms(lat, lon);
-    const mgrs = formatMgrs(lat, lon);
-    this._box.querySelector(".mgrs").textContent = mgrs === null ? "" : `MGRS ${mgrs}`;
-  },
-});
+function defineControls() {
+  if (Scale) return;
+  /** Leaflet's scale bar, in km and NM (the aviation unit) with the page's language. */
+  Scale = L.Control.Scale.extend({
+    options: { metric: true, imperial: false, maxWidth: 120 },
+    _addScales(options, className, container) {
+      this._mScale = L.DomUtil.create("div", className, container);
+      this._nScale = L.DomUtil.create("div", `${className} nautical`, container);
+    },
+    _updateScales(maxMeters) {
+      const metres = this._getRoundNum(maxMeters);
+      const metric = metres < 1000 ? `${metres} <span data-i18n="unit_m">${t("unit_m")}</span>` : `${metres / 1000} <span data-i18n="unit_km">${t("unit_km")}</span>`;
+      this._updateScale(this._mScale, metric, metres / maxMeters);
+      const maxNm = maxMeters / 1852;
+      const nm = maxNm >= 1 ? this._getRoundNum(maxNm) : [0.5, 0.2, 0.1].find((n) => n <= maxNm) ?? 0.1;
+      this._updateScale(this._nScale, `${nm} <span data-i18n="unit_nm">${t("unit_nm")}</span>`, nm / maxNm);
+    },
+  });
 
-/**
- * Text pinned to places, as one element of positioned children in a pane: no marker per label
- * (hundreds would be hundreds of Leaflet markers). Hidden while a zoom animates; redrawn by
- * its owner after each move with `set`.
- */
-const Labels = L.Layer.extend({
-  initialize(pane) {
-    L.setOptions(this, { pane });
-    this.items = []; // {latDeg, lonDeg, className, html}
-  },
-  onAdd() {
-    this.box = L.DomUtil.create("div", "geo-labels leaflet-zoom-hide", this.getPane());
-    this.draw();
-  },
-  onRemove() {
-    L.DomUtil.remove(this.box);
-    this.box = null;
-  },
-  set(items) {
-    this.items = items;
-    this.draw();
-  },
-  draw() {
-    if (!this.box || !this._map) return;
-    this.box.innerHTML = this.items
-      .map((item) => {
-        const at = this._map.latLngToLayerPoint([item.latDeg, item.lonDeg]);
-        return `<div class="${item.className}" style="transform: translate(${Math.round(at.x)}px, ${Math.round(at.y)}px)">${item.html}</div>`;
-      })
-      .join("");
-  },
-});
+  /** The cursor's position in three notations; the last position stays when the cursor leaves. */
+  CursorPosition = L.Control.extend({
+    options: { position: "bottomright" },
+    onAdd(map) {
+      const box = L.DomUtil.create("div", "cursor-position");
+      box.id = "cursor-position";
+      box.innerHTML =
+        `<div><span data-i18n="geo_cursor">${escapeHtml(t("geo_cursor"))}</span></div>` +
+        `<div class="decimal">—</div><div class="dms"></div><div class="mgrs"></div>`;
+      L.DomEvent.disableClickPropagation(box);
+      this._box = box;
+      this._move = (event) => this.show(event.latlng);
+      map.on("mousemove", this._move);
+      return box;
+    },
+    onRemove(map) {
+      map.off("mousemove", this._move);
+    },
+    show(latlng) {
+      const lat = latlng.lat;
+      const lon = wrapLon(latlng.lng);
+      this._box.dataset.lat = String(lat);
+      this._box.dataset.lon = String(lon);
+      this._box.querySelector(".decimal").textContent = formatDecimal(lat, lon);
+      this._box.querySelector(".dms").textContent = formatDms(lat, lon);
+      const mgrs = formatMgrs(lat, lon);
+      this._box.querySelector(".mgrs").textContent = mgrs === null ? "" : `MGRS ${mgrs}`;
+    },
+  });
+
+  /**
+   * Text pinned to places, as one element of positioned children in a pane: no marker per label
+   * (hundreds would be hundreds of Leaflet markers). Hidden while a zoom animates; redrawn by
+   * its owner after each move with `set`.
+   */
+  Labels = L.Layer.extend({
+    initialize(pane) {
+      L.setOptions(this, { pane });
+      this.items = []; // {latDeg, lonDeg, className, html}
+    },
+    onAdd() {
+      this.box = L.DomUtil.create("div", "geo-labels leaflet-zoom-hide", this.getPane());
+      this.draw();
+    },
+    onRemove() {
+      L.DomUtil.remove(this.box);
+      this.box = null;
+    },
+    set(items) {
+      this.items = items;
+      this.draw();
+    },
+    draw() {
+      if (!this.box || !this._map) return;
+      this.box.innerHTML = this.items
+        .map((item) => {
+          const at = this._map.latLngToLayerPoint([item.latDeg, item.lonDeg]);
+          return `<div class="${item.className}" style="transform: translate(${Math.round(at.x)}px, ${Math.round(at.y)}px)">${item.html}</div>`;
+        })
+        .join("");
+    },
+  });
+}
 
 // ---------------------------------------------------------------- the context
 
 export class GeoContext {
   /** Graticule, scale, cursor position and place names on `map` at once; overlays once loaded. */
   constructor(map) {
+    defineControls();
+    import("./vendor/mgrs.esm.js")
+      .then((mgrs) => (toMgrs = mgrs.forward))
+      .catch(() => {}); // the page's banner names the missing file
     this.map = map;
     for (const [name, z] of [["geo-graticule", 310], ["geo-overlays", 350], ["geo-labels", 405]]) {
       map.createPane(name).classList.add(`${name}-pane`);
