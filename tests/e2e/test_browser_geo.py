@@ -123,8 +123,8 @@ def test_the_map_says_where_it_is_offline(served: tuple[str, Party]) -> None:
             try:
                 page.locator(".place-label span", has_text="Deir ez-Zor").wait_for()
                 _check_context(page)
-                page.screenshot(path=str(shots / "browser-geo.png"))
                 _check_cursor(page)
+                page.screenshot(path=str(shots / "browser-geo.png"))
                 _check_toggles(page)
             except Exception:
                 page.screenshot(path=str(shots / "browser-geo-failed.png"))
