@@ -211,6 +211,7 @@ export class GeoContext {
     this.layersControl = L.control.layers(null, layers, { collapsed: false, position: "topleft" }).addTo(this.map);
     this.layersControl.getContainer().id = "map-layers";
     this.layersControl.getContainer().setAttribute("aria-label", t("geo_layers"));
+    this.layersControl.getContainer().dataset.i18nLabel = "geo_layers"; // relabelled with the language
   }
 
   drawGraticule() {
