@@ -93,11 +93,11 @@ function defineControls() {
     },
     _updateScales(maxMeters) {
       const metres = this._getRoundNum(maxMeters);
-      const metric = metres < 1000 ? `${metres} <span data-i18n="unit_m">${t("unit_m")}</span>` : `${metres / 1000} <span data-i18n="unit_km">${t("unit_km")}</span>`;
+      const metric = metres < 1000 ? `${metres} <span data-i18n="u_m">${t("u_m")}</span>` : `${metres / 1000} <span data-i18n="u_km">${t("u_km")}</span>`;
       this._updateScale(this._mScale, metric, metres / maxMeters);
       const maxNm = maxMeters / 1852;
       const nm = maxNm >= 1 ? this._getRoundNum(maxNm) : [0.5, 0.2, 0.1].find((n) => n <= maxNm) ?? 0.1;
-      this._updateScale(this._nScale, `${nm} <span data-i18n="unit_nm">${t("unit_nm")}</span>`, nm / maxNm);
+      this._updateScale(this._nScale, `${nm} <span data-i18n="u_nm">${t("u_nm")}</span>`, nm / maxNm);
     },
   });
 
