@@ -38,7 +38,9 @@ from typing import Any
 
 import numpy as np
 import rs1090
+from numpy.typing import NDArray
 
+from deconflict.feeds.beast_scan import FrameArrays, frame_times_s, parity_ok, scan_frame_arrays
 from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import open_binary
 from deconflict.feeds.sbs import (
@@ -49,7 +51,7 @@ from deconflict.feeds.sbs import (
     assemble_messages,
 )
 
-__all__ = ["Frame", "FrameScan", "decode_frames", "looks_like_beast", "read_beast", "scan_frames"]
+__all__ = ["Frame", "FrameScan", "decode_frame_arrays", "looks_like_beast", "read_beast", "scan_frames"]
 
 ESCAPE = 0x1A
 PAYLOAD_BYTES = {0x31: 2, 0x32: 7, 0x33: 14}
@@ -244,30 +246,186 @@ def to_decoded(message: dict[str, Any]) -> Decoded | None:
     return None
 
 
-def decode_frames(
-    frames: list[Frame],
-    times_s: list[float],
-    rows: list[int],
+LONG_ADSB = np.array([17, 18], dtype=np.uint8)
+# What rs1090 is asked to decode, by ADS-B type code: positions (surface 5-8, airborne 9-18 and
+# 20-22) in order with their times, rs1090 pairing them (CPR); identification (1-4), velocity
+# (19) and operational status (31, which carries no state but which rs1090 rejects for some
+# field values) once per distinct message, since they decode alone and repeat. The other types
+# carry no part of a state (no position, 0; test, 23; surface system status, 24; reserved,
+# 25-27 and 30; aircraft status, 28; target state, 29) and rs1090 rejects none of them for a
+# field's value: their parity alone says whether they are ``bad_crc``.
+POSITION_TYPE_CODES = np.zeros(32, dtype=np.bool_)
+POSITION_TYPE_CODES[[*range(5, 19), 20, 21, 22]] = True
+DISTINCT_TYPE_CODES = np.zeros(32, dtype=np.bool_)
+DISTINCT_TYPE_CODES[[1, 2, 3, 4, 19, 31]] = True
+MESSAGE_TYPES = {"05": AIRBORNE, "06": SURFACE, "09": VELOCITY, "08": IDENTIFICATION}
+BAD_CRC = "rejected by the decoder (CRC, or a field out of range): {}"
+NO_POSITION = "CPR: no even/odd pair within 10 s, and no --reference"
+VALUE_NAMES = ("alt_ft", "gs_kt", "trk_deg", "lat_deg", "lon_deg", "vr_ftpmin")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """rs1090's messages as columns (one row each): BaseStation transmission type (0: no state),
+    the numbers of :data:`VALUE_NAMES` (NaN where the message says nothing) and callsigns."""
+
+    msg_type: NDArray[np.int8]
+    values: dict[str, NDArray[np.float64]]
+    callsign: list[str]
+
+    @classmethod
+    def of(cls, messages: list[dict[str, Any]]) -> _Columns:
+        """What :func:`to_decoded` says of each message, each field read only where it counts."""
+        msg_type = np.array(
+            [
+                MESSAGE_TYPES.get(m.get("bds"), 0) if m.get("df") in ("17", "18") and "icao24" in m else 0  # type: ignore[arg-type]
+                for m in messages
+            ],
+            dtype=np.int8,
+        )
+        values = {name: np.full(len(messages), np.nan) for name in VALUE_NAMES}
+
+        def read(types: tuple[int, ...], key: str, name: str) -> None:
+            at = np.flatnonzero(np.isin(msg_type, types))
+            if at.size:
+                values[name][at] = _column([messages[k] for k in at.tolist()], key)
+
+        read((AIRBORNE,), "altitude", "alt_ft")
+        read((AIRBORNE, SURFACE), "latitude", "lat_deg")
+        read((AIRBORNE, SURFACE), "longitude", "lon_deg")
+        read((SURFACE, VELOCITY), "groundspeed", "gs_kt")
+        read((SURFACE, VELOCITY), "track", "trk_deg")
+        read((VELOCITY,), "vertical_rate", "vr_ftpmin")
+        callsign = [""] * len(messages)
+        for k in np.flatnonzero(msg_type == IDENTIFICATION).tolist():
+            callsign[k] = str(messages[k].get("callsign") or "").strip().rstrip("_#")
+        return cls(msg_type, values, callsign)
+
+
+def _decoded(
+    hexes: list[str], times_s: list[float], reference: tuple[float, float] | None
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """rs1090's messages for ``hexes`` and which of them it kept: it leaves out a message whose
+    parity (CRC) does not check, or with a field out of range."""
+    found: list[dict[str, Any]] = list(rs1090.decode(hexes, times_s, reference=reference)) if hexes else []
+    if len(found) == len(hexes):
+        return list(range(len(hexes))), found
+    kept: list[int] = []
+    for k, text in enumerate(hexes):
+        if len(kept) < len(found) and found[len(kept)].get("frame") == text:
+            kept.append(k)
+    return kept, found
+
+
+def _hexes(message: NDArray[np.uint8]) -> list[str]:
+    text = message.tobytes().hex()
+    width = 2 * message.shape[1]
+    return [text[k : k + width] for k in range(0, len(text), width)]
+
+
+def decode_frame_arrays(
+    frames: FrameArrays,
+    times_s: NDArray[np.float64],
     drops: Drops,
     *,
     reference: tuple[float, float] | None = None,
-) -> list[tuple[int, float, Decoded]]:
-    """Decode Mode S frames with rs1090: (row, time, what it says) for each ADS-B message with a
-    state's part; long frames whose CRC fails are counted in ``drops`` as ``bad_crc``."""
-    picked = [k for k, frame in enumerate(frames) if frame.kind == 0x33 and frame.message[0] >> 3 in (17, 18)]
-    if not picked:
-        return []
-    hexes = [frames[k].message.hex() for k in picked]
-    messages = rs1090.decode(hexes, [times_s[k] for k in picked], reference=reference)
-    out: list[tuple[int, float, Decoded]] = []
-    m = 0
-    for k, text in zip(picked, hexes, strict=True):
-        found = m < len(messages) and messages[m].get("frame") == text
-        decoded = _checked(dict(messages[m]) if found else None, text, rows[k], drops, reference)
-        m += found
-        if decoded is not None:
-            out.append((rows[k], times_s[k], decoded))
-    return out
+) -> tuple[Messages, list[str]]:
+    """Decode a file's Mode S frames with rs1090 into the assembly's columns (rows are frame
+    numbers from 1), and the aircraft addresses the ``aircraft`` column numbers.
+
+    The rules are :func:`_checked`'s (the live path's, message by message): long frames rs1090
+    rejects are counted in ``drops`` as ``bad_crc``, positions left unresolved as
+    ``no_position``, both in row order. rs1090 decodes the positions in one call, in order, and
+    each distinct identification, velocity or operational status message once (see
+    :data:`DISTINCT_TYPE_CODES`); other ADS-B messages only have their parity checked.
+    """
+    message = frames.message
+    adsb = (frames.kind == 0x33) & np.isin(message[:, 0] >> 3, LONG_ADSB)
+    type_code = message[:, 4] >> 3
+    is_position = adsb & POSITION_TYPE_CODES[type_code]
+    is_distinct = adsb & DISTINCT_TYPE_CODES[type_code]
+    checked = adsb & ~is_position & ~is_distinct
+    bad = [checked & ~parity_ok(message)]
+
+    positions = np.flatnonzero(is_position)
+    hexes = _hexes(message[positions])
+    kept, found = _decoded(hexes, times_s[positions].tolist(), reference)
+    rejected = np.ones(positions.size, dtype=np.bool_)
+    rejected[kept] = False
+    bad.append(np.zeros_like(adsb))
+    bad[-1][positions[rejected]] = True
+    positions = positions[kept]
+    if reference is not None:  # rs1090 decodes a lone position against a reference one at a time
+        for k, m in enumerate(found):
+            if m.get("bds") in ("05", "06") and "latitude" not in m:
+                found[k] = dict(rs1090.decode(hexes[kept[k]], reference=reference))
+    position_columns = _Columns.of(found)
+
+    others = np.flatnonzero(is_distinct)
+    distinct, first, inverse = np.unique(
+        np.ascontiguousarray(message[others]).view(np.dtype((np.void, message.shape[1]))).ravel(),
+        return_index=True,
+        return_inverse=True,
+    )
+    kept, found = _decoded(_hexes(message[others[first]]), times_s[others[first]].tolist(), None)
+    accepted = np.zeros(distinct.size, dtype=np.bool_)
+    accepted[kept] = True
+    bad.append(np.zeros_like(adsb))
+    bad[-1][others[~accepted[inverse]]] = True
+    index = np.full(distinct.size, -1, dtype=np.int64)
+    index[kept] = np.arange(len(kept))
+    others, inverse = others[accepted[inverse]], index[inverse[accepted[inverse]]]
+    other_columns = _Columns.of(found)
+
+    at = np.concatenate((positions, others))
+    msg_type = np.concatenate((position_columns.msg_type, other_columns.msg_type[inverse]))
+    values = {
+        name: np.concatenate((position_columns.values[name], other_columns.values[name][inverse]))
+        for name in VALUE_NAMES
+    }
+    callsign = position_columns.callsign + [other_columns.callsign[k] for k in inverse.tolist()]
+    unresolved = ((msg_type == AIRBORNE) | (msg_type == SURFACE)) & np.isnan(values["lat_deg"])
+    bad_crc = np.flatnonzero(np.logical_or.reduce(bad)) + 1
+    no_position = np.sort(at[unresolved]) + 1
+    events = sorted([(row, 0) for row in bad_crc.tolist()] + [(row, 1) for row in no_position.tolist()])
+    for row, reason in events:
+        if reason == 0:
+            drops.add("bad_crc", row, None, BAD_CRC.format(message[row - 1].tobytes().hex()))
+        else:
+            drops.add("no_position", row, None, NO_POSITION)
+
+    keep = (msg_type > 0) & ~unresolved
+    order = np.flatnonzero(keep)[np.argsort(at[keep], kind="stable")]
+    at, msg_type = at[order], msg_type[order]
+    address = (
+        (message[at, 1].astype(np.int64) << 16) | (message[at, 2].astype(np.int64) << 8) | message[at, 3]
+    )
+    addresses, first_seen, aircraft = np.unique(address, return_index=True, return_inverse=True)
+    numbering = np.empty(addresses.size, dtype=np.int64)  # numbered as first seen, as the live path does
+    numbering[np.argsort(first_seen, kind="stable")] = np.arange(addresses.size)
+    names = [f"{a:06x}" for a in addresses[np.argsort(first_seen, kind="stable")].tolist()]
+    callsign_kept = [callsign[k] for k in order.tolist()]
+    airborne, surface = msg_type == AIRBORNE, msg_type == SURFACE
+    messages = Messages(
+        row=at.astype(np.int64) + 1,
+        aircraft=numbering[aircraft.ravel()],
+        msg_type=msg_type,
+        time_s=times_s[at],
+        values={name: values[name][order] for name in VALUE_NAMES},
+        callsign=np.array(callsign_kept, dtype=np.str_) if callsign_kept else np.empty(0, np.str_),
+        ground=np.where(airborne, 0, np.where(surface, 1, -1)).astype(np.int8),
+    )
+    return messages, names
+
+
+def _column(messages: list[dict[str, Any]], key: str) -> NDArray[np.float64]:
+    """A number of each message as a float, NaN where it is missing or not a number (as
+    :func:`_number`)."""
+    values = [m.get(key) for m in messages]
+    try:
+        return np.array(values, dtype=np.float64)  # None becomes NaN
+    except (TypeError, ValueError):
+        return np.array([_number(m, key) for m in messages], dtype=np.float64)
 
 
 def _checked(
@@ -276,37 +434,16 @@ def _checked(
     """What a decoded message says (``None``: rejected, or nothing), a lone position decoded
     against ``reference``; rejected messages and unresolved positions are counted."""
     if message is None:  # rs1090 leaves out a message whose parity (CRC) does not check
-        drops.add("bad_crc", row, None, f"rejected by the decoder (CRC, or a field out of range): {text}")
+        drops.add("bad_crc", row, None, BAD_CRC.format(text))
         return None
     if message.get("bds") in ("05", "06") and "latitude" not in message and reference is not None:
         # rs1090 decodes a lone position against a reference one message at a time only
         message = dict(rs1090.decode(text, reference=reference))
     decoded = to_decoded(message)
     if decoded is not None and decoded.msg_type in (AIRBORNE, SURFACE) and math.isnan(decoded.lat_deg):
-        drops.add("no_position", row, None, "CPR: no even/odd pair within 10 s, and no --reference")
+        drops.add("no_position", row, None, NO_POSITION)
         return None
     return decoded
-
-
-def to_messages(decoded: list[tuple[int, float, Decoded]], codes: dict[str, int]) -> Messages:
-    """The decoded messages as the assembly's arrays."""
-
-    def column(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-        return np.array([getattr(d, name) for _, _, d in decoded], dtype=np.float64)
-
-    return Messages(
-        row=np.array([row for row, _, _ in decoded], dtype=np.int64),
-        aircraft=np.array([codes.setdefault(d.icao24, len(codes)) for _, _, d in decoded], dtype=np.int64),
-        msg_type=np.array([d.msg_type for _, _, d in decoded], dtype=np.int8),
-        time_s=np.array([time_s for _, time_s, _ in decoded], dtype=np.float64),
-        values={
-            name: column(name) for name in ("alt_ft", "gs_kt", "trk_deg", "lat_deg", "lon_deg", "vr_ftpmin")
-        },
-        callsign=np.array([d.callsign for _, _, d in decoded], dtype=np.str_)
-        if decoded
-        else np.empty(0, np.str_),
-        ground=np.array([d.ground for _, _, d in decoded], dtype=np.int8),
-    )
 
 
 def assemble_beast(
@@ -318,17 +455,17 @@ def assemble_beast(
     max_velocity_age_s: float = DEFAULT_MAX_VELOCITY_AGE_S,
 ) -> Reading:
     """States from the bytes of a Beast capture (see the module's rules); rows are frame numbers
-    from 1."""
+    from 1. The frames are split by a compiled scan (:mod:`deconflict.feeds.beast_scan`) and
+    decoded together (:func:`decode_frame_arrays`)."""
     drops = Drops(source)
-    scan = scan_frames(data)
-    drops.add_many("garbage", scan.garbage)
-    drops.add_many("truncated", scan.truncated)
-    frames = scan.frames
-    rows = list(range(1, len(frames) + 1))
-    decoded = decode_frames(frames, frame_times(frames, start_s), rows, drops, reference=reference)
-    codes: dict[str, int] = {}
-    tracks = assemble_messages(to_messages(decoded, codes), list(codes), source, max_velocity_age_s, drops)
-    return Reading("beast", tracks, drops, len(frames) + scan.garbage + scan.truncated)
+    frames = scan_frame_arrays(data)
+    drops.add_many("garbage", frames.garbage)
+    drops.add_many("truncated", frames.truncated)
+    messages, names = decode_frame_arrays(
+        frames, frame_times_s(frames.ticks, start_s), drops, reference=reference
+    )
+    tracks = assemble_messages(messages, names, source, max_velocity_age_s, drops)
+    return Reading("beast", tracks, drops, len(frames) + frames.garbage + frames.truncated)
 
 
 def read_beast(
