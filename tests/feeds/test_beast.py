@@ -4,6 +4,7 @@ framing's escapes and resynchronisation, and hostile input counted, never raised
 from __future__ import annotations
 
 import gzip
+import random
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,12 @@ import pytest
 
 from deconflict.errors import InputError
 from deconflict.feeds import detect_format, read_feed
-from deconflict.feeds.beast import SURFACE, assemble_beast, scan_frames, to_decoded
+from deconflict.feeds.beast import SURFACE, assemble_beast, decode_frame_arrays, scan_frames, to_decoded
+from deconflict.feeds.beast_scan import frame_times_s, scan_frame_arrays
+from deconflict.feeds.drops import Drops
 from deconflict.tactical.tracks import Tracks
-from tests.feeds.beast_encoder import beast_capture, beast_frame, first_minute, position, velocity
+from tests.feeds.beast_encoder import beast_capture, beast_frame, df17, first_minute, position, velocity
+from tests.feeds.beast_reference import reference_messages
 from tests.feeds.derived import real_tracks
 
 KLM = 0x40621D
@@ -158,3 +162,57 @@ def test_the_shipped_sample_is_the_encoders_and_keeps_its_hostile_frames() -> No
     assert (counts["garbage"], counts["truncated"], counts["bad_crc"]) == (1, 1, 1)
     assert reading.tracks.time_s is not None and reading.tracks.time_s.min() >= 1633609401.0
     assert len(set(reading.tracks.ids.tolist())) == 24 and len(reading.tracks) > 1200
+
+
+def mixed_capture(tracks: Tracks, seed: int) -> bytes:
+    """The first rows' capture with, between its frames, ADS-B messages of the types decoded for
+    their parity only or once per distinct message (half of them damaged), surface positions,
+    short frames and garbage."""
+    rng = random.Random(seed)
+    head = Tracks(
+        tracks.source,
+        tracks.row[:1500],
+        tracks.ids[:1500],
+        tracks.callsigns[:1500],
+        None if tracks.time_s is None else tracks.time_s[:1500],
+        tracks.states.take(np.arange(1500)),
+    )
+    out = bytearray()
+    for frame in scan_frames(beast_capture(head)).frames:
+        out += beast_frame(frame.message, frame.ticks)
+        if rng.random() < 0.3:
+            tc = rng.choice([0, 4, 19, 23, 28, 29, 31, 11, 5])
+            message = bytearray(
+                bytes.fromhex(SURFACE_MESSAGE)
+                if tc == 5
+                else df17(rng.choice([KLM, 0x3C6DD1]), (tc << 51) | rng.getrandbits(51))
+            )
+            if rng.random() < 0.5:
+                message[rng.randrange(1, 14)] ^= 1 << rng.randrange(8)
+            out += beast_frame(bytes(message), frame.ticks)
+        if rng.random() < 0.02:
+            out += rng.choice([b"\x00\xff", beast_frame(bytes.fromhex("5d3c6614c6e7f0"), frame.ticks)])
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("seed", "reference"), [(1, None), (2, (52.3, 4.7))])
+def test_the_file_path_agrees_with_the_message_by_message_reference(
+    tracks: Tracks, seed: int, reference: tuple[float, float] | None
+) -> None:
+    data = mixed_capture(tracks, seed)
+    expected, names, expected_drops = reference_messages(data, "m.beast", 100.0, reference)
+    drops = Drops("m.beast")
+    frames = scan_frame_arrays(data)
+    drops.add_many("garbage", frames.garbage)
+    drops.add_many("truncated", frames.truncated)
+    got, got_names = decode_frame_arrays(
+        frames, frame_times_s(frames.ticks, 100.0), drops, reference=reference
+    )
+    assert got_names == names
+    for name in ("row", "aircraft", "msg_type", "time_s", "callsign", "ground"):
+        assert getattr(got, name).tolist() == getattr(expected, name).tolist(), name
+    for name, values in expected.values.items():
+        assert np.array_equal(got.values[name], values, equal_nan=True), name
+    assert drops.counts == expected_drops.counts and drops.counts["bad_crc"] > 50
+    assert [str(p) for p in drops.examples] == [str(p) for p in expected_drops.examples]
+    assert (got.msg_type == SURFACE).any() == (reference is not None)

@@ -1,0 +1,71 @@
+"""The compiled Beast scan against the Python reference (:func:`~deconflict.feeds.beast.scan_frames`,
+:func:`~deconflict.feeds.beast.frame_times`), and the parity check against rs1090's."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import rs1090
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deconflict.feeds.beast import frame_times, scan_frames
+from deconflict.feeds.beast_scan import frame_times_s, parity_ok, scan_frame_arrays
+from tests.feeds.beast_encoder import beast_frame, df17, position, velocity
+
+KLM = 0x40621D
+FRAMES = [
+    beast_frame(position(KLM, 52.2572, 3.9194, 38000, 0), 0x1A1A001A1A1A, signal=0x1A),
+    beast_frame(velocity(KLM, 450.0, 90.0, 0.0), 12),
+    beast_frame(bytes.fromhex("5d3c6614c6e7f0"), 1 << 47),
+    b"\x1a1" + bytes(7) + b"\x12\x34",
+    b"\x1a4" + bytes(6) + b"\x00" + bytes(14),
+]
+PIECES = st.one_of(
+    st.sampled_from(FRAMES),
+    st.sampled_from(FRAMES).flatmap(lambda f: st.integers(1, len(f) - 1).map(lambda n: f[:n])),
+    st.sampled_from([b"\x1a", b"\x1a\x1a", b"\x1a1", b"\x1a2", b"\x1a3", b"\x1a4", b"\x1a5"]),
+    st.binary(max_size=6),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, max_size=16), st.booleans())
+def test_the_compiled_scan_agrees_with_the_reference(pieces: list[bytes], final: bool) -> None:
+    data = b"".join(pieces)
+    expected = scan_frames(data, final=final)
+    got = scan_frame_arrays(data, final=final)
+    assert (got.garbage, got.truncated, got.rest) == (
+        expected.garbage,
+        expected.truncated,
+        min(expected.rest, len(data)),
+    )
+    assert got.kind.tolist() == [f.kind for f in expected.frames]
+    assert got.ticks.tolist() == [f.ticks for f in expected.frames]
+    assert got.signal.tolist() == [f.signal for f in expected.frames]
+    assert [got.message[k, : len(f.message)].tobytes() for k, f in enumerate(expected.frames)] == [
+        f.message for f in expected.frames
+    ]
+    assert frame_times_s(got.ticks, 7.5).tolist() == frame_times(expected.frames, 7.5)
+
+
+def test_frame_times_keep_the_time_when_the_counter_goes_back_and_follow_its_wrap() -> None:
+    ticks = np.array([(1 << 48) - 12_000_000, 0, (1 << 48) - 5, 12_000_000], dtype=np.int64)
+    assert frame_times_s(ticks, 10.0).tolist() == [10.0, 11.0, 11.0, 12.0]
+    assert frame_times_s(np.empty(0, dtype=np.int64), 0.0).size == 0
+
+
+def test_the_parity_check_rejects_what_rs1090_rejects() -> None:
+    rng = random.Random(16)
+    messages = []
+    for _ in range(400):
+        tc = rng.choice([19, 23, 28, 29, 30])  # types rs1090 rejects for their parity only
+        damaged = bytearray(df17(rng.getrandbits(24), (tc << 51) | rng.getrandbits(51)))
+        if rng.random() < 0.5:
+            damaged[rng.randrange(1, 14)] ^= 1 << rng.randrange(8)
+        messages.append(bytes(damaged))
+    decoded = {m["frame"] for m in rs1090.decode([m.hex() for m in messages], [0.0] * len(messages))}
+    matrix = np.frombuffer(b"".join(messages), dtype=np.uint8).reshape(-1, 14)
+    assert parity_ok(matrix).tolist() == [m.hex() in decoded for m in messages]
+    assert 100 < int(parity_ok(matrix).sum()) < 300
