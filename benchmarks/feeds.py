@@ -10,9 +10,17 @@ line-by-line reference :class:`~deconflict.feeds.SbsAssembler` on the same lines
 and checks that both give the same number of states. One core.
 
 Beast: the same trajectories as Beast frames (the tests' DF17 encoder: an identification,
-a velocity and an airborne position per row), ``--beast-copies`` times with a garbage
-run and a frame with a bad CRC between copies; times :func:`~deconflict.feeds.read_beast`
-(frames to states, rs1090 decoding; best of ``--repeat``) in frames per second.
+a velocity and an airborne position per row), ``--beast-copies`` times, one after the other in
+time, each copy with its own aircraft addresses (so that no copy's messages repeat another's),
+with a garbage run and a frame with a bad CRC between copies; times
+:func:`~deconflict.feeds.read_beast` (frames to states, rs1090 decoding; best of ``--repeat``)
+in frames per second of wall and of CPU time.
+
+One-hour replay: a busy receiver's hour as Beast frames, the sample ``--hour-copies`` times
+over the same hour, each copy with its own addresses and its times moved by a share of the
+sample's span (wrapping around within it), about 300 aircraft at once for 100 copies; the
+time ``deconflict replay`` takes on it, as a process of its own (reading, replay, report),
+in times real time.
 
 ASTERIX: the same trajectories as CAT021 and CAT062 records (the tests' encoder, libasterix),
 ``--asterix-copies`` times with garbage between copies; times :func:`~deconflict.feeds.read_asterix`
@@ -20,25 +28,32 @@ ASTERIX: the same trajectories as CAT021 and CAT062 records (the tests' encoder,
 
 Usage::
 
-    python benchmarks/feeds.py --copies 20 --beast-copies 5 --asterix-copies 1 --json
+    python benchmarks/feeds.py --copies 20 --beast-copies 5 --asterix-copies 1 --hour-copies 100 --json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deconflict.feeds import SbsAssembler, read_asterix, read_beast, read_sbs
-from deconflict.tactical.tracks import read_tracks
+import numpy as np
+
+from deconflict.feeds import Reading, SbsAssembler, read_asterix, read_beast, read_sbs
+from deconflict.tactical.tracks import Tracks, read_tracks
 from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "tests" / "data" / "adsb" / "quickstart-slices.csv.gz"
+sys.path.insert(0, str(ROOT))  # the Beast and ASTERIX encoders live with the tests (not product code)
+HOUR_S = 3600.0
 GARBAGE = (
     "$GPGGA,123519,4807.038,N",
     "MSG,3,1,1,4CA2D6",
@@ -75,37 +90,142 @@ def capture(copies: int, garbage_every: int) -> list[str]:
     return lines
 
 
-def beast(copies: int, repeat: int) -> dict[str, object]:
-    """Frames per second of :func:`read_beast` on a capture of the real trajectories."""
-    sys.path.insert(0, str(ROOT))  # the DF17 encoder lives with the tests (it is not product code)
-    from tests.feeds.beast_encoder import beast_capture, beast_frame, position
+def shifted(tracks: Tracks, copy: int, shift_s: float) -> Tracks:
+    """The tracks as another set of aircraft: addresses changed by ``copy`` (so that their
+    messages differ from the original's), times moved by ``shift_s``."""
+    ids = np.array([f"{int(str(i), 16) ^ (copy * 0x9E3779) & 0xFFFFFF:06x}" for i in tracks.ids.tolist()])
+    assert tracks.time_s is not None
+    return Tracks(tracks.source, tracks.row, ids, tracks.callsigns, tracks.time_s + shift_s, tracks.states)
 
-    one = beast_capture(read_tracks(SAMPLE, require_time=True))
+
+def beast_copies(copies: int) -> bytes:
+    """The sample as Beast frames ``copies`` times, each copy after the previous one in time and
+    with its own addresses, a garbage run and a frame with a bad CRC between copies."""
+    from tests.feeds.beast_encoder import CLOCK_HZ, beast_capture, beast_frame, position, scan_frames
+
+    tracks = read_tracks(SAMPLE, require_time=True)
+    assert tracks.time_s is not None
+    span_s = float(tracks.time_s.max() - tracks.time_s.min()) + 1.0
     bad = bytearray(position(0x40621D, 48.0, 2.0, 30000.0, 0))
     bad[9] ^= 0x04
-    between = b"\x00\xffgarbage" + beast_frame(bytes(bad), 0)
-    data = between.join([one] * copies)
+    out = bytearray()
+    for copy in range(copies):
+        offset = round(copy * span_s * CLOCK_HZ)
+        if copy:
+            out += b"\x00\xffgarbage" + beast_frame(bytes(bad), offset)
+        for kind, body in scan_frames(beast_capture(shifted(tracks, copy, 0.0))):
+            ticks = int.from_bytes(body[:6], "big") + offset
+            out += b"\x1a" + kind + (ticks.to_bytes(6, "big") + body[6:]).replace(b"\x1a", b"\x1a\x1a")
+    return bytes(out)
+
+
+def timed(read: Callable[[], Reading], repeat: int) -> tuple[Reading, float, float]:
+    """The reading, and the best wall and CPU (this process's) seconds of ``repeat`` reads."""
+    best_s = best_cpu_s = float("inf")
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        reading = read()
+        best_s = min(best_s, time.perf_counter() - started)
+        best_cpu_s = min(best_cpu_s, time.process_time() - cpu)
+    return reading, best_s, best_cpu_s
+
+
+def beast(copies: int, repeat: int) -> dict[str, object]:
+    """Frames per second of :func:`read_beast` on a capture of the real trajectories."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "capture.beast"
-        path.write_bytes(data)
-        best_s = float("inf")
-        for _ in range(repeat):
-            started = time.perf_counter()
-            reading = read_beast(path)
-            best_s = min(best_s, time.perf_counter() - started)
+        path.write_bytes(beast_copies(copies))
+        read_beast(path)  # compiles the scan (cached on disk afterwards)
+        reading, best_s, cpu_s = timed(lambda: read_beast(path), repeat)
     return {
         "frames": reading.records,
         "states": len(reading.tracks),
         "dropped": dict(reading.drops.counts),
         "read_s": round(best_s, 3),
+        "cpu_s": round(cpu_s, 3),
         "frames_per_s": round(reading.records / best_s),
+        "frames_per_cpu_s": round(reading.records / cpu_s),
+    }
+
+
+def hour_capture(copies: int) -> tuple[bytes, float, int]:
+    """One hour of a busy receiver as Beast frames: the sample ``copies`` times, each copy with its
+    own addresses and its times moved by ``copy / copies`` of the sample's span (wrapping around
+    within it), the hour's rows kept. Returns the capture, its start time and its aircraft count."""
+    from tests.feeds.beast_encoder import beast_capture
+
+    tracks = read_tracks(SAMPLE, require_time=True)
+    assert tracks.time_s is not None
+    start_s = float(tracks.time_s.min())
+    span_s = float(tracks.time_s.max()) - start_s + 1.0
+    rows, ids, times = [], [], []
+    for copy in range(copies):
+        time_s = start_s + (tracks.time_s - start_s + copy * span_s / copies) % span_s
+        keep = np.flatnonzero(time_s < start_s + HOUR_S)
+        rows.append(keep)
+        ids.append(shifted(tracks, copy, 0.0).ids[keep])
+        times.append(time_s[keep])
+    time_s = np.concatenate(times)
+    order = np.argsort(time_s, kind="stable")
+    source = np.concatenate(rows)[order]
+    all_ids = np.concatenate(ids)[order]
+    merged = Tracks(
+        "hour",
+        np.arange(1, order.size + 1),
+        all_ids,
+        tracks.callsigns[source],
+        time_s[order],
+        tracks.states.take(source),
+    )
+    return beast_capture(merged), start_s, len(set(all_ids.tolist()))
+
+
+def hour(copies: int) -> dict[str, object]:
+    """``deconflict replay`` of a one-hour busy capture, end to end (a process of its own), in
+    times real time."""
+    from tests.feeds.beast_encoder import scan_frames
+
+    data, start_s, aircraft = hour_capture(copies)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hour.beast"
+        path.write_bytes(data)
+        command = [
+            sys.executable,
+            "-m",
+            "deconflict",
+            "replay",
+            "--format",
+            "beast",
+            "--start-time",
+            str(start_s),
+            "--json",
+            str(path),
+        ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        wall_s = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"replay failed ({done.returncode}): {done.stderr[-2000:]}")
+    report = json.loads(done.stdout)
+    read = len(scan_frames(data))
+    return {
+        "copies": copies,
+        "aircraft": aircraft,
+        "frames": read,
+        "frames_per_real_s": round(read / HOUR_S),
+        "incidents": len(report.get("incidents", [])),
+        "alerts": len(report.get("alerts", [])),
+        "wall_s": round(wall_s, 1),
+        "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
+        "x_real_time": round(HOUR_S / wall_s, 1),
     }
 
 
 def asterix(copies: int, repeat: int) -> dict[str, object]:
     """Records per second of :func:`read_asterix` on CAT021 and CAT062 recordings of the real
     trajectories (one file of each category)."""
-    sys.path.insert(0, str(ROOT))  # the encoder lives with the tests (it is not product code)
     from tests.feeds.asterix_encoder import recording
 
     tracks = read_tracks(SAMPLE, require_time=True)
@@ -150,6 +270,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="copies of the sample as CAT021 and as CAT062 (default 1: ~19,000 records each)",
     )
+    parser.add_argument(
+        "--hour-copies",
+        type=int,
+        default=100,
+        help="copies of the sample in the one-hour busy capture replayed by `deconflict replay`"
+        " (default 100: ~300 aircraft at once; 0: none)",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -180,12 +307,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     beast_result = beast(args.beast_copies, args.repeat) if args.beast_copies else None
     asterix_result = asterix(args.asterix_copies, args.repeat) if args.asterix_copies else None
+    hour_result = hour(args.hour_copies) if args.hour_copies else None
     if args.json:
         document: dict[str, object] = dict(result)
         if beast_result is not None:
             document["beast"] = beast_result
         if asterix_result is not None:
             document["asterix"] = asterix_result
+        if hour_result is not None:
+            document["hour"] = hour_result
         print(json.dumps(document, indent=2))
     else:
         print(
@@ -198,13 +328,21 @@ def main(argv: list[str] | None = None) -> int:
             b = beast_result
             print(
                 f"Beast: {b['frames']:,} frames -> {b['states']:,} states in {b['read_s']:.2f} s: "
-                f"{b['frames_per_s']:,} frames/s; dropped {b['dropped']}"
+                f"{b['frames_per_s']:,} frames/s ({b['cpu_s']:.2f} s CPU: "
+                f"{b['frames_per_cpu_s']:,} frames/CPU s); dropped {b['dropped']}"
             )
         for name, a in (asterix_result or {}).items():
             assert isinstance(a, dict)
             print(
                 f"ASTERIX {name.upper()}: {a['records']:,} records -> {a['states']:,} states in "
                 f"{a['read_s']:.2f} s: {a['records_per_s']:,} records/s; dropped {a['dropped']}"
+            )
+        if hour_result is not None:
+            h = hour_result
+            print(
+                f"One-hour replay: {h['frames']:,} frames ({h['frames_per_real_s']:,}/s), "
+                f"{h['aircraft']:,} aircraft, {h['incidents']:,} incidents, {h['alerts']:,} alerts: "
+                f"`deconflict replay` in {h['wall_s']} s ({h['cpu_s']} s CPU): x{h['x_real_time']} real time"
             )
     return 0 if result["identical"] else 1
 
