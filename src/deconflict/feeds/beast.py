@@ -311,9 +311,12 @@ def _decoded(
     if len(found) == len(hexes):
         return list(range(len(hexes))), found
     kept: list[int] = []
-    for k, text in enumerate(hexes):
-        if len(kept) < len(found) and found[len(kept)].get("frame") == text:
-            kept.append(k)
+    k, n = 0, len(hexes)
+    for text in [m.get("frame") for m in found]:  # in order: skip the messages left out
+        while k < n and hexes[k] != text:
+            k += 1
+        kept.append(k)
+        k += 1
     return kept, found
 
 
