@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from deconflict.feeds import Reading, SbsAssembler, read_asterix, read_beast, read_sbs
+from deconflict.tactical.states import States
 from deconflict.tactical.tracks import Tracks, read_tracks
 from deconflict.units import FT_PER_MIN_TO_MPS, FT_TO_M, KT_TO_MPS
 
@@ -150,32 +151,42 @@ def beast(copies: int, repeat: int) -> dict[str, object]:
 
 def hour_capture(copies: int) -> tuple[bytes, float, int]:
     """One hour of a busy receiver as Beast frames: the sample ``copies`` times, each copy with its
-    own addresses and its times moved by ``copy / copies`` of the sample's span (wrapping around
-    within it), the hour's rows kept. Returns the capture, its start time and its aircraft count."""
+    own addresses, its times moved by ``copy / copies`` of the sample's span (wrapping around
+    within it) and its positions moved to a cell of a 10-column grid of 0.5 deg of latitude by
+    0.8 deg of longitude (about 30 NM each way: a receiver's 150 NM around the sample's airspace,
+    rather than every copy on the same routes a minute apart), the hour's rows kept. Returns the
+    capture, its start time and its aircraft count."""
     from tests.feeds.beast_encoder import beast_capture
 
     tracks = read_tracks(SAMPLE, require_time=True)
     assert tracks.time_s is not None
     start_s = float(tracks.time_s.min())
     span_s = float(tracks.time_s.max()) - start_s + 1.0
-    rows, ids, times = [], [], []
+    rows, ids, times, dlat, dlon = [], [], [], [], []
+    rows_of_grid = -(-copies // 10)
     for copy in range(copies):
         time_s = start_s + (tracks.time_s - start_s + copy * span_s / copies) % span_s
         keep = np.flatnonzero(time_s < start_s + HOUR_S)
         rows.append(keep)
         ids.append(shifted(tracks, copy, 0.0).ids[keep])
         times.append(time_s[keep])
+        dlat.append(np.full(keep.size, 0.5 * (copy // 10 - (rows_of_grid - 1) / 2)))
+        dlon.append(np.full(keep.size, 0.8 * (copy % 10 - 4.5)))
     time_s = np.concatenate(times)
     order = np.argsort(time_s, kind="stable")
     source = np.concatenate(rows)[order]
     all_ids = np.concatenate(ids)[order]
+    s = tracks.states.take(source)
+    states = States(
+        s.lat_deg + np.concatenate(dlat)[order],
+        s.lon_deg + np.concatenate(dlon)[order],
+        s.alt_m,
+        s.gs_mps,
+        s.trk_deg,
+        s.vs_mps,
+    )
     merged = Tracks(
-        "hour",
-        np.arange(1, order.size + 1),
-        all_ids,
-        tracks.callsigns[source],
-        time_s[order],
-        tracks.states.take(source),
+        "hour", np.arange(1, order.size + 1), all_ids, tracks.callsigns[source], time_s[order], states
     )
     return beast_capture(merged), start_s, len(set(all_ids.tolist()))
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from deconflict.errors import InputError
-from deconflict.feeds import detect_format, read_feed
+from deconflict.feeds import beast, detect_format, read_feed
 from deconflict.feeds.beast import SURFACE, assemble_beast, decode_frame_arrays, scan_frames, to_decoded
 from deconflict.feeds.beast_scan import frame_times_s, scan_frame_arrays
 from deconflict.feeds.drops import Drops
@@ -195,10 +195,18 @@ def mixed_capture(tracks: Tracks, seed: int) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.parametrize(("seed", "reference"), [(1, None), (2, (52.3, 4.7))])
+@pytest.mark.parametrize(
+    ("seed", "reference", "per_call"), [(1, None, None), (2, (52.3, 4.7), None), (3, None, 300)]
+)
 def test_the_file_path_agrees_with_the_message_by_message_reference(
-    tracks: Tracks, seed: int, reference: tuple[float, float] | None
+    tracks: Tracks,
+    seed: int,
+    reference: tuple[float, float] | None,
+    per_call: int | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if per_call is not None:  # positions decoded by groups of aircraft, as in a long capture
+        monkeypatch.setattr(beast, "POSITIONS_PER_CALL", per_call)
     data = mixed_capture(tracks, seed)
     expected, names, expected_drops = reference_messages(data, "m.beast", 100.0, reference)
     drops = Drops("m.beast")
