@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import rs1090
@@ -318,7 +318,8 @@ def _decoded(
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """rs1090's messages for ``hexes`` and which of them it kept: it leaves out a message whose
     parity (CRC) does not check, or with a field out of range."""
-    found: list[dict[str, Any]] = list(rs1090.decode(hexes, times_s, reference=reference)) if hexes else []
+    # rs1090's messages are dictionaries (typed by kind): read here by key, as _checked does
+    found = cast(list[dict[str, Any]], rs1090.decode(hexes, times_s, reference=reference) if hexes else [])
     if len(found) == len(hexes):
         return list(range(len(hexes))), found
     kept: list[int] = []

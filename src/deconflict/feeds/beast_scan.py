@@ -132,7 +132,7 @@ def _scan_py(
             continue
         value = 0
         for b in range(6):
-            value = (value << 8) | np.int64(body[b])
+            value = (value << 8) | int(body[b])
         kind[count] = k
         ticks[count] = value
         signal[count] = body[6]
