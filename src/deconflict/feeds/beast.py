@@ -17,6 +17,13 @@ with a field out of its range, e.g. an altitude code above 50,175 ft) is dropped
 ``bad_crc``. Mode A/C, status frames and other Mode S messages carry no state and are
 skipped (read, not dropped).
 
+A file (:func:`assemble_beast`) is split by a compiled scan (:mod:`deconflict.feeds.beast_scan`)
+and decoded in a few rs1090 calls (:func:`decode_frame_arrays`): positions in order, by groups
+of aircraft; identification, velocity and operational status messages once per distinct
+message; ADS-B messages of a type carrying no state only have their parity checked (they are
+``bad_crc`` exactly when rs1090 would reject them). The live path (:class:`BeastAssembler`)
+decodes message by message; the tests check the file path against that way of decoding.
+
 Time: the MLAT counter has no epoch. A file's states are timed ``start_s`` plus the
 counter's elapsed time since the file's first frame (12 MHz ticks; the counter wraps
 at 2**48); ``start_s`` defaults to 0 (times are seconds into the capture: give
