@@ -6,7 +6,9 @@ acknowledgement, the escalation, the cycle's alerts and incidents, the comment,
 the probe alarm), so a fact is never stored without its event nor an event
 without its fact. The outbox numbers events in commit order, 1, 2, ... per
 database (gaps allowed: a rolled-back transaction may use a number): the
-``id`` a client sees on every frame and gives back to resume
+``id`` of every frame, which a client is shown through a keyed permutation
+(:mod:`deconflict.channel.public_ids`: one counter numbers every party's events,
+so the numbers themselves would count the others') and gives back to resume
 (:meth:`EventOutbox.since`). Numbers grow in commit order because writers are
 serialised (SQLite's one writer; PostgreSQL's writer lock), so whatever a reader
 sees of the outbox is every event up to some number.

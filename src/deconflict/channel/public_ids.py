@@ -1,23 +1,26 @@
 """The ids a party is shown: a keyed permutation of the channel's row ids, one per kind.
 
-Conflicts, messages, incidents and alerts are numbered by counters the whole
-channel shares. Shown as they are, a party reading the gaps between the ids it
-is given would count what the others did, and when. So every id a party sees
-is the row id put through a keyed pseudo-random permutation (a four-round
-Feistel network over 52 bits, BLAKE2b keyed with the database's secret as the
-round function), one permutation per kind: consecutive rows get unrelated ids,
-and the gaps between them carry no count.
+Conflicts, messages, incidents, alerts and events (the outbox's rows, pushed on
+``/v1/events``) are numbered by counters the whole channel shares. Shown as they
+are, a party reading the gaps between the ids it is given would count what the
+others did, and when. So every id a party sees is the row id put through a
+keyed pseudo-random permutation (a four-round Feistel network over 52 bits,
+BLAKE2b keyed with the database's secret as the round function), one
+permutation per kind: consecutive rows get unrelated ids, and the gaps between
+them carry no count.
 
 - Public ids are positive integers up to ``2**52``, exact as JavaScript
   numbers (the web map reads them from JSON); alerts keep their form ``a-<n>``.
-- A public id decodes back to its row id (paths, the ``before`` cursor); an id
-  that is no row's, or not a number at all, decodes to :data:`NO_ROW`, which
-  every store answers as missing: the same 404 as any other unknown id.
+- A public id decodes back to its row id (paths, the ``before`` cursor, the last
+  event id an events connection resumes from); an id that is no row's, or not a
+  number at all, decodes to :data:`NO_ROW`, which every store answers as
+  missing: the same 404 as any other unknown id (and, to resume events, the same
+  answer as an id too old to resume from).
 - The secret is the database's (created with it, kept in it, copied by its
   backups), so ids are the same after a restart or a restore. Whoever holds
   the database holds the row ids anyway: the secret hides nothing from them.
 
-The order of public ids means nothing: listings keep the row order.
+The order of public ids means nothing: listings keep the row order, events come in it.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class IdKind(StrEnum):
     MESSAGE = "message"
     INCIDENT = "incident"
     ALERT = "alert"
+    EVENT = "event"
 
 
 def new_secret() -> bytes:

@@ -157,9 +157,8 @@ export class EventStream {
         this.delayMs = 1000;
         this.onState("connected");
       }
-      if (Number.isInteger(frame.id) && (this.lastEventId === null || frame.id > this.lastEventId)) {
-        this.lastEventId = frame.id;
-      }
+      // Ids are opaque, in no order; frames come in order, so the latest frame's id is the last event's.
+      if (Number.isInteger(frame.id) && this.socket === socket) this.lastEventId = frame.id;
       this.onEvent(frame);
     });
     socket.addEventListener("close", (event) => {

@@ -17,11 +17,15 @@ Frames
 ------
 Every frame is a JSON object with a ``type``. First ``{"type": "ready",
 "party": NAME}`` once the connection is subscribed; then, as they happen, the
-party's events, each with its ``id`` (after ``type``): the event's number in the
-database's outbox (:mod:`deconflict.channel.outbox`), 1, 2, ... in the order the
-facts were committed, gaps allowed. Ids on one connection only grow; the frames
-of one event (an ``alerts`` event over :data:`MAX_ALERTS_PER_FRAME` changes, a
-cycle's ``incident`` frames) share its id and come together:
+party's events, in the order the facts were committed, each with its ``id``
+(after ``type``): the event's number in the database's outbox
+(:mod:`deconflict.channel.outbox`) as parties are shown it
+(:mod:`deconflict.channel.public_ids`), a whole number from 1 to ``2**52``
+unrelated to the ids before and after it. The outbox numbers every party's
+events with one counter; shown as they are, the gaps between a party's ids would
+count the others' events. So ids are opaque: equal or not, never in an order.
+The frames of one event (an ``alerts`` event over :data:`MAX_ALERTS_PER_FRAME`
+changes, a cycle's ``incident`` frames) share its id and come together:
 
 - ``conflict``: ``{"conflict": ...}``, the party's own view (as ``GET /v1/conflicts``);
 - ``message``: ``{"message": ...}``, a message the party received; pushing it
@@ -61,17 +65,24 @@ channel, with the id of the last event it received: the ``Last-Event-ID`` header
 (as server-sent events name it), ``"last_event_id"`` in its auth frame, or the
 ``last_event_id`` query parameter (an id is no secret). After ``ready`` it is sent
 every later event of its own, once and in order, read from the outbox (the
-frames as they were pushed live), then the live ones: no gap, no duplicate.
+frames as they were pushed live, ids included), then the live ones: no gap, no
+duplicate. Every node of a cluster shows the same ids (the database's secret
+makes them), so the id one node showed resumes on any other.
 Live events that come meanwhile wait, and those already sent from the outbox
 are dropped. Alerts are resent too: their frames are the changes of each cycle,
 and a client that applies them in order ends at the current state (those that
 wait together are coalesced as live ones are). A value that is not a whole number
-from 0 closes the connection with 1007. Without a last id a connection gets the
-events from its ``ready`` on, as before: the REST routes give the state then.
+from 0 (below ``2**63``) closes the connection with 1007. Without a last id a
+connection gets the events from its ``ready`` on, as before: the REST routes
+give the state then; with ``0``, every event the outbox keeps.
 The outbox keeps events ``events_keep_s`` (:func:`prune_events`): a client whose
-last id is below the latest pruned one is first sent ``{"type": "gap", "after":
-LAST, "pruned_through": ID}``, then every event after ``ID``; what it missed in
-between it reads from the REST routes.
+last event was pruned is first sent ``{"type": "gap", "after": LAST,
+"pruned_through": ID}`` (``LAST`` the id it gave, ``ID`` the latest pruned
+event's, as shown: a client may resume from it), then every event after ``ID``;
+what it missed in between it reads from the REST routes. Any other id that is
+not one of the party's events the outbox keeps (another party's, a number no
+event was shown as) is answered as ``0`` is: that gap frame when events were
+pruned, then every event kept; so the answer never tells whose an id is.
 
 Sending
 -------
@@ -144,6 +155,7 @@ from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.events import (
     Event,
     EventKind,
+    EventOutbox,
     OperationNotice,
     SessionEndedError,
     SlowConsumerError,
@@ -154,7 +166,7 @@ from deconflict.channel.ledger import LedgerEntry
 from deconflict.channel.live import AlertBatch, CommentNotice, IncidentBatch
 from deconflict.channel.messages import Message
 from deconflict.channel.parties import Party, authenticate, hash_token
-from deconflict.channel.public_ids import IdKind
+from deconflict.channel.public_ids import NO_ROW, IdKind, PublicIds
 from deconflict.channel.service.logins import record_login_failure
 from deconflict.channel.service.messages import deliver_pushed, pass_deadlines, send_batch
 from deconflict.channel.sessions import credential_ending
@@ -348,11 +360,11 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party
     return None
 
 
-def _with_id(event: Event, frame: dict[str, Any]) -> dict[str, Any]:
-    """``frame`` with its event's ``id`` (first after ``type``), when the event has one."""
+def _with_id(event: Event, frame: dict[str, Any], ids: PublicIds) -> dict[str, Any]:
+    """``frame`` with its event's ``id`` as parties are shown it (first after ``type``), when the event has one."""
     if event.id is None:
         return frame
-    return {"type": frame["type"], "id": event.id, **frame}
+    return {"type": frame["type"], "id": ids.public(IdKind.EVENT, event.id), **frame}
 
 
 def _alert_frames(batch: AlertBatch, services: Services) -> list[dict[str, Any]]:
@@ -378,7 +390,8 @@ def _alert_frames(batch: AlertBatch, services: Services) -> list[dict[str, Any]]
 def _alert_texts(event: Event, services: Services) -> list[str]:
     """The ``alerts`` frames of an ``alerts`` event as JSON texts, each with the event's id."""
     assert isinstance(event.subject, AlertBatch)
-    return [json.dumps(_with_id(event, frame)) for frame in _alert_frames(event.subject, services)]
+    ids = services.public_ids
+    return [json.dumps(_with_id(event, frame, ids)) for frame in _alert_frames(event.subject, services)]
 
 
 def _frame(event: Event, services: Services, language: str) -> dict[str, Any]:
@@ -469,9 +482,10 @@ async def _send_events(
             for notice in event.subject.notices:
                 incident = IncidentOut.of(notice.incident, services.public_ids).model_dump(mode="json")
                 frame = {"type": str(event.kind), "state": str(notice.state), **incident}
-                await websocket.send_text(json.dumps(_with_id(event, frame)))
+                await websocket.send_text(json.dumps(_with_id(event, frame, services.public_ids)))
         else:
-            await websocket.send_text(json.dumps(_with_id(event, _frame(event, services, language))))
+            frame = _frame(event, services, language)
+            await websocket.send_text(json.dumps(_with_id(event, frame, services.public_ids)))
     deliveries.add(
         [e.subject.id for e in batch if e.kind is EventKind.MESSAGE and isinstance(e.subject, Message)]
     )
@@ -485,14 +499,20 @@ async def _push(
     deliveries: _Deliveries,
     resume_after: int | None,
 ) -> None:
-    """Send what the client missed after ``resume_after`` (the outbox's events), then each batch of
-    live events; messages received are then marked delivered (by ``deliveries``)."""
+    """Send what the client missed after ``resume_after`` (the id of its last event, as shown: the
+    outbox's events), then each batch of live events; messages received are then marked delivered
+    (by ``deliveries``)."""
     outbox = services.events.outbox
     if resume_after is not None:
-        given = resume_after
-        pruned_id = 0 if outbox is None else await run_in_threadpool(outbox.pruned_id)
+        pruned_id = NO_ROW if outbox is None else await run_in_threadpool(outbox.pruned_id)
+        given = NO_ROW
+        if outbox is not None:
+            given = await run_in_threadpool(
+                _resumed_row, outbox, services.public_ids, subscription.party, resume_after, pruned_id
+            )
         if given < pruned_id:  # some of what the client missed is gone: say so, then the rest
-            gap = {"type": "gap", "after": given, "pruned_through": pruned_id}
+            shown_pruned = services.public_ids.public(IdKind.EVENT, pruned_id)
+            gap = {"type": "gap", "after": resume_after, "pruned_through": shown_pruned}
             await websocket.send_text(json.dumps(gap))
             given = pruned_id
         while outbox is not None:
@@ -506,6 +526,22 @@ async def _push(
     while True:
         batch = await subscription.next_batch()
         await _send_events(websocket, batch, services, language, deliveries)
+
+
+def _resumed_row(outbox: EventOutbox, ids: PublicIds, party: str, shown: int, pruned_id: int) -> int:
+    """The outbox row to resume ``party``'s events after, from the id its client gave (``shown``).
+
+    One of the party's events the outbox keeps resumes after its row; one pruned
+    (or the latest pruned, as the ``gap`` frame shows it) after its row too, which
+    is the gap. Any other, another party's event or no event at all, is
+    :data:`~deconflict.channel.public_ids.NO_ROW`, as ``0`` is: the same answer
+    whoever's it is, so resuming tells no party whether an id is another's.
+    """
+    row = ids.row(IdKind.EVENT, shown)
+    if row == NO_ROW or row <= pruned_id:
+        return row
+    kept = outbox.since(party, row - 1, 1)
+    return row if kept and kept[0].id == row else NO_ROW
 
 
 def _tracks_frame(services: Services, party: str) -> str:
@@ -698,7 +734,9 @@ async def events(websocket: WebSocket, lang: str | None = None, tracks: bool = F
         return
     language = choose_language(lang, websocket.headers.get("accept-language"))
     try:
-        subscription = services.events.subscribe(party.name, credential, resume_after)
+        # Resuming, live events wait from now on; after which row is known once the outbox is read (_push).
+        held_after = None if resume_after is None else NO_ROW
+        subscription = services.events.subscribe(party.name, credential, held_after)
     except TooManyConnectionsError as exc:
         await websocket.close(CLOSE_TRY_AGAIN_LATER, str(exc)[:120])
         return
