@@ -3,9 +3,11 @@
 Three ``deconflict serve`` nodes share one PostgreSQL database and the 3-server
 JetStream cluster of ``tests/cluster/servers.py`` (``--nats``). Blue sends
 signed messages to red through node 1 while red's ``/v1/events`` socket is on
-node 2: each reaches red once, in order, ids growing. Red then loses its node
+node 2: each reaches red once, in order (the ids red is shown, opaque, decode with
+the database's secret to outbox rows that grow). Red then loses its node
 (the socket closes), blue sends more, and red reconnects to node 3 with its
-last event id (``Last-Event-ID``): it gets every later message once, no gap, no
+last event id (``Last-Event-ID``), as node 2 showed it: node 3 decodes it alike (the
+secret is the database's), and red gets every later message once, no gap, no
 duplicate, then the live ones. With two of the three NATS servers killed the
 stream has no quorum: filings and messages still commit (201), and once the
 servers are back red is pushed every message it missed, in order, exactly once.
@@ -24,9 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from deconflict.channel.messages import MessageContent
+from deconflict.channel.public_ids import NO_ROW, IdKind, PublicIds
 from tests.builders import box_feature, plan, signed_message_body
 from tests.cluster.nodes import events_socket, node_processes, nodes
 from tests.cluster.servers import NatsCluster
@@ -47,11 +51,21 @@ def send(url: str, sender: Party, to: str, text: str) -> float:
     return time.perf_counter()
 
 
-def assert_once_in_order(frames: list[dict[str, Any]], texts: list[str]) -> None:
-    """Exactly ``texts``, in order, with event ids that only grow."""
+def event_rows(postgres_url: str, frames: list[dict[str, Any]]) -> list[int]:
+    """The outbox rows of the frames' events: their shown ids decoded with the database's secret."""
+    with psycopg.connect(postgres_url) as db:
+        found = db.execute("SELECT secret FROM public_id_secret").fetchone()
+    assert found is not None
+    ids = PublicIds(bytes.fromhex(str(found[0])))
+    return [ids.row(IdKind.EVENT, int(f["id"])) for f in frames]
+
+
+def assert_once_in_order(postgres_url: str, frames: list[dict[str, Any]], texts: list[str]) -> None:
+    """Exactly ``texts``, in order, with event ids that decode to growing rows (and are not those rows)."""
     assert [str(f["message"]["text"]) for f in frames] == texts
-    ids = [int(f["id"]) for f in frames]
-    assert ids == sorted(set(ids)), ids
+    rows = event_rows(postgres_url, frames)
+    assert NO_ROW not in rows and rows == sorted(set(rows)), rows
+    assert all(int(f["id"]) != row for f, row in zip(frames, rows, strict=True))
 
 
 @pytest.fixture
@@ -114,7 +128,7 @@ def test_events_cross_nodes_once_and_resume_on_another_node(
             red_socket.wait_for(len(texts))
             time.sleep(0.5)  # a duplicate, if one were coming
             assert not red_socket.errors, red_socket.errors
-            assert_once_in_order(red_socket.messages(), texts)
+            assert_once_in_order(fresh_postgres_url, red_socket.messages(), texts)
             with red_socket.lock:
                 pushed_at = [t for t, f in red_socket.frames if f["type"] == "message"]
                 conflicts = [f for _, f in red_socket.frames if f["type"] == "conflict"]
@@ -138,8 +152,9 @@ def test_events_cross_nodes_once_and_resume_on_another_node(
                 send(node_2, blue, "red", text)
             resumed.wait_for(len(texts) - 61 + len(missed) + len(live))
             time.sleep(0.5)
-            assert_once_in_order(resumed.messages(), texts[61:] + missed + live)
-            assert int(resumed.messages()[0]["id"]) > last_id
+            assert_once_in_order(fresh_postgres_url, resumed.messages(), texts[61:] + missed + live)
+            last_row, first_row = event_rows(fresh_postgres_url, [{"id": last_id}, resumed.messages()[0]])
+            assert first_row > last_row
     print(
         f"\n{LATENCY_MESSAGES} messages sent on node 1, pushed on node 2: "
         f"p50 {_percentile_ms(latencies_s, 50):.1f} ms, p99 {_percentile_ms(latencies_s, 99):.1f} ms"
@@ -183,7 +198,7 @@ def test_with_two_of_three_nats_servers_down_filings_commit_and_events_follow_in
         socket.wait_for(2 + len(during))
         time.sleep(0.5)
         assert not socket.errors, socket.errors
-        assert_once_in_order(socket.messages(), ["before", *during, "after"])
+        assert_once_in_order(fresh_postgres_url, socket.messages(), ["before", *during, "after"])
     assert time.monotonic() - started < 90.0
 
 
@@ -205,7 +220,7 @@ def test_when_the_relaying_node_dies_another_relays_and_nothing_is_lost_or_doubl
             socket.wait_for(len(texts))
             time.sleep(0.5)  # a duplicate, if one were coming
             assert not socket.errors, socket.errors
-            assert_once_in_order(socket.messages(), texts)
+            assert_once_in_order(fresh_postgres_url, socket.messages(), texts)
         taken_over = [n for n in range(3) if n != relay and "this node relays" in _log(tmp_path, n)]
         assert len(taken_over) == 1, "one other node took the relay over"
     assert time.monotonic() - started < 60.0
