@@ -607,26 +607,66 @@ def test_without_vendor_assets_the_page_says_run_make(tmp_path: Path) -> None:
 
 
 def test_the_live_connection_comes_back_by_itself(world: World, tmp_path: Path) -> None:
+    """Dropped, the page reconnects with the (opaque) id of the last event it got: it is sent what it missed once."""
     from playwright.sync_api import sync_playwright
 
+    red = ChannelClient(world.url, world.parties["red"].token, private_key_pem=world.parties["red"].key)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.set_default_timeout(TIMEOUT_MS)
             sockets: list[Any] = []
+            to_server_frames: list[list[dict[str, Any]]] = []  # per connection, what the page sent
+            to_page_frames: list[list[dict[str, Any]]] = []  # per connection, what the server sent
 
             def relay(route: Any) -> None:  # the page's event connection, relayed to the real server
-                sockets.append((route, route.connect_to_server()))
+                server = route.connect_to_server()
+                sent: list[dict[str, Any]] = []
+                received: list[dict[str, Any]] = []
+                to_server_frames.append(sent)
+                to_page_frames.append(received)
+
+                def up(message: str | bytes) -> None:
+                    sent.append(json.loads(message))
+                    server.send(message)
+
+                def down(message: str | bytes) -> None:
+                    received.append(json.loads(message))
+                    route.send(message)
+
+                route.on_message(up)
+                server.on_message(down)
+                sockets.append((route, server))
+
+            def texts_on(connection: int) -> list[str]:
+                frames = to_page_frames[connection]
+                return [str(f["message"]["text"]) for f in frames if f["type"] == "message"]
+
+            def until(condition: Any) -> None:
+                deadline = time.monotonic() + TIMEOUT_MS / 1000
+                while not condition():
+                    assert time.monotonic() < deadline, "timed out"
+                    page.wait_for_timeout(50)
 
             page.route_web_socket(re.compile(r"/v1/events"), relay)
             _log_in(page, world, world.parties["blue"], tmp_path)
             assert len(sockets) == 1
+            # Several events: their ids in no order, the last is seldom the largest (the page once kept that).
+            for n in range(6):
+                red.send("blue", "FREE", text=f"before the drop {n}", reply_by=None)
+            until(lambda: "before the drop 5" in texts_on(0))
+            last_id = [f["id"] for f in to_page_frames[0] if "id" in f][-1]
             to_page, to_server = sockets[0]
             to_server.close()
             to_page.close(code=1011, reason="dropped")  # as a proxy or a restart would
             page.wait_for_selector("#ws-state:not([data-state=connected])")
+            red.send("blue", "FREE", text="while away", reply_by=None)
             page.wait_for_selector("#ws-state[data-state=connected]")  # reconnected and authenticated again
             assert len(sockets) == 2
+            auth = to_server_frames[1][0]
+            assert (auth["type"], auth["last_event_id"]) == ("auth", last_id)
+            until(lambda: "while away" in texts_on(1))
+            assert texts_on(1) == ["while away"]  # what it missed, once; nothing it had
         finally:
             browser.close()
