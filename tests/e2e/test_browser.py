@@ -607,7 +607,7 @@ def test_without_vendor_assets_the_page_says_run_make(tmp_path: Path) -> None:
 
 
 def test_the_live_connection_comes_back_by_itself(world: World, tmp_path: Path) -> None:
-    """Dropped, the page reconnects with the (opaque) id of the last event it got: it is sent what it missed once."""
+    """Dropped, the page reconnects with the opaque id of the last event it got: sent what it missed, once."""
     from playwright.sync_api import sync_playwright
 
     red = ChannelClient(world.url, world.parties["red"].token, private_key_pem=world.parties["red"].key)

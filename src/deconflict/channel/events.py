@@ -40,7 +40,8 @@ stored ones after its last id (:meth:`Subscription.go_live`), then drops the
 live ones it has already been given: every later event once, no gap, no
 duplicate. Numbered alert changes waiting take the id of the latest cycle they
 carry and move behind the events queued before it, so ids on one connection
-only grow.
+only grow (the outbox's numbers, these; parties are shown them permuted:
+:mod:`deconflict.channel.public_ids`).
 
 A subscription may be bound to the credential that opened it (its token's
 hash): :meth:`EventBus.end_sessions` ends every subscription whose credential

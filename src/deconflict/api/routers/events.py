@@ -361,7 +361,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Party
 
 
 def _with_id(event: Event, frame: dict[str, Any], ids: PublicIds) -> dict[str, Any]:
-    """``frame`` with its event's ``id`` as parties are shown it (first after ``type``), when the event has one."""
+    """``frame`` with its event's ``id`` as parties are shown it (first after ``type``), if it has one."""
     if event.id is None:
         return frame
     return {"type": frame["type"], "id": ids.public(IdKind.EVENT, event.id), **frame}
