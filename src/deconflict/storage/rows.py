@@ -4,7 +4,7 @@ Both backends keep the same columns (a test keeps their schemas from drifting
 apart), so they share the encoders and decoders here: volumes as WKB shapes
 and plain columns, their search boxes cut to :data:`PARTS_PER_VOLUME` per
 volume, conflicts as JSON lists of their fields in field order, conflict
-lifecycles, audit entries and incidents. A decoder takes any mapping by column
+lifecycles, audit entries, incidents and blind relay sessions. A decoder takes any mapping by column
 name (an ``sqlite3.Row`` or a psycopg dictionary row).
 """
 
@@ -22,6 +22,7 @@ from typing import Any
 import shapely
 
 from deconflict.channel.audit import AuditEntry
+from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side
 from deconflict.channel.keys import generate_key_pair
 from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
@@ -46,6 +47,7 @@ __all__ = [
     "TIME_ORIGIN_S",
     "alert_number",
     "audit_entry",
+    "check_relay_rate",
     "closest_columns",
     "conflict_from_json",
     "conflict_to_json",
@@ -56,6 +58,9 @@ __all__ = [
     "lifecycle_from_row",
     "lifecycle_row",
     "message_from_row",
+    "pair_arguments",
+    "relay_session_from_rows",
+    "relay_window_arguments",
     "volume_row",
     "volume_rows",
     "volumes_from_rows",
@@ -442,4 +447,42 @@ def incident_from_row(row: Row, comments: tuple[IncidentComment, ...]) -> Incide
         ),
         comments=comments,
         withheld=tuple(p for p in str(row["withheld"]).split(",") if p),
+    )
+
+
+def pair_arguments(since_s: float, party_a: str, party_b: str) -> tuple[float, str, str, str, str]:
+    """The arguments of a query for the blind sessions of two parties, either one the initiator, by
+    start: ``started_s > ? AND ((initiator = ? AND peer = ?) OR (initiator = ? AND peer = ?))``."""
+    return (since_s, party_a, party_b, party_b, party_a)
+
+
+def check_relay_rate(session: RelaySession, started: Sequence[Row], per_pair_per_hour: int) -> None:
+    """Refuse ``session`` when its pair's sessions ``started`` (rows with ``started_s``, the hour
+    before it: :func:`~deconflict.channel.blind_relay.rate_window_start`) reach the bound.
+
+    Raises
+    ------
+    BlindRateError
+        As :func:`~deconflict.channel.blind_relay.rate_error` words it.
+    """
+    refused = rate_error(session, [float(r["started_s"]) for r in started], per_pair_per_hour)
+    if refused is not None:
+        raise refused
+
+
+def relay_window_arguments(session: RelaySession) -> tuple[float, str, str, str, str]:
+    """:func:`pair_arguments` for the hour before ``session`` starts, the window its pair's bound counts."""
+    return pair_arguments(rate_window_start(session.started_s), session.initiator, session.peer)
+
+
+def relay_session_from_rows(row: Row, posted: Sequence[Row]) -> RelaySession:
+    """A session from its ``blind_sessions`` row and its ``blind_messages`` rows (``sender``,
+    ``phase``) in the order they arrived."""
+    return RelaySession(
+        row["id"],
+        row["initiator"],
+        row["peer"],
+        row["parameters"],
+        float(row["started_s"]),
+        tuple((str(p["sender"]), str(p["phase"])) for p in posted),
     )

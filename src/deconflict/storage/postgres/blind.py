@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
-from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
+from deconflict.channel.blind_relay import RelaySession
 from deconflict.errors import AlreadyExistsError
 from deconflict.storage.postgres.database import DatabaseStore
+from deconflict.storage.rows import (
+    check_relay_rate,
+    pair_arguments,
+    relay_session_from_rows,
+    relay_window_arguments,
+)
 
 __all__ = ["PostgresBlindRelayStore"]
 
@@ -18,17 +24,9 @@ class PostgresBlindRelayStore(DatabaseStore):
             started = db.execute(
                 "SELECT started_s FROM blind_sessions WHERE started_s > %s AND "
                 "((initiator = %s AND peer = %s) OR (initiator = %s AND peer = %s))",
-                (
-                    rate_window_start(session.started_s),
-                    session.initiator,
-                    session.peer,
-                    session.peer,
-                    session.initiator,
-                ),
+                relay_window_arguments(session),
             ).fetchall()
-            refused = rate_error(session, [float(r["started_s"]) for r in started], per_pair_per_hour)
-            if refused is not None:
-                raise refused
+            check_relay_rate(session, started, per_pair_per_hour)
             cursor = db.execute(
                 "INSERT INTO blind_sessions (id, initiator, peer, parameters, started_s, ended_s) "
                 "VALUES (%s, %s, %s, %s, %s, NULL) ON CONFLICT (id) DO NOTHING",
@@ -49,21 +47,14 @@ class PostgresBlindRelayStore(DatabaseStore):
             posted = db.execute(
                 "SELECT sender, phase FROM blind_messages WHERE session_id = %s ORDER BY seq", (session_id,)
             ).fetchall()
-        return RelaySession(
-            row["id"],
-            row["initiator"],
-            row["peer"],
-            row["parameters"],
-            float(row["started_s"]),
-            tuple((str(p["sender"]), str(p["phase"])) for p in posted),
-        )
+        return relay_session_from_rows(row, posted)
 
     def started_since(self, party_a: str, party_b: str, since_s: float) -> list[float]:
         with self.database.connection() as db:
             rows = db.execute(
                 "SELECT started_s FROM blind_sessions WHERE started_s >= %s AND "
                 "((initiator = %s AND peer = %s) OR (initiator = %s AND peer = %s))",
-                (since_s, party_a, party_b, party_b, party_a),
+                pair_arguments(since_s, party_a, party_b),
             ).fetchall()
         return [float(r["started_s"]) for r in rows]
 

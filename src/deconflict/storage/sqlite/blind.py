@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
+from deconflict.channel.blind_relay import RelaySession
 from deconflict.errors import AlreadyExistsError
+from deconflict.storage.rows import (
+    check_relay_rate,
+    pair_arguments,
+    relay_session_from_rows,
+    relay_window_arguments,
+)
 from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteBlindRelayStore"]
@@ -20,9 +24,12 @@ class SQLiteBlindRelayStore(DatabaseStore):
 
     def create(self, session: RelaySession, per_pair_per_hour: int) -> None:
         with self.database.transaction():
-            refused = rate_error(session, self._started_since(session, self._db), per_pair_per_hour)
-            if refused is not None:
-                raise refused
+            started = self._db.execute(
+                "SELECT started_s FROM blind_sessions WHERE started_s > ? AND "
+                "((initiator = ? AND peer = ?) OR (initiator = ? AND peer = ?))",
+                relay_window_arguments(session),
+            ).fetchall()
+            check_relay_rate(session, started, per_pair_per_hour)
             cursor = self._db.execute(
                 "INSERT INTO blind_sessions (id, initiator, peer, parameters, started_s, ended_s) "
                 "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
@@ -43,35 +50,14 @@ class SQLiteBlindRelayStore(DatabaseStore):
             posted = self._db.execute(
                 "SELECT sender, phase FROM blind_messages WHERE session_id = ? ORDER BY seq", (session_id,)
             ).fetchall()
-        return RelaySession(
-            row["id"],
-            row["initiator"],
-            row["peer"],
-            row["parameters"],
-            float(row["started_s"]),
-            tuple((str(p["sender"]), str(p["phase"])) for p in posted),
-        )
-
-    def _started_since(self, session: RelaySession, db: Any) -> list[float]:
-        rows = db.execute(
-            "SELECT started_s FROM blind_sessions WHERE started_s > ? AND "
-            "((initiator = ? AND peer = ?) OR (initiator = ? AND peer = ?))",
-            (
-                rate_window_start(session.started_s),
-                session.initiator,
-                session.peer,
-                session.peer,
-                session.initiator,
-            ),
-        ).fetchall()
-        return [float(r["started_s"]) for r in rows]
+        return relay_session_from_rows(row, posted)
 
     def started_since(self, party_a: str, party_b: str, since_s: float) -> list[float]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT started_s FROM blind_sessions WHERE started_s >= ? AND "
                 "((initiator = ? AND peer = ?) OR (initiator = ? AND peer = ?))",
-                (since_s, party_a, party_b, party_b, party_a),
+                pair_arguments(since_s, party_a, party_b),
             ).fetchall()
         return [float(r["started_s"]) for r in rows]
 
