@@ -35,7 +35,15 @@ from typing import Any
 from uas_standards import eurocae_ed269 as ed269
 
 from deconflict.errors import Problems, describe_value
-from deconflict.formats.zone_fields import PendingLayer, ZoneProblems, finish_zones, list_field, object_field
+from deconflict.formats.zone_fields import (
+    PendingLayer,
+    ZoneKeys,
+    ZoneProblems,
+    finish_zones,
+    list_field,
+    object_field,
+    read_zone,
+)
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.zones import Applicability, DailyPeriod, Zone, ZoneAuthority, ZoneRestriction
 from deconflict.units import altitude_to_m
@@ -218,39 +226,31 @@ def parse_ed269(document: object, source: str, limits: Limits = Limits()) -> lis
     return finish_zones(c, read, limits)
 
 
+_KEYS = ZoneKeys(
+    prefix="",
+    restriction="restriction",
+    restrictions=RESTRICTIONS,
+    restriction_what="restriction",
+    reasons=REASONS,
+    applicability="applicability",
+    read_applicability=_applicability,
+    read_authority=_authority,
+    read_text=ZoneProblems.text,
+)
+
+
 def _zone(
     c: ZoneProblems, spec: Mapping[str, Any], identifier: str | None, limits: Limits
 ) -> tuple[Zone, list[PendingLayer]] | None:
-    before = len(c.problems)
-    country = c.text("country", spec.get("country")) or ""
-    restriction = c.choice("restriction", spec.get("restriction"), RESTRICTIONS, "restriction")
-    reasons = c.reasons("reason", spec.get("reason"), REASONS)
-    conditions_value = spec.get("restrictionConditions")
-    if isinstance(conditions_value, list) and all(isinstance(v, str) for v in conditions_value):
-        conditions_value = "; ".join(conditions_value)
-    conditions = c.text("restrictionConditions", conditions_value)
-    authorities = c.items("zoneAuthority", spec.get("zoneAuthority"), _authority)
-    applicability = c.items("applicability", spec.get("applicability"), _applicability)
-    geometry = list_field(c, "geometry", spec.get("geometry"), required=True)
-    if isinstance(spec.get("geometry"), list) and not geometry:
-        c.add("geometry", "no airspace volume (an empty list)")
-    pending = [_layer(c, f"geometry[{i}]", g, limits) for i, g in enumerate(geometry)]
-    name = c.text("name", spec.get("name"))
-    message = c.text("message", spec.get("message"))
-    other = c.text("otherReasonInfo", spec.get("otherReasonInfo"))
-    if len(c.problems) > before or identifier is None or restriction is None:
-        return None
-    zone = Zone(
-        identifier=identifier,
-        country=country,
-        restriction=restriction,
-        layers=(),
-        applicability=tuple(applicability),
-        name=name,
-        reasons=tuple(reasons),
-        other_reason=other,
-        message=message,
-        conditions=conditions,
-        authorities=tuple(authorities),
-    )
-    return zone, [p for p in pending if p is not None]
+    conditions = spec.get("restrictionConditions")
+    if isinstance(conditions, list) and all(isinstance(v, str) for v in conditions):
+        spec = {**spec, "restrictionConditions": "; ".join(conditions)}
+
+    def layers() -> list[PendingLayer]:
+        geometry = list_field(c, "geometry", spec.get("geometry"), required=True)
+        if isinstance(spec.get("geometry"), list) and not geometry:
+            c.add("geometry", "no airspace volume (an empty list)")
+        pending = [_layer(c, f"geometry[{i}]", g, limits) for i, g in enumerate(geometry)]
+        return [p for p in pending if p is not None]
+
+    return read_zone(c, spec, identifier, _KEYS, layers)

@@ -32,7 +32,15 @@ from typing import Any
 from uas_standards import eurocae_ed318 as ed318
 
 from deconflict.errors import describe_value
-from deconflict.formats.zone_fields import PendingLayer, ZoneProblems, finish_zones, list_field, object_field
+from deconflict.formats.zone_fields import (
+    PendingLayer,
+    ZoneKeys,
+    ZoneProblems,
+    finish_zones,
+    list_field,
+    object_field,
+    read_zone,
+)
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.zones import Applicability, DailyPeriod, Zone, ZoneAuthority, ZoneRestriction
 from deconflict.units import Altitude, AltitudeReference, altitude_to_m
@@ -208,41 +216,27 @@ def _layers(
     return found
 
 
+_KEYS = ZoneKeys(
+    prefix="properties.",
+    restriction="type",
+    restrictions=RESTRICTIONS,
+    restriction_what="zone type",
+    reasons=REASONS,
+    applicability="limitedApplicability",
+    read_applicability=_applicability,
+    read_authority=_authority,
+    read_text=_text,
+)
+
+
 def _zone(
     c: ZoneProblems, props: Mapping[str, Any], geometry: object, identifier: str | None, limits: Limits
 ) -> tuple[Zone, list[PendingLayer]] | None:
-    before = len(c.problems)
-    country = c.text("properties.country", props.get("country")) or ""
-    restriction = c.choice("properties.type", props.get("type"), RESTRICTIONS, "zone type")
-    reasons = c.reasons("properties.reason", props.get("reason"), REASONS)
-    conditions = c.text("properties.restrictionConditions", props.get("restrictionConditions"))
-    authorities = c.items("properties.zoneAuthority", props.get("zoneAuthority"), _authority)
-    applicability = c.items(
-        "properties.limitedApplicability", props.get("limitedApplicability"), _applicability
-    )
-    layers = _layers(c, "geometry", geometry, limits)
-    name = _text(c, "properties.name", props.get("name"))
-    message = _text(c, "properties.message", props.get("message"))
-    other = _text(c, "properties.otherReasonInfo", props.get("otherReasonInfo"))
-    if len(c.problems) > before or identifier is None or restriction is None or layers is None:
-        return None
-    if not layers:
+    read = read_zone(c, props, identifier, _KEYS, lambda: _layers(c, "geometry", geometry, limits))
+    if read is not None and not read[1]:
         c.add("geometry", "no airspace volume")
         return None
-    zone = Zone(
-        identifier=identifier,
-        country=country,
-        restriction=restriction,
-        layers=(),
-        applicability=tuple(applicability),
-        name=name,
-        reasons=tuple(reasons),
-        other_reason=other,
-        message=message,
-        conditions=conditions,
-        authorities=tuple(authorities),
-    )
-    return zone, layers
+    return read
 
 
 def parse_ed318(document: object, source: str, limits: Limits = Limits()) -> list[Zone]:

@@ -1,4 +1,4 @@
-"""What the ED-269 and ED-318 readers share: reading fields, schedules, limits and positions.
+"""What the ED-269 and ED-318 readers share: reading fields, schedules, limits, positions and zones.
 
 The readers accept what published files do
 that the standards do not, when it can mean one thing only, and refuse the rest
@@ -38,10 +38,26 @@ from deconflict.errors import InputError, Problems, describe_value
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.strategic.geojson import parse_datetime_s
 from deconflict.strategic.limits import Limits
-from deconflict.strategic.zones import DailyPeriod, Zone, ZoneLayer
+from deconflict.strategic.zones import (
+    Applicability,
+    DailyPeriod,
+    Zone,
+    ZoneAuthority,
+    ZoneLayer,
+    ZoneRestriction,
+)
 from deconflict.units import Altitude, AltitudeReference, altitude_to_m
 
-__all__ = ["PendingLayer", "ZoneProblems", "build_layers", "finish_zones", "list_field", "object_field"]
+__all__ = [
+    "PendingLayer",
+    "ZoneKeys",
+    "ZoneProblems",
+    "build_layers",
+    "finish_zones",
+    "list_field",
+    "object_field",
+    "read_zone",
+]
 
 T = TypeVar("T")
 
@@ -270,6 +286,71 @@ class ZoneProblems(Problems):
             for i, r in enumerate(list_field(self, field, value))
         ]
         return [r for r in found if r is not None]
+
+
+@dataclass(frozen=True)
+class ZoneKeys:
+    """Where one format keeps a zone's fields and how it reads those that differ.
+
+    ED-269 keeps them at the top of a zone (``prefix`` ``""``), ED-318 in a feature's
+    ``properties``; the keys named here are the ones whose names differ.
+    """
+
+    prefix: str
+    restriction: str
+    restrictions: Mapping[str, ZoneRestriction]
+    restriction_what: str
+    reasons: Mapping[str, str]
+    applicability: str
+    read_applicability: Callable[[ZoneProblems, str, object], Applicability | None]
+    read_authority: Callable[[ZoneProblems, str, object], ZoneAuthority | None]
+    read_text: Callable[[ZoneProblems, str, object], str | None]
+    """How ``name``, ``message`` and ``otherReasonInfo`` are read."""
+
+
+def read_zone(
+    c: ZoneProblems,
+    spec: Mapping[str, Any],
+    identifier: str | None,
+    keys: ZoneKeys,
+    read_layers: Callable[[], list[PendingLayer] | None],
+) -> tuple[Zone, list[PendingLayer]] | None:
+    """A zone read but for its layers (``read_layers``, called between its schedules and its texts,
+    reads them pending: :func:`finish_zones` builds them); ``None`` when any field has a problem,
+    the identifier or restriction is missing, or ``read_layers`` gives ``None``.
+    """
+    before = len(c.problems)
+    field = keys.prefix
+    country = c.text(f"{field}country", spec.get("country")) or ""
+    restriction = c.choice(
+        f"{field}{keys.restriction}", spec.get(keys.restriction), keys.restrictions, keys.restriction_what
+    )
+    reasons = c.reasons(f"{field}reason", spec.get("reason"), keys.reasons)
+    conditions = c.text(f"{field}restrictionConditions", spec.get("restrictionConditions"))
+    authorities = c.items(f"{field}zoneAuthority", spec.get("zoneAuthority"), keys.read_authority)
+    applicability = c.items(
+        f"{field}{keys.applicability}", spec.get(keys.applicability), keys.read_applicability
+    )
+    layers = read_layers()
+    name, message, other = (
+        keys.read_text(c, f"{field}{key}", spec.get(key)) for key in ("name", "message", "otherReasonInfo")
+    )
+    if len(c.problems) > before or identifier is None or restriction is None or layers is None:
+        return None
+    zone = Zone(
+        identifier=identifier,
+        country=country,
+        restriction=restriction,
+        layers=(),
+        applicability=tuple(applicability),
+        name=name,
+        reasons=tuple(reasons),
+        other_reason=other,
+        message=message,
+        conditions=conditions,
+        authorities=tuple(authorities),
+    )
+    return zone, layers
 
 
 def object_field(c: Problems, field: str | None, value: object, what: str) -> Mapping[str, Any] | None:
