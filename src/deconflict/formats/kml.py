@@ -219,8 +219,6 @@ def plan_kml(
 
 
 def _conflict(folder: ET.Element, conflict: Conflict, margins: AltitudeMargins) -> None:
-    import shapely
-
     placemark = _sub(folder, "Placemark")
     _sub(placemark, "name", f"{conflict.a} x {conflict.b}")
     _sub(placemark, "styleUrl", "#conflict")
@@ -233,23 +231,7 @@ def _conflict(folder: ET.Element, conflict: Conflict, margins: AltitudeMargins) 
             "overlap_area_m2": f"{conflict.overlap_area_m2:.0f}",
         },
     )
-    reference = AltitudeReference(conflict.altitude_reference)
-    floor_m, roof_m, mode = _band(
-        Altitude(conflict.altitude_lower_m, reference),
-        Altitude(conflict.altitude_upper_m, reference),
-        margins,
-    )
-    west, south, east, north = conflict.overlap_bbox
-    # A region across the antimeridian has west > east: two boxes.
-    boxes = (
-        [(west, south, east, north)]
-        if west <= east
-        else [(west, south, 180.0, north), (-180.0, south, east, north)]
-    )
-    shape = (
-        shapely.MultiPolygon([shapely.box(*b) for b in boxes]) if len(boxes) > 1 else shapely.box(*boxes[0])
-    )
-    _solid(placemark, shape, floor_m, roof_m, mode)
+    _overlap_solid(placemark, conflict, margins)
 
 
 class ConflictFacts(Protocol):
@@ -339,16 +321,28 @@ def _state_styles(document: ET.Element, pairs: Sequence[tuple[str, str]]) -> Non
         )
 
 
-def _box_solid(
-    placemark: ET.Element,
-    bbox: tuple[float, float, float, float],
-    floor_m: float,
-    roof_m: float,
-    mode: str,
-) -> None:
+class _Overlap(Protocol):
+    """A conflict's overlap: a band in metres in ``altitude_reference`` over ``overlap_bbox`` (degrees)."""
+
+    @property
+    def altitude_lower_m(self) -> float: ...
+    @property
+    def altitude_upper_m(self) -> float: ...
+    @property
+    def altitude_reference(self) -> str: ...
+    @property
+    def overlap_bbox(self) -> tuple[float, float, float, float]: ...
+
+
+def _overlap_solid(placemark: ET.Element, overlap: _Overlap, margins: AltitudeMargins) -> None:
+    """The overlap's box as a solid (a plan's conflicts and a party's conflicts draw it alike)."""
     import shapely
 
-    west, south, east, north = bbox
+    reference = AltitudeReference(overlap.altitude_reference)
+    floor_m, roof_m, mode = _band(
+        Altitude(overlap.altitude_lower_m, reference), Altitude(overlap.altitude_upper_m, reference), margins
+    )
+    west, south, east, north = overlap.overlap_bbox
     # A region across the antimeridian has west > east: two boxes.
     boxes = (
         [(west, south, east, north)]
@@ -412,13 +406,7 @@ def conflicts_kml(
                     "overlap_area_m2": f"{conflict.overlap_area_m2:.0f}",
                 },
             )
-            reference = AltitudeReference(conflict.altitude_reference)
-            floor_m, roof_m, mode = _band(
-                Altitude(conflict.altitude_lower_m, reference),
-                Altitude(conflict.altitude_upper_m, reference),
-                margins,
-            )
-            _box_solid(placemark, conflict.overlap_bbox, floor_m, roof_m, mode)
+            _overlap_solid(placemark, conflict, margins)
     return _text(root)
 
 
