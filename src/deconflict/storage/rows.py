@@ -4,7 +4,8 @@ Both backends keep the same columns (a test keeps their schemas from drifting
 apart), so they share the encoders and decoders here: volumes as WKB shapes
 and plain columns, their search boxes cut to :data:`PARTS_PER_VOLUME` per
 volume, conflicts as JSON lists of their fields in field order, conflict
-lifecycles, audit entries, incidents and blind relay sessions. A decoder takes any mapping by column
+lifecycles, audit entries, disclosure ledger entries, incidents and blind relay
+sessions. A decoder takes any mapping by column
 name (an ``sqlite3.Row`` or a psycopg dictionary row).
 """
 
@@ -16,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from deconflict.channel.audit import AuditEntry
 from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side
 from deconflict.channel.keys import generate_key_pair
+from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
 from deconflict.channel.messages import AckLevel, Message, MessageContent
 from deconflict.geometry.footprint import Footprint
@@ -41,6 +44,7 @@ from deconflict.strategic.zones import (
 from deconflict.units import Altitude, AltitudeReference
 
 __all__ = [
+    "DISCLOSURE_COLUMNS",
     "LIFECYCLE_COLUMNS",
     "MESSAGE_COLUMNS",
     "PARTS_PER_VOLUME",
@@ -52,9 +56,11 @@ __all__ = [
     "conflict_from_json",
     "conflict_to_json",
     "create_key_file",
+    "disclosure_row",
     "incident_from_row",
     "index_boxes",
     "is_row_id",
+    "ledger_entry_from_row",
     "lifecycle_from_row",
     "lifecycle_row",
     "message_from_row",
@@ -82,6 +88,9 @@ LIFECYCLE_COLUMNS = (
     "accepted_b_s, accept_b_reason, resolution, resolved_by, resolved_s, facts"
 )
 """The columns of ``conflict_states``, in the order :func:`lifecycle_row` gives them."""
+
+DISCLOSURE_COLUMNS = "subject, number, time_s, kind, recipient, subject_ref, fields, reason_ref, note"
+"""The columns of ``disclosures``, in the order :func:`disclosure_row` gives them."""
 
 _CONFLICT_FIELDS = tuple(f.name for f in fields(Conflict))
 
@@ -485,4 +494,42 @@ def relay_session_from_rows(row: Row, posted: Sequence[Row]) -> RelaySession:
         row["parameters"],
         float(row["started_s"]),
         tuple((str(p["sender"]), str(p["phase"])) for p in posted),
+    )
+
+
+@lru_cache(maxsize=64)
+def _fields_json(fields: tuple[str, ...]) -> str:
+    return json.dumps(list(fields))
+
+
+def disclosure_row(entry: LedgerEntry) -> tuple[object, ...]:
+    """A ledger entry as a ``disclosures`` row (:data:`DISCLOSURE_COLUMNS`)."""
+    d = entry.disclosure
+    return (
+        d.subject,
+        entry.number,
+        d.time_s,
+        str(d.kind),
+        d.recipient,
+        d.subject_ref,
+        _fields_json(d.fields),
+        d.reason_ref,
+        d.note,
+    )
+
+
+def ledger_entry_from_row(row: Row) -> LedgerEntry:
+    """A ledger entry from its ``disclosures`` row."""
+    return LedgerEntry(
+        int(row["number"]),
+        Disclosure(
+            kind=DisclosureKind(row["kind"]),
+            subject=row["subject"],
+            recipient=row["recipient"],
+            subject_ref=row["subject_ref"],
+            fields=tuple(json.loads(row["fields"])),
+            reason_ref=row["reason_ref"],
+            time_s=float(row["time_s"]),
+            note=row["note"],
+        ),
     )

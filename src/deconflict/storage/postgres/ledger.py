@@ -13,40 +13,15 @@ same database, and a count in one process's memory would miss their filings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.storage.postgres.database import Connection, DatabaseStore
-from deconflict.storage.rows import is_row_id
+from deconflict.storage.rows import DISCLOSURE_COLUMNS, disclosure_row, is_row_id, ledger_entry_from_row
 
 __all__ = ["PostgresDisclosureLedger"]
 
-_COLUMNS = "subject, number, time_s, kind, recipient, subject_ref, fields, reason_ref, note"
 _CONFLICT = str(DisclosureKind.CONFLICT)
-
-
-@lru_cache(maxsize=64)
-def _fields_json(fields: tuple[str, ...]) -> str:
-    return json.dumps(list(fields))
-
-
-def _entry(row: dict[str, Any]) -> LedgerEntry:
-    return LedgerEntry(
-        int(row["number"]),
-        Disclosure(
-            kind=DisclosureKind(row["kind"]),
-            subject=row["subject"],
-            recipient=row["recipient"],
-            subject_ref=row["subject_ref"],
-            fields=tuple(json.loads(row["fields"])),
-            reason_ref=row["reason_ref"],
-            time_s=float(row["time_s"]),
-            note=row["note"],
-        ),
-    )
 
 
 class PostgresDisclosureLedger(DatabaseStore):
@@ -81,21 +56,8 @@ class PostgresDisclosureLedger(DatabaseStore):
             entries.append(LedgerEntry(number, d))
         with db.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO disclosures ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        e.disclosure.subject,
-                        e.number,
-                        e.disclosure.time_s,
-                        str(e.disclosure.kind),
-                        e.disclosure.recipient,
-                        e.disclosure.subject_ref,
-                        _fields_json(e.disclosure.fields),
-                        e.disclosure.reason_ref,
-                        e.disclosure.note,
-                    )
-                    for e in entries
-                ],
+                f"INSERT INTO disclosures ({DISCLOSURE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [disclosure_row(e) for e in entries],
             )
         return entries
 
@@ -104,11 +66,11 @@ class PostgresDisclosureLedger(DatabaseStore):
         bound = before if before is not None and is_row_id(before) else 2**63 - 1
         with self.database.connection() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM disclosures WHERE subject = %s AND number < %s "
+                f"SELECT {DISCLOSURE_COLUMNS} FROM disclosures WHERE subject = %s AND number < %s "
                 "ORDER BY number DESC LIMIT %s",
                 (subject, bound, max(0, limit)),
             ).fetchall()
-        return [_entry(r) for r in reversed(rows)]
+        return [ledger_entry_from_row(r) for r in reversed(rows)]
 
     def filings_revealing(
         self, subjects: Sequence[str], recipient: str, since_s: float, at_most: int

@@ -18,20 +18,15 @@ Another process writing the same file is not seen (the server is the one writer)
 from __future__ import annotations
 
 import bisect
-import json
-import sqlite3
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
-from deconflict.storage.rows import is_row_id
+from deconflict.storage.rows import DISCLOSURE_COLUMNS, disclosure_row, is_row_id, ledger_entry_from_row
 from deconflict.storage.sqlite.database import Database, DatabaseStore
 
 __all__ = ["SQLiteDisclosureLedger"]
-
-_COLUMNS = "subject, number, time_s, kind, recipient, subject_ref, fields, reason_ref, note"
 
 
 _KEEP = 1024
@@ -71,27 +66,6 @@ def _holds(kept: list[float], time_s: float) -> bool:
 
 
 _FILING_TIMES: weakref.WeakKeyDictionary[Database, _FilingTimes] = weakref.WeakKeyDictionary()
-
-
-@lru_cache(maxsize=64)
-def _fields_json(fields: tuple[str, ...]) -> str:
-    return json.dumps(list(fields))
-
-
-def _entry(row: sqlite3.Row) -> LedgerEntry:
-    return LedgerEntry(
-        int(row["number"]),
-        Disclosure(
-            kind=DisclosureKind(row["kind"]),
-            subject=row["subject"],
-            recipient=row["recipient"],
-            subject_ref=row["subject_ref"],
-            fields=tuple(json.loads(row["fields"])),
-            reason_ref=row["reason_ref"],
-            time_s=float(row["time_s"]),
-            note=row["note"],
-        ),
-    )
 
 
 class SQLiteDisclosureLedger(DatabaseStore):
@@ -138,21 +112,8 @@ class SQLiteDisclosureLedger(DatabaseStore):
             next_number[d.subject] = number + 1
             entries.append(LedgerEntry(number, d))
         self._db.executemany(
-            f"INSERT INTO disclosures ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    e.disclosure.subject,
-                    e.number,
-                    e.disclosure.time_s,
-                    str(e.disclosure.kind),
-                    e.disclosure.recipient,
-                    e.disclosure.subject_ref,
-                    _fields_json(e.disclosure.fields),
-                    e.disclosure.reason_ref,
-                    e.disclosure.note,
-                )
-                for e in entries
-            ],
+            f"INSERT INTO disclosures ({DISCLOSURE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [disclosure_row(e) for e in entries],
         )
         if revealing:
             self._pend(revealing)
@@ -196,11 +157,11 @@ class SQLiteDisclosureLedger(DatabaseStore):
         bound = before if before is not None and is_row_id(before) else 2**63 - 1
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM disclosures WHERE subject = ? AND number < ? "
+                f"SELECT {DISCLOSURE_COLUMNS} FROM disclosures WHERE subject = ? AND number < ? "
                 "ORDER BY number DESC LIMIT ?",
                 (subject, bound, max(0, limit)),
             ).fetchall()
-        return [_entry(r) for r in reversed(rows)]
+        return [ledger_entry_from_row(r) for r in reversed(rows)]
 
     def filings_revealing(
         self, subjects: Sequence[str], recipient: str, since_s: float, at_most: int
