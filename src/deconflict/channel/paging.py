@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["Page", "page_of"]
+__all__ = ["Page", "page_by_key", "page_of"]
 
 T = TypeVar("T")
 
@@ -70,3 +70,46 @@ def page_of(
         start = 0 if after is None else bisect.bisect_right(keys, after)
         stop = min(len(keys), start + limit)
     return Page(tuple(items[start:stop]), start > 0, stop < len(keys))
+
+
+def page_by_key(
+    fetch: Callable[[str, int, int], Sequence[T]],
+    exists: Callable[[str, int], bool],
+    key: Callable[[T], int],
+    limit: int,
+    after: int | None = None,
+    before: int | None = None,
+) -> Page[T]:
+    """The page :func:`page_of` gives, of a listing too long to hold (a table, by its key).
+
+    ``fetch(op, bound, count)`` gives at most ``count`` items whose key stands ``op`` (``"<"`` or
+    ``">"``) of ``bound``, nearest first; ``exists(op, edge)`` whether any item's key stands so.
+    Keys are above 0.
+
+    Examples
+    --------
+    >>> numbers = [1, 3, 5, 7, 9]
+    >>> def fetch(op, bound, count):
+    ...     return ([n for n in numbers if n > bound] if op == ">" else
+    ...             [n for n in reversed(numbers) if n < bound])[:count]
+    >>> def exists(op, edge):
+    ...     return bool(fetch(op, edge, 1))
+    >>> page_by_key(fetch, exists, int, 2, after=3)
+    Page(items=(5, 7), more_before=True, more_after=True)
+    >>> page_by_key(fetch, exists, int, 2, before=5)
+    Page(items=(1, 3), more_before=False, more_after=True)
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    if before is not None:
+        found = list(fetch("<", before, limit + 1))
+        more_before = len(found) > limit
+        found = found[:limit][::-1]
+        edge = key(found[-1]) if found else before - 1
+        return Page(tuple(found), more_before, exists(">", edge))
+    start = 0 if after is None else after
+    found = list(fetch(">", start, limit + 1))
+    more_after = len(found) > limit
+    found = found[:limit]
+    edge = key(found[0]) if found else start + 1
+    return Page(tuple(found), exists("<", edge), more_after)

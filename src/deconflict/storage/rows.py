@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
@@ -45,10 +45,13 @@ from deconflict.units import Altitude, AltitudeReference
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
+    "INCIDENT_COLUMNS",
     "LIFECYCLE_COLUMNS",
     "MESSAGE_COLUMNS",
     "PARTS_PER_VOLUME",
     "TIME_ORIGIN_S",
+    "add_monthly_counts",
+    "alert_log_row",
     "alert_number",
     "audit_entry",
     "check_relay_rate",
@@ -58,6 +61,7 @@ __all__ = [
     "create_key_file",
     "disclosure_row",
     "incident_from_row",
+    "incidents_from_rows",
     "index_boxes",
     "is_row_id",
     "ledger_entry_from_row",
@@ -88,6 +92,12 @@ LIFECYCLE_COLUMNS = (
     "accepted_b_s, accept_b_reason, resolution, resolved_by, resolved_s, facts"
 )
 """The columns of ``conflict_states``, in the order :func:`lifecycle_row` gives them."""
+
+INCIDENT_COLUMNS = (
+    "id, party_a, aircraft_a, party_b, aircraft_b, started_s, ended_s, closest_time_s, "
+    "closest_distance_m, closest_vertical_m, closest_lon_deg, closest_lat_deg, closest_alt_m, withheld"
+)
+"""The columns of ``incidents``, in the order :func:`opened_row` gives them."""
 
 DISCLOSURE_COLUMNS = "subject, number, time_s, kind, recipient, subject_ref, fields, reason_ref, note"
 """The columns of ``disclosures``, in the order :func:`disclosure_row` gives them."""
@@ -457,6 +467,32 @@ def incident_from_row(row: Row, comments: tuple[IncidentComment, ...]) -> Incide
         comments=comments,
         withheld=tuple(p for p in str(row["withheld"]).split(",") if p),
     )
+
+
+def incidents_from_rows(rows: Sequence[Row], comments: Iterable[Row]) -> list[Incident]:
+    """The incidents of ``rows`` with their threads: ``comments`` are ``incident_comments`` rows
+    (``incident_id``, ``party``, ``time_s``, ``text``) of those incidents, in the order they were written."""
+    threads: dict[int, list[IncidentComment]] = {int(r["id"]): [] for r in rows}
+    for c in comments:
+        threads[int(c["incident_id"])].append(IncidentComment(c["party"], float(c["time_s"]), c["text"]))
+    return [incident_from_row(r, tuple(threads[int(r["id"])])) for r in rows]
+
+
+def alert_log_row(alert: Alert) -> tuple[object, ...]:
+    """An alert as it starts in ``alert_log`` (number, party_a, aircraft_a, party_b, aircraft_b, start_s)."""
+    return (alert_number(alert), alert.a.party, alert.a.id, alert.b.party, alert.b.id, alert.since_s)
+
+
+def add_monthly_counts(
+    counts: dict[tuple[str, str], tuple[int, int]], column: int, rows: Iterable[Row]
+) -> None:
+    """Add rows of ``month``, ``other`` (party) and ``n`` to ``counts``' alerts (``column`` 0) or
+    incidents (1)."""
+    for row in rows:
+        key = (str(row["month"]), str(row["other"]))
+        alerts, incidents = counts.get(key, (0, 0))
+        n = int(row["n"])
+        counts[key] = (alerts + n, incidents) if column == 0 else (alerts, incidents + n)
 
 
 def pair_arguments(since_s: float, party_a: str, party_b: str) -> tuple[float, str, str, str, str]:

@@ -12,18 +12,22 @@ from collections.abc import Sequence
 from typing import LiteralString
 
 from deconflict.channel.live import Alert, Incident, IncidentComment
-from deconflict.channel.paging import Page
+from deconflict.channel.paging import Page, page_by_key
 from deconflict.storage.postgres.database import Connection, DatabaseStore
-from deconflict.storage.rows import alert_number, closest_row, incident_from_row, is_row_id, opened_row
+from deconflict.storage.rows import (
+    INCIDENT_COLUMNS,
+    add_monthly_counts,
+    alert_log_row,
+    alert_number,
+    closest_row,
+    incidents_from_rows,
+    is_row_id,
+    opened_row,
+)
 
 __all__ = ["PostgresIncidentStore"]
 
 _SMALLEST_ID, _LARGEST_ID = -(2**63) + 1, 2**63 - 2  # ids beyond a BIGINT bound nothing more
-
-_COLUMNS = (
-    "id, party_a, aircraft_a, party_b, aircraft_b, started_s, ended_s, closest_time_s, "
-    "closest_distance_m, closest_vertical_m, closest_lon_deg, closest_lat_deg, closest_alt_m, withheld"
-)
 
 
 class PostgresIncidentStore(DatabaseStore):
@@ -58,19 +62,16 @@ class PostgresIncidentStore(DatabaseStore):
         bounded: LiteralString = "" if limit is None else " LIMIT %s"
         values = [*params] if limit is None else [*params, limit]
         rows = db.execute(
-            f"SELECT {_COLUMNS} FROM incidents WHERE {where} ORDER BY {order}{bounded}", values
+            f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {where} ORDER BY {order}{bounded}", values
         ).fetchall()
         if not rows:
             return []
-        ids = [int(r["id"]) for r in rows]
-        comments: dict[int, list[IncidentComment]] = {i: [] for i in ids}
-        for c in db.execute(
+        comments = db.execute(
             "SELECT incident_id, party, time_s, text FROM incident_comments WHERE incident_id = ANY(%s) "
             "ORDER BY seq",
-            (ids,),
-        ).fetchall():
-            comments[int(c["incident_id"])].append(IncidentComment(c["party"], float(c["time_s"]), c["text"]))
-        return [incident_from_row(r, tuple(comments[int(r["id"])])) for r in rows]
+            ([int(r["id"]) for r in rows],),
+        ).fetchall()
+        return incidents_from_rows(rows, comments)
 
     def open_incidents(self) -> list[Incident]:
         """Incidents not closed yet."""
@@ -83,7 +84,7 @@ class PostgresIncidentStore(DatabaseStore):
             return
         with self.database.transaction() as db, db.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO incidents ({_COLUMNS}) "
+                f"INSERT INTO incidents ({INCIDENT_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [opened_row(i) for i in incidents],
             )
@@ -131,31 +132,27 @@ class PostgresIncidentStore(DatabaseStore):
 
         Those after the incident ``after``, or before ``before``, or from the first.
         """
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
         mine: LiteralString = "(party_a = %s OR party_b = %s)"
+
+        def fetch(op: str, bound: int, count: int) -> list[Incident]:
+            where: LiteralString = f"{mine} AND id < %s" if op == "<" else f"{mine} AND id > %s"
+            order: LiteralString = "id DESC" if op == "<" else "id"
+            return self._incidents(db, where, (party, party, bound), order, count)
+
+        def exists(op: str, edge: int) -> bool:
+            query: LiteralString = (
+                f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id < %s)"
+                if op == "<"
+                else f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id > %s)"
+            )
+            row = db.execute(query, (party, party, edge)).fetchone()
+            return row is not None and bool(row["exists"])
+
+        def clamp(key: int | None) -> int | None:
+            return None if key is None else min(max(key, _SMALLEST_ID), _LARGEST_ID)
+
         with self.database.connection() as db:
-            if before is not None:
-                bound = min(max(before, _SMALLEST_ID), _LARGEST_ID)
-                found = self._incidents(
-                    db, f"{mine} AND id < %s", (party, party, bound), "id DESC", limit + 1
-                )
-                more_before = len(found) > limit
-                found = found[:limit][::-1]
-                edge = found[-1].id if found else bound - 1
-                more_after = _exists(
-                    db, f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id > %s)", party, edge
-                )
-            else:
-                start = 0 if after is None else min(max(after, _SMALLEST_ID), _LARGEST_ID)
-                found = self._incidents(db, f"{mine} AND id > %s", (party, party, start), "id", limit + 1)
-                more_after = len(found) > limit
-                found = found[:limit]
-                edge = found[0].id if found else start + 1
-                more_before = _exists(
-                    db, f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id < %s)", party, edge
-                )
-        return Page(tuple(found), more_before, more_after)
+            return page_by_key(fetch, exists, _incident_id, limit, clamp(after), clamp(before))
 
     def add_comment(self, incident_id: int, comment: IncidentComment) -> None:
         """Append a comment to an incident's thread."""
@@ -174,7 +171,7 @@ class PostgresIncidentStore(DatabaseStore):
                 cursor.executemany(
                     "INSERT INTO alert_log (number, party_a, aircraft_a, party_b, aircraft_b, start_s) "
                     "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    [(alert_number(a), a.a.party, a.a.id, a.b.party, a.b.id, a.since_s) for a in started],
+                    [alert_log_row(a) for a in started],
                 )
             if ended:
                 cursor.executemany(
@@ -197,14 +194,9 @@ class PostgresIncidentStore(DatabaseStore):
                     f"FROM {table} WHERE party_a = %s OR party_b = %s GROUP BY month, other",
                     (party, party, party),
                 ).fetchall()
-                for row in rows:
-                    key = (str(row["month"]), str(row["other"]))
-                    alerts, incidents = counts.get(key, (0, 0))
-                    n = int(row["n"])
-                    counts[key] = (alerts + n, incidents) if column == 0 else (alerts, incidents + n)
+                add_monthly_counts(counts, column, rows)
         return counts
 
 
-def _exists(db: Connection, query: LiteralString, party: str, edge: int) -> bool:
-    row = db.execute(query, (party, party, edge)).fetchone()
-    return row is not None and bool(row["exists"])
+def _incident_id(incident: Incident) -> int:
+    return incident.id

@@ -16,16 +16,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deconflict.channel.live import Alert, Incident, IncidentComment
-from deconflict.channel.paging import Page
-from deconflict.storage.rows import alert_number, closest_row, incident_from_row, is_row_id, opened_row
+from deconflict.channel.paging import Page, page_by_key
+from deconflict.storage.rows import (
+    INCIDENT_COLUMNS,
+    add_monthly_counts,
+    alert_log_row,
+    alert_number,
+    closest_row,
+    incidents_from_rows,
+    is_row_id,
+    opened_row,
+)
 from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteIncidentStore"]
-
-_COLUMNS = (
-    "id, party_a, aircraft_a, party_b, aircraft_b, started_s, ended_s, closest_time_s, "
-    "closest_distance_m, closest_vertical_m, closest_lon_deg, closest_lat_deg, closest_alt_m, withheld"
-)
 
 
 class SQLiteIncidentStore(DatabaseStore):
@@ -51,20 +55,18 @@ class SQLiteIncidentStore(DatabaseStore):
         """Incidents matching ``where``, by ``order``, with their comments (the lock is held)."""
         bounded = "" if limit is None else f" LIMIT {int(limit)}"
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM incidents WHERE {where} ORDER BY {order}{bounded}", params
+            f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {where} ORDER BY {order}{bounded}", params
         ).fetchall()
         if not rows:
             return []
         ids = [int(r["id"]) for r in rows]
-        comments: dict[int, list[IncidentComment]] = {i: [] for i in ids}
         marks = ",".join("?" * len(ids))
-        for c in self._db.execute(
+        comments = self._db.execute(
             f"SELECT incident_id, party, time_s, text FROM incident_comments WHERE incident_id IN ({marks}) "
             "ORDER BY seq",
             ids,
-        ):
-            comments[int(c["incident_id"])].append(IncidentComment(c["party"], float(c["time_s"]), c["text"]))
-        return [incident_from_row(r, tuple(comments[int(r["id"])])) for r in rows]
+        )
+        return incidents_from_rows(rows, comments)
 
     def open_incidents(self) -> list[Incident]:
         """Incidents not closed yet."""
@@ -75,7 +77,8 @@ class SQLiteIncidentStore(DatabaseStore):
         """Record new incidents, each under its id (one statement for all)."""
         with self.database.transaction():
             self._db.executemany(
-                f"INSERT INTO incidents ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO incidents ({INCIDENT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [opened_row(i) for i in incidents],
             )
 
@@ -116,25 +119,18 @@ class SQLiteIncidentStore(DatabaseStore):
 
         Those after the incident ``after``, or before ``before``, or from the first.
         """
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
         mine = "(party_a = ? OR party_b = ?)"
-        exists = f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id {{}} ?)"
+
+        def fetch(op: str, bound: int, count: int) -> list[Incident]:
+            order = "id DESC" if op == "<" else "id"
+            return self._incidents(f"{mine} AND id {op} ?", (party, party, bound), order, count)
+
+        def exists(op: str, edge: int) -> bool:
+            query = f"SELECT EXISTS (SELECT 1 FROM incidents WHERE {mine} AND id {op} ?)"
+            return bool(self._db.execute(query, (party, party, edge)).fetchone()[0])
+
         with self._lock:
-            if before is not None:
-                found = self._incidents(f"{mine} AND id < ?", (party, party, before), "id DESC", limit + 1)
-                more_before = len(found) > limit
-                found = found[:limit][::-1]
-                edge = found[-1].id if found else before - 1
-                more_after = bool(self._db.execute(exists.format(">"), (party, party, edge)).fetchone()[0])
-            else:
-                start = 0 if after is None else after
-                found = self._incidents(f"{mine} AND id > ?", (party, party, start), "id", limit + 1)
-                more_after = len(found) > limit
-                found = found[:limit]
-                edge = found[0].id if found else start + 1
-                more_before = bool(self._db.execute(exists.format("<"), (party, party, edge)).fetchone()[0])
-        return Page(tuple(found), more_before, more_after)
+            return page_by_key(fetch, exists, _incident_id, limit, after, before)
 
     def add_comment(self, incident_id: int, comment: IncidentComment) -> None:
         """Append a comment to an incident's thread."""
@@ -152,7 +148,7 @@ class SQLiteIncidentStore(DatabaseStore):
             self._db.executemany(
                 "INSERT OR IGNORE INTO alert_log (number, party_a, aircraft_a, party_b, aircraft_b, start_s) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(alert_number(a), a.a.party, a.a.id, a.b.party, a.b.id, a.since_s) for a in started],
+                [alert_log_row(a) for a in started],
             )
             self._db.executemany(
                 "UPDATE alert_log SET end_s = ? WHERE number = ?",
@@ -173,9 +169,9 @@ class SQLiteIncidentStore(DatabaseStore):
                     f"FROM {table} WHERE party_a = ? OR party_b = ? GROUP BY month, other",
                     (party, party, party),
                 ).fetchall()
-                for row in rows:
-                    key = (str(row["month"]), str(row["other"]))
-                    alerts, incidents = counts.get(key, (0, 0))
-                    n = int(row["n"])
-                    counts[key] = (alerts + n, incidents) if column == 0 else (alerts, incidents + n)
+                add_monthly_counts(counts, column, rows)
         return counts
+
+
+def _incident_id(incident: Incident) -> int:
+    return incident.id
