@@ -26,6 +26,7 @@ import shapely
 from deconflict.channel.audit import AuditEntry
 from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
 from deconflict.channel.conflicts import ConflictLifecycle, Resolution, Side
+from deconflict.channel.deadlines import Escalation
 from deconflict.channel.keys import generate_key_pair
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
@@ -48,6 +49,7 @@ __all__ = [
     "INCIDENT_COLUMNS",
     "LIFECYCLE_COLUMNS",
     "MESSAGE_COLUMNS",
+    "NEW_MESSAGE_COLUMNS",
     "PARTS_PER_VOLUME",
     "TIME_ORIGIN_S",
     "add_monthly_counts",
@@ -60,6 +62,8 @@ __all__ = [
     "conflict_to_json",
     "create_key_file",
     "disclosure_row",
+    "escalation_from_row",
+    "escalation_row",
     "incident_from_row",
     "incidents_from_rows",
     "index_boxes",
@@ -68,6 +72,7 @@ __all__ = [
     "lifecycle_from_row",
     "lifecycle_row",
     "message_from_row",
+    "new_message_row",
     "pair_arguments",
     "relay_session_from_rows",
     "relay_window_arguments",
@@ -358,6 +363,29 @@ MESSAGE_COLUMNS = (
 """The columns of ``messages`` that :func:`message_from_row` reads."""
 
 
+NEW_MESSAGE_COLUMNS = (
+    "sender, recipient, code, params_json, text, reply_by, reply_by_s, nonce, signature, created_s, level"
+)
+"""The columns of a new ``messages`` row, in the order :func:`new_message_row` gives them."""
+
+
+def new_message_row(content: MessageContent, signature: str, created_s: float) -> tuple[object, ...]:
+    """A new message's row (:data:`NEW_MESSAGE_COLUMNS`), at level ``sent``."""
+    return (
+        content.sender,
+        content.recipient,
+        content.code,
+        json.dumps(dict(content.params), ensure_ascii=False, allow_nan=False),
+        content.text,
+        content.reply_by,
+        content.reply_by_s,
+        content.nonce,
+        signature,
+        created_s,
+        AckLevel.SENT.value,
+    )
+
+
 def message_from_row(row: Row) -> Message:
     """A hotline message from a ``messages`` row of :data:`MESSAGE_COLUMNS`."""
     content = MessageContent(
@@ -568,4 +596,23 @@ def ledger_entry_from_row(row: Row) -> LedgerEntry:
             time_s=float(row["time_s"]),
             note=row["note"],
         ),
+    )
+
+
+def escalation_row(escalation: Escalation) -> tuple[object, ...]:
+    """An ``escalations`` row: message_id, step, code, sender, recipient, due_s, recorded_s."""
+    e = escalation
+    return (e.message_id, e.step, e.code, e.sender, e.recipient, e.due_s, e.recorded_s)
+
+
+def escalation_from_row(row: Row) -> Escalation:
+    """An escalation from its ``escalations`` row."""
+    return Escalation(
+        message_id=row["message_id"],
+        code=row["code"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        step=row["step"],
+        due_s=row["due_s"],
+        recorded_s=row["recorded_s"],
     )

@@ -7,9 +7,8 @@ message and the entry recording it commit together.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any, LiteralString
+from typing import LiteralString
 
 import psycopg
 
@@ -17,21 +16,17 @@ from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
 from deconflict.storage.postgres.database import DatabaseStore
-from deconflict.storage.rows import MESSAGE_COLUMNS, is_row_id, message_from_row
+from deconflict.storage.rows import (
+    MESSAGE_COLUMNS,
+    NEW_MESSAGE_COLUMNS,
+    escalation_from_row,
+    escalation_row,
+    is_row_id,
+    message_from_row,
+    new_message_row,
+)
 
 __all__ = ["PostgresMessageStore"]
-
-
-def _escalation(row: dict[str, Any]) -> Escalation:
-    return Escalation(
-        message_id=row["message_id"],
-        code=row["code"],
-        sender=row["sender"],
-        recipient=row["recipient"],
-        step=row["step"],
-        due_s=row["due_s"],
-        recorded_s=row["recorded_s"],
-    )
 
 
 class PostgresMessageStore(DatabaseStore):
@@ -46,26 +41,12 @@ class PostgresMessageStore(DatabaseStore):
     """
 
     def add_message(self, content: MessageContent, signature: str, created_s: float) -> Message:
-        params_json = json.dumps(dict(content.params), ensure_ascii=False, allow_nan=False)
         try:
             with self.database.transaction() as db:  # a savepoint: a refused nonce spoils no batch
                 row = db.execute(
-                    "INSERT INTO messages (sender, recipient, code, params_json, text, reply_by, reply_by_s, "
-                    "nonce, signature, created_s, level) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "RETURNING id",
-                    (
-                        content.sender,
-                        content.recipient,
-                        content.code,
-                        params_json,
-                        content.text,
-                        content.reply_by,
-                        content.reply_by_s,
-                        content.nonce,
-                        signature,
-                        created_s,
-                        AckLevel.SENT.value,
-                    ),
+                    f"INSERT INTO messages ({NEW_MESSAGE_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    new_message_row(content, signature, created_s),
                 ).fetchone()
         except psycopg.errors.UniqueViolation as exc:
             raise AlreadyExistsError(
@@ -172,10 +153,7 @@ class PostgresMessageStore(DatabaseStore):
                 cursor.executemany(
                     "INSERT INTO escalations (message_id, step, code, sender, recipient, due_s, recorded_s) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    [
-                        (e.message_id, e.step, e.code, e.sender, e.recipient, e.due_s, e.recorded_s)
-                        for e in escalations
-                    ],
+                    [escalation_row(e) for e in escalations],
                 )
             if overdue:
                 cursor.executemany(
@@ -191,4 +169,4 @@ class PostgresMessageStore(DatabaseStore):
                 "WHERE sender = %s OR recipient = %s ORDER BY due_s, message_id, step",
                 (party, party),
             ).fetchall()
-        return [_escalation(r) for r in rows]
+        return [escalation_from_row(r) for r in rows]

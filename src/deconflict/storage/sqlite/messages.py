@@ -6,29 +6,24 @@ audit log through a :class:`~deconflict.storage.sqlite.database.Database`.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
-from deconflict.storage.rows import MESSAGE_COLUMNS, is_row_id, message_from_row
+from deconflict.storage.rows import (
+    MESSAGE_COLUMNS,
+    NEW_MESSAGE_COLUMNS,
+    escalation_from_row,
+    escalation_row,
+    is_row_id,
+    message_from_row,
+    new_message_row,
+)
 from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLiteMessageStore"]
-
-
-def _escalation(row: sqlite3.Row) -> Escalation:
-    return Escalation(
-        message_id=row["message_id"],
-        code=row["code"],
-        sender=row["sender"],
-        recipient=row["recipient"],
-        step=row["step"],
-        due_s=row["due_s"],
-        recorded_s=row["recorded_s"],
-    )
 
 
 class SQLiteMessageStore(DatabaseStore):
@@ -48,25 +43,11 @@ class SQLiteMessageStore(DatabaseStore):
     """
 
     def add_message(self, content: MessageContent, signature: str, created_s: float) -> Message:
-        params_json = json.dumps(dict(content.params), ensure_ascii=False, allow_nan=False)
         with self._lock:
             try:
                 cursor = self._db.execute(
-                    "INSERT INTO messages (sender, recipient, code, params_json, text, reply_by, reply_by_s, "
-                    "nonce, signature, created_s, level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        content.sender,
-                        content.recipient,
-                        content.code,
-                        params_json,
-                        content.text,
-                        content.reply_by,
-                        content.reply_by_s,
-                        content.nonce,
-                        signature,
-                        created_s,
-                        AckLevel.SENT.value,
-                    ),
+                    f"INSERT INTO messages ({NEW_MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    new_message_row(content, signature, created_s),
                 )
             except sqlite3.IntegrityError as exc:
                 raise AlreadyExistsError(
@@ -167,10 +148,7 @@ class SQLiteMessageStore(DatabaseStore):
             self._db.executemany(
                 "INSERT OR IGNORE INTO escalations (message_id, step, code, sender, recipient, "
                 "due_s, recorded_s) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (e.message_id, e.step, e.code, e.sender, e.recipient, e.due_s, e.recorded_s)
-                    for e in escalations
-                ],
+                [escalation_row(e) for e in escalations],
             )
             self._db.executemany(
                 "UPDATE messages SET escalation_steps = "
@@ -185,4 +163,4 @@ class SQLiteMessageStore(DatabaseStore):
                 "WHERE sender = ? OR recipient = ? ORDER BY due_s, message_id, step",
                 (party, party),
             ).fetchall()
-        return [_escalation(r) for r in rows]
+        return [escalation_from_row(r) for r in rows]
