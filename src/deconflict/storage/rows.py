@@ -31,6 +31,7 @@ from deconflict.channel.keys import generate_key_pair
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.channel.live import Aircraft, Alert, ClosestApproach, Incident, IncidentComment
 from deconflict.channel.messages import AckLevel, Message, MessageContent
+from deconflict.channel.parties import Party
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.volume import SearchBox, Volume
@@ -51,6 +52,7 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "NEW_MESSAGE_COLUMNS",
     "PARTS_PER_VOLUME",
+    "PARTY_COLUMNS",
     "TIME_ORIGIN_S",
     "add_monthly_counts",
     "alert_log_row",
@@ -74,6 +76,8 @@ __all__ = [
     "message_from_row",
     "new_message_row",
     "pair_arguments",
+    "party_from_row",
+    "party_with_previous_token",
     "relay_session_from_rows",
     "relay_window_arguments",
     "volume_row",
@@ -616,3 +620,23 @@ def escalation_from_row(row: Row) -> Escalation:
         due_s=row["due_s"],
         recorded_s=row["recorded_s"],
     )
+
+
+PARTY_COLUMNS = "name, public_key_pem, created_s, revoked_s"
+"""The columns of ``parties`` that :func:`party_from_row` reads."""
+
+
+def party_from_row(row: Row) -> Party:
+    """A party from a ``parties`` row of :data:`PARTY_COLUMNS`."""
+    return Party(
+        name=row["name"],
+        public_key_pem=row["public_key_pem"],
+        created_s=row["created_s"],
+        revoked_s=row["revoked_s"],
+    )
+
+
+def party_with_previous_token(row: Row) -> tuple[Party, str, float]:
+    """The party, its previous token's hash and until when it is honoured, from a ``parties`` row
+    of :data:`PARTY_COLUMNS`, ``previous_token_sha256`` and ``previous_token_until_s``."""
+    return party_from_row(row), str(row["previous_token_sha256"]), float(row["previous_token_until_s"])

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import psycopg
 
 from deconflict.channel.parties import Party
 from deconflict.errors import AlreadyExistsError, NotFoundError
 from deconflict.storage.postgres.database import DatabaseStore
+from deconflict.storage.rows import PARTY_COLUMNS, party_from_row, party_with_previous_token
 
 __all__ = ["PostgresPartyStore"]
-
-_COLUMNS = "name, public_key_pem, created_s, revoked_s"
-
-
-def _party(row: dict[str, Any]) -> Party:
-    return Party(
-        name=row["name"],
-        public_key_pem=row["public_key_pem"],
-        created_s=row["created_s"],
-        revoked_s=row["revoked_s"],
-    )
 
 
 class PostgresPartyStore(DatabaseStore):
@@ -48,30 +36,30 @@ class PostgresPartyStore(DatabaseStore):
 
     def get_party(self, name: str) -> Party | None:
         with self.database.connection() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = %s", (name,)).fetchone()
-        return None if row is None else _party(row)
+            row = db.execute(f"SELECT {PARTY_COLUMNS} FROM parties WHERE name = %s", (name,)).fetchone()
+        return None if row is None else party_from_row(row)
 
     def party_for_token(self, token_sha256: str) -> tuple[Party, str] | None:
         with self.database.connection() as db:
             row = db.execute(
-                f"SELECT {_COLUMNS}, token_sha256 FROM parties WHERE token_sha256 = %s", (token_sha256,)
+                f"SELECT {PARTY_COLUMNS}, token_sha256 FROM parties WHERE token_sha256 = %s", (token_sha256,)
             ).fetchone()
-        return None if row is None else (_party(row), str(row["token_sha256"]))
+        return None if row is None else (party_from_row(row), str(row["token_sha256"]))
 
     def list_parties(self) -> list[Party]:
         with self.database.connection() as db:
-            rows = db.execute(f'SELECT {_COLUMNS} FROM parties ORDER BY name COLLATE "C"').fetchall()
-        return [_party(r) for r in rows]
+            rows = db.execute(f'SELECT {PARTY_COLUMNS} FROM parties ORDER BY name COLLATE "C"').fetchall()
+        return [party_from_row(r) for r in rows]
 
     def revoke_party(self, name: str, revoked_s: float) -> Party:
         with self.database.transaction() as db:
             db.execute(
                 "UPDATE parties SET revoked_s = %s WHERE name = %s AND revoked_s IS NULL", (revoked_s, name)
             )
-            row = db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = %s", (name,)).fetchone()
+            row = db.execute(f"SELECT {PARTY_COLUMNS} FROM parties WHERE name = %s", (name,)).fetchone()
         if row is None:
             raise NotFoundError(f"no party {name!r}")
-        return _party(row)
+        return party_from_row(row)
 
     def rotate_token(self, name: str, token_sha256: str, previous_until_s: float) -> Party:
         with self.database.transaction() as db:
@@ -80,18 +68,18 @@ class PostgresPartyStore(DatabaseStore):
                 "token_sha256 = %s WHERE name = %s",
                 (previous_until_s, token_sha256, name),
             )
-            row = db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = %s", (name,)).fetchone()
+            row = db.execute(f"SELECT {PARTY_COLUMNS} FROM parties WHERE name = %s", (name,)).fetchone()
         if row is None:
             raise NotFoundError(f"no party {name!r}")
-        return _party(row)
+        return party_from_row(row)
 
     def party_for_previous_token(self, token_sha256: str) -> tuple[Party, str, float] | None:
         with self.database.connection() as db:
             row = db.execute(
-                f"SELECT {_COLUMNS}, previous_token_sha256, previous_token_until_s FROM parties "
+                f"SELECT {PARTY_COLUMNS}, previous_token_sha256, previous_token_until_s FROM parties "
                 "WHERE previous_token_sha256 = %s",
                 (token_sha256,),
             ).fetchone()
         if row is None:
             return None
-        return _party(row), str(row["previous_token_sha256"]), float(row["previous_token_until_s"])
+        return party_with_previous_token(row)

@@ -6,20 +6,10 @@ import sqlite3
 
 from deconflict.channel.parties import Party
 from deconflict.errors import AlreadyExistsError, NotFoundError
+from deconflict.storage.rows import PARTY_COLUMNS, party_from_row, party_with_previous_token
 from deconflict.storage.sqlite.database import DatabaseStore
 
 __all__ = ["SQLitePartyStore"]
-
-_COLUMNS = "name, public_key_pem, created_s, revoked_s"
-
-
-def _party(row: sqlite3.Row) -> Party:
-    return Party(
-        name=row["name"],
-        public_key_pem=row["public_key_pem"],
-        created_s=row["created_s"],
-        revoked_s=row["revoked_s"],
-    )
 
 
 class SQLitePartyStore(DatabaseStore):
@@ -45,31 +35,31 @@ class SQLitePartyStore(DatabaseStore):
 
     def get_party(self, name: str) -> Party | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
-        return None if row is None else _party(row)
+            row = self._db.execute(f"SELECT {PARTY_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
+        return None if row is None else party_from_row(row)
 
     def party_for_token(self, token_sha256: str) -> tuple[Party, str] | None:
         # Every request asks: read what is committed, never behind a write transaction.
         with self.database.committed() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS}, token_sha256 FROM parties WHERE token_sha256 = ?", (token_sha256,)
+                f"SELECT {PARTY_COLUMNS}, token_sha256 FROM parties WHERE token_sha256 = ?", (token_sha256,)
             ).fetchall()
-        return (_party(rows[0]), str(rows[0]["token_sha256"])) if rows else None
+        return (party_from_row(rows[0]), str(rows[0]["token_sha256"])) if rows else None
 
     def list_parties(self) -> list[Party]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM parties ORDER BY name").fetchall()
-        return [_party(r) for r in rows]
+            rows = self._db.execute(f"SELECT {PARTY_COLUMNS} FROM parties ORDER BY name").fetchall()
+        return [party_from_row(r) for r in rows]
 
     def revoke_party(self, name: str, revoked_s: float) -> Party:
         with self._lock:
             self._db.execute(
                 "UPDATE parties SET revoked_s = ? WHERE name = ? AND revoked_s IS NULL", (revoked_s, name)
             )
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
+            row = self._db.execute(f"SELECT {PARTY_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFoundError(f"no party {name!r}")
-        return _party(row)
+        return party_from_row(row)
 
     def rotate_token(self, name: str, token_sha256: str, previous_until_s: float) -> Party:
         with self.database.transaction():
@@ -78,19 +68,19 @@ class SQLitePartyStore(DatabaseStore):
                 "token_sha256 = ? WHERE name = ?",
                 (previous_until_s, token_sha256, name),
             )
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
+            row = self._db.execute(f"SELECT {PARTY_COLUMNS} FROM parties WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFoundError(f"no party {name!r}")
-        return _party(row)
+        return party_from_row(row)
 
     def party_for_previous_token(self, token_sha256: str) -> tuple[Party, str, float] | None:
         with self.database.committed() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS}, previous_token_sha256, previous_token_until_s FROM parties "
+                f"SELECT {PARTY_COLUMNS}, previous_token_sha256, previous_token_until_s FROM parties "
                 "WHERE previous_token_sha256 = ?",
                 (token_sha256,),
             ).fetchall()
         if not rows:
             return None
         row = rows[0]
-        return _party(row), str(row["previous_token_sha256"]), float(row["previous_token_until_s"])
+        return party_with_previous_token(row)
