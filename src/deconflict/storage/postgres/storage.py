@@ -8,16 +8,14 @@ entry commit together or not at all.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol, Self, TypeVar
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from deconflict.storage.bundle import StorageBundle, opening
 from deconflict.storage.postgres.audit import PostgresAuditLog
 from deconflict.storage.postgres.blind import PostgresBlindRelayStore
 from deconflict.storage.postgres.cluster import PostgresCoordination
@@ -36,13 +34,6 @@ from deconflict.units import AltitudeMargins
 __all__ = ["PostgresStorage", "readiness_problem"]
 
 _READY_TIMEOUT_S = 2
-
-
-class _Closable(Protocol):
-    def close(self) -> None: ...
-
-
-_S = TypeVar("_S", bound=_Closable)
 
 
 def readiness_problem(url: str, where: str) -> str | None:
@@ -69,7 +60,7 @@ def readiness_problem(url: str, where: str) -> str | None:
 
 
 @dataclass(frozen=True, eq=False)
-class PostgresStorage:
+class PostgresStorage(StorageBundle):
     """The stores of one PostgreSQL database, opened together on one pool and closed together.
 
     Build it with :meth:`open` (or ``deconflict.storage.open_storage``).
@@ -114,14 +105,7 @@ class PostgresStorage:
             :class:`~deconflict.errors.StorageUnavailableError` (and a new connection for the server).
         """
         database = Database(url, max_size=max_connections, timeout_s=timeout_s)
-        with contextlib.ExitStack() as opened:
-            opened.callback(database.close)  # the bundle's own reference, kept on success
-
-            def store(kind: Callable[[Database], _S]) -> _S:
-                made = kind(database)  # each store takes its own reference to the database
-                opened.callback(made.close)
-                return made
-
+        with opening(database) as store:
             storage = cls(
                 database,
                 store(partial(PostgresStore, margins=margins)),
@@ -135,7 +119,6 @@ class PostgresStorage:
                 store(PostgresEventOutbox),
                 store(PostgresBlindRelayStore),
             )
-            opened.pop_all()
         return storage
 
     @property
@@ -151,26 +134,3 @@ class PostgresStorage:
         """Why the database cannot serve now (a new connection cannot query it, or its schema is not
         the latest), or ``None`` when it can."""
         return readiness_problem(self.database.url, self.database.where)
-
-    def close(self) -> None:
-        """Close every store, then the database (its pool closes with its last user)."""
-        for store in (
-            self.blind,
-            self.zones,
-            self.outbox,
-            self.ledger,
-            self.incidents,
-            self.conflict_states,
-            self.audit,
-            self.messages,
-            self.parties,
-            self.operations,
-        ):
-            store.close()
-        self.database.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -8,13 +8,11 @@ change and its audit entry commit together or not at all.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol, Self, TypeVar
 
+from deconflict.storage.bundle import StorageBundle, opening
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.blind import SQLiteBlindRelayStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
@@ -34,15 +32,8 @@ __all__ = ["SQLiteStorage"]
 _CHECKPOINT_INTERVAL_S = 0.5
 
 
-class _Closable(Protocol):
-    def close(self) -> None: ...
-
-
-_S = TypeVar("_S", bound=_Closable)
-
-
 @dataclass(frozen=True, eq=False)
-class SQLiteStorage:
+class SQLiteStorage(StorageBundle):
     """The stores of one SQLite file, opened together on one connection and closed together.
 
     Build it with :meth:`open` (or ``deconflict.storage.open_storage``).
@@ -82,14 +73,7 @@ class SQLiteStorage:
         # Resolved once: the key file, the readiness check and error messages name the same file.
         where = str(path) if str(path) == ":memory:" else str(Path(path).resolve())
         database = Database(where, checkpoint_interval_s=checkpoint_interval_s)
-        with contextlib.ExitStack() as opened:
-            opened.callback(database.close)  # the bundle's own reference, kept on success
-
-            def store(kind: Callable[[Database], _S]) -> _S:
-                made = kind(database)  # each store takes its own reference to the database
-                opened.callback(made.close)
-                return made
-
+        with opening(database) as store:
             storage = cls(
                 database,
                 store(partial(SQLiteStore, margins=margins)),
@@ -103,7 +87,6 @@ class SQLiteStorage:
                 store(SQLiteEventOutbox),
                 store(SQLiteBlindRelayStore),
             )
-            opened.pop_all()
         return storage
 
     @property
@@ -120,26 +103,3 @@ class SQLiteStorage:
         """Why the file cannot serve now (a fresh connection cannot read it, or its schema is not
         the latest), or ``None`` when it can."""
         return readiness_problem(self.database.path)
-
-    def close(self) -> None:
-        """Close every store, then the database (its connection closes with its last user)."""
-        for store in (
-            self.blind,
-            self.zones,
-            self.outbox,
-            self.ledger,
-            self.incidents,
-            self.conflict_states,
-            self.audit,
-            self.messages,
-            self.parties,
-            self.operations,
-        ):
-            store.close()
-        self.database.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
