@@ -46,6 +46,7 @@ from deconflict.strategic.zones import (
 from deconflict.units import Altitude, AltitudeReference
 
 __all__ = [
+    "AUDIT_COLUMNS",
     "DISCLOSURE_COLUMNS",
     "INCIDENT_COLUMNS",
     "LIFECYCLE_COLUMNS",
@@ -58,6 +59,8 @@ __all__ = [
     "alert_log_row",
     "alert_number",
     "audit_entry",
+    "audit_row",
+    "chain_changed",
     "check_relay_rate",
     "closest_columns",
     "conflict_from_json",
@@ -412,6 +415,39 @@ def message_from_row(row: Row) -> Message:
         answered_s=row["answered_s"],
         reason=row["reason"],
         overdue_s=row["overdue_s"],
+    )
+
+
+AUDIT_COLUMNS = "seq, time_s, actor, kind, subject, audience, payload, prev_hash, hash, signature"
+"""The columns of ``audit_log``, in the order :func:`audit_row` gives them."""
+
+
+def audit_row(entry: AuditEntry) -> tuple[object, ...]:
+    """An audit entry as an ``audit_log`` row (:data:`AUDIT_COLUMNS`)."""
+    return (
+        entry.seq,
+        entry.time_s,
+        entry.actor,
+        entry.kind,
+        entry.subject_json,
+        entry.audience_json,
+        entry.payload_json,
+        entry.prev_hash,
+        entry.hash,
+        entry.signature,
+    )
+
+
+def chain_changed(where: str, seq: int, digest: str, found_hash: str | None) -> str | None:
+    """Why the chain of the database at ``where`` is not the one its log appended to (entry ``seq``
+    with hash ``digest``; ``found_hash`` is the hash stored now, ``None`` when the entry is gone), or
+    ``None`` when it is."""
+    if found_hash == digest:
+        return None
+    found = "is gone" if found_hash is None else f"has hash {found_hash[:16]}…"
+    return (
+        f"{where}: the audit chain changed under the server: entry {seq} it appended "
+        f"(hash {digest[:16]}…) {found} (was the database restored or edited?)"
     )
 
 

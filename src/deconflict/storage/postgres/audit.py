@@ -37,11 +37,9 @@ from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import DeconflictError, StorageChangedError
 from deconflict.storage.postgres.database import Connection, Database, DatabaseStore
 from deconflict.storage.postgres.public_ids import load_public_ids
-from deconflict.storage.rows import audit_entry, create_key_file
+from deconflict.storage.rows import AUDIT_COLUMNS, audit_entry, audit_row, chain_changed, create_key_file
 
 __all__ = ["PostgresAuditLog"]
-
-_COLUMNS = "seq, time_s, actor, kind, subject, audience, payload, prev_hash, hash, signature"
 
 
 class PostgresAuditLog(DatabaseStore):
@@ -69,12 +67,7 @@ class PostgresAuditLog(DatabaseStore):
         if self._changed is None and self._known_head is not None:
             seq, digest = self._known_head
             row = db.execute("SELECT hash FROM audit_log WHERE seq = %s", (seq,)).fetchone()
-            if row is None or str(row["hash"]) != digest:
-                found = "is gone" if row is None else f"has hash {str(row['hash'])[:16]}…"
-                self._changed = (
-                    f"{self.where}: the audit chain changed under the server: entry {seq} it appended "
-                    f"(hash {digest[:16]}…) {found} (was the database restored or edited?)"
-                )
+            self._changed = chain_changed(self.where, seq, digest, None if row is None else str(row["hash"]))
         if self._changed is not None:
             raise StorageChangedError(f"{self._changed}; no more writes: restart the server")
 
@@ -150,19 +143,9 @@ class PostgresAuditLog(DatabaseStore):
                 seq += 1
                 entry = seal(record, seq, time_s, prev_hash, signer)
                 db.execute(
-                    f"INSERT INTO audit_log ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        entry.seq,
-                        entry.time_s,
-                        entry.actor,
-                        entry.kind,
-                        entry.subject_json,
-                        entry.audience_json,
-                        entry.payload_json,
-                        entry.prev_hash,
-                        entry.hash,
-                        entry.signature,
-                    ),
+                    f"INSERT INTO audit_log ({AUDIT_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    audit_row(entry),
                 )
                 added.append(entry)
                 prev_hash = entry.hash
@@ -183,11 +166,11 @@ class PostgresAuditLog(DatabaseStore):
         with self.database.connection() as db:
             if limit is None:
                 rows = db.execute(
-                    f"SELECT {_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq", (after_seq,)
+                    f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq", (after_seq,)
                 ).fetchall()
             else:
                 rows = db.execute(
-                    f"SELECT {_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq LIMIT %s",
+                    f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > %s ORDER BY seq LIMIT %s",
                     (after_seq, limit),
                 ).fetchall()
         return [audit_entry(r) for r in rows]

@@ -44,13 +44,11 @@ from deconflict.channel.audit import (
 from deconflict.channel.keys import generate_key_pair
 from deconflict.channel.public_ids import PublicIds
 from deconflict.errors import DeconflictError, StorageChangedError
-from deconflict.storage.rows import audit_entry, create_key_file
+from deconflict.storage.rows import AUDIT_COLUMNS, audit_entry, audit_row, chain_changed, create_key_file
 from deconflict.storage.sqlite.database import Database, DatabaseStore
 from deconflict.storage.sqlite.public_ids import load_public_ids
 
 __all__ = ["SQLiteAuditLog", "audit_key_path"]
-
-_COLUMNS = "seq, time_s, actor, kind, subject, audience, payload, prev_hash, hash, signature"
 
 
 def audit_key_path(db_path: Path | str) -> Path:
@@ -99,12 +97,7 @@ class SQLiteAuditLog(DatabaseStore):
         if self._changed is None and self._known_head is not None:
             seq, digest = self._known_head
             row = self._db.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
-            if row is None or str(row[0]) != digest:
-                found = "is gone" if row is None else f"has hash {str(row[0])[:16]}…"
-                self._changed = (
-                    f"{self.path}: the audit chain changed under the server: entry {seq} it appended "
-                    f"(hash {digest[:16]}…) {found} (was the database restored or edited?)"
-                )
+            self._changed = chain_changed(self.path, seq, digest, None if row is None else str(row[0]))
         if self._changed is not None:
             raise StorageChangedError(f"{self._changed}; no more writes: restart the server")
 
@@ -188,19 +181,8 @@ class SQLiteAuditLog(DatabaseStore):
                 seq += 1
                 entry = seal(record, seq, time_s, prev_hash, signer)
                 self._db.execute(
-                    f"INSERT INTO audit_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.seq,
-                        entry.time_s,
-                        entry.actor,
-                        entry.kind,
-                        entry.subject_json,
-                        entry.audience_json,
-                        entry.payload_json,
-                        entry.prev_hash,
-                        entry.hash,
-                        entry.signature,
-                    ),
+                    f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    audit_row(entry),
                 )
                 added.append(entry)
                 prev_hash = entry.hash
@@ -218,7 +200,7 @@ class SQLiteAuditLog(DatabaseStore):
         return sign_checkpoint(signer, seq, digest, time_s)
 
     def entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
-        sql = f"SELECT {_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq"
+        sql = f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq"
         values: list[object] = [after_seq]
         if limit is not None:
             sql += " LIMIT ?"
