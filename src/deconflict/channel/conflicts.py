@@ -47,6 +47,7 @@ __all__ = [
     "lifecycle_view",
     "new_lifecycle",
     "resolve_conflict",
+    "stored_or_new",
 ]
 
 MAX_REASON_CHARS = 2000
@@ -165,6 +166,24 @@ def new_lifecycle(conflict_id: int, conflict: Conflict) -> ConflictLifecycle:
     <ConflictState.OPEN: 'open'>
     """
     return ConflictLifecycle(conflict_id, conflict, Side(conflict.party_a), Side(conflict.party_b))
+
+
+def stored_or_new(
+    stored: ConflictLifecycle | None, conflict_id: int, conflict: Conflict | None
+) -> ConflictLifecycle:
+    """The record a :meth:`ConflictStateStore.update` changes: the ``stored`` one, else
+    :func:`new_lifecycle` of ``conflict``.
+
+    Raises
+    ------
+    NotFoundError
+        If there is neither.
+    """
+    if stored is not None:
+        return stored
+    if conflict is None:
+        raise NotFoundError(f"no conflict {conflict_id}")
+    return new_lifecycle(conflict_id, conflict)
 
 
 def _refuse_if_final(lifecycle: ConflictLifecycle, what: str) -> None:

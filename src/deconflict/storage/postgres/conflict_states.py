@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from deconflict.channel.conflicts import ConflictLifecycle, new_lifecycle
-from deconflict.errors import NotFoundError
+from deconflict.channel.conflicts import ConflictLifecycle, stored_or_new
 from deconflict.storage.postgres.database import Connection, DatabaseStore
 from deconflict.storage.rows import LIFECYCLE_COLUMNS, is_row_id, lifecycle_from_row, lifecycle_row
 from deconflict.strategic.conflicts import Conflict
@@ -64,11 +63,7 @@ class PostgresConflictStates(DatabaseStore):
     ) -> ConflictLifecycle:
         """Read, change and write one record in one write transaction (a savepoint inside a caller's)."""
         with self.database.transaction() as db:
-            current = self._select(db, conflict_id, lock=True)
-            if current is None:
-                if conflict is None:
-                    raise NotFoundError(f"no conflict {conflict_id}")
-                current = new_lifecycle(conflict_id, conflict)
+            current = stored_or_new(self._select(db, conflict_id, lock=True), conflict_id, conflict)
             changed = change(current)
             db.execute(
                 f"INSERT INTO conflict_states ({LIFECYCLE_COLUMNS}) "

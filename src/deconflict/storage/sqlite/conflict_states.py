@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from deconflict.channel.conflicts import ConflictLifecycle, new_lifecycle
-from deconflict.errors import NotFoundError
+from deconflict.channel.conflicts import ConflictLifecycle, stored_or_new
 from deconflict.storage.rows import LIFECYCLE_COLUMNS, is_row_id, lifecycle_from_row, lifecycle_row
 from deconflict.storage.sqlite.database import DatabaseStore
 from deconflict.strategic.conflicts import Conflict
@@ -71,11 +70,7 @@ class SQLiteConflictStates(DatabaseStore):
         Inside a caller's transaction on a shared database, a savepoint of it.
         """
         with self.database.transaction():
-            current = self._select(conflict_id)
-            if current is None:
-                if conflict is None:
-                    raise NotFoundError(f"no conflict {conflict_id}")
-                current = new_lifecycle(conflict_id, conflict)
+            current = stored_or_new(self._select(conflict_id), conflict_id, conflict)
             changed = change(current)
             self._db.execute(
                 f"INSERT OR REPLACE INTO conflict_states ({LIFECYCLE_COLUMNS}) "
