@@ -45,7 +45,7 @@ from deconflict.formats.zone_fields import (
     read_zone,
 )
 from deconflict.strategic.limits import Limits
-from deconflict.strategic.zones import Applicability, DailyPeriod, Zone, ZoneAuthority, ZoneRestriction
+from deconflict.strategic.zones import Applicability, Zone, ZoneAuthority, ZoneRestriction
 from deconflict.units import altitude_to_m
 
 __all__ = ["parse_ed269"]
@@ -80,16 +80,7 @@ def _applicability(c: ZoneProblems, field: str, value: object) -> Applicability 
     start_s = c.instant(f"{field}.startDateTime", spec.get("startDateTime"))
     end_s = c.instant(f"{field}.endDateTime", spec.get("endDateTime"))
     key = "schedule" if spec.get("schedule") is not None else "dailyPeriod"
-    periods: list[DailyPeriod] = []
-    for i, item in enumerate(list_field(c, f"{field}.{key}", spec.get(key))):
-        period = object_field(c, f"{field}.{key}[{i}]", item, "a daily period")
-        if period is None:
-            continue
-        found = c.daily_period(
-            f"{field}.{key}[{i}]", period.get("day"), period.get("startTime"), period.get("endTime")
-        )
-        if isinstance(found, DailyPeriod):
-            periods.append(found)
+    periods = c.daily_periods(f"{field}.{key}", spec.get(key))
     if len(c.problems) > before:
         return None
     if permanent:
@@ -97,10 +88,7 @@ def _applicability(c: ZoneProblems, field: str, value: object) -> Applicability 
     if start_s is None and end_s is None:
         c.add(field, "a temporary applicability (permanent NO) needs a startDateTime or an endDateTime")
         return None
-    if start_s is not None and end_s is not None and not start_s < end_s:
-        c.add(f"{field}.endDateTime", "is not after startDateTime")
-        return None
-    return Applicability(start_s, end_s, tuple(periods))
+    return c.applicability(field, start_s, end_s, periods)
 
 
 def _layer(c: ZoneProblems, field: str, value: object, limits: Limits) -> PendingLayer | None:

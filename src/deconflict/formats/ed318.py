@@ -42,7 +42,7 @@ from deconflict.formats.zone_fields import (
     read_zone,
 )
 from deconflict.strategic.limits import Limits
-from deconflict.strategic.zones import Applicability, DailyPeriod, Zone, ZoneAuthority, ZoneRestriction
+from deconflict.strategic.zones import Applicability, Zone, ZoneAuthority, ZoneRestriction
 from deconflict.units import Altitude, AltitudeReference, altitude_to_m
 
 __all__ = ["parse_ed318"]
@@ -97,29 +97,21 @@ def _applicability(c: ZoneProblems, field: str, value: object) -> Applicability 
     before = len(c.problems)
     start_s = c.instant(f"{field}.startDateTime", spec.get("startDateTime"))
     end_s = c.instant(f"{field}.endDateTime", spec.get("endDateTime"))
-    periods: list[DailyPeriod] = []
-    for i, item in enumerate(list_field(c, f"{field}.schedule", spec.get("schedule"))):
-        pfield = f"{field}.schedule[{i}]"
-        period = object_field(c, pfield, item, "a daily period")
-        if period is None:
-            continue
-        events = [key for key in ("startEvent", "endEvent") if period.get(key) is not None]
-        if events:
-            c.add(
-                f"{pfield}.{events[0]}",
-                f"schedules by sunrise, sunset or twilight "
-                f"({describe_value(period[events[0]])}) are not read",
-            )
-            continue
-        found = c.daily_period(pfield, period.get("day"), period.get("startTime"), period.get("endTime"))
-        if isinstance(found, DailyPeriod):
-            periods.append(found)
+    periods = c.daily_periods(f"{field}.schedule", spec.get("schedule"), _by_event)
     if len(c.problems) > before:
         return None
-    if start_s is not None and end_s is not None and not start_s < end_s:
-        c.add(f"{field}.endDateTime", "is not after startDateTime")
-        return None
-    return Applicability(start_s, end_s, tuple(periods))
+    return c.applicability(field, start_s, end_s, periods)
+
+
+def _by_event(c: ZoneProblems, field: str, period: Mapping[str, Any]) -> bool:
+    """Refuse a daily period by sunrise, sunset or twilight (``startEvent``, ``endEvent``)."""
+    events = [key for key in ("startEvent", "endEvent") if period.get(key) is not None]
+    if events:
+        c.add(
+            f"{field}.{events[0]}",
+            f"schedules by sunrise, sunset or twilight ({describe_value(period[events[0]])}) are not read",
+        )
+    return bool(events)
 
 
 def _band(

@@ -279,6 +279,37 @@ class ZoneProblems(Problems):
         found = [read(self, f"{field}[{i}]", v) for i, v in enumerate(list_field(self, field, value))]
         return [x for x in found if x is not None]
 
+    def daily_periods(
+        self,
+        field: str,
+        value: object,
+        refused: Callable[[ZoneProblems, str, Mapping[str, Any]], bool] | None = None,
+    ) -> list[DailyPeriod]:
+        """A list of daily periods (``day``, ``startTime``, ``endTime``); those not read, or ``refused``
+        (which adds its problem, as ``field[i]``), left out."""
+        periods: list[DailyPeriod] = []
+        for i, item in enumerate(list_field(self, field, value)):
+            pfield = f"{field}[{i}]"
+            period = object_field(self, pfield, item, "a daily period")
+            if period is None or (refused is not None and refused(self, pfield, period)):
+                continue
+            found = self.daily_period(
+                pfield, period.get("day"), period.get("startTime"), period.get("endTime")
+            )
+            if isinstance(found, DailyPeriod):
+                periods.append(found)
+        return periods
+
+    def applicability(
+        self, field: str, start_s: float | None, end_s: float | None, periods: list[DailyPeriod]
+    ) -> Applicability | None:
+        """The applicability from ``start_s`` to ``end_s`` in ``periods``; ``None`` (a problem) when
+        it ends before it starts."""
+        if start_s is not None and end_s is not None and not start_s < end_s:
+            self.add(f"{field}.endDateTime", "is not after startDateTime")
+            return None
+        return Applicability(start_s, end_s, tuple(periods))
+
     def reasons(self, field: str, value: object, known: Mapping[str, str]) -> list[str]:
         """A list of the ``known`` reasons; each one not known is a problem."""
         found = [
