@@ -234,7 +234,20 @@ def _conflict(folder: ET.Element, conflict: Conflict, margins: AltitudeMargins) 
     _overlap_solid(placemark, conflict, margins)
 
 
-class ConflictFacts(Protocol):
+class _Overlap(Protocol):
+    """A conflict's overlap: a band in metres in ``altitude_reference`` over ``overlap_bbox`` (degrees)."""
+
+    @property
+    def altitude_lower_m(self) -> float: ...
+    @property
+    def altitude_upper_m(self) -> float: ...
+    @property
+    def altitude_reference(self) -> str: ...
+    @property
+    def overlap_bbox(self) -> tuple[float, float, float, float]: ...
+
+
+class ConflictFacts(_Overlap, Protocol):
     """What a party is shown of one of its conflicts (the API's ``ConflictOut`` is one).
 
     Times are RFC 3339 UTC texts, altitudes metres in ``altitude_reference``,
@@ -256,15 +269,7 @@ class ConflictFacts(Protocol):
     @property
     def time_end(self) -> str: ...
     @property
-    def altitude_lower_m(self) -> float: ...
-    @property
-    def altitude_upper_m(self) -> float: ...
-    @property
-    def altitude_reference(self) -> str: ...
-    @property
     def overlap_area_m2(self) -> float: ...
-    @property
-    def overlap_bbox(self) -> tuple[float, float, float, float]: ...
 
 
 class ClosestFacts(Protocol):
@@ -319,19 +324,6 @@ def _state_styles(document: ET.Element, pairs: Sequence[tuple[str, str]]) -> Non
         _style(
             document, _state_style_id(state, party), _party_rgb(party), _STATE_RGB.get(state, _CONFLICT_RGB)
         )
-
-
-class _Overlap(Protocol):
-    """A conflict's overlap: a band in metres in ``altitude_reference`` over ``overlap_bbox`` (degrees)."""
-
-    @property
-    def altitude_lower_m(self) -> float: ...
-    @property
-    def altitude_upper_m(self) -> float: ...
-    @property
-    def altitude_reference(self) -> str: ...
-    @property
-    def overlap_bbox(self) -> tuple[float, float, float, float]: ...
 
 
 def _overlap_solid(placemark: ET.Element, overlap: _Overlap, margins: AltitudeMargins) -> None:
