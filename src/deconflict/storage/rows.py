@@ -60,6 +60,7 @@ __all__ = [
     "alert_number",
     "audit_entry",
     "audit_row",
+    "below_bound",
     "chain_changed",
     "check_relay_rate",
     "closest_columns",
@@ -124,6 +125,16 @@ def is_row_id(value: int) -> bool:
     (True, False)
     """
     return -(2**63) <= value < 2**63
+
+
+def below_bound(before: int | None) -> int:
+    """The bound of an ``id < ?`` page: ``before``, or the largest row id when ``before`` is ``None``
+    or no row id (:func:`is_row_id`).
+
+    >>> below_bound(7), below_bound(None) == below_bound(2**70) == 2**63 - 1
+    (7, True)
+    """
+    return before if before is not None and is_row_id(before) else 2**63 - 1
 
 
 def index_boxes(boxes: list[SearchBox]) -> list[SearchBox]:

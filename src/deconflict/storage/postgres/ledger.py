@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
 from deconflict.storage.postgres.database import Connection, DatabaseStore
-from deconflict.storage.rows import DISCLOSURE_COLUMNS, disclosure_row, is_row_id, ledger_entry_from_row
+from deconflict.storage.rows import DISCLOSURE_COLUMNS, below_bound, disclosure_row, ledger_entry_from_row
 
 __all__ = ["PostgresDisclosureLedger"]
 
@@ -63,7 +63,7 @@ class PostgresDisclosureLedger(DatabaseStore):
 
     def list_for(self, subject: str, limit: int, before: int | None = None) -> list[LedgerEntry]:
         """The newest ``limit`` entries of ``subject`` numbered below ``before``, oldest first."""
-        bound = before if before is not None and is_row_id(before) else 2**63 - 1
+        bound = below_bound(before)
         with self.database.connection() as db:
             rows = db.execute(
                 f"SELECT {DISCLOSURE_COLUMNS} FROM disclosures WHERE subject = %s AND number < %s "

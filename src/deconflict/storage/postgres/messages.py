@@ -19,6 +19,7 @@ from deconflict.storage.postgres.database import DatabaseStore
 from deconflict.storage.rows import (
     MESSAGE_COLUMNS,
     NEW_MESSAGE_COLUMNS,
+    below_bound,
     escalation_from_row,
     escalation_row,
     is_row_id,
@@ -82,7 +83,7 @@ class PostgresMessageStore(DatabaseStore):
             where.append("overdue_s IS NOT NULL" if overdue else "overdue_s IS NULL")
         if before_id is not None:
             where.append("id < %s")
-            values.append(before_id if is_row_id(before_id) else 2**63 - 1)
+            values.append(below_bound(before_id))
         sql: LiteralString = (
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
         )

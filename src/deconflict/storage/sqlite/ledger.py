@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from deconflict.channel.ledger import Disclosure, DisclosureKind, LedgerEntry
-from deconflict.storage.rows import DISCLOSURE_COLUMNS, disclosure_row, is_row_id, ledger_entry_from_row
+from deconflict.storage.rows import DISCLOSURE_COLUMNS, below_bound, disclosure_row, ledger_entry_from_row
 from deconflict.storage.sqlite.database import Database, DatabaseStore
 
 __all__ = ["SQLiteDisclosureLedger"]
@@ -154,7 +154,7 @@ class SQLiteDisclosureLedger(DatabaseStore):
 
     def list_for(self, subject: str, limit: int, before: int | None = None) -> list[LedgerEntry]:
         """The newest ``limit`` entries of ``subject`` numbered below ``before``, oldest first."""
-        bound = before if before is not None and is_row_id(before) else 2**63 - 1
+        bound = below_bound(before)
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {DISCLOSURE_COLUMNS} FROM disclosures WHERE subject = ? AND number < ? "

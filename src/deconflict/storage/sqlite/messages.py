@@ -15,6 +15,7 @@ from deconflict.errors import AlreadyExistsError
 from deconflict.storage.rows import (
     MESSAGE_COLUMNS,
     NEW_MESSAGE_COLUMNS,
+    below_bound,
     escalation_from_row,
     escalation_row,
     is_row_id,
@@ -84,7 +85,7 @@ class SQLiteMessageStore(DatabaseStore):
             where.append("overdue_s IS NOT NULL" if overdue else "overdue_s IS NULL")
         if before_id is not None:
             where.append("id < ?")
-            values.append(before_id if is_row_id(before_id) else 2**63 - 1)
+            values.append(below_bound(before_id))
         sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC"
         if limit is not None:
             sql += " LIMIT ?"
