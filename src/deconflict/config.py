@@ -38,6 +38,7 @@ from deconflict.units import AltitudeMargins
 
 if TYPE_CHECKING:
     from deconflict.channel.gating import GatingSettings
+    from deconflict.channel.live.settings import ConformanceSettings
     from deconflict.channel.probes import ProbeRules
 
 __all__ = [
@@ -367,6 +368,15 @@ class Settings(BaseSettings):
     tracks_disclose_anywhere: tuple[str, ...] = Field(
         default=(), description="parties whose aircraft may show others anywhere (no plan margin)"
     )
+    # Conformance monitoring (deconflict.channel.live.conformance).
+    conformance_margin_m: float = Field(
+        default=1852.0,
+        ge=0.0,
+        description="own aircraft farther outside all its party's active plans is non-conforming, 1 NM",
+    )
+    conformance_margin_ft: float = Field(
+        default=500.0, ge=0.0, description="likewise above or below the plans' altitude bands, feet"
+    )
     # Hotline (deconflict.channel.deadlines).
     escalation_ladder_s: tuple[float, ...] = Field(
         default=(0.0, 900.0, 3600.0),
@@ -522,6 +532,18 @@ class Settings(BaseSettings):
             disclose_anywhere=frozenset(self.tracks_disclose_anywhere),
             sweep_aircraft=self.probe_sweep_aircraft,
             sweep_window_s=self.probe_window_s,
+        )
+
+    def conformance(self) -> ConformanceSettings:
+        """The margins of conformance monitoring as a domain object."""
+        from deconflict.channel.live.settings import ConformanceSettings  # as gating(): when built
+        from deconflict.units import FT_TO_M
+
+        return ConformanceSettings(
+            margin_m=self.conformance_margin_m,
+            vertical_margin_m=self.conformance_margin_ft * FT_TO_M,
+            other_buffers=self.buffers(),
+            altitude_margins=self.altitude_margins(),
         )
 
     def limits(self) -> Limits:

@@ -152,6 +152,9 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
             # (whose sockets and lease it would keep alive).
             node = f"{settings.node_name or default_node_name()}#{secrets.token_hex(3)}"
             shared = stores.coordination(node)  # None: this node is alone on its database
+            plans = StorePlanAreas(
+                stores.operations, parties=lambda: [p.name for p in stores.parties.list_parties()]
+            )
             app.state.services = Services(
                 settings=settings,
                 storage=stores,
@@ -160,7 +163,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clock: Clo
                 public_ids=stores.audit.public_ids,
                 events=bus,
                 live=LivePicture.resume(
-                    tracks_routes.live_settings(settings), stores.incidents, StorePlanAreas(stores.operations)
+                    tracks_routes.live_settings(settings), stores.incidents, plans, plans
                 ),
                 tactical=stores.incidents,
                 rate=_per_minute(shared, "messages", settings.messages_per_minute),

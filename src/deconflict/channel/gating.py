@@ -388,6 +388,9 @@ class PlanAreas(Protocol):
 class StorePlanAreas:
     """:class:`PlanAreas` from the plan store, each party's plans read at most every ``refresh_s``.
 
+    Also the live picture's :class:`~deconflict.channel.live.conformance.PlanVolumes`
+    (:meth:`live_volumes`, :meth:`planning_parties`).
+
     Parameters
     ----------
     store
@@ -397,15 +400,39 @@ class StorePlanAreas:
         filing takes effect within that time).
     monotonic
         The clock of the cache.
+    parties
+        The names of every party (read at most every ``refresh_s``); none: no
+        party is monitored for conformance.
     """
 
     def __init__(
-        self, store: Store, refresh_s: float = 5.0, monotonic: Callable[[], float] = time.monotonic
+        self,
+        store: Store,
+        refresh_s: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        parties: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self._store = store
         self._refresh_s = refresh_s
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, tuple[Volume, ...]]] = {}
+        self._parties = parties
+        self._planning: tuple[float, tuple[str, ...]] | None = None
+
+    def live_volumes(self, party: str) -> Sequence[Volume]:
+        """Every volume of ``party``'s live operations, whatever their window."""
+        return self._volumes(party)
+
+    def planning_parties(self) -> Sequence[str]:
+        """The parties with at least one live operation."""
+        if self._parties is None:
+            return ()
+        now = self._monotonic()
+        if self._planning is not None and now - self._planning[0] < self._refresh_s:
+            return self._planning[1]
+        found = tuple(p for p in self._parties() if self._volumes(p))
+        self._planning = (now, found)
+        return found
 
     def _volumes(self, party: str) -> tuple[Volume, ...]:
         now = self._monotonic()

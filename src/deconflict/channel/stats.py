@@ -11,7 +11,12 @@ with, :func:`channel_stats` counts:
 * conflicts between the two parties' plans by lifecycle state, by the month
   they were detected;
 * alerts and incidents between their aircraft, as the tactical history counts
-  them (by the month of the alert or incident).
+  them (by the month of the alert or incident);
+
+and per month, ``non_conformance``: the non-conformance alerts of its own
+aircraft (:mod:`deconflict.channel.live.conformance`; the tactical history
+logs each as its aircraft paired with itself, so they come as the party's
+count against itself).
 
 Everything is a pure function of what the stores return for that party, so a
 party never sees statistics of a pair it is not in: the inputs hold only what
@@ -110,10 +115,11 @@ class PairStats:
 
 @dataclass(frozen=True)
 class MonthStats:
-    """One UTC month (``"YYYY-MM"``) and its pairs, by the other party's name."""
+    """One UTC month (``"YYYY-MM"``), its pairs by the other party's name, its own non-conformance alerts."""
 
     month: str
     pairs: tuple[PairStats, ...]
+    non_conformance: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,8 @@ def channel_stats(
     >>> pair = stats.months[0].pairs[0]
     >>> stats.months[0].month, pair.parties, pair.alerts, pair.incidents, pair.ack_median_s
     ('2026-01', ('blue', 'red'), 3, 1, None)
+    >>> channel_stats("blue", [], [], {}, {("2026-02", "blue"): (2, 0)}, 0.0).months
+    (MonthStats(month='2026-02', pairs=(), non_conformance=2),)
     """
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)  # (month, other party)
     for message in messages:
@@ -214,7 +222,12 @@ def channel_stats(
         other = sides[1] if sides[0] == party else sides[0]
         found_s = detected_s.get(lifecycle.conflict_id, now_s)
         tallies[month_of(found_s), other].conflicts[lifecycle.state] += 1
+    strays: dict[str, int] = defaultdict(int)
     for (month, other), (alerts, incidents) in tactical.items():
+        if other == party:  # its own aircraft paired with itself: non-conformance alerts
+            if alerts:
+                strays[month] += alerts
+            continue
         if alerts or incidents:
             tally = tallies[month, other]
             tally.alerts += alerts
@@ -223,7 +236,10 @@ def channel_stats(
     for month, other in sorted(tallies):
         pair = (party, other) if party <= other else (other, party)
         by_month[month].append(_pair_stats(pair, tallies[month, other]))
-    return ChannelStats(party, tuple(MonthStats(m, tuple(pairs)) for m, pairs in sorted(by_month.items())))
+    months = sorted(set(by_month) | set(strays))
+    return ChannelStats(
+        party, tuple(MonthStats(m, tuple(by_month.get(m, ())), strays.get(m, 0)) for m in months)
+    )
 
 
 def party_stats(

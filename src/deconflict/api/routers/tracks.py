@@ -88,6 +88,7 @@ def live_settings(settings: Settings) -> LiveSettings:
         warning_s=settings.tactical_warning_s,
         trail_s=settings.tracks_trail_s,
         gating=settings.gating(),
+        conformance=settings.conformance(),
     )
 
 

@@ -19,19 +19,31 @@ class AlertOut(BaseModel):
     While the caller's own aircraft does not vouch for disclosure (``withheld``:
     ``probation`` or ``outside_plans``), the figures that would place the other
     aircraft are null; the alert, its level and the own aircraft are always there.
+
+    A ``non_conformance`` alert (``kind``) is one aircraft outside all of its
+    party's active plans: its owner sees ``own_id`` and ``own`` (no other
+    party); a party whose conflict-relevant space it is in sees only
+    ``other_party``, ``other_ref`` and ``other`` (where it is, never its id).
+    The figures of closest approach are null in both.
     """
 
     id: str
+    kind: Literal["separation", "non_conformance"] = Field(
+        default="separation",
+        description="separation: two parties' aircraft; non_conformance: one outside its party's plans",
+    )
     level: Literal["advisory", "warning", "loss"]
-    own_id: str
-    other_party: str
-    other_ref: str
+    own_id: str | None = Field(description="the caller's aircraft (null: another party's stray)")
+    other_party: str | None = Field(description="the other aircraft's party (null: the caller's own stray)")
+    other_ref: str | None
     since: str
     time_to_loss_s: float | None
     time_to_cpa_s: float | None
     distance_cpa_m: float | None
     vertical_cpa_m: float | None
-    own: tuple[float, float, float] = Field(description="[lon_deg, lat_deg, alt_m]")
+    own: tuple[float, float, float] | None = Field(
+        description="[lon_deg, lat_deg, alt_m] (null: another party's stray)"
+    )
     other: tuple[float, float, float] | None = Field(description="[lon_deg, lat_deg, alt_m], null: withheld")
     withheld: Literal["probation", "outside_plans"] | None = Field(
         default=None, description="why the other aircraft is not shown (null: it is)"
@@ -42,10 +54,11 @@ class AlertOut(BaseModel):
         """The response body of an alert (public ids)."""
         return cls(
             id=ids.ref(view.id),
+            kind=view.kind.value,
             level=view.level.value,
             own_id=view.own_id,
             other_party=view.other_party,
-            other_ref=ids.ref(view.other_ref),
+            other_ref=None if view.other_ref is None else ids.ref(view.other_ref),
             since=format_time(view.since_s),
             time_to_loss_s=view.time_to_loss_s,
             time_to_cpa_s=view.time_to_cpa_s,

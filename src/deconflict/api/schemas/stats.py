@@ -53,6 +53,9 @@ class StatsMonthOut(BaseModel):
 
     month: str = Field(description='"YYYY-MM", UTC', examples=["2026-11"])
     pairs: list[StatsPairOut]
+    non_conformance: int = Field(
+        default=0, description="non-conformance alerts of the caller's own aircraft raised in the month"
+    )
 
 
 class StatsOut(BaseModel):
@@ -67,7 +70,11 @@ class StatsOut(BaseModel):
         return cls(
             party=stats.party,
             months=[
-                StatsMonthOut(month=m.month, pairs=[StatsPairOut.of(pair) for pair in m.pairs])
+                StatsMonthOut(
+                    month=m.month,
+                    pairs=[StatsPairOut.of(pair) for pair in m.pairs],
+                    non_conformance=m.non_conformance,
+                )
                 for m in stats.months
             ],
         )

@@ -15,6 +15,10 @@ merges the pairs found into alerts and incidents:
   within ``warning_s``) or ``advisory`` (within the look-ahead). An alert not
   seen for more than ``alert_gap_s`` is cleared (predictions on noisy tracks
   flicker at the look-ahead boundary).
+- A **non-conformance alert** is an aircraft of a party with live plans
+  flying outside all of that party's active plans (beyond the margins); its
+  owner sees it at once, and a party whose conflict-relevant space it is in
+  sees where it is (:mod:`~deconflict.channel.live.conformance`).
 - An **incident** is an actual loss of separation (both minima violated at
   once) between two parties' aircraft: opened at the first cycle in loss, its
   closest approach kept (smallest horizontal distance), closed at the first
@@ -45,7 +49,7 @@ the other aircraft only while the party's own aircraft in the pair *vouches*
 Work per cycle grows with the number of aircraft (vectorised) plus the number
 of alerts, never with the number of pairs.
 Modules: :mod:`~deconflict.channel.live.tracks` (posted states, the track table, what a party
-sees), :mod:`~deconflict.channel.live.alerts`,
+sees), :mod:`~deconflict.channel.live.alerts`, :mod:`~deconflict.channel.live.conformance`,
 :mod:`~deconflict.channel.live.incidents` (with their store),
 :mod:`~deconflict.channel.live.settings` and
 :mod:`~deconflict.channel.live.picture` (the engine and its cycle).
@@ -54,12 +58,14 @@ sees), :mod:`~deconflict.channel.live.alerts`,
 from deconflict.channel.live.alerts import (
     Alert,
     AlertBatch,
+    AlertKind,
     AlertLevel,
     AlertNotice,
     AlertState,
     AlertView,
     by_urgency,
 )
+from deconflict.channel.live.conformance import NonConformance, PlanVolumes, find_strays
 from deconflict.channel.live.incidents import (
     MAX_COMMENT_CHARS,
     ClosestApproach,
@@ -75,7 +81,7 @@ from deconflict.channel.live.incidents import (
     new_comment,
 )
 from deconflict.channel.live.picture import CycleChanges, LivePicture, PictureState
-from deconflict.channel.live.settings import LiveSettings
+from deconflict.channel.live.settings import ConformanceSettings, LiveSettings
 from deconflict.channel.live.tracks import (
     TRAIL_STEP_S,
     Aircraft,
@@ -100,12 +106,14 @@ __all__ = [
     "Aircraft",
     "Alert",
     "AlertBatch",
+    "AlertKind",
     "AlertLevel",
     "AlertNotice",
     "AlertState",
     "AlertView",
     "ClosestApproach",
     "CommentNotice",
+    "ConformanceSettings",
     "CycleChanges",
     "ForeignTrack",
     "Incident",
@@ -118,15 +126,18 @@ __all__ = [
     "Intake",
     "LivePicture",
     "LiveSettings",
+    "NonConformance",
     "OwnColumns",
     "OwnTrack",
     "PartyColumns",
     "PartyPicture",
     "PictureState",
+    "PlanVolumes",
     "StateColumns",
     "TacticalHistory",
     "TrackState",
     "TrailPoint",
     "by_urgency",
+    "find_strays",
     "new_comment",
 ]

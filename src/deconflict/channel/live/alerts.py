@@ -16,6 +16,7 @@ __all__ = [
     "Alert",
     "AlertBatch",
     "AlertChanges",
+    "AlertKind",
     "AlertLevel",
     "AlertNotice",
     "AlertState",
@@ -35,6 +36,15 @@ class AlertLevel(StrEnum):
     ADVISORY = "advisory"
     WARNING = "warning"
     LOSS = "loss"
+
+
+class AlertKind(StrEnum):
+    """What an alert is about."""
+
+    SEPARATION = "separation"
+    """A predicted (or current) loss of separation between two parties' aircraft (:class:`Alert`)."""
+    NON_CONFORMANCE = "non_conformance"
+    """An aircraft outside all of its party's active plans (:mod:`deconflict.channel.live.conformance`)."""
 
 
 Position = tuple[float, float, float]
@@ -137,21 +147,28 @@ class AlertView:
 
     ``withheld`` says why the figures that would place the other aircraft are
     ``None`` (the caller's aircraft does not vouch yet); ``None`` when shown.
+
+    A ``non_conformance`` alert (``kind``) has one aircraft: its owner sees it
+    as ``own_id`` and ``own`` (``other_party``, ``other_ref`` and ``other``
+    ``None``); a party whose space it entered sees it as ``other_party``,
+    ``other_ref`` and ``other`` (``own_id`` and ``own`` ``None``). The figures
+    of closest approach are ``None`` in both.
     """
 
     id: str
     level: AlertLevel
-    own_id: str
-    other_party: str
-    other_ref: str
+    own_id: str | None
+    other_party: str | None
+    other_ref: str | None
     since_s: float
     time_to_loss_s: float | None
     time_to_cpa_s: float | None
     distance_cpa_m: float | None
     vertical_cpa_m: float | None
-    own: Position
+    own: Position | None
     other: Position | None
     withheld: Withheld | None = None
+    kind: AlertKind = AlertKind.SEPARATION
 
 
 class AlertState(StrEnum):

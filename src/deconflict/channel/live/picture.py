@@ -6,6 +6,7 @@ cleaning and the disclosure.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -19,6 +20,7 @@ from numpy.typing import NDArray
 from deconflict.channel.gating import PlanAreas, Shown, Sweep, Withheld
 from deconflict.channel.live.alert_table import NOT_WITHHELD, WITHHELD, AlertTable, SeenAlerts, aircraft_array
 from deconflict.channel.live.alerts import Alert, AlertView, Position, alert_number
+from deconflict.channel.live.conformance import NonConformance, PlanVolumes, strays_by_code
 from deconflict.channel.live.incident_table import HIDDEN_A, HIDDEN_B, IncidentTable, SeenIncidents
 from deconflict.channel.live.incidents import Incident, IncidentStore
 from deconflict.channel.live.settings import LiveSettings
@@ -74,6 +76,11 @@ class CycleChanges:
     sweeps
         Parties that look like sweeping for another party's aircraft, newly
         this cycle (:class:`~deconflict.channel.gating.Sweep`): for the probe alarm.
+    new_strays, moved_strays, cleared_strays
+        Non-conformance alerts (:mod:`~deconflict.channel.live.conformance`) raised,
+        whose other parties told changed (each as before and after), and cleared.
+    strays
+        Every non-conformance alert open after the cycle.
     """
 
     time_s: float
@@ -88,6 +95,10 @@ class CycleChanges:
     detect_s: float
     shown: tuple[Shown, ...] = ()
     sweeps: tuple[Sweep, ...] = ()
+    new_strays: tuple[NonConformance, ...] = ()
+    moved_strays: tuple[tuple[NonConformance, NonConformance], ...] = ()
+    cleared_strays: tuple[NonConformance, ...] = ()
+    strays: tuple[NonConformance, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class PictureState:
     alerts: tuple[Alert, ...]
     incidents: tuple[Incident, ...]
     withheld: tuple[tuple[Aircraft, Withheld], ...]
+    strays: tuple[NonConformance, ...] = ()
 
 
 Meeting = tuple[int, int, str]
@@ -126,6 +138,9 @@ class LivePicture:
     plans
         Where each party has live plans, for the disclosure policy
         (:mod:`deconflict.channel.gating`); ``None`` applies no policy.
+    volumes
+        The parties' live plans, for conformance monitoring
+        (:mod:`deconflict.channel.live.conformance`); ``None`` monitors nothing.
 
     Examples
     --------
@@ -145,9 +160,14 @@ class LivePicture:
         next_incident_id: int = 1,
         open_incidents: Iterable[Incident] = (),
         plans: PlanAreas | None = None,
+        volumes: PlanVolumes | None = None,
     ) -> None:
         self.settings = settings or LiveSettings()
         self._plans = plans
+        self._volumes = volumes
+        # The open non-conformance alerts, by aircraft (few: kept as objects).
+        self._strays: dict[Aircraft, NonConformance] = {}
+        self._mirrored_strays: tuple[NonConformance, ...] = ()
         self._lock = threading.RLock()
         self._cycle_lock = threading.Lock()
         self._tracks = TrackTable(self.settings)
@@ -167,7 +187,11 @@ class LivePicture:
 
     @classmethod
     def resume(
-        cls, settings: LiveSettings, store: IncidentStore, plans: PlanAreas | None = None
+        cls,
+        settings: LiveSettings,
+        store: IncidentStore,
+        plans: PlanAreas | None = None,
+        volumes: PlanVolumes | None = None,
     ) -> LivePicture:
         """A live picture continuing the numbering and the open incidents of ``store``."""
         next_alert, next_incident = store.next_ids()
@@ -177,6 +201,7 @@ class LivePicture:
             next_incident_id=next_incident,
             open_incidents=store.open_incidents(),
             plans=plans,
+            volumes=volumes,
         )
 
     def take_over(self, store: IncidentStore) -> None:
@@ -204,6 +229,7 @@ class LivePicture:
                 tuple(self._alerts.open()),
                 tuple(self._incidents.open()),
                 tuple(self._withheld.items()),
+                tuple(self._strays.values()),
             )
 
     def mirror(self, state: PictureState) -> None:
@@ -216,6 +242,7 @@ class LivePicture:
         with self._cycle_lock, self._lock:
             self._cycled_s = state.time_s  # what follows cycles (the tracks frames) follows that node's
             self._mirrored = state.alerts
+            self._mirrored_strays = state.strays
             self._incidents = IncidentTable(state.incidents)
             self._withheld = dict(state.withheld)
 
@@ -229,6 +256,8 @@ class LivePicture:
         with self._cycle_lock, self._lock:
             self._alerts = AlertTable()
             self._mirrored = ()
+            self._strays = {}
+            self._mirrored_strays = ()
             self._incidents = IncidentTable()
             self._withheld = {}
             self._suspects = {}
@@ -286,7 +315,8 @@ class LivePicture:
             ghosts = self._tracks.ghosts(now_s)
             parties = self._tracks.parties()
         slots, codes, age_s = fresh.slots, fresh.codes, fresh.age_s
-        if slots.size < 2 and not len(self._alerts) and not len(self._incidents) and ghosts is None:
+        idle = not len(self._alerts) and not len(self._incidents) and not self._strays and ghosts is None
+        if idle and (slots.size < 2 and not (slots.size and self._monitoring())):
             # Nothing to pair and nothing to end: an idle service never loads the detector.
             return CycleChanges(now_s, int(slots.size), (), (), (), (), (), (), (), 0.0)
 
@@ -297,6 +327,7 @@ class LivePicture:
         flying = np.flatnonzero(airborne(states, tracking.ground, fresh.on_ground))
         states, slots, codes, age_s = states.take(flying), slots[flying], codes[flying], age_s[flying]
         real = len(states)
+        stray_rows, entered = self._find_strays(states, codes, parties, now_s)
         ghost_ids: list[str] = []
         if ghosts is not None:  # rows after ``real``: they find whom they threaten, and make no alert
             ghost_states, ghost_codes, ghost_ids = ghosts
@@ -335,6 +366,9 @@ class LivePicture:
             if withheld:
                 met += _unvouched_meetings(withheld, pairs, codes, len(parties), slots, names)
             sweeps = self._sweeps(met, codes, slots, parties, now_s) if met or self._suspects else []
+            new_strays, moved, cleared_strays, stray_shown = self._merge_strays(
+                stray_rows, entered, states, slots, names, now_s
+            )
         return CycleChanges(
             time_s=now_s,
             aircraft=real,  # the ghosts are no aircraft of the picture
@@ -346,9 +380,82 @@ class LivePicture:
             closer=incidents.closer,
             closed=incidents.closed,
             detect_s=detect_s,
-            shown=alerts.shown,
+            shown=alerts.shown + stray_shown,
             sweeps=tuple(sweeps),
+            new_strays=new_strays,
+            moved_strays=moved,
+            cleared_strays=cleared_strays,
+            strays=tuple(self._strays.values()),
         )
+
+    # -- conformance ----------------------------------------------------------------------------
+
+    def _monitoring(self) -> bool:
+        """Whether any party is monitored for conformance (has a live plan)."""
+        return self._volumes is not None and bool(self._volumes.planning_parties())
+
+    def _find_strays(
+        self, states: States, codes: Int, parties: dict[int, str], now_s: float
+    ) -> tuple[Int, list[tuple[str, ...]]]:
+        """The rows of ``states`` outside their monitored party's active plans; whose space each entered."""
+        if self._volumes is None or not len(states):
+            return np.empty(0, dtype=np.int64), []
+        return strays_by_code(
+            self._volumes, self.settings.conformance, codes, parties,
+            states.lon_deg, states.lat_deg, states.alt_m, now_s,
+        )  # fmt: skip
+
+    def _merge_strays(
+        self,
+        rows: Int,
+        entered: list[tuple[str, ...]],
+        states: States,
+        slots: Int,
+        names: list[Aircraft | None],
+        now_s: float,
+    ) -> tuple[
+        tuple[NonConformance, ...],
+        tuple[tuple[NonConformance, NonConformance], ...],
+        tuple[NonConformance, ...],
+        tuple[Shown, ...],
+    ]:
+        """Merge the cycle's strays into the open non-conformance alerts (under the lock).
+
+        A stray already open keeps its id and ``since_s``; a new one takes the
+        next alert number; one not found again is cleared at once (back inside,
+        no longer tracked or no longer monitored). A party newly told of a stray
+        (it entered that party's space) is a disclosure (:class:`Shown`).
+        """
+        found: dict[Aircraft, NonConformance] = {}
+        new: list[NonConformance] = []
+        moved: list[tuple[NonConformance, NonConformance]] = []
+        shown: list[Shown] = []
+        for row, others in zip(rows.tolist(), entered, strict=True):
+            aircraft = names[int(slots[row])]
+            assert aircraft is not None
+            before = self._strays.get(aircraft)
+            if before is None:
+                stray = NonConformance(
+                    f"a-{self._next_alert}", aircraft, now_s, now_s, _where(states, row), others
+                )
+                self._next_alert += 1
+                new.append(stray)
+            else:
+                stray = dataclasses.replace(
+                    before, last_s=now_s, position=_where(states, row), entered=others
+                )
+                if before.entered != others:
+                    moved.append((before, stray))
+            told = set(before.entered) if before is not None else set()
+            shown += [
+                Shown(party, "", aircraft.party, aircraft.id, stray.id, now_s)
+                for party in others
+                if party not in told
+            ]
+            found[aircraft] = stray
+        cleared = tuple(s for a, s in self._strays.items() if a not in found)
+        self._strays = found
+        return tuple(new), tuple(moved), cleared, tuple(shown)
 
     def _sweeps(
         self, met: list[Meeting], codes: Int, slots: Int, parties: dict[int, str], now_s: float
@@ -412,7 +519,10 @@ class LivePicture:
         Alerts are numbered as they appear, so oldest first is by number.
         """
         with self._lock:
-            return [a.view_for(party) for a in self._involving(party)]
+            views = [a.view_for(party) for a in self._involving(party)]
+            strays = self._strays.values() if self._mirrored is None else self._mirrored_strays
+            views += [s.view_for(party) for s in strays if s.involves(party)]
+        return sorted(views, key=alert_number)
 
     def _involving(self, party: str) -> list[Alert]:
         """The open alerts with one of ``party``'s aircraft, oldest first (the mirrored ones, if any)."""
@@ -432,7 +542,9 @@ class LivePicture:
     def alert_count(self) -> int:
         """Alerts open now (each once, whichever side looks)."""
         with self._lock:
-            return len(self._alerts) if self._mirrored is None else len(self._mirrored)
+            if self._mirrored is None:
+                return len(self._alerts) + len(self._strays)
+            return len(self._mirrored) + len(self._mirrored_strays)
 
     def open_incidents(self) -> list[Incident]:
         """The incidents open now."""
@@ -463,6 +575,10 @@ class LivePicture:
             if alert.withheld_from(party) is None:
                 other = alert.b if alert.a.party == party else alert.a
                 foreign += self._tracks.foreign(alert.id, other)
+        strays = self._strays.values() if self._mirrored is None else self._mirrored_strays
+        for stray in strays:
+            if party in stray.entered:
+                foreign += self._tracks.foreign(stray.id, stray.aircraft)
         for incident in self._incidents.open():
             if incident.involves(party) and (incident.a, incident.b) not in with_alert:
                 mine = incident.a.party == party

@@ -79,7 +79,11 @@ def run_tactical_cycle(
 ) -> CycleChanges:
     """Run one detection cycle of the live picture and record what it changed.
 
-    Incidents opened and closed are recorded with their ``incident_recorded`` /
+    Non-conformance alerts raised and cleared are logged with the alerts (the
+    aircraft paired with itself, :meth:`~deconflict.channel.live.conformance.NonConformance.as_logged`),
+    each party newly told of a stray is a disclosure in the owner's ledger, and
+    the owner and each party whose space the stray is in hear of it in their
+    ``alerts`` events. Incidents opened and closed are recorded with their ``incident_recorded`` /
     ``incident_closed`` entries (both sides in the audience, no aircraft ids),
     closer approaches and the alert log are stored, all in one transaction
     where the storage offers it; given a ``ledger``, so is each foreign aircraft
@@ -103,7 +107,8 @@ def run_tactical_cycle(
     touched = changes.opened or changes.closer or changes.closed
     shown = changes.shown if ledger is not None else ()
     sweeps = changes.sweeps if ledger is not None else ()
-    alerted = changes.new_alerts or changes.changed_alerts or changes.cleared_alerts
+    strayed = changes.new_strays or changes.moved_strays or changes.cleared_strays
+    alerted = changes.new_alerts or changes.changed_alerts or changes.cleared_alerts or strayed
     pending: list[Event] = []
     if touched or alerted or shown or sweeps:
         with together(audit, *present(incidents, ledger)):
@@ -128,7 +133,10 @@ def run_tactical_cycle(
             if changes.closer:
                 incidents.record_closest(changes.closer)
             closed = [incidents.record_closed(i) for i in changes.closed]
-            incidents.log_alerts(changes.new_alerts, changes.cleared_alerts)
+            incidents.log_alerts(
+                changes.new_alerts + tuple(s.as_logged() for s in changes.new_strays),
+                changes.cleared_alerts + tuple(s.as_logged() for s in changes.cleared_strays),
+            )
             ids = audit.public_ids
             records = [_incident_record(AuditKind.INCIDENT_RECORDED, i, ids) for i in changes.opened]
             records += [_incident_record(AuditKind.INCIDENT_CLOSED, i, ids) for i in closed]
@@ -153,6 +161,19 @@ def _cycle_events(
         for alert in alerts:
             for side in alert.parties:
                 notices.setdefault(side, []).append(AlertNotice(state, alert.view_for(side)))
+    for stray_state, strays in (
+        (AlertState.NEW, changes.new_strays),
+        (AlertState.CLEARED, changes.cleared_strays),
+    ):
+        for stray in strays:
+            for side in stray.parties:
+                notices.setdefault(side, []).append(AlertNotice(stray_state, stray.view_for(side)))
+    for before, after in changes.moved_strays:
+        # Only the parties whose space it entered or left hear of it; the owner's view is unchanged.
+        for side in set(after.entered) - set(before.entered):
+            notices.setdefault(side, []).append(AlertNotice(AlertState.NEW, after.view_for(side)))
+        for side in set(before.entered) - set(after.entered):
+            notices.setdefault(side, []).append(AlertNotice(AlertState.CLEARED, before.view_for(side)))
     incident_changes = ((IncidentState.OPENED, changes.opened), (IncidentState.CLOSED, tuple(closed)))
     told: dict[str, list[IncidentNotice]] = {}
     for incident_state, found in incident_changes:

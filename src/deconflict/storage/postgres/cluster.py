@@ -28,6 +28,7 @@ from deconflict.channel.live import (
     ClosestApproach,
     Incident,
     IncidentComment,
+    NonConformance,
     PictureState,
     StateColumns,
 )
@@ -314,6 +315,17 @@ def _incident_from(d: dict[str, Any]) -> Incident:
     )
 
 
+def _stray_from(d: dict[str, Any]) -> NonConformance:
+    return NonConformance(
+        id=d["id"],
+        aircraft=_aircraft(d["aircraft"]),
+        since_s=d["since_s"],
+        last_s=d["last_s"],
+        position=tuple(d["position"]),
+        entered=tuple(d["entered"]),
+    )
+
+
 def _with_aircraft_lists(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "a": [row["a"]["party"], row["a"]["id"]], "b": [row["b"]["party"], row["b"]["id"]]}
 
@@ -324,6 +336,9 @@ def encode_picture(state: PictureState) -> str:
         "alerts": [_with_aircraft_lists(dataclasses.asdict(a)) for a in state.alerts],
         "incidents": [_with_aircraft_lists(dataclasses.asdict(i)) for i in state.incidents],
         "withheld": [[[a.party, a.id], str(why)] for a, why in state.withheld],
+        "strays": [
+            {**dataclasses.asdict(s), "aircraft": [s.aircraft.party, s.aircraft.id]} for s in state.strays
+        ],
     }
     return json.dumps(document, separators=(",", ":"))
 
@@ -336,6 +351,7 @@ def decode_picture(time_s: float, text: str) -> PictureState:
         tuple(_alert_from(d) for d in document["alerts"]),
         tuple(_incident_from(d) for d in document["incidents"]),
         tuple((_aircraft(a), Withheld(why)) for a, why in document["withheld"]),
+        tuple(_stray_from(d) for d in document.get("strays", ())),
     )
 
 
