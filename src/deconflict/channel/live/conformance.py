@@ -163,6 +163,7 @@ def find_strays(
     Examples
     --------
     >>> from deconflict.geometry.footprint import circle_footprint
+    >>> from deconflict.strategic.volume import Volume
     >>> from deconflict.units import Altitude, AltitudeReference
     >>> msl = AltitudeReference.MSL
     >>> def plan(party, lon_deg):
