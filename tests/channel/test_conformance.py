@@ -1,4 +1,4 @@
-"""Non-conformance alerts over detection cycles: raised at once, cleared on re-entry, told to the right parties."""
+"""Non-conformance alerts over cycles: raised at once, cleared on re-entry, told to the right parties."""
 
 from __future__ import annotations
 
