@@ -675,8 +675,9 @@ async function onPanelClick(event) {
     }
     case "focus-alert": {
       const a = state.alerts.find((x) => x.id === id);
-      if (a && a.own && mapView) mapView.focusPoint(a.own[0], a.own[1]);
-      if (a) selectAircraft(a.own_id);
+      const where = a ? (a.own ?? a.other) : null; // another party's stray: where it is
+      if (where && mapView) mapView.focusPoint(where[0], where[1]);
+      if (a && a.own_id) selectAircraft(a.own_id);
       break;
     }
     case "focus-incident": {

@@ -398,16 +398,43 @@ export class MapView {
     if (!this.layers.selected.hasLayer(ring)) ring.addTo(this.layers.selected);
   }
 
-  /** A line between the two aircraft of each alert, labelled with the time to loss of separation. */
+  /**
+   * A line between the two aircraft of each alert, labelled with the time to loss of separation;
+   * a dashed ring labelled "off plan" around the aircraft of each non-conformance alert.
+   */
   setAlerts(alerts) {
     this.layers.alerts.clearLayers();
-    this.fleet.setAlerted(alerts.map((a) => a.own_id));
+    this.fleet.setAlerted(alerts.map((a) => a.own_id).filter((id) => id));
     const order = { loss: 0, warning: 1, advisory: 2 };
     const urgent = [...alerts]
       .sort((a, b) => (order[a.level] ?? 3) - (order[b.level] ?? 3) || (a.time_to_loss_s ?? 0) - (b.time_to_loss_s ?? 0))
       .slice(0, ALERT_LABELS_MAX);
     const labelled = new Set(urgent.map((a) => a.id));
     for (const a of alerts) {
+      if (a.kind === "non_conformance") {
+        const where = a.own ?? a.other;
+        if (!where) continue;
+        const ring = L.circleMarker([where[1], where[0]], {
+          radius: 14,
+          color: COLOURS[a.level] ?? COLOURS.warning,
+          weight: 3,
+          dashArray: "4 4",
+          fill: false,
+          renderer: this.alertRenderer,
+          interactive: false,
+          className: "non-conformance",
+        });
+        if (labelled.has(a.id)) {
+          ring.bindTooltip(t("off_plan"), {
+            permanent: true,
+            direction: "top",
+            offset: [0, -16],
+            className: `alert-label non-conformance level-${a.level}`,
+          });
+        }
+        ring.addTo(this.layers.alerts);
+        continue;
+      }
       if (!a.own || !a.other) continue;
       const colour = COLOURS[a.level] ?? COLOURS.loss;
       const line = L.polyline(

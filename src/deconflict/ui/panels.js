@@ -65,8 +65,15 @@ export function alertsPanel(alerts, missing, nameOf = (id) => id) {
   const sorted = [...alerts].sort(
     (a, b) => (LEVEL_ORDER[a.level] ?? 3) - (LEVEL_ORDER[b.level] ?? 3) || a.time_to_loss_s - b.time_to_loss_s,
   );
-  return html`<ul class="list alerts">${sorted.map(
-    (a) => html`<li class="alert level-${a.level}" data-action="focus-alert" data-id="${a.id}">
+  return html`<ul class="list alerts">${sorted.map((a) =>
+    a.kind === "non_conformance"
+      ? html`<li class="alert non-conformance level-${a.level}" data-action="focus-alert" data-id="${a.id}">
+      <span class="badge level-${a.level}">${t("badge_non_conformance")}</span>
+      ${a.own_id
+        ? html`<span class="pair">${aircraftName(a.own_id, nameOf)}</span> <span class="stray">${t("non_conformance_own")}</span>`
+        : html`<span class="pair"><b>${a.other_party.toUpperCase()}</b></span> <span class="stray">${t("non_conformance_other")}</span>`}
+    </li>`
+      : html`<li class="alert level-${a.level}" data-action="focus-alert" data-id="${a.id}">
       <span class="badge level-${a.level}">${t(`badge_${a.level}`)}</span>
       <span class="pair">${aircraftName(a.own_id, nameOf)} ${t("vs")} <b>${a.other_party.toUpperCase()}</b></span>
       ${a.withheld
@@ -258,19 +265,22 @@ export function statsTable(stats, missing) {
   if (stats === null) return note("…");
   const rows = [];
   for (const month of stats.months ?? []) {
-    for (const pair of month.pairs) rows.push({ month: month.month, ...pair });
+    // The month's non-conformance alerts (own aircraft off their plans) on its first row.
+    const strays = month.non_conformance ?? 0;
+    month.pairs.forEach((pair, k) => rows.push({ month: month.month, ...pair, strays: k === 0 ? strays : "" }));
+    if (!month.pairs.length && strays) rows.push({ month: month.month, parties: [stats.party], messages: "—", overdue: "", strays });
   }
   if (!rows.length) return note(t("empty"));
   const secs = (s) => (s === null || s === undefined ? "—" : formatDuration(s));
   return html`<div class="table-wrap"><table class="stats">
     <thead><tr><th>${t("month")}</th><th>${t("pair")}</th><th>${t("messages")}</th><th>${t("ack_median")}</th>
       <th>${t("ack_p95")}</th><th>${t("overdue_col")}</th><th title="${t("conflict_states")}">${t("conflicts")}*</th>
-      <th>${t("alerts")}</th><th>${t("incidents")}</th></tr></thead>
+      <th>${t("alerts")}</th><th>${t("incidents")}</th><th>${t("non_conformance_col")}</th></tr></thead>
     <tbody>${rows.map(
       (r) => html`<tr><td>${r.month}</td><td>${r.parties.join(" – ")}</td><td>${r.messages}</td><td>${secs(r.ack_median_s)}</td>
         <td>${secs(r.ack_p95_s)}</td><td class="${r.overdue ? "bad" : ""}">${r.overdue}</td>
-        <td>${r.conflicts.open}/${r.conflicts.acknowledged}/${r.conflicts.accepted}/${r.conflicts.resolved}</td>
-        <td>${r.alerts}</td><td>${r.incidents}</td></tr>`,
+        <td>${r.conflicts ? `${r.conflicts.open}/${r.conflicts.acknowledged}/${r.conflicts.accepted}/${r.conflicts.resolved}` : "—"}</td>
+        <td>${r.alerts ?? "—"}</td><td>${r.incidents ?? "—"}</td><td>${r.strays}</td></tr>`,
     )}</tbody></table></div><p class="meta">* ${t("conflict_states")}</p>`;
 }
 
@@ -321,7 +331,10 @@ export function aircraftPanel(id, row, track, alerts) {
     </dl>
     ${alerts.length
       ? html`<p class="aircraft-alerts">${t("aircraft_alerts")}: ${alerts.map(
-          (a) => html`<span class="badge level-${a.level}">${t(`badge_${a.level}`)}</span> ${a.other_party.toUpperCase()} `,
+          (a) =>
+            a.kind === "non_conformance"
+              ? html`<span class="badge level-${a.level}">${t("badge_non_conformance")}</span> `
+              : html`<span class="badge level-${a.level}">${t(`badge_${a.level}`)}</span> ${a.other_party.toUpperCase()} `,
         )}</p>`
       : ""}
     <h4>${t("aircraft_history")}</h4>
