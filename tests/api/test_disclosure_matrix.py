@@ -27,11 +27,16 @@ from tests.api.conftest import (
     red_plan,
     send,
 )
-from tests.api.test_tracks import BLUE_SECRETS, RED_SECRETS, fly
+from tests.api.test_conformance import IN_RED
+from tests.api.test_conformance import state as track_state
+from tests.api.test_tracks import BLUE_SECRETS, RED_SECRETS, cycle, fly, post, track
+from tests.builders import T0_S
 
 # What blue tells red (nothing of blue's plan in it): red reads it, green never.
 SECRET_TEXT = "Keep clear of R-45 until 14:00, callsign HARBOUR-2291"
 
+# Blue's aircraft that strays out of blue's plans into red's: red sees where it is, never these.
+STRAY_SECRETS = ("BLU404", "NIGHTOWL")
 # Routes that need no token (they are public by design, and carry no party's data).
 PUBLIC = {"/v1/health", "/v1/ready", "/metrics"}
 # Filler for path parameters nobody owns, so a route is still reached.
@@ -62,7 +67,8 @@ def _fill(path: str, ids: dict[str, list[str]]) -> Iterator[tuple[str, bool]]:
 @pytest.fixture
 def seeded(channel: Channel) -> dict[str, list[str]]:
     """Blue's plan and red's conflicting one, a message blue -> red, tracks with an alert and an
-    incident between blue's and red's aircraft (and aircraft of each far away); the ids of everything."""
+    incident between blue's and red's aircraft (and aircraft of each far away), then a blue aircraft
+    off blue's plans inside red's (a non-conformance alert red is told of); the ids of everything."""
     filed = channel.client.post("/v1/operations", json=blue_plan(), headers=channel.auth("blue"))
     assert filed.status_code == 201, filed.text
     red = channel.client.post("/v1/operations", json=red_plan(), headers=channel.auth("red"))
@@ -73,6 +79,16 @@ def seeded(channel: Channel) -> dict[str, list[str]]:
     fly(channel, range(0, 121))  # BLU101 and RED707 head-on: an alert, then an incident
     incidents = channel.client.get("/v1/incidents", headers=channel.auth("red")).json()["incidents"]
     assert incidents, "the seed must hold an incident"
+    channel.clock.now = T0_S + 31 * 60  # red's plan is active from 12:30
+    later_s = channel.clock.now - T0_S
+    post(
+        channel,
+        "blue",
+        track_state(STRAY_SECRETS[0], IN_RED, channel.clock.now, STRAY_SECRETS[1]),
+        track("BLU101", 0.0, 90.0, later_s, callsign="VIPER1"),  # still flying: the owner sees its own
+        track("BLU202", 20.0, 0.0, later_s, callsign="TANKER2"),
+    )
+    cycle(channel)
     return {
         "operation": [BLUE_OPERATION, "red-op"],
         "conflict": conflicts,
@@ -127,8 +143,9 @@ def test_the_owner_reads_its_own_data_so_the_search_has_teeth(
     seen = "".join(text for _, _, _, text in bodies)
     requests = {request for request, _, _, _ in bodies}
     assert {"GET /v1/conflicts?format=kml", "GET /v1/incidents?format=kml"} <= requests  # downloads too
-    for own in (BLUE_OPERATION, json.dumps(BLUE_CIRCLE[0]), SECRET_TEXT, *BLUE_SECRETS):
+    for own in (BLUE_OPERATION, json.dumps(BLUE_CIRCLE[0]), SECRET_TEXT, *BLUE_SECRETS, *STRAY_SECRETS):
         assert own in seen
+    assert '"kind":"non_conformance"' in seen.replace(" ", "")
 
 
 def test_the_counterparty_learns_only_the_shared_facts(
@@ -140,15 +157,27 @@ def test_the_counterparty_learns_only_the_shared_facts(
         assert status < 500, (request, text)
         statuses.add(status)
         seen += text
-        for secret in [*forbidden_strings(), *BLUE_SECRETS]:
+        for secret in [*forbidden_strings(), *BLUE_SECRETS, *STRAY_SECRETS]:
             assert secret not in text, f"{request} discloses {secret!r} to red"
     assert SECRET_TEXT in seen  # the message blue sent red is red's to read
     assert '"other_party":"blue"' in seen.replace(" ", "")  # and the alert with blue's aircraft
+    # Blue's stray in red's space: red is told where it is, as of an alert (the minimal facts).
+    assert '"kind":"non_conformance","level":"warning","own_id":null,"other_party":"blue"' in seen.replace(
+        " ", ""
+    )
     assert 200 in statuses and 404 in statuses
 
 
 def test_a_third_party_learns_nothing_of_the_others(channel: Channel, seeded: dict[str, list[str]]) -> None:
-    withheld = [*forbidden_strings(), SECRET_TEXT, "red-op", "red-v1", *BLUE_SECRETS, *RED_SECRETS]
+    withheld = [
+        *forbidden_strings(),
+        SECRET_TEXT,
+        "red-op",
+        "red-v1",
+        *BLUE_SECRETS,
+        *RED_SECRETS,
+        *STRAY_SECRETS,
+    ]
     reached = 0
     for request, existing, status, text in _bodies(channel, "green", seeded):
         assert status < 500, (request, text)
