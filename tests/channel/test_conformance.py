@@ -86,7 +86,14 @@ def test_one_aircraft_alone_is_monitored() -> None:
 
 
 def test_margins_altitude_and_window() -> None:
-    plans = Plans({"blue": [plan("blue", box(2.0, 48.0, 2.2, 48.2), 500.0, 1500.0, T0_S + 60)]})
+    plans = Plans(
+        {
+            "blue": [
+                plan("blue", box(2.0, 48.0, 2.2, 48.2), 500.0, 1500.0, T0_S + 60),
+                plan("blue", box(9.0, 48.0, 9.2, 48.2)),  # active for an hour: blue stays monitored
+            ]
+        }
+    )
     live = picture(plans, margin_m=1852.0, vertical_margin_m=152.4)
     # 1 km east of the edge (inside the margin), 100 m above the band (inside), 200 m below (outside).
     east = 2.2 + 1000.0 / 74_400.0
@@ -96,7 +103,7 @@ def test_margins_altitude_and_window() -> None:
         T0_S,
     )
     assert {s.aircraft.id for s in live.cycle(T0_S).new_strays} == {"LOW"}
-    # The window ends at T0_S + 60: from then on every aircraft is outside all active plans.
+    # The first window ends at T0_S + 60: from then on "IN" is outside all active plans.
     live.post("blue", [at("IN", T0_S + 60, east, 48.1)], T0_S + 60)
     assert {s.aircraft.id for s in live.cycle(T0_S + 60).new_strays} == {"IN"}
 
@@ -105,6 +112,17 @@ def test_a_party_without_plans_is_not_monitored() -> None:
     live = picture(Plans({"blue": [plan("blue", box(2.0, 48.0, 2.2, 48.2))]}))
     live.post("civil", [at("C1", T0_S, 9.0, 48.1), at("C2", T0_S, 9.5, 48.1)], T0_S)
     assert live.cycle(T0_S).new_strays == ()
+
+
+def test_a_party_whose_plans_are_not_active_now_is_not_monitored() -> None:
+    # Plans that ended or have not started: the aircraft fly under some other arrangement.
+    ended = plan("blue", box(2.0, 48.0, 2.2, 48.2), t1=T0_S + 60)
+    live = picture(Plans({"blue": [ended]}))
+    live.post("blue", [at("B1", T0_S + 60, 9.0, 48.1)], T0_S + 60)
+    assert live.cycle(T0_S + 60).new_strays == ()
+    early = picture(Plans({"blue": [ended]}))
+    early.post("blue", [at("B1", T0_S + 59, 9.0, 48.1)], T0_S + 59)
+    assert len(early.cycle(T0_S + 59).new_strays) == 1
 
 
 def test_another_party_is_told_only_while_the_stray_is_in_its_space() -> None:

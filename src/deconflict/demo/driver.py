@@ -133,6 +133,7 @@ class DemoDriver:
         self._tracks = True
         self._states_posted = 0
         self._alerts: dict[str, str] = {}
+        self._strays: set[tuple[str, str]] = set()  # (party told, non-conformance alert id)
         self._incidents: set[int] = set()
         self._escalations: set[tuple[int, int]] = set()
 
@@ -201,6 +202,9 @@ class DemoDriver:
                     f"and {closest['vertical_m']:.0f} m vertically so far"
                 )
         for alert in client.alerts():
+            if alert.get("kind") == "non_conformance":
+                self._stray(party, alert)
+                continue
             # Alert ids are the service's, shared by both sides: count each once, at its worst level.
             alert_id, level = str(alert["id"]), str(alert["level"])
             before = self._alerts.get(alert_id)
@@ -215,6 +219,21 @@ class DemoDriver:
                     f"alert {alert_id} {level}: {party} {alert['own_id']} and a {alert['other_party']} "
                     f"aircraft, {where}"
                 )
+
+    def _stray(self, party: str, alert: dict[str, Any]) -> None:
+        """Log a non-conformance alert once: an own aircraft off its plans, or another party's in ours."""
+        key = (party, str(alert["id"]))
+        if key in self._strays:
+            return
+        self._strays.add(key)
+        if alert["own_id"] is not None:
+            self.log(
+                f"alert {alert['id']}: {party} {alert['own_id']} is outside all of {party}'s active plans"
+            )
+        else:
+            self.log(
+                f"alert {alert['id']}: a {alert['other_party']} aircraft off its plans is in {party}'s space"
+            )
 
     # --- the script --------------------------------------------------------------------
 
@@ -392,6 +411,7 @@ class DemoDriver:
                 "total": len(self._alerts),
                 "by_level": dict(sorted(Counter(self._alerts.values()).items())),
             },
+            "non_conformance": len({alert_id for _, alert_id in self._strays}),
             "incidents": {
                 "total": len(incidents),
                 "open": sum(1 for i in incidents.values() if i["ended"] is None),

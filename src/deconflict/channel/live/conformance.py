@@ -2,11 +2,14 @@
 
 Who is monitored
 ----------------
-A party with at least one live plan (an operation neither withdrawn nor ended,
-:attr:`~deconflict.strategic.volume.OperationState.is_live`, whatever its
-window) is monitored: each of its airborne, fresh aircraft must lie in one of
-its *active* plans, grown by the margins (:class:`ConformanceSettings`). A
-party with no live plan at all (a civil feed that files nothing) raises none.
+A party is monitored while it has at least one *active* plan (below): each of
+its airborne, fresh aircraft must then lie in one of its active plans, grown by
+the margins (:class:`~deconflict.channel.live.settings.ConformanceSettings`).
+A party with no active plan raises none: one that files nothing (a civil feed),
+and one whose plans are all in the future or past (its aircraft fly under some
+other arrangement then; a plan that runs late is for its owner to extend,
+``deconflict ops extend``). So an aircraft that overruns the window of its party's only
+plan is not alerted; with any other plan of its party active, it is.
 
 Active plans
 ------------
@@ -155,10 +158,10 @@ def find_strays(
     alt_m: Float,
     now_s: float,
 ) -> tuple[Int, list[tuple[str, ...]]]:
-    """The aircraft (rows) outside all of their monitored party's active plans, and whose space each entered.
+    """The aircraft (rows) outside all of their party's active plans (if any), and whose space each entered.
 
     ``owners`` names each row's party. Returns the rows, ascending, and for
-    each the other monitored parties whose conflict-relevant space holds it.
+    each the other parties whose conflict-relevant space (an active plan) holds it.
 
     Examples
     --------
@@ -207,8 +210,10 @@ def strays_by_code(
         party = parties[int(code)]
         if party not in monitored:
             continue
-        mine = np.flatnonzero(codes == code)
         active = active_volumes(plans.live_volumes(party), now_s)
+        if not active:  # no active plan: not monitored now
+            continue
+        mine = np.flatnonzero(codes == code)
         inside = within_volumes(
             active, lon_deg[mine], lat_deg[mine], alt_m[mine], now_s,
             settings.own_margins, settings.altitude_margins, undecided=True,
