@@ -27,6 +27,7 @@ from deconflict.channel.live import (
     ClosestApproach,
     Incident,
     IncidentComment,
+    NonConformance,
     PictureState,
     StateColumns,
     TrackState,
@@ -161,7 +162,8 @@ def test_the_mirrored_picture_reads_back_as_written(storage: PostgresStorage) ->
     closest = ClosestApproach(T0_S + 5, 1500.0, 20.0, 2.05, 48.0, 3005.0)
     comment = IncidentComment("red", T0_S + 9, "seen")
     incident = Incident(3, blue, red, T0_S, None, closest, (comment,), ("red",))
-    state = PictureState(T0_S + 3, (alert,), (incident,), ((red, Withheld.OUTSIDE_PLANS),))
+    stray = NonConformance("a-8", blue, T0_S, T0_S + 3, (2.5, 48.0, 900.0), ("red",))
+    state = PictureState(T0_S + 3, (alert,), (incident,), ((red, Withheld.OUTSIDE_PLANS),), (stray,))
     a, b = storage.coordination("a").live_mirror(), storage.coordination("b").live_mirror()
     assert b.read(0.0) is None
     a.write(state)
