@@ -62,3 +62,25 @@ def test_a_party_without_activity_is_told_so(channel: Channel, capsys: pytest.Ca
 def test_a_bad_token_is_a_clear_error(channel: Channel) -> None:
     with pytest.raises(ChannelError, match="401"):
         run_client(channel, "blue", "stats", token="not-a-token")
+
+
+def test_own_non_conformance_alerts_are_counted_under_the_table(
+    talked: Channel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.api.test_conformance import FAR, NOW_S, state
+    from tests.api.test_tracks import cycle, post
+    from tests.builders import box_feature, plan
+
+    talked.clock.now = NOW_S
+    window = {"time_start": "2026-01-01T12:00:00Z", "time_end": "2026-01-01T13:30:00Z"}
+    filed = talked.client.post(
+        "/v1/operations",
+        json=plan("blue-op", box_feature("blue-v1", 36.0, 35.0, 36.2, 35.2, **window)),
+        headers=talked.auth("blue"),
+    )
+    assert filed.status_code == 201, filed.text
+    post(talked, "blue", state("BLU202", FAR, NOW_S, "STRAY2"))
+    cycle(talked)
+    capsys.readouterr()
+    assert run_client(talked, "blue", "stats") == 0
+    assert "non-conformance alerts of own aircraft (off plan): 2026-01: 1" in capsys.readouterr().out

@@ -136,6 +136,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if t["available"]:
         print(f"  aircraft:    {t['aircraft']}, {t['states_posted']} states posted")
         print(f"  alerts:      {summary['alerts']['total']} ({states(summary['alerts']['by_level'])})")
+        print(f"  off plan:    {summary['non_conformance']} non-conformance alert(s)")
         i = summary["incidents"]
         print(f"  incidents:   {i['total']} ({i['open']} still open)")
     else:

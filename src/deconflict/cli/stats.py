@@ -39,7 +39,8 @@ def add_stats_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="the party's channel statistics by month and party pair (response times, overdue, incidents)",
         description=(
             "Per UTC month and per pair of parties that includes yours: messages, median and 95th percentile "
-            "time to acknowledge, overdue messages, conflicts by state, alerts and incidents."
+            "time to acknowledge, overdue messages, conflicts by state, alerts and incidents; per month, "
+            "the non-conformance alerts of your own aircraft."
         ),
     )
     add_common_arguments(stats)
@@ -84,6 +85,11 @@ def run_stats(args: argparse.Namespace, transport: Transport | None = None) -> i
         print(json.dumps(document, indent=2))
     elif document["months"]:
         console().print(stats_table(document))
+        strays = [
+            f"{m['month']}: {m['non_conformance']}" for m in document["months"] if m.get("non_conformance")
+        ]
+        if strays:
+            console().print(f"non-conformance alerts of own aircraft (off plan): {', '.join(strays)}")
     else:
         console().print(f"no channel activity of {document['party']} yet")
     return 0
