@@ -63,7 +63,8 @@ export function alertsPanel(alerts, missing, nameOf = (id) => id) {
   if (missing) return note(t("not_available"));
   if (!alerts.length) return html`<p class="note calm">${t("no_alerts")}</p>`;
   const sorted = [...alerts].sort(
-    (a, b) => (LEVEL_ORDER[a.level] ?? 3) - (LEVEL_ORDER[b.level] ?? 3) || a.time_to_loss_s - b.time_to_loss_s,
+    // Non-conformance alerts (no time to loss) after the separation alerts of their level.
+    (a, b) => (LEVEL_ORDER[a.level] ?? 3) - (LEVEL_ORDER[b.level] ?? 3) || (a.time_to_loss_s ?? 1e12) - (b.time_to_loss_s ?? 1e12),
   );
   return html`<ul class="list alerts">${sorted.map((a) =>
     a.kind === "non_conformance"
