@@ -427,8 +427,8 @@ export class MapView {
         if (labelled.has(a.id)) {
           ring.bindTooltip(t("off_plan"), {
             permanent: true,
-            direction: "top",
-            offset: [0, -16],
+            direction: "left", // the data block is on the right
+            offset: [-16, 0],
             className: `alert-label non-conformance level-${a.level}`,
           });
         }
