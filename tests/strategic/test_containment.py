@@ -159,3 +159,17 @@ def test_many_points_vectorised_agree_with_one_at_a_time() -> None:
     ]
     assert together.tolist() == [bool(a) for a in alone]
     assert 0 < together.sum() < 400
+
+
+def test_polygons_at_many_latitudes_agree_with_the_reference_distance() -> None:
+    # The local scaled frame decides most points near an edge; the reference measures every one.
+    rng = np.random.default_rng(11)
+    for lat0 in (-75.0, -40.0, -0.05, 12.0, 55.0, 79.0):
+        v = _volume(box(20.0, lat0, 20.3, lat0 + 0.2))
+        lon = rng.uniform(19.9, 20.4, 120)
+        lat = rng.uniform(lat0 - 0.05, lat0 + 0.25, 120)
+        found = within_volumes([v], lon, lat, np.full(120, 100.0), T0_S, Buffers(1852.0), undecided=False)
+        for x, y, got in zip(lon, lat, found.tolist(), strict=True):
+            gap = point_to_polygon_m(float(x), float(y), v.footprint.shape)
+            if abs(gap - 1852.0) > BAND_M:
+                assert got == (gap <= 1852.0), (lat0, x, y, gap)

@@ -14,17 +14,20 @@ A point ``(lon_deg, lat_deg, alt_m)`` at ``time_s`` lies in a volume grown by
   radius plus the buffer; to a polygon, as
   :func:`~deconflict.geometry.overlap.point_to_shape_distance_m` measures it.
 
-Work per volume: one comparison over all points for time and altitude, one
-against the volume's search boxes (grown by the buffer), then the footprint only
-for the points in a box: circles by one vectorised geodesic distance, polygons by
-shapely's point-in-polygon over arrays, then a cheap bound in degrees, and the
-exact distance only for the few points in the band around the polygon's edge
-that neither decides (at most :data:`MAX_EXACT` a call; what the caller says for
-the rest: ``undecided``).
+Work: every active volume's search boxes (grown by the buffer; their altitude
+bounds are the band test) against every point at once, then, volume by volume,
+the footprint only for the points in one of its boxes not yet found inside:
+circles by one vectorised geodesic distance, polygons by shapely's
+point-in-polygon over arrays, then bounds in degrees and in a local frame whose
+longitudes are scaled by the cosine of the latitude, and the exact distance only
+for the few points in the thin band around the polygon's edge that neither
+decides (at most :data:`MAX_EXACT` a call; what the caller says for the rest:
+``undecided``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -102,21 +105,22 @@ def within_volumes(
     inside = np.zeros(lon.shape, dtype=bool)
     exact_left = MAX_EXACT
     margin_m = grow.buffer_m
-    for volume in active_volumes(volumes, time_s, grow):
-        low_m = volume.lower.msl_range_m(margins)[0] - grow.vertical_buffer_m
-        high_m = volume.upper.msl_range_m(margins)[1] + grow.vertical_buffer_m
-        todo = np.flatnonzero(~inside & (alt >= low_m) & (alt <= high_m))
-        if todo.size == 0:
-            continue
-        in_box = np.zeros(todo.size, dtype=bool)
-        for box in volume.search_boxes(margins, grow):
-            in_box |= (
-                (lon[todo] >= box.lon_min_deg)
-                & (lon[todo] <= box.lon_max_deg)
-                & (lat[todo] >= box.lat_min_deg)
-                & (lat[todo] <= box.lat_max_deg)
-            )
-        todo = todo[in_box]
+    active = active_volumes(volumes, time_s, grow)
+    if not active or lon.size == 0:
+        return inside
+    # Every (grown) box of every active volume as columns; the points in each, all at once.
+    boxes = [(k, b) for k, v in enumerate(active) for b in v.search_boxes(margins, grow)]
+    owner = np.fromiter((k for k, _ in boxes), np.int64, len(boxes))
+    bounds = np.array(
+        [
+            (b.lon_min_deg, b.lon_max_deg, b.lat_min_deg, b.lat_max_deg, b.alt_min_m, b.alt_max_m)
+            for _, b in boxes
+        ]
+    )
+    in_box = _in_boxes(lon, lat, alt, bounds)
+    for k in np.unique(owner[in_box.any(axis=1)]).tolist():
+        volume = active[k]
+        todo = np.flatnonzero(~inside & in_box[owner == k].any(axis=0))
         if todo.size == 0:
             continue
         footprint = volume.footprint
@@ -136,7 +140,12 @@ def within_volumes(
         # Within margin / 111.7 km in degrees: surely within the margin in metres.
         surely = shapely.dwithin(shape, shapely.points(lon[rest], lat[rest]), margin_m / _MAX_M_PER_DEG)
         inside[rest[surely]] = True
-        for k in rest[~surely].tolist():
+        rest = rest[~surely]
+        if rest.size and np.count_nonzero(owner == k) == 1:  # one box: not across the antimeridian
+            near, far = _scaled_bounds(shape, lon[rest], lat[rest], margin_m)
+            inside[rest[near]] = True
+            rest = rest[~near & ~far]
+        for k in rest.tolist():
             if inside[k]:
                 continue
             if exact_left <= 0:
@@ -146,3 +155,61 @@ def within_volumes(
             if point_to_shape_distance_m(float(lon[k]), float(lat[k]), shape) <= margin_m:
                 inside[k] = True
     return inside
+
+
+_MIN_M_PER_DEG = 110_574.0  # lower bound of metres per degree (of latitude, or of longitude times cos lat)
+_MAX_SCALED_LAT_DEG = 80.0
+_MAX_SCALED_MARGIN_M = 50_000.0
+
+
+def _scaled_bounds(shape: object, lon: Float, lat: Float, margin_m: float) -> tuple[Bool, Bool]:
+    """Points surely within ``margin_m`` of ``shape``, and points surely farther, by a local scaled frame.
+
+    Longitudes are scaled by the cosine of the region's middle latitude, so a
+    degree is nearly as long east as north; the spread of the cosine over the
+    region (and the ellipsoid's 1 %) bounds the error, and only the points in
+    the thin band the bounds leave need the exact distance. Neither decides
+    (both all false) at high latitudes or for a margin of more than 50 km.
+    """
+    import shapely
+
+    _, lat_lo, _, lat_hi = shapely.bounds(shape).tolist()
+    reach_deg = margin_m / _MIN_M_PER_DEG
+    low = max(-90.0, min(lat_lo, float(lat.min())) - reach_deg)
+    high = min(90.0, max(lat_hi, float(lat.max())) + reach_deg)
+    undecided = np.zeros(lon.shape, dtype=bool)
+    if max(abs(low), abs(high)) > _MAX_SCALED_LAT_DEG or margin_m > _MAX_SCALED_MARGIN_M:
+        return undecided, undecided
+    middle = math.radians((low + high) / 2.0)
+    cosines = [math.cos(math.radians(low)), math.cos(math.radians(high)), 1.0 if low <= 0.0 <= high else 0.0]
+    spread = (max(cosines) - min(c for c in cosines[:2])) / math.cos(middle) + 0.01
+    scale = math.cos(middle)
+    scaled = shapely.transform(shape, lambda xy: xy * np.array([scale, 1.0]))
+    points = shapely.points(lon * scale, lat)
+    near = shapely.dwithin(scaled, points, margin_m / (_MAX_M_PER_DEG * (1.0 + spread)))
+    far = ~shapely.dwithin(scaled, points, margin_m / (_MIN_M_PER_DEG * (1.0 - spread)))
+    return near, far
+
+
+_CELLS = 4_000_000  # box x point comparisons at once (a few MB of booleans)
+
+
+def _in_boxes(lon: Float, lat: Float, alt: Float, bounds: Float) -> Bool:
+    """``(boxes, points)``: which points lie in each box (``bounds`` rows: lon, lat and altitude bounds).
+
+    The boxes are :meth:`~deconflict.strategic.volume.Volume.search_boxes`: their
+    altitude bounds are the volume's band grown by the vertical buffer, exactly.
+    """
+    out = np.zeros((len(bounds), lon.size), dtype=bool)
+    step = max(1, _CELLS // max(1, len(bounds)))
+    for start in range(0, lon.size, step):
+        x, y, z = (c[None, start : start + step] for c in (lon, lat, alt))
+        out[:, start : start + step] = (
+            (x >= bounds[:, 0:1])
+            & (x <= bounds[:, 1:2])
+            & (y >= bounds[:, 2:3])
+            & (y <= bounds[:, 3:4])
+            & (z >= bounds[:, 4:5])
+            & (z <= bounds[:, 5:6])
+        )
+    return out
