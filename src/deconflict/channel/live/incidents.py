@@ -182,6 +182,9 @@ class TacticalHistory(Protocol):
     def monthly_counts(self, party: str) -> dict[tuple[str, str], tuple[int, int]]:
         """``(month "YYYY-MM", other_party) -> (alerts, incidents)`` involving ``party``'s aircraft.
 
+        The party's own non-conformance alerts (logged as an aircraft paired with
+        itself) come under ``other_party == party``.
+
         Months are UTC, by the alert's or incident's start.
         """
         ...

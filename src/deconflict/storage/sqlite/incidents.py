@@ -8,7 +8,7 @@ Tables (created by :mod:`deconflict.storage.sqlite.migrations`, step 6):
 ``incidents`` (one row per incident, the closest approach in columns),
 ``incident_comments`` (append-only: a comment is never edited) and
 ``alert_log`` (one row per alert: parties, aircraft, start and end time) for
-statistics.
+statistics; a non-conformance alert is its aircraft paired with itself.
 """
 
 from __future__ import annotations
