@@ -146,6 +146,18 @@ def test_monthly_counts_by_other_party_and_utc_month(storage_backend: Backend) -
         assert storage_backend.query("SELECT end_s FROM alert_log WHERE number = 1") == [(NOV_S + 30,)]
 
 
+def test_non_conformance_alerts_count_as_the_partys_own(storage_backend: Backend) -> None:
+    from deconflict.channel.live import NonConformance
+
+    stray = NonConformance("a-5", BLUE, DEC_S, DEC_S + 20, (2.0, 48.0, 900.0), ("red",))
+    with storage_backend.store("incidents") as store:
+        store.log_alerts([alert(4, BLUE, RED, DEC_S), stray.as_logged()], [stray.as_logged()])
+        assert store.monthly_counts("blue") == {("2026-12", "red"): (1, 0), ("2026-12", "blue"): (1, 0)}
+        assert store.monthly_counts("red") == {("2026-12", "blue"): (1, 0)}  # never red's to count
+        assert store.next_ids()[0] == 6
+        assert storage_backend.query("SELECT end_s FROM alert_log WHERE number = 5") == [(DEC_S + 20,)]
+
+
 def test_incidents_page_forward_and_back_for_one_party(storage_backend: Backend) -> None:
     with storage_backend.store("incidents") as store:
         for n in range(1, 8):  # blue is in 1, 2, 4, 5, 7; green and red alone in 3 and 6
