@@ -121,13 +121,19 @@ def test_a_release_soon_after_the_conflicts_were_found_raises_a_probe_alarm(chan
     assert change(channel, "blue", "blue-op", "extend", 3, until="2026-01-01T14:00:00Z").status_code == 409
 
 
-def test_the_other_side_learns_only_that_the_conflict_was_released(channel: Channel) -> None:
+@pytest.mark.parametrize(
+    ("action", "resolution", "state"),
+    [("release", "released", "ended"), ("withdraw", "withdrawn", "withdrawn")],
+)
+def test_the_other_side_learns_only_that_the_conflict_was_released_or_withdrawn(
+    channel: Channel, action: str, resolution: str, state: str
+) -> None:
     file(channel, "red", "red-op", *RED_BOX)
     file(channel, "blue", "blue-op", *BLUE_BOX, name="NIGHTJAR")
     assert change(channel, "blue", "blue-op", "activate", 1).status_code == 200
     channel.clock.advance(900)  # past the probe window: no alarm
     with events(channel, "red") as red_ws, events(channel, "blue") as blue_ws:
-        assert change(channel, "blue", "blue-op", "release", 2).status_code == 200
+        assert change(channel, "blue", "blue-op", action, 2).status_code == 200
         send_text(channel, "blue", "red", "end-of-scenario marker")
         send_text(channel, "red", "blue", "end-of-scenario marker")
         red_frames = until_marker(red_ws)
@@ -136,7 +142,7 @@ def test_the_other_side_learns_only_that_the_conflict_was_released(channel: Chan
     (red_frame,) = red_frames
     assert red_frame["type"] == "conflict"
     shown = red_frame["conflict"]
-    assert (shown["state"], shown["resolution"], shown["resolved_by"]) == ("resolved", "released", "blue")
+    assert (shown["state"], shown["resolution"], shown["resolved_by"]) == ("resolved", resolution, "blue")
     assert shown["resolved"] == "2026-01-01T12:15:00Z"
     assert red_frame["conflict"]["operation"] == "red-op"  # red's own side
     text = json.dumps(red_frames)
@@ -147,7 +153,7 @@ def test_the_other_side_learns_only_that_the_conflict_was_released(channel: Chan
         "operation",
     ]
     (blue_op,) = [f["operation"] for f in blue_frames if f["type"] == "operation"]
-    assert (blue_op["id"], blue_op["state"]) == ("blue-op", "ended")
+    assert (blue_op["id"], blue_op["state"]) == ("blue-op", state)
 
 
 def test_extension_is_checked_as_an_amendment_and_keeps_the_state(channel: Channel) -> None:

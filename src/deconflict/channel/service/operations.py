@@ -208,7 +208,8 @@ def withdraw_plan(
     """Withdraw an operation and record it.
 
     Given ``conflict_states``, its open conflicts become resolved (``withdrawn``),
-    each with a ``conflict_resolved`` entry for both sides. Given a ``ledger``,
+    each with a ``conflict_resolved`` entry for both sides and a ``conflict`` event
+    to each side (as a release does); its owner gets an ``operation`` event. Given a ``ledger``,
     withdrawing an operation less than ``probes.window_s`` after its conflicts
     were found raises a probe alarm to each party on their other side: recorded
     in its ledger (same transaction) and pushed to it.
@@ -219,7 +220,8 @@ def withdraw_plan(
         operation = withdraw_operation(store, party, operation_id, version)
         _record_end(audit, conflict_states, superseded, party, operation, Resolution.WITHDRAWN, now_s)
         alarms = _withdrawal_alarms(ledger, party, revealed, now_s, probes)
-        pending = record_events(events, alarm_events(alarms))
+        resolved = _resolved_events(superseded, party, Resolution.WITHDRAWN, now_s)
+        pending = record_events(events, [_notice(party, operation), *resolved, *alarm_events(alarms)])
     publish_events(events, pending)
     return operation
 
@@ -325,23 +327,33 @@ def release_plan(
         operation = release_operation(store, party, operation_id, version)
         _record_end(audit, conflict_states, superseded, party, operation, Resolution.RELEASED, now_s)
         alarms = _withdrawal_alarms(ledger, party, revealed, now_s, probes)
-        resolved = [
-            Event(
-                EventKind.CONFLICT,
-                side,
-                replace(
-                    conflict_view(r.conflict, side, conflict_id=r.id, state="resolved"),
-                    resolution=str(Resolution.RELEASED),
-                    resolved_by=party,
-                    resolved_s=now_s,
-                ),
-            )
-            for r in superseded
-            for side in sorted({r.conflict.party_a, r.conflict.party_b})
-        ]
+        resolved = _resolved_events(superseded, party, Resolution.RELEASED, now_s)
         pending = record_events(events, [_notice(party, operation), *resolved, *alarm_events(alarms)])
     publish_events(events, pending)
     return operation
+
+
+def _resolved_events(
+    superseded: Sequence[ConflictRecord], party: str, resolution: Resolution, now_s: float
+) -> list[Event]:
+    """A ``conflict`` event to each side of each conflict ``party`` ended by ``resolution``.
+
+    All the other side learns is that the conflict was resolved, how, and by whom.
+    """
+    return [
+        Event(
+            EventKind.CONFLICT,
+            side,
+            replace(
+                conflict_view(r.conflict, side, conflict_id=r.id, state="resolved"),
+                resolution=str(resolution),
+                resolved_by=party,
+                resolved_s=now_s,
+            ),
+        )
+        for r in superseded
+        for side in sorted({r.conflict.party_a, r.conflict.party_b})
+    ]
 
 
 def extend_plan(
