@@ -107,6 +107,31 @@ def test_search_finds_every_meeting_box_through_adds_removes_and_merges(
                 assert len(index) == len(live)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400))
+def test_boxes_of_any_width_anywhere_in_longitude_are_found(seed: int, n: int) -> None:
+    # Widths from a metre to the whole globe, on both sides of the antimeridian and on it:
+    # every width class and longitude cell, the first and the last.
+    rng = np.random.default_rng(seed)
+
+    def boxes(k: int) -> np.ndarray:
+        out = _boxes(rng, k)
+        width = np.exp(rng.uniform(np.log(1e-5), np.log(360.0), k))
+        west = rng.uniform(-180.0, 180.0, k)
+        west[rng.random(k) < 0.1] = -180.0
+        out[:, 0], out[:, 1] = west, np.minimum(west + width, 180.0)
+        return out
+
+    rowids = np.arange(n, dtype=np.int64)
+    parties = rng.integers(0, 3, n).astype(np.int64)
+    stored = boxes(n)
+    queries = boxes(8)
+    expected = _pairs(*_brute_force(rowids, parties, stored, queries, 1))
+    for compiled in (True, False):
+        index = BoxIndex(rowids, parties, stored, compiled=compiled)
+        assert _pairs(*index.search(queries, 1)) == expected
+
+
 def test_boxes_that_only_touch_meet() -> None:
     boxes = np.array([[0.0, 1.0, 0.0, 1.0, 0.0, 100.0, 0.0, 60.0]])
     index = BoxIndex(np.array([7]), np.array([0]), boxes)

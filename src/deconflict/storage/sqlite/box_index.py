@@ -21,6 +21,13 @@ classes of duration (so a search reads only the boxes whose start is within
 the class's longest duration of the query window), plus an unsorted tail of
 boxes added since, merged in before a search once it is long. Dead boxes
 (removed volumes) stay, marked, until the next merge.
+
+Within a duration class, boxes are also grouped by their width in longitude and,
+in each such class, by the longitude cell (:data:`_CELL_DEG` wide) of their west
+edge: a search reads, per class, only the cells from its west edge less the
+class's widest box to its east edge, and in each cell only the boxes whose start
+is in the window. On a region a few degrees wide that is a small part of what
+the time window alone would read.
 """
 
 from __future__ import annotations
@@ -44,6 +51,17 @@ Ints = NDArray[np.int64]
 
 _DURATION_EDGES_S = np.array([3_600.0, 4 * 3_600.0, 16 * 3_600.0, 64 * 3_600.0, 256 * 3_600.0])
 """Upper bounds of the duration classes (the last class takes any longer box)."""
+
+_WIDTH_EDGES_DEG = np.array([0.1, 0.3, 1.0, 4.0])
+"""Upper bounds of the longitude-width classes (the last class takes any wider box)."""
+
+_CELL_DEG = 0.1
+"""Width of the longitude cells boxes are grouped by (by their west edge) within a class."""
+
+_CELLS = int(np.ceil(360.0 / _CELL_DEG))
+
+_WIDTH_SLACK_DEG = 1e-9
+"""Added to a class's widest box: a search never skips a cell for a rounding of ``lon1 - lon0``."""
 
 _TAIL_BOXES = 2_048
 """Boxes added since the last merge that a search scans one by one before it merges them in."""
@@ -83,24 +101,32 @@ def _grow_py(values: Ints, size: int) -> Ints:
     return bigger
 
 
+def _cell_py(lon_deg: float) -> int:
+    """The longitude cell of ``lon_deg`` (clipped to the cells there are)."""
+    return min(max(int(np.floor((lon_deg + 180.0) / _CELL_DEG)), 0), _CELLS - 1)
+
+
 def _search_py(
     start_s: Floats,
     boxes: Floats,
     alive: NDArray[np.bool_],
     parties: Ints,
     exclude_party: int,
-    class_start: Ints,
+    group_start: Ints,
     class_span_s: Floats,
+    class_width_deg: Floats,
     tail_start: int,
     count: int,
     queries: Floats,
 ) -> tuple[Ints, Ints]:
     """(query, box position) pairs that meet; the plain reference of the compiled kernel.
 
-    Positions below ``tail_start`` are sorted by start time within each class
-    ``class_start[k]:class_start[k + 1]``, whose boxes last at most
-    ``class_span_s[k]``; positions from ``tail_start`` to ``count`` are
-    scanned one by one. Dead boxes and those of ``exclude_party`` are skipped.
+    Positions below ``tail_start`` are grouped by class, then by longitude cell:
+    group ``k * _CELLS + c`` is ``group_start[k * _CELLS + c]`` up to the next
+    group's start, sorted by start time; the boxes of class ``k`` last at most
+    ``class_span_s[k]`` and are at most ``class_width_deg[k]`` wide. Positions from
+    ``tail_start`` to ``count`` are scanned one by one. Dead boxes and those of
+    ``exclude_party`` are skipped.
     """
     out_q = np.empty(64, np.int64)
     out_p = np.empty(64, np.int64)
@@ -110,45 +136,55 @@ def _search_py(
         lon0, lon1, lat0, lat1 = queries[q, 0], queries[q, 1], queries[q, 2], queries[q, 3]
         alt0, alt1, t0, t1 = queries[q, 4], queries[q, 5], queries[q, 6], queries[q, 7]
         for k in range(classes + 1):
-            if k < classes:  # the boxes of class k that start late enough and early enough
-                first, end = class_start[k], class_start[k + 1]
-                lo = first + np.searchsorted(start_s[first:end], t0 - class_span_s[k], "left")
-                hi = first + np.searchsorted(start_s[first:end], t1, "right")
-            else:  # the tail, one by one
-                lo, hi = tail_start, count
-            for p in range(lo, hi):
-                if (
-                    alive[p]
-                    and parties[p] != exclude_party
-                    and boxes[p, 0] <= lon1
-                    and boxes[p, 1] >= lon0
-                    and boxes[p, 2] <= lat1
-                    and boxes[p, 3] >= lat0
-                    and boxes[p, 4] <= alt1
-                    and boxes[p, 5] >= alt0
-                    and boxes[p, 6] <= t1
-                    and boxes[p, 7] >= t0
-                ):
-                    if found == out_q.size:
-                        out_q = _grow(out_q, found)
-                        out_p = _grow(out_p, found)
-                    out_q[found] = q
-                    out_p[found] = p
-                    found += 1
+            first_cell, last_cell = 0, 0
+            if k < classes:
+                if group_start[k * _CELLS] == group_start[(k + 1) * _CELLS]:
+                    continue
+                first_cell, last_cell = _cell(lon0 - class_width_deg[k]), _cell(lon1)
+            for c in range(first_cell, last_cell + 1):
+                if k < classes:  # the boxes of class k and cell c that start late enough and early enough
+                    first, end = group_start[k * _CELLS + c], group_start[k * _CELLS + c + 1]
+                    if first == end:
+                        continue
+                    lo = first + np.searchsorted(start_s[first:end], t0 - class_span_s[k], "left")
+                    hi = first + np.searchsorted(start_s[first:end], t1, "right")
+                else:  # the tail, one by one
+                    lo, hi = tail_start, count
+                for p in range(lo, hi):
+                    if (
+                        alive[p]
+                        and parties[p] != exclude_party
+                        and boxes[p, 0] <= lon1
+                        and boxes[p, 1] >= lon0
+                        and boxes[p, 2] <= lat1
+                        and boxes[p, 3] >= lat0
+                        and boxes[p, 4] <= alt1
+                        and boxes[p, 5] >= alt0
+                        and boxes[p, 6] <= t1
+                        and boxes[p, 7] >= t0
+                    ):
+                        if found == out_q.size:
+                            out_q = _grow(out_q, found)
+                            out_p = _grow(out_p, found)
+                        out_q[found] = q
+                        out_p[found] = p
+                        found += 1
     return out_q[:found], out_p[:found]
 
 
 # The plain versions run uncompiled until _compiled() swaps in numba's (imported
 # on first search only: opening a store for anything else never loads numba).
+_cell: Any = _cell_py
 _grow: Any = _grow_py
 _search_kernel: Any = None
 
 
 def _compiled() -> Any:
-    global _grow, _search_kernel
+    global _cell, _grow, _search_kernel
     if _search_kernel is None:
         import numba
 
+        _cell = numba.njit(cache=True)(_cell_py)
         _grow = numba.njit(cache=True)(_grow_py)
         _search_kernel = numba.njit(cache=True)(_search_py)
     return _search_kernel
@@ -180,12 +216,18 @@ class BoxIndex:
         return int(np.count_nonzero(self._alive[: self._count]))
 
     def _merge(self) -> None:
-        """Sort every live box into its duration class by start time; empty the tail."""
+        """Sort every live box into its class and cell by start time; empty the tail."""
         live = np.flatnonzero(self._alive[: self._count])
         boxes = self._boxes[live]
         duration_s = boxes[:, 7] - boxes[:, 6]
-        klass = np.searchsorted(_DURATION_EDGES_S, duration_s)
-        order = np.lexsort((boxes[:, 6], klass))
+        width_deg = boxes[:, 1] - boxes[:, 0]
+        widths = _WIDTH_EDGES_DEG.size + 1
+        klass = np.searchsorted(_DURATION_EDGES_S, duration_s) * widths + np.searchsorted(
+            _WIDTH_EDGES_DEG, width_deg
+        )
+        cell = np.clip(np.floor((boxes[:, 0] + 180.0) / _CELL_DEG), 0, _CELLS - 1).astype(np.int64)
+        group = klass * _CELLS + cell
+        order = np.lexsort((boxes[:, 6], group))
         live = live[order]
         self._boxes = np.ascontiguousarray(boxes[order])
         self._rowids = self._rowids[live]
@@ -193,12 +235,14 @@ class BoxIndex:
         self._count = self._main = live.size
         self._alive = np.ones(live.size, bool)
         self._start_s = np.ascontiguousarray(self._boxes[:, 6])
-        klass = klass[order]
-        classes = _DURATION_EDGES_S.size + 1
-        self._class_start = np.searchsorted(klass, np.arange(classes + 1)).astype(np.int64)
+        classes = (_DURATION_EDGES_S.size + 1) * widths
+        self._group_start = np.searchsorted(group[order], np.arange(classes * _CELLS + 1)).astype(np.int64)
         span = np.zeros(classes)
-        np.maximum.at(span, klass, duration_s[order])
+        np.maximum.at(span, klass, duration_s)
         self._class_span_s = span
+        widest = np.zeros(classes)
+        np.maximum.at(widest, klass, width_deg)
+        self._class_width_deg = widest + _WIDTH_SLACK_DEG
         self._by_rowid = np.argsort(self._rowids, kind="stable")
         self._sorted_rowids = self._rowids[self._by_rowid]
 
@@ -245,8 +289,9 @@ class BoxIndex:
             self._alive,
             self._parties,
             exclude_party,
-            self._class_start,
+            self._group_start,
             self._class_span_s,
+            self._class_width_deg,
             self._main,
             self._count,
             np.ascontiguousarray(queries, np.float64),
