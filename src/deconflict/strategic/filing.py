@@ -10,7 +10,7 @@ from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import Conflict, evaluate_pairs, format_time
 from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import Store
-from deconflict.strategic.volume import Operation, OperationState, Volume
+from deconflict.strategic.volume import Operation, OperationState, Volume, search_boxes_of
 from deconflict.strategic.zones import Zone, zone_conflicts
 
 __all__ = [
@@ -129,7 +129,7 @@ def file_operation(
             raise StaleVersionError(operation_id, replaces_version, current)
         # Stored boxes are not grown: the query box covers both volumes' buffers.
         reach = Buffers(2.0 * buffers.buffer_m, 2.0 * buffers.vertical_buffer_m, 2.0 * buffers.time_buffer_s)
-        boxes = [v.search_boxes(margins, reach) for v in volumes]
+        boxes = search_boxes_of(volumes, margins, reach)
         flat = [box for group in boxes for box in group]
         found = tx.candidates(flat, exclude_party=party)
         left: list[Volume] = []

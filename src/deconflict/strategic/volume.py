@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+import shapely
 
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.buffers import Buffers
 from deconflict.units import Altitude, AltitudeMargins
 
-__all__ = ["Operation", "OperationState", "SearchBox", "Volume"]
+__all__ = ["Operation", "OperationState", "SearchBox", "Volume", "search_boxes_of"]
 
 # Degrees of latitude per metre, upper bound (meridian radius at the equator).
 _DEG_LAT_PER_M = 1.0 / 110_574.0
@@ -69,21 +72,51 @@ class Volume:
         ``2 b``: grow both boxes by ``b``, or a query box by ``2 b`` against
         boxes stored ungrown.
         """
-        buffers = grow
-        alt_min = self.lower.msl_range_m(margins)[0] - buffers.vertical_buffer_m
-        alt_max = self.upper.msl_range_m(margins)[1] + buffers.vertical_buffer_m
-        t_min = self.time_start_s - buffers.time_buffer_s
-        t_max = self.time_end_s + buffers.time_buffer_s
-        boxes = []
-        for lon_lo, lat_lo, lon_hi, lat_hi in self.footprint.part_bounds():
-            dlat = buffers.buffer_m * _DEG_LAT_PER_M * 1.001
-            lat_lo, lat_hi = max(-90.0, lat_lo - dlat), min(90.0, lat_hi + dlat)
-            if buffers.buffer_m > 0.0:
-                cos_lat = math.cos(math.radians(max(abs(lat_lo), abs(lat_hi))))
-                dlon = 360.0 if cos_lat < 1e-6 else min(360.0, dlat / cos_lat)
-                lon_lo, lon_hi = lon_lo - dlon, lon_hi + dlon
-            boxes.extend(_wrapped(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
-        return boxes
+        return _boxes(self, self.footprint.part_bounds(), margins, grow)
+
+
+def search_boxes_of(
+    volumes: Sequence[Volume], margins: AltitudeMargins, grow: Buffers = Buffers()
+) -> list[list[SearchBox]]:
+    """:meth:`Volume.search_boxes` of each volume, the footprints' part bounds read in one shapely call.
+
+    Examples
+    --------
+    >>> search_boxes_of([], AltitudeMargins())
+    []
+    """
+    if not volumes:
+        return []
+    parts, owner = shapely.get_parts([v.footprint.outer for v in volumes], return_index=True)
+    bounds: list[list[tuple[float, float, float, float]]] = [[] for _ in volumes]
+    for k, (lon_lo, lat_lo, lon_hi, lat_hi) in zip(
+        owner.tolist(), shapely.bounds(parts).tolist(), strict=True
+    ):
+        bounds[k].append((lon_lo, lat_lo, lon_hi, lat_hi))
+    return [_boxes(v, b, margins, grow) for v, b in zip(volumes, bounds, strict=True)]
+
+
+def _boxes(
+    volume: Volume,
+    part_bounds: list[tuple[float, float, float, float]],
+    margins: AltitudeMargins,
+    buffers: Buffers,
+) -> list[SearchBox]:
+    """The search boxes of ``volume`` whose footprint's parts have ``part_bounds``."""
+    alt_min = volume.lower.msl_range_m(margins)[0] - buffers.vertical_buffer_m
+    alt_max = volume.upper.msl_range_m(margins)[1] + buffers.vertical_buffer_m
+    t_min = volume.time_start_s - buffers.time_buffer_s
+    t_max = volume.time_end_s + buffers.time_buffer_s
+    boxes = []
+    for lon_lo, lat_lo, lon_hi, lat_hi in part_bounds:
+        dlat = buffers.buffer_m * _DEG_LAT_PER_M * 1.001
+        lat_lo, lat_hi = max(-90.0, lat_lo - dlat), min(90.0, lat_hi + dlat)
+        if buffers.buffer_m > 0.0:
+            cos_lat = math.cos(math.radians(max(abs(lat_lo), abs(lat_hi))))
+            dlon = 360.0 if cos_lat < 1e-6 else min(360.0, dlat / cos_lat)
+            lon_lo, lon_hi = lon_lo - dlon, lon_hi + dlon
+        boxes.extend(_wrapped(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
+    return boxes
 
 
 def _wrapped(

@@ -40,7 +40,7 @@ from deconflict.storage.sqlite.box_index import Change, Floats, Ints, StoredBoxI
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
-from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume
+from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume, search_boxes_of
 from deconflict.units import AltitudeMargins
 
 __all__ = ["SQLiteStore"]
@@ -186,7 +186,11 @@ class SQLiteStore:
         # Rowids as SQLite would pick them (the largest plus one; the write lock is held),
         # so that the volumes and their boxes are one statement each.
         first = int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM volumes").fetchone()[0])
-        groups = [index_boxes(v.search_boxes(self.margins)) if live else [] for v in volumes]
+        groups = (
+            [index_boxes(b) for b in search_boxes_of(volumes, self.margins)]
+            if live
+            else [[] for _ in volumes]
+        )
         self._db.executemany(
             "INSERT INTO volumes (rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, "
             "upper_m, upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, "
