@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -162,22 +163,39 @@ def msl_bounds_array(
     >>> (float(lo[0]), float(hi[0])) == msl_bounds_m(100.0, 100.0, AltitudeReference.W84, AltitudeMargins())
     True
     """
-    lo = value_m.copy()
-    hi = value_m.copy()
-    w84 = reference_code == REFERENCE_CODES[AltitudeReference.W84]
-    lo[w84] = value_m[w84] - margins.geoid_max_m
-    hi[w84] = value_m[w84] - margins.geoid_min_m
-    agl = reference_code == REFERENCE_CODES[AltitudeReference.AGL]
-    lo[agl] = value_m[agl] + margins.terrain_min_m
-    hi[agl] = value_m[agl] + margins.terrain_max_m
-    std = reference_code == REFERENCE_CODES[AltitudeReference.STD]
-    low_shift = (margins.qnh_min_hpa - 1013.25) * margins.pressure_m_per_hpa
-    high_shift = (margins.qnh_max_hpa - 1013.25) * margins.pressure_m_per_hpa
-    stretch = margins.temperature_error_fraction
-    v = value_m[std]
-    lo[std] = v - stretch * np.abs(v) + low_shift
-    hi[std] = v + stretch * np.abs(v) + high_shift
-    return lo, hi
+    # Per reference: bounds = value -/+ stretch * |value| + shift, in msl_bounds_m's order of
+    # operations (a zero stretch or shift leaves the value exact): a few gathers instead of
+    # a masked assignment per reference, which cost more than the arithmetic on a filing's pairs.
+    stretch, low_shift, high_shift = _msl_tables(margins)
+    magnitude = np.abs(value_m)
+    low_stretch = stretch[reference_code] * magnitude
+    return (value_m - low_stretch) + low_shift[reference_code], (value_m + low_stretch) + high_shift[
+        reference_code
+    ]
+
+
+@lru_cache(maxsize=8)
+def _msl_tables(
+    margins: AltitudeMargins,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """By reference code: the stretch of |value| and the lower and upper shifts of :func:`msl_bounds_m`.
+
+    Read-only: one set of tables per margins (constants, whatever is filed).
+    """
+    stretch = np.zeros(len(REFERENCE_CODES))
+    low_shift = np.zeros(len(REFERENCE_CODES))
+    high_shift = np.zeros(len(REFERENCE_CODES))
+    w84 = REFERENCE_CODES[AltitudeReference.W84]
+    low_shift[w84], high_shift[w84] = -margins.geoid_max_m, -margins.geoid_min_m
+    agl = REFERENCE_CODES[AltitudeReference.AGL]
+    low_shift[agl], high_shift[agl] = margins.terrain_min_m, margins.terrain_max_m
+    std = REFERENCE_CODES[AltitudeReference.STD]
+    stretch[std] = margins.temperature_error_fraction
+    low_shift[std] = (margins.qnh_min_hpa - 1013.25) * margins.pressure_m_per_hpa
+    high_shift[std] = (margins.qnh_max_hpa - 1013.25) * margins.pressure_m_per_hpa
+    for table in (stretch, low_shift, high_shift):
+        table.setflags(write=False)
+    return stretch, low_shift, high_shift
 
 
 @dataclass(frozen=True)
