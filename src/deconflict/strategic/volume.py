@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import shapely
+from shapely.geometry import MultiPolygon
 
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.buffers import Buffers
@@ -87,7 +88,14 @@ def search_boxes_of(
     """
     if not volumes:
         return []
-    parts, owner = shapely.get_parts([v.footprint.outer for v in volumes], return_index=True)
+    outers = [v.footprint.outer for v in volumes]
+    if not any(isinstance(outer, MultiPolygon) for outer in outers):
+        # One part each: splitting parts out costs more than all the rest.
+        whole = shapely.bounds(outers).tolist()
+        return [
+            _boxes(v, [(b[0], b[1], b[2], b[3])], margins, grow) for v, b in zip(volumes, whole, strict=True)
+        ]
+    parts, owner = shapely.get_parts(outers, return_index=True)
     bounds: list[list[tuple[float, float, float, float]]] = [[] for _ in volumes]
     for k, (lon_lo, lat_lo, lon_hi, lat_hi) in zip(
         owner.tolist(), shapely.bounds(parts).tolist(), strict=True
