@@ -119,7 +119,8 @@ def test_the_map_says_where_it_is_offline(served: tuple[str, Party]) -> None:
             page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             log_in_with_token(page, url, blue)
-            page.evaluate("([lat, lon]) => window.deconflictMap.map.setView([lat, lon], 8)", list(CENTRE))
+            # In braces: setView returns the map, which Playwright would serialise (seconds).
+            page.evaluate("(at) => { window.deconflictMap.map.setView(at, 8); }", list(CENTRE))
             try:
                 page.locator(".place-label span", has_text="Deir ez-Zor").wait_for()
                 _check_context(page)
@@ -132,7 +133,7 @@ def test_the_map_says_where_it_is_offline(served: tuple[str, Party]) -> None:
             # In Russian: the layer switch, the scale's units.
             page.get_by_role("button", name="RU").first.click()
             assert "Сетка широт и долгот" in page.locator("#map-layers").inner_text()
-            page.evaluate("window.deconflictMap.map.setZoom(7)")
+            page.evaluate("() => { window.deconflictMap.map.setZoom(7); }")
             page.locator(".leaflet-control-scale-line", has_text="км").wait_for()
             page.screenshot(path=str(shots / "browser-geo-ru.png"))
         finally:
