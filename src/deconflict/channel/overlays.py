@@ -16,7 +16,6 @@ defaults of its kind that the page applies.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -275,28 +274,11 @@ def read_overlay(path: Path | str) -> Overlay:
         If the file cannot be read, is too large, is not UTF-8 JSON (with line and column), or
         any feature is invalid.
     """
+    from deconflict.strategic.geojson import read_json_file
+
     path = Path(path)
-    source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_OVERLAY_BYTES:
-            raise InputError(
-                [Problem(source, f"file is {size} bytes, more than the limit of {MAX_OVERLAY_BYTES}")]
-            )
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([Problem(source, f"cannot read the overlay file: {exc.strerror or exc}")]) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError([Problem(source, f"not UTF-8 text (byte {exc.start})")]) from exc
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [Problem(source, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
-        ) from exc
-    except (ValueError, RecursionError) as exc:
-        raise InputError([Problem(source, f"not valid JSON: {exc}")]) from exc
-    return parse_overlay(document, source, path.name.split(".")[0])
+    document = read_json_file(path, MAX_OVERLAY_BYTES, "the overlay file")
+    return parse_overlay(document, str(path), path.name.split(".")[0])
 
 
 def read_overlays(paths: Iterable[Path | str]) -> tuple[Overlay, ...]:

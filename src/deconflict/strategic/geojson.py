@@ -30,7 +30,7 @@ from deconflict.units import (
     altitude_to_m,
 )
 
-__all__ = ["parse_datetime_s", "parse_features", "read_volumes", "volume_feature"]
+__all__ = ["parse_datetime_s", "parse_features", "read_json_file", "read_volumes", "volume_feature"]
 
 _GEOMETRY_TYPES = ("Polygon", "MultiPolygon", "Point")
 _REFERENCES = ("W84", "MSL", "AGL")
@@ -348,6 +348,35 @@ def _reject_constant(name: str) -> float:
     return float(name.replace("Infinity", "inf"))
 
 
+def read_json_file(path: Path, max_bytes: int, what: str = "file") -> Any:
+    """The JSON document of a UTF-8 file of at most ``max_bytes`` (NaN and Infinity refused).
+
+    Raises
+    ------
+    InputError
+        Naming the file: it cannot be read (``cannot read {what}: ...``), is too large, is
+        not UTF-8, or is not JSON (with line and column).
+    """
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError([Problem(source, f"file is {size} bytes, more than the limit of {max_bytes}")])
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError([Problem(source, f"cannot read {what}: {exc.strerror or exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(source, f"not UTF-8 text (byte {exc.start})")]) from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [Problem(source, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
+        ) from exc
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
+        raise InputError([Problem(source, f"not valid JSON: {exc}")]) from exc
+
+
 def read_volumes(path: Path | str, limits: Limits = Limits()) -> list[Volume]:
     """Volumes of a GeoJSON file; a missing ``party`` defaults to the file's stem.
 
@@ -359,25 +388,7 @@ def read_volumes(path: Path | str, limits: Limits = Limits()) -> list[Volume]:
     """
     path = Path(path)
     source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise InputError(
-                [Problem(source, f"file is {size} bytes, more than the limit of {limits.max_file_bytes}")]
-            )
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([Problem(source, f"cannot read file: {exc.strerror or exc}")]) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError([Problem(source, f"not UTF-8 text (byte {exc.start})")]) from exc
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [Problem(source, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
-        ) from exc
-    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
-        raise InputError([Problem(source, f"not valid JSON: {exc}")]) from exc
+    document = read_json_file(path, limits.max_file_bytes)
     return parse_features(document, source, path.stem.split(".")[0], limits)
 
 
