@@ -100,8 +100,10 @@ def test_a_withdrawal_right_after_revealing_alarms_the_other_side(channel: Chann
         assert red_events.receive_json()["type"] == "conflict"
         channel.clock.advance(5.0)
         assert withdraw(channel, "blue", "probe").status_code == 200
+        resolved = red_events.receive_json()  # the conflict is gone: told at once, then the alarm
         frame = red_events.receive_json()
     (conflict,) = filed["conflicts"]
+    assert resolved["type"] == "conflict" and resolved["conflict"]["resolution"] == "withdrawn"
     assert frame["type"] == "probe_alarm"
     alarm = frame["alarm"]
     assert (alarm["kind"], alarm["recipient"], alarm["note"]) == ("probe_alarm", "blue", "withdrawn")

@@ -94,7 +94,10 @@ def test_a_stray_raises_a_non_conformance_alert_within_one_detection_cycle(
             assert alert["own_id"] == "BLU9"
             assert parse_datetime_s(alert["since"]) - posted_s <= CYCLE_S + 0.5, (alert["since"], posted_s)
             # Drawn: the aircraft in the alert colour and a ring labelled "off plan".
-            blue_page.locator(".leaflet-tooltip.alert-label.non-conformance", has_text="off plan").wait_for()
+            # The newest label: one removed by a redraw fades out for 200 ms (Leaflet) before it goes.
+            blue_page.locator(
+                ".leaflet-tooltip.alert-label.non-conformance", has_text="off plan"
+            ).last.wait_for()
             assert blue_page.evaluate("window.deconflictMap.fleet.alerted.has('BLU9')")
             assert not blue_page.evaluate("window.deconflictMap.fleet.alerted.has('BLU1')")
             blue_page.screenshot(path=str(_artifacts() / "browser-conformance-blue.png"))
@@ -104,7 +107,7 @@ def test_a_stray_raises_a_non_conformance_alert_within_one_detection_cycle(
             told.wait_for()
             assert "in your plan space" in told.inner_text()
             red_page.locator(".foreign-label", has_text="BLUE").first.wait_for()
-            red_page.locator(".leaflet-tooltip.alert-label.non-conformance").wait_for()
+            red_page.locator(".leaflet-tooltip.alert-label.non-conformance").last.wait_for()
             red_page.screenshot(path=str(_artifacts() / "browser-conformance-red.png"))
             content = red_page.content()
             assert "BLU9" not in content and "STRAY9" not in content and "BLU1" not in content
@@ -114,7 +117,9 @@ def test_a_stray_raises_a_non_conformance_alert_within_one_detection_cycle(
             ru = blue_page.locator("#alerts-list li.non-conformance", has_text="ВНЕ ПЛАНА")
             ru.wait_for()
             assert "вне всех активных планов" in ru.inner_text()
-            blue_page.locator(".leaflet-tooltip.alert-label.non-conformance", has_text="вне плана").wait_for()
+            blue_page.locator(
+                ".leaflet-tooltip.alert-label.non-conformance", has_text="вне плана"
+            ).last.wait_for()
             blue_page.screenshot(path=str(_artifacts() / "browser-conformance-blue-ru.png"))
             blue_page.get_by_role("button", name="EN").first.click()
 
