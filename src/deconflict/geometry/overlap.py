@@ -305,8 +305,10 @@ def _lens_regions(
     small = np.minimum(r1, r2)
     inside = d <= np.abs(r1 - r2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cos1 = np.clip((d**2 + r1**2 - r2**2) / (2.0 * d * r1), -1.0, 1.0)
-        cos2 = np.clip((d**2 + r2**2 - r1**2) / (2.0 * d * r2), -1.0, 1.0)
+        # np.minimum/np.maximum rather than np.clip: the same values, without np.clip's
+        # overhead, which dominates on a filing's few pairs.
+        cos1 = np.minimum(np.maximum((d**2 + r1**2 - r2**2) / (2.0 * d * r1), -1.0), 1.0)
+        cos2 = np.minimum(np.maximum((d**2 + r2**2 - r1**2) / (2.0 * d * r2), -1.0), 1.0)
         kite = np.sqrt(np.maximum((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2), 0.0))
         area = r1**2 * np.arccos(cos1) + r2**2 * np.arccos(cos2) - 0.5 * kite
         area = np.where(inside, np.pi * small**2, np.maximum(area, 0.0))
@@ -348,7 +350,7 @@ def _polygon_regions(
     shapes_a = _as_array([_grown(f.shape, buffer_m) for f in a])
     shapes_b = _as_array([_grown(f.shape, buffer_m) for f in b])
     inter = shapely.intersection(shapes_a, shapes_b)
-    empty = shapely.is_empty(inter) | (shapely.area(inter) == 0.0)
+    empty = shapely.area(inter) == 0.0  # an empty intersection has area 0 too
     if empty.any():
         idx = np.flatnonzero(empty)
         inter[idx] = shapely.intersection(
@@ -360,7 +362,7 @@ def _polygon_regions(
     boxes = np.asarray(shapely.bounds(inter), dtype=np.float64)
     for k in np.flatnonzero((boxes[:, 0] <= -180.0) & (boxes[:, 2] >= 180.0)).tolist():
         boxes[k] = bbox_across_antimeridian(inter[k])
-    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], -180.0, 180.0)  # a grown shape reaches past the seam
+    boxes[:, [0, 2]] = np.minimum(np.maximum(boxes[:, [0, 2]], -180.0), 180.0)  # a grown shape reaches past the seam
     return areas, boxes
 
 

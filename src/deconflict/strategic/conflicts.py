@@ -110,9 +110,12 @@ def _below(low: Sequence[Altitude], high: Sequence[Altitude], gap_m: float, marg
     """
     low_m, low_ref = _altitudes(low)
     high_m, high_ref = _altitudes(high)
+    same = low_ref == high_ref
+    if same.all():
+        return low_m < high_m + gap_m  # the usual filing: no MSL ranges to build
     low_msl, _ = msl_bounds_array(low_m, low_ref, margins)
     _, high_msl = msl_bounds_array(high_m, high_ref, margins)
-    return np.where(low_ref == high_ref, low_m < high_m + gap_m, low_msl < high_msl + gap_m)
+    return np.where(same, low_m < high_m + gap_m, low_msl < high_msl + gap_m)
 
 
 def _band(a: Volume, b: Volume, vertical_m: float, margins: AltitudeMargins) -> tuple[float, float, str]:
