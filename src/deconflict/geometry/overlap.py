@@ -40,6 +40,8 @@ _INTERIORS = "T********"
 _MAX_M_PER_DEG = 111_700.0  # upper bound of metres per degree in any direction
 _MIN_M_PER_DEG_LAT = 110_574.0
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+_POLYGON_TYPE_ID = int(shapely.GeometryType.POLYGON)
+_MULTIPOLYGON_TYPE_ID = int(shapely.GeometryType.MULTIPOLYGON)
 
 
 def _edges(shape: Shape) -> NDArray[np.float64]:
@@ -231,21 +233,26 @@ def _circle_polygon_conflict(a: Footprint, b: Footprint, buffer_m: float) -> boo
     return d - circle.radius_m < 2.0 * buffer_m
 
 
-def _grown(shape: Shape, buffer_m: float) -> Shape:
-    """The shape grown by ``buffer_m`` in a local frame (for drawing, not for decisions).
+def _grown(shapes: NDArray[np.object_], buffer_m: float) -> NDArray[np.object_]:
+    """Each shape grown by ``buffer_m`` in its local frame (for drawing, not for decisions).
 
-    Cut at the poles: a shape grown past latitude 90 has no area there (nor any place).
+    Vectorised over the shapes: one buffer call for all of them. Cut at the poles: a
+    shape grown past latitude 90 has no area there (nor any place); a shape whose
+    growth leaves no polygon is kept as it is.
     """
     if buffer_m == 0.0:
-        return shape
-    _, lat_lo, _, lat_hi = shape.bounds
-    k = max(np.cos(np.radians((lat_lo + lat_hi) / 2.0)), 1e-3)
-    scaled = shapely.transform(shape, lambda xy: xy * np.array([k, 1.0]))
+        return shapes
+    bounds = shapely.bounds(shapes)
+    k = np.maximum(np.cos(np.radians((bounds[:, 1] + bounds[:, 3]) / 2.0)), 1e-3)
+    scale = np.column_stack([k, np.ones_like(k)])
+    coords, index = shapely.get_coordinates(shapes, return_index=True)
+    scaled = shapely.set_coordinates(shapes.copy(), coords * scale[index])
     grown = shapely.buffer(scaled, buffer_m / _MIN_M_PER_DEG_LAT, quad_segs=8)
-    out = shapely.clip_by_rect(
-        shapely.transform(grown, lambda xy: xy / np.array([k, 1.0])), -540.0, -90.0, 540.0, 90.0
-    )
-    return out if isinstance(out, Polygon | MultiPolygon) and not out.is_empty else shape
+    coords, index = shapely.get_coordinates(grown, return_index=True)
+    out = shapely.clip_by_rect(shapely.set_coordinates(grown, coords / scale[index]), -540.0, -90.0, 540.0, 90.0)
+    type_id = shapely.get_type_id(out)
+    polygonal = (type_id == _POLYGON_TYPE_ID) | (type_id == _MULTIPOLYGON_TYPE_ID)
+    return np.where(polygonal & ~shapely.is_empty(out), out, shapes)
 
 
 def overlap_regions(
@@ -347,16 +354,15 @@ def _polygon_regions(
     a: Sequence[Footprint], b: Sequence[Footprint], buffer_m: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Overlap area and box from the drawn (multi)polygons."""
-    shapes_a = _as_array([_grown(f.shape, buffer_m) for f in a])
-    shapes_b = _as_array([_grown(f.shape, buffer_m) for f in b])
+    n = len(a)
+    grown = _grown(_as_array([f.shape for f in a] + [f.shape for f in b]), buffer_m)  # one call for both sides
+    shapes_a, shapes_b = grown[:n], grown[n:]
     inter = shapely.intersection(shapes_a, shapes_b)
     empty = shapely.area(inter) == 0.0  # an empty intersection has area 0 too
     if empty.any():
         idx = np.flatnonzero(empty)
-        inter[idx] = shapely.intersection(
-            _as_array([_grown(a[i].outer, buffer_m) for i in idx.tolist()]),
-            _as_array([_grown(b[i].outer, buffer_m) for i in idx.tolist()]),
-        )
+        outer = _grown(_as_array([a[i].outer for i in idx.tolist()] + [b[i].outer for i in idx.tolist()]), buffer_m)
+        inter[idx] = shapely.intersection(outer[: idx.size], outer[idx.size :])
     areas = area_m2(inter)
     areas[empty] = 0.0
     boxes = np.asarray(shapely.bounds(inter), dtype=np.float64)
