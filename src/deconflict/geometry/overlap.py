@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon
 
 from deconflict.geometry.footprint import Footprint, Shape
 from deconflict.geometry.geodesy import aeqd_pairs, area_m2, destination, distance_m
@@ -249,7 +249,9 @@ def _grown(shapes: NDArray[np.object_], buffer_m: float) -> NDArray[np.object_]:
     scaled = shapely.set_coordinates(shapes.copy(), coords * scale[index])
     grown = shapely.buffer(scaled, buffer_m / _MIN_M_PER_DEG_LAT, quad_segs=8)
     coords, index = shapely.get_coordinates(grown, return_index=True)
-    out = shapely.clip_by_rect(shapely.set_coordinates(grown, coords / scale[index]), -540.0, -90.0, 540.0, 90.0)
+    out = shapely.clip_by_rect(
+        shapely.set_coordinates(grown, coords / scale[index]), -540.0, -90.0, 540.0, 90.0
+    )
     type_id = shapely.get_type_id(out)
     polygonal = (type_id == _POLYGON_TYPE_ID) | (type_id == _MULTIPOLYGON_TYPE_ID)
     return np.where(polygonal & ~shapely.is_empty(out), out, shapes)
@@ -355,20 +357,24 @@ def _polygon_regions(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Overlap area and box from the drawn (multi)polygons."""
     n = len(a)
-    grown = _grown(_as_array([f.shape for f in a] + [f.shape for f in b]), buffer_m)  # one call for both sides
+    # One growth call for both sides.
+    grown = _grown(_as_array([f.shape for f in a] + [f.shape for f in b]), buffer_m)
     shapes_a, shapes_b = grown[:n], grown[n:]
     inter = shapely.intersection(shapes_a, shapes_b)
     empty = shapely.area(inter) == 0.0  # an empty intersection has area 0 too
     if empty.any():
         idx = np.flatnonzero(empty)
-        outer = _grown(_as_array([a[i].outer for i in idx.tolist()] + [b[i].outer for i in idx.tolist()]), buffer_m)
+        outer = _grown(
+            _as_array([a[i].outer for i in idx.tolist()] + [b[i].outer for i in idx.tolist()]), buffer_m
+        )
         inter[idx] = shapely.intersection(outer[: idx.size], outer[idx.size :])
     areas = area_m2(inter)
     areas[empty] = 0.0
     boxes = np.asarray(shapely.bounds(inter), dtype=np.float64)
     for k in np.flatnonzero((boxes[:, 0] <= -180.0) & (boxes[:, 2] >= 180.0)).tolist():
         boxes[k] = bbox_across_antimeridian(inter[k])
-    boxes[:, [0, 2]] = np.minimum(np.maximum(boxes[:, [0, 2]], -180.0), 180.0)  # a grown shape reaches past the seam
+    # A grown shape reaches past the seam.
+    boxes[:, [0, 2]] = np.minimum(np.maximum(boxes[:, [0, 2]], -180.0), 180.0)
     return areas, boxes
 
 
