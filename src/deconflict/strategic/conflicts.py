@@ -159,9 +159,14 @@ def evaluate_pairs(
     if idx.size:
         va = [a[i] for i in idx.tolist()]
         vb_ = [b[i] for i in idx.tolist()]
-        alt_ok = _below([v.lower for v in va], [v.upper for v in vb_], vb, margins)
-        alt_ok &= _below([v.lower for v in vb_], [v.upper for v in va], vb, margins)
-        idx = idx[alt_ok]
+        # Both directions in one call: a's floor below b's ceiling, and b's below a's.
+        below = _below(
+            [v.lower for v in va] + [v.lower for v in vb_],
+            [v.upper for v in vb_] + [v.upper for v in va],
+            vb,
+            margins,
+        )
+        idx = idx[below[: idx.size] & below[idx.size :]]
     if idx.size:
         hit = footprints_conflict(
             [a[i].footprint for i in idx.tolist()], [b[i].footprint for i in idx.tolist()], buffers.buffer_m
