@@ -218,10 +218,10 @@ def withdraw_plan(
         revealed = _conflicts_of_operation(store, party, operation_id) if ledger is not None else []
         superseded = _open_conflicts_of(store, conflict_states, party, operation_id, version)
         operation = withdraw_operation(store, party, operation_id, version)
-        _record_end(audit, conflict_states, superseded, party, operation, Resolution.WITHDRAWN, now_s)
-        alarms = _withdrawal_alarms(ledger, party, revealed, now_s, probes)
-        resolved = _resolved_events(superseded, party, Resolution.WITHDRAWN, now_s)
-        pending = record_events(events, [_notice(party, operation), *resolved, *alarm_events(alarms)])
+        pending = _record_end(
+            audit, conflict_states, superseded, party, operation, Resolution.WITHDRAWN, now_s,
+            revealed=revealed, ledger=ledger, probes=probes, events=events,
+        )  # fmt: skip
     publish_events(events, pending)
     return operation
 
@@ -252,11 +252,25 @@ def _record_end(
     operation: Operation,
     resolution: Resolution,
     now_s: float,
-) -> None:
-    """Audit an operation withdrawn or released (``resolution``) and its ``superseded`` conflicts resolved."""
+    *,
+    revealed: Sequence[ConflictRecord],
+    ledger: DisclosureLedger | None,
+    probes: ProbeRules,
+    events: EventSink | None,
+) -> list[Event]:
+    """Record an operation withdrawn or released (``resolution``), in the caller's transaction.
+
+    Its entry, its ``superseded`` conflicts resolved (an entry and a ``conflict``
+    event for each side), the owner's ``operation`` event, and the probe alarms of
+    ending it soon after ``revealed`` were found; returns the events to publish
+    once the transaction commits.
+    """
     records = [_operation_record(_END_KINDS[resolution], party, operation)]
     records += resolve_superseded(conflict_states, superseded, party, resolution, now_s, audit.public_ids)
     audit.append(records, now_s)
+    alarms = _withdrawal_alarms(ledger, party, revealed, now_s, probes)
+    resolved = _resolved_events(superseded, party, resolution, now_s)
+    return record_events(events, [_notice(party, operation), *resolved, *alarm_events(alarms)])
 
 
 def _withdrawal_alarms(
@@ -325,10 +339,10 @@ def release_plan(
         revealed = _conflicts_of_operation(store, party, operation_id)
         superseded = revealed if conflict_states is not None else []
         operation = release_operation(store, party, operation_id, version)
-        _record_end(audit, conflict_states, superseded, party, operation, Resolution.RELEASED, now_s)
-        alarms = _withdrawal_alarms(ledger, party, revealed, now_s, probes)
-        resolved = _resolved_events(superseded, party, Resolution.RELEASED, now_s)
-        pending = record_events(events, [_notice(party, operation), *resolved, *alarm_events(alarms)])
+        pending = _record_end(
+            audit, conflict_states, superseded, party, operation, Resolution.RELEASED, now_s,
+            revealed=revealed, ledger=ledger, probes=probes, events=events,
+        )  # fmt: skip
     publish_events(events, pending)
     return operation
 
