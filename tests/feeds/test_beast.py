@@ -12,7 +12,7 @@ import pytest
 
 from deconflict.errors import InputError
 from deconflict.feeds import beast, detect_format, read_feed
-from deconflict.feeds.beast import SURFACE, assemble_beast, decode_frame_arrays, scan_frames, to_decoded
+from deconflict.feeds.beast import SURFACE, assemble_beast, decode_frame_arrays, to_decoded
 from deconflict.feeds.beast_scan import frame_times_s, scan_frame_arrays
 from deconflict.feeds.drops import Drops
 from deconflict.tactical.tracks import Tracks
@@ -73,21 +73,20 @@ def test_frames_undo_escapes_and_resynchronise_after_garbage() -> None:
     status = b"\x1a4" + bytes(6) + b"\x00" + bytes(14)
     mode_ac = b"\x1a1" + bytes(7) + b"\x12\x34"
     data = b"GARBAGE" + frame + status + mode_ac + b"\x00\xff" + frame + frame[:9]
-    scan = scan_frames(data)
-    kinds = [f.kind for f in scan.frames]
+    scan = scan_frame_arrays(data)
+    kinds = scan.kind.tolist()
     assert kinds == [0x33, 0x31, 0x33], kinds
-    assert (
-        scan.frames[0].message == message and scan.frames[0].ticks == ticks and scan.frames[0].signal == 0x1A
-    )
+    assert scan.message[0].tobytes() == message and scan.ticks[0] == ticks and scan.signal[0] == 0x1A
+    assert scan.message[1, :2].tobytes() == b"\x12\x34"
     assert (scan.garbage, scan.truncated) == (2, 1)
-    cut = scan_frames(frame + frame[:9], final=False)
-    assert len(cut.frames) == 1 and cut.truncated == 0 and cut.rest == len(frame)
+    cut = scan_frame_arrays(frame + frame[:9], final=False)
+    assert len(cut) == 1 and cut.truncated == 0 and cut.rest == len(frame)
 
 
 def test_a_frame_cut_by_the_next_one_is_truncated_and_the_next_one_kept() -> None:
     frame = beast_frame(velocity(KLM, 300.0, 10.0, 0.0), 12)
-    scan = scan_frames(frame[:10] + frame)
-    assert len(scan.frames) == 1 and scan.truncated == 1 and scan.garbage == 0
+    scan = scan_frame_arrays(frame[:10] + frame)
+    assert len(scan) == 1 and scan.truncated == 1 and scan.garbage == 0
 
 
 def test_hostile_frames_are_counted_never_raised() -> None:
@@ -178,8 +177,9 @@ def mixed_capture(tracks: Tracks, seed: int) -> bytes:
         tracks.states.take(np.arange(1500)),
     )
     out = bytearray()
-    for frame in scan_frames(beast_capture(head)).frames:
-        out += beast_frame(frame.message, frame.ticks)
+    frames = scan_frame_arrays(beast_capture(head))  # Mode S long frames only
+    for body, ticks in zip(frames.message, frames.ticks.tolist(), strict=True):
+        out += beast_frame(body.tobytes(), ticks)
         if rng.random() < 0.3:
             tc = rng.choice([0, 4, 19, 23, 28, 29, 31, 11, 5])
             message = bytearray(
@@ -189,9 +189,9 @@ def mixed_capture(tracks: Tracks, seed: int) -> bytes:
             )
             if rng.random() < 0.5:
                 message[rng.randrange(1, 14)] ^= 1 << rng.randrange(8)
-            out += beast_frame(bytes(message), frame.ticks)
+            out += beast_frame(bytes(message), ticks)
         if rng.random() < 0.02:
-            out += rng.choice([b"\x00\xff", beast_frame(bytes.fromhex("5d3c6614c6e7f0"), frame.ticks)])
+            out += rng.choice([b"\x00\xff", beast_frame(bytes.fromhex("5d3c6614c6e7f0"), ticks)])
     return bytes(out)
 
 

@@ -11,7 +11,8 @@ import threading
 import numpy as np
 import pytest
 
-from deconflict.feeds.beast import BeastAssembler, assemble_beast, frame_times, scan_frames
+from deconflict.feeds.beast import BeastAssembler, assemble_beast
+from deconflict.feeds.beast_scan import FrameArrays, frame_times_s, scan_frame_arrays
 from deconflict.feeds.live import BeastSource, open_source
 from tests.feeds.beast_encoder import beast_capture, beast_frame, position, velocity
 from tests.feeds.derived import real_tracks
@@ -97,11 +98,15 @@ def test_frame_by_frame_assembly_agrees_with_the_file_path() -> None:
     tracks = real_tracks()
     data = beast_capture(tracks)[:200_000]
     file_states = assemble_beast(data, "c", start_s=100.0).tracks
-    frames = scan_frames(data).frames
+    frames = scan_frame_arrays(data)
     assembler = BeastAssembler("live")
     live = []
-    for frame, time_s in zip(frames, frame_times(frames, 100.0), strict=True):
-        live += assembler.frames([frame], time_s)
+    for k, time_s in enumerate(frame_times_s(frames.ticks, 100.0).tolist()):
+        one = slice(k, k + 1)
+        frame = FrameArrays(
+            frames.kind[one], frames.ticks[one], frames.signal[one], frames.message[one], 0, 0, 0
+        )
+        live += assembler.frames(frame, time_s)
     # rs1090 pairs a file's positions by its own rules, the live path each with the aircraft's
     # previous one of the other parity within 10 s: they resolve nearly the same positions ...
     by_row = {s.row: s for s in live}

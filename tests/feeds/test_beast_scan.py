@@ -1,5 +1,5 @@
-"""The compiled Beast scan against the Python reference (:func:`~deconflict.feeds.beast.scan_frames`,
-:func:`~deconflict.feeds.beast.frame_times`), and the parity check against rs1090's."""
+"""The compiled Beast scan against the Python reference (:func:`tests.feeds.beast_reference.scan_frames`,
+:func:`tests.feeds.beast_reference.frame_times`), and the parity check against rs1090's."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import rs1090
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconflict.feeds.beast import frame_times, scan_frames
 from deconflict.feeds.beast_scan import frame_times_s, parity_ok, scan_frame_arrays
 from tests.feeds.beast_encoder import beast_frame, df17, position, velocity
+from tests.feeds.beast_reference import frame_times, scan_frames
 
 KLM = 0x40621D
 FRAMES = [

@@ -17,12 +17,14 @@ with a field out of its range, e.g. an altitude code above 50,175 ft) is dropped
 ``bad_crc``. Mode A/C, status frames and other Mode S messages carry no state and are
 skipped (read, not dropped).
 
-A file (:func:`assemble_beast`) is split by a compiled scan (:mod:`deconflict.feeds.beast_scan`)
-and decoded in a few rs1090 calls (:func:`decode_frame_arrays`): positions in order, by groups
-of aircraft; identification, velocity and operational status messages once per distinct
-message; ADS-B messages of a type carrying no state only have their parity checked (they are
-``bad_crc`` exactly when rs1090 would reject them). The live path (:class:`BeastAssembler`)
-decodes message by message; the tests check the file path against that way of decoding.
+Files and live reads are split into frames by one compiled scan
+(:mod:`deconflict.feeds.beast_scan`; a live read keeps an unfinished frame, or a run of bytes
+between frames, for the next read). A file (:func:`assemble_beast`) is decoded in a few rs1090
+calls (:func:`decode_frame_arrays`): positions in order, by groups of aircraft; identification,
+velocity and operational status messages once per distinct message; ADS-B messages of a type
+carrying no state only have their parity checked (they are ``bad_crc`` exactly when rs1090
+would reject them). The live path (:class:`BeastAssembler`) decodes message by message; the
+tests check the file path against that way of decoding.
 
 Time: the MLAT counter has no epoch. A file's states are timed ``start_s`` plus the
 counter's elapsed time since the file's first frame (12 MHz ticks; the counter wraps
@@ -39,7 +41,7 @@ becomes a state when its aircraft has a velocity and an altitude within
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -58,144 +60,24 @@ from deconflict.feeds.sbs import (
     assemble_messages,
 )
 
-__all__ = ["Frame", "FrameScan", "decode_frame_arrays", "looks_like_beast", "read_beast", "scan_frames"]
+__all__ = ["decode_frame_arrays", "looks_like_beast", "read_beast"]
 
-ESCAPE = 0x1A
-PAYLOAD_BYTES = {0x31: 2, 0x32: 7, 0x33: 14}
-"""Message bytes per frame type; status frames (``'4'``) run to the next frame start."""
-STATUS = 0x34
-CLOCK_HZ = 12_000_000.0
-CLOCK_WRAP = 1 << 48
 # BaseStation transmission types, so the decoded messages go through the same assembly.
 IDENTIFICATION, SURFACE, AIRBORNE, VELOCITY = 1, 2, 3, 4
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One Beast frame: its type byte, MLAT ticks (12 MHz), signal level and message bytes."""
-
-    kind: int
-    ticks: int
-    signal: int
-    message: bytes
-
-
-@dataclass
-class FrameScan:
-    """What :func:`scan_frames` found: the frames, where an unfinished frame starts (the
-    caller keeps the bytes from there for the next chunk), and the bytes it skipped."""
-
-    frames: list[Frame] = field(default_factory=list)
-    rest: int = 0
-    garbage: int = 0
-    truncated: int = 0
-
-
 def looks_like_beast(head: bytes) -> bool:
     """Whether data looks like a Beast stream: mostly frames (a capture may start inside a
-    frame and hold some garbage; text holds no frame)."""
-    scan = scan_frames(head, final=False)
-    return len(scan.frames) >= 2 and 4 * (scan.garbage + scan.truncated) < len(scan.frames)
-
-
-def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
-    """Split Beast bytes into frames, undoing the ``0x1a`` escapes.
-
-    With ``final=False`` a frame left unfinished at the end is not counted, nor a run of bytes
-    between frames that reaches the end: :attr:`FrameScan.rest` says where it starts (the live
-    reader keeps those bytes for the next read, so a run split across reads counts once).
+    frame and hold some garbage; text holds no frame).
 
     Examples
     --------
     >>> frame = bytes([0x1A, 0x32, 0, 0, 0, 0, 0, 1, 0x80]) + bytes.fromhex("5d3c6614c6e7f0")
-    >>> scan = scan_frames(b"junk" + frame + frame[:5])
-    >>> len(scan.frames), scan.frames[0].message.hex(), scan.garbage, scan.truncated
-    (1, '5d3c6614c6e7f0', 1, 1)
+    >>> looks_like_beast(frame * 3), looks_like_beast(b"MSG,3,1,1,40621D,1,2021/10/07\\n" * 3)
+    (True, False)
     """
-    scan = FrameScan()
-    n = len(data)
-    i = 0
-    while i < n:
-        if data[i] != ESCAPE:
-            j = data.find(b"\x1a", i)
-            if j < 0 and not final:
-                break  # a run the next chunk may go on with: counted once, where it ends
-            scan.garbage += 1  # one run of bytes between frames
-            i = n if j < 0 else j
-            continue
-        if i + 1 >= n:
-            break
-        kind = data[i + 1]
-        if kind == STATUS:
-            j = data.find(b"\x1a", i + 2)
-            while 0 <= j < n - 1 and data[j + 1] == ESCAPE:
-                j = data.find(b"\x1a", j + 2)
-            if j < 0 or j == n - 1:
-                if final:
-                    i = n
-                    continue
-                break
-            i = j
-            continue
-        size = PAYLOAD_BYTES.get(kind)
-        if size is None:
-            scan.garbage += 1
-            j = data.find(b"\x1a", i + 1 + (kind == ESCAPE))
-            i = n if j < 0 else j
-            continue
-        need = 7 + size
-        body = data[i + 2 : i + 2 + need]
-        if ESCAPE in body:
-            body, j, cut = _unescape(data, i + 2, need)
-        else:
-            j, cut = i + 2 + need, len(body) < need
-        if cut:
-            if j >= n and not final:
-                break
-            scan.truncated += 1
-            i = j
-            continue
-        ticks = int.from_bytes(body[:6], "big")
-        scan.frames.append(Frame(kind, ticks, body[6], bytes(body[7:])))
-        i = j
-    scan.rest = i
-    return scan
-
-
-def _unescape(data: bytes, start: int, need: int) -> tuple[bytes, int, bool]:
-    """``need`` bytes from ``start`` with doubled ``0x1a`` made single; where the frame ends,
-    and whether it was cut short (a single ``0x1a``, a new frame, or the end of the data)."""
-    out = bytearray()
-    j, n = start, len(data)
-    while len(out) < need:
-        if j >= n:
-            return bytes(out), j, True
-        byte = data[j]
-        if byte == ESCAPE:
-            if j + 1 < n and data[j + 1] == ESCAPE:
-                j += 2
-            else:
-                return bytes(out), j, True
-        else:
-            j += 1
-        out.append(byte)
-    return bytes(out), j, False
-
-
-def frame_times(frames: list[Frame], start_s: float) -> list[float]:
-    """Each frame's time: ``start_s`` plus the MLAT counter's elapsed time since the first frame."""
-    times: list[float] = []
-    if not frames:
-        return times
-    elapsed = 0
-    last = frames[0].ticks
-    for frame in frames:
-        step = (frame.ticks - last) % CLOCK_WRAP
-        if step < CLOCK_WRAP // 2:  # a counter going backwards (a restart) keeps the time
-            elapsed += step
-            last = frame.ticks
-        times.append(start_s + elapsed / CLOCK_HZ)
-    return times
+    scan = scan_frame_arrays(head, final=False)
+    return len(scan) >= 2 and 4 * (scan.garbage + scan.truncated) < len(scan)
 
 
 @dataclass(frozen=True)
@@ -533,7 +415,7 @@ class BeastAssembler:
     --------
     >>> a = BeastAssembler("live")
     >>> frame = bytes([0x1A, 0x33, 0, 0, 0, 0, 0, 0, 0x80]) + bytes.fromhex("8d485020994409940838175b284f")
-    >>> a.frames(scan_frames(frame).frames, 100.0), a.records, dict(a.drops.counts)
+    >>> a.frames(scan_frame_arrays(frame), 100.0), a.records, dict(a.drops.counts)
     ([], 1, {})
     """
 
@@ -551,14 +433,16 @@ class BeastAssembler:
         # icao24 -> (parity, frame hex, time): the latest airborne position message
         self._positions: dict[str, tuple[str, str, float]] = {}
 
-    def frames(self, frames: list[Frame], time_s: float) -> list[FeedState]:
-        """Take frames received at ``time_s``; the states they complete."""
+    def frames(self, frames: FrameArrays, time_s: float) -> list[FeedState]:
+        """Take frames (:func:`~deconflict.feeds.beast_scan.scan_frame_arrays`) received at
+        ``time_s``; the states they complete."""
         states: list[FeedState] = []
-        for frame in frames:
+        adsb = ((frames.kind == 0x33) & np.isin(frames.message[:, 0] >> 3, LONG_ADSB)).tolist()
+        for k, is_adsb in enumerate(adsb):
             self.records += 1
-            if frame.kind != 0x33 or frame.message[0] >> 3 not in (17, 18):
+            if not is_adsb:
                 continue
-            text = frame.message.hex()
+            text = frames.message[k].tobytes().hex()
             found = rs1090.decode([text], [time_s])
             message = dict(found[0]) if found else None
             if message is not None and message.get("bds") == "05" and "latitude" not in message:

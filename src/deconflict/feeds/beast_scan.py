@@ -1,10 +1,12 @@
 """The compiled (numba) scan of Beast bytes: frames as arrays, one pass, no Python objects.
 
-The rules are :func:`~deconflict.feeds.beast.scan_frames`' (the reference it is tested
-against): escapes undone, garbage resynchronised on the next ``0x1a`` and counted once per
-run, a frame cut short counted as truncated, status frames skipped. The frame times follow
-:func:`~deconflict.feeds.beast.frame_times` (12 MHz MLAT counter, wrapping at 2**48, a counter
-going backwards keeps the previous time).
+The one framing of the Beast reader, for files and live reads alike (the rules are
+:mod:`deconflict.feeds.beast`'s): escapes undone, garbage resynchronised on the next ``0x1a``
+and counted once per run, a frame cut short counted as truncated, status frames skipped. With
+``final=False`` (a live read) an unfinished frame, or a run of bytes between frames reaching
+the end, is left for the next read (:attr:`FrameArrays.rest`). The frame times: a 12 MHz MLAT
+counter, wrapping at 2**48, a counter going backwards keeps the previous time. The tests check
+both against a plain Python reference (message by message, ``tests/feeds/beast_reference.py``).
 """
 
 from __future__ import annotations
@@ -147,8 +149,12 @@ _scan: Any = numba.njit(cache=True)(_scan_py)
 
 
 def scan_frame_arrays(data: bytes, *, final: bool = True) -> FrameArrays:
-    """Split Beast bytes into frames, as :func:`~deconflict.feeds.beast.scan_frames` does, into
-    columns. Compiled on first use (and cached on disk by numba).
+    """Split Beast bytes into frames, as columns, undoing the ``0x1a`` escapes. Compiled on first
+    use (and cached on disk by numba).
+
+    With ``final=False`` a frame left unfinished at the end is not counted, nor a run of bytes
+    between frames that reaches the end: :attr:`FrameArrays.rest` says where it starts (the live
+    reader keeps those bytes for the next read, so a run split across reads counts once).
 
     Examples
     --------

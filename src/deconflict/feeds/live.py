@@ -43,7 +43,8 @@ from urllib.parse import urlsplit
 
 from deconflict.errors import InputError, Problem
 from deconflict.feeds.asterix import AsterixAssembler
-from deconflict.feeds.beast import BeastAssembler, scan_frames
+from deconflict.feeds.beast import BeastAssembler
+from deconflict.feeds.beast_scan import scan_frame_arrays
 from deconflict.feeds.drops import Drops
 from deconflict.feeds.sbs import DEFAULT_MAX_VELOCITY_AGE_S, FeedState, SbsAssembler
 
@@ -353,15 +354,16 @@ class BeastSource(LiveSource):
 
     def _consume(self, chunk: bytes) -> tuple[int, list[FeedState]]:
         data = self._partial + chunk
-        scan = scan_frames(data, final=False)
+        scan = scan_frame_arrays(data, final=False)
         self._partial = data[scan.rest :]
+        garbage = scan.garbage
         if len(self._partial) > MAX_FRAME_BYTES:
-            scan.garbage += 1
+            garbage += 1
             self._partial = b""
-        self.drops.add_many("garbage", scan.garbage)
+        self.drops.add_many("garbage", garbage)
         self.drops.add_many("truncated", scan.truncated)
-        states = self.assembler.frames(scan.frames, self.clock())
-        return len(scan.frames) + scan.garbage + scan.truncated, states
+        states = self.assembler.frames(scan, self.clock())
+        return len(scan) + garbage + scan.truncated, states
 
 
 class AsterixSource(LiveSource):
