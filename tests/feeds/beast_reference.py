@@ -87,8 +87,10 @@ def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
             continue
         size = PAYLOAD_BYTES.get(kind)
         if size is None:
-            scan.garbage += 1
             j = data.find(b"\x1a", i + 1 + (kind == ESCAPE))
+            if j < 0 and not final:
+                break  # as a run between frames: the next chunk may go on with it
+            scan.garbage += 1
             i = n if j < 0 else j
             continue
         need = 7 + size
@@ -98,8 +100,8 @@ def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
         else:
             j, cut = i + 2 + need, len(body) < need
         if cut:
-            if j >= n and not final:
-                break
+            if j >= n - 1 and not final:
+                break  # the data ends in the frame, or in a 0x1a the next chunk may double
             scan.truncated += 1
             i = j
             continue

@@ -69,3 +69,44 @@ def test_the_parity_check_rejects_what_rs1090_rejects() -> None:
     matrix = np.frombuffer(b"".join(messages), dtype=np.uint8).reshape(-1, 14)
     assert parity_ok(matrix).tolist() == [m.hex() in decoded for m in messages]
     assert 100 < int(parity_ok(matrix).sum()) < 300
+
+
+def _two_reads(data: bytes, cut: int) -> tuple[list[int], list[bytes], int, int]:
+    """Frames and drops of ``data`` read in two pieces, as the live source reads them: the first
+    read's unfinished tail kept and put before the second."""
+    first = scan_frame_arrays(data[:cut], final=False)
+    second = scan_frame_arrays(data[first.rest : cut] + data[cut:])
+    return (
+        first.ticks.tolist() + second.ticks.tolist(),
+        [m.tobytes() for m in (*first.message, *second.message)],
+        first.garbage + second.garbage,
+        first.truncated + second.truncated,
+    )
+
+
+def test_an_escaped_0x1a_split_between_two_reads_keeps_its_frame() -> None:
+    frame = FRAMES[0]  # doubled 0x1a in its timestamp and signal level
+    data = frame + FRAMES[1] + frame
+    whole = scan_frame_arrays(data)
+    assert (len(whole), whole.garbage, whole.truncated) == (3, 0, 0)
+    for cut in range(len(data) + 1):
+        assert _two_reads(data, cut) == (
+            whole.ticks.tolist(),
+            [m.tobytes() for m in whole.message],
+            0,
+            0,
+        ), cut
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, max_size=16), st.data())
+def test_reading_in_two_pieces_finds_what_one_read_finds(pieces: list[bytes], data: st.DataObject) -> None:
+    joined = b"".join(pieces)
+    cut = data.draw(st.integers(0, len(joined)))
+    whole = scan_frame_arrays(joined)
+    assert _two_reads(joined, cut) == (
+        whole.ticks.tolist(),
+        [m.tobytes() for m in whole.message],
+        whole.garbage,
+        whole.truncated,
+    )

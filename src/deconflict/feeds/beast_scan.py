@@ -105,8 +105,10 @@ def _scan_py(
             continue
         size = 2 if k == MODE_AC else 7 if k == MODE_S_SHORT else MAX_MESSAGE if k == MODE_S_LONG else 0
         if size == 0:
-            garbage += 1
             j = _find(buf, i + 2 if k == ESCAPE else i + 1, n)
+            if j < 0 and not final:
+                break  # as a run between frames: the next chunk may go on with it
+            garbage += 1
             i = n if j < 0 else j
             continue
         need = 7 + size
@@ -127,8 +129,8 @@ def _scan_py(
             body[got] = byte
             got += 1
         if cut:
-            if j >= n and not final:
-                break
+            if j >= n - 1 and not final:
+                break  # the data ends in the frame, or in a 0x1a the next chunk may double
             truncated += 1
             i = j
             continue
