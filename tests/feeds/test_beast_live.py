@@ -132,3 +132,25 @@ def test_a_run_of_garbage_split_across_reads_counts_once(piece: int) -> None:
         source._consume(data[start : start + piece])
     source._connection_ends()
     assert source.drops.counts["garbage"] == 3 and "truncated" not in source.drops.counts, source.drops.counts
+
+
+def _read_in_pieces(data: bytes, piece: int) -> tuple[int, int, dict[str, int]]:
+    source = BeastSource("127.0.0.1", 9, clock=lambda: 1714564805.0)
+    states = sum(len(source._consume(data[start : start + piece])[1]) for start in range(0, len(data), piece))
+    source._connection_ends()
+    return source.records, states, dict(source.drops.counts)
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7])
+def test_escaped_0x1a_and_bad_frame_types_split_across_reads_change_nothing(piece: int) -> None:
+    escaped = 0x1A1A001A1A1A  # doubled 0x1a in the timestamp, some of them split between reads
+    data = (
+        beast_frame(velocity(KLM, 450.0, 90.0, 0.0), escaped, signal=0x1A)
+        + b"\x1a\x1ajunk"  # a run between frames starting with 0x1a and no frame type
+        + beast_frame(position(KLM, 48.5, 2.0, 35000.0, 0), escaped, signal=0x1A)
+        + b"\x1a5junk"
+        + beast_frame(position(KLM, 48.5, 2.0, 35000.0, 1), escaped, signal=0x1A)
+    )
+    whole = _read_in_pieces(data, len(data))
+    assert whole == (3, 1, {"garbage": 2, "no_position": 1}), whole  # the first position waits for a pair
+    assert _read_in_pieces(data, piece) == whole
