@@ -127,9 +127,6 @@ Bool = NDArray[np.bool_]
 _M_PER_DEG = 111_195.0  # on the mean sphere
 _RAD_PER_DEG = math.pi / 180.0
 _DEG_PER_RAD = 180.0 / math.pi
-# Metres per degree: an upper bound in any direction, and the lower bound of a degree of latitude.
-_MAX_M_PER_DEG = 111_700.0
-_MIN_M_PER_DEG_LAT = 110_574.0
 MAX_EXACT = 64
 """Points a call of :func:`near_footprints` measures exactly at most; the others count as not near."""
 _TURN_TOLERANCE_DEG = 5.0  # reported track angles are noisy by a few degrees
@@ -454,19 +451,15 @@ class StorePlanAreas:
 def near_footprints(footprints: Sequence[Footprint], lon_deg: Float, lat_deg: Float, margin_m: float) -> Bool:
     """Which points lie within ``margin_m`` (geodesic) of one of ``footprints``.
 
-    Circles are measured exactly from their centre; polygons are settled by
-    cheap bounds in degrees where those decide, and by the exact geodesic
-    distance to the polygon otherwise, for at most :data:`MAX_EXACT` points a
-    call (a few milliseconds each): points beyond that count as not near, so
-    aircraft parked in the undecided band cannot slow the cycle down, and the
-    error only ever withholds.
+    Measured by :func:`~deconflict.geometry.margin.within_margin`: circles exactly from their
+    centre, polygons by cheap bounds where those decide and by the exact geodesic distance
+    otherwise, for at most :data:`MAX_EXACT` points a call (a few milliseconds each): points
+    beyond that count as not near, so aircraft parked in the undecided band cannot slow the
+    cycle down, and the error only ever withholds.
     """
+    from deconflict.geometry.margin import within_margin
+
     exact_left = MAX_EXACT
-    import shapely
-
-    from deconflict.geometry.geodesy import distance_m
-    from deconflict.geometry.overlap import point_to_shape_distance_m
-
     lon = np.asarray(lon_deg, dtype=np.float64)
     lat = np.asarray(lat_deg, dtype=np.float64)
     near = np.zeros(lon.shape, dtype=bool)
@@ -474,33 +467,8 @@ def near_footprints(footprints: Sequence[Footprint], lon_deg: Float, lat_deg: Fl
         todo = np.flatnonzero(~near)
         if todo.size == 0:
             break
-        if footprint.is_circle:
-            assert footprint.centre_lon_deg is not None and footprint.centre_lat_deg is not None
-            assert footprint.radius_m is not None
-            gap = distance_m(footprint.centre_lon_deg, footprint.centre_lat_deg, lon[todo], lat[todo])
-            near[todo[gap <= footprint.radius_m + margin_m]] = True
-            continue
-        shape = footprint.shape
-        shapely.prepare(shape)  # kept on the geometry: later calls reuse it
-        # Inside (most aircraft, in their own plans): no point objects needed.
-        inside = shapely.intersects_xy(shape, lon[todo], lat[todo])
-        near[todo[inside]] = True
-        todo = todo[~inside]
-        if todo.size == 0:
-            continue
-        points = shapely.points(lon[todo], lat[todo])
-        # Within margin/111.7 km in degrees: surely within the margin in metres.
-        surely = shapely.dwithin(shape, points, margin_m / _MAX_M_PER_DEG)
-        near[todo[surely]] = True
-        rest = todo[~surely]
-        if rest.size == 0:
-            continue
-        # Beyond margin / (the shortest degree near there): surely farther.
-        max_lat = min(89.0, float(np.max(np.abs(lat[rest]))) + margin_m / _MIN_M_PER_DEG_LAT)
-        shortest_m = _MIN_M_PER_DEG_LAT * math.cos(math.radians(max_lat))
-        maybe = shapely.dwithin(shape, shapely.points(lon[rest], lat[rest]), margin_m / shortest_m)
-        for k in rest[maybe].tolist()[:exact_left]:
-            exact_left -= 1
-            if point_to_shape_distance_m(float(lon[k]), float(lat[k]), shape) <= margin_m:
-                near[k] = True
+        found, exact_left = within_margin(
+            footprint, lon[todo], lat[todo], margin_m, exact_left=exact_left, undecided=False
+        )
+        near[todo[found]] = True
     return near

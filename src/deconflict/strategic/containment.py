@@ -16,18 +16,18 @@ A point ``(lon_deg, lat_deg, alt_m)`` at ``time_s`` lies in a volume grown by
 
 Work: every active volume's search boxes (grown by the buffer; their altitude
 bounds are the band test) against every point at once, then, volume by volume,
-the footprint only for the points in one of its boxes not yet found inside:
-circles by one vectorised geodesic distance, polygons by shapely's
-point-in-polygon over arrays, then bounds in degrees and in a local frame whose
-longitudes are scaled by the cosine of the latitude, and the exact distance only
-for the few points in the thin band around the polygon's edge that neither
-decides (at most :data:`MAX_EXACT` a call; what the caller says for the rest:
-``undecided``).
+the footprint only for the points in one of its boxes not yet found inside, by
+:func:`~deconflict.geometry.margin.within_margin`: circles by one vectorised
+geodesic distance, polygons by shapely's point-in-polygon over arrays, then
+bounds in degrees and in a local frame whose longitudes are scaled by the cosine
+of the latitude (not for a volume whose grown boxes wrap across the
+antimeridian), and the exact distance only for the few points in the thin band
+around the polygon's edge that none decides (at most :data:`MAX_EXACT` a call;
+what the caller says for the rest: ``undecided``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,7 +44,6 @@ Float = NDArray[np.float64]
 
 MAX_EXACT = 256
 """Points a call of :func:`within_volumes` measures exactly at most (a few milliseconds each)."""
-_MAX_M_PER_DEG = 111_700.0  # upper bound of metres per degree in any direction
 
 
 def active_volumes(volumes: Sequence[Volume], time_s: float, grow: Buffers = Buffers()) -> list[Volume]:
@@ -94,17 +93,13 @@ def within_volumes(
     >>> within_volumes([v], [2.0], [48.0], [500.0], 3600.0).tolist()
     [False]
     """
-    import shapely
-
-    from deconflict.geometry.geodesy import distance_m
-    from deconflict.geometry.overlap import point_to_shape_distance_m
+    from deconflict.geometry.margin import within_margin
 
     lon = np.atleast_1d(np.asarray(lon_deg, dtype=np.float64))
     lat = np.atleast_1d(np.asarray(lat_deg, dtype=np.float64))
     alt = np.atleast_1d(np.asarray(alt_m, dtype=np.float64))
     inside = np.zeros(lon.shape, dtype=bool)
     exact_left = MAX_EXACT
-    margin_m = grow.buffer_m
     active = active_volumes(volumes, time_s, grow)
     if not active or lon.size == 0:
         return inside
@@ -119,76 +114,20 @@ def within_volumes(
     )
     in_box = _in_boxes(lon, lat, alt, bounds)
     for k in np.unique(owner[in_box.any(axis=1)]).tolist():
-        volume = active[k]
         todo = np.flatnonzero(~inside & in_box[owner == k].any(axis=0))
         if todo.size == 0:
             continue
-        footprint = volume.footprint
-        if footprint.is_circle:
-            assert footprint.centre_lon_deg is not None and footprint.centre_lat_deg is not None
-            assert footprint.radius_m is not None
-            gap_m = distance_m(footprint.centre_lon_deg, footprint.centre_lat_deg, lon[todo], lat[todo])
-            inside[todo[gap_m <= footprint.radius_m + margin_m]] = True
-            continue
-        shape = footprint.shape
-        shapely.prepare(shape)  # kept on the geometry: later calls reuse it
-        hit = shapely.intersects_xy(shape, lon[todo], lat[todo])
-        inside[todo[hit]] = True
-        rest = todo[~hit]
-        if rest.size == 0 or margin_m <= 0.0:
-            continue
-        # Within margin / 111.7 km in degrees: surely within the margin in metres.
-        surely = shapely.dwithin(shape, shapely.points(lon[rest], lat[rest]), margin_m / _MAX_M_PER_DEG)
-        inside[rest[surely]] = True
-        rest = rest[~surely]
-        if rest.size and np.count_nonzero(owner == k) == 1:  # one box: not across the antimeridian
-            near, far = _scaled_bounds(shape, lon[rest], lat[rest], margin_m)
-            inside[rest[near]] = True
-            rest = rest[~near & ~far]
-        for k in rest.tolist():
-            if inside[k]:
-                continue
-            if exact_left <= 0:
-                inside[k] = undecided
-                continue
-            exact_left -= 1
-            if point_to_shape_distance_m(float(lon[k]), float(lat[k]), shape) <= margin_m:
-                inside[k] = True
+        found, exact_left = within_margin(
+            active[k].footprint,
+            lon[todo],
+            lat[todo],
+            grow.buffer_m,
+            exact_left=exact_left,
+            undecided=undecided,
+            local_frame=np.count_nonzero(owner == k) == 1,  # one box: not across the antimeridian
+        )
+        inside[todo[found]] = True
     return inside
-
-
-_MIN_M_PER_DEG = 110_574.0  # lower bound of metres per degree (of latitude, or of longitude times cos lat)
-_MAX_SCALED_LAT_DEG = 80.0
-_MAX_SCALED_MARGIN_M = 50_000.0
-
-
-def _scaled_bounds(shape: object, lon: Float, lat: Float, margin_m: float) -> tuple[Bool, Bool]:
-    """Points surely within ``margin_m`` of ``shape``, and points surely farther, by a local scaled frame.
-
-    Longitudes are scaled by the cosine of the region's middle latitude, so a
-    degree is nearly as long east as north; the spread of the cosine over the
-    region (and the ellipsoid's 1 %) bounds the error, and only the points in
-    the thin band the bounds leave need the exact distance. Neither decides
-    (both all false) at high latitudes or for a margin of more than 50 km.
-    """
-    import shapely
-
-    _, lat_lo, _, lat_hi = shapely.bounds(shape).tolist()
-    reach_deg = margin_m / _MIN_M_PER_DEG
-    low = max(-90.0, min(lat_lo, float(lat.min())) - reach_deg)
-    high = min(90.0, max(lat_hi, float(lat.max())) + reach_deg)
-    undecided = np.zeros(lon.shape, dtype=bool)
-    if max(abs(low), abs(high)) > _MAX_SCALED_LAT_DEG or margin_m > _MAX_SCALED_MARGIN_M:
-        return undecided, undecided
-    middle = math.radians((low + high) / 2.0)
-    cosines = [math.cos(math.radians(low)), math.cos(math.radians(high)), 1.0 if low <= 0.0 <= high else 0.0]
-    spread = (max(cosines) - min(c for c in cosines[:2])) / math.cos(middle) + 0.01
-    scale = math.cos(middle)
-    scaled = shapely.transform(shape, lambda xy: xy * np.array([scale, 1.0]))
-    points = shapely.points(lon * scale, lat)
-    near = shapely.dwithin(scaled, points, margin_m / (_MAX_M_PER_DEG * (1.0 + spread)))
-    far = ~shapely.dwithin(scaled, points, margin_m / (_MIN_M_PER_DEG * (1.0 - spread)))
-    return near, far
 
 
 _CELLS = 4_000_000  # box x point comparisons at once (a few MB of booleans)
