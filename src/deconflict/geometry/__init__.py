@@ -1,4 +1,4 @@
-"""Footprints, geodesy, the antimeridian and exact overlap tests."""
+"""Footprints, geodesy, the antimeridian, exact overlap tests and margins around footprints."""
 
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.geometry.geodesy import area_m2, distance_m
