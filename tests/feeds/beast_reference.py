@@ -47,19 +47,8 @@ class FrameScan:
 
 
 def scan_frames(data: bytes, *, final: bool = True) -> FrameScan:
-    """Split Beast bytes into frames, undoing the ``0x1a`` escapes.
-
-    With ``final=False`` a frame left unfinished at the end is not counted, nor a run of bytes
-    between frames that reaches the end: :attr:`FrameScan.rest` says where it starts (the live
-    reader keeps those bytes for the next read, so a run split across reads counts once).
-
-    Examples
-    --------
-    >>> frame = bytes([0x1A, 0x32, 0, 0, 0, 0, 0, 1, 0x80]) + bytes.fromhex("5d3c6614c6e7f0")
-    >>> scan = scan_frames(b"junk" + frame + frame[:5])
-    >>> len(scan.frames), scan.frames[0].message.hex(), scan.garbage, scan.truncated
-    (1, '5d3c6614c6e7f0', 1, 1)
-    """
+    """The reference of :func:`~deconflict.feeds.beast_scan.scan_frame_arrays` (its rules, its
+    ``final``), frame by frame in plain Python; :attr:`FrameScan.rest` as ``FrameArrays.rest``."""
     scan = FrameScan()
     n = len(data)
     i = 0
