@@ -5,6 +5,8 @@ times of day, and hostile input counted with the record's byte offset and item, 
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +186,23 @@ def test_files_are_detected_and_read_gzip_too(tmp_path: Path, tracks: Tracks) ->
     garbage.write_bytes(b"\x00\xff" * 100)
     with pytest.raises(InputError, match="no asterix record"):
         read_feed(garbage, "asterix")
+
+
+def test_the_editions_are_loaded_only_by_a_reading_of_asterix() -> None:
+    # asterix.generated takes seconds to load: the command's parser, a server (its live feeds and
+    # demo too) must start without it, in a fresh process (this one has loaded it already).
+    code = (
+        "import sys\n"
+        "from deconflict.cli import _parser\n"
+        "import deconflict.api.app, deconflict.cli.serve, deconflict.cli.feed, deconflict.demo.feed\n"
+        "_parser()\n"
+        "print('asterix.generated' in sys.modules)\n"
+        "from deconflict.feeds.asterix import _edition\n"
+        "_edition(21)\n"
+        "print('asterix.generated' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]

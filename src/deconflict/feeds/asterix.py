@@ -50,6 +50,7 @@ code.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,6 @@ from typing import Any
 
 import numpy as np
 from asterix.base import Bits, Fspec, ParsingMode, UapItem
-from asterix.generated import Cat_021_2_7, Cat_062_1_21
 
 from deconflict.feeds.drops import Drops, Reading
 from deconflict.feeds.files import open_binary
@@ -83,8 +83,8 @@ __all__ = [
     "scan_blocks",
 ]
 
-EDITIONS: dict[int, Any] = {21: Cat_021_2_7, 62: Cat_062_1_21}
-"""The libasterix specification each category is parsed with."""
+EDITIONS: dict[int, str] = {21: "Cat_021_2_7", 62: "Cat_062_1_21"}
+"""The libasterix specification each category is parsed with (a class of ``asterix.generated``)."""
 CATEGORIES = frozenset({1, 2, 8, 10, 11, 19, 20, 21, 23, 25, 34, 48, 62, 63, 65, 150, 247, 252})
 """Categories a surveillance stream carries beside CAT021/CAT062 (plots, service messages):
 what may follow a block (the framing's plausibility check)."""
@@ -93,6 +93,19 @@ HALF_DAY_S = 43_200.0
 HEADER_BYTES = 3
 MPS_PER_KT = 1852.0 / 3600.0
 AIRBORNE = 3  # a BaseStation transmission type, so the reports go through the same assembly
+
+
+@functools.cache
+def _edition(category: int) -> Any:
+    """The libasterix specification of ``category`` (one of :data:`EDITIONS`).
+
+    Imported on first use: ``asterix.generated`` holds every category's editions, some
+    6 MB of code that takes a second or more to load, and every ``deconflict`` command (a
+    server too) imports this module, most of them never to read ASTERIX.
+    """
+    import asterix.generated
+
+    return getattr(asterix.generated, EDITIONS[category])
 
 
 @dataclass(frozen=True)
@@ -400,9 +413,9 @@ def decode_block(block: Block, drops: Drops, addresses: dict[str, str], base: in
     """Parse a CAT021/CAT062 block's records with libasterix; what each says, bad ones counted in
     ``drops`` naming the record's byte offset (``base`` plus its offset in the block) and field."""
     decoded = Decoded()
-    spec = EDITIONS.get(block.category)
-    if spec is None:
+    if block.category not in EDITIONS:
         return decoded
+    spec = _edition(block.category)
     bits = Bits.from_bytes(block.data[HEADER_BYTES:])
     total = len(bits)
     while len(bits):
