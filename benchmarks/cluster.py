@@ -20,6 +20,7 @@ when it holds every message answered (201) before the kill and one sent after
 it, each once. Measured per client: kill to caught up; ``failover_p50_s`` /
 ``failover_p99_s`` over every client of every kill (target < 3 s). The killed
 node is started again before the next round.
+Called with running servers (:class:`Servers`: a test's), it uses them instead, on a new database.
 
 CPU seconds of the benchmark and of the servers (nodes, PostgreSQL, NATS) are
 reported beside wall time, with the load average: the machine may be shared.
@@ -43,6 +44,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +55,7 @@ from websockets.sync.client import connect as websocket_connect
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the servers' helpers live with the tests (they are not product code)
-from tests.cluster.servers import nats_cluster, postgres_server  # noqa: E402
+from tests.cluster.servers import NatsCluster, PostgresServer, nats_cluster, postgres_server  # noqa: E402
 from tests.servers import Party, load_benchmark, new_party, serve_process  # noqa: E402
 
 NODES = 3
@@ -87,14 +89,23 @@ class Nodes:
         self.urls: list[str] = []
         self.lock = threading.Lock()
         self.started = itertools.count()
-        for _ in range(NODES):
-            process, url = self._start()
+        # Together: a node's start is mostly its interpreter loading, not the database.
+        starting = [self._serve() for _ in range(NODES)]
+        with ThreadPoolExecutor(NODES) as pool:
+            entered = [pool.submit(serving.__enter__) for serving in starting]
+        for serving, future in zip(starting, entered, strict=True):
+            if future.exception() is None:
+                self.stack.push(serving.__exit__)
+        for future in entered:
+            process, url = future.result()  # the first failure, once every started node is in the stack
             self.processes.append(process)
             self.urls.append(url)
 
+    def _serve(self) -> contextlib.AbstractContextManager[tuple[Any, str]]:
+        return serve_process(self.db, self.root / f"node-{next(self.started)}.log", env=self.env)
+
     def _start(self) -> tuple[Any, str]:
-        log = self.root / f"node-{next(self.started)}.log"
-        started: tuple[Any, str] = self.stack.enter_context(serve_process(self.db, log, env=self.env))
+        started: tuple[Any, str] = self.stack.enter_context(self._serve())
         return started
 
     def kill(self, n: int) -> None:
@@ -419,11 +430,26 @@ def _postgres_pids(data_dir: Path) -> list[int]:
     return [postmaster, *children]
 
 
+@dataclass(frozen=True)
+class Servers:
+    """Running servers to use instead of starting new ones: PostgreSQL, an empty database on it, NATS."""
+
+    database: PostgresServer
+    url: str
+    nats: NatsCluster
+
+
 @contextlib.contextmanager
-def cluster(root: Path) -> Iterator[tuple[Nodes, Party, Party, Any, Any]]:
-    """PostgreSQL, 3 NATS servers and 3 nodes; blue and red registered."""
-    with postgres_server() as database, nats_cluster() as nats, contextlib.ExitStack() as stack:
-        url = database.url()
+def cluster(root: Path, servers: Servers | None = None) -> Iterator[tuple[Nodes, Party, Party, Any, Any]]:
+    """PostgreSQL, 3 NATS servers (started, unless ``servers`` are given) and 3 nodes; blue and red
+    registered."""
+    with contextlib.ExitStack() as stack:
+        if servers is None:
+            database = stack.enter_context(postgres_server())
+            nats = stack.enter_context(nats_cluster())
+            url = database.url()
+        else:
+            database, url, nats = servers.database, servers.url, servers.nats
         key = root / "audit-key.pem"
         before = os.environ.get("DECONFLICT_AUDIT_KEY_PATH")
         os.environ["DECONFLICT_AUDIT_KEY_PATH"] = str(key)  # party add (run in this process) needs it too
@@ -447,14 +473,15 @@ def run(
     interval_s: float,
     via: str = "post",
     window: int = 32,
+    servers: Servers | None = None,
 ) -> dict[str, Any]:
-    """Both phases on one cluster; the figures as one document."""
+    """Both phases on one cluster (on ``servers`` when given); the figures as one document."""
     load_before = os.getloadavg()
     wall_started = time.perf_counter()
     own_started = time.process_time()
     with (
         tempfile.TemporaryDirectory(prefix="deconflict-bench-cluster-") as tmp,
-        cluster(Path(tmp)) as (
+        cluster(Path(tmp), servers) as (
             nodes,
             blue,
             red,

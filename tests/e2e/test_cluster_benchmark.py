@@ -1,7 +1,9 @@
 """``benchmarks/cluster.py`` once, small: 3 nodes on PostgreSQL and 3 NATS servers, a kill, all stopped.
 
-Starts its own servers (``tests/cluster/servers.py``); skipped without PostgreSQL/PostGIS or
-nats-server, failed instead under ``DECONFLICT_REQUIRE_POSTGRES`` / ``DECONFLICT_REQUIRE_NATS``.
+Runs on the session's servers (``postgres``, ``nats``: tests/conftest.py), on a new database;
+skipped without PostgreSQL/PostGIS or nats-server, failed instead under
+``DECONFLICT_REQUIRE_POSTGRES`` / ``DECONFLICT_REQUIRE_NATS``. ``make bench BENCH_CLUSTER=1``
+runs it on servers of its own.
 """
 
 from __future__ import annotations
@@ -9,21 +11,24 @@ from __future__ import annotations
 import os
 import time
 
-from tests.cluster.servers import nats_missing, postgres_missing, unavailable
+from tests.cluster.servers import NatsCluster, PostgresServer
 from tests.servers import load_benchmark
 
 
-def test_the_cluster_benchmark_delivers_across_nodes_and_clients_catch_up_after_a_kill() -> None:
-    for missing, variable in (
-        (postgres_missing(), "DECONFLICT_REQUIRE_POSTGRES"),
-        (nats_missing(), "DECONFLICT_REQUIRE_NATS"),
-    ):
-        if missing is not None:
-            unavailable(missing, variable)
+def test_the_cluster_benchmark_delivers_across_nodes_and_clients_catch_up_after_a_kill(
+    postgres: PostgresServer, fresh_postgres_url: str, nats: NatsCluster
+) -> None:
     key_before = os.environ.get("DECONFLICT_AUDIT_KEY_PATH")
     started = time.monotonic()
-    figures = load_benchmark("cluster").run(
-        messages=40, seconds=10.0, senders=2, kills=1, clients=2, interval_s=0.05
+    benchmark = load_benchmark("cluster")
+    figures = benchmark.run(
+        messages=40,
+        seconds=10.0,
+        senders=2,
+        kills=1,
+        clients=2,
+        interval_s=0.05,
+        servers=benchmark.Servers(postgres, fresh_postgres_url, nats),
     )
     throughput, failover = figures["throughput"], figures["failover"]
     assert throughput["messages"] == 40 and throughput["errors"] == 0, throughput
