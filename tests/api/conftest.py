@@ -254,15 +254,19 @@ def ack(channel: Channel, party: str, message_id: int, level: str, reason: str |
     )
 
 
-@pytest.fixture
-def burst_channel(tmp_path: Path) -> Iterator[Channel]:
-    """A channel of blue and red with the live picture's gates off; the test runs the cycles."""
-    settings = Settings(
-        db_path=tmp_path / "channel.db",
+def burst_settings(db_path: Path) -> Settings:
+    """The settings of :func:`burst_channel`: the live picture's gates off, the cycles run by the test."""
+    return Settings(
+        db_path=db_path,
         tactical_cycle_s=86_400.0,  # the test runs the cycles
         tracks_probation_s=0.0,
         tracks_disclose_anywhere=("blue", "red"),
         events_max_queued=1000,  # the queue a cycle of 5,000 alerts used to overflow
     )
-    with open_channel(settings, "blue", "red") as channel:
+
+
+@pytest.fixture
+def burst_channel(tmp_path: Path) -> Iterator[Channel]:
+    """A channel of blue and red with the live picture's gates off; the test runs the cycles."""
+    with open_channel(burst_settings(tmp_path / "channel.db"), "blue", "red") as channel:
         yield channel

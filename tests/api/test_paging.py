@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from deconflict.channel.live import CycleChanges
 from deconflict.channel.public_ids import IdKind
-from tests.api.conftest import Channel
+from tests.api.conftest import Channel, burst_settings, open_channel
 from tests.api.test_client import client_of
 from tests.api.test_events_bursts import cycle, head_on_pairs
 from tests.builders import T0_S
@@ -31,15 +32,21 @@ def every_page(ch: Channel, path: str, key: str, limit: int) -> list[list[dict[s
     return [p[key] for p in pages]
 
 
-@pytest.fixture
-def busy(burst_channel: Channel) -> tuple[Channel, CycleChanges]:
-    ch = burst_channel
+def fill(ch: Channel) -> tuple[Channel, CycleChanges]:
+    """``PAIRS`` head-on pairs posted and one cycle run: their alerts and incidents."""
     for party, states in head_on_pairs(PAIRS).items():
         response = ch.client.post("/v1/tracks", json={"states": states}, headers=ch.auth(party))
         assert response.status_code == 202, response.text
     changes = cycle(ch)
     assert len(changes.new_alerts) == PAIRS and len(changes.opened) > 20
     return ch, changes
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Channel, CycleChanges]]:
+    """One filled channel for the module's tests that only read it (a test that changes it fills its own)."""
+    with open_channel(burst_settings(tmp_path_factory.mktemp("paging") / "channel.db"), "blue", "red") as ch:
+        yield fill(ch)
 
 
 @pytest.mark.parametrize("limit", [1, 7, PAIRS - 1, PAIRS, 5000])
@@ -68,8 +75,8 @@ def test_paging_back_with_before_returns_the_same_alerts(busy: tuple[Channel, Cy
     assert back + forward[-40:] == forward
 
 
-def test_cursors_are_public_ids_and_outlive_their_alert(busy: tuple[Channel, CycleChanges]) -> None:
-    ch, changes = busy
+def test_cursors_are_public_ids_and_outlive_their_alert(burst_channel: Channel) -> None:
+    ch, changes = fill(burst_channel)  # its own: the test moves the clock on
     first = page(ch, "/v1/alerts", limit=10)
     assert first["previous"] is None and first["next"] == first["alerts"][-1]["id"]
     assert first["next"] not in {a.id for a in changes.new_alerts}  # never a row's own number
