@@ -33,7 +33,7 @@ from deconflict.storage import SQLiteAuditLog
 from deconflict.storage.sqlite.audit import audit_key_path
 from deconflict.storage.sqlite.public_ids import load_public_ids
 from tests.builders import box_feature, plan
-from tests.cli.conftest import run_cli
+from tests.cli.conftest import run_main
 from tests.servers import call_api, new_party, serve_process
 
 
@@ -65,18 +65,21 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
         recipient.messages("inbox")  # both delivered
         recipient.ack(first["id"], "read")
         checkpoint = root / "blue-checkpoint.json"
-        saved = run_cli("audit", "checkpoint", "--url", url, "--token", blue.token, "--out", str(checkpoint))
-        assert saved.returncode == 0, saved.stderr
+        code, _, err = run_main(
+            "audit", "checkpoint", "--url", url, "--token", blue.token, "--out", str(checkpoint)
+        )
+        assert code == 0, err
         sender.audit()  # the client keeps the head it saw with the view
         assert (
             sender.checkpoint is not None
             and sender.checkpoint["seq"] == json.loads(checkpoint.read_text())["seq"]
         )
-        from_server = run_cli("audit", "key", "--url", url, "--token", red.token)
+        code, from_server, err = run_main("audit", "key", "--url", url, "--token", red.token)
+        assert code == 0, err
     key = root / "server.pub.pem"
-    written = run_cli("audit", "key", "--db", str(db), "--out", str(key))
-    assert written.returncode == 0, written.stderr
-    assert from_server.stdout == key.read_text()  # the server says the key its key file holds
+    code, _, err = run_main("audit", "key", "--db", str(db), "--out", str(key))
+    assert code == 0, err
+    assert from_server == key.read_text()  # the server says the key its key file holds
     assert json.loads(checkpoint.read_text())["seq"] > 0
     return Recorded(db, key, checkpoint, int(first["id"]), int(second["id"]))
 
@@ -89,8 +92,8 @@ def _copy(recorded: Recorded, folder: Path) -> Path:
 
 
 def _verify(recorded: Recorded, db: Path, *extra: str) -> tuple[int, str]:
-    done = run_cli("audit", "verify", "--db", str(db), *extra)
-    return done.returncode, done.stdout + done.stderr
+    code, out, err = run_main("audit", "verify", "--db", str(db), *extra)
+    return code, out + err
 
 
 def _full_check(recorded: Recorded, db: Path) -> tuple[int, str]:
@@ -194,8 +197,8 @@ def test_a_pinned_key_catches_the_swapped_key(recorded: Recorded, tmp_path: Path
 def test_a_database_restored_under_a_running_server_stops_its_writes(tmp_path: Path) -> None:
     db = tmp_path / "channel.db"
     blue, _ = (new_party(db, tmp_path, name) for name in ("blue", "red"))
-    backup = run_cli("db", "backup", str(tmp_path / "backup.db"), "--db", str(db))
-    assert backup.returncode == 0, backup.stderr
+    code, _, err = run_main("db", "backup", str(tmp_path / "backup.db"), "--db", str(db))
+    assert code == 0, err
     with serve_process(db, tmp_path / "serve.log") as (_, url):
         client = ChannelClient(url, blue.token, private_key_pem=blue.key)
         sent = client.send("red", "FREE", text="first")

@@ -1,7 +1,8 @@
 """End to end: two parties feed recorded tracks to a real ``deconflict serve``, which finds the incident.
 
 Blue's and red's aircraft fly head-on at the same level in two recordings;
-each party replays its own file with ``deconflict feed`` (10x speed) at once.
+each party replays its own file with ``deconflict feed`` (20x speed, detection every 0.5 s: 10
+recorded seconds a cycle, as at 10x with the default 1 s) at once.
 The service's background detection must open and close one incident between
 them, record it in the audit log, and show each side only what it may see.
 """
@@ -9,30 +10,21 @@ them, record it in the audit log, and show each side only what it may see.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from deconflict.client import ChannelClient
+from tests.cli.conftest import run_main
 from tests.servers import audit_key_file, register_party, serve_process, ungated_env
 
 GAP_DEG = 30_000.0 / 111_319.49
 SPEED_MPS = 200.0
 SECONDS = 110
 WAIT_S = 60.0
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deconflict", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ),
-        check=False,
-    )
+SPEED = 20
+CYCLE_S = 0.5
 
 
 def _recording(path: Path, aircraft_id: str, callsign: str, lon0_deg: float, trk_deg: float) -> Path:
@@ -55,12 +47,13 @@ def test_two_feeds_make_one_incident_each_side_sees_its_own(tmp_path: Path) -> N
         "blue": _recording(tmp_path / "blue.csv", "BLU101", "VIPER1", 0.0, 90.0),
         "red": _recording(tmp_path / "red.csv", "RED707", "REDCAP", GAP_DEG, 270.0),
     }
-    with serve_process(db, tmp_path / "serve.log", ungated_env("blue", "red", "green")) as (_, url):
+    env = {**ungated_env("blue", "red", "green"), "DECONFLICT_TACTICAL_CYCLE_S": str(CYCLE_S)}
+    with serve_process(db, tmp_path / "serve.log", env) as (_, url):
         feeds = {
             party: subprocess.Popen(
                 [
                     *(sys.executable, "-m", "deconflict", "feed", "--url", url, "--token", tokens[party]),
-                    *("--speed", "10", "--batch-s", "0.5", "--max-seconds", "40", str(path)),
+                    *("--speed", str(SPEED), "--batch-s", "0.5", "--max-seconds", "40", str(path)),
                 ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -101,5 +94,5 @@ def test_two_feeds_make_one_incident_each_side_sees_its_own(tmp_path: Path) -> N
         assert "RED707" not in green_view and "REDCAP" not in green_view
         kinds = [e.get("kind") for e in clients["blue"].audit()["entries"] if e["visible"]]
         assert kinds.count("incident_recorded") == 1 and kinds.count("incident_closed") == 1
-    verified = _cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    code, out, err = run_main("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
+    assert code == 0, out + err
