@@ -16,8 +16,6 @@ import base64
 import json
 import random
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconflict.client import ChannelClient
+from tests.cli.conftest import run_main
 from tests.e2e.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -118,12 +117,6 @@ def _wait_for_badge_past(page: Any, seq: int) -> None:
     while _badge_seq(page) <= seq:
         assert time.monotonic() < deadline_s, "the audit badge did not move"
         page.wait_for_timeout(100)
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deconflict", *args], capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def _blue_sends(page: Any, hotline: Hotline, requests: Requests) -> int:
@@ -270,17 +263,19 @@ def test_a_message_signed_in_the_page_is_sent_answered_and_verifies(hotline: Hot
     # Both signatures verify: offline in blue's export, and in the whole database.
     key = hotline.root / "audit-key.pem"
     token = hotline.parties["blue"].token
-    done = _cli("audit", "key", "--url", hotline.url, "--token", token, "--out", str(key), "--force")
-    assert done.returncode == 0, done.stderr
-    done = _cli("audit", "export", "--url", hotline.url, "--token", token)
-    assert done.returncode == 0, done.stderr
+    code, _, err = run_main(
+        "audit", "key", "--url", hotline.url, "--token", token, "--out", str(key), "--force"
+    )
+    assert code == 0, err
+    code, exported, err = run_main("audit", "export", "--url", hotline.url, "--token", token)
+    assert code == 0, err
     export = hotline.root / "blue-export.json"
-    export.write_text(done.stdout, encoding="utf-8")
-    assert sum(m["id"] in (message_id, replies[0]["id"]) for m in json.loads(done.stdout)["messages"]) == 2
-    done = _cli("audit", "verify", "--file", str(export), "--key", str(key))
-    assert done.returncode == 0, done.stdout + done.stderr
-    done = _cli("audit", "verify", "--db", str(hotline.db), "--key", str(key))
-    assert done.returncode == 0, done.stdout + done.stderr
+    export.write_text(exported, encoding="utf-8")
+    assert sum(m["id"] in (message_id, replies[0]["id"]) for m in json.loads(exported)["messages"]) == 2
+    code, out, err = run_main("audit", "verify", "--file", str(export), "--key", str(key))
+    assert code == 0, out + err
+    code, out, err = run_main("audit", "verify", "--db", str(hotline.db), "--key", str(key))
+    assert code == 0, out + err
 
 
 # Values whose canonical JSON is easy to get wrong: number layouts, escapes, key order.

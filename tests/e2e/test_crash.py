@@ -42,7 +42,7 @@ from deconflict.client import ChannelClient, ChannelError
 from deconflict.storage.sqlite.audit import audit_key_path
 from deconflict.storage.sqlite.public_ids import load_public_ids
 from tests.builders import T0_S, box_feature, plan, signed_message_body
-from tests.cli.conftest import run_cli, run_main
+from tests.cli.conftest import run_main
 from tests.servers import Party, audit_key_file, call_api, new_party, serve_process
 from tests.storage.backends import Backend, PostgresBackend, SQLiteBackend
 
@@ -524,5 +524,5 @@ def test_a_missed_deadline_escalates_on_a_real_server_with_a_clock_file(tmp_path
         assert [e["due"] for e in steps] == ["2026-01-01T12:10:00Z", "2026-01-01T12:25:00Z"]
         assert len(ChannelClient(url, red.token).escalations()) == 2
         assert sender.message(sent["id"])["overdue"] is True
-    verified = run_cli("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
-    assert verified.returncode == 0, verified.stderr
+    code, out, err = run_main("audit", "verify", "--db", str(db), "--key", str(audit_key_file(db)))
+    assert code == 0, out + err
