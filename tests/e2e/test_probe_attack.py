@@ -11,9 +11,6 @@ server runs with its default limits: the defaults themselves must hold.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from deconflict.config import Settings
 from tests.builders import box_feature, plan, register_parties
+from tests.cli.conftest import run_main
 from tests.servers import call_api, serve_process
 
 RED_BOX = (36.0, 35.0, 36.5, 35.5)
@@ -95,7 +93,9 @@ def test_the_oversized_probe_is_refused_naming_each_limit(server: Server) -> Non
     assert server.call("red", "GET", "/v1/disclosures") == (200, [])
 
 
-def test_a_file_and_withdraw_burst_is_limited_and_alarms_the_victim(server: Server, tmp_path: Path) -> None:
+def test_a_file_and_withdraw_burst_is_limited_and_alarms_the_victim(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert (
         server.call("red", "POST", "/v1/operations", plan("red-op", box_feature("r/v1", *RED_BOX)))[0] == 201
     )
@@ -131,15 +131,10 @@ def test_a_file_and_withdraw_burst_is_limited_and_alarms_the_victim(server: Serv
     assert "withdrawals_per_minute" in refusal["detail"] and int(refusal["retry_after"]) >= 1
 
     # Red reads the same in its ledger, with the command line.
-    listed = subprocess.run(
-        [sys.executable, "-m", "deconflict", "disclosures", "list", "--url", server.url, "--json"],
-        env={**os.environ, "DECONFLICT_TOKEN": server.tokens["red"]},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    entries = json.loads(listed.stdout)
+    monkeypatch.setenv("DECONFLICT_TOKEN", server.tokens["red"])
+    code, listed, err = run_main("disclosures", "list", "--url", server.url, "--json")
+    assert code == 0, err
+    entries = json.loads(listed)
     conflicts = [e for e in entries if e["kind"] == "conflict"]
     alarms = [e for e in entries if e["kind"] == "probe_alarm"]
     assert len(conflicts) == CYCLES and {e["recipient"] for e in conflicts} == {"blue"}
