@@ -146,11 +146,15 @@ def _search_py(
                     first, end = group_start[k * _CELLS + c], group_start[k * _CELLS + c + 1]
                     if first == end:
                         continue
+                    # One binary search: the scan stops at the first box that starts after t1
+                    # (a second search would cost as many cache misses as the boxes it skips).
                     lo = first + np.searchsorted(start_s[first:end], t0 - class_span_s[k], "left")
-                    hi = first + np.searchsorted(start_s[first:end], t1, "right")
+                    hi, sorted_by_start = end, True
                 else:  # the tail, one by one
-                    lo, hi = tail_start, count
+                    lo, hi, sorted_by_start = tail_start, count, False
                 for p in range(lo, hi):
+                    if sorted_by_start and start_s[p] > t1:
+                        break
                     if (
                         alive[p]
                         and parties[p] != exclude_party
