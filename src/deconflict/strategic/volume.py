@@ -12,7 +12,7 @@ from shapely.geometry import MultiPolygon
 
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.buffers import Buffers
-from deconflict.units import Altitude, AltitudeMargins
+from deconflict.units import Altitude, AltitudeMargins, msl_bounds_m
 
 __all__ = ["Operation", "OperationState", "SearchBox", "Volume", "search_boxes_of"]
 
@@ -111,19 +111,28 @@ def _boxes(
     buffers: Buffers,
 ) -> list[SearchBox]:
     """The search boxes of ``volume`` whose footprint's parts have ``part_bounds``."""
-    alt_min = volume.lower.msl_range_m(margins)[0] - buffers.vertical_buffer_m
-    alt_max = volume.upper.msl_range_m(margins)[1] + buffers.vertical_buffer_m
+    lower, upper = volume.lower, volume.upper
+    if lower.reference is upper.reference:
+        # One call for both bounds: the same arithmetic as each bound's own msl_range_m.
+        alt_min, alt_max = msl_bounds_m(lower.value_m, upper.value_m, lower.reference, margins)
+    else:
+        alt_min, alt_max = lower.msl_range_m(margins)[0], upper.msl_range_m(margins)[1]
+    alt_min -= buffers.vertical_buffer_m
+    alt_max += buffers.vertical_buffer_m
     t_min = volume.time_start_s - buffers.time_buffer_s
     t_max = volume.time_end_s + buffers.time_buffer_s
     boxes = []
+    dlat = buffers.buffer_m * _DEG_LAT_PER_M * 1.001
     for lon_lo, lat_lo, lon_hi, lat_hi in part_bounds:
-        dlat = buffers.buffer_m * _DEG_LAT_PER_M * 1.001
         lat_lo, lat_hi = max(-90.0, lat_lo - dlat), min(90.0, lat_hi + dlat)
         if buffers.buffer_m > 0.0:
             cos_lat = math.cos(math.radians(max(abs(lat_lo), abs(lat_hi))))
             dlon = 360.0 if cos_lat < 1e-6 else min(360.0, dlat / cos_lat)
             lon_lo, lon_hi = lon_lo - dlon, lon_hi + dlon
-        boxes.extend(_wrapped(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
+        if -180.0 <= lon_lo and lon_hi <= 180.0:  # the usual part: no wrapping to work out
+            boxes.append(SearchBox(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
+        else:
+            boxes.extend(_wrapped(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
     return boxes
 
 
