@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from deconflict.geometry.footprint import Footprint, circle_footprint, polygon_footprint
 from deconflict.geometry.geodesy import WGS84, area_m2, destination, distance_m
 from deconflict.geometry.overlap import (
+    conflicting_overlaps,
     footprints_conflict,
     gap_m,
     overlap_regions,
@@ -215,6 +216,42 @@ def test_batch_keeps_pair_order_and_mixes_kinds() -> None:
     a = [box(0, 0, 1, 1), box(0, 0, 1, 1), circle(0.5, 0.5, 10.0), circle(5.0, 5.0, 10.0), box(0, 0, 1, 1)]
     b = [box(0.5, 0.5, 2, 2), box(1, 0, 2, 1), box(0, 0, 1, 1), circle(5.0, 5.0001, 10.0), circle(3, 3, 1.0)]
     assert footprints_conflict(a, b).tolist() == [True, False, True, True, False]
+
+
+@pytest.mark.parametrize("buffer_m", [0.0, 2_000.0])
+def test_conflicting_overlaps_are_the_two_calls_bit_for_bit(buffer_m: float) -> None:
+    # Circles lens-to-lens (sharing their centre-to-centre geodesic), nested, apart, at a
+    # pole (no lens), polygons and both mixes, in one batch.
+    a = [
+        circle(36.0, 35.0, 20_000.0),
+        circle(36.0, 35.0, 20_000.0),
+        circle(36.0, 35.0, 5_000.0),
+        circle(0.0, 89.9, 20_000.0),
+        box(36.0, 35.0, 36.3, 35.3),
+        box(36.0, 35.0, 36.3, 35.3),
+        circle(36.1, 35.1, 9_000.0),
+        circle(170.0, 5.0, 1_000.0),
+    ]
+    b = [
+        circle(36.3, 35.1, 15_000.0),
+        circle(36.01, 35.0, 30_000.0),
+        circle(38.0, 35.0, 5_000.0),
+        circle(90.0, 89.95, 15_000.0),
+        box(36.2, 35.2, 36.5, 35.5),
+        circle(36.35, 35.15, 8_000.0),
+        box(36.0, 35.0, 36.3, 35.3),
+        circle(170.5, 5.0, 1_000.0),
+    ]
+    hit, areas, boxes = conflicting_overlaps(a, b, buffer_m)
+    expected = footprints_conflict(a, b, buffer_m)
+    assert hit.tolist() == expected.tolist()
+    assert 0 < hit.sum() < len(a)
+    pairs = np.flatnonzero(expected).tolist()
+    want_areas, want_boxes = overlap_regions([a[i] for i in pairs], [b[i] for i in pairs], buffer_m)
+    assert areas.tobytes() == want_areas.tobytes()
+    assert boxes.tobytes() == want_boxes.tobytes()
+    with pytest.raises(ValueError, match="equal length"):
+        conflicting_overlaps(a, b[:1])
 
 
 def test_batch_of_nothing_and_mismatched_lengths() -> None:

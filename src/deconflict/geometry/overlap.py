@@ -25,10 +25,11 @@ from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon
 
 from deconflict.geometry.footprint import Footprint, Shape
-from deconflict.geometry.geodesy import aeqd_pairs, area_m2, destination, distance_m
+from deconflict.geometry.geodesy import WGS84, aeqd_pairs, area_m2, destination, distance_m
 
 __all__ = [
     "bbox_across_antimeridian",
+    "conflicting_overlaps",
     "footprints_conflict",
     "gap_m",
     "overlap_regions",
@@ -42,6 +43,8 @@ _MIN_M_PER_DEG_LAT = 110_574.0
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 _POLYGON_TYPE_ID = int(shapely.GeometryType.POLYGON)
 _MULTIPOLYGON_TYPE_ID = int(shapely.GeometryType.MULTIPOLYGON)
+_EXTREME_DX = np.array([1.0, -1.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0])
+_EXTREME_DY = np.array([0.0, 0.0, 1.0, -1.0, 0.0, 0.0, 1.0, -1.0])
 
 
 def _edges(shape: Shape) -> NDArray[np.float64]:
@@ -169,27 +172,78 @@ def footprints_conflict(a: Sequence[Footprint], b: Sequence[Footprint], buffer_m
         Each footprint is grown by this many metres first (so a gap below
         ``2 * buffer_m`` conflicts). 0 means the interiors must overlap.
     """
-    n = len(a)
-    if len(b) != n:
+    if len(b) != len(a):
         raise ValueError("footprints_conflict needs sequences of equal length")
+    return _decide(a, b, buffer_m)[0]
+
+
+def conflicting_overlaps(
+    a: Sequence[Footprint], b: Sequence[Footprint], buffer_m: float = 0.0
+) -> tuple[Bool, NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`footprints_conflict`, then :func:`overlap_regions` of the pairs in conflict.
+
+    The same answers as the two calls, with the work they share done once (the
+    geodesic from centre to centre of two circles decides them and places their lens).
+
+    Returns
+    -------
+    hit : (n,) bool array
+    area_m2 : (k,) array, for the ``k`` pairs where ``hit``, in order
+    bbox : (k, 4) array of min lon, min lat, max lon, max lat
+
+    Examples
+    --------
+    >>> hit, area_m2, bbox = conflicting_overlaps([], [])
+    >>> hit.tolist(), area_m2.shape, bbox.shape
+    ([], (0,), (0, 4))
+    """
+    if len(b) != len(a):
+        raise ValueError("conflicting_overlaps needs sequences of equal length")
+    hit, azimuth_deg, centres_m = _decide(a, b, buffer_m)
+    idx = np.flatnonzero(hit)
+    if idx.size == 0:
+        return hit, np.zeros(0), np.zeros((0, 4))
+    pairs = idx.tolist()
+    areas, boxes = _regions(
+        [a[i] for i in pairs],
+        [b[i] for i in pairs],
+        buffer_m,
+        None if azimuth_deg is None else azimuth_deg[idx],
+        None if centres_m is None else centres_m[idx],
+    )
+    return hit, areas, boxes
+
+
+def _decide(
+    a: Sequence[Footprint], b: Sequence[Footprint], buffer_m: float
+) -> tuple[Bool, NDArray[np.float64] | None, NDArray[np.float64] | None]:
+    """:func:`footprints_conflict`, with the azimuth (deg) and distance (m) from the first
+    centre to the second of each pair of circles (NaN for other pairs; ``None`` if none).
+    """
+    n = len(a)
     result = np.zeros(n, dtype=bool)
     if n == 0:
-        return result
+        return result, None, None
     a_circle = np.fromiter((f.is_circle for f in a), dtype=bool, count=n)
     b_circle = np.fromiter((f.is_circle for f in b), dtype=bool, count=n)
     limit_m = 2.0 * buffer_m
 
     both = np.flatnonzero(a_circle & b_circle)
+    azimuth_deg = centres_m = None
     if both.size:
         ca = np.array([(a[i].centre_lon_deg, a[i].centre_lat_deg, a[i].radius_m) for i in both.tolist()])
         cb = np.array([(b[i].centre_lon_deg, b[i].centre_lat_deg, b[i].radius_m) for i in both.tolist()])
-        d = distance_m(ca[:, 0], ca[:, 1], cb[:, 0], cb[:, 1])
+        # distance_m's geodesic, with its azimuth kept for the lens (overlap_regions)
+        az, _, d = WGS84.inv(ca[:, 0], ca[:, 1], cb[:, 0], cb[:, 1])
+        d = np.asarray(d, dtype=np.float64)
         # One rounding for the radii, whatever the pair's order.
         result[both] = d - (ca[:, 2] + cb[:, 2]) < limit_m
+        azimuth_deg, centres_m = np.full(n, np.nan), np.full(n, np.nan)
+        azimuth_deg[both], centres_m[both] = az, d
 
     rest = np.flatnonzero(~(a_circle & b_circle))
     if rest.size == 0:
-        return result
+        return result, azimuth_deg, centres_m
     # Circles are tested through their outer polygon first, polygons as they are.
     outer_a = _as_array([a[i].outer for i in rest.tolist()])
     outer_b = _as_array([b[i].outer for i in rest.tolist()])
@@ -210,7 +264,7 @@ def footprints_conflict(a: Sequence[Footprint], b: Sequence[Footprint], buffer_m
             result[i] = gap_m(a[i], b[i]) < limit_m
     mixed = undecided[a_circle[undecided] ^ b_circle[undecided]]
     if mixed.size == 0:
-        return result
+        return result, azimuth_deg, centres_m
     # A polygon overlapping a circle's inner polygon surely overlaps the circle.
     inner_a = _as_array([a[i].inner if a[i].is_circle else a[i].shape for i in mixed.tolist()])
     inner_b = _as_array([b[i].inner if b[i].is_circle else b[i].shape for i in mixed.tolist()])
@@ -220,7 +274,7 @@ def footprints_conflict(a: Sequence[Footprint], b: Sequence[Footprint], buffer_m
     result[mixed[sure]] = True
     for i in mixed[~sure].tolist():
         result[i] = _circle_polygon_conflict(a[i], b[i], buffer_m)
-    return result
+    return result, azimuth_deg, centres_m
 
 
 def _circle_polygon_conflict(a: Footprint, b: Footprint, buffer_m: float) -> bool:
@@ -274,6 +328,17 @@ def overlap_regions(
     area_m2 : (n,) array
     bbox : (n, 4) array of min lon, min lat, max lon, max lat
     """
+    return _regions(a, b, buffer_m, None, None)
+
+
+def _regions(
+    a: Sequence[Footprint],
+    b: Sequence[Footprint],
+    buffer_m: float,
+    azimuth_deg: NDArray[np.float64] | None,
+    centres_m: NDArray[np.float64] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`overlap_regions`; given the geodesics from centre to centre of the pairs of circles."""
     n = len(a)
     areas = np.zeros(n, dtype=np.float64)
     boxes = np.zeros((n, 4), dtype=np.float64)
@@ -287,7 +352,10 @@ def overlap_regions(
     )
     if lens.any():
         k = np.flatnonzero(lens)
-        areas[k], boxes[k] = _lens_regions([a[i] for i in k.tolist()], [b[i] for i in k.tolist()], buffer_m)
+        known = None if azimuth_deg is None or centres_m is None else (azimuth_deg[k], centres_m[k])
+        areas[k], boxes[k] = _lens_regions(
+            [a[i] for i in k.tolist()], [b[i] for i in k.tolist()], buffer_m, known
+        )
     rest = np.flatnonzero(~lens)
     if rest.size:
         areas[rest], boxes[rest] = _polygon_regions(
@@ -297,9 +365,16 @@ def overlap_regions(
 
 
 def _lens_regions(
-    a: Sequence[Footprint], b: Sequence[Footprint], buffer_m: float
+    a: Sequence[Footprint],
+    b: Sequence[Footprint],
+    buffer_m: float,
+    geodesics: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Overlap area and box of pairs of circles, from the lens in a local plane."""
+    """Overlap area and box of pairs of circles, from the lens in a local plane.
+
+    ``geodesics``: the azimuth (deg) and distance (m) from each pair's first centre to
+    its second, if known (then :func:`aeqd_pairs`' arithmetic on them, not its geodesic).
+    """
     c = np.array(
         [
             (x.centre_lon_deg, x.centre_lat_deg, x.radius_m, y.centre_lon_deg, y.centre_lat_deg, y.radius_m)
@@ -309,7 +384,11 @@ def _lens_regions(
     )
     lon1, lat1, r1, lon2, lat2, r2 = (c[:, i] for i in range(6))
     r1, r2 = r1 + buffer_m, r2 + buffer_m
-    x2, y2 = (v[:, 0] for v in aeqd_pairs(lon1, lat1, lon2, lat2))
+    if geodesics is None:
+        x2, y2 = (v[:, 0] for v in aeqd_pairs(lon1, lat1, lon2, lat2))
+    else:
+        az_rad = np.radians(geodesics[0])
+        x2, y2 = geodesics[1] * np.sin(az_rad), geodesics[1] * np.cos(az_rad)
     d = np.hypot(x2, y2)
     small = np.minimum(r1, r2)
     inside = d <= np.abs(r1 - r2)
@@ -326,16 +405,28 @@ def _lens_regions(
         ux, uy = x2 / d, y2 / d
         along = r1 * cos1
         half = np.sqrt(np.maximum(r1**2 - along**2, 0.0))
-    points_x = [along * ux - half * uy, along * ux + half * uy]
-    points_y = [along * uy + half * ux, along * uy - half * ux]
-    keep = [~inside, ~inside]
-    for cx, cy, r, ox, oy, other in ((0.0 * d, 0.0 * d, r1, x2, y2, r2), (x2, y2, r2, 0.0 * d, 0.0 * d, r1)):
-        for dx, dy in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)):
-            px, py = cx + dx * r, cy + dy * r
-            points_x.append(px)
-            points_y.append(py)
-            keep.append(np.hypot(px - ox, py - oy) <= other * (1.0 + 1e-12))
-    px, py, ok = np.column_stack(points_x), np.column_stack(points_y), np.column_stack(keep)
+    # Each circle's four extreme points (east, west, north, south), the first's then the
+    # second's, as (n, 8) arrays: centre + direction * radius, kept if inside the other circle.
+    zero = 0.0 * d
+    centre_x = np.repeat(np.column_stack([zero, x2]), 4, axis=1)
+    centre_y = np.repeat(np.column_stack([zero, y2]), 4, axis=1)
+    other_x = np.repeat(np.column_stack([x2, zero]), 4, axis=1)
+    other_y = np.repeat(np.column_stack([y2, zero]), 4, axis=1)
+    radius = np.repeat(np.column_stack([r1, r2]), 4, axis=1)
+    other_r = np.repeat(np.column_stack([r2, r1]), 4, axis=1)
+    extreme_x = centre_x + _EXTREME_DX * radius
+    extreme_y = centre_y + _EXTREME_DY * radius
+    crossings_x = np.column_stack([along * ux - half * uy, along * ux + half * uy])
+    crossings_y = np.column_stack([along * uy + half * ux, along * uy - half * ux])
+    px = np.concatenate([crossings_x, extreme_x], axis=1)
+    py = np.concatenate([crossings_y, extreme_y], axis=1)
+    ok = np.concatenate(
+        [
+            np.column_stack([~inside, ~inside]),
+            np.hypot(extreme_x - other_x, extreme_y - other_y) <= other_r * (1.0 + 1e-12),
+        ],
+        axis=1,
+    )
     lon, lat = destination(
         np.repeat(lon1[:, None], px.shape[1], axis=1),
         np.repeat(lat1[:, None], px.shape[1], axis=1),

@@ -19,10 +19,10 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from deconflict.geometry.overlap import footprints_conflict, overlap_regions
+from deconflict.geometry.overlap import conflicting_overlaps
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.volume import Volume
-from deconflict.units import REFERENCE_CODES, Altitude, AltitudeMargins, msl_bounds_array
+from deconflict.units import REFERENCE_CODES, AltitudeMargins, msl_bounds_array
 
 __all__ = ["Conflict", "candidate_pairs", "evaluate_pairs", "find_conflicts", "format_time"]
 
@@ -95,21 +95,18 @@ def format_time(time_s: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def _altitudes(values: Sequence[Altitude]) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
-    n = len(values)
-    return (
-        np.fromiter((a.value_m for a in values), np.float64, n),
-        np.fromiter((REFERENCE_CODES[a.reference] for a in values), np.int8, n),
-    )
-
-
-def _below(low: Sequence[Altitude], high: Sequence[Altitude], gap_m: float, margins: AltitudeMargins) -> Bool:
-    """Element-wise: can ``low[i]`` be below ``high[i] + gap_m``?
+def _below(
+    low_m: NDArray[np.float64],
+    low_ref: NDArray[np.int8],
+    high_m: NDArray[np.float64],
+    high_ref: NDArray[np.int8],
+    gap_m: float,
+    margins: AltitudeMargins,
+) -> Bool:
+    """Element-wise: can a bound ``low_m`` (of reference code ``low_ref``) be below ``high_m + gap_m``?
 
     Same references compare exactly; different ones through their MSL ranges.
     """
-    low_m, low_ref = _altitudes(low)
-    high_m, high_ref = _altitudes(high)
     same = low_ref == high_ref
     if same.all():
         return low_m < high_m + gap_m  # the usual filing: no MSL ranges to build
@@ -149,34 +146,47 @@ def evaluate_pairs(
         return []
     tb = 2.0 * buffers.time_buffer_s
     vb = 2.0 * buffers.vertical_buffer_m
-    start_a = np.fromiter((v.time_start_s for v in a), float, n)
-    end_a = np.fromiter((v.time_end_s for v in a), float, n)
-    start_b = np.fromiter((v.time_start_s for v in b), float, n)
-    end_b = np.fromiter((v.time_end_s for v in b), float, n)
+    # Every pair's times in one array (one NumPy call, not one per column).
+    times = np.array(
+        [(x.time_start_s, x.time_end_s, y.time_start_s, y.time_end_s) for x, y in zip(a, b, strict=True)],
+        dtype=np.float64,
+    ).reshape(n, 4)
+    start_a, end_a, start_b, end_b = times[:, 0], times[:, 1], times[:, 2], times[:, 3]
     keep = (start_a < end_b + tb) & (start_b < end_a + tb)
     keep &= np.fromiter((x.party != y.party for x, y in zip(a, b, strict=True)), bool, n)
     idx = np.flatnonzero(keep)
     if idx.size:
-        va = [a[i] for i in idx.tolist()]
-        vb_ = [b[i] for i in idx.tolist()]
+        pairs = [(a[i], b[i]) for i in idx.tolist()]
+        bands = np.array(
+            [(x.lower.value_m, y.lower.value_m, y.upper.value_m, x.upper.value_m) for x, y in pairs],
+            dtype=np.float64,
+        ).reshape(-1, 4)
+        codes = np.array(
+            [
+                (
+                    REFERENCE_CODES[x.lower.reference],
+                    REFERENCE_CODES[y.lower.reference],
+                    REFERENCE_CODES[y.upper.reference],
+                    REFERENCE_CODES[x.upper.reference],
+                )
+                for x, y in pairs
+            ],
+            dtype=np.int8,
+        ).reshape(-1, 4)
         # Both directions in one call: a's floor below b's ceiling, and b's below a's.
-        below = _below(
-            [v.lower for v in va] + [v.lower for v in vb_],
-            [v.upper for v in vb_] + [v.upper for v in va],
-            vb,
-            margins,
-        )
-        idx = idx[below[: idx.size] & below[idx.size :]]
-    if idx.size:
-        hit = footprints_conflict(
-            [a[i].footprint for i in idx.tolist()], [b[i].footprint for i in idx.tolist()], buffers.buffer_m
-        )
-        idx = idx[hit]
+        low_m, low_ref = bands[:, :2].ravel(), codes[:, :2].ravel()
+        high_m, high_ref = bands[:, 2:].ravel(), codes[:, 2:].ravel()
+        below = _below(low_m, low_ref, high_m, high_ref, vb, margins).reshape(-1, 2)
+        idx = idx[below[:, 0] & below[:, 1]]
     if idx.size == 0:
         return []
-    areas, boxes = overlap_regions(
+    # The exact footprint test, then the overlap facts of the pairs in conflict only.
+    hit, areas, boxes = conflicting_overlaps(
         [a[i].footprint for i in idx.tolist()], [b[i].footprint for i in idx.tolist()], buffers.buffer_m
     )
+    idx = idx[hit]
+    if idx.size == 0:
+        return []
     conflicts = []
     for k, i in enumerate(idx.tolist()):
         x, y = a[i], b[i]

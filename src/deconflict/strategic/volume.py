@@ -129,7 +129,7 @@ def _boxes(
             cos_lat = math.cos(math.radians(max(abs(lat_lo), abs(lat_hi))))
             dlon = 360.0 if cos_lat < 1e-6 else min(360.0, dlat / cos_lat)
             lon_lo, lon_hi = lon_lo - dlon, lon_hi + dlon
-        if -180.0 <= lon_lo and lon_hi <= 180.0:  # the usual part: no wrapping to work out
+        if lon_lo >= -180.0 and lon_hi <= 180.0:  # the usual part: no wrapping to work out
             boxes.append(SearchBox(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
         else:
             boxes.extend(_wrapped(lon_lo, lat_lo, lon_hi, lat_hi, alt_min, alt_max, t_min, t_max))
