@@ -229,13 +229,13 @@ class SQLiteStore:
         self._boxes.record(
             Change(np.array(removed, np.int64), rowids, np.full(rowids.size, party, np.int64), boxes)
         )
-        # Conflicts of the replaced version are superseded by those found now.
-        for side in ("a", "b"):
-            self._db.execute(
-                f"UPDATE conflicts SET state = 'superseded' WHERE party_{side} = ? AND operation_{side} = ? "
-                "AND state = 'open'",
-                (operation.party, operation.id),
-            )
+        # Conflicts of the replaced version are superseded by those found now (one statement:
+        # SQLite reads each side's index, conflicts_a and conflicts_b, for its half of the OR).
+        self._db.execute(
+            "UPDATE conflicts SET state = 'superseded' WHERE state = 'open' "
+            "AND ((party_a = ? AND operation_a = ?) OR (party_b = ? AND operation_b = ?))",
+            (operation.party, operation.id, operation.party, operation.id),
+        )
         if not conflicts:
             return []
         # Ids as SQLite would pick them, so that the rows are one statement.
