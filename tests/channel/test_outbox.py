@@ -9,9 +9,12 @@ then drops the ones the client was already given.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from deconflict.channel.deadlines import Escalation
@@ -131,6 +134,25 @@ def test_every_kind_of_event_has_an_example() -> None:
 def test_every_subject_comes_back_from_the_outbox_unchanged(kind: EventKind) -> None:
     subject = SUBJECTS[kind]
     assert decode_subject(kind, encode_subject(subject)) == subject
+
+
+def test_odd_numbers_come_back_as_they_were_stored() -> None:
+    # Infinities and NaN are kept as json.dumps writes them (not turned into null), a float subclass
+    # (numpy's) is stored as its float, and an integer over 64 bits as it is.
+    view = dataclasses.replace(
+        _ALERT, time_to_loss_s=math.inf, time_to_cpa_s=-math.inf, distance_cpa_m=np.float64(900.5),
+        vertical_cpa_m=math.nan,
+    )  # fmt: skip
+    text = encode_subject(AlertBatch(T0_S, (AlertNotice(AlertState.NEW, view),)))
+    assert '"time_to_loss_s":Infinity,"time_to_cpa_s":-Infinity,"distance_cpa_m":900.5' in text
+    back = decode_subject(EventKind.ALERTS, text)
+    assert isinstance(back, AlertBatch)
+    got = back.changes[0].alert
+    assert (got.time_to_loss_s, got.time_to_cpa_s, got.distance_cpa_m) == (math.inf, -math.inf, 900.5)
+    assert got.vertical_cpa_m is not None and math.isnan(got.vertical_cpa_m)
+    assert type(got.distance_cpa_m) is float
+    big = dataclasses.replace(_MESSAGE, content=dataclasses.replace(_MESSAGE.content, params={"n": 2**70}))
+    assert decode_subject(EventKind.MESSAGE, encode_subject(big)) == big
 
 
 @pytest.fixture

@@ -28,8 +28,10 @@ import enum
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import msgspec
 
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
@@ -61,17 +63,63 @@ SUBJECT_TYPES: Mapping[EventKind, type[EventSubject]] = {
 """The subject's type of each kind of event."""
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _number(value: float) -> float | msgspec.Raw:
+    # msgspec writes NaN and infinities as null; the outbox keeps them as json.dumps writes them.
+    return value if value - value == 0.0 else msgspec.Raw(json.dumps(value).encode())
+
+
+def _float_of(value: float) -> float | msgspec.Raw:
+    return _number(float(value))  # a float subclass (numpy's) as the float it is
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _items(value: tuple[Any, ...] | list[Any]) -> list[Any]:
+    return [_plain(v) for v in value]
+
+
+def _entries(value: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(k): _plain(v) for k, v in value.items()}
+
+
+def _fields_of(kind: type) -> Callable[[Any], dict[str, Any]]:
+    names = tuple(f.name for f in dataclasses.fields(kind))
+    return lambda value: {name: _plain(getattr(value, name)) for name in names}
+
+
+def _converter(kind: type) -> Callable[[Any], Any]:
+    """How :func:`_plain` turns a value of type ``kind`` into JSON values."""
+    if dataclasses.is_dataclass(kind):
+        return _fields_of(kind)
+    if issubclass(kind, enum.Enum):
+        return _enum_value
+    if issubclass(kind, float):
+        return _float_of
+    if issubclass(kind, tuple | list):
+        return _items
+    if issubclass(kind, Mapping):
+        return _entries
+    return _as_is
+
+
+# By type, found once: a dense cycle's alerts event holds some 100,000 views, and asking each value
+# what it is (dataclass? enum? ...) was most of the cost of storing it.
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {str: _as_is, int: _as_is, float: _number, type(None): _as_is}
+
+
 def _plain(value: Any) -> Any:
     """``value`` as JSON values: dataclasses as objects of their fields, enums as their values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+    kind = type(value)
+    convert = _CONVERTERS.get(kind)
+    if convert is None:
+        convert = _CONVERTERS[kind] = _converter(kind)
+    return convert(value)
 
 
 def encode_subject(subject: EventSubject) -> str:
@@ -81,7 +129,20 @@ def encode_subject(subject: EventSubject) -> str:
     >>> encode_subject(Escalation(7, "REQUEST_CLARIFICATION", "blue", "red", 0, 10.0, 11.5))
     '{"message_id":7,"code":"REQUEST_CLARIFICATION","sender":"blue","recipient":"red","step":0,"due_s":10.0,"recorded_s":11.5}'
     """
-    return json.dumps(_plain(subject), separators=(",", ":"), ensure_ascii=False)
+    plain = _plain(subject)
+    try:
+        return _ENCODER.encode(plain).decode()
+    except UnicodeEncodeError:  # a lone surrogate: stored (or refused) as it was before msgspec
+        return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, default=_raw_number)
+
+
+def _raw_number(value: Any) -> float:
+    if isinstance(value, msgspec.Raw):
+        return float(bytes(value))
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def _typed(kind: Any, value: Any) -> Any:
