@@ -142,7 +142,7 @@ from starlette.concurrency import run_in_threadpool
 from deconflict.api.deps import Services
 from deconflict.api.problems import error_response, validation_problems
 from deconflict.api.rates import RateLimiter
-from deconflict.api.schemas.alerts import AlertOut
+from deconflict.api.schemas.alerts import alerts_json
 from deconflict.api.schemas.conflicts import ConflictOut
 from deconflict.api.schemas.disclosures import DisclosureOut
 from deconflict.api.schemas.incidents import IncidentCommentOut, IncidentOut
@@ -370,10 +370,9 @@ def _with_id(event: Event, frame: dict[str, Any], ids: PublicIds) -> dict[str, A
 def _alert_frames(batch: AlertBatch, services: Services) -> list[dict[str, Any]]:
     """The ``alerts`` frames of ``batch``: its changes in order, :data:`MAX_ALERTS_PER_FRAME` at most each."""
     ids = services.public_ids
-    changes = [
-        {"state": str(notice.state), **AlertOut.of(notice.alert, ids).model_dump(mode="json")}
-        for notice in batch.changes
-    ]
+    notices = batch.changes
+    shown = alerts_json([notice.alert for notice in notices], ids)
+    changes = [{"state": notice.state.value, **alert} for notice, alert in zip(notices, shown, strict=True)]
     time = format_time(batch.time_s)
     starts = range(0, len(changes), MAX_ALERTS_PER_FRAME)
     return [
