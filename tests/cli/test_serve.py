@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import urllib.request
+import weakref
 from pathlib import Path
 
 from deconflict.cli import main
+from deconflict.cli.serve import YOUNG_OBJECTS, tune_collector
 from tests.cli.conftest import run_cli
 from tests.servers import call_api, serve_process
 
@@ -64,3 +67,24 @@ def test_a_second_server_and_a_restore_are_refused_while_a_server_runs(tmp_path:
         assert restore.stderr.strip() == (
             f"error: {db}: a running server holds this database (lock {db}.lock); stop it first"
         )
+
+
+def test_the_server_collects_its_youngest_objects_less_often_and_still_collects_cycles() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_threshold() == (YOUNG_OBJECTS, before[1], before[2])
+        assert gc.get_freeze_count() > 0  # what was built before serving is left out of collections
+
+        class Node:
+            other: Node | None = None
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
