@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from deconflict.channel import public_ids
 from deconflict.channel.public_ids import MAX_PUBLIC_ID, NO_ROW, IdKind, PublicIds
 
 IDS = PublicIds(bytes(range(32)))
@@ -65,3 +67,17 @@ def test_refs_a_party_reads_name_public_ids() -> None:
     assert IDS.ref("message:5") == f"message:{IDS.public(IdKind.MESSAGE, 5)}"
     for other in ("sweep:5 aircraft", "op-b/v1", "", "conflict:", "a-"):
         assert IDS.ref(other) == other
+
+
+def test_ids_worked_out_again_are_remembered_the_same_and_the_memory_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(public_ids, "_REMEMBERED", 100)
+    ids, fresh = PublicIds(bytes(range(32))), PublicIds(bytes(range(32)))
+    first = [ids.public(kind, row) for kind in IdKind for row in range(1, 60)]
+    again = [ids.public(kind, row) for kind in IdKind for row in range(1, 60)]
+    assert first == again == [fresh.public(kind, row) for kind in IdKind for row in range(1, 60)]
+    assert 0 < len(ids._known) <= 100
+    assert ids == fresh  # what it remembers is no part of its value
+    with pytest.raises(ValueError, match="outside 1 to"):
+        ids.public(IdKind.ALERT, 0)
