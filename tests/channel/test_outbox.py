@@ -155,6 +155,18 @@ def test_odd_numbers_come_back_as_they_were_stored() -> None:
     assert decode_subject(EventKind.MESSAGE, encode_subject(big)) == big
 
 
+def test_subclasses_of_text_and_numbers_are_stored_as_their_values() -> None:
+    class Text(str):
+        pass
+
+    class Count(int):
+        pass
+
+    params = {"code": Text("x"), "n": Count(3), "flag": True}
+    message = dataclasses.replace(_MESSAGE, content=dataclasses.replace(_MESSAGE.content, params=params))
+    assert '"params":{"code":"x","n":3,"flag":true}' in encode_subject(message)
+
+
 @pytest.fixture
 def storage(storage_backend: Backend) -> Iterator[Storage]:
     with storage_backend.open() as opened:

@@ -101,6 +101,10 @@ def _converter(kind: type) -> Callable[[Any], Any]:
         return _enum_value
     if issubclass(kind, float):
         return _float_of
+    if issubclass(kind, str):
+        return str  # msgspec takes no subclass of str or int but enums (json.dumps took them)
+    if issubclass(kind, int) and kind is not bool:
+        return int
     if issubclass(kind, tuple | list):
         return _items
     if issubclass(kind, Mapping):
@@ -132,7 +136,7 @@ def encode_subject(subject: EventSubject) -> str:
     plain = _plain(subject)
     try:
         return _ENCODER.encode(plain).decode()
-    except UnicodeEncodeError:  # a lone surrogate: stored (or refused) as it was before msgspec
+    except (TypeError, UnicodeEncodeError):  # a lone surrogate, a type of its own: as json.dumps does
         return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, default=_raw_number)
 
 
