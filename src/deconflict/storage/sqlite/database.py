@@ -6,8 +6,8 @@ with :meth:`Database.transaction`: the message store's change and the audit
 entry recording it commit together or not at all. Transactions nest: an inner
 one (a store's own block run inside a caller's) becomes a savepoint of the
 outer one. Under concurrent writers, transactions share commits (group commit,
-see :class:`Database`): one ``fsync`` for many, each writer still told only
-once its changes are durable.
+see :mod:`deconflict.storage.group_commit`): one ``fsync`` for many, each
+writer still told only once its changes are durable.
 
 :class:`~deconflict.storage.sqlite.storage.SQLiteStorage` opens one
 :class:`Database` and gives it to every store (``deconflict.storage.open_storage``).
@@ -17,65 +17,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
+from deconflict.storage.group_commit import GroupCommit
 from deconflict.storage.sqlite.connection import WalCheckpointer, connect, connect_reader
 from deconflict.storage.sqlite.migrations import migrate
 
 __all__ = ["Database", "DatabaseStore", "GroupCommitError"]
-
-
-@dataclass
-class _Group:
-    """One group commit: the transaction that several threads' changes share, until it commits."""
-
-    started_s: float
-    holders: int = 0
-    done: bool = False
-    error: BaseException | None = None
-
-
-class _GroupCommitLock:
-    """The lock of a :class:`Database`, whose last release ends the open group commit.
-
-    Reentrant. It counts the threads queued for it, so the holder leaving can
-    tell whether someone will come after it to commit the group (see
-    :class:`Database`).
-    """
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-        self._lock = threading.RLock()
-        self._holds = 0  # the holder's nesting: touched only by the thread holding _lock
-        self._queued = 0
-        self._queued_lock = threading.Lock()
-
-    def __enter__(self) -> Self:
-        with self._queued_lock:
-            self._queued += 1
-        self._lock.acquire()
-        with self._queued_lock:
-            self._queued -= 1
-        self._holds += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        group = None
-        try:
-            if self._holds == 1:
-                with self._queued_lock:
-                    queued = self._queued
-                group = self._database._leave_group(queued)
-        finally:
-            self._holds -= 1
-            self._lock.release()
-        if group is not None:
-            self._database._wait_for(group)
 
 
 class GroupCommitError(sqlite3.OperationalError):
@@ -102,16 +53,16 @@ class Database:
     outside :meth:`transaction` commit one by one (autocommit). ``close`` is
     reference-counted: each :meth:`acquire` needs one more ``close``.
 
-    Group commit: a transaction from a thread that finds others queued for the
-    lock is not committed at once; it leaves its changes in a group
-    transaction (as a released savepoint) that the next holder joins, and the
-    holder that finds nobody queued (or the group older than ``group_max_s``)
-    commits the group: one ``COMMIT``, one ``fsync``, for all of them. Every
-    thread that held the lock while a group was open (writers, and readers,
-    which may have read its changes) waits until that group is committed
-    before it goes on, and fails with :class:`GroupCommitError` if the commit
-    fails; so nothing anyone was told is stored can be lost. A lone writer
-    commits at once, as without groups.
+    Group commit (:mod:`deconflict.storage.group_commit`): a transaction from
+    a thread that finds others queued for the lock is not committed at once;
+    it leaves its changes in a group transaction (as a released savepoint)
+    that the next holder joins, and the holder that finds nobody queued (or
+    the group older than ``group_max_s``) commits the group: one ``COMMIT``,
+    one ``fsync``, for all of them. Every thread that held the lock while a
+    group was open (writers, and readers, which may have read its changes)
+    waits until that group is committed before it goes on, and fails with
+    :class:`GroupCommitError` if the commit fails; so nothing anyone was told
+    is stored can be lost. A lone writer commits at once, as without groups.
     """
 
     def __init__(
@@ -119,13 +70,10 @@ class Database:
     ) -> None:
         self.path = str(path)
         self.connection: sqlite3.Connection = connect(self.path)
-        self.lock = _GroupCommitLock(self)
-        self.group_max_s = group_max_s
+        self._groups = GroupCommit(_SQLiteStatements(self), group_max_s)
+        self.lock = self._groups.lock
         self._depth = 0
         self._users = 1
-        self._group: _Group | None = None
-        self._after_commit: list[Callable[[], None]] = []
-        self._committed = threading.Condition()
         self._checkpointer: WalCheckpointer | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
@@ -152,7 +100,7 @@ class Database:
             if self._users == 0:
                 if self._checkpointer is not None:
                     self._checkpointer.stop()
-                self._commit_group()
+                self._groups.commit()
                 self.connection.close()
                 with self._reader_lock:
                     if self._reader is not None:
@@ -192,10 +140,7 @@ class Database:
         It is dropped if what was done before it is rolled back (its savepoint, or a failed commit).
         """
         with self.lock:
-            if self._group is None:
-                callback()
-            else:
-                self._after_commit.append(callback)
+            self._groups.after_commit(callback)
 
     def awaits_commit(self, callback: Callable[[], None]) -> bool:
         """Whether ``callback`` (given to :meth:`after_commit`) still waits for a commit.
@@ -203,7 +148,7 @@ class Database:
         ``False`` once it ran, or once what was done before it was rolled back.
         """
         with self.lock:
-            return any(c is callback for c in self._after_commit)
+            return self._groups.awaits_commit(callback)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -217,67 +162,43 @@ class Database:
         with self.lock:
             db = self.connection
             depth = self._depth
-            if depth == 0 and self._group is None:
-                db.execute("BEGIN IMMEDIATE")
-                self._group = _Group(time.monotonic())
+            if depth == 0:
+                self._groups.join()
             db.execute(f"SAVEPOINT nested_{depth}")
             self._depth = depth + 1
-            pending = len(self._after_commit)
+            pending = self._groups.callbacks
             try:
                 yield db
             except BaseException:
                 self._depth = depth
-                del self._after_commit[pending:]
+                self._groups.drop_callbacks(pending)
                 db.execute(f"ROLLBACK TO nested_{depth}")
                 db.execute(f"RELEASE nested_{depth}")
                 raise
             self._depth = depth
             db.execute(f"RELEASE nested_{depth}")
 
-    def _leave_group(self, queued: int) -> _Group | None:
-        """At the lock's last release: commit the open group, or leave it to the next holder.
 
-        Returns the group to wait for, or ``None`` (no group, or committed here).
-        """
-        group = self._group
-        if group is None:
-            return None
-        group.holders += 1
-        if queued == 0 or time.monotonic() - group.started_s >= self.group_max_s:
-            self._commit_group()
-            return None
-        return group
+class _SQLiteStatements:
+    """How a :class:`Database` begins and commits a group: ``BEGIN IMMEDIATE``, ``COMMIT``."""
 
-    def _commit_group(self) -> None:
-        """Commit the open group, if any (the caller holds the lock); wake those waiting for it."""
-        group = self._group
-        if group is None:
-            return
-        self._group = None
-        callbacks, self._after_commit = self._after_commit, []
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def begin(self) -> None:
+        self._database.connection.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        connection = self._database.connection  # looked up now: tests swap it for one whose COMMIT fails
         try:
-            self.connection.execute("COMMIT")
-        except BaseException as exc:
-            group.error = exc
-            if self.connection.in_transaction:
-                self.connection.execute("ROLLBACK")
-            raise GroupCommitError(f"{self.path}: commit failed, nothing of it was stored: {exc}") from exc
-        else:
-            for callback in callbacks:
-                callback()
-        finally:
-            with self._committed:
-                group.done = True
-                self._committed.notify_all()
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
 
-    def _wait_for(self, group: _Group) -> None:
-        """Block until ``group`` is committed; raise if its commit failed."""
-        with self._committed:
-            self._committed.wait_for(lambda: group.done)
-        if group.error is not None:
-            raise GroupCommitError(
-                f"{self.path}: commit failed, nothing of it was stored: {group.error}"
-            ) from group.error
+    def failure(self, error: BaseException) -> Exception:
+        return GroupCommitError(f"{self._database.path}: commit failed, nothing of it was stored: {error}")
 
 
 class DatabaseStore:
