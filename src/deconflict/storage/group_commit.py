@@ -177,25 +177,32 @@ class GroupCommit:
         ------
         Exception
             The backend's :meth:`GroupStatements.failure` when the commit fails
-            (then nothing of the group was stored and no callback runs).
+            (then nothing of the group was stored and no callback runs); else
+            the first error a callback raised, once every callback has run.
         """
         group = self._group
         if group is None:
             return
         self._group = None
         callbacks, self._after_commit = self._after_commit, []
+        raised: BaseException | None = None
         try:
             self.statements.commit()
         except BaseException as exc:
             group.error = exc
             raise self.statements.failure(exc) from exc
         else:
-            for callback in callbacks:
-                callback()
+            for callback in callbacks:  # each writer's, whatever another's raised
+                try:
+                    callback()
+                except BaseException as exc:
+                    raised = raised or exc
         finally:
             with self._committed:
                 group.done = True
                 self._committed.notify_all()
+        if raised is not None:
+            raise raised
 
     def wait_for(self, group: Group) -> None:
         """Block until ``group`` is committed; raise the backend's failure if its commit failed."""

@@ -8,10 +8,23 @@ entry recording it commit together or not at all, and an inner block is a
 savepoint of the outer one.
 
 Writers are serialised, as SQLite's ``BEGIN IMMEDIATE`` serialises them: each
-outermost transaction first takes one transaction-scoped advisory lock, so what
-it reads (an operation's version, the audit chain's head, the candidates of a
-filing) cannot change under it before it commits, whichever process or node
-runs it. Statements outside a transaction run in autocommit, one by one.
+transaction first takes one transaction-scoped advisory lock
+(:data:`WRITER_LOCK`), so what it reads (an operation's version, the audit
+chain's head, the candidates of a filing) cannot change under it before it
+commits, whichever process or node runs it. Statements outside a transaction
+run in autocommit, one by one.
+
+Concurrent writers of one process share transactions and their commits (group
+commit, :mod:`deconflict.storage.group_commit`, as on SQLite): a node-local
+lock stands in front of the outermost write transactions; the first writer of
+a group takes a pooled connection, begins, and takes the advisory lock once;
+each writer's block is a savepoint on that connection; a writer that ends
+while others are queued for the node-local lock leaves its changes to the
+next, and the last (or the one finding the group older than ``group_max_s``)
+commits them all with one ``COMMIT``, one flush of the WAL, which is what
+bounds the cluster's durable writes (they go one group at a time). Nobody
+returns before the commit that holds its changes: a failed commit gives every
+writer of the group :class:`~deconflict.errors.StorageUnavailableError`.
 
 A database that cannot be reached fails fast and recovers by itself: a caller
 waits at most ``timeout_s`` for a connection, then gets
@@ -36,10 +49,12 @@ from typing import Any, Self
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from deconflict.errors import DeconflictError, StorageUnavailableError
+from deconflict.storage.group_commit import GroupCommit
 from deconflict.storage.postgres.migrations import migrate
 
 __all__ = ["WRITER_LOCK", "Connection", "Database", "DatabaseStore", "display_url"]
@@ -68,10 +83,6 @@ def display_url(url: str) -> str:
 
 class _Local(threading.local):
     connection: Connection | None = None
-    after_commit: list[Callable[[], None]]
-
-    def __init__(self) -> None:
-        self.after_commit = []
 
 
 class Database:
@@ -87,17 +98,31 @@ class Database:
         How long a caller waits for a pooled connection (then
         :class:`~deconflict.errors.StorageUnavailableError`), a new connection for the
         server, and a failed reconnection before it starts again.
+    group_max_s
+        How long at most a group commit stays open for more writers of this
+        process to join (counted once it holds the writer lock).
 
     Notes
     -----
     ``close`` is reference-counted: each :meth:`acquire` needs one more ``close``.
+    :attr:`lock` is the node-local lock in front of the outermost write
+    transactions (see the module notes).
     """
 
-    def __init__(self, url: str, min_size: int = 1, max_size: int = 8, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        min_size: int = 1,
+        max_size: int = 8,
+        timeout_s: float = 5.0,
+        group_max_s: float = 0.005,
+    ) -> None:
         self.url = url
         self.where = display_url(url)
         self._local = _Local()
-        self._commit_order = threading.Lock()
+        self._statements = _PostgresStatements(self)
+        self._groups = GroupCommit(self._statements, group_max_s)
+        self.lock = self._groups.lock
         self._users = 1
         self._users_lock = threading.Lock()
         self.retry_after_s = max(1, math.ceil(timeout_s))
@@ -136,7 +161,11 @@ class Database:
             self._users -= 1
             last = self._users == 0
         if last:
-            self.pool.close()
+            try:
+                with self.lock:
+                    self._groups.commit()
+            finally:
+                self.pool.close()
 
     @property
     def in_transaction(self) -> bool:
@@ -160,11 +189,15 @@ class Database:
                 self.retry_after_s,
             ) from exc
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().split("\n", 1)[0] or type(exc).__name__
-            raise StorageUnavailableError(
-                f"database {self.where}: unavailable ({reason}); try again in {self.retry_after_s} s",
-                self.retry_after_s,
-            ) from exc
+            raise self.unavailable(exc) from exc
+
+    def unavailable(self, error: BaseException, what: str = "") -> StorageUnavailableError:
+        """The :class:`~deconflict.errors.StorageUnavailableError` for ``error`` (``what`` failed)."""
+        reason = str(error).strip().split("\n", 1)[0] or type(error).__name__
+        return StorageUnavailableError(
+            f"database {self.where}: unavailable ({what}{reason}); try again in {self.retry_after_s} s",
+            self.retry_after_s,
+        )
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -187,61 +220,103 @@ class Database:
         """Run ``callback`` once the calling thread's open transaction commits (at once outside one).
 
         It is dropped if what was done before it is rolled back. The callbacks of this
-        process's transactions run in the order the transactions committed (the next
-        writer waits for them, so they must be quick and never open a transaction).
+        process's transactions run in the order the transactions committed, by the thread
+        that commits their group (the next group waits for them, so they must be quick and
+        never open a transaction).
         """
         if self._local.connection is None:
             callback()
         else:
-            self._local.after_commit.append(callback)
+            self._groups.after_commit(callback)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction holding the writer lock, or a savepoint inside the thread's open one.
 
-        Commits when the outermost block ends without error; rolls back (to the
-        savepoint, for an inner block) when it raises.
+        The outermost block of a thread joins this process's open group transaction
+        (or begins one and takes the writer lock) as a savepoint, and returns once the
+        group that holds its changes has committed (see the module notes). A block
+        that raises rolls back to its savepoint: the others' changes are not touched.
 
         Raises
         ------
         StorageUnavailableError
-            The database cannot be reached (see :meth:`available`): nothing was
-            committed, unless the connection broke during the commit itself.
+            The database cannot be reached (see :meth:`available`), or the commit of
+            the group failed: nothing of it was committed, unless the connection broke
+            during the ``COMMIT`` itself.
         """
         local = self._local
         current = local.connection
         if current is not None:
-            pending = len(local.after_commit)
+            pending = self._groups.callbacks
             try:
                 with self.available(), current.transaction():
                     yield current
             except BaseException:
-                del local.after_commit[pending:]
+                self._groups.drop_callbacks(pending)
                 raise
             return
-        callbacks: list[Callable[[], None]] = []
-        ordered = False
+        with self.lock:
+            with self.available():
+                self._groups.join()
+            connection = self._statements.connection
+            assert connection is not None
+            local.connection = connection
+            pending = self._groups.callbacks
+            try:
+                with self.available(), connection.transaction():
+                    yield connection
+            except BaseException:
+                self._groups.drop_callbacks(pending)
+                raise
+            finally:
+                local.connection = None
+                if connection.broken or connection.info.transaction_status != TransactionStatus.INTRANS:
+                    self._groups.end_now()  # a broken connection or a failed transaction: nobody may join
+
+
+class _PostgresStatements:
+    """How a :class:`Database` begins and commits a group: a pooled connection, ``BEGIN``, the writer
+    lock; ``COMMIT``, the connection back to the pool."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.connection: Connection | None = None
+
+    def begin(self) -> None:
+        connection = self._database.pool.getconn()
         try:
-            with self.available(), self.pool.connection() as connection:
-                local.connection = connection
-                local.after_commit = []
-                try:
-                    with connection.transaction():
-                        connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-                        # Held from the writer lock until this commit's callbacks have run: this
-                        # node's commits call them back in the order they committed.
-                        self._commit_order.acquire()
-                        ordered = True
-                        yield connection
-                    callbacks = local.after_commit
-                finally:
-                    local.connection = None
-                    local.after_commit = []
-            for callback in callbacks:
-                callback()
+            connection.execute("BEGIN")
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        except BaseException:
+            self._give_back(connection)
+            raise
+        self.connection = connection
+
+    def commit(self) -> None:
+        connection, self.connection = self.connection, None
+        assert connection is not None
+        try:
+            status = connection.info.transaction_status
+            if status != TransactionStatus.INTRANS:
+                # COMMIT would not fail on a transaction in error: PostgreSQL rolls it back silently.
+                raise psycopg.OperationalError(f"the transaction was {status.name.lower()}")
+            connection.execute("COMMIT")
         finally:
-            if ordered:
-                self._commit_order.release()
+            self._give_back(connection)
+
+    def failure(self, error: BaseException) -> Exception:
+        return self._database.unavailable(error, "the commit of a group of writers failed: ")
+
+    def _give_back(self, connection: Connection) -> None:
+        """Return ``connection`` to the pool, its transaction rolled back (the pool drops a broken one)."""
+        try:
+            if connection.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+                connection.execute("ROLLBACK")
+        except psycopg.Error:
+            pass  # broken: the pool discards it
+        finally:
+            self._database.pool.putconn(connection)
 
 
 class DatabaseStore:
