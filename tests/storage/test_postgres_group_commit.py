@@ -130,7 +130,7 @@ def test_a_raising_block_loses_only_its_own_changes_and_callbacks(database: Data
                 txids[name] = int(row["txid"])
                 db.execute(_PARTY_SQL, (name, name))
                 database.after_commit(lambda: called.append(name))
-                if name == "refused":
+                if "refused" in name:
                     raise ValueError(f"{name} changed its mind")
         except ValueError as exc:
             raised[name] = exc
@@ -138,11 +138,26 @@ def test_a_raising_block_loses_only_its_own_changes_and_callbacks(database: Data
     names = ["first", "refused", "last"]
     with database.lock:
         threads = _queue(database, names, write)
+        write("refused-opener")  # the group's first writer (no savepoint of its own): rolled back whole
+        assert not database.in_transaction
     _join(threads)
-    assert set(raised) == {"refused"}
+    assert set(raised) == {"refused", "refused-opener"}
     assert _stored(url) == {"first", "last"}
-    assert len(set(txids.values())) == 1  # the three were one group
+    assert len({txids[n] for n in names}) == 1  # the three queued were one group
     assert sorted(called) == ["first", "last"]
+    _write(database, "after")
+    assert _stored(url) == {"first", "last", "after"}
+
+
+def test_a_lone_writer_whose_block_raises_stores_nothing(database: Database, url: str) -> None:
+    with pytest.raises(ValueError, match="no"), database.transaction() as db:
+        db.execute(_PARTY_SQL, ("blue", "blue"))
+        with database.transaction() as inner:  # a store's own block: a savepoint
+            inner.execute(_PARTY_SQL, ("red", "red"))
+        raise ValueError("no")
+    assert _stored(url) == set()
+    _write(database, "green")
+    assert _stored(url) == {"green"}
 
 
 def test_a_group_whose_connection_is_cut_before_its_commit_fails_every_writer_and_stores_none(

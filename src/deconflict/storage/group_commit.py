@@ -45,14 +45,19 @@ class Group:
 
 
 class GroupStatements(Protocol):
-    """What a backend does to begin and commit a group's transaction, and what its writers get on failure."""
+    """What a backend does to begin, commit and roll back a group's transaction, and what its writers
+    get when the commit fails."""
 
     def begin(self) -> None:
         """Begin the group's transaction (on raising, none is left open)."""
         ...
 
     def commit(self) -> None:
-        """Commit the group's transaction; whether it succeeds or raises, none is left open."""
+        """Commit the group's transaction (on raising, :meth:`rollback` follows)."""
+        ...
+
+    def rollback(self) -> None:
+        """Roll the group's transaction back, if the connection still has one open."""
         ...
 
     def failure(self, error: BaseException) -> Exception:
@@ -131,6 +136,18 @@ class GroupCommit:
             self.statements.begin()
             self._group = Group(time.monotonic())
 
+    def abandon(self) -> None:
+        """Roll back the open group, which holds the changes of its holder alone (it began it, and
+        nobody left changes in it): a backend whose savepoints cost a round trip to the server
+        need not take one for the first writer of a group."""
+        group = self._group
+        if group is None:
+            return
+        assert group.holders == 0, "the group holds other writers' changes"
+        self._group = None
+        self._after_commit.clear()
+        self.statements.rollback()
+
     def end_now(self) -> None:
         """Commit the open group when its holder leaves, whoever is queued (it can take nobody more)."""
         if self._group is not None:
@@ -190,6 +207,7 @@ class GroupCommit:
             self.statements.commit()
         except BaseException as exc:
             group.error = exc
+            self.statements.rollback()
             raise self.statements.failure(exc) from exc
         else:
             for callback in callbacks:  # each writer's, whatever another's raised

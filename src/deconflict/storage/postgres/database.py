@@ -41,6 +41,7 @@ within seconds of the server (psycopg's default keeps backing off for minutes).
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ from contextlib import contextmanager
 from typing import Any, Self
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
@@ -123,6 +125,7 @@ class Database:
         self._statements = _PostgresStatements(self)
         self._groups = GroupCommit(self._statements, group_max_s)
         self.lock = self._groups.lock
+        self._savepoints = itertools.count()
         self._users = 1
         self._users_lock = threading.Lock()
         self.retry_after_s = max(1, math.ceil(timeout_s))
@@ -257,27 +260,50 @@ class Database:
                 raise
             return
         with self.lock:
+            first = not self._groups.is_open
             with self.available():
                 self._groups.join()
             connection = self._statements.connection
             assert connection is not None
+            # Every round trip inside the group holds the writer lock of the whole cluster, so
+            # they are counted: the first writer of a group takes no savepoint (when its block
+            # raises, the transaction holds its changes alone and is rolled back whole), a
+            # joining writer one, never released (COMMIT commits them all; a later writer's
+            # ROLLBACK TO its own leaves them be).
+            savepoint = None if first else sql.Identifier(f"writer_{next(self._savepoints)}")
             local.connection = connection
             pending = self._groups.callbacks
             try:
-                with self.available(), connection.transaction():
+                with self.available():
+                    if savepoint is not None:
+                        connection.execute(sql.SQL("SAVEPOINT {}").format(savepoint))
                     yield connection
             except BaseException:
-                self._groups.drop_callbacks(pending)
+                local.connection = None
+                if savepoint is None:
+                    self._groups.abandon()
+                else:
+                    self._groups.drop_callbacks(pending)
+                    self._roll_back_to(connection, savepoint)
                 raise
             finally:
                 local.connection = None
-                if connection.broken or connection.info.transaction_status != TransactionStatus.INTRANS:
-                    self._groups.end_now()  # a broken connection or a failed transaction: nobody may join
+            if connection.broken or connection.info.transaction_status != TransactionStatus.INTRANS:
+                self._groups.end_now()  # a broken connection or a failed transaction: nobody may join
+
+    def _roll_back_to(self, connection: Connection, savepoint: sql.Identifier) -> None:
+        """Undo a joining writer's changes; a group whose connection cannot is ended (it fails)."""
+        try:
+            connection.execute(sql.SQL("ROLLBACK TO SAVEPOINT {}").format(savepoint))
+        except psycopg.Error:
+            self._groups.end_now()
 
 
 class _PostgresStatements:
-    """How a :class:`Database` begins and commits a group: a pooled connection, ``BEGIN``, the writer
-    lock; ``COMMIT``, the connection back to the pool."""
+    """How a :class:`Database` begins, commits and rolls back a group: a pooled connection, ``BEGIN``
+    and the writer lock (one round trip); ``COMMIT`` or ``ROLLBACK``, the connection back to the pool."""
+
+    _BEGIN = sql.SQL("BEGIN; SELECT pg_advisory_xact_lock({})").format(sql.Literal(WRITER_LOCK))
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -286,23 +312,26 @@ class _PostgresStatements:
     def begin(self) -> None:
         connection = self._database.pool.getconn()
         try:
-            connection.execute("BEGIN")
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+            connection.execute(self._BEGIN)
         except BaseException:
             self._give_back(connection)
             raise
         self.connection = connection
 
     def commit(self) -> None:
-        connection, self.connection = self.connection, None
+        connection = self.connection
         assert connection is not None
-        try:
-            status = connection.info.transaction_status
-            if status != TransactionStatus.INTRANS:
-                # COMMIT would not fail on a transaction in error: PostgreSQL rolls it back silently.
-                raise psycopg.OperationalError(f"the transaction was {status.name.lower()}")
-            connection.execute("COMMIT")
-        finally:
+        status = connection.info.transaction_status
+        if status != TransactionStatus.INTRANS:
+            # COMMIT would not fail on a transaction in error: PostgreSQL rolls it back silently.
+            raise psycopg.OperationalError(f"the transaction was {status.name.lower()}")
+        connection.execute("COMMIT")
+        self.connection = None
+        self._database.pool.putconn(connection)
+
+    def rollback(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
             self._give_back(connection)
 
     def failure(self, error: BaseException) -> Exception:
