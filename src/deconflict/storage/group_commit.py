@@ -4,22 +4,25 @@ Both backends' ``Database`` classes keep a :class:`GroupCommit`: the lock in
 front of their write transactions (:class:`GroupCommitLock`, which counts the
 threads queued for it), the group transaction that is open, and the callbacks
 that wait for its commit. What differs between the backends, the statements
-that begin and commit a transaction and the error a failed commit gives, is
-theirs (:class:`GroupStatements`).
+that begin, commit and roll back a transaction and the error a failed commit
+gives, is theirs (:class:`GroupStatements`).
 
 A writer whose transaction ends while other threads are queued for the lock
-does not commit: it leaves its changes in the open group (each writer's block
-is a savepoint of it, released) and the next holder joins. The holder that
-finds nobody queued, or the group older than ``max_age_s`` (counted from its
-``BEGIN``'s return: time spent waiting for another process's lock does not age
-it), or the group spoiled (:meth:`GroupCommit.end_now`), commits the group:
-one commit, one flush to disk, for all of them. Every thread that held the
-lock while a group was open waits until that group is committed before it goes
-on, and fails with the backend's error if the commit fails; so nothing anyone
-was told is stored can be lost. The callbacks given to :meth:`GroupCommit.after_commit`
-run once the group commits, by the thread that commits it, in the order they
-were given (the order the writers' changes commit in), before the lock passes
-on. A lone writer commits at once, as without groups.
+does not commit: it leaves its changes in the open group and the next holder
+joins. A block that raises undoes its own changes alone: each writer's block
+runs in a savepoint, or, for a backend whose savepoints cost a round trip, the
+group's first writer runs without one and :meth:`GroupCommit.abandon` rolls
+the group back whole. The holder that finds nobody queued, or the group older
+than ``max_age_s`` (counted from its ``BEGIN``'s return: time spent waiting for
+another process's lock does not age it), or the group spoiled
+(:meth:`GroupCommit.end_now`), commits the group: one commit, one flush to
+disk, for all of them. Every thread that held the lock while a group was open
+waits until that group is committed before it goes on, and fails with the
+backend's error if the commit fails; so nothing anyone was told is stored can
+be lost. The callbacks given to :meth:`GroupCommit.after_commit` run once the
+group commits, by the thread that commits it, in the order they were given
+(the order the writers' changes commit in), before the lock passes on. A lone
+writer commits at once, as without groups.
 """
 
 from __future__ import annotations

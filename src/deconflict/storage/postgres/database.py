@@ -18,7 +18,8 @@ Concurrent writers of one process share transactions and their commits (group
 commit, :mod:`deconflict.storage.group_commit`, as on SQLite): a node-local
 lock stands in front of the outermost write transactions; the first writer of
 a group takes a pooled connection, begins, and takes the advisory lock once;
-each writer's block is a savepoint on that connection; a writer that ends
+each writer who joins it runs its block in a savepoint on that connection (a
+block that raises rolls back its own changes alone); a writer that ends
 while others are queued for the node-local lock leaves its changes to the
 next, and the last (or the one finding the group older than ``group_max_s``)
 commits them all with one ``COMMIT``, one flush of the WAL, which is what
