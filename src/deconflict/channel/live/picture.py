@@ -27,6 +27,7 @@ from deconflict.channel.live.settings import LiveSettings
 from deconflict.channel.live.tracks import (
     COLUMNS,
     Aircraft,
+    AircraftSlots,
     ForeignTrack,
     Intake,
     OwnTrack,
@@ -411,7 +412,7 @@ class LivePicture:
         entered: list[tuple[str, ...]],
         states: States,
         slots: Int,
-        names: list[Aircraft | None],
+        names: AircraftSlots,
         now_s: float,
     ) -> tuple[
         tuple[NonConformance, ...],
@@ -671,7 +672,7 @@ def _alerts_seen(
     states: States,
     withheld: dict[int, Withheld],
     slots: Int,
-    names: list[Aircraft | None],
+    names: AircraftSlots,
     warning_s: float,
 ) -> SeenAlerts:
     """The cycle's pairs in conflict as columns, each pair in the :class:`Alert` order (``a < b``)."""
@@ -703,9 +704,7 @@ def _alerts_seen(
     )
 
 
-def _in_order(
-    ra: Int, rb: Int, slots: Int, names: list[Aircraft | None]
-) -> tuple[Int, Int, Objects, Objects]:
+def _in_order(ra: Int, rb: Int, slots: Int, names: AircraftSlots) -> tuple[Int, Int, Objects, Objects]:
     """Pairs of rows put in their aircraft's (party, id) order: the rows and the aircraft of each side."""
     rows = np.unique(np.concatenate([ra, rb]))
     aircraft: list[Aircraft] = []
@@ -732,7 +731,7 @@ def _incidents_seen(
     states: States,
     withheld: dict[int, Withheld],
     slots: Int,
-    names: list[Aircraft | None],
+    names: AircraftSlots,
 ) -> SeenIncidents:
     """The cycle's pairs in loss as columns, each pair in the :class:`Incident` order (``a < b``)."""
     from deconflict.geometry.geodesy import midpoints
@@ -764,7 +763,7 @@ def _unvouched_meetings(
     codes: Int,
     n_parties: int,
     slots: Int,
-    names: list[Aircraft | None],
+    names: AircraftSlots,
 ) -> list[Meeting]:
     """The alerts' aircraft that do not vouch, once per other party met: who met whom."""
     ca, cb = pairs.ca, pairs.cb

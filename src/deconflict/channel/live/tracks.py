@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ __all__ = [
     "COLUMNS",
     "TRAIL_STEP_S",
     "Aircraft",
+    "AircraftSlots",
     "ForeignTrack",
     "FreshStates",
     "Intake",
@@ -210,6 +211,53 @@ Pair = tuple[Aircraft, Aircraft]
 """Two aircraft of two parties, in order (``a < b``)."""
 
 
+class AircraftSlots:
+    """Each slot's aircraft (``None`` when free), read by slot as :class:`Aircraft`.
+
+    Held as plain ``(party, id)`` tuples and made into an :class:`Aircraft`
+    when read: the garbage collector stops tracking a tuple of strings, so
+    the table's aircraft add nothing to its full collections (an object
+    each, 100,000 aircraft added 100,000 objects to every one, walked with
+    the interpreter held).
+
+    Examples
+    --------
+    >>> slots = AircraftSlots()
+    >>> slots.append("blue", "A1"), slots[0], len(slots)
+    (0, Aircraft(party='blue', id='A1'), 1)
+    >>> slots.free(0); list(slots)
+    [None]
+    """
+
+    __slots__ = ("_names",)
+
+    def __init__(self) -> None:
+        self._names: list[tuple[str, str] | None] = []
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, slot: int) -> Aircraft | None:
+        name = self._names[slot]
+        return None if name is None else Aircraft(*name)
+
+    def __iter__(self) -> Iterator[Aircraft | None]:
+        return (None if name is None else Aircraft(*name) for name in self._names)
+
+    def append(self, party: str, aircraft_id: str) -> int:
+        """A new slot for the aircraft; its number."""
+        self._names.append((party, aircraft_id))
+        return len(self._names) - 1
+
+    def put(self, slot: int, party: str, aircraft_id: str) -> None:
+        """The aircraft in the free ``slot``."""
+        self._names[slot] = (party, aircraft_id)
+
+    def free(self, slot: int) -> None:
+        """``slot`` holds no aircraft any more."""
+        self._names[slot] = None
+
+
 @dataclass(frozen=True, eq=False)
 class FreshStates:
     """The aircraft whose latest state is fresh at a cycle: their slots, columns and track ages.
@@ -269,7 +317,7 @@ class TrackTable:
     party_code, used
         Per slot: the party's code (:attr:`codes`), and whether it holds a state.
     aircraft, callsigns
-        Per slot: the aircraft (``None`` when free) and its latest callsign.
+        Per slot: the aircraft (``None`` when free; :class:`AircraftSlots`) and its latest callsign.
     restarting
         The slots whose track restarts at their next good state (after a refused one).
     slots, codes
@@ -287,7 +335,7 @@ class TrackTable:
         self.columns: dict[str, Float] = {name: np.zeros(0) for name in (*COLUMNS, *_GATE_COLUMNS)}
         self.party_code: Int = np.zeros(0, dtype=np.int64)
         self.used = np.zeros(0, dtype=bool)
-        self.aircraft: list[Aircraft | None] = []
+        self.aircraft = AircraftSlots()
         self.callsigns: list[str] = []
         self.restarting: set[int] = set()
         self._free: list[int] = []
@@ -310,7 +358,7 @@ class TrackTable:
             return found
         if self._free:
             slot = self._free.pop()
-            self.aircraft[slot] = Aircraft(party, aircraft_id)
+            self.aircraft.put(slot, party, aircraft_id)
             self.callsigns[slot] = ""
         else:
             slot = len(self.aircraft)
@@ -329,7 +377,7 @@ class TrackTable:
                 grown = np.zeros(capacity, dtype=bool)
                 grown[: self.used.size] = self.used
                 self.used = grown
-            self.aircraft.append(Aircraft(party, aircraft_id))
+            self.aircraft.append(party, aircraft_id)
             self.callsigns.append("")
         code = self.codes.setdefault(party, len(self.codes))
         self.columns["trail_s"][slot] = np.nan  # no trail point yet
@@ -522,7 +570,7 @@ class TrackTable:
             aircraft = self.aircraft[slot]
             assert aircraft is not None
             del self.slots[aircraft.party][aircraft.id]
-            self.aircraft[slot] = None
+            self.aircraft.free(slot)
             self.used[slot] = False
             self.restarting.discard(slot)
             self.trail_count[slot] = 0
