@@ -8,8 +8,10 @@ import urllib.request
 import weakref
 from pathlib import Path
 
+import pytest
+
 from deconflict.cli import main
-from deconflict.cli.serve import YOUNG_OBJECTS, tune_collector
+from deconflict.cli.serve import YOUNG_OBJECTS, load_detector, tune_collector
 from tests.cli.conftest import run_cli
 from tests.servers import call_api, serve_process
 
@@ -88,3 +90,20 @@ def test_the_server_collects_its_youngest_objects_less_often_and_still_collects_
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_the_detector_is_loaded_after_start_up_is_frozen_and_frozen_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The kernels' typing objects, made at the first cycle, stayed in every full collection.
+    import deconflict.tactical
+
+    loaded: list[int] = []
+    monkeypatch.setattr(deconflict.tactical, "warm_up", lambda: loaded.append(gc.get_freeze_count()))
+    before = gc.get_freeze_count()
+    try:
+        load_detector().join(timeout=30)
+        assert loaded == [before]
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
