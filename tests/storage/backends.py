@@ -7,10 +7,14 @@ on its fresh database, so a store test says what it does once and runs on both.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from deconflict.storage.group_commit import GroupCommitLock
 from deconflict.storage.sqlite.audit import SQLiteAuditLog
 from deconflict.storage.sqlite.blind import SQLiteBlindRelayStore
 from deconflict.storage.sqlite.conflict_states import SQLiteConflictStates
@@ -23,7 +27,7 @@ from deconflict.storage.sqlite.parties import SQLitePartyStore
 from deconflict.storage.sqlite.zones import SQLiteZoneStore
 from deconflict.units import AltitudeMargins
 
-__all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "empty_postgres"]
+__all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "empty_postgres", "queue_writers"]
 
 _KEPT_TABLES = ("schema_migrations", "spatial_ref_sys", "public_id_secret")  # made with the database
 
@@ -166,3 +170,17 @@ class PostgresBackend:
 
         with psycopg.connect(self.url, connect_timeout=10) as db:
             return [tuple(row) for row in db.execute(sql)]  # type: ignore[call-overload]
+
+
+def queue_writers(
+    lock: GroupCommitLock, names: list[str], work: Callable[[str], None]
+) -> list[threading.Thread]:
+    """Start one thread per name doing ``work(name)``; return once all are queued for the held ``lock``."""
+    threads = [threading.Thread(target=work, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10.0
+    while lock._queued < len(names):  # the lock counts who waits for it
+        assert time.monotonic() < deadline, "the writers never queued"
+        time.sleep(0.001)
+    return threads

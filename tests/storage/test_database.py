@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from deconflict.strategic.limits import Limits
 from deconflict.strategic.store import Store
 from tests.builders import T0_S, box, volume
 from tests.fakes import EventList
-from tests.storage.backends import Backend
+from tests.storage.backends import Backend, queue_writers
 
 _PARTY_SQL = "INSERT INTO parties (name, public_key_pem, token_sha256, created_s) VALUES (?, 'pem', ?, 0.0)"
 
@@ -201,20 +199,6 @@ def _stored(path: Path, name: str) -> bool:
         raw.close()
 
 
-def _queue_writers(
-    database: Database, names: list[str], work: Callable[[str], None]
-) -> list[threading.Thread]:
-    """Start one thread per name doing ``work(name)``; return once all are queued for the held lock."""
-    threads = [threading.Thread(target=work, args=(name,)) for name in names]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 10.0
-    while database.lock._queued < len(names):  # the lock counts who waits for it
-        assert time.monotonic() < deadline, "the writers never queued"
-        time.sleep(0.001)
-    return threads
-
-
 def test_queued_writers_share_one_commit_and_each_returns_durable(tmp_path: Path) -> None:
     path = tmp_path / "group.db"
     database = Database(path, group_max_s=60.0)
@@ -228,7 +212,7 @@ def test_queued_writers_share_one_commit_and_each_returns_durable(tmp_path: Path
 
     names = [f"writer-{i}" for i in range(8)]
     with database.lock:  # everyone queues behind the holder
-        threads = _queue_writers(database, names, write)
+        threads = queue_writers(database.lock, names, write)
         _insert_party(database, "holder")  # joins (opens) the group; the release leaves it to the queue
     for thread in threads:
         thread.join(timeout=10.0)
@@ -276,7 +260,7 @@ def test_a_failed_group_commit_fails_every_writer_and_stores_nothing(tmp_path: P
 
     names = [f"writer-{i}" for i in range(4)]
     with database.lock:
-        threads = _queue_writers(database, names, write)
+        threads = queue_writers(database.lock, names, write)
     for thread in threads:
         thread.join(timeout=10.0)
     assert set(failures) == set(names)

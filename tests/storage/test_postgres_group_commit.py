@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -25,7 +25,7 @@ from deconflict.channel.events import Event, EventKind
 from deconflict.errors import StorageUnavailableError
 from deconflict.storage.postgres.database import Database
 from deconflict.storage.postgres.events import PostgresEventOutbox
-from tests.storage.backends import empty_postgres
+from tests.storage.backends import empty_postgres, queue_writers
 
 _PARTY_SQL = "INSERT INTO parties (name, public_key_pem, token_sha256, created_s) VALUES (%s, 'pem', %s, 0.0)"
 
@@ -57,18 +57,6 @@ def _write(database: Database, name: str) -> int:
     return int(row["txid"])
 
 
-def _queue(database: Database, names: list[str], work: Callable[[str], None]) -> list[threading.Thread]:
-    """Start one thread per name doing ``work(name)``; return once all are queued for the held lock."""
-    threads = [threading.Thread(target=work, args=(name,)) for name in names]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 10.0
-    while database.lock._queued < len(names):  # the lock counts who waits for it
-        assert time.monotonic() < deadline, "the writers never queued"
-        time.sleep(0.001)
-    return threads
-
-
 def _ids(events: list[Event]) -> list[int]:
     return [int(e.id or 0) for e in events]
 
@@ -89,7 +77,7 @@ def test_queued_writers_share_one_transaction_and_each_returns_durable(database:
 
     names = [f"writer-{i}" for i in range(8)]
     with database.lock:  # everyone queues behind the holder
-        threads = _queue(database, names, write)
+        threads = queue_writers(database.lock, names, write)
     _join(threads)
     assert durable_on_return == dict.fromkeys(names, True)
     assert len(set(txids.values())) == 1  # eight writers, one transaction
@@ -137,7 +125,7 @@ def test_a_raising_block_loses_only_its_own_changes_and_callbacks(database: Data
 
     names = ["first", "refused", "last"]
     with database.lock:
-        threads = _queue(database, names, write)
+        threads = queue_writers(database.lock, names, write)
         write("refused-opener")  # the group's first writer (no savepoint of its own): rolled back whole
         assert not database.in_transaction
     _join(threads)
@@ -187,7 +175,7 @@ def test_a_group_whose_connection_is_cut_before_its_commit_fails_every_writer_an
 
     names = [f"writer-{i}" for i in range(4)]
     with database.lock:
-        threads = _queue(database, names, write)
+        threads = queue_writers(database.lock, names, write)
     _join(threads)
     assert (returned, set(failures)) == ([], set(names))
     assert "unavailable" in str(failures[names[0]]) and failures[names[0]].retry_after_s >= 1
