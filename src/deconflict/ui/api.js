@@ -1,5 +1,7 @@
 // The channel's REST API and its event WebSocket, as the page uses them.
 
+import { TRACKS_PREFIX, TracksDecoder } from "./tracks.js";
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(typeof detail === "string" ? detail : JSON.stringify(detail));
@@ -114,6 +116,8 @@ export class Api {
  * back-off, and reports its state ("connecting", "connected", "offline"). It
  * keeps the id of the last event it received and gives it back when it
  * reconnects (`last_event_id`), so the server sends every event it missed once.
+ * `tracks` frames (a large fleet's, megabytes each, no id) are decoded off the main thread
+ * (tracks.js) and given to `onEvent` when decoded; the others at once, in order.
  */
 export class EventStream {
   constructor({ token, lang, onEvent, onState, onRejected }) {
@@ -127,6 +131,7 @@ export class EventStream {
     this.delayMs = 1000;
     this.timer = null;
     this.lastEventId = null;
+    this.tracks = null; // the TracksDecoder, made with the first connection
   }
 
   start() {
@@ -147,6 +152,13 @@ export class EventStream {
       socket.send(JSON.stringify(auth));
     });
     socket.addEventListener("message", (event) => {
+      if (typeof event.data === "string" && event.data.startsWith(TRACKS_PREFIX)) {
+        this.tracks ??= new TracksDecoder(new URL("./tracks-worker.js", import.meta.url));
+        this.tracks.decode(event.data, (frame) => {
+          if (!this.stopped) this.onEvent(frame);
+        });
+        return;
+      }
       let frame;
       try {
         frame = JSON.parse(event.data);
@@ -193,6 +205,8 @@ export class EventStream {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.tracks?.stop();
+    this.tracks = null;
     const socket = this.socket;
     this.socket = null;
     if (socket) socket.close(1000);

@@ -164,7 +164,9 @@ export class Fleet {
     this.image = null; // the canvas's pixels, reused from one redraw to the next
     this.selectedId = null;
     this.alerted = new Set(); // own ids in alert: labelled first, drawn in the alert colour
-    this.updatedMs = 0; // how long the latest update took (main thread), for the benchmark
+    this.updatedMs = 0; // how long the latest update took (main thread, without its redraw)
+    this.redrawPending = null; // {updatedMs}: a redraw is asked for the next frame
+    this.onUpdated = null; // (updatedMs, redrawMs) after an update's redraw, for the benchmark
     this.reconciledMs = 0; // and the latest reconcile (after a pan, a zoom or an update)
     this.hover = L.tooltip({ direction: "top", offset: [0, -8] });
     this.hoverId = null;
@@ -265,7 +267,14 @@ export class Fleet {
     });
   }
 
-  /** Take the fleet's latest columns (null: none) and redraw. */
+  /**
+   * Take the fleet's latest columns (null: none): find the aircraft in view now, redraw at the
+   * next frame. The columns may carry their bounds (`bounds_deg`: [south, west, north, east], as
+   * tracks.js decodes them off the main thread) and the previous columns' very `id` array when
+   * the fleet is the same; else both are worked out here. The redraw waits for the next frame, a
+   * task of its own, so that an input that comes meanwhile is answered first; of updates that
+   * come before that frame, only the latest is drawn.
+   */
   update(own) {
     const started = performance.now();
     const before = this.columns;
@@ -276,21 +285,33 @@ export class Fleet {
     this.bounds = null;
     if (this.columns) {
       const c = this.columns;
-      let south = 90;
-      let north = -90;
-      let west = 180;
-      let east = -180;
-      for (let i = 0; i < c.id.length; i++) {
-        if (!same) this.rowOf.set(c.id[i], i);
-        south = Math.min(south, c.lat_deg[i]);
-        north = Math.max(north, c.lat_deg[i]);
-        west = Math.min(west, c.lon_deg[i]);
-        east = Math.max(east, c.lon_deg[i]);
-      }
+      if (!same) for (let i = 0; i < c.id.length; i++) this.rowOf.set(c.id[i], i);
+      const [south, west, north, east] = c.bounds_deg ?? boundsOf(c);
       this.bounds = L.latLngBounds([south, west], [north, east]);
     }
-    this.reconcile();
+    this.reconcile({ redraw: false });
     this.updatedMs = performance.now() - started;
+    this.redrawSoon();
+  }
+
+  /**
+   * Redraw at the next frame (once however many updates come before it); then `onUpdated`, when
+   * set, is called with the main-thread time of the update and of its redraw (milliseconds).
+   */
+  redrawSoon() {
+    const updatedMs = this.updatedMs;
+    if (this.redrawPending) {
+      this.redrawPending.updatedMs += updatedMs;
+      return;
+    }
+    this.redrawPending = { updatedMs };
+    requestAnimationFrame(() => {
+      const pending = this.redrawPending;
+      this.redrawPending = null;
+      const started = performance.now();
+      this.redraw();
+      this.onUpdated?.(pending.updatedMs, performance.now() - started);
+    });
   }
 
   setAlerted(ids) {
@@ -489,9 +510,25 @@ export class Fleet {
 }
 
 function sameIds(a, b) {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** [south, west, north, east] of columns' positions (degrees). */
+function boundsOf(c) {
+  let south = 90;
+  let north = -90;
+  let west = 180;
+  let east = -180;
+  for (let i = 0; i < c.id.length; i++) {
+    south = Math.min(south, c.lat_deg[i]);
+    north = Math.max(north, c.lat_deg[i]);
+    west = Math.min(west, c.lon_deg[i]);
+    east = Math.max(east, c.lon_deg[i]);
+  }
+  return [south, west, north, east];
 }
 
 /**
