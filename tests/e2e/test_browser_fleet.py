@@ -89,6 +89,18 @@ def test_tracks_are_pushed_by_the_socket_not_polled(page: Any) -> None:
     assert [url for url in polled if "/v1/tracks/columns" in url] == []
 
 
+def test_pushed_frames_are_decoded_by_a_worker(page: Any) -> None:
+    # The page's worker parses each frame off the main thread (ui/tracks.js); it is still there
+    # (a worker that fails is ended and the page decodes on its own) and its columns are typed.
+    page.evaluate(
+        "() => { window.__typed = []; const f = window.deconflictMap.fleet; const u = f.update.bind(f);"
+        " f.update = (own) => { u(own); window.__typed.push(own.lat_deg instanceof Float64Array); }; }"
+    )
+    page.wait_for_function("window.__typed.length >= 2", timeout=15_000)
+    assert all(page.evaluate("window.__typed"))
+    assert [w.url.rsplit("/", 1)[-1] for w in page.workers] == ["tracks-worker.js"]
+
+
 def test_a_click_opens_the_aircraft_with_its_history(bench: ModuleType, page: Any, scene: Any) -> None:
     ms, address = bench.click_aircraft(page, scene.fleet.ids[AIRCRAFT // 2])
     assert ms < SANITY_MS
