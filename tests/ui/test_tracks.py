@@ -138,7 +138,8 @@ def test_the_worker_answers_each_frame_with_its_columns_moved(run_module: RunMod
     out = run_module(
         "const posted = [];\n"
         "globalThis.self = { addEventListener(type, f) { this.on = f; },\n"
-        "  postMessage(message, transfer) { posted.push([message.own.lat_deg[0], message.own.id, transfer.length]); } };\n"
+        "  postMessage(message, transfer) {\n"
+        "    posted.push([message.own.lat_deg[0], message.own.id, transfer.length]); } };\n"
         "await import('./tracks-worker.js');\n"
         f"for (const text of {json.dumps(texts)}) self.on({{ data: text }});\n"
         "console.log(JSON.stringify(posted));"
