@@ -14,8 +14,8 @@ all of them every ``--post-every`` seconds while headless Chromium (the system's
 - ``zoom_ms``: a wheel step, its event to the next frame painted;
 - ``update_ms``: main-thread time to apply one ``tracks`` frame pushed by the server, its
   redraw included (p50, max; decoding the frame is the page's worker's, off the main thread),
-  and ``update_slice_max_ms``, the longest single piece of it (the update or its redraw: the
-  longest an input can wait behind a frame);
+  and ``update_slice_max_ms``, the longest single task of it (the update, a slice of its
+  paint, or the redraw that puts it: the longest an input can wait behind a frame);
 - ``longest_task_ms``: the page's longest main-thread task once it is ready (the worst wait
   an input could meet), and ``loading_longest_task_ms`` before (the basemap, the first render);
 - ``updates``: ``tracks`` frames applied while measuring (the page never polls them).
@@ -92,8 +92,8 @@ PROBES = """() => {
 # onUpdated, called after the redraw an update asked for).
 WATCH_UPDATES = """() => {
   window.__updates = [];
-  window.deconflictMap.fleet.onUpdated = (updatedMs, redrawMs) => {
-    window.__updates.push([updatedMs, redrawMs]);
+  window.deconflictMap.fleet.onUpdated = (updatedMs, redrawMs, longestMs) => {
+    window.__updates.push([updatedMs, redrawMs, longestMs]);
   };
 }"""
 
@@ -260,7 +260,8 @@ def log_in(page: Any, scene: Scene, timeout_ms: float = 60_000) -> float:
     page.wait_for_selector("body[data-ready=true]", timeout=timeout_ms)
     n = len(scene.fleet.ids)
     page.wait_for_function(
-        f"window.deconflictMap.fleet.size === {n} && window.deconflictMap.fleet.drawn === {n}",
+        f"window.deconflictMap.fleet.size === {n} && window.deconflictMap.fleet.drawn === {n}"
+        " && !window.deconflictMap.fleet.redrawPending",
         timeout=timeout_ms,
         polling="raf",
     )
@@ -328,8 +329,8 @@ def measure(page: Any, scene: Scene, clicks: int = 5) -> dict[str, Any]:
     pan_ms, pan_redraw_ms = pan(page)
     zoom_ms = max(zoom(page, -120.0), zoom(page, 120.0))
     page.wait_for_timeout(2500)  # a few pushed updates
-    pieces = [(float(u), float(r)) for u, r in page.evaluate("window.__updates")]
-    updates = [u + r for u, r in pieces]
+    pieces = [(float(u), float(r), float(longest)) for u, r, longest in page.evaluate("window.__updates")]
+    updates = [u + r for u, r, _ in pieces]
     tasks = [float(t) for t in page.evaluate("window.__tasks")]
     return {
         "aircraft": n,
@@ -341,7 +342,7 @@ def measure(page: Any, scene: Scene, clicks: int = 5) -> dict[str, Any]:
         "zoom_ms": round(zoom_ms, 1),
         "update_p50_ms": round(_percentile(updates, 50), 1),
         "update_max_ms": round(max(updates), 1) if updates else math.nan,
-        "update_slice_max_ms": round(max(max(p) for p in pieces), 1) if pieces else math.nan,
+        "update_slice_max_ms": round(max(p[2] for p in pieces), 1) if pieces else math.nan,
         "updates": len(updates),
         "longest_task_ms": round(max(tasks), 1) if tasks else 0.0,
         "loading_longest_task_ms": round(max(loading), 1) if loading else 0.0,

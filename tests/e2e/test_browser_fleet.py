@@ -101,6 +101,34 @@ def test_pushed_frames_are_decoded_by_a_worker(page: Any) -> None:
     assert [w.url.rsplit("/", 1)[-1] for w in page.workers] == ["tracks-worker.js"]
 
 
+# After an update's redraw (painted ahead in slices, then put): the canvas, and the same canvas
+# painted again at once from the same state.
+SAME_AS_A_FULL_REDRAW = """() => new Promise((resolve) => {
+  const fleet = window.deconflictMap.fleet;
+  const canvas = fleet.renderer._container;
+  const context = canvas.getContext("2d");
+  const pixels = () => Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data);
+  const put = fleet.aheadPut;
+  fleet.onUpdated = (updatedMs, redrawMs, longestMs) => {
+    fleet.onUpdated = null;
+    const ahead_put = fleet.aheadPut - put;
+    const ahead = pixels();
+    fleet.redraw();
+    const full = pixels();
+    const differ = ahead.reduce((n, v, i) => n + (v !== full[i]), 0);
+    resolve({ ahead_put, differ, painted: full.some((v) => v !== 0), updatedMs, redrawMs, longestMs });
+  };
+})"""
+
+
+def test_an_update_is_redrawn_as_a_full_redraw_draws_it(page: Any) -> None:
+    out = page.evaluate(SAME_AS_A_FULL_REDRAW)
+    assert out["ahead_put"] == 1  # the image painted ahead, put as it is
+    assert out["painted"]
+    assert out["differ"] == 0
+    assert 0 < out["longestMs"] <= out["updatedMs"] + out["redrawMs"]
+
+
 def test_a_click_opens_the_aircraft_with_its_history(bench: ModuleType, page: Any, scene: Any) -> None:
     ms, address = bench.click_aircraft(page, scene.fleet.ids[AIRCRAFT // 2])
     assert ms < SANITY_MS

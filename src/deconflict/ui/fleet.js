@@ -22,6 +22,8 @@ const RADIUS_PX = 6;
 /** Past this many aircraft drawn, their arrows are smaller: half the pixels to write, less overlap. */
 const CROWD = 8000;
 const CROWD_RADIUS_PX = 4;
+/** Aircraft painted per task when an update's redraw is painted ahead (a few milliseconds each). */
+const PAINT_SLICE = 4000;
 /** A click or hover this far (pixels) beyond an arrow's radius still finds it. */
 const HIT_TOLERANCE_PX = 3;
 /** A press and release further apart than this (pixels) is a drag of the map, not a click. */
@@ -165,8 +167,14 @@ export class Fleet {
     this.selectedId = null;
     this.alerted = new Set(); // own ids in alert: labelled first, drawn in the alert colour
     this.updatedMs = 0; // how long the latest update took (main thread, without its redraw)
-    this.redrawPending = null; // {updatedMs}: a redraw is asked for the next frame
-    this.onUpdated = null; // (updatedMs, redrawMs) after an update's redraw, for the benchmark
+    this.redrawPending = null; // a redraw asked for by an update (redrawSoon), not done yet
+    this.ahead = null; // a paint done ahead (redrawSoon), for the next redraw to put as it is
+    this.spare = null; // the image painted ahead into, while this.image is on the canvas
+    this.aheadPut = 0; // redraws that put an image painted ahead (for the tests)
+    this.onUpdated = null; // (updatedMs, redrawMs, longestMs) after an update's redraw, for the benchmark
+    this.tasks = []; // work for nextTask, in order
+    this.channel = new MessageChannel();
+    this.channel.port1.onmessage = () => this.tasks.shift()?.();
     this.reconciledMs = 0; // and the latest reconcile (after a pan, a zoom or an update)
     this.hover = L.tooltip({ direction: "top", offset: [0, -8] });
     this.hoverId = null;
@@ -295,23 +303,62 @@ export class Fleet {
   }
 
   /**
-   * Redraw at the next frame (once however many updates come before it); then `onUpdated`, when
-   * set, is called with the main-thread time of the update and of its redraw (milliseconds).
+   * Redraw soon, once however many updates come before: the arrows are painted ahead in slices of
+   * PAINT_SLICE aircraft, each a task of its own (an input that comes meanwhile is answered between
+   * two), then put on the canvas at the next frame with the data blocks. A newer update starts the
+   * paint again; whatever changed the picture meanwhile (a pan, a zoom, a selection) makes the
+   * redraw paint it all at once instead. Then `onUpdated`, when set, is called with the main-thread
+   * time of the update and of its redraw, and the longest of those pieces (milliseconds).
    */
   redrawSoon() {
-    const updatedMs = this.updatedMs;
-    if (this.redrawPending) {
-      this.redrawPending.updatedMs += updatedMs;
+    const pending = this.redrawPending;
+    if (pending) {
+      pending.updatedMs += this.updatedMs;
+      pending.longestMs = Math.max(pending.longestMs, this.updatedMs);
+      pending.job = null; // painted again, from the latest columns
       return;
     }
-    this.redrawPending = { updatedMs };
-    requestAnimationFrame(() => {
-      const pending = this.redrawPending;
-      this.redrawPending = null;
+    const soon = { updatedMs: this.updatedMs, redrawMs: 0, longestMs: this.updatedMs, job: null };
+    this.redrawPending = soon;
+    const timed = (work) => {
       const started = performance.now();
-      this.redraw();
-      this.onUpdated?.(pending.updatedMs, performance.now() - started);
-    });
+      work();
+      const ms = performance.now() - started;
+      soon.redrawMs += ms;
+      soon.longestMs = Math.max(soon.longestMs, ms);
+    };
+    const step = () => {
+      let done = false;
+      timed(() => {
+        soon.job ??= this.startPaint(this.spare);
+        done = !soon.job || this.paintSome(soon.job, PAINT_SLICE);
+      });
+      if (!done) {
+        this.nextTask(step);
+        return;
+      }
+      requestAnimationFrame(() => {
+        if (!soon.job && this.paintKey()?.[0]) {
+          this.nextTask(step); // a newer update came: paint it first
+          return;
+        }
+        this.redrawPending = null;
+        timed(() => {
+          this.ahead = soon.job;
+          if (soon.job) this.spare = soon.job.image;
+          this.redraw();
+          this.ahead = null;
+        });
+        this.onUpdated?.(soon.updatedMs, soon.redrawMs, soon.longestMs);
+      });
+    };
+    this.nextTask(step);
+  }
+
+  /** Run `work` in a task of its own, soon (a message to itself: no timer's clamping). */
+  nextTask(work) {
+    this.tasks.push(work);
+    this.channel.port2.postMessage(null);
   }
 
   setAlerted(ids) {
@@ -389,41 +436,84 @@ export class Fleet {
    * Draw the aircraft in view as arrows, pixel by pixel into one image put on the canvas at once:
    * a canvas call per aircraft (a path, an image or even a rectangle) costs microseconds each in
    * a software-rendered browser, which 25,000 aircraft turn into a redraw of a third of a second.
-   * The canvas holds nothing else; the data blocks come after.
+   * The canvas holds nothing else; the data blocks come after. An image painted ahead in slices
+   * (redrawSoon) is put as it is, when what it shows has not changed since.
    */
   paint(ctx) {
-    const canvas = this.renderer._container;
-    const width = canvas.width;
-    const height = canvas.height;
-    if (!width || !height) return; // the map is hidden (before the log-in)
-    const b = this.renderer._bounds;
-    const scale = width / Math.max(1, b.max.x - b.min.x); // 2 on a retina screen
-    if (!this.image || this.image.width !== width || this.image.height !== height) {
-      this.image = ctx.createImageData(width, height);
-      this.pixels = new Uint32Array(this.image.data.buffer);
-    } else {
-      this.pixels.fill(0);
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead && sameKey(ahead.key, this.paintKey())) {
+      [this.image, this.spare] = [ahead.image, this.image];
+      this.aheadPut++;
+      ctx.putImageData(this.image, 0, 0);
+      return;
     }
-    const radius = this.radius();
-    const own = this.sprites(this.style.own, radius * scale, width);
-    const alert = this.sprites(this.style.alert, radius * scale, width);
-    const c = this.columns;
-    const blit = (k, sheet) => {
-      const trk = c.trk_deg[this.shown[k]];
-      const frame = sheet[Math.round((((trk % 360) + 360) % 360) / HEADING_STEP_DEG) % HEADINGS];
-      const cx = Math.round((this.xs[k] - b.min.x) * scale);
-      const cy = Math.round((this.ys[k] - b.min.y) * scale);
-      blitSprite(this.pixels, width, height, frame, cx, cy);
-    };
-    let selected = null;
-    const alerting = this.alerted.size > 0;
-    for (let k = 0; k < this.shown.length; k++) {
-      const id = c.id[this.shown[k]];
-      if (id === this.selectedId) selected = k;
-      else blit(k, alerting && this.alerted.has(id) ? alert : own);
-    }
-    if (selected !== null) blit(selected, this.sprites(this.style.selected, RADIUS_PX * 1.4 * scale, width));
+    const job = this.startPaint(this.image);
+    if (!job) return; // the map is hidden (before the log-in)
+    this.image = job.image;
+    this.paintSome(job, Infinity);
     ctx.putImageData(this.image, 0, 0);
+  }
+
+  /** What a painted image shows: the canvas's size and place, the aircraft drawn, their colours. */
+  paintKey() {
+    const canvas = this.renderer._container;
+    const b = this.renderer._bounds;
+    if (!canvas || !b) return null;
+    const { width, height } = canvas;
+    return [width, height, b.min.x, b.min.y, b.max.x, b.max.y, this.shown, this.selectedId, this.alerted, this.columns];
+  }
+
+  /**
+   * A paint of the aircraft in view into `image` (reused when the canvas's size, else a new one),
+   * cleared, to be done by paintSome; null when the map is hidden.
+   */
+  startPaint(image) {
+    const key = this.paintKey();
+    if (!key || !key[0] || !key[1]) return null;
+    const [width, height] = key;
+    const b = this.renderer._bounds;
+    if (!image || image.width !== width || image.height !== height) image = new ImageData(width, height);
+    const pixels = new Uint32Array(image.data.buffer);
+    pixels.fill(0);
+    const scale = width / Math.max(1, b.max.x - b.min.x); // 2 on a retina screen
+    const radius = this.radius();
+    return {
+      key,
+      image,
+      pixels,
+      scale,
+      xs: this.xs, // where the aircraft of `shown` (in the key) are
+      ys: this.ys,
+      own: this.sprites(this.style.own, radius * scale, width),
+      alert: this.sprites(this.style.alert, radius * scale, width),
+      next: 0, // the next aircraft (in `shown`) to draw
+      selected: null, // where the selected one is in `shown`: drawn last, on top
+    };
+  }
+
+  /** Draw at most `count` more aircraft of a paint (the selected one last); true once all are drawn. */
+  paintSome(job, count) {
+    const [width, height, minX, minY, , , shown, selectedId, alerted, c] = job.key;
+    const { pixels, scale, xs, ys } = job;
+    const blit = (k, sheet) => {
+      const trk = c.trk_deg[shown[k]];
+      const frame = sheet[Math.round((((trk % 360) + 360) % 360) / HEADING_STEP_DEG) % HEADINGS];
+      const cx = Math.round((xs[k] - minX) * scale);
+      const cy = Math.round((ys[k] - minY) * scale);
+      blitSprite(pixels, width, height, frame, cx, cy);
+    };
+    const alerting = alerted.size > 0;
+    const end = Math.min(shown.length, job.next + count);
+    for (let k = job.next; k < end; k++) {
+      const id = c.id[shown[k]];
+      if (id === selectedId) job.selected = k;
+      else blit(k, alerting && alerted.has(id) ? job.alert : job.own);
+    }
+    job.next = end;
+    if (end < shown.length) return false;
+    if (job.selected !== null) blit(job.selected, this.sprites(this.style.selected, RADIUS_PX * 1.4 * scale, width));
+    return true;
   }
 
   /** The arrows of one colour and size at every HEADING_STEP_DEG, as sprites for rows `width` long. */
@@ -507,6 +597,10 @@ export class Fleet {
     const box = this.map.getContainer().getBoundingClientRect();
     return { x: box.left + point.x, y: box.top + point.y };
   }
+}
+
+function sameKey(a, b) {
+  return a !== null && b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function sameIds(a, b) {
