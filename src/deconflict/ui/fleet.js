@@ -23,7 +23,7 @@ const RADIUS_PX = 6;
 const CROWD = 8000;
 const CROWD_RADIUS_PX = 4;
 /** Aircraft painted per task when an update's redraw is painted ahead (a few milliseconds each). */
-const PAINT_SLICE = 4000;
+const PAINT_SLICE = 3000;
 /** A click or hover this far (pixels) beyond an arrow's radius still finds it. */
 const HIT_TOLERANCE_PX = 3;
 /** A press and release further apart than this (pixels) is a drag of the map, not a click. */
@@ -303,12 +303,13 @@ export class Fleet {
   }
 
   /**
-   * Redraw soon, once however many updates come before: the arrows are painted ahead in slices of
-   * PAINT_SLICE aircraft, each a task of its own (an input that comes meanwhile is answered between
-   * two), then put on the canvas at the next frame with the data blocks. A newer update starts the
-   * paint again; whatever changed the picture meanwhile (a pan, a zoom, a selection) makes the
-   * redraw paint it all at once instead. Then `onUpdated`, when set, is called with the main-thread
-   * time of the update and of its redraw, and the longest of those pieces (milliseconds).
+   * Redraw soon, once however many updates come before: the arrows are painted ahead in slices
+   * (the image cleared, then PAINT_SLICE aircraft at a time), each a task of its own (an input
+   * that comes meanwhile is answered between two), then put on the canvas at the next frame with
+   * the data blocks. A newer update starts the paint again; whatever changed the picture meanwhile
+   * (a pan, a zoom, a selection) makes the redraw paint it all at once instead. Then `onUpdated`,
+   * when set, is called with the main-thread time of the update and of its redraw, and the
+   * longest of those pieces (milliseconds).
    */
   redrawSoon() {
     const pending = this.redrawPending;
@@ -316,9 +317,10 @@ export class Fleet {
       pending.updatedMs += this.updatedMs;
       pending.longestMs = Math.max(pending.longestMs, this.updatedMs);
       pending.job = null; // painted again, from the latest columns
+      pending.stale = true;
       return;
     }
-    const soon = { updatedMs: this.updatedMs, redrawMs: 0, longestMs: this.updatedMs, job: null };
+    const soon = { updatedMs: this.updatedMs, redrawMs: 0, longestMs: this.updatedMs, job: null, stale: true };
     this.redrawPending = soon;
     const timed = (work) => {
       const started = performance.now();
@@ -330,7 +332,8 @@ export class Fleet {
     const step = () => {
       let done = false;
       timed(() => {
-        soon.job ??= this.startPaint(this.spare);
+        if (soon.stale) soon.job = this.startPaint(this.spare);
+        soon.stale = false;
         done = !soon.job || this.paintSome(soon.job, PAINT_SLICE);
       });
       if (!done) {
@@ -338,7 +341,7 @@ export class Fleet {
         return;
       }
       requestAnimationFrame(() => {
-        if (!soon.job && this.paintKey()?.[0]) {
+        if (soon.stale) {
           this.nextTask(step); // a newer update came: paint it first
           return;
         }
@@ -475,7 +478,6 @@ export class Fleet {
     const b = this.renderer._bounds;
     if (!image || image.width !== width || image.height !== height) image = new ImageData(width, height);
     const pixels = new Uint32Array(image.data.buffer);
-    pixels.fill(0);
     const scale = width / Math.max(1, b.max.x - b.min.x); // 2 on a retina screen
     const radius = this.radius();
     return {
@@ -487,13 +489,22 @@ export class Fleet {
       ys: this.ys,
       own: this.sprites(this.style.own, radius * scale, width),
       alert: this.sprites(this.style.alert, radius * scale, width),
+      cleared: false, // the image is cleared first (a task of its own when in slices)
       next: 0, // the next aircraft (in `shown`) to draw
       selected: null, // where the selected one is in `shown`: drawn last, on top
     };
   }
 
-  /** Draw at most `count` more aircraft of a paint (the selected one last); true once all are drawn. */
+  /**
+   * Clear the image of a paint, or draw at most `count` more of its aircraft (the selected one
+   * last) where it is cleared already; true once all are drawn.
+   */
   paintSome(job, count) {
+    if (!job.cleared) {
+      job.pixels.fill(0);
+      job.cleared = true;
+      if (count !== Infinity) return false;
+    }
     const [width, height, minX, minY, , , shown, selectedId, alerted, c] = job.key;
     const { pixels, scale, xs, ys } = job;
     const blit = (k, sheet) => {
