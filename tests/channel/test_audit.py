@@ -125,6 +125,18 @@ def test_once_records_a_subject_only_once(log: SQLiteAuditLog) -> None:
     assert len(log.append([record(1)], T0_S + 5)) == 1
 
 
+def test_once_holds_within_one_batch(log: SQLiteAuditLog) -> None:
+    added = log.append([record(2), record(3), record(2)], T0_S, once=True)
+    assert [e.seq for e in added] == [1, 2] and [e.seq for e in log.entries()] == [1, 2]
+    assert log.append([record(3), record(4)], T0_S + 1, once=True)[0].seq == 3
+
+
+def test_a_large_batch_is_one_verifiable_chain(log: SQLiteAuditLog) -> None:
+    added = log.append([record(n) for n in range(1, 2_001)], T0_S)
+    assert log.entries() == added and [e.seq for e in added] == list(range(1, 2_001))
+    assert verify_chain(log.entries(), log.public_key_pem) == 2_000
+
+
 def test_a_failed_append_adds_nothing(log: SQLiteAuditLog) -> None:
     bad = AuditRecord("blue", AuditKind.LOGIN_FAILED, (), (), {"x": float("nan")})
     with pytest.raises(ValueError):
