@@ -34,6 +34,7 @@ LEVELS = (AlertLevel.ADVISORY, AlertLevel.WARNING, AlertLevel.LOSS)
 WITHHELD = tuple(Withheld)
 """Each withheld code's reason; :data:`NOT_WITHHELD` for none."""
 NOT_WITHHELD = -1
+_WITHHELD_OF: dict[int, Withheld | None] = {NOT_WITHHELD: None, **dict(enumerate(WITHHELD))}
 
 _FIGURES = ("time_to_loss_s", "time_to_cpa_s", "distance_cpa_m", "vertical_cpa_m")
 
@@ -112,24 +113,50 @@ class _Rows:
         return _Rows(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})
 
     def alert(self, row: int) -> Alert:
-        wa, wb = int(self.withheld_a[row]), int(self.withheld_b[row])
-        pa, pb = self.position_a[row].tolist(), self.position_b[row].tolist()
-        return Alert(
-            id=f"a-{int(self.number[row])}",
-            level=LEVELS[int(self.level[row])],
-            a=self.a[row],
-            b=self.b[row],
-            since_s=float(self.since_s[row]),
-            last_s=float(self.last_s[row]),
-            time_to_loss_s=float(self.time_to_loss_s[row]),
-            time_to_cpa_s=float(self.time_to_cpa_s[row]),
-            distance_cpa_m=float(self.distance_cpa_m[row]),
-            vertical_cpa_m=float(self.vertical_cpa_m[row]),
-            position_a=(pa[0], pa[1], pa[2]),
-            position_b=(pb[0], pb[1], pb[2]),
-            withheld_a=None if wa == NOT_WITHHELD else WITHHELD[wa],
-            withheld_b=None if wb == NOT_WITHHELD else WITHHELD[wb],
-        )
+        return self.alerts(np.array([row], dtype=np.int64))[0]
+
+    def alerts(self, rows: Int) -> list[Alert]:
+        """The alerts of ``rows``, in order: each column indexed once, not each value (a dense cycle has 80,000)."""
+        withheld_a = [_WITHHELD_OF[c] for c in self.withheld_a[rows].tolist()]
+        withheld_b = [_WITHHELD_OF[c] for c in self.withheld_b[rows].tolist()]
+        return [
+            Alert(
+                id=f"a-{number}",
+                level=LEVELS[level],
+                a=a,
+                b=b,
+                since_s=since_s,
+                last_s=last_s,
+                time_to_loss_s=time_to_loss_s,
+                time_to_cpa_s=time_to_cpa_s,
+                distance_cpa_m=distance_cpa_m,
+                vertical_cpa_m=vertical_cpa_m,
+                position_a=(pa[0], pa[1], pa[2]),
+                position_b=(pb[0], pb[1], pb[2]),
+                withheld_a=wa,
+                withheld_b=wb,
+            )
+            for (
+                number, level, a, b, since_s, last_s, time_to_loss_s, time_to_cpa_s, distance_cpa_m,
+                vertical_cpa_m, pa, pb, wa, wb,
+            ) in zip(
+                self.number[rows].tolist(),
+                self.level[rows].tolist(),
+                self.a[rows].tolist(),
+                self.b[rows].tolist(),
+                self.since_s[rows].tolist(),
+                self.last_s[rows].tolist(),
+                self.time_to_loss_s[rows].tolist(),
+                self.time_to_cpa_s[rows].tolist(),
+                self.distance_cpa_m[rows].tolist(),
+                self.vertical_cpa_m[rows].tolist(),
+                self.position_a[rows].tolist(),
+                self.position_b[rows].tolist(),
+                withheld_a,
+                withheld_b,
+                strict=True,
+            )
+        ]  # fmt: skip
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -160,7 +187,7 @@ class OpenAlerts(Sequence[Alert]):
     def __getitem__(self, index: slice) -> tuple[Alert, ...]: ...
     def __getitem__(self, index: int | slice) -> Alert | tuple[Alert, ...]:
         if isinstance(index, slice):
-            return tuple(self._rows.alert(int(r)) for r in self._order[index])
+            return tuple(self._rows.alerts(self._order[index]))
         return self._rows.alert(int(self._order[index]))
 
     def __iter__(self) -> Iterator[Alert]:
@@ -201,7 +228,7 @@ class AlertTable:
             | np.fromiter((x.party == party for x in rows.b), bool, len(rows))
         )
         mine = mine[np.argsort(rows.number[mine], kind="stable")]
-        return [rows.alert(int(r)) for r in mine]
+        return rows.alerts(mine)
 
     def merge(self, seen: SeenAlerts, next_number: int, now_s: float, gap_s: float) -> TableChanges:
         """Merge a cycle's pairs ``seen`` at ``now_s``, as :func:`merge_alerts` does.
@@ -263,28 +290,31 @@ class AlertTable:
         touched[rows_again] = True
         gone = np.flatnonzero(~touched & (now_s - updated.last_s > gap_s))
         gone = gone[np.argsort(updated.number[gone], kind="stable")]
-        cleared = tuple(updated.alert(int(r)) for r in gone)
+        cleared = tuple(updated.alerts(gone))
         keep = np.ones(n, dtype=bool)
         keep[gone] = False
         merged = _concatenate(updated.take(np.flatnonzero(keep)), added)
         self._rows = merged.take(np.argsort(merged.key, kind="stable"))
 
-        new_alerts = tuple(added.alert(k) for k in range(len(added)))
+        new_alerts = tuple(added.alerts(np.arange(len(added))))
         # Disclosures, in the order of ``seen`` as merge_alerts gives them: a side newly shown.
         shown: list[tuple[int, Shown]] = []
         for k, alert in zip(fresh.tolist(), new_alerts, strict=True):
             shown += [(k, s) for s in _shown(alert, Withheld.PROBATION, Withheld.PROBATION, now_s)]
-        for w in np.flatnonzero(withheld_changed).tolist():
-            wa, wb = int(before_a[w]), int(before_b[w])
-            was_a = None if wa == NOT_WITHHELD else WITHHELD[wa]
-            was_b = None if wb == NOT_WITHHELD else WITHHELD[wb]
+        # Only a side withheld before and not now is newly shown (not one withheld for another reason).
+        after_a, after_b = seen.withheld_a[again], seen.withheld_b[again]
+        unveiled = ((before_a != NOT_WITHHELD) & (after_a == NOT_WITHHELD)) | (
+            (before_b != NOT_WITHHELD) & (after_b == NOT_WITHHELD)
+        )
+        for w in np.flatnonzero(withheld_changed & unveiled).tolist():
+            was_a, was_b = _WITHHELD_OF[int(before_a[w])], _WITHHELD_OF[int(before_b[w])]
             shown += [
                 (int(again[w]), s) for s in _shown(updated.alert(int(rows_again[w])), was_a, was_b, now_s)
             ]
         shown.sort(key=lambda item: item[0])
         return TableChanges(
             new=new_alerts,
-            changed=tuple(updated.alert(int(r)) for r in at[changed]),
+            changed=tuple(updated.alerts(at[changed])),
             cleared=cleared,
             shown=tuple(s for _, s in shown),
             next_number=next_number + int(fresh.size),
