@@ -293,20 +293,14 @@ def test_numbered_alert_changes_move_behind_earlier_events_so_ids_only_grow() ->
     assert asyncio.run(scenario()) == [(EventKind.ESCALATION, 2), (EventKind.ALERTS, 3)]
 
 
-_VIEW_VALUES = st.one_of(
-    st.none(),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.floats(allow_nan=True, allow_infinity=True).map(np.float64),
-    st.integers(-(2**70), 2**70),
-)
+_NUMBERS = st.one_of(st.none(), st.floats())
+_ODD_NUMBERS = st.one_of(_NUMBERS, st.floats().map(np.float64), st.integers(-(2**70), 2**70))
 
 
 @st.composite
 def _views(draw: st.DrawFn) -> AlertView:
-    figures = [draw(_VIEW_VALUES) for _ in range(4)]
-    positions = [
-        draw(st.one_of(st.none(), st.tuples(_VIEW_VALUES, _VIEW_VALUES, _VIEW_VALUES))) for _ in range(2)
-    ]
+    figures = [draw(_ODD_NUMBERS), draw(_NUMBERS), draw(_NUMBERS), draw(_NUMBERS)]
+    positions = [draw(st.one_of(st.none(), st.tuples(st.floats(), st.floats(), st.floats()))) for _ in range(2)]
     return AlertView(
         draw(st.sampled_from(["a-1", "a-77"])),
         draw(st.sampled_from(list(AlertLevel))),
@@ -321,22 +315,21 @@ def _views(draw: st.DrawFn) -> AlertView:
     )
 
 
-def _text(plain: object) -> str:
-    """As :func:`encode_subject` writes JSON values."""
-    try:
-        return outbox._ENCODER.encode(plain).decode()
-    except TypeError:
-        return json.dumps(plain, separators=(",", ":"), default=outbox._raw_number)
-
-
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(list(AlertState)), _views()), max_size=4), st.floats())
 def test_an_alert_batch_is_stored_as_the_general_walk_stores_it(
     changes: list[tuple[AlertState, AlertView]], time_s: float
 ) -> None:
-    # The outbox stores alert batches field by field (a dense cycle's hold 100,000 views): the same
-    # JSON values, hence the same text, as the walk over any dataclass gives.
+    # msgspec writes alert batches itself (a dense cycle's hold 160,000 views): the same text as the
+    # walk over any dataclass gives, non-finite numbers, numpy floats and large integers included.
     batch = AlertBatch(time_s, tuple(AlertNotice(state, view) for state, view in changes))
-    assert _text(outbox._alert_batch(batch)) == _text(outbox._fields_of(AlertBatch)(batch))
-    listed = AlertBatch(time_s, list(batch.changes))  # type: ignore[arg-type]
-    assert _text(outbox._alert_batch(listed)) == _text(outbox._fields_of(AlertBatch)(listed))
+    assert encode_subject(batch) == _walked(batch)
+
+
+def _walked(batch: AlertBatch) -> str:
+    """:func:`encode_subject` of ``batch`` through the general walk."""
+    plain = outbox._fields_of(AlertBatch)(batch)
+    try:
+        return outbox._ENCODER.encode(plain).decode()
+    except (TypeError, UnicodeEncodeError):
+        return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, default=outbox._raw_number)
