@@ -8,11 +8,20 @@ most urgent first, its incidents each in its frame, and the connection stays ope
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+import pytest
+
 from deconflict.api.deps import Services
-from deconflict.api.routers.events import MAX_ALERTS_PER_FRAME
-from deconflict.channel.live import CycleChanges
+from deconflict.api.routers.events import MAX_ALERTS_PER_FRAME, _alert_frames, _alert_texts, _with_id
+from deconflict.channel.events import Event, EventKind
+from deconflict.channel.live import AlertBatch, AlertLevel, AlertNotice, AlertState, AlertView, CycleChanges
+from deconflict.channel.public_ids import PublicIds
 from deconflict.channel.service.tracks import run_tactical_cycle
 from deconflict.strategic.conflicts import format_time
 from tests.api.conftest import MARKER, Channel, events, send_text, until_marker
@@ -102,3 +111,30 @@ def test_a_burst_of_5000_alerts_reaches_the_socket_coalesced_by_urgency(burst_ch
         assert len(shown) == PAIRS and {c["state"] for c in shown} == {"cleared"}
         assert {c["id"] for c in shown} == {ids.ref(a.id) for a in cleared.cleared_alerts}
     assert ch.client.get("/v1/alerts", headers=ch.auth("blue")).json()["alerts"] == []
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [None, math.inf, math.nan, np.float64(12.5), "\ud800"],
+    ids=["finite", "inf", "nan", "numpy", "surrogate"],
+)
+def test_alert_frames_are_the_json_of_json_dumps(odd: object) -> None:
+    # Frames of finite numbers are written by msgspec, the others by json.dumps: the same JSON either way.
+    view = AlertView(
+        "a-3", AlertLevel.LOSS, "BLU1", "red", "a-9", T0_S, 1.5, 20.0, 300.25, 10.0, (8.0, 47.0, 1e16), None
+    )
+    if isinstance(odd, str):
+        view = dataclasses.replace(view, own_id=odd)
+    elif odd is not None:
+        view = dataclasses.replace(view, time_to_cpa_s=odd)
+    batch = AlertBatch(
+        T0_S,
+        tuple(AlertNotice(AlertState.NEW, dataclasses.replace(view, id=f"a-{n}")) for n in range(1, 2_500)),
+    )
+    services = SimpleNamespace(public_ids=PublicIds(b"k" * 32))
+    event = Event(EventKind.ALERTS, "blue", batch, 7)
+    texts = _alert_texts(event, services)  # type: ignore[arg-type]
+    frames = [_with_id(event, frame, services.public_ids) for frame in _alert_frames(batch, services)]  # type: ignore[arg-type]
+    assert len(texts) == 3
+    assert [json.loads(t) for t in texts].__repr__() == [json.loads(json.dumps(f)) for f in frames].__repr__()
+    assert (odd is None) == ("e+16" not in texts[0])  # msgspec writes 1e16, json.dumps 1e+16

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deconflict.channel import outbox
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.disclosure import ConflictView
 from deconflict.channel.events import Event, EventBus, EventKind, EventSubject, OperationNotice
@@ -41,7 +42,6 @@ from deconflict.channel.live import (
     IncidentView,
 )
 from deconflict.channel.messages import AckLevel, Message, MessageContent
-from deconflict.channel import outbox
 from deconflict.channel.outbox import SUBJECT_TYPES, decode_subject, encode_subject
 from deconflict.channel.service.operations import file_plan
 from deconflict.channel.stores import Storage
@@ -300,7 +300,9 @@ _ODD_NUMBERS = st.one_of(_NUMBERS, st.floats().map(np.float64), st.integers(-(2*
 @st.composite
 def _views(draw: st.DrawFn) -> AlertView:
     figures = [draw(_ODD_NUMBERS), draw(_NUMBERS), draw(_NUMBERS), draw(_NUMBERS)]
-    positions = [draw(st.one_of(st.none(), st.tuples(st.floats(), st.floats(), st.floats()))) for _ in range(2)]
+    positions = [
+        draw(st.one_of(st.none(), st.tuples(st.floats(), st.floats(), st.floats()))) for _ in range(2)
+    ]
     return AlertView(
         draw(st.sampled_from(["a-1", "a-77"])),
         draw(st.sampled_from(list(AlertLevel))),

@@ -116,7 +116,7 @@ class _Rows:
         return self.alerts(np.array([row], dtype=np.int64))[0]
 
     def alerts(self, rows: Int) -> list[Alert]:
-        """The alerts of ``rows``, in order: each column indexed once, not each value (a dense cycle has 80,000)."""
+        """The alerts of ``rows`` in order, each column indexed once, not each value (80,000 a cycle)."""
         withheld_a = [_WITHHELD_OF[c] for c in self.withheld_a[rows].tolist()]
         withheld_b = [_WITHHELD_OF[c] for c in self.withheld_b[rows].tolist()]
         return [

@@ -257,6 +257,32 @@ class AlertBatch:
         """A batch of ``notices`` (at most one per alert), ordered by urgency."""
         return cls(time_s, by_urgency(notices))
 
+    def numbers_finite(self) -> bool:
+        """Whether every number of the batch is a finite float or int (``False`` for any other value).
+
+        JSON writers that take no infinity or NaN (msgspec writes ``null``) are
+        used on the batches where this holds, the standard library's elsewhere.
+
+        >>> view = AlertView("a-1", AlertLevel.WARNING, "A1", "red", "a-1", 0.0,
+        ...                  30.0, None, 100.0, 0.0, (0.0, 0.0, 0.0), None)
+        >>> AlertBatch(1.0, (AlertNotice(AlertState.NEW, view),)).numbers_finite()
+        True
+        >>> bad = dataclasses.replace(view, time_to_cpa_s=math.inf)
+        >>> AlertBatch(1.0, (AlertNotice(AlertState.NEW, bad),)).numbers_finite()
+        False
+        """
+        try:  # one exact sum: an infinity or NaN anywhere makes it one (None counts as 0)
+            views = [notice.alert for notice in self.changes]
+            figures = (
+                value or 0.0
+                for view in views
+                for value in (view.since_s, view.time_to_loss_s, view.time_to_cpa_s, view.distance_cpa_m,
+                              view.vertical_cpa_m, *(view.own or ()), *(view.other or ()))
+            )  # fmt: skip
+            return math.isfinite(math.fsum(figures) + float(self.time_s))
+        except (TypeError, ValueError, OverflowError):  # not numbers; inf - inf; beyond a float
+            return False
+
     def then(self, later: AlertBatch) -> AlertBatch:
         """This batch then ``later``, coalesced (:func:`coalesce_notices`) for a reader that heard neither.
 

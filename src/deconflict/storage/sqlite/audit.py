@@ -173,9 +173,12 @@ class SQLiteAuditLog(DatabaseStore):
             for record in records:
                 if once:
                     key = (str(record.kind), canonical_json(list(record.subject)))
-                    if key in sealed or self._db.execute(
-                        "SELECT 1 FROM audit_log WHERE kind = ? AND subject = ? LIMIT 1", key
-                    ).fetchone():
+                    if (
+                        key in sealed
+                        or self._db.execute(
+                            "SELECT 1 FROM audit_log WHERE kind = ? AND subject = ? LIMIT 1", key
+                        ).fetchone()
+                    ):
                         continue
                     sealed.add(key)
                 seq += 1
