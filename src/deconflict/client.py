@@ -680,7 +680,11 @@ class ChannelClient:
         if end:
             # Whoever is done second ends the session: the other has fetched all it needed by then.
             self.blind_post(session, "done", b"done")
-            if self._blind_posted(session, party.peer, "done"):
+            try:
+                peer_done = self._blind_posted(session, party.peer, "done")
+            except BlindSessionError:  # both done at once: the other saw this done and ended it first
+                peer_done = False
+            if peer_done:
                 with contextlib.suppress(ChannelError):  # both may be done at once
                     self.blind_end(session)
         return result

@@ -195,6 +195,44 @@ def test_a_finished_session_is_ended_by_the_second_party_done(channel: Channel) 
     assert channel.app.state.services.storage.blind.messages(params.session_id, "blue") == []
 
 
+class _EndedAfterDone(ChannelClient):
+    """Red, whose ``done`` the other party sees and ends the session on before red looks again."""
+
+    def __init__(self, channel: Channel, ender: ChannelClient) -> None:
+        super().__init__("http://testserver", channel.tokens["red"], transport=AppTransport(channel.client))
+        self._ender = ender
+
+    def blind_post(self, session_id: str, phase: str, body: bytes) -> Any:
+        answer = super().blind_post(session_id, phase, body)
+        if phase == "done":
+            self._ender.blind_end(session_id)
+        return answer
+
+
+def test_a_party_whose_done_ends_the_session_at_once_still_gets_its_result(channel: Channel) -> None:
+    # Both done at the same moment: blue, done first, sees red's done and ends the session
+    # before red looks for blue's; red has its result all the same (it raised before).
+    params = _params("blind-both-done")
+    blue, red = _party(channel, params, "blue", "red", BLUE), _party(channel, params, "red", "blue", RED)
+    blue_client = _client(channel, "blue")
+    blue_client.blind_start(params.session_id, "red", params.describe())
+    results: dict[str, BlindResult | Exception] = {}
+
+    def run_blue() -> None:
+        try:
+            results["blue"] = blue_client.run_blind_session(blue, poll_s=0.01, timeout_s=20.0, end=False)
+        except Exception as exc:
+            results["blue"] = exc
+
+    thread = threading.Thread(target=run_blue)
+    thread.start()
+    red_result = _EndedAfterDone(channel, blue_client).run_blind_session(red, poll_s=0.01, timeout_s=20.0)
+    thread.join(30.0)
+    assert isinstance(red_result, BlindResult)
+    assert isinstance(results["blue"], BlindResult)
+    assert channel.app.state.services.storage.blind.session(params.session_id) is None
+
+
 def test_a_third_party_cannot_read_post_end_or_see_the_session(channel: Channel) -> None:
     params = _params("blind-private")
     _client(channel, "blue").blind_start(params.session_id, "red", params.describe())
