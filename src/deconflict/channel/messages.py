@@ -46,6 +46,7 @@ __all__ = [
     "MessageStore",
     "acknowledge",
     "canonical_bytes",
+    "check_message",
     "fetch_box",
     "read_message",
     "send_message",
@@ -316,6 +317,30 @@ def _check_content(content: MessageContent, parties: PartyStore, catalogue: Cata
         raise InputError(problems)
 
 
+def check_message(
+    parties: PartyStore, catalogue: Catalogue, content: MessageContent, signature: str, now_s: float
+) -> None:
+    """Check and verify a message from ``content.sender`` (the authenticated caller) before it is stored.
+
+    Everything :func:`send_message` checks but its nonce's novelty, which only
+    storing it can tell: it needs no write transaction, so a service runs it
+    before taking one (it then holds no writer lock while verifying).
+
+    Raises
+    ------
+    InputError
+        Unknown recipient or code, invalid parameters (with field paths), a
+        deadline not in the future, or a signature that does not verify.
+    NotFoundError
+        If the sender is not a party.
+    """
+    _check_content(content, parties, catalogue, now_s)
+    sender = parties.get_party(content.sender)
+    if sender is None:
+        raise NotFoundError(f"no party {content.sender!r}")
+    verify_signature(content, signature, sender.public_key_pem)
+
+
 def send_message(
     store: MessageStore,
     parties: PartyStore,
@@ -324,7 +349,7 @@ def send_message(
     signature: str,
     now_s: float,
 ) -> Message:
-    """Check, verify and store a message from ``content.sender`` (the authenticated caller).
+    """Check, verify (:func:`check_message`) and store a message from ``content.sender``.
 
     Raises
     ------
@@ -334,11 +359,7 @@ def send_message(
     AlreadyExistsError
         If the sender already used the nonce.
     """
-    _check_content(content, parties, catalogue, now_s)
-    sender = parties.get_party(content.sender)
-    if sender is None:
-        raise NotFoundError(f"no party {content.sender!r}")
-    verify_signature(content, signature, sender.public_key_pem)
+    check_message(parties, catalogue, content, signature, now_s)
     return store.add_message(content, signature, now_s)
 
 

@@ -34,8 +34,8 @@ from deconflict.channel.messages import (
     MessageContent,
     MessageStore,
     acknowledge,
+    check_message,
     read_message,
-    send_message,
 )
 from deconflict.channel.parties import PartyStore
 from deconflict.channel.public_ids import IdKind, PublicIds
@@ -88,9 +88,13 @@ def send(
 
     The text stays out of the entry (both sides hold it); the hash of the signed
     bytes and the signature let anyone re-verify the message against the entry.
+    The checks and the signature's verification come before the transaction, so
+    they hold no writer lock (a recipient deactivated meanwhile still gets it, as
+    it would had the message come a moment earlier).
     """
+    check_message(parties, catalogue, content, signature, now_s)
     with together(audit, messages):
-        message = send_message(messages, parties, catalogue, content, signature, now_s)
+        message = messages.add_message(content, signature, now_s)
         audit.append([_sent(message, audit.public_ids)], now_s)
         pending = record_events(events, [Event(EventKind.MESSAGE, content.recipient, message)])
     publish_events(events, pending)
@@ -110,14 +114,28 @@ def send_batch(
 
     Each message stands or falls alone: a refused one (bad signature, reused
     nonce, ...) is rolled back to its own savepoint and its error takes its
-    place in the result, in the order given; the others are stored.
+    place in the result, in the order given; the others are stored. As in
+    :func:`send`, the checks come before the transaction.
     """
     results: list[Message | DeconflictError] = []
+    checked: list[DeconflictError | None] = []
+    for content, signature in signed:
+        try:
+            check_message(parties, catalogue, content, signature, now_s)
+        except StorageUnavailableError:
+            raise  # the whole batch fails: no message can be stored
+        except DeconflictError as exc:
+            checked.append(exc)
+        else:
+            checked.append(None)
     with together(audit, messages):
-        for content, signature in signed:
+        for (content, signature), refused in zip(signed, checked, strict=True):
+            if refused is not None:
+                results.append(refused)
+                continue
             try:
                 with together(audit, messages):
-                    message = send_message(messages, parties, catalogue, content, signature, now_s)
+                    message = messages.add_message(content, signature, now_s)
                     audit.append([_sent(message, audit.public_ids)], now_s)
             except StorageUnavailableError:
                 raise  # the whole batch fails: no message can be stored

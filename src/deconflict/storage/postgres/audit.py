@@ -41,6 +41,13 @@ from deconflict.storage.rows import AUDIT_COLUMNS, audit_entry, audit_row, chain
 
 __all__ = ["PostgresAuditLog"]
 
+_HEAD = (
+    "WITH head AS (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) "
+    "SELECT (SELECT hash FROM audit_log WHERE seq = %s) AS known, "
+    "(SELECT seq FROM head) AS seq, (SELECT hash FROM head) AS hash"
+)
+"""The chain's head and the stored hash of the entry this log appended last: one round trip."""
+
 
 class PostgresAuditLog(DatabaseStore):
     """A :class:`~deconflict.channel.audit.AuditLog` (and ``SharedTransaction``) in PostgreSQL.
@@ -63,11 +70,12 @@ class PostgresAuditLog(DatabaseStore):
         self._known_head: tuple[int, str] | None = None  # the last entry this log appended
         self._changed: str | None = None  # why appending stopped, once it has
 
-    def _check_unchanged(self, db: Connection) -> None:
+    def _check_unchanged(self, known_hash: str | None) -> None:
+        """Refuse to append once the entry this log appended last is gone or changed (``known_hash``,
+        read in the appending transaction, is its stored hash, ``None`` when missing)."""
         if self._changed is None and self._known_head is not None:
             seq, digest = self._known_head
-            row = db.execute("SELECT hash FROM audit_log WHERE seq = %s", (seq,)).fetchone()
-            self._changed = chain_changed(self.where, seq, digest, None if row is None else str(row["hash"]))
+            self._changed = chain_changed(self.where, seq, digest, known_hash)
         if self._changed is not None:
             raise StorageChangedError(f"{self._changed}; no more writes: restart the server")
 
@@ -127,32 +135,48 @@ class PostgresAuditLog(DatabaseStore):
             return []
         signer = self._load_signer()
         added: list[AuditEntry] = []
-        with self.database.transaction() as db:  # a savepoint inside a caller's transaction
-            self._check_unchanged(db)
-            head = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev_hash = (0, GENESIS_HASH) if head is None else (int(head["seq"]), str(head["hash"]))
+        known_seq = None if self._known_head is None else self._known_head[0]
+        # Inside a caller's transaction, no savepoint: everything it writes is one statement (see
+        # Database.transaction), and each round trip here holds the cluster's writer lock.
+        with self.database.transaction(savepoint=False) as db:
+            row = db.execute(_HEAD, (known_seq,)).fetchone()
+            assert row is not None
+            self._check_unchanged(None if row["known"] is None else str(row["known"]))
+            seq, prev_hash = (0, GENESIS_HASH) if row["seq"] is None else (int(row["seq"]), str(row["hash"]))
+            recorded = self._recorded(db, records) if once else set()
             for record in records:
-                if (
-                    once
-                    and db.execute(
-                        "SELECT 1 FROM audit_log WHERE kind = %s AND subject = %s LIMIT 1",
-                        (str(record.kind), canonical_json(list(record.subject))),
-                    ).fetchone()
-                ):
-                    continue
+                key = (str(record.kind), canonical_json(list(record.subject)))
+                if once:
+                    if key in recorded:
+                        continue
+                    recorded.add(key)  # an entry appended here counts too
                 seq += 1
                 entry = seal(record, seq, time_s, prev_hash, signer)
-                db.execute(
-                    f"INSERT INTO audit_log ({AUDIT_COLUMNS}) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    audit_row(entry),
-                )
                 added.append(entry)
                 prev_hash = entry.hash
             if added:
+                with db.cursor() as cursor:  # one round trip (pipelined); fails as one statement
+                    cursor.executemany(
+                        f"INSERT INTO audit_log ({AUDIT_COLUMNS}) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        [audit_row(entry) for entry in added],
+                    )
                 last = (added[-1].seq, added[-1].hash)
                 self.database.after_commit(lambda: setattr(self, "_known_head", last))
         return added
+
+    @staticmethod
+    def _recorded(db: Connection, records: Sequence[AuditRecord]) -> set[tuple[str, str]]:
+        """The (kind, subject) of ``records`` that already have an entry in the chain: one query."""
+        kinds = [str(r.kind) for r in records]
+        subjects = [canonical_json(list(r.subject)) for r in records]
+        rows = db.execute(
+            "SELECT DISTINCT a.kind, a.subject FROM audit_log a "
+            "JOIN unnest(%s::text[], %s::text[]) AS k(kind, subject) "
+            "ON a.kind = k.kind AND a.subject = k.subject",
+            (kinds, subjects),
+        ).fetchall()
+        return {(str(r["kind"]), str(r["subject"])) for r in rows}
 
     def head(self, time_s: float) -> Checkpoint:
         """The chain's last entry now (seq 0 and the genesis hash when empty), signed at ``time_s``."""

@@ -43,17 +43,30 @@ class PostgresEventOutbox(DatabaseStore):
 
     def record(self, events: Sequence[Event], then: Callable[[list[Event]], None]) -> None:
         """Store ``events`` in the caller's transaction; ``then`` gets them numbered once it commits."""
-        numbered: list[Event] = []
         stored_s = time.time()  # when stored (what pruning counts from), whatever clock the service reads
-        with self.database.transaction() as db:
-            for event in events:
-                row = db.execute(
-                    "INSERT INTO events (party, kind, time_s, body) VALUES (%s, %s, %s, %s) RETURNING id",
-                    (event.party, str(event.kind), stored_s, encode_subject(event.subject)),
-                ).fetchone()
-                assert row is not None
-                numbered.append(Event(event.kind, event.party, event.subject, int(row["id"])))
-            db.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        # One statement, no savepoint: every round trip inside the transaction holds the cluster's
+        # writer lock. Identities are drawn in the order of the rows (ORDER BY n), so the ids,
+        # sorted, are the events' in the order given.
+        with self.database.transaction(savepoint=False) as db:
+            rows = db.execute(
+                "WITH new AS (INSERT INTO events (party, kind, time_s, body) "
+                "SELECT party, kind, %s, body FROM unnest(%s::text[], %s::text[], %s::text[]) "
+                "WITH ORDINALITY AS e(party, kind, body, n) ORDER BY n RETURNING id), "
+                "told AS (SELECT pg_notify(%s, '')) "
+                "SELECT new.id FROM new, told ORDER BY new.id",
+                (
+                    stored_s,
+                    [event.party for event in events],
+                    [str(event.kind) for event in events],
+                    [encode_subject(event.subject) for event in events],
+                    CHANNEL,
+                ),
+            ).fetchall()
+            assert len(rows) == len(events)
+            numbered = [
+                Event(event.kind, event.party, event.subject, int(row["id"]))
+                for event, row in zip(events, rows, strict=True)
+            ]
             self.database.after_commit(lambda: then(numbered))
 
     def since(self, party: str, after_id: int, limit: int) -> list[Event]:

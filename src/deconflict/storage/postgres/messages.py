@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import LiteralString
 
-import psycopg
-
 from deconflict.channel.deadlines import Escalation
 from deconflict.channel.messages import AckLevel, Box, Message, MessageContent
 from deconflict.errors import AlreadyExistsError
@@ -42,18 +40,19 @@ class PostgresMessageStore(DatabaseStore):
     """
 
     def add_message(self, content: MessageContent, signature: str, created_s: float) -> Message:
-        try:
-            with self.database.transaction() as db:  # a savepoint: a refused nonce spoils no batch
-                row = db.execute(
-                    f"INSERT INTO messages ({NEW_MESSAGE_COLUMNS}) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    new_message_row(content, signature, created_s),
-                ).fetchone()
-        except psycopg.errors.UniqueViolation as exc:
+        # One statement and no savepoint (a refused nonce inserts nothing and spoils no batch): every
+        # round trip inside a transaction holds the cluster's writer lock.
+        with self.database.transaction(savepoint=False) as db:
+            row = db.execute(
+                f"INSERT INTO messages ({NEW_MESSAGE_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (sender, nonce) DO NOTHING RETURNING id",
+                new_message_row(content, signature, created_s),
+            ).fetchone()
+        if row is None:
             raise AlreadyExistsError(
                 f"party {content.sender!r} already sent a message with nonce {content.nonce!r}"
-            ) from exc
-        assert row is not None
+            )
         return Message(id=int(row["id"]), content=content, signature=signature, created_s=created_s)
 
     def get_message(self, message_id: int) -> Message | None:
