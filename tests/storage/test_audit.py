@@ -46,6 +46,18 @@ def test_once_and_a_failed_append_adds_nothing(storage_backend: Backend) -> None
         assert [e.seq for e in log.entries()] == [1]
 
 
+def test_once_skips_what_the_chain_or_the_same_append_already_holds(storage_backend: Backend) -> None:
+    with storage_backend.store("audit") as log:
+        log.append([record(1)], T0_S)
+        added = log.append([record(1), record(2), record(3), record(2)], T0_S + 1, once=True)
+        assert [(e.seq, e.subject_json) for e in added] == [
+            (2, '["operation:blue/op-2"]'),
+            (3, '["operation:blue/op-3"]'),
+        ]
+        assert [e.seq for e in log.entries()] == [1, 2, 3]
+        assert log.append([record(1), record(1)], T0_S + 2) != []  # without once, every record is added
+
+
 def test_a_rolled_back_append_is_not_taken_for_a_changed_chain(storage_backend: Backend) -> None:
     with storage_backend.store("audit") as log:
         assert isinstance(log, SharedTransaction)
