@@ -256,3 +256,31 @@ def test_a_node_writes_only_once_the_other_nodes_group_has_committed(url: str) -
         second.close()
     assert seen_by_second == [{"first"}]
     assert _stored(url) == {"first", "second"}
+
+
+def test_a_connection_back_from_use_leaves_the_pool_unchecked_an_idle_one_checked(url: str) -> None:
+    """The pool's check costs a round trip: skipped for a connection given back within
+    RECENTLY_USED_S (a dead one then fails at its first statement, a 503), done for one idle longer,
+    so a connection whose server side went away while it sat in the pool is replaced, not used."""
+    from deconflict.storage.postgres.database import RECENTLY_USED_S
+
+    opened = Database(url, min_size=1, max_size=1)
+    try:
+        with opened.pool.connection() as db:
+            pid = db.info.backend_pid
+        with psycopg.connect(url, autocommit=True) as raw:
+            raw.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        time.sleep(0.05)
+        with pytest.raises(StorageUnavailableError), opened.connection() as db:  # unchecked
+            assert db.info.backend_pid == pid
+            db.execute("SELECT 1")
+        with opened.pool.connection() as db:  # the dead one was dropped: a new one
+            pid = db.info.backend_pid
+        with psycopg.connect(url, autocommit=True) as raw:
+            raw.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        time.sleep(RECENTLY_USED_S + 0.1)
+        with opened.connection() as db:  # idle long enough: checked, replaced, and it works
+            assert db.info.backend_pid != pid
+            assert db.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+    finally:
+        opened.close()

@@ -31,10 +31,12 @@ A database that cannot be reached fails fast and recovers by itself: a caller
 waits at most ``timeout_s`` for a connection, then gets
 :class:`~deconflict.errors.StorageUnavailableError` (so does any statement or
 commit whose connection fails: the API answers 503 with ``Retry-After``). Each
-connection is checked as it leaves the pool, so one that outlived a server
-restart is dropped, not used; a reconnection attempt gives up after
-``timeout_s`` too, and the next caller starts a new one, so the pool is back
-within seconds of the server (psycopg's default keeps backing off for minutes).
+connection idle for more than half a second is checked as it leaves the pool,
+so one that outlived a server restart is dropped, not used (one back from use
+within that half second is not: a busy node saves a round trip per checkout);
+a reconnection attempt gives up after ``timeout_s`` too, and the next caller
+starts a new one, so the pool is back within seconds of the server (psycopg's
+default keeps backing off for minutes).
 
 :class:`~deconflict.storage.postgres.storage.PostgresStorage` opens one
 :class:`Database` and gives it to every store (``deconflict.storage.open_storage``).
@@ -45,6 +47,8 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, Self
@@ -86,6 +90,35 @@ def display_url(url: str) -> str:
 
 class _Local(threading.local):
     connection: Connection | None = None
+
+
+RECENTLY_USED_S = 0.5
+"""A pooled connection given back less than this ago leaves the pool unchecked (see :class:`_Pool`)."""
+
+
+class _Pool(ConnectionPool[Connection]):
+    """A pool that checks a connection as it leaves only if it has been idle for :data:`RECENTLY_USED_S`.
+
+    The check is a round trip to the server, and a request takes connections
+    several times (its login, its rate, its reads, its transaction): on a busy
+    node each is back within milliseconds, and one whose server went away
+    since fails at its first statement (a 503, the connection then dropped) as
+    it would have failed the check. A connection idle for longer (one that may
+    have outlived a server restart) is checked, as psycopg's pool does.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._returned_s: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
+        super().__init__(*args, check=self._check_idle, **kwargs)
+
+    def putconn(self, conn: Connection) -> None:
+        self._returned_s[conn] = time.monotonic()
+        super().putconn(conn)
+
+    def _check_idle(self, conn: Connection) -> None:
+        returned_s = self._returned_s.get(conn)
+        if returned_s is None or time.monotonic() - returned_s >= RECENTLY_USED_S or conn.broken:
+            ConnectionPool.check_connection(conn)
 
 
 class Database:
@@ -130,13 +163,12 @@ class Database:
         self._users = 1
         self._users_lock = threading.Lock()
         self.retry_after_s = max(1, math.ceil(timeout_s))
-        self.pool: ConnectionPool[Connection] = ConnectionPool(
+        self.pool: ConnectionPool[Connection] = _Pool(
             url,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout_s,
             reconnect_timeout=timeout_s,
-            check=ConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": self.retry_after_s},
             open=False,
             name="deconflict",
