@@ -150,24 +150,27 @@ class PostgresRate:
         return self.admit_many(key, 1, now_s)[1]
 
     def admit_many(self, key: str, count: int, now_s: float) -> tuple[int, float | None]:
-        with self.database.available(), self.database.pool.connection() as db, db.transaction():
-            _lock_key(db, f"rate:{self.name}:{key}")
-            db.execute(
-                "DELETE FROM rate_events WHERE name = %s AND party = %s AND at_s <= %s",
-                (self.name, key, now_s - self.window_s),
-            )
-            row = db.execute(
-                "SELECT count(*) AS n, min(at_s) AS first_s FROM rate_events WHERE name = %s AND party = %s",
-                (self.name, key),
-            ).fetchone()
-            assert row is not None
-            admitted = max(0, min(count, self.limit - int(row["n"])))
-            if admitted:
+        # Pipelined: the whole transaction is one round trip (the count and the insert are one
+        # statement, the insert admitting what the count leaves room for), on every request.
+        with self.database.available(), self.database.pool.connection() as db:
+            with db.pipeline(), db.transaction():
+                _lock_key(db, f"rate:{self.name}:{key}")
                 db.execute(
-                    "INSERT INTO rate_events (name, party, at_s) "
-                    "SELECT %s, %s, %s FROM generate_series(1, %s)",
-                    (self.name, key, now_s, admitted),
+                    "DELETE FROM rate_events WHERE name = %s AND party = %s AND at_s <= %s",
+                    (self.name, key, now_s - self.window_s),
                 )
+                cursor = db.execute(
+                    "WITH prior AS (SELECT count(*) AS n, min(at_s) AS first_s FROM rate_events "
+                    "WHERE name = %(name)s AND party = %(key)s), "
+                    "added AS (INSERT INTO rate_events (name, party, at_s) "
+                    "SELECT %(name)s, %(key)s, %(now_s)s FROM generate_series(1, "
+                    "greatest(0, least(%(count)s, %(limit)s - (SELECT n FROM prior)))) RETURNING 1) "
+                    "SELECT n, first_s, (SELECT count(*) FROM added) AS admitted FROM prior",
+                    {"name": self.name, "key": key, "now_s": now_s, "count": count, "limit": self.limit},
+                )
+            row = cursor.fetchone()
+        assert row is not None
+        admitted = int(row["admitted"])
         if admitted == count:
             return admitted, None
         first_s = now_s if row["first_s"] is None else min(float(row["first_s"]), now_s)
