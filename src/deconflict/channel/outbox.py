@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import types
 import typing
@@ -170,6 +171,13 @@ def _raw_number(value: Any) -> float:
 _ENCODER = msgspec.json.Encoder()
 
 
+@functools.cache
+def _init_fields(kind: type) -> dict[str, Any]:
+    """The types of a dataclass's ``__init__`` fields, by name (resolving them costs more than decoding)."""
+    hints = typing.get_type_hints(kind)
+    return {f.name: hints[f.name] for f in dataclasses.fields(kind) if f.init}
+
+
 def _typed(kind: Any, value: Any) -> Any:
     """``value`` (JSON) as the type ``kind`` (a dataclass, enum, tuple, optional or plain type)."""
     origin = typing.get_origin(kind)
@@ -188,9 +196,8 @@ def _typed(kind: Any, value: Any) -> Any:
     if origin is not None:  # Mapping[str, Any] and the like: JSON as it is
         return value
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        fields = {f.name for f in dataclasses.fields(kind) if f.init}
-        return kind(**{name: _typed(hints[name], v) for name, v in value.items() if name in fields})
+        fields = _init_fields(kind)
+        return kind(**{name: _typed(fields[name], v) for name, v in value.items() if name in fields})
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return kind(value)
     if kind is float and isinstance(value, int):
