@@ -12,8 +12,8 @@ import pytest
 from deconflict.channel.audit import AuditKind, AuditLog, AuditRecord
 from deconflict.channel.catalogue import load_catalogue
 from deconflict.channel.conflicts import ConflictStateStore
-from deconflict.channel.messages import MessageContent, sign_content
-from deconflict.channel.service.messages import send_batch
+from deconflict.channel.messages import AckLevel, MessageContent, sign_content
+from deconflict.channel.service.messages import deliver_pushed, send_batch
 from deconflict.channel.service.operations import file_plan, withdraw_plan
 from deconflict.channel.service.parties import add_party, revoke_party_token, rotate_party_token
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
@@ -63,6 +63,30 @@ def test_a_message_and_its_entry_commit_together_or_not_at_all(storage_backend: 
             audit.append([_record(message.id)], T0_S)
             raise RuntimeError("the process dies before the commit")
         assert (_rows(storage_backend, "messages"), _rows(storage_backend, "audit_log")) == (1, 1)
+    database.close()
+
+
+def test_pushed_messages_become_delivered_once_each_with_one_entry(storage_backend: Backend) -> None:
+    database = storage_backend.database()
+    with (
+        storage_backend.store("messages", database) as messages,
+        storage_backend.store("audit", database) as audit,
+    ):
+        pushed = messages.add_message(_content("n1"), "sig", T0_S)
+        fetched = messages.add_message(_content("n2"), "sig", T0_S)
+        to_blue = messages.add_message(
+            MessageContent("red", "blue", "FREE", {}, "hi", None, "n3"), "sig", T0_S
+        )
+        messages.mark_delivered("red", T0_S, fetched.id)  # already delivered: left alone
+        ids = [pushed.id, pushed.id, fetched.id, to_blue.id, 999_999]
+        assert [m.id for m in deliver_pushed(messages, audit, "red", ids, T0_S + 1)] == [pushed.id]
+        assert deliver_pushed(messages, audit, "red", ids, T0_S + 2) == []
+        delivered = messages.get_message(pushed.id)
+        assert delivered is not None and (delivered.level, delivered.delivered_s) == (
+            AckLevel.DELIVERED,
+            T0_S + 1,
+        )
+        assert [e.kind for e in audit.entries()] == [str(AuditKind.MESSAGE_DELIVERED)]
     database.close()
 
 

@@ -166,19 +166,27 @@ def deliver_pushed(
     """Mark messages pushed to their recipient ``party`` delivered, as fetching them does, and record it.
 
     Messages already delivered (or beyond), or not received by ``party``, are
-    left alone; returns those that became delivered now.
+    left alone; returns those that became delivered now. They are read before
+    the transaction (which then holds the writer lock only for the changes): one
+    that a fetch marked delivered meanwhile already has its entry, so the entries
+    appended now (``once``) tell which became delivered here.
     """
-    new = []
+    candidates = []
+    for message_id in dict.fromkeys(message_ids):  # each once, in the order given
+        message = messages.get_message(message_id)
+        if message is not None and message.content.recipient == party and message.level is AckLevel.SENT:
+            candidates.append(message)
+    if not candidates:
+        return []
+    ids = audit.public_ids
     with together(audit, messages):
-        for message_id in message_ids:
-            message = messages.get_message(message_id)
-            if message is None or message.content.recipient != party or message.level is not AckLevel.SENT:
-                continue
-            messages.mark_delivered(party, now_s, message_id)
-            new.append(message)
-        if new:
-            audit.append([_delivered(m, now_s, audit.public_ids) for m in new], now_s, once=True)
-    return new
+        for message in candidates:
+            messages.mark_delivered(party, now_s, message.id)
+        added = audit.append([_delivered(m, now_s, ids) for m in candidates], now_s, once=True)
+    appended = {entry.subject_json for entry in added}
+    return [
+        m for m in candidates if canonical_json([f"message:{ids.public(IdKind.MESSAGE, m.id)}"]) in appended
+    ]
 
 
 def read_one(messages: MessageStore, audit: AuditLog, message_id: int, party: str, now_s: float) -> Message:
