@@ -141,6 +141,7 @@ class EventRelay:
         self.stats = RelayStats()
         self._last_delivered = 0
         self._epoch = ""
+        self._stream_last_seq: int | None = None  # what this relay's last round left the stream at, if known
         self._client: Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Event()
@@ -303,9 +304,11 @@ class EventRelay:
         _log.info("events: this node relays the outbox to the stream %s", STREAM)
         await connection.execute(f"LISTEN {CHANNEL}")
         failing = False
+        # Only the holder of the lock moves the cursor: read once, then kept here (a round trip fewer).
+        row = await (await connection.execute("SELECT published_id FROM event_relay")).fetchone()
+        published_id = 0 if row is None else int(str(row["published_id"]))
+        self._stream_last_seq = None
         while True:
-            row = await (await connection.execute("SELECT published_id FROM event_relay")).fetchone()
-            published_id = 0 if row is None else int(str(row["published_id"]))
             batch = await (
                 await connection.execute(
                     "SELECT id, kind, party, body FROM events WHERE id > %s ORDER BY id LIMIT %s",
@@ -327,7 +330,9 @@ class EventRelay:
                 failing = False
             if last != published_id:
                 await connection.execute("UPDATE event_relay SET published_id = %s", (last,))
-            if len(batch) < RELAY_BATCH and last == (int(str(batch[-1]["id"])) if batch else published_id):
+            done = len(batch) < RELAY_BATCH and last == (int(str(batch[-1]["id"])) if batch else published_id)
+            published_id = last
+            if done:
                 async for _ in connection.notifies(timeout=RELAY_POLL_S, stop_after=1):
                     pass
 
@@ -341,7 +346,11 @@ class EventRelay:
         (``Nats-Expected-Last-Sequence``): when one is not stored, none after it is,
         so the stream never holds them out of order. A duplicate (published before
         a failover) is stored already: the round ends there and the next one starts
-        from the stream's new last sequence.
+        from the stream's new last sequence. The stream's last sequence is asked
+        for (a request to the stream's leader) only when the previous round did not
+        store its whole batch: otherwise it is that round's last acknowledgement's,
+        and if anyone else stored meanwhile, the first event is refused for it and
+        the next round asks.
 
         Raises
         ------
@@ -350,8 +359,11 @@ class EventRelay:
         """
         if not batch:
             return published_id
-        info = await js.stream_info(STREAM)
-        expected = int(info.state.last_seq)
+        expected = self._stream_last_seq
+        self._stream_last_seq = None  # unknown until this round has stored its whole batch
+        if expected is None:
+            info = await js.stream_info(STREAM)
+            expected = int(info.state.last_seq)
         futures = []
         for offset, stored in enumerate(batch):
             document = {
@@ -368,6 +380,7 @@ class EventRelay:
             }
             futures.append(await js.publish_async(SUBJECT, payload, headers=headers))
         last = published_id
+        stored_seq = None
         try:
             for stored, future in zip(batch, futures, strict=True):
                 try:
@@ -380,6 +393,9 @@ class EventRelay:
                 self.stats.published += 1
                 if ack.duplicate:
                     break
+                stored_seq = int(ack.seq)
+            else:
+                self._stream_last_seq = stored_seq
         finally:
             for future in futures:
                 future.cancel()  # those not answered: their slots are freed, they count for nothing
