@@ -362,8 +362,8 @@ class LivePicture:
             in_loss = _incidents_seen(pairs, states, withheld, slots, names)
             incidents = self._incidents.merge(in_loss, self._next_incident, now_s, slot_of)
             self._next_incident = incidents.next_id
-            aircraft_of = (names[int(slots[k])] for k in withheld)
-            self._withheld = {a: w for a, w in zip(aircraft_of, withheld.values(), strict=True) if a}
+            held = names.names(slots[np.fromiter(withheld, np.int64, len(withheld))].tolist())
+            self._withheld = {Aircraft(*n): w for n, w in zip(held, withheld.values(), strict=True)}
             if withheld:
                 met += _unvouched_meetings(withheld, pairs, codes, len(parties), slots, names)
             sweeps = self._sweeps(met, codes, slots, parties, now_s) if met or self._suspects else []
@@ -464,12 +464,12 @@ class LivePicture:
         """Count ``met`` (prober row, subject row, prober id) in the window; the pairs now at a sweep."""
         gating = self.settings.gating
         since_s = now_s - gating.sweep_window_s
-        names = self._tracks.aircraft
-        for mine, theirs, prober_id in met:
-            subject = names[int(slots[theirs])]
-            assert subject is not None
-            key = (parties[int(codes[mine])], subject.party)
-            self._suspects.setdefault(key, {})[prober_id] = (now_s, subject.id)
+        if met:
+            mine_rows, theirs_rows, prober_ids = zip(*met, strict=True)
+            probers = [parties[c] for c in codes[list(mine_rows)].tolist()]
+            subjects = self._tracks.aircraft.names(slots[list(theirs_rows)].tolist())
+            for prober, (subject_party, subject_id), prober_id in zip(probers, subjects, prober_ids, strict=True):
+                self._suspects.setdefault((prober, subject_party), {})[prober_id] = (now_s, subject_id)
         out = []
         for key, seen in list(self._suspects.items()):
             for prober_id in [i for i, (when_s, _) in seen.items() if when_s <= since_s]:
@@ -707,17 +707,13 @@ def _alerts_seen(
 def _in_order(ra: Int, rb: Int, slots: Int, names: AircraftSlots) -> tuple[Int, Int, Objects, Objects]:
     """Pairs of rows put in their aircraft's (party, id) order: the rows and the aircraft of each side."""
     rows = np.unique(np.concatenate([ra, rb]))
-    aircraft: list[Aircraft] = []
-    for slot in slots[rows].tolist():
-        found = names[slot]
-        assert found is not None
-        aircraft.append(found)
+    held = names.names(slots[rows].tolist())
     # Each involved aircraft's rank in the (party, id) order, so that every pair is put in order at once.
     rank = np.empty(rows.size, dtype=np.int64)
-    rank[sorted(range(rows.size), key=lambda k: (aircraft[k].party, aircraft[k].id))] = np.arange(rows.size)
+    rank[sorted(range(rows.size), key=held.__getitem__)] = np.arange(rows.size)
     at_a, at_b = np.searchsorted(rows, ra), np.searchsorted(rows, rb)
     swap = rank[at_a] > rank[at_b]
-    objects = aircraft_array(aircraft)
+    objects = aircraft_array([Aircraft(*n) for n in held])
     return (
         np.where(swap, rb, ra),
         np.where(swap, ra, rb),
@@ -772,9 +768,6 @@ def _unvouched_meetings(
     mine = np.concatenate([ca[in_a], cb[in_b]])
     theirs = np.concatenate([cb[in_a], ca[in_b]])
     _, first = np.unique(mine * n_parties + codes[theirs], return_index=True)
-    met = []
-    for m, t in zip(mine[first].tolist(), theirs[first].tolist(), strict=True):
-        aircraft = names[int(slots[m])]
-        assert aircraft is not None
-        met.append((m, t, aircraft.id))
-    return met
+    mine, theirs = mine[first], theirs[first]
+    held = names.names(slots[mine].tolist())
+    return [(m, t, n[1]) for m, t, n in zip(mine.tolist(), theirs.tolist(), held, strict=True)]
