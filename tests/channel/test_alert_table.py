@@ -64,15 +64,19 @@ def _as_objects(seen: list[tuple[tuple[int, int], int, int, int, float]], now_s:
     ]
 
 
-def _as_columns(seen: list[tuple[tuple[int, int], int, int, int, float]]) -> SeenAlerts:
+def _as_columns(
+    seen: list[tuple[tuple[int, int], int, int, int, float]], table: AlertTable | None = None
+) -> SeenAlerts:
+    """The pairs as columns; given the table, no aircraft for the pairs it holds (as the live cycle does)."""
     a = np.array([p[0][0] for p in seen], dtype=np.int64)
     b = np.array([p[0][1] for p in seen], dtype=np.int64)
+    held = table.holds(a, b) if table is not None else np.zeros(a.size, dtype=bool)
     figure = np.array([p[4] for p in seen], dtype=np.float64)
     return SeenAlerts(
         slot_a=a,
         slot_b=b,
-        a=aircraft_array([FLEET[k] for k in a.tolist()]),
-        b=aircraft_array([FLEET[k] for k in b.tolist()]),
+        a=aircraft_array([None if h else FLEET[k] for k, h in zip(a.tolist(), held.tolist(), strict=True)]),
+        b=aircraft_array([None if h else FLEET[k] for k, h in zip(b.tolist(), held.tolist(), strict=True)]),
         level=np.array([p[1] for p in seen], dtype=np.int8),
         withheld_a=np.array([p[2] for p in seen], dtype=np.int8),
         withheld_b=np.array([p[3] for p in seen], dtype=np.int8),
@@ -95,7 +99,7 @@ def test_the_table_merges_as_merge_alerts_does(script: list, first_number: int) 
     for step_s, seen in script:
         now_s += step_s
         expected = merge_alerts(reference, _as_objects(seen, now_s), expected_next, now_s, 10.0)
-        got = table.merge(_as_columns(seen), got_next, now_s, 10.0)
+        got = table.merge(_as_columns(seen, table), got_next, now_s, 10.0)
         assert got.new == expected.new
         assert got.changed == expected.changed
         assert got.cleared == tuple(sorted(expected.cleared, key=lambda x: int(x.id[2:])))

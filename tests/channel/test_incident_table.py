@@ -53,13 +53,21 @@ def _aircraft(k: int) -> Aircraft:
     return GONE if k < 0 else FLEET[k]
 
 
-def _as_columns(seen: list[tuple[tuple[int, int], float, int]]) -> SeenIncidents:
-    a = [FLEET[p[0]] for p, _, _ in seen]
-    b = [FLEET[p[1]] for p, _, _ in seen]
+def _as_columns(
+    seen: list[tuple[tuple[int, int], float, int]], table: IncidentTable | None = None
+) -> SeenIncidents:
+    """The pairs as columns; given the table, no aircraft for the pairs it holds (as the live cycle does)."""
+    a: list[Aircraft | None] = [FLEET[p[0]] for p, _, _ in seen]
+    b: list[Aircraft | None] = [FLEET[p[1]] for p, _, _ in seen]
+    slot_a = np.array([slot_of(x) for x in a if x is not None], dtype=np.int64)
+    slot_b = np.array([slot_of(x) for x in b if x is not None], dtype=np.int64)
+    if table is not None:
+        for k in np.flatnonzero(table.holds(slot_b, slot_a)).tolist():  # either order
+            a[k] = b[k] = None
     distance = np.array([d for _, d, _ in seen], dtype=np.float64)
     return SeenIncidents(
-        slot_a=np.array([slot_of(x) for x in a], dtype=np.int64),
-        slot_b=np.array([slot_of(x) for x in b], dtype=np.int64),
+        slot_a=slot_a,
+        slot_b=slot_b,
         a=aircraft_array(a),
         b=aircraft_array(b),
         distance_m=distance,
@@ -97,7 +105,7 @@ def test_the_table_merges_as_merge_incidents_does(
             for p, d, m in seen
         ]  # fmt: skip
         expected = merge_incidents(reference, in_loss, next_id, now_s)
-        got = table.merge(_as_columns(seen), next_id, now_s, slot_of)
+        got = table.merge(_as_columns(seen, table), next_id, now_s, slot_of)
         assert got.opened == expected.opened
         assert got.closer == expected.closer
         assert got.closed == tuple(sorted(expected.closed, key=lambda i: i.id))

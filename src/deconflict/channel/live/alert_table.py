@@ -49,7 +49,9 @@ class SeenAlerts:
     """One cycle's pairs in conflict, as columns, each pair's ``a`` before ``b`` (the :class:`Alert` order).
 
     ``slot_a``, ``slot_b`` are the aircraft's track-table slots; ``a``, ``b``
-    their :class:`Aircraft` (object arrays); ``level`` codes into :data:`LEVELS`,
+    their :class:`Aircraft` (object arrays; ``None`` may stand for those of a
+    pair the table holds already, :meth:`AlertTable.holds`: only a new pair's
+    are read); ``level`` codes into :data:`LEVELS`,
     ``withheld_a``, ``withheld_b`` into :data:`WITHHELD`; positions ``(n, 3)``
     ``lon_deg, lat_deg, alt_m``.
     """
@@ -214,6 +216,10 @@ class AlertTable:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def holds(self, slot_a: Int, slot_b: Int) -> NDArray[np.bool_]:
+        """Whether an alert is open for each pair of slots (``a`` then ``b``, as in :class:`SeenAlerts`)."""
+        return _among(self._rows.key, pair_key(slot_a, slot_b))
+
     def open(self) -> OpenAlerts:
         """Every open alert, oldest first (a snapshot: later cycles do not change it)."""
         return OpenAlerts(self._rows)
@@ -321,6 +327,14 @@ class AlertTable:
         )
 
 
+def _among(sorted_keys: Int, keys: Int) -> NDArray[np.bool_]:
+    """Whether each of ``keys`` is in ``sorted_keys`` (ascending)."""
+    if not sorted_keys.size:
+        return np.zeros(keys.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return np.asarray(sorted_keys[at] == keys)
+
+
 def _shown(alert: Alert, before_a: Withheld | None, before_b: Withheld | None, now_s: float) -> list[Shown]:
     """The sides of ``alert`` shown the other aircraft now that were not before."""
     out = []
@@ -333,7 +347,7 @@ def _shown(alert: Alert, before_a: Withheld | None, before_b: Withheld | None, n
     return out
 
 
-def aircraft_array(values: Sequence[Aircraft]) -> Objects:
+def aircraft_array(values: Sequence[Aircraft | None]) -> Objects:
     """An object array of aircraft (NumPy would otherwise unpack the dataclasses)."""
     out = np.empty(len(values), dtype=object)
     out[:] = values

@@ -39,7 +39,9 @@ class SeenIncidents:
     """One cycle's pairs in loss as columns, each pair's ``a`` before ``b`` (the :class:`Incident` order).
 
     ``slot_a``, ``slot_b`` are the aircraft's track-table slots, ``a``, ``b``
-    their :class:`Aircraft` (object arrays); ``distance_m``, ``vertical_m``
+    their :class:`Aircraft` (object arrays; ``None`` may stand for those of a
+    pair the table holds already, :meth:`IncidentTable.holds`: only a new
+    pair's are read); ``distance_m``, ``vertical_m``
     the separations now, ``lon_deg``, ``lat_deg``, ``alt_m`` the midpoint;
     ``hidden`` a mask of :data:`HIDDEN_A` and :data:`HIDDEN_B` (the sides
     whose own aircraft do not vouch now).
@@ -106,6 +108,14 @@ class IncidentTable:
 
     def __len__(self) -> int:
         return int(self._key.size) + len(self._resumed)
+
+    def holds(self, slot_a: Int, slot_b: Int) -> NDArray[np.bool_]:
+        """Whether an incident is open for each pair of slots, in either order (resumed, unplaced: no)."""
+        keys = _key(slot_a, slot_b)
+        if not self._key.size:
+            return np.zeros(keys.size, dtype=bool)
+        at = np.minimum(np.searchsorted(self._key, keys), self._key.size - 1)
+        return np.asarray(self._key[at] == keys)
 
     def open(self) -> list[Incident]:
         """The open incidents, oldest (lowest id) first."""

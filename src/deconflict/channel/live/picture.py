@@ -10,7 +10,7 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,7 @@ __all__ = ["CycleChanges", "LivePicture", "PictureState"]
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
+Bool = NDArray[np.bool_]
 Objects = NDArray[np.object_]
 
 
@@ -355,11 +356,11 @@ class LivePicture:
                     index.update((x, s) for s, x in enumerate(names) if x is not None)
                 return index.get(aircraft)
 
-            seen = _alerts_seen(pairs, states, withheld, slots, names, settings.warning_s)
+            seen = _alerts_seen(pairs, states, withheld, slots, names, settings.warning_s, self._alerts.holds)
             alerts = self._alerts.merge(seen, self._next_alert, now_s, tracking.alert_gap_s)
             self._next_alert = alerts.next_number
             open_alerts = self._alerts.open()
-            in_loss = _incidents_seen(pairs, states, withheld, slots, names)
+            in_loss = _incidents_seen(pairs, states, withheld, slots, names, self._incidents.holds)
             incidents = self._incidents.merge(in_loss, self._next_incident, now_s, slot_of)
             self._next_incident = incidents.next_id
             held = names.names(slots[np.fromiter(withheld, np.int64, len(withheld))].tolist())
@@ -466,10 +467,18 @@ class LivePicture:
         since_s = now_s - gating.sweep_window_s
         if met:
             mine_rows, theirs_rows, prober_ids = zip(*met, strict=True)
-            probers = [parties[c] for c in codes[list(mine_rows)].tolist()]
-            subjects = self._tracks.aircraft.names(slots[list(theirs_rows)].tolist())
-            for prober, (subject_party, subject_id), prober_id in zip(probers, subjects, prober_ids, strict=True):
-                self._suspects.setdefault((prober, subject_party), {})[prober_id] = (now_s, subject_id)
+            theirs = np.array(theirs_rows, dtype=np.int64)
+            their_ids = [n[1] for n in self._tracks.aircraft.names(slots[theirs].tolist())]
+            # By pair of parties, in the order first met, one dict update each (the later meeting wins).
+            base = max(parties) + 1
+            pair = codes[np.array(mine_rows, dtype=np.int64)] * base + codes[theirs]
+            found, first = np.unique(pair, return_index=True)
+            for code in found[np.argsort(first)].tolist():
+                rows = np.flatnonzero(pair == code).tolist()
+                key = (parties[code // base], parties[code % base])
+                self._suspects.setdefault(key, {}).update(
+                    zip([prober_ids[k] for k in rows], [(now_s, their_ids[k]) for k in rows], strict=True)
+                )
         out = []
         for key, seen in list(self._suspects.items()):
             for prober_id in [i for i, (when_s, _) in seen.items() if when_s <= since_s]:
@@ -674,10 +683,14 @@ def _alerts_seen(
     slots: Int,
     names: AircraftSlots,
     warning_s: float,
+    holds: Callable[[Int, Int], Bool],
 ) -> SeenAlerts:
-    """The cycle's pairs in conflict as columns, each pair in the :class:`Alert` order (``a < b``)."""
+    """The cycle's pairs in conflict as columns, each pair in the :class:`Alert` order (``a < b``).
+
+    ``holds`` tells the pairs (by slots, in that order) the alert table holds: they get no aircraft objects.
+    """
     ca, cb = pairs.ca, pairs.cb
-    ka, kb, objects_a, objects_b = _in_order(ca, cb, slots, names)
+    ka, kb, objects_a, objects_b = _in_order(ca, cb, slots, names, holds)
 
     size = len(states)
     loss = np.isin(ca * size + cb, pairs.la * size + pairs.lb)
@@ -704,16 +717,26 @@ def _alerts_seen(
     )
 
 
-def _in_order(ra: Int, rb: Int, slots: Int, names: AircraftSlots) -> tuple[Int, Int, Objects, Objects]:
-    """Pairs of rows put in their aircraft's (party, id) order: the rows and the aircraft of each side."""
+def _in_order(
+    ra: Int, rb: Int, slots: Int, names: AircraftSlots, holds: Callable[[Int, Int], Bool]
+) -> tuple[Int, Int, Objects, Objects]:
+    """Pairs of rows put in their aircraft's (party, id) order: the rows and the aircraft of each side.
+
+    A pair that ``holds`` says a table holds (by its slots, in that order) gets ``None`` for its
+    aircraft: only the pairs no table holds yet are read as objects, a few hundred of 80,000.
+    """
     rows = np.unique(np.concatenate([ra, rb]))
-    held = names.names(slots[rows].tolist())
+    found = names.names(slots[rows].tolist())
     # Each involved aircraft's rank in the (party, id) order, so that every pair is put in order at once.
     rank = np.empty(rows.size, dtype=np.int64)
-    rank[sorted(range(rows.size), key=held.__getitem__)] = np.arange(rows.size)
+    rank[sorted(range(rows.size), key=found.__getitem__)] = np.arange(rows.size)
     at_a, at_b = np.searchsorted(rows, ra), np.searchsorted(rows, rb)
     swap = rank[at_a] > rank[at_b]
-    objects = aircraft_array([Aircraft(*n) for n in held])
+    first, second = np.where(swap, at_b, at_a), np.where(swap, at_a, at_b)
+    new = ~holds(slots[rows[first]], slots[rows[second]])
+    wanted = np.union1d(first[new], second[new])
+    objects = np.full(rows.size, None, dtype=object)
+    objects[wanted] = aircraft_array([Aircraft(*found[k]) for k in wanted.tolist()])
     return (
         np.where(swap, rb, ra),
         np.where(swap, ra, rb),
@@ -728,11 +751,15 @@ def _incidents_seen(
     withheld: dict[int, Withheld],
     slots: Int,
     names: AircraftSlots,
+    holds: Callable[[Int, Int], Bool],
 ) -> SeenIncidents:
-    """The cycle's pairs in loss as columns, each pair in the :class:`Incident` order (``a < b``)."""
+    """The cycle's pairs in loss as columns, each pair in the :class:`Incident` order (``a < b``).
+
+    ``holds`` tells the pairs (by slots) the incident table holds: they get no aircraft objects.
+    """
     from deconflict.geometry.geodesy import midpoints
 
-    ka, kb, objects_a, objects_b = _in_order(pairs.la, pairs.lb, slots, names)
+    ka, kb, objects_a, objects_b = _in_order(pairs.la, pairs.lb, slots, names, holds)
     lon_deg, lat_deg = midpoints(
         states.lon_deg[ka], states.lat_deg[ka], states.lon_deg[kb], states.lat_deg[kb]
     )
