@@ -17,7 +17,7 @@ from deconflict.channel.gating import (
     implausible,
     near_footprints,
 )
-from deconflict.channel.live import LivePicture, LiveSettings, TrackState
+from deconflict.channel.live import Aircraft, LivePicture, LiveSettings, TrackState
 from deconflict.errors import InputError
 from deconflict.geometry.overlap import point_to_shape_distance_m
 from tests.builders import T0_S, box, circle, moved
@@ -153,6 +153,27 @@ def test_a_genuine_encounter_is_withheld_during_probation_then_shown_to_both_sid
         ("blue", "BLU101", "red", "RED707", 30.0),
         ("red", "RED707", "blue", "BLU101", 30.0),
     }
+
+
+def test_the_aircraft_withheld_at_a_cycle_are_in_its_state_and_a_mirror_keeps_them() -> None:
+    plans = FootprintPlans({"blue": [box(-1.0, -1.0, 1.0, 1.0)]})  # red has none: outside after probation
+    live = LivePicture(plans=plans)
+    gap_deg = 60_000.0 / 111_319.49
+    blue = TrackState("BLU101", "VIPER1", T0_S, 0.0, 0.0, 3000.0, 100.0, 90.0, 0.0)
+    red = TrackState("RED707", "REDCAP", T0_S, 0.0, gap_deg, 3000.0, 100.0, 270.0, 0.0)
+    for k in range(32):
+        live.post("blue", [moved(blue, float(k))], T0_S + k)
+        live.post("red", [moved(red, float(k))], T0_S + k)
+        live.cycle(T0_S + k)
+        if k not in (0, 31):
+            continue
+        expected = {Aircraft("blue", "BLU101"): Withheld.PROBATION} if k == 0 else {}
+        expected[Aircraft("red", "RED707")] = Withheld.PROBATION if k == 0 else Withheld.OUTSIDE_PLANS
+        state = live.state()
+        assert dict(state.withheld) == expected
+        mirror = LivePicture()
+        mirror.mirror(state)
+        assert dict(mirror.state().withheld) == expected
 
 
 @pytest.mark.parametrize(("outside_km", "shown"), [(0.0, True), (40.0, True), (70.0, False)])

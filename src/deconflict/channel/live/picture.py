@@ -179,8 +179,9 @@ class LivePicture:
         self._incidents = IncidentTable(open_incidents)
         self._next_alert = next_alert_number
         self._next_incident = next_incident_id
-        # The aircraft in alerts or incidents at the last cycle that did not vouch, and why.
-        self._withheld: dict[Aircraft, Withheld] = {}
+        # The aircraft in alerts or incidents at the last cycle that did not vouch, and why; by (party, id),
+        # made into Aircraft only when read (a dense cycle has 50,000).
+        self._withheld: dict[tuple[str, str], Withheld] = {}
         # By (prober, subject): each non-vouching prober aircraft's id met in an alert -> (when, the
         # subject's aircraft id); and when the latest sweep of the pair was reported.
         self._suspects: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
@@ -230,7 +231,7 @@ class LivePicture:
                 self._cycled_s or 0.0,
                 tuple(self._alerts.open()),
                 tuple(self._incidents.open()),
-                tuple(self._withheld.items()),
+                tuple((Aircraft(*name), why) for name, why in self._withheld.items()),
                 tuple(self._strays.values()),
             )
 
@@ -246,7 +247,7 @@ class LivePicture:
             self._mirrored = state.alerts
             self._mirrored_strays = state.strays
             self._incidents = IncidentTable(state.incidents)
-            self._withheld = dict(state.withheld)
+            self._withheld = {(a.party, a.id): why for a, why in state.withheld}
 
     def step_down(self) -> None:
         """Forget the alerts and incidents: another node runs the cycle (it holds the scheduler's lease).
@@ -364,7 +365,7 @@ class LivePicture:
             incidents = self._incidents.merge(in_loss, self._next_incident, now_s, slot_of)
             self._next_incident = incidents.next_id
             held = names.names(slots[np.fromiter(withheld, np.int64, len(withheld))].tolist())
-            self._withheld = {Aircraft(*n): w for n, w in zip(held, withheld.values(), strict=True)}
+            self._withheld = dict(zip(held, withheld.values(), strict=True))
             if withheld:
                 met += _unvouched_meetings(withheld, pairs, codes, len(parties), slots, names)
             sweeps = self._sweeps(met, codes, slots, parties, now_s) if met or self._suspects else []
@@ -593,7 +594,7 @@ class LivePicture:
             if incident.involves(party) and (incident.a, incident.b) not in with_alert:
                 mine = incident.a.party == party
                 viewer, other = (incident.a, incident.b) if mine else (incident.b, incident.a)
-                if viewer not in self._withheld:
+                if (viewer.party, viewer.id) not in self._withheld:
                     foreign += self._tracks.foreign(incident.ref, other)
         return tuple(foreign)
 
