@@ -467,12 +467,14 @@ class LivePicture:
         gating = self.settings.gating
         since_s = now_s - gating.sweep_window_s
         if met:
-            mine_rows, theirs_rows, prober_ids = zip(*met, strict=True)
-            theirs = np.array(theirs_rows, dtype=np.int64)
+            # Column by column: unpacking 100,000 meetings into zip(*met) costs ten times as much.
+            prober_ids = [m[2] for m in met]
+            mine = np.fromiter((m[0] for m in met), np.int64, len(met))
+            theirs = np.fromiter((m[1] for m in met), np.int64, len(met))
             their_ids = [n[1] for n in self._tracks.aircraft.names(slots[theirs].tolist())]
             # By pair of parties, in the order first met, one dict update each (the later meeting wins).
             base = max(parties) + 1
-            pair = codes[np.array(mine_rows, dtype=np.int64)] * base + codes[theirs]
+            pair = codes[mine] * base + codes[theirs]
             found, first = np.unique(pair, return_index=True)
             for code in found[np.argsort(first)].tolist():
                 rows = np.flatnonzero(pair == code).tolist()
