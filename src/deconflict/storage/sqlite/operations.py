@@ -55,6 +55,9 @@ _VOLUME_COLUMNS = (
     "time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, outer_wkb, inner_wkb"
 )
 
+_KEYS_PER_STATEMENT = 400
+"""(party, operation id) pairs bound in one statement (two parameters each, well below SQLite's limit)."""
+
 
 def _locked(method: Callable[Concatenate[SQLiteStore, P], R]) -> Callable[Concatenate[SQLiteStore, P], R]:
     """Run a store method under the store's lock (never inside another thread's transaction)."""
@@ -183,26 +186,35 @@ class SQLiteStore:
 
     def _insert_volumes(self, volumes: Sequence[Volume], live: bool) -> tuple[Ints, Floats]:
         """Insert volumes and (if ``live``) their boxes; return each box's volume rowid and the boxes."""
+        _, rowids, boxes = self._write_volumes(volumes, [live] * len(volumes))
+        return rowids, boxes
+
+    def _write_volumes(self, volumes: Sequence[Volume], live: Sequence[bool]) -> tuple[Ints, Ints, Floats]:
+        """Insert volumes and the boxes of those ``live``; return, per box, its volume's position in
+        ``volumes`` and rowid, and the boxes.
+
+        The volumes are one statement, then their boxes one: a bulk import's boxes
+        lie together in the file, so that reading them on open reads little else.
+        """
         # Rowids as SQLite would pick them (the largest plus one; the write lock is held),
         # so that the volumes and their boxes are one statement each.
         first = int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM volumes").fetchone()[0])
-        groups = (
-            [index_boxes(b) for b in search_boxes_of(volumes, self.margins)]
-            if live
-            else [[] for _ in volumes]
-        )
+        indexed = [v for v, is_live in zip(volumes, live, strict=True) if is_live]
+        found = iter([index_boxes(b) for b in search_boxes_of(indexed, self.margins)])
+        groups = [next(found) if is_live else [] for is_live in live]
         self._db.executemany(
             "INSERT INTO volumes (rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, "
             "upper_m, upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, "
             "shape_wkb, outer_wkb, inner_wkb, live, index_parts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (first + k, *row, int(live), len(group))
-                for k, (row, group) in enumerate(zip(volume_rows(volumes), groups, strict=True))
-            ],
+            (
+                (first + k, *row, int(is_live), len(group))
+                for k, (row, is_live, group) in enumerate(zip(volume_rows(volumes), live, groups, strict=True))
+            ),
         )
         counts = [len(group) for group in groups]
-        rowids = np.repeat(np.arange(first, first + len(volumes), dtype=np.int64), counts)
+        owners = np.repeat(np.arange(len(volumes), dtype=np.int64), counts)
+        rowids = owners + first
         boxes = box_array([box for group in groups for box in group])
         if rowids.size:
             parts = np.arange(rowids.size) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -210,9 +222,9 @@ class SQLiteStore:
             self._db.executemany(
                 "INSERT INTO volume_index (id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(i, *row) for i, row in zip(ids.tolist(), boxes.tolist(), strict=True)],
+                ((i, *row) for i, row in zip(ids.tolist(), boxes.tolist(), strict=True)),
             )
-        return rowids, boxes
+        return owners, rowids, boxes
 
     def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         now = time.time()
@@ -254,14 +266,61 @@ class SQLiteStore:
     def import_operations(self, operations: Iterable[Operation]) -> int:
         """Store operations as they are, without checking conflicts (restores, benchmarks).
 
-        Returns the number of volumes written. Commits once at the end.
+        Each replaces the stored operation of its party and id, as filing it would
+        (its volumes, and its open conflicts superseded); of two with the same
+        party and id, the later is kept. Returns the number of volumes given.
+        Commits once at the end; the rows of each kind are written in one statement.
         """
-        written = 0
-        with self.transaction():
-            for operation in operations:
-                self._save(operation, [])
-                written += len(operation.volumes)
-        return written
+        given = list(operations)
+        latest = list({(op.party, op.id): op for op in given}.values())
+        if latest:
+            with self.transaction():
+                self._import(latest)
+        return sum(len(op.volumes) for op in given)
+
+    def _import(self, operations: Sequence[Operation]) -> None:
+        """Write ``operations`` (one per party and id) in place of any stored with their party and id."""
+        now = time.time()
+        stored = self._stored_keys([(op.party, op.id) for op in operations])
+        removed = self._replace(stored)
+        self._db.executemany(
+            "INSERT INTO operations (party, id, version, state, priority, updated_s) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (party, id) DO UPDATE SET version = excluded.version, state = excluded.state, "
+            "priority = excluded.priority, updated_s = excluded.updated_s",
+            ((op.party, op.id, op.version, str(op.state), op.priority, now) for op in operations),
+        )
+        volumes = [v for op in operations for v in op.volumes]
+        live = [op.state.is_live for op in operations for _ in op.volumes]
+        owners, rowids, boxes = self._write_volumes(volumes, live)
+        codes = np.array([self._boxes.party_code(op.party) for op in operations], np.int64)
+        op_of_volume = np.repeat(np.arange(len(operations)), [len(op.volumes) for op in operations])
+        self._boxes.record(Change(removed, rowids, codes[op_of_volume[owners]], boxes))
+
+    def _stored_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The (party, operation id) pairs of ``keys`` that name a stored operation."""
+        out: list[tuple[str, str]] = []
+        for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+            chunk = keys[start : start + _KEYS_PER_STATEMENT]
+            out += self._db.execute(
+                f"SELECT k.column1, k.column2 FROM (VALUES {','.join(['(?, ?)'] * len(chunk))}) AS k "
+                "JOIN operations o ON o.party = k.column1 AND o.id = k.column2",
+                [text for key in chunk for text in key],
+            ).fetchall()
+        return [(str(party), str(operation_id)) for party, operation_id in out]
+
+    def _replace(self, keys: Sequence[tuple[str, str]]) -> Ints:
+        """Delete the volumes and boxes of the operations ``keys`` and supersede their open conflicts;
+        return the volumes' rowids (as :meth:`_save` does for one)."""
+        removed: list[int] = []
+        for party, operation_id in keys:
+            removed += self._delete_volumes(party, operation_id)
+            self._db.execute(
+                "UPDATE conflicts SET state = 'superseded' WHERE state = 'open' "
+                "AND ((party_a = ? AND operation_a = ?) OR (party_b = ? AND operation_b = ?))",
+                (party, operation_id, party, operation_id),
+            )
+        return np.array(removed, np.int64)
 
     @_locked
     def get_operation(self, party: str, operation_id: str) -> Operation | None:
