@@ -7,14 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon
 
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.buffers import Buffers
-from deconflict.units import Altitude, AltitudeMargins, msl_bounds_m
+from deconflict.units import REFERENCE_CODES, Altitude, AltitudeMargins, msl_bounds_array, msl_bounds_m
 
-__all__ = ["Operation", "OperationState", "SearchBox", "Volume", "search_boxes_of"]
+__all__ = ["Operation", "OperationState", "SearchBox", "Volume", "search_box_array", "search_boxes_of"]
 
 # Degrees of latitude per metre, upper bound (meridian radius at the equator).
 _DEG_LAT_PER_M = 1.0 / 110_574.0
@@ -102,6 +104,58 @@ def search_boxes_of(
     ):
         bounds[k].append((lon_lo, lat_lo, lon_hi, lat_hi))
     return [_boxes(v, b, margins, grow) for v, b in zip(volumes, bounds, strict=True)]
+
+
+def search_box_array(
+    volumes: Sequence[Volume], margins: AltitudeMargins
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """:func:`search_boxes_of` (no buffers) as arrays: each box's volume (its position), and the boxes.
+
+    The boxes are rows of :class:`SearchBox`'s fields in order, each volume's
+    consecutive in the order of its parts: the same values as
+    :func:`search_boxes_of`, computed over all volumes at once (for the many
+    volumes of a bulk import). A part past the antimeridian is left to
+    :func:`search_boxes_of`, which splits it.
+
+    Examples
+    --------
+    >>> from deconflict.geometry.footprint import polygon_footprint
+    >>> from deconflict.units import AltitudeReference
+    >>> ring = np.array([(36.0, 35.0), (36.5, 35.0), (36.5, 35.5), (36.0, 35.0)])
+    >>> v = Volume("v", "red", "op", polygon_footprint([[ring]]), Altitude(0.0, AltitudeReference.MSL),
+    ...            Altitude(100.0, AltitudeReference.MSL), 0.0, 60.0)
+    >>> owners, boxes = search_box_array([v], AltitudeMargins())
+    >>> owners.tolist(), boxes.tolist()
+    ([0], [[36.0, 35.0, 36.5, 35.5, 0.0, 100.0, 0.0, 60.0]])
+    """
+    if not volumes:
+        return np.empty(0, np.int64), np.empty((0, 8))
+    parts, owners = shapely.get_parts([v.footprint.outer for v in volumes], return_index=True)
+    bounds = shapely.bounds(parts)
+    if bool(np.any((bounds[:, 0] < -180.0) | (bounds[:, 2] > 180.0))):
+        listed = search_boxes_of(volumes, margins)
+        counts = [len(boxes) for boxes in listed]
+        rows = [[getattr(b, name) for name in _BOX_FIELDS] for boxes in listed for b in boxes]
+        return np.repeat(np.arange(len(volumes), dtype=np.int64), counts), np.array(rows).reshape(-1, 8)
+    lower_m = np.array([v.lower.value_m for v in volumes])
+    upper_m = np.array([v.upper.value_m for v in volumes])
+    if not (np.isfinite(lower_m).all() and np.isfinite(upper_m).all()):
+        raise ValueError("altitudes must be finite")
+    lower_code = np.array([REFERENCE_CODES[v.lower.reference] for v in volumes], np.int8)
+    upper_code = np.array([REFERENCE_CODES[v.upper.reference] for v in volumes], np.int8)
+    out = np.empty((owners.size, 8))
+    out[:, 0] = bounds[:, 0]
+    out[:, 1] = np.maximum(-90.0, bounds[:, 1])
+    out[:, 2] = bounds[:, 2]
+    out[:, 3] = np.minimum(90.0, bounds[:, 3])
+    out[:, 4] = msl_bounds_array(lower_m, lower_code, margins)[0][owners]
+    out[:, 5] = msl_bounds_array(upper_m, upper_code, margins)[1][owners]
+    out[:, 6] = np.array([v.time_start_s for v in volumes])[owners]
+    out[:, 7] = np.array([v.time_end_s for v in volumes])[owners]
+    return owners.astype(np.int64), out
+
+
+_BOX_FIELDS = tuple(SearchBox.__dataclass_fields__)
 
 
 def _boxes(

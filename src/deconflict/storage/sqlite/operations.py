@@ -30,6 +30,7 @@ import numpy as np
 
 from deconflict.storage.rows import (
     PARTS_PER_VOLUME,
+    TIME_ORIGIN_S,
     conflict_from_json,
     conflict_to_json,
     index_boxes,
@@ -40,7 +41,14 @@ from deconflict.storage.sqlite.box_index import Change, Floats, Ints, StoredBoxI
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
-from deconflict.strategic.volume import Operation, OperationState, SearchBox, Volume, search_boxes_of
+from deconflict.strategic.volume import (
+    Operation,
+    OperationState,
+    SearchBox,
+    Volume,
+    search_box_array,
+    search_boxes_of,
+)
 from deconflict.units import AltitudeMargins
 
 __all__ = ["SQLiteStore"]
@@ -199,25 +207,24 @@ class SQLiteStore:
         # Rowids as SQLite would pick them (the largest plus one; the write lock is held),
         # so that the volumes and their boxes are one statement each.
         first = int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM volumes").fetchone()[0])
-        indexed = [v for v, is_live in zip(volumes, live, strict=True) if is_live]
-        found = iter([index_boxes(b) for b in search_boxes_of(indexed, self.margins)])
-        groups = [next(found) if is_live else [] for is_live in live]
+        owners, boxes = self._index_rows(volumes, live)
+        counts = np.bincount(owners, minlength=len(volumes)).tolist()
         self._db.executemany(
             "INSERT INTO volumes (rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, "
             "upper_m, upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, "
             "shape_wkb, outer_wkb, inner_wkb, live, index_parts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (first + k, *row, int(is_live), len(group))
-                for k, (row, is_live, group) in enumerate(zip(volume_rows(volumes), live, groups, strict=True))
+                (first + k, *row, int(is_live), count)
+                for k, (row, is_live, count) in enumerate(
+                    zip(volume_rows(volumes), live, counts, strict=True)
+                )
             ),
         )
-        counts = [len(group) for group in groups]
-        owners = np.repeat(np.arange(len(volumes), dtype=np.int64), counts)
         rowids = owners + first
-        boxes = box_array([box for group in groups for box in group])
         if rowids.size:
-            parts = np.arange(rowids.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            # Owners are ascending, each volume's boxes together: a box's part is its rank among them.
+            parts = np.arange(rowids.size) - np.searchsorted(owners, owners)
             ids = rowids * PARTS_PER_VOLUME + parts
             self._db.executemany(
                 "INSERT INTO volume_index (id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1) "
@@ -225,6 +232,20 @@ class SQLiteStore:
                 ((i, *row) for i, row in zip(ids.tolist(), boxes.tolist(), strict=True)),
             )
         return owners, rowids, boxes
+
+    def _index_rows(self, volumes: Sequence[Volume], live: Sequence[bool]) -> tuple[Ints, Floats]:
+        """The boxes of the volumes ``live`` as ``volume_index`` rows (:func:`box_array`), and each
+        box's volume (its position in ``volumes``, ascending); at most :data:`PARTS_PER_VOLUME` each."""
+        positions = np.flatnonzero(np.asarray(live, bool))
+        owners, found = search_box_array([volumes[k] for k in positions.tolist()], self.margins)
+        if owners.size and int(np.bincount(owners).max()) > PARTS_PER_VOLUME:
+            groups = [index_boxes(b) for b in search_boxes_of([volumes[k] for k in positions], self.margins)]
+            owners = np.repeat(np.arange(positions.size), [len(group) for group in groups])
+            boxes = box_array([box for group in groups for box in group])
+        else:
+            boxes = found[:, [0, 2, 1, 3, 4, 5, 6, 7]]
+            boxes[:, 6:] -= TIME_ORIGIN_S
+        return positions[owners], boxes
 
     def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         now = time.time()
