@@ -130,7 +130,11 @@ def search_box_array(
     """
     if not volumes:
         return np.empty(0, np.int64), np.empty((0, 8))
-    parts, owners = shapely.get_parts([v.footprint.outer for v in volumes], return_index=True)
+    outers = np.array([v.footprint.outer for v in volumes], dtype=object)
+    if bool(np.any(shapely.get_type_id(outers) == shapely.GeometryType.MULTIPOLYGON)):
+        parts, owners = shapely.get_parts(outers, return_index=True)
+    else:  # one part each: get_parts would copy every shape
+        parts, owners = outers, np.arange(len(volumes))
     bounds = shapely.bounds(parts)
     if bool(np.any((bounds[:, 0] < -180.0) | (bounds[:, 2] > 180.0))):
         listed = search_boxes_of(volumes, margins)

@@ -32,6 +32,7 @@ the time window alone would read.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -315,6 +316,23 @@ def _brute_force(
     return q.astype(np.int64), rowids[p]
 
 
+_PARTIES = (
+    "WITH RECURSIVE parties(party) AS (SELECT MIN(party) FROM volumes UNION ALL "
+    "SELECT (SELECT MIN(party) FROM volumes WHERE party > parties.party) FROM parties "
+    "WHERE parties.party IS NOT NULL) SELECT party FROM parties WHERE party IS NOT NULL"
+)
+"""The distinct parties of ``volumes``, one index seek each (a scan of the index would read every entry)."""
+
+_ROWIDS_OF_PARTY = "SELECT rowid FROM volumes INDEXED BY volumes_by_operation WHERE party = ?"
+
+
+def _column(db: sqlite3.Connection, sql: str, dtype: type, parameters: tuple[Any, ...] = ()) -> Any:
+    """The values of every row ``sql`` returns, flattened row by row into one array of ``dtype``."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    return np.fromiter(itertools.chain.from_iterable(cursor.execute(sql, parameters)), dtype)
+
+
 @dataclass(eq=False)
 class Change:
     """What one save did to the boxes: volumes removed (rowids), then boxes added."""
@@ -359,33 +377,40 @@ class StoredBoxIndex:
     def _rebuild(self) -> None:
         """Read the copy from the file: the box table, and the parties from an index (not the volumes).
 
-        Neither read touches the volumes' rows (their shapes are most of the file), so a
-        restart keeps little of the file resident; rows are read in chunks of plain
-        tuples, transposed in C.
+        Neither read touches the volumes' rows (their shapes are most of the file).
+        Both read through SQLite's page cache, not the memory map: a mapped read
+        brings the pages around each page it touches into this process too, and
+        the boxes' pages lie between the volumes' (each filing writes both), so a
+        mapped read would make most of the file resident. Values come out of the
+        cursor flattened straight into arrays, never a tuple per row kept.
         """
-        cursor = self._db().cursor()
-        cursor.row_factory = None
-        cursor.execute("SELECT id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1 FROM volume_index")
-        ids_parts: list[Ints] = []
-        box_parts: list[Floats] = []
-        while rows := cursor.fetchmany(65_536):
-            columns = list(zip(*rows, strict=True))
-            ids_parts.append(np.array(columns[0], np.int64))
-            box_parts.append(np.array(columns[1:], np.float64).T)
-        ids = np.concatenate(ids_parts) if ids_parts else np.empty(0, np.int64)
-        boxes = np.concatenate(box_parts) if box_parts else np.empty((0, 8))
-        # (party, operation_id) index: a volume's rowid and party without reading its row.
-        cursor.execute("SELECT rowid, party FROM volumes INDEXED BY volumes_by_operation")
-        owner_parts: list[Ints] = []
-        party_parts: list[Ints] = []
-        while rows := cursor.fetchmany(65_536):
-            owner_parts.append(np.array([r[0] for r in rows], np.int64))
-            party_parts.append(np.array([self.party_code(r[1]) for r in rows], np.int64))
-        owners = np.concatenate(owner_parts) if owner_parts else np.empty(0, np.int64)
-        owner_party = np.concatenate(party_parts) if party_parts else np.empty(0, np.int64)
-        order = np.argsort(owners)
+        db = self._db()
+        snapshot = not db.in_transaction  # the reads below must see one state of the file
+        mmap_size = int(db.execute("PRAGMA mmap_size").fetchone()[0])
+        db.execute("PRAGMA mmap_size = 0")
+        if snapshot:
+            db.execute("BEGIN")
+        try:
+            ids = _column(db, "SELECT id FROM volume_index", np.int64)
+            boxes = _column(
+                db, "SELECT lon0, lon1, lat0, lat1, alt0, alt1, t0, t1 FROM volume_index", np.float64
+            ).reshape(-1, 8)
+            # The (party, operation_id) index: each party's volumes' rowids without reading their rows.
+            owners: list[Ints] = []
+            owner_party: list[Ints] = []
+            for (party,) in db.execute(_PARTIES).fetchall():
+                of_party = _column(db, _ROWIDS_OF_PARTY, np.int64, (party,))
+                owners.append(of_party)
+                owner_party.append(np.full(of_party.size, self.party_code(party), np.int64))
+        finally:
+            if snapshot:
+                db.execute("COMMIT")
+            db.execute(f"PRAGMA mmap_size = {mmap_size}")
+        by_owner = np.concatenate(owners) if owners else np.empty(0, np.int64)
+        party_of = np.concatenate(owner_party) if owner_party else np.empty(0, np.int64)
+        order = np.argsort(by_owner)
         rowids = ids // PARTS_PER_VOLUME
-        parties = owner_party[order[np.searchsorted(owners[order], rowids)]] if rowids.size else rowids
+        parties = party_of[order[np.searchsorted(by_owner[order], rowids)]] if rowids.size else rowids
         self._copy = BoxIndex(rowids, parties, boxes, self._compiled)
         # The table read holds every change still pending in this transaction.
         for change in self._pending:
