@@ -28,7 +28,7 @@ from deconflict.storage.rows import PARTS_PER_VOLUME
 from deconflict.storage.sqlite.box_index import BoxIndex, _brute_force
 from deconflict.storage.sqlite.database import GroupCommitError
 from deconflict.strategic import file_operation, find_conflicts, withdraw_operation
-from deconflict.strategic.volume import Volume
+from deconflict.strategic.volume import Operation, Volume
 from tests.builders import T0_S, box, conflict_pairs, volume
 
 # --- BoxIndex: compiled, plain and brute force agree -----------------------------------------------
@@ -183,7 +183,7 @@ def _square(k: int) -> Volume:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(
-        st.sampled_from(["file", "amend", "withdraw", "rollback", "other", "reopen", "inner"]),
+        st.sampled_from(["file", "amend", "withdraw", "rollback", "other", "reopen", "inner", "import"]),
         min_size=1,
         max_size=10,
     )
@@ -208,11 +208,28 @@ def test_the_copy_answers_as_the_table_through_commits_rollbacks_other_writers_a
                     else:
                         filed[op] = (party, withdraw_operation(store, party, op, version).version)
                 elif step == "rollback":
-                    # Filed and searched inside a transaction that rolls back: never served after.
+                    # Filed or imported, and searched, in a transaction that rolls back: never served after.
                     with contextlib.suppress(_RolledBack), store.database.transaction():
                         file_operation(store, "ghost", f"ghost{k}", [volume(f"g{k}", "ghost", v.footprint)])
+                        ghost = volume(f"h{k}", "ghost", v.footprint, operation=f"hidden{k}")
+                        store.import_operations([Operation(f"hidden{k}", "ghost", (ghost,))])
                         assert _agrees(store)
                         raise _RolledBack
+                elif step == "import":
+                    # A bulk import: a new operation and, when one is filed, a new version of it.
+                    ops = [
+                        Operation(
+                            f"op{k}", v.party, (volume(f"v{k}", v.party, v.footprint, operation=f"op{k}"),)
+                        )
+                    ]
+                    if filed:
+                        op = sorted(filed)[k % len(filed)]
+                        party, version = filed[op]
+                        moved = volume(f"v{k}r", party, _square(k + 3).footprint, operation=op)
+                        ops.append(Operation(op, party, (moved,), version=version + 1))
+                        filed[op] = (party, version + 1)
+                    store.import_operations(ops)
+                    filed[f"op{k}"] = (v.party, 1)
                 elif step == "inner":
                     # Two filings in one caller's transaction: the second sees the first (pending).
                     with store.database.transaction():

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deconflict.config import load_settings
 from deconflict.errors import StaleVersionError
+from deconflict.geometry.footprint import polygon_footprint
 from deconflict.storage import SQLiteStore, open_storage
 from deconflict.strategic import file_operation, withdraw_operation
 from deconflict.strategic.store import Store
@@ -170,6 +172,64 @@ def test_import_operations_stores_without_checking(storage_backend: Backend) -> 
         assert store.import_operations(ops) == 3
         assert store.count_volumes() == 3
         assert store.list_conflicts("red") == []
+
+
+def test_an_imported_operation_replaces_the_stored_one_and_supersedes_its_conflicts(
+    storage_backend: Backend,
+) -> None:
+    with storage_backend.store("operations") as store:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+        file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+        assert len(store.list_conflicts("red")) == 1
+        moved = volume("r2", "red", box(38.0, 35.0, 38.5, 35.5), operation="r")
+        new = volume("g1", "green", box(38.0, 35.0, 38.5, 35.5), operation="g")
+        assert store.import_operations(
+            [Operation("r", "red", (moved,), version=2), Operation("g", "green", (new,))]
+        )
+        stored = store.get_operation("red", "r")
+        assert stored is not None
+        assert ([v.id for v in stored.volumes], stored.version) == (["r2"], 2)
+        assert store.count_volumes() == 3
+        assert store.list_conflicts("red") == []  # the replaced version's conflict is superseded
+        # The index has the new volumes, not the replaced one.
+        found = file_operation(store, "white", "w", [volume("w1", "white", SQUARE)]).conflicts
+        assert sorted(c.b for c in found) == ["b1"]
+        found = file_operation(store, "white", "w2", [volume("w2", "white", box(38.1, 35.1, 38.2, 35.2))])
+        assert sorted(c.b for c in found.conflicts) == ["g1", "r2"]
+
+
+def test_an_import_keeps_the_later_of_two_operations_with_one_party_and_id(db_path: Path) -> None:
+    with SQLiteStore(db_path) as store:
+        first = Operation(
+            "r",
+            "red",
+            (volume("r1", "red", SQUARE, operation="r"), volume("r2", "red", SQUARE, operation="r")),
+        )
+        later = Operation(
+            "r", "red", (volume("r3", "red", box(38.0, 35.0, 38.5, 35.5), operation="r"),), version=2
+        )
+        assert store.import_operations([first, later]) == 3  # the volumes given
+        stored = store.get_operation("red", "r")
+        assert stored is not None
+        assert [v.id for v in stored.volumes] == ["r3"]
+        assert store.count_volumes() == 1
+        found = file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)]).conflicts
+        assert found == ()
+
+
+def test_an_imported_footprint_of_many_parts_is_indexed_by_at_most_64_boxes(db_path: Path) -> None:
+    rings = [
+        [np.array([(lon, 35.0), (lon + 0.01, 35.0), (lon + 0.01, 35.01), (lon, 35.01), (lon, 35.0)])]
+        for lon in (36.0 + 0.02 * k for k in range(70))
+    ]
+    footprint = polygon_footprint(rings)
+    with SQLiteStore(db_path) as store:
+        store.import_operations([Operation("m", "red", (volume("m1", "red", footprint, operation="m"),))])
+        parts = store.database.connection.execute("SELECT index_parts FROM volumes").fetchone()[0]
+        assert parts == 64
+        # A square past the 63rd is found through the last box, which covers the rest.
+        last = volume("b1", "blue", box(36.0 + 0.02 * 69, 35.0, 36.01 + 0.02 * 69, 35.01))
+        assert [c.b for c in file_operation(store, "blue", "b", [last]).conflicts] == ["m1"]
 
 
 def test_open_storage_uses_the_settings_path(tmp_path: Path) -> None:
