@@ -229,7 +229,7 @@ class SQLiteStore:
             self._db.executemany(
                 "INSERT INTO volume_index (id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((i, *row) for i, row in zip(ids.tolist(), boxes.tolist(), strict=True)),
+                zip(ids.tolist(), *boxes.T.tolist(), strict=True),  # a tuple per row, made by zip
             )
         return owners, rowids, boxes
 
