@@ -354,3 +354,16 @@ def test_a_filing_of_many_volumes_pairs_each_with_its_own_candidates(tmp_path: P
         ]
         result = file_operation(store, "blue", "many", small)
         assert sorted((c.a, c.b) for c in result.conflicts) == sorted((f"s{k}", "w") for k in range(90))
+
+
+def test_the_rebuild_reads_around_the_memory_map_and_restores_it(tmp_path: Path) -> None:
+    path = tmp_path / "deconflict.db"
+    with SQLiteStore(path) as store:
+        file_operation(store, "red", "r", [_square(0)])
+    with SQLiteStore(path) as store, SQLiteStore(":memory:") as in_memory:
+        mapped = store.database.connection.execute("PRAGMA mmap_size").fetchone()[0]
+        assert mapped > 0
+        assert _agrees(store)  # rebuilt from the file
+        assert store.database.connection.execute("PRAGMA mmap_size").fetchone()[0] == mapped
+        file_operation(in_memory, "red", "r", [_square(0)])  # no memory map to turn off
+        assert _agrees(in_memory)

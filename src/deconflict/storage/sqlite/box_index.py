@@ -386,8 +386,9 @@ class StoredBoxIndex:
         """
         db = self._db()
         snapshot = not db.in_transaction  # the reads below must see one state of the file
-        mmap_size = int(db.execute("PRAGMA mmap_size").fetchone()[0])
-        db.execute("PRAGMA mmap_size = 0")
+        mapped = db.execute("PRAGMA mmap_size").fetchone()  # no row: an in-memory database
+        if mapped is not None:
+            db.execute("PRAGMA mmap_size = 0")
         if snapshot:
             db.execute("BEGIN")
         try:
@@ -405,7 +406,8 @@ class StoredBoxIndex:
         finally:
             if snapshot:
                 db.execute("COMMIT")
-            db.execute(f"PRAGMA mmap_size = {mmap_size}")
+            if mapped is not None:
+                db.execute(f"PRAGMA mmap_size = {int(mapped[0])}")
         by_owner = np.concatenate(owners) if owners else np.empty(0, np.int64)
         party_of = np.concatenate(owner_party) if owner_party else np.empty(0, np.int64)
         order = np.argsort(by_owner)
