@@ -237,9 +237,10 @@ class SQLiteStore:
         """The boxes of the volumes ``live`` as ``volume_index`` rows (:func:`box_array`), and each
         box's volume (its position in ``volumes``, ascending); at most :data:`PARTS_PER_VOLUME` each."""
         positions = np.flatnonzero(np.asarray(live, bool))
-        owners, found = search_box_array([volumes[k] for k in positions.tolist()], self.margins)
+        indexed = [volumes[k] for k in positions.tolist()]
+        owners, found = search_box_array(indexed, self.margins)
         if owners.size and int(np.bincount(owners).max()) > PARTS_PER_VOLUME:
-            groups = [index_boxes(b) for b in search_boxes_of([volumes[k] for k in positions], self.margins)]
+            groups = [index_boxes(b) for b in search_boxes_of(indexed, self.margins)]
             owners = np.repeat(np.arange(positions.size), [len(group) for group in groups])
             boxes = box_array([box for group in groups for box in group])
         else:
