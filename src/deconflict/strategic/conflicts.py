@@ -9,6 +9,7 @@ compare through conservative MSL ranges (:mod:`deconflict.units`).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,11 +23,9 @@ from numpy.typing import NDArray
 from deconflict.geometry.overlap import conflicting_overlaps
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.volume import Volume
-from deconflict.units import REFERENCE_CODES, AltitudeMargins, msl_bounds_array
+from deconflict.units import Altitude, AltitudeMargins
 
 __all__ = ["Conflict", "candidate_pairs", "evaluate_pairs", "find_conflicts", "format_time"]
-
-Bool = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -95,33 +94,21 @@ def format_time(time_s: float) -> str:
     return text.replace("+00:00", "Z")
 
 
-def _below(
-    low_m: NDArray[np.float64],
-    low_ref: NDArray[np.int8],
-    high_m: NDArray[np.float64],
-    high_ref: NDArray[np.int8],
-    gap_m: float,
-    margins: AltitudeMargins,
-) -> Bool:
-    """Element-wise: can a bound ``low_m`` (of reference code ``low_ref``) be below ``high_m + gap_m``?
-
-    Same references compare exactly; different ones through their MSL ranges.
-    """
-    same = low_ref == high_ref
-    if same.all():
-        return low_m < high_m + gap_m  # the usual filing: no MSL ranges to build
-    low_msl, _ = msl_bounds_array(low_m, low_ref, margins)
-    _, high_msl = msl_bounds_array(high_m, high_ref, margins)
-    return np.where(same, low_m < high_m + gap_m, low_msl < high_msl + gap_m)
+def _below(low: Altitude, high: Altitude, gap_m: float, margins: AltitudeMargins) -> bool:
+    """Can a bound ``low`` be below ``high + gap_m``? Same references compare exactly; different
+    ones through their MSL ranges (:func:`~deconflict.units.msl_bounds_array`'s arithmetic)."""
+    if low.reference is high.reference:
+        return low.value_m < high.value_m + gap_m
+    return low.msl_range_m(margins)[0] < high.msl_range_m(margins)[1] + gap_m
 
 
 def _band(a: Volume, b: Volume, vertical_m: float, margins: AltitudeMargins) -> tuple[float, float, str]:
-    refs = {a.lower.reference, a.upper.reference, b.lower.reference, b.upper.reference}
-    if len(refs) == 1:
+    reference = a.lower.reference
+    if b.lower.reference is reference and a.upper.reference is reference and b.upper.reference is reference:
         return (
             max(a.lower.value_m, b.lower.value_m) - vertical_m,
             min(a.upper.value_m, b.upper.value_m) + vertical_m,
-            str(refs.pop()),
+            str(reference),
         )
     lower = max(a.lower.msl_range_m(margins)[0], b.lower.msl_range_m(margins)[0])
     upper = min(a.upper.msl_range_m(margins)[1], b.upper.msl_range_m(margins)[1])
@@ -136,60 +123,34 @@ def evaluate_pairs(
 ) -> list[Conflict]:
     """The conflicts among candidate pairs ``(a[i], b[i])``, in pair order.
 
-    Pairs of the same party never conflict. Cheap tests (time, altitude) run
-    first on all pairs; footprints are tested only on the survivors.
+    Pairs of the same party never conflict. Cheap tests (party, time, altitude) run
+    first, pair by pair; footprints are tested only on the survivors, all at once.
     """
-    n = len(a)
-    if len(b) != n:
+    if len(b) != len(a):
         raise ValueError("evaluate_pairs needs sequences of equal length")
-    if n == 0:
-        return []
     tb = 2.0 * buffers.time_buffer_s
     vb = 2.0 * buffers.vertical_buffer_m
-    # Every pair's times in one array (one NumPy call, not one per column).
-    times = np.array(
-        [(x.time_start_s, x.time_end_s, y.time_start_s, y.time_end_s) for x, y in zip(a, b, strict=True)],
-        dtype=np.float64,
-    ).reshape(n, 4)
-    start_a, end_a, start_b, end_b = times[:, 0], times[:, 1], times[:, 2], times[:, 3]
-    keep = (start_a < end_b + tb) & (start_b < end_a + tb)
-    keep &= np.fromiter((x.party != y.party for x, y in zip(a, b, strict=True)), bool, n)
-    idx = np.flatnonzero(keep)
-    if idx.size:
-        pairs = [(a[i], b[i]) for i in idx.tolist()]
-        bands = np.array(
-            [(x.lower.value_m, y.lower.value_m, y.upper.value_m, x.upper.value_m) for x, y in pairs],
-            dtype=np.float64,
-        ).reshape(-1, 4)
-        codes = np.array(
-            [
-                (
-                    REFERENCE_CODES[x.lower.reference],
-                    REFERENCE_CODES[y.lower.reference],
-                    REFERENCE_CODES[y.upper.reference],
-                    REFERENCE_CODES[x.upper.reference],
-                )
-                for x, y in pairs
-            ],
-            dtype=np.int8,
-        ).reshape(-1, 4)
-        # Both directions in one call: a's floor below b's ceiling, and b's below a's.
-        low_m, low_ref = bands[:, :2].ravel(), codes[:, :2].ravel()
-        high_m, high_ref = bands[:, 2:].ravel(), codes[:, 2:].ravel()
-        below = _below(low_m, low_ref, high_m, high_ref, vb, margins).reshape(-1, 2)
-        idx = idx[below[:, 0] & below[:, 1]]
-    if idx.size == 0:
+    # Plain float comparisons, pair by pair: the same IEEE arithmetic as NumPy's, without
+    # building arrays for a filing's few pairs (and no slower for many).
+    pairs = [
+        (x, y)
+        for x, y in zip(a, b, strict=True)
+        if x.party != y.party
+        and x.time_start_s < y.time_end_s + tb
+        and y.time_start_s < x.time_end_s + tb
+        and _below(x.lower, y.upper, vb, margins)
+        and _below(y.lower, x.upper, vb, margins)
+    ]
+    if not pairs:
         return []
     # The exact footprint test, then the overlap facts of the pairs in conflict only.
     hit, areas, boxes = conflicting_overlaps(
-        [a[i].footprint for i in idx.tolist()], [b[i].footprint for i in idx.tolist()], buffers.buffer_m
+        [x.footprint for x, _ in pairs], [y.footprint for _, y in pairs], buffers.buffer_m
     )
-    idx = idx[hit]
-    if idx.size == 0:
-        return []
     conflicts = []
-    for k, i in enumerate(idx.tolist()):
-        x, y = a[i], b[i]
+    for (x, y), area_m2, bbox in zip(
+        itertools.compress(pairs, hit.tolist()), areas.tolist(), boxes.tolist(), strict=True
+    ):
         lower, upper, reference = _band(x, y, buffers.vertical_buffer_m, margins)
         conflicts.append(
             Conflict(
@@ -204,8 +165,8 @@ def evaluate_pairs(
                 altitude_lower_m=lower,
                 altitude_upper_m=upper,
                 altitude_reference=reference,
-                overlap_area_m2=float(areas[k]),
-                overlap_bbox=(float(boxes[k, 0]), float(boxes[k, 1]), float(boxes[k, 2]), float(boxes[k, 3])),
+                overlap_area_m2=area_m2,
+                overlap_bbox=(bbox[0], bbox[1], bbox[2], bbox[3]),
                 priority_a=x.priority,
                 priority_b=y.priority,
             )
