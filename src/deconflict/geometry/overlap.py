@@ -17,6 +17,7 @@ unless a buffer says so.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,7 +26,7 @@ from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon
 
 from deconflict.geometry.footprint import Footprint, Shape
-from deconflict.geometry.geodesy import WGS84, aeqd_pairs, area_m2, destination, distance_m
+from deconflict.geometry.geodesy import WGS84, aeqd_pairs, area_m2, distance_m
 
 __all__ = [
     "bbox_across_antimeridian",
@@ -224,15 +225,17 @@ def _decide(
     result = np.zeros(n, dtype=bool)
     if n == 0:
         return result, None, None
-    a_circle = np.fromiter((f.is_circle for f in a), dtype=bool, count=n)
-    b_circle = np.fromiter((f.is_circle for f in b), dtype=bool, count=n)
+    # Index bookkeeping in plain lists: a filing has a few pairs, and NumPy's fixed cost per
+    # call exceeds the work; only the geometry (GEOS, pyproj) runs on arrays.
+    a_circle = [f.radius_m is not None for f in a]
+    b_circle = [f.radius_m is not None for f in b]
     limit_m = 2.0 * buffer_m
 
-    both = np.flatnonzero(a_circle & b_circle)
+    both = [i for i in range(n) if a_circle[i] and b_circle[i]]
     azimuth_deg = centres_m = None
-    if both.size:
-        ca = np.array([(a[i].centre_lon_deg, a[i].centre_lat_deg, a[i].radius_m) for i in both.tolist()])
-        cb = np.array([(b[i].centre_lon_deg, b[i].centre_lat_deg, b[i].radius_m) for i in both.tolist()])
+    if both:
+        ca = np.array([(a[i].centre_lon_deg, a[i].centre_lat_deg, a[i].radius_m) for i in both])
+        cb = np.array([(b[i].centre_lon_deg, b[i].centre_lat_deg, b[i].radius_m) for i in both])
         # distance_m's geodesic, with its azimuth kept for the lens (overlap_regions)
         az, _, d = WGS84.inv(ca[:, 0], ca[:, 1], cb[:, 0], cb[:, 1])
         d = np.asarray(d, dtype=np.float64)
@@ -240,13 +243,13 @@ def _decide(
         result[both] = d - (ca[:, 2] + cb[:, 2]) < limit_m
         azimuth_deg, centres_m = np.full(n, np.nan), np.full(n, np.nan)
         azimuth_deg[both], centres_m[both] = az, d
+        if len(both) == n:
+            return result, azimuth_deg, centres_m
 
-    rest = np.flatnonzero(~(a_circle & b_circle))
-    if rest.size == 0:
-        return result, azimuth_deg, centres_m
+    rest = [i for i in range(n) if not (a_circle[i] and b_circle[i])]
     # Circles are tested through their outer polygon first, polygons as they are.
-    outer_a = _as_array([a[i].outer for i in rest.tolist()])
-    outer_b = _as_array([b[i].outer for i in rest.tolist()])
+    outer_a = _as_array([a[i].outer for i in rest])
+    outer_b = _as_array([b[i].outer for i in rest])
     if buffer_m == 0.0:
         maybe = shapely.relate_pattern(outer_a, outer_b, _INTERIORS)
     else:
@@ -255,25 +258,29 @@ def _decide(
         # Flat lon/lat distance is no lower bound across the antimeridian or
         # over a pole: leave those pairs to the exact test.
         maybe |= _near_seam(outer_a, limit_m) | _near_seam(outer_b, limit_m)
-    undecided = rest[maybe]
-    pp = undecided[~a_circle[undecided] & ~b_circle[undecided]]
+    undecided = list(itertools.compress(rest, maybe.tolist()))
+    pp = [i for i in undecided if not a_circle[i] and not b_circle[i]]
     if buffer_m == 0.0:
         result[pp] = True  # exact for polygons
     else:
-        for i in pp.tolist():
+        for i in pp:
             result[i] = gap_m(a[i], b[i]) < limit_m
-    mixed = undecided[a_circle[undecided] ^ b_circle[undecided]]
-    if mixed.size == 0:
+    mixed = [i for i in undecided if a_circle[i] != b_circle[i]]
+    if not mixed:
         return result, azimuth_deg, centres_m
     # A polygon overlapping a circle's inner polygon surely overlaps the circle.
-    inner_a = _as_array([a[i].inner if a[i].is_circle else a[i].shape for i in mixed.tolist()])
-    inner_b = _as_array([b[i].inner if b[i].is_circle else b[i].shape for i in mixed.tolist()])
-    known = ~(shapely.is_missing(inner_a) | shapely.is_missing(inner_b))
-    sure = np.zeros(mixed.size, dtype=bool)
-    sure[known] = shapely.relate_pattern(inner_a[known], inner_b[known], _INTERIORS)
-    result[mixed[sure]] = True
-    for i in mixed[~sure].tolist():
-        result[i] = _circle_polygon_conflict(a[i], b[i], buffer_m)
+    inner_a = [a[i].inner if a_circle[i] else a[i].shape for i in mixed]
+    inner_b = [b[i].inner if b_circle[i] else b[i].shape for i in mixed]
+    known = [k for k in range(len(mixed)) if inner_a[k] is not None and inner_b[k] is not None]
+    sure = [False] * len(mixed)
+    if known:
+        inside = shapely.relate_pattern(
+            _as_array([inner_a[k] for k in known]), _as_array([inner_b[k] for k in known]), _INTERIORS
+        )
+        for k, yes in zip(known, inside.tolist(), strict=True):
+            sure[k] = yes
+    for i, yes in zip(mixed, sure, strict=True):
+        result[i] = True if yes else _circle_polygon_conflict(a[i], b[i], buffer_m)
     return result, azimuth_deg, centres_m
 
 
@@ -406,32 +413,34 @@ def _lens_regions(
         along = r1 * cos1
         half = np.sqrt(np.maximum(r1**2 - along**2, 0.0))
     # Each circle's four extreme points (east, west, north, south), the first's then the
-    # second's, as (n, 8) arrays: centre + direction * radius, kept if inside the other circle.
+    # second's, as (n, 2, 4) arrays: centre + direction * radius, kept if inside the other
+    # circle. Broadcast, not repeated: fewer NumPy calls, the same arithmetic per point.
+    n = d.size
     zero = 0.0 * d
-    centre_x = np.repeat(np.column_stack([zero, x2]), 4, axis=1)
-    centre_y = np.repeat(np.column_stack([zero, y2]), 4, axis=1)
-    other_x = np.repeat(np.column_stack([x2, zero]), 4, axis=1)
-    other_y = np.repeat(np.column_stack([y2, zero]), 4, axis=1)
-    radius = np.repeat(np.column_stack([r1, r2]), 4, axis=1)
-    other_r = np.repeat(np.column_stack([r2, r1]), 4, axis=1)
-    extreme_x = centre_x + _EXTREME_DX * radius
-    extreme_y = centre_y + _EXTREME_DY * radius
-    crossings_x = np.column_stack([along * ux - half * uy, along * ux + half * uy])
-    crossings_y = np.column_stack([along * uy + half * ux, along * uy - half * ux])
-    px = np.concatenate([crossings_x, extreme_x], axis=1)
-    py = np.concatenate([crossings_y, extreme_y], axis=1)
-    ok = np.concatenate(
-        [
-            np.column_stack([~inside, ~inside]),
-            np.hypot(extreme_x - other_x, extreme_y - other_y) <= other_r * (1.0 + 1e-12),
-        ],
-        axis=1,
+    centre_x, centre_y = np.column_stack([zero, x2]), np.column_stack([zero, y2])
+    radius = np.column_stack([r1, r2])
+    extreme_x = centre_x[:, :, None] + _EXTREME_DX.reshape(2, 4) * radius[:, :, None]
+    extreme_y = centre_y[:, :, None] + _EXTREME_DY.reshape(2, 4) * radius[:, :, None]
+    px, py = np.empty((n, 10)), np.empty((n, 10))
+    px[:, 0], px[:, 1] = along * ux - half * uy, along * ux + half * uy
+    py[:, 0], py[:, 1] = along * uy + half * ux, along * uy - half * ux
+    px[:, 2:], py[:, 2:] = extreme_x.reshape(n, 8), extreme_y.reshape(n, 8)
+    ok = np.empty((n, 10), dtype=bool)
+    ok[:, 0] = ok[:, 1] = ~inside
+    ok[:, 2:] = (
+        np.hypot(extreme_x - centre_x[:, ::-1, None], extreme_y - centre_y[:, ::-1, None])
+        <= radius[:, ::-1, None] * (1.0 + 1e-12)
+    ).reshape(n, 8)
+    # destination()'s geodesics, called directly on flat arrays (its broadcasting is not needed).
+    lon, lat, _ = WGS84.fwd(
+        np.repeat(lon1, 10),
+        np.repeat(lat1, 10),
+        np.degrees(np.arctan2(px, py)).ravel(),
+        np.hypot(px, py).ravel(),
     )
-    lon, lat = destination(
-        np.repeat(lon1[:, None], px.shape[1], axis=1),
-        np.repeat(lat1[:, None], px.shape[1], axis=1),
-        np.degrees(np.arctan2(px, py)),
-        np.hypot(px, py),
+    lon, lat = (
+        np.asarray(lon, dtype=np.float64).reshape(n, 10),
+        np.asarray(lat, dtype=np.float64).reshape(n, 10),
     )
     lon = lon1[:, None] + (lon - lon1[:, None] + 180.0) % 360.0 - 180.0  # continuous around the first centre
     west = np.where(ok, lon, np.inf).min(axis=1)
