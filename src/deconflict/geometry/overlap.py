@@ -471,10 +471,12 @@ def _polygon_regions(
     areas = area_m2(inter)
     areas[empty] = 0.0
     boxes = np.asarray(shapely.bounds(inter), dtype=np.float64)
-    for k in np.flatnonzero((boxes[:, 0] <= -180.0) & (boxes[:, 2] >= 180.0)).tolist():
-        boxes[k] = bbox_across_antimeridian(inter[k])
-    # A grown shape reaches past the seam.
-    boxes[:, [0, 2]] = np.minimum(np.maximum(boxes[:, [0, 2]], -180.0), 180.0)
+    for k, (west, _, east, _) in enumerate(boxes.tolist()):
+        if west <= -180.0 and east >= 180.0:
+            boxes[k] = bbox_across_antimeridian(inter[k])
+    # A grown shape reaches past the seam (clipped in place: a fancy index costs more on few pairs).
+    lons = boxes[:, 0::2]
+    np.minimum(np.maximum(lons, -180.0, out=lons), 180.0, out=lons)
     return areas, boxes
 
 
