@@ -346,28 +346,21 @@ def _regions(
     centres_m: NDArray[np.float64] | None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """:func:`overlap_regions`; given the geodesics from centre to centre of the pairs of circles."""
-    n = len(a)
-    areas = np.zeros(n, dtype=np.float64)
-    boxes = np.zeros((n, 4), dtype=np.float64)
-    lens = np.fromiter(
-        (
-            x.is_circle and y.is_circle and x.inner is not None and y.inner is not None
-            for x, y in zip(a, b, strict=True)
-        ),
-        dtype=bool,
-        count=n,
-    )
-    if lens.any():
-        k = np.flatnonzero(lens)
-        known = None if azimuth_deg is None or centres_m is None else (azimuth_deg[k], centres_m[k])
-        areas[k], boxes[k] = _lens_regions(
-            [a[i] for i in k.tolist()], [b[i] for i in k.tolist()], buffer_m, known
-        )
-    rest = np.flatnonzero(~lens)
-    if rest.size:
-        areas[rest], boxes[rest] = _polygon_regions(
-            [a[i] for i in rest.tolist()], [b[i] for i in rest.tolist()], buffer_m
-        )
+    lens = [
+        x.radius_m is not None and y.radius_m is not None and x.inner is not None and y.inner is not None
+        for x, y in zip(a, b, strict=True)
+    ]
+    k = [i for i, is_lens in enumerate(lens) if is_lens]
+    rest = [i for i, is_lens in enumerate(lens) if not is_lens]
+    if not k:  # one kind only: its arrays as they come
+        return _polygon_regions(a, b, buffer_m)
+    known = None if azimuth_deg is None or centres_m is None else (azimuth_deg[k], centres_m[k])
+    if not rest:
+        return _lens_regions(a, b, buffer_m, known)
+    areas = np.zeros(len(a), dtype=np.float64)
+    boxes = np.zeros((len(a), 4), dtype=np.float64)
+    areas[k], boxes[k] = _lens_regions([a[i] for i in k], [b[i] for i in k], buffer_m, known)
+    areas[rest], boxes[rest] = _polygon_regions([a[i] for i in rest], [b[i] for i in rest], buffer_m)
     return areas, boxes
 
 
