@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from deconflict.geometry.geodesy import area_m2, destination, distance_m
@@ -15,7 +15,7 @@ from deconflict.strategic import find_conflicts, read_volumes
 from deconflict.strategic.buffers import Buffers
 from deconflict.strategic.conflicts import evaluate_pairs, format_time
 from deconflict.strategic.volume import Volume
-from deconflict.units import AltitudeMargins
+from deconflict.units import REFERENCE_CODES, AltitudeMargins, AltitudeReference, msl_bounds_array
 from tests.builders import T0_S, box, circle, conflict_pairs, volume
 from tests.strategic.reference import reference_conflicts
 from tests.strategic.strategies import Case, cases
@@ -316,6 +316,48 @@ def test_mixed_references_never_under_report(
     event(f"truly overlap: {truly_overlap}")
     if truly_overlap:
         assert conflicting(a, b)
+
+
+# Values that put bounds of different references exactly level (W84 shifts by 86/107 m,
+# AGL by -430/8849 m), so that the strict comparisons are tested at their edges.
+LEVEL_VALUES_M = (0.0, 86.0, 107.0, 430.0, 1000.0, 1086.0, 1107.0, 570.0, 1430.0, -7849.0, 914.4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    refs=st.tuples(*[st.sampled_from(REFERENCES)] * 4),
+    values=st.tuples(
+        *[st.sampled_from(LEVEL_VALUES_M) | st.floats(min_value=-1000.0, max_value=12_000.0)] * 4
+    ),
+    vertical_m=st.sampled_from([0.0, 21.5, 96.5]),
+)
+# Level bounds of different references (a touching band does not conflict):
+@example(refs=("MSL", "MSL", "W84", "W84"), values=(0.0, 1000.0, 1086.0, 2000.0), vertical_m=0.0)
+@example(refs=("MSL", "MSL", "AGL", "AGL"), values=(0.0, 1000.0, 1430.0, 2000.0), vertical_m=0.0)
+@example(refs=("MSL", "W84", "MSL", "MSL"), values=(0.0, 893.0, 1000.0, 2000.0), vertical_m=0.0)
+@example(refs=("MSL", "MSL", "W84", "W84"), values=(0.0, 957.0, 1086.0, 2000.0), vertical_m=21.5)
+def test_the_altitude_test_decides_as_the_msl_arrays_do(
+    refs: tuple[str, ...], values: tuple[float, ...], vertical_m: float
+) -> None:
+    """Pair by pair in plain floats, the altitude test decides exactly as the MSL bounds of
+    :func:`msl_bounds_array` compare, at the edges too (the arrays' arithmetic, to the bit)."""
+    margins = AltitudeMargins()
+    lo_a, hi_a, lo_b, hi_b = values
+    a = volume("a", "blue", SQUARE, lower_m=lo_a, upper_m=hi_a, reference=refs[0], upper_reference=refs[1])
+    b = volume("b", "red", SQUARE, lower_m=lo_b, upper_m=hi_b, reference=refs[2], upper_reference=refs[3])
+    gap_m = 2.0 * vertical_m
+
+    def below(low_m: float, low_ref: str, high_m: float, high_ref: str) -> bool:
+        if low_ref == high_ref:
+            return bool(np.float64(low_m) < np.float64(high_m) + gap_m)
+        codes = np.array([REFERENCE_CODES[AltitudeReference(r)] for r in (low_ref, high_ref)], dtype=np.int8)
+        low_msl, high_msl = msl_bounds_array(np.array([low_m, high_m]), codes, margins)
+        return bool(low_msl[0] < high_msl[1] + gap_m)
+
+    expected = below(lo_a, refs[0], hi_b, refs[3]) and below(lo_b, refs[2], hi_a, refs[1])
+    found = evaluate_pairs([a], [b], Buffers(vertical_buffer_m=vertical_m), margins)
+    event(f"conflict: {expected}")
+    assert bool(found) == expected
 
 
 # --- the antimeridian and poles, end to end -------------------------------------------------
