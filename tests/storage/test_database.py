@@ -254,6 +254,48 @@ def test_a_lone_writer_commits_at_once(tmp_path: Path) -> None:
     database.close()
 
 
+def test_a_writer_that_begins_the_group_takes_no_savepoint_and_a_raise_undoes_it_whole(tmp_path: Path) -> None:
+    path = tmp_path / "first.db"
+    database = Database(path, group_max_s=60.0)
+    statements: list[str] = []
+    database.connection.set_trace_callback(statements.append)
+    _insert_party(database, "blue")
+    assert not [s for s in statements if "SAVEPOINT" in s or "RELEASE" in s]
+    with pytest.raises(ValueError), database.transaction() as db:
+        db.execute(_PARTY_SQL, ("red", "r"))
+        raise ValueError("the block fails")
+    assert not database.connection.in_transaction
+    assert _stored(path, "blue") and not _stored(path, "red")
+    _insert_party(database, "green")  # the database goes on
+    assert _stored(path, "green")
+    database.close()
+
+
+def test_a_joining_writer_that_raises_undoes_its_own_changes_only(tmp_path: Path) -> None:
+    path = tmp_path / "joined.db"
+    database = Database(path, group_max_s=60.0)
+    failed: list[str] = []
+
+    def write(name: str) -> None:
+        try:
+            with database.transaction() as db:
+                db.execute(_PARTY_SQL, (name, name))
+                if name.startswith("fails"):
+                    raise ValueError(name)
+        except ValueError:
+            failed.append(name)
+
+    names = ["fails-0", "writer-0", "fails-1", "writer-1"]
+    with database.lock:  # the holder begins the group (no savepoint); the queue joins it
+        threads = queue_writers(database.lock, names, write)
+        _insert_party(database, "holder")
+    for thread in threads:
+        thread.join(timeout=10.0)
+    assert sorted(failed) == ["fails-0", "fails-1"]
+    assert [n for n in ["holder", *names] if _stored(path, n)] == ["holder", "writer-0", "writer-1"]
+    database.close()
+
+
 class _FailingCommit:
     """A connection whose COMMIT fails, as a full disk would make it."""
 

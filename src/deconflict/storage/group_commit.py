@@ -10,9 +10,9 @@ gives, is theirs (:class:`GroupStatements`).
 A writer whose transaction ends while other threads are queued for the lock
 does not commit: it leaves its changes in the open group and the next holder
 joins. A block that raises undoes its own changes alone: each writer's block
-runs in a savepoint, or, for a backend whose savepoints cost a round trip, the
-group's first writer runs without one and :meth:`GroupCommit.abandon` rolls
-the group back whole. The holder that finds nobody queued, or the group older
+runs in a savepoint, except the group's first writer, which runs without one
+(a savepoint costs PostgreSQL a round trip, SQLite a copy of every page the
+block changes): :meth:`GroupCommit.abandon` rolls the group back whole. The holder that finds nobody queued, or the group older
 than ``max_age_s`` (counted from its ``BEGIN``'s return: time spent waiting for
 another process's lock does not age it), or the group spoiled
 (:meth:`GroupCommit.end_now`), commits the group: one commit, one flush to
@@ -141,8 +141,7 @@ class GroupCommit:
 
     def abandon(self) -> None:
         """Roll back the open group, which holds the changes of its holder alone (it began it, and
-        nobody left changes in it): a backend whose savepoints cost a round trip to the server
-        need not take one for the first writer of a group."""
+        nobody left changes in it): the first writer of a group takes no savepoint."""
         group = self._group
         if group is None:
             return

@@ -55,8 +55,9 @@ class Database:
 
     Group commit (:mod:`deconflict.storage.group_commit`): a transaction from
     a thread that finds others queued for the lock is not committed at once;
-    it leaves its changes in a group transaction (as a released savepoint)
-    that the next holder joins, and the holder that finds nobody queued (or
+    it leaves its changes in a group transaction that the next holder joins
+    (the writer that began the group runs in it directly, each joining writer
+    in a savepoint of its own, released), and the holder that finds nobody queued (or
     the group older than ``group_max_s``) commits the group: one ``COMMIT``,
     one ``fsync``, for all of them. Every thread that held the lock while a
     group was open (writers, and readers, which may have read its changes)
@@ -154,29 +155,39 @@ class Database:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, or a savepoint inside an open one.
 
-        The outermost block of a thread joins the open group transaction (or
-        begins one, ``BEGIN IMMEDIATE``) as a savepoint; its changes are durable
-        once the lock is released (see the class notes). Rolls back to the
-        savepoint when the block raises: the others' changes are not touched.
+        The outermost block of a thread joins the open group transaction as a
+        savepoint, or begins one (``BEGIN IMMEDIATE``) and runs in it without a
+        savepoint: a savepoint open over a block makes SQLite copy every page the
+        block changes to its statement journal (a file once past 64 KiB), a cost
+        a filing paid on every row it wrote. Its changes are durable once the
+        lock is released (see the class notes). A block that raises undoes its
+        own changes alone: it rolls back to its savepoint, or rolls back the
+        group it began (which holds nobody else's changes).
         """
         with self.lock:
             db = self.connection
             depth = self._depth
+            first = depth == 0 and not self._groups.is_open
             if depth == 0:
                 self._groups.join()
-            db.execute(f"SAVEPOINT nested_{depth}")
+            if not first:
+                db.execute(f"SAVEPOINT nested_{depth}")
             self._depth = depth + 1
             pending = self._groups.callbacks
             try:
                 yield db
             except BaseException:
                 self._depth = depth
-                self._groups.drop_callbacks(pending)
-                db.execute(f"ROLLBACK TO nested_{depth}")
-                db.execute(f"RELEASE nested_{depth}")
+                if first:
+                    self._groups.abandon()
+                else:
+                    self._groups.drop_callbacks(pending)
+                    db.execute(f"ROLLBACK TO nested_{depth}")
+                    db.execute(f"RELEASE nested_{depth}")
                 raise
             self._depth = depth
-            db.execute(f"RELEASE nested_{depth}")
+            if not first:
+                db.execute(f"RELEASE nested_{depth}")
 
 
 class _SQLiteStatements:
