@@ -254,7 +254,9 @@ def test_a_lone_writer_commits_at_once(tmp_path: Path) -> None:
     database.close()
 
 
-def test_a_writer_that_begins_the_group_takes_no_savepoint_and_a_raise_undoes_it_whole(tmp_path: Path) -> None:
+def test_a_writer_that_begins_the_group_takes_no_savepoint_and_a_raise_undoes_it_whole(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "first.db"
     database = Database(path, group_max_s=60.0)
     statements: list[str] = []

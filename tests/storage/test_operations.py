@@ -232,6 +232,42 @@ def test_an_imported_footprint_of_many_parts_is_indexed_by_at_most_64_boxes(db_p
         assert [c.b for c in file_operation(store, "blue", "b", [last]).conflicts] == ["m1"]
 
 
+def test_a_volume_is_stored_with_the_same_boxes_filed_alone_or_imported_among_many(tmp_path: Path) -> None:
+    # Alone, a volume is boxed by search_boxes_of; in a batch of many, by search_box_array.
+    two_parts = polygon_footprint(
+        [[np.array([(36.0, 35.0), (36.1, 35.0), (36.1, 35.1), (36.0, 35.0)])],
+         [np.array([(37.0, 35.0), (37.1, 35.0), (37.1, 35.1), (37.0, 35.0)])]]
+    )  # fmt: skip
+    many_parts = polygon_footprint(
+        [[np.array([(lon, 35.0), (lon + 0.01, 35.0), (lon + 0.01, 35.01), (lon, 35.0)])] for lon in
+         (36.0 + 0.02 * k for k in range(70))]
+    )  # fmt: skip
+    footprints = [SQUARE, circle(36.3, 35.2, 1500.0), two_parts, many_parts, box(179.5, -10.0, 180.0, -9.5)]
+    references = ["MSL", "STD", "W84", "AGL"]
+    volumes = [
+        volume(
+            f"v{k}", "red", footprints[k % len(footprints)], start_s=T0_S + 61.7 * k,
+            lower_m=12.3 * k, upper_m=900.0 + k, reference=references[k % len(references)], operation="all",
+        )
+        for k in range(20)
+    ]  # fmt: skip
+
+    def stored_boxes(store: SQLiteStore) -> list[tuple[float, ...]]:
+        rows = store.database.connection.execute(
+            "SELECT v.volume_id, i.id % 64, i.lon0, i.lon1, i.lat0, i.lat1, i.alt0, i.alt1, i.t0, i.t1 "
+            "FROM volume_index i JOIN volumes v ON v.rowid = i.id / 64"
+        )
+        return sorted(tuple(r) for r in rows)
+
+    with SQLiteStore(tmp_path / "batch.db") as batch, SQLiteStore(tmp_path / "alone.db") as alone:
+        batch.import_operations([Operation("all", "red", tuple(volumes))])
+        for v in volumes:
+            file_operation(alone, "red", v.id, [v])
+        in_batch = stored_boxes(batch)
+        assert len(in_batch) == 4 * 1 + 4 * 2 + 4 * 64 + 4 * 1 + 4 * 1
+        assert stored_boxes(alone) == in_batch
+
+
 def test_open_storage_uses_the_settings_path(tmp_path: Path) -> None:
     path = tmp_path / "from-settings.db"
     with open_storage(load_settings(db_path=path)) as storage:

@@ -12,9 +12,10 @@ does not commit: it leaves its changes in the open group and the next holder
 joins. A block that raises undoes its own changes alone: each writer's block
 runs in a savepoint, except the group's first writer, which runs without one
 (a savepoint costs PostgreSQL a round trip, SQLite a copy of every page the
-block changes): :meth:`GroupCommit.abandon` rolls the group back whole. The holder that finds nobody queued, or the group older
-than ``max_age_s`` (counted from its ``BEGIN``'s return: time spent waiting for
-another process's lock does not age it), or the group spoiled
+block changes): :meth:`GroupCommit.abandon` rolls the group back whole. The
+holder that finds nobody queued, or the group older than ``max_age_s``
+(counted from its ``BEGIN``'s return: time spent waiting for another
+process's lock does not age it), or the group spoiled
 (:meth:`GroupCommit.end_now`), commits the group: one commit, one flush to
 disk, for all of them. Every thread that held the lock while a group was open
 waits until that group is committed before it goes on, and fails with the
