@@ -11,7 +11,7 @@ A writer whose transaction ends while other threads are queued for the lock
 does not commit: it leaves its changes in the open group and the next holder
 joins. A block that raises undoes its own changes alone: each writer's block
 runs in a savepoint, except the group's first writer, which runs without one
-(a savepoint costs PostgreSQL a round trip, SQLite a copy of every page the
+(a savepoint costs PostgreSQL a round trip, SQLite a copy of each page the
 block changes): :meth:`GroupCommit.abandon` rolls the group back whole. The
 holder that finds nobody queued, or the group older than ``max_age_s``
 (counted from its ``BEGIN``'s return: time spent waiting for another

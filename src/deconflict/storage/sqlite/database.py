@@ -157,9 +157,9 @@ class Database:
 
         The outermost block of a thread joins the open group transaction as a
         savepoint, or begins one (``BEGIN IMMEDIATE``) and runs in it without a
-        savepoint: a savepoint open over a block makes SQLite copy every page the
-        block changes to its statement journal (a file once past 64 KiB), a cost
-        a filing paid on every row it wrote. Its changes are durable once the
+        savepoint: a savepoint open over a block makes SQLite copy each page of
+        the file that the block changes to its statement journal (a temporary
+        file once past 64 KiB), a cost a filing paid for every page it wrote. Its changes are durable once the
         lock is released (see the class notes). A block that raises undoes its
         own changes alone: it rolls back to its savepoint, or rolls back the
         group it began (which holds nobody else's changes).
