@@ -12,9 +12,8 @@ import pytest
 from deconflict.channel.parties import Party
 from deconflict.errors import DeconflictError
 from deconflict.storage import SQLiteStore
-from deconflict.storage.rows import volume_row
+from deconflict.storage.rows import box_array, volume_row
 from deconflict.storage.sqlite import SQLiteAuditLog, SQLiteMessageStore, SQLitePartyStore
-from deconflict.storage.sqlite.box_index import box_array
 from deconflict.storage.sqlite.connection import connect
 from deconflict.storage.sqlite.migrations import LATEST_VERSION, MIGRATIONS, migrate, schema_version
 from deconflict.strategic import file_operation

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 
 from deconflict.config import load_settings
@@ -198,8 +199,8 @@ def test_an_imported_operation_replaces_the_stored_one_and_supersedes_its_confli
         assert sorted(c.b for c in found.conflicts) == ["g1", "r2"]
 
 
-def test_an_import_keeps_the_later_of_two_operations_with_one_party_and_id(db_path: Path) -> None:
-    with SQLiteStore(db_path) as store:
+def test_an_import_keeps_the_later_of_two_operations_with_one_party_and_id(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
         first = Operation(
             "r",
             "red",
@@ -211,22 +212,81 @@ def test_an_import_keeps_the_later_of_two_operations_with_one_party_and_id(db_pa
         assert store.import_operations([first, later]) == 3  # the volumes given
         stored = store.get_operation("red", "r")
         assert stored is not None
-        assert [v.id for v in stored.volumes] == ["r3"]
+        assert ([v.id for v in stored.volumes], stored.version) == (["r3"], 2)
         assert store.count_volumes() == 1
         found = file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)]).conflicts
         assert found == ()
 
 
-def test_an_imported_footprint_of_many_parts_is_indexed_by_at_most_64_boxes(db_path: Path) -> None:
+def test_an_import_writes_all_or_nothing(storage_backend: Backend) -> None:
+    with storage_backend.store("operations") as store:
+        file_operation(store, "red", "r", [volume("r1", "red", SQUARE)])
+        file_operation(store, "blue", "b", [volume("b1", "blue", SQUARE)])
+        moved = volume("r2", "red", box(38.0, 35.0, 38.5, 35.5), operation="r")
+        new = volume("g1", "green", SQUARE, operation="g")
+        unstorable = Operation(
+            "y", "yellow", (volume("y1", "yellow", SQUARE, operation="y"),), priority=2**63
+        )
+        with pytest.raises((OverflowError, psycopg.DataError)):  # no 64-bit integer (SQLite, PostgreSQL)
+            store.import_operations(
+                [Operation("r", "red", (moved,), version=2), Operation("g", "green", (new,)), unstorable]
+            )
+        stored = store.get_operation("red", "r")
+        assert stored is not None
+        assert ([v.id for v in stored.volumes], stored.version) == (["r1"], 1)
+        assert store.get_operation("green", "g") is None
+        assert store.get_operation("yellow", "y") is None
+        assert store.count_volumes() == 2
+        assert len(store.list_conflicts("red")) == 1  # not superseded
+        # The index has what was stored before, not the import's volumes.
+        found = file_operation(store, "white", "w", [volume("w1", "white", SQUARE)]).conflicts
+        assert sorted(c.b for c in found) == ["b1", "r1"]
+
+
+def test_imported_volumes_round_trip_exactly(storage_backend: Backend) -> None:
+    polygon_volume = volume(
+        "p",
+        "blue",
+        box(179.0, -17.0, 181.0, -16.0),
+        lower_m=914.4,
+        upper_m=7620.0,
+        upper_reference="STD",
+        operation="op",
+    )
+    circle_volume = volume(
+        "c", "blue", circle(36.123456789, 35.987654321, 1234.5), reference="AGL", operation="op"
+    )
+    given = Operation("op", "blue", (polygon_volume, circle_volume), priority=4, version=3)
+    with storage_backend.store("operations") as store:
+        store.import_operations([given])
+        stored = store.get_operation("blue", "op")
+        assert stored is not None
+        assert (stored.version, stored.priority, stored.state) == (3, 4, given.state)
+        for got, put in zip(stored.volumes, given.volumes, strict=True):
+            assert got.footprint.shape.equals_exact(put.footprint.shape, tolerance=0.0)
+            assert (got.lower, got.upper, got.time_start_s, got.time_end_s) == (
+                put.lower,
+                put.upper,
+                put.time_start_s,
+                put.time_end_s,
+            )
+            assert (got.id, got.operation, got.priority) == (put.id, put.operation, put.priority)
+        # Both parts of the polygon across the antimeridian are indexed.
+        for lon in (179.5, -179.5):
+            hit = volume("w", "white", box(lon, -16.8, lon + 0.1, -16.7))
+            assert [c.b for c in file_operation(store, "white", f"w{lon}", [hit]).conflicts] == ["p"]
+
+
+def test_an_imported_footprint_of_many_parts_is_indexed_by_at_most_64_boxes(storage_backend: Backend) -> None:
     rings = [
         [np.array([(lon, 35.0), (lon + 0.01, 35.0), (lon + 0.01, 35.01), (lon, 35.01), (lon, 35.0)])]
         for lon in (36.0 + 0.02 * k for k in range(70))
     ]
     footprint = polygon_footprint(rings)
-    with SQLiteStore(db_path) as store:
+    with storage_backend.store("operations") as store:
         store.import_operations([Operation("m", "red", (volume("m1", "red", footprint, operation="m"),))])
-        parts = store.database.connection.execute("SELECT index_parts FROM volumes").fetchone()[0]
-        assert parts == 64
+        assert storage_backend.query("SELECT index_parts FROM volumes") == [(64,)]
+        assert storage_backend.query("SELECT count(*) FROM volume_index") == [(64,)]
         # A square past the 63rd is found through the last box, which covers the rest.
         last = volume("b1", "blue", box(36.0 + 0.02 * 69, 35.0, 36.01 + 0.02 * 69, 35.01))
         assert [c.b for c in file_operation(store, "blue", "b", [last]).conflicts] == ["m1"]

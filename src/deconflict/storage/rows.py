@@ -21,7 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
+from numpy.typing import NDArray
 
 from deconflict.channel.audit import AuditEntry
 from deconflict.channel.blind_relay import RelaySession, rate_error, rate_window_start
@@ -34,7 +36,7 @@ from deconflict.channel.messages import AckLevel, Message, MessageContent
 from deconflict.channel.parties import Party
 from deconflict.geometry.footprint import Footprint
 from deconflict.strategic.conflicts import Conflict
-from deconflict.strategic.volume import SearchBox, Volume
+from deconflict.strategic.volume import SearchBox, Volume, search_box_array, search_boxes_of
 from deconflict.strategic.zones import (
     Applicability,
     DailyPeriod,
@@ -43,7 +45,7 @@ from deconflict.strategic.zones import (
     ZoneLayer,
     ZoneRestriction,
 )
-from deconflict.units import Altitude, AltitudeReference
+from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -61,6 +63,7 @@ __all__ = [
     "audit_entry",
     "audit_row",
     "below_bound",
+    "box_array",
     "chain_changed",
     "check_relay_rate",
     "closest_columns",
@@ -72,6 +75,7 @@ __all__ = [
     "escalation_row",
     "incident_from_row",
     "incidents_from_rows",
+    "index_box_rows",
     "index_boxes",
     "is_row_id",
     "ledger_entry_from_row",
@@ -153,6 +157,54 @@ def index_boxes(boxes: list[SearchBox]) -> list[SearchBox]:
         max(b.time_max_s for b in rest),
     )
     return [*keep, merged]
+
+
+def box_array(boxes: Sequence[SearchBox]) -> NDArray[np.float64]:
+    """Boxes as rows of ``volume_index``'s columns: lon0, lon1, lat0, lat1, alt0, alt1, t0, t1.
+
+    Times are seconds since 2020 (:data:`TIME_ORIGIN_S`).
+
+    >>> box_array([SearchBox(1.0, 2.0, 3.0, 4.0, 0.0, 100.0, TIME_ORIGIN_S, TIME_ORIGIN_S + 60.0)]).tolist()
+    [[1.0, 3.0, 2.0, 4.0, 0.0, 100.0, 0.0, 60.0]]
+    """
+    out = np.array(
+        [
+            (
+                b.lon_min_deg,
+                b.lon_max_deg,
+                b.lat_min_deg,
+                b.lat_max_deg,
+                b.alt_min_m,
+                b.alt_max_m,
+                b.time_min_s,
+                b.time_max_s,
+            )
+            for b in boxes
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 8)
+    out[:, 6:] -= TIME_ORIGIN_S
+    return out
+
+
+def index_box_rows(
+    volumes: Sequence[Volume], live: Sequence[bool], margins: AltitudeMargins
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The boxes of the volumes ``live`` as ``volume_index`` rows (:func:`box_array`), and each box's
+    volume (its position in ``volumes``, ascending, a volume's boxes in the order of its parts); at
+    most :data:`PARTS_PER_VOLUME` a volume (:func:`index_boxes`). Computed for all volumes at once.
+    """
+    positions = np.flatnonzero(np.asarray(live, bool))
+    indexed = [volumes[k] for k in positions.tolist()]
+    owners, found = search_box_array(indexed, margins)
+    if owners.size and int(np.bincount(owners).max()) > PARTS_PER_VOLUME:
+        groups = [index_boxes(b) for b in search_boxes_of(indexed, margins)]
+        owners = np.repeat(np.arange(positions.size), [len(group) for group in groups])
+        boxes = box_array([box for group in groups for box in group])
+    else:
+        boxes = found[:, [0, 2, 1, 3, 4, 5, 6, 7]]
+        boxes[:, 6:] -= TIME_ORIGIN_S
+    return positions[owners], boxes
 
 
 def volume_row(volume: Volume) -> tuple[Any, ...]:

@@ -23,14 +23,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from deconflict.storage.postgres.database import Connection, Database
 from deconflict.storage.rows import (
     PARTS_PER_VOLUME,
     TIME_ORIGIN_S,
     conflict_from_json,
     conflict_to_json,
+    index_box_rows,
     index_boxes,
     volume_row,
+    volume_rows,
     volumes_from_rows,
 )
 from deconflict.strategic.conflicts import Conflict
@@ -44,6 +48,21 @@ _VOLUME_COLUMNS = (
     "rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, upper_ref, "
     "time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, outer_wkb, inner_wkb"
 )
+
+_VOLUME_COPY_TYPES = [
+    "int8",
+    *["text"] * 3,
+    "int8",
+    "float8",
+    "text",
+    "float8",
+    "text",
+    *["float8"] * 5,
+    *["bytea"] * 3,
+    "int8",
+    "int8",
+]
+"""The types of the columns ``_copy_volumes`` writes, ``rowid`` to ``index_parts``."""
 
 _CANDIDATES = (
     "SELECT DISTINCT id / 64 AS rowid FROM volume_index "
@@ -198,13 +217,108 @@ class PostgresStore:
     def import_operations(self, operations: Iterable[Operation]) -> int:
         """Store operations as they are, without checking conflicts (restores, benchmarks).
 
-        Returns the number of volumes written. Commits once at the end.
+        Each replaces the stored operation of its party and id, as filing it would
+        (its volumes, and its open conflicts superseded); of two with the same
+        party and id, the later is kept. Returns the number of volumes given.
+        Commits once at the end (all or nothing); the rows of each kind are written
+        in one statement, the volumes and their boxes by ``COPY``.
         """
-        ordered = sorted(operations, key=lambda op: min((v.time_start_s for v in op.volumes), default=0.0))
-        with self.database.transaction() as db:
-            for operation in ordered:
-                self._save(db, operation, [])
-        return sum(len(op.volumes) for op in ordered)
+        given = list(operations)
+        latest = list({(op.party, op.id): op for op in given}.values())
+        if latest:
+            with self.database.transaction() as db:
+                self._import(db, latest)
+        return sum(len(op.volumes) for op in given)
+
+    def _import(self, db: Connection, operations: Sequence[Operation]) -> None:
+        """Write ``operations`` (one per party and id) in place of any stored with their party and id."""
+        now = time.time()
+        keys = ([op.party for op in operations], [op.id for op in operations])
+        stored = db.execute(
+            "SELECT k.party, k.id FROM unnest(%s::text[], %s::text[]) AS k (party, id) "
+            "JOIN operations o ON o.party = k.party AND o.id = k.id",
+            keys,
+        ).fetchall()
+        if stored:
+            self._replace(db, ([str(r["party"]) for r in stored], [str(r["id"]) for r in stored]))
+        db.execute(
+            "INSERT INTO operations (party, id, version, state, priority, updated_s) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::bigint[], "
+            "%s::double precision[]) "
+            "ON CONFLICT (party, id) DO UPDATE SET version = excluded.version, state = excluded.state, "
+            "priority = excluded.priority, updated_s = excluded.updated_s",
+            (
+                *keys,
+                [op.version for op in operations],
+                [str(op.state) for op in operations],
+                [op.priority for op in operations],
+                [now] * len(operations),
+            ),
+        )
+        volumes = [v for op in operations for v in op.volumes]
+        if volumes:
+            live = [op.state.is_live for op in operations for _ in op.volumes]
+            self._copy_volumes(db, volumes, live)
+
+    def _replace(self, db: Connection, keys: tuple[list[str], list[str]]) -> None:
+        """Delete the volumes and boxes of the operations ``keys`` (parties, ids) and supersede their
+        open conflicts, as :meth:`_save` does for one."""
+        db.execute(
+            "DELETE FROM volume_index i USING volumes v, unnest(%s::text[], %s::text[]) AS k (party, id) "
+            "WHERE v.party = k.party AND v.operation_id = k.id "
+            "AND i.id BETWEEN v.rowid * 64 AND v.rowid * 64 + 63",
+            keys,
+        )
+        db.execute(
+            "DELETE FROM volumes v USING unnest(%s::text[], %s::text[]) AS k (party, id) "
+            "WHERE v.party = k.party AND v.operation_id = k.id",
+            keys,
+        )
+        for party, operation in (("party_a", "operation_a"), ("party_b", "operation_b")):
+            db.execute(
+                f"UPDATE conflicts c SET state = 'superseded' "
+                f"FROM unnest(%s::text[], %s::text[]) AS k (party, id) "
+                f"WHERE c.state = 'open' AND c.{party} = k.party AND c.{operation} = k.id",
+                keys,
+            )
+
+    def _copy_volumes(self, db: Connection, volumes: Sequence[Volume], live: Sequence[bool]) -> None:
+        """Write the volumes, and the boxes of those ``live``, each kind by one ``COPY``.
+
+        Their rowids are drawn from the table's identity sequence first, so that
+        each box's id (rowid * 64 + part) is known before either is written.
+        """
+        drawn = db.execute(
+            "SELECT array_agg(nextval(pg_get_serial_sequence('volumes', 'rowid'))) AS rowids "
+            "FROM generate_series(1, %s)",
+            (len(volumes),),
+        ).fetchone()
+        assert drawn is not None
+        rowids = np.array(drawn["rowids"], np.int64)
+        owners, boxes = index_box_rows(volumes, live, self.margins)
+        counts = np.bincount(owners, minlength=len(volumes)).tolist()
+        with db.cursor() as cursor:
+            with cursor.copy(
+                "COPY volumes (rowid, party, operation_id, volume_id, priority, lower_m, lower_ref, upper_m, "
+                "upper_ref, time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, "
+                "outer_wkb, inner_wkb, live, index_parts) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(_VOLUME_COPY_TYPES)
+                for rowid, row, is_live, count in zip(
+                    rowids.tolist(), volume_rows(volumes), live, counts, strict=True
+                ):
+                    copy.write_row((rowid, *row, int(is_live), count))
+            if owners.size:
+                # Owners are ascending, each volume's boxes together: a box's part is its rank among them.
+                parts = np.arange(owners.size) - np.searchsorted(owners, owners)
+                ids = rowids[owners] * PARTS_PER_VOLUME + parts
+                with cursor.copy(
+                    "COPY volume_index (id, lon0, lon1, lat0, lat1, alt0, alt1, t0, t1) "
+                    "FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(["int8", *["float8"] * 8])
+                    for row in zip(ids.tolist(), *boxes.T.tolist(), strict=True):
+                        copy.write_row(row)
 
     def _get(self, db: Connection, party: str, operation_id: str) -> Operation | None:
         row = db.execute(

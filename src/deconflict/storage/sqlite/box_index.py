@@ -34,18 +34,17 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from deconflict.storage.rows import PARTS_PER_VOLUME, TIME_ORIGIN_S
+from deconflict.storage.rows import PARTS_PER_VOLUME
 from deconflict.storage.sqlite.database import Database
-from deconflict.strategic.volume import SearchBox
 
-__all__ = ["BoxIndex", "Change", "Floats", "Ints", "StoredBoxIndex", "box_array"]
+__all__ = ["BoxIndex", "Change", "Floats", "Ints", "StoredBoxIndex"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -66,34 +65,6 @@ _WIDTH_SLACK_DEG = 1e-9
 
 _TAIL_BOXES = 2_048
 """Boxes added since the last merge that a search scans one by one before it merges them in."""
-
-
-def box_array(boxes: Sequence[SearchBox]) -> Floats:
-    """Boxes as rows of ``volume_index``'s columns: lon0, lon1, lat0, lat1, alt0, alt1, t0, t1.
-
-    Times are seconds since 2020 (:data:`~deconflict.storage.rows.TIME_ORIGIN_S`).
-
-    >>> box_array([SearchBox(1.0, 2.0, 3.0, 4.0, 0.0, 100.0, TIME_ORIGIN_S, TIME_ORIGIN_S + 60.0)]).tolist()
-    [[1.0, 3.0, 2.0, 4.0, 0.0, 100.0, 0.0, 60.0]]
-    """
-    out = np.array(
-        [
-            (
-                b.lon_min_deg,
-                b.lon_max_deg,
-                b.lat_min_deg,
-                b.lat_max_deg,
-                b.alt_min_m,
-                b.alt_max_m,
-                b.time_min_s,
-                b.time_max_s,
-            )
-            for b in boxes
-        ],
-        dtype=np.float64,
-    ).reshape(-1, 8)
-    out[:, 6:] -= TIME_ORIGIN_S
-    return out
 
 
 def _grow_py(values: Ints, size: int) -> Ints:
@@ -202,7 +173,7 @@ class BoxIndex:
     ----------
     rowids, parties, boxes
         One entry per box: its volume's rowid, its party's code, its
-        :func:`box_array` row.
+        :func:`~deconflict.storage.rows.box_array` row.
     compiled
         Search with the numba kernel (``False``: the plain Python reference).
     """

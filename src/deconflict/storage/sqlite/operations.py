@@ -31,13 +31,14 @@ import numpy as np
 from deconflict.storage.rows import (
     PARTS_PER_VOLUME,
     TIME_ORIGIN_S,
+    box_array,
     conflict_from_json,
     conflict_to_json,
     index_boxes,
     volume_rows,
     volumes_from_rows,
 )
-from deconflict.storage.sqlite.box_index import Change, Floats, Ints, StoredBoxIndex, box_array
+from deconflict.storage.sqlite.box_index import Change, Floats, Ints, StoredBoxIndex
 from deconflict.storage.sqlite.database import Database
 from deconflict.strategic.conflicts import Conflict
 from deconflict.strategic.store import ConflictRecord
