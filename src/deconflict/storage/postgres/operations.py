@@ -13,7 +13,10 @@ Volumes and conflicts are encoded as the SQLite store encodes them (WKB
 shapes, conflicts as JSON lists of their fields): one format on both backends.
 Write transactions hold the database's writer lock
 (:class:`~deconflict.storage.postgres.database.Database`), so two filings never
-both read version ``n`` of an operation, nor miss each other's volumes.
+both read version ``n`` of an operation, nor miss each other's volumes. A bulk
+import writes a batch's volumes and boxes by binary ``COPY`` (shapes as WKB: the
+geometry columns are generated from them), which measured faster than
+``executemany`` or one ``INSERT`` over arrays.
 """
 
 from __future__ import annotations
