@@ -4,9 +4,9 @@ Both backends keep the same columns (a test keeps their schemas from drifting
 apart), so they share the encoders and decoders here: volumes as WKB shapes
 and plain columns, their search boxes cut to :data:`PARTS_PER_VOLUME` per
 volume (a batch's as one array of ``volume_index`` rows), conflicts as JSON
-lists of their fields in field order, conflict lifecycles, audit entries, disclosure ledger entries, incidents and blind relay
-sessions. A decoder takes any mapping by column
-name (an ``sqlite3.Row`` or a psycopg dictionary row).
+lists of their fields in field order, conflict lifecycles, audit entries,
+disclosure ledger entries, incidents and blind relay sessions. A decoder takes
+any mapping by column name (an ``sqlite3.Row`` or a psycopg dictionary row).
 """
 
 from __future__ import annotations
