@@ -50,6 +50,7 @@ from deconflict.units import Altitude, AltitudeMargins, AltitudeReference
 __all__ = [
     "AUDIT_COLUMNS",
     "DISCLOSURE_COLUMNS",
+    "FEW_VOLUMES",
     "INCIDENT_COLUMNS",
     "LIFECYCLE_COLUMNS",
     "MESSAGE_COLUMNS",
@@ -187,24 +188,45 @@ def box_array(boxes: Sequence[SearchBox]) -> NDArray[np.float64]:
     return out
 
 
+FEW_VOLUMES = 12
+"""Up to this many volumes are boxed one by one (:func:`index_box_rows`), more over arrays."""
+
+
 def index_box_rows(
     volumes: Sequence[Volume], live: Sequence[bool], margins: AltitudeMargins
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """The boxes of the volumes ``live`` as ``volume_index`` rows (:func:`box_array`), and each box's
-    volume (its position in ``volumes``, ascending, a volume's boxes in the order of its parts); at
-    most :data:`PARTS_PER_VOLUME` a volume (:func:`index_boxes`). Computed for all volumes at once.
+) -> tuple[list[int], list[list[float]]]:
+    """The boxes of the volumes ``live`` as ``volume_index`` rows (:func:`box_array`'s columns), and
+    each box's volume (its position in ``volumes``, ascending, a volume's boxes in the order of its
+    parts); at most :data:`PARTS_PER_VOLUME` a volume (:func:`index_boxes`).
+
+    A filing's few volumes are boxed one by one (:func:`search_boxes_of`); many, over arrays
+    (:func:`search_box_array`, the same values), whose fixed cost is that of about a dozen
+    volumes boxed one by one.
     """
-    positions = np.flatnonzero(np.asarray(live, bool))
-    indexed = [volumes[k] for k in positions.tolist()]
-    owners, found = search_box_array(indexed, margins)
-    if owners.size and int(np.bincount(owners).max()) > PARTS_PER_VOLUME:
-        groups = [index_boxes(b) for b in search_boxes_of(indexed, margins)]
-        owners = np.repeat(np.arange(positions.size), [len(group) for group in groups])
-        boxes = box_array([box for group in groups for box in group])
-    else:
-        boxes = found[:, [0, 2, 1, 3, 4, 5, 6, 7]]
-        boxes[:, 6:] -= TIME_ORIGIN_S
-    return positions[owners], boxes
+    positions = [k for k, is_live in enumerate(live) if is_live]
+    indexed = [volumes[k] for k in positions]
+    if len(indexed) > FEW_VOLUMES:
+        owners, found = search_box_array(indexed, margins)
+        if not owners.size or int(np.bincount(owners).max()) <= PARTS_PER_VOLUME:
+            boxes = found[:, [0, 2, 1, 3, 4, 5, 6, 7]]
+            boxes[:, 6:] -= TIME_ORIGIN_S
+            return np.array(positions, np.int64)[owners].tolist(), boxes.tolist()
+    groups = [index_boxes(boxes) for boxes in search_boxes_of(indexed, margins)]
+    owners_of_boxes = [k for k, group in zip(positions, groups, strict=True) for _ in group]
+    return owners_of_boxes, [
+        [
+            b.lon_min_deg,
+            b.lon_max_deg,
+            b.lat_min_deg,
+            b.lat_max_deg,
+            b.alt_min_m,
+            b.alt_max_m,
+            b.time_min_s - TIME_ORIGIN_S,
+            b.time_max_s - TIME_ORIGIN_S,
+        ]
+        for group in groups
+        for b in group
+    ]
 
 
 def volume_row(volume: Volume) -> tuple[Any, ...]:

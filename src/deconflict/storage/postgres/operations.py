@@ -298,7 +298,9 @@ class PostgresStore:
         ).fetchone()
         assert drawn is not None
         rowids = np.array(drawn["rowids"], np.int64)
-        owners, boxes = index_box_rows(volumes, live, self.margins)
+        listed, rows = index_box_rows(volumes, live, self.margins)
+        owners = np.array(listed, np.int64)
+        boxes = np.array(rows, np.float64).reshape(-1, 8)
         counts = np.bincount(owners, minlength=len(volumes)).tolist()
         with db.cursor() as cursor:
             with cursor.copy(

@@ -30,11 +30,10 @@ import numpy as np
 
 from deconflict.storage.rows import (
     PARTS_PER_VOLUME,
-    TIME_ORIGIN_S,
     box_array,
     conflict_from_json,
     conflict_to_json,
-    index_boxes,
+    index_box_rows,
     volume_rows,
     volumes_from_rows,
 )
@@ -47,8 +46,6 @@ from deconflict.strategic.volume import (
     OperationState,
     SearchBox,
     Volume,
-    search_box_array,
-    search_boxes_of,
 )
 from deconflict.units import AltitudeMargins
 
@@ -64,8 +61,6 @@ _VOLUME_COLUMNS = (
     "time_start_s, time_end_s, centre_lon_deg, centre_lat_deg, radius_m, shape_wkb, outer_wkb, inner_wkb"
 )
 
-_FEW_VOLUMES = 12
-"""Up to this many volumes are boxed one by one when stored, more over arrays (see ``_index_rows``)."""
 
 _KEYS_PER_STATEMENT = 400
 """(party, operation id) pairs bound in one statement (two parameters each, well below SQLite's limit)."""
@@ -211,7 +206,7 @@ class SQLiteStore:
         # Rowids as SQLite would pick them (the largest plus one; the write lock is held),
         # so that the volumes and their boxes are one statement each.
         first = int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM volumes").fetchone()[0])
-        owners, boxes = self._index_rows(volumes, live)
+        owners, boxes = index_box_rows(volumes, live, self.margins)
         # Owners are ascending, each volume's boxes together: a box's part is its rank among them.
         parts = [0] * len(volumes)
         ids = []
@@ -236,42 +231,6 @@ class SQLiteStore:
             )
         positions = np.array(owners, np.int64)
         return positions, positions + first, np.array(boxes, np.float64).reshape(-1, 8)
-
-    def _index_rows(
-        self, volumes: Sequence[Volume], live: Sequence[bool]
-    ) -> tuple[list[int], list[list[float]]]:
-        """The boxes of the volumes ``live`` as ``volume_index`` rows (:func:`box_array`'s columns),
-        and each box's volume (its position in ``volumes``, ascending); at most
-        :data:`PARTS_PER_VOLUME` each.
-
-        A filing's few volumes are boxed one by one (:func:`search_boxes_of`); many, over
-        arrays (:func:`search_box_array`, the same values), whose fixed cost is that of
-        about a dozen volumes boxed one by one.
-        """
-        positions = [k for k, is_live in enumerate(live) if is_live]
-        indexed = [volumes[k] for k in positions]
-        if len(indexed) > _FEW_VOLUMES:
-            owners, found = search_box_array(indexed, self.margins)
-            if not owners.size or int(np.bincount(owners).max()) <= PARTS_PER_VOLUME:
-                boxes = found[:, [0, 2, 1, 3, 4, 5, 6, 7]]
-                boxes[:, 6:] -= TIME_ORIGIN_S
-                return np.array(positions, np.int64)[owners].tolist(), boxes.tolist()
-        groups = [index_boxes(boxes) for boxes in search_boxes_of(indexed, self.margins)]
-        owners_of_boxes = [k for k, group in zip(positions, groups, strict=True) for _ in group]
-        return owners_of_boxes, [
-            [
-                b.lon_min_deg,
-                b.lon_max_deg,
-                b.lat_min_deg,
-                b.lat_max_deg,
-                b.alt_min_m,
-                b.alt_max_m,
-                b.time_min_s - TIME_ORIGIN_S,
-                b.time_max_s - TIME_ORIGIN_S,
-            ]
-            for group in groups
-            for b in group
-        ]
 
     def _save(self, operation: Operation, conflicts: Sequence[Conflict]) -> list[int]:
         now = time.time()
