@@ -65,6 +65,7 @@ __all__ = [
     "audit_row",
     "below_bound",
     "box_array",
+    "box_row",
     "chain_changed",
     "check_relay_rate",
     "closest_columns",
@@ -168,24 +169,21 @@ def box_array(boxes: Sequence[SearchBox]) -> NDArray[np.float64]:
     >>> box_array([SearchBox(1.0, 2.0, 3.0, 4.0, 0.0, 100.0, TIME_ORIGIN_S, TIME_ORIGIN_S + 60.0)]).tolist()
     [[1.0, 3.0, 2.0, 4.0, 0.0, 100.0, 0.0, 60.0]]
     """
-    out = np.array(
-        [
-            (
-                b.lon_min_deg,
-                b.lon_max_deg,
-                b.lat_min_deg,
-                b.lat_max_deg,
-                b.alt_min_m,
-                b.alt_max_m,
-                b.time_min_s,
-                b.time_max_s,
-            )
-            for b in boxes
-        ],
-        dtype=np.float64,
-    ).reshape(-1, 8)
-    out[:, 6:] -= TIME_ORIGIN_S
-    return out
+    return np.array([box_row(b) for b in boxes], dtype=np.float64).reshape(-1, 8)
+
+
+def box_row(b: SearchBox) -> list[float]:
+    """A box as a row of ``volume_index``'s columns (:func:`box_array`'s)."""
+    return [
+        b.lon_min_deg,
+        b.lon_max_deg,
+        b.lat_min_deg,
+        b.lat_max_deg,
+        b.alt_min_m,
+        b.alt_max_m,
+        b.time_min_s - TIME_ORIGIN_S,
+        b.time_max_s - TIME_ORIGIN_S,
+    ]
 
 
 FEW_VOLUMES = 12
@@ -213,20 +211,7 @@ def index_box_rows(
             return np.array(positions, np.int64)[owners].tolist(), boxes.tolist()
     groups = [index_boxes(boxes) for boxes in search_boxes_of(indexed, margins)]
     owners_of_boxes = [k for k, group in zip(positions, groups, strict=True) for _ in group]
-    return owners_of_boxes, [
-        [
-            b.lon_min_deg,
-            b.lon_max_deg,
-            b.lat_min_deg,
-            b.lat_max_deg,
-            b.alt_min_m,
-            b.alt_max_m,
-            b.time_min_s - TIME_ORIGIN_S,
-            b.time_max_s - TIME_ORIGIN_S,
-        ]
-        for group in groups
-        for b in group
-    ]
+    return owners_of_boxes, [box_row(b) for group in groups for b in group]
 
 
 def volume_row(volume: Volume) -> tuple[Any, ...]:
